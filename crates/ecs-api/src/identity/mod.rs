@@ -1,0 +1,448 @@
+//! The Keystone v3 subset: version discovery, password and token
+//! authentication, token validation and revocation, the service catalog,
+//! and enough of projects, users, roles and grants for the OpenStack CLI.
+//!
+//! Served at `/identity/v3` and, on the same listener, at `/v3`.
+
+mod auth;
+mod error;
+mod views;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use ecs_core::identity::{Credentials, DomainRef, ProjectRef, Scope, UserRef};
+use ecs_types::{Domain, RoleAssignment};
+use serde_json::{Value, json};
+
+pub use auth::Caller;
+pub use error::KeystoneError;
+
+use crate::body::read_json;
+use crate::{AppState, BaseUrl};
+
+type Result<T> = std::result::Result<T, KeystoneError>;
+
+pub fn router() -> Router<AppState> {
+    let v3 = Router::new()
+        .route("/auth/tokens", get(validate_token).head(check_token).post(issue_token).delete(revoke_token))
+        .route("/auth/projects", get(auth_projects))
+        .route("/auth/catalog", get(auth_catalog))
+        .route("/projects", get(list_projects).post(create_project))
+        .route("/projects/{id}", get(show_project).delete(delete_project))
+        .route("/projects/{project}/users/{user}/roles", get(list_grants))
+        .route(
+            "/projects/{project}/users/{user}/roles/{role}",
+            put(grant).head(check_grant).get(check_grant).delete(revoke_grant),
+        )
+        .route("/users", get(list_users).post(create_user))
+        .route("/users/{id}", get(show_user).delete(delete_user))
+        .route("/users/{id}/projects", get(user_projects))
+        .route("/roles", get(list_roles))
+        .route("/role_assignments", get(list_role_assignments))
+        .route("/domains", get(list_domains))
+        .route("/domains/{id}", get(show_domain))
+        .fallback(not_found);
+    Router::new()
+        .route("/identity", get(versions))
+        .route("/identity/", get(versions))
+        .route("/identity/v3", get(version_identity))
+        .route("/identity/v3/", get(version_identity))
+        .route("/v3", get(version_short))
+        .route("/v3/", get(version_short))
+        .nest("/identity/v3", v3.clone())
+        .nest("/v3", v3)
+}
+
+async fn not_found() -> KeystoneError {
+    KeystoneError::new(StatusCode::NOT_FOUND, "The resource could not be found.")
+}
+
+async fn versions(base: BaseUrl) -> Response {
+    let body = json!({"versions": {"values": [views::version(&base, "identity/v3")]}});
+    (StatusCode::MULTIPLE_CHOICES, Json(body)).into_response()
+}
+
+async fn version_identity(base: BaseUrl) -> Json<Value> {
+    Json(json!({"version": views::version(&base, "identity/v3")}))
+}
+
+async fn version_short(base: BaseUrl) -> Json<Value> {
+    Json(json!({"version": views::version(&base, "v3")}))
+}
+
+// --- tokens -----------------------------------------------------------------
+
+fn field<'a>(v: &'a Value, name: &str, within: &str) -> Result<&'a Value> {
+    v.get(name).ok_or_else(|| {
+        KeystoneError::bad_request(format!("Invalid input for field '{within}': '{name}' is a required property"))
+    })
+}
+
+fn string(v: &Value, name: &str, within: &str) -> Result<String> {
+    field(v, name, within)?
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| KeystoneError::bad_request(format!("Invalid input for field '{within}.{name}': not a string")))
+}
+
+fn domain_ref(v: &Value, within: &str) -> Result<DomainRef> {
+    let d = field(v, "domain", within)?;
+    if let Some(id) = d.get("id").and_then(Value::as_str) {
+        Ok(DomainRef::Id(id.into()))
+    } else if let Some(name) = d.get("name").and_then(Value::as_str) {
+        Ok(DomainRef::Name(name.into()))
+    } else {
+        Err(KeystoneError::bad_request(format!("Invalid input for field '{within}.domain': id or name is required")))
+    }
+}
+
+/// Parses `{"auth": {"identity": …, "scope": …}}`.
+fn parse_auth(body: &Value) -> Result<(Credentials, Scope)> {
+    let auth = field(body, "auth", "body")?;
+    let identity = field(auth, "identity", "auth")?;
+    let methods: Vec<&str> = field(identity, "methods", "identity")?
+        .as_array()
+        .ok_or_else(|| KeystoneError::bad_request("Invalid input for field 'identity.methods': not a list"))?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let credentials = if methods.contains(&"password") {
+        let user = field(field(identity, "password", "identity")?, "user", "password")?;
+        let password = string(user, "password", "user")?;
+        let user_ref = if let Some(id) = user.get("id").and_then(Value::as_str) {
+            UserRef::Id(id.into())
+        } else {
+            UserRef::Name { name: string(user, "name", "user")?, domain: domain_ref(user, "user")? }
+        };
+        Credentials::Password { user: user_ref, password }
+    } else if methods.contains(&"token") {
+        Credentials::Token(string(field(identity, "token", "identity")?, "id", "token")?)
+    } else {
+        return Err(KeystoneError::unauthorized());
+    };
+    let scope = match auth.get("scope") {
+        None | Some(Value::Null) => Scope::Default,
+        Some(Value::String(s)) if s == "unscoped" => Scope::Unscoped,
+        Some(scope) => match scope.get("project") {
+            Some(project) => Scope::Project(if let Some(id) = project.get("id").and_then(Value::as_str) {
+                ProjectRef::Id(id.into())
+            } else {
+                ProjectRef::Name { name: string(project, "name", "project")?, domain: domain_ref(project, "project")? }
+            }),
+            // Domain and system scopes are not offered: the compute API is
+            // project-scoped (seed 002 §4.2).
+            None => return Err(KeystoneError::unauthorized()),
+        },
+    };
+    Ok((credentials, scope))
+}
+
+fn wants_catalog(query: &std::collections::HashMap<String, String>) -> bool {
+    !query.contains_key("nocatalog")
+}
+
+async fn issue_token(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Response> {
+    let body = read_json(&headers, body).await?;
+    let (credentials, scope) = parse_auth(&body)?;
+    let issued = state.core.identity.authenticate(credentials, scope).await?;
+    let body = views::token(&base, &state.config.region, &issued.context, wants_catalog(&query));
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    let secret = HeaderValue::from_str(&issued.secret).map_err(|_| KeystoneError::unauthorized())?;
+    response.headers_mut().insert("x-subject-token", secret);
+    Ok(response)
+}
+
+fn subject_token(headers: &HeaderMap) -> Result<String> {
+    headers
+        .get("x-subject-token")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from)
+        .ok_or_else(|| KeystoneError::new(StatusCode::NOT_FOUND, "Could not find token."))
+}
+
+async fn validate_token(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let subject = subject_token(&headers)?;
+    let ctx = state.core.identity.inspect(&caller, &subject).await?;
+    let body = views::token(&base, &state.config.region, &ctx, wants_catalog(&query));
+    let mut response = Json(body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&subject) {
+        response.headers_mut().insert("x-subject-token", v);
+    }
+    Ok(response)
+}
+
+async fn check_token(State(state): State<AppState>, Caller(caller): Caller, headers: HeaderMap) -> Result<StatusCode> {
+    let subject = subject_token(&headers)?;
+    state.core.identity.inspect(&caller, &subject).await?;
+    Ok(StatusCode::OK)
+}
+
+async fn revoke_token(State(state): State<AppState>, Caller(caller): Caller, headers: HeaderMap) -> Result<StatusCode> {
+    let subject = subject_token(&headers)?;
+    state.core.identity.revoke(&caller, &subject).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn auth_projects(State(state): State<AppState>, Caller(caller): Caller, base: BaseUrl) -> Result<Json<Value>> {
+    let projects = state.core.identity.projects_of(&caller).await?;
+    Ok(Json(json!({
+        "projects": projects.iter().map(|p| views::project(&base, p)).collect::<Vec<_>>(),
+        "links": views::collection(&base, "auth/projects"),
+    })))
+}
+
+async fn auth_catalog(State(state): State<AppState>, Caller(_caller): Caller, base: BaseUrl) -> Json<Value> {
+    Json(
+        json!({"catalog": views::catalog(&base, &state.config.region), "links": views::collection(&base, "auth/catalog")}),
+    )
+}
+
+// --- projects, users, roles -------------------------------------------------
+
+async fn list_projects(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Value>> {
+    let projects = state.core.identity.project_list(&caller).await?;
+    let projects: Vec<Value> = projects
+        .iter()
+        .filter(|p| query.get("name").is_none_or(|n| n == &p.name))
+        .map(|p| views::project(&base, p))
+        .collect();
+    Ok(Json(json!({"projects": projects, "links": views::collection(&base, "projects")})))
+}
+
+async fn show_project(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    // The CLI looks projects up by name through this path too.
+    let project = match state.core.identity.project_get(&caller, &id).await {
+        Ok(p) => p,
+        Err(ecs_core::Error::NotFound(m)) => {
+            let all = state.core.identity.project_list(&caller).await?;
+            all.into_iter().find(|p| p.name == id).ok_or(ecs_core::Error::NotFound(m))?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Json(json!({"project": views::project(&base, &project)})))
+}
+
+async fn create_project(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Response> {
+    let body = read_json(&headers, body).await?;
+    let p = field(&body, "project", "body")?;
+    let name = string(p, "name", "project")?;
+    let description = p.get("description").and_then(Value::as_str).unwrap_or("");
+    let project = state.core.identity.project_create(&caller, &name, description).await?;
+    Ok((StatusCode::CREATED, Json(json!({"project": views::project(&base, &project)}))).into_response())
+}
+
+async fn delete_project(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    state.core.identity.project_delete(&caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Value>> {
+    let users = state.core.identity.user_list(&caller).await?;
+    let users: Vec<Value> = users
+        .iter()
+        .filter(|u| query.get("name").is_none_or(|n| n == &u.name))
+        .map(|u| views::user(&base, u))
+        .collect();
+    Ok(Json(json!({"users": users, "links": views::collection(&base, "users")})))
+}
+
+async fn show_user(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    let user = state.core.identity.user_get(&caller, &id).await?;
+    Ok(Json(json!({"user": views::user(&base, &user)})))
+}
+
+async fn user_projects(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    if caller.user_id != id && !caller.is_admin() {
+        return Err(ecs_core::policy::forbidden("identity:list_user_projects").into());
+    }
+    let projects = state.core.store.project_list_for_user(&id).await.map_err(ecs_core::Error::from)?;
+    Ok(Json(json!({
+        "projects": projects.iter().map(|p| views::project(&base, p)).collect::<Vec<_>>(),
+        "links": views::collection(&base, &format!("users/{id}/projects")),
+    })))
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Response> {
+    let body = read_json(&headers, body).await?;
+    let u = field(&body, "user", "body")?;
+    let name = string(u, "name", "user")?;
+    let password = u.get("password").and_then(Value::as_str).unwrap_or("");
+    let default_project = u.get("default_project_id").and_then(Value::as_str);
+    let user = state.core.identity.user_create(&caller, &name, password, default_project).await?;
+    Ok((StatusCode::CREATED, Json(json!({"user": views::user(&base, &user)}))).into_response())
+}
+
+async fn delete_user(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    state.core.identity.user_delete(&caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_roles(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Value>> {
+    let roles = state.core.identity.role_list(&caller).await?;
+    let roles: Vec<Value> = roles
+        .iter()
+        .filter(|r| query.get("name").is_none_or(|n| n == &r.name))
+        .map(|r| views::role(&base, r))
+        .collect();
+    Ok(Json(json!({"roles": roles, "links": views::collection(&base, "roles")})))
+}
+
+async fn list_role_assignments(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Value>> {
+    let user = query.get("user.id").map(String::as_str);
+    let project = query.get("scope.project.id").map(String::as_str);
+    let include_names = query.get("include_names").is_some_and(|v| v != "false" && v != "0");
+    let assignments = state.core.identity.role_assignment_list(&caller, user, project).await?;
+    let mut out = Vec::with_capacity(assignments.len());
+    for a in &assignments {
+        let mut entry = json!({
+            "role": {"id": a.role_id},
+            "user": {"id": a.user_id},
+            "scope": {"project": {"id": a.project_id}},
+            "links": {"assignment": base.join(&format!("identity/v3/projects/{}/users/{}/roles/{}", a.project_id, a.user_id, a.role_id))},
+        });
+        if include_names {
+            let store = &state.core.store;
+            let role = store.role_get(&a.role_id).await.map_err(ecs_core::Error::from)?;
+            let user = store.user_get(&a.user_id).await.map_err(ecs_core::Error::from)?;
+            let project = store.project_get(&a.project_id).await.map_err(ecs_core::Error::from)?;
+            let d = views::domain(&Domain::default_domain());
+            entry["role"] = json!({"id": role.id, "name": role.name});
+            entry["user"] = json!({"id": user.id, "name": user.name, "domain": d});
+            entry["scope"] = json!({"project": {"id": project.id, "name": project.name, "domain": d}});
+        }
+        out.push(entry);
+    }
+    Ok(Json(json!({"role_assignments": out, "links": views::collection(&base, "role_assignments")})))
+}
+
+async fn list_grants(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    Path((project, user)): Path<(String, String)>,
+) -> Result<Json<Value>> {
+    let assignments = state.core.identity.role_assignment_list(&caller, Some(&user), Some(&project)).await?;
+    let mut roles = Vec::new();
+    for a in assignments {
+        let role = state.core.store.role_get(&a.role_id).await.map_err(ecs_core::Error::from)?;
+        roles.push(views::role(&base, &role));
+    }
+    Ok(Json(
+        json!({"roles": roles, "links": views::collection(&base, &format!("projects/{project}/users/{user}/roles"))}),
+    ))
+}
+
+fn assignment((project_id, user_id, role_id): (String, String, String)) -> RoleAssignment {
+    RoleAssignment { user_id, project_id, role_id }
+}
+
+async fn grant(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(p): Path<(String, String, String)>,
+) -> Result<StatusCode> {
+    state.core.identity.grant(&caller, &assignment(p)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn check_grant(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(p): Path<(String, String, String)>,
+) -> Result<StatusCode> {
+    state.core.identity.check_grant(&caller, &assignment(p)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn revoke_grant(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(p): Path<(String, String, String)>,
+) -> Result<StatusCode> {
+    state.core.identity.revoke_grant(&caller, &assignment(p)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_domains(Caller(_caller): Caller, base: BaseUrl) -> Json<Value> {
+    Json(
+        json!({"domains": [views::domain_full(&base, &Domain::default_domain())], "links": views::collection(&base, "domains")}),
+    )
+}
+
+async fn show_domain(Caller(_caller): Caller, base: BaseUrl, Path(id): Path<String>) -> Result<Json<Value>> {
+    let d = Domain::default_domain();
+    if id != d.id && id != d.name {
+        return Err(KeystoneError::new(StatusCode::NOT_FOUND, format!("Could not find domain: {id}.")));
+    }
+    Ok(Json(json!({"domain": views::domain_full(&base, &d)})))
+}

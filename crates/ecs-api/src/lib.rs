@@ -1,0 +1,63 @@
+//! The HTTP front ends of ecsd, on one listener:
+//!
+//! | prefix | dialect | module |
+//! | --- | --- | --- |
+//! | `/identity/v3`, `/v3`, `/identity` | Keystone v3 subset | [`identity`] |
+//! | `/`, `/v2`, `/v2.1` (with or without `/{project_id}`) | OpenStack Nova with microversions | [`nova`] |
+//!
+//! Handlers are thin: they parse and validate the request in their
+//! dialect's terms, call one core operation and render the result. Each
+//! dialect renders errors in exactly one place (its `error` module).
+
+mod body;
+pub mod identity;
+mod links;
+pub mod nova;
+pub mod request_id;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use ecs_core::Core;
+use tower::Layer;
+
+pub use links::BaseUrl;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Region named in the service catalog.
+    pub region: String,
+    /// Base URL to put in links and the catalog instead of the one the
+    /// request came in on (set it behind a proxy that rewrites hosts).
+    pub public_url: Option<String>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig { region: "RegionOne".into(), public_url: None }
+    }
+}
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Arc<Core>,
+    pub config: Arc<ApiConfig>,
+}
+
+/// The whole HTTP service: every dialect, request ids and tracing.
+///
+/// The Nova project-id rewrite must run before routing, so it wraps the
+/// router instead of being a router layer.
+pub fn service(
+    state: AppState,
+) -> impl tower::Service<Request, Response = axum::response::Response, Error = std::convert::Infallible, Future = impl Send>
++ Clone
++ Send
++ 'static {
+    let router = Router::new().merge(identity::router()).merge(nova::router(state.clone())).with_state(state);
+    let router = request_id::layer(router);
+    axum::middleware::from_fn(nova::strip_project_from_path).layer(router)
+}

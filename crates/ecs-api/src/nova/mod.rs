@@ -1,0 +1,266 @@
+//! The OpenStack Nova compute API.
+//!
+//! Served at `/v2.1` (microversions) and `/v2` (none), each with or
+//! without a `/{project_id}` segment. The project segment is taken out of
+//! the path before routing ([`strip_project_from_path`]) and checked
+//! against the token's project by [`NovaCall`], answering as Nova does
+//! (400 "Malformed request URL") on a mismatch.
+
+mod error;
+mod flavors;
+mod keypairs;
+pub mod microversion;
+pub mod validate;
+
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use ecs_types::AuthContext;
+use serde_json::{Value, json};
+
+pub use error::{NovaError, NovaRejection};
+pub use microversion::{ApiVersion, Flavour, MAX_VERSION, MIN_VERSION};
+
+use crate::identity::Caller;
+use crate::{AppState, BaseUrl};
+
+/// Top-level collections of the Nova API: a path segment after the
+/// version that is none of these is a project id.
+const COLLECTIONS: &[&str] = &[
+    "servers",
+    "flavors",
+    "os-keypairs",
+    "limits",
+    "os-quota-sets",
+    "os-quota-class-sets",
+    "os-server-groups",
+    "os-availability-zone",
+    "os-hypervisors",
+    "os-services",
+    "images",
+    "os-networks",
+    "os-tenant-networks",
+    "os-security-groups",
+    "os-security-group-rules",
+    "os-volumes",
+    "os-volumes_boot",
+    "os-snapshots",
+    "os-floating-ips",
+    "os-floating-ip-pools",
+    "os-migrations",
+    "os-aggregates",
+    "os-simple-tenant-usage",
+    "os-console-auth-tokens",
+    "os-server-external-events",
+    "os-assisted-volume-snapshots",
+    "os-instance_usage_audit_log",
+    "extensions",
+    "os-hosts",
+    "os-cells",
+    "os-fixed-ips",
+    "os-agents",
+    "os-certificates",
+    "os-cloudpipe",
+    "os-fping",
+    "os-baremetal-nodes",
+    "os-floating-ip-dns",
+    "os-floating-ips-bulk",
+    "os-security-group-default-rules",
+    "os-networks-associate",
+];
+
+/// The project id a request named in its path.
+#[derive(Debug, Clone)]
+pub struct PathProject(pub String);
+
+/// Rewrites `/v2.1/{project_id}/…` (and `/v2/…`) to `/v2.1/…`, keeping the
+/// project id as a request extension.
+pub async fn strip_project_from_path(mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let rewritten = ["/v2.1/", "/v2/"].iter().find_map(|prefix| {
+        let rest = path.strip_prefix(prefix)?;
+        let (segment, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        if segment.is_empty() || COLLECTIONS.contains(&segment) {
+            return None;
+        }
+        let new_path =
+            if tail.is_empty() { prefix.trim_end_matches('/').to_string() } else { format!("{prefix}{tail}") };
+        Some((segment.to_string(), new_path))
+    });
+    if let Some((project, new_path)) = rewritten {
+        let pq = match req.uri().query() {
+            Some(q) => format!("{new_path}?{q}"),
+            None => new_path,
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(pq) = pq.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+                req.extensions_mut().insert(PathProject(project));
+            }
+        }
+    }
+    next.run(req).await
+}
+
+pub fn router(_state: AppState) -> Router<AppState> {
+    let api = Router::new()
+        .route("/flavors", get(flavors::index).post(flavors::create))
+        .route("/flavors/detail", get(flavors::detail))
+        .route("/flavors/{id}", get(flavors::show).put(flavors::update).delete(flavors::delete))
+        .route("/flavors/{id}/os-extra_specs", get(flavors::extra_specs_index).post(flavors::extra_specs_create))
+        .route(
+            "/flavors/{id}/os-extra_specs/{key}",
+            get(flavors::extra_spec_show).put(flavors::extra_spec_update).delete(flavors::extra_spec_delete),
+        )
+        .route("/os-keypairs", get(keypairs::index).post(keypairs::create))
+        .route("/os-keypairs/{name}", get(keypairs::show).delete(keypairs::delete))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+    Router::new()
+        .route("/", get(root_versions))
+        .route("/v2.1", get(version_v21))
+        .route("/v2.1/", get(version_v21))
+        .route("/v2", get(version_v2))
+        .route("/v2/", get(version_v2))
+        .nest("/v2.1", api.clone().layer(axum::middleware::from_fn(microversion::v21)))
+        .nest("/v2", api.layer(axum::middleware::from_fn(microversion::legacy)))
+}
+
+async fn not_found() -> NovaError {
+    NovaError::not_found()
+}
+
+async fn method_not_allowed() -> NovaError {
+    NovaError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "The method specified is not allowed for this resource.")
+}
+
+// --- version documents ------------------------------------------------------
+
+fn version_entry(base: &BaseUrl, v21: bool) -> Value {
+    if v21 {
+        json!({
+            "id": "v2.1", "status": "CURRENT", "version": MAX_VERSION.to_string(),
+            "min_version": MIN_VERSION.to_string(), "updated": "2013-07-23T11:33:21Z",
+            "links": [{"rel": "self", "href": format!("{}/", base.join("v2.1"))}],
+        })
+    } else {
+        json!({
+            "id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
+            "updated": "2011-01-21T11:33:21Z",
+            "links": [{"rel": "self", "href": format!("{}/", base.join("v2"))}],
+        })
+    }
+}
+
+async fn root_versions(base: BaseUrl) -> Json<Value> {
+    Json(json!({"versions": [version_entry(&base, false), version_entry(&base, true)]}))
+}
+
+fn version_document(base: &BaseUrl, v21: bool) -> Json<Value> {
+    let mut v = version_entry(base, v21);
+    if let Some(links) = v["links"].as_array_mut() {
+        links.push(json!({"rel": "describedby", "type": "text/html", "href": "http://docs.openstack.org/"}));
+    }
+    v["media-types"] = json!([{
+        "base": "application/json",
+        "type": format!("application/vnd.openstack.compute+json;version={}", if v21 { "2.1" } else { "2" }),
+    }]);
+    Json(json!({"version": v}))
+}
+
+async fn version_v21(base: BaseUrl) -> Json<Value> {
+    version_document(&base, true)
+}
+
+async fn version_v2(base: BaseUrl) -> Json<Value> {
+    version_document(&base, false)
+}
+
+// --- the per-request context --------------------------------------------------
+
+/// How to build links in this request's style (Nova mirrors the caller's
+/// use of a project id and of `/v2` vs `/v2.1`).
+#[derive(Debug, Clone)]
+pub struct Links {
+    base: BaseUrl,
+    version_prefix: &'static str,
+    project: Option<String>,
+}
+
+impl Links {
+    fn path(&self, rest: &str) -> String {
+        match &self.project {
+            Some(p) => format!("{p}/{rest}"),
+            None => rest.to_string(),
+        }
+    }
+
+    /// `self` and `bookmark` links of one resource.
+    pub fn resource(&self, collection: &str, id: &str) -> Value {
+        let rest = self.path(&format!("{collection}/{id}"));
+        json!([
+            {"rel": "self", "href": self.base.join(&format!("{}/{rest}", self.version_prefix))},
+            {"rel": "bookmark", "href": self.base.join(&rest)},
+        ])
+    }
+
+    /// The `next` link of a page, when the page is full.
+    pub fn next(&self, collection: &str, query: &validate::QueryParams, marker: &str) -> Value {
+        let rest = self.path(collection);
+        json!([{
+            "rel": "next",
+            "href": format!("{}?{}", self.base.join(&format!("{}/{rest}", self.version_prefix)), query.with_marker(marker)),
+        }])
+    }
+}
+
+/// Everything a Nova handler needs about the caller: who (validated
+/// token), which microversion, and how to build links.
+pub struct NovaCall {
+    pub ctx: AuthContext,
+    pub version: ApiVersion,
+    pub flavour: Flavour,
+    pub links: Links,
+}
+
+impl FromRequestParts<AppState> for NovaCall {
+    type Rejection = NovaRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Caller(ctx) = Caller::from_request_parts(parts, state).await.map_err(NovaRejection::Auth)?;
+        let path_project = parts.extensions.get::<PathProject>().map(|p| p.0.clone());
+        if let Some(p) = &path_project {
+            let scoped = ctx.project_id().unwrap_or("");
+            if p != scoped {
+                return Err(NovaRejection::Nova(NovaError::bad_request(format!(
+                    "Malformed request URL: URL's project_id '{p}' doesn't match Context's project_id '{scoped}'"
+                ))));
+            }
+        }
+        let version = parts.extensions.get::<ApiVersion>().copied().unwrap_or(MIN_VERSION);
+        let flavour = parts.extensions.get::<Flavour>().copied().unwrap_or(Flavour::V21);
+        let base = BaseUrl::from_headers(&parts.headers, state.config.public_url.as_deref());
+        let version_prefix = match flavour {
+            Flavour::Legacy => "v2",
+            Flavour::V21 => "v2.1",
+        };
+        Ok(NovaCall { ctx, version, flavour, links: Links { base, version_prefix, project: path_project } })
+    }
+}
+
+/// A JSON request body, read and parsed with Nova's error answers.
+pub struct NovaBody(pub Value);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for NovaBody {
+    type Rejection = NovaError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        Ok(NovaBody(crate::body::read_json(&parts.headers, body).await?))
+    }
+}

@@ -1,0 +1,239 @@
+//! Request validation in Nova's terms: the checks of Nova's JSON schemas,
+//! with Nova's wording ("Invalid input for field/attribute …"), over a
+//! parsed `serde_json::Value`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::NovaError;
+
+/// Python-ish rendering of a value, as Nova's messages show it.
+fn repr(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("'{s}'"),
+        other => other.to_string(),
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A body error at `path` (empty: the top level) about `value`.
+pub fn invalid(path: &str, value: &Value, message: impl AsRef<str>) -> NovaError {
+    if path.is_empty() {
+        NovaError::bad_request(message.as_ref())
+    } else {
+        NovaError::bad_request(format!(
+            "Invalid input for field/attribute {path}. Value: {}. {}",
+            value_text(value),
+            message.as_ref()
+        ))
+    }
+}
+
+/// A query-string error.
+pub fn invalid_query(name: &str, value: &str, message: impl AsRef<str>) -> NovaError {
+    NovaError::bad_request(format!("Invalid input for query parameters {name}. Value: {value}. {}", message.as_ref()))
+}
+
+/// An object at `path` with only `allowed` keys and all `required` ones.
+pub fn object<'a>(
+    v: &'a Value,
+    path: &str,
+    allowed: &[&str],
+    required: &[&str],
+) -> Result<&'a Map<String, Value>, NovaError> {
+    let map = v.as_object().ok_or_else(|| invalid(path, v, format!("{} is not of type 'object'", repr(v))))?;
+    for key in required {
+        if !map.contains_key(*key) {
+            return Err(invalid(path, v, format!("'{key}' is a required property")));
+        }
+    }
+    if let Some(extra) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(invalid(path, v, format!("Additional properties are not allowed ('{extra}' was unexpected)")));
+    }
+    Ok(map)
+}
+
+/// A string of `min..=max` characters.
+pub fn string<'a>(v: &'a Value, path: &str, min: usize, max: usize) -> Result<&'a str, NovaError> {
+    let s = v.as_str().ok_or_else(|| invalid(path, v, format!("{} is not of type 'string'", repr(v))))?;
+    let len = s.chars().count();
+    if len < min {
+        return Err(invalid(path, v, format!("{} is too short", repr(v))));
+    }
+    if len > max {
+        return Err(invalid(path, v, format!("{} is too long", repr(v))));
+    }
+    Ok(s)
+}
+
+/// Unicode "printable" as Nova's validators mean it: not a control or
+/// format character, and no separator but the plain space kind (Zs).
+fn printable(c: char) -> bool {
+    !c.is_control() && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{200b}'..='\u{200f}' | '\u{feff}')
+}
+
+/// Nova's `name` format: printable, no leading or trailing whitespace.
+pub fn name<'a>(v: &'a Value, path: &str) -> Result<&'a str, NovaError> {
+    let s = string(v, path, 1, 255)?;
+    if !s.chars().all(printable) || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
+        return Err(invalid(path, v, format!("{} is not a 'name'", repr(v))));
+    }
+    Ok(s)
+}
+
+/// Nova's `name_with_leading_trailing_spaces` (legacy v2): printable with
+/// at least one non-space character.
+pub fn name_loose<'a>(v: &'a Value, path: &str) -> Result<&'a str, NovaError> {
+    let s = string(v, path, 1, 255)?;
+    if !s.chars().all(printable) || s.trim().is_empty() {
+        return Err(invalid(path, v, format!("{} is not a 'name_with_leading_trailing_spaces'", repr(v))));
+    }
+    Ok(s)
+}
+
+/// A string whose every character passes `allowed`; `pattern` is the
+/// regex Nova prints in its message.
+pub fn pattern<'a>(
+    v: &'a Value,
+    path: &str,
+    allowed: impl Fn(char) -> bool,
+    pattern: &str,
+) -> Result<&'a str, NovaError> {
+    let s = v.as_str().ok_or_else(|| invalid(path, v, format!("{} is not of type 'string'", repr(v))))?;
+    if s.is_empty() || !s.chars().all(allowed) {
+        return Err(invalid(path, v, format!("{} does not match '{pattern}'", repr(v))));
+    }
+    Ok(s)
+}
+
+/// One of `choices`.
+pub fn one_of<'a>(v: &'a Value, path: &str, choices: &[&str]) -> Result<&'a str, NovaError> {
+    match v.as_str() {
+        Some(s) if choices.contains(&s) => Ok(s),
+        _ => Err(invalid(path, v, format!("{} is not one of {choices:?}", repr(v)).replace('"', "'"))),
+    }
+}
+
+/// Nova's `flavor_param_positive`/`_non_negative`: an integer, or a string
+/// of digits, between `min` and 2³¹−1.
+pub fn integer(v: &Value, path: &str, min: i64) -> Result<i64, NovaError> {
+    const MAX_INT: i64 = 2_147_483_647;
+    let n = match v {
+        Value::Number(n) => {
+            n.as_i64().ok_or_else(|| invalid(path, v, format!("{v} is not of type 'integer', 'string'")))?
+        }
+        Value::String(s) => {
+            if !s.bytes().all(|b| b.is_ascii_digit()) || s.is_empty() {
+                return Err(invalid(path, v, format!("{} does not match '^[0-9]*$'", repr(v))));
+            }
+            s.parse::<i64>()
+                .map_err(|_| invalid(path, v, format!("{} is greater than the maximum of {MAX_INT}", repr(v))))?
+        }
+        _ => return Err(invalid(path, v, format!("{} is not of type 'integer', 'string'", repr(v)))),
+    };
+    if n < min {
+        return Err(invalid(path, v, format!("{n} is less than the minimum of {min}")));
+    }
+    if n > MAX_INT {
+        return Err(invalid(path, v, format!("{n} is greater than the maximum of {MAX_INT}")));
+    }
+    Ok(n)
+}
+
+/// Nova's `boolean` parameter type: a JSON boolean or one of its strings.
+pub fn boolean(v: &Value, path: &str) -> Result<bool, NovaError> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) => match s.as_str() {
+            "True" | "TRUE" | "true" | "1" | "ON" | "On" | "on" | "YES" | "Yes" | "yes" => Ok(true),
+            "False" | "FALSE" | "false" | "0" | "OFF" | "Off" | "off" | "NO" | "No" | "no" => Ok(false),
+            _ => Err(invalid(path, v, format!("{} is not one of the accepted boolean values", repr(v)))),
+        },
+        _ => Err(invalid(path, v, format!("{} is not of type 'boolean', 'string'", repr(v)))),
+    }
+}
+
+/// Nova's metadata-like map (`extra_specs`): keys `^[a-zA-Z0-9-_:. ]{1,255}$`,
+/// values strings (numbers and booleans are turned into strings) of at most
+/// 255 characters.
+pub fn spec_map(v: &Value, path: &str) -> Result<BTreeMap<String, String>, NovaError> {
+    let map = v.as_object().ok_or_else(|| invalid(path, v, format!("{} is not of type 'object'", repr(v))))?;
+    let mut out = BTreeMap::new();
+    for (key, value) in map {
+        let key_ok = !key.is_empty()
+            && key.chars().count() <= 255
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || "-_:. ".contains(c));
+        if !key_ok {
+            return Err(invalid(path, v, format!("Additional properties are not allowed ('{key}' was unexpected)")));
+        }
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(true) => "True".into(),
+            Value::Bool(false) => "False".into(),
+            other => {
+                return Err(invalid(
+                    &format!("{path}/{key}"),
+                    other,
+                    format!("{} is not of type 'string', 'number', 'boolean'", repr(other)),
+                ));
+            }
+        };
+        if text.chars().count() > 255 {
+            return Err(invalid(&format!("{path}/{key}"), value, format!("{} is too long", repr(value))));
+        }
+        out.insert(key.clone(), text);
+    }
+    Ok(out)
+}
+
+/// The query string as ordered pairs (first value of a name wins).
+pub struct QueryParams(pub Vec<(String, String)>);
+
+impl QueryParams {
+    pub fn parse(raw: Option<&str>) -> Result<Self, NovaError> {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(raw.unwrap_or(""))
+            .map(QueryParams)
+            .map_err(|_| NovaError::bad_request("Malformed query string"))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Refuses any parameter not in `allowed` (Nova 2.75's strict queries).
+    pub fn only(&self, allowed: &[&str]) -> Result<(), NovaError> {
+        match self.0.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+            Some((k, _)) => Err(NovaError::bad_request(format!(
+                "Invalid input for query parameters {k}. Value: {k}. Additional properties are not allowed ('{k}' was unexpected)"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Nova's `limit`: a non-negative integer.
+    pub fn limit(&self) -> Result<Option<i64>, NovaError> {
+        match self.get("limit") {
+            None => Ok(None),
+            Some(raw) => match raw.parse::<i64>() {
+                Ok(n) if n >= 0 && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(n)),
+                _ => Err(invalid_query("limit", raw, format!("'{raw}' does not match '^[0-9]*$'"))),
+            },
+        }
+    }
+
+    /// Re-encodes the query with `marker` replaced, sorted as Nova does.
+    pub fn with_marker(&self, marker: &str) -> String {
+        let mut pairs: Vec<(String, String)> = self.0.iter().filter(|(k, _)| k != "marker").cloned().collect();
+        pairs.push(("marker".into(), marker.into()));
+        pairs.sort();
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}

@@ -1,0 +1,175 @@
+//! Flavors: listing with Nova's filters and paging, admin management and
+//! extra specs. Non-admins see public, enabled flavors only.
+
+use std::collections::BTreeMap;
+
+use ecs_store::{FlavorListQuery, FlavorSortKey, SortDir, StoreError};
+use ecs_types::{AuthContext, Flavor, FlavorSpec};
+
+use crate::{Core, Error, Result, policy};
+
+/// Nova's `[api] max_limit`: the largest page, and the default one.
+pub const MAX_LIMIT: i64 = 1000;
+
+/// Which flavors by visibility an admin asked for (`is_public` query).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicFilter {
+    Public,
+    Private,
+    All,
+}
+
+#[derive(Debug, Clone)]
+pub struct FlavorListRequest {
+    pub is_public: PublicFilter,
+    pub min_ram_mb: Option<i64>,
+    pub min_disk_gb: Option<i64>,
+    pub sort_key: FlavorSortKey,
+    pub sort_dir: SortDir,
+    pub limit: Option<i64>,
+    pub marker: Option<String>,
+}
+
+impl Default for FlavorListRequest {
+    fn default() -> Self {
+        FlavorListRequest {
+            is_public: PublicFilter::Public,
+            min_ram_mb: None,
+            min_disk_gb: None,
+            sort_key: FlavorSortKey::Id,
+            sort_dir: SortDir::Asc,
+            limit: None,
+            marker: None,
+        }
+    }
+}
+
+/// Maps one of Nova's flavor `sort_key` values onto a column.
+pub fn sort_key_from_nova(key: &str) -> Option<FlavorSortKey> {
+    Some(match key {
+        "flavorid" => FlavorSortKey::Id,
+        "name" => FlavorSortKey::Name,
+        "memory_mb" => FlavorSortKey::RamMb,
+        "vcpus" => FlavorSortKey::Vcpus,
+        "root_gb" => FlavorSortKey::DiskGb,
+        "ephemeral_gb" => FlavorSortKey::EphemeralGb,
+        "swap" => FlavorSortKey::SwapMb,
+        "rxtx_factor" => FlavorSortKey::RxtxFactor,
+        "is_public" => FlavorSortKey::IsPublic,
+        "disabled" => FlavorSortKey::Disabled,
+        "description" => FlavorSortKey::Description,
+        // Nova's internal row id and timestamps follow creation order.
+        "id" | "created_at" | "updated_at" => FlavorSortKey::CreatedAt,
+        "vcpu_weight" => FlavorSortKey::Id,
+        _ => return None,
+    })
+}
+
+fn flavor_not_found(id: &str) -> Error {
+    Error::NotFound(format!("Flavor {id} could not be found."))
+}
+
+impl Core {
+    pub async fn flavor_list(&self, ctx: &AuthContext, req: FlavorListRequest) -> Result<Vec<Flavor>> {
+        let admin = ctx.is_admin();
+        let query = FlavorListQuery {
+            is_public: match (admin, req.is_public) {
+                (false, _) | (true, PublicFilter::Public) => Some(true),
+                (true, PublicFilter::Private) => Some(false),
+                (true, PublicFilter::All) => None,
+            },
+            include_disabled: admin,
+            min_ram_mb: req.min_ram_mb,
+            min_disk_gb: req.min_disk_gb,
+            sort_key: req.sort_key,
+            sort_dir: req.sort_dir,
+            limit: req.limit.map_or(MAX_LIMIT, |l| l.min(MAX_LIMIT)),
+            marker: req.marker.clone(),
+        };
+        match self.store.flavor_list(&query).await {
+            Err(StoreError::NotFound) => {
+                Err(Error::Invalid(format!("marker [{}] not found", req.marker.unwrap_or_default())))
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// A flavor by id; a private flavor is invisible to non-admins.
+    pub async fn flavor_get(&self, ctx: &AuthContext, id: &str) -> Result<Flavor> {
+        let flavor = self.store.flavor_get(id).await.map_err(Error::not_found_or(|| flavor_not_found(id)))?;
+        if !flavor.is_public && !ctx.is_admin() {
+            return Err(flavor_not_found(id));
+        }
+        Ok(flavor)
+    }
+
+    /// Admin flavor create. `spec.id` empty means "generate a UUID".
+    pub async fn flavor_create(&self, ctx: &AuthContext, mut spec: FlavorSpec) -> Result<Flavor> {
+        policy::require_admin(ctx, "os_compute_api:os-flavor-manage:create")?;
+        spec.name = spec.name.trim().to_string();
+        if spec.name.is_empty() {
+            return Err(Error::Invalid("Flavor name must not be empty.".into()));
+        }
+        if spec.id.is_empty() {
+            spec.id = uuid::Uuid::new_v4().to_string();
+        }
+        match self.store.flavor_create(&spec).await {
+            Err(StoreError::Conflict(what)) if what == "id" => {
+                Err(Error::Conflict(format!("Flavor with ID {} already exists.", spec.id)))
+            }
+            Err(StoreError::Conflict(_)) => {
+                Err(Error::Conflict(format!("Flavor with name {} already exists.", spec.name)))
+            }
+            other => Ok(other?),
+        }
+    }
+
+    pub async fn flavor_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        policy::require_admin(ctx, "os_compute_api:os-flavor-manage:delete")?;
+        self.store.flavor_delete(id).await.map_err(Error::not_found_or(|| flavor_not_found(id)))
+    }
+
+    /// Nova 2.55 `PUT /flavors/{id}`: only the description changes.
+    pub async fn flavor_set_description(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        description: Option<&str>,
+    ) -> Result<Flavor> {
+        policy::require_admin(ctx, "os_compute_api:os-flavor-manage:update")?;
+        self.store.flavor_set_description(id, description).await.map_err(Error::not_found_or(|| flavor_not_found(id)))
+    }
+
+    pub async fn flavor_extra_specs(&self, ctx: &AuthContext, id: &str) -> Result<BTreeMap<String, String>> {
+        Ok(self.flavor_get(ctx, id).await?.extra_specs)
+    }
+
+    pub async fn flavor_extra_spec(&self, ctx: &AuthContext, id: &str, key: &str) -> Result<String> {
+        let mut specs = self.flavor_extra_specs(ctx, id).await?;
+        specs.remove(key).ok_or_else(|| extra_spec_not_found(id, key))
+    }
+
+    /// Adds or overwrites extra specs (admin); returns the full set.
+    pub async fn flavor_extra_specs_set(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        specs: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>> {
+        policy::require_admin(ctx, "os_compute_api:os-flavor-extra-specs:create")?;
+        self.store.flavor_extra_specs_set(id, specs).await.map_err(Error::not_found_or(|| flavor_not_found(id)))
+    }
+
+    pub async fn flavor_extra_spec_delete(&self, ctx: &AuthContext, id: &str, key: &str) -> Result<()> {
+        policy::require_admin(ctx, "os_compute_api:os-flavor-extra-specs:delete")?;
+        self.flavor_get(ctx, id).await?;
+        self.store
+            .flavor_extra_spec_delete(id, key)
+            .await
+            .map_err(Error::not_found_or(|| extra_spec_not_found(id, key)))
+    }
+}
+
+fn extra_spec_not_found(id: &str, key: &str) -> Error {
+    Error::NotFound(format!("Flavor {id} has no extra specs with key {key}."))
+}

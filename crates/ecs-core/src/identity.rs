@@ -1,0 +1,484 @@
+//! Identity: password and token authentication, token issue, validation
+//! and revocation, and the management of projects, users and roles
+//! (the Keystone v3 subset that ecsd serves itself).
+//!
+//! A token is 32 random bytes, URL-safe base64. Only its SHA-256 is stored.
+//! Validated tokens are cached in memory for `token_cache_ttl`; a revocation
+//! through this process evicts at once.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine;
+use ecs_store::{Store, StoreError};
+use ecs_types::identity::DEFAULT_DOMAIN_ID;
+use ecs_types::{AuthContext, Domain, Project, Role, RoleAssignment, TokenRecord, User, new_hex_id};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::{CoreConfig, Error, Result, policy};
+
+/// Keystone's text for every authentication failure: it never says which
+/// part was wrong.
+pub const UNAUTHORIZED: &str = "The request you have made requires authentication.";
+
+/// A reference to a domain by id or by name.
+#[derive(Debug, Clone)]
+pub enum DomainRef {
+    Id(String),
+    Name(String),
+}
+
+/// A user named in an authentication request.
+#[derive(Debug, Clone)]
+pub enum UserRef {
+    Id(String),
+    Name { name: String, domain: DomainRef },
+}
+
+/// A project named in a scope.
+#[derive(Debug, Clone)]
+pub enum ProjectRef {
+    Id(String),
+    Name { name: String, domain: DomainRef },
+}
+
+/// How the caller proves who they are.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    Password {
+        user: UserRef,
+        password: String,
+    },
+    /// Re-scoping: an existing valid token.
+    Token(String),
+}
+
+/// What the new token is for. `Default` scopes to the user's default
+/// project when they have one (as Keystone does), else unscoped.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    Default,
+    Unscoped,
+    Project(ProjectRef),
+}
+
+/// A freshly issued token: the secret (shown once, in `X-Subject-Token`)
+/// and what it stands for.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub secret: String,
+    pub context: AuthContext,
+}
+
+pub struct Identity {
+    store: Store,
+    config: CoreConfig,
+    cache: Mutex<HashMap<String, (AuthContext, Instant)>>,
+}
+
+fn token_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(format!("password hashing: {e}")))
+}
+
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+fn unauthorized() -> Error {
+    Error::Unauthorized(UNAUTHORIZED.into())
+}
+
+impl Identity {
+    pub fn new(store: Store, config: CoreConfig) -> Self {
+        Identity { store, config, cache: Mutex::new(HashMap::new()) }
+    }
+
+    fn domain_id(&self, d: &DomainRef) -> Result<String> {
+        match d {
+            DomainRef::Id(id) if id == DEFAULT_DOMAIN_ID => Ok(id.clone()),
+            DomainRef::Name(name) if name == ecs_types::identity::DEFAULT_DOMAIN_NAME => Ok(DEFAULT_DOMAIN_ID.into()),
+            _ => Err(unauthorized()),
+        }
+    }
+
+    async fn find_user(&self, user: &UserRef) -> Result<User> {
+        let found = match user {
+            UserRef::Id(id) => self.store.user_get(id).await,
+            UserRef::Name { name, domain } => self.store.user_get_by_name(&self.domain_id(domain)?, name).await,
+        };
+        match found {
+            Ok(u) if u.enabled => Ok(u),
+            Ok(_) | Err(StoreError::NotFound) => Err(unauthorized()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn find_project(&self, project: &ProjectRef) -> Result<Project> {
+        let found = match project {
+            ProjectRef::Id(id) => self.store.project_get(id).await,
+            ProjectRef::Name { name, domain } => self.store.project_get_by_name(&self.domain_id(domain)?, name).await,
+        };
+        match found {
+            Ok(p) if p.enabled => Ok(p),
+            Ok(_) | Err(StoreError::NotFound) => Err(unauthorized()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `POST /v3/auth/tokens`.
+    pub async fn authenticate(&self, credentials: Credentials, scope: Scope) -> Result<IssuedToken> {
+        let (user, methods) = match credentials {
+            Credentials::Password { user, password } => {
+                let user = self.find_user(&user).await?;
+                let hash = user.password_hash.clone();
+                // Argon2 is deliberately slow: keep it off the async workers.
+                let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+                    .await
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                if !ok {
+                    return Err(unauthorized());
+                }
+                (user, vec!["password".to_string()])
+            }
+            Credentials::Token(secret) => {
+                let ctx = self.validate(&secret).await?;
+                let user = self.find_user(&UserRef::Id(ctx.user_id)).await?;
+                (user, vec!["token".to_string()])
+            }
+        };
+
+        let project = match scope {
+            Scope::Unscoped => None,
+            Scope::Project(p) => Some(self.find_project(&p).await?),
+            Scope::Default => match &user.default_project_id {
+                Some(id) => match self.store.project_get(id).await {
+                    Ok(p) if p.enabled => Some(p),
+                    _ => None,
+                },
+                None => None,
+            },
+        };
+        if let Some(p) = &project
+            && self.store.roles_for(&user.id, &p.id).await?.is_empty()
+        {
+            return Err(unauthorized());
+        }
+
+        let mut raw = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut raw);
+        let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+        let now = chrono::Utc::now();
+        let record = TokenRecord {
+            id_hash: token_hash(&secret),
+            user_id: user.id.clone(),
+            project_id: project.as_ref().map(|p| p.id.clone()),
+            methods,
+            audit_id: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw[..16]),
+            issued_at: now,
+            expires_at: now + self.config.token_ttl,
+            revoked: false,
+        };
+        self.store.token_insert(&record).await?;
+        let context = self.context_for(&record, &user).await?;
+        Ok(IssuedToken { secret, context })
+    }
+
+    async fn context_for(&self, record: &TokenRecord, user: &User) -> Result<AuthContext> {
+        let (project, roles) = match &record.project_id {
+            Some(pid) => {
+                let project = match self.store.project_get(pid).await {
+                    Ok(p) if p.enabled => p,
+                    Ok(_) | Err(StoreError::NotFound) => return Err(unauthorized()),
+                    Err(e) => return Err(e.into()),
+                };
+                let roles = self.store.roles_for(&user.id, pid).await?;
+                // A user who lost every role on the project loses the token.
+                if roles.is_empty() {
+                    return Err(unauthorized());
+                }
+                (Some(project), roles)
+            }
+            None => (None, Vec::new()),
+        };
+        Ok(AuthContext {
+            user_id: user.id.clone(),
+            user_name: user.name.clone(),
+            user_domain: Domain::default_domain(),
+            project,
+            roles,
+            methods: record.methods.clone(),
+            audit_id: record.audit_id.clone(),
+            issued_at: record.issued_at,
+            expires_at: record.expires_at,
+        })
+    }
+
+    /// Resolves a token to its caller, or 401.
+    pub async fn validate(&self, secret: &str) -> Result<AuthContext> {
+        let hash = token_hash(secret);
+        let now = chrono::Utc::now();
+        {
+            let cache = self.cache.lock().map_err(|_| Error::Internal("token cache poisoned".into()))?;
+            if let Some((ctx, at)) = cache.get(&hash)
+                && at.elapsed() < self.config.token_cache_ttl
+                && ctx.expires_at > now
+            {
+                return Ok(ctx.clone());
+            }
+        }
+        let record = match self.store.token_get(&hash).await {
+            Ok(r) => r,
+            Err(StoreError::NotFound) => return Err(unauthorized()),
+            Err(e) => return Err(e.into()),
+        };
+        if record.revoked || record.expires_at <= now {
+            return Err(unauthorized());
+        }
+        let user = self.find_user(&UserRef::Id(record.user_id.clone())).await?;
+        let ctx = self.context_for(&record, &user).await?;
+        let mut cache = self.cache.lock().map_err(|_| Error::Internal("token cache poisoned".into()))?;
+        // Bound the cache: drop stale entries when it grows.
+        if cache.len() > 100_000 {
+            let ttl = self.config.token_cache_ttl;
+            cache.retain(|_, (_, at)| at.elapsed() < ttl);
+        }
+        cache.insert(hash, (ctx.clone(), Instant::now()));
+        Ok(ctx)
+    }
+
+    /// `DELETE /v3/auth/tokens`: a user may revoke their own tokens, an
+    /// admin anyone's.
+    pub async fn revoke(&self, caller: &AuthContext, secret: &str) -> Result<()> {
+        let subject = self.validate(secret).await.map_err(|_| Error::NotFound("Could not find token.".into()))?;
+        if subject.user_id != caller.user_id && !caller.is_admin() {
+            return Err(policy::forbidden("identity:revoke_token"));
+        }
+        let hash = token_hash(secret);
+        self.store.token_revoke(&hash).await?;
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.remove(&hash);
+        }
+        Ok(())
+    }
+
+    /// Validates `subject` on behalf of `caller` (`GET /v3/auth/tokens`).
+    pub async fn inspect(&self, caller: &AuthContext, subject: &str) -> Result<AuthContext> {
+        let ctx = self.validate(subject).await.map_err(|_| Error::NotFound("Could not find token.".into()))?;
+        if ctx.user_id != caller.user_id && !caller.is_admin() {
+            return Err(policy::forbidden("identity:validate_token"));
+        }
+        Ok(ctx)
+    }
+
+    pub async fn purge_expired_tokens(&self) -> Result<u64> {
+        Ok(self.store.token_purge_expired(chrono::Utc::now()).await?)
+    }
+
+    // --- projects, users, roles -------------------------------------------
+
+    pub async fn project_list(&self, caller: &AuthContext) -> Result<Vec<Project>> {
+        if caller.is_admin() {
+            Ok(self.store.project_list().await?)
+        } else {
+            Ok(self.store.project_list_for_user(&caller.user_id).await?)
+        }
+    }
+
+    /// Projects the caller holds a role on (`GET /v3/auth/projects`).
+    pub async fn projects_of(&self, caller: &AuthContext) -> Result<Vec<Project>> {
+        Ok(self.store.project_list_for_user(&caller.user_id).await?)
+    }
+
+    pub async fn project_get(&self, caller: &AuthContext, id: &str) -> Result<Project> {
+        let not_found = || Error::NotFound(format!("Could not find project: {id}."));
+        let project = self.store.project_get(id).await.map_err(Error::not_found_or(not_found))?;
+        if caller.is_admin() || caller.project_id() == Some(id) { Ok(project) } else { Err(not_found()) }
+    }
+
+    pub async fn project_create(&self, caller: &AuthContext, name: &str, description: &str) -> Result<Project> {
+        policy::require_admin(caller, "identity:create_project")?;
+        let project = Project {
+            id: new_hex_id(),
+            name: name.to_string(),
+            domain_id: DEFAULT_DOMAIN_ID.into(),
+            description: description.to_string(),
+            enabled: true,
+        };
+        match self.store.project_create(&project).await {
+            Ok(()) => Ok(project),
+            Err(StoreError::Conflict(_)) => Err(Error::Conflict(format!(
+                "Conflict occurred attempting to store project - it is not permitted to have two projects with the same name in the same domain : {name}."
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn project_delete(&self, caller: &AuthContext, id: &str) -> Result<()> {
+        policy::require_admin(caller, "identity:delete_project")?;
+        self.store
+            .project_delete(id)
+            .await
+            .map_err(Error::not_found_or(|| Error::NotFound(format!("Could not find project: {id}."))))
+    }
+
+    pub async fn user_list(&self, caller: &AuthContext) -> Result<Vec<User>> {
+        if caller.is_admin() {
+            Ok(self.store.user_list().await?)
+        } else {
+            Ok(vec![self.store.user_get(&caller.user_id).await?])
+        }
+    }
+
+    pub async fn user_get(&self, caller: &AuthContext, id: &str) -> Result<User> {
+        let not_found = || Error::NotFound(format!("Could not find user: {id}."));
+        if !caller.is_admin() && caller.user_id != id {
+            return Err(policy::forbidden("identity:get_user"));
+        }
+        self.store.user_get(id).await.map_err(Error::not_found_or(not_found))
+    }
+
+    pub async fn user_create(
+        &self,
+        caller: &AuthContext,
+        name: &str,
+        password: &str,
+        default_project_id: Option<&str>,
+    ) -> Result<User> {
+        policy::require_admin(caller, "identity:create_user")?;
+        if let Some(pid) = default_project_id {
+            self.store
+                .project_get(pid)
+                .await
+                .map_err(Error::not_found_or(|| Error::NotFound(format!("Could not find project: {pid}."))))?;
+        }
+        self.user_insert(name, password, default_project_id).await
+    }
+
+    /// Creates a user without a caller (the seed).
+    pub async fn user_insert(&self, name: &str, password: &str, default_project_id: Option<&str>) -> Result<User> {
+        let user = User {
+            id: new_hex_id(),
+            name: name.to_string(),
+            domain_id: DEFAULT_DOMAIN_ID.into(),
+            password_hash: hash_password(password)?,
+            default_project_id: default_project_id.map(String::from),
+            enabled: true,
+        };
+        match self.store.user_create(&user).await {
+            Ok(()) => Ok(user),
+            Err(StoreError::Conflict(_)) => Err(Error::Conflict(format!(
+                "Conflict occurred attempting to store user - Duplicate entry found with name {name} at domain ID {DEFAULT_DOMAIN_ID}."
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn user_delete(&self, caller: &AuthContext, id: &str) -> Result<()> {
+        policy::require_admin(caller, "identity:delete_user")?;
+        self.store
+            .user_delete(id)
+            .await
+            .map_err(Error::not_found_or(|| Error::NotFound(format!("Could not find user: {id}."))))?;
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.retain(|_, (ctx, _)| ctx.user_id != id);
+        }
+        Ok(())
+    }
+
+    pub async fn role_list(&self, _caller: &AuthContext) -> Result<Vec<Role>> {
+        Ok(self.store.role_list().await?)
+    }
+
+    pub async fn role_assignment_list(
+        &self,
+        caller: &AuthContext,
+        user_id: Option<&str>,
+        project_id: Option<&str>,
+    ) -> Result<Vec<RoleAssignment>> {
+        if !caller.is_admin() && user_id != Some(caller.user_id.as_str()) {
+            return Err(policy::forbidden("identity:list_role_assignments"));
+        }
+        Ok(self.store.role_assignment_list(user_id, project_id).await?)
+    }
+
+    /// `PUT /v3/projects/{p}/users/{u}/roles/{r}`.
+    pub async fn grant(&self, caller: &AuthContext, a: &RoleAssignment) -> Result<()> {
+        policy::require_admin(caller, "identity:create_grant")?;
+        self.check_assignment_parts(a).await?;
+        Ok(self.store.role_assignment_add(a).await?)
+    }
+
+    pub async fn revoke_grant(&self, caller: &AuthContext, a: &RoleAssignment) -> Result<()> {
+        policy::require_admin(caller, "identity:revoke_grant")?;
+        self.check_assignment_parts(a).await?;
+        self.store.role_assignment_remove(a).await.map_err(Error::not_found_or(|| {
+            Error::NotFound(format!(
+                "Could not find role assignment with role: {}, user or group: {}, project, domain, or system: {}.",
+                a.role_id, a.user_id, a.project_id
+            ))
+        }))?;
+        // Tokens of that user may now carry a role they no longer hold.
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.retain(|_, (ctx, _)| ctx.user_id != a.user_id);
+        }
+        Ok(())
+    }
+
+    /// `HEAD/GET /v3/projects/{p}/users/{u}/roles/{r}`.
+    pub async fn check_grant(&self, caller: &AuthContext, a: &RoleAssignment) -> Result<()> {
+        if !caller.is_admin() && caller.user_id != a.user_id {
+            return Err(policy::forbidden("identity:check_grant"));
+        }
+        let held = self.store.role_assignment_list(Some(&a.user_id), Some(&a.project_id)).await?;
+        if held.iter().any(|h| h.role_id == a.role_id) {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!("Could not find role assignment with role: {}.", a.role_id)))
+        }
+    }
+
+    async fn check_assignment_parts(&self, a: &RoleAssignment) -> Result<()> {
+        self.store
+            .user_get(&a.user_id)
+            .await
+            .map_err(Error::not_found_or(|| Error::NotFound(format!("Could not find user: {}.", a.user_id))))?;
+        self.store
+            .project_get(&a.project_id)
+            .await
+            .map_err(Error::not_found_or(|| Error::NotFound(format!("Could not find project: {}.", a.project_id))))?;
+        self.store
+            .role_get(&a.role_id)
+            .await
+            .map_err(Error::not_found_or(|| Error::NotFound(format!("Could not find role: {}.", a.role_id))))?;
+        Ok(())
+    }
+
+    /// Sets a user's password (the binary's `--admin-password`).
+    pub async fn set_password(&self, user_id: &str, password: &str) -> Result<()> {
+        self.store.user_set_password_hash(user_id, &hash_password(password)?).await?;
+        Ok(())
+    }
+
+    /// Whether `name` in the default domain still has `password`.
+    pub async fn password_is(&self, name: &str, password: &str) -> Result<bool> {
+        match self.store.user_get_by_name(DEFAULT_DOMAIN_ID, name).await {
+            Ok(u) => Ok(verify_password(password, &u.password_hash)),
+            Err(StoreError::NotFound) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! Who may do what. Defaults follow Nova's and Keystone's default policies:
+//! the `admin` role may do everything; members act on their own project's
+//! and their own user's resources.
+
+use ecs_types::AuthContext;
+
+use crate::{Error, Result};
+
+/// Fails unless the caller holds the admin role.
+pub fn require_admin(ctx: &AuthContext, rule: &str) -> Result<()> {
+    if ctx.is_admin() { Ok(()) } else { Err(forbidden(rule)) }
+}
+
+/// Nova's wording for a policy refusal.
+pub fn forbidden(rule: &str) -> Error {
+    Error::Forbidden(format!("Policy doesn't allow {rule} to be performed."))
+}
+
+/// The project a project-scoped operation acts in.
+pub fn project_of(ctx: &AuthContext) -> Result<&str> {
+    ctx.project_id().ok_or_else(|| Error::Forbidden("This operation needs a project-scoped token.".into()))
+}

@@ -1,0 +1,31 @@
+//! The store's error type: what the core needs to tell apart, nothing more.
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness constraint refused the write; names what collided.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// A bad database URL or option.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A row that cannot be turned into a record (a bug or a hand-edited DB).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_string()),
+            _ => StoreError::Database(e),
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! All SQL of ecsd lives here.
+//!
+//! One [`Store`] façade over SQLite (the embedded default) or PostgreSQL
+//! (multi-node), through sqlx's `Any` driver so that every query is written
+//! once. Queries use `$N` placeholders, which both backends accept. Where
+//! the dialects differ (migrations, row locks) the [`Backend`] decides.
+//!
+//! Methods are named resource-first (`flavor_get`, `keypair_create`), take
+//! and return `ecs-types` records, and never see HTTP.
+
+mod error;
+mod flavor;
+mod identity;
+mod keypair;
+mod network;
+mod time;
+mod token;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use error::StoreError;
+pub use flavor::{FlavorListQuery, FlavorSortKey, SortDir};
+pub use keypair::{KeypairCreate, KeypairInsertRefusal};
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which database engine a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn from_url(url: &str) -> StoreResult<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::Config(format!("unsupported database URL (want sqlite:// or postgres://): {url}")))
+        }
+    }
+
+    /// Row lock for a read that precedes a dependent write in one
+    /// transaction. SQLite needs none: its writer connection is exclusive.
+    fn for_update(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
+/// The database façade. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    /// Pool for reads.
+    read: AnyPool,
+    /// Pool for transactions that write. On SQLite it has one connection, so
+    /// writers queue in-process instead of failing with SQLITE_BUSY; on
+    /// PostgreSQL it is the same pool as `read`.
+    write: AnyPool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).finish()
+    }
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`).
+    /// Does not migrate: call [`Store::migrate`].
+    pub async fn connect(url: &str) -> StoreResult<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let options = AnyConnectOptions::from_str(url)?;
+        match backend {
+            Backend::Sqlite => {
+                let pool = |max| {
+                    AnyPoolOptions::new()
+                        .max_connections(max)
+                        .min_connections(1)
+                        .acquire_timeout(Duration::from_secs(30))
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                conn.execute(
+                                    "PRAGMA journal_mode = WAL; \
+                                     PRAGMA synchronous = NORMAL; \
+                                     PRAGMA foreign_keys = ON; \
+                                     PRAGMA busy_timeout = 10000;",
+                                )
+                                .await?;
+                                Ok(())
+                            })
+                        })
+                        .connect_with(options.clone())
+                };
+                // The writer first, so that it creates the file and sets WAL
+                // before readers open it.
+                let write = pool(1).await?;
+                let read = pool(8).await?;
+                Ok(Store { read, write, backend })
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await?;
+                Ok(Store { read: pool.clone(), write: pool, backend })
+            }
+        }
+    }
+
+    /// Applies every pending migration of this backend.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator.run(&self.write).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+/// Reads a boolean column: PostgreSQL has BOOLEAN, SQLite stores 0/1.
+pub(crate) fn flag(row: &sqlx::any::AnyRow, column: &str) -> StoreResult<bool> {
+    use sqlx::Row;
+    match row.try_get::<bool, _>(column) {
+        Ok(b) => Ok(b),
+        Err(_) => Ok(row.try_get::<i64, _>(column)? != 0),
+    }
+}

@@ -1,0 +1,131 @@
+//! Images, networks and subnets: only what the seed and listing need so far.
+
+use ecs_types::{Image, Network, Subnet};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Store, StoreResult, time};
+
+fn image_from_row(row: &AnyRow) -> StoreResult<Image> {
+    Ok(Image {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        status: row.try_get("status")?,
+        visibility: row.try_get("visibility")?,
+        owner_project_id: row.try_get("owner_project_id")?,
+        disk_format: row.try_get("disk_format")?,
+        container_format: row.try_get("container_format")?,
+        min_ram_mb: row.try_get("min_ram_mb")?,
+        min_disk_gb: row.try_get("min_disk_gb")?,
+        size_bytes: row.try_get("size_bytes")?,
+        os_type: row.try_get("os_type")?,
+        created_at: time::from_db(row.try_get("created_at")?)?,
+    })
+}
+
+impl Store {
+    pub async fn image_create(&self, i: &Image) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO images (id, name, status, visibility, owner_project_id, disk_format, \
+             container_format, min_ram_mb, min_disk_gb, size_bytes, os_type, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&i.id)
+        .bind(&i.name)
+        .bind(&i.status)
+        .bind(&i.visibility)
+        .bind(&i.owner_project_id)
+        .bind(&i.disk_format)
+        .bind(&i.container_format)
+        .bind(i.min_ram_mb)
+        .bind(i.min_disk_gb)
+        .bind(i.size_bytes)
+        .bind(&i.os_type)
+        .bind(time::to_db(i.created_at))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn image_list(&self) -> StoreResult<Vec<Image>> {
+        sqlx::query("SELECT * FROM images ORDER BY created_at, id")
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(image_from_row)
+            .collect()
+    }
+
+    /// Creates a network and its subnets in one transaction.
+    pub async fn network_create(&self, n: &Network, subnets: &[Subnet]) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("INSERT INTO networks (id, name, project_id, shared, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&n.id)
+            .bind(&n.name)
+            .bind(&n.project_id)
+            .bind(n.shared)
+            .bind(time::to_db(n.created_at))
+            .execute(&mut *tx)
+            .await?;
+        for s in subnets {
+            sqlx::query(
+                "INSERT INTO subnets (id, network_id, name, cidr, gateway_ip, ip_version, dns_nameservers, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&s.id)
+            .bind(&s.network_id)
+            .bind(&s.name)
+            .bind(&s.cidr)
+            .bind(&s.gateway_ip)
+            .bind(s.ip_version)
+            .bind(s.dns_nameservers.join(","))
+            .bind(time::to_db(s.created_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn network_list(&self) -> StoreResult<Vec<Network>> {
+        let rows = sqlx::query("SELECT id, name, project_id, shared, created_at FROM networks ORDER BY created_at, id")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Network {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    project_id: row.try_get("project_id")?,
+                    shared: crate::flag(row, "shared")?,
+                    created_at: time::from_db(row.try_get("created_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn subnet_list(&self, network_id: &str) -> StoreResult<Vec<Subnet>> {
+        let rows = sqlx::query(
+            "SELECT id, network_id, name, cidr, gateway_ip, ip_version, dns_nameservers, created_at \
+             FROM subnets WHERE network_id = $1 ORDER BY created_at, id",
+        )
+        .bind(network_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let dns: String = row.try_get("dns_nameservers")?;
+                Ok(Subnet {
+                    id: row.try_get("id")?,
+                    network_id: row.try_get("network_id")?,
+                    name: row.try_get("name")?,
+                    cidr: row.try_get("cidr")?,
+                    gateway_ip: row.try_get("gateway_ip")?,
+                    ip_version: row.try_get("ip_version")?,
+                    dns_nameservers: dns.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+                    created_at: time::from_db(row.try_get("created_at")?)?,
+                })
+            })
+            .collect()
+    }
+}

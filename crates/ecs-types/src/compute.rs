@@ -1,0 +1,118 @@
+//! Compute records: flavors and key pairs.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+
+/// A flavor (Nova's instance type). `id` is the public flavor id
+/// (`s3.small.1`), not a database key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flavor {
+    pub id: String,
+    pub name: String,
+    pub vcpus: i64,
+    pub ram_mb: i64,
+    pub disk_gb: i64,
+    pub ephemeral_gb: i64,
+    pub swap_mb: i64,
+    pub rxtx_factor: f64,
+    pub is_public: bool,
+    pub disabled: bool,
+    pub description: Option<String>,
+    pub extra_specs: BTreeMap<String, String>,
+    pub created_at: Timestamp,
+}
+
+/// What a flavor is made from (admin create and the seed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlavorSpec {
+    pub id: String,
+    pub name: String,
+    pub vcpus: i64,
+    pub ram_mb: i64,
+    pub disk_gb: i64,
+    pub ephemeral_gb: i64,
+    pub swap_mb: i64,
+    pub rxtx_factor: f64,
+    pub is_public: bool,
+    pub description: Option<String>,
+    pub extra_specs: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeypairType {
+    Ssh,
+    X509,
+}
+
+impl KeypairType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeypairType::Ssh => "ssh",
+            KeypairType::X509 => "x509",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ssh" => Some(KeypairType::Ssh),
+            "x509" => Some(KeypairType::X509),
+            _ => None,
+        }
+    }
+}
+
+/// A key pair, owned by one user (Nova scopes key pairs by user, not project).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keypair {
+    /// Database id; Nova shows it as an integer.
+    pub id: i64,
+    pub user_id: String,
+    pub name: String,
+    pub key_type: KeypairType,
+    pub public_key: String,
+    pub fingerprint: String,
+    pub created_at: Timestamp,
+}
+
+/// A bootable image record (the image service that ecsd embeds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub visibility: String,
+    pub owner_project_id: Option<String>,
+    pub disk_format: String,
+    pub container_format: String,
+    pub min_ram_mb: i64,
+    pub min_disk_gb: i64,
+    pub size_bytes: i64,
+    pub os_type: String,
+    pub created_at: Timestamp,
+}
+
+/// A network (`project_id` `None` with `shared`: visible to every project).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    pub id: String,
+    pub name: String,
+    pub project_id: Option<String>,
+    pub shared: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subnet {
+    pub id: String,
+    pub network_id: String,
+    pub name: String,
+    pub cidr: String,
+    pub gateway_ip: Option<String>,
+    pub ip_version: i64,
+    pub dns_nameservers: Vec<String>,
+    pub created_at: Timestamp,
+}

@@ -1,0 +1,18 @@
+//! Domain types shared by every layer of ecsd: the store returns them, the
+//! core reasons about them and the API renders them.
+//!
+//! Nothing here knows about HTTP or SQL.
+
+pub mod compute;
+pub mod identity;
+
+pub use compute::{Flavor, FlavorSpec, Image, Keypair, KeypairType, Network, Subnet};
+pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenRecord, User};
+
+/// A point in time, always UTC. Stored as microseconds since the epoch.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// A new random identifier in Keystone's style: 32 lower-case hex digits.
+pub fn new_hex_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}

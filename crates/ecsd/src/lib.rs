@@ -1,0 +1,216 @@
+//! The `ecsd` program: configuration, wiring of store, core and API, the
+//! first-start seed and the start-up banner. `main.rs` parses the command
+//! line; integration tests start servers through [`start`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use ecs_api::{ApiConfig, AppState};
+use ecs_core::seed::{DEFAULT_ADMIN_PASSWORD, DEFAULT_DEMO_PASSWORD, SeedPasswords, SeedSummary};
+use ecs_core::{Core, CoreConfig};
+use ecs_store::Store;
+use tokio::net::TcpListener;
+
+/// Everything `ecsd serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Overrides the SQLite file under `data_dir`.
+    pub database_url: Option<String>,
+    pub region: String,
+    pub public_url: Option<String>,
+    pub admin_password: Option<String>,
+    pub demo_password: Option<String>,
+}
+
+impl ServeConfig {
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("ecsd.sqlite").display()),
+        }
+    }
+}
+
+/// Opens (creating if needed) and migrates the database.
+pub async fn open_store(config: &ServeConfig) -> anyhow::Result<Store> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    }
+    let url = config.database_url();
+    let store = Store::connect(&url).await.with_context(|| format!("connecting to {}", redact(&url)))?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+/// A URL with any password replaced, for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub core: Arc<Core>,
+    pub seed: SeedSummary,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, finishes requests in flight, closes the database.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.task.await??;
+        self.core.store.close().await;
+        Ok(())
+    }
+
+    /// Waits until the server stops by itself (or forever).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await??;
+        Ok(())
+    }
+}
+
+/// Refuses to listen beyond loopback while a seeded user still has its
+/// well-known default password.
+async fn check_exposure(core: &Core, config: &ServeConfig) -> anyhow::Result<()> {
+    if config.listen.ip().is_loopback() {
+        return Ok(());
+    }
+    for (user, default) in [("admin", DEFAULT_ADMIN_PASSWORD), ("demo", DEFAULT_DEMO_PASSWORD)] {
+        if core.identity.password_is(user, default).await? {
+            bail!(
+                "refusing to listen on {} while user '{user}' has its default password: \
+                 pass --{user}-password (or ECSD_{}_PASSWORD)",
+                config.listen,
+                user.to_uppercase()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Opens the database, seeds it, applies password settings and starts
+/// serving. Returns once the listener is bound.
+pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
+    let store = open_store(&config).await?;
+    let core = Core::new(store, CoreConfig::default());
+    let passwords = SeedPasswords {
+        admin: config.admin_password.clone().unwrap_or_else(|| DEFAULT_ADMIN_PASSWORD.into()),
+        demo: config.demo_password.clone().unwrap_or_else(|| DEFAULT_DEMO_PASSWORD.into()),
+    };
+    let seed = core.seed(&passwords).await.context("seeding")?;
+    // Passwords given on a later start replace the stored ones.
+    for (name, given) in [("admin", &config.admin_password), ("demo", &config.demo_password)] {
+        if let Some(password) = given
+            && !core.identity.password_is(name, password).await?
+        {
+            let user = core.store.user_get_by_name(ecs_types::identity::DEFAULT_DOMAIN_ID, name).await?;
+            core.identity.set_password(&user.id, password).await?;
+        }
+    }
+    check_exposure(&core, &config).await?;
+
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let state = AppState {
+        core: core.clone(),
+        config: Arc::new(ApiConfig { region: config.region.clone(), public_url: config.public_url.clone() }),
+    };
+    let service = ecs_api::service(state);
+    let (shutdown, mut stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(service))
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+    });
+
+    // Expired tokens are of no use to anyone: drop them hourly.
+    let janitor = core.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match janitor.identity.purge_expired_tokens().await {
+                Ok(n) if n > 0 => tracing::info!(purged = n, "expired tokens purged"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "token purge failed"),
+            }
+        }
+    });
+
+    Ok(Running { addr, core, seed, shutdown, task })
+}
+
+/// What a first-time user needs to see: where, who, and a clouds.yaml.
+pub fn banner(running: &Running, config: &ServeConfig) -> String {
+    let host = match &config.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => {
+            let ip = if running.addr.ip().is_unspecified() {
+                "127.0.0.1".to_string()
+            } else {
+                running.addr.ip().to_string()
+            };
+            format!("http://{ip}:{}", running.addr.port())
+        }
+    };
+    let admin_password = config.admin_password.as_deref().unwrap_or(DEFAULT_ADMIN_PASSWORD);
+    let demo_password = config.demo_password.as_deref().unwrap_or(DEFAULT_DEMO_PASSWORD);
+    let seed = &running.seed;
+    format!(
+        "ecsd is serving on {host}\n\
+         \n  identity (Keystone v3): {host}/identity/v3   (also {host}/v3)\
+         \n  compute  (Nova):        {host}/v2.1\
+         \n  database:               {db}\
+         \n\n  admin:  user 'admin' / password '{admin_password}' / project 'admin' ({admin_pid})\
+         \n  member: user 'demo'  / password '{demo_password}' / project 'demo'  ({demo_pid})\
+         \n  image:   {image}\
+         \n  network: {network}\
+         \n\nclouds.yaml entry:\n\
+         \nclouds:\
+         \n  ecsd:\
+         \n    auth:\
+         \n      auth_url: {host}/identity/v3\
+         \n      username: admin\
+         \n      password: {admin_password}\
+         \n      project_name: admin\
+         \n      user_domain_name: Default\
+         \n      project_domain_name: Default\
+         \n    region_name: {region}\
+         \n    identity_api_version: 3\
+         \n\nthen: OS_CLOUD=ecsd openstack flavor list\n",
+        db = redact(&config.database_url()),
+        admin_pid = seed.admin_project.id,
+        demo_pid = seed.demo_project.id,
+        image = seed.image_id.as_deref().unwrap_or("-"),
+        network = seed.network_id.as_deref().unwrap_or("-"),
+        region = config.region,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact("sqlite://x?mode=rwc"), "sqlite://x?mode=rwc");
+    }
+}

@@ -69,7 +69,21 @@ pub struct FlavorListQuery {
     pub marker: Option<String>,
 }
 
+/// The flavor's extra specs as one JSON object column, so that a page of
+/// flavors is one query returning one row per flavor.
+fn extra_specs_column(backend: crate::Backend) -> String {
+    format!(
+        "(SELECT {} FROM flavor_extra_specs s WHERE s.flavor_id = flavors.id) AS extra_specs",
+        backend.json_object_agg("s.key", "s.value")
+    )
+}
+
 fn flavor_from_row(row: &AnyRow) -> StoreResult<Flavor> {
+    let specs: Option<String> = row.try_get("extra_specs")?;
+    let extra_specs = match specs {
+        Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("extra specs: {e}")))?,
+        None => BTreeMap::new(),
+    };
     Ok(Flavor {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -82,7 +96,7 @@ fn flavor_from_row(row: &AnyRow) -> StoreResult<Flavor> {
         is_public: crate::flag(row, "is_public")?,
         disabled: crate::flag(row, "disabled")?,
         description: row.try_get("description")?,
-        extra_specs: BTreeMap::new(),
+        extra_specs,
         created_at: time::from_db(row.try_get("created_at")?)?,
     })
 }
@@ -123,11 +137,9 @@ impl Store {
     }
 
     pub async fn flavor_get(&self, id: &str) -> StoreResult<Flavor> {
-        let row =
-            sqlx::query(&format!("SELECT {COLUMNS} FROM flavors WHERE id = $1")).bind(id).fetch_one(&self.read).await?;
-        let mut flavor = flavor_from_row(&row)?;
-        flavor.extra_specs = self.flavor_extra_specs(id).await?;
-        Ok(flavor)
+        let specs = extra_specs_column(self.backend);
+        let sql = format!("SELECT {COLUMNS}, {specs} FROM flavors WHERE id = $1");
+        flavor_from_row(&sqlx::query(&sql).bind(id).fetch_one(&self.read).await?)
     }
 
     pub async fn flavor_extra_specs(&self, id: &str) -> StoreResult<BTreeMap<String, String>> {
@@ -146,8 +158,9 @@ impl Store {
             SortDir::Desc => ("DESC", "<"),
         };
         let mut sql = format!(
-            "SELECT {COLUMNS} FROM flavors WHERE ($1 IS NULL OR is_public = $1) \
-             AND ($2 OR NOT disabled) AND ram_mb >= $3 AND disk_gb >= $4"
+            "SELECT {COLUMNS}, {} FROM flavors WHERE ($1 IS NULL OR is_public = $1) \
+             AND ($2 OR NOT disabled) AND ram_mb >= $3 AND disk_gb >= $4",
+            extra_specs_column(self.backend)
         );
         // Keyset paging: rows strictly after the marker in (sort column, id).
         if q.marker.is_some() {
@@ -173,31 +186,7 @@ impl Store {
         if let Some(marker) = &q.marker {
             query = query.bind(marker);
         }
-        let mut flavors: Vec<Flavor> =
-            query.fetch_all(&self.read).await?.iter().map(flavor_from_row).collect::<StoreResult<_>>()?;
-        if flavors.is_empty() {
-            return Ok(flavors);
-        }
-
-        // Extra specs of the whole page in one query.
-        let placeholders: Vec<String> = (1..=flavors.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT flavor_id, key, value FROM flavor_extra_specs WHERE flavor_id IN ({})",
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for f in &flavors {
-            query = query.bind(f.id.clone());
-        }
-        let mut specs: std::collections::HashMap<String, BTreeMap<String, String>> = Default::default();
-        for row in query.fetch_all(&self.read).await? {
-            let fid: String = row.try_get("flavor_id")?;
-            specs.entry(fid).or_default().insert(row.try_get("key")?, row.try_get("value")?);
-        }
-        for f in &mut flavors {
-            f.extra_specs = specs.remove(&f.id).unwrap_or_default();
-        }
-        Ok(flavors)
+        query.fetch_all(&self.read).await?.iter().map(flavor_from_row).collect()
     }
 
     pub async fn flavor_delete(&self, id: &str) -> StoreResult<()> {

@@ -46,6 +46,15 @@ impl Backend {
         }
     }
 
+    /// An aggregate turning `key`/`value` rows into one JSON object text
+    /// (NULL or `{}` when there are none).
+    fn json_object_agg(self, key: &str, value: &str) -> String {
+        match self {
+            Backend::Sqlite => format!("json_group_object({key}, {value})"),
+            Backend::Postgres => format!("json_object_agg({key}, {value})::text"),
+        }
+    }
+
     /// Row lock for a read that precedes a dependent write in one
     /// transaction. SQLite needs none: its writer connection is exclusive.
     fn for_update(self) -> &'static str {

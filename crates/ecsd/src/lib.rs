@@ -24,6 +24,8 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     pub admin_password: Option<String>,
     pub demo_password: Option<String>,
+    /// Token lifetime, quotas and other core settings.
+    pub core: CoreConfig,
 }
 
 impl ServeConfig {
@@ -109,7 +111,7 @@ async fn check_exposure(core: &Core, config: &ServeConfig) -> anyhow::Result<()>
 /// serving. Returns once the listener is bound.
 pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     let store = open_store(&config).await?;
-    let core = Core::new(store, CoreConfig::default());
+    let core = Core::new(store, config.core.clone());
     let passwords = SeedPasswords {
         admin: config.admin_password.clone().unwrap_or_else(|| DEFAULT_ADMIN_PASSWORD.into()),
         demo: config.demo_password.clone().unwrap_or_else(|| DEFAULT_DEMO_PASSWORD.into()),

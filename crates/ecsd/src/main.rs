@@ -1,5 +1,6 @@
 //! `ecsd`: an Elastic Cloud Server. See README.md.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -77,6 +78,7 @@ impl ServeArgs {
             public_url: self.public_url,
             admin_password: self.admin_password,
             demo_password: self.demo_password,
+            core: ecs_core::CoreConfig::default(),
         }
     }
 }
@@ -94,7 +96,8 @@ fn init_logging(format: &str) {
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let running = ecsd::start(config.clone()).await?;
-    println!("{}", ecsd::banner(&running, &config));
+    // A closed stdout (a supervisor that stopped reading) must not stop the service.
+    let _ = writeln!(std::io::stdout().lock(), "{}", ecsd::banner(&running, &config));
     tracing::info!(addr = %running.addr, "listening");
     tokio::select! {
         result = async { tokio::signal::ctrl_c().await } => {

@@ -1,0 +1,37 @@
+//! The store conformance suite: every test runs on SQLite and on
+//! PostgreSQL (`both!`), each on a fresh database.
+
+mod flavors;
+mod identity;
+mod keypairs;
+mod migrations;
+
+use ecs_store::Store;
+use ecs_test_utils::TestDb;
+
+/// A migrated store on a fresh database, and the database's guard.
+pub async fn store_on(db: TestDb) -> (Store, TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    (store, db)
+}
+
+/// Declares `sqlite` and `postgres` tests running `$body(store)`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let (store, _db) = $crate::store_on(ecs_test_utils::sqlite()).await;
+                super::$name(store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let (store, _db) = $crate::store_on(ecs_test_utils::postgres().await).await;
+                super::$name(store).await;
+            }
+        }
+    };
+}

@@ -1,0 +1,154 @@
+//! A running ecsd and authenticated sessions against it.
+
+use ecs_core::CoreConfig;
+use ecs_test_utils::TestDb;
+use ecsd::{Running, ServeConfig};
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::{Value, json};
+
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    running: Running,
+    _db: TestDb,
+    _dir: tempfile::TempDir,
+}
+
+/// A response: status, headers and the JSON body (`Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a Nova fault: `{"<fault>": {"code": status, "message": …}}`.
+    pub fn assert_fault(&self, status: u16, fault: &str) -> &str {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.body[fault]["code"], json!(status), "body: {}", self.body);
+        self.body[fault]["message"].as_str().expect("fault message")
+    }
+}
+
+impl TestServer {
+    pub async fn start(db: TestDb) -> TestServer {
+        Self::start_with(db, CoreConfig::default()).await
+    }
+
+    pub async fn start_with(db: TestDb, core: CoreConfig) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_path_buf(),
+            database_url: Some(db.url.clone()),
+            region: "RegionOne".into(),
+            public_url: None,
+            admin_password: None,
+            demo_password: None,
+            core,
+        };
+        let running = ecsd::start(config).await.expect("server starts");
+        let base = format!("http://{}", running.addr);
+        TestServer { base, client: reqwest::Client::new(), running, _db: db, _dir: dir }
+    }
+
+    pub async fn stop(self) {
+        self.running.stop().await.expect("clean stop");
+    }
+
+    pub fn admin_project_id(&self) -> &str {
+        &self.running.seed.admin_project.id
+    }
+
+    pub fn demo_project_id(&self) -> &str {
+        &self.running.seed.demo_project.id
+    }
+
+    /// Sends a request; `body` `None` sends none.
+    pub async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Reply {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Reply { status, headers, body }
+    }
+
+    /// `POST /identity/v3/auth/tokens` with a password, scoped to a project by name.
+    pub async fn password_auth(&self, user: &str, password: &str, project: Option<&str>) -> Reply {
+        let mut auth = json!({"identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "domain": {"name": "Default"}, "password": password}}}});
+        if let Some(p) = project {
+            auth["scope"] = json!({"project": {"name": p, "domain": {"id": "default"}}});
+        }
+        self.send(Method::POST, "/identity/v3/auth/tokens", &[], Some(&json!({"auth": auth}))).await
+    }
+
+    pub async fn login(&self, user: &str, password: &str, project: &str) -> Session<'_> {
+        let reply = self.password_auth(user, password, Some(project)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        Session {
+            server: self,
+            token: reply.header("x-subject-token").unwrap().to_string(),
+            user_id: reply.body["token"]["user"]["id"].as_str().unwrap().to_string(),
+            project_id: reply.body["token"]["project"]["id"].as_str().unwrap().to_string(),
+        }
+    }
+
+    pub async fn admin(&self) -> Session<'_> {
+        self.login("admin", "admin", "admin").await
+    }
+
+    pub async fn demo(&self) -> Session<'_> {
+        self.login("demo", "demo", "demo").await
+    }
+}
+
+/// A token and who it belongs to.
+pub struct Session<'a> {
+    pub server: &'a TestServer,
+    pub token: String,
+    pub user_id: String,
+    pub project_id: String,
+}
+
+impl Session<'_> {
+    /// A Nova call at microversion `version` (`None`: no header).
+    pub async fn nova(&self, method: Method, path: &str, version: Option<&str>, body: Option<&Value>) -> Reply {
+        let mut headers = vec![("x-auth-token", self.token.as_str())];
+        let v;
+        if let Some(version) = version {
+            v = format!("compute {version}");
+            headers.push(("openstack-api-version", v.as_str()));
+        }
+        self.server.send(method, path, &headers, body).await
+    }
+
+    pub async fn get(&self, path: &str, version: Option<&str>) -> Reply {
+        self.nova(Method::GET, path, version, None).await
+    }
+
+    pub async fn post(&self, path: &str, version: Option<&str>, body: &Value) -> Reply {
+        self.nova(Method::POST, path, version, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, version: Option<&str>) -> Reply {
+        self.nova(Method::DELETE, path, version, None).await
+    }
+}

@@ -1,0 +1,40 @@
+//! End-to-end tests of ecsd over HTTP: each test starts a real server on a
+//! random port over a fresh database and drives it with an HTTP client.
+//! Tests declared with `both!` run on SQLite and on PostgreSQL.
+
+mod errors;
+mod flavors;
+mod harness;
+mod identity;
+mod keypairs;
+mod process;
+mod versions;
+
+/// A public key for tests that need one.
+pub fn keypairs_vector() -> &'static str {
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH6EBhTXPKGeZhVZ2FiHHH+ltZmKJBnyIXYsPD7HBVDY test@ecsd"
+}
+
+pub use harness::{Reply, Session, TestServer};
+
+/// Declares `sqlite` and `postgres` tests running `$body(server)`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let server = $crate::TestServer::start(ecs_test_utils::sqlite()).await;
+                super::$name(&server).await;
+                server.stop().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let server = $crate::TestServer::start(ecs_test_utils::postgres().await).await;
+                super::$name(&server).await;
+                server.stop().await;
+            }
+        }
+    };
+}

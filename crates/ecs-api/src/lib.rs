@@ -45,6 +45,8 @@ impl Default for ApiConfig {
 pub struct AppState {
     pub core: Arc<Core>,
     pub config: Arc<ApiConfig>,
+    /// The simulated hypervisor's controls, when this process runs simulated hosts.
+    pub sim: Option<ecs_hypervisor::sim::SimControl>,
 }
 
 /// The whole HTTP service: every dialect, request ids and tracing.

@@ -5,6 +5,7 @@
 //! [`AuthContext`](ecs_types::AuthContext) and returns [`Error`] on failure;
 //! each API dialect renders that error in its own format.
 
+pub mod compute;
 mod error;
 pub mod flavor;
 pub mod identity;
@@ -30,6 +31,27 @@ pub struct CoreConfig {
     pub token_cache_ttl: std::time::Duration,
     /// Nova's default `key_pairs` quota per user.
     pub keypair_quota: i64,
+    /// Default quotas of every project (Nova's defaults).
+    pub quota: QuotaDefaults,
+    /// Builds are tried on this many hosts before the server goes to ERROR
+    /// (Nova's `[scheduler] max_attempts`).
+    pub max_build_attempts: u32,
+    pub engine: compute::EngineConfig,
+}
+
+/// Quota limits every project starts with; -1 is unlimited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaDefaults {
+    pub instances: i64,
+    pub cores: i64,
+    pub ram_mb: i64,
+    pub metadata_items: i64,
+}
+
+impl Default for QuotaDefaults {
+    fn default() -> Self {
+        QuotaDefaults { instances: 10, cores: 20, ram_mb: 51200, metadata_items: 128 }
+    }
 }
 
 impl Default for CoreConfig {
@@ -38,6 +60,9 @@ impl Default for CoreConfig {
             token_ttl: chrono::Duration::hours(24),
             token_cache_ttl: std::time::Duration::from_secs(30),
             keypair_quota: 100,
+            quota: QuotaDefaults::default(),
+            max_build_attempts: 3,
+            engine: compute::EngineConfig::default(),
         }
     }
 }
@@ -47,11 +72,24 @@ pub struct Core {
     pub store: Store,
     pub identity: Identity,
     pub config: CoreConfig,
+    /// The hypervisors this process drives, by host.
+    pub drivers: compute::Drivers,
+    /// Wakes the task engine when work is queued.
+    pub wake: compute::Wake,
+    /// Names this process as a task worker.
+    pub node_id: String,
 }
 
 impl Core {
     pub fn new(store: Store, config: CoreConfig) -> Arc<Core> {
         let identity = Identity::new(store.clone(), config.clone());
-        Arc::new(Core { store, identity, config })
+        Arc::new(Core {
+            store,
+            identity,
+            config,
+            drivers: compute::Drivers::default(),
+            wake: compute::Wake::default(),
+            node_id: format!("node-{}", uuid::Uuid::new_v4().simple()),
+        })
     }
 }

@@ -10,9 +10,14 @@
 
 mod error;
 mod flavor;
+mod host;
 mod identity;
 mod keypair;
 mod network;
+mod port;
+mod quota;
+mod server;
+mod task;
 mod time;
 mod token;
 
@@ -24,7 +29,14 @@ use sqlx::{AnyPool, Executor};
 
 pub use error::StoreError;
 pub use flavor::{FlavorListQuery, FlavorSortKey, SortDir};
+pub use host::{Claim, HostRegistration};
 pub use keypair::{KeypairCreate, KeypairInsertRefusal};
+pub use port::PortRefusal;
+pub use server::{
+    InstanceLimits, InstanceUsage, NewServer, QuotaRefusal, ServerEdit, ServerListQuery, ServerSortKey, ServerUpdate,
+    Transition,
+};
+pub use task::{NewTask, TaskAdvance};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -23,6 +23,16 @@ fn image_from_row(row: &AnyRow) -> StoreResult<Image> {
     })
 }
 
+fn network_from_row(row: &AnyRow) -> StoreResult<Network> {
+    Ok(Network {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        project_id: row.try_get("project_id")?,
+        shared: crate::flag(row, "shared")?,
+        created_at: time::from_db(row.try_get("created_at")?)?,
+    })
+}
+
 impl Store {
     pub async fn image_create(&self, i: &Image) -> StoreResult<()> {
         sqlx::query(
@@ -45,6 +55,11 @@ impl Store {
         .execute(&self.write)
         .await?;
         Ok(())
+    }
+
+    pub async fn image_get(&self, id: &str) -> StoreResult<Image> {
+        let row = sqlx::query("SELECT * FROM images WHERE id = $1").bind(id).fetch_one(&self.read).await?;
+        image_from_row(&row)
     }
 
     pub async fn image_list(&self) -> StoreResult<Vec<Image>> {
@@ -91,17 +106,15 @@ impl Store {
         let rows = sqlx::query("SELECT id, name, project_id, shared, created_at FROM networks ORDER BY created_at, id")
             .fetch_all(&self.read)
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Network {
-                    id: row.try_get("id")?,
-                    name: row.try_get("name")?,
-                    project_id: row.try_get("project_id")?,
-                    shared: crate::flag(row, "shared")?,
-                    created_at: time::from_db(row.try_get("created_at")?)?,
-                })
-            })
-            .collect()
+        rows.iter().map(network_from_row).collect()
+    }
+
+    pub async fn network_get(&self, id: &str) -> StoreResult<Network> {
+        let row = sqlx::query("SELECT id, name, project_id, shared, created_at FROM networks WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.read)
+            .await?;
+        network_from_row(&row)
     }
 
     pub async fn subnet_list(&self, network_id: &str) -> StoreResult<Vec<Subnet>> {

@@ -5,6 +5,7 @@
 
 pub mod compute;
 pub mod identity;
+pub mod server;
 
 pub use compute::{Flavor, FlavorSpec, Image, Keypair, KeypairType, Network, Subnet};
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenRecord, User};

@@ -26,24 +26,55 @@ pub struct ServeConfig {
     pub demo_password: Option<String>,
     /// Token lifetime, quotas and other core settings.
     pub core: CoreConfig,
+    pub compute: ComputeConfig,
 }
 
-impl ServeConfig {
-    pub fn database_url(&self) -> String {
-        match &self.database_url {
-            Some(url) => url.clone(),
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("ecsd.sqlite").display()),
+/// The compute hosts this process runs.
+#[derive(Debug, Clone)]
+pub struct ComputeConfig {
+    /// How many simulated hosts to run (`sim-host-1` …).
+    pub sim_hosts: u32,
+    /// The availability zone of the simulated hosts.
+    pub availability_zone: String,
+    pub host_vcpus: i64,
+    pub host_ram_mb: i64,
+    pub host_disk_gb: i64,
+    /// Latency, injected failures and lost hosts of the simulator at start.
+    pub sim: ecs_hypervisor::sim::SimSettings,
+    /// Single node: every task lease left by a previous run is this
+    /// node's own and is released at start. Off for `ecsd api`, whose
+    /// peers may hold live leases.
+    pub single_node: bool,
+}
+
+impl Default for ComputeConfig {
+    fn default() -> Self {
+        ComputeConfig {
+            sim_hosts: 4,
+            availability_zone: "nova".into(),
+            host_vcpus: 64,
+            host_ram_mb: 256 * 1024,
+            host_disk_gb: 4096,
+            sim: Default::default(),
+            single_node: true,
         }
     }
 }
 
-/// Opens (creating if needed) and migrates the database.
-pub async fn open_store(config: &ServeConfig) -> anyhow::Result<Store> {
-    if config.database_url.is_none() {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+/// The database to use: the given URL, or the SQLite file under `data_dir`.
+pub fn database_url(data_dir: &std::path::Path, database_url: Option<&str>) -> String {
+    match database_url {
+        Some(url) => url.to_string(),
+        None => format!("sqlite://{}?mode=rwc", data_dir.join("ecsd.sqlite").display()),
     }
-    let url = config.database_url();
+}
+
+/// Opens (creating if needed) and migrates the database.
+pub async fn open_store(data_dir: &std::path::Path, database_url_given: Option<&str>) -> anyhow::Result<Store> {
+    if database_url_given.is_none() {
+        std::fs::create_dir_all(data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    }
+    let url = database_url(data_dir, database_url_given);
     let store = Store::connect(&url).await.with_context(|| format!("connecting to {}", redact(&url)))?;
     store.migrate().await.context("applying migrations")?;
     Ok(store)
@@ -68,8 +99,11 @@ pub struct Running {
     pub addr: SocketAddr,
     pub core: Arc<Core>,
     pub seed: SeedSummary,
+    /// The simulator's controls, shared by the simulated hosts.
+    pub sim: ecs_hypervisor::sim::SimControl,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    engine: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -77,6 +111,9 @@ impl Running {
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         self.task.await??;
+        // Tasks in flight are abandoned as in a crash; they resume at the next start.
+        self.engine.abort();
+        let _ = self.engine.await;
         self.core.store.close().await;
         Ok(())
     }
@@ -107,10 +144,49 @@ async fn check_exposure(core: &Core, config: &ServeConfig) -> anyhow::Result<()>
     Ok(())
 }
 
+/// Registers the simulated hosts, resumes the tasks a previous run left
+/// and removes guests that no server owns.
+async fn start_compute(core: &Arc<Core>, config: &ServeConfig) -> anyhow::Result<ecs_hypervisor::sim::SimControl> {
+    let c = &config.compute;
+    let sim = ecs_hypervisor::sim::SimControl::default();
+    sim.apply(&c.sim);
+    let state_dir = config.data_dir.join("sim");
+    for i in 1..=c.sim_hosts {
+        let name = format!("sim-host-{i}");
+        core.store
+            .host_register(&ecs_store::HostRegistration {
+                name: name.clone(),
+                driver: "sim".into(),
+                availability_zone: c.availability_zone.clone(),
+                vcpus: c.host_vcpus,
+                ram_mb: c.host_ram_mb,
+                disk_gb: c.host_disk_gb,
+                cpu_ratio: 4.0,
+                ram_ratio: 1.0,
+                disk_ratio: 1.0,
+            })
+            .await?;
+        let driver = ecs_hypervisor::sim::SimHypervisor::new(name.clone(), sim.clone(), Some(state_dir.clone()))
+            .with_context(|| format!("opening simulated host {name}"))?;
+        core.drivers.insert(Arc::new(driver));
+    }
+    if c.single_node {
+        let resumed = core.store.task_release_all_leases().await?;
+        if resumed > 0 {
+            tracing::info!(tasks = resumed, "resuming tasks left by the previous run");
+        }
+    }
+    let removed = core.reconcile_guests().await?;
+    if removed > 0 {
+        tracing::info!(guests = removed, "removed guests that no server owns");
+    }
+    Ok(sim)
+}
+
 /// Opens the database, seeds it, applies password settings and starts
 /// serving. Returns once the listener is bound.
 pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
-    let store = open_store(&config).await?;
+    let store = open_store(&config.data_dir, config.database_url.as_deref()).await?;
     let core = Core::new(store, config.core.clone());
     let passwords = SeedPasswords {
         admin: config.admin_password.clone().unwrap_or_else(|| DEFAULT_ADMIN_PASSWORD.into()),
@@ -127,15 +203,21 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         }
     }
     check_exposure(&core, &config).await?;
+    let sim = start_compute(&core, &config).await?;
 
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
     let state = AppState {
         core: core.clone(),
         config: Arc::new(ApiConfig { region: config.region.clone(), public_url: config.public_url.clone() }),
+        sim: Some(sim.clone()),
     };
     let service = ecs_api::service(state);
     let (shutdown, mut stopped) = tokio::sync::watch::channel(false);
+    let mut engine_stop = shutdown.subscribe();
+    let engine = tokio::spawn(ecs_core::compute::engine::run(core.clone(), async move {
+        let _ = engine_stop.wait_for(|s| *s).await;
+    }));
     let task = tokio::spawn(async move {
         axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(service))
             .with_graceful_shutdown(async move {
@@ -158,7 +240,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         }
     });
 
-    Ok(Running { addr, core, seed, shutdown, task })
+    Ok(Running { addr, core, seed, sim, shutdown, task, engine })
 }
 
 /// What a first-time user needs to see: where, who, and a clouds.yaml.
@@ -199,7 +281,7 @@ pub fn banner(running: &Running, config: &ServeConfig) -> String {
          \n    region_name: {region}\
          \n    identity_api_version: 3\
          \n\nthen: OS_CLOUD=ecsd openstack flavor list\n",
-        db = redact(&config.database_url()),
+        db = redact(&database_url(&config.data_dir, config.database_url.as_deref())),
         admin_pid = seed.admin_project.id,
         demo_pid = seed.demo_project.id,
         image = seed.image_id.as_deref().unwrap_or("-"),

@@ -66,11 +66,75 @@ struct ServeArgs {
     /// Password of the seeded `demo` user.
     #[arg(long, env = "ECSD_DEMO_PASSWORD", hide_env_values = true)]
     demo_password: Option<String>,
+    #[command(flatten)]
+    compute: ComputeArgs,
+}
+
+#[derive(Args, Clone)]
+struct ComputeArgs {
+    /// Simulated compute hosts to run (sim-host-1 …).
+    #[arg(long, env = "ECSD_SIM_HOSTS", default_value_t = 4)]
+    sim_hosts: u32,
+    /// vCPUs, RAM (MiB) and disk (GiB) of each simulated host.
+    #[arg(long, env = "ECSD_SIM_HOST_VCPUS", default_value_t = 64)]
+    sim_host_vcpus: i64,
+    #[arg(long, env = "ECSD_SIM_HOST_RAM_MB", default_value_t = 262144)]
+    sim_host_ram_mb: i64,
+    #[arg(long, env = "ECSD_SIM_HOST_DISK_GB", default_value_t = 4096)]
+    sim_host_disk_gb: i64,
+    /// Availability zone of the simulated hosts.
+    #[arg(long, env = "ECSD_AVAILABILITY_ZONE", default_value = "nova")]
+    availability_zone: String,
+    /// Simulated operation times: `zero` (instant) or `realistic` (seconds, like a real host).
+    #[arg(long, env = "ECSD_SIM_LATENCY", default_value = "zero", value_parser = ["zero", "realistic"])]
+    sim_latency: String,
+    /// A JSON file of simulator settings (latency_ms, faults, hosts_down), as `/v2.1/os-simulator` takes.
+    #[arg(long, env = "ECSD_SIM_CONFIG")]
+    sim_config: Option<PathBuf>,
+    /// Default quotas of every project (Nova's defaults; -1 is unlimited).
+    #[arg(long, env = "ECSD_QUOTA_INSTANCES", default_value_t = 10)]
+    quota_instances: i64,
+    #[arg(long, env = "ECSD_QUOTA_CORES", default_value_t = 20)]
+    quota_cores: i64,
+    #[arg(long, env = "ECSD_QUOTA_RAM_MB", default_value_t = 51200)]
+    quota_ram_mb: i64,
+}
+
+impl ComputeArgs {
+    fn sim_settings(&self) -> anyhow::Result<ecs_hypervisor::sim::SimSettings> {
+        let mut settings = if self.sim_latency == "realistic" {
+            ecs_hypervisor::sim::SimControl::realistic().settings()
+        } else {
+            Default::default()
+        };
+        if let Some(path) = &self.sim_config {
+            let text = std::fs::read_to_string(path)?;
+            let file: ecs_hypervisor::sim::SimSettings = serde_json::from_str(&text)?;
+            settings.latency_ms.extend(file.latency_ms);
+            settings.faults = file.faults;
+            settings.hosts_down = file.hosts_down;
+        }
+        Ok(settings)
+    }
 }
 
 impl ServeArgs {
-    fn into_config(self) -> ServeConfig {
-        ServeConfig {
+    fn into_config(self, single_node: bool) -> anyhow::Result<ServeConfig> {
+        let c = &self.compute;
+        let mut core = ecs_core::CoreConfig::default();
+        core.quota.instances = c.quota_instances;
+        core.quota.cores = c.quota_cores;
+        core.quota.ram_mb = c.quota_ram_mb;
+        let compute = ecsd::ComputeConfig {
+            sim_hosts: c.sim_hosts,
+            availability_zone: c.availability_zone.clone(),
+            host_vcpus: c.sim_host_vcpus,
+            host_ram_mb: c.sim_host_ram_mb,
+            host_disk_gb: c.sim_host_disk_gb,
+            sim: c.sim_settings()?,
+            single_node,
+        };
+        Ok(ServeConfig {
             listen: self.listen,
             data_dir: self.database.data_dir,
             database_url: self.database.database_url,
@@ -78,8 +142,9 @@ impl ServeArgs {
             public_url: self.public_url,
             admin_password: self.admin_password,
             demo_password: self.demo_password,
-            core: ecs_core::CoreConfig::default(),
-        }
+            core,
+            compute,
+        })
     }
 }
 
@@ -124,24 +189,15 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(&cli.log_format);
     match cli.command {
-        Command::Serve(args) => serve(args.into_config()).await,
+        Command::Serve(args) => serve(args.into_config(true)?).await,
         Command::Api(args) => {
             if args.database.database_url.as_deref().is_none_or(|u| !u.starts_with("postgres")) {
                 anyhow::bail!("`ecsd api` runs on a shared PostgreSQL database: pass --database-url postgres://…");
             }
-            serve(args.into_config()).await
+            serve(args.into_config(false)?).await
         }
         Command::Db { command: DbCommand::Migrate(args) } => {
-            let config = ServeArgs {
-                database: args,
-                listen: "127.0.0.1:0".parse()?,
-                region: String::new(),
-                public_url: None,
-                admin_password: None,
-                demo_password: None,
-            }
-            .into_config();
-            let store = ecsd::open_store(&config).await?;
+            let store = ecsd::open_store(&args.data_dir, args.database_url.as_deref()).await?;
             store.close().await;
             println!("migrations applied");
             Ok(())

@@ -8,15 +8,18 @@
 
 mod error;
 mod flavors;
+mod images;
 mod keypairs;
 pub mod microversion;
+mod servers;
+mod simulator;
 pub mod validate;
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use ecs_types::AuthContext;
 use serde_json::{Value, json};
@@ -119,6 +122,16 @@ pub fn router(_state: AppState) -> Router<AppState> {
         )
         .route("/os-keypairs", get(keypairs::index).post(keypairs::create))
         .route("/os-keypairs/{name}", get(keypairs::show).delete(keypairs::delete))
+        .route("/images", get(images::index))
+        .route("/images/detail", get(images::detail))
+        .route("/images/{id}", get(images::show))
+        .route("/servers", get(servers::index).post(servers::create))
+        .route("/servers/detail", get(servers::detail_list))
+        .route("/servers/{id}", get(servers::show).put(servers::update).delete(servers::delete))
+        .route("/servers/{id}/action", post(servers::action))
+        .route("/servers/{id}/os-instance-actions", get(servers::actions_index))
+        .route("/servers/{id}/os-instance-actions/{request_id}", get(servers::actions_show))
+        .route("/os-simulator", get(simulator::show).put(simulator::update))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()

@@ -51,6 +51,7 @@ impl TestServer {
             admin_password: None,
             demo_password: None,
             core,
+            compute: ecsd::ComputeConfig::default(),
         };
         let running = ecsd::start(config).await.expect("server starts");
         let base = format!("http://{}", running.addr);
@@ -59,6 +60,14 @@ impl TestServer {
 
     pub async fn stop(self) {
         self.running.stop().await.expect("clean stop");
+    }
+
+    pub fn core(&self) -> &ecs_core::Core {
+        &self.running.core
+    }
+
+    pub fn sim(&self) -> &ecs_hypervisor::sim::SimControl {
+        &self.running.sim
     }
 
     pub fn admin_project_id(&self) -> &str {
@@ -150,5 +159,27 @@ impl Session<'_> {
 
     pub async fn delete(&self, path: &str, version: Option<&str>) -> Reply {
         self.nova(Method::DELETE, path, version, None).await
+    }
+
+    pub async fn put(&self, path: &str, version: Option<&str>, body: &Value) -> Reply {
+        self.nova(Method::PUT, path, version, Some(body)).await
+    }
+
+    /// Polls `GET /servers/{id}` until `done` holds (or gives up after 30 s).
+    pub async fn wait_server(&self, id: &str, done: impl Fn(&Reply) -> bool) -> Reply {
+        for _ in 0..600 {
+            let r = self.get(&format!("/v2.1/servers/{id}"), Some("latest")).await;
+            if done(&r) {
+                return r;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("server {id} did not get there");
+    }
+
+    /// Waits for a server's status to become `status`.
+    pub async fn wait_status(&self, id: &str, status: &str) -> Value {
+        let r = self.wait_server(id, |r| r.body["server"]["status"] == status).await;
+        r.body["server"].clone()
     }
 }

@@ -8,6 +8,8 @@ mod harness;
 mod identity;
 mod keypairs;
 mod process;
+mod recovery;
+mod servers;
 mod versions;
 
 /// A public key for tests that need one.

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-struct Ecsd {
-    child: Child,
-    base: String,
+pub struct Ecsd {
+    pub child: Child,
+    pub base: String,
     banner: String,
 }
 
@@ -20,7 +20,7 @@ impl Drop for Ecsd {
 }
 
 /// Starts `ecsd serve` and reads its banner up to the clouds.yaml hint.
-fn spawn(args: &[&str], env: &[(&str, &str)]) -> Ecsd {
+pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Ecsd {
     // Port 0: the kernel picks a free port, which the banner names.
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsd"));
     cmd.arg("serve").args(["--listen", "127.0.0.1:0"]).args(args).stdout(Stdio::piped()).stderr(Stdio::null());

@@ -1,0 +1,1024 @@
+//! `/servers`: create, list, show, update, delete, actions and instance
+//! actions, rendered per microversion as Nova renders them.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Extension, Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ecs_core::compute::server::{CreateRequest, InstanceAction, MAX_USER_DATA_BYTES, NetworkChoice, NetworkRequest};
+use ecs_core::compute::state::Action;
+use ecs_store::{ServerEdit, ServerListQuery, ServerSortKey};
+use ecs_types::Timestamp;
+use ecs_types::server::{BlockDevice, Server, VmState, vm_states_for_status};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha224};
+
+use super::validate::{self, QueryParams, invalid, invalid_query};
+use super::{NovaBody, NovaCall, NovaError};
+use crate::AppState;
+use crate::request_id::RequestId;
+
+type Result<T> = std::result::Result<T, NovaError>;
+
+/// Nova's `[api] max_limit`.
+const MAX_LIMIT: i64 = 1000;
+
+fn iso(t: Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Nova's usage timestamps carry microseconds and no zone.
+fn usage_time(t: Option<Timestamp>) -> Value {
+    t.map(|t| json!(t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string())).unwrap_or(Value::Null)
+}
+
+/// `hostId`: a hash of project and host, so that a project can tell
+/// whether two of its servers share a host without learning the host.
+fn host_id(project_id: &str, host: Option<&str>) -> String {
+    match host {
+        Some(h) => hex::encode(Sha224::digest(format!("{project_id}{h}").as_bytes())),
+        None => String::new(),
+    }
+}
+
+fn addresses(s: &Server) -> Value {
+    let mut out = Map::new();
+    for p in &s.ports {
+        let entry = json!({
+            "version": if p.address.contains(':') { 6 } else { 4 },
+            "addr": p.address,
+            "OS-EXT-IPS:type": "fixed",
+            "OS-EXT-IPS-MAC:mac_addr": p.mac,
+        });
+        out.entry(p.network_name.clone()).or_insert_with(|| json!([])).as_array_mut().expect("array").push(entry);
+    }
+    Value::Object(out)
+}
+
+fn bookmark(call: &NovaCall, collection: &str, id: &str) -> Value {
+    let links = call.links.resource(collection, id);
+    json!([links[1].clone()])
+}
+
+/// A server in the list (`GET /servers`): id, name, links.
+fn brief(call: &NovaCall, s: &Server) -> Value {
+    json!({"id": s.id, "name": s.name, "links": call.links.resource("servers", &s.id)})
+}
+
+/// The full server at the request's microversion.
+fn detail(call: &NovaCall, s: &Server) -> Value {
+    let v = call.version;
+    let admin = call.ctx.is_admin();
+    let status = s.status();
+    let image = match &s.image_id {
+        Some(id) => json!({"id": id, "links": bookmark(call, "images", id)}),
+        None => json!(""),
+    };
+    let flavor = if v.at_least(47) {
+        let f = &s.flavor;
+        json!({
+            "vcpus": f.vcpus, "ram": f.ram_mb, "disk": f.disk_gb, "ephemeral": f.ephemeral_gb,
+            "swap": f.swap_mb, "original_name": f.name, "extra_specs": f.extra_specs,
+        })
+    } else {
+        json!({"id": s.flavor.id, "links": bookmark(call, "flavors", &s.flavor.id)})
+    };
+    let mut out = json!({
+        "id": s.id,
+        "name": s.name,
+        "status": status,
+        "tenant_id": s.project_id,
+        "user_id": s.user_id,
+        "metadata": s.metadata,
+        "hostId": host_id(&s.project_id, s.host.as_deref()),
+        "image": image,
+        "flavor": flavor,
+        "created": iso(s.created_at),
+        "updated": iso(s.updated_at),
+        "addresses": addresses(s),
+        "accessIPv4": s.access_ipv4,
+        "accessIPv6": s.access_ipv6,
+        "links": call.links.resource("servers", &s.id),
+        "OS-DCF:diskConfig": s.disk_config,
+        "OS-EXT-AZ:availability_zone": s.availability_zone.clone().unwrap_or_default(),
+        "config_drive": if s.config_drive { "True" } else { "" },
+        "key_name": s.key_name,
+        "OS-SRV-USG:launched_at": usage_time(s.launched_at),
+        "OS-SRV-USG:terminated_at": usage_time(s.terminated_at),
+        "security_groups": s.security_groups.iter().map(|n| json!({"name": n})).collect::<Vec<_>>(),
+        "OS-EXT-STS:task_state": s.task_state.map(|t| t.as_str()),
+        "OS-EXT-STS:vm_state": s.vm_state.as_str(),
+        "OS-EXT-STS:power_state": s.power_state.code(),
+        "os-extended-volumes:volumes_attached": [],
+    });
+    if matches!(status, "ACTIVE" | "BUILD" | "REBUILD" | "RESIZE" | "VERIFY_RESIZE" | "MIGRATING") {
+        out["progress"] = json!(if status == "ACTIVE" { 100 } else { 0 });
+    }
+    if admin {
+        out["OS-EXT-SRV-ATTR:host"] = json!(s.host);
+        out["OS-EXT-SRV-ATTR:hypervisor_hostname"] = json!(s.host);
+        out["OS-EXT-SRV-ATTR:instance_name"] = json!(format!("instance-{}", &s.id[..8]));
+        if v.at_least(3) {
+            out["OS-EXT-SRV-ATTR:reservation_id"] = json!(s.reservation_id);
+            out["OS-EXT-SRV-ATTR:launch_index"] = json!(s.launch_index);
+            out["OS-EXT-SRV-ATTR:kernel_id"] = json!("");
+            out["OS-EXT-SRV-ATTR:ramdisk_id"] = json!("");
+            out["OS-EXT-SRV-ATTR:root_device_name"] = json!("/dev/vda");
+            out["OS-EXT-SRV-ATTR:user_data"] = json!(s.user_data);
+        }
+    }
+    if (admin && v.at_least(3)) || v.at_least(90) {
+        out["OS-EXT-SRV-ATTR:hostname"] = json!(s.hostname);
+    }
+    if matches!(status, "ERROR" | "DELETED")
+        && let Some(f) = &s.fault
+    {
+        let mut fault = json!({"code": f.code, "created": iso(f.created), "message": f.message});
+        if admin || f.code != 500 {
+            fault["details"] = json!(f.details);
+        }
+        out["fault"] = fault;
+    }
+    if v.at_least(9) {
+        out["locked"] = json!(s.locked());
+    }
+    if v.at_least(16) && admin {
+        out["host_status"] = json!(if s.host.is_some() { "UP" } else { "" });
+    }
+    if v.at_least(19) {
+        out["description"] = json!(s.description);
+    }
+    if v.at_least(26) {
+        out["tags"] = json!(s.tags);
+    }
+    if v.at_least(63) {
+        out["trusted_image_certificates"] = Value::Null;
+    }
+    if v.at_least(71) {
+        out["server_groups"] = json!([]);
+    }
+    if v.at_least(73) {
+        out["locked_reason"] = json!(s.locked_reason);
+    }
+    if v.at_least(96) {
+        out["pinned_availability_zone"] = json!(s.availability_zone);
+    }
+    if v.at_least(100) {
+        out["scheduler_hints"] = s.scheduler_hints.clone();
+    }
+    out
+}
+
+// --- create -------------------------------------------------------------------
+
+fn optional_string(fields: &Map<String, Value>, key: &str, path: &str, max: usize) -> Result<Option<String>> {
+    fields.get(key).map(|v| validate::string(v, &format!("{path}/{key}"), 0, max).map(String::from)).transpose()
+}
+
+fn parse_networks(call: &NovaCall, v: &Value) -> Result<NetworkChoice> {
+    if let Value::String(s) = v {
+        return match s.as_str() {
+            "auto" if call.version.at_least(37) => Ok(NetworkChoice::Auto),
+            "none" if call.version.at_least(37) => Ok(NetworkChoice::None),
+            _ => Err(invalid("networks", v, format!("'{s}' is not of type 'array'"))),
+        };
+    }
+    let list = v.as_array().ok_or_else(|| invalid("networks", v, format!("{v} is not of type 'array'")))?;
+    let mut out = Vec::new();
+    for (i, n) in list.iter().enumerate() {
+        let path = format!("networks/{i}");
+        let fields = validate::object(n, &path, &["uuid", "fixed_ip", "port", "tag"], &[])?;
+        let uuid = optional_string(fields, "uuid", &path, 255)?;
+        let port = optional_string(fields, "port", &path, 255)?.filter(|p| !p.is_empty());
+        let fixed_ip = optional_string(fields, "fixed_ip", &path, 64)?;
+        if let Some(ip) = &fixed_ip
+            && ip.parse::<std::net::IpAddr>().is_err()
+        {
+            return Err(invalid(&format!("{path}/fixed_ip"), &json!(ip), format!("'{ip}' is not a 'ip-address'")));
+        }
+        if uuid.is_none() && port.is_none() {
+            return Err(NovaError::bad_request("Bad networks format: network uuid is not in proper format (None)"));
+        }
+        if let Some(u) = &uuid
+            && uuid::Uuid::parse_str(u).is_err()
+        {
+            return Err(NovaError::bad_request(format!(
+                "Bad networks format: network uuid is not in proper format ({u})"
+            )));
+        }
+        out.push(NetworkRequest { uuid, fixed_ip, port });
+    }
+    Ok(NetworkChoice::List(out))
+}
+
+fn parse_block_devices(v: &Value) -> Result<Vec<BlockDevice>> {
+    let list =
+        v.as_array().ok_or_else(|| invalid("block_device_mapping_v2", v, format!("{v} is not of type 'array'")))?;
+    let allowed = [
+        "source_type",
+        "destination_type",
+        "uuid",
+        "boot_index",
+        "volume_size",
+        "guest_format",
+        "device_name",
+        "delete_on_termination",
+        "device_type",
+        "disk_bus",
+        "no_device",
+        "volume_type",
+        "tag",
+        "volume_id",
+        "snapshot_id",
+        "image_id",
+    ];
+    let mut out = Vec::new();
+    for (i, b) in list.iter().enumerate() {
+        let path = format!("block_device_mapping_v2/{i}");
+        let f = validate::object(b, &path, &allowed, &[])?;
+        let source = match f.get("source_type") {
+            Some(s) => validate::one_of(s, &format!("{path}/source_type"), &["volume", "image", "snapshot", "blank"])?,
+            None => return Err(NovaError::bad_request("Block Device Mapping is Invalid: Missing device source_type.")),
+        };
+        let uuid = optional_string(f, "uuid", &path, 255)?;
+        let boot_index = match f.get("boot_index") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => Some(s.parse::<i64>().map_err(|_| {
+                NovaError::bad_request(format!("Block Device Mapping is Invalid: Boot index {s} is invalid."))
+            })?),
+            Some(other) => return Err(invalid(&format!("{path}/boot_index"), other, "is not of type 'integer'")),
+        };
+        let destination = match f.get("destination_type") {
+            Some(d) => validate::one_of(d, &format!("{path}/destination_type"), &["local", "volume"])?.to_string(),
+            None if matches!(source, "volume" | "snapshot") => "volume".into(),
+            None => "local".into(),
+        };
+        if source != "blank" && uuid.is_none() {
+            return Err(NovaError::bad_request(format!(
+                "Block Device Mapping is Invalid: Missing uuid for {source} source."
+            )));
+        }
+        if source == "blank" && uuid.is_some() {
+            return Err(NovaError::bad_request("Block Device Mapping is Invalid: Blank source must not have a uuid."));
+        }
+        if let Some(name) = optional_string(f, "device_name", &path, 255)?
+            && !name.is_empty()
+            && !(name.starts_with("/dev/") || name.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            return Err(NovaError::bad_request(format!(
+                "Block Device Mapping is Invalid: Device name {name} is invalid."
+            )));
+        }
+        let volume_size =
+            f.get("volume_size").map(|s| validate::integer(s, &format!("{path}/volume_size"), 0)).transpose()?;
+        let delete_on_termination = f
+            .get("delete_on_termination")
+            .map(|d| validate::boolean(d, &format!("{path}/delete_on_termination")))
+            .transpose()?
+            .unwrap_or(false);
+        out.push(BlockDevice {
+            source_type: source.to_string(),
+            destination_type: destination,
+            uuid,
+            boot_index,
+            volume_size,
+            guest_format: optional_string(f, "guest_format", &path, 255)?,
+            device_name: optional_string(f, "device_name", &path, 255)?,
+            delete_on_termination,
+        });
+    }
+    let mut boot: Vec<i64> = out.iter().filter_map(|b| b.boot_index).filter(|i| *i >= 0).collect();
+    boot.sort_unstable();
+    if boot.iter().enumerate().any(|(i, b)| *b != i as i64) {
+        return Err(NovaError::bad_request(
+            "Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping \
+             combination is not valid.",
+        ));
+    }
+    Ok(out)
+}
+
+/// Nova's 1D tag rules (2.26+).
+fn validate_tags(v: &Value, path: &str) -> Result<Vec<String>> {
+    let list = v.as_array().ok_or_else(|| invalid(path, v, format!("{v} is not of type 'array'")))?;
+    if list.len() > 50 {
+        return Err(invalid(path, v, format!("{v} is too long")));
+    }
+    let mut tags = Vec::new();
+    for t in list {
+        let s = validate::string(t, path, 1, 60)?;
+        if s.contains('/') || s.contains(',') {
+            return Err(invalid(path, t, format!("'{s}' does not match '^[^,/]*$'")));
+        }
+        if !tags.iter().any(|x: &String| x == s) {
+            tags.push(s.to_string());
+        }
+    }
+    Ok(tags)
+}
+
+fn metadata_map(v: &Value, path: &str) -> Result<BTreeMap<String, String>> {
+    let map = v.as_object().ok_or_else(|| invalid(path, v, format!("{v} is not of type 'object'")))?;
+    let mut out = BTreeMap::new();
+    for (k, val) in map {
+        if k.is_empty() || k.chars().count() > 255 {
+            return Err(invalid(
+                path,
+                v,
+                format!("'{k}' does not match any of the regexes: '^[a-zA-Z0-9-_:. ]{{1,255}}$'"),
+            ));
+        }
+        let s = val.as_str().ok_or_else(|| invalid(path, v, format!("{val} is not of type 'string'")))?;
+        if s.chars().count() > 255 {
+            return Err(invalid(path, v, format!("'{s}' is too long")));
+        }
+        out.insert(k.clone(), s.to_string());
+    }
+    Ok(out)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    call: NovaCall,
+    NovaBody(body): NovaBody,
+) -> Result<Response> {
+    let v = call.version;
+    let top =
+        validate::object(&body, "", &["server", "os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"], &["server"])?;
+    let mut allowed = vec![
+        "name",
+        "imageRef",
+        "flavorRef",
+        "adminPass",
+        "metadata",
+        "networks",
+        "OS-DCF:diskConfig",
+        "accessIPv4",
+        "accessIPv6",
+        "availability_zone",
+        "config_drive",
+        "key_name",
+        "user_data",
+        "security_groups",
+        "block_device_mapping",
+        "block_device_mapping_v2",
+        "min_count",
+        "max_count",
+        "return_reservation_id",
+    ];
+    if !v.at_least(57) {
+        allowed.push("personality");
+    }
+    if v.at_least(19) {
+        allowed.push("description");
+    }
+    if v.at_least(52) {
+        allowed.push("tags");
+    }
+    if v.at_least(63) {
+        allowed.push("trusted_image_certificates");
+    }
+    if v.at_least(74) {
+        allowed.extend(["host", "hypervisor_hostname"]);
+    }
+    if v.at_least(90) {
+        allowed.push("hostname");
+    }
+    let s = validate::object(&body["server"], "server", &allowed, &["name", "flavorRef"])?;
+    let name = validate::name(&s["name"], "name")?.to_string();
+    let flavor_ref = validate::string(&s["flavorRef"], "flavorRef", 1, 255)?;
+    // Nova accepts a flavor or image link and takes its last segment.
+    let flavor_ref = flavor_ref.rsplit('/').next().unwrap_or(flavor_ref).to_string();
+    let image_ref = match s.get("imageRef") {
+        None => None,
+        Some(i) => {
+            let raw = validate::string(i, "imageRef", 0, 255)?;
+            let id = raw.rsplit('/').next().unwrap_or(raw);
+            if id.is_empty() {
+                None
+            } else if uuid::Uuid::parse_str(id).is_err() {
+                return Err(NovaError::bad_request("Invalid imageRef provided."));
+            } else {
+                Some(id.to_string())
+            }
+        }
+    };
+    if s.contains_key("block_device_mapping") && s.contains_key("block_device_mapping_v2") {
+        return Err(NovaError::bad_request(
+            "Using different block_device_mapping syntaxes is not allowed in the same request.",
+        ));
+    }
+    let block_devices = match s.get("block_device_mapping_v2") {
+        Some(b) => parse_block_devices(b)?,
+        None => Vec::new(),
+    };
+    if let Some(legacy) = s.get("block_device_mapping") {
+        let list =
+            legacy.as_array().ok_or_else(|| invalid("block_device_mapping", legacy, "is not of type 'array'"))?;
+        if let Some(first) = list.first() {
+            let id = first.get("volume_id").and_then(Value::as_str).unwrap_or_default();
+            return Err(NovaError::bad_request(format!("Volume {id} could not be found.")));
+        }
+    }
+    if image_ref.is_none() && block_devices.is_empty() {
+        return Err(NovaError::bad_request("Missing imageRef attribute"));
+    }
+    let min_count = s.get("min_count").map(|m| validate::integer(m, "min_count", 1)).transpose()?.unwrap_or(1);
+    let max_count = s.get("max_count").map(|m| validate::integer(m, "max_count", 1)).transpose()?.unwrap_or(min_count);
+    if min_count > max_count {
+        return Err(NovaError::bad_request("min_count must be <= max_count"));
+    }
+    let networks = match s.get("networks") {
+        Some(n) => parse_networks(&call, n)?,
+        None if v.at_least(37) => return Err(invalid("server", &body["server"], "'networks' is a required property")),
+        None => NetworkChoice::Unspecified,
+    };
+    let user_data = match s.get("user_data") {
+        None | Some(Value::Null) => None,
+        Some(u) => {
+            let text = u.as_str().ok_or_else(|| invalid("user_data", u, format!("{u} is not of type 'string'")))?;
+            if text.len() > MAX_USER_DATA_BYTES {
+                return Err(NovaError::bad_request(format!(
+                    "User data too large. User data must be no larger than {MAX_USER_DATA_BYTES} bytes once base64 \
+                     encoded. Your data is {} bytes",
+                    text.len()
+                )));
+            }
+            use base64::Engine;
+            if base64::engine::general_purpose::STANDARD.decode(text.trim()).is_err() {
+                return Err(invalid("user_data", u, format!("'{text}' is not a 'base64'")));
+            }
+            Some(text.to_string())
+        }
+    };
+    let metadata = s.get("metadata").map(|m| metadata_map(m, "metadata")).transpose()?.unwrap_or_default();
+    let disk_config = match s.get("OS-DCF:diskConfig") {
+        Some(d) => validate::one_of(d, "OS-DCF:diskConfig", &["AUTO", "MANUAL"])?.to_string(),
+        None => "MANUAL".into(),
+    };
+    let config_drive = match s.get("config_drive") {
+        None | Some(Value::Null) => false,
+        Some(Value::String(x)) if x.is_empty() => false,
+        Some(c) => validate::boolean(c, "config_drive")?,
+    };
+    let security_groups = match s.get("security_groups") {
+        None => vec!["default".to_string()],
+        Some(list) => {
+            let items = list.as_array().ok_or_else(|| invalid("security_groups", list, "is not of type 'array'"))?;
+            let mut names = Vec::new();
+            for (i, g) in items.iter().enumerate() {
+                let f = validate::object(g, &format!("security_groups/{i}"), &["name"], &[])?;
+                if let Some(n) = f.get("name") {
+                    names.push(validate::string(n, &format!("security_groups/{i}/name"), 1, 255)?.to_string());
+                }
+            }
+            names.dedup();
+            names
+        }
+    };
+    let availability_zone = optional_string(s, "availability_zone", "server", 255)?.filter(|a| !a.is_empty());
+    let availability_zone = availability_zone.map(|az| az.split(':').next().unwrap_or_default().to_string());
+    let key_name = optional_string(s, "key_name", "server", 255)?;
+    let admin_pass = optional_string(s, "adminPass", "server", 255)?;
+    let description = if v.at_least(19) { optional_string(s, "description", "server", 255)? } else { None };
+    let tags = match s.get("tags") {
+        Some(t) => validate_tags(t, "tags")?,
+        None => Vec::new(),
+    };
+    let hostname = match s.get("hostname") {
+        Some(h) => {
+            let h = validate::string(h, "hostname", 1, 255)?;
+            let ok = h.len() <= 63
+                && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+                && !h.starts_with('-')
+                && !h.ends_with('-');
+            if !ok {
+                return Err(invalid("hostname", &json!(h), format!("'{h}' is not a 'hostname'")));
+            }
+            if max_count > 1 {
+                return Err(NovaError::bad_request("Cannot use hostname with multiple instances."));
+            }
+            Some(h.to_string())
+        }
+        None => None,
+    };
+    let access_ipv4 = optional_string(s, "accessIPv4", "server", 64)?.unwrap_or_default();
+    if !access_ipv4.is_empty() && access_ipv4.parse::<std::net::Ipv4Addr>().is_err() {
+        return Err(invalid("accessIPv4", &json!(access_ipv4), format!("'{access_ipv4}' is not a 'ipv4'")));
+    }
+    let access_ipv6 = optional_string(s, "accessIPv6", "server", 64)?.unwrap_or_default();
+    if !access_ipv6.is_empty() && access_ipv6.parse::<std::net::Ipv6Addr>().is_err() {
+        return Err(invalid("accessIPv6", &json!(access_ipv6), format!("'{access_ipv6}' is not a 'ipv6'")));
+    }
+    let return_reservation_id = s
+        .get("return_reservation_id")
+        .map(|r| validate::boolean(r, "return_reservation_id"))
+        .transpose()?
+        .unwrap_or(false);
+    let scheduler_hints = top
+        .get("os:scheduler_hints")
+        .or_else(|| top.get("OS-SCH-HNT:scheduler_hints"))
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    if !scheduler_hints.is_object() {
+        return Err(invalid("os:scheduler_hints", &scheduler_hints, "is not of type 'object'"));
+    }
+
+    let req = CreateRequest {
+        name,
+        flavor_ref,
+        image_ref,
+        networks,
+        key_name,
+        user_data,
+        metadata,
+        availability_zone,
+        min_count,
+        max_count,
+        security_groups,
+        block_devices,
+        config_drive,
+        admin_pass,
+        disk_config,
+        description,
+        tags,
+        hostname,
+        scheduler_hints,
+        access_ipv4,
+        access_ipv6,
+        request_id,
+    };
+    let created = state.core.server_create(&call.ctx, req).await?;
+    if return_reservation_id {
+        return Ok((StatusCode::ACCEPTED, Json(json!({"reservation_id": created.reservation_id}))).into_response());
+    }
+    let first = &created.servers[0];
+    let links = call.links.resource("servers", &first.id);
+    let location = links[0]["href"].as_str().unwrap_or_default().to_string();
+    let body = json!({"server": {
+        "id": first.id,
+        "links": links,
+        "OS-DCF:diskConfig": first.disk_config,
+        "security_groups": first.security_groups.iter().map(|n| json!({"name": n})).collect::<Vec<_>>(),
+        "adminPass": created.admin_pass,
+    }});
+    Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(body)).into_response())
+}
+
+// --- list ---------------------------------------------------------------------
+
+const LIST_PARAMS: &[&str] = &[
+    "user_id",
+    "project_id",
+    "tenant_id",
+    "launch_index",
+    "image_ref",
+    "image",
+    "kernel_id",
+    "ramdisk_id",
+    "hostname",
+    "key_name",
+    "power_state",
+    "vm_state",
+    "task_state",
+    "host",
+    "node",
+    "flavor",
+    "reservation_id",
+    "launched_at",
+    "terminated_at",
+    "availability_zone",
+    "name",
+    "display_name",
+    "description",
+    "display_description",
+    "locked_by",
+    "uuid",
+    "root_device_name",
+    "config_drive",
+    "access_ip_v4",
+    "access_ip_v6",
+    "auto_disk_config",
+    "progress",
+    "sort_key",
+    "sort_dir",
+    "all_tenants",
+    "soft_deleted",
+    "deleted",
+    "status",
+    "changes-since",
+    "changes-before",
+    "ip",
+    "ip6",
+    "created_at",
+    "block_device_mapping",
+    "services",
+    "metadata",
+    "system_metadata",
+    "info_cache",
+    "security_groups",
+    "pci_devices",
+    "limit",
+    "marker",
+    "tags",
+    "tags-any",
+    "not-tags",
+    "not-tags-any",
+    "locked",
+];
+
+fn sort_key(key: &str) -> Option<ServerSortKey> {
+    Some(match key {
+        "created_at" => ServerSortKey::CreatedAt,
+        "updated_at" => ServerSortKey::UpdatedAt,
+        "display_name" => ServerSortKey::Name,
+        "hostname" => ServerSortKey::Hostname,
+        "uuid" => ServerSortKey::Id,
+        "vm_state" => ServerSortKey::VmState,
+        "task_state" => ServerSortKey::TaskState,
+        "power_state" => ServerSortKey::PowerState,
+        "project_id" => ServerSortKey::ProjectId,
+        "user_id" => ServerSortKey::UserId,
+        "host" | "node" => ServerSortKey::Host,
+        "availability_zone" => ServerSortKey::AvailabilityZone,
+        "launched_at" => ServerSortKey::LaunchedAt,
+        "key_name" => ServerSortKey::KeyName,
+        "image_ref" => ServerSortKey::ImageId,
+        "instance_type_id" => ServerSortKey::FlavorId,
+        "launch_index" => ServerSortKey::LaunchIndex,
+        _ => return None,
+    })
+}
+
+fn time_param(q: &QueryParams, name: &str) -> Result<Option<Timestamp>> {
+    q.get(name)
+        .map(|raw| {
+            chrono::DateTime::parse_from_rfc3339(raw)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .or_else(|_| chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f").map(|t| t.and_utc()))
+                .map_err(|_| invalid_query(name, raw, format!("'{raw}' is not a 'date-time'")))
+        })
+        .transpose()
+}
+
+fn tag_list(q: &QueryParams, name: &str) -> Vec<String> {
+    q.get(name).map(|t| t.split(',').filter(|s| !s.is_empty()).map(String::from).collect()).unwrap_or_default()
+}
+
+fn truthy(raw: &str) -> bool {
+    matches!(raw.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on" | "t" | "y")
+}
+
+/// Filters, sorting and paging of a list request.
+async fn list(state: &AppState, call: &NovaCall, raw: Option<String>, full: bool) -> Result<Json<Value>> {
+    let q = QueryParams::parse(raw.as_deref())?;
+    if call.version.at_least(75) {
+        q.only(LIST_PARAMS)?;
+    }
+    let admin = call.ctx.is_admin();
+    let mut query = ServerListQuery::default();
+    let all_tenants = q.get("all_tenants").is_some_and(|v| v.is_empty() || truthy(v));
+    if all_tenants && !admin {
+        return Err(NovaError::new(
+            StatusCode::FORBIDDEN,
+            "Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.",
+        ));
+    }
+    let project_filter = q.get("project_id").or_else(|| q.get("tenant_id"));
+    query.project_id = match (admin, all_tenants, project_filter) {
+        (true, _, Some(p)) => Some(p.to_string()),
+        (true, true, None) => None,
+        _ => call.ctx.project_id().map(String::from),
+    };
+    if admin {
+        query.user_id = q.get("user_id").map(String::from);
+        query.host = q.get("host").map(String::from);
+        query.deleted = q.get("deleted").is_some_and(truthy);
+    }
+    if let Some(status) = q.get("status") {
+        match vm_states_for_status(status) {
+            Some((vm, tasks)) => {
+                query.vm_states = Some(vm);
+                query.task_states = tasks;
+            }
+            // Nova answers an unknown status with an empty list.
+            None => return Ok(Json(json!({"servers": []}))),
+        }
+    }
+    if let Some(vm) = q.get("vm_state") {
+        let states: Vec<VmState> = vm.split(',').filter_map(VmState::parse).collect();
+        query.vm_states = Some(states);
+    }
+    query.image_id = q.get("image").map(|i| i.rsplit('/').next().unwrap_or(i).to_string());
+    query.flavor_id = q.get("flavor").map(|f| f.rsplit('/').next().unwrap_or(f).to_string());
+    query.reservation_id = q.get("reservation_id").map(String::from);
+    query.availability_zone = q.get("availability_zone").map(String::from);
+    if let Some(l) = q.get("locked") {
+        query.locked = Some(
+            validate::boolean(&json!(l), "locked")
+                .map_err(|_| invalid_query("locked", l, format!("'{l}' is not one of the accepted boolean values")))?,
+        );
+    }
+    query.changes_since = time_param(&q, "changes-since")?;
+    query.changes_before = time_param(&q, "changes-before")?;
+    if let (Some(a), Some(b)) = (query.changes_since, query.changes_before)
+        && a > b
+    {
+        return Err(NovaError::bad_request("The value of changes-since must be less than or equal to changes-before."));
+    }
+    query.tags_all = tag_list(&q, "tags");
+    query.tags_any = tag_list(&q, "tags-any");
+    query.not_tags_all = tag_list(&q, "not-tags");
+    query.not_tags_any = tag_list(&q, "not-tags-any");
+    let keys: Vec<&str> = q.0.iter().filter(|(k, _)| k == "sort_key").map(|(_, v)| v.as_str()).collect();
+    let dirs: Vec<&str> = q.0.iter().filter(|(k, _)| k == "sort_dir").map(|(_, v)| v.as_str()).collect();
+    for (i, key) in keys.iter().enumerate() {
+        let Some(k) = sort_key(key) else {
+            return Err(invalid_query("sort_key", key, format!("'{key}' is not one of the allowed sort keys")));
+        };
+        let dir = dirs.get(i).or(dirs.last()).copied().unwrap_or("desc");
+        let asc = match dir {
+            "asc" => true,
+            "desc" => false,
+            other => return Err(invalid_query("sort_dir", other, format!("'{other}' is not one of ['asc', 'desc']"))),
+        };
+        query.sort.push((k, asc));
+    }
+    let limit = q.limit()?.map(|l| l.min(MAX_LIMIT)).unwrap_or(MAX_LIMIT);
+    query.marker = q.get("marker").map(String::from);
+
+    // Regular-expression filters (name, ip) run here; SQLite has no REGEXP.
+    let name_re = q
+        .get("name")
+        .or_else(|| q.get("display_name"))
+        .map(|n| regex::Regex::new(n).map_err(|_| invalid_query("name", n, "is not a valid regular expression")))
+        .transpose()?;
+    let ip_re = q
+        .get("ip")
+        .map(|n| regex::Regex::new(n).map_err(|_| invalid_query("ip", n, "is not a valid regular expression")))
+        .transpose()?;
+    let regex_filtered = name_re.is_some() || ip_re.is_some();
+    query.limit = if regex_filtered { None } else { Some(limit) };
+    let mut servers = state.core.server_list(&call.ctx, query).await?;
+    if regex_filtered {
+        servers.retain(|s| {
+            name_re.as_ref().is_none_or(|re| re.is_match(&s.name))
+                && ip_re.as_ref().is_none_or(|re| s.ports.iter().any(|p| re.is_match(&p.address)))
+        });
+        servers.truncate(limit as usize);
+    }
+    let render = |s: &Server| if full { detail(call, s) } else { brief(call, s) };
+    let mut body = json!({"servers": servers.iter().map(render).collect::<Vec<_>>()});
+    if servers.len() as i64 == limit
+        && let Some(last) = servers.last()
+    {
+        let collection = if full { "servers/detail" } else { "servers" };
+        body["servers_links"] = call.links.next(collection, &q, &last.id);
+    }
+    Ok(Json(body))
+}
+
+pub async fn index(State(state): State<AppState>, call: NovaCall, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
+    list(&state, &call, raw, false).await
+}
+
+pub async fn detail_list(
+    State(state): State<AppState>,
+    call: NovaCall,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>> {
+    list(&state, &call, raw, true).await
+}
+
+pub async fn show(State(state): State<AppState>, call: NovaCall, Path(id): Path<String>) -> Result<Json<Value>> {
+    let server = state.core.server_get(&call.ctx, &id).await?;
+    Ok(Json(json!({"server": detail(&call, &server)})))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    call: NovaCall,
+    Path(id): Path<String>,
+    NovaBody(body): NovaBody,
+) -> Result<Json<Value>> {
+    validate::object(&body, "", &["server"], &["server"])?;
+    let mut allowed = vec!["name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"];
+    if call.version.at_least(19) {
+        allowed.push("description");
+    }
+    if call.version.at_least(90) {
+        allowed.push("hostname");
+    }
+    let s = validate::object(&body["server"], "server", &allowed, &[])?;
+    let mut edit = ServerEdit::default();
+    if let Some(n) = s.get("name") {
+        edit.name = Some(validate::name(n, "name")?.to_string());
+    }
+    if let Some(h) = s.get("hostname") {
+        edit.hostname = Some(validate::string(h, "hostname", 1, 63)?.to_string());
+    }
+    if let Some(d) = s.get("description") {
+        edit.description = Some(match d {
+            Value::Null => None,
+            other => Some(validate::string(other, "description", 0, 255)?.to_string()),
+        });
+    }
+    if let Some(a) = s.get("accessIPv4") {
+        let a = validate::string(a, "accessIPv4", 0, 64)?;
+        if !a.is_empty() && a.parse::<std::net::Ipv4Addr>().is_err() {
+            return Err(invalid("accessIPv4", &json!(a), format!("'{a}' is not a 'ipv4'")));
+        }
+        edit.access_ipv4 = Some(a.to_string());
+    }
+    if let Some(a) = s.get("accessIPv6") {
+        let a = validate::string(a, "accessIPv6", 0, 64)?;
+        if !a.is_empty() && a.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(invalid("accessIPv6", &json!(a), format!("'{a}' is not a 'ipv6'")));
+        }
+        edit.access_ipv6 = Some(a.to_string());
+    }
+    let server = state.core.server_edit(&call.ctx, &id, edit).await?;
+    Ok(Json(json!({"server": detail(&call, &server)})))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    call: NovaCall,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    state.core.server_delete(&call.ctx, &id, false, &request_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// --- actions ------------------------------------------------------------------
+
+pub async fn action(
+    State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    call: NovaCall,
+    Path(id): Path<String>,
+    NovaBody(body): NovaBody,
+) -> Result<Response> {
+    let map = body.as_object().ok_or_else(|| NovaError::bad_request("Malformed request body"))?;
+    let Some((name, args)) = map.iter().next().filter(|_| map.len() == 1) else {
+        return Err(NovaError::bad_request("Malformed request body"));
+    };
+    let core = &state.core;
+    let ctx = &call.ctx;
+    let accepted = || Ok(StatusCode::ACCEPTED.into_response());
+    let no_args = |args: &Value| -> Result<()> {
+        if args.is_null() || args.as_object().is_some_and(|m| m.is_empty()) {
+            Ok(())
+        } else {
+            Err(invalid(name, args, format!("{args} is not of type 'null'")))
+        }
+    };
+    match name.as_str() {
+        "os-stop" | "os-start" | "pause" | "unpause" | "suspend" | "resume" => {
+            let action = match name.as_str() {
+                "os-stop" => Action::Stop,
+                "os-start" => Action::Start,
+                "pause" => Action::Pause,
+                "unpause" => Action::Unpause,
+                "suspend" => Action::Suspend,
+                _ => Action::Resume,
+            };
+            no_args(args)?;
+            core.server_power(ctx, &id, action, &request_id).await?;
+            accepted()
+        }
+        "reboot" => {
+            let f = validate::object(args, "reboot", &["type"], &["type"])?;
+            let kind = validate::one_of(&f["type"], "reboot/type", &["HARD", "Hard", "hard", "SOFT", "Soft", "soft"])?;
+            let hard = kind.eq_ignore_ascii_case("hard");
+            core.server_power(ctx, &id, Action::Reboot { hard }, &request_id).await?;
+            accepted()
+        }
+        "lock" => {
+            let reason = if call.version.at_least(73) && !args.is_null() {
+                let f = validate::object(args, "lock", &["locked_reason"], &[])?;
+                f.get("locked_reason").map(|r| validate::string(r, "locked_reason", 0, 255)).transpose()?
+            } else {
+                no_args(args)?;
+                None
+            };
+            core.server_lock(ctx, &id, true, reason, &request_id).await?;
+            accepted()
+        }
+        "unlock" => {
+            no_args(args)?;
+            core.server_lock(ctx, &id, false, None, &request_id).await?;
+            accepted()
+        }
+        "os-resetState" => {
+            let f = validate::object(args, "os-resetState", &["state"], &["state"])?;
+            let target = validate::one_of(&f["state"], "os-resetState/state", &["active", "error"])?;
+            let vm = if target == "active" { VmState::Active } else { VmState::Error };
+            core.server_reset_state(ctx, &id, vm).await?;
+            accepted()
+        }
+        "forceDelete" => {
+            no_args(args)?;
+            core.server_delete(ctx, &id, true, &request_id).await?;
+            accepted()
+        }
+        "os-getConsoleOutput" => {
+            let f = validate::object(args, "os-getConsoleOutput", &["length"], &[])?;
+            let length = match f.get("length") {
+                None | Some(Value::Null) => None,
+                Some(l) => {
+                    let n = match l {
+                        Value::Number(n) => n.as_i64(),
+                        Value::String(s) => s.parse::<i64>().ok(),
+                        _ => None,
+                    }
+                    .ok_or_else(|| invalid("length", l, format!("{l} is not of type 'integer', 'string'")))?;
+                    if n < -1 {
+                        return Err(invalid("length", l, format!("{n} is less than the minimum of -1")));
+                    }
+                    (n >= 0).then_some(n as usize)
+                }
+            };
+            let output = core.server_console_output(ctx, &id, length).await?;
+            Ok(Json(json!({"output": output})).into_response())
+        }
+        other => Err(NovaError::bad_request(format!("There is no such action: {other}"))),
+    }
+}
+
+// --- instance actions -----------------------------------------------------------
+
+fn action_time(t: Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+}
+
+fn action_view(call: &NovaCall, server_id: &str, a: &InstanceAction) -> Value {
+    let mut v = json!({
+        "action": a.action,
+        "instance_uuid": server_id,
+        "request_id": a.task.request_id,
+        "user_id": a.task.user_id,
+        "project_id": a.task.project_id,
+        "start_time": action_time(a.task.created_at),
+        "message": a.task.message,
+    });
+    if call.version.at_least(58) {
+        v["updated_at"] = json!(action_time(a.task.updated_at));
+    }
+    v
+}
+
+pub async fn actions_index(
+    State(state): State<AppState>,
+    call: NovaCall,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    let actions = state.core.instance_actions(&call.ctx, &id).await?;
+    Ok(Json(json!({"instanceActions": actions.iter().map(|a| action_view(&call, &id, a)).collect::<Vec<_>>()})))
+}
+
+pub async fn actions_show(
+    State(state): State<AppState>,
+    call: NovaCall,
+    Path((id, request_id)): Path<(String, String)>,
+) -> Result<Json<Value>> {
+    let a = state.core.instance_action(&call.ctx, &id, &request_id).await?;
+    let admin = call.ctx.is_admin();
+    let mut view = action_view(&call, &id, &a);
+    if admin || call.version.at_least(51) {
+        let server = state.core.store.server_get(&id).await.ok();
+        let events: Vec<Value> = a
+            .events
+            .iter()
+            .map(|e| {
+                let mut ev = json!({
+                    "event": e.name,
+                    "start_time": action_time(e.started_at),
+                    "finish_time": e.finished_at.map(action_time),
+                    "result": e.result,
+                });
+                if admin {
+                    ev["traceback"] = json!(e.traceback);
+                }
+                if call.version.at_least(62) {
+                    let host = e.host.clone().or_else(|| server.as_ref().and_then(|s| s.host.clone()));
+                    if admin {
+                        ev["host"] = json!(host);
+                    }
+                    ev["hostId"] = json!(host_id(&a.task.project_id, host.as_deref()));
+                }
+                if call.version.at_least(84) {
+                    ev["details"] = json!(e.details);
+                }
+                ev
+            })
+            .collect();
+        view["events"] = json!(events);
+    }
+    Ok(Json(json!({"instanceAction": view})))
+}

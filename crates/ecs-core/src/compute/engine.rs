@@ -1,0 +1,307 @@
+//! The task engine: claims durable tasks from the database and runs them
+//! step by step. After every step its outcome (and the server state it
+//! produced) is recorded in one transaction; a failed step unwinds the
+//! steps before it, newest first. A worker that dies leaves its lease to
+//! run out; whoever claims the task next resumes at the recorded step, so
+//! every step is written to be idempotent.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ecs_hypervisor::Hypervisor;
+use ecs_store::TaskAdvance;
+use ecs_types::server::{Task, TaskPhase};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, Semaphore};
+use tracing::Instrument;
+
+use super::steps::{StepError, TaskKind};
+use crate::Core;
+
+/// The hypervisor drivers this process runs, by host name.
+#[derive(Default)]
+pub struct Drivers(RwLock<HashMap<String, Arc<dyn Hypervisor>>>);
+
+impl Drivers {
+    pub fn insert(&self, driver: Arc<dyn Hypervisor>) {
+        self.0.write().expect("drivers lock").insert(driver.host().to_string(), driver);
+    }
+
+    pub fn get(&self, host: &str) -> Option<Arc<dyn Hypervisor>> {
+        self.0.read().expect("drivers lock").get(host).cloned()
+    }
+
+    pub fn all(&self) -> Vec<Arc<dyn Hypervisor>> {
+        self.0.read().expect("drivers lock").values().cloned().collect()
+    }
+}
+
+/// Wakes the engine when a task is queued, so that work starts at once
+/// rather than at the next poll.
+#[derive(Default)]
+pub struct Wake(Notify);
+
+impl Wake {
+    pub fn notify(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Tasks run at once by this process.
+    pub concurrency: usize,
+    /// How long a claim holds without progress before another worker may
+    /// take the task over.
+    pub lease: Duration,
+    /// How often to look for work nobody announced (other nodes' tasks,
+    /// expired leases).
+    pub poll: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { concurrency: 64, lease: Duration::from_secs(30), poll: Duration::from_millis(500) }
+    }
+}
+
+/// A crash on purpose, for the recovery tests: `ECSD_CRASH_AT=<kind>:<step>:<before|after>`
+/// aborts the process before a step runs or after it ran but before its
+/// outcome is recorded — the two moments a real crash can catch.
+fn crash_point(kind: TaskKind, step: usize, when: &str) {
+    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let at = AT.get_or_init(|| std::env::var("ECSD_CRASH_AT").ok());
+    if at.as_deref() == Some(format!("{}:{step}:{when}", kind.as_str()).as_str()) {
+        tracing::error!(kind = kind.as_str(), step, when, "ECSD_CRASH_AT reached: aborting");
+        std::process::abort();
+    }
+}
+
+fn lease_end(core: &Core) -> ecs_types::Timestamp {
+    chrono::Utc::now() + chrono::Duration::from_std(core.config.engine.lease).expect("lease fits")
+}
+
+/// Runs the engine until `stop` resolves. Tasks in flight when it stops
+/// are simply abandoned: their leases run out (or are released at the
+/// next single-node start) and they resume where they were.
+pub async fn run(core: Arc<Core>, stop: impl std::future::Future<Output = ()>) {
+    let slots = Arc::new(Semaphore::new(core.config.engine.concurrency));
+    let worker = core.node_id.clone();
+    tokio::pin!(stop);
+    loop {
+        let free = slots.available_permits();
+        let mut claimed = 0;
+        if free > 0 {
+            match core.store.task_claim(&worker, free as i64, lease_end(&core)).await {
+                Ok(tasks) => {
+                    claimed = tasks.len();
+                    for task in tasks {
+                        let permit = slots.clone().acquire_owned().await.expect("semaphore open");
+                        let core = core.clone();
+                        tokio::spawn(async move {
+                            run_task(&core, task).await;
+                            drop(permit);
+                            core.wake.notify();
+                        });
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "claiming tasks failed"),
+            }
+        }
+        if claimed > 0 && claimed == free {
+            continue;
+        }
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = core.wake.0.notified() => {}
+            _ = tokio::time::sleep(core.config.engine.poll) => {}
+        }
+    }
+}
+
+/// One claimed task, run to its end or until the lease is lost.
+struct Run<'a> {
+    core: &'a Core,
+    task: Task,
+    kind: TaskKind,
+    progress: serde_json::Map<String, Value>,
+}
+
+impl Run<'_> {
+    fn started_events(&self) -> Vec<String> {
+        self.progress
+            .get("events")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Records the step's outcome; false when another worker owns the task now.
+    async fn record(&mut self, mut advance: TaskAdvance) -> bool {
+        advance.progress = Value::Object(self.progress.clone());
+        match self.core.store.task_advance(&self.task.id, &self.core.node_id, lease_end(self.core), &advance).await {
+            Ok(true) => {
+                self.task.step = advance.step;
+                true
+            }
+            Ok(false) => {
+                tracing::warn!(task = %self.task.id, "lease lost; another worker has the task");
+                false
+            }
+            Err(e) => {
+                // The lease will run out and the step will be run again.
+                tracing::warn!(task = %self.task.id, error = %e, "recording a step failed");
+                false
+            }
+        }
+    }
+}
+
+async fn run_task(core: &Core, task: Task) {
+    let Some(kind) = TaskKind::parse(&task.kind) else {
+        tracing::error!(task = %task.id, kind = %task.kind, "unknown task kind; failing it");
+        let advance = TaskAdvance {
+            phase: Some(TaskPhase::Failed),
+            step: task.step,
+            message: Some(format!("unknown task kind {}", task.kind)),
+            ..Default::default()
+        };
+        let _ = core.store.task_advance(&task.id, &core.node_id, lease_end(core), &advance).await;
+        return;
+    };
+    let progress = task.progress.as_object().cloned().unwrap_or_default();
+    let span = tracing::info_span!("task", id = %task.id, kind = %task.kind, request_id = %task.request_id);
+    let mut run = Run { core, task, kind, progress };
+    async move {
+        match run.task.phase {
+            TaskPhase::Pending | TaskPhase::Running => forward(&mut run).await,
+            TaskPhase::Unwinding => unwind(&mut run).await,
+            TaskPhase::Succeeded | TaskPhase::Failed => {}
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// Runs the steps from the recorded one to the end.
+async fn forward(run: &mut Run<'_>) {
+    let steps = run.kind.steps();
+    while (run.task.step as usize) < steps.len() {
+        let index = run.task.step as usize;
+        let step = steps[index];
+        let event = run.kind.event(step);
+        let mut advance = TaskAdvance { step: index as i64 + 1, ..Default::default() };
+        let mut started = run.started_events();
+        if !started.iter().any(|e| e == event) {
+            advance.start_events.push((event.to_string(), None));
+            started.push(event.to_string());
+            run.progress.insert("events".into(), json!(started));
+        }
+        crash_point(run.kind, index, "before");
+        match step.run(run.core, &run.task, &mut run.progress).await {
+            Ok(update) => {
+                crash_point(run.kind, index, "after");
+                advance.server = update.map(|u| (run.task.server_id.clone().unwrap_or_default(), u));
+                let last_of_event = steps.get(index + 1).is_none_or(|next| run.kind.event(*next) != event);
+                if last_of_event {
+                    advance.finish_events.push((event.to_string(), "Success".into(), None));
+                }
+                if index + 1 == steps.len() {
+                    advance.phase = Some(TaskPhase::Succeeded);
+                }
+                if !run.record(advance).await {
+                    return;
+                }
+            }
+            Err(StepError::Reschedule(message)) if run.kind.reschedules() => {
+                // Undo back to the schedule step and try another host.
+                if !run.record(advance_with_starts(&advance, index as i64)).await {
+                    return;
+                }
+                let attempts = run.progress.get("attempts").and_then(Value::as_i64).unwrap_or(1);
+                if attempts >= run.core.config.max_build_attempts as i64 {
+                    let exhausted = format!(
+                        "Exceeded maximum number of retries. Exhausted all hosts available for retrying build \
+                         failures for instance {}.",
+                        run.task.server_id.as_deref().unwrap_or("")
+                    );
+                    return fail(run, index, exhausted, Some(message)).await;
+                }
+                tracing::info!(attempt = attempts, %message, "rescheduling");
+                for undo in steps[..=index].iter().rev() {
+                    if let Err(e) = undo.undo(run.core, &run.task, &mut run.progress).await {
+                        tracing::warn!(error = %e, "undo before rescheduling failed");
+                    }
+                }
+                run.progress.insert("attempts".into(), json!(attempts + 1));
+                let advance = TaskAdvance { step: 0, ..Default::default() };
+                if !run.record(advance).await {
+                    return;
+                }
+            }
+            Err(StepError::Reschedule(message) | StepError::Fatal(message)) => {
+                return fail(run, index, message.clone(), Some(message)).await;
+            }
+            Err(StepError::Store(e)) => {
+                tracing::warn!(error = %e, "step hit a database error; the lease will run out and it retries");
+                return;
+            }
+        }
+    }
+}
+
+fn advance_with_starts(advance: &TaskAdvance, step: i64) -> TaskAdvance {
+    TaskAdvance { step, start_events: advance.start_events.clone(), ..Default::default() }
+}
+
+/// Starts unwinding after step `failed` failed: records the failure, then
+/// undoes the completed steps.
+async fn fail(run: &mut Run<'_>, failed: usize, message: String, traceback: Option<String>) {
+    tracing::warn!(step = failed, %message, "task failed; unwinding");
+    run.progress.insert("failure".into(), json!(message));
+    run.progress.insert("failure_detail".into(), json!(traceback.clone().unwrap_or_default()));
+    let finish_events =
+        run.started_events().into_iter().map(|e| (e, "Error".to_string(), traceback.clone())).collect::<Vec<_>>();
+    // Steps before `failed` completed; the failed one may have half
+    // happened, so it is undone too (undos are idempotent).
+    let advance = TaskAdvance {
+        phase: Some(TaskPhase::Unwinding),
+        step: failed as i64 + 1,
+        message: Some("Error".into()),
+        finish_events,
+        ..Default::default()
+    };
+    if run.record(advance).await {
+        unwind(run).await;
+    }
+}
+
+/// Undoes recorded steps newest first, then applies the kind's failure state.
+async fn unwind(run: &mut Run<'_>) {
+    let steps = run.kind.steps();
+    while run.task.step > 0 {
+        let index = (run.task.step - 1) as usize;
+        if let Err(e) = steps[index].undo(run.core, &run.task, &mut run.progress).await {
+            // An undo that cannot finish now (a host that is down) is
+            // retried when the lease runs out; the reconciler also
+            // removes guests that have no live server.
+            tracing::warn!(step = index, error = %e, "undo failed; will retry");
+            return;
+        }
+        let advance = TaskAdvance { step: index as i64, ..Default::default() };
+        if !run.record(advance).await {
+            return;
+        }
+    }
+    let text = |key: &str| run.progress.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+    let update = run.kind.on_failure(&text("failure"), &text("failure_detail"));
+    let advance = TaskAdvance {
+        phase: Some(TaskPhase::Failed),
+        step: 0,
+        server: update.map(|u| (run.task.server_id.clone().unwrap_or_default(), u)),
+        ..Default::default()
+    };
+    run.record(advance).await;
+}

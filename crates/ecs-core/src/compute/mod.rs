@@ -1,0 +1,14 @@
+//! Servers: commands, the state machine, the task engine that carries
+//! out asynchronous work, the scheduler and the reconciler that keeps
+//! hypervisors and records in agreement.
+
+pub mod engine;
+mod reconcile;
+mod scheduler;
+pub mod server;
+pub mod state;
+mod steps;
+
+pub use engine::{Drivers, EngineConfig, Wake};
+pub use scheduler::NO_VALID_HOST;
+pub use steps::TaskKind;

@@ -1,0 +1,50 @@
+//! Placement: filters drop the hosts that cannot take a server, weighers
+//! order the rest, and the first host whose claim succeeds wins (the claim
+//! is a conditional update, so two schedulers racing for the last slot
+//! cannot both get it).
+
+use ecs_store::Claim;
+use ecs_types::server::{ComputeHost, Server};
+
+use super::steps::StepError;
+use crate::Core;
+
+/// Nova's message when nothing fits.
+pub const NO_VALID_HOST: &str = "No valid host was found. There are not enough hosts available.";
+
+fn passes_filters(core: &Core, host: &ComputeHost, server: &Server, claim: Claim, tried: &[String]) -> bool {
+    let az_ok = server.availability_zone.as_deref().is_none_or(|az| az == host.availability_zone);
+    host.enabled
+        && az_ok
+        && !tried.contains(&host.name)
+        && core.drivers.get(&host.name).is_some()
+        && host.free_vcpus() >= claim.vcpus as f64
+        && host.free_ram_mb() >= claim.ram_mb as f64
+        && host.free_disk_gb() >= claim.disk_gb as f64
+}
+
+/// Spreads servers (Nova's default positive RAM and CPU weighers): the
+/// host with the most free room, relative to the roomiest, comes first.
+fn weigh(hosts: &mut [ComputeHost]) {
+    let max_ram = hosts.iter().map(|h| h.free_ram_mb()).fold(1.0, f64::max);
+    let max_cpu = hosts.iter().map(|h| h.free_vcpus()).fold(1.0, f64::max);
+    let weight = |h: &ComputeHost| h.free_ram_mb() / max_ram + h.free_vcpus() / max_cpu;
+    hosts.sort_by(|a, b| weight(b).total_cmp(&weight(a)).then_with(|| a.name.cmp(&b.name)));
+}
+
+/// Picks a host for `server` and claims `claim` on it.
+pub async fn place(core: &Core, server: &Server, claim: Claim, tried: &[String]) -> Result<ComputeHost, StepError> {
+    // Claimed before a crash: keep that placement.
+    if let Some(host) = core.store.host_of_claim(&server.id).await? {
+        return Ok(host);
+    }
+    let mut hosts: Vec<ComputeHost> =
+        core.store.host_list().await?.into_iter().filter(|h| passes_filters(core, h, server, claim, tried)).collect();
+    weigh(&mut hosts);
+    for host in hosts {
+        if core.store.host_claim(&server.id, &host.id, claim).await?.is_some() {
+            return Ok(host);
+        }
+    }
+    Err(StepError::Fatal(NO_VALID_HOST.into()))
+}

@@ -1,0 +1,606 @@
+//! Server commands and queries: what both API dialects call.
+
+use std::collections::BTreeMap;
+
+use ecs_store::{
+    InstanceLimits, InstanceUsage, NewServer, NewTask, ServerEdit, ServerListQuery, StoreError, Transition,
+};
+use ecs_types::server::{
+    BlockDevice, FlavorSnapshot, PowerState, RequestedNic, Server, Task, TaskEvent, TaskState, VmState,
+};
+use ecs_types::{AuthContext, Network};
+use rand::Rng;
+use serde_json::{Value, json};
+
+use super::state::{self, Action};
+use super::steps::{PowerOp, TaskKind};
+use crate::{Core, Error, Result, policy};
+
+/// Nova's limit on the base64 text of `user_data`.
+pub const MAX_USER_DATA_BYTES: usize = 65535;
+
+/// Which networks a create asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkChoice {
+    /// Not given (before 2.37): the project's only network, if it has one.
+    Unspecified,
+    /// `"auto"` (2.37+): like Unspecified, but there must be one.
+    Auto,
+    /// `"none"` (2.37+): no network at all.
+    None,
+    List(Vec<NetworkRequest>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkRequest {
+    pub uuid: Option<String>,
+    pub fixed_ip: Option<String>,
+    pub port: Option<String>,
+}
+
+/// A create request after the API checked its syntax.
+#[derive(Debug, Clone)]
+pub struct CreateRequest {
+    pub name: String,
+    pub flavor_ref: String,
+    pub image_ref: Option<String>,
+    pub networks: NetworkChoice,
+    pub key_name: Option<String>,
+    pub user_data: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub availability_zone: Option<String>,
+    pub min_count: i64,
+    pub max_count: i64,
+    pub security_groups: Vec<String>,
+    pub block_devices: Vec<BlockDevice>,
+    pub config_drive: bool,
+    pub admin_pass: Option<String>,
+    pub disk_config: String,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub hostname: Option<String>,
+    pub scheduler_hints: Value,
+    pub access_ipv4: String,
+    pub access_ipv6: String,
+    pub request_id: String,
+}
+
+/// What a create answers.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub servers: Vec<Server>,
+    pub reservation_id: String,
+    pub admin_pass: String,
+}
+
+/// Nova's `sanitize_hostname`: lower case, `[a-z0-9.-]`, at most 63 characters.
+pub fn sanitize_hostname(name: &str) -> String {
+    let mut out: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c == ' ' || c == '_' { '-' } else { c })
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+        .collect();
+    out.truncate(63);
+    out.trim_matches(|c| c == '-' || c == '.').to_string()
+}
+
+/// A password like Nova's `generate_password`: 12 characters from an
+/// alphabet without look-alikes.
+fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    let mut rng = rand::thread_rng();
+    (0..12).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+}
+
+fn reservation_id() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::thread_rng();
+    let tail: String = (0..8).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect();
+    format!("r-{tail}")
+}
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound(format!("Instance {id} could not be found."))
+}
+
+fn network_visible(ctx: &AuthContext, n: &Network) -> bool {
+    n.shared || ctx.is_admin() || n.project_id.as_deref() == ctx.project_id()
+}
+
+/// The task that carries out `kind` on `server`.
+fn new_task(ctx: &AuthContext, kind: &str, server_id: &str, request_id: &str) -> NewTask {
+    NewTask {
+        id: uuid::Uuid::new_v4().to_string(),
+        parent_id: None,
+        kind: kind.into(),
+        server_id: Some(server_id.into()),
+        project_id: ctx.project_id().unwrap_or_default().into(),
+        user_id: ctx.user_id.clone(),
+        request_id: request_id.into(),
+        params: json!({}),
+        finished: false,
+        events: Vec::new(),
+    }
+}
+
+/// An instance action and its events, as Nova lists them.
+#[derive(Debug, Clone)]
+pub struct InstanceAction {
+    pub action: &'static str,
+    pub task: Task,
+    pub events: Vec<TaskEvent>,
+}
+
+impl Core {
+    /// The quota limits that apply to a project (configured defaults,
+    /// overridden per project).
+    pub async fn instance_limits(&self, project_id: &str) -> Result<InstanceLimits> {
+        let set = self.store.quota_limits(project_id).await?;
+        let d = &self.config.quota;
+        Ok(InstanceLimits {
+            instances: set.get("instances").copied().unwrap_or(d.instances),
+            cores: set.get("cores").copied().unwrap_or(d.cores),
+            ram_mb: set.get("ram").copied().unwrap_or(d.ram_mb),
+        })
+    }
+
+    async fn resolve_networks(
+        &self,
+        ctx: &AuthContext,
+        choice: &NetworkChoice,
+        max_count: i64,
+    ) -> Result<Vec<RequestedNic>> {
+        let visible: Vec<Network> =
+            self.store.network_list().await?.into_iter().filter(|n| network_visible(ctx, n)).collect();
+        match choice {
+            NetworkChoice::None => Ok(Vec::new()),
+            NetworkChoice::Unspecified | NetworkChoice::Auto => match visible.as_slice() {
+                [] if *choice == NetworkChoice::Auto => {
+                    Err(Error::Invalid("Unable to automatically allocate a network for project".into()))
+                }
+                [] => Ok(Vec::new()),
+                [only] => Ok(vec![RequestedNic { network_id: only.id.clone(), fixed_ip: None }]),
+                _ => Err(Error::Conflict(
+                    "Multiple possible networks found, use a Network ID to be more specific.".into(),
+                )),
+            },
+            NetworkChoice::List(list) => {
+                let mut nics = Vec::new();
+                for req in list {
+                    if let Some(port) = &req.port {
+                        if max_count > 1 {
+                            return Err(Error::Invalid(
+                                "Unable to launch multiple instances with a single configured port ID. Please \
+                                 launch your instance one by one with different ports."
+                                    .into(),
+                            ));
+                        }
+                        return Err(Error::Invalid(format!("Port {port} could not be found.")));
+                    }
+                    let uuid = req.uuid.as_deref().unwrap_or_default();
+                    let Some(network) = visible.iter().find(|n| n.id == uuid) else {
+                        return Err(Error::Invalid(format!("Network {uuid} could not be found.")));
+                    };
+                    if let Some(ip) = &req.fixed_ip {
+                        if max_count > 1 {
+                            return Err(Error::Invalid(
+                                "max_count cannot be greater than 1 if an fixed_ip is specified.".into(),
+                            ));
+                        }
+                        let addr: std::net::IpAddr =
+                            ip.parse().map_err(|_| Error::Invalid(format!("Invalid fixed IP address ({ip})")))?;
+                        let subnets = self.store.subnet_list(&network.id).await?;
+                        let inside =
+                            subnets.iter().any(|s| s.cidr.parse::<ipnet::IpNet>().is_ok_and(|net| net.contains(&addr)));
+                        if !inside {
+                            return Err(Error::Invalid(format!(
+                                "Fixed IP address {ip} is not valid on network {}.",
+                                network.id
+                            )));
+                        }
+                        if self.store.port_address_in_use(&network.id, ip).await? {
+                            return Err(Error::Invalid(format!("Fixed IP address {ip} is already in use.")));
+                        }
+                    }
+                    nics.push(RequestedNic { network_id: network.id.clone(), fixed_ip: req.fixed_ip.clone() });
+                }
+                Ok(nics)
+            }
+        }
+    }
+
+    /// Creates `min_count`..`max_count` servers and queues their builds.
+    pub async fn server_create(&self, ctx: &AuthContext, req: CreateRequest) -> Result<Created> {
+        let project_id = policy::project_of(ctx)?.to_string();
+        if req.min_count > req.max_count {
+            return Err(Error::Invalid("min_count must be <= max_count".into()));
+        }
+        let flavor = self.store.flavor_get(&req.flavor_ref).await.map_err(Error::not_found_or(|| {
+            Error::Invalid(format!("Flavor {} could not be found.", req.flavor_ref))
+        }))?;
+        if flavor.disabled {
+            return Err(Error::Invalid("Flavor is disabled.".into()));
+        }
+        if !flavor.is_public && !ctx.is_admin() {
+            return Err(Error::Invalid(format!("Flavor {} could not be found.", req.flavor_ref)));
+        }
+
+        // The boot source: an image, or a block device with boot_index 0.
+        let boot_device = req.block_devices.iter().find(|b| b.boot_index == Some(0));
+        let image_ref = match (&req.image_ref, boot_device) {
+            (Some(image), _) => Some(image.clone()),
+            (None, Some(b)) if b.source_type == "image" => b.uuid.clone(),
+            (None, Some(b)) if matches!(b.source_type.as_str(), "volume" | "snapshot") => {
+                let id = b.uuid.clone().unwrap_or_default();
+                return Err(Error::Invalid(if b.source_type == "volume" {
+                    format!("Volume {id} could not be found.")
+                } else {
+                    format!("Snapshot {id} could not be found.")
+                }));
+            }
+            _ => {
+                return Err(Error::Invalid(
+                    "Block Device Mapping is Invalid: Boot sequence for the instance and image/block device \
+                     mapping combination is not valid."
+                        .into(),
+                ));
+            }
+        };
+        for b in &req.block_devices {
+            if b.boot_index != Some(0) && matches!(b.source_type.as_str(), "volume" | "snapshot") {
+                let id = b.uuid.clone().unwrap_or_default();
+                return Err(Error::Invalid(format!("Volume {id} could not be found.")));
+            }
+            if b.source_type == "blank" && b.destination_type == "local" {
+                let size = b.volume_size.unwrap_or(0);
+                if b.guest_format.as_deref() == Some("swap") {
+                    if size > flavor.swap_mb {
+                        return Err(Error::Invalid("Swap drive requested is larger than instance type allows.".into()));
+                    }
+                } else if size > flavor.ephemeral_gb {
+                    return Err(Error::Invalid(
+                        "Ephemeral disks requested are larger than the instance type allows. If no size is given \
+                         in one block device mapping, flavor ephemeral size will be used."
+                            .into(),
+                    ));
+                }
+            }
+        }
+        if req.block_devices.iter().filter(|b| b.guest_format.as_deref() == Some("swap")).count() > 1 {
+            return Err(Error::Invalid("More than one swap drive requested.".into()));
+        }
+        if let Some(image_id) = &image_ref {
+            let image = self
+                .store
+                .image_get(image_id)
+                .await
+                .map_err(Error::not_found_or(|| Error::Invalid(format!("Image {image_id} could not be found."))))?;
+            let visible = image.visibility == "public"
+                || image.visibility == "shared"
+                || ctx.is_admin()
+                || image.owner_project_id.as_deref() == Some(project_id.as_str());
+            if !visible {
+                return Err(Error::Invalid(format!("Image {image_id} could not be found.")));
+            }
+            if image.status != "active" {
+                return Err(Error::Invalid(format!("Image {image_id} is not active.")));
+            }
+            if flavor.ram_mb < image.min_ram_mb {
+                return Err(Error::Invalid("Flavor's memory is too small for requested image.".into()));
+            }
+            // A volume-backed root (disk 0 flavors) skips the disk check, as Nova does.
+            if flavor.disk_gb > 0 && flavor.disk_gb < image.min_disk_gb {
+                return Err(Error::Invalid("Flavor's disk is too small for requested image.".into()));
+            }
+            let image_gb = (image.size_bytes + (1 << 30) - 1) >> 30;
+            if flavor.disk_gb > 0 && flavor.disk_gb < image_gb {
+                return Err(Error::Invalid("Flavor's disk is too small for requested image.".into()));
+            }
+        }
+        let key_data = match &req.key_name {
+            Some(name) => Some(
+                self.store
+                    .keypair_get(&ctx.user_id, name)
+                    .await
+                    .map_err(Error::not_found_or(|| Error::Invalid("Invalid key_name provided.".into())))?
+                    .public_key,
+            ),
+            None => None,
+        };
+        if let Some(az) = &req.availability_zone {
+            let zones = self.store.host_list().await?;
+            if !zones.iter().any(|h| &h.availability_zone == az) {
+                return Err(Error::Invalid("The requested availability zone is not available".into()));
+            }
+        }
+        if req.metadata.len() as i64 > self.config.quota.metadata_items {
+            return Err(Error::QuotaExceeded(format!(
+                "Maximum number of metadata items exceeds {}",
+                self.config.quota.metadata_items
+            )));
+        }
+        let nics = self.resolve_networks(ctx, &req.networks, req.max_count).await?;
+
+        let limits = self.instance_limits(&project_id).await?;
+        let per_server = InstanceUsage { instances: 1, cores: flavor.vcpus, ram_mb: flavor.ram_mb };
+        let snapshot = FlavorSnapshot {
+            id: flavor.id.clone(),
+            name: flavor.name.clone(),
+            vcpus: flavor.vcpus,
+            ram_mb: flavor.ram_mb,
+            disk_gb: flavor.disk_gb,
+            ephemeral_gb: flavor.ephemeral_gb,
+            swap_mb: flavor.swap_mb,
+            extra_specs: flavor.extra_specs.clone(),
+        };
+        let reservation = reservation_id();
+        let admin_pass = req.admin_pass.clone().unwrap_or_else(generate_password);
+        let now = chrono::Utc::now();
+        let build = |count: i64| {
+            (0..count)
+                .map(|index| {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    let (name, hostname) = match (&req.hostname, count) {
+                        (Some(h), _) => (req.name.clone(), h.clone()),
+                        (None, 1) => (req.name.clone(), sanitize_hostname(&req.name)),
+                        (None, _) => {
+                            let name = format!("{}-{}", req.name, index + 1);
+                            (name.clone(), sanitize_hostname(&name))
+                        }
+                    };
+                    let hostname = if hostname.is_empty() { format!("server-{id}") } else { hostname };
+                    let server = Server {
+                        id: id.clone(),
+                        project_id: project_id.clone(),
+                        user_id: ctx.user_id.clone(),
+                        name,
+                        hostname,
+                        description: req.description.clone(),
+                        flavor: snapshot.clone(),
+                        image_id: image_ref.clone(),
+                        key_name: req.key_name.clone(),
+                        key_data: key_data.clone(),
+                        user_data: req.user_data.clone(),
+                        metadata: req.metadata.clone(),
+                        tags: req.tags.clone(),
+                        security_groups: req.security_groups.clone(),
+                        block_devices: req.block_devices.clone(),
+                        requested_networks: nics.clone(),
+                        availability_zone: req.availability_zone.clone(),
+                        config_drive: req.config_drive,
+                        disk_config: req.disk_config.clone(),
+                        access_ipv4: req.access_ipv4.clone(),
+                        access_ipv6: req.access_ipv6.clone(),
+                        reservation_id: reservation.clone(),
+                        launch_index: index,
+                        vm_state: VmState::Building,
+                        task_state: Some(TaskState::Scheduling),
+                        power_state: PowerState::NoState,
+                        locked_by: None,
+                        locked_reason: None,
+                        host: None,
+                        fault: None,
+                        scheduler_hints: req.scheduler_hints.clone(),
+                        launched_at: None,
+                        terminated_at: None,
+                        created_at: now,
+                        updated_at: now,
+                        deleted_at: None,
+                        ports: Vec::new(),
+                    };
+                    let task = new_task(ctx, TaskKind::Create.as_str(), &id, &req.request_id);
+                    NewServer { server, task }
+                })
+                .collect()
+        };
+        let created = self
+            .store
+            .server_create_batch(&project_id, per_server, limits, req.min_count, req.max_count, build)
+            .await?;
+        let servers = created.map_err(|r| {
+            Error::QuotaExceeded(format!(
+                "Quota exceeded for {}: Requested {}, but already used {} of {} {}",
+                r.resource, r.requested, r.used, r.limit, r.resource
+            ))
+        })?;
+        self.wake.notify();
+        Ok(Created { servers, reservation_id: reservation, admin_pass })
+    }
+
+    /// The images the caller may boot from.
+    pub async fn images(&self, ctx: &AuthContext) -> Result<Vec<ecs_types::Image>> {
+        let project = ctx.project_id();
+        Ok(self
+            .store
+            .image_list()
+            .await?
+            .into_iter()
+            .filter(|i| i.visibility == "public" || ctx.is_admin() || i.owner_project_id.as_deref() == project)
+            .collect())
+    }
+
+    /// A server the caller may see: their project's, or any for an admin.
+    pub async fn server_get(&self, ctx: &AuthContext, id: &str) -> Result<Server> {
+        let server = self.store.server_get(id).await.map_err(Error::not_found_or(|| not_found(id)))?;
+        let visible = ctx.is_admin() || Some(server.project_id.as_str()) == ctx.project_id();
+        if !visible || server.deleted_at.is_some() {
+            return Err(not_found(id));
+        }
+        Ok(server)
+    }
+
+    /// Lists servers. Non-admins are confined to their project whatever
+    /// the query says.
+    pub async fn server_list(&self, ctx: &AuthContext, mut q: ServerListQuery) -> Result<Vec<Server>> {
+        if !ctx.is_admin() {
+            q.project_id = Some(policy::project_of(ctx)?.to_string());
+            q.host = None;
+            q.deleted = false;
+        }
+        self.store.server_list(&q).await.map_err(|e| match e {
+            StoreError::NotFound => {
+                Error::Invalid(format!("marker [{}] not found", q.marker.clone().unwrap_or_default()))
+            }
+            other => other.into(),
+        })
+    }
+
+    fn check_locked(&self, ctx: &AuthContext, server: &Server, action: Action) -> Result<()> {
+        if server.locked() && action.refused_when_locked() && !ctx.is_admin() {
+            return Err(Error::Conflict(format!("Instance {} is locked", server.id)));
+        }
+        Ok(())
+    }
+
+    pub async fn server_edit(&self, ctx: &AuthContext, id: &str, edit: ServerEdit) -> Result<Server> {
+        let server = self.server_get(ctx, id).await?;
+        self.check_locked(ctx, &server, Action::Update)?;
+        self.store.server_edit(id, &edit).await.map_err(Error::not_found_or(|| not_found(id)))?;
+        self.server_get(ctx, id).await
+    }
+
+    /// Starts a power action (stop, start, reboot, pause, …).
+    pub async fn server_power(&self, ctx: &AuthContext, id: &str, action: Action, request_id: &str) -> Result<()> {
+        let op = match action {
+            Action::Stop => PowerOp::Stop,
+            Action::Start => PowerOp::Start,
+            Action::Reboot { hard: false } => PowerOp::SoftReboot,
+            Action::Reboot { hard: true } => PowerOp::HardReboot,
+            Action::Pause => PowerOp::Pause,
+            Action::Unpause => PowerOp::Unpause,
+            Action::Suspend => PowerOp::Suspend,
+            Action::Resume => PowerOp::Resume,
+            other => return Err(Error::Internal(format!("{} is not a power action", other.name()))),
+        };
+        self.start_task(ctx, id, action, TaskKind::Power(op), request_id).await
+    }
+
+    /// Deletes a server: queued behind whatever it is doing.
+    pub async fn server_delete(&self, ctx: &AuthContext, id: &str, force: bool, request_id: &str) -> Result<()> {
+        let action = if force { Action::ForceDelete } else { Action::Delete };
+        if force {
+            policy::require_admin(ctx, "os_compute_api:os-deferred-delete:force")?;
+        }
+        self.start_task(ctx, id, action, TaskKind::Delete, request_id).await
+    }
+
+    async fn start_task(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        action: Action,
+        kind: TaskKind,
+        request_id: &str,
+    ) -> Result<()> {
+        let server = self.server_get(ctx, id).await?;
+        self.check_locked(ctx, &server, action)?;
+        state::check(action, &server)?;
+        if action == Action::Delete && server.task_state == Some(TaskState::Deleting) {
+            // Already being deleted: Nova answers 204 again.
+            return Ok(());
+        }
+        let all_tasks: Vec<TaskState> = TaskState::ALL.to_vec();
+        let from: Vec<VmState> = action.allowed_vm_states().map(<[_]>::to_vec).unwrap_or_else(|| VmState::ALL.to_vec());
+        let from_tasks = match action.allowed_task_states() {
+            None => all_tasks.as_slice(),
+            Some(t) => t,
+        };
+        let mut task = new_task(ctx, kind.as_str(), id, request_id);
+        // The instance action belongs to the server's project, even when an admin acts.
+        task.project_id = server.project_id.clone();
+        let transition = Transition { from: &from, from_tasks, task_state: action.task_state(), task: Some(task) };
+        if !self.store.server_transition(id, &transition).await? {
+            // Someone changed it between our read and the write.
+            let now = self.server_get(ctx, id).await?;
+            return Err(state::invalid_state(action, &now));
+        }
+        self.wake.notify();
+        Ok(())
+    }
+
+    /// Locks a server (2.73: with a reason). Recorded as an instance action.
+    pub async fn server_lock(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        lock: bool,
+        reason: Option<&str>,
+        request_id: &str,
+    ) -> Result<()> {
+        let server = self.server_get(ctx, id).await?;
+        if !lock && server.locked() && !ctx.is_admin() && server.locked_by.as_deref() == Some("admin") {
+            return Err(policy::forbidden("os_compute_api:os-lock-server:unlock:unlock_override"));
+        }
+        let by = if ctx.is_admin() && server.user_id != ctx.user_id { "admin" } else { "owner" };
+        self.store
+            .server_set_lock(id, lock.then_some(by), if lock { reason } else { None })
+            .await
+            .map_err(Error::not_found_or(|| not_found(id)))?;
+        let name = if lock { "lock" } else { "unlock" };
+        let mut task = new_task(ctx, name, id, request_id);
+        task.project_id = server.project_id.clone();
+        task.finished = true;
+        task.events = vec![format!("api_{name}")];
+        self.store.task_insert(&task).await?;
+        Ok(())
+    }
+
+    /// Admin `os-resetState`.
+    pub async fn server_reset_state(&self, ctx: &AuthContext, id: &str, vm_state: VmState) -> Result<()> {
+        policy::require_admin(ctx, "os_compute_api:os-admin-actions:reset_state")?;
+        self.server_get(ctx, id).await?;
+        self.store.server_reset_state(id, vm_state).await.map_err(Error::not_found_or(|| not_found(id)))?;
+        Ok(())
+    }
+
+    /// The guest's console, the last `length` lines if given.
+    pub async fn server_console_output(&self, ctx: &AuthContext, id: &str, length: Option<usize>) -> Result<String> {
+        let server = self.server_get(ctx, id).await?;
+        state::check(Action::ConsoleOutput, &server)?;
+        let driver = server.host.as_deref().and_then(|h| self.drivers.get(h));
+        let Some(driver) = driver else {
+            return Err(Error::Conflict(format!("Guest does not have a console available for instance {id}.")));
+        };
+        driver.console_log(id, length).await.map_err(|e| match e {
+            ecs_hypervisor::HypervisorError::NotFound(_) => {
+                Error::Conflict(format!("Guest does not have a console available for instance {id}."))
+            }
+            other => Error::Internal(other.to_string()),
+        })
+    }
+
+    /// A server's instance actions, newest first. Deleted servers keep theirs.
+    pub async fn instance_actions(&self, ctx: &AuthContext, id: &str) -> Result<Vec<InstanceAction>> {
+        let server = self.store.server_get(id).await.map_err(Error::not_found_or(|| not_found(id)))?;
+        if !(ctx.is_admin() || Some(server.project_id.as_str()) == ctx.project_id()) {
+            return Err(not_found(id));
+        }
+        let tasks = self.store.task_list_for_server(id).await?;
+        Ok(tasks
+            .into_iter()
+            .map(|task| InstanceAction { action: action_name(&task.kind), task, events: Vec::new() })
+            .collect())
+    }
+
+    /// One instance action with its events, by request id.
+    pub async fn instance_action(&self, ctx: &AuthContext, id: &str, request_id: &str) -> Result<InstanceAction> {
+        let mut action =
+            self.instance_actions(ctx, id).await?.into_iter().find(|a| a.task.request_id == request_id).ok_or_else(
+                || Error::NotFound(format!("Action for request_id {request_id} on instance {id} not found")),
+            )?;
+        action.events = self.store.task_events(&action.task.id).await?;
+        Ok(action)
+    }
+}
+
+fn action_name(kind: &str) -> &'static str {
+    match TaskKind::parse(kind) {
+        Some(k) => k.action(),
+        None => match kind {
+            "lock" => "lock",
+            "unlock" => "unlock",
+            _ => "unknown",
+        },
+    }
+}

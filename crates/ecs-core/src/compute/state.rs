@@ -1,0 +1,128 @@
+//! Which action is allowed in which state: the one place it is decided
+//! (Nova's `check_instance_state` decorators, gathered in a table).
+
+use ecs_types::server::{Server, TaskState, VmState};
+
+use crate::{Error, Result};
+
+/// Something a user asks of a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Stop,
+    Start,
+    Reboot { hard: bool },
+    Pause,
+    Unpause,
+    Suspend,
+    Resume,
+    Delete,
+    ForceDelete,
+    Lock,
+    Unlock,
+    Update,
+    ConsoleOutput,
+}
+
+impl Action {
+    /// The name Nova uses in its conflict messages and instance actions.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Stop => "stop",
+            Action::Start => "start",
+            Action::Reboot { .. } => "reboot",
+            Action::Pause => "pause",
+            Action::Unpause => "unpause",
+            Action::Suspend => "suspend",
+            Action::Resume => "resume",
+            Action::Delete => "delete",
+            Action::ForceDelete => "forceDelete",
+            Action::Lock => "lock",
+            Action::Unlock => "unlock",
+            Action::Update => "update",
+            Action::ConsoleOutput => "get_console_output",
+        }
+    }
+
+    /// vm_states the action starts from; None means any.
+    pub fn allowed_vm_states(self) -> Option<&'static [VmState]> {
+        use VmState::*;
+        Some(match self {
+            Action::Stop => &[Active, Error],
+            Action::Start => &[Stopped],
+            // Nova: soft reboot from active only; hard reboot also from
+            // stopped, paused, suspended and error.
+            Action::Reboot { hard: false } => &[Active],
+            Action::Reboot { hard: true } => &[Active, Stopped, Paused, Suspended, Error],
+            Action::Pause => &[Active],
+            Action::Unpause => &[Paused],
+            Action::Suspend => &[Active],
+            Action::Resume => &[Suspended],
+            Action::ConsoleOutput => &[Active, Stopped, Paused, Suspended, Error, Resized, Rescued, Building],
+            Action::Delete | Action::ForceDelete | Action::Lock | Action::Unlock | Action::Update => return None,
+        })
+    }
+
+    /// task_states the action may start from besides idle.
+    pub fn allowed_task_states(self) -> Option<&'static [TaskState]> {
+        use TaskState::*;
+        match self {
+            // Delete interrupts anything (a build is unwound by its own
+            // task before the delete runs: tasks of a server run in order).
+            Action::Delete | Action::ForceDelete | Action::Lock | Action::Unlock | Action::Update => None,
+            Action::ConsoleOutput => None,
+            // Nova lets a hard reboot override a stuck soft reboot.
+            Action::Reboot { hard: true } => {
+                Some(&[Rebooting, RebootPending, RebootStarted, RebootingHard, RebootPendingHard, RebootStartedHard])
+            }
+            _ => Some(&[]),
+        }
+    }
+
+    /// Whether a locked server refuses this action for its non-admin owner.
+    pub fn refused_when_locked(self) -> bool {
+        !matches!(self, Action::Lock | Action::Unlock | Action::ConsoleOutput)
+    }
+
+    /// The task state the server shows while the action runs.
+    pub fn task_state(self) -> Option<TaskState> {
+        Some(match self {
+            Action::Stop => TaskState::PoweringOff,
+            Action::Start => TaskState::PoweringOn,
+            Action::Reboot { hard: false } => TaskState::Rebooting,
+            Action::Reboot { hard: true } => TaskState::RebootingHard,
+            Action::Pause => TaskState::Pausing,
+            Action::Unpause => TaskState::Unpausing,
+            Action::Suspend => TaskState::Suspending,
+            Action::Resume => TaskState::Resuming,
+            Action::Delete | Action::ForceDelete => TaskState::Deleting,
+            _ => return None,
+        })
+    }
+}
+
+/// Nova's 409 for an action the server's state forbids.
+pub fn invalid_state(action: Action, server: &Server) -> Error {
+    let (attr, state) = match server.task_state {
+        Some(t) if action.allowed_vm_states().is_none_or(|s| s.contains(&server.vm_state)) => {
+            ("task_state", t.as_str())
+        }
+        _ => ("vm_state", server.vm_state.as_str()),
+    };
+    Error::Conflict(format!("Cannot '{}' instance {} while it is in {attr} {state}", action.name(), server.id))
+}
+
+/// Checks `action` against the server's current state.
+pub fn check(action: Action, server: &Server) -> Result<()> {
+    if let Some(states) = action.allowed_vm_states()
+        && !states.contains(&server.vm_state)
+    {
+        return Err(invalid_state(action, server));
+    }
+    if let Some(tasks) = action.allowed_task_states()
+        && let Some(t) = server.task_state
+        && !tasks.contains(&t)
+    {
+        return Err(invalid_state(action, server));
+    }
+    Ok(())
+}

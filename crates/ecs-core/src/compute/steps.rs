@@ -1,0 +1,412 @@
+//! What each kind of task does, as steps with an undo each. Every step
+//! and every undo is idempotent: after a crash the step that was running
+//! runs again.
+
+use std::sync::Arc;
+
+use ecs_hypervisor::{GuestSpec, Hypervisor, HypervisorError, NicSpec, RebootKind};
+use ecs_store::{Claim, PortRefusal, ServerUpdate, StoreError};
+use ecs_types::server::{Fault, PowerState, Server, Task, TaskState, VmState};
+use serde_json::{Value, json};
+
+use super::scheduler;
+use crate::Core;
+
+/// Why a step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The host failed the guest; another host may do (builds only).
+    #[error("{0}")]
+    Reschedule(String),
+    /// Nothing to retry: unwind.
+    #[error("{0}")]
+    Fatal(String),
+    /// The database failed us; the step runs again later.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<HypervisorError> for StepError {
+    fn from(e: HypervisorError) -> Self {
+        StepError::Fatal(e.to_string())
+    }
+}
+
+/// Power operations, one step each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerOp {
+    Stop,
+    Start,
+    SoftReboot,
+    HardReboot,
+    Pause,
+    Unpause,
+    Suspend,
+    Resume,
+}
+
+impl PowerOp {
+    /// The states the server has once the operation is done.
+    fn end_state(self) -> (VmState, PowerState) {
+        match self {
+            PowerOp::Stop => (VmState::Stopped, PowerState::Shutdown),
+            PowerOp::Pause => (VmState::Paused, PowerState::Paused),
+            PowerOp::Suspend => (VmState::Suspended, PowerState::Suspended),
+            PowerOp::Start | PowerOp::SoftReboot | PowerOp::HardReboot | PowerOp::Unpause | PowerOp::Resume => {
+                (VmState::Active, PowerState::Running)
+            }
+        }
+    }
+
+    async fn apply(self, driver: &dyn Hypervisor, id: &str) -> Result<(), HypervisorError> {
+        match self {
+            PowerOp::Stop => driver.power_off(id, true).await,
+            PowerOp::Start => driver.power_on(id).await,
+            PowerOp::SoftReboot => driver.reboot(id, RebootKind::Soft).await,
+            PowerOp::HardReboot => driver.reboot(id, RebootKind::Hard).await,
+            PowerOp::Pause => driver.pause(id).await,
+            PowerOp::Unpause => driver.unpause(id).await,
+            PowerOp::Suspend => driver.suspend(id).await,
+            PowerOp::Resume => driver.resume(id).await,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Schedule,
+    AllocateNetwork,
+    Spawn,
+    Activate,
+    Power(PowerOp),
+    Destroy,
+    ReleaseNetwork,
+    ReleaseClaim,
+    MarkDeleted,
+}
+
+/// The kinds of task, stored by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskKind {
+    Create,
+    Delete,
+    Power(PowerOp),
+}
+
+impl TaskKind {
+    pub fn parse(s: &str) -> Option<TaskKind> {
+        Some(match s {
+            "create" => TaskKind::Create,
+            "delete" => TaskKind::Delete,
+            "stop" => TaskKind::Power(PowerOp::Stop),
+            "start" => TaskKind::Power(PowerOp::Start),
+            "reboot" => TaskKind::Power(PowerOp::SoftReboot),
+            "reboot_hard" => TaskKind::Power(PowerOp::HardReboot),
+            "pause" => TaskKind::Power(PowerOp::Pause),
+            "unpause" => TaskKind::Power(PowerOp::Unpause),
+            "suspend" => TaskKind::Power(PowerOp::Suspend),
+            "resume" => TaskKind::Power(PowerOp::Resume),
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Create => "create",
+            TaskKind::Delete => "delete",
+            TaskKind::Power(PowerOp::Stop) => "stop",
+            TaskKind::Power(PowerOp::Start) => "start",
+            TaskKind::Power(PowerOp::SoftReboot) => "reboot",
+            TaskKind::Power(PowerOp::HardReboot) => "reboot_hard",
+            TaskKind::Power(PowerOp::Pause) => "pause",
+            TaskKind::Power(PowerOp::Unpause) => "unpause",
+            TaskKind::Power(PowerOp::Suspend) => "suspend",
+            TaskKind::Power(PowerOp::Resume) => "resume",
+        }
+    }
+
+    /// The instance action name Nova shows for it.
+    pub fn action(self) -> &'static str {
+        match self {
+            TaskKind::Power(PowerOp::SoftReboot | PowerOp::HardReboot) => "reboot",
+            other => other.as_str(),
+        }
+    }
+
+    pub fn steps(self) -> &'static [Step] {
+        match self {
+            TaskKind::Create => &[Step::Schedule, Step::AllocateNetwork, Step::Spawn, Step::Activate],
+            TaskKind::Delete => &[Step::Destroy, Step::ReleaseNetwork, Step::ReleaseClaim, Step::MarkDeleted],
+            TaskKind::Power(PowerOp::Stop) => &[Step::Power(PowerOp::Stop)],
+            TaskKind::Power(PowerOp::Start) => &[Step::Power(PowerOp::Start)],
+            TaskKind::Power(PowerOp::SoftReboot) => &[Step::Power(PowerOp::SoftReboot)],
+            TaskKind::Power(PowerOp::HardReboot) => &[Step::Power(PowerOp::HardReboot)],
+            TaskKind::Power(PowerOp::Pause) => &[Step::Power(PowerOp::Pause)],
+            TaskKind::Power(PowerOp::Unpause) => &[Step::Power(PowerOp::Unpause)],
+            TaskKind::Power(PowerOp::Suspend) => &[Step::Power(PowerOp::Suspend)],
+            TaskKind::Power(PowerOp::Resume) => &[Step::Power(PowerOp::Resume)],
+        }
+    }
+
+    /// The instance action event a step belongs to (Nova's names).
+    pub fn event(self, step: Step) -> &'static str {
+        match (self, step) {
+            (TaskKind::Create, Step::Schedule) => "conductor_schedule_and_build_instances",
+            (TaskKind::Create, _) => "compute__do_build_and_run_instance",
+            (TaskKind::Delete, _) => "compute_terminate_instance",
+            (TaskKind::Power(op), _) => match op {
+                PowerOp::Stop => "compute_stop_instance",
+                PowerOp::Start => "compute_start_instance",
+                PowerOp::SoftReboot | PowerOp::HardReboot => "compute_reboot_instance",
+                PowerOp::Pause => "compute_pause_instance",
+                PowerOp::Unpause => "compute_unpause_instance",
+                PowerOp::Suspend => "compute_suspend_instance",
+                PowerOp::Resume => "compute_resume_instance",
+            },
+        }
+    }
+
+    /// Whether a host failure sends the task back to the scheduler.
+    pub fn reschedules(self) -> bool {
+        self == TaskKind::Create
+    }
+
+    /// The server state a failed task leaves behind.
+    pub fn on_failure(self, message: &str, details: &str) -> Option<ServerUpdate> {
+        let fault = |code| {
+            Some(Fault {
+                code,
+                message: message.to_string(),
+                details: details.to_string(),
+                created: chrono::Utc::now(),
+            })
+        };
+        Some(match self {
+            TaskKind::Create => ServerUpdate {
+                vm_state: Some(VmState::Error),
+                task_state: Some(None),
+                power_state: Some(PowerState::NoState),
+                host: Some(None),
+                fault: Some(fault(500)),
+                ..Default::default()
+            },
+            TaskKind::Delete | TaskKind::Power(PowerOp::SoftReboot | PowerOp::HardReboot) => ServerUpdate {
+                vm_state: Some(VmState::Error),
+                task_state: Some(None),
+                fault: Some(fault(500)),
+                ..Default::default()
+            },
+            // Other power operations revert the task state and leave the
+            // server as it was; the failure shows in the instance action.
+            TaskKind::Power(_) => ServerUpdate { task_state: Some(None), ..Default::default() },
+        })
+    }
+}
+
+type Progress = serde_json::Map<String, Value>;
+
+fn server_id(task: &Task) -> Result<&str, StepError> {
+    task.server_id.as_deref().ok_or_else(|| StepError::Fatal("task has no server".into()))
+}
+
+fn driver_for(core: &Core, server: &Server) -> Result<Arc<dyn Hypervisor>, StepError> {
+    let host = server.host.as_deref().ok_or_else(|| StepError::Fatal("the server has no host".into()))?;
+    core.drivers.get(host).ok_or_else(|| StepError::Reschedule(format!("host {host} is unreachable")))
+}
+
+impl Step {
+    /// Runs the step; returns the server state it produced.
+    pub async fn run(
+        self,
+        core: &Core,
+        task: &Task,
+        progress: &mut Progress,
+    ) -> Result<Option<ServerUpdate>, StepError> {
+        let id = server_id(task)?;
+        let server = core.store.server_get(id).await?;
+        match self {
+            Step::Schedule => {
+                let tried: Vec<String> = progress
+                    .get("tried_hosts")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                    .unwrap_or_default();
+                let claim = Claim {
+                    vcpus: server.flavor.vcpus,
+                    ram_mb: server.flavor.ram_mb,
+                    disk_gb: server.flavor.disk_gb + server.flavor.ephemeral_gb,
+                };
+                let host = scheduler::place(core, &server, claim, &tried).await?;
+                let mut tried = tried;
+                if !tried.contains(&host.name) {
+                    tried.push(host.name.clone());
+                }
+                progress.insert("tried_hosts".into(), json!(tried));
+                progress.insert("host".into(), json!(host.name));
+                Ok(Some(ServerUpdate {
+                    host: Some(Some(host.name.clone())),
+                    availability_zone: Some(host.availability_zone.clone()),
+                    task_state: Some(Some(TaskState::Networking)),
+                    ..Default::default()
+                }))
+            }
+            Step::AllocateNetwork => {
+                for (index, nic) in server.requested_networks.iter().enumerate() {
+                    let allocated = core
+                        .store
+                        .port_allocate(
+                            &server.id,
+                            &server.project_id,
+                            index as i64,
+                            &nic.network_id,
+                            nic.fixed_ip.as_deref(),
+                        )
+                        .await?;
+                    match allocated {
+                        Ok(_) => {}
+                        Err(PortRefusal::Exhausted) => {
+                            return Err(StepError::Fatal(format!(
+                                "No more IP addresses available on network {}.",
+                                nic.network_id
+                            )));
+                        }
+                        Err(PortRefusal::AddressInUse(ip)) => {
+                            return Err(StepError::Fatal(format!("Fixed IP address {ip} is already in use.")));
+                        }
+                        Err(PortRefusal::NoSubnet | PortRefusal::AddressOutsideSubnets(_)) => {
+                            return Err(StepError::Fatal(format!(
+                                "Network {} has no subnet for the requested address.",
+                                nic.network_id
+                            )));
+                        }
+                    }
+                }
+                Ok(Some(ServerUpdate { task_state: Some(Some(TaskState::Spawning)), ..Default::default() }))
+            }
+            Step::Spawn => {
+                let driver = driver_for(core, &server)?;
+                let spec = guest_spec(core, &server).await?;
+                driver.spawn(&spec).await.map_err(|e| StepError::Reschedule(e.to_string()))?;
+                Ok(None)
+            }
+            Step::Activate => Ok(Some(ServerUpdate {
+                vm_state: Some(VmState::Active),
+                task_state: Some(None),
+                power_state: Some(PowerState::Running),
+                launched_at: Some(chrono::Utc::now()),
+                ..Default::default()
+            })),
+            Step::Power(op) => {
+                let driver = driver_for(core, &server).map_err(|e| StepError::Fatal(e.to_string()))?;
+                op.apply(driver.as_ref(), &server.id).await?;
+                let (vm_state, power_state) = op.end_state();
+                Ok(Some(ServerUpdate {
+                    vm_state: Some(vm_state),
+                    task_state: Some(None),
+                    power_state: Some(power_state),
+                    ..Default::default()
+                }))
+            }
+            Step::Destroy => {
+                if let Some(host) = server.host.as_deref() {
+                    match core.drivers.get(host) {
+                        Some(driver) => match driver.destroy(&server.id).await {
+                            Ok(()) => {}
+                            // Nova's local delete: the host is gone, so the
+                            // record goes now and the reconciler removes the
+                            // guest if the host comes back.
+                            Err(e) if e.is_host_down() => {
+                                tracing::warn!(server = %server.id, %host, "host down; deleting locally")
+                            }
+                            Err(e) => return Err(e.into()),
+                        },
+                        None => tracing::warn!(server = %server.id, %host, "no driver for host; deleting locally"),
+                    }
+                }
+                Ok(None)
+            }
+            Step::ReleaseNetwork => {
+                core.store.ports_release(&server.id).await?;
+                Ok(None)
+            }
+            Step::ReleaseClaim => {
+                core.store.host_release(&server.id).await?;
+                Ok(None)
+            }
+            Step::MarkDeleted => Ok(Some(ServerUpdate {
+                vm_state: Some(VmState::Deleted),
+                task_state: Some(None),
+                power_state: Some(PowerState::NoState),
+                terminated_at: Some(chrono::Utc::now()),
+                deleted: true,
+                ..Default::default()
+            })),
+        }
+    }
+
+    /// Undoes the step. Steps with nothing to give back do nothing.
+    pub async fn undo(self, core: &Core, task: &Task, _progress: &mut Progress) -> Result<(), StepError> {
+        let id = server_id(task)?;
+        match self {
+            Step::Schedule => core.store.host_release(id).await?,
+            Step::AllocateNetwork => core.store.ports_release(id).await?,
+            Step::Spawn => {
+                let server = core.store.server_get(id).await?;
+                if let Some(driver) = server.host.as_deref().and_then(|h| core.drivers.get(h)) {
+                    match driver.destroy(id).await {
+                        Ok(()) => {}
+                        // The reconciler removes it when the host is back.
+                        Err(e) if e.is_host_down() => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            Step::Activate
+            | Step::Power(_)
+            | Step::Destroy
+            | Step::ReleaseNetwork
+            | Step::ReleaseClaim
+            | Step::MarkDeleted => {}
+        }
+        Ok(())
+    }
+}
+
+/// What the hypervisor needs to build the guest.
+async fn guest_spec(core: &Core, server: &Server) -> Result<GuestSpec, StepError> {
+    let image = match &server.image_id {
+        Some(id) => core.store.image_get(id).await.ok(),
+        None => None,
+    };
+    let nics = server
+        .ports
+        .iter()
+        .map(|p| NicSpec {
+            port_id: p.id.clone(),
+            network_id: p.network_id.clone(),
+            mac: p.mac.clone(),
+            ip: p.address.parse().ok(),
+        })
+        .collect();
+    Ok(GuestSpec {
+        id: server.id.clone(),
+        name: server.name.clone(),
+        hostname: server.hostname.clone(),
+        vcpus: server.flavor.vcpus as u32,
+        ram_mb: server.flavor.ram_mb as u64,
+        root_gb: server.flavor.disk_gb as u64,
+        ephemeral_gb: server.flavor.ephemeral_gb as u64,
+        swap_mb: server.flavor.swap_mb as u64,
+        image_id: server.image_id.clone(),
+        image_name: image.map(|i| i.name),
+        nics,
+        disks: Vec::new(),
+        user_data: server.user_data.as_deref().and_then(|u| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.decode(u).ok()
+        }),
+        admin_pass: None,
+        public_keys: server.key_data.iter().cloned().collect(),
+        metadata: server.metadata.clone(),
+    })
+}

@@ -1,0 +1,170 @@
+//! The driver contract: what every [`Hypervisor`] must do, as checks any
+//! driver's own test runs with `contract::run_all(&driver).await`. Each
+//! check uses its own guest ids and cleans up, so one driver serves all.
+
+use crate::{DiskSpec, GuestSpec, Hypervisor, HypervisorError, NicSpec, PowerState, RebootKind};
+
+/// A small guest with one NIC, named after the check.
+pub fn spec(id: &str) -> GuestSpec {
+    GuestSpec {
+        id: id.to_string(),
+        name: format!("contract-{id}"),
+        hostname: format!("contract-{id}"),
+        vcpus: 1,
+        ram_mb: 256,
+        root_gb: 1,
+        ephemeral_gb: 0,
+        swap_mb: 0,
+        image_id: None,
+        image_name: Some("contract-image".into()),
+        nics: vec![NicSpec {
+            port_id: format!("{id}-port0"),
+            network_id: "net".into(),
+            mac: "fa:16:3e:00:00:01".into(),
+            ip: Some("192.168.0.10".parse().expect("ip")),
+        }],
+        disks: Vec::new(),
+        user_data: Some(b"#cloud-config\n".to_vec()),
+        admin_pass: None,
+        public_keys: vec!["ssh-ed25519 AAAA contract".into()],
+        metadata: Default::default(),
+    }
+}
+
+async fn power(d: &dyn Hypervisor, id: &str) -> PowerState {
+    d.info(id).await.expect("info").expect("guest exists").power_state
+}
+
+fn is_invalid_state<T: std::fmt::Debug>(r: crate::Result<T>) -> bool {
+    matches!(r, Err(HypervisorError::InvalidState { .. }))
+}
+
+/// Runs every check against `driver`.
+pub async fn run_all(driver: &dyn Hypervisor) {
+    spawn_and_destroy(driver).await;
+    power_cycle(driver).await;
+    reboots(driver).await;
+    pause_and_suspend(driver).await;
+    unknown_guests(driver).await;
+    console(driver).await;
+    devices(driver).await;
+    resize_and_snapshot(driver).await;
+}
+
+pub async fn spawn_and_destroy(d: &dyn Hypervisor) {
+    let s = spec("c-spawn");
+    let info = d.spawn(&s).await.expect("spawn");
+    assert_eq!(info.power_state, PowerState::Running);
+    assert_eq!((info.vcpus, info.ram_mb, info.root_gb), (1, 256, 1));
+    assert_eq!(info.nics, s.nics);
+    assert_eq!(d.spawn(&s).await.expect("spawn again"), info, "spawn is idempotent");
+    assert!(d.list().await.expect("list").iter().any(|g| g.id == s.id));
+    d.destroy(&s.id).await.expect("destroy");
+    d.destroy(&s.id).await.expect("destroy is idempotent");
+    assert_eq!(d.info(&s.id).await.expect("info"), None);
+    assert!(!d.list().await.expect("list").iter().any(|g| g.id == s.id));
+}
+
+pub async fn power_cycle(d: &dyn Hypervisor) {
+    let s = spec("c-power");
+    d.spawn(&s).await.expect("spawn");
+    d.power_on(&s.id).await.expect("power_on while running is a no-op");
+    d.power_off(&s.id, true).await.expect("power_off");
+    assert_eq!(power(d, &s.id).await, PowerState::Shutdown);
+    d.power_off(&s.id, false).await.expect("power_off is idempotent");
+    d.power_on(&s.id).await.expect("power_on");
+    assert_eq!(power(d, &s.id).await, PowerState::Running);
+    d.destroy(&s.id).await.expect("destroy");
+}
+
+pub async fn reboots(d: &dyn Hypervisor) {
+    let s = spec("c-reboot");
+    d.spawn(&s).await.expect("spawn");
+    d.reboot(&s.id, RebootKind::Soft).await.expect("soft reboot");
+    assert_eq!(power(d, &s.id).await, PowerState::Running);
+    d.power_off(&s.id, true).await.expect("power_off");
+    assert!(is_invalid_state(d.reboot(&s.id, RebootKind::Soft).await), "soft reboot needs a running guest");
+    d.reboot(&s.id, RebootKind::Hard).await.expect("hard reboot starts a stopped guest");
+    assert_eq!(power(d, &s.id).await, PowerState::Running);
+    d.destroy(&s.id).await.expect("destroy");
+}
+
+pub async fn pause_and_suspend(d: &dyn Hypervisor) {
+    let s = spec("c-pause");
+    d.spawn(&s).await.expect("spawn");
+    d.pause(&s.id).await.expect("pause");
+    assert_eq!(power(d, &s.id).await, PowerState::Paused);
+    d.unpause(&s.id).await.expect("unpause");
+    assert_eq!(power(d, &s.id).await, PowerState::Running);
+    d.suspend(&s.id).await.expect("suspend");
+    assert_eq!(power(d, &s.id).await, PowerState::Suspended);
+    assert!(is_invalid_state(d.pause(&s.id).await), "a suspended guest cannot pause");
+    d.resume(&s.id).await.expect("resume");
+    assert_eq!(power(d, &s.id).await, PowerState::Running);
+    // Reaching a state the guest is already in is a no-op: a task repeated
+    // after a crash must not fail on its own earlier success.
+    d.unpause(&s.id).await.expect("unpause of a running guest is a no-op");
+    d.resume(&s.id).await.expect("resume of a running guest is a no-op");
+    d.power_off(&s.id, true).await.expect("power_off");
+    assert!(is_invalid_state(d.pause(&s.id).await), "a stopped guest cannot pause");
+    d.destroy(&s.id).await.expect("destroy");
+}
+
+pub async fn unknown_guests(d: &dyn Hypervisor) {
+    let missing = "c-missing";
+    for r in [
+        d.power_on(missing).await,
+        d.power_off(missing, true).await,
+        d.reboot(missing, RebootKind::Hard).await,
+        d.pause(missing).await,
+        d.resume(missing).await,
+    ] {
+        assert!(matches!(r, Err(HypervisorError::NotFound(_))), "{r:?}");
+    }
+    assert!(matches!(d.console_log(missing, None).await, Err(HypervisorError::NotFound(_))));
+}
+
+pub async fn console(d: &dyn Hypervisor) {
+    let s = spec("c-console");
+    d.spawn(&s).await.expect("spawn");
+    let first = d.console_log(&s.id, None).await.expect("console");
+    assert!(first.contains(&s.hostname), "the console names the host: {first}");
+    d.reboot(&s.id, RebootKind::Soft).await.expect("reboot");
+    let second = d.console_log(&s.id, None).await.expect("console");
+    assert!(second.len() > first.len(), "a reboot adds to the console");
+    assert_eq!(d.console_log(&s.id, Some(2)).await.expect("tail").lines().count(), 2);
+    d.destroy(&s.id).await.expect("destroy");
+}
+
+pub async fn devices(d: &dyn Hypervisor) {
+    let s = spec("c-devices");
+    d.spawn(&s).await.expect("spawn");
+    let disk = DiskSpec { id: "vol-1".into(), size_gb: 10, device: "/dev/vdb".into() };
+    d.attach_disk(&s.id, &disk).await.expect("attach disk");
+    d.attach_disk(&s.id, &disk).await.expect("attach disk is idempotent");
+    let nic =
+        NicSpec { port_id: "c-port1".into(), network_id: "net".into(), mac: "fa:16:3e:00:00:02".into(), ip: None };
+    d.attach_nic(&s.id, &nic).await.expect("attach nic");
+    let info = d.info(&s.id).await.expect("info").expect("guest");
+    assert_eq!(info.disks, vec![disk.clone()]);
+    assert_eq!(info.nics.len(), 2);
+    d.detach_disk(&s.id, "vol-1").await.expect("detach disk");
+    d.detach_disk(&s.id, "vol-1").await.expect("detach disk is idempotent");
+    d.detach_nic(&s.id, "c-port1").await.expect("detach nic");
+    let info = d.info(&s.id).await.expect("info").expect("guest");
+    assert!(info.disks.is_empty());
+    assert_eq!(info.nics, s.nics);
+    d.destroy(&s.id).await.expect("destroy");
+}
+
+pub async fn resize_and_snapshot(d: &dyn Hypervisor) {
+    let s = spec("c-resize");
+    d.spawn(&s).await.expect("spawn");
+    assert!(is_invalid_state(d.resize(&s.id, 2, 512, 2).await), "resize needs a stopped guest");
+    d.power_off(&s.id, true).await.expect("power_off");
+    d.resize(&s.id, 2, 512, 2).await.expect("resize");
+    let info = d.info(&s.id).await.expect("info").expect("guest");
+    assert_eq!((info.vcpus, info.ram_mb, info.root_gb), (2, 512, 2));
+    assert!(d.snapshot(&s.id, "img-1").await.expect("snapshot") > 0);
+    d.destroy(&s.id).await.expect("destroy");
+}

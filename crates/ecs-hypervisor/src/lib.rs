@@ -1,0 +1,237 @@
+//! The hypervisor interface of ecsd: the [`Hypervisor`] trait that every
+//! compute driver implements — the simulator in [`sim`] now, QEMU later —
+//! and the [`contract`] suite that every driver must pass.
+//!
+//! A driver runs guests on one host. Its operations are idempotent: the
+//! task engine repeats the step a crash interrupted, so an operation whose
+//! target state already holds (a running guest told to start, resume or
+//! unpause; a destroyed guest told to go) succeeds and changes nothing.
+
+pub mod contract;
+pub mod sim;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+pub type Result<T, E = HypervisorError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HypervisorError {
+    #[error("guest {0} not found")]
+    NotFound(String),
+    #[error("host {0} is unreachable")]
+    HostDown(String),
+    #[error("guest {id} is {state:?}; cannot {op}")]
+    InvalidState { id: String, state: PowerState, op: Op },
+    #[error("{op} failed on host {host}: {message}")]
+    Failed { host: String, op: Op, message: String },
+}
+
+impl HypervisorError {
+    pub fn is_host_down(&self) -> bool {
+        matches!(self, HypervisorError::HostDown(_))
+    }
+}
+
+/// Every operation a driver performs; fault injection and latency are keyed by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Spawn,
+    Destroy,
+    PowerOn,
+    PowerOff,
+    Reboot,
+    Pause,
+    Unpause,
+    Suspend,
+    Resume,
+    AttachDisk,
+    DetachDisk,
+    AttachNic,
+    DetachNic,
+    Resize,
+    Snapshot,
+    ConsoleLog,
+}
+
+impl Op {
+    pub const ALL: [Op; 16] = [
+        Op::Spawn,
+        Op::Destroy,
+        Op::PowerOn,
+        Op::PowerOff,
+        Op::Reboot,
+        Op::Pause,
+        Op::Unpause,
+        Op::Suspend,
+        Op::Resume,
+        Op::AttachDisk,
+        Op::DetachDisk,
+        Op::AttachNic,
+        Op::DetachNic,
+        Op::Resize,
+        Op::Snapshot,
+        Op::ConsoleLog,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Spawn => "spawn",
+            Op::Destroy => "destroy",
+            Op::PowerOn => "power_on",
+            Op::PowerOff => "power_off",
+            Op::Reboot => "reboot",
+            Op::Pause => "pause",
+            Op::Unpause => "unpause",
+            Op::Suspend => "suspend",
+            Op::Resume => "resume",
+            Op::AttachDisk => "attach_disk",
+            Op::DetachDisk => "detach_disk",
+            Op::AttachNic => "attach_nic",
+            Op::DetachNic => "detach_nic",
+            Op::Resize => "resize",
+            Op::Snapshot => "snapshot",
+            Op::ConsoleLog => "console_log",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Op> {
+        Op::ALL.into_iter().find(|op| op.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Nova's power_state codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PowerState {
+    NoState = 0,
+    Running = 1,
+    Paused = 3,
+    Shutdown = 4,
+    Crashed = 6,
+    Suspended = 7,
+}
+
+impl PowerState {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+
+    pub fn from_code(code: i32) -> Option<Self> {
+        Some(match code {
+            0 => PowerState::NoState,
+            1 => PowerState::Running,
+            3 => PowerState::Paused,
+            4 => PowerState::Shutdown,
+            6 => PowerState::Crashed,
+            7 => PowerState::Suspended,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NicSpec {
+    pub port_id: String,
+    pub network_id: String,
+    pub mac: String,
+    pub ip: Option<IpAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskSpec {
+    pub id: String,
+    pub size_gb: u64,
+    pub device: String,
+}
+
+/// What a guest is built from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestSpec {
+    /// The server uuid: the guest's identity on the host.
+    pub id: String,
+    pub name: String,
+    pub hostname: String,
+    pub vcpus: u32,
+    pub ram_mb: u64,
+    pub root_gb: u64,
+    pub ephemeral_gb: u64,
+    pub swap_mb: u64,
+    pub image_id: Option<String>,
+    pub image_name: Option<String>,
+    pub nics: Vec<NicSpec>,
+    pub disks: Vec<DiskSpec>,
+    pub user_data: Option<Vec<u8>>,
+    pub admin_pass: Option<String>,
+    pub public_keys: Vec<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A guest as the host sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestInfo {
+    pub id: String,
+    pub power_state: PowerState,
+    pub vcpus: u32,
+    pub ram_mb: u64,
+    pub root_gb: u64,
+    pub nics: Vec<NicSpec>,
+    pub disks: Vec<DiskSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebootKind {
+    Soft,
+    Hard,
+}
+
+#[async_trait::async_trait]
+pub trait Hypervisor: Send + Sync + 'static {
+    /// The host this driver runs guests on.
+    fn host(&self) -> &str;
+    /// What it is, for logs and the hypervisors API: "sim", "qemu-kvm", "qemu-tcg".
+    fn kind(&self) -> &'static str;
+    /// Creates and boots the guest. Idempotent: a guest with this id that
+    /// already exists is returned as it is.
+    async fn spawn(&self, spec: &GuestSpec) -> Result<GuestInfo>;
+    /// Powers off and removes the guest and its disks. Idempotent: an absent guest is Ok.
+    async fn destroy(&self, id: &str) -> Result<()>;
+    async fn info(&self, id: &str) -> Result<Option<GuestInfo>>;
+    async fn list(&self) -> Result<Vec<GuestInfo>>;
+    /// From Shutdown or Crashed to Running; idempotent when running.
+    async fn power_on(&self, id: &str) -> Result<()>;
+    /// Idempotent when shut down. `graceful` asks the guest first (ACPI), then forces.
+    async fn power_off(&self, id: &str, graceful: bool) -> Result<()>;
+    /// Ends Running; a shut-down guest is started (as Nova's hard reboot does).
+    async fn reboot(&self, id: &str, kind: RebootKind) -> Result<()>;
+    /// Running to Paused; idempotent when paused.
+    async fn pause(&self, id: &str) -> Result<()>;
+    /// Paused to Running.
+    async fn unpause(&self, id: &str) -> Result<()>;
+    /// Running or Paused to Suspended.
+    async fn suspend(&self, id: &str) -> Result<()>;
+    /// Suspended to Running.
+    async fn resume(&self, id: &str) -> Result<()>;
+    /// The guest's serial console, its last `tail` lines if given.
+    async fn console_log(&self, id: &str, tail: Option<usize>) -> Result<String>;
+    /// Idempotent by `disk.id`.
+    async fn attach_disk(&self, id: &str, disk: &DiskSpec) -> Result<()>;
+    /// Idempotent.
+    async fn detach_disk(&self, id: &str, disk_id: &str) -> Result<()>;
+    /// Idempotent by `nic.port_id`.
+    async fn attach_nic(&self, id: &str, nic: &NicSpec) -> Result<()>;
+    /// Idempotent.
+    async fn detach_nic(&self, id: &str, port_id: &str) -> Result<()>;
+    /// New size; the guest must be shut down (Nova resizes a stopped guest).
+    async fn resize(&self, id: &str, vcpus: u32, ram_mb: u64, root_gb: u64) -> Result<()>;
+    /// Copies the root disk to an image; returns its size in bytes.
+    async fn snapshot(&self, id: &str, image_id: &str) -> Result<u64>;
+}

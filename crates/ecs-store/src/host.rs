@@ -1,0 +1,188 @@
+//! Compute hosts and what servers hold on them.
+
+use ecs_types::server::ComputeHost;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Store, StoreError, StoreResult, time};
+
+const COLUMNS: &str = "id, name, driver, availability_zone, vcpus, ram_mb, disk_gb, cpu_ratio, ram_ratio, disk_ratio, \
+    used_vcpus, used_ram_mb, used_disk_gb, running_vms, enabled, heartbeat_at";
+
+fn host_from_row(row: &AnyRow) -> StoreResult<ComputeHost> {
+    Ok(ComputeHost {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        driver: row.try_get("driver")?,
+        availability_zone: row.try_get("availability_zone")?,
+        vcpus: row.try_get("vcpus")?,
+        ram_mb: row.try_get("ram_mb")?,
+        disk_gb: row.try_get("disk_gb")?,
+        cpu_ratio: row.try_get("cpu_ratio")?,
+        ram_ratio: row.try_get("ram_ratio")?,
+        disk_ratio: row.try_get("disk_ratio")?,
+        used_vcpus: row.try_get("used_vcpus")?,
+        used_ram_mb: row.try_get("used_ram_mb")?,
+        used_disk_gb: row.try_get("used_disk_gb")?,
+        running_vms: row.try_get("running_vms")?,
+        enabled: crate::flag(row, "enabled")?,
+        heartbeat_at: time::from_db(row.try_get("heartbeat_at")?)?,
+    })
+}
+
+/// A host as it announces itself: capacity and place, not usage.
+#[derive(Debug, Clone)]
+pub struct HostRegistration {
+    pub name: String,
+    pub driver: String,
+    pub availability_zone: String,
+    pub vcpus: i64,
+    pub ram_mb: i64,
+    pub disk_gb: i64,
+    pub cpu_ratio: f64,
+    pub ram_ratio: f64,
+    pub disk_ratio: f64,
+}
+
+/// What one server holds on its host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub vcpus: i64,
+    pub ram_mb: i64,
+    pub disk_gb: i64,
+}
+
+impl Store {
+    /// Registers a host or updates its capacity and place; usage is kept.
+    pub async fn host_register(&self, h: &HostRegistration) -> StoreResult<ComputeHost> {
+        let now = time::to_db(chrono::Utc::now());
+        sqlx::query(
+            "INSERT INTO compute_hosts (id, name, driver, availability_zone, vcpus, ram_mb, disk_gb, cpu_ratio, \
+             ram_ratio, disk_ratio, heartbeat_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+             ON CONFLICT (name) DO UPDATE SET driver = $3, availability_zone = $4, vcpus = $5, ram_mb = $6, \
+             disk_gb = $7, cpu_ratio = $8, ram_ratio = $9, disk_ratio = $10, heartbeat_at = $11",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(&h.name)
+        .bind(&h.driver)
+        .bind(&h.availability_zone)
+        .bind(h.vcpus)
+        .bind(h.ram_mb)
+        .bind(h.disk_gb)
+        .bind(h.cpu_ratio)
+        .bind(h.ram_ratio)
+        .bind(h.disk_ratio)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        self.host_get_by_name(&h.name).await
+    }
+
+    pub async fn host_get_by_name(&self, name: &str) -> StoreResult<ComputeHost> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM compute_hosts WHERE name = $1"))
+            .bind(name)
+            .fetch_one(&self.read)
+            .await?;
+        host_from_row(&row)
+    }
+
+    pub async fn host_list(&self) -> StoreResult<Vec<ComputeHost>> {
+        let rows =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM compute_hosts ORDER BY name")).fetch_all(&self.read).await?;
+        rows.iter().map(host_from_row).collect()
+    }
+
+    /// Claims `c` on `host_id` for `server_id` if it still fits under the
+    /// host's capacity times its allocation ratios. Idempotent: a server
+    /// that already holds a claim keeps it, and the answer names its host.
+    /// Returns the host id holding the claim, or None if it did not fit.
+    pub async fn host_claim(&self, server_id: &str, host_id: &str, c: Claim) -> StoreResult<Option<String>> {
+        let mut tx = self.write.begin().await?;
+        if let Some(row) = sqlx::query("SELECT host_id FROM allocations WHERE server_id = $1")
+            .bind(server_id)
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            return Ok(Some(row.try_get("host_id")?));
+        }
+        let fitted = sqlx::query(
+            "UPDATE compute_hosts SET used_vcpus = used_vcpus + $1, used_ram_mb = used_ram_mb + $2, \
+             used_disk_gb = used_disk_gb + $3, running_vms = running_vms + 1 \
+             WHERE id = $4 AND enabled = $5 AND used_vcpus + $1 <= vcpus * cpu_ratio \
+             AND used_ram_mb + $2 <= ram_mb * ram_ratio AND used_disk_gb + $3 <= disk_gb * disk_ratio",
+        )
+        .bind(c.vcpus)
+        .bind(c.ram_mb)
+        .bind(c.disk_gb)
+        .bind(host_id)
+        .bind(true)
+        .execute(&mut *tx)
+        .await?;
+        if fitted.rows_affected() == 0 {
+            return Ok(None);
+        }
+        sqlx::query(
+            "INSERT INTO allocations (server_id, host_id, vcpus, ram_mb, disk_gb, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(server_id)
+        .bind(host_id)
+        .bind(c.vcpus)
+        .bind(c.ram_mb)
+        .bind(c.disk_gb)
+        .bind(time::to_db(chrono::Utc::now()))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(host_id.to_string()))
+    }
+
+    /// The host on which `server_id` holds a claim, if it does.
+    pub async fn host_of_claim(&self, server_id: &str) -> StoreResult<Option<ComputeHost>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM compute_hosts WHERE id = (SELECT host_id FROM allocations WHERE server_id = $1)"
+        ))
+        .bind(server_id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(host_from_row).transpose()
+    }
+
+    /// Gives back whatever `server_id` holds. Idempotent.
+    pub async fn host_release(&self, server_id: &str) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        let Some(row) = sqlx::query("SELECT host_id, vcpus, ram_mb, disk_gb FROM allocations WHERE server_id = $1")
+            .bind(server_id)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(());
+        };
+        sqlx::query(
+            "UPDATE compute_hosts SET used_vcpus = used_vcpus - $1, used_ram_mb = used_ram_mb - $2, \
+             used_disk_gb = used_disk_gb - $3, running_vms = running_vms - 1 WHERE id = $4",
+        )
+        .bind(row.try_get::<i64, _>("vcpus")?)
+        .bind(row.try_get::<i64, _>("ram_mb")?)
+        .bind(row.try_get::<i64, _>("disk_gb")?)
+        .bind(row.try_get::<String, _>("host_id")?)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM allocations WHERE server_id = $1").bind(server_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Enables or disables scheduling to a host.
+    pub async fn host_set_enabled(&self, name: &str, enabled: bool) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE compute_hosts SET enabled = $1 WHERE name = $2")
+            .bind(enabled)
+            .bind(name)
+            .execute(&self.write)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,166 @@
+//! Crash recovery: the real binary is made to abort at chosen points of a
+//! task (`ECSD_CRASH_AT`), then restarted; every server must converge —
+//! nothing stuck in a task state, no guest without a server, no server
+//! without its guest.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::process::spawn;
+
+struct Client {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    async fn login(base: &str) -> Client {
+        let http = reqwest::Client::new();
+        let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin",
+            "domain": {"name": "Default"}, "password": "admin"}}}, "scope": {"project": {"name": "admin",
+            "domain": {"name": "Default"}}}}});
+        let r = http.post(format!("{base}/identity/v3/auth/tokens")).json(&body).send().await.unwrap();
+        let token = r.headers()["x-subject-token"].to_str().unwrap().to_string();
+        Client { base: base.to_string(), token, http }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("x-auth-token", &self.token)
+            .header("openstack-api-version", "compute latest");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        match req.send().await {
+            Ok(r) => (r.status().as_u16(), r.json().await.unwrap_or(Value::Null)),
+            Err(_) => (0, Value::Null),
+        }
+    }
+
+    async fn servers(&self) -> Vec<Value> {
+        let (_, body) = self.call(reqwest::Method::GET, "/v2.1/servers/detail?all_tenants=1", None).await;
+        body["servers"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits until no server has a task state.
+    async fn settled(&self) -> Vec<Value> {
+        for _ in 0..400 {
+            let servers = self.servers().await;
+            if servers.iter().all(|s| s["OS-EXT-STS:task_state"].is_null() && s["status"] != "BUILD") {
+                return servers;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("servers never settled: {:?}", self.servers().await);
+    }
+}
+
+/// Guests the simulated hosts hold, by id.
+fn guests(data: &Path) -> Vec<String> {
+    let mut ids = Vec::new();
+    for host in std::fs::read_dir(data.join("sim")).into_iter().flatten().flatten() {
+        for guest in std::fs::read_dir(host.path()).into_iter().flatten().flatten() {
+            let name = guest.file_name().to_string_lossy().to_string();
+            if let Some(id) = name.strip_suffix(".json") {
+                ids.push(id.to_string());
+            }
+        }
+    }
+    ids.sort();
+    ids
+}
+
+/// Runs `act` on a server that ecsd started with `crash_at`, expects the
+/// process to die, restarts it and checks that everything converged.
+async fn crash_and_recover(data: &Path, crash_at: &str, act: impl AsyncFnOnce(&Client) -> Option<String>) {
+    let dir = data.to_str().unwrap();
+    let mut ecsd = spawn(&["--data-dir", dir], &[("ECSD_CRASH_AT", crash_at)]);
+    let client = Client::login(&ecsd.base).await;
+    let target = act(&client).await;
+    let mut died = false;
+    for _ in 0..200 {
+        if ecsd.child.try_wait().unwrap().is_some() {
+            died = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(died, "ecsd should have aborted at {crash_at}");
+    drop(ecsd);
+
+    let ecsd = spawn(&["--data-dir", dir], &[]);
+    let client = Client::login(&ecsd.base).await;
+    let servers = client.settled().await;
+    for s in &servers {
+        assert!(matches!(s["status"].as_str(), Some("ACTIVE" | "SHUTOFF")), "{crash_at}: {s}");
+    }
+    let mut live: Vec<String> = servers.iter().map(|s| s["id"].as_str().unwrap().to_string()).collect();
+    live.sort();
+    assert_eq!(guests(data), live, "{crash_at}: every server has its guest and no guest is left over");
+    if let Some(id) = target {
+        let (status, _) = client.call(reqwest::Method::GET, &format!("/v2.1/servers/{id}"), None).await;
+        if crash_at.starts_with("delete") {
+            assert_eq!(status, 404, "{crash_at}: the delete finished");
+        } else {
+            assert_eq!(status, 200, "{crash_at}");
+        }
+    }
+}
+
+async fn create(client: &Client) -> Option<String> {
+    let body = json!({"server": {"name": "crash", "flavorRef": "m1.tiny",
+        "imageRef": image(client).await, "networks": "auto"}});
+    let (status, body) = client.call(reqwest::Method::POST, "/v2.1/servers", Some(body)).await;
+    assert_eq!(status, 202, "{body}");
+    body["server"]["id"].as_str().map(String::from)
+}
+
+/// The seeded image, from Nova's image proxy (which 2.36+ hides).
+async fn image(client: &Client) -> String {
+    let r = client.http.get(format!("{}/v2.1/images", client.base)).header("x-auth-token", &client.token).send();
+    let body: Value = r.await.unwrap().json().await.unwrap();
+    body["images"][0]["id"].as_str().unwrap().to_string()
+}
+
+async fn first_server(client: &Client) -> String {
+    client.servers().await.into_iter().find(|s| s["status"] == "ACTIVE").unwrap()["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_task_converges_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // Create: before and after each step.
+    for at in ["create:0:after", "create:1:after", "create:2:before", "create:2:after", "create:3:before"] {
+        crash_and_recover(&data, at, create).await;
+    }
+    // Reboot and stop: before and after the hypervisor call.
+    for (at, body) in [
+        ("reboot:0:before", json!({"reboot": {"type": "SOFT"}})),
+        ("reboot_hard:0:after", json!({"reboot": {"type": "HARD"}})),
+        ("stop:0:after", json!({"os-stop": null})),
+    ] {
+        crash_and_recover(&data, at, async move |c: &Client| {
+            let id = first_server(c).await;
+            let (status, b) = c.call(reqwest::Method::POST, &format!("/v2.1/servers/{id}/action"), Some(body)).await;
+            assert_eq!(status, 202, "{b}");
+            Some(id)
+        })
+        .await;
+    }
+    // Delete: after destroying the guest, after releasing the network, before the record goes.
+    for at in ["delete:0:after", "delete:1:after", "delete:3:before"] {
+        crash_and_recover(&data, at, async |c: &Client| {
+            let id = first_server(c).await;
+            let (status, b) = c.call(reqwest::Method::DELETE, &format!("/v2.1/servers/{id}"), None).await;
+            assert_eq!(status, 204, "{b}");
+            Some(id)
+        })
+        .await;
+    }
+}

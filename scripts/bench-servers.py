@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Server benchmarks against a release build of ecsd (see scripts/bench-servers.sh).
+
+1. Create->ACTIVE throughput, zero simulator latency: one request with
+   min_count=max_count=N, then N single requests at concurrency 32. The
+   baseline is the same client doing N `GET /` at concurrency 32 in the same run.
+2. GET /v2.1/servers/{id} and /v2.1/servers/detail?limit=100 with STORED
+   servers stored, measured with wrk at concurrency 1 and 32 next to GET /.
+3. Resident memory of ecsd with RSS_SERVERS servers stored.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+BASE = os.environ["BASE"]
+PID = int(os.environ["ECSD_PID"])
+N = int(os.environ.get("N", "1000"))
+STORED = int(os.environ.get("STORED", "10000"))
+RSS_SERVERS = int(os.environ.get("RSS_SERVERS", "100000"))
+DURATION = os.environ.get("DURATION", "5")
+
+
+def call(method, path, body=None, token=None, version="2.37"):
+    req = urllib.request.Request(BASE + path, method=method, data=json.dumps(body).encode() if body else None)
+    req.add_header("Content-Type", "application/json")
+    req.add_header("OpenStack-API-Version", f"compute {version}")
+    if token:
+        req.add_header("X-Auth-Token", token)
+    with urllib.request.urlopen(req) as r:
+        return r.status, r.headers, (json.loads(r.read() or b"null"))
+
+
+def login():
+    auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin",
+            "domain": {"name": "Default"}, "password": "admin"}}},
+            "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}
+    _, headers, _ = call("POST", "/identity/v3/auth/tokens", auth)
+    return headers["X-Subject-Token"]
+
+
+TOKEN = login()
+IMAGE = call("GET", "/v2.1/images", token=TOKEN, version="2.1")[2]["images"][0]["id"]
+
+
+def body(name, count=1):
+    return {"server": {"name": name, "flavorRef": "m1.tiny", "imageRef": IMAGE, "networks": "none",
+                       "min_count": count, "max_count": count, "return_reservation_id": True}}
+
+
+def building():
+    """Servers not yet ACTIVE (or ERROR)."""
+    _, _, b = call("GET", "/v2.1/servers?status=BUILD&limit=1", token=TOKEN)
+    return len(b["servers"])
+
+
+def wait_all_built():
+    while building():
+        time.sleep(0.02)
+
+
+def stored():
+    _, _, b = call("GET", "/v2.1/servers?limit=1000", token=TOKEN)
+    return b
+
+
+def rss_mb():
+    with open(f"/proc/{PID}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+
+
+def timed_parallel(n, fn, conc=32):
+    start = time.perf_counter()
+    with ThreadPoolExecutor(conc) as pool:
+        list(pool.map(fn, range(n)))
+    return time.perf_counter() - start
+
+
+def wrk(conns, path):
+    threads = "2" if conns > 1 else "1"
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{conns}", f"-d{DURATION}s", "--latency",
+                          "-H", f"X-Auth-Token: {TOKEN}", BASE + path], capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = re.search(r"50%\s+(\S+)", out).group(1)
+    p99 = re.search(r"99%\s+(\S+)", out).group(1)
+    if "Non-2xx" in out:
+        sys.exit(f"non-2xx responses for {path}:\n{out}")
+    return rps, p50, p99
+
+
+print(f"== create -> ACTIVE, {N} servers, zero simulator latency ==")
+baseline = timed_parallel(N, lambda i: call("GET", "/"))
+print(f"baseline: {N} x GET / at c=32 from this client: {N / baseline:8.0f} req/s")
+t0 = time.perf_counter()
+call("POST", "/v2.1/servers", body("batch", N), token=TOKEN)
+wait_all_built()
+batch = time.perf_counter() - t0
+print(f"one request, min_count={N}:       {N / batch:8.0f} servers/s  ({batch:.2f} s, {baseline / batch:.2f} x baseline rate)")
+t0 = time.perf_counter()
+timed_parallel(N, lambda i: call("POST", "/v2.1/servers", body(f"single-{i}"), token=TOKEN))
+wait_all_built()
+single = time.perf_counter() - t0
+print(f"{N} single requests at c=32:   {N / single:8.0f} servers/s  ({single:.2f} s, {baseline / single:.2f} x baseline rate)")
+
+have = 2 * N
+while have < STORED:
+    count = min(1000, STORED - have)
+    call("POST", "/v2.1/servers", body("fill", count), token=TOKEN)
+    have += count
+wait_all_built()
+one = stored()["servers"][0]["id"]
+print(f"\n== reads with {have} servers stored (wrk, {DURATION} s each) ==")
+print(f"{'endpoint':40} {'conc':>4} {'req/s':>10} {'p50':>9} {'p99':>9} {'vs GET /':>8}")
+for conns in (1, 32):
+    bare, p50, p99 = wrk(conns, "/")
+    print(f"{'GET / (bare)':40} {conns:>4} {bare:>10.0f} {p50:>9} {p99:>9} {1:>8.2f}")
+    for name, path in (("GET /v2.1/servers/{id}", f"/v2.1/servers/{one}"),
+                       ("GET /v2.1/servers/detail?limit=100", "/v2.1/servers/detail?limit=100")):
+        rps, p50, p99 = wrk(conns, path)
+        print(f"{name:40} {conns:>4} {rps:>10.0f} {p50:>9} {p99:>9} {rps / bare:>8.2f}")
+
+print(f"\nresident memory with {have} servers: {rss_mb():.0f} MB")
+if RSS_SERVERS > have:
+    while have < RSS_SERVERS:
+        count = min(1000, RSS_SERVERS - have)
+        call("POST", "/v2.1/servers", body("fill", count), token=TOKEN)
+        have += count
+        if have % 10000 == 0:
+            wait_all_built()
+    wait_all_built()
+    print(f"resident memory with {have} servers: {rss_mb():.0f} MB")

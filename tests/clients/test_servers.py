@@ -52,3 +52,57 @@ def test_bad_requests_are_nova_faults(demo):
     assert "could not be found" in str(err.value)
     with pytest.raises(openstack.exceptions.NotFoundException):
         demo.compute.get_server(str(uuid.uuid4()))
+
+
+def wait_cli_status(cli, name, status):
+    import time
+
+    for _ in range(300):
+        if cli("server", "show", name)["status"] == status:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{name} never became {status}")
+
+
+def test_cli_server_round_trip(cli, tmp_path):
+    assert "cirros-0.6.2-x86_64" in {i["Name"] for i in cli("image", "list")}
+    assert "default-net" in {n["Name"] for n in cli("network", "list")}
+    key = f"k-{uuid.uuid4().hex[:6]}"
+    cli("keypair", "create", "--private-key", str(tmp_path / "k"), key)
+    name = f"cli-{uuid.uuid4().hex[:6]}"
+    server = cli(
+        "server", "create", "--flavor", "s3.small.1", "--image", "cirros-0.6.2-x86_64",
+        "--network", "default-net", "--key-name", key, "--wait", name,
+    )
+    assert server["status"] == "ACTIVE"
+    assert "default-net" in str(server["addresses"])
+    assert server["key_name"] == key
+    assert name in {s["Name"] for s in cli("server", "list")}
+
+    cli("server", "set", "--name", name + "-b", name, parse=False)
+    name += "-b"
+    cli("server", "stop", name, parse=False)
+    wait_cli_status(cli, name, "SHUTOFF")
+    cli("server", "start", name, parse=False)
+    wait_cli_status(cli, name, "ACTIVE")
+    cli("server", "reboot", "--hard", "--wait", name, parse=False)
+    log = cli("console", "log", "show", name, parse=False).stdout
+    assert "login:" in log
+    events = {e["Action"] for e in cli("server", "event", "list", name)}
+    assert {"create", "stop", "start", "reboot"} <= events
+
+    cli("server", "delete", "--wait", name, parse=False)
+    assert cli("server", "show", name, check=False, parse=False).returncode != 0
+    cli("keypair", "delete", key, parse=False)
+
+
+def test_cli_min_max_count(cli):
+    name = f"multi-{uuid.uuid4().hex[:6]}"
+    cli(
+        "server", "create", "--flavor", "m1.tiny", "--image", "cirros-0.6.2-x86_64", "--network", "default-net",
+        "--min", "3", "--max", "3", "--wait", name, parse=False,
+    )
+    names = sorted(s["Name"] for s in cli("server", "list", "--name", f"^{name}"))
+    assert names == [f"{name}-1", f"{name}-2", f"{name}-3"]
+    for n in names:
+        cli("server", "delete", "--wait", n, parse=False)

@@ -4,14 +4,18 @@
 //! | --- | --- | --- |
 //! | `/identity/v3`, `/v3`, `/identity` | Keystone v3 subset | [`identity`] |
 //! | `/`, `/v2`, `/v2.1` (with or without `/{project_id}`) | OpenStack Nova with microversions | [`nova`] |
+//! | `/image` | Glance v2 subset (read-only for now) | `glance` |
+//! | `/networking` | Neutron v2.0 subset (read-only for now) | `neutron` |
 //!
 //! Handlers are thin: they parse and validate the request in their
 //! dialect's terms, call one core operation and render the result. Each
 //! dialect renders errors in exactly one place (its `error` module).
 
 mod body;
+mod glance;
 pub mod identity;
 mod links;
+mod neutron;
 pub mod nova;
 pub mod request_id;
 
@@ -59,7 +63,12 @@ pub fn service(
 + Clone
 + Send
 + 'static {
-    let router = Router::new().merge(identity::router()).merge(nova::router(state.clone())).with_state(state);
+    let router = Router::new()
+        .merge(identity::router())
+        .merge(glance::router())
+        .merge(neutron::router())
+        .merge(nova::router(state.clone()))
+        .with_state(state);
     let router = request_id::layer(router);
     axum::middleware::from_fn(nova::strip_project_from_path).layer(router)
 }

@@ -245,30 +245,95 @@ impl Guest {
 pub struct SimHypervisor {
     host: String,
     control: SimControl,
-    dir: Option<PathBuf>,
+    journal: Option<Mutex<Journal>>,
     guests: Mutex<HashMap<String, Guest>>,
 }
 
+/// A host's guests on disk: an append-only journal of whole-guest records
+/// and removals, one JSON line each, compacted when the host opens. An
+/// append costs one write (no new inode per change, which made one file
+/// per guest slow); a torn last line from a crash is ignored.
+struct Journal {
+    path: PathBuf,
+    file: std::fs::File,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum Record {
+    Put { guest: Box<Guest> },
+    Remove { id: String },
+}
+
+/// Reads a journal into the guests it describes.
+fn replay(path: &std::path::Path) -> std::io::Result<HashMap<String, Guest>> {
+    let mut guests = HashMap::new();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(guests),
+        Err(e) => return Err(e),
+    };
+    for line in text.lines() {
+        match serde_json::from_str::<Record>(line) {
+            Ok(Record::Put { guest }) => {
+                guests.insert(guest.spec.id.clone(), *guest);
+            }
+            Ok(Record::Remove { id }) => {
+                guests.remove(&id);
+            }
+            // Only the last line can be torn (a crash mid-append).
+            Err(_) => break,
+        }
+    }
+    Ok(guests)
+}
+
+fn journal_path(state_dir: &std::path::Path, host: &str) -> PathBuf {
+    state_dir.join(format!("{host}.journal"))
+}
+
+/// The guest ids each host under `state_dir` holds, read without opening
+/// the hosts (for tests and tools looking at a running ecsd's hosts).
+pub fn guests_on_disk(state_dir: &std::path::Path) -> std::io::Result<BTreeMap<String, Vec<String>>> {
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(state_dir)? {
+        let path = entry?.path();
+        if let (Some(host), Some("journal")) =
+            (path.file_stem().and_then(|s| s.to_str()), path.extension().and_then(|s| s.to_str()))
+        {
+            let mut ids: Vec<String> = replay(&path)?.into_keys().collect();
+            ids.sort();
+            out.insert(host.to_string(), ids);
+        }
+    }
+    Ok(out)
+}
+
 impl SimHypervisor {
-    /// A host named `host`; with `state_dir`, its guests live in
-    /// `state_dir/<host>/<guest>.json` and come back when it is reopened.
+    /// A host named `host`; with `state_dir`, its guests are journaled in
+    /// `state_dir/<host>.journal` and come back when it is reopened.
     pub fn new(host: impl Into<String>, control: SimControl, state_dir: Option<PathBuf>) -> std::io::Result<Self> {
         let host = host.into();
-        let dir = state_dir.map(|d| d.join(&host));
         let mut guests = HashMap::new();
-        if let Some(dir) = &dir {
-            std::fs::create_dir_all(dir)?;
-            for entry in std::fs::read_dir(dir)? {
-                let path = entry?.path();
-                if path.extension().is_some_and(|e| e == "json") {
-                    let text = std::fs::read_to_string(&path)?;
-                    let guest: Guest = serde_json::from_str(&text)
-                        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{path:?}: {e}")))?;
-                    guests.insert(guest.spec.id.clone(), guest);
-                }
+        let mut journal = None;
+        if let Some(dir) = state_dir {
+            std::fs::create_dir_all(&dir)?;
+            let path = journal_path(&dir, &host);
+            guests = replay(&path)?;
+            // Compact: rewrite the live guests, then append from there.
+            let tmp = path.with_extension("journal.tmp");
+            let mut text = String::new();
+            for guest in guests.values() {
+                let record = Record::Put { guest: Box::new(guest.clone()) };
+                text.push_str(&serde_json::to_string(&record).map_err(std::io::Error::other)?);
+                text.push('\n');
             }
+            std::fs::write(&tmp, text)?;
+            std::fs::rename(&tmp, &path)?;
+            let file = std::fs::OpenOptions::new().append(true).open(&path)?;
+            journal = Some(Mutex::new(Journal { path, file }));
         }
-        Ok(SimHypervisor { host, control, dir, guests: Mutex::new(guests) })
+        Ok(SimHypervisor { host, control, journal, guests: Mutex::new(guests) })
     }
 
     fn guests(&self) -> std::sync::MutexGuard<'_, HashMap<String, Guest>> {
@@ -294,25 +359,23 @@ impl SimHypervisor {
         }
     }
 
-    fn path(&self, id: &str) -> Option<PathBuf> {
-        self.dir.as_ref().map(|d| d.join(format!("{id}.json")))
+    /// Appends one record to the journal (one write call, so a crash can
+    /// tear only the line being written).
+    fn append(&self, op: Op, record: &Record) -> Result<()> {
+        use std::io::Write;
+        let Some(journal) = &self.journal else { return Ok(()) };
+        let mut line = serde_json::to_vec(record).map_err(|e| self.failed(op, e.to_string()))?;
+        line.push(b'\n');
+        let mut j = journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        j.file.write_all(&line).map_err(|e| self.failed(op, format!("{}: {e}", j.path.display())))
     }
 
-    /// Writes a guest atomically (temp file, then rename).
     fn persist(&self, op: Op, guest: &Guest) -> Result<()> {
-        let Some(path) = self.path(&guest.spec.id) else { return Ok(()) };
-        let text = serde_json::to_vec(guest).map_err(|e| self.failed(op, e.to_string()))?;
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| self.failed(op, e.to_string()))
+        self.append(op, &Record::Put { guest: Box::new(guest.clone()) })
     }
 
     fn forget(&self, op: Op, id: &str) -> Result<()> {
-        match self.path(id).map(std::fs::remove_file) {
-            Some(Err(e)) if e.kind() != std::io::ErrorKind::NotFound => Err(self.failed(op, e.to_string())),
-            _ => Ok(()),
-        }
+        self.append(op, &Record::Remove { id: id.to_string() })
     }
 
     /// Changes one guest under the lock and persists it.
@@ -399,8 +462,11 @@ impl Hypervisor for SimHypervisor {
 
     async fn destroy(&self, id: &str) -> Result<()> {
         self.begin(Op::Destroy).await?;
-        self.forget(Op::Destroy, id)?;
-        self.guests().remove(id);
+        let mut guests = self.guests();
+        if guests.contains_key(id) {
+            self.forget(Op::Destroy, id)?;
+            guests.remove(id);
+        }
         Ok(())
     }
 

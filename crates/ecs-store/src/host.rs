@@ -98,13 +98,6 @@ impl Store {
     /// Returns the host id holding the claim, or None if it did not fit.
     pub async fn host_claim(&self, server_id: &str, host_id: &str, c: Claim) -> StoreResult<Option<String>> {
         let mut tx = self.write.begin().await?;
-        if let Some(row) = sqlx::query("SELECT host_id FROM allocations WHERE server_id = $1")
-            .bind(server_id)
-            .fetch_optional(&mut *tx)
-            .await?
-        {
-            return Ok(Some(row.try_get("host_id")?));
-        }
         let fitted = sqlx::query(
             "UPDATE compute_hosts SET used_vcpus = used_vcpus + $1, used_ram_mb = used_ram_mb + $2, \
              used_disk_gb = used_disk_gb + $3, running_vms = running_vms + 1 \
@@ -121,7 +114,7 @@ impl Store {
         if fitted.rows_affected() == 0 {
             return Ok(None);
         }
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO allocations (server_id, host_id, vcpus, ram_mb, disk_gb, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -132,7 +125,17 @@ impl Store {
         .bind(c.disk_gb)
         .bind(time::to_db(chrono::Utc::now()))
         .execute(&mut *tx)
-        .await?;
+        .await;
+        match inserted.map_err(StoreError::from) {
+            Ok(_) => {}
+            // The server holds a claim already: undo ours (by dropping the
+            // transaction) and name the host it holds.
+            Err(StoreError::Conflict(_)) => {
+                drop(tx);
+                return Ok(self.host_of_claim(server_id).await?.map(|h| h.id));
+            }
+            Err(e) => return Err(e),
+        }
         tx.commit().await?;
         Ok(Some(host_id.to_string()))
     }

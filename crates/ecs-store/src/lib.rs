@@ -67,6 +67,24 @@ impl Backend {
         }
     }
 
+    /// An aggregate turning rows into one JSON array text of objects with
+    /// the given `(key, expression)` fields (NULL or `[]` when none).
+    fn json_array_of_objects(self, fields: &[(&str, &str)]) -> String {
+        let pairs = fields.iter().map(|(k, v)| format!("'{k}', {v}")).collect::<Vec<_>>().join(", ");
+        match self {
+            Backend::Sqlite => format!("json_group_array(json_object({pairs}))"),
+            Backend::Postgres => format!("json_agg(json_build_object({pairs}))::text"),
+        }
+    }
+
+    /// An aggregate turning rows into one JSON array text of `expr` values.
+    fn json_array_agg(self, expr: &str) -> String {
+        match self {
+            Backend::Sqlite => format!("json_group_array({expr})"),
+            Backend::Postgres => format!("json_agg({expr})::text"),
+        }
+    }
+
     /// Row lock for a read that precedes a dependent write in one
     /// transaction. SQLite needs none: its writer connection is exclusive.
     fn for_update(self) -> &'static str {
@@ -126,7 +144,7 @@ impl Store {
                 // The writer first, so that it creates the file and sets WAL
                 // before readers open it.
                 let write = pool(1).await?;
-                let read = pool(8).await?;
+                let read = pool(4).await?;
                 Ok(Store { read, write, backend })
             }
             Backend::Postgres => {

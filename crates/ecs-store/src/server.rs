@@ -1,7 +1,7 @@
 //! Servers: creation under quota, reads with their ports and tags, the
 //! list with Nova's filters, and state changes that start tasks.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use ecs_types::Timestamp;
 use ecs_types::server::{Fault, FlavorSnapshot, PowerState, Server, ServerPort, TaskState, VmState};
@@ -11,11 +11,43 @@ use sqlx::{Any, Row, Transaction};
 use crate::task::{NewTask, insert_task};
 use crate::{Backend, Store, StoreError, StoreResult, time};
 
-const COLUMNS: &str = "id, project_id, user_id, name, hostname, description, flavor, image_id, key_name, key_data, \
+const COLUMNS: &str = "id, project_id, user_id, name, hostname, description, flavor, image_id, image_name, key_name, key_data, \
     user_data, metadata, security_groups, block_devices, requested_networks, availability_zone, config_drive, \
     disk_config, access_ipv4, access_ipv6, reservation_id, launch_index, vm_state, task_state, power_state, \
     locked_by, locked_reason, host, fault, scheduler_hints, launched_at, terminated_at, created_at, updated_at, \
     deleted_at";
+
+/// The server columns plus its ports and tags as JSON, so that one query
+/// reads a whole server.
+fn select_columns(backend: Backend) -> String {
+    let ports = backend.json_array_of_objects(&[
+        ("id", "p.id"),
+        ("network_id", "p.network_id"),
+        ("network_name", "n.name"),
+        ("subnet_id", "p.subnet_id"),
+        ("address", "p.address"),
+        ("mac", "p.mac"),
+        ("nic_index", "p.nic_index"),
+    ]);
+    let tags = backend.json_array_agg("t.tag");
+    format!(
+        "{COLUMNS}, (SELECT {ports} FROM ports p JOIN networks n ON n.id = p.network_id \
+         WHERE p.server_id = servers.id) AS ports_json, \
+         (SELECT {tags} FROM server_tags t WHERE t.server_id = servers.id) AS tags_json"
+    )
+}
+
+/// A port as the JSON aggregate spells it.
+#[derive(serde::Deserialize)]
+struct PortJson {
+    id: String,
+    network_id: String,
+    network_name: String,
+    subnet_id: String,
+    address: String,
+    mac: String,
+    nic_index: i64,
+}
 
 fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> StoreResult<T> {
     let text: String = row.try_get(column)?;
@@ -40,6 +72,7 @@ fn server_from_row(row: &AnyRow) -> StoreResult<Server> {
         description: row.try_get("description")?,
         flavor: json::<FlavorSnapshot>(row, "flavor")?,
         image_id: row.try_get("image_id")?,
+        image_name: row.try_get("image_name")?,
         key_name: row.try_get("key_name")?,
         key_data: row.try_get("key_data")?,
         user_data: row.try_get("user_data")?,
@@ -75,6 +108,34 @@ fn server_from_row(row: &AnyRow) -> StoreResult<Server> {
         deleted_at: opt_time(row, "deleted_at")?,
         ports: Vec::new(),
     })
+}
+
+/// A server row read with [`select_columns`]: with its ports and tags.
+fn full_server_from_row(row: &AnyRow) -> StoreResult<Server> {
+    let mut server = server_from_row(row)?;
+    let aggregate = |column: &str| -> StoreResult<String> {
+        Ok(row.try_get::<Option<String>, _>(column)?.unwrap_or_else(|| "[]".into()))
+    };
+    let ports: Vec<PortJson> = serde_json::from_str(&aggregate("ports_json")?)
+        .map_err(|e| StoreError::Corrupt(format!("server ports: {e}")))?;
+    server.ports = ports
+        .into_iter()
+        .map(|p| ServerPort {
+            id: p.id,
+            server_id: server.id.clone(),
+            network_id: p.network_id,
+            network_name: p.network_name,
+            subnet_id: p.subnet_id,
+            address: p.address,
+            mac: p.mac,
+            nic_index: p.nic_index,
+        })
+        .collect();
+    server.ports.sort_by(|a, b| (a.nic_index, &a.id).cmp(&(b.nic_index, &b.id)));
+    server.tags =
+        serde_json::from_str(&aggregate("tags_json")?).map_err(|e| StoreError::Corrupt(format!("server tags: {e}")))?;
+    server.tags.sort();
+    Ok(server)
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -329,11 +390,9 @@ impl Store {
     /// A server with its ports and tags, deleted ones included (the caller
     /// decides whether a deleted server is visible).
     pub async fn server_get(&self, id: &str) -> StoreResult<Server> {
-        let row =
-            sqlx::query(&format!("SELECT {COLUMNS} FROM servers WHERE id = $1")).bind(id).fetch_one(&self.read).await?;
-        let mut servers = vec![server_from_row(&row)?];
-        self.attach_ports_and_tags(&mut servers).await?;
-        Ok(servers.pop().expect("one server"))
+        let sql = format!("SELECT {} FROM servers WHERE id = $1", select_columns(self.backend));
+        let row = sqlx::query(&sql).bind(id).fetch_one(&self.read).await?;
+        full_server_from_row(&row)
     }
 
     /// Servers matching `q`, in its order, starting after its marker. A
@@ -443,45 +502,10 @@ impl Store {
             .collect::<Vec<_>>()
             .join(", ");
         let limit = q.limit.map(|l| format!(" LIMIT {}", l.max(0))).unwrap_or_default();
-        let sql = format!("SELECT {COLUMNS} FROM servers{} ORDER BY {order}{limit}", f.where_sql());
+        let sql =
+            format!("SELECT {} FROM servers{} ORDER BY {order}{limit}", select_columns(self.backend), f.where_sql());
         let rows = f.query(&sql).fetch_all(&self.read).await?;
-        let mut servers = rows.iter().map(server_from_row).collect::<StoreResult<Vec<_>>>()?;
-        self.attach_ports_and_tags(&mut servers).await?;
-        Ok(servers)
-    }
-
-    async fn attach_ports_and_tags(&self, servers: &mut [Server]) -> StoreResult<()> {
-        if servers.is_empty() {
-            return Ok(());
-        }
-        let mut f = Filter::default();
-        let ids = f.list(&servers.iter().map(|s| s.id.as_str()).collect::<Vec<_>>());
-        let port_rows = f
-            .query(&format!(
-                "SELECT p.id, p.server_id, p.network_id, n.name AS network_name, p.subnet_id, p.address, p.mac, \
-                 p.nic_index FROM ports p JOIN networks n ON n.id = p.network_id \
-                 WHERE p.server_id IN ({ids}) ORDER BY p.nic_index, p.id"
-            ))
-            .fetch_all(&self.read)
-            .await?;
-        let mut ports: HashMap<String, Vec<ServerPort>> = HashMap::new();
-        for row in &port_rows {
-            let port = crate::port::port_from_row(row)?;
-            ports.entry(port.server_id.clone()).or_default().push(port);
-        }
-        let tag_rows = f
-            .query(&format!("SELECT server_id, tag FROM server_tags WHERE server_id IN ({ids}) ORDER BY tag"))
-            .fetch_all(&self.read)
-            .await?;
-        let mut tags: HashMap<String, Vec<String>> = HashMap::new();
-        for row in &tag_rows {
-            tags.entry(row.try_get("server_id")?).or_default().push(row.try_get("tag")?);
-        }
-        for s in servers {
-            s.ports = ports.remove(&s.id).unwrap_or_default();
-            s.tags = tags.remove(&s.id).unwrap_or_default();
-        }
-        Ok(())
+        rows.iter().map(full_server_from_row).collect()
     }
 
     /// Applies `t` if the server (live, not deleted) is still in one of its
@@ -708,7 +732,7 @@ async fn insert_server(tx: &mut Transaction<'_, Any>, s: &Server, now: i64) -> S
     sqlx::query(&format!(
         "INSERT INTO servers ({COLUMNS}, flavor_id, vcpus, ram_mb, disk_gb) VALUES \
          ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, \
-         $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39)"
+         $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40)"
     ))
     .bind(&s.id)
     .bind(&s.project_id)
@@ -718,6 +742,7 @@ async fn insert_server(tx: &mut Transaction<'_, Any>, s: &Server, now: i64) -> S
     .bind(&s.description)
     .bind(to_json(&s.flavor))
     .bind(&s.image_id)
+    .bind(&s.image_name)
     .bind(&s.key_name)
     .bind(&s.key_data)
     .bind(&s.user_data)

@@ -247,6 +247,9 @@ pub struct Server {
     pub flavor: FlavorSnapshot,
     /// None when booted from a volume.
     pub image_id: Option<String>,
+    /// The image's name when the server was created (Nova keeps it in
+    /// system metadata), so that the guest can be built without asking.
+    pub image_name: Option<String>,
     pub key_name: Option<String>,
     pub key_data: Option<String>,
     pub user_data: Option<String>,

@@ -5,6 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+/// Rendering JSON allocates a lot; mimalloc keeps that cheap under concurrency.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use ecsd::ServeConfig;
 
 #[derive(Parser)]
@@ -92,11 +96,11 @@ struct ComputeArgs {
     #[arg(long, env = "ECSD_SIM_CONFIG")]
     sim_config: Option<PathBuf>,
     /// Default quotas of every project (Nova's defaults; -1 is unlimited).
-    #[arg(long, env = "ECSD_QUOTA_INSTANCES", default_value_t = 10)]
+    #[arg(long, allow_negative_numbers = true, env = "ECSD_QUOTA_INSTANCES", default_value_t = 10)]
     quota_instances: i64,
-    #[arg(long, env = "ECSD_QUOTA_CORES", default_value_t = 20)]
+    #[arg(long, allow_negative_numbers = true, env = "ECSD_QUOTA_CORES", default_value_t = 20)]
     quota_cores: i64,
-    #[arg(long, env = "ECSD_QUOTA_RAM_MB", default_value_t = 51200)]
+    #[arg(long, allow_negative_numbers = true, env = "ECSD_QUOTA_RAM_MB", default_value_t = 51200)]
     quota_ram_mb: i64,
 }
 

@@ -67,7 +67,7 @@ pub fn collection(base: &BaseUrl, path: &str) -> Value {
     json!({"self": base.join(&format!("identity/v3/{path}")), "previous": null, "next": null})
 }
 
-/// The service catalog: compute (Nova API) and identity.
+/// The service catalog: compute (Nova API), identity, image and network.
 pub fn catalog(base: &BaseUrl, region: &str) -> Value {
     let service = |kind: &str, name: &str, url: String| {
         let endpoints: Vec<Value> = ["public", "internal", "admin"]
@@ -84,7 +84,12 @@ pub fn catalog(base: &BaseUrl, region: &str) -> Value {
             .collect();
         json!({"id": name, "type": kind, "name": name, "endpoints": endpoints})
     };
-    json!([service("compute", "nova", base.join("v2.1")), service("identity", "keystone", base.join("identity")),])
+    json!([
+        service("compute", "nova", base.join("v2.1")),
+        service("identity", "keystone", base.join("identity")),
+        service("image", "glance", base.join("image")),
+        service("network", "neutron", base.join("networking")),
+    ])
 }
 
 pub fn token(base: &BaseUrl, region: &str, ctx: &AuthContext, with_catalog: bool) -> Value {

@@ -10,6 +10,7 @@ mod error;
 mod flavors;
 mod images;
 mod keypairs;
+mod limits;
 pub mod microversion;
 mod servers;
 mod simulator;
@@ -125,6 +126,7 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/images", get(images::index))
         .route("/images/detail", get(images::detail))
         .route("/images/{id}", get(images::show))
+        .route("/limits", get(limits::show))
         .route("/servers", get(servers::index).post(servers::create))
         .route("/servers/detail", get(servers::detail_list))
         .route("/servers/{id}", get(servers::show).put(servers::update).delete(servers::delete))

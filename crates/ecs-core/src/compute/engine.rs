@@ -92,8 +92,11 @@ pub async fn run(core: Arc<Core>, stop: impl std::future::Future<Output = ()>) {
     tokio::pin!(stop);
     loop {
         let free = slots.available_permits();
+        let concurrency = core.config.engine.concurrency;
         let mut claimed = 0;
-        if free > 0 {
+        // Claim in batches while busy: each claim is a write, and the
+        // single SQLite writer is the scarce resource.
+        if free == concurrency || (free > 0 && free >= concurrency / 4) {
             match core.store.task_claim(&worker, free as i64, lease_end(&core)).await {
                 Ok(tasks) => {
                     claimed = tasks.len();
@@ -127,6 +130,9 @@ struct Run<'a> {
     task: Task,
     kind: TaskKind,
     progress: serde_json::Map<String, Value>,
+    /// The task's server as the steps last saw it: read once per run and
+    /// kept current by the steps themselves.
+    server: Option<ecs_types::server::Server>,
 }
 
 impl Run<'_> {
@@ -173,7 +179,7 @@ async fn run_task(core: &Core, task: Task) {
     };
     let progress = task.progress.as_object().cloned().unwrap_or_default();
     let span = tracing::info_span!("task", id = %task.id, kind = %task.kind, request_id = %task.request_id);
-    let mut run = Run { core, task, kind, progress };
+    let mut run = Run { core, task, kind, progress, server: None };
     async move {
         match run.task.phase {
             TaskPhase::Pending | TaskPhase::Running => forward(&mut run).await,
@@ -200,7 +206,21 @@ async fn forward(run: &mut Run<'_>) {
             run.progress.insert("events".into(), json!(started));
         }
         crash_point(run.kind, index, "before");
-        match step.run(run.core, &run.task, &mut run.progress).await {
+        if run.server.is_none()
+            && let Some(id) = &run.task.server_id
+        {
+            match run.core.store.server_get(id).await {
+                Ok(server) => run.server = Some(server),
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the server failed; the lease will run out and it retries");
+                    return;
+                }
+            }
+        }
+        let Some(server) = run.server.as_mut() else {
+            return fail(run, index, "task has no server".into(), None).await;
+        };
+        match step.run(run.core, &run.task, server, &mut run.progress).await {
             Ok(update) => {
                 crash_point(run.kind, index, "after");
                 advance.server = update.map(|u| (run.task.server_id.clone().unwrap_or_default(), u));
@@ -230,6 +250,7 @@ async fn forward(run: &mut Run<'_>) {
                     return fail(run, index, exhausted, Some(message)).await;
                 }
                 tracing::info!(attempt = attempts, %message, "rescheduling");
+                run.server = None;
                 for undo in steps[..=index].iter().rev() {
                     if let Err(e) = undo.undo(run.core, &run.task, &mut run.progress).await {
                         tracing::warn!(error = %e, "undo before rescheduling failed");

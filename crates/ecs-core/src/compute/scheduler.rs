@@ -33,17 +33,31 @@ fn weigh(hosts: &mut [ComputeHost]) {
 }
 
 /// Picks a host for `server` and claims `claim` on it.
-pub async fn place(core: &Core, server: &Server, claim: Claim, tried: &[String]) -> Result<ComputeHost, StepError> {
-    // Claimed before a crash: keep that placement.
-    if let Some(host) = core.store.host_of_claim(&server.id).await? {
+/// `resumed`: the task ran before (a crash interrupted it), so a claim may
+/// exist already; that placement is kept.
+pub async fn place(
+    core: &Core,
+    server: &Server,
+    claim: Claim,
+    tried: &[String],
+    resumed: bool,
+) -> Result<ComputeHost, StepError> {
+    if resumed && let Some(host) = core.store.host_of_claim(&server.id).await? {
         return Ok(host);
     }
     let mut hosts: Vec<ComputeHost> =
         core.store.host_list().await?.into_iter().filter(|h| passes_filters(core, h, server, claim, tried)).collect();
     weigh(&mut hosts);
     for host in hosts {
-        if core.store.host_claim(&server.id, &host.id, claim).await?.is_some() {
-            return Ok(host);
+        match core.store.host_claim(&server.id, &host.id, claim).await? {
+            Some(holder) if holder == host.id => return Ok(host),
+            // It held a claim elsewhere already: keep that placement.
+            Some(_) => {
+                if let Some(held) = core.store.host_of_claim(&server.id).await? {
+                    return Ok(held);
+                }
+            }
+            None => {}
         }
     }
     Err(StepError::Fatal(NO_VALID_HOST.into()))

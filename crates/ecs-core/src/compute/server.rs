@@ -151,8 +151,10 @@ impl Core {
         choice: &NetworkChoice,
         max_count: i64,
     ) -> Result<Vec<RequestedNic>> {
-        let visible: Vec<Network> =
-            self.store.network_list().await?.into_iter().filter(|n| network_visible(ctx, n)).collect();
+        if *choice == NetworkChoice::None {
+            return Ok(Vec::new());
+        }
+        let visible = self.networks(ctx).await?;
         match choice {
             NetworkChoice::None => Ok(Vec::new()),
             NetworkChoice::Unspecified | NetworkChoice::Auto => match visible.as_slice() {
@@ -270,6 +272,7 @@ impl Core {
         if req.block_devices.iter().filter(|b| b.guest_format.as_deref() == Some("swap")).count() > 1 {
             return Err(Error::Invalid("More than one swap drive requested.".into()));
         }
+        let mut image_name = None;
         if let Some(image_id) = &image_ref {
             let image = self
                 .store
@@ -293,6 +296,7 @@ impl Core {
             if flavor.disk_gb > 0 && flavor.disk_gb < image.min_disk_gb {
                 return Err(Error::Invalid("Flavor's disk is too small for requested image.".into()));
             }
+            image_name = Some(image.name.clone());
             let image_gb = (image.size_bytes + (1 << 30) - 1) >> 30;
             if flavor.disk_gb > 0 && flavor.disk_gb < image_gb {
                 return Err(Error::Invalid("Flavor's disk is too small for requested image.".into()));
@@ -359,6 +363,7 @@ impl Core {
                         description: req.description.clone(),
                         flavor: snapshot.clone(),
                         image_id: image_ref.clone(),
+                        image_name: image_name.clone(),
                         key_name: req.key_name.clone(),
                         key_data: key_data.clone(),
                         user_data: req.user_data.clone(),
@@ -418,6 +423,11 @@ impl Core {
             .into_iter()
             .filter(|i| i.visibility == "public" || ctx.is_admin() || i.owner_project_id.as_deref() == project)
             .collect())
+    }
+
+    /// The networks the caller may attach servers to.
+    pub async fn networks(&self, ctx: &AuthContext) -> Result<Vec<Network>> {
+        Ok(self.store.network_list().await?.into_iter().filter(|n| network_visible(ctx, n)).collect())
     }
 
     /// A server the caller may see: their project's, or any for an admin.

@@ -77,7 +77,6 @@ pub enum Step {
     Schedule,
     AllocateNetwork,
     Spawn,
-    Activate,
     Power(PowerOp),
     Destroy,
     ReleaseNetwork,
@@ -135,7 +134,7 @@ impl TaskKind {
 
     pub fn steps(self) -> &'static [Step] {
         match self {
-            TaskKind::Create => &[Step::Schedule, Step::AllocateNetwork, Step::Spawn, Step::Activate],
+            TaskKind::Create => &[Step::Schedule, Step::AllocateNetwork, Step::Spawn],
             TaskKind::Delete => &[Step::Destroy, Step::ReleaseNetwork, Step::ReleaseClaim, Step::MarkDeleted],
             TaskKind::Power(PowerOp::Stop) => &[Step::Power(PowerOp::Stop)],
             TaskKind::Power(PowerOp::Start) => &[Step::Power(PowerOp::Start)],
@@ -215,15 +214,15 @@ fn driver_for(core: &Core, server: &Server) -> Result<Arc<dyn Hypervisor>, StepE
 }
 
 impl Step {
-    /// Runs the step; returns the server state it produced.
+    /// Runs the step on `server` (keeping that copy current); returns the
+    /// server state it produced, for the record.
     pub async fn run(
         self,
         core: &Core,
         task: &Task,
+        server: &mut Server,
         progress: &mut Progress,
     ) -> Result<Option<ServerUpdate>, StepError> {
-        let id = server_id(task)?;
-        let server = core.store.server_get(id).await?;
         match self {
             Step::Schedule => {
                 let tried: Vec<String> = progress
@@ -236,7 +235,10 @@ impl Step {
                     ram_mb: server.flavor.ram_mb,
                     disk_gb: server.flavor.disk_gb + server.flavor.ephemeral_gb,
                 };
-                let host = scheduler::place(core, &server, claim, &tried).await?;
+                // Only a task claimed before (resumed after a crash) can hold a claim already.
+                let resumed = task.attempts > 1;
+                let host = scheduler::place(core, server, claim, &tried, resumed).await?;
+                server.host = Some(host.name.clone());
                 let mut tried = tried;
                 if !tried.contains(&host.name) {
                     tried.push(host.name.clone());
@@ -251,6 +253,7 @@ impl Step {
                 }))
             }
             Step::AllocateNetwork => {
+                let mut ports = Vec::new();
                 for (index, nic) in server.requested_networks.iter().enumerate() {
                     let allocated = core
                         .store
@@ -263,7 +266,7 @@ impl Step {
                         )
                         .await?;
                     match allocated {
-                        Ok(_) => {}
+                        Ok(port) => ports.push(port),
                         Err(PortRefusal::Exhausted) => {
                             return Err(StepError::Fatal(format!(
                                 "No more IP addresses available on network {}.",
@@ -281,23 +284,23 @@ impl Step {
                         }
                     }
                 }
+                server.ports = ports;
                 Ok(Some(ServerUpdate { task_state: Some(Some(TaskState::Spawning)), ..Default::default() }))
             }
             Step::Spawn => {
-                let driver = driver_for(core, &server)?;
-                let spec = guest_spec(core, &server).await?;
+                let driver = driver_for(core, server)?;
+                let spec = guest_spec(server);
                 driver.spawn(&spec).await.map_err(|e| StepError::Reschedule(e.to_string()))?;
-                Ok(None)
+                Ok(Some(ServerUpdate {
+                    vm_state: Some(VmState::Active),
+                    task_state: Some(None),
+                    power_state: Some(PowerState::Running),
+                    launched_at: Some(chrono::Utc::now()),
+                    ..Default::default()
+                }))
             }
-            Step::Activate => Ok(Some(ServerUpdate {
-                vm_state: Some(VmState::Active),
-                task_state: Some(None),
-                power_state: Some(PowerState::Running),
-                launched_at: Some(chrono::Utc::now()),
-                ..Default::default()
-            })),
             Step::Power(op) => {
-                let driver = driver_for(core, &server).map_err(|e| StepError::Fatal(e.to_string()))?;
+                let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
                 op.apply(driver.as_ref(), &server.id).await?;
                 let (vm_state, power_state) = op.end_state();
                 Ok(Some(ServerUpdate {
@@ -361,23 +364,14 @@ impl Step {
                     }
                 }
             }
-            Step::Activate
-            | Step::Power(_)
-            | Step::Destroy
-            | Step::ReleaseNetwork
-            | Step::ReleaseClaim
-            | Step::MarkDeleted => {}
+            Step::Power(_) | Step::Destroy | Step::ReleaseNetwork | Step::ReleaseClaim | Step::MarkDeleted => {}
         }
         Ok(())
     }
 }
 
 /// What the hypervisor needs to build the guest.
-async fn guest_spec(core: &Core, server: &Server) -> Result<GuestSpec, StepError> {
-    let image = match &server.image_id {
-        Some(id) => core.store.image_get(id).await.ok(),
-        None => None,
-    };
+fn guest_spec(server: &Server) -> GuestSpec {
     let nics = server
         .ports
         .iter()
@@ -388,7 +382,7 @@ async fn guest_spec(core: &Core, server: &Server) -> Result<GuestSpec, StepError
             ip: p.address.parse().ok(),
         })
         .collect();
-    Ok(GuestSpec {
+    GuestSpec {
         id: server.id.clone(),
         name: server.name.clone(),
         hostname: server.hostname.clone(),
@@ -398,7 +392,7 @@ async fn guest_spec(core: &Core, server: &Server) -> Result<GuestSpec, StepError
         ephemeral_gb: server.flavor.ephemeral_gb as u64,
         swap_mb: server.flavor.swap_mb as u64,
         image_id: server.image_id.clone(),
-        image_name: image.map(|i| i.name),
+        image_name: server.image_name.clone(),
         nics,
         disks: Vec::new(),
         user_data: server.user_data.as_deref().and_then(|u| {
@@ -408,5 +402,5 @@ async fn guest_spec(core: &Core, server: &Server) -> Result<GuestSpec, StepError
         admin_pass: None,
         public_keys: server.key_data.iter().cloned().collect(),
         metadata: server.metadata.clone(),
-    })
+    }
 }

@@ -111,3 +111,24 @@ async fn console_output_is_deterministic() {
     assert_eq!(a.console_log("det", None).await.unwrap(), b.console_log("det", None).await.unwrap());
     assert!(a.console_log("det", None).await.unwrap().contains("inet 192.168.0.10"));
 }
+
+#[tokio::test]
+async fn a_torn_journal_line_loses_only_that_change() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let h = SimHypervisor::new("h1", SimControl::default(), Some(dir.path().to_path_buf())).unwrap();
+    h.spawn(&contract::spec("t1")).await.unwrap();
+    drop(h);
+    // A crash in the middle of an append.
+    let mut f = std::fs::OpenOptions::new().append(true).open(dir.path().join("h1.journal")).unwrap();
+    f.write_all(b"{\"op\":\"put\",\"guest\":{\"spec\":").unwrap();
+    drop(f);
+    let on_disk = ecs_hypervisor::sim::guests_on_disk(dir.path()).unwrap();
+    assert_eq!(on_disk["h1"], vec!["t1".to_string()]);
+    let h = SimHypervisor::new("h1", SimControl::default(), Some(dir.path().to_path_buf())).unwrap();
+    assert_eq!(h.list().await.unwrap().len(), 1);
+    h.spawn(&contract::spec("t2")).await.unwrap();
+    drop(h);
+    let h = SimHypervisor::new("h1", SimControl::default(), Some(dir.path().to_path_buf())).unwrap();
+    assert_eq!(h.list().await.unwrap().len(), 2, "appends after a compaction are kept");
+}

@@ -47,6 +47,7 @@ CREATE TABLE servers (
     ram_mb             BIGINT NOT NULL,
     disk_gb            BIGINT NOT NULL,
     image_id           TEXT,
+    image_name         TEXT,
     key_name           TEXT,
     key_data           TEXT,
     user_data          TEXT,
@@ -79,6 +80,8 @@ CREATE INDEX servers_by_project ON servers (project_id, created_at, id);
 CREATE INDEX servers_by_created ON servers (created_at, id);
 CREATE INDEX servers_by_reservation ON servers (reservation_id);
 CREATE INDEX servers_by_host ON servers (host);
+-- Quota usage is counted from live servers; this index answers it alone.
+CREATE INDEX servers_live_usage ON servers (project_id, vcpus, ram_mb) WHERE deleted_at IS NULL;
 
 CREATE TABLE server_tags (
     server_id TEXT NOT NULL REFERENCES servers (id) ON DELETE CASCADE,

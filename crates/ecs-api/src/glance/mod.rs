@@ -1,0 +1,98 @@
+//! The image service (a read-only Glance v2 subset at `/image`): enough for
+//! clients to find the images servers boot from (`openstack image list`,
+//! `server create --image NAME`). Managing images arrives with the images
+//! work; until then the images are the seeded ones.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use ecs_types::Image;
+use serde_json::{Value, json};
+
+use crate::identity::Caller;
+use crate::{AppState, BaseUrl};
+
+/// Glance's error answers are plain; clients read the status.
+pub struct GlanceError(StatusCode, String);
+
+impl IntoResponse for GlanceError {
+    fn into_response(self) -> Response {
+        let title = self.0.canonical_reason().unwrap_or("Error");
+        let body = json!({"code": self.0.as_u16(), "title": title, "message": self.1});
+        (self.0, Json(body)).into_response()
+    }
+}
+
+impl From<ecs_core::Error> for GlanceError {
+    fn from(e: ecs_core::Error) -> Self {
+        let status = match &e {
+            ecs_core::Error::NotFound(_) => StatusCode::NOT_FOUND,
+            ecs_core::Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            ecs_core::Error::Invalid(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        GlanceError(status, e.to_string())
+    }
+}
+
+type Result<T> = std::result::Result<T, GlanceError>;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/image", get(versions))
+        .route("/image/", get(versions))
+        .route("/image/versions", get(versions))
+        .route("/image/v2/images", get(list))
+        .route("/image/v2/images/{id}", get(show))
+}
+
+async fn versions(base: BaseUrl) -> impl IntoResponse {
+    let href = format!("{}/", base.join("image/v2"));
+    let doc = json!({"versions": [
+        {"id": "v2.16", "status": "CURRENT", "links": [{"rel": "self", "href": href}]},
+    ]});
+    (StatusCode::MULTIPLE_CHOICES, Json(doc))
+}
+
+fn view(i: &Image) -> Value {
+    let t = i.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    json!({
+        "id": i.id, "name": i.name, "status": i.status, "visibility": i.visibility, "protected": false,
+        "os_hidden": false, "checksum": null, "os_hash_algo": null, "os_hash_value": null,
+        "min_ram": i.min_ram_mb, "min_disk": i.min_disk_gb, "owner": i.owner_project_id, "size": i.size_bytes,
+        "virtual_size": null, "container_format": i.container_format, "disk_format": i.disk_format,
+        "os_type": i.os_type, "created_at": t, "updated_at": t, "tags": [],
+        "self": format!("/v2/images/{}", i.id), "file": format!("/v2/images/{}/file", i.id),
+        "schema": "/v2/schemas/image",
+    })
+}
+
+async fn list(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
+    let q: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|_| GlanceError(StatusCode::BAD_REQUEST, "Malformed query string".into()))?;
+    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let images: Vec<Value> = state
+        .core
+        .images(&ctx)
+        .await?
+        .iter()
+        .filter(|i| get("name").is_none_or(|n| n == i.name))
+        .filter(|i| get("id").is_none_or(|n| n == i.id))
+        .filter(|i| get("status").is_none_or(|n| n == i.status))
+        .filter(|i| get("visibility").is_none_or(|n| n == "all" || n == i.visibility))
+        .map(view)
+        .collect();
+    Ok(Json(json!({"images": images, "schema": "/v2/schemas/images", "first": "/v2/images"})))
+}
+
+async fn show(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Json<Value>> {
+    let images = state.core.images(&ctx).await?;
+    let image = images
+        .iter()
+        .find(|i| i.id == id)
+        .ok_or_else(|| GlanceError(StatusCode::NOT_FOUND, format!("No image found with ID {id}")))?;
+    Ok(Json(view(image)))
+}

@@ -1,0 +1,181 @@
+//! The network service (a read-only Neutron v2.0 subset at `/networking`):
+//! networks, subnets and the ports servers hold, so that clients can find
+//! the network a server attaches to (`server create --network NAME`).
+//! Creating networks, ports and security groups arrives with the
+//! networking work.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use ecs_types::server::ServerPort;
+use ecs_types::{Network, Subnet};
+use serde_json::{Value, json};
+
+use crate::identity::Caller;
+use crate::{AppState, BaseUrl};
+
+/// Neutron's fault body.
+pub struct NeutronError(StatusCode, &'static str, String);
+
+impl IntoResponse for NeutronError {
+    fn into_response(self) -> Response {
+        let body = json!({"NeutronError": {"type": self.1, "message": self.2, "detail": ""}});
+        (self.0, Json(body)).into_response()
+    }
+}
+
+impl From<ecs_core::Error> for NeutronError {
+    fn from(e: ecs_core::Error) -> Self {
+        match &e {
+            ecs_core::Error::NotFound(_) => NeutronError(StatusCode::NOT_FOUND, "NotFound", e.to_string()),
+            ecs_core::Error::Invalid(_) => NeutronError(StatusCode::BAD_REQUEST, "BadRequest", e.to_string()),
+            ecs_core::Error::Forbidden(_) => NeutronError(StatusCode::FORBIDDEN, "PolicyNotAuthorized", e.to_string()),
+            _ => NeutronError(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "Request failed".into()),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, NeutronError>;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/networking", get(versions))
+        .route("/networking/", get(versions))
+        .route("/networking/v2.0/networks", get(networks))
+        .route("/networking/v2.0/networks/{id}", get(network))
+        .route("/networking/v2.0/subnets", get(subnets))
+        .route("/networking/v2.0/subnets/{id}", get(subnet))
+        .route("/networking/v2.0/ports", get(ports))
+}
+
+async fn versions(base: BaseUrl) -> Json<Value> {
+    let href = format!("{}/", base.join("networking/v2.0"));
+    Json(json!({"versions": [{"id": "v2.0", "status": "CURRENT", "links": [{"rel": "self", "href": href}]}]}))
+}
+
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn parse(raw: Option<&str>) -> Result<Query> {
+        serde_urlencoded::from_str(raw.unwrap_or(""))
+            .map(Query)
+            .map_err(|_| NeutronError(StatusCode::BAD_REQUEST, "HTTPBadRequest", "Malformed query string".into()))
+    }
+
+    /// Neutron filters: a field may be given several times (any matches).
+    fn matches(&self, field: &str, value: &str) -> bool {
+        let wanted: Vec<&str> = self.0.iter().filter(|(k, _)| k == field).map(|(_, v)| v.as_str()).collect();
+        wanted.is_empty() || wanted.contains(&value)
+    }
+}
+
+fn network_view(n: &Network, subnets: &[Subnet]) -> Value {
+    let t = n.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let project = n.project_id.clone().unwrap_or_default();
+    json!({
+        "id": n.id, "name": n.name, "status": "ACTIVE", "admin_state_up": true, "shared": n.shared,
+        "subnets": subnets.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), "tenant_id": project,
+        "project_id": project, "router:external": false, "mtu": 1500, "description": "", "tags": [],
+        "availability_zones": [], "availability_zone_hints": [], "port_security_enabled": true,
+        "ipv4_address_scope": null, "ipv6_address_scope": null, "is_default": false, "revision_number": 1,
+        "created_at": t, "updated_at": t,
+    })
+}
+
+fn subnet_view(s: &Subnet, project: &str) -> Value {
+    let t = s.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let pool = s.cidr.parse::<ipnet::IpNet>().ok().and_then(|net| {
+        let mut hosts = net.hosts();
+        let first = hosts.find(|ip| Some(ip.to_string()) != s.gateway_ip)?;
+        let last = net.hosts().last()?;
+        Some(json!([{"start": first.to_string(), "end": last.to_string()}]))
+    });
+    json!({
+        "id": s.id, "name": s.name, "network_id": s.network_id, "cidr": s.cidr, "gateway_ip": s.gateway_ip,
+        "ip_version": s.ip_version, "dns_nameservers": s.dns_nameservers, "enable_dhcp": true,
+        "allocation_pools": pool.unwrap_or_else(|| json!([])), "host_routes": [], "tenant_id": project,
+        "project_id": project, "description": "", "tags": [], "created_at": t, "updated_at": t,
+        "revision_number": 1, "subnetpool_id": null, "ipv6_address_mode": null, "ipv6_ra_mode": null,
+    })
+}
+
+fn port_view(p: &ServerPort, project: &str) -> Value {
+    json!({
+        "id": p.id, "name": "", "network_id": p.network_id, "mac_address": p.mac, "admin_state_up": true,
+        "status": "ACTIVE", "device_id": p.server_id, "device_owner": "compute:nova", "tenant_id": project,
+        "project_id": project, "fixed_ips": [{"subnet_id": p.subnet_id, "ip_address": p.address}],
+        "security_groups": [], "description": "", "tags": [], "binding:vnic_type": "normal",
+    })
+}
+
+async fn networks(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
+    let q = Query::parse(raw.as_deref())?;
+    let mut out = Vec::new();
+    for n in state.core.networks(&ctx).await? {
+        let shared = if n.shared { "True" } else { "False" };
+        if q.matches("id", &n.id)
+            && q.matches("name", &n.name)
+            && (q.matches("shared", shared) || q.matches("shared", &shared.to_lowercase()))
+        {
+            let subnets = state.core.store.subnet_list(&n.id).await.map_err(ecs_core::Error::from)?;
+            out.push(network_view(&n, &subnets));
+        }
+    }
+    Ok(Json(json!({"networks": out})))
+}
+
+async fn network(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Json<Value>> {
+    let n = state.core.networks(&ctx).await?.into_iter().find(|n| n.id == id).ok_or_else(|| {
+        NeutronError(StatusCode::NOT_FOUND, "NetworkNotFound", format!("Network {id} could not be found."))
+    })?;
+    let subnets = state.core.store.subnet_list(&n.id).await.map_err(ecs_core::Error::from)?;
+    Ok(Json(json!({"network": network_view(&n, &subnets)})))
+}
+
+async fn all_subnets(state: &AppState, ctx: &ecs_types::AuthContext) -> Result<Vec<(Subnet, String)>> {
+    let mut out = Vec::new();
+    for n in state.core.networks(ctx).await? {
+        let project = n.project_id.clone().unwrap_or_default();
+        for s in state.core.store.subnet_list(&n.id).await.map_err(ecs_core::Error::from)? {
+            out.push((s, project.clone()));
+        }
+    }
+    Ok(out)
+}
+
+async fn subnets(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
+    let q = Query::parse(raw.as_deref())?;
+    let out: Vec<Value> = all_subnets(&state, &ctx)
+        .await?
+        .iter()
+        .filter(|(s, _)| q.matches("id", &s.id) && q.matches("name", &s.name) && q.matches("network_id", &s.network_id))
+        .map(|(s, p)| subnet_view(s, p))
+        .collect();
+    Ok(Json(json!({"subnets": out})))
+}
+
+async fn subnet(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Json<Value>> {
+    let all = all_subnets(&state, &ctx).await?;
+    let (s, p) = all.iter().find(|(s, _)| s.id == id).ok_or_else(|| {
+        NeutronError(StatusCode::NOT_FOUND, "SubnetNotFound", format!("Subnet {id} could not be found."))
+    })?;
+    Ok(Json(json!({"subnet": subnet_view(s, p)})))
+}
+
+async fn ports(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
+    let q = Query::parse(raw.as_deref())?;
+    let servers = state.core.server_list(&ctx, ecs_store::ServerListQuery::default()).await?;
+    let mut out = Vec::new();
+    for s in &servers {
+        for p in &s.ports {
+            if q.matches("device_id", &p.server_id) && q.matches("network_id", &p.network_id) && q.matches("id", &p.id)
+            {
+                out.push(port_view(p, &s.project_id));
+            }
+        }
+    }
+    Ok(Json(json!({"ports": out})))
+}

@@ -138,8 +138,23 @@ impl Store {
     /// task is runnable when it is unfinished, nobody holds a live lease on
     /// it, and no earlier task of the same server is unfinished (tasks of
     /// one server run in order).
-    pub async fn task_claim(&self, worker: &str, n: i64, lease_until: Timestamp) -> StoreResult<Vec<Task>> {
+    ///
+    /// Only tasks this worker can carry out are claimed: those of servers
+    /// not placed yet or placed on one of `hosts` (the hosts it drives).
+    pub async fn task_claim(
+        &self,
+        worker: &str,
+        n: i64,
+        lease_until: Timestamp,
+        hosts: &[String],
+    ) -> StoreResult<Vec<Task>> {
         let now = time::to_db(chrono::Utc::now());
+        let foreign_host = if hosts.is_empty() {
+            "s.host IS NOT NULL".to_string()
+        } else {
+            let list = (0..hosts.len()).map(|i| format!("${}", i + 5)).collect::<Vec<_>>().join(", ");
+            format!("s.host IS NOT NULL AND s.host NOT IN ({list})")
+        };
         let skip_locked = match self.backend {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
@@ -151,17 +166,16 @@ impl Store {
                AND (t.lease_until IS NULL OR t.lease_until < $3) \
                AND NOT EXISTS (SELECT 1 FROM tasks e WHERE e.server_id = t.server_id AND e.seq < t.seq \
                                AND e.phase IN {UNFINISHED}) \
+               AND NOT EXISTS (SELECT 1 FROM servers s WHERE s.id = t.server_id AND {foreign_host}) \
                ORDER BY t.seq LIMIT $4{skip_locked}) \
              AND (lease_until IS NULL OR lease_until < $3) \
              RETURNING {COLUMNS}"
         );
-        let rows = sqlx::query(&sql)
-            .bind(worker)
-            .bind(time::to_db(lease_until))
-            .bind(now)
-            .bind(n)
-            .fetch_all(&self.write)
-            .await?;
+        let mut query = sqlx::query(&sql).bind(worker).bind(time::to_db(lease_until)).bind(now).bind(n);
+        for host in hosts {
+            query = query.bind(host);
+        }
+        let rows = query.fetch_all(&self.write).await?;
         let mut tasks = rows.iter().map(task_from_row).collect::<StoreResult<Vec<_>>>()?;
         tasks.sort_by_key(|t| t.seq);
         Ok(tasks)

@@ -32,8 +32,10 @@ pub struct ServeConfig {
 /// The compute hosts this process runs.
 #[derive(Debug, Clone)]
 pub struct ComputeConfig {
-    /// How many simulated hosts to run (`sim-host-1` …).
+    /// How many simulated hosts to run (`<prefix>-1` …).
     pub sim_hosts: u32,
+    /// Names the simulated hosts; every `ecsd api` node needs its own.
+    pub sim_host_prefix: String,
     /// The availability zone of the simulated hosts.
     pub availability_zone: String,
     pub host_vcpus: i64,
@@ -51,6 +53,7 @@ impl Default for ComputeConfig {
     fn default() -> Self {
         ComputeConfig {
             sim_hosts: 4,
+            sim_host_prefix: "sim-host".into(),
             availability_zone: "nova".into(),
             host_vcpus: 64,
             host_ram_mb: 256 * 1024,
@@ -152,7 +155,7 @@ async fn start_compute(core: &Arc<Core>, config: &ServeConfig) -> anyhow::Result
     sim.apply(&c.sim);
     let state_dir = config.data_dir.join("sim");
     for i in 1..=c.sim_hosts {
-        let name = format!("sim-host-{i}");
+        let name = format!("{}-{i}", c.sim_host_prefix);
         core.store
             .host_register(&ecs_store::HostRegistration {
                 name: name.clone(),

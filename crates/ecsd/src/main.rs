@@ -79,6 +79,9 @@ struct ComputeArgs {
     /// Simulated compute hosts to run (sim-host-1 …).
     #[arg(long, env = "ECSD_SIM_HOSTS", default_value_t = 4)]
     sim_hosts: u32,
+    /// Prefix of the simulated hosts' names; each `ecsd api` node needs its own.
+    #[arg(long, env = "ECSD_SIM_HOST_PREFIX", default_value = "sim-host")]
+    sim_host_prefix: String,
     /// vCPUs, RAM (MiB) and disk (GiB) of each simulated host.
     #[arg(long, env = "ECSD_SIM_HOST_VCPUS", default_value_t = 64)]
     sim_host_vcpus: i64,
@@ -131,6 +134,7 @@ impl ServeArgs {
         core.quota.ram_mb = c.quota_ram_mb;
         let compute = ecsd::ComputeConfig {
             sim_hosts: c.sim_hosts,
+            sim_host_prefix: c.sim_host_prefix.clone(),
             availability_zone: c.availability_zone.clone(),
             host_vcpus: c.sim_host_vcpus,
             host_ram_mb: c.sim_host_ram_mb,

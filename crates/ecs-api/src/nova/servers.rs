@@ -973,13 +973,51 @@ fn action_view(call: &NovaCall, server_id: &str, a: &InstanceAction) -> Value {
     v
 }
 
+/// Instance actions, newest first; 2.58 adds `limit`/`marker` (a request
+/// id) and `changes-since`, 2.66 `changes-before`, over `updated_at`.
 pub async fn actions_index(
     State(state): State<AppState>,
     call: NovaCall,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>> {
-    let actions = state.core.instance_actions(&call.ctx, &id).await?;
-    Ok(Json(json!({"instanceActions": actions.iter().map(|a| action_view(&call, &id, a)).collect::<Vec<_>>()})))
+    let q = QueryParams::parse(raw.as_deref())?;
+    let mut actions = state.core.instance_actions(&call.ctx, &id).await?;
+    let mut links = None;
+    if call.version.at_least(58) {
+        let mut allowed = vec!["limit", "marker", "changes-since"];
+        if call.version.at_least(66) {
+            allowed.push("changes-before");
+        }
+        q.only(&allowed)?;
+        if let Some(since) = time_param(&q, "changes-since")? {
+            actions.retain(|a| a.task.updated_at >= since);
+        }
+        if call.version.at_least(66)
+            && let Some(before) = time_param(&q, "changes-before")?
+        {
+            actions.retain(|a| a.task.updated_at <= before);
+        }
+        if let Some(marker) = q.get("marker") {
+            let at = actions
+                .iter()
+                .position(|a| a.task.request_id == marker)
+                .ok_or_else(|| NovaError::bad_request(format!("Marker {marker} could not be found.")))?;
+            actions.drain(..=at);
+        }
+        let limit = q.limit()?.map(|l| l.min(MAX_LIMIT)).unwrap_or(MAX_LIMIT) as usize;
+        actions.truncate(limit);
+        if actions.len() == limit
+            && let Some(last) = actions.last()
+        {
+            links = Some(call.links.next(&format!("servers/{id}/os-instance-actions"), &q, &last.task.request_id));
+        }
+    }
+    let mut body = json!({"instanceActions": actions.iter().map(|a| action_view(&call, &id, a)).collect::<Vec<_>>()});
+    if let Some(links) = links {
+        body["links"] = links;
+    }
+    Ok(Json(body))
 }
 
 pub async fn actions_show(

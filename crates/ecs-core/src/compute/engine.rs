@@ -32,6 +32,11 @@ impl Drivers {
         self.0.read().expect("drivers lock").get(host).cloned()
     }
 
+    /// The names of the hosts driven here.
+    pub fn hosts(&self) -> Vec<String> {
+        self.0.read().expect("drivers lock").keys().cloned().collect()
+    }
+
     pub fn all(&self) -> Vec<Arc<dyn Hypervisor>> {
         self.0.read().expect("drivers lock").values().cloned().collect()
     }
@@ -97,7 +102,8 @@ pub async fn run(core: Arc<Core>, stop: impl std::future::Future<Output = ()>) {
         // Claim in batches while busy: each claim is a write, and the
         // single SQLite writer is the scarce resource.
         if free == concurrency || (free > 0 && free >= concurrency / 4) {
-            match core.store.task_claim(&worker, free as i64, lease_end(&core)).await {
+            let hosts = core.drivers.hosts();
+            match core.store.task_claim(&worker, free as i64, lease_end(&core), &hosts).await {
                 Ok(tasks) => {
                     claimed = tasks.len();
                     for task in tasks {

@@ -214,6 +214,16 @@ async fn power_actions_locks_and_instance_actions(server: &TestServer) {
         names,
         ["unlock", "lock", "reboot", "resume", "suspend", "unpause", "pause", "reboot", "start", "stop", "create"]
     );
+    // 2.58 paging by request id.
+    let page = demo.get(&format!("/v2.1/servers/{id}/os-instance-actions?limit=4"), Some("2.58")).await;
+    let first: Vec<&str> =
+        page.body["instanceActions"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(first, names[..4]);
+    let next = page.body["links"][0]["href"].as_str().unwrap();
+    let rest = demo.get(&next[next.find("/v2.1").unwrap()..], Some("2.58")).await;
+    assert_eq!(rest.body["instanceActions"].as_array().unwrap().len(), 4);
+    let bad = demo.get(&format!("/v2.1/servers/{id}/os-instance-actions?marker=nope"), Some("2.58")).await;
+    bad.assert_fault(400, "badRequest");
     let create = actions.body["instanceActions"].as_array().unwrap().last().unwrap();
     let req = create["request_id"].as_str().unwrap();
     let one = demo.get(&format!("/v2.1/servers/{id}/os-instance-actions/{req}"), Some("2.62")).await;
@@ -418,3 +428,101 @@ async fn placement_failures_and_rescheduling(server: &TestServer) {
     admin.wait_server(&id, |r| r.status == 404).await;
 }
 both!(placement_failures_and_rescheduling);
+
+/// Two API nodes on one PostgreSQL database, each driving its own hosts:
+/// a task is carried out by the node that drives the server's host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_one_database() {
+    let db = ecs_test_utils::postgres().await;
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut nodes = Vec::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        let config = ecsd::ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_path_buf(),
+            database_url: Some(db.url.clone()),
+            region: "RegionOne".into(),
+            public_url: None,
+            admin_password: None,
+            demo_password: None,
+            core: Default::default(),
+            compute: ecsd::ComputeConfig {
+                sim_hosts: 1,
+                sim_host_prefix: format!("node{i}"),
+                single_node: false,
+                ..Default::default()
+            },
+        };
+        nodes.push(ecsd::start(config).await.expect("node starts"));
+    }
+    let http = reqwest::Client::new();
+    let token = |base: String| {
+        let http = http.clone();
+        async move {
+            let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin",
+                "domain": {"name": "Default"}, "password": "admin"}}}, "scope": {"project": {"name": "admin",
+                "domain": {"name": "Default"}}}}});
+            let r = http.post(format!("{base}/identity/v3/auth/tokens")).json(&body).send().await.unwrap();
+            r.headers()["x-subject-token"].to_str().unwrap().to_string()
+        }
+    };
+    let bases: Vec<String> = nodes.iter().map(|n| format!("http://{}", n.addr)).collect();
+    let t0 = token(bases[0].clone()).await;
+    let image = nodes[0].core.store.image_list().await.unwrap().remove(0).id;
+    let body = json!({"server": {"name": "mn", "flavorRef": "m1.tiny", "imageRef": image, "networks": "none",
+        "min_count": 6, "max_count": 6}});
+    let r = http
+        .post(format!("{}/v2.1/servers", bases[0]))
+        .header("x-auth-token", &t0)
+        .header("openstack-api-version", "compute 2.37")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let get = |base: &str, path: &str| {
+        http.get(format!("{base}{path}"))
+            .header("x-auth-token", &t0)
+            .header("openstack-api-version", "compute 2.3")
+            .send()
+    };
+    let mut servers = Vec::new();
+    for _ in 0..400 {
+        let list: Value = get(&bases[1], "/v2.1/servers/detail").await.unwrap().json().await.unwrap();
+        servers = list["servers"].as_array().unwrap().clone();
+        if servers.iter().all(|s| s["status"] == "ACTIVE") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(servers.iter().all(|s| s["status"] == "ACTIVE"), "{servers:?}");
+    // Stop every server through node 1: each stop runs on the node that
+    // drives the server's host.
+    for s in &servers {
+        let id = s["id"].as_str().unwrap();
+        let r = http
+            .post(format!("{}/v2.1/servers/{id}/action", bases[1]))
+            .header("x-auth-token", &t0)
+            .json(&json!({"os-stop": null}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+    }
+    for s in &servers {
+        let id = s["id"].as_str().unwrap();
+        let mut status = Value::Null;
+        for _ in 0..400 {
+            let one: Value = get(&bases[0], &format!("/v2.1/servers/{id}")).await.unwrap().json().await.unwrap();
+            status = one["server"]["status"].clone();
+            if status == "SHUTOFF" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(status, "SHUTOFF");
+    }
+    for node in nodes {
+        node.stop().await.unwrap();
+    }
+}

@@ -114,7 +114,8 @@ fn detail(call: &NovaCall, s: &Server) -> Value {
         "os-extended-volumes:volumes_attached": [],
     });
     if matches!(status, "ACTIVE" | "BUILD" | "REBUILD" | "RESIZE" | "VERIFY_RESIZE" | "MIGRATING") {
-        out["progress"] = json!(if status == "ACTIVE" { 100 } else { 0 });
+        // Nova's drivers do not report progress: it stays 0.
+        out["progress"] = json!(0);
     }
     if admin {
         out["OS-EXT-SRV-ATTR:host"] = json!(s.host);

@@ -12,10 +12,28 @@ use crate::Core;
 /// Nova's message when nothing fits.
 pub const NO_VALID_HOST: &str = "No valid host was found. There are not enough hosts available.";
 
+/// Nova's ComputeCapabilitiesFilter, for the host attributes ecsd knows:
+/// a flavor extra spec `capabilities:<attr>` must equal the host's value.
+fn capabilities_match(host: &ComputeHost, server: &Server) -> bool {
+    server.flavor.extra_specs.iter().all(|(key, wanted)| {
+        let Some(attr) = key.strip_prefix("capabilities:") else { return true };
+        let actual = match attr {
+            "hypervisor_type" => host.driver.as_str(),
+            "hypervisor_hostname" | "host" => host.name.as_str(),
+            "availability_zone" => host.availability_zone.as_str(),
+            // Unknown capabilities cannot be satisfied.
+            _ => return false,
+        };
+        // `s== value` is Nova's string-equality operator; plain values compare as they are.
+        wanted.strip_prefix("s== ").unwrap_or(wanted).eq_ignore_ascii_case(actual)
+    })
+}
+
 fn passes_filters(core: &Core, host: &ComputeHost, server: &Server, claim: Claim, tried: &[String]) -> bool {
     let az_ok = server.availability_zone.as_deref().is_none_or(|az| az == host.availability_zone);
     host.enabled
         && az_ok
+        && capabilities_match(host, server)
         && !tried.contains(&host.name)
         && core.drivers.get(&host.name).is_some()
         && host.free_vcpus() >= claim.vcpus as f64

@@ -489,9 +489,6 @@ impl Core {
     /// Deletes a server: queued behind whatever it is doing.
     pub async fn server_delete(&self, ctx: &AuthContext, id: &str, force: bool, request_id: &str) -> Result<()> {
         let action = if force { Action::ForceDelete } else { Action::Delete };
-        if force {
-            policy::require_admin(ctx, "os_compute_api:os-deferred-delete:force")?;
-        }
         self.start_task(ctx, id, action, TaskKind::Delete, request_id).await
     }
 

@@ -58,7 +58,9 @@ impl Action {
             Action::Suspend => &[Active],
             Action::Resume => &[Suspended],
             Action::ConsoleOutput => &[Active, Stopped, Paused, Suspended, Error, Resized, Rescued, Building],
-            Action::Delete | Action::ForceDelete | Action::Lock | Action::Unlock | Action::Update => return None,
+            // Only a soft-deleted server (deferred delete) can be forced.
+            Action::ForceDelete => &[SoftDeleted],
+            Action::Delete | Action::Lock | Action::Unlock | Action::Update => return None,
         })
     }
 

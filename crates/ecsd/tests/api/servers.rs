@@ -240,6 +240,12 @@ async fn power_actions_locks_and_instance_actions(server: &TestServer) {
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(demo.get(&format!("/v2.1/servers/{id}"), None).await.body["server"]["status"], "ERROR");
     action(&demo, &id, json!({"bogus": null})).await.assert_fault(400, "badRequest");
+    // forceDelete is for soft-deleted servers only (deferred delete), as in Nova.
+    let r = action(&demo, &id, json!({"forceDelete": null})).await;
+    assert_eq!(
+        r.assert_fault(409, "conflictingRequest"),
+        format!("Cannot 'forceDelete' instance {id} while it is in vm_state error")
+    );
 }
 both!(power_actions_locks_and_instance_actions);
 
@@ -397,6 +403,22 @@ async fn placement_failures_and_rescheduling(server: &TestServer) {
     assert_eq!(s["fault"]["code"], 500);
     assert!(s["fault"]["message"].as_str().unwrap().starts_with("No valid host was found."), "{s}");
     assert!(s["addresses"].as_object().unwrap().is_empty());
+
+    // A flavor asking for a capability no host has.
+    let r = admin
+        .post(
+            "/v2.1/flavors",
+            None,
+            &json!({"flavor": {"name": "kvm-only", "id": "kvm-only", "vcpus": 1, "ram": 512, "disk": 1}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let specs = json!({"extra_specs": {"capabilities:hypervisor_type": "qemu"}});
+    assert_eq!(admin.post("/v2.1/flavors/kvm-only/os-extra_specs", None, &specs).await.status, 200);
+    body["server"]["flavorRef"] = json!("kvm-only");
+    let r = admin.post("/v2.1/servers", None, &body).await;
+    let s = admin.wait_status(r.body["server"]["id"].as_str().unwrap(), "ERROR").await;
+    assert!(s["fault"]["message"].as_str().unwrap().starts_with("No valid host was found."), "{s}");
 
     // One failing host: the build moves on to another.
     let sim = server.sim();

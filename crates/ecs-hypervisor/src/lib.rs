@@ -109,34 +109,8 @@ impl std::fmt::Display for Op {
     }
 }
 
-/// Nova's power_state codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PowerState {
-    NoState = 0,
-    Running = 1,
-    Paused = 3,
-    Shutdown = 4,
-    Crashed = 6,
-    Suspended = 7,
-}
-
-impl PowerState {
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-
-    pub fn from_code(code: i32) -> Option<Self> {
-        Some(match code {
-            0 => PowerState::NoState,
-            1 => PowerState::Running,
-            3 => PowerState::Paused,
-            4 => PowerState::Shutdown,
-            6 => PowerState::Crashed,
-            7 => PowerState::Suspended,
-            _ => return None,
-        })
-    }
-}
+/// Nova's power_state codes: one definition for the records and the drivers.
+pub use ecs_types::server::PowerState;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NicSpec {

@@ -161,6 +161,22 @@ impl SimControl {
     }
 }
 
+/// What happened on a guest's console. The text is rendered from these
+/// when asked for, so that a host with 100,000 guests does not keep
+/// 100,000 consoles in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ConsoleEvent {
+    Boot,
+    PowerDown,
+    Restart,
+    Reset,
+    Suspend,
+}
+
+/// Console history kept per guest (a boot prints about fifteen lines).
+const CONSOLE_EVENTS: usize = 100;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Guest {
     spec: GuestSpec,
@@ -170,8 +186,9 @@ struct Guest {
     root_gb: u64,
     nics: Vec<NicSpec>,
     disks: Vec<DiskSpec>,
-    boots: u32,
-    console: Vec<String>,
+    /// Boots before the oldest event kept in `history`.
+    boots_forgotten: u32,
+    history: Vec<ConsoleEvent>,
 }
 
 impl Guest {
@@ -187,26 +204,31 @@ impl Guest {
         }
     }
 
-    fn log(&mut self, lines: impl IntoIterator<Item = String>) {
-        self.console.extend(lines);
-        if self.console.len() > CONSOLE_LINES {
-            let excess = self.console.len() - CONSOLE_LINES;
-            self.console.drain(..excess);
+    fn record(&mut self, event: ConsoleEvent) {
+        self.history.push(event);
+        if self.history.len() > CONSOLE_EVENTS {
+            let gone = self.history.remove(0);
+            if gone == ConsoleEvent::Boot {
+                self.boots_forgotten += 1;
+            }
         }
     }
 
-    /// A boot as a Linux guest prints it; the same guest prints the same.
     fn boot(&mut self) {
-        self.boots += 1;
+        self.record(ConsoleEvent::Boot);
+    }
+
+    /// The lines a Linux guest prints as it boots; the same guest prints the same.
+    fn boot_lines(&self, boot: u32, lines: &mut Vec<String>) {
         let s = &self.spec;
-        let mut lines = vec![
-            format!("Linux version 6.1.0-ecsd-sim (boot {})", self.boots),
+        lines.extend([
+            format!("Linux version 6.1.0-ecsd-sim (boot {boot})"),
             "Command line: console=ttyS0 root=/dev/vda1 ro".to_string(),
             "Hypervisor detected: ecsd simulator".to_string(),
             format!("smpboot: Allowing {} CPUs", self.vcpus),
             format!("Memory: {}M available", self.ram_mb),
             format!("virtio_blk virtio1: [vda] {} GiB", self.root_gb),
-        ];
+        ]);
         for d in &self.disks {
             lines.push(format!("virtio_blk: [{}] {} GiB ({})", d.device.trim_start_matches("/dev/"), d.size_gb, d.id));
         }
@@ -226,18 +248,32 @@ impl Guest {
         ));
         lines.push(format!("Welcome to {}", s.image_name.as_deref().unwrap_or("Linux")));
         lines.push(format!("{} login: ", s.hostname));
-        let start = self.console.len();
-        let stamped = lines
-            .into_iter()
-            .enumerate()
-            .map(|(i, l)| format!("[{:5}.{:06}] {l}", (start + i) / 250, ((start + i) % 250) * 4000));
-        self.log(stamped);
     }
 
-    fn shutdown_log(&mut self, how: &str) {
-        let start = self.console.len();
-        let line = format!("[{:5}.{:06}] reboot: {how}", start / 250, (start % 250) * 4000);
-        self.log([line]);
+    /// The serial console: the kept history rendered, with kernel-style
+    /// time stamps derived from line numbers.
+    fn console(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut boot = self.boots_forgotten;
+        for event in &self.history {
+            match event {
+                ConsoleEvent::Boot => {
+                    boot += 1;
+                    self.boot_lines(boot, &mut lines);
+                }
+                ConsoleEvent::PowerDown => lines.push("reboot: Power down".into()),
+                ConsoleEvent::Restart => lines.push("reboot: Restarting system".into()),
+                ConsoleEvent::Reset => lines.push("reboot: Reset".into()),
+                ConsoleEvent::Suspend => lines.push("PM: suspend entry (deep)".into()),
+            }
+        }
+        let skip = lines.len().saturating_sub(CONSOLE_LINES);
+        lines
+            .into_iter()
+            .enumerate()
+            .skip(skip)
+            .map(|(i, l)| format!("[{:5}.{:06}] {l}", i / 250, (i % 250) * 4000))
+            .collect()
     }
 }
 
@@ -403,8 +439,8 @@ impl SimHypervisor {
             }
             match (op, to) {
                 (Op::PowerOn | Op::Resume, PowerState::Running) if g.power_state != PowerState::Paused => g.boot(),
-                (Op::PowerOff, _) => g.shutdown_log("Power down"),
-                (Op::Suspend, _) => g.shutdown_log("Suspending to disk"),
+                (Op::PowerOff, _) => g.record(ConsoleEvent::PowerDown),
+                (Op::Suspend, _) => g.record(ConsoleEvent::Suspend),
                 _ => {}
             }
             g.power_state = to;
@@ -450,8 +486,8 @@ impl Hypervisor for SimHypervisor {
             root_gb: spec.root_gb,
             nics: spec.nics.clone(),
             disks: spec.disks.clone(),
-            boots: 0,
-            console: Vec::new(),
+            boots_forgotten: 0,
+            history: Vec::new(),
         };
         guest.boot();
         self.persist(Op::Spawn, &guest)?;
@@ -507,7 +543,7 @@ impl Hypervisor for SimHypervisor {
                 return Err(HypervisorError::InvalidState { id: id.to_string(), state: g.power_state, op: Op::Reboot });
             }
             if g.power_state == PowerState::Running {
-                g.shutdown_log(if kind == RebootKind::Soft { "Restarting system" } else { "Reset" });
+                g.record(if kind == RebootKind::Soft { ConsoleEvent::Restart } else { ConsoleEvent::Reset });
             }
             g.power_state = PowerState::Running;
             g.boot();
@@ -535,7 +571,7 @@ impl Hypervisor for SimHypervisor {
         self.begin(Op::ConsoleLog).await?;
         let guests = self.guests();
         exists(&guests, id)?;
-        Ok(tail(&guests[id].console, tail_lines))
+        Ok(tail(&guests[id].console(), tail_lines))
     }
 
     async fn attach_disk(&self, id: &str, disk: &DiskSpec) -> Result<()> {

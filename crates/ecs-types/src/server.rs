@@ -87,7 +87,7 @@ string_enum! {
 }
 
 /// Nova's `power_state` codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PowerState {
     NoState = 0,
     Running = 1,

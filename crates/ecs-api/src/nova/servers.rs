@@ -178,6 +178,20 @@ fn optional_string(fields: &Map<String, Value>, key: &str, path: &str, max: usiz
     fields.get(key).map(|v| validate::string(v, &format!("{path}/{key}"), 0, max).map(String::from)).transpose()
 }
 
+/// `accessIPv4`/`accessIPv6`: empty, or an address of that family.
+fn access_ip(v: &Value, field: &str) -> Result<String> {
+    let a = validate::string(v, field, 0, 64)?;
+    let ok = match field {
+        "accessIPv4" => a.parse::<std::net::Ipv4Addr>().is_ok(),
+        _ => a.parse::<std::net::Ipv6Addr>().is_ok(),
+    };
+    if !a.is_empty() && !ok {
+        let family = if field == "accessIPv4" { "ipv4" } else { "ipv6" };
+        return Err(invalid(field, v, format!("'{a}' is not a '{family}'")));
+    }
+    Ok(a.to_string())
+}
+
 fn parse_networks(call: &NovaCall, v: &Value) -> Result<NetworkChoice> {
     if let Value::String(s) = v {
         return match s.as_str() {
@@ -507,14 +521,8 @@ pub async fn create(
         }
         None => None,
     };
-    let access_ipv4 = optional_string(s, "accessIPv4", "server", 64)?.unwrap_or_default();
-    if !access_ipv4.is_empty() && access_ipv4.parse::<std::net::Ipv4Addr>().is_err() {
-        return Err(invalid("accessIPv4", &json!(access_ipv4), format!("'{access_ipv4}' is not a 'ipv4'")));
-    }
-    let access_ipv6 = optional_string(s, "accessIPv6", "server", 64)?.unwrap_or_default();
-    if !access_ipv6.is_empty() && access_ipv6.parse::<std::net::Ipv6Addr>().is_err() {
-        return Err(invalid("accessIPv6", &json!(access_ipv6), format!("'{access_ipv6}' is not a 'ipv6'")));
-    }
+    let access_ipv4 = s.get("accessIPv4").map(|a| access_ip(a, "accessIPv4")).transpose()?.unwrap_or_default();
+    let access_ipv6 = s.get("accessIPv6").map(|a| access_ip(a, "accessIPv6")).transpose()?.unwrap_or_default();
     let return_reservation_id = s
         .get("return_reservation_id")
         .map(|r| validate::boolean(r, "return_reservation_id"))
@@ -828,20 +836,8 @@ pub async fn update(
             other => Some(validate::string(other, "description", 0, 255)?.to_string()),
         });
     }
-    if let Some(a) = s.get("accessIPv4") {
-        let a = validate::string(a, "accessIPv4", 0, 64)?;
-        if !a.is_empty() && a.parse::<std::net::Ipv4Addr>().is_err() {
-            return Err(invalid("accessIPv4", &json!(a), format!("'{a}' is not a 'ipv4'")));
-        }
-        edit.access_ipv4 = Some(a.to_string());
-    }
-    if let Some(a) = s.get("accessIPv6") {
-        let a = validate::string(a, "accessIPv6", 0, 64)?;
-        if !a.is_empty() && a.parse::<std::net::Ipv6Addr>().is_err() {
-            return Err(invalid("accessIPv6", &json!(a), format!("'{a}' is not a 'ipv6'")));
-        }
-        edit.access_ipv6 = Some(a.to_string());
-    }
+    edit.access_ipv4 = s.get("accessIPv4").map(|a| access_ip(a, "accessIPv4")).transpose()?;
+    edit.access_ipv6 = s.get("accessIPv6").map(|a| access_ip(a, "accessIPv6")).transpose()?;
     let server = state.core.server_edit(&call.ctx, &id, edit).await?;
     Ok(Json(json!({"server": detail(&call, &server)})))
 }

@@ -204,6 +204,23 @@ pub struct ServerUpdate {
     pub deleted: bool,
 }
 
+impl ServerUpdate {
+    /// This update followed by `later`: what `later` sets wins.
+    pub fn then(self, later: ServerUpdate) -> ServerUpdate {
+        ServerUpdate {
+            vm_state: later.vm_state.or(self.vm_state),
+            task_state: later.task_state.or(self.task_state),
+            power_state: later.power_state.or(self.power_state),
+            host: later.host.or(self.host),
+            availability_zone: later.availability_zone.or(self.availability_zone),
+            fault: later.fault.or(self.fault),
+            launched_at: later.launched_at.or(self.launched_at),
+            terminated_at: later.terminated_at.or(self.terminated_at),
+            deleted: later.deleted || self.deleted,
+        }
+    }
+}
+
 /// Fields a user may change with `PUT /servers/{id}`.
 #[derive(Debug, Clone, Default)]
 pub struct ServerEdit {

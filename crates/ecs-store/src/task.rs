@@ -47,6 +47,29 @@ pub struct TaskAdvance {
     pub server: Option<(String, ServerUpdate)>,
 }
 
+impl TaskAdvance {
+    /// This record followed by `later`, as one record.
+    pub fn then(self, later: TaskAdvance) -> TaskAdvance {
+        let server = match (self.server, later.server) {
+            (Some((id, first)), Some((_, second))) => Some((id, first.then(second))),
+            (first, second) => second.or(first),
+        };
+        let mut start_events = self.start_events;
+        start_events.extend(later.start_events);
+        let mut finish_events = self.finish_events;
+        finish_events.extend(later.finish_events);
+        TaskAdvance {
+            phase: later.phase.or(self.phase),
+            step: later.step,
+            progress: later.progress,
+            message: later.message.or(self.message),
+            start_events,
+            finish_events,
+            server,
+        }
+    }
+}
+
 fn task_from_row(row: &AnyRow) -> StoreResult<Task> {
     let phase: String = row.try_get("phase")?;
     let json = |c: &str| -> StoreResult<serde_json::Value> {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use ecs_hypervisor::Hypervisor;
 use ecs_store::TaskAdvance;
-use ecs_types::server::{Task, TaskPhase};
+use ecs_types::server::{ComputeHost, Task, TaskPhase};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore};
 use tracing::Instrument;
@@ -19,26 +19,58 @@ use tracing::Instrument;
 use super::steps::{StepError, TaskKind};
 use crate::Core;
 
-/// The hypervisor drivers this process runs, by host name.
+/// The hypervisor drivers this process runs, by host name, and the
+/// scheduler's recent view of the hosts' records.
 #[derive(Default)]
-pub struct Drivers(RwLock<HashMap<String, Arc<dyn Hypervisor>>>);
+pub struct Drivers {
+    drivers: RwLock<HashMap<String, Arc<dyn Hypervisor>>>,
+    view: std::sync::Mutex<Option<(std::time::Instant, Vec<ComputeHost>)>>,
+}
+
+/// How old the scheduler's view of the hosts may be.
+const HOST_VIEW_TTL: Duration = Duration::from_secs(1);
 
 impl Drivers {
     pub fn insert(&self, driver: Arc<dyn Hypervisor>) {
-        self.0.write().expect("drivers lock").insert(driver.host().to_string(), driver);
+        self.drivers.write().expect("drivers lock").insert(driver.host().to_string(), driver);
     }
 
     pub fn get(&self, host: &str) -> Option<Arc<dyn Hypervisor>> {
-        self.0.read().expect("drivers lock").get(host).cloned()
+        self.drivers.read().expect("drivers lock").get(host).cloned()
     }
 
     /// The names of the hosts driven here.
     pub fn hosts(&self) -> Vec<String> {
-        self.0.read().expect("drivers lock").keys().cloned().collect()
+        self.drivers.read().expect("drivers lock").keys().cloned().collect()
     }
 
     pub fn all(&self) -> Vec<Arc<dyn Hypervisor>> {
-        self.0.read().expect("drivers lock").values().cloned().collect()
+        self.drivers.read().expect("drivers lock").values().cloned().collect()
+    }
+
+    /// The host records, read at most [`HOST_VIEW_TTL`] ago unless `fresh`.
+    pub async fn host_view(&self, store: &ecs_store::Store, fresh: bool) -> ecs_store::StoreResult<Vec<ComputeHost>> {
+        if !fresh
+            && let Some((at, view)) = self.view.lock().expect("view lock").as_ref()
+            && at.elapsed() < HOST_VIEW_TTL
+        {
+            return Ok(view.clone());
+        }
+        let view = store.host_list().await?;
+        *self.view.lock().expect("view lock") = Some((std::time::Instant::now(), view.clone()));
+        Ok(view)
+    }
+
+    /// Counts a claim in the view at once, so that the next placements
+    /// made from the same view still spread.
+    pub fn note_claim(&self, host_id: &str, claim: ecs_store::Claim) {
+        if let Some((_, view)) = self.view.lock().expect("view lock").as_mut()
+            && let Some(h) = view.iter_mut().find(|h| h.id == host_id)
+        {
+            h.used_vcpus += claim.vcpus;
+            h.used_ram_mb += claim.ram_mb;
+            h.used_disk_gb += claim.disk_gb;
+        }
     }
 }
 
@@ -200,6 +232,8 @@ async fn run_task(core: &Core, task: Task) {
 /// Runs the steps from the recorded one to the end.
 async fn forward(run: &mut Run<'_>) {
     let steps = run.kind.steps();
+    // A completed step whose record waits for the next one.
+    let mut carry: Option<TaskAdvance> = None;
     while (run.task.step as usize) < steps.len() {
         let index = run.task.step as usize;
         let step = steps[index];
@@ -226,7 +260,14 @@ async fn forward(run: &mut Run<'_>) {
         let Some(server) = run.server.as_mut() else {
             return fail(run, index, "task has no server".into(), None).await;
         };
-        match step.run(run.core, &run.task, server, &mut run.progress).await {
+        let outcome = step.run(run.core, &run.task, server, &mut run.progress).await;
+        if outcome.is_err()
+            && let Some(carried) = carry.take()
+            && !run.record(carried).await
+        {
+            return;
+        }
+        match outcome {
             Ok(update) => {
                 crash_point(run.kind, index, "after");
                 advance.server = update.map(|u| (run.task.server_id.clone().unwrap_or_default(), u));
@@ -236,6 +277,16 @@ async fn forward(run: &mut Run<'_>) {
                 }
                 if index + 1 == steps.len() {
                     advance.phase = Some(TaskPhase::Succeeded);
+                }
+                if let Some(earlier) = carry.take() {
+                    advance = earlier.then(advance);
+                }
+                if !step.record_after() && index + 1 < steps.len() {
+                    // Recorded with the next step: repeating it after a
+                    // crash is harmless, and a write is saved.
+                    run.task.step = advance.step;
+                    carry = Some(advance);
+                    continue;
                 }
                 if !run.record(advance).await {
                     return;

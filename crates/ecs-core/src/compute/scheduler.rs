@@ -63,20 +63,38 @@ pub async fn place(
     if resumed && let Some(host) = core.store.host_of_claim(&server.id).await? {
         return Ok(host);
     }
-    let mut hosts: Vec<ComputeHost> =
-        core.store.host_list().await?.into_iter().filter(|h| passes_filters(core, h, server, claim, tried)).collect();
-    weigh(&mut hosts);
-    for host in hosts {
-        match core.store.host_claim(&server.id, &host.id, claim).await? {
-            Some(holder) if holder == host.id => return Ok(host),
-            // It held a claim elsewhere already: keep that placement.
-            Some(_) => {
-                if let Some(held) = core.store.host_of_claim(&server.id).await? {
-                    return Ok(held);
-                }
-            }
-            None => {}
+    // Like Nova's scheduler, decide on a recent view of the hosts; the
+    // claim is what checks capacity for real. If nothing on that view
+    // takes the claim, look again at the current one before giving up.
+    for fresh in [false, true] {
+        let view = core.drivers.host_view(&core.store, fresh).await?;
+        let mut hosts: Vec<ComputeHost> =
+            view.into_iter().filter(|h| passes_filters(core, h, server, claim, tried)).collect();
+        weigh(&mut hosts);
+        if let Some(host) = claim_first(core, server, claim, hosts).await? {
+            return Ok(host);
         }
     }
     Err(StepError::Fatal(NO_VALID_HOST.into()))
+}
+
+/// Claims on the first host of `hosts` that takes it.
+async fn claim_first(
+    core: &Core,
+    server: &Server,
+    claim: Claim,
+    hosts: Vec<ComputeHost>,
+) -> Result<Option<ComputeHost>, StepError> {
+    for host in hosts {
+        match core.store.host_claim(&server.id, &host.id, claim).await? {
+            Some(holder) if holder == host.id => {
+                core.drivers.note_claim(&host.id, claim);
+                return Ok(Some(host));
+            }
+            // It held a claim elsewhere already: keep that placement.
+            Some(_) => return Ok(core.store.host_of_claim(&server.id).await?),
+            None => {}
+        }
+    }
+    Ok(None)
 }

@@ -214,6 +214,13 @@ fn driver_for(core: &Core, server: &Server) -> Result<Arc<dyn Hypervisor>, StepE
 }
 
 impl Step {
+    /// Whether the step's outcome is recorded on its own. Scheduling is
+    /// recorded together with the network step after it: both are
+    /// idempotent, so a crash between them only repeats the claim.
+    pub fn record_after(self) -> bool {
+        !matches!(self, Step::Schedule)
+    }
+
     /// Runs the step on `server` (keeping that copy current); returns the
     /// server state it produced, for the record.
     pub async fn run(

@@ -548,3 +548,84 @@ async fn two_nodes_share_one_database() {
         node.stop().await.unwrap();
     }
 }
+
+async fn list_filters(server: &TestServer) {
+    let demo = server.demo().await;
+    let a = boot(&demo, "alpha").await;
+    let mut body = create_body(&demo, "beta").await;
+    body["server"]["flavorRef"] = json!("m1.tiny");
+    body["server"]["tags"] = json!(["web", "blue"]);
+    let r = demo.post("/v2.1/servers", Some("2.52"), &body).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let b = r.body["server"]["id"].as_str().unwrap().to_string();
+    let beta = demo.wait_status(&b, "ACTIVE").await;
+    assert_eq!(beta["tags"], json!(["blue", "web"]));
+    let ids = |r: &crate::Reply| -> Vec<String> {
+        r.body["servers"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(ids(&demo.get("/v2.1/servers?flavor=m1.tiny", None).await), [b.clone()]);
+    let image = image_id(&demo).await;
+    assert_eq!(
+        ids(&demo.get(&format!("/v2.1/servers?image={image}&sort_key=display_name&sort_dir=asc"), None).await),
+        [a.clone(), b.clone()]
+    );
+    assert_eq!(ids(&demo.get("/v2.1/servers?tags=web,blue", Some("2.26")).await), [b.clone()]);
+    assert_eq!(ids(&demo.get("/v2.1/servers?tags-any=red,web", Some("2.26")).await), [b.clone()]);
+    assert_eq!(ids(&demo.get("/v2.1/servers?not-tags=web", Some("2.26")).await), [a.clone()]);
+    let ip = beta["addresses"]["default-net"][0]["addr"].as_str().unwrap();
+    assert_eq!(ids(&demo.get(&format!("/v2.1/servers?ip=^{ip}$"), None).await), [b.clone()]);
+    let since = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    assert_eq!(demo.put(&format!("/v2.1/servers/{a}"), None, &json!({"server": {"name": "alpha2"}})).await.status, 200);
+    assert_eq!(ids(&demo.get(&format!("/v2.1/servers?changes-since={since}"), None).await), [a.clone()]);
+    demo.get("/v2.1/servers?changes-since=yesterday", None).await.assert_fault(400, "badRequest");
+    demo.get("/v2.1/servers?sort_key=bogus", None).await.assert_fault(400, "badRequest");
+    // Deleted servers: gone from lists, visible to changes-since and to admins asking for them.
+    assert_eq!(demo.delete(&format!("/v2.1/servers/{a}"), None).await.status, 204);
+    demo.wait_server(&a, |r| r.status == 404).await;
+    assert_eq!(ids(&demo.get("/v2.1/servers", None).await), [b.clone()]);
+    let changed = demo.get(&format!("/v2.1/servers/detail?changes-since={since}"), None).await;
+    let deleted = changed.body["servers"].as_array().unwrap().iter().find(|s| s["id"] == a.as_str()).unwrap();
+    assert_eq!(deleted["status"], "DELETED");
+    let admin = server.admin().await;
+    let all =
+        admin.get(&format!("/v2.1/servers?all_tenants=1&deleted=true&project_id={}", demo.project_id), None).await;
+    assert!(ids(&all).contains(&a));
+    let host = admin.get(&format!("/v2.1/servers/{b}"), None).await.body["server"]["OS-EXT-SRV-ATTR:host"].clone();
+    let on_host = admin.get(&format!("/v2.1/servers?all_tenants=1&host={}", host.as_str().unwrap()), None).await;
+    assert!(ids(&on_host).contains(&b));
+    // A member's admin-only filters are ignored, not obeyed.
+    assert_eq!(ids(&demo.get("/v2.1/servers?host=nowhere", None).await), [b.clone()]);
+}
+both!(list_filters);
+
+async fn image_limits_are_checked_against_the_flavor(server: &TestServer) {
+    let demo = server.demo().await;
+    let store = &server.core().store;
+    let mut big = store.image_list().await.unwrap().remove(0);
+    big.id = "5a0c4c3e-1d1a-4a8e-9e0b-0a7f1b2c3d4e".into();
+    big.name = "big".into();
+    big.min_ram_mb = 4096;
+    store.image_create(&big).await.unwrap();
+    let mut body = create_body(&demo, "small").await;
+    body["server"]["imageRef"] = json!(big.id);
+    let r = demo.post("/v2.1/servers", None, &body).await;
+    assert_eq!(r.assert_fault(400, "badRequest"), "Flavor's memory is too small for requested image.");
+    let mut disk = big.clone();
+    disk.id = "6b1d5d4f-2e2b-4b9f-8f1c-1b8f2c3d4e5f".into();
+    disk.min_ram_mb = 0;
+    disk.min_disk_gb = 100;
+    store.image_create(&disk).await.unwrap();
+    body["server"]["imageRef"] = json!(disk.id);
+    let r = demo.post("/v2.1/servers", None, &body).await;
+    assert_eq!(r.assert_fault(400, "badRequest"), "Flavor's disk is too small for requested image.");
+    let mut queued = big.clone();
+    queued.id = "7c2e6e5a-3f3c-4ca0-9a2d-2c9a3d4e5f6a".into();
+    queued.min_ram_mb = 0;
+    queued.status = "queued".into();
+    store.image_create(&queued).await.unwrap();
+    body["server"]["imageRef"] = json!(queued.id);
+    let r = demo.post("/v2.1/servers", None, &body).await;
+    assert!(r.assert_fault(400, "badRequest").ends_with("is not active."));
+}
+both!(image_limits_are_checked_against_the_flavor);

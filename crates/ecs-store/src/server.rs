@@ -28,6 +28,9 @@ fn select_columns(backend: Backend) -> String {
         ("address", "p.address"),
         ("mac", "p.mac"),
         ("nic_index", "p.nic_index"),
+        ("project_id", "p.project_id"),
+        ("name", "p.name"),
+        ("preserve_on_delete", "p.preserve_on_delete"),
     ]);
     let tags = backend.json_array_agg("t.tag");
     format!(
@@ -47,6 +50,10 @@ struct PortJson {
     address: String,
     mac: String,
     nic_index: i64,
+    project_id: String,
+    name: String,
+    /// 0/1 on SQLite, a boolean on PostgreSQL.
+    preserve_on_delete: serde_json::Value,
 }
 
 fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> StoreResult<T> {
@@ -129,6 +136,9 @@ fn full_server_from_row(row: &AnyRow) -> StoreResult<Server> {
             address: p.address,
             mac: p.mac,
             nic_index: p.nic_index,
+            project_id: p.project_id,
+            name: p.name,
+            preserve_on_delete: p.preserve_on_delete.as_bool().unwrap_or(p.preserve_on_delete.as_i64() == Some(1)),
         })
         .collect();
     server.ports.sort_by(|a, b| (a.nic_index, &a.id).cmp(&(b.nic_index, &b.id)));

@@ -203,6 +203,9 @@ pub struct RequestedNic {
     pub network_id: String,
     #[serde(default)]
     pub fixed_ip: Option<String>,
+    /// An existing port to bind instead of making one.
+    #[serde(default)]
+    pub port_id: Option<String>,
 }
 
 /// A block device of the server (BDM v2, after validation).
@@ -223,10 +226,11 @@ pub struct BlockDevice {
     pub delete_on_termination: bool,
 }
 
-/// A port bound to a server: its fixed IP and MAC on one network.
+/// A port: one fixed IP and MAC on a network, bound to a server or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerPort {
     pub id: String,
+    /// Empty while the port is not bound to a server.
     pub server_id: String,
     pub network_id: String,
     pub network_name: String,
@@ -234,6 +238,10 @@ pub struct ServerPort {
     pub address: String,
     pub mac: String,
     pub nic_index: i64,
+    pub project_id: String,
+    pub name: String,
+    /// Made by a user (kept when its server goes), not by a create for a network.
+    pub preserve_on_delete: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -44,16 +44,23 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/networking", get(versions))
         .route("/networking/", get(versions))
+        .route("/networking/v2.0/extensions", get(extensions))
         .route("/networking/v2.0/networks", get(networks))
         .route("/networking/v2.0/networks/{id}", get(network))
         .route("/networking/v2.0/subnets", get(subnets))
         .route("/networking/v2.0/subnets/{id}", get(subnet))
-        .route("/networking/v2.0/ports", get(ports))
+        .route("/networking/v2.0/ports", get(ports).post(create_port))
+        .route("/networking/v2.0/ports/{id}", get(port).delete(delete_port))
 }
 
 async fn versions(base: BaseUrl) -> Json<Value> {
     let href = format!("{}/", base.join("networking/v2.0"));
     Json(json!({"versions": [{"id": "v2.0", "status": "CURRENT", "links": [{"rel": "self", "href": href}]}]}))
+}
+
+/// No Neutron API extensions are offered (clients ask before using some).
+async fn extensions() -> Json<Value> {
+    Json(json!({"extensions": []}))
 }
 
 struct Query(Vec<(String, String)>);
@@ -102,13 +109,28 @@ fn subnet_view(s: &Subnet, project: &str) -> Value {
     })
 }
 
-fn port_view(p: &ServerPort, project: &str) -> Value {
+fn port_view(p: &ServerPort) -> Value {
+    let bound = !p.server_id.is_empty();
     json!({
-        "id": p.id, "name": "", "network_id": p.network_id, "mac_address": p.mac, "admin_state_up": true,
-        "status": "ACTIVE", "device_id": p.server_id, "device_owner": "compute:nova", "tenant_id": project,
-        "project_id": project, "fixed_ips": [{"subnet_id": p.subnet_id, "ip_address": p.address}],
+        "id": p.id, "name": p.name, "network_id": p.network_id, "mac_address": p.mac, "admin_state_up": true,
+        "status": if bound { "ACTIVE" } else { "DOWN" }, "device_id": p.server_id,
+        "device_owner": if bound { "compute:nova" } else { "" }, "tenant_id": p.project_id,
+        "project_id": p.project_id, "fixed_ips": [{"subnet_id": p.subnet_id, "ip_address": p.address}],
         "security_groups": [], "description": "", "tags": [], "binding:vnic_type": "normal",
     })
+}
+
+fn port_not_found(id: &str) -> NeutronError {
+    NeutronError(StatusCode::NOT_FOUND, "PortNotFound", format!("Port {id} could not be found."))
+}
+
+/// The caller's port (admins see every port).
+async fn visible_port(state: &AppState, ctx: &ecs_types::AuthContext, id: &str) -> Result<ServerPort> {
+    let port = state.core.store.port_get(id).await.map_err(|_| port_not_found(id))?;
+    if !ctx.is_admin() && Some(port.project_id.as_str()) != ctx.project_id() {
+        return Err(port_not_found(id));
+    }
+    Ok(port)
 }
 
 async fn networks(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
@@ -167,15 +189,74 @@ async fn subnet(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Pa
 
 async fn ports(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
     let q = Query::parse(raw.as_deref())?;
-    let servers = state.core.server_list(&ctx, ecs_store::ServerListQuery::default()).await?;
-    let mut out = Vec::new();
-    for s in &servers {
-        for p in &s.ports {
-            if q.matches("device_id", &p.server_id) && q.matches("network_id", &p.network_id) && q.matches("id", &p.id)
-            {
-                out.push(port_view(p, &s.project_id));
-            }
-        }
-    }
+    let project = if ctx.is_admin() { None } else { ctx.project_id() };
+    let out: Vec<Value> = state
+        .core
+        .store
+        .port_list(project)
+        .await
+        .map_err(ecs_core::Error::from)?
+        .iter()
+        .filter(|p| {
+            q.matches("device_id", &p.server_id) && q.matches("network_id", &p.network_id) && q.matches("id", &p.id)
+        })
+        .map(port_view)
+        .collect();
     Ok(Json(json!({"ports": out})))
+}
+
+async fn port(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Json<Value>> {
+    Ok(Json(json!({"port": port_view(&visible_port(&state, &ctx, &id).await?)})))
+}
+
+/// `POST /ports`: a port on a network, optionally with a fixed IP, to
+/// attach to a server later.
+async fn create_port(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Json(body): Json<Value>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let bad = |m: &str| NeutronError(StatusCode::BAD_REQUEST, "HTTPBadRequest", m.to_string());
+    let p = body.get("port").and_then(Value::as_object).ok_or_else(|| bad("Resource body required"))?;
+    let network_id = p.get("network_id").and_then(Value::as_str).ok_or_else(|| bad("network_id is required"))?;
+    let name = p.get("name").and_then(Value::as_str).unwrap_or("");
+    let fixed_ip = p
+        .get("fixed_ips")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(|f| f.get("ip_address"))
+        .and_then(Value::as_str);
+    if let Some(ip) = fixed_ip
+        && ip.parse::<std::net::IpAddr>().is_err()
+    {
+        return Err(bad(&format!("Invalid input for fixed_ips: '{ip}' is not a valid IP address")));
+    }
+    let network = state.core.networks(&ctx).await?.into_iter().find(|n| n.id == network_id).ok_or_else(|| {
+        NeutronError(StatusCode::NOT_FOUND, "NetworkNotFound", format!("Network {network_id} could not be found."))
+    })?;
+    let project = ctx.project_id().unwrap_or_default();
+    let created =
+        state.core.store.port_create(project, &network.id, name, fixed_ip).await.map_err(ecs_core::Error::from)?;
+    match created {
+        Ok(port) => Ok((StatusCode::CREATED, Json(json!({"port": port_view(&port)})))),
+        Err(ecs_store::PortRefusal::AddressInUse(ip)) => Err(NeutronError(
+            StatusCode::CONFLICT,
+            "IpAddressAlreadyAllocated",
+            format!("IP address {ip} already allocated in subnet"),
+        )),
+        Err(ecs_store::PortRefusal::Exhausted) => Err(NeutronError(
+            StatusCode::CONFLICT,
+            "IpAddressGenerationFailure",
+            format!("No more IP addresses available on network {network_id}."),
+        )),
+        Err(other) => Err(bad(&format!("Invalid fixed IP for network {network_id}: {other:?}"))),
+    }
+}
+
+async fn delete_port(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<StatusCode> {
+    visible_port(&state, &ctx, &id).await?;
+    match state.core.store.port_delete(&id).await.map_err(ecs_core::Error::from)? {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(_) => Err(NeutronError(StatusCode::CONFLICT, "PortInUse", format!("Port {id} is in use by a server."))),
+    }
 }

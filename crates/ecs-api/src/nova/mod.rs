@@ -9,6 +9,7 @@
 mod error;
 mod flavors;
 mod images;
+mod interfaces;
 mod keypairs;
 mod limits;
 pub mod microversion;
@@ -127,6 +128,12 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/images/detail", get(images::detail))
         .route("/images/{id}", get(images::show))
         .route("/limits", get(limits::show))
+        .route("/os-networks", get(interfaces::networks))
+        .route("/os-networks/{id}", get(interfaces::network))
+        .route("/servers/{id}/ips", get(interfaces::ips))
+        .route("/servers/{id}/ips/{network}", get(interfaces::ips_of_network))
+        .route("/servers/{id}/os-interface", get(interfaces::index).post(interfaces::create))
+        .route("/servers/{id}/os-interface/{port_id}", get(interfaces::show).delete(interfaces::delete))
         .route("/servers", get(servers::index).post(servers::create))
         .route("/servers/detail", get(servers::detail_list))
         .route("/servers/{id}", get(servers::show).put(servers::update).delete(servers::delete))

@@ -162,7 +162,7 @@ impl Core {
                     Err(Error::Invalid("Unable to automatically allocate a network for project".into()))
                 }
                 [] => Ok(Vec::new()),
-                [only] => Ok(vec![RequestedNic { network_id: only.id.clone(), fixed_ip: None }]),
+                [only] => Ok(vec![RequestedNic { network_id: only.id.clone(), fixed_ip: None, port_id: None }]),
                 _ => Err(Error::Conflict(
                     "Multiple possible networks found, use a Network ID to be more specific.".into(),
                 )),
@@ -178,7 +178,9 @@ impl Core {
                                     .into(),
                             ));
                         }
-                        return Err(Error::Invalid(format!("Port {port} could not be found.")));
+                        let port = self.usable_port(ctx, port).await?;
+                        nics.push(RequestedNic { network_id: port.network_id, fixed_ip: None, port_id: Some(port.id) });
+                        continue;
                     }
                     let uuid = req.uuid.as_deref().unwrap_or_default();
                     let Some(network) = visible.iter().find(|n| n.id == uuid) else {
@@ -190,26 +192,47 @@ impl Core {
                                 "max_count cannot be greater than 1 if an fixed_ip is specified.".into(),
                             ));
                         }
-                        let addr: std::net::IpAddr =
-                            ip.parse().map_err(|_| Error::Invalid(format!("Invalid fixed IP address ({ip})")))?;
-                        let subnets = self.store.subnet_list(&network.id).await?;
-                        let inside =
-                            subnets.iter().any(|s| s.cidr.parse::<ipnet::IpNet>().is_ok_and(|net| net.contains(&addr)));
-                        if !inside {
-                            return Err(Error::Invalid(format!(
-                                "Fixed IP address {ip} is not valid on network {}.",
-                                network.id
-                            )));
-                        }
-                        if self.store.port_address_in_use(&network.id, ip).await? {
-                            return Err(Error::Invalid(format!("Fixed IP address {ip} is already in use.")));
-                        }
+                        self.check_fixed_ip(network, ip).await?;
                     }
-                    nics.push(RequestedNic { network_id: network.id.clone(), fixed_ip: req.fixed_ip.clone() });
+                    nics.push(RequestedNic {
+                        network_id: network.id.clone(),
+                        fixed_ip: req.fixed_ip.clone(),
+                        port_id: None,
+                    });
                 }
                 Ok(nics)
             }
         }
+    }
+
+    /// A port of the caller's that no server holds (400 if unknown, 409 if bound).
+    async fn usable_port(&self, ctx: &AuthContext, id: &str) -> Result<ecs_types::server::ServerPort> {
+        let port = self
+            .store
+            .port_get(id)
+            .await
+            .map_err(Error::not_found_or(|| Error::Invalid(format!("Port {id} could not be found."))))?;
+        if !ctx.is_admin() && Some(port.project_id.as_str()) != ctx.project_id() {
+            return Err(Error::Invalid(format!("Port {id} could not be found.")));
+        }
+        if !port.server_id.is_empty() {
+            return Err(Error::Conflict(format!("Port {id} is still in use.")));
+        }
+        Ok(port)
+    }
+
+    /// Checks a fixed IP asked for on `network`: inside one of its subnets and free.
+    async fn check_fixed_ip(&self, network: &Network, ip: &str) -> Result<()> {
+        let addr: std::net::IpAddr =
+            ip.parse().map_err(|_| Error::Invalid(format!("Invalid fixed IP address ({ip})")))?;
+        let subnets = self.store.subnet_list(&network.id).await?;
+        if !subnets.iter().any(|s| s.cidr.parse::<ipnet::IpNet>().is_ok_and(|net| net.contains(&addr))) {
+            return Err(Error::Invalid(format!("Fixed IP address {ip} is not valid on network {}.", network.id)));
+        }
+        if self.store.port_address_in_use(&network.id, ip).await? {
+            return Err(Error::Invalid(format!("Fixed IP address {ip} is already in use.")));
+        }
+        Ok(())
     }
 
     /// Creates `min_count`..`max_count` servers and queues their builds.
@@ -598,6 +621,114 @@ impl Core {
             )?;
         action.events = self.store.task_events(&action.task.id).await?;
         Ok(action)
+    }
+}
+
+/// A NIC to attach: a new port on a network (optionally with a fixed IP)
+/// or an existing port.
+#[derive(Debug, Clone)]
+pub enum InterfaceRequest {
+    Network { net_id: String, fixed_ip: Option<String> },
+    Port(String),
+}
+
+impl Core {
+    /// A server's ports (`os-interface`).
+    pub async fn interfaces(&self, ctx: &AuthContext, server_id: &str) -> Result<Vec<ecs_types::server::ServerPort>> {
+        Ok(self.server_get(ctx, server_id).await?.ports)
+    }
+
+    /// Attaches a NIC and waits for it, as Nova's synchronous attach does.
+    pub async fn interface_attach(
+        &self,
+        ctx: &AuthContext,
+        server_id: &str,
+        req: InterfaceRequest,
+        request_id: &str,
+    ) -> Result<ecs_types::server::ServerPort> {
+        let server = self.server_get(ctx, server_id).await?;
+        let (port_id, params) = match &req {
+            InterfaceRequest::Port(port) => {
+                let port = self.usable_port(ctx, port).await?;
+                (port.id.clone(), json!({"port_id": port.id, "existing_port": "yes"}))
+            }
+            InterfaceRequest::Network { net_id, fixed_ip } => {
+                let network = self
+                    .networks(ctx)
+                    .await?
+                    .into_iter()
+                    .find(|n| &n.id == net_id)
+                    .ok_or_else(|| Error::NotFound(format!("Network {net_id} could not be found.")))?;
+                if let Some(ip) = fixed_ip {
+                    self.check_fixed_ip(&network, ip).await?;
+                }
+                let port_id = uuid::Uuid::new_v4().to_string();
+                (port_id.clone(), json!({"port_id": port_id, "net_id": net_id, "fixed_ip": fixed_ip}))
+            }
+        };
+        let task_id = self
+            .start_interface_task(ctx, &server, Action::AttachInterface, TaskKind::AttachInterface, params, request_id)
+            .await?;
+        self.wait_task(&task_id, || Error::Internal(format!("Failed to attach network adapter device to {server_id}")))
+            .await?;
+        self.store.port_get(&port_id).await.map_err(Error::from)
+    }
+
+    /// Detaches a NIC (asynchronously, as Nova does).
+    pub async fn interface_detach(
+        &self,
+        ctx: &AuthContext,
+        server_id: &str,
+        port_id: &str,
+        request_id: &str,
+    ) -> Result<()> {
+        let server = self.server_get(ctx, server_id).await?;
+        if !server.ports.iter().any(|p| p.id == port_id) {
+            return Err(Error::NotFound(format!("Port {port_id} is not attached")));
+        }
+        let params = json!({"port_id": port_id});
+        self.start_interface_task(ctx, &server, Action::DetachInterface, TaskKind::DetachInterface, params, request_id)
+            .await?;
+        Ok(())
+    }
+
+    async fn start_interface_task(
+        &self,
+        ctx: &AuthContext,
+        server: &Server,
+        action: Action,
+        kind: TaskKind,
+        params: Value,
+        request_id: &str,
+    ) -> Result<String> {
+        self.check_locked(ctx, server, action)?;
+        state::check(action, server)?;
+        let mut task = new_task(ctx, kind.as_str(), &server.id, request_id);
+        task.project_id = server.project_id.clone();
+        task.params = params;
+        let id = task.id.clone();
+        let from = action.allowed_vm_states().unwrap_or_default();
+        let transition = Transition { from, from_tasks: &[], task_state: None, task: Some(task) };
+        if !self.store.server_transition(&server.id, &transition).await? {
+            let now = self.server_get(ctx, &server.id).await?;
+            return Err(state::invalid_state(action, &now));
+        }
+        self.wake.notify();
+        Ok(id)
+    }
+
+    /// Waits until a task ends; its failure becomes `failed()`.
+    async fn wait_task(&self, task_id: &str, failed: impl FnOnce() -> Error) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(300);
+        loop {
+            let task = self.store.task_get(task_id).await?;
+            match task.phase {
+                ecs_types::server::TaskPhase::Succeeded => return Ok(()),
+                ecs_types::server::TaskPhase::Failed => return Err(failed()),
+                _ if tokio::time::Instant::now() > deadline => return Err(failed()),
+                _ => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            }
+        }
     }
 }
 

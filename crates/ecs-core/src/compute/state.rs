@@ -21,6 +21,8 @@ pub enum Action {
     Unlock,
     Update,
     ConsoleOutput,
+    AttachInterface,
+    DetachInterface,
 }
 
 impl Action {
@@ -40,6 +42,8 @@ impl Action {
             Action::Unlock => "unlock",
             Action::Update => "update",
             Action::ConsoleOutput => "get_console_output",
+            Action::AttachInterface => "attach_interface",
+            Action::DetachInterface => "detach_interface",
         }
     }
 
@@ -57,6 +61,7 @@ impl Action {
             Action::Unpause => &[Paused],
             Action::Suspend => &[Active],
             Action::Resume => &[Suspended],
+            Action::AttachInterface | Action::DetachInterface => &[Active, Paused, Stopped],
             Action::ConsoleOutput => &[Active, Stopped, Paused, Suspended, Error, Resized, Rescued, Building],
             // Only a soft-deleted server (deferred delete) can be forced.
             Action::ForceDelete => &[SoftDeleted],

@@ -82,6 +82,10 @@ pub enum Step {
     ReleaseNetwork,
     ReleaseClaim,
     MarkDeleted,
+    AttachPort,
+    PlugNic,
+    UnplugNic,
+    ReleasePort,
 }
 
 /// The kinds of task, stored by name.
@@ -90,6 +94,8 @@ pub enum TaskKind {
     Create,
     Delete,
     Power(PowerOp),
+    AttachInterface,
+    DetachInterface,
 }
 
 impl TaskKind {
@@ -105,6 +111,8 @@ impl TaskKind {
             "unpause" => TaskKind::Power(PowerOp::Unpause),
             "suspend" => TaskKind::Power(PowerOp::Suspend),
             "resume" => TaskKind::Power(PowerOp::Resume),
+            "attach_interface" => TaskKind::AttachInterface,
+            "detach_interface" => TaskKind::DetachInterface,
             _ => return None,
         })
     }
@@ -121,6 +129,8 @@ impl TaskKind {
             TaskKind::Power(PowerOp::Unpause) => "unpause",
             TaskKind::Power(PowerOp::Suspend) => "suspend",
             TaskKind::Power(PowerOp::Resume) => "resume",
+            TaskKind::AttachInterface => "attach_interface",
+            TaskKind::DetachInterface => "detach_interface",
         }
     }
 
@@ -144,6 +154,8 @@ impl TaskKind {
             TaskKind::Power(PowerOp::Unpause) => &[Step::Power(PowerOp::Unpause)],
             TaskKind::Power(PowerOp::Suspend) => &[Step::Power(PowerOp::Suspend)],
             TaskKind::Power(PowerOp::Resume) => &[Step::Power(PowerOp::Resume)],
+            TaskKind::AttachInterface => &[Step::AttachPort, Step::PlugNic],
+            TaskKind::DetachInterface => &[Step::UnplugNic, Step::ReleasePort],
         }
     }
 
@@ -153,6 +165,8 @@ impl TaskKind {
             (TaskKind::Create, Step::Schedule) => "conductor_schedule_and_build_instances",
             (TaskKind::Create, _) => "compute__do_build_and_run_instance",
             (TaskKind::Delete, _) => "compute_terminate_instance",
+            (TaskKind::AttachInterface, _) => "compute_attach_interface",
+            (TaskKind::DetachInterface, _) => "compute_detach_interface",
             (TaskKind::Power(op), _) => match op {
                 PowerOp::Stop => "compute_stop_instance",
                 PowerOp::Start => "compute_start_instance",
@@ -198,6 +212,8 @@ impl TaskKind {
             // Other power operations revert the task state and leave the
             // server as it was; the failure shows in the instance action.
             TaskKind::Power(_) => ServerUpdate { task_state: Some(None), ..Default::default() },
+            // Interface changes leave the server's state alone.
+            TaskKind::AttachInterface | TaskKind::DetachInterface => return None,
         })
     }
 }
@@ -262,6 +278,13 @@ impl Step {
             Step::AllocateNetwork => {
                 let mut ports = Vec::new();
                 for (index, nic) in server.requested_networks.iter().enumerate() {
+                    if let Some(port_id) = &nic.port_id {
+                        match core.store.port_bind(port_id, &server.id, Some(index as i64)).await? {
+                            Ok(port) => ports.push(port),
+                            Err(_) => return Err(StepError::Fatal(format!("Port {port_id} is still in use."))),
+                        }
+                        continue;
+                    }
                     let allocated = core
                         .store
                         .port_allocate(
@@ -282,6 +305,9 @@ impl Step {
                         }
                         Err(PortRefusal::AddressInUse(ip)) => {
                             return Err(StepError::Fatal(format!("Fixed IP address {ip} is already in use.")));
+                        }
+                        Err(PortRefusal::PortInUse) => {
+                            return Err(StepError::Fatal("The port is still in use.".into()));
                         }
                         Err(PortRefusal::NoSubnet | PortRefusal::AddressOutsideSubnets(_)) => {
                             return Err(StepError::Fatal(format!(
@@ -316,6 +342,47 @@ impl Step {
                     power_state: Some(power_state),
                     ..Default::default()
                 }))
+            }
+            Step::AttachPort => {
+                let param = |k: &str| task.params.get(k).and_then(Value::as_str).map(String::from);
+                let port_id = param("port_id").ok_or_else(|| StepError::Fatal("no port id".into()))?;
+                let port = if param("existing_port").is_some() {
+                    core.store
+                        .port_bind(&port_id, &server.id, None)
+                        .await?
+                        .map_err(|_| StepError::Fatal(format!("Port {port_id} is still in use.")))?
+                } else {
+                    let network = param("net_id").ok_or_else(|| StepError::Fatal("no network".into()))?;
+                    let fixed_ip = param("fixed_ip");
+                    core.store
+                        .port_allocate_as(&port_id, &server.id, &server.project_id, &network, fixed_ip.as_deref())
+                        .await?
+                        .map_err(|r| {
+                            StepError::Fatal(format!("Failed to allocate a port on network {network}: {r:?}"))
+                        })?
+                };
+                server.ports.retain(|p| p.id != port.id);
+                server.ports.push(port);
+                Ok(None)
+            }
+            Step::PlugNic | Step::UnplugNic => {
+                let port_id = task.params.get("port_id").and_then(Value::as_str).unwrap_or_default();
+                let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
+                if self == Step::UnplugNic {
+                    driver.detach_nic(&server.id, port_id).await?;
+                } else {
+                    let port = match server.ports.iter().find(|p| p.id == port_id).cloned() {
+                        Some(p) => p,
+                        None => core.store.port_get(port_id).await?,
+                    };
+                    driver.attach_nic(&server.id, &nic_spec(&port)).await?;
+                }
+                Ok(None)
+            }
+            Step::ReleasePort => {
+                let port_id = task.params.get("port_id").and_then(Value::as_str).unwrap_or_default();
+                core.store.port_release(port_id).await?;
+                Ok(None)
             }
             Step::Destroy => {
                 if let Some(host) = server.host.as_deref() {
@@ -371,24 +438,41 @@ impl Step {
                     }
                 }
             }
-            Step::Power(_) | Step::Destroy | Step::ReleaseNetwork | Step::ReleaseClaim | Step::MarkDeleted => {}
+            Step::AttachPort => {
+                if let Some(port_id) = task.params.get("port_id").and_then(Value::as_str) {
+                    core.store.port_release(port_id).await?;
+                }
+            }
+            Step::PlugNic => {
+                let server = core.store.server_get(id).await?;
+                let port_id = task.params.get("port_id").and_then(Value::as_str).unwrap_or_default();
+                if let Some(driver) = server.host.as_deref().and_then(|h| core.drivers.get(h)) {
+                    match driver.detach_nic(id, port_id).await {
+                        Ok(()) | Err(ecs_hypervisor::HypervisorError::NotFound(_)) => {}
+                        Err(e) if e.is_host_down() => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            Step::UnplugNic
+            | Step::ReleasePort
+            | Step::Power(_)
+            | Step::Destroy
+            | Step::ReleaseNetwork
+            | Step::ReleaseClaim
+            | Step::MarkDeleted => {}
         }
         Ok(())
     }
 }
 
+fn nic_spec(p: &ecs_types::server::ServerPort) -> NicSpec {
+    NicSpec { port_id: p.id.clone(), network_id: p.network_id.clone(), mac: p.mac.clone(), ip: p.address.parse().ok() }
+}
+
 /// What the hypervisor needs to build the guest.
 fn guest_spec(server: &Server) -> GuestSpec {
-    let nics = server
-        .ports
-        .iter()
-        .map(|p| NicSpec {
-            port_id: p.id.clone(),
-            network_id: p.network_id.clone(),
-            mac: p.mac.clone(),
-            ip: p.address.parse().ok(),
-        })
-        .collect();
+    let nics = server.ports.iter().map(nic_spec).collect();
     GuestSpec {
         id: server.id.clone(),
         name: server.name.clone(),

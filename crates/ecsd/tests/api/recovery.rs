@@ -146,6 +146,48 @@ async fn every_task_converges_after_a_crash() {
         })
         .await;
     }
+    // Interface attach (answered only when done: the crash cuts the
+    // request) and detach: after restart the NIC count is what was asked.
+    for (at, change) in
+        [("attach_interface:0:after", 1), ("attach_interface:1:before", 1), ("detach_interface:0:after", -1)]
+    {
+        let mut target = String::new();
+        let mut before = 0i64;
+        crash_and_recover(&data, at, async |c: &Client| {
+            let id = first_server(c).await;
+            let path = format!("/v2.1/servers/{id}/os-interface");
+            let (_, list) = c.call(reqwest::Method::GET, &path, None).await;
+            before = list["interfaceAttachments"].as_array().map_or(0, |a| a.len() as i64);
+            if at.starts_with("attach") {
+                let net = c.call(reqwest::Method::GET, &format!("/v2.1/servers/{id}"), None).await.1;
+                assert!(net["server"]["addresses"].is_object());
+                let _ = c.call(reqwest::Method::POST, &path, Some(json!({"interfaceAttachment": {}}))).await;
+            } else {
+                let (_, list) = c.call(reqwest::Method::GET, &path, None).await;
+                let last = list["interfaceAttachments"].as_array().unwrap().last().unwrap()["port_id"].clone();
+                let (status, b) =
+                    c.call(reqwest::Method::DELETE, &format!("{path}/{}", last.as_str().unwrap()), None).await;
+                assert_eq!(status, 202, "{b}");
+            }
+            target = id.clone();
+            Some(id)
+        })
+        .await;
+        let ecsd = spawn(&["--data-dir", data.to_str().unwrap()], &[]);
+        let client = Client::login(&ecsd.base).await;
+        let path = format!("/v2.1/servers/{target}/os-interface");
+        let want = before + change;
+        let mut count = 0;
+        for _ in 0..400 {
+            let (_, list) = client.call(reqwest::Method::GET, &path, None).await;
+            count = list["interfaceAttachments"].as_array().map_or(0, |a| a.len() as i64);
+            if count == want {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(count, want, "{at}");
+    }
     // Delete: after destroying the guest, after releasing the network, before the record goes.
     for at in ["delete:0:after", "delete:1:after", "delete:3:before"] {
         crash_and_recover(&data, at, async |c: &Client| {

@@ -1,0 +1,4 @@
+-- Ports as a resource of their own: created by users (kept when the
+-- server goes) or by Nova for a requested network (deleted with it).
+ALTER TABLE ports ADD COLUMN name TEXT NOT NULL DEFAULT '';
+ALTER TABLE ports ADD COLUMN preserve_on_delete BOOLEAN NOT NULL DEFAULT FALSE;

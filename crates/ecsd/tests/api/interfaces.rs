@@ -1,0 +1,194 @@
+//! NICs (`os-interface`), user ports, `servers/{id}/ips` and `os-networks`.
+
+use futures::future::join_all;
+use serde_json::{Value, json};
+
+use crate::{Session, TestServer, both};
+
+async fn boot(s: &Session<'_>, name: &str, networks: Value) -> String {
+    let image = s.server.core().store.image_list().await.unwrap().remove(0).id;
+    let body = json!({"server": {"name": name, "flavorRef": "m1.tiny", "imageRef": image, "networks": networks}});
+    let r = s.post("/v2.1/servers", Some("2.37"), &body).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.body["server"]["id"].as_str().unwrap().to_string();
+    s.wait_status(&id, "ACTIVE").await;
+    id
+}
+
+async fn network_id(s: &Session<'_>) -> String {
+    s.server.core().store.network_list().await.unwrap().remove(0).id
+}
+
+/// `POST /networking/v2.0/ports` as the session's user.
+async fn new_port(s: &Session<'_>, fixed_ip: Option<&str>) -> crate::Reply {
+    let mut port = json!({"network_id": network_id(s).await, "name": "mine"});
+    if let Some(ip) = fixed_ip {
+        port["fixed_ips"] = json!([{"ip_address": ip}]);
+    }
+    s.server
+        .send(
+            reqwest::Method::POST,
+            "/networking/v2.0/ports",
+            &[("x-auth-token", s.token.as_str())],
+            Some(&json!({"port": port})),
+        )
+        .await
+}
+
+async fn attach_list_detach(server: &TestServer) {
+    let demo = server.demo().await;
+    let net = network_id(&demo).await;
+    let id = boot(&demo, "nics", json!("auto")).await;
+    let path = format!("/v2.1/servers/{id}/os-interface");
+    let list = demo.get(&path, None).await;
+    assert_eq!(list.body["interfaceAttachments"].as_array().unwrap().len(), 1);
+
+    let r = demo
+        .post(
+            &path,
+            None,
+            &json!({"interfaceAttachment": {"net_id": net, "fixed_ips": [{"ip_address": "192.168.0.200"}]}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let added = &r.body["interfaceAttachment"];
+    assert_eq!(added["fixed_ips"][0]["ip_address"], "192.168.0.200");
+    assert_eq!(added["port_state"], "ACTIVE");
+    let port = added["port_id"].as_str().unwrap().to_string();
+    let shown = demo.get(&format!("{path}/{port}"), None).await;
+    assert_eq!(shown.body["interfaceAttachment"]["mac_addr"], added["mac_addr"]);
+    let ips = demo.get(&format!("/v2.1/servers/{id}/ips"), None).await;
+    assert_eq!(ips.body["addresses"]["default-net"].as_array().unwrap().len(), 2);
+    let one = demo.get(&format!("/v2.1/servers/{id}/ips/default-net"), None).await;
+    assert_eq!(one.body["default-net"].as_array().unwrap().len(), 2);
+    demo.get(&format!("/v2.1/servers/{id}/ips/nowhere"), None).await.assert_fault(404, "itemNotFound");
+    // The same address again: refused before anything happens.
+    let r = demo
+        .post(
+            &path,
+            None,
+            &json!({"interfaceAttachment": {"net_id": net, "fixed_ips": [{"ip_address": "192.168.0.200"}]}}),
+        )
+        .await;
+    assert!(r.assert_fault(400, "badRequest").contains("already in use"));
+    let r = demo.post(&path, None, &json!({"interfaceAttachment": {"net_id": net, "port_id": port}})).await;
+    r.assert_fault(400, "badRequest");
+
+    assert_eq!(demo.delete(&format!("{path}/{port}"), None).await.status, 202);
+    demo.wait_server(&id, |r| r.body["server"]["addresses"]["default-net"].as_array().is_some_and(|a| a.len() == 1))
+        .await;
+    demo.get(&format!("{path}/{port}"), None).await.assert_fault(404, "itemNotFound");
+    let actions = demo.get(&format!("/v2.1/servers/{id}/os-instance-actions"), None).await;
+    let names: Vec<&str> =
+        actions.body["instanceActions"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(names, ["detach_interface", "attach_interface", "create"]);
+
+    // Not while suspended.
+    demo.post(&format!("/v2.1/servers/{id}/action"), None, &json!({"suspend": null})).await;
+    demo.wait_status(&id, "SUSPENDED").await;
+    let r = demo.post(&path, None, &json!({"interfaceAttachment": {"net_id": net}})).await;
+    assert!(r.assert_fault(409, "conflictingRequest").contains("vm_state suspended"));
+}
+both!(attach_list_detach);
+
+async fn user_ports_outlive_their_servers(server: &TestServer) {
+    let demo = server.demo().await;
+    let r = new_port(&demo, Some("192.168.0.150")).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let port = r.body["port"]["id"].as_str().unwrap().to_string();
+    assert_eq!(new_port(&demo, Some("192.168.0.150")).await.status, 409);
+
+    let id = boot(&demo, "with-port", json!([{"port": port}])).await;
+    let s = demo.get(&format!("/v2.1/servers/{id}"), None).await;
+    assert_eq!(s.body["server"]["addresses"]["default-net"][0]["addr"], "192.168.0.150");
+    // A bound port cannot go to a second server.
+    let image = server.core().store.image_list().await.unwrap().remove(0).id;
+    let body =
+        json!({"server": {"name": "x", "flavorRef": "m1.tiny", "imageRef": image, "networks": [{"port": port}]}});
+    demo.post("/v2.1/servers", None, &body).await.assert_fault(409, "conflictingRequest");
+    let r = demo
+        .server
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/networking/v2.0/ports/{port}"),
+            &[("x-auth-token", demo.token.as_str())],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 409);
+
+    assert_eq!(demo.delete(&format!("/v2.1/servers/{id}"), None).await.status, 204);
+    demo.wait_server(&id, |r| r.status == 404).await;
+    let r = demo
+        .server
+        .send(
+            reqwest::Method::GET,
+            &format!("/networking/v2.0/ports/{port}"),
+            &[("x-auth-token", demo.token.as_str())],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "the user's port stays");
+    assert_eq!(r.body["port"]["device_id"], "");
+    // Attach it to another server by id, then detach: it stays again.
+    let other = boot(&demo, "other", json!("none")).await;
+    let path = format!("/v2.1/servers/{other}/os-interface");
+    let r = demo.post(&path, None, &json!({"interfaceAttachment": {"port_id": port}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["interfaceAttachment"]["fixed_ips"][0]["ip_address"], "192.168.0.150");
+    assert_eq!(demo.delete(&format!("{path}/{port}"), None).await.status, 202);
+    demo.wait_server(&other, |r| r.body["server"]["addresses"].as_object().is_some_and(|a| a.is_empty())).await;
+    let r = demo
+        .server
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/networking/v2.0/ports/{port}"),
+            &[("x-auth-token", demo.token.as_str())],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    // Another project's port is not there.
+    let admin = server.admin().await;
+    let theirs = new_port(&admin, None).await;
+    let their_port = theirs.body["port"]["id"].as_str().unwrap();
+    let r = demo.post(&path, None, &json!({"interfaceAttachment": {"port_id": their_port}})).await;
+    r.assert_fault(400, "badRequest");
+}
+both!(user_ports_outlive_their_servers);
+
+async fn parallel_attaches_get_distinct_addresses(server: &TestServer) {
+    let demo = server.demo().await;
+    let net = network_id(&demo).await;
+    let id = boot(&demo, "many", json!("none")).await;
+    let path = format!("/v2.1/servers/{id}/os-interface");
+    let body = json!({"interfaceAttachment": {"net_id": net}});
+    let replies = join_all((0..32).map(|_| demo.post(&path, None, &body))).await;
+    let mut ips: Vec<String> = replies
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body["interfaceAttachment"]["fixed_ips"][0]["ip_address"].as_str().unwrap().to_string()
+        })
+        .collect();
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), 32);
+    let list = demo.get(&path, None).await;
+    assert_eq!(list.body["interfaceAttachments"].as_array().unwrap().len(), 32);
+}
+both!(parallel_attaches_get_distinct_addresses);
+
+async fn os_networks_proxy(server: &TestServer) {
+    let demo = server.demo().await;
+    let list = demo.get("/v2.1/os-networks", None).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let n = &list.body["networks"][0];
+    assert_eq!(n["label"], "default-net");
+    assert_eq!(n["cidr"], "192.168.0.0/24");
+    assert_eq!(n["netmask"], "255.255.255.0");
+    let id = n["id"].as_str().unwrap();
+    assert_eq!(demo.get(&format!("/v2.1/os-networks/{id}"), None).await.body["network"]["id"], id);
+    demo.get("/v2.1/os-networks", Some("2.36")).await.assert_fault(404, "itemNotFound");
+}
+both!(os_networks_proxy);

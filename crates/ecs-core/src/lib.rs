@@ -10,6 +10,7 @@ mod error;
 pub mod flavor;
 pub mod identity;
 pub mod keypair;
+pub mod network;
 pub mod policy;
 pub mod seed;
 

@@ -183,6 +183,7 @@ impl Core {
                         cidr: "192.168.0.0/24".into(),
                         gateway_ip: Some("192.168.0.1".into()),
                         ip_version: 4,
+                        allocation_pools: Vec::new(),
                         dns_nameservers: vec!["100.125.1.250".into()],
                         created_at: now,
                     }],

@@ -33,6 +33,25 @@ fn network_from_row(row: &AnyRow) -> StoreResult<Network> {
     })
 }
 
+async fn insert_subnet(tx: &mut sqlx::Transaction<'_, sqlx::Any>, s: &Subnet) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO subnets (id, network_id, name, cidr, gateway_ip, ip_version, dns_nameservers, \
+         allocation_pools, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&s.id)
+    .bind(&s.network_id)
+    .bind(&s.name)
+    .bind(&s.cidr)
+    .bind(&s.gateway_ip)
+    .bind(s.ip_version)
+    .bind(s.dns_nameservers.join(","))
+    .bind(serde_json::to_string(&s.allocation_pools).expect("pools serialise"))
+    .bind(time::to_db(s.created_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     pub async fn image_create(&self, i: &Image) -> StoreResult<()> {
         sqlx::query(
@@ -83,20 +102,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         for s in subnets {
-            sqlx::query(
-                "INSERT INTO subnets (id, network_id, name, cidr, gateway_ip, ip_version, dns_nameservers, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(&s.id)
-            .bind(&s.network_id)
-            .bind(&s.name)
-            .bind(&s.cidr)
-            .bind(&s.gateway_ip)
-            .bind(s.ip_version)
-            .bind(s.dns_nameservers.join(","))
-            .bind(time::to_db(s.created_at))
-            .execute(&mut *tx)
-            .await?;
+            insert_subnet(&mut tx, s).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -109,6 +115,53 @@ impl Store {
         rows.iter().map(network_from_row).collect()
     }
 
+    /// Adds a subnet to an existing network.
+    pub async fn subnet_create(&self, s: &Subnet) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        insert_subnet(&mut tx, s).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a network and its subnets unless a port is on it.
+    pub async fn network_delete(&self, id: &str) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await?;
+        let used: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ports WHERE network_id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if used > 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM subnets WHERE network_id = $1").bind(id).execute(&mut *tx).await?;
+        let done = sqlx::query("DELETE FROM networks WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            return Err(crate::StoreError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Deletes a subnet unless a port has an address on it.
+    pub async fn subnet_delete(&self, id: &str) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await?;
+        let used: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ports WHERE subnet_id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if used > 0 {
+            return Ok(false);
+        }
+        let done = sqlx::query("DELETE FROM subnets WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            return Err(crate::StoreError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
     pub async fn network_get(&self, id: &str) -> StoreResult<Network> {
         let row = sqlx::query("SELECT id, name, project_id, shared, created_at FROM networks WHERE id = $1")
             .bind(id)
@@ -119,8 +172,8 @@ impl Store {
 
     pub async fn subnet_list(&self, network_id: &str) -> StoreResult<Vec<Subnet>> {
         let rows = sqlx::query(
-            "SELECT id, network_id, name, cidr, gateway_ip, ip_version, dns_nameservers, created_at \
-             FROM subnets WHERE network_id = $1 ORDER BY created_at, id",
+            "SELECT id, network_id, name, cidr, gateway_ip, ip_version, dns_nameservers, allocation_pools, \
+             created_at FROM subnets WHERE network_id = $1 ORDER BY created_at, id",
         )
         .bind(network_id)
         .fetch_all(&self.read)
@@ -136,6 +189,8 @@ impl Store {
                     gateway_ip: row.try_get("gateway_ip")?,
                     ip_version: row.try_get("ip_version")?,
                     dns_nameservers: dns.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+                    allocation_pools: serde_json::from_str(&row.try_get::<String, _>("allocation_pools")?)
+                        .map_err(|e| crate::StoreError::Corrupt(format!("allocation pools: {e}")))?,
                     created_at: time::from_db(row.try_get("created_at")?)?,
                 })
             })

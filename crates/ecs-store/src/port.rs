@@ -54,10 +54,17 @@ fn new_mac() -> String {
     format!("fa:16:3e:{:02x}:{:02x}:{:02x}", rng.r#gen::<u8>(), rng.r#gen::<u8>(), rng.r#gen::<u8>())
 }
 
-/// The lowest host address of `net` that is neither used nor reserved.
-fn lowest_free(net: &IpNet, gateway: Option<&str>, used: &HashSet<String>) -> Option<IpAddr> {
+/// The lowest host address of `net`, inside its allocation pools if it
+/// has any, that is neither used nor the gateway.
+fn lowest_free(
+    net: &IpNet,
+    gateway: Option<&str>,
+    pools: &[(IpAddr, IpAddr)],
+    used: &HashSet<String>,
+) -> Option<IpAddr> {
     let gateway = gateway.and_then(|g| g.parse::<IpAddr>().ok());
-    net.hosts().find(|ip| Some(*ip) != gateway && !used.contains(&ip.to_string()))
+    let pooled = |ip: &IpAddr| pools.is_empty() || pools.iter().any(|(first, last)| first <= ip && ip <= last);
+    net.hosts().find(|ip| Some(*ip) != gateway && pooled(ip) && !used.contains(&ip.to_string()))
 }
 
 /// A new port's place: which subnet, which address.
@@ -69,7 +76,8 @@ async fn choose_address(
 ) -> StoreResult<Result<(String, String), PortRefusal>> {
     let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
     let subnets = sqlx::query(&format!(
-        "SELECT id, cidr, gateway_ip FROM subnets WHERE network_id = $1 AND ip_version = 4 ORDER BY created_at, id{lock}"
+        "SELECT id, cidr, gateway_ip, allocation_pools FROM subnets WHERE network_id = $1 AND ip_version = 4 \
+         ORDER BY created_at, id{lock}"
     ))
     .bind(network_id)
     .fetch_all(&mut **tx)
@@ -82,6 +90,10 @@ async fn choose_address(
         let cidr: String = subnet.try_get("cidr")?;
         let gateway: Option<String> = subnet.try_get("gateway_ip")?;
         let net: IpNet = cidr.parse().map_err(|_| StoreError::Corrupt(format!("subnet cidr {cidr}")))?;
+        let pools: Vec<(String, String)> = serde_json::from_str(&subnet.try_get::<String, _>("allocation_pools")?)
+            .map_err(|e| StoreError::Corrupt(format!("allocation pools: {e}")))?;
+        let pools: Vec<(IpAddr, IpAddr)> =
+            pools.iter().filter_map(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?))).collect();
         if let Some(ip) = fixed_ip {
             let addr: IpAddr = ip.parse().map_err(|_| StoreError::Corrupt(format!("fixed ip {ip}")))?;
             if net.contains(&addr) {
@@ -96,7 +108,7 @@ async fn choose_address(
             .iter()
             .map(|r| r.try_get("address"))
             .collect::<Result<_, _>>()?;
-        if let Some(ip) = lowest_free(&net, gateway.as_deref(), &used) {
+        if let Some(ip) = lowest_free(&net, gateway.as_deref(), &pools, &used) {
             return Ok(Ok((subnet_id, ip.to_string())));
         }
     }

@@ -114,5 +114,7 @@ pub struct Subnet {
     pub gateway_ip: Option<String>,
     pub ip_version: i64,
     pub dns_nameservers: Vec<String>,
+    /// Address ranges (first, last) to allocate from; empty: the whole CIDR.
+    pub allocation_pools: Vec<(String, String)>,
     pub created_at: Timestamp,
 }

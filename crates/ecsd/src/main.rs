@@ -32,6 +32,44 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Network administration, straight on the database.
+    Network {
+        #[command(subcommand)]
+        command: NetworkCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum NetworkCommand {
+    /// Create a network with one IPv4 subnet.
+    Create(NetworkCreateArgs),
+}
+
+#[derive(Args)]
+struct NetworkCreateArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// The network's name.
+    #[arg(long)]
+    name: String,
+    /// The subnet, e.g. 10.10.0.0/24.
+    #[arg(long)]
+    cidr: String,
+    /// Gateway address (default: the first host address).
+    #[arg(long)]
+    gateway: Option<String>,
+    /// DNS servers (repeatable).
+    #[arg(long)]
+    dns: Vec<String>,
+    /// Allocation pool START-END (repeatable; default: the whole subnet).
+    #[arg(long)]
+    pool: Vec<String>,
+    /// Visible to every project.
+    #[arg(long)]
+    shared: bool,
+    /// The owning project (by name, Default domain).
+    #[arg(long, default_value = "admin")]
+    project: String,
 }
 
 #[derive(Subcommand)]
@@ -204,6 +242,7 @@ async fn main() -> anyhow::Result<()> {
             }
             serve(args.into_config(false)?).await
         }
+        Command::Network { command: NetworkCommand::Create(args) } => network_create(args).await,
         Command::Db { command: DbCommand::Migrate(args) } => {
             let store = ecsd::open_store(&args.data_dir, args.database_url.as_deref()).await?;
             store.close().await;
@@ -211,4 +250,41 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn network_create(args: NetworkCreateArgs) -> anyhow::Result<()> {
+    let store = ecsd::open_store(&args.database.data_dir, args.database.database_url.as_deref()).await?;
+    let core = ecs_core::Core::new(store.clone(), ecs_core::CoreConfig::default());
+    let project = store.project_get_by_name(ecs_types::identity::DEFAULT_DOMAIN_ID, &args.project).await?;
+    let pools = args
+        .pool
+        .iter()
+        .map(|p| {
+            p.split_once('-')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .ok_or_else(|| anyhow::anyhow!("a pool is START-END: {p}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let network = ecs_types::Network {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: args.name,
+        project_id: Some(project.id),
+        shared: args.shared,
+        created_at: chrono::Utc::now(),
+    };
+    let subnet = core
+        .checked_subnet(ecs_core::network::SubnetRequest {
+            network_id: network.id.clone(),
+            name: format!("{}-subnet", network.name),
+            cidr: args.cidr,
+            gateway_ip: args.gateway.map(Some),
+            dns_nameservers: args.dns,
+            allocation_pools: pools,
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    store.network_create(&network, std::slice::from_ref(&subnet)).await?;
+    println!("network {} ({}) with subnet {} ({})", network.name, network.id, subnet.cidr, subnet.id);
+    store.close().await;
+    Ok(())
 }

@@ -33,6 +33,9 @@ impl From<ecs_core::Error> for NeutronError {
             ecs_core::Error::NotFound(_) => NeutronError(StatusCode::NOT_FOUND, "NotFound", e.to_string()),
             ecs_core::Error::Invalid(_) => NeutronError(StatusCode::BAD_REQUEST, "BadRequest", e.to_string()),
             ecs_core::Error::Forbidden(_) => NeutronError(StatusCode::FORBIDDEN, "PolicyNotAuthorized", e.to_string()),
+            ecs_core::Error::Conflict(_) => NeutronError(StatusCode::CONFLICT, "Conflict", e.to_string()),
+            ecs_core::Error::QuotaExceeded(_) => NeutronError(StatusCode::CONFLICT, "OverQuota", e.to_string()),
+            ecs_core::Error::Unauthorized(_) => NeutronError(StatusCode::UNAUTHORIZED, "Unauthorized", e.to_string()),
             _ => NeutronError(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "Request failed".into()),
         }
     }
@@ -45,10 +48,10 @@ pub fn router() -> Router<AppState> {
         .route("/networking", get(versions))
         .route("/networking/", get(versions))
         .route("/networking/v2.0/extensions", get(extensions))
-        .route("/networking/v2.0/networks", get(networks))
-        .route("/networking/v2.0/networks/{id}", get(network))
-        .route("/networking/v2.0/subnets", get(subnets))
-        .route("/networking/v2.0/subnets/{id}", get(subnet))
+        .route("/networking/v2.0/networks", get(networks).post(create_network))
+        .route("/networking/v2.0/networks/{id}", get(network).delete(delete_network))
+        .route("/networking/v2.0/subnets", get(subnets).post(create_subnet))
+        .route("/networking/v2.0/subnets/{id}", get(subnet).delete(delete_subnet))
         .route("/networking/v2.0/ports", get(ports).post(create_port))
         .route("/networking/v2.0/ports/{id}", get(port).delete(delete_port))
 }
@@ -94,12 +97,16 @@ fn network_view(n: &Network, subnets: &[Subnet]) -> Value {
 
 fn subnet_view(s: &Subnet, project: &str) -> Value {
     let t = s.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let pool = s.cidr.parse::<ipnet::IpNet>().ok().and_then(|net| {
-        let mut hosts = net.hosts();
-        let first = hosts.find(|ip| Some(ip.to_string()) != s.gateway_ip)?;
-        let last = net.hosts().last()?;
-        Some(json!([{"start": first.to_string(), "end": last.to_string()}]))
-    });
+    let pool = if s.allocation_pools.is_empty() {
+        s.cidr.parse::<ipnet::IpNet>().ok().and_then(|net| {
+            let mut hosts = net.hosts();
+            let first = hosts.find(|ip| Some(ip.to_string()) != s.gateway_ip)?;
+            let last = net.hosts().last()?;
+            Some(json!([{"start": first.to_string(), "end": last.to_string()}]))
+        })
+    } else {
+        Some(json!(s.allocation_pools.iter().map(|(a, b)| json!({"start": a, "end": b})).collect::<Vec<_>>()))
+    };
     json!({
         "id": s.id, "name": s.name, "network_id": s.network_id, "cidr": s.cidr, "gateway_ip": s.gateway_ip,
         "ip_version": s.ip_version, "dns_nameservers": s.dns_nameservers, "enable_dhcp": true,
@@ -259,4 +266,89 @@ async fn delete_port(State(state): State<AppState>, Caller(ctx): Caller, Path(id
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(_) => Err(NeutronError(StatusCode::CONFLICT, "PortInUse", format!("Port {id} is in use by a server."))),
     }
+}
+
+fn bad_request(message: impl Into<String>) -> NeutronError {
+    NeutronError(StatusCode::BAD_REQUEST, "HTTPBadRequest", message.into())
+}
+
+/// The object under `key` of a request body.
+fn resource<'a>(body: &'a Value, key: &str) -> Result<&'a serde_json::Map<String, Value>> {
+    body.get(key).and_then(Value::as_object).ok_or_else(|| bad_request("Resource body required"))
+}
+
+async fn create_network(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Json(body): Json<Value>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let n = resource(&body, "network")?;
+    let name = n.get("name").and_then(Value::as_str).unwrap_or("");
+    let shared = n.get("shared").map(|v| v.as_bool().ok_or_else(|| bad_request("shared must be a boolean")));
+    let network = state.core.network_create(&ctx, name, shared.transpose()?.unwrap_or(false)).await?;
+    Ok((StatusCode::CREATED, Json(json!({"network": network_view(&network, &[])}))))
+}
+
+async fn delete_network(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    state.core.network_delete(&ctx, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn create_subnet(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Json(body): Json<Value>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let s = resource(&body, "subnet")?;
+    let text = |k: &str| s.get(k).and_then(Value::as_str).map(String::from);
+    if let Some(v) = s.get("ip_version")
+        && v != 4
+    {
+        return Err(bad_request("Invalid input for operation: only IPv4 subnets are supported."));
+    }
+    let pools = match s.get("allocation_pools") {
+        None => Vec::new(),
+        Some(list) => list
+            .as_array()
+            .ok_or_else(|| bad_request("allocation_pools must be a list"))?
+            .iter()
+            .map(|p| {
+                let part = |k: &str| p.get(k).and_then(Value::as_str).map(String::from);
+                part("start").zip(part("end")).ok_or_else(|| bad_request("an allocation pool needs start and end"))
+            })
+            .collect::<Result<Vec<_>>>()?,
+    };
+    let req = ecs_core::network::SubnetRequest {
+        network_id: text("network_id").ok_or_else(|| bad_request("network_id is required"))?,
+        name: text("name").unwrap_or_default(),
+        cidr: text("cidr").ok_or_else(|| bad_request("cidr is required"))?,
+        gateway_ip: s.get("gateway_ip").map(|g| g.as_str().map(String::from)),
+        dns_nameservers: s
+            .get("dns_nameservers")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|d| d.as_str().map(String::from)).collect())
+            .unwrap_or_default(),
+        allocation_pools: pools,
+    };
+    let network = state.core.networks(&ctx).await?.into_iter().find(|n| n.id == req.network_id);
+    let subnet = state.core.subnet_create(&ctx, req).await?;
+    let project = network.and_then(|n| n.project_id).unwrap_or_default();
+    Ok((StatusCode::CREATED, Json(json!({"subnet": subnet_view(&subnet, &project)}))))
+}
+
+async fn delete_subnet(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let all = all_subnets(&state, &ctx).await?;
+    let (s, _) = all.iter().find(|(s, _)| s.id == id).ok_or_else(|| {
+        NeutronError(StatusCode::NOT_FOUND, "SubnetNotFound", format!("Subnet {id} could not be found."))
+    })?;
+    state.core.subnet_delete(&ctx, &s.network_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -2,3 +2,4 @@
 -- server goes) or by Nova for a requested network (deleted with it).
 ALTER TABLE ports ADD COLUMN name TEXT NOT NULL DEFAULT '';
 ALTER TABLE ports ADD COLUMN preserve_on_delete BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE subnets ADD COLUMN allocation_pools TEXT NOT NULL DEFAULT '[]';

@@ -192,3 +192,63 @@ async fn os_networks_proxy(server: &TestServer) {
     demo.get("/v2.1/os-networks", Some("2.36")).await.assert_fault(404, "itemNotFound");
 }
 both!(os_networks_proxy);
+
+async fn neutron(s: &Session<'_>, method: reqwest::Method, path: &str, body: Option<Value>) -> crate::Reply {
+    s.server
+        .send(method, &format!("/networking/v2.0/{path}"), &[("x-auth-token", s.token.as_str())], body.as_ref())
+        .await
+}
+
+async fn networks_subnets_and_two_nics(server: &TestServer) {
+    use reqwest::Method;
+    let demo = server.demo().await;
+    let r = neutron(&demo, Method::POST, "networks", Some(json!({"network": {"name": "back", "shared": true}}))).await;
+    assert_eq!(r.status, 403, "only admins share: {}", r.body);
+    let r = neutron(&demo, Method::POST, "networks", Some(json!({"network": {"name": "back"}}))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let net = r.body["network"]["id"].as_str().unwrap().to_string();
+    let subnet = |cidr: &str, extra: Value| {
+        let mut s = json!({"network_id": net, "cidr": cidr, "ip_version": 4});
+        for (k, v) in extra.as_object().unwrap() {
+            s[k] = v.clone();
+        }
+        json!({"subnet": s})
+    };
+    for (body, needle) in [
+        (subnet("10.20.0.1/24", json!({})), "'10.20.0.0/24' is recommended"),
+        (subnet("10.20.0.0/24", json!({"gateway_ip": "10.30.0.1"})), "conflicts with the subnet"),
+        (
+            subnet("10.20.0.0/24", json!({"allocation_pools": [{"start": "10.20.0.1", "end": "10.20.0.9"}]})),
+            "conflicts with allocation pool",
+        ),
+        (subnet("bogus", json!({})), "not a valid IP subnet"),
+    ] {
+        let r = neutron(&demo, Method::POST, "subnets", Some(body)).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body["NeutronError"]["message"].as_str().unwrap().contains(needle), "{}", r.body);
+    }
+    let pools =
+        json!({"allocation_pools": [{"start": "10.20.0.100", "end": "10.20.0.110"}], "dns_nameservers": ["8.8.8.8"]});
+    let r = neutron(&demo, Method::POST, "subnets", Some(subnet("10.20.0.0/24", pools))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["subnet"]["gateway_ip"], "10.20.0.1");
+    let r = neutron(&demo, Method::POST, "subnets", Some(subnet("10.20.0.128/25", json!({})))).await;
+    assert!(r.body["NeutronError"]["message"].as_str().unwrap().contains("overlaps"), "{}", r.body);
+
+    let default = network_id(&demo).await;
+    let id = boot(&demo, "two", json!([{"uuid": default}, {"uuid": net}])).await;
+    let s = demo.get(&format!("/v2.1/servers/{id}"), None).await;
+    assert_eq!(s.body["server"]["addresses"]["back"][0]["addr"], "10.20.0.100", "allocated from the pool");
+    assert!(s.body["server"]["addresses"]["default-net"][0]["addr"].is_string());
+
+    let r = neutron(&demo, Method::DELETE, &format!("networks/{net}"), None).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(demo.delete(&format!("/v2.1/servers/{id}"), None).await.status, 204);
+    demo.wait_server(&id, |r| r.status == 404).await;
+    let r = neutron(&demo, Method::DELETE, &format!("networks/{net}"), None).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    // The seeded shared network is the admin's: a member cannot delete it.
+    let r = neutron(&demo, Method::DELETE, &format!("networks/{default}"), None).await;
+    assert_eq!(r.status, 404);
+}
+both!(networks_subnets_and_two_nics);

@@ -178,3 +178,29 @@ async fn db_migrate_and_api_commands() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("PostgreSQL"));
 }
+
+#[test]
+fn network_create_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ecsd"))
+            .args(["network", "create", "--data-dir", data])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // The admin project exists after a first start.
+    drop(spawn(&["--data-dir", data], &[]));
+    let out = run(&["--name", "lab", "--cidr", "10.9.0.0/16", "--pool", "10.9.1.1-10.9.1.200", "--shared"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("network lab"));
+    let out = run(&["--name", "bad", "--cidr", "10.9.0.5/16"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'10.9.0.0/16' is recommended"));
+    let ecsd = spawn(&["--data-dir", data], &[]);
+    let t = token(&ecsd.base, "demo", "demo").unwrap();
+    let (status, body) = reqwest::get(&format!("{}/networking/v2.0/networks?name=lab", ecsd.base), &t);
+    assert_eq!(status, 200);
+    assert_eq!(body["networks"][0]["shared"], true);
+}

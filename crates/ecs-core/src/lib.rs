@@ -12,6 +12,7 @@ pub mod identity;
 pub mod keypair;
 pub mod network;
 pub mod policy;
+pub mod security_group;
 pub mod seed;
 
 use std::sync::Arc;

@@ -16,6 +16,7 @@ mod keypair;
 mod network;
 mod port;
 mod quota;
+mod security_group;
 mod server;
 mod task;
 mod time;
@@ -32,6 +33,7 @@ pub use flavor::{FlavorListQuery, FlavorSortKey, SortDir};
 pub use host::{Claim, HostRegistration};
 pub use keypair::{KeypairCreate, KeypairInsertRefusal};
 pub use port::PortRefusal;
+pub use security_group::GroupRefusal;
 pub use server::{
     InstanceLimits, InstanceUsage, NewServer, QuotaRefusal, ServerEdit, ServerListQuery, ServerSortKey, ServerUpdate,
     Transition,

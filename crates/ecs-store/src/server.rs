@@ -33,10 +33,13 @@ fn select_columns(backend: Backend) -> String {
         ("preserve_on_delete", "p.preserve_on_delete"),
     ]);
     let tags = backend.json_array_agg("t.tag");
+    let groups = backend.json_array_agg("g.name");
     format!(
         "{COLUMNS}, (SELECT {ports} FROM ports p JOIN networks n ON n.id = p.network_id \
          WHERE p.server_id = servers.id) AS ports_json, \
-         (SELECT {tags} FROM server_tags t WHERE t.server_id = servers.id) AS tags_json"
+         (SELECT {tags} FROM server_tags t WHERE t.server_id = servers.id) AS tags_json, \
+         (SELECT {groups} FROM server_security_groups x JOIN security_groups g ON g.id = x.group_id \
+         WHERE x.server_id = servers.id) AS groups_json"
     )
 }
 
@@ -145,6 +148,13 @@ fn full_server_from_row(row: &AnyRow) -> StoreResult<Server> {
     server.tags =
         serde_json::from_str(&aggregate("tags_json")?).map_err(|e| StoreError::Corrupt(format!("server tags: {e}")))?;
     server.tags.sort();
+    // Live membership wins over the names asked for at create (groups may be renamed).
+    let mut groups: Vec<String> = serde_json::from_str(&aggregate("groups_json")?)
+        .map_err(|e| StoreError::Corrupt(format!("server groups: {e}")))?;
+    if !groups.is_empty() {
+        groups.sort();
+        server.security_groups = groups;
+    }
     Ok(server)
 }
 
@@ -183,6 +193,8 @@ pub struct QuotaRefusal {
 pub struct NewServer {
     pub server: Server,
     pub task: NewTask,
+    /// The security groups it joins.
+    pub security_group_ids: Vec<String>,
 }
 
 /// A state change that starts asynchronous work: applied only if the
@@ -409,6 +421,13 @@ impl Store {
         for new in &servers {
             insert_server(&mut tx, &new.server, now).await?;
             insert_task(&mut tx, &new.task).await?;
+            for group in &new.security_group_ids {
+                sqlx::query("INSERT INTO server_security_groups (server_id, group_id) VALUES ($1, $2)")
+                    .bind(&new.server.id)
+                    .bind(group)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
         Ok(Ok(servers.into_iter().map(|n| n.server).collect()))
@@ -721,8 +740,10 @@ pub(crate) async fn apply_server_update(tx: &mut Transaction<'_, Any>, id: &str,
     let sql = format!("UPDATE servers SET {} WHERE id = {id_p}", sets.join(", "));
     f.query(&sql).execute(&mut **tx).await?;
     if u.deleted {
-        // A deleted server's tags go with it; its ports were released by the task.
+        // A deleted server's tags and group memberships go with it; its
+        // ports were released by the task.
         sqlx::query("DELETE FROM server_tags WHERE server_id = $1").bind(id).execute(&mut **tx).await?;
+        sqlx::query("DELETE FROM server_security_groups WHERE server_id = $1").bind(id).execute(&mut **tx).await?;
     }
     Ok(())
 }

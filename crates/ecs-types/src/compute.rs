@@ -118,3 +118,26 @@ pub struct Subnet {
     pub allocation_pools: Vec<(String, String)>,
     pub created_at: Timestamp,
 }
+
+/// A security group and its ingress rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityGroup {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub description: String,
+    pub rules: Vec<SecurityGroupRule>,
+}
+
+/// One ingress rule: traffic of `protocol` on ports `from_port..=to_port`
+/// from `cidr` or from members of `remote_group_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityGroupRule {
+    pub id: String,
+    pub group_id: String,
+    pub protocol: Option<String>,
+    pub from_port: Option<i64>,
+    pub to_port: Option<i64>,
+    pub cidr: Option<String>,
+    pub remote_group_id: Option<String>,
+}

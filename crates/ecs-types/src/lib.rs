@@ -7,7 +7,7 @@ pub mod compute;
 pub mod identity;
 pub mod server;
 
-pub use compute::{Flavor, FlavorSpec, Image, Keypair, KeypairType, Network, Subnet};
+pub use compute::{Flavor, FlavorSpec, Image, Keypair, KeypairType, Network, SecurityGroup, SecurityGroupRule, Subnet};
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenRecord, User};
 
 /// A point in time, always UTC. Stored as microseconds since the epoch.

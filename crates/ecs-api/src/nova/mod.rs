@@ -13,6 +13,7 @@ mod interfaces;
 mod keypairs;
 mod limits;
 pub mod microversion;
+mod security_groups;
 mod servers;
 mod simulator;
 pub mod validate;
@@ -128,6 +129,14 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/images/detail", get(images::detail))
         .route("/images/{id}", get(images::show))
         .route("/limits", get(limits::show))
+        .route("/os-security-groups", get(security_groups::index).post(security_groups::create))
+        .route(
+            "/os-security-groups/{id}",
+            get(security_groups::show).put(security_groups::update).delete(security_groups::delete),
+        )
+        .route("/os-security-group-rules", post(security_groups::rule_create))
+        .route("/os-security-group-rules/{id}", axum::routing::delete(security_groups::rule_delete))
+        .route("/servers/{id}/os-security-groups", get(security_groups::of_server))
         .route("/os-networks", get(interfaces::networks))
         .route("/os-networks/{id}", get(interfaces::network))
         .route("/servers/{id}/ips", get(interfaces::ips))

@@ -912,6 +912,12 @@ pub async fn action(
             core.server_lock(ctx, &id, false, None, &request_id).await?;
             accepted()
         }
+        "addSecurityGroup" | "removeSecurityGroup" => {
+            let f = validate::object(args, name, &["name"], &["name"])?;
+            let group = validate::string(&f["name"], "name", 1, 255)?;
+            core.server_security_group(ctx, &id, group, name == "addSecurityGroup").await?;
+            accepted()
+        }
         "os-resetState" => {
             let f = validate::object(args, "os-resetState", &["state"], &["state"])?;
             let target = validate::one_of(&f["state"], "os-resetState/state", &["active", "error"])?;

@@ -348,6 +348,9 @@ impl Core {
             )));
         }
         let nics = self.resolve_networks(ctx, &req.networks, req.max_count).await?;
+        let groups = self.security_groups_named(ctx, &req.security_groups).await?;
+        let group_ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+        let group_names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
 
         let limits = self.instance_limits(&project_id).await?;
         let per_server = InstanceUsage { instances: 1, cores: flavor.vcpus, ram_mb: flavor.ram_mb };
@@ -392,7 +395,7 @@ impl Core {
                         user_data: req.user_data.clone(),
                         metadata: req.metadata.clone(),
                         tags: req.tags.clone(),
-                        security_groups: req.security_groups.clone(),
+                        security_groups: group_names.clone(),
                         block_devices: req.block_devices.clone(),
                         requested_networks: nics.clone(),
                         availability_zone: req.availability_zone.clone(),
@@ -418,7 +421,7 @@ impl Core {
                         ports: Vec::new(),
                     };
                     let task = new_task(ctx, TaskKind::Create.as_str(), &id, &req.request_id);
-                    NewServer { server, task }
+                    NewServer { server, task, security_group_ids: group_ids.clone() }
                 })
                 .collect()
         };

@@ -10,6 +10,7 @@ mod interfaces;
 mod keypairs;
 mod process;
 mod recovery;
+mod security_groups;
 mod servers;
 mod versions;
 

@@ -1,0 +1,162 @@
+//! `/os-security-groups`, `/os-security-group-rules` (both gone at 2.36, as
+//! in Nova) and `/servers/{id}/os-security-groups`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use ecs_core::security_group::RuleRequest;
+use ecs_types::{SecurityGroup, SecurityGroupRule};
+use serde_json::{Map, Value, json};
+
+use super::{NovaBody, NovaCall, NovaError};
+use crate::AppState;
+
+type Result<T> = std::result::Result<T, NovaError>;
+
+fn gone_at_236(call: &NovaCall) -> Result<()> {
+    if call.version.at_least(36) { Err(NovaError::not_found()) } else { Ok(()) }
+}
+
+fn rule_view(r: &SecurityGroupRule, groups: &[SecurityGroup]) -> Value {
+    let group = match &r.remote_group_id {
+        Some(id) => groups
+            .iter()
+            .find(|g| &g.id == id)
+            .map(|g| json!({"name": g.name, "tenant_id": g.project_id}))
+            .unwrap_or_else(|| json!({})),
+        None => json!({}),
+    };
+    json!({
+        "id": r.id,
+        "parent_group_id": r.group_id,
+        "ip_protocol": r.protocol,
+        "from_port": r.from_port,
+        "to_port": r.to_port,
+        "ip_range": r.cidr.as_ref().map(|c| json!({"cidr": c})).unwrap_or_else(|| json!({})),
+        "group": group,
+    })
+}
+
+fn group_view(g: &SecurityGroup, groups: &[SecurityGroup]) -> Value {
+    json!({
+        "id": g.id,
+        "name": g.name,
+        "description": g.description,
+        "tenant_id": g.project_id,
+        "rules": g.rules.iter().map(|r| rule_view(r, groups)).collect::<Vec<_>>(),
+    })
+}
+
+/// Nova's checks of a group's name or description.
+fn property(body: &Map<String, Value>, key: &str) -> Result<String> {
+    let v = body.get(key).ok_or_else(|| NovaError::bad_request(format!("Security group {key} is required")))?;
+    let s =
+        v.as_str().ok_or_else(|| NovaError::bad_request(format!("Security group {key} is not a string or unicode")))?;
+    if key == "name" && s.trim().is_empty() {
+        return Err(NovaError::bad_request(format!("Security group {key} is a blank string")));
+    }
+    if s.chars().count() > 255 {
+        return Err(NovaError::bad_request(format!("Security group {key} should not be greater than 255 characters.")));
+    }
+    Ok(s.to_string())
+}
+
+fn group_body(body: &Value) -> Result<&Map<String, Value>> {
+    body.get("security_group")
+        .and_then(Value::as_object)
+        .ok_or_else(|| NovaError::bad_request("Malformed request body"))
+}
+
+pub async fn index(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
+    gone_at_236(&call)?;
+    let groups = state.core.security_groups(&call.ctx).await?;
+    Ok(Json(json!({"security_groups": groups.iter().map(|g| group_view(g, &groups)).collect::<Vec<_>>()})))
+}
+
+pub async fn show(State(state): State<AppState>, call: NovaCall, Path(id): Path<String>) -> Result<Json<Value>> {
+    gone_at_236(&call)?;
+    let group = state.core.security_group(&call.ctx, &id).await?;
+    let groups = state.core.security_groups(&call.ctx).await?;
+    Ok(Json(json!({"security_group": group_view(&group, &groups)})))
+}
+
+pub async fn create(State(state): State<AppState>, call: NovaCall, NovaBody(body): NovaBody) -> Result<Json<Value>> {
+    gone_at_236(&call)?;
+    let g = group_body(&body)?;
+    let (name, description) = (property(g, "name")?, property(g, "description")?);
+    let group = state.core.security_group_create(&call.ctx, &name, &description).await?;
+    let groups = state.core.security_groups(&call.ctx).await?;
+    Ok(Json(json!({"security_group": group_view(&group, &groups)})))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    call: NovaCall,
+    Path(id): Path<String>,
+    NovaBody(body): NovaBody,
+) -> Result<Json<Value>> {
+    gone_at_236(&call)?;
+    let g = group_body(&body)?;
+    let (name, description) = (property(g, "name")?, property(g, "description")?);
+    let group = state.core.security_group_update(&call.ctx, &id, &name, &description).await?;
+    let groups = state.core.security_groups(&call.ctx).await?;
+    Ok(Json(json!({"security_group": group_view(&group, &groups)})))
+}
+
+pub async fn delete(State(state): State<AppState>, call: NovaCall, Path(id): Path<String>) -> Result<StatusCode> {
+    gone_at_236(&call)?;
+    state.core.security_group_delete(&call.ctx, &id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// A port number as Nova takes it: an integer or a string of one.
+fn port(v: Option<&Value>, key: &str) -> Result<Option<i64>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| NovaError::bad_request(format!("Invalid {key}"))),
+        Some(Value::String(s)) => {
+            s.parse::<i64>().map(Some).map_err(|_| NovaError::bad_request(format!("{key} must be an integer.")))
+        }
+        Some(_) => Err(NovaError::bad_request(format!("{key} must be an integer."))),
+    }
+}
+
+pub async fn rule_create(
+    State(state): State<AppState>,
+    call: NovaCall,
+    NovaBody(body): NovaBody,
+) -> Result<Json<Value>> {
+    gone_at_236(&call)?;
+    let r = body
+        .get("security_group_rule")
+        .and_then(Value::as_object)
+        .ok_or_else(|| NovaError::bad_request("Malformed request body"))?;
+    let text = |k: &str| r.get(k).and_then(Value::as_str).map(String::from);
+    let parent = match r.get("parent_group_id") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return Err(NovaError::bad_request("Security group id should be uuid")),
+    };
+    let req = RuleRequest {
+        parent_group_id: parent,
+        ip_protocol: text("ip_protocol"),
+        from_port: port(r.get("from_port"), "from_port")?,
+        to_port: port(r.get("to_port"), "to_port")?,
+        cidr: text("cidr"),
+        group_id: text("group_id"),
+    };
+    let rule = state.core.security_group_rule_create(&call.ctx, req).await?;
+    let groups = state.core.security_groups(&call.ctx).await?;
+    Ok(Json(json!({"security_group_rule": rule_view(&rule, &groups)})))
+}
+
+pub async fn rule_delete(State(state): State<AppState>, call: NovaCall, Path(id): Path<String>) -> Result<StatusCode> {
+    gone_at_236(&call)?;
+    state.core.security_group_rule_delete(&call.ctx, &id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+pub async fn of_server(State(state): State<AppState>, call: NovaCall, Path(id): Path<String>) -> Result<Json<Value>> {
+    let groups = state.core.server_security_groups(&call.ctx, &id).await?;
+    Ok(Json(json!({"security_groups": groups.iter().map(|g| group_view(g, &groups)).collect::<Vec<_>>()})))
+}

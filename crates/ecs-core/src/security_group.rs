@@ -1,0 +1,206 @@
+//! Security groups (Nova's os-security-groups, proxied to the network
+//! service in Nova, owned here): a `default` group per project made on
+//! first use, rules checked as Nova checks them, servers joined and left.
+
+use ecs_store::GroupRefusal;
+use ecs_types::{AuthContext, SecurityGroup, SecurityGroupRule};
+
+use crate::{Core, Error, Result, policy};
+
+/// Groups and rules a project may have (Nova's defaults).
+pub const GROUPS_QUOTA: usize = 10;
+pub const RULES_QUOTA: usize = 20;
+
+/// A rule as a request gives it.
+#[derive(Debug, Clone, Default)]
+pub struct RuleRequest {
+    pub parent_group_id: String,
+    pub ip_protocol: Option<String>,
+    pub from_port: Option<i64>,
+    pub to_port: Option<i64>,
+    pub cidr: Option<String>,
+    pub group_id: Option<String>,
+}
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound(format!("Security group {id} not found."))
+}
+
+impl Core {
+    /// The caller's groups, the `default` one made if missing.
+    pub async fn security_groups(&self, ctx: &AuthContext) -> Result<Vec<SecurityGroup>> {
+        let project = policy::project_of(ctx)?;
+        let mut groups = self.store.security_group_list(Some(project)).await?;
+        if !groups.iter().any(|g| g.name == "default") {
+            // Another request may make it at the same moment: either wins.
+            let _ = self.store.security_group_create(project, "default", "Default security group", true).await?;
+            groups = self.store.security_group_list(Some(project)).await?;
+        }
+        Ok(groups)
+    }
+
+    /// One of the caller's groups (admins: any).
+    pub async fn security_group(&self, ctx: &AuthContext, id: &str) -> Result<SecurityGroup> {
+        let g = self.store.security_group_get(id).await.map_err(Error::not_found_or(|| not_found(id)))?;
+        if ctx.is_admin() || Some(g.project_id.as_str()) == ctx.project_id() { Ok(g) } else { Err(not_found(id)) }
+    }
+
+    /// Resolves names (or ids) to the caller's groups, as a server create
+    /// or addSecurityGroup names them.
+    pub async fn security_groups_named(&self, ctx: &AuthContext, names: &[String]) -> Result<Vec<SecurityGroup>> {
+        let groups = self.security_groups(ctx).await?;
+        names
+            .iter()
+            .map(|n| {
+                groups.iter().find(|g| &g.name == n || &g.id == n).cloned().ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "Security group {n} not found for project {}.",
+                        ctx.project_id().unwrap_or_default()
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    pub async fn security_group_create(
+        &self,
+        ctx: &AuthContext,
+        name: &str,
+        description: &str,
+    ) -> Result<SecurityGroup> {
+        let groups = self.security_groups(ctx).await?;
+        if groups.len() >= GROUPS_QUOTA {
+            return Err(Error::QuotaExceeded("Quota exceeded, too many security groups.".into()));
+        }
+        let project = policy::project_of(ctx)?;
+        self.store
+            .security_group_create(project, name, description, false)
+            .await?
+            .map_err(|_| Error::Invalid(format!("Security group {name} already exists")))
+    }
+
+    pub async fn security_group_update(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        name: &str,
+        description: &str,
+    ) -> Result<SecurityGroup> {
+        let g = self.security_group(ctx, id).await?;
+        if g.name == "default" && name != "default" {
+            return Err(Error::Invalid("Unable to update system group 'default'".into()));
+        }
+        self.store
+            .security_group_update(id, name, description)
+            .await?
+            .map_err(|_| Error::Invalid(format!("Security group {name} already exists")))?;
+        self.security_group(ctx, id).await
+    }
+
+    pub async fn security_group_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        let g = self.security_group(ctx, id).await?;
+        if g.name == "default" {
+            return Err(Error::Invalid("Unable to delete system group 'default'".into()));
+        }
+        match self.store.security_group_delete(id).await? {
+            Ok(()) => Ok(()),
+            Err(GroupRefusal::InUse) => Err(Error::Invalid("Security group is still in use".into())),
+            Err(GroupRefusal::Exists) => unreachable!("delete refuses only groups in use"),
+        }
+    }
+
+    /// Adds a rule after Nova's checks.
+    pub async fn security_group_rule_create(&self, ctx: &AuthContext, req: RuleRequest) -> Result<SecurityGroupRule> {
+        let parent = self.security_group(ctx, &req.parent_group_id).await?;
+        if parent.rules.len() >= RULES_QUOTA {
+            return Err(Error::QuotaExceeded("Quota exceeded, too many security group rules.".into()));
+        }
+        let protocol = req.ip_protocol.as_deref().map(str::to_lowercase);
+        let (from, to) = match protocol.as_deref() {
+            None => (None, None),
+            Some("tcp" | "udp") => {
+                let (f, t) = (req.from_port.unwrap_or(1), req.to_port.unwrap_or(65535));
+                if !(1..=65535).contains(&f) || !(1..=65535).contains(&t) || f > t {
+                    return Err(Error::Invalid(format!(
+                        "Invalid port range {f}:{t}. Valid TCP ports should be between 1-65535"
+                    )));
+                }
+                (Some(f), Some(t))
+            }
+            Some("icmp") => {
+                let (f, t) = (req.from_port.unwrap_or(-1), req.to_port.unwrap_or(-1));
+                if !(-1..=255).contains(&f) || !(-1..=255).contains(&t) {
+                    return Err(Error::Invalid(format!(
+                        "Invalid port range {f}:{t}. For ICMP, the type:code must be valid"
+                    )));
+                }
+                (Some(f), Some(t))
+            }
+            Some(other) => return Err(Error::Invalid(format!("Invalid IP protocol {other}."))),
+        };
+        let (cidr, remote) = match (&req.cidr, &req.group_id) {
+            (Some(_), Some(_)) => return Err(Error::Invalid("Not enough parameters to build a valid rule.".into())),
+            (_, Some(group)) => (None, Some(self.security_group(ctx, group).await?.id)),
+            (cidr, None) => {
+                let cidr = cidr.clone().unwrap_or_else(|| "0.0.0.0/0".into());
+                let net: ipnet::IpNet = cidr.parse().map_err(|_| Error::Invalid(format!("Invalid cidr {cidr}.")))?;
+                (Some(net.trunc().to_string()), None)
+            }
+        };
+        let rule = SecurityGroupRule {
+            id: uuid::Uuid::new_v4().to_string(),
+            group_id: parent.id.clone(),
+            protocol,
+            from_port: from,
+            to_port: to,
+            cidr,
+            remote_group_id: remote,
+        };
+        let same = |r: &SecurityGroupRule| {
+            (&r.protocol, r.from_port, r.to_port, &r.cidr, &r.remote_group_id)
+                == (&rule.protocol, rule.from_port, rule.to_port, &rule.cidr, &rule.remote_group_id)
+        };
+        if parent.rules.iter().any(same) {
+            return Err(Error::Invalid(format!("This rule already exists in group {}", parent.id)));
+        }
+        self.store.security_group_rule_create(&rule).await?;
+        Ok(rule)
+    }
+
+    pub async fn security_group_rule_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        let missing = || Error::NotFound(format!("Security group rule {id} could not be found."));
+        let rule = self.store.security_group_rule_get(id).await.map_err(Error::not_found_or(missing))?;
+        self.security_group(ctx, &rule.group_id).await.map_err(|_| missing())?;
+        self.store.security_group_rule_delete(id).await?;
+        Ok(())
+    }
+
+    /// `addSecurityGroup` / `removeSecurityGroup`.
+    pub async fn server_security_group(&self, ctx: &AuthContext, server_id: &str, name: &str, add: bool) -> Result<()> {
+        let server = self.server_get(ctx, server_id).await?;
+        let group =
+            self.security_groups(ctx).await?.into_iter().find(|g| g.name == name || g.id == name).ok_or_else(|| {
+                Error::NotFound(format!(
+                    "Security group {name} not found for project {}.",
+                    ctx.project_id().unwrap_or_default()
+                ))
+            })?;
+        let member = self.store.server_security_groups(server_id).await?.iter().any(|g| g.id == group.id);
+        match (add, member) {
+            (true, true) => Err(Error::Invalid(format!(
+                "Security group {name} is already associated with the instance {}",
+                server.id
+            ))),
+            (false, false) => {
+                Err(Error::Invalid(format!("Security group {name} not associated with the instance {}", server.id)))
+            }
+            _ => Ok(self.store.server_security_group_set(server_id, &group.id, add).await?),
+        }
+    }
+
+    /// The groups a server is in.
+    pub async fn server_security_groups(&self, ctx: &AuthContext, server_id: &str) -> Result<Vec<SecurityGroup>> {
+        self.server_get(ctx, server_id).await?;
+        Ok(self.store.server_security_groups(server_id).await?)
+    }
+}

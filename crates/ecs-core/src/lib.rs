@@ -14,6 +14,7 @@ pub mod network;
 pub mod policy;
 pub mod security_group;
 pub mod seed;
+pub mod volume;
 
 use std::sync::Arc;
 

@@ -52,12 +52,18 @@ pub async fn run_all(driver: &dyn Hypervisor) {
 }
 
 pub async fn spawn_and_destroy(d: &dyn Hypervisor) {
-    let s = spec("c-spawn");
+    assert!(!d.host().is_empty() && !d.kind().is_empty());
+    let mut s = spec("c-spawn");
+    s.disks.push(DiskSpec { id: "c-spawn-vol".into(), size_gb: 2, device: "/dev/vdb".into() });
     let info = d.spawn(&s).await.expect("spawn");
+    assert_eq!(info.id, s.id);
     assert_eq!(info.power_state, PowerState::Running);
     assert_eq!((info.vcpus, info.ram_mb, info.root_gb), (1, 256, 1));
     assert_eq!(info.nics, s.nics);
+    assert_eq!(info.disks, s.disks);
+    assert_eq!(d.info(&s.id).await.expect("info"), Some(info.clone()));
     assert_eq!(d.spawn(&s).await.expect("spawn again"), info, "spawn is idempotent");
+    assert_eq!(d.list().await.expect("list").iter().filter(|g| g.id == s.id).count(), 1, "and makes no second guest");
     assert!(d.list().await.expect("list").iter().any(|g| g.id == s.id));
     d.destroy(&s.id).await.expect("destroy");
     d.destroy(&s.id).await.expect("destroy is idempotent");
@@ -96,32 +102,66 @@ pub async fn pause_and_suspend(d: &dyn Hypervisor) {
     assert_eq!(power(d, &s.id).await, PowerState::Paused);
     d.unpause(&s.id).await.expect("unpause");
     assert_eq!(power(d, &s.id).await, PowerState::Running);
-    d.suspend(&s.id).await.expect("suspend");
+    d.pause(&s.id).await.expect("pause");
+    d.pause(&s.id).await.expect("pause is idempotent");
+    assert!(is_invalid_state(d.resume(&s.id).await), "a paused guest is unpaused, not resumed");
+    d.suspend(&s.id).await.expect("a paused guest can suspend");
     assert_eq!(power(d, &s.id).await, PowerState::Suspended);
+    d.suspend(&s.id).await.expect("suspend is idempotent");
     assert!(is_invalid_state(d.pause(&s.id).await), "a suspended guest cannot pause");
+    assert!(is_invalid_state(d.unpause(&s.id).await), "a suspended guest is resumed, not unpaused");
     d.resume(&s.id).await.expect("resume");
     assert_eq!(power(d, &s.id).await, PowerState::Running);
+    d.suspend(&s.id).await.expect("a running guest can suspend");
+    d.resume(&s.id).await.expect("resume");
     // Reaching a state the guest is already in is a no-op: a task repeated
     // after a crash must not fail on its own earlier success.
     d.unpause(&s.id).await.expect("unpause of a running guest is a no-op");
     d.resume(&s.id).await.expect("resume of a running guest is a no-op");
     d.power_off(&s.id, true).await.expect("power_off");
-    assert!(is_invalid_state(d.pause(&s.id).await), "a stopped guest cannot pause");
+    for (what, r) in [
+        ("pause", d.pause(&s.id).await),
+        ("unpause", d.unpause(&s.id).await),
+        ("suspend", d.suspend(&s.id).await),
+        ("resume", d.resume(&s.id).await),
+    ] {
+        assert!(is_invalid_state(r), "a stopped guest cannot {what}");
+    }
+    assert_eq!(power(d, &s.id).await, PowerState::Shutdown, "refused operations change nothing");
     d.destroy(&s.id).await.expect("destroy");
 }
 
 pub async fn unknown_guests(d: &dyn Hypervisor) {
     let missing = "c-missing";
-    for r in [
-        d.power_on(missing).await,
-        d.power_off(missing, true).await,
-        d.reboot(missing, RebootKind::Hard).await,
-        d.pause(missing).await,
-        d.resume(missing).await,
+    assert_eq!(d.info(missing).await.expect("info"), None);
+    d.destroy(missing).await.expect("destroying an absent guest is fine");
+    let disk = DiskSpec { id: "c-missing-vol".into(), size_gb: 1, device: "/dev/vdb".into() };
+    let nic = NicSpec {
+        port_id: "c-missing-port".into(),
+        network_id: "net".into(),
+        mac: "fa:16:3e:00:00:09".into(),
+        ip: None,
+    };
+    for (what, r) in [
+        ("power_on", d.power_on(missing).await),
+        ("power_off", d.power_off(missing, true).await),
+        ("soft reboot", d.reboot(missing, RebootKind::Soft).await),
+        ("hard reboot", d.reboot(missing, RebootKind::Hard).await),
+        ("pause", d.pause(missing).await),
+        ("unpause", d.unpause(missing).await),
+        ("suspend", d.suspend(missing).await),
+        ("resume", d.resume(missing).await),
+        ("attach_disk", d.attach_disk(missing, &disk).await),
+        ("detach_disk", d.detach_disk(missing, &disk.id).await),
+        ("attach_nic", d.attach_nic(missing, &nic).await),
+        ("detach_nic", d.detach_nic(missing, &nic.port_id).await),
+        ("resize", d.resize(missing, 1, 256, 1).await),
     ] {
-        assert!(matches!(r, Err(HypervisorError::NotFound(_))), "{r:?}");
+        assert!(matches!(r, Err(HypervisorError::NotFound(_))), "{what}: {r:?}");
     }
     assert!(matches!(d.console_log(missing, None).await, Err(HypervisorError::NotFound(_))));
+    assert!(matches!(d.snapshot(missing, "c-missing-img").await, Err(HypervisorError::NotFound(_))));
+    assert_eq!(d.info(missing).await.expect("info"), None, "and none of them made a guest");
 }
 
 pub async fn console(d: &dyn Hypervisor) {
@@ -132,7 +172,13 @@ pub async fn console(d: &dyn Hypervisor) {
     d.reboot(&s.id, RebootKind::Soft).await.expect("reboot");
     let second = d.console_log(&s.id, None).await.expect("console");
     assert!(second.len() > first.len(), "a reboot adds to the console");
-    assert_eq!(d.console_log(&s.id, Some(2)).await.expect("tail").lines().count(), 2);
+    let tail = d.console_log(&s.id, Some(2)).await.expect("tail");
+    assert_eq!(tail.lines().count(), 2);
+    assert!(second.ends_with(&tail), "the tail is the end of the log");
+    d.power_off(&s.id, true).await.expect("power_off");
+    d.power_on(&s.id).await.expect("power_on");
+    let third = d.console_log(&s.id, None).await.expect("console");
+    assert!(third.len() > second.len(), "a power cycle adds to the console");
     d.destroy(&s.id).await.expect("destroy");
 }
 
@@ -145,12 +191,15 @@ pub async fn devices(d: &dyn Hypervisor) {
     let nic =
         NicSpec { port_id: "c-port1".into(), network_id: "net".into(), mac: "fa:16:3e:00:00:02".into(), ip: None };
     d.attach_nic(&s.id, &nic).await.expect("attach nic");
+    d.attach_nic(&s.id, &nic).await.expect("attach nic is idempotent");
     let info = d.info(&s.id).await.expect("info").expect("guest");
     assert_eq!(info.disks, vec![disk.clone()]);
     assert_eq!(info.nics.len(), 2);
+    assert_eq!(info.nics[1], nic);
     d.detach_disk(&s.id, "vol-1").await.expect("detach disk");
     d.detach_disk(&s.id, "vol-1").await.expect("detach disk is idempotent");
     d.detach_nic(&s.id, "c-port1").await.expect("detach nic");
+    d.detach_nic(&s.id, "c-port1").await.expect("detach nic is idempotent");
     let info = d.info(&s.id).await.expect("info").expect("guest");
     assert!(info.disks.is_empty());
     assert_eq!(info.nics, s.nics);
@@ -161,10 +210,16 @@ pub async fn resize_and_snapshot(d: &dyn Hypervisor) {
     let s = spec("c-resize");
     d.spawn(&s).await.expect("spawn");
     assert!(is_invalid_state(d.resize(&s.id, 2, 512, 2).await), "resize needs a stopped guest");
-    d.power_off(&s.id, true).await.expect("power_off");
+    let info = d.info(&s.id).await.expect("info").expect("guest");
+    assert_eq!((info.vcpus, info.ram_mb, info.root_gb), (1, 256, 1), "a refused resize changes nothing");
+    assert!(d.snapshot(&s.id, "c-img-running").await.expect("snapshot of a running guest") > 0);
+    d.power_off(&s.id, false).await.expect("power_off");
     d.resize(&s.id, 2, 512, 2).await.expect("resize");
     let info = d.info(&s.id).await.expect("info").expect("guest");
     assert_eq!((info.vcpus, info.ram_mb, info.root_gb), (2, 512, 2));
-    assert!(d.snapshot(&s.id, "img-1").await.expect("snapshot") > 0);
+    assert_eq!(info.power_state, PowerState::Shutdown, "resize does not start the guest");
+    assert!(d.snapshot(&s.id, "c-img-stopped").await.expect("snapshot") > 0);
+    d.power_on(&s.id).await.expect("power_on");
+    assert_eq!(d.info(&s.id).await.expect("info").expect("guest").vcpus, 2, "the new size holds after a boot");
     d.destroy(&s.id).await.expect("destroy");
 }

@@ -5,7 +5,7 @@
 //! whole host disappearing.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -168,10 +168,14 @@ impl SimControl {
 #[serde(rename_all = "snake_case")]
 enum ConsoleEvent {
     Boot,
+    /// A guest asked to shut down (ACPI); a forced power-off prints nothing,
+    /// as the guest never knows.
     PowerDown,
     Restart,
     Reset,
     Suspend,
+    /// Waking from suspend continues the same kernel: no new boot.
+    Resume,
 }
 
 /// Console history kept per guest (a boot prints about fifteen lines).
@@ -261,10 +265,14 @@ impl Guest {
                     boot += 1;
                     self.boot_lines(boot, &mut lines);
                 }
-                ConsoleEvent::PowerDown => lines.push("reboot: Power down".into()),
+                ConsoleEvent::PowerDown => lines.extend([
+                    "systemd-shutdown[1]: Syncing filesystems and block devices.".into(),
+                    "reboot: Power down".into(),
+                ]),
                 ConsoleEvent::Restart => lines.push("reboot: Restarting system".into()),
                 ConsoleEvent::Reset => lines.push("reboot: Reset".into()),
                 ConsoleEvent::Suspend => lines.push("PM: suspend entry (deep)".into()),
+                ConsoleEvent::Resume => lines.push("PM: suspend exit".into()),
             }
         }
         let skip = lines.len().saturating_sub(CONSOLE_LINES);
@@ -286,51 +294,117 @@ pub struct SimHypervisor {
 }
 
 /// A host's guests on disk: an append-only journal of whole-guest records
-/// and removals, one JSON line each, compacted when the host opens. An
-/// append costs one write (no new inode per change, which made one file
-/// per guest slow); a torn last line from a crash is ignored.
+/// and removals, one JSON line each. An append costs one write (no new
+/// inode per change, which made one file per guest slow); a torn line from
+/// a crash is skipped. The journal is rewritten to just the live guests
+/// when the host opens and whenever stale records outnumber them, so it
+/// stays proportional to the guests, not to the operations ever run.
 struct Journal {
     path: PathBuf,
     file: std::fs::File,
+    /// Records in the file: the live guests at the last rewrite plus appends since.
+    records: usize,
 }
 
-#[derive(Serialize, Deserialize)]
+/// A rewrite waits for at least this many records, so that a nearly
+/// empty host does not rewrite on every few operations.
+const COMPACT_MIN_RECORDS: usize = 4096;
+
+impl Journal {
+    /// Writes `guests` to a temporary file and renames it over the journal
+    /// (a crash leaves the old or the new one, never half of one); appends
+    /// go on in the new file.
+    fn rewrite(path: &Path, guests: &HashMap<String, Guest>) -> std::io::Result<Journal> {
+        use std::io::Write;
+        let tmp = path.with_extension("journal.tmp");
+        let mut text = Vec::with_capacity(guests.len() * 512);
+        for guest in guests.values() {
+            serde_json::to_writer(&mut text, &RecordRef::Put { guest }).map_err(std::io::Error::other)?;
+            text.push(b'\n');
+        }
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&text)?;
+        std::fs::rename(&tmp, path)?;
+        // The handle now names the renamed file; its cursor is at the end.
+        Ok(Journal { path: path.to_path_buf(), file, records: guests.len() })
+    }
+
+    fn wants_rewrite(&self, live: usize) -> bool {
+        self.records > live.saturating_mul(4).max(COMPACT_MIN_RECORDS)
+    }
+}
+
+#[derive(Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 enum Record {
     Put { guest: Box<Guest> },
     Remove { id: String },
 }
 
+/// [`Record`] as written, borrowing instead of cloning the guest.
+#[derive(Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum RecordRef<'a> {
+    Put { guest: &'a Guest },
+    Remove { id: &'a str },
+}
+
 /// Reads a journal into the guests it describes.
-fn replay(path: &std::path::Path) -> std::io::Result<HashMap<String, Guest>> {
+fn replay(path: &Path) -> std::io::Result<HashMap<String, Guest>> {
     let mut guests = HashMap::new();
-    let text = match std::fs::read_to_string(path) {
+    let text = match std::fs::read(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(guests),
         Err(e) => return Err(e),
     };
-    for line in text.lines() {
-        match serde_json::from_str::<Record>(line) {
+    for line in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        match serde_json::from_slice::<Record>(line) {
             Ok(Record::Put { guest }) => {
-                guests.insert(guest.spec.id.clone(), *guest);
+                let mut guest = *guest;
+                guest.spec = kept_spec(&guest.spec);
+                guests.insert(guest.spec.id.clone(), guest);
             }
             Ok(Record::Remove { id }) => {
                 guests.remove(&id);
             }
-            // Only the last line can be torn (a crash mid-append).
-            Err(_) => break,
+            // A torn append (a crash, a full disk): only that change is lost,
+            // and the appends after it still count.
+            Err(e) => tracing::warn!(path = %path.display(), error = %e, "skipping a torn simulator journal line"),
         }
     }
     Ok(guests)
 }
 
-fn journal_path(state_dir: &std::path::Path, host: &str) -> PathBuf {
+fn journal_path(state_dir: &Path, host: &str) -> PathBuf {
     state_dir.join(format!("{host}.journal"))
+}
+
+/// What a host keeps of a spec: the console needs only whether user-data
+/// was given, and a password has no business sitting in a state file.
+fn kept_spec(spec: &GuestSpec) -> GuestSpec {
+    GuestSpec {
+        user_data: spec.user_data.as_ref().map(|_| Vec::new()),
+        admin_pass: None,
+        id: spec.id.clone(),
+        name: spec.name.clone(),
+        hostname: spec.hostname.clone(),
+        vcpus: spec.vcpus,
+        ram_mb: spec.ram_mb,
+        root_gb: spec.root_gb,
+        ephemeral_gb: spec.ephemeral_gb,
+        swap_mb: spec.swap_mb,
+        image_id: spec.image_id.clone(),
+        image_name: spec.image_name.clone(),
+        nics: spec.nics.clone(),
+        disks: spec.disks.clone(),
+        public_keys: spec.public_keys.clone(),
+        metadata: spec.metadata.clone(),
+    }
 }
 
 /// The guest ids each host under `state_dir` holds, read without opening
 /// the hosts (for tests and tools looking at a running ecsd's hosts).
-pub fn guests_on_disk(state_dir: &std::path::Path) -> std::io::Result<BTreeMap<String, Vec<String>>> {
+pub fn guests_on_disk(state_dir: &Path) -> std::io::Result<BTreeMap<String, Vec<String>>> {
     let mut out = BTreeMap::new();
     for entry in std::fs::read_dir(state_dir)? {
         let path = entry?.path();
@@ -356,18 +430,7 @@ impl SimHypervisor {
             std::fs::create_dir_all(&dir)?;
             let path = journal_path(&dir, &host);
             guests = replay(&path)?;
-            // Compact: rewrite the live guests, then append from there.
-            let tmp = path.with_extension("journal.tmp");
-            let mut text = String::new();
-            for guest in guests.values() {
-                let record = Record::Put { guest: Box::new(guest.clone()) };
-                text.push_str(&serde_json::to_string(&record).map_err(std::io::Error::other)?);
-                text.push('\n');
-            }
-            std::fs::write(&tmp, text)?;
-            std::fs::rename(&tmp, &path)?;
-            let file = std::fs::OpenOptions::new().append(true).open(&path)?;
-            journal = Some(Mutex::new(Journal { path, file }));
+            journal = Some(Mutex::new(Journal::rewrite(&path, &guests)?));
         }
         Ok(SimHypervisor { host, control, journal, guests: Mutex::new(guests) })
     }
@@ -380,14 +443,18 @@ impl SimHypervisor {
         HypervisorError::Failed { host: self.host.clone(), op, message: message.into() }
     }
 
+    fn check_up(&self) -> Result<()> {
+        if self.control.is_down(&self.host) { Err(HypervisorError::HostDown(self.host.clone())) } else { Ok(()) }
+    }
+
     /// What every operation goes through: a lost host, latency, an injected failure.
     async fn begin(&self, op: Op) -> Result<()> {
-        if self.control.is_down(&self.host) {
-            return Err(HypervisorError::HostDown(self.host.clone()));
-        }
+        self.check_up()?;
         let latency = self.control.latency(op);
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
+            // A host lost while the operation ran takes the operation with it.
+            self.check_up()?;
         }
         match self.control.take_fault(&self.host, op) {
             Some(message) => Err(self.failed(op, message)),
@@ -397,21 +464,38 @@ impl SimHypervisor {
 
     /// Appends one record to the journal (one write call, so a crash can
     /// tear only the line being written).
-    fn append(&self, op: Op, record: &Record) -> Result<()> {
+    fn append(&self, op: Op, record: &RecordRef<'_>) -> Result<()> {
         use std::io::Write;
         let Some(journal) = &self.journal else { return Ok(()) };
         let mut line = serde_json::to_vec(record).map_err(|e| self.failed(op, e.to_string()))?;
         line.push(b'\n');
         let mut j = journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        j.file.write_all(&line).map_err(|e| self.failed(op, format!("{}: {e}", j.path.display())))
+        j.file.write_all(&line).map_err(|e| self.failed(op, format!("{}: {e}", j.path.display())))?;
+        j.records += 1;
+        Ok(())
     }
 
     fn persist(&self, op: Op, guest: &Guest) -> Result<()> {
-        self.append(op, &Record::Put { guest: Box::new(guest.clone()) })
+        self.append(op, &RecordRef::Put { guest })
     }
 
     fn forget(&self, op: Op, id: &str) -> Result<()> {
-        self.append(op, &Record::Remove { id: id.to_string() })
+        self.append(op, &RecordRef::Remove { id })
+    }
+
+    /// Rewrites the journal once stale records dominate; called with the
+    /// guests locked, after a change was appended. The change is already
+    /// durable, so a failed rewrite is only logged (the old journal stays).
+    fn maybe_compact(&self, guests: &HashMap<String, Guest>) {
+        let Some(journal) = &self.journal else { return };
+        let mut j = journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !j.wants_rewrite(guests.len()) {
+            return;
+        }
+        match Journal::rewrite(&j.path, guests) {
+            Ok(fresh) => *j = fresh,
+            Err(e) => tracing::warn!(host = %self.host, path = %j.path.display(), error = %e, "journal rewrite failed"),
+        }
     }
 
     /// Changes one guest under the lock and persists it.
@@ -424,11 +508,20 @@ impl SimHypervisor {
             *guest = before;
             return Err(e);
         }
+        self.maybe_compact(&guests);
         Ok(out)
     }
 
-    /// A power transition from one of `from` to `to`; already `to` is fine.
-    async fn transition(&self, op: Op, id: &str, from: &[PowerState], to: PowerState) -> Result<()> {
+    /// A power transition from one of `from` to `to`, with what the guest
+    /// prints on the way; already `to` is fine (a repeated task step).
+    async fn transition(
+        &self,
+        op: Op,
+        id: &str,
+        from: &[PowerState],
+        to: PowerState,
+        console: impl FnOnce(&mut Guest),
+    ) -> Result<()> {
         self.begin(op).await?;
         self.with_guest(op, id, |g| {
             if g.power_state == to {
@@ -437,12 +530,7 @@ impl SimHypervisor {
             if !from.contains(&g.power_state) {
                 return Err(HypervisorError::InvalidState { id: id.to_string(), state: g.power_state, op });
             }
-            match (op, to) {
-                (Op::PowerOn | Op::Resume, PowerState::Running) if g.power_state != PowerState::Paused => g.boot(),
-                (Op::PowerOff, _) => g.record(ConsoleEvent::PowerDown),
-                (Op::Suspend, _) => g.record(ConsoleEvent::Suspend),
-                _ => {}
-            }
+            console(g);
             g.power_state = to;
             Ok(())
         })
@@ -479,7 +567,7 @@ impl Hypervisor for SimHypervisor {
             return Ok(existing.info());
         }
         let mut guest = Guest {
-            spec: spec.clone(),
+            spec: kept_spec(spec),
             power_state: PowerState::Running,
             vcpus: spec.vcpus,
             ram_mb: spec.ram_mb,
@@ -493,6 +581,7 @@ impl Hypervisor for SimHypervisor {
         self.persist(Op::Spawn, &guest)?;
         let info = guest.info();
         guests.insert(spec.id.clone(), guest);
+        self.maybe_compact(&guests);
         Ok(info)
     }
 
@@ -502,34 +591,37 @@ impl Hypervisor for SimHypervisor {
         if guests.contains_key(id) {
             self.forget(Op::Destroy, id)?;
             guests.remove(id);
+            self.maybe_compact(&guests);
         }
         Ok(())
     }
 
     async fn info(&self, id: &str) -> Result<Option<GuestInfo>> {
-        if self.control.is_down(&self.host) {
-            return Err(HypervisorError::HostDown(self.host.clone()));
-        }
+        self.check_up()?;
         Ok(self.guests().get(id).map(Guest::info))
     }
 
     async fn list(&self) -> Result<Vec<GuestInfo>> {
-        if self.control.is_down(&self.host) {
-            return Err(HypervisorError::HostDown(self.host.clone()));
-        }
+        self.check_up()?;
         let mut all: Vec<GuestInfo> = self.guests().values().map(Guest::info).collect();
         all.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(all)
     }
 
     async fn power_on(&self, id: &str) -> Result<()> {
-        self.transition(Op::PowerOn, id, &[PowerState::Shutdown, PowerState::Crashed], PowerState::Running).await
+        let from = [PowerState::Shutdown, PowerState::Crashed];
+        self.transition(Op::PowerOn, id, &from, PowerState::Running, Guest::boot).await
     }
 
     async fn power_off(&self, id: &str, graceful: bool) -> Result<()> {
-        let _ = graceful;
         let from = [PowerState::Running, PowerState::Paused, PowerState::Suspended, PowerState::Crashed];
-        self.transition(Op::PowerOff, id, &from, PowerState::Shutdown).await
+        self.transition(Op::PowerOff, id, &from, PowerState::Shutdown, |g| {
+            // Only a running guest can hear the ACPI request and shut down cleanly.
+            if graceful && g.power_state == PowerState::Running {
+                g.record(ConsoleEvent::PowerDown);
+            }
+        })
+        .await
     }
 
     async fn reboot(&self, id: &str, kind: RebootKind) -> Result<()> {
@@ -552,19 +644,21 @@ impl Hypervisor for SimHypervisor {
     }
 
     async fn pause(&self, id: &str) -> Result<()> {
-        self.transition(Op::Pause, id, &[PowerState::Running], PowerState::Paused).await
+        self.transition(Op::Pause, id, &[PowerState::Running], PowerState::Paused, |_| {}).await
     }
 
     async fn unpause(&self, id: &str) -> Result<()> {
-        self.transition(Op::Unpause, id, &[PowerState::Paused], PowerState::Running).await
+        self.transition(Op::Unpause, id, &[PowerState::Paused], PowerState::Running, |_| {}).await
     }
 
     async fn suspend(&self, id: &str) -> Result<()> {
-        self.transition(Op::Suspend, id, &[PowerState::Running, PowerState::Paused], PowerState::Suspended).await
+        let from = [PowerState::Running, PowerState::Paused];
+        self.transition(Op::Suspend, id, &from, PowerState::Suspended, |g| g.record(ConsoleEvent::Suspend)).await
     }
 
     async fn resume(&self, id: &str) -> Result<()> {
-        self.transition(Op::Resume, id, &[PowerState::Suspended], PowerState::Running).await
+        let from = [PowerState::Suspended];
+        self.transition(Op::Resume, id, &from, PowerState::Running, |g| g.record(ConsoleEvent::Resume)).await
     }
 
     async fn console_log(&self, id: &str, tail_lines: Option<usize>) -> Result<String> {

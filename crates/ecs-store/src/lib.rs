@@ -21,6 +21,7 @@ mod server;
 mod task;
 mod time;
 mod token;
+mod volume;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -39,6 +40,7 @@ pub use server::{
     Transition,
 };
 pub use task::{NewTask, TaskAdvance};
+pub use volume::VolumeRefusal;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 

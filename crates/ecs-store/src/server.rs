@@ -34,12 +34,14 @@ fn select_columns(backend: Backend) -> String {
     ]);
     let tags = backend.json_array_agg("t.tag");
     let groups = backend.json_array_agg("g.name");
+    let volumes = backend.json_array_of_objects(&[("id", "a.volume_id"), ("dot", "a.delete_on_termination")]);
     format!(
         "{COLUMNS}, (SELECT {ports} FROM ports p JOIN networks n ON n.id = p.network_id \
          WHERE p.server_id = servers.id) AS ports_json, \
          (SELECT {tags} FROM server_tags t WHERE t.server_id = servers.id) AS tags_json, \
          (SELECT {groups} FROM server_security_groups x JOIN security_groups g ON g.id = x.group_id \
-         WHERE x.server_id = servers.id) AS groups_json"
+         WHERE x.server_id = servers.id) AS groups_json, \
+         (SELECT {volumes} FROM volume_attachments a WHERE a.server_id = servers.id) AS volumes_json"
     )
 }
 
@@ -117,6 +119,7 @@ fn server_from_row(row: &AnyRow) -> StoreResult<Server> {
         updated_at: time::from_db(row.try_get("updated_at")?)?,
         deleted_at: opt_time(row, "deleted_at")?,
         ports: Vec::new(),
+        volumes: Vec::new(),
     })
 }
 
@@ -148,6 +151,16 @@ fn full_server_from_row(row: &AnyRow) -> StoreResult<Server> {
     server.tags =
         serde_json::from_str(&aggregate("tags_json")?).map_err(|e| StoreError::Corrupt(format!("server tags: {e}")))?;
     server.tags.sort();
+    let volumes: Vec<serde_json::Value> = serde_json::from_str(&aggregate("volumes_json")?)
+        .map_err(|e| StoreError::Corrupt(format!("server volumes: {e}")))?;
+    server.volumes = volumes
+        .iter()
+        .filter_map(|v| {
+            let dot = v["dot"].as_bool().unwrap_or(v["dot"].as_i64() == Some(1));
+            Some((v["id"].as_str()?.to_string(), dot))
+        })
+        .collect();
+    server.volumes.sort();
     // Live membership wins over the names asked for at create (groups may be renamed).
     let mut groups: Vec<String> = serde_json::from_str(&aggregate("groups_json")?)
         .map_err(|e| StoreError::Corrupt(format!("server groups: {e}")))?;

@@ -6,6 +6,7 @@
 pub mod compute;
 pub mod identity;
 pub mod server;
+pub mod volume;
 
 pub use compute::{Flavor, FlavorSpec, Image, Keypair, KeypairType, Network, SecurityGroup, SecurityGroupRule, Subnet};
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenRecord, User};

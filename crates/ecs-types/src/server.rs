@@ -287,6 +287,8 @@ pub struct Server {
     pub updated_at: Timestamp,
     pub deleted_at: Option<Timestamp>,
     pub ports: Vec<ServerPort>,
+    /// Attached volumes: (volume id, delete_on_termination).
+    pub volumes: Vec<(String, bool)>,
 }
 
 impl Server {

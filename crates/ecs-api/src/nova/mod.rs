@@ -17,6 +17,7 @@ mod security_groups;
 mod servers;
 mod simulator;
 pub mod validate;
+mod volumes;
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -129,6 +130,14 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/images/detail", get(images::detail))
         .route("/images/{id}", get(images::show))
         .route("/limits", get(limits::show))
+        .route("/os-volumes", get(volumes::index).post(volumes::create))
+        .route("/os-volumes/detail", get(volumes::index))
+        .route("/os-volumes/{id}", get(volumes::show).delete(volumes::delete))
+        .route("/os-snapshots", get(volumes::snapshots).post(volumes::snapshot_create))
+        .route("/os-snapshots/detail", get(volumes::snapshots))
+        .route("/os-snapshots/{id}", get(volumes::snapshot).delete(volumes::snapshot_delete))
+        .route("/servers/{id}/os-volume_attachments", get(volumes::attachments).post(volumes::attach))
+        .route("/servers/{id}/os-volume_attachments/{volume_id}", get(volumes::attachment).delete(volumes::detach))
         .route("/os-security-groups", get(security_groups::index).post(security_groups::create))
         .route(
             "/os-security-groups/{id}",

@@ -111,7 +111,9 @@ fn detail(call: &NovaCall, s: &Server) -> Value {
         "OS-EXT-STS:task_state": s.task_state.map(|t| t.as_str()),
         "OS-EXT-STS:vm_state": s.vm_state.as_str(),
         "OS-EXT-STS:power_state": s.power_state.code(),
-        "os-extended-volumes:volumes_attached": [],
+        "os-extended-volumes:volumes_attached": s.volumes.iter().map(|(id, dot)| {
+            if v.at_least(3) { json!({"id": id, "delete_on_termination": dot}) } else { json!({"id": id}) }
+        }).collect::<Vec<_>>(),
     });
     if matches!(status, "ACTIVE" | "BUILD" | "REBUILD" | "RESIZE" | "VERIFY_RESIZE" | "MIGRATING") {
         // Nova's drivers do not report progress: it stays 0.

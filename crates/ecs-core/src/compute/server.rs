@@ -419,6 +419,7 @@ impl Core {
                         updated_at: now,
                         deleted_at: None,
                         ports: Vec::new(),
+                        volumes: Vec::new(),
                     };
                     let task = new_task(ctx, TaskKind::Create.as_str(), &id, &req.request_id);
                     NewServer { server, task, security_group_ids: group_ids.clone() }
@@ -482,7 +483,22 @@ impl Core {
         })
     }
 
-    fn check_locked(&self, ctx: &AuthContext, server: &Server, action: Action) -> Result<()> {
+    /// A task of `kind` on `server`, owned by the server's project.
+    pub(crate) fn task_for(
+        &self,
+        ctx: &AuthContext,
+        server: &Server,
+        kind: TaskKind,
+        params: Value,
+        request_id: &str,
+    ) -> NewTask {
+        let mut task = new_task(ctx, kind.as_str(), &server.id, request_id);
+        task.project_id = server.project_id.clone();
+        task.params = params;
+        task
+    }
+
+    pub(crate) fn check_locked(&self, ctx: &AuthContext, server: &Server, action: Action) -> Result<()> {
         if server.locked() && action.refused_when_locked() && !ctx.is_admin() {
             return Err(Error::Conflict(format!("Instance {} is locked", server.id)));
         }

@@ -23,6 +23,8 @@ pub enum Action {
     ConsoleOutput,
     AttachInterface,
     DetachInterface,
+    AttachVolume,
+    DetachVolume,
 }
 
 impl Action {
@@ -44,6 +46,8 @@ impl Action {
             Action::ConsoleOutput => "get_console_output",
             Action::AttachInterface => "attach_interface",
             Action::DetachInterface => "detach_interface",
+            Action::AttachVolume => "attach_volume",
+            Action::DetachVolume => "detach_volume",
         }
     }
 
@@ -62,6 +66,8 @@ impl Action {
             Action::Suspend => &[Active],
             Action::Resume => &[Suspended],
             Action::AttachInterface | Action::DetachInterface => &[Active, Paused, Stopped],
+            // The seeds: no volume changes on a suspended or paused server.
+            Action::AttachVolume | Action::DetachVolume => &[Active, Stopped],
             Action::ConsoleOutput => &[Active, Stopped, Paused, Suspended, Error, Resized, Rescued, Building],
             // Only a soft-deleted server (deferred delete) can be forced.
             Action::ForceDelete => &[SoftDeleted],

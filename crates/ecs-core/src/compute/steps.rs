@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use ecs_hypervisor::{GuestSpec, Hypervisor, HypervisorError, NicSpec, RebootKind};
+use ecs_hypervisor::{DiskSpec, GuestSpec, Hypervisor, HypervisorError, NicSpec, RebootKind};
 use ecs_store::{Claim, PortRefusal, ServerUpdate, StoreError};
 use ecs_types::server::{Fault, PowerState, Server, Task, TaskState, VmState};
 use serde_json::{Value, json};
@@ -86,6 +86,11 @@ pub enum Step {
     PlugNic,
     UnplugNic,
     ReleasePort,
+    ReserveVolume,
+    PlugDisk,
+    UnplugDisk,
+    ReleaseVolume,
+    ReleaseVolumes,
 }
 
 /// The kinds of task, stored by name.
@@ -96,6 +101,8 @@ pub enum TaskKind {
     Power(PowerOp),
     AttachInterface,
     DetachInterface,
+    AttachVolume,
+    DetachVolume,
 }
 
 impl TaskKind {
@@ -113,6 +120,8 @@ impl TaskKind {
             "resume" => TaskKind::Power(PowerOp::Resume),
             "attach_interface" => TaskKind::AttachInterface,
             "detach_interface" => TaskKind::DetachInterface,
+            "attach_volume" => TaskKind::AttachVolume,
+            "detach_volume" => TaskKind::DetachVolume,
             _ => return None,
         })
     }
@@ -131,6 +140,8 @@ impl TaskKind {
             TaskKind::Power(PowerOp::Resume) => "resume",
             TaskKind::AttachInterface => "attach_interface",
             TaskKind::DetachInterface => "detach_interface",
+            TaskKind::AttachVolume => "attach_volume",
+            TaskKind::DetachVolume => "detach_volume",
         }
     }
 
@@ -145,7 +156,9 @@ impl TaskKind {
     pub fn steps(self) -> &'static [Step] {
         match self {
             TaskKind::Create => &[Step::Schedule, Step::AllocateNetwork, Step::Spawn],
-            TaskKind::Delete => &[Step::Destroy, Step::ReleaseNetwork, Step::ReleaseClaim, Step::MarkDeleted],
+            TaskKind::Delete => {
+                &[Step::Destroy, Step::ReleaseNetwork, Step::ReleaseClaim, Step::ReleaseVolumes, Step::MarkDeleted]
+            }
             TaskKind::Power(PowerOp::Stop) => &[Step::Power(PowerOp::Stop)],
             TaskKind::Power(PowerOp::Start) => &[Step::Power(PowerOp::Start)],
             TaskKind::Power(PowerOp::SoftReboot) => &[Step::Power(PowerOp::SoftReboot)],
@@ -156,6 +169,8 @@ impl TaskKind {
             TaskKind::Power(PowerOp::Resume) => &[Step::Power(PowerOp::Resume)],
             TaskKind::AttachInterface => &[Step::AttachPort, Step::PlugNic],
             TaskKind::DetachInterface => &[Step::UnplugNic, Step::ReleasePort],
+            TaskKind::AttachVolume => &[Step::ReserveVolume, Step::PlugDisk],
+            TaskKind::DetachVolume => &[Step::UnplugDisk, Step::ReleaseVolume],
         }
     }
 
@@ -167,6 +182,8 @@ impl TaskKind {
             (TaskKind::Delete, _) => "compute_terminate_instance",
             (TaskKind::AttachInterface, _) => "compute_attach_interface",
             (TaskKind::DetachInterface, _) => "compute_detach_interface",
+            (TaskKind::AttachVolume, _) => "compute_attach_volume",
+            (TaskKind::DetachVolume, _) => "compute_detach_volume",
             (TaskKind::Power(op), _) => match op {
                 PowerOp::Stop => "compute_stop_instance",
                 PowerOp::Start => "compute_start_instance",
@@ -213,7 +230,9 @@ impl TaskKind {
             // server as it was; the failure shows in the instance action.
             TaskKind::Power(_) => ServerUpdate { task_state: Some(None), ..Default::default() },
             // Interface changes leave the server's state alone.
-            TaskKind::AttachInterface | TaskKind::DetachInterface => return None,
+            TaskKind::AttachInterface | TaskKind::DetachInterface | TaskKind::AttachVolume | TaskKind::DetachVolume => {
+                return None;
+            }
         })
     }
 }
@@ -379,6 +398,36 @@ impl Step {
                 }
                 Ok(None)
             }
+            Step::ReserveVolume => Ok(None),
+            Step::PlugDisk | Step::UnplugDisk => {
+                let volume_id = task.params.get("volume_id").and_then(Value::as_str).unwrap_or_default();
+                let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
+                if self == Step::UnplugDisk {
+                    driver.detach_disk(&server.id, volume_id).await?;
+                } else {
+                    let volume = core.store.volume_get(volume_id).await?;
+                    let device = volume.attachment.as_ref().map(|a| a.device.clone()).unwrap_or_default();
+                    let disk = DiskSpec { id: volume.id.clone(), size_gb: volume.size_gb as u64, device };
+                    driver.attach_disk(&server.id, &disk).await?;
+                    core.store.volume_set_status(volume_id, "in-use").await?;
+                }
+                Ok(None)
+            }
+            Step::ReleaseVolume => {
+                let volume_id = task.params.get("volume_id").and_then(Value::as_str).unwrap_or_default();
+                core.store.volume_release(volume_id).await?;
+                Ok(None)
+            }
+            Step::ReleaseVolumes => {
+                // The guest is gone: its volumes are free, or go with it.
+                for volume in core.store.volumes_of_server(&server.id).await? {
+                    match volume.attachment {
+                        Some(a) if a.delete_on_termination => core.store.volume_purge(&volume.id).await?,
+                        _ => core.store.volume_release(&volume.id).await?,
+                    }
+                }
+                Ok(None)
+            }
             Step::ReleasePort => {
                 let port_id = task.params.get("port_id").and_then(Value::as_str).unwrap_or_default();
                 core.store.port_release(port_id).await?;
@@ -454,6 +503,29 @@ impl Step {
                     }
                 }
             }
+            Step::ReserveVolume => {
+                if let Some(volume_id) = task.params.get("volume_id").and_then(Value::as_str) {
+                    core.store.volume_release(volume_id).await?;
+                }
+            }
+            Step::PlugDisk => {
+                let server = core.store.server_get(id).await?;
+                let volume_id = task.params.get("volume_id").and_then(Value::as_str).unwrap_or_default();
+                if let Some(driver) = server.host.as_deref().and_then(|h| core.drivers.get(h)) {
+                    match driver.detach_disk(id, volume_id).await {
+                        Ok(()) | Err(ecs_hypervisor::HypervisorError::NotFound(_)) => {}
+                        Err(e) if e.is_host_down() => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            // A detach that failed leaves the volume attached.
+            Step::UnplugDisk => {
+                if let Some(volume_id) = task.params.get("volume_id").and_then(Value::as_str) {
+                    core.store.volume_set_status(volume_id, "in-use").await?;
+                }
+            }
+            Step::ReleaseVolume | Step::ReleaseVolumes => {}
             Step::UnplugNic
             | Step::ReleasePort
             | Step::Power(_)

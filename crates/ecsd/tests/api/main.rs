@@ -13,6 +13,7 @@ mod recovery;
 mod security_groups;
 mod servers;
 mod versions;
+mod volumes;
 
 /// A public key for tests that need one.
 pub fn keypairs_vector() -> &'static str {

@@ -1,0 +1,228 @@
+//! Volumes and snapshots (Nova's os-volumes and os-snapshots proxies, owned
+//! here), and attaching volumes to servers through the task engine.
+
+use ecs_store::VolumeRefusal;
+use ecs_types::AuthContext;
+use ecs_types::volume::{Volume, VolumeAttachment, VolumeSnapshot};
+
+use crate::compute::TaskKind;
+use crate::compute::state::{self, Action};
+use crate::{Core, Error, Result, policy};
+
+/// Cinder's default quotas.
+pub const VOLUMES_QUOTA: i64 = 10;
+pub const GIGABYTES_QUOTA: i64 = 1000;
+pub const SNAPSHOTS_QUOTA: i64 = 10;
+
+/// A volume to create.
+#[derive(Debug, Clone, Default)]
+pub struct VolumeRequest {
+    pub size_gb: i64,
+    pub name: String,
+    pub description: String,
+    pub availability_zone: Option<String>,
+    pub volume_type: Option<String>,
+    pub snapshot_id: Option<String>,
+}
+
+fn refused(r: VolumeRefusal, id: &str) -> Error {
+    match r {
+        VolumeRefusal::Quota(resource, limit, used, asked) => Error::QuotaExceeded(format!(
+            "VolumeLimitExceeded: Maximum number of {resource} allowed ({limit}) exceeded: requested {asked}, \
+             already used {used}"
+        )),
+        VolumeRefusal::State(status) => Error::Invalid(format!(
+            "Invalid volume: Volume {id} status must be available, but current status is: {status}"
+        )),
+        VolumeRefusal::HasSnapshots(n) => {
+            Error::Invalid(format!("Invalid volume: Volume {id} still has {n} dependent snapshots."))
+        }
+        VolumeRefusal::DeviceInUse(d) => Error::Conflict(format!("The supplied device path ({d}) is in use.")),
+    }
+}
+
+impl Core {
+    pub async fn volume(&self, ctx: &AuthContext, id: &str) -> Result<Volume> {
+        let missing = || Error::NotFound(format!("Volume {id} could not be found."));
+        let v = self.store.volume_get(id).await.map_err(Error::not_found_or(missing))?;
+        if ctx.is_admin() || Some(v.project_id.as_str()) == ctx.project_id() { Ok(v) } else { Err(missing()) }
+    }
+
+    pub async fn volumes(&self, ctx: &AuthContext) -> Result<Vec<Volume>> {
+        Ok(self.store.volume_list(Some(policy::project_of(ctx)?)).await?)
+    }
+
+    pub async fn volume_create(&self, ctx: &AuthContext, req: VolumeRequest) -> Result<Volume> {
+        let project = policy::project_of(ctx)?.to_string();
+        let size_gb = match &req.snapshot_id {
+            Some(snap) => {
+                let s = self.snapshot(ctx, snap).await?;
+                s.size_gb.max(req.size_gb)
+            }
+            None => req.size_gb,
+        };
+        if size_gb < 1 {
+            return Err(Error::Invalid("Invalid input received: size must be an integer (GB) greater than 0".into()));
+        }
+        let zones: Vec<String> = self.store.host_list().await?.into_iter().map(|h| h.availability_zone).collect();
+        let az = match req.availability_zone {
+            Some(az) if !zones.contains(&az) => {
+                return Err(Error::Invalid(format!("Invalid input received: Availability zone '{az}' is invalid.")));
+            }
+            Some(az) => az,
+            None => zones.first().cloned().unwrap_or_else(|| "nova".into()),
+        };
+        let volume = Volume {
+            id: uuid::Uuid::new_v4().to_string(),
+            project_id: project,
+            name: req.name,
+            description: req.description,
+            size_gb,
+            status: "available".into(),
+            volume_type: req.volume_type.unwrap_or_else(|| "SATA".into()),
+            availability_zone: az,
+            snapshot_id: req.snapshot_id,
+            created_at: chrono::Utc::now(),
+            attachment: None,
+        };
+        let id = volume.id.clone();
+        self.store.volume_create(&volume, VOLUMES_QUOTA, GIGABYTES_QUOTA).await?.map_err(|r| refused(r, &id))
+    }
+
+    pub async fn volume_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        self.volume(ctx, id).await?;
+        self.store.volume_delete(id).await?.map_err(|r| match r {
+            VolumeRefusal::State(status) => Error::Invalid(format!(
+                "Invalid volume: Volume status must be available or error or error_restoring or error_extending \
+                 or error_managing and must not be migrating, attached, belong to a group, have snapshots or be \
+                 disassociated from snapshots after volume transfer. (status {status})"
+            )),
+            other => refused(other, id),
+        })
+    }
+
+    /// Attaches a volume (`os-volume_attachments`): reserved at once, plugged by a task.
+    pub async fn volume_attach(
+        &self,
+        ctx: &AuthContext,
+        server_id: &str,
+        volume_id: &str,
+        device: Option<&str>,
+        delete_on_termination: bool,
+        request_id: &str,
+    ) -> Result<VolumeAttachment> {
+        let server = self.server_get(ctx, server_id).await?;
+        let volume = self.volume(ctx, volume_id).await?;
+        self.check_locked(ctx, &server, Action::AttachVolume)?;
+        state::check(Action::AttachVolume, &server)?;
+        if let Some(a) = &volume.attachment {
+            return Err(Error::Invalid(format!(
+                "Invalid volume: volume {volume_id} already attached to {}",
+                a.server_id
+            )));
+        }
+        if Some(&volume.availability_zone) != server.availability_zone.as_ref() {
+            return Err(Error::Invalid(format!(
+                "Invalid volume: Instance and volume not in same availability_zone ({} vs {})",
+                server.availability_zone.as_deref().unwrap_or(""),
+                volume.availability_zone
+            )));
+        }
+        let task = self.task_for(
+            ctx,
+            &server,
+            TaskKind::AttachVolume,
+            serde_json::json!({"volume_id": volume_id}),
+            request_id,
+        );
+        let attachment = self
+            .store
+            .volume_attach_reserve(volume_id, server_id, device, delete_on_termination, &task)
+            .await?
+            .map_err(|r| refused(r, volume_id))?;
+        self.wake.notify();
+        Ok(attachment)
+    }
+
+    /// Detaches a volume; the volume is `detaching` until the task is done.
+    pub async fn volume_detach(
+        &self,
+        ctx: &AuthContext,
+        server_id: &str,
+        volume_id: &str,
+        request_id: &str,
+    ) -> Result<()> {
+        let server = self.server_get(ctx, server_id).await?;
+        let volume = self.volume(ctx, volume_id).await?;
+        if volume.attachment.as_ref().is_none_or(|a| a.server_id != server_id) {
+            return Err(Error::NotFound(format!("Volume {volume_id} is not attached to {server_id}")));
+        }
+        self.check_locked(ctx, &server, Action::DetachVolume)?;
+        state::check(Action::DetachVolume, &server)?;
+        let task = self.task_for(
+            ctx,
+            &server,
+            TaskKind::DetachVolume,
+            serde_json::json!({"volume_id": volume_id}),
+            request_id,
+        );
+        self.store.volume_detach_begin(volume_id, &task).await?.map_err(|r| match r {
+            VolumeRefusal::State(s) => Error::Invalid(format!(
+                "Invalid volume: Unable to detach volume. Volume status must be 'in-use' (it is {s})."
+            )),
+            other => refused(other, volume_id),
+        })?;
+        self.wake.notify();
+        Ok(())
+    }
+
+    /// The volumes attached to a server.
+    pub async fn server_volumes(&self, ctx: &AuthContext, server_id: &str) -> Result<Vec<Volume>> {
+        self.server_get(ctx, server_id).await?;
+        Ok(self.store.volumes_of_server(server_id).await?)
+    }
+
+    pub async fn snapshot(&self, ctx: &AuthContext, id: &str) -> Result<VolumeSnapshot> {
+        let missing = || Error::NotFound(format!("Snapshot {id} could not be found."));
+        let s = self.store.snapshot_get(id).await.map_err(Error::not_found_or(missing))?;
+        if ctx.is_admin() || Some(s.project_id.as_str()) == ctx.project_id() { Ok(s) } else { Err(missing()) }
+    }
+
+    pub async fn snapshots(&self, ctx: &AuthContext) -> Result<Vec<VolumeSnapshot>> {
+        Ok(self.store.snapshot_list(Some(policy::project_of(ctx)?)).await?)
+    }
+
+    /// Snapshots a volume; one in use needs `force`, as in Cinder.
+    pub async fn snapshot_create(
+        &self,
+        ctx: &AuthContext,
+        volume_id: &str,
+        name: &str,
+        description: &str,
+        force: bool,
+    ) -> Result<VolumeSnapshot> {
+        let volume = self.volume(ctx, volume_id).await?;
+        if volume.status != "available" && !(force && volume.status == "in-use") {
+            return Err(Error::Invalid(format!(
+                "Invalid volume: Volume {volume_id} status must be available, but current status is: {}",
+                volume.status
+            )));
+        }
+        let snapshot = VolumeSnapshot {
+            id: uuid::Uuid::new_v4().to_string(),
+            project_id: volume.project_id.clone(),
+            volume_id: volume.id.clone(),
+            name: name.to_string(),
+            description: description.to_string(),
+            size_gb: volume.size_gb,
+            status: "available".into(),
+            created_at: chrono::Utc::now(),
+        };
+        self.store.snapshot_create(&snapshot, SNAPSHOTS_QUOTA).await?.map_err(|r| refused(r, volume_id))
+    }
+
+    pub async fn snapshot_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        self.snapshot(ctx, id).await?;
+        Ok(self.store.snapshot_delete(id).await?)
+    }
+}

@@ -1,0 +1,114 @@
+//! Volumes, snapshots and volume attachments.
+
+use serde_json::{Value, json};
+
+use crate::{Session, TestServer, both};
+
+async fn boot(s: &Session<'_>, name: &str) -> String {
+    let image = s.server.core().store.image_list().await.unwrap().remove(0).id;
+    let body = json!({"server": {"name": name, "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"}});
+    let r = s.post("/v2.1/servers", Some("2.37"), &body).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.body["server"]["id"].as_str().unwrap().to_string();
+    s.wait_status(&id, "ACTIVE").await;
+    id
+}
+
+async fn volume(s: &Session<'_>, size: i64) -> String {
+    let r = s.post("/v2.1/os-volumes", None, &json!({"volume": {"size": size, "display_name": "data"}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["volume"]["id"].as_str().unwrap().to_string()
+}
+
+async fn wait_volume(s: &Session<'_>, id: &str, status: &str) -> Value {
+    for _ in 0..400 {
+        let r = s.get(&format!("/v2.1/os-volumes/{id}"), None).await;
+        if r.body["volume"]["status"] == status {
+            return r.body["volume"].clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("volume {id} never became {status}");
+}
+
+async fn volumes_attach_detach_snapshots(server: &TestServer) {
+    let demo = server.demo().await;
+    let vol = volume(&demo, 10).await;
+    let shown = wait_volume(&demo, &vol, "available").await;
+    assert_eq!(shown["attachments"], json!([{}]));
+    assert_eq!(shown["size"], 10);
+    demo.get("/v2.1/os-volumes", Some("2.36")).await.assert_fault(404, "itemNotFound");
+    let r = demo.post("/v2.1/os-volumes", None, &json!({"volume": {"size": 0}})).await;
+    r.assert_fault(400, "badRequest");
+
+    let id = boot(&demo, "vm").await;
+    let path = format!("/v2.1/servers/{id}/os-volume_attachments");
+    let r = demo.post(&path, Some("2.79"), &json!({"volumeAttachment": {"volumeId": vol}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["volumeAttachment"]["device"], "/dev/vdb");
+    assert_eq!(r.body["volumeAttachment"]["delete_on_termination"], false);
+    let in_use = wait_volume(&demo, &vol, "in-use").await;
+    assert_eq!(in_use["attachments"][0]["serverId"], id);
+    let s = demo.get(&format!("/v2.1/servers/{id}"), Some("2.3")).await;
+    assert_eq!(
+        s.body["server"]["os-extended-volumes:volumes_attached"],
+        json!([{"id": vol, "delete_on_termination": false}])
+    );
+    let list = demo.get(&path, None).await;
+    assert_eq!(list.body["volumeAttachments"][0]["volumeId"], vol);
+    assert_eq!(demo.get(&format!("{path}/{vol}"), None).await.status, 200);
+
+    // Attached: no second attach, no delete, snapshots only with force.
+    let r = demo.post(&path, None, &json!({"volumeAttachment": {"volumeId": vol}})).await;
+    r.assert_fault(400, "badRequest");
+    demo.delete(&format!("/v2.1/os-volumes/{vol}"), None).await.assert_fault(400, "badRequest");
+    let snap = json!({"snapshot": {"volume_id": vol, "display_name": "s1"}});
+    demo.post("/v2.1/os-snapshots", None, &snap).await.assert_fault(400, "badRequest");
+    let r = demo.post("/v2.1/os-snapshots", None, &json!({"snapshot": {"volume_id": vol, "force": true}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let snap_id = r.body["snapshot"]["id"].as_str().unwrap().to_string();
+    assert_eq!(demo.get("/v2.1/os-snapshots", None).await.body["snapshots"].as_array().unwrap().len(), 1);
+
+    assert_eq!(demo.delete(&format!("{path}/{vol}"), None).await.status, 202);
+    wait_volume(&demo, &vol, "available").await;
+    let r = demo.delete(&format!("/v2.1/os-volumes/{vol}"), None).await;
+    assert!(r.assert_fault(400, "badRequest").contains("dependent snapshots"));
+    assert_eq!(demo.delete(&format!("/v2.1/os-snapshots/{snap_id}"), None).await.status, 202);
+
+    // A volume made from the snapshot's size... and the server's delete frees volumes.
+    let keep = volume(&demo, 1).await;
+    let gone = volume(&demo, 1).await;
+    demo.post(&path, None, &json!({"volumeAttachment": {"volumeId": keep}})).await;
+    demo.post(&path, Some("2.79"), &json!({"volumeAttachment": {"volumeId": gone, "delete_on_termination": true}}))
+        .await;
+    wait_volume(&demo, &gone, "in-use").await;
+    wait_volume(&demo, &keep, "in-use").await;
+    // Not on a suspended server.
+    demo.post(&format!("/v2.1/servers/{id}/action"), None, &json!({"suspend": null})).await;
+    demo.wait_status(&id, "SUSPENDED").await;
+    let r = demo.post(&path, None, &json!({"volumeAttachment": {"volumeId": vol}})).await;
+    r.assert_fault(409, "conflictingRequest");
+    assert_eq!(demo.delete(&format!("/v2.1/servers/{id}"), None).await.status, 204);
+    demo.wait_server(&id, |r| r.status == 404).await;
+    wait_volume(&demo, &keep, "available").await;
+    demo.get(&format!("/v2.1/os-volumes/{gone}"), None).await.assert_fault(404, "itemNotFound");
+    assert_eq!(demo.delete(&format!("/v2.1/os-volumes/{vol}"), None).await.status, 202);
+    // Another project's volume is not there.
+    let admin = server.admin().await;
+    admin.get(&format!("/v2.1/os-volumes/{keep}"), None).await;
+    let theirs = volume(&admin, 1).await;
+    demo.get(&format!("/v2.1/os-volumes/{theirs}"), None).await.assert_fault(404, "itemNotFound");
+}
+both!(volumes_attach_detach_snapshots);
+
+async fn volume_quota(server: &TestServer) {
+    let demo = server.demo().await;
+    let r = demo.post("/v2.1/os-volumes", None, &json!({"volume": {"size": 1001}})).await;
+    assert!(r.assert_fault(403, "forbidden").contains("gigabytes"));
+    for _ in 0..10 {
+        volume(&demo, 1).await;
+    }
+    let r = demo.post("/v2.1/os-volumes", None, &json!({"volume": {"size": 1}})).await;
+    assert!(r.assert_fault(403, "forbidden").contains("volumes"));
+}
+both!(volume_quota);

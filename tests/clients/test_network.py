@@ -38,3 +38,27 @@ def test_cli_network_and_port(cli):
     assert port["name"] == name
     assert name in {p["Name"] for p in cli("port", "list")}
     cli("port", "delete", name, parse=False)
+
+
+def test_volume_attachments_and_security_groups(demo):
+    # Volumes through Nova's proxy (the block-storage service is not offered).
+    vol = demo.compute.post("/os-volumes", json={"volume": {"size": 1, "display_name": "sdk"}},
+                            microversion="2.1").json()["volume"]
+    image = next(iter(demo.compute.images()))
+    server = demo.compute.create_server(name="vols", flavor_id="m1.tiny", image_id=image.id, networks="none")
+    server = demo.compute.wait_for_server(server, status="ACTIVE", wait=60, interval=0.2)
+    attachment = demo.compute.create_volume_attachment(server, volume_id=vol["id"])
+    assert attachment.device == "/dev/vdb"
+    assert [a.volume_id for a in demo.compute.volume_attachments(server)] == [vol["id"]]
+
+    groups = demo.compute.get("/os-security-groups", microversion="2.1").json()["security_groups"]
+    assert "default" in {g["name"] for g in groups}
+    demo.compute.post("/os-security-groups", json={"security_group": {"name": "sdk-web", "description": ""}},
+                      microversion="2.1")
+    demo.compute.add_security_group_to_server(server, {"name": "sdk-web"})
+    assert "sdk-web" in {g["name"] for g in demo.compute.get_server(server).security_groups}
+
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, wait=60, interval=0.2)
+    volume = demo.compute.get(f"/os-volumes/{vol['id']}", microversion="2.1").json()["volume"]
+    assert volume["status"] == "available"

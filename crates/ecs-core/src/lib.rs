@@ -8,6 +8,7 @@
 pub mod compute;
 mod error;
 pub mod flavor;
+pub mod floating_ip;
 pub mod identity;
 pub mod keypair;
 pub mod network;

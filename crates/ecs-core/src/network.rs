@@ -37,9 +37,12 @@ impl Core {
         if ctx.is_admin() || n.project_id.as_deref() == ctx.project_id() { Ok(n) } else { Err(not_found()) }
     }
 
-    pub async fn network_create(&self, ctx: &AuthContext, name: &str, shared: bool) -> Result<Network> {
+    pub async fn network_create(&self, ctx: &AuthContext, name: &str, shared: bool, external: bool) -> Result<Network> {
         if shared {
             policy::require_admin(ctx, "create_network:shared")?;
+        }
+        if external {
+            policy::require_admin(ctx, "create_network:router:external")?;
         }
         let project = policy::project_of(ctx)?.to_string();
         let network = Network {
@@ -47,6 +50,7 @@ impl Core {
             name: name.to_string(),
             project_id: Some(project),
             shared,
+            external,
             created_at: chrono::Utc::now(),
         };
         self.store.network_create(&network, &[]).await?;

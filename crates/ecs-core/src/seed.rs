@@ -174,6 +174,7 @@ impl Core {
                         name: SEED_NETWORK_NAME.into(),
                         project_id: None,
                         shared: true,
+                        external: false,
                         created_at: now,
                     },
                     &[Subnet {

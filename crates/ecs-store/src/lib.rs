@@ -10,6 +10,7 @@
 
 mod error;
 mod flavor;
+mod floating_ip;
 mod host;
 mod identity;
 mod keypair;
@@ -31,6 +32,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use error::StoreError;
 pub use flavor::{FlavorListQuery, FlavorSortKey, SortDir};
+pub use floating_ip::FloatingRefusal;
 pub use host::{Claim, HostRegistration};
 pub use keypair::{KeypairCreate, KeypairInsertRefusal};
 pub use port::PortRefusal;

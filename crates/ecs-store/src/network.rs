@@ -29,6 +29,7 @@ fn network_from_row(row: &AnyRow) -> StoreResult<Network> {
         name: row.try_get("name")?,
         project_id: row.try_get("project_id")?,
         shared: crate::flag(row, "shared")?,
+        external: crate::flag(row, "external")?,
         created_at: time::from_db(row.try_get("created_at")?)?,
     })
 }
@@ -93,14 +94,17 @@ impl Store {
     /// Creates a network and its subnets in one transaction.
     pub async fn network_create(&self, n: &Network, subnets: &[Subnet]) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
-        sqlx::query("INSERT INTO networks (id, name, project_id, shared, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&n.id)
-            .bind(&n.name)
-            .bind(&n.project_id)
-            .bind(n.shared)
-            .bind(time::to_db(n.created_at))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO networks (id, name, project_id, shared, external, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&n.id)
+        .bind(&n.name)
+        .bind(&n.project_id)
+        .bind(n.shared)
+        .bind(n.external)
+        .bind(time::to_db(n.created_at))
+        .execute(&mut *tx)
+        .await?;
         for s in subnets {
             insert_subnet(&mut tx, s).await?;
         }
@@ -109,9 +113,11 @@ impl Store {
     }
 
     pub async fn network_list(&self) -> StoreResult<Vec<Network>> {
-        let rows = sqlx::query("SELECT id, name, project_id, shared, created_at FROM networks ORDER BY created_at, id")
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, name, project_id, shared, external, created_at FROM networks ORDER BY created_at, id",
+        )
+        .fetch_all(&self.read)
+        .await?;
         rows.iter().map(network_from_row).collect()
     }
 
@@ -163,7 +169,7 @@ impl Store {
     }
 
     pub async fn network_get(&self, id: &str) -> StoreResult<Network> {
-        let row = sqlx::query("SELECT id, name, project_id, shared, created_at FROM networks WHERE id = $1")
+        let row = sqlx::query("SELECT id, name, project_id, shared, external, created_at FROM networks WHERE id = $1")
             .bind(id)
             .fetch_one(&self.read)
             .await?;

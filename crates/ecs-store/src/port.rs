@@ -56,7 +56,7 @@ fn new_mac() -> String {
 
 /// The lowest host address of `net`, inside its allocation pools if it
 /// has any, that is neither used nor the gateway.
-fn lowest_free(
+pub(crate) fn lowest_free(
     net: &IpNet,
     gateway: Option<&str>,
     pools: &[(IpAddr, IpAddr)],

@@ -35,13 +35,16 @@ fn select_columns(backend: Backend) -> String {
     let tags = backend.json_array_agg("t.tag");
     let groups = backend.json_array_agg("g.name");
     let volumes = backend.json_array_of_objects(&[("id", "a.volume_id"), ("dot", "a.delete_on_termination")]);
+    let floating = backend.json_array_of_objects(&[("port", "f.port_id"), ("address", "f.address")]);
     format!(
         "{COLUMNS}, (SELECT {ports} FROM ports p JOIN networks n ON n.id = p.network_id \
          WHERE p.server_id = servers.id) AS ports_json, \
          (SELECT {tags} FROM server_tags t WHERE t.server_id = servers.id) AS tags_json, \
          (SELECT {groups} FROM server_security_groups x JOIN security_groups g ON g.id = x.group_id \
          WHERE x.server_id = servers.id) AS groups_json, \
-         (SELECT {volumes} FROM volume_attachments a WHERE a.server_id = servers.id) AS volumes_json"
+         (SELECT {volumes} FROM volume_attachments a WHERE a.server_id = servers.id) AS volumes_json, \
+         (SELECT {floating} FROM floating_ips f JOIN ports fp ON fp.id = f.port_id \
+         WHERE fp.server_id = servers.id) AS floating_json"
     )
 }
 
@@ -120,6 +123,7 @@ fn server_from_row(row: &AnyRow) -> StoreResult<Server> {
         deleted_at: opt_time(row, "deleted_at")?,
         ports: Vec::new(),
         volumes: Vec::new(),
+        floating_ips: Vec::new(),
     })
 }
 
@@ -161,6 +165,13 @@ fn full_server_from_row(row: &AnyRow) -> StoreResult<Server> {
         })
         .collect();
     server.volumes.sort();
+    let floating: Vec<serde_json::Value> = serde_json::from_str(&aggregate("floating_json")?)
+        .map_err(|e| StoreError::Corrupt(format!("server floating IPs: {e}")))?;
+    server.floating_ips = floating
+        .iter()
+        .filter_map(|f| Some((f["port"].as_str()?.to_string(), f["address"].as_str()?.to_string())))
+        .collect();
+    server.floating_ips.sort();
     // Live membership wins over the names asked for at create (groups may be renamed).
     let mut groups: Vec<String> = serde_json::from_str(&aggregate("groups_json")?)
         .map_err(|e| StoreError::Corrupt(format!("server groups: {e}")))?;

@@ -102,6 +102,8 @@ pub struct Network {
     pub name: String,
     pub project_id: Option<String>,
     pub shared: bool,
+    /// An external network: a pool of floating IPs, not for servers' NICs.
+    pub external: bool,
     pub created_at: Timestamp,
 }
 
@@ -140,4 +142,18 @@ pub struct SecurityGroupRule {
     pub to_port: Option<i64>,
     pub cidr: Option<String>,
     pub remote_group_id: Option<String>,
+}
+
+/// A floating IP: an address of an external network, allocated to a
+/// project and perhaps bound to a server's port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FloatingIp {
+    pub id: String,
+    pub project_id: String,
+    pub network_id: String,
+    pub pool: String,
+    pub address: String,
+    pub port_id: Option<String>,
+    pub fixed_ip: Option<String>,
+    pub server_id: Option<String>,
 }

@@ -8,7 +8,9 @@ pub mod identity;
 pub mod server;
 pub mod volume;
 
-pub use compute::{Flavor, FlavorSpec, Image, Keypair, KeypairType, Network, SecurityGroup, SecurityGroupRule, Subnet};
+pub use compute::{
+    Flavor, FlavorSpec, FloatingIp, Image, Keypair, KeypairType, Network, SecurityGroup, SecurityGroupRule, Subnet,
+};
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenRecord, User};
 
 /// A point in time, always UTC. Stored as microseconds since the epoch.

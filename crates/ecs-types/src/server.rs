@@ -289,6 +289,8 @@ pub struct Server {
     pub ports: Vec<ServerPort>,
     /// Attached volumes: (volume id, delete_on_termination).
     pub volumes: Vec<(String, bool)>,
+    /// Floating IPs bound to its ports: (port id, address).
+    pub floating_ips: Vec<(String, String)>,
 }
 
 impl Server {

@@ -67,6 +67,9 @@ struct NetworkCreateArgs {
     /// Visible to every project.
     #[arg(long)]
     shared: bool,
+    /// An external network: a pool of floating IPs.
+    #[arg(long)]
+    external: bool,
     /// The owning project (by name, Default domain).
     #[arg(long, default_value = "admin")]
     project: String,
@@ -270,6 +273,7 @@ async fn network_create(args: NetworkCreateArgs) -> anyhow::Result<()> {
         name: args.name,
         project_id: Some(project.id),
         shared: args.shared,
+        external: args.external,
         created_at: chrono::Utc::now(),
     };
     let subnet = core

@@ -88,7 +88,7 @@ fn network_view(n: &Network, subnets: &[Subnet]) -> Value {
     json!({
         "id": n.id, "name": n.name, "status": "ACTIVE", "admin_state_up": true, "shared": n.shared,
         "subnets": subnets.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), "tenant_id": project,
-        "project_id": project, "router:external": false, "mtu": 1500, "description": "", "tags": [],
+        "project_id": project, "router:external": n.external, "mtu": 1500, "description": "", "tags": [],
         "availability_zones": [], "availability_zone_hints": [], "port_security_enabled": true,
         "ipv4_address_scope": null, "ipv6_address_scope": null, "is_default": false, "revision_number": 1,
         "created_at": t, "updated_at": t,
@@ -285,7 +285,8 @@ async fn create_network(
     let n = resource(&body, "network")?;
     let name = n.get("name").and_then(Value::as_str).unwrap_or("");
     let shared = n.get("shared").map(|v| v.as_bool().ok_or_else(|| bad_request("shared must be a boolean")));
-    let network = state.core.network_create(&ctx, name, shared.transpose()?.unwrap_or(false)).await?;
+    let external = n.get("router:external").and_then(Value::as_bool).unwrap_or(false);
+    let network = state.core.network_create(&ctx, name, shared.transpose()?.unwrap_or(false), external).await?;
     Ok((StatusCode::CREATED, Json(json!({"network": network_view(&network, &[])}))))
 }
 

@@ -8,6 +8,7 @@
 
 mod error;
 mod flavors;
+mod floating_ips;
 mod images;
 mod interfaces;
 mod keypairs;
@@ -130,6 +131,9 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/images/detail", get(images::detail))
         .route("/images/{id}", get(images::show))
         .route("/limits", get(limits::show))
+        .route("/os-floating-ip-pools", get(floating_ips::pools))
+        .route("/os-floating-ips", get(floating_ips::index).post(floating_ips::create))
+        .route("/os-floating-ips/{id}", get(floating_ips::show).delete(floating_ips::delete))
         .route("/os-volumes", get(volumes::index).post(volumes::create))
         .route("/os-volumes/detail", get(volumes::index))
         .route("/os-volumes/{id}", get(volumes::show).delete(volumes::delete))

@@ -52,7 +52,16 @@ fn addresses(s: &Server) -> Value {
             "OS-EXT-IPS:type": "fixed",
             "OS-EXT-IPS-MAC:mac_addr": p.mac,
         });
-        out.entry(p.network_name.clone()).or_insert_with(|| json!([])).as_array_mut().expect("array").push(entry);
+        let list = out.entry(p.network_name.clone()).or_insert_with(|| json!([])).as_array_mut().expect("array");
+        list.push(entry);
+        for (_, address) in s.floating_ips.iter().filter(|(port, _)| port == &p.id) {
+            list.push(json!({
+                "version": 4,
+                "addr": address,
+                "OS-EXT-IPS:type": "floating",
+                "OS-EXT-IPS-MAC:mac_addr": p.mac,
+            }));
+        }
     }
     Value::Object(out)
 }
@@ -912,6 +921,24 @@ pub async fn action(
         "unlock" => {
             no_args(args)?;
             core.server_lock(ctx, &id, false, None, &request_id).await?;
+            accepted()
+        }
+        "addFloatingIp" | "removeFloatingIp" => {
+            // Removed from the API at 2.44, as in Nova.
+            if call.version.at_least(44) {
+                return Err(NovaError::not_found());
+            }
+            let mut allowed = vec!["address"];
+            if name == "addFloatingIp" {
+                allowed.push("fixed_address");
+            }
+            let f = validate::object(args, name, &allowed, &["address"])?;
+            let address = validate::string(&f["address"], "address", 1, 64)?;
+            if address.parse::<std::net::IpAddr>().is_err() {
+                return Err(invalid("address", &f["address"], format!("'{address}' is not a 'ip-address'")));
+            }
+            let fixed = f.get("fixed_address").map(|a| validate::string(a, "fixed_address", 1, 64)).transpose()?;
+            core.server_floating_ip(ctx, &id, address, fixed, name == "addFloatingIp").await?;
             accepted()
         }
         "addSecurityGroup" | "removeSecurityGroup" => {

@@ -155,9 +155,11 @@ impl Core {
             return Ok(Vec::new());
         }
         let visible = self.networks(ctx).await?;
+        // External networks are floating-IP pools: never chosen for a NIC on their own.
+        let internal: Vec<&Network> = visible.iter().filter(|n| !n.external).collect();
         match choice {
             NetworkChoice::None => Ok(Vec::new()),
-            NetworkChoice::Unspecified | NetworkChoice::Auto => match visible.as_slice() {
+            NetworkChoice::Unspecified | NetworkChoice::Auto => match internal.as_slice() {
                 [] if *choice == NetworkChoice::Auto => {
                     Err(Error::Invalid("Unable to automatically allocate a network for project".into()))
                 }
@@ -420,6 +422,7 @@ impl Core {
                         deleted_at: None,
                         ports: Vec::new(),
                         volumes: Vec::new(),
+                        floating_ips: Vec::new(),
                     };
                     let task = new_task(ctx, TaskKind::Create.as_str(), &id, &req.request_id);
                     NewServer { server, task, security_group_ids: group_ids.clone() }

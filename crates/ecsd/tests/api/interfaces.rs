@@ -252,3 +252,65 @@ async fn networks_subnets_and_two_nics(server: &TestServer) {
     assert_eq!(r.status, 404);
 }
 both!(networks_subnets_and_two_nics);
+
+async fn floating_ips(server: &TestServer) {
+    use reqwest::Method;
+    let admin = server.admin().await;
+    let r = neutron(
+        &admin,
+        Method::POST,
+        "networks",
+        Some(json!({"network": {"name": "public", "shared": true, "router:external": true}})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let public = r.body["network"]["id"].as_str().unwrap().to_string();
+    let r = neutron(
+        &admin,
+        Method::POST,
+        "subnets",
+        Some(json!({"subnet": {"network_id": public, "cidr": "172.24.4.0/24"}})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    let demo = server.demo().await;
+    let pools = demo.get("/v2.1/os-floating-ip-pools", None).await;
+    assert_eq!(pools.body["floating_ip_pools"], json!([{"name": "public"}]));
+    demo.post("/v2.1/os-floating-ips", None, &json!({"pool": "nowhere"})).await.assert_fault(404, "itemNotFound");
+    let r = demo.post("/v2.1/os-floating-ips", None, &json!({"pool": "public"})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let fip = r.body["floating_ip"].clone();
+    assert_eq!(fip["ip"], "172.24.4.2");
+    assert_eq!(fip["instance_id"], Value::Null);
+    let fip_id = fip["id"].as_str().unwrap().to_string();
+
+    // An automatic network choice ignores the external network.
+    let id = boot(&demo, "fip", json!("auto")).await;
+    let path = format!("/v2.1/servers/{id}/action");
+    let act = async |body: Value| demo.post(&path, None, &body).await;
+    assert_eq!(act(json!({"addFloatingIp": {"address": "172.24.4.2"}})).await.status, 202);
+    let s = demo.get(&format!("/v2.1/servers/{id}"), None).await;
+    let addrs = s.body["server"]["addresses"]["default-net"].as_array().unwrap().clone();
+    assert_eq!(addrs.len(), 2);
+    assert_eq!(addrs[1]["OS-EXT-IPS:type"], "floating");
+    assert_eq!(addrs[1]["addr"], "172.24.4.2");
+    let shown = demo.get(&format!("/v2.1/os-floating-ips/{fip_id}"), None).await;
+    assert_eq!(shown.body["floating_ip"]["instance_id"], id);
+    assert_eq!(shown.body["floating_ip"]["fixed_ip"], addrs[0]["addr"]);
+    act(json!({"addFloatingIp": {"address": "172.24.4.99"}})).await.assert_fault(404, "itemNotFound");
+    let r = demo
+        .post(&format!("/v2.1/servers/{id}/action"), Some("2.44"), &json!({"addFloatingIp": {"address": "172.24.4.2"}}))
+        .await;
+    r.assert_fault(404, "itemNotFound");
+    assert_eq!(act(json!({"removeFloatingIp": {"address": "172.24.4.2"}})).await.status, 202);
+    act(json!({"removeFloatingIp": {"address": "172.24.4.2"}})).await.assert_fault(409, "conflictingRequest");
+    assert_eq!(demo.delete(&format!("/v2.1/os-floating-ips/{fip_id}"), None).await.status, 202);
+    demo.get(&format!("/v2.1/os-floating-ips/{fip_id}"), None).await.assert_fault(404, "itemNotFound");
+    demo.get("/v2.1/os-floating-ips", Some("2.36")).await.assert_fault(404, "itemNotFound");
+    for _ in 0..10 {
+        assert_eq!(demo.post("/v2.1/os-floating-ips", None, &json!({})).await.status, 200);
+    }
+    demo.post("/v2.1/os-floating-ips", None, &json!({})).await.assert_fault(403, "forbidden");
+}
+both!(floating_ips);

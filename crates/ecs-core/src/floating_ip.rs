@@ -1,0 +1,91 @@
+//! Floating IPs (Nova's os-floating-ips proxy): allocated from an external
+//! network (a pool), bound to a server's port by addFloatingIp.
+
+use ecs_store::FloatingRefusal;
+use ecs_types::{AuthContext, FloatingIp, Network};
+
+use crate::{Core, Error, Result, policy};
+
+/// Nova's default `floating_ips` quota.
+pub const FLOATING_IPS_QUOTA: i64 = 10;
+
+impl Core {
+    /// The pools: external networks the caller can see.
+    pub async fn floating_ip_pools(&self, ctx: &AuthContext) -> Result<Vec<Network>> {
+        let all = self.store.network_list().await?;
+        Ok(all.into_iter().filter(|n| n.external && (n.shared || ctx.is_admin() || n.project_id.is_some())).collect())
+    }
+
+    pub async fn floating_ips(&self, ctx: &AuthContext) -> Result<Vec<FloatingIp>> {
+        Ok(self.store.floating_ip_list(Some(policy::project_of(ctx)?)).await?)
+    }
+
+    pub async fn floating_ip(&self, ctx: &AuthContext, id: &str) -> Result<FloatingIp> {
+        let missing = || Error::NotFound(format!("Floating IP not found for ID {id}"));
+        let f = self.store.floating_ip_get(id).await.map_err(Error::not_found_or(missing))?;
+        if Some(f.project_id.as_str()) == ctx.project_id() || ctx.is_admin() { Ok(f) } else { Err(missing()) }
+    }
+
+    pub async fn floating_ip_allocate(&self, ctx: &AuthContext, pool: Option<&str>) -> Result<FloatingIp> {
+        let project = policy::project_of(ctx)?.to_string();
+        let pools = self.floating_ip_pools(ctx).await?;
+        let network = match pool {
+            Some(name) => pools.into_iter().find(|n| n.name == name || n.id == name),
+            None => pools.into_iter().next(),
+        }
+        .ok_or_else(|| Error::NotFound("Floating IP pool not found.".into()))?;
+        match self.store.floating_ip_allocate(&project, &network.id, FLOATING_IPS_QUOTA).await? {
+            Ok(f) => Ok(f),
+            Err(FloatingRefusal::Quota(_)) => {
+                Err(Error::QuotaExceeded("Maximum number of floating IPs exceeded".into()))
+            }
+            Err(FloatingRefusal::Exhausted) => {
+                Err(Error::NotFound(format!("No more floating IPs in pool {}.", network.name)))
+            }
+        }
+    }
+
+    pub async fn floating_ip_release(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        self.floating_ip(ctx, id).await?;
+        Ok(self.store.floating_ip_release(id).await?)
+    }
+
+    /// `addFloatingIp` / `removeFloatingIp`.
+    pub async fn server_floating_ip(
+        &self,
+        ctx: &AuthContext,
+        server_id: &str,
+        address: &str,
+        fixed_address: Option<&str>,
+        add: bool,
+    ) -> Result<()> {
+        let server = self.server_get(ctx, server_id).await?;
+        let fip = self
+            .floating_ips(ctx)
+            .await?
+            .into_iter()
+            .find(|f| f.address == address)
+            .ok_or_else(|| Error::NotFound(format!("floating IP not found for address {address}")))?;
+        if !add {
+            if fip.server_id.as_deref() != Some(server.id.as_str()) {
+                return Err(Error::Conflict(format!(
+                    "Floating IP {address} is not associated with instance {}.",
+                    server.id
+                )));
+            }
+            return Ok(self.store.floating_ip_bind(&fip.id, None).await?);
+        }
+        if server.ports.is_empty() {
+            return Err(Error::Invalid("No nw_info cache associated with instance".into()));
+        }
+        let port = match fixed_address {
+            Some(fixed) => server
+                .ports
+                .iter()
+                .find(|p| p.address == fixed)
+                .ok_or_else(|| Error::Invalid("Specified fixed address not assigned to instance".into()))?,
+            None => &server.ports[0],
+        };
+        Ok(self.store.floating_ip_bind(&fip.id, Some(&port.id)).await?)
+    }
+}

@@ -10,6 +10,7 @@ mod error;
 pub mod flavor;
 pub mod floating_ip;
 pub mod identity;
+pub mod image;
 pub mod keypair;
 pub mod network;
 pub mod policy;

@@ -163,6 +163,7 @@ impl Core {
                     min_disk_gb: 1,
                     size_bytes: 21_430_272,
                     os_type: "Linux".into(),
+                    properties: Default::default(),
                     created_at: now,
                 })
                 .await?;

@@ -19,6 +19,8 @@ fn image_from_row(row: &AnyRow) -> StoreResult<Image> {
         min_disk_gb: row.try_get("min_disk_gb")?,
         size_bytes: row.try_get("size_bytes")?,
         os_type: row.try_get("os_type")?,
+        properties: serde_json::from_str(&row.try_get::<String, _>("properties")?)
+            .map_err(|e| crate::StoreError::Corrupt(format!("image properties: {e}")))?,
         created_at: time::from_db(row.try_get("created_at")?)?,
     })
 }
@@ -57,8 +59,8 @@ impl Store {
     pub async fn image_create(&self, i: &Image) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO images (id, name, status, visibility, owner_project_id, disk_format, \
-             container_format, min_ram_mb, min_disk_gb, size_bytes, os_type, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             container_format, min_ram_mb, min_disk_gb, size_bytes, os_type, properties, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&i.id)
         .bind(&i.name)
@@ -71,6 +73,7 @@ impl Store {
         .bind(i.min_disk_gb)
         .bind(i.size_bytes)
         .bind(&i.os_type)
+        .bind(serde_json::to_string(&i.properties).expect("properties serialise"))
         .bind(time::to_db(i.created_at))
         .execute(&self.write)
         .await?;
@@ -80,6 +83,39 @@ impl Store {
     pub async fn image_get(&self, id: &str) -> StoreResult<Image> {
         let row = sqlx::query("SELECT * FROM images WHERE id = $1").bind(id).fetch_one(&self.read).await?;
         image_from_row(&row)
+    }
+
+    /// Sets an image's status (and size, once known).
+    pub async fn image_set_status(&self, id: &str, status: &str, size_bytes: Option<i64>) -> StoreResult<()> {
+        sqlx::query("UPDATE images SET status = $1, size_bytes = COALESCE($2, size_bytes) WHERE id = $3")
+            .bind(status)
+            .bind(size_bytes)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn image_set_properties(
+        &self,
+        id: &str,
+        properties: &std::collections::BTreeMap<String, String>,
+    ) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE images SET properties = $1 WHERE id = $2")
+            .bind(serde_json::to_string(properties).expect("properties serialise"))
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(crate::StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Deletes an image record. Idempotent.
+    pub async fn image_delete(&self, id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM images WHERE id = $1").bind(id).execute(&self.write).await?;
+        Ok(())
     }
 
     pub async fn image_list(&self) -> StoreResult<Vec<Image>> {

@@ -92,6 +92,7 @@ pub struct Image {
     pub min_disk_gb: i64,
     pub size_bytes: i64,
     pub os_type: String,
+    pub properties: BTreeMap<String, String>,
     pub created_at: Timestamp,
 }
 

@@ -82,6 +82,8 @@ string_enum! {
         Migrating => "migrating",
         Deleting => "deleting",
         Shelving => "shelving",
+        ImageSnapshot => "image_snapshot",
+        ImageUploading => "image_uploading",
         Unshelving => "unshelving",
     }
 }

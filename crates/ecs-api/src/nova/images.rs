@@ -15,13 +15,24 @@ fn view(call: &NovaCall, i: &Image, full: bool) -> Value {
     let mut v = json!({"id": i.id, "name": i.name, "links": call.links.resource("images", &i.id)});
     if full {
         let created = i.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        v["status"] = json!(i.status.to_uppercase());
+        // Glance's statuses as Nova shows them.
+        let status = match i.status.as_str() {
+            "active" => "ACTIVE",
+            "queued" | "saving" | "importing" => "SAVING",
+            "killed" => "ERROR",
+            "deleted" | "pending_delete" => "DELETED",
+            _ => "UNKNOWN",
+        };
+        v["status"] = json!(status);
         v["minRam"] = json!(i.min_ram_mb);
         v["minDisk"] = json!(i.min_disk_gb);
         v["progress"] = json!(100);
         v["created"] = json!(created);
         v["updated"] = json!(created);
-        v["metadata"] = json!({});
+        v["metadata"] = json!(i.properties);
+        if let Some(server) = i.properties.get("instance_uuid") {
+            v["server"] = json!({"id": server, "links": call.links.resource("servers", server)});
+        }
         v["OS-EXT-IMG-SIZE:size"] = json!(i.size_bytes);
     }
     v
@@ -52,4 +63,86 @@ pub async fn show(State(state): State<AppState>, call: NovaCall, Path(id): Path<
         .find(|i| i.id == id)
         .ok_or_else(|| NovaError::new(axum::http::StatusCode::NOT_FOUND, "Image not found."))?;
     Ok(Json(json!({"image": view(&call, image, true)})))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    call: NovaCall,
+    Path(id): Path<String>,
+) -> Result<axum::http::StatusCode> {
+    visible(&state, &call).await?;
+    state.core.image_delete(&call.ctx, &id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+pub async fn metadata(State(state): State<AppState>, call: NovaCall, Path(id): Path<String>) -> Result<Json<Value>> {
+    visible(&state, &call).await?;
+    Ok(Json(json!({"metadata": state.core.image(&call.ctx, &id).await?.properties})))
+}
+
+fn metadata_body(body: &Value, key: &str) -> Result<std::collections::BTreeMap<String, String>> {
+    let map =
+        body.get(key).and_then(Value::as_object).ok_or_else(|| NovaError::bad_request("Malformed request body"))?;
+    map.iter()
+        .map(|(k, v)| {
+            let v = v.as_str().ok_or_else(|| NovaError::bad_request(format!("Invalid metadata value for {k}")))?;
+            if k.is_empty() || k.len() > 255 || v.len() > 255 {
+                return Err(NovaError::bad_request("Invalid metadata: keys and values are 1-255 characters"));
+            }
+            Ok((k.clone(), v.to_string()))
+        })
+        .collect()
+}
+
+/// `POST` merges, `PUT` replaces.
+pub async fn metadata_update(
+    State(state): State<AppState>,
+    call: NovaCall,
+    method: axum::http::Method,
+    Path(id): Path<String>,
+    super::NovaBody(body): super::NovaBody,
+) -> Result<Json<Value>> {
+    visible(&state, &call).await?;
+    let items = metadata_body(&body, "metadata")?;
+    let all = state.core.image_metadata_set(&call.ctx, &id, items, method == axum::http::Method::PUT).await?;
+    Ok(Json(json!({"metadata": all})))
+}
+
+pub async fn metadata_item(
+    State(state): State<AppState>,
+    call: NovaCall,
+    Path((id, key)): Path<(String, String)>,
+) -> Result<Json<Value>> {
+    visible(&state, &call).await?;
+    let image = state.core.image(&call.ctx, &id).await?;
+    let value = image
+        .properties
+        .get(&key)
+        .ok_or_else(|| NovaError::new(axum::http::StatusCode::NOT_FOUND, "Metadata item was not found"))?;
+    Ok(Json(json!({"meta": {key: value}})))
+}
+
+pub async fn metadata_item_put(
+    State(state): State<AppState>,
+    call: NovaCall,
+    Path((id, key)): Path<(String, String)>,
+    super::NovaBody(body): super::NovaBody,
+) -> Result<Json<Value>> {
+    visible(&state, &call).await?;
+    let item = metadata_body(&body, "meta")?;
+    if item.len() != 1 || !item.contains_key(&key) {
+        return Err(NovaError::bad_request("Request body and URI mismatch"));
+    }
+    state.core.image_metadata_set(&call.ctx, &id, item.clone(), false).await?;
+    Ok(Json(json!({"meta": item})))
+}
+
+pub async fn metadata_item_delete(
+    State(state): State<AppState>,
+    call: NovaCall,
+    Path((id, key)): Path<(String, String)>,
+) -> Result<axum::http::StatusCode> {
+    visible(&state, &call).await?;
+    state.core.image_metadata_delete(&call.ctx, &id, &key).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -129,7 +129,15 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/os-keypairs/{name}", get(keypairs::show).delete(keypairs::delete))
         .route("/images", get(images::index))
         .route("/images/detail", get(images::detail))
-        .route("/images/{id}", get(images::show))
+        .route("/images/{id}", get(images::show).delete(images::delete))
+        .route(
+            "/images/{id}/metadata",
+            get(images::metadata).post(images::metadata_update).put(images::metadata_update),
+        )
+        .route(
+            "/images/{id}/metadata/{key}",
+            get(images::metadata_item).put(images::metadata_item_put).delete(images::metadata_item_delete),
+        )
         .route("/limits", get(limits::show))
         .route("/os-floating-ip-pools", get(floating_ips::pools))
         .route("/os-floating-ips", get(floating_ips::index).post(floating_ips::create))

@@ -923,6 +923,20 @@ pub async fn action(
             core.server_lock(ctx, &id, false, None, &request_id).await?;
             accepted()
         }
+        "createImage" => {
+            let f = validate::object(args, "createImage", &["name", "metadata"], &["name"])?;
+            let image_name = validate::string(&f["name"], "name", 1, 255)?;
+            let metadata = match f.get("metadata") {
+                Some(m) => metadata_map(m, "metadata")?,
+                None => BTreeMap::new(),
+            };
+            let image_id = core.server_create_image(ctx, &id, image_name, metadata, &request_id).await?;
+            if call.version.at_least(45) {
+                return Ok((StatusCode::ACCEPTED, Json(json!({"image_id": image_id}))).into_response());
+            }
+            let location = call.links.resource("images", &image_id)[0]["href"].as_str().unwrap_or_default().to_string();
+            Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)]).into_response())
+        }
         "addFloatingIp" | "removeFloatingIp" => {
             // Removed from the API at 2.44, as in Nova.
             if call.version.at_least(44) {

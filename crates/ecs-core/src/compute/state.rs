@@ -25,6 +25,7 @@ pub enum Action {
     DetachInterface,
     AttachVolume,
     DetachVolume,
+    CreateImage,
 }
 
 impl Action {
@@ -48,6 +49,7 @@ impl Action {
             Action::DetachInterface => "detach_interface",
             Action::AttachVolume => "attach_volume",
             Action::DetachVolume => "detach_volume",
+            Action::CreateImage => "createImage",
         }
     }
 
@@ -68,6 +70,7 @@ impl Action {
             Action::AttachInterface | Action::DetachInterface => &[Active, Paused, Stopped],
             // The seeds: no volume changes on a suspended or paused server.
             Action::AttachVolume | Action::DetachVolume => &[Active, Stopped],
+            Action::CreateImage => &[Active, Stopped, Paused, Suspended],
             Action::ConsoleOutput => &[Active, Stopped, Paused, Suspended, Error, Resized, Rescued, Building],
             // Only a soft-deleted server (deferred delete) can be forced.
             Action::ForceDelete => &[SoftDeleted],
@@ -108,6 +111,7 @@ impl Action {
             Action::Suspend => TaskState::Suspending,
             Action::Resume => TaskState::Resuming,
             Action::Delete | Action::ForceDelete => TaskState::Deleting,
+            Action::CreateImage => TaskState::ImageSnapshot,
             _ => return None,
         })
     }

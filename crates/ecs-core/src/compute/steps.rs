@@ -91,6 +91,7 @@ pub enum Step {
     UnplugDisk,
     ReleaseVolume,
     ReleaseVolumes,
+    Snapshot,
 }
 
 /// The kinds of task, stored by name.
@@ -103,6 +104,7 @@ pub enum TaskKind {
     DetachInterface,
     AttachVolume,
     DetachVolume,
+    CreateImage,
 }
 
 impl TaskKind {
@@ -122,6 +124,7 @@ impl TaskKind {
             "detach_interface" => TaskKind::DetachInterface,
             "attach_volume" => TaskKind::AttachVolume,
             "detach_volume" => TaskKind::DetachVolume,
+            "createImage" => TaskKind::CreateImage,
             _ => return None,
         })
     }
@@ -142,6 +145,7 @@ impl TaskKind {
             TaskKind::DetachInterface => "detach_interface",
             TaskKind::AttachVolume => "attach_volume",
             TaskKind::DetachVolume => "detach_volume",
+            TaskKind::CreateImage => "createImage",
         }
     }
 
@@ -171,6 +175,7 @@ impl TaskKind {
             TaskKind::DetachInterface => &[Step::UnplugNic, Step::ReleasePort],
             TaskKind::AttachVolume => &[Step::ReserveVolume, Step::PlugDisk],
             TaskKind::DetachVolume => &[Step::UnplugDisk, Step::ReleaseVolume],
+            TaskKind::CreateImage => &[Step::Snapshot],
         }
     }
 
@@ -184,6 +189,7 @@ impl TaskKind {
             (TaskKind::DetachInterface, _) => "compute_detach_interface",
             (TaskKind::AttachVolume, _) => "compute_attach_volume",
             (TaskKind::DetachVolume, _) => "compute_detach_volume",
+            (TaskKind::CreateImage, _) => "compute_snapshot_instance",
             (TaskKind::Power(op), _) => match op {
                 PowerOp::Stop => "compute_stop_instance",
                 PowerOp::Start => "compute_start_instance",
@@ -233,6 +239,8 @@ impl TaskKind {
             TaskKind::AttachInterface | TaskKind::DetachInterface | TaskKind::AttachVolume | TaskKind::DetachVolume => {
                 return None;
             }
+            // A failed snapshot leaves the server as it was.
+            TaskKind::CreateImage => ServerUpdate { task_state: Some(None), ..Default::default() },
         })
     }
 }
@@ -399,6 +407,13 @@ impl Step {
                 Ok(None)
             }
             Step::ReserveVolume => Ok(None),
+            Step::Snapshot => {
+                let image_id = task.params.get("image_id").and_then(Value::as_str).unwrap_or_default();
+                let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
+                let size = driver.snapshot(&server.id, image_id).await?;
+                core.store.image_set_status(image_id, "active", Some(size as i64)).await?;
+                Ok(Some(ServerUpdate { task_state: Some(None), ..Default::default() }))
+            }
             Step::PlugDisk | Step::UnplugDisk => {
                 let volume_id = task.params.get("volume_id").and_then(Value::as_str).unwrap_or_default();
                 let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
@@ -526,6 +541,12 @@ impl Step {
                 }
             }
             Step::ReleaseVolume | Step::ReleaseVolumes => {}
+            // Nova deletes the image of a snapshot that failed.
+            Step::Snapshot => {
+                if let Some(image_id) = task.params.get("image_id").and_then(Value::as_str) {
+                    core.store.image_delete(image_id).await?;
+                }
+            }
             Step::UnplugNic
             | Step::ReleasePort
             | Step::Power(_)

@@ -6,6 +6,7 @@ mod errors;
 mod flavors;
 mod harness;
 mod identity;
+mod images;
 mod interfaces;
 mod keypairs;
 mod process;

@@ -1,0 +1,115 @@
+//! Images as Nova's proxy shows them: snapshots of servers (createImage),
+//! delete, and image metadata.
+
+use std::collections::BTreeMap;
+
+use ecs_store::Transition;
+use ecs_types::{AuthContext, Image};
+
+use crate::compute::TaskKind;
+use crate::compute::state::{self, Action};
+use crate::{Core, Error, Result, policy};
+
+/// Nova's `maxImageMeta`.
+pub const IMAGE_METADATA_LIMIT: usize = 128;
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound(format!("Image {id} could not be found."))
+}
+
+impl Core {
+    /// An image the caller may see.
+    pub async fn image(&self, ctx: &AuthContext, id: &str) -> Result<Image> {
+        self.images(ctx).await?.into_iter().find(|i| i.id == id).ok_or_else(|| not_found(id))
+    }
+
+    /// An image the caller may change: their project's, or any for an admin.
+    async fn own_image(&self, ctx: &AuthContext, id: &str) -> Result<Image> {
+        let image = self.image(ctx, id).await?;
+        if ctx.is_admin() || image.owner_project_id.as_deref() == ctx.project_id() {
+            Ok(image)
+        } else {
+            Err(Error::Forbidden(format!("You are not authorized to change image {id}.")))
+        }
+    }
+
+    pub async fn image_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        self.own_image(ctx, id).await?;
+        Ok(self.store.image_delete(id).await?)
+    }
+
+    /// Replaces (`replace`) or merges image metadata.
+    pub async fn image_metadata_set(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        metadata: BTreeMap<String, String>,
+        replace: bool,
+    ) -> Result<BTreeMap<String, String>> {
+        let image = self.own_image(ctx, id).await?;
+        let mut properties = if replace { BTreeMap::new() } else { image.properties };
+        properties.extend(metadata);
+        if properties.len() > IMAGE_METADATA_LIMIT {
+            return Err(Error::QuotaExceeded("Image metadata limit exceeded".into()));
+        }
+        self.store.image_set_properties(id, &properties).await?;
+        Ok(properties)
+    }
+
+    pub async fn image_metadata_delete(&self, ctx: &AuthContext, id: &str, key: &str) -> Result<()> {
+        let mut image = self.own_image(ctx, id).await?;
+        if image.properties.remove(key).is_none() {
+            return Err(Error::NotFound("Metadata item was not found".into()));
+        }
+        Ok(self.store.image_set_properties(id, &image.properties).await?)
+    }
+
+    /// `createImage`: a private image of the server, `saving` until the
+    /// snapshot task is done. Returns the image id.
+    pub async fn server_create_image(
+        &self,
+        ctx: &AuthContext,
+        server_id: &str,
+        name: &str,
+        metadata: BTreeMap<String, String>,
+        request_id: &str,
+    ) -> Result<String> {
+        let server = self.server_get(ctx, server_id).await?;
+        self.check_locked(ctx, &server, Action::CreateImage)?;
+        state::check(Action::CreateImage, &server)?;
+        let mut properties = metadata;
+        properties.insert("image_type".into(), "snapshot".into());
+        properties.insert("instance_uuid".into(), server.id.clone());
+        if properties.len() > IMAGE_METADATA_LIMIT {
+            return Err(Error::QuotaExceeded("Image metadata limit exceeded".into()));
+        }
+        let image = Image {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.to_string(),
+            status: "saving".into(),
+            visibility: "private".into(),
+            owner_project_id: Some(policy::project_of(ctx)?.to_string()),
+            disk_format: "qcow2".into(),
+            container_format: "bare".into(),
+            min_ram_mb: 0,
+            min_disk_gb: server.flavor.disk_gb,
+            size_bytes: 0,
+            os_type: "Linux".into(),
+            properties,
+            created_at: chrono::Utc::now(),
+        };
+        self.store.image_create(&image).await?;
+        let task =
+            self.task_for(ctx, &server, TaskKind::CreateImage, serde_json::json!({"image_id": image.id}), request_id);
+        let from = Action::CreateImage.allowed_vm_states().unwrap_or_default();
+        let transition =
+            Transition { from, from_tasks: &[], task_state: Action::CreateImage.task_state(), task: Some(task) };
+        if !self.store.server_transition(&server.id, &transition).await? {
+            self.store.image_delete(&image.id).await?;
+            let now = self.server_get(ctx, server_id).await?;
+            return Err(state::invalid_state(Action::CreateImage, &now));
+        }
+        self.wake.notify();
+        Ok(image.id)
+    }
+}

@@ -236,6 +236,61 @@ impl Store {
         Ok(Ok(attachment))
     }
 
+    /// Attaches a volume to a server being built (no task of its own: the
+    /// build's). Idempotent: an attachment to this server is kept.
+    pub async fn volume_attach_for_build(
+        &self,
+        volume_id: &str,
+        server_id: &str,
+        device: Option<&str>,
+        delete_on_termination: bool,
+    ) -> StoreResult<Result<VolumeAttachment, VolumeRefusal>> {
+        if let Some(a) = self.volume_get(volume_id).await?.attachment {
+            return Ok(if a.server_id == server_id { Ok(a) } else { Err(VolumeRefusal::State("in-use".into())) });
+        }
+        let mut tx = self.write.begin().await?;
+        let now = time::to_db(chrono::Utc::now());
+        let done =
+            sqlx::query("UPDATE volumes SET status = 'in-use', updated_at = $1 WHERE id = $2 AND status = 'available'")
+                .bind(now)
+                .bind(volume_id)
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() == 0 {
+            drop(tx);
+            return Ok(Err(VolumeRefusal::State(self.volume_get(volume_id).await?.status)));
+        }
+        let taken: Vec<String> = sqlx::query("SELECT device FROM volume_attachments WHERE server_id = $1")
+            .bind(server_id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get("device"))
+            .collect::<Result<_, _>>()?;
+        let device = device.map(String::from).unwrap_or_else(|| next_device(&taken));
+        let attachment = VolumeAttachment {
+            id: uuid::Uuid::new_v4().to_string(),
+            volume_id: volume_id.to_string(),
+            server_id: server_id.to_string(),
+            device,
+            delete_on_termination,
+        };
+        sqlx::query(
+            "INSERT INTO volume_attachments (volume_id, id, server_id, device, delete_on_termination, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&attachment.volume_id)
+        .bind(&attachment.id)
+        .bind(&attachment.server_id)
+        .bind(&attachment.device)
+        .bind(attachment.delete_on_termination)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(attachment))
+    }
+
     /// Starts a detach: `in-use` → `detaching`, with its task.
     pub async fn volume_detach_begin(&self, volume_id: &str, task: &NewTask) -> StoreResult<Result<(), VolumeRefusal>> {
         let mut tx = self.write.begin().await?;

@@ -226,6 +226,11 @@ pub struct BlockDevice {
     pub device_name: Option<String>,
     #[serde(default)]
     pub delete_on_termination: bool,
+    /// The volume behind a `volume` destination: the given one, or the
+    /// one the build makes (its id chosen at create, so the build can be
+    /// repeated after a crash without making a second).
+    #[serde(default)]
+    pub volume_id: Option<String>,
 }
 
 /// A port: one fixed IP and MAC on a network, bound to a server or not.

@@ -165,6 +165,8 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/servers/{id}/os-interface", get(interfaces::index).post(interfaces::create))
         .route("/servers/{id}/os-interface/{port_id}", get(interfaces::show).delete(interfaces::delete))
         .route("/servers", get(servers::index).post(servers::create))
+        // Nova's boot-from-volume door is the same create.
+        .route("/os-volumes_boot", post(servers::create))
         .route("/servers/detail", get(servers::detail_list))
         .route("/servers/{id}", get(servers::show).put(servers::update).delete(servers::delete))
         .route("/servers/{id}/action", post(servers::action))

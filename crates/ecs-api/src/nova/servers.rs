@@ -314,6 +314,7 @@ fn parse_block_devices(v: &Value) -> Result<Vec<BlockDevice>> {
             guest_format: optional_string(f, "guest_format", &path, 255)?,
             device_name: optional_string(f, "device_name", &path, 255)?,
             delete_on_termination,
+            volume_id: None,
         });
     }
     let mut boot: Vec<i64> = out.iter().filter_map(|b| b.boot_index).filter(|i| *i >= 0).collect();

@@ -255,17 +255,11 @@ impl Core {
 
         // The boot source: an image, or a block device with boot_index 0.
         let boot_device = req.block_devices.iter().find(|b| b.boot_index == Some(0));
-        let image_ref = match (&req.image_ref, boot_device) {
-            (Some(image), _) => Some(image.clone()),
-            (None, Some(b)) if b.source_type == "image" => b.uuid.clone(),
-            (None, Some(b)) if matches!(b.source_type.as_str(), "volume" | "snapshot") => {
-                let id = b.uuid.clone().unwrap_or_default();
-                return Err(Error::Invalid(if b.source_type == "volume" {
-                    format!("Volume {id} could not be found.")
-                } else {
-                    format!("Snapshot {id} could not be found.")
-                }));
-            }
+        let volume_backed = boot_device.is_some_and(|b| b.destination_type == "volume");
+        let image_ref = match boot_device {
+            Some(b) if b.source_type == "image" => b.uuid.clone(),
+            Some(_) if volume_backed => None,
+            _ if req.image_ref.is_some() => req.image_ref.clone(),
             _ => {
                 return Err(Error::Invalid(
                     "Block Device Mapping is Invalid: Boot sequence for the instance and image/block device \
@@ -274,11 +268,54 @@ impl Core {
                 ));
             }
         };
-        for b in &req.block_devices {
-            if b.boot_index != Some(0) && matches!(b.source_type.as_str(), "volume" | "snapshot") {
-                let id = b.uuid.clone().unwrap_or_default();
-                return Err(Error::Invalid(format!("Volume {id} could not be found.")));
+        for b in req.block_devices.iter().filter(|b| b.destination_type == "volume") {
+            let id = b.uuid.clone().unwrap_or_default();
+            match b.source_type.as_str() {
+                "volume" => {
+                    let volume = self
+                        .volume(ctx, &id)
+                        .await
+                        .map_err(|_| Error::Invalid(format!("Volume {id} could not be found.")))?;
+                    if volume.status != "available" {
+                        return Err(Error::Invalid(format!(
+                            "Invalid volume: Volume {id} status must be available, but current status is: {}",
+                            volume.status
+                        )));
+                    }
+                    if req.max_count > 1 {
+                        return Err(Error::Invalid("Cannot attach one or more volumes to multiple instances".into()));
+                    }
+                }
+                "snapshot" => {
+                    self.snapshot(ctx, &id)
+                        .await
+                        .map_err(|_| Error::Invalid(format!("Snapshot {id} could not be found.")))?;
+                }
+                "image" => {
+                    let size = b.volume_size.unwrap_or(0);
+                    let image = self
+                        .image(ctx, &id)
+                        .await
+                        .map_err(|_| Error::Invalid(format!("Image {id} could not be found.")))?;
+                    if size < 1 || size < image.min_disk_gb {
+                        return Err(Error::Invalid(format!(
+                            "Volume is smaller than the minimum size specified in image metadata. Volume size is \
+                             {} bytes, minimum size is {} bytes.",
+                            size << 30,
+                            image.min_disk_gb.max(1) << 30
+                        )));
+                    }
+                }
+                _ => {
+                    if b.volume_size.unwrap_or(0) < 1 {
+                        return Err(Error::Invalid(
+                            "Block Device Mapping is Invalid: a blank volume needs a volume_size.".into(),
+                        ));
+                    }
+                }
             }
+        }
+        for b in &req.block_devices {
             if b.source_type == "blank" && b.destination_type == "local" {
                 let size = b.volume_size.unwrap_or(0);
                 if b.guest_format.as_deref() == Some("swap") {
@@ -317,13 +354,13 @@ impl Core {
             if flavor.ram_mb < image.min_ram_mb {
                 return Err(Error::Invalid("Flavor's memory is too small for requested image.".into()));
             }
-            // A volume-backed root (disk 0 flavors) skips the disk check, as Nova does.
-            if flavor.disk_gb > 0 && flavor.disk_gb < image.min_disk_gb {
+            // A volume-backed root (and disk 0 flavors) skips the disk check, as Nova does.
+            if !volume_backed && flavor.disk_gb > 0 && flavor.disk_gb < image.min_disk_gb {
                 return Err(Error::Invalid("Flavor's disk is too small for requested image.".into()));
             }
             image_name = Some(image.name.clone());
             let image_gb = (image.size_bytes + (1 << 30) - 1) >> 30;
-            if flavor.disk_gb > 0 && flavor.disk_gb < image_gb {
+            if !volume_backed && flavor.disk_gb > 0 && flavor.disk_gb < image_gb {
                 return Err(Error::Invalid("Flavor's disk is too small for requested image.".into()));
             }
         }
@@ -390,7 +427,8 @@ impl Core {
                         hostname,
                         description: req.description.clone(),
                         flavor: snapshot.clone(),
-                        image_id: image_ref.clone(),
+                        // A volume-backed server shows no image, as in Nova.
+                        image_id: image_ref.clone().filter(|_| !volume_backed),
                         image_name: image_name.clone(),
                         key_name: req.key_name.clone(),
                         key_data: key_data.clone(),
@@ -398,7 +436,20 @@ impl Core {
                         metadata: req.metadata.clone(),
                         tags: req.tags.clone(),
                         security_groups: group_names.clone(),
-                        block_devices: req.block_devices.clone(),
+                        block_devices: req
+                            .block_devices
+                            .iter()
+                            .map(|b| {
+                                let mut b = b.clone();
+                                if b.destination_type == "volume" {
+                                    b.volume_id = Some(match b.source_type.as_str() {
+                                        "volume" => b.uuid.clone().unwrap_or_default(),
+                                        _ => uuid::Uuid::new_v4().to_string(),
+                                    });
+                                }
+                                b
+                            })
+                            .collect(),
                         requested_networks: nics.clone(),
                         availability_zone: req.availability_zone.clone(),
                         config_drive: req.config_drive,

@@ -76,6 +76,7 @@ impl PowerOp {
 pub enum Step {
     Schedule,
     AllocateNetwork,
+    BlockDevices,
     Spawn,
     Power(PowerOp),
     Destroy,
@@ -159,7 +160,7 @@ impl TaskKind {
 
     pub fn steps(self) -> &'static [Step] {
         match self {
-            TaskKind::Create => &[Step::Schedule, Step::AllocateNetwork, Step::Spawn],
+            TaskKind::Create => &[Step::Schedule, Step::AllocateNetwork, Step::BlockDevices, Step::Spawn],
             TaskKind::Delete => {
                 &[Step::Destroy, Step::ReleaseNetwork, Step::ReleaseClaim, Step::ReleaseVolumes, Step::MarkDeleted]
             }
@@ -345,11 +346,39 @@ impl Step {
                     }
                 }
                 server.ports = ports;
+                Ok(Some(ServerUpdate { task_state: Some(Some(TaskState::BlockDeviceMapping)), ..Default::default() }))
+            }
+            Step::BlockDevices => {
+                let mut mappings: Vec<_> =
+                    server.block_devices.iter().filter(|b| b.destination_type == "volume").cloned().collect();
+                mappings.sort_by_key(|b| b.boot_index.filter(|i| *i >= 0).unwrap_or(i64::MAX));
+                for b in mappings {
+                    let Some(volume_id) = b.volume_id.clone() else { continue };
+                    if b.source_type != "volume" {
+                        make_volume(core, server, &b, &volume_id).await?;
+                    }
+                    let device =
+                        if b.boot_index == Some(0) { Some("/dev/vda".to_string()) } else { b.device_name.clone() };
+                    core.store
+                        .volume_attach_for_build(&volume_id, &server.id, device.as_deref(), b.delete_on_termination)
+                        .await?
+                        .map_err(|r| StepError::Fatal(format!("Volume {volume_id} cannot be attached: {r:?}")))?;
+                }
                 Ok(Some(ServerUpdate { task_state: Some(Some(TaskState::Spawning)), ..Default::default() }))
             }
             Step::Spawn => {
                 let driver = driver_for(core, server)?;
-                let spec = guest_spec(server);
+                let mut spec = guest_spec(server);
+                spec.disks = core
+                    .store
+                    .volumes_of_server(&server.id)
+                    .await?
+                    .into_iter()
+                    .filter_map(|v| {
+                        let device = v.attachment?.device;
+                        Some(DiskSpec { id: v.id, size_gb: v.size_gb as u64, device })
+                    })
+                    .collect();
                 driver.spawn(&spec).await.map_err(|e| StepError::Reschedule(e.to_string()))?;
                 Ok(Some(ServerUpdate {
                     vm_state: Some(VmState::Active),
@@ -491,6 +520,27 @@ impl Step {
         match self {
             Step::Schedule => core.store.host_release(id).await?,
             Step::AllocateNetwork => core.store.ports_release(id).await?,
+            // Volumes the build made go; given ones are free again.
+            Step::BlockDevices => {
+                let server = core.store.server_get(id).await?;
+                for b in server.block_devices.iter().filter(|b| b.destination_type == "volume") {
+                    let Some(volume_id) = &b.volume_id else { continue };
+                    match core.store.volume_get(volume_id).await {
+                        Ok(v)
+                            if v.attachment.as_ref().is_some_and(|a| a.server_id == id)
+                                || b.source_type != "volume" =>
+                        {
+                            if b.source_type == "volume" {
+                                core.store.volume_release(volume_id).await?;
+                            } else {
+                                core.store.volume_purge(volume_id).await?;
+                            }
+                        }
+                        Ok(_) | Err(ecs_store::StoreError::NotFound) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
             Step::Spawn => {
                 let server = core.store.server_get(id).await?;
                 if let Some(driver) = server.host.as_deref().and_then(|h| core.drivers.get(h)) {
@@ -587,4 +637,41 @@ fn guest_spec(server: &Server) -> GuestSpec {
         public_keys: server.key_data.iter().cloned().collect(),
         metadata: server.metadata.clone(),
     }
+}
+
+/// Makes the volume a block device mapping asks for (from an image, a
+/// snapshot or blank). Idempotent by the id chosen at create.
+async fn make_volume(
+    core: &Core,
+    server: &Server,
+    b: &ecs_types::server::BlockDevice,
+    volume_id: &str,
+) -> Result<(), StepError> {
+    match core.store.volume_get(volume_id).await {
+        Ok(_) => return Ok(()),
+        Err(StoreError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let size = match (b.source_type.as_str(), &b.uuid) {
+        ("snapshot", Some(snap)) => core.store.snapshot_get(snap).await?.size_gb.max(b.volume_size.unwrap_or(0)),
+        _ => b.volume_size.unwrap_or(1),
+    };
+    let volume = ecs_types::volume::Volume {
+        id: volume_id.to_string(),
+        project_id: server.project_id.clone(),
+        name: String::new(),
+        description: String::new(),
+        size_gb: size,
+        status: "available".into(),
+        volume_type: "SATA".into(),
+        availability_zone: server.availability_zone.clone().unwrap_or_else(|| "nova".into()),
+        snapshot_id: (b.source_type == "snapshot").then(|| b.uuid.clone()).flatten(),
+        created_at: chrono::Utc::now(),
+        attachment: None,
+    };
+    core.store
+        .volume_create(&volume, crate::volume::VOLUMES_QUOTA, crate::volume::GIGABYTES_QUOTA)
+        .await?
+        .map_err(|r| StepError::Fatal(format!("Build of instance {} aborted: volume not created: {r:?}", server.id)))?;
+    Ok(())
 }

@@ -129,7 +129,9 @@ async fn every_task_converges_after_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     // Create: before and after each step.
-    for at in ["create:0:after", "create:1:before", "create:1:after", "create:2:before", "create:2:after"] {
+    for at in
+        ["create:0:after", "create:1:before", "create:1:after", "create:2:after", "create:3:before", "create:3:after"]
+    {
         crash_and_recover(&data, at, create).await;
     }
     // Reboot and stop: before and after the hypervisor call.

@@ -112,3 +112,65 @@ async fn volume_quota(server: &TestServer) {
     assert!(r.assert_fault(403, "forbidden").contains("volumes"));
 }
 both!(volume_quota);
+
+async fn boot_from_volume(server: &TestServer) {
+    let demo = server.demo().await;
+    let image = demo.get("/v2.1/images", None).await.body["images"][0]["id"].as_str().unwrap().to_string();
+    let given = volume(&demo, 5).await;
+    let r = demo.post("/v2.1/os-snapshots", None, &json!({"snapshot": {"volume_id": given}})).await;
+    let snap = r.body["snapshot"]["id"].as_str().unwrap().to_string();
+    let create = |bdm: Value, count: i64| {
+        json!({"server": {"name": "bfv", "flavorRef": "m1.tiny", "networks": "none", "min_count": count,
+            "block_device_mapping_v2": bdm}})
+    };
+    // A given volume as root, an image copied to a new volume, a blank data volume.
+    let bdm = json!([
+        {"source_type": "volume", "destination_type": "volume", "uuid": given, "boot_index": 0},
+        {"source_type": "image", "destination_type": "volume", "uuid": image, "volume_size": 2, "boot_index": -1,
+         "delete_on_termination": true},
+        {"source_type": "blank", "destination_type": "volume", "volume_size": 3, "boot_index": -1},
+        {"source_type": "snapshot", "destination_type": "volume", "uuid": snap, "boot_index": -1,
+         "delete_on_termination": true},
+    ]);
+    let r = demo.post("/v2.1/os-volumes_boot", Some("2.37"), &create(bdm, 1)).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.body["server"]["id"].as_str().unwrap().to_string();
+    let s = demo.wait_status(&id, "ACTIVE").await;
+    assert_eq!(s["image"], "", "a volume-backed server shows no image");
+    let attached = s["os-extended-volumes:volumes_attached"].as_array().unwrap().clone();
+    assert_eq!(attached.len(), 4, "{s}");
+    let list = demo.get(&format!("/v2.1/servers/{id}/os-volume_attachments"), None).await;
+    let root = list.body["volumeAttachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["volumeId"] == given.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(root["device"], "/dev/vda");
+    assert_eq!(wait_volume(&demo, &given, "in-use").await["attachments"][0]["serverId"], id);
+    let blank = attached
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .find(|v| *v != given && !attached.iter().any(|a| a["id"] == v.as_str() && a["delete_on_termination"] == true));
+    let blank = blank.unwrap();
+    assert_eq!(wait_volume(&demo, &blank, "in-use").await["size"], 3);
+
+    // The given volume is taken now; one volume cannot boot two servers.
+    let again = json!([{"source_type": "volume", "destination_type": "volume", "uuid": given, "boot_index": 0}]);
+    demo.post("/v2.1/servers", Some("2.37"), &create(again.clone(), 1)).await.assert_fault(400, "badRequest");
+    let bad = json!([{"source_type": "image", "destination_type": "volume", "uuid": image, "boot_index": 0}]);
+    let r = demo.post("/v2.1/servers", Some("2.37"), &create(bad, 1)).await;
+    assert!(r.assert_fault(400, "badRequest").contains("Volume is smaller"));
+
+    // Deleting the server: delete_on_termination volumes go, the rest are free.
+    assert_eq!(demo.delete(&format!("/v2.1/servers/{id}"), None).await.status, 204);
+    demo.wait_server(&id, |r| r.status == 404).await;
+    wait_volume(&demo, &given, "available").await;
+    wait_volume(&demo, &blank, "available").await;
+    let left = demo.get("/v2.1/os-volumes", None).await.body["volumes"].as_array().unwrap().len();
+    assert_eq!(left, 2, "the image and snapshot copies went with the server");
+    let r = demo.post("/v2.1/servers", Some("2.37"), &create(again, 2)).await;
+    assert!(r.assert_fault(400, "badRequest").contains("multiple instances"));
+}
+both!(boot_from_volume);

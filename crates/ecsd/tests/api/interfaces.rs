@@ -163,7 +163,7 @@ async fn parallel_attaches_get_distinct_addresses(server: &TestServer) {
     let id = boot(&demo, "many", json!("none")).await;
     let path = format!("/v2.1/servers/{id}/os-interface");
     let body = json!({"interfaceAttachment": {"net_id": net}});
-    let replies = join_all((0..32).map(|_| demo.post(&path, None, &body))).await;
+    let replies = join_all((0..64).map(|_| demo.post(&path, None, &body))).await;
     let mut ips: Vec<String> = replies
         .iter()
         .map(|r| {
@@ -173,9 +173,9 @@ async fn parallel_attaches_get_distinct_addresses(server: &TestServer) {
         .collect();
     ips.sort();
     ips.dedup();
-    assert_eq!(ips.len(), 32);
+    assert_eq!(ips.len(), 64);
     let list = demo.get(&path, None).await;
-    assert_eq!(list.body["interfaceAttachments"].as_array().unwrap().len(), 32);
+    assert_eq!(list.body["interfaceAttachments"].as_array().unwrap().len(), 64);
 }
 both!(parallel_attaches_get_distinct_addresses);
 

@@ -190,6 +190,52 @@ async fn every_task_converges_after_a_crash() {
         }
         assert_eq!(count, want, "{at}");
     }
+    // Volume attach (reserved by the request, plugged by the task) and a
+    // snapshot of a server: after restart the volume is in use and the image active.
+    let mut volume_id = String::new();
+    crash_and_recover(&data, "attach_volume:1:after", async |c: &Client| {
+        let id = first_server(c).await;
+        let v = c.http.post(format!("{}/v2.1/os-volumes", c.base)).header("x-auth-token", &c.token);
+        let v: Value = v.json(&json!({"volume": {"size": 1}})).send().await.unwrap().json().await.unwrap();
+        volume_id = v["volume"]["id"].as_str().unwrap().to_string();
+        let path = format!("/v2.1/servers/{id}/os-volume_attachments");
+        let (status, b) =
+            c.call(reqwest::Method::POST, &path, Some(json!({"volumeAttachment": {"volumeId": volume_id}}))).await;
+        assert_eq!(status, 200, "{b}");
+        Some(id)
+    })
+    .await;
+    let mut image_id = String::new();
+    crash_and_recover(&data, "createImage:0:after", async |c: &Client| {
+        let id = first_server(c).await;
+        let (status, b) = c
+            .call(
+                reqwest::Method::POST,
+                &format!("/v2.1/servers/{id}/action"),
+                Some(json!({"createImage": {"name": "crash"}})),
+            )
+            .await;
+        assert_eq!(status, 202, "{b}");
+        image_id = b["image_id"].as_str().unwrap().to_string();
+        Some(id)
+    })
+    .await;
+    let ecsd = spawn(&["--data-dir", data.to_str().unwrap()], &[]);
+    let client = Client::login(&ecsd.base).await;
+    let mut states = (Value::Null, Value::Null);
+    for _ in 0..400 {
+        let get =
+            |p: String| client.http.get(format!("{}{p}", client.base)).header("x-auth-token", &client.token).send();
+        let v: Value = get(format!("/v2.1/os-volumes/{volume_id}")).await.unwrap().json().await.unwrap();
+        let i: Value = get(format!("/v2.1/images/{image_id}")).await.unwrap().json().await.unwrap();
+        states = (v["volume"]["status"].clone(), i["image"]["status"].clone());
+        if states == (json!("in-use"), json!("ACTIVE")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(states, (json!("in-use"), json!("ACTIVE")));
+    drop(ecsd);
     // Delete: after destroying the guest, after releasing the network, before the record goes.
     for at in ["delete:0:after", "delete:1:after", "delete:3:before"] {
         crash_and_recover(&data, at, async |c: &Client| {

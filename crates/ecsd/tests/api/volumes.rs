@@ -174,3 +174,23 @@ async fn boot_from_volume(server: &TestServer) {
     assert!(r.assert_fault(400, "badRequest").contains("multiple instances"));
 }
 both!(boot_from_volume);
+
+/// Many servers racing for one volume: exactly one gets it.
+async fn attach_race(server: &TestServer) {
+    let demo = server.demo().await;
+    let vol = volume(&demo, 1).await;
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        ids.push(boot(&demo, &format!("racer{i}")).await);
+    }
+    let body = json!({"volumeAttachment": {"volumeId": vol}});
+    let paths: Vec<String> = ids.iter().map(|id| format!("/v2.1/servers/{id}/os-volume_attachments")).collect();
+    let replies = futures::future::join_all(paths.iter().map(|p| demo.post(p, None, &body))).await;
+    let won = replies.iter().filter(|r| r.status == 200).count();
+    assert_eq!(won, 1, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    for r in replies.iter().filter(|r| r.status != 200) {
+        r.assert_fault(400, "badRequest");
+    }
+    wait_volume(&demo, &vol, "in-use").await;
+}
+both!(attach_race);

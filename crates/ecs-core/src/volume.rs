@@ -176,6 +176,39 @@ impl Core {
         Ok(())
     }
 
+    /// Swaps an attached volume for another (admin), or with the same
+    /// volume changes its delete_on_termination (2.85).
+    pub async fn volume_attachment_update(
+        &self,
+        ctx: &AuthContext,
+        server_id: &str,
+        volume_id: &str,
+        new_volume_id: &str,
+        delete_on_termination: Option<bool>,
+        request_id: &str,
+    ) -> Result<()> {
+        let server = self.server_get(ctx, server_id).await?;
+        let volume = self.volume(ctx, volume_id).await?;
+        if volume.attachment.as_ref().is_none_or(|a| a.server_id != server_id) {
+            return Err(Error::NotFound(format!("volume_id not found: {volume_id}")));
+        }
+        if new_volume_id == volume_id {
+            if let Some(dot) = delete_on_termination {
+                self.store.volume_set_delete_on_termination(volume_id, dot).await?;
+            }
+            return Ok(());
+        }
+        policy::require_admin(ctx, "os_compute_api:os-volumes-attachments:swap")?;
+        let new = self.volume(ctx, new_volume_id).await?;
+        self.check_locked(ctx, &server, Action::AttachVolume)?;
+        state::check(Action::AttachVolume, &server)?;
+        let params = serde_json::json!({"old_volume_id": volume_id, "new_volume_id": new.id});
+        let task = self.task_for(ctx, &server, TaskKind::SwapVolume, params, request_id);
+        self.store.volume_swap_begin(&new.id, &task).await?.map_err(|r| refused(r, new_volume_id))?;
+        self.wake.notify();
+        Ok(())
+    }
+
     /// The volumes attached to a server.
     pub async fn server_volumes(&self, ctx: &AuthContext, server_id: &str) -> Result<Vec<Volume>> {
         self.server_get(ctx, server_id).await?;

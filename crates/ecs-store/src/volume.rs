@@ -291,6 +291,67 @@ impl Store {
         Ok(Ok(attachment))
     }
 
+    /// Starts a swap: the new volume (available) becomes `attaching`, with
+    /// the task that moves the attachment to it.
+    pub async fn volume_swap_begin(
+        &self,
+        new_volume_id: &str,
+        task: &NewTask,
+    ) -> StoreResult<Result<(), VolumeRefusal>> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(
+            "UPDATE volumes SET status = 'attaching', updated_at = $1 WHERE id = $2 AND status = 'available'",
+        )
+        .bind(time::to_db(chrono::Utc::now()))
+        .bind(new_volume_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            drop(tx);
+            return Ok(Err(VolumeRefusal::State(self.volume_get(new_volume_id).await?.status)));
+        }
+        insert_task(&mut tx, task).await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Moves an attachment from `old` to `new` (same device): `new` is in
+    /// use, `old` available. Idempotent.
+    pub async fn volume_swap_finish(&self, old: &str, new: &str) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        let now = time::to_db(chrono::Utc::now());
+        sqlx::query("UPDATE volume_attachments SET volume_id = $1 WHERE volume_id = $2")
+            .bind(new)
+            .bind(old)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE volumes SET status = 'in-use', updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(new)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE volumes SET status = 'available', updated_at = $1 WHERE id = $2 AND id NOT IN \
+                     (SELECT volume_id FROM volume_attachments)",
+        )
+        .bind(now)
+        .bind(old)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes an attachment's delete_on_termination (2.85).
+    pub async fn volume_set_delete_on_termination(&self, volume_id: &str, value: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE volume_attachments SET delete_on_termination = $1 WHERE volume_id = $2")
+            .bind(value)
+            .bind(volume_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
     /// Starts a detach: `in-use` → `detaching`, with its task.
     pub async fn volume_detach_begin(&self, volume_id: &str, task: &NewTask) -> StoreResult<Result<(), VolumeRefusal>> {
         let mut tx = self.write.begin().await?;

@@ -149,7 +149,10 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/os-snapshots/detail", get(volumes::snapshots))
         .route("/os-snapshots/{id}", get(volumes::snapshot).delete(volumes::snapshot_delete))
         .route("/servers/{id}/os-volume_attachments", get(volumes::attachments).post(volumes::attach))
-        .route("/servers/{id}/os-volume_attachments/{volume_id}", get(volumes::attachment).delete(volumes::detach))
+        .route(
+            "/servers/{id}/os-volume_attachments/{volume_id}",
+            get(volumes::attachment).put(volumes::update).delete(volumes::detach),
+        )
         .route("/os-security-groups", get(security_groups::index).post(security_groups::create))
         .route(
             "/os-security-groups/{id}",

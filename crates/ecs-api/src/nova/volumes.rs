@@ -210,3 +210,23 @@ pub async fn detach(
     state.core.volume_detach(&call.ctx, &id, &volume_id, &request_id).await?;
     Ok(StatusCode::ACCEPTED)
 }
+
+/// `PUT`: swap the volume (admin), or change delete_on_termination (2.85).
+pub async fn update(
+    State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    call: NovaCall,
+    Path((id, volume_id)): Path<(String, String)>,
+    NovaBody(body): NovaBody,
+) -> Result<StatusCode> {
+    let mut allowed = vec!["volumeId"];
+    if call.version.at_least(85) {
+        allowed.extend(["delete_on_termination", "id", "serverId", "device", "tag"]);
+    }
+    validate::object(&body, "", &["volumeAttachment"], &["volumeAttachment"])?;
+    let a = validate::object(&body["volumeAttachment"], "volumeAttachment", &allowed, &["volumeId"])?;
+    let new = validate::string(&a["volumeId"], "volumeId", 1, 255)?;
+    let dot = a.get("delete_on_termination").map(|d| validate::boolean(d, "delete_on_termination")).transpose()?;
+    state.core.volume_attachment_update(&call.ctx, &id, &volume_id, new, dot, &request_id).await?;
+    Ok(StatusCode::ACCEPTED)
+}

@@ -93,6 +93,7 @@ pub enum Step {
     ReleaseVolume,
     ReleaseVolumes,
     Snapshot,
+    SwapDisk,
 }
 
 /// The kinds of task, stored by name.
@@ -106,6 +107,7 @@ pub enum TaskKind {
     AttachVolume,
     DetachVolume,
     CreateImage,
+    SwapVolume,
 }
 
 impl TaskKind {
@@ -126,6 +128,7 @@ impl TaskKind {
             "attach_volume" => TaskKind::AttachVolume,
             "detach_volume" => TaskKind::DetachVolume,
             "createImage" => TaskKind::CreateImage,
+            "swap_volume" => TaskKind::SwapVolume,
             _ => return None,
         })
     }
@@ -147,6 +150,7 @@ impl TaskKind {
             TaskKind::AttachVolume => "attach_volume",
             TaskKind::DetachVolume => "detach_volume",
             TaskKind::CreateImage => "createImage",
+            TaskKind::SwapVolume => "swap_volume",
         }
     }
 
@@ -177,6 +181,7 @@ impl TaskKind {
             TaskKind::AttachVolume => &[Step::ReserveVolume, Step::PlugDisk],
             TaskKind::DetachVolume => &[Step::UnplugDisk, Step::ReleaseVolume],
             TaskKind::CreateImage => &[Step::Snapshot],
+            TaskKind::SwapVolume => &[Step::SwapDisk],
         }
     }
 
@@ -191,6 +196,7 @@ impl TaskKind {
             (TaskKind::AttachVolume, _) => "compute_attach_volume",
             (TaskKind::DetachVolume, _) => "compute_detach_volume",
             (TaskKind::CreateImage, _) => "compute_snapshot_instance",
+            (TaskKind::SwapVolume, _) => "compute_swap_volume",
             (TaskKind::Power(op), _) => match op {
                 PowerOp::Stop => "compute_stop_instance",
                 PowerOp::Start => "compute_start_instance",
@@ -237,7 +243,11 @@ impl TaskKind {
             // server as it was; the failure shows in the instance action.
             TaskKind::Power(_) => ServerUpdate { task_state: Some(None), ..Default::default() },
             // Interface changes leave the server's state alone.
-            TaskKind::AttachInterface | TaskKind::DetachInterface | TaskKind::AttachVolume | TaskKind::DetachVolume => {
+            TaskKind::AttachInterface
+            | TaskKind::DetachInterface
+            | TaskKind::AttachVolume
+            | TaskKind::DetachVolume
+            | TaskKind::SwapVolume => {
                 return None;
             }
             // A failed snapshot leaves the server as it was.
@@ -436,6 +446,19 @@ impl Step {
                 Ok(None)
             }
             Step::ReserveVolume => Ok(None),
+            Step::SwapDisk => {
+                let param = |k: &str| task.params.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+                let (old, new) = (param("old_volume_id"), param("new_volume_id"));
+                let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
+                let old_volume = core.store.volume_get(&old).await?;
+                let new_volume = core.store.volume_get(&new).await?;
+                let device = old_volume.attachment.or(new_volume.attachment).map(|a| a.device).unwrap_or_default();
+                driver.detach_disk(&server.id, &old).await?;
+                let disk = DiskSpec { id: new.clone(), size_gb: new_volume.size_gb as u64, device };
+                driver.attach_disk(&server.id, &disk).await?;
+                core.store.volume_swap_finish(&old, &new).await?;
+                Ok(None)
+            }
             Step::Snapshot => {
                 let image_id = task.params.get("image_id").and_then(Value::as_str).unwrap_or_default();
                 let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
@@ -591,6 +614,14 @@ impl Step {
                 }
             }
             Step::ReleaseVolume | Step::ReleaseVolumes => {}
+            // A swap that failed leaves the new volume free.
+            Step::SwapDisk => {
+                if let Some(new) = task.params.get("new_volume_id").and_then(Value::as_str)
+                    && core.store.volume_get(new).await?.attachment.is_none()
+                {
+                    core.store.volume_set_status(new, "available").await?;
+                }
+            }
             // Nova deletes the image of a snapshot that failed.
             Step::Snapshot => {
                 if let Some(image_id) = task.params.get("image_id").and_then(Value::as_str) {

@@ -194,3 +194,35 @@ async fn attach_race(server: &TestServer) {
     wait_volume(&demo, &vol, "in-use").await;
 }
 both!(attach_race);
+
+async fn swap_and_update_attachment(server: &TestServer) {
+    let demo = server.demo().await;
+    let id = boot(&demo, "swap").await;
+    let (old, new) = (volume(&demo, 1).await, volume(&demo, 2).await);
+    let path = format!("/v2.1/servers/{id}/os-volume_attachments");
+    demo.post(&path, None, &json!({"volumeAttachment": {"volumeId": old}})).await;
+    wait_volume(&demo, &old, "in-use").await;
+    // 2.85: the owner changes delete_on_termination.
+    let r = demo
+        .put(
+            &format!("{path}/{old}"),
+            Some("2.85"),
+            &json!({"volumeAttachment": {"volumeId": old, "delete_on_termination": true}}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let a = demo.get(&format!("{path}/{old}"), Some("2.85")).await;
+    assert_eq!(a.body["volumeAttachment"]["delete_on_termination"], true);
+    // Swapping is for admins.
+    let body = json!({"volumeAttachment": {"volumeId": new}});
+    demo.put(&format!("{path}/{old}"), None, &body).await.assert_fault(403, "forbidden");
+    let admin = server.admin().await;
+    let r = admin.put(&format!("{path}/{old}"), None, &body).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    wait_volume(&demo, &new, "in-use").await;
+    wait_volume(&demo, &old, "available").await;
+    let list = demo.get(&path, None).await;
+    assert_eq!(list.body["volumeAttachments"][0]["volumeId"], new);
+    assert_eq!(list.body["volumeAttachments"][0]["device"], "/dev/vdb");
+}
+both!(swap_and_update_attachment);

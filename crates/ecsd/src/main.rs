@@ -37,6 +37,38 @@ enum Command {
         #[command(subcommand)]
         command: NetworkCommand,
     },
+    /// Image administration.
+    Image {
+        #[command(subcommand)]
+        command: ImageCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImageCommand {
+    /// Register a local qcow2 or raw disk file as a bootable image.
+    Import(ImageImportArgs),
+}
+
+#[derive(Args)]
+struct ImageImportArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// The disk file (qcow2 or raw).
+    #[arg(long)]
+    file: PathBuf,
+    #[arg(long)]
+    name: String,
+    #[arg(long, default_value_t = 0)]
+    min_disk_gb: i64,
+    #[arg(long, default_value_t = 0)]
+    min_ram_mb: i64,
+    /// Visible to every project (default: the owning project only).
+    #[arg(long)]
+    public: bool,
+    /// The owning project (by name, Default domain).
+    #[arg(long, default_value = "admin")]
+    project: String,
 }
 
 #[derive(Subcommand)]
@@ -246,6 +278,7 @@ async fn main() -> anyhow::Result<()> {
             serve(args.into_config(false)?).await
         }
         Command::Network { command: NetworkCommand::Create(args) } => network_create(args).await,
+        Command::Image { command: ImageCommand::Import(args) } => image_import(args).await,
         Command::Db { command: DbCommand::Migrate(args) } => {
             let store = ecsd::open_store(&args.data_dir, args.database_url.as_deref()).await?;
             store.close().await;
@@ -289,6 +322,45 @@ async fn network_create(args: NetworkCreateArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     store.network_create(&network, std::slice::from_ref(&subnet)).await?;
     println!("network {} ({}) with subnet {} ({})", network.name, network.id, subnet.cidr, subnet.id);
+    store.close().await;
+    Ok(())
+}
+
+/// Copies the file under the data directory (where the QEMU driver will
+/// boot it from) and registers it as an active image.
+async fn image_import(args: ImageImportArgs) -> anyhow::Result<()> {
+    use std::io::Read;
+    let store = ecsd::open_store(&args.database.data_dir, args.database.database_url.as_deref()).await?;
+    let project = store.project_get_by_name(ecs_types::identity::DEFAULT_DOMAIN_ID, &args.project).await?;
+    let mut magic = [0u8; 4];
+    let mut file = std::fs::File::open(&args.file)?;
+    let read = file.read(&mut magic)?;
+    let format = if read == 4 && magic == *b"QFI\xfb" { "qcow2" } else { "raw" };
+    let id = uuid::Uuid::new_v4().to_string();
+    let dir = args.database.data_dir.join("images");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{id}.{format}"));
+    let size = std::fs::copy(&args.file, &path)? as i64;
+    let mut properties = std::collections::BTreeMap::new();
+    properties.insert("ecsd:file".to_string(), path.display().to_string());
+    store
+        .image_create(&ecs_types::Image {
+            id: id.clone(),
+            name: args.name.clone(),
+            status: "active".into(),
+            visibility: if args.public { "public" } else { "private" }.into(),
+            owner_project_id: Some(project.id),
+            disk_format: format.into(),
+            container_format: "bare".into(),
+            min_ram_mb: args.min_ram_mb,
+            min_disk_gb: args.min_disk_gb,
+            size_bytes: size,
+            os_type: "Linux".into(),
+            properties,
+            created_at: chrono::Utc::now(),
+        })
+        .await?;
+    println!("image {} ({id}): {format}, {size} bytes", args.name);
     store.close().await;
     Ok(())
 }

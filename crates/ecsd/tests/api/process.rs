@@ -204,3 +204,26 @@ fn network_create_command() {
     assert_eq!(status, 200);
     assert_eq!(body["networks"][0]["shared"], true);
 }
+
+#[test]
+fn image_import_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    drop(spawn(&["--data-dir", data], &[]));
+    let disk = dir.path().join("disk.qcow2");
+    let mut bytes = b"QFI\xfb".to_vec();
+    bytes.resize(4096, 0);
+    std::fs::write(&disk, &bytes).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ecsd"))
+        .args(["image", "import", "--data-dir", data, "--name", "tiny", "--public", "--file", disk.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("qcow2, 4096 bytes"));
+    let ecsd = spawn(&["--data-dir", data], &[]);
+    let t = token(&ecsd.base, "demo", "demo").unwrap();
+    let (_, body) = reqwest::get(&format!("{}/image/v2/images?name=tiny", ecsd.base), &t);
+    assert_eq!(body["images"][0]["disk_format"], "qcow2");
+    assert_eq!(body["images"][0]["size"], 4096);
+}

@@ -157,6 +157,9 @@ impl Core {
         if volume.attachment.as_ref().is_none_or(|a| a.server_id != server_id) {
             return Err(Error::NotFound(format!("Volume {volume_id} is not attached to {server_id}")));
         }
+        if volume.attachment.as_ref().is_some_and(|a| a.device == "/dev/vda") {
+            return Err(Error::Invalid("Cannot detach a root device volume".into()));
+        }
         self.check_locked(ctx, &server, Action::DetachVolume)?;
         state::check(Action::DetachVolume, &server)?;
         let task = self.task_for(

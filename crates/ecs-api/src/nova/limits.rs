@@ -37,13 +37,15 @@ pub async fn show(
         "totalServerGroupsUsed": 0,
     });
     if !call.version.at_least(36) {
+        let floating = state.core.store.floating_ip_list(Some(&project)).await.map_err(ecs_core::Error::from)?.len();
+        let groups = state.core.store.security_group_list(Some(&project)).await.map_err(ecs_core::Error::from)?.len();
         for (k, v) in [
-            ("maxSecurityGroups", 10),
-            ("maxSecurityGroupRules", 20),
-            ("maxTotalFloatingIps", 10),
-            ("totalFloatingIpsUsed", 0),
-            ("totalSecurityGroupsUsed", 0),
-            ("maxImageMeta", 128),
+            ("maxSecurityGroups", ecs_core::security_group::GROUPS_QUOTA as i64),
+            ("maxSecurityGroupRules", ecs_core::security_group::RULES_QUOTA as i64),
+            ("maxTotalFloatingIps", ecs_core::floating_ip::FLOATING_IPS_QUOTA),
+            ("totalFloatingIpsUsed", floating as i64),
+            ("totalSecurityGroupsUsed", groups as i64),
+            ("maxImageMeta", ecs_core::image::IMAGE_METADATA_LIMIT as i64),
         ] {
             absolute[k] = json!(v);
         }

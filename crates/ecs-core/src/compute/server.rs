@@ -742,8 +742,15 @@ impl Core {
         let task_id = self
             .start_interface_task(ctx, &server, Action::AttachInterface, TaskKind::AttachInterface, params, request_id)
             .await?;
-        self.wait_task(&task_id, || Error::Internal(format!("Failed to attach network adapter device to {server_id}")))
-            .await?;
+        self.wait_task(&task_id, |why| {
+            // Nova's NoMoreFixedIps is the caller's problem (400); anything else is ours.
+            if why.contains("Exhausted") {
+                Error::Invalid("No more fixed IPs available for network.".into())
+            } else {
+                Error::Internal(format!("Failed to attach network adapter device to {server_id}: {why}"))
+            }
+        })
+        .await?;
         self.store.port_get(&port_id).await.map_err(Error::from)
     }
 
@@ -791,14 +798,17 @@ impl Core {
     }
 
     /// Waits until a task ends; its failure becomes `failed()`.
-    async fn wait_task(&self, task_id: &str, failed: impl FnOnce() -> Error) -> Result<()> {
+    /// Waits until a task ends; its failure (with the step's message, if
+    /// any) becomes `failed(message)`.
+    async fn wait_task(&self, task_id: &str, failed: impl FnOnce(&str) -> Error) -> Result<()> {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(300);
         loop {
             let task = self.store.task_get(task_id).await?;
+            let message = || task.progress.get("failure").and_then(Value::as_str).unwrap_or_default().to_string();
             match task.phase {
                 ecs_types::server::TaskPhase::Succeeded => return Ok(()),
-                ecs_types::server::TaskPhase::Failed => return Err(failed()),
-                _ if tokio::time::Instant::now() > deadline => return Err(failed()),
+                ecs_types::server::TaskPhase::Failed => return Err(failed(&message())),
+                _ if tokio::time::Instant::now() > deadline => return Err(failed("timed out")),
                 _ => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
             }
         }

@@ -241,6 +241,19 @@ async fn networks_subnets_and_two_nics(server: &TestServer) {
     assert_eq!(s.body["server"]["addresses"]["back"][0]["addr"], "10.20.0.100", "allocated from the pool");
     assert!(s.body["server"]["addresses"]["default-net"][0]["addr"].is_string());
 
+    // A tiny network runs out of addresses: a 400, as Nova's NoMoreFixedIps.
+    let r = neutron(&demo, Method::POST, "networks", Some(json!({"network": {"name": "tiny"}}))).await;
+    let tiny = r.body["network"]["id"].as_str().unwrap().to_string();
+    let r =
+        neutron(&demo, Method::POST, "subnets", Some(json!({"subnet": {"network_id": tiny, "cidr": "10.99.0.0/30"}})))
+            .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let nics = format!("/v2.1/servers/{id}/os-interface");
+    let r = demo.post(&nics, None, &json!({"interfaceAttachment": {"net_id": tiny}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = demo.post(&nics, None, &json!({"interfaceAttachment": {"net_id": tiny}})).await;
+    assert!(r.assert_fault(400, "badRequest").contains("No more fixed IPs"));
+
     let r = neutron(&demo, Method::DELETE, &format!("networks/{net}"), None).await;
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(demo.delete(&format!("/v2.1/servers/{id}"), None).await.status, 204);

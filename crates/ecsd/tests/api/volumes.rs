@@ -156,6 +156,8 @@ async fn boot_from_volume(server: &TestServer) {
     let blank = blank.unwrap();
     assert_eq!(wait_volume(&demo, &blank, "in-use").await["size"], 3);
 
+    let r = demo.delete(&format!("/v2.1/servers/{id}/os-volume_attachments/{given}"), None).await;
+    assert!(r.assert_fault(400, "badRequest").contains("root device"));
     // The given volume is taken now; one volume cannot boot two servers.
     let again = json!([{"source_type": "volume", "destination_type": "volume", "uuid": given, "boot_index": 0}]);
     demo.post("/v2.1/servers", Some("2.37"), &create(again.clone(), 1)).await.assert_fault(400, "badRequest");

@@ -237,6 +237,9 @@ impl Core {
         description: &str,
         force: bool,
     ) -> Result<VolumeSnapshot> {
+        if name.starts_with("autobk_snapshot") {
+            return Err(Error::Invalid("Invalid input: a snapshot name must not start with autobk_snapshot".into()));
+        }
         let volume = self.volume(ctx, volume_id).await?;
         if volume.status != "available" && !(force && volume.status == "in-use") {
             return Err(Error::Invalid(format!(

@@ -2,7 +2,7 @@
 //! answers 404 as Nova does).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use ecs_types::Image;
 use serde_json::{Value, json};
 
@@ -15,15 +15,7 @@ fn view(call: &NovaCall, i: &Image, full: bool) -> Value {
     let mut v = json!({"id": i.id, "name": i.name, "links": call.links.resource("images", &i.id)});
     if full {
         let created = i.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        // Glance's statuses as Nova shows them.
-        let status = match i.status.as_str() {
-            "active" => "ACTIVE",
-            "queued" | "saving" | "importing" => "SAVING",
-            "killed" => "ERROR",
-            "deleted" | "pending_delete" => "DELETED",
-            _ => "UNKNOWN",
-        };
-        v["status"] = json!(status);
+        v["status"] = json!(nova_status(i));
         v["minRam"] = json!(i.min_ram_mb);
         v["minDisk"] = json!(i.min_disk_gb);
         v["progress"] = json!(100);
@@ -38,6 +30,44 @@ fn view(call: &NovaCall, i: &Image, full: bool) -> Value {
     v
 }
 
+/// Glance's statuses as Nova shows them.
+fn nova_status(i: &Image) -> &'static str {
+    match i.status.as_str() {
+        "active" => "ACTIVE",
+        "queued" | "saving" | "importing" => "SAVING",
+        "killed" => "ERROR",
+        "deleted" | "pending_delete" => "DELETED",
+        _ => "UNKNOWN",
+    }
+}
+
+/// The list filters of Nova's image proxy: name, status, minRam, minDisk, changes-since.
+fn filtered(images: Vec<Image>, raw: Option<&str>) -> Result<Vec<Image>> {
+    let q = super::validate::QueryParams::parse(raw)?;
+    let number = |k: &str| -> Result<Option<i64>> {
+        q.get(k)
+            .map(|v| v.parse::<i64>().map_err(|_| NovaError::bad_request(format!("Invalid {k} filter [{v}]"))))
+            .transpose()
+    };
+    let (min_ram, min_disk) = (number("minRam")?, number("minDisk")?);
+    let since = q
+        .get("changes-since")
+        .map(|v| {
+            chrono::DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|_| NovaError::bad_request(format!("Invalid changes-since value [{v}]")))
+        })
+        .transpose()?;
+    Ok(images
+        .into_iter()
+        .filter(|i| q.get("name").is_none_or(|n| n == i.name))
+        .filter(|i| q.get("status").is_none_or(|st| st.eq_ignore_ascii_case(nova_status(i))))
+        .filter(|i| min_ram.is_none_or(|m| i.min_ram_mb >= m))
+        .filter(|i| min_disk.is_none_or(|m| i.min_disk_gb >= m))
+        .filter(|i| since.is_none_or(|t| i.created_at >= t))
+        .collect())
+}
+
 async fn visible(state: &AppState, call: &NovaCall) -> Result<Vec<Image>> {
     if call.version.at_least(36) {
         return Err(NovaError::not_found());
@@ -46,13 +76,13 @@ async fn visible(state: &AppState, call: &NovaCall) -> Result<Vec<Image>> {
     Ok(images)
 }
 
-pub async fn index(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
-    let images = visible(&state, &call).await?;
+pub async fn index(State(state): State<AppState>, call: NovaCall, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
+    let images = filtered(visible(&state, &call).await?, raw.as_deref())?;
     Ok(Json(json!({"images": images.iter().map(|i| view(&call, i, false)).collect::<Vec<_>>()})))
 }
 
-pub async fn detail(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
-    let images = visible(&state, &call).await?;
+pub async fn detail(State(state): State<AppState>, call: NovaCall, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
+    let images = filtered(visible(&state, &call).await?, raw.as_deref())?;
     Ok(Json(json!({"images": images.iter().map(|i| view(&call, i, true)).collect::<Vec<_>>()})))
 }
 

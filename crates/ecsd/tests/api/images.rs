@@ -41,6 +41,12 @@ async fn snapshots_metadata_and_delete(server: &TestServer) {
     let actions = demo.get(&format!("/v2.1/servers/{id}/os-instance-actions"), None).await;
     assert!(actions.body["instanceActions"].as_array().unwrap().iter().any(|a| a["action"] == "createImage"));
 
+    // The proxy's filters.
+    let named = demo.get("/v2.1/images/detail?name=snap-1&status=ACTIVE", None).await;
+    assert_eq!(named.body["images"].as_array().unwrap().len(), 1);
+    let none = demo.get("/v2.1/images?minRam=1000000", None).await;
+    assert_eq!(none.body["images"], json!([]));
+    demo.get("/v2.1/images?minDisk=big", None).await.assert_fault(400, "badRequest");
     // Boot from the snapshot.
     let body = json!({"server": {"name": "from-snap", "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"}});
     let r = demo.post("/v2.1/servers", Some("2.37"), &body).await;

@@ -62,6 +62,8 @@ async fn volumes_attach_detach_snapshots(server: &TestServer) {
     let r = demo.post(&path, None, &json!({"volumeAttachment": {"volumeId": vol}})).await;
     r.assert_fault(400, "badRequest");
     demo.delete(&format!("/v2.1/os-volumes/{vol}"), None).await.assert_fault(400, "badRequest");
+    let auto = json!({"snapshot": {"volume_id": vol, "display_name": "autobk_snapshot-1", "force": true}});
+    demo.post("/v2.1/os-snapshots", None, &auto).await.assert_fault(400, "badRequest");
     let snap = json!({"snapshot": {"volume_id": vol, "display_name": "s1"}});
     demo.post("/v2.1/os-snapshots", None, &snap).await.assert_fault(400, "badRequest");
     let r = demo.post("/v2.1/os-snapshots", None, &json!({"snapshot": {"volume_id": vol, "force": true}})).await;

@@ -33,7 +33,7 @@ impl Core {
         let mut groups = self.store.security_group_list(Some(project)).await?;
         if !groups.iter().any(|g| g.name == "default") {
             // Another request may make it at the same moment: either wins.
-            let _ = self.store.security_group_create(project, "default", "Default security group", true).await?;
+            let _ = self.store.security_group_create(project, "default", "Default security group", true, -1).await?;
             groups = self.store.security_group_list(Some(project)).await?;
         }
         Ok(groups)
@@ -68,15 +68,16 @@ impl Core {
         name: &str,
         description: &str,
     ) -> Result<SecurityGroup> {
-        let groups = self.security_groups(ctx).await?;
-        if groups.len() >= GROUPS_QUOTA {
-            return Err(Error::QuotaExceeded("Quota exceeded, too many security groups.".into()));
-        }
+        // The default group exists first, so that it counts.
+        self.security_groups(ctx).await?;
         let project = policy::project_of(ctx)?;
-        self.store
-            .security_group_create(project, name, description, false)
-            .await?
-            .map_err(|_| Error::Invalid(format!("Security group {name} already exists")))
+        match self.store.security_group_create(project, name, description, false, GROUPS_QUOTA as i64).await? {
+            Ok(group) => Ok(group),
+            Err(GroupRefusal::Quota(_)) => {
+                Err(Error::QuotaExceeded("Quota exceeded, too many security groups.".into()))
+            }
+            Err(_) => Err(Error::Invalid(format!("Security group {name} already exists"))),
+        }
     }
 
     pub async fn security_group_update(
@@ -105,7 +106,7 @@ impl Core {
         match self.store.security_group_delete(id).await? {
             Ok(()) => Ok(()),
             Err(GroupRefusal::InUse) => Err(Error::Invalid("Security group is still in use".into())),
-            Err(GroupRefusal::Exists) => unreachable!("delete refuses only groups in use"),
+            Err(_) => unreachable!("delete refuses only groups in use"),
         }
     }
 

@@ -25,6 +25,8 @@ const RULE_COLUMNS: &str = "id, group_id, protocol, from_port, to_port, cidr, re
 pub enum GroupRefusal {
     /// A group of that name exists in the project.
     Exists,
+    /// The project has `limit` groups already.
+    Quota(i64),
     /// Servers are in the group.
     InUse,
 }
@@ -69,7 +71,9 @@ impl Store {
         self.groups_where("id = $1", Some(id)).await?.pop().ok_or(StoreError::NotFound)
     }
 
-    /// Creates a group; `self_rule` adds Neutron's default rule (all traffic
+    /// Creates a group unless the project holds `limit` already (-1: no
+    /// limit; counted in the same transaction, the project locked, like
+    /// instances); `self_rule` adds Neutron's default rule (all traffic
     /// from members of the group itself).
     pub async fn security_group_create(
         &self,
@@ -77,10 +81,25 @@ impl Store {
         name: &str,
         description: &str,
         self_rule: bool,
+        limit: i64,
     ) -> StoreResult<Result<SecurityGroup, GroupRefusal>> {
         let id = uuid::Uuid::new_v4().to_string();
         let now = time::to_db(chrono::Utc::now());
         let mut tx = self.write.begin().await?;
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query("SELECT id FROM projects WHERE id = $1 FOR UPDATE")
+                .bind(project_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
+        let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM security_groups WHERE project_id = $1")
+            .bind(project_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if limit >= 0 && held >= limit {
+            return Ok(Err(GroupRefusal::Quota(limit)));
+        }
         let inserted = sqlx::query(
             "INSERT INTO security_groups (id, project_id, name, description, created_at) VALUES ($1, $2, $3, $4, $5)",
         )

@@ -67,6 +67,16 @@ pub enum VolumeRefusal {
     DeviceInUse(String),
 }
 
+/// An attachment to record.
+struct Attach<'a> {
+    volume_id: &'a str,
+    server_id: &'a str,
+    device: Option<&'a str>,
+    delete_on_termination: bool,
+    /// `attaching` (a task plugs it) or `in-use` (a build plugs it).
+    status: &'static str,
+}
+
 /// The device a server's next volume gets: `/dev/vdb` onwards.
 fn next_device(taken: &[String]) -> String {
     (b'b'..=b'z')
@@ -187,53 +197,8 @@ impl Store {
         delete_on_termination: bool,
         task: &NewTask,
     ) -> StoreResult<Result<VolumeAttachment, VolumeRefusal>> {
-        let mut tx = self.write.begin().await?;
-        let now = time::to_db(chrono::Utc::now());
-        let done = sqlx::query(
-            "UPDATE volumes SET status = 'attaching', updated_at = $1 WHERE id = $2 AND status = 'available'",
-        )
-        .bind(now)
-        .bind(volume_id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            drop(tx);
-            return Ok(Err(VolumeRefusal::State(self.volume_get(volume_id).await?.status)));
-        }
-        let taken: Vec<String> = sqlx::query("SELECT device FROM volume_attachments WHERE server_id = $1")
-            .bind(server_id)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.try_get("device"))
-            .collect::<Result<_, _>>()?;
-        let device = match device {
-            Some(d) if taken.iter().any(|t| t == d) => return Ok(Err(VolumeRefusal::DeviceInUse(d.to_string()))),
-            Some(d) => d.to_string(),
-            None => next_device(&taken),
-        };
-        let attachment = VolumeAttachment {
-            id: uuid::Uuid::new_v4().to_string(),
-            volume_id: volume_id.to_string(),
-            server_id: server_id.to_string(),
-            device,
-            delete_on_termination,
-        };
-        sqlx::query(
-            "INSERT INTO volume_attachments (volume_id, id, server_id, device, delete_on_termination, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&attachment.volume_id)
-        .bind(&attachment.id)
-        .bind(&attachment.server_id)
-        .bind(&attachment.device)
-        .bind(attachment.delete_on_termination)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        insert_task(&mut tx, task).await?;
-        tx.commit().await?;
-        Ok(Ok(attachment))
+        let attach = Attach { volume_id, server_id, device, delete_on_termination, status: "attaching" };
+        self.attach(attach, Some(task)).await
     }
 
     /// Attaches a volume to a server being built (no task of its own: the
@@ -248,32 +213,48 @@ impl Store {
         if let Some(a) = self.volume_get(volume_id).await?.attachment {
             return Ok(if a.server_id == server_id { Ok(a) } else { Err(VolumeRefusal::State("in-use".into())) });
         }
+        let attach = Attach { volume_id, server_id, device, delete_on_termination, status: "in-use" };
+        self.attach(attach, None).await
+    }
+
+    /// Moves an available volume to `a.status` and records its attachment
+    /// (and the task, if any) in one transaction.
+    async fn attach(
+        &self,
+        a: Attach<'_>,
+        task: Option<&NewTask>,
+    ) -> StoreResult<Result<VolumeAttachment, VolumeRefusal>> {
         let mut tx = self.write.begin().await?;
         let now = time::to_db(chrono::Utc::now());
         let done =
-            sqlx::query("UPDATE volumes SET status = 'in-use', updated_at = $1 WHERE id = $2 AND status = 'available'")
+            sqlx::query("UPDATE volumes SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'available'")
+                .bind(a.status)
                 .bind(now)
-                .bind(volume_id)
+                .bind(a.volume_id)
                 .execute(&mut *tx)
                 .await?;
         if done.rows_affected() == 0 {
             drop(tx);
-            return Ok(Err(VolumeRefusal::State(self.volume_get(volume_id).await?.status)));
+            return Ok(Err(VolumeRefusal::State(self.volume_get(a.volume_id).await?.status)));
         }
         let taken: Vec<String> = sqlx::query("SELECT device FROM volume_attachments WHERE server_id = $1")
-            .bind(server_id)
+            .bind(a.server_id)
             .fetch_all(&mut *tx)
             .await?
             .iter()
             .map(|r| r.try_get("device"))
             .collect::<Result<_, _>>()?;
-        let device = device.map(String::from).unwrap_or_else(|| next_device(&taken));
+        let device = match a.device {
+            Some(d) if taken.iter().any(|t| t == d) => return Ok(Err(VolumeRefusal::DeviceInUse(d.to_string()))),
+            Some(d) => d.to_string(),
+            None => next_device(&taken),
+        };
         let attachment = VolumeAttachment {
             id: uuid::Uuid::new_v4().to_string(),
-            volume_id: volume_id.to_string(),
-            server_id: server_id.to_string(),
+            volume_id: a.volume_id.to_string(),
+            server_id: a.server_id.to_string(),
             device,
-            delete_on_termination,
+            delete_on_termination: a.delete_on_termination,
         };
         sqlx::query(
             "INSERT INTO volume_attachments (volume_id, id, server_id, device, delete_on_termination, created_at) \
@@ -287,6 +268,9 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if let Some(task) = task {
+            insert_task(&mut tx, task).await?;
+        }
         tx.commit().await?;
         Ok(Ok(attachment))
     }

@@ -7,14 +7,10 @@ use ecs_types::FloatingIp;
 use serde_json::{Value, json};
 
 use super::validate;
-use super::{NovaCall, NovaError};
+use super::{NovaCall, NovaError, gone_at_236};
 use crate::AppState;
 
 type Result<T> = std::result::Result<T, NovaError>;
-
-fn gone_at_236(call: &NovaCall) -> Result<()> {
-    if call.version.at_least(36) { Err(NovaError::not_found()) } else { Ok(()) }
-}
 
 fn view(f: &FloatingIp) -> Value {
     json!({"id": f.id, "ip": f.address, "fixed_ip": f.fixed_ip, "instance_id": f.server_id, "pool": f.pool})

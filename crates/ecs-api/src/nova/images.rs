@@ -69,9 +69,7 @@ fn filtered(images: Vec<Image>, raw: Option<&str>) -> Result<Vec<Image>> {
 }
 
 async fn visible(state: &AppState, call: &NovaCall) -> Result<Vec<Image>> {
-    if call.version.at_least(36) {
-        return Err(NovaError::not_found());
-    }
+    super::gone_at_236(call)?;
     let images = state.core.images(&call.ctx).await?;
     Ok(images)
 }

@@ -171,9 +171,7 @@ async fn network_view(state: &AppState, n: &ecs_types::Network) -> Result<Value>
 }
 
 pub async fn networks(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
-    if call.version.at_least(36) {
-        return Err(NovaError::not_found());
-    }
+    super::gone_at_236(&call)?;
     let mut out = Vec::new();
     for n in state.core.networks(&call.ctx).await? {
         out.push(network_view(&state, &n).await?);
@@ -182,9 +180,7 @@ pub async fn networks(State(state): State<AppState>, call: NovaCall) -> Result<J
 }
 
 pub async fn network(State(state): State<AppState>, call: NovaCall, Path(id): Path<String>) -> Result<Json<Value>> {
-    if call.version.at_least(36) {
-        return Err(NovaError::not_found());
-    }
+    super::gone_at_236(&call)?;
     let n = state
         .core
         .networks(&call.ctx)

@@ -188,6 +188,12 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .nest("/v2", api.layer(axum::middleware::from_fn(microversion::legacy)))
 }
 
+/// The proxy APIs (images, networks, volumes, security groups, floating
+/// IPs) that Nova removed at 2.36 answer 404 from there on.
+pub(crate) fn gone_at_236(call: &NovaCall) -> Result<(), NovaError> {
+    if call.version.at_least(36) { Err(NovaError::not_found()) } else { Ok(()) }
+}
+
 async fn not_found() -> NovaError {
     NovaError::not_found()
 }

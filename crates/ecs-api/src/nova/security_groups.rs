@@ -8,14 +8,10 @@ use ecs_core::security_group::RuleRequest;
 use ecs_types::{SecurityGroup, SecurityGroupRule};
 use serde_json::{Map, Value, json};
 
-use super::{NovaBody, NovaCall, NovaError};
+use super::{NovaBody, NovaCall, NovaError, gone_at_236};
 use crate::AppState;
 
 type Result<T> = std::result::Result<T, NovaError>;
-
-fn gone_at_236(call: &NovaCall) -> Result<()> {
-    if call.version.at_least(36) { Err(NovaError::not_found()) } else { Ok(()) }
-}
 
 fn rule_view(r: &SecurityGroupRule, groups: &[SecurityGroup]) -> Value {
     let group = match &r.remote_group_id {

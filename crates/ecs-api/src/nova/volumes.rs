@@ -9,15 +9,11 @@ use ecs_types::volume::{Volume, VolumeSnapshot};
 use serde_json::{Map, Value, json};
 
 use super::validate::{self, invalid};
-use super::{NovaBody, NovaCall, NovaError};
+use super::{NovaBody, NovaCall, NovaError, gone_at_236};
 use crate::AppState;
 use crate::request_id::RequestId;
 
 type Result<T> = std::result::Result<T, NovaError>;
-
-fn gone_at_236(call: &NovaCall) -> Result<()> {
-    if call.version.at_least(36) { Err(NovaError::not_found()) } else { Ok(()) }
-}
 
 fn time(t: ecs_types::Timestamp) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()

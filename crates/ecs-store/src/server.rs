@@ -857,3 +857,28 @@ async fn insert_server(tx: &mut Transaction<'_, Any>, s: &Server, now: i64) -> S
     }
     Ok(())
 }
+
+impl Store {
+    /// Replaces a live server's tags.
+    pub async fn server_set_tags(&self, id: &str, tags: &[String]) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        let live = sqlx::query("UPDATE servers SET updated_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+            .bind(time::to_db(chrono::Utc::now()))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if live.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM server_tags WHERE server_id = $1").bind(id).execute(&mut *tx).await?;
+        for tag in tags {
+            sqlx::query("INSERT INTO server_tags (server_id, tag) VALUES ($1, $2)")
+                .bind(id)
+                .bind(tag)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -13,6 +13,7 @@ mod images;
 mod interfaces;
 mod keypairs;
 mod limits;
+mod metadata;
 pub mod microversion;
 mod security_groups;
 mod servers;
@@ -139,6 +140,10 @@ pub fn router(_state: AppState) -> Router<AppState> {
             get(images::metadata_item).put(images::metadata_item_put).delete(images::metadata_item_delete),
         )
         .route("/limits", get(limits::show))
+        .route("/servers/{id}/metadata", get(metadata::index).post(metadata::update).put(metadata::replace))
+        .route("/servers/{id}/metadata/{key}", get(metadata::show).put(metadata::put).delete(metadata::delete))
+        .route("/servers/{id}/tags", get(metadata::tags).put(metadata::tags_replace).delete(metadata::tags_delete))
+        .route("/servers/{id}/tags/{tag}", get(metadata::tag_check).put(metadata::tag_add).delete(metadata::tag_delete))
         .route("/os-floating-ip-pools", get(floating_ips::pools))
         .route("/os-floating-ips", get(floating_ips::index).post(floating_ips::create))
         .route("/os-floating-ips/{id}", get(floating_ips::show).delete(floating_ips::delete))

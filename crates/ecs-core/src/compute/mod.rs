@@ -3,6 +3,7 @@
 //! hypervisors and records in agreement.
 
 pub mod engine;
+mod metadata;
 mod reconcile;
 mod scheduler;
 pub mod server;
@@ -10,5 +11,6 @@ pub mod state;
 mod steps;
 
 pub use engine::{Drivers, EngineConfig, Wake};
+pub use metadata::MAX_TAGS;
 pub use scheduler::NO_VALID_HOST;
 pub use steps::TaskKind;

@@ -9,6 +9,7 @@ mod identity;
 mod images;
 mod interfaces;
 mod keypairs;
+mod metadata;
 mod process;
 mod recovery;
 mod security_groups;

@@ -1,0 +1,91 @@
+//! Server metadata (N39–N44) and tags (N62–N67).
+
+use std::collections::BTreeMap;
+
+use ecs_types::AuthContext;
+use ecs_types::server::VmState;
+
+use crate::{Core, Error, Result};
+
+/// Nova's per-server tag limit.
+pub const MAX_TAGS: usize = 50;
+
+impl Core {
+    /// Checks that metadata may change now (Nova: active, paused,
+    /// suspended or stopped; not locked for a member).
+    async fn server_for_metadata(&self, ctx: &AuthContext, id: &str) -> Result<ecs_types::server::Server> {
+        let server = self.server_get(ctx, id).await?;
+        self.check_locked(ctx, &server, super::state::Action::Update)?;
+        if !matches!(server.vm_state, VmState::Active | VmState::Paused | VmState::Suspended | VmState::Stopped) {
+            return Err(Error::Conflict(format!(
+                "Cannot 'update_metadata' instance {id} while it is in vm_state {}",
+                server.vm_state
+            )));
+        }
+        Ok(server)
+    }
+
+    /// Merges (or with `replace`, replaces) a server's metadata; returns it all.
+    pub async fn server_metadata_set(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        items: BTreeMap<String, String>,
+        replace: bool,
+    ) -> Result<BTreeMap<String, String>> {
+        let server = self.server_for_metadata(ctx, id).await?;
+        let mut metadata = if replace { BTreeMap::new() } else { server.metadata };
+        metadata.extend(items);
+        if metadata.len() as i64 > self.config.quota.metadata_items {
+            return Err(Error::QuotaExceeded(format!(
+                "Maximum number of metadata items exceeds {}",
+                self.config.quota.metadata_items
+            )));
+        }
+        self.store.server_set_metadata(id, &metadata).await?;
+        Ok(metadata)
+    }
+
+    pub async fn server_metadata_delete(&self, ctx: &AuthContext, id: &str, key: &str) -> Result<()> {
+        let mut server = self.server_for_metadata(ctx, id).await?;
+        if server.metadata.remove(key).is_none() {
+            return Err(Error::NotFound("Metadata item was not found".into()));
+        }
+        Ok(self.store.server_set_metadata(id, &server.metadata).await?)
+    }
+
+    /// Replaces a server's tags; returns them sorted.
+    pub async fn server_tags_set(&self, ctx: &AuthContext, id: &str, mut tags: Vec<String>) -> Result<Vec<String>> {
+        let server = self.server_get(ctx, id).await?;
+        self.check_locked(ctx, &server, super::state::Action::Update)?;
+        tags.sort();
+        tags.dedup();
+        if tags.len() > MAX_TAGS {
+            return Err(Error::Invalid(format!("The number of tags exceeded the per-server limit {MAX_TAGS}")));
+        }
+        self.store.server_set_tags(id, &tags).await?;
+        Ok(tags)
+    }
+
+    /// Adds one tag; true if it was new.
+    pub async fn server_tag_add(&self, ctx: &AuthContext, id: &str, tag: &str) -> Result<bool> {
+        let server = self.server_get(ctx, id).await?;
+        if server.tags.iter().any(|t| t == tag) {
+            return Ok(false);
+        }
+        let mut tags = server.tags;
+        tags.push(tag.to_string());
+        self.server_tags_set(ctx, id, tags).await?;
+        Ok(true)
+    }
+
+    pub async fn server_tag_delete(&self, ctx: &AuthContext, id: &str, tag: &str) -> Result<()> {
+        let server = self.server_get(ctx, id).await?;
+        if !server.tags.iter().any(|t| t == tag) {
+            return Err(Error::NotFound(format!("Tag {tag} not found")));
+        }
+        let tags = server.tags.into_iter().filter(|t| t != tag).collect();
+        self.server_tags_set(ctx, id, tags).await?;
+        Ok(())
+    }
+}

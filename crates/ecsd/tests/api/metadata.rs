@@ -1,0 +1,68 @@
+//! Server metadata (N39–N44) and tags (N62–N67).
+
+use serde_json::{Value, json};
+
+use crate::{Session, TestServer, both};
+
+async fn boot(s: &Session<'_>) -> String {
+    let image = s.server.core().store.image_list().await.unwrap().remove(0).id;
+    let body = json!({"server": {"name": "meta", "flavorRef": "m1.tiny", "imageRef": image, "networks": "none",
+        "metadata": {"a": "1"}}});
+    let r = s.post("/v2.1/servers", Some("2.37"), &body).await;
+    let id = r.body["server"]["id"].as_str().unwrap().to_string();
+    s.wait_status(&id, "ACTIVE").await;
+    id
+}
+
+async fn metadata(server: &TestServer) {
+    let demo = server.demo().await;
+    let id = boot(&demo).await;
+    let path = format!("/v2.1/servers/{id}/metadata");
+    assert_eq!(demo.get(&path, None).await.body["metadata"], json!({"a": "1"}));
+    let r = demo.post(&path, None, &json!({"metadata": {"b": "2"}})).await;
+    assert_eq!(r.body["metadata"], json!({"a": "1", "b": "2"}));
+    let r = demo.put(&path, None, &json!({"metadata": {"c": "3"}})).await;
+    assert_eq!(r.body["metadata"], json!({"c": "3"}));
+    let r = demo.put(&format!("{path}/d"), None, &json!({"meta": {"d": "4"}})).await;
+    assert_eq!(r.body["meta"], json!({"d": "4"}));
+    assert_eq!(demo.get(&format!("{path}/d"), None).await.body["meta"], json!({"d": "4"}));
+    demo.put(&format!("{path}/d"), None, &json!({"meta": {"e": "5"}})).await.assert_fault(400, "badRequest");
+    demo.put(&format!("{path}/d"), None, &json!({"meta": {"d": "4", "e": "5"}})).await.assert_fault(400, "badRequest");
+    demo.post(&path, None, &json!({"metadata": {"k": 1}})).await.assert_fault(400, "badRequest");
+    assert_eq!(demo.delete(&format!("{path}/d"), None).await.status, 204);
+    demo.get(&format!("{path}/d"), None).await.assert_fault(404, "itemNotFound");
+    demo.delete(&format!("{path}/d"), None).await.assert_fault(404, "itemNotFound");
+    let many: serde_json::Map<String, Value> = (0..129).map(|i| (format!("k{i}"), json!("v"))).collect();
+    demo.put(&path, None, &json!({"metadata": many})).await.assert_fault(403, "forbidden");
+    // Not in ERROR.
+    let admin = server.admin().await;
+    admin.post(&format!("/v2.1/servers/{id}/action"), None, &json!({"os-resetState": {"state": "error"}})).await;
+    demo.post(&path, None, &json!({"metadata": {"x": "y"}})).await.assert_fault(409, "conflictingRequest");
+}
+both!(metadata);
+
+async fn tags(server: &TestServer) {
+    let demo = server.demo().await;
+    let id = boot(&demo).await;
+    let path = format!("/v2.1/servers/{id}/tags");
+    demo.get(&path, Some("2.25")).await.assert_fault(404, "itemNotFound");
+    let v = Some("2.26");
+    assert_eq!(demo.get(&path, v).await.body["tags"], json!([]));
+    let r = demo.nova(reqwest::Method::PUT, &format!("{path}/blue"), v, None).await;
+    assert_eq!(r.status, 201);
+    assert!(r.header("location").unwrap().ends_with("/tags/blue"));
+    assert_eq!(demo.nova(reqwest::Method::PUT, &format!("{path}/blue"), v, None).await.status, 204);
+    assert_eq!(demo.get(&format!("{path}/blue"), v).await.status, 204);
+    assert_eq!(demo.get(&format!("{path}/red"), v).await.status, 404);
+    let r = demo.put(&path, v, &json!({"tags": ["b", "a", "a"]})).await;
+    assert_eq!(r.body["tags"], json!(["a", "b"]));
+    demo.put(&path, v, &json!({"tags": ["no/slash"]})).await.assert_fault(400, "badRequest");
+    let many: Vec<String> = (0..51).map(|i| format!("t{i}")).collect();
+    demo.put(&path, v, &json!({"tags": many})).await.assert_fault(400, "badRequest");
+    assert_eq!(demo.delete(&format!("{path}/a"), v).await.status, 204);
+    demo.delete(&format!("{path}/a"), v).await.assert_fault(404, "itemNotFound");
+    assert_eq!(demo.get(&format!("/v2.1/servers/{id}"), v).await.body["server"]["tags"], json!(["b"]));
+    assert_eq!(demo.delete(&path, v).await.status, 204);
+    assert_eq!(demo.get(&path, v).await.body["tags"], json!([]));
+}
+both!(tags);

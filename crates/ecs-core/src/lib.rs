@@ -14,6 +14,7 @@ pub mod image;
 pub mod keypair;
 pub mod network;
 pub mod policy;
+pub mod quota;
 pub mod security_group;
 pub mod seed;
 pub mod volume;

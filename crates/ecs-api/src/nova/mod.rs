@@ -15,6 +15,7 @@ mod keypairs;
 mod limits;
 mod metadata;
 pub mod microversion;
+mod quota_sets;
 mod security_groups;
 mod servers;
 mod simulator;
@@ -140,6 +141,9 @@ pub fn router(_state: AppState) -> Router<AppState> {
             get(images::metadata_item).put(images::metadata_item_put).delete(images::metadata_item_delete),
         )
         .route("/limits", get(limits::show))
+        .route("/os-quota-sets/{project}", get(quota_sets::show).put(quota_sets::update).delete(quota_sets::delete))
+        .route("/os-quota-sets/{project}/detail", get(quota_sets::detail))
+        .route("/os-quota-sets/{project}/defaults", get(quota_sets::defaults))
         .route("/servers/{id}/metadata", get(metadata::index).post(metadata::update).put(metadata::replace))
         .route("/servers/{id}/metadata/{key}", get(metadata::show).put(metadata::put).delete(metadata::delete))
         .route("/servers/{id}/tags", get(metadata::tags).put(metadata::tags_replace).delete(metadata::tags_delete))

@@ -66,3 +66,34 @@ async fn tags(server: &TestServer) {
     assert_eq!(demo.get(&path, v).await.body["tags"], json!([]));
 }
 both!(tags);
+
+async fn quota_sets(server: &TestServer) {
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let project = demo.project_id.clone();
+    let path = format!("/v2.1/os-quota-sets/{project}");
+    let shown = demo.get(&path, None).await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert_eq!(shown.body["quota_set"]["instances"], 10);
+    assert_eq!(shown.body["quota_set"]["floating_ips"], 10, "below 2.36 the network quotas show");
+    assert!(demo.get(&path, Some("2.57")).await.body["quota_set"].get("floating_ips").is_none());
+    admin.get(&format!("/v2.1/os-quota-sets/{}", admin.project_id), None).await;
+    demo.get(&format!("/v2.1/os-quota-sets/{}", admin.project_id), None).await.assert_fault(403, "forbidden");
+    boot(&demo).await;
+    let detail = demo.get(&format!("{path}/detail"), None).await;
+    assert_eq!(detail.body["quota_set"]["instances"], json!({"limit": 10, "in_use": 1, "reserved": 0}));
+    assert_eq!(demo.get(&format!("{path}/defaults"), None).await.body["quota_set"]["cores"], 20);
+
+    demo.put(&path, None, &json!({"quota_set": {"instances": 50}})).await.assert_fault(403, "forbidden");
+    let r = admin.put(&path, None, &json!({"quota_set": {"instances": 50, "cores": "40"}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["quota_set"]["instances"], 50);
+    let limits = demo.get("/v2.1/limits", None).await;
+    assert_eq!(limits.body["limits"]["absolute"]["maxTotalInstances"], 50);
+    admin.put(&path, None, &json!({"quota_set": {"instances": 0}})).await.assert_fault(400, "badRequest");
+    admin.put(&path, None, &json!({"quota_set": {"bogus": 1}})).await.assert_fault(400, "badRequest");
+    assert_eq!(admin.put(&path, None, &json!({"quota_set": {"instances": 0, "force": true}})).await.status, 200);
+    assert_eq!(admin.delete(&path, None).await.status, 202);
+    assert_eq!(demo.get(&path, None).await.body["quota_set"]["instances"], 10);
+}
+both!(quota_sets);

@@ -1,0 +1,108 @@
+//! Quota sets (Nova's os-quota-sets): the configured defaults, a project's
+//! own limits, and what it uses.
+
+use std::collections::BTreeMap;
+
+use ecs_types::AuthContext;
+
+use crate::{Core, Error, Result, policy};
+
+/// The quota resources Nova shows, with ecsd's defaults.
+fn defaults(core: &Core) -> BTreeMap<&'static str, i64> {
+    let q = &core.config.quota;
+    BTreeMap::from([
+        ("instances", q.instances),
+        ("cores", q.cores),
+        ("ram", q.ram_mb),
+        ("metadata_items", q.metadata_items),
+        ("key_pairs", core.config.keypair_quota),
+        ("server_groups", 10),
+        ("server_group_members", 10),
+        ("injected_files", 5),
+        ("injected_file_content_bytes", 10240),
+        ("injected_file_path_bytes", 255),
+        ("fixed_ips", -1),
+        ("floating_ips", crate::floating_ip::FLOATING_IPS_QUOTA),
+        ("security_groups", crate::security_group::GROUPS_QUOTA as i64),
+        ("security_group_rules", crate::security_group::RULES_QUOTA as i64),
+    ])
+}
+
+/// One resource: its limit and what is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaItem {
+    pub limit: i64,
+    pub in_use: i64,
+}
+
+impl Core {
+    fn quota_project(&self, ctx: &AuthContext, project_id: &str) -> Result<()> {
+        if ctx.is_admin() || ctx.project_id() == Some(project_id) {
+            Ok(())
+        } else {
+            Err(policy::forbidden("os_compute_api:os-quota-sets:show"))
+        }
+    }
+
+    pub fn quota_defaults(&self) -> BTreeMap<&'static str, i64> {
+        defaults(self)
+    }
+
+    /// A project's quotas with usage.
+    pub async fn quota_set(&self, ctx: &AuthContext, project_id: &str) -> Result<BTreeMap<&'static str, QuotaItem>> {
+        self.quota_project(ctx, project_id)?;
+        let own = self.store.quota_limits(project_id).await?;
+        let usage = self.store.instance_usage(project_id).await?;
+        let floating = self.store.floating_ip_list(Some(project_id)).await?.len() as i64;
+        let groups = self.store.security_group_list(Some(project_id)).await?.len() as i64;
+        Ok(defaults(self)
+            .into_iter()
+            .map(|(name, default)| {
+                let in_use = match name {
+                    "instances" => usage.instances,
+                    "cores" => usage.cores,
+                    "ram" => usage.ram_mb,
+                    "floating_ips" => floating,
+                    "security_groups" => groups,
+                    _ => 0,
+                };
+                (name, QuotaItem { limit: own.get(name).copied().unwrap_or(default), in_use })
+            })
+            .collect())
+    }
+
+    /// Admin update; a limit below what is in use is refused unless `force`.
+    pub async fn quota_update(
+        &self,
+        ctx: &AuthContext,
+        project_id: &str,
+        values: BTreeMap<String, i64>,
+        force: bool,
+    ) -> Result<BTreeMap<&'static str, QuotaItem>> {
+        policy::require_admin(ctx, "os_compute_api:os-quota-sets:update")?;
+        let current = self.quota_set(ctx, project_id).await?;
+        for (name, limit) in &values {
+            let Some(item) = current.get(name.as_str()) else {
+                return Err(Error::Invalid(format!("Bad key(s) {name} in quota_set")));
+            };
+            if *limit < -1 {
+                return Err(Error::Invalid(format!("Quota limit {limit} for {name} must be -1 or greater.")));
+            }
+            if !force && *limit >= 0 && *limit < item.in_use {
+                return Err(Error::Invalid(format!(
+                    "Quota limit {limit} for {name} must be greater than or equal to already used and reserved {}.",
+                    item.in_use
+                )));
+            }
+        }
+        for (name, limit) in &values {
+            self.store.quota_set(project_id, name, *limit).await?;
+        }
+        self.quota_set(ctx, project_id).await
+    }
+
+    pub async fn quota_reset(&self, ctx: &AuthContext, project_id: &str) -> Result<()> {
+        policy::require_admin(ctx, "os_compute_api:os-quota-sets:delete")?;
+        Ok(self.store.quota_reset(project_id).await?)
+    }
+}

@@ -9,6 +9,7 @@
 mod error;
 mod flavors;
 mod floating_ips;
+mod hosts;
 mod images;
 mod interfaces;
 mod keypairs;
@@ -141,6 +142,12 @@ pub fn router(_state: AppState) -> Router<AppState> {
             get(images::metadata_item).put(images::metadata_item_put).delete(images::metadata_item_delete),
         )
         .route("/limits", get(limits::show))
+        .route("/os-availability-zone", get(hosts::zones))
+        .route("/os-availability-zone/detail", get(hosts::zones_detail))
+        .route("/os-hypervisors", get(hosts::hypervisors))
+        .route("/os-hypervisors/detail", get(hosts::hypervisors_detail))
+        .route("/os-hypervisors/{id}", get(hosts::hypervisor_show))
+        .route("/os-services", get(hosts::services))
         .route("/os-quota-sets/{project}", get(quota_sets::show).put(quota_sets::update).delete(quota_sets::delete))
         .route("/os-quota-sets/{project}/detail", get(quota_sets::detail))
         .route("/os-quota-sets/{project}/defaults", get(quota_sets::defaults))

@@ -97,3 +97,38 @@ async fn quota_sets(server: &TestServer) {
     assert_eq!(demo.get(&path, None).await.body["quota_set"]["instances"], 10);
 }
 both!(quota_sets);
+
+async fn zones_hypervisors_services(server: &TestServer) {
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let zones = demo.get("/v2.1/os-availability-zone", None).await;
+    assert_eq!(
+        zones.body["availabilityZoneInfo"],
+        json!([{"zoneName": "nova", "zoneState": {"available": true}, "hosts": null}])
+    );
+    demo.get("/v2.1/os-availability-zone/detail", None).await.assert_fault(403, "forbidden");
+    let detail = admin.get("/v2.1/os-availability-zone/detail", None).await;
+    assert_eq!(detail.body["availabilityZoneInfo"][0]["hosts"]["sim-host-1"]["nova-compute"]["active"], true);
+
+    demo.get("/v2.1/os-hypervisors", None).await.assert_fault(403, "forbidden");
+    boot(&demo).await;
+    let hv = admin.get("/v2.1/os-hypervisors/detail", Some("2.53")).await;
+    let list = hv.body["hypervisors"].as_array().unwrap();
+    assert_eq!(list.len(), 4);
+    assert_eq!(list.iter().map(|h| h["running_vms"].as_i64().unwrap()).sum::<i64>(), 1);
+    assert_eq!(list[0]["hypervisor_type"], "sim");
+    let one = admin.get(&format!("/v2.1/os-hypervisors/{}", list[0]["id"].as_str().unwrap()), Some("2.53")).await;
+    assert_eq!(one.status, 200);
+    // A lost simulated host shows down.
+    server.sim().set_host_down("sim-host-2", true);
+    let services = admin.get("/v2.1/os-services", None).await;
+    let states: Vec<(&str, &str)> = services.body["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["host"].as_str().unwrap(), s["state"].as_str().unwrap()))
+        .collect();
+    assert!(states.contains(&("sim-host-2", "down")) && states.contains(&("sim-host-1", "up")), "{states:?}");
+    server.sim().set_host_down("sim-host-2", false);
+}
+both!(zones_hypervisors_services);

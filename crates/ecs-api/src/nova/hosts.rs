@@ -1,0 +1,133 @@
+//! What the compute hosts look like from the API: `os-availability-zone`
+//! (detail for admins), `os-hypervisors` and `os-services` (admins).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use ecs_core::policy;
+use ecs_types::server::ComputeHost;
+use serde_json::{Map, Value, json};
+
+use super::{NovaCall, NovaError};
+use crate::AppState;
+
+type Result<T> = std::result::Result<T, NovaError>;
+
+fn time(t: ecs_types::Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+}
+
+/// Whether the host answers: a simulated host the simulator has lost does not.
+fn up(state: &AppState, h: &ComputeHost) -> bool {
+    let lost = state.sim.as_ref().is_some_and(|s| s.hosts_down().contains(&h.name));
+    state.core.drivers.get(&h.name).is_some() && !lost
+}
+
+pub async fn zones(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
+    let _ = &call;
+    let hosts = state.core.store.host_list().await.map_err(ecs_core::Error::from)?;
+    let mut names: Vec<String> = hosts.iter().map(|h| h.availability_zone.clone()).collect();
+    names.sort();
+    names.dedup();
+    let zones: Vec<Value> =
+        names.iter().map(|z| json!({"zoneName": z, "zoneState": {"available": true}, "hosts": null})).collect();
+    Ok(Json(json!({"availabilityZoneInfo": zones})))
+}
+
+pub async fn zones_detail(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
+    policy::require_admin(&call.ctx, "os_compute_api:os-availability-zone:detail")?;
+    let hosts = state.core.store.host_list().await.map_err(ecs_core::Error::from)?;
+    let mut by_zone: Map<String, Value> = Map::new();
+    for h in &hosts {
+        let entry = by_zone.entry(h.availability_zone.clone()).or_insert_with(|| json!({}));
+        entry[&h.name] = json!({"nova-compute": {"available": h.enabled, "active": up(&state, h), "updated_at": time(h.heartbeat_at)}});
+    }
+    let zones: Vec<Value> = by_zone
+        .into_iter()
+        .map(|(z, hosts)| json!({"zoneName": z, "zoneState": {"available": true}, "hosts": hosts}))
+        .collect();
+    Ok(Json(json!({"availabilityZoneInfo": zones})))
+}
+
+fn hypervisor(call: &NovaCall, state: &AppState, h: &ComputeHost, detail: bool) -> Value {
+    let id = if call.version.at_least(53) { json!(h.id) } else { json!(h.name) };
+    let mut v = json!({
+        "id": id,
+        "hypervisor_hostname": h.name,
+        "state": if up(state, h) { "up" } else { "down" },
+        "status": if h.enabled { "enabled" } else { "disabled" },
+    });
+    if detail {
+        v["hypervisor_type"] = json!(h.driver);
+        v["hypervisor_version"] = json!(1);
+        v["host_ip"] = json!("127.0.0.1");
+        v["service"] = json!({"host": h.name, "id": h.id, "disabled_reason": null});
+        if !call.version.at_least(88) {
+            v["vcpus"] = json!(h.vcpus);
+            v["memory_mb"] = json!(h.ram_mb);
+            v["local_gb"] = json!(h.disk_gb);
+            v["vcpus_used"] = json!(h.used_vcpus);
+            v["memory_mb_used"] = json!(h.used_ram_mb);
+            v["local_gb_used"] = json!(h.used_disk_gb);
+            v["running_vms"] = json!(h.running_vms);
+            v["free_ram_mb"] = json!(h.ram_mb - h.used_ram_mb);
+            v["free_disk_gb"] = json!(h.disk_gb - h.used_disk_gb);
+            v["current_workload"] = json!(0);
+            v["disk_available_least"] = json!(h.disk_gb - h.used_disk_gb);
+            v["cpu_info"] = json!("{}");
+        } else {
+            v["uptime"] = Value::Null;
+        }
+    }
+    v
+}
+
+async fn hosts(state: &AppState, call: &NovaCall) -> Result<Vec<ComputeHost>> {
+    policy::require_admin(&call.ctx, "os_compute_api:os-hypervisors:list")?;
+    Ok(state.core.store.host_list().await.map_err(ecs_core::Error::from)?)
+}
+
+pub async fn hypervisors(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
+    let list = hosts(&state, &call).await?;
+    Ok(Json(json!({"hypervisors": list.iter().map(|h| hypervisor(&call, &state, h, false)).collect::<Vec<_>>()})))
+}
+
+pub async fn hypervisors_detail(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
+    let list = hosts(&state, &call).await?;
+    Ok(Json(json!({"hypervisors": list.iter().map(|h| hypervisor(&call, &state, h, true)).collect::<Vec<_>>()})))
+}
+
+pub async fn hypervisor_show(
+    State(state): State<AppState>,
+    call: NovaCall,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    let list = hosts(&state, &call).await?;
+    let h = list
+        .iter()
+        .find(|h| h.id == id || h.name == id)
+        .ok_or_else(|| NovaError::new(StatusCode::NOT_FOUND, format!("Hypervisor with ID {id} could not be found.")))?;
+    Ok(Json(json!({"hypervisor": hypervisor(&call, &state, h, true)})))
+}
+
+pub async fn services(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
+    policy::require_admin(&call.ctx, "os_compute_api:os-services:list")?;
+    let list = state.core.store.host_list().await.map_err(ecs_core::Error::from)?;
+    let services: Vec<Value> = list
+        .iter()
+        .map(|h| {
+            let mut v = json!({
+                "id": if call.version.at_least(53) { json!(h.id) } else { json!(h.name) },
+                "binary": "nova-compute", "host": h.name, "zone": h.availability_zone,
+                "status": if h.enabled { "enabled" } else { "disabled" },
+                "state": if up(&state, h) { "up" } else { "down" },
+                "updated_at": time(h.heartbeat_at), "disabled_reason": null,
+            });
+            if call.version.at_least(11) {
+                v["forced_down"] = json!(false);
+            }
+            v
+        })
+        .collect();
+    Ok(Json(json!({"services": services})))
+}

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod quota;
 pub mod security_group;
 pub mod seed;
+pub mod server_group;
 pub mod volume;
 
 use std::sync::Arc;

@@ -19,6 +19,7 @@ mod port;
 mod quota;
 mod security_group;
 mod server;
+mod server_group;
 mod task;
 mod time;
 mod token;

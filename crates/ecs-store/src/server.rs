@@ -219,6 +219,8 @@ pub struct NewServer {
     pub task: NewTask,
     /// The security groups it joins.
     pub security_group_ids: Vec<String>,
+    /// The server group it joins (`os:scheduler_hints.group`).
+    pub server_group_id: Option<String>,
 }
 
 /// A state change that starts asynchronous work: applied only if the
@@ -445,6 +447,13 @@ impl Store {
         for new in &servers {
             insert_server(&mut tx, &new.server, now).await?;
             insert_task(&mut tx, &new.task).await?;
+            if let Some(group) = &new.server_group_id {
+                sqlx::query("INSERT INTO server_group_members (group_id, server_id) VALUES ($1, $2)")
+                    .bind(group)
+                    .bind(&new.server.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             for group in &new.security_group_ids {
                 sqlx::query("INSERT INTO server_security_groups (server_id, group_id) VALUES ($1, $2)")
                     .bind(&new.server.id)
@@ -768,6 +777,7 @@ pub(crate) async fn apply_server_update(tx: &mut Transaction<'_, Any>, id: &str,
         // ports were released by the task.
         sqlx::query("DELETE FROM server_tags WHERE server_id = $1").bind(id).execute(&mut **tx).await?;
         sqlx::query("DELETE FROM server_security_groups WHERE server_id = $1").bind(id).execute(&mut **tx).await?;
+        sqlx::query("DELETE FROM server_group_members WHERE server_id = $1").bind(id).execute(&mut **tx).await?;
     }
     Ok(())
 }

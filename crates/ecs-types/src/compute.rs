@@ -158,3 +158,16 @@ pub struct FloatingIp {
     pub fixed_ip: Option<String>,
     pub server_id: Option<String>,
 }
+
+/// A server group: members placed by `policy` (affinity, anti-affinity and
+/// their soft variants).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerGroup {
+    pub id: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub policy: String,
+    pub max_server_per_host: Option<i64>,
+    pub members: Vec<String>,
+}

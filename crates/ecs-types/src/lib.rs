@@ -9,7 +9,8 @@ pub mod server;
 pub mod volume;
 
 pub use compute::{
-    Flavor, FlavorSpec, FloatingIp, Image, Keypair, KeypairType, Network, SecurityGroup, SecurityGroupRule, Subnet,
+    Flavor, FlavorSpec, FloatingIp, Image, Keypair, KeypairType, Network, SecurityGroup, SecurityGroupRule,
+    ServerGroup, Subnet,
 };
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenRecord, User};
 

@@ -18,6 +18,7 @@ mod metadata;
 pub mod microversion;
 mod quota_sets;
 mod security_groups;
+mod server_groups;
 mod servers;
 mod simulator;
 pub mod validate;
@@ -142,6 +143,8 @@ pub fn router(_state: AppState) -> Router<AppState> {
             get(images::metadata_item).put(images::metadata_item_put).delete(images::metadata_item_delete),
         )
         .route("/limits", get(limits::show))
+        .route("/os-server-groups", get(server_groups::index).post(server_groups::create))
+        .route("/os-server-groups/{id}", get(server_groups::show).delete(server_groups::delete))
         .route("/os-availability-zone", get(hosts::zones))
         .route("/os-availability-zone/detail", get(hosts::zones_detail))
         .route("/os-hypervisors", get(hosts::hypervisors))

@@ -66,12 +66,46 @@ pub async fn place(
     // Like Nova's scheduler, decide on a recent view of the hosts; the
     // claim is what checks capacity for real. If nothing on that view
     // takes the claim, look again at the current one before giving up.
+    // Server groups: hard policies filter, soft ones weigh.
+    let group = core.store.server_group_of(&server.id).await?;
+    let member_hosts = match &group {
+        Some(g) => core.store.server_group_hosts(&g.id, &server.id).await?,
+        None => Vec::new(),
+    };
+    let on = |h: &ComputeHost| member_hosts.iter().filter(|m| **m == h.name).count() as i64;
+    let group_allows = |h: &ComputeHost| match group.as_ref().map(|g| g.policy.as_str()) {
+        Some("affinity") => member_hosts.is_empty() || on(h) > 0,
+        Some("anti-affinity") => on(h) < group.as_ref().and_then(|g| g.max_server_per_host).unwrap_or(1),
+        _ => true,
+    };
     for fresh in [false, true] {
         let view = core.drivers.host_view(&core.store, fresh).await?;
         let mut hosts: Vec<ComputeHost> =
-            view.into_iter().filter(|h| passes_filters(core, h, server, claim, tried)).collect();
+            view.into_iter().filter(|h| passes_filters(core, h, server, claim, tried) && group_allows(h)).collect();
         weigh(&mut hosts);
-        if let Some(host) = claim_first(core, server, claim, hosts).await? {
+        match group.as_ref().map(|g| g.policy.as_str()) {
+            Some("soft-affinity") => hosts.sort_by_key(|h| -on(h)),
+            Some("soft-anti-affinity") => hosts.sort_by_key(|h| on(h)),
+            _ => {}
+        }
+        for host in hosts {
+            let Some(host) = claim_first(core, server, claim, vec![host]).await? else { continue };
+            // Members placed at the same moment: look again now that our
+            // claim is written, and give way if a hard policy broke.
+            if let Some(g) = &group
+                && matches!(g.policy.as_str(), "affinity" | "anti-affinity")
+            {
+                let now = core.store.server_group_hosts(&g.id, &server.id).await?;
+                let here = now.iter().filter(|m| **m == host.name).count() as i64;
+                let broken = match g.policy.as_str() {
+                    "affinity" => !now.is_empty() && here == 0,
+                    _ => here >= g.max_server_per_host.unwrap_or(1),
+                };
+                if broken {
+                    core.store.host_release(&server.id).await?;
+                    continue;
+                }
+            }
             return Ok(host);
         }
     }

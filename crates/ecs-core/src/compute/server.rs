@@ -388,6 +388,7 @@ impl Core {
         }
         let nics = self.resolve_networks(ctx, &req.networks, req.max_count).await?;
         let groups = self.security_groups_named(ctx, &req.security_groups).await?;
+        let server_group = self.hinted_group(ctx, &req.scheduler_hints, req.max_count).await?.map(|g| g.id);
         let group_ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
         let group_names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
 
@@ -476,7 +477,12 @@ impl Core {
                         floating_ips: Vec::new(),
                     };
                     let task = new_task(ctx, TaskKind::Create.as_str(), &id, &req.request_id);
-                    NewServer { server, task, security_group_ids: group_ids.clone() }
+                    NewServer {
+                        server,
+                        task,
+                        security_group_ids: group_ids.clone(),
+                        server_group_id: server_group.clone(),
+                    }
                 })
                 .collect()
         };

@@ -132,3 +132,80 @@ async fn zones_hypervisors_services(server: &TestServer) {
     server.sim().set_host_down("sim-host-2", false);
 }
 both!(zones_hypervisors_services);
+
+async fn server_groups(server: &TestServer) {
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    server.core().store.quota_set(&demo.project_id, "instances", -1).await.unwrap();
+    server.core().store.quota_set(&demo.project_id, "cores", -1).await.unwrap();
+    server.core().store.quota_set(&demo.project_id, "ram", -1).await.unwrap();
+    let image = server.core().store.image_list().await.unwrap().remove(0).id;
+    let group = |body: Value, v: &'static str| {
+        let demo = &demo;
+        async move { demo.post("/v2.1/os-server-groups", Some(v), &json!({"server_group": body})).await }
+    };
+    let anti = group(json!({"name": "spread", "policies": ["anti-affinity"]}), "2.1").await;
+    assert_eq!(anti.status, 200, "{}", anti.body);
+    assert_eq!(anti.body["server_group"]["policies"], json!(["anti-affinity"]));
+    let anti = anti.body["server_group"]["id"].as_str().unwrap().to_string();
+    group(json!({"name": "x", "policies": ["soft-affinity"]}), "2.14").await.assert_fault(400, "badRequest");
+    let pack = group(json!({"name": "pack", "policy": "affinity"}), "2.64").await;
+    assert_eq!(pack.body["server_group"]["rules"], json!({}));
+    let pack = pack.body["server_group"]["id"].as_str().unwrap().to_string();
+    group(json!({"name": "x", "policy": "affinity", "rules": {"max_server_per_host": 2}}), "2.64")
+        .await
+        .assert_fault(400, "badRequest");
+
+    let boot_in = |group: String, name: String| {
+        let demo = &demo;
+        let image = image.clone();
+        async move {
+            let body = json!({"server": {"name": name, "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"},
+                "os:scheduler_hints": {"group": group}});
+            let r = demo.post("/v2.1/servers", Some("2.37"), &body).await;
+            assert_eq!(r.status, 202, "{}", r.body);
+            r.body["server"]["id"].as_str().unwrap().to_string()
+        }
+    };
+    let host_of = |id: String| {
+        let admin = &admin;
+        async move {
+            let s = admin.wait_server(&id, |r| r.body["server"]["status"] != "BUILD").await;
+            (s.body["server"]["status"].as_str().unwrap().to_string(), s.body["server"]["OS-EXT-SRV-ATTR:host"].clone())
+        }
+    };
+    let mut hosts = Vec::new();
+    for i in 0..4 {
+        let id = boot_in(anti.clone(), format!("a{i}")).await;
+        let (status, host) = host_of(id).await;
+        assert_eq!(status, "ACTIVE");
+        hosts.push(host);
+    }
+    hosts.sort_by_key(|h| h.to_string());
+    hosts.dedup();
+    assert_eq!(hosts.len(), 4, "anti-affinity spreads over the four hosts");
+    let fifth = boot_in(anti.clone(), "a4".into()).await;
+    let (status, _) = host_of(fifth).await;
+    assert_eq!(status, "ERROR", "a fifth member has no host left");
+
+    let first = host_of(boot_in(pack.clone(), "p0".into()).await).await.1;
+    for i in 1..3 {
+        assert_eq!(host_of(boot_in(pack.clone(), format!("p{i}")).await).await.1, first, "affinity packs");
+    }
+    let shown = demo.get(&format!("/v2.1/os-server-groups/{pack}"), Some("2.13")).await;
+    assert_eq!(shown.body["server_group"]["members"].as_array().unwrap().len(), 3);
+    assert_eq!(shown.body["server_group"]["project_id"], demo.project_id);
+    let bad = json!({"server": {"name": "x", "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"},
+        "os:scheduler_hints": {"group": "no-such"}});
+    demo.post("/v2.1/servers", Some("2.37"), &bad).await.assert_fault(400, "badRequest");
+    admin.get(&format!("/v2.1/os-server-groups/{pack}"), None).await;
+    let theirs = admin
+        .post("/v2.1/os-server-groups", None, &json!({"server_group": {"name": "t", "policies": ["affinity"]}}))
+        .await;
+    let theirs = theirs.body["server_group"]["id"].as_str().unwrap();
+    demo.get(&format!("/v2.1/os-server-groups/{theirs}"), None).await.assert_fault(404, "itemNotFound");
+    assert_eq!(demo.get("/v2.1/os-server-groups", None).await.body["server_groups"].as_array().unwrap().len(), 2);
+    assert_eq!(demo.delete(&format!("/v2.1/os-server-groups/{pack}"), None).await.status, 204);
+    demo.get(&format!("/v2.1/os-server-groups/{pack}"), None).await.assert_fault(404, "itemNotFound");
+}
+both!(server_groups);

@@ -1,0 +1,80 @@
+//! Server groups (Nova's os-server-groups): placement policies the
+//! scheduler enforces for their members.
+
+use ecs_types::{AuthContext, ServerGroup};
+
+use crate::{Core, Error, Result, policy};
+
+/// Nova's default `server_groups` and `server_group_members` quotas.
+pub const GROUPS_QUOTA: i64 = 10;
+pub const MEMBERS_QUOTA: i64 = 10;
+
+pub const POLICIES: &[&str] = &["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"];
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound(format!("Instance group {id} could not be found."))
+}
+
+impl Core {
+    pub async fn server_groups(&self, ctx: &AuthContext, all_projects: bool) -> Result<Vec<ServerGroup>> {
+        if all_projects && ctx.is_admin() {
+            return Ok(self.store.server_group_list(None).await?);
+        }
+        Ok(self.store.server_group_list(Some(policy::project_of(ctx)?)).await?)
+    }
+
+    pub async fn server_group(&self, ctx: &AuthContext, id: &str) -> Result<ServerGroup> {
+        let g = self.store.server_group_get(id).await.map_err(Error::not_found_or(|| not_found(id)))?;
+        if ctx.is_admin() || ctx.project_id() == Some(g.project_id.as_str()) { Ok(g) } else { Err(not_found(id)) }
+    }
+
+    pub async fn server_group_create(
+        &self,
+        ctx: &AuthContext,
+        name: &str,
+        policy_name: &str,
+        max_server_per_host: Option<i64>,
+    ) -> Result<ServerGroup> {
+        if !POLICIES.contains(&policy_name) {
+            return Err(Error::Invalid(format!("Invalid policy {policy_name}")));
+        }
+        if max_server_per_host.is_some() && policy_name != "anti-affinity" {
+            return Err(Error::Invalid("Only anti-affinity policy supports max_server_per_host rule.".into()));
+        }
+        let group = ServerGroup {
+            id: uuid::Uuid::new_v4().to_string(),
+            project_id: policy::project_of(ctx)?.to_string(),
+            user_id: ctx.user_id.clone(),
+            name: name.to_string(),
+            policy: policy_name.to_string(),
+            max_server_per_host,
+            members: Vec::new(),
+        };
+        self.store
+            .server_group_create(&group, GROUPS_QUOTA)
+            .await?
+            .ok_or_else(|| Error::QuotaExceeded("Quota exceeded, too many server groups.".into()))
+    }
+
+    pub async fn server_group_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        self.server_group(ctx, id).await?;
+        Ok(self.store.server_group_delete(id).await?)
+    }
+
+    /// The group a create's `os:scheduler_hints.group` names, checked.
+    pub(crate) async fn hinted_group(
+        &self,
+        ctx: &AuthContext,
+        hints: &serde_json::Value,
+        count: i64,
+    ) -> Result<Option<ServerGroup>> {
+        let Some(id) = hints.get("group") else { return Ok(None) };
+        let id = id.as_str().ok_or_else(|| Error::Invalid("Invalid server group hint".into()))?;
+        let group =
+            self.server_group(ctx, id).await.map_err(|_| Error::Invalid(format!("Invalid server group {id}")))?;
+        if group.members.len() as i64 + count > MEMBERS_QUOTA {
+            return Err(Error::QuotaExceeded("Quota exceeded, too many servers in group".into()));
+        }
+        Ok(Some(group))
+    }
+}

@@ -45,14 +45,18 @@ impl Core {
         if ctx.is_admin() || Some(g.project_id.as_str()) == ctx.project_id() { Ok(g) } else { Err(not_found(id)) }
     }
 
-    /// Resolves names (or ids) to the caller's groups, as a server create
-    /// or addSecurityGroup names them.
-    pub async fn security_groups_named(&self, ctx: &AuthContext, names: &[String]) -> Result<Vec<SecurityGroup>> {
-        let groups = self.security_groups(ctx).await?;
+    /// Resolves names (or ids) to the caller's groups as (id, name), as a
+    /// server create names them.
+    pub async fn security_groups_named(&self, ctx: &AuthContext, names: &[String]) -> Result<Vec<(String, String)>> {
+        let project = policy::project_of(ctx)?;
+        let mut groups = self.store.security_group_names(project).await?;
+        if !groups.iter().any(|(_, n)| n == "default") {
+            groups = self.security_groups(ctx).await?.into_iter().map(|g| (g.id, g.name)).collect();
+        }
         names
             .iter()
             .map(|n| {
-                groups.iter().find(|g| &g.name == n || &g.id == n).cloned().ok_or_else(|| {
+                groups.iter().find(|(id, name)| name == n || id == n).cloned().ok_or_else(|| {
                     Error::Invalid(format!(
                         "Security group {n} not found for project {}.",
                         ctx.project_id().unwrap_or_default()

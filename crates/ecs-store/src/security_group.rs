@@ -67,6 +67,16 @@ impl Store {
         self.groups_where("($1 IS NULL OR project_id = $1)", project_id).await
     }
 
+    /// (id, name) of a project's groups, without their rules: what a
+    /// server create needs to resolve names, in one query.
+    pub async fn security_group_names(&self, project_id: &str) -> StoreResult<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT id, name FROM security_groups WHERE project_id = $1")
+            .bind(project_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("name")?))).collect()
+    }
+
     pub async fn security_group_get(&self, id: &str) -> StoreResult<SecurityGroup> {
         self.groups_where("id = $1", Some(id)).await?.pop().ok_or(StoreError::NotFound)
     }

@@ -389,8 +389,8 @@ impl Core {
         let nics = self.resolve_networks(ctx, &req.networks, req.max_count).await?;
         let groups = self.security_groups_named(ctx, &req.security_groups).await?;
         let server_group = self.hinted_group(ctx, &req.scheduler_hints, req.max_count).await?.map(|g| g.id);
-        let group_ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
-        let group_names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
+        let group_ids: Vec<String> = groups.iter().map(|(id, _)| id.clone()).collect();
+        let group_names: Vec<String> = groups.iter().map(|(_, name)| name.clone()).collect();
 
         let limits = self.instance_limits(&project_id).await?;
         let per_server = InstanceUsage { instances: 1, cores: flavor.vcpus, ram_mb: flavor.ram_mb };

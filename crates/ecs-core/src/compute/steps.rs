@@ -269,10 +269,11 @@ fn driver_for(core: &Core, server: &Server) -> Result<Arc<dyn Hypervisor>, StepE
 
 impl Step {
     /// Whether the step's outcome is recorded on its own. Scheduling is
-    /// recorded together with the network step after it: both are
-    /// idempotent, so a crash between them only repeats the claim.
+    /// recorded together with the network step after it, block devices
+    /// with the spawn: all are idempotent, so a crash between them only
+    /// repeats the earlier step, and a write per build is saved.
     pub fn record_after(self) -> bool {
-        !matches!(self, Step::Schedule)
+        !matches!(self, Step::Schedule | Step::BlockDevices)
     }
 
     /// Runs the step on `server` (keeping that copy current); returns the

@@ -168,6 +168,19 @@ async fn insert_port(
     Ok(Ok(port_from_row(&row)?))
 }
 
+/// Inserts the port and commits, unless the allocation was refused.
+async fn insert_port_committed(
+    mut tx: Transaction<'_, Any>,
+    backend: Backend,
+    p: NewPort<'_>,
+) -> StoreResult<Result<ServerPort, PortRefusal>> {
+    let port = insert_port(&mut tx, backend, p).await?;
+    if port.is_ok() {
+        tx.commit().await?;
+    }
+    Ok(port)
+}
+
 impl Store {
     /// Allocates the `nic_index`-th port of a server on `network_id`, with
     /// `fixed_ip` if given. Idempotent by (server, nic_index): a port that
@@ -199,11 +212,7 @@ impl Store {
             nic_index,
             preserve_on_delete: false,
         };
-        let port = insert_port(&mut tx, self.backend, new).await?;
-        if port.is_ok() {
-            tx.commit().await?;
-        }
-        Ok(port)
+        insert_port_committed(tx, self.backend, new).await
     }
 
     /// Makes port `port_id` on `network_id` for a server as its next NIC
@@ -238,11 +247,7 @@ impl Store {
             nic_index,
             preserve_on_delete: false,
         };
-        let port = insert_port(&mut tx, self.backend, new).await?;
-        if port.is_ok() {
-            tx.commit().await?;
-        }
-        Ok(port)
+        insert_port_committed(tx, self.backend, new).await
     }
 
     /// A user's port, bound to nothing yet.
@@ -253,7 +258,7 @@ impl Store {
         name: &str,
         fixed_ip: Option<&str>,
     ) -> StoreResult<Result<ServerPort, PortRefusal>> {
-        let mut tx = self.write.begin().await?;
+        let tx = self.write.begin().await?;
         let new = NewPort {
             id: uuid::Uuid::new_v4().to_string(),
             project_id,
@@ -264,11 +269,7 @@ impl Store {
             nic_index: 0,
             preserve_on_delete: true,
         };
-        let port = insert_port(&mut tx, self.backend, new).await?;
-        if port.is_ok() {
-            tx.commit().await?;
-        }
-        Ok(port)
+        insert_port_committed(tx, self.backend, new).await
     }
 
     pub async fn port_get(&self, id: &str) -> StoreResult<ServerPort> {

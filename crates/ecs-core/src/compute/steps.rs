@@ -258,6 +258,36 @@ impl TaskKind {
 
 type Progress = serde_json::Map<String, Value>;
 
+/// A text parameter the task was queued with.
+fn param<'a>(task: &'a Task, key: &str) -> Option<&'a str> {
+    task.params.get(key).and_then(Value::as_str)
+}
+
+/// What an undo asks of the server's host.
+enum HostUndo<'a> {
+    Destroy,
+    DetachNic(&'a str),
+    DetachDisk(&'a str),
+}
+
+/// Runs an undo on the server's host. Something already gone counts as
+/// done; a host that is down is left to the reconciler, which removes what
+/// no server owns when the host is back.
+async fn undo_on_host(core: &Core, server_id: &str, undo: HostUndo<'_>) -> Result<(), StepError> {
+    let server = core.store.server_get(server_id).await?;
+    let Some(driver) = server.host.as_deref().and_then(|h| core.drivers.get(h)) else { return Ok(()) };
+    let done = match undo {
+        HostUndo::Destroy => driver.destroy(server_id).await,
+        HostUndo::DetachNic(port) => driver.detach_nic(server_id, port).await,
+        HostUndo::DetachDisk(volume) => driver.detach_disk(server_id, volume).await,
+    };
+    match done {
+        Ok(()) | Err(HypervisorError::NotFound(_)) => Ok(()),
+        Err(e) if e.is_host_down() => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn server_id(task: &Task) -> Result<&str, StepError> {
     task.server_id.as_deref().ok_or_else(|| StepError::Fatal("task has no server".into()))
 }
@@ -411,7 +441,7 @@ impl Step {
                 }))
             }
             Step::AttachPort => {
-                let param = |k: &str| task.params.get(k).and_then(Value::as_str).map(String::from);
+                let param = |k: &str| param(task, k).map(String::from);
                 let port_id = param("port_id").ok_or_else(|| StepError::Fatal("no port id".into()))?;
                 let port = if param("existing_port").is_some() {
                     core.store
@@ -433,7 +463,7 @@ impl Step {
                 Ok(None)
             }
             Step::PlugNic | Step::UnplugNic => {
-                let port_id = task.params.get("port_id").and_then(Value::as_str).unwrap_or_default();
+                let port_id = param(task, "port_id").unwrap_or_default();
                 let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
                 if self == Step::UnplugNic {
                     driver.detach_nic(&server.id, port_id).await?;
@@ -448,7 +478,7 @@ impl Step {
             }
             Step::ReserveVolume => Ok(None),
             Step::SwapDisk => {
-                let param = |k: &str| task.params.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+                let param = |k: &str| param(task, k).unwrap_or_default().to_string();
                 let (old, new) = (param("old_volume_id"), param("new_volume_id"));
                 let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
                 let old_volume = core.store.volume_get(&old).await?;
@@ -461,14 +491,14 @@ impl Step {
                 Ok(None)
             }
             Step::Snapshot => {
-                let image_id = task.params.get("image_id").and_then(Value::as_str).unwrap_or_default();
+                let image_id = param(task, "image_id").unwrap_or_default();
                 let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
                 let size = driver.snapshot(&server.id, image_id).await?;
                 core.store.image_set_status(image_id, "active", Some(size as i64)).await?;
                 Ok(Some(ServerUpdate { task_state: Some(None), ..Default::default() }))
             }
             Step::PlugDisk | Step::UnplugDisk => {
-                let volume_id = task.params.get("volume_id").and_then(Value::as_str).unwrap_or_default();
+                let volume_id = param(task, "volume_id").unwrap_or_default();
                 let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
                 if self == Step::UnplugDisk {
                     driver.detach_disk(&server.id, volume_id).await?;
@@ -482,7 +512,7 @@ impl Step {
                 Ok(None)
             }
             Step::ReleaseVolume => {
-                let volume_id = task.params.get("volume_id").and_then(Value::as_str).unwrap_or_default();
+                let volume_id = param(task, "volume_id").unwrap_or_default();
                 core.store.volume_release(volume_id).await?;
                 Ok(None)
             }
@@ -497,7 +527,7 @@ impl Step {
                 Ok(None)
             }
             Step::ReleasePort => {
-                let port_id = task.params.get("port_id").and_then(Value::as_str).unwrap_or_default();
+                let port_id = param(task, "port_id").unwrap_or_default();
                 core.store.port_release(port_id).await?;
                 Ok(None)
             }
@@ -565,59 +595,33 @@ impl Step {
                     }
                 }
             }
-            Step::Spawn => {
-                let server = core.store.server_get(id).await?;
-                if let Some(driver) = server.host.as_deref().and_then(|h| core.drivers.get(h)) {
-                    match driver.destroy(id).await {
-                        Ok(()) => {}
-                        // The reconciler removes it when the host is back.
-                        Err(e) if e.is_host_down() => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-            }
+            Step::Spawn => undo_on_host(core, id, HostUndo::Destroy).await?,
             Step::AttachPort => {
-                if let Some(port_id) = task.params.get("port_id").and_then(Value::as_str) {
+                if let Some(port_id) = param(task, "port_id") {
                     core.store.port_release(port_id).await?;
                 }
             }
             Step::PlugNic => {
-                let server = core.store.server_get(id).await?;
-                let port_id = task.params.get("port_id").and_then(Value::as_str).unwrap_or_default();
-                if let Some(driver) = server.host.as_deref().and_then(|h| core.drivers.get(h)) {
-                    match driver.detach_nic(id, port_id).await {
-                        Ok(()) | Err(ecs_hypervisor::HypervisorError::NotFound(_)) => {}
-                        Err(e) if e.is_host_down() => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
+                undo_on_host(core, id, HostUndo::DetachNic(param(task, "port_id").unwrap_or_default())).await?
             }
             Step::ReserveVolume => {
-                if let Some(volume_id) = task.params.get("volume_id").and_then(Value::as_str) {
+                if let Some(volume_id) = param(task, "volume_id") {
                     core.store.volume_release(volume_id).await?;
                 }
             }
             Step::PlugDisk => {
-                let server = core.store.server_get(id).await?;
-                let volume_id = task.params.get("volume_id").and_then(Value::as_str).unwrap_or_default();
-                if let Some(driver) = server.host.as_deref().and_then(|h| core.drivers.get(h)) {
-                    match driver.detach_disk(id, volume_id).await {
-                        Ok(()) | Err(ecs_hypervisor::HypervisorError::NotFound(_)) => {}
-                        Err(e) if e.is_host_down() => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
+                undo_on_host(core, id, HostUndo::DetachDisk(param(task, "volume_id").unwrap_or_default())).await?
             }
             // A detach that failed leaves the volume attached.
             Step::UnplugDisk => {
-                if let Some(volume_id) = task.params.get("volume_id").and_then(Value::as_str) {
+                if let Some(volume_id) = param(task, "volume_id") {
                     core.store.volume_set_status(volume_id, "in-use").await?;
                 }
             }
             Step::ReleaseVolume | Step::ReleaseVolumes => {}
             // A swap that failed leaves the new volume free.
             Step::SwapDisk => {
-                if let Some(new) = task.params.get("new_volume_id").and_then(Value::as_str)
+                if let Some(new) = param(task, "new_volume_id")
                     && core.store.volume_get(new).await?.attachment.is_none()
                 {
                     core.store.volume_set_status(new, "available").await?;
@@ -625,7 +629,7 @@ impl Step {
             }
             // Nova deletes the image of a snapshot that failed.
             Step::Snapshot => {
-                if let Some(image_id) = task.params.get("image_id").and_then(Value::as_str) {
+                if let Some(image_id) = param(task, "image_id") {
                     core.store.image_delete(image_id).await?;
                 }
             }

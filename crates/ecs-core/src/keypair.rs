@@ -166,7 +166,12 @@ impl Core {
             public_key,
             fingerprint,
         };
-        match self.store.keypair_create(&insert, self.config.keypair_quota).await {
+        // Nova's key_pairs limit is per user, set through the project's quotas.
+        let limit = match ctx.project_id() {
+            Some(project) => self.quota_limit(project, "key_pairs").await?,
+            None => self.config.keypair_quota,
+        };
+        match self.store.keypair_create(&insert, limit).await {
             Ok(Ok(keypair)) => Ok(CreatedKeypair { keypair, private_key }),
             Ok(Err(KeypairInsertRefusal::OverQuota)) => {
                 Err(Error::QuotaExceeded("Quota exceeded, too many key pairs.".into()))

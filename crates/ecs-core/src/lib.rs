@@ -44,6 +44,11 @@ pub struct CoreConfig {
     /// (Nova's `[scheduler] max_attempts`).
     pub max_build_attempts: u32,
     pub engine: compute::EngineConfig,
+    /// Where users open a VNC console: the noVNC proxy's page, to which
+    /// `?path=%3Ftoken%3D<token>` is added (Nova's `novncproxy_base_url`).
+    pub novncproxy_base_url: String,
+    /// How long a console token lives (Nova's `[consoleauth] token_ttl`).
+    pub console_token_ttl: chrono::Duration,
 }
 
 /// Quota limits every project starts with; -1 is unlimited.
@@ -70,6 +75,8 @@ impl Default for CoreConfig {
             quota: QuotaDefaults::default(),
             max_build_attempts: 3,
             engine: compute::EngineConfig::default(),
+            novncproxy_base_url: "http://127.0.0.1:6080/vnc_auto.html".into(),
+            console_token_ttl: chrono::Duration::minutes(10),
         }
     }
 }

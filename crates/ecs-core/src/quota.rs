@@ -16,8 +16,8 @@ fn defaults(core: &Core) -> BTreeMap<&'static str, i64> {
         ("ram", q.ram_mb),
         ("metadata_items", q.metadata_items),
         ("key_pairs", core.config.keypair_quota),
-        ("server_groups", 10),
-        ("server_group_members", 10),
+        ("server_groups", crate::server_group::GROUPS_QUOTA),
+        ("server_group_members", crate::server_group::MEMBERS_QUOTA),
         ("injected_files", 5),
         ("injected_file_content_bytes", 10240),
         ("injected_file_path_bytes", 255),
@@ -46,6 +46,23 @@ impl Core {
 
     pub fn quota_defaults(&self) -> BTreeMap<&'static str, i64> {
         defaults(self)
+    }
+
+    /// The limit of one resource for a project: its own, else the default.
+    pub(crate) async fn quota_limit(&self, project_id: &str, resource: &str) -> Result<i64> {
+        if let Some(own) = self.store.quota_limits(project_id).await?.get(resource) {
+            return Ok(*own);
+        }
+        Ok(defaults(self).get(resource).copied().unwrap_or(-1))
+    }
+
+    /// Nova's 403 for more metadata items than the project may have.
+    pub(crate) async fn check_metadata_quota(&self, project_id: &str, items: usize) -> Result<()> {
+        let limit = self.quota_limit(project_id, "metadata_items").await?;
+        if limit >= 0 && items as i64 > limit {
+            return Err(Error::QuotaExceeded(format!("Maximum number of metadata items exceeds {limit}")));
+        }
+        Ok(())
     }
 
     /// A project's quotas with usage.

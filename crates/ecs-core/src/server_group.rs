@@ -51,7 +51,7 @@ impl Core {
             members: Vec::new(),
         };
         self.store
-            .server_group_create(&group, GROUPS_QUOTA)
+            .server_group_create(&group, self.quota_limit(&group.project_id, "server_groups").await?)
             .await?
             .ok_or_else(|| Error::QuotaExceeded("Quota exceeded, too many server groups.".into()))
     }
@@ -72,7 +72,8 @@ impl Core {
         let id = id.as_str().ok_or_else(|| Error::Invalid("Invalid server group hint".into()))?;
         let group =
             self.server_group(ctx, id).await.map_err(|_| Error::Invalid(format!("Invalid server group {id}")))?;
-        if group.members.len() as i64 + count > MEMBERS_QUOTA {
+        let limit = self.quota_limit(&group.project_id, "server_group_members").await?;
+        if limit >= 0 && group.members.len() as i64 + count > limit {
             return Err(Error::QuotaExceeded("Quota exceeded, too many servers in group".into()));
         }
         Ok(Some(group))

@@ -49,6 +49,24 @@ pub async fn run_all(driver: &dyn Hypervisor) {
     console(driver).await;
     devices(driver).await;
     resize_and_snapshot(driver).await;
+    credentials_and_console(driver).await;
+}
+
+/// Password and keys reach a running guest; the VNC console has an address.
+pub async fn credentials_and_console(d: &dyn Hypervisor) {
+    let id = "c-creds";
+    d.spawn(&spec(id)).await.expect("spawn");
+    d.set_admin_password(id, "s3cret-Pass").await.expect("password");
+    let keys = vec!["ssh-ed25519 AAAA one".to_string(), "ssh-ed25519 AAAA two".to_string()];
+    d.set_public_keys(id, &keys).await.expect("keys");
+    d.set_public_keys(id, &keys).await.expect("keys again");
+    let console = d.vnc_console(id).await.expect("vnc");
+    assert!(!console.host.is_empty() && console.port >= 5900);
+    d.power_off(id, false).await.expect("off");
+    assert!(is_invalid_state(d.set_admin_password(id, "x").await), "no agent in a stopped guest");
+    d.destroy(id).await.expect("destroy");
+    assert!(matches!(d.vnc_console(id).await, Err(HypervisorError::NotFound(_))));
+    assert!(matches!(d.set_admin_password(id, "x").await, Err(HypervisorError::NotFound(_))));
 }
 
 pub async fn spawn_and_destroy(d: &dyn Hypervisor) {

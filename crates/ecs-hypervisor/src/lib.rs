@@ -55,10 +55,13 @@ pub enum Op {
     Resize,
     Snapshot,
     ConsoleLog,
+    SetPassword,
+    SetKeys,
+    RemoteConsole,
 }
 
 impl Op {
-    pub const ALL: [Op; 16] = [
+    pub const ALL: [Op; 19] = [
         Op::Spawn,
         Op::Destroy,
         Op::PowerOn,
@@ -75,6 +78,9 @@ impl Op {
         Op::Resize,
         Op::Snapshot,
         Op::ConsoleLog,
+        Op::SetPassword,
+        Op::SetKeys,
+        Op::RemoteConsole,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +101,9 @@ impl Op {
             Op::Resize => "resize",
             Op::Snapshot => "snapshot",
             Op::ConsoleLog => "console_log",
+            Op::SetPassword => "set_password",
+            Op::SetKeys => "set_keys",
+            Op::RemoteConsole => "remote_console",
         }
     }
 
@@ -161,6 +170,13 @@ pub struct GuestInfo {
     pub disks: Vec<DiskSpec>,
 }
 
+/// Where a guest's graphical or serial console listens on its host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleEndpoint {
+    pub host: String,
+    pub port: u16,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RebootKind {
     Soft,
@@ -208,4 +224,11 @@ pub trait Hypervisor: Send + Sync + 'static {
     async fn resize(&self, id: &str, vcpus: u32, ram_mb: u64, root_gb: u64) -> Result<()>;
     /// Copies the root disk to an image; returns its size in bytes.
     async fn snapshot(&self, id: &str, image_id: &str) -> Result<u64>;
+    /// Sets the admin password inside a running guest (Nova's
+    /// set_admin_password, through the guest agent).
+    async fn set_admin_password(&self, id: &str, password: &str) -> Result<()>;
+    /// Replaces the guest's authorized SSH keys. Idempotent.
+    async fn set_public_keys(&self, id: &str, keys: &[String]) -> Result<()>;
+    /// Where the guest's VNC console listens.
+    async fn vnc_console(&self, id: &str) -> Result<ConsoleEndpoint>;
 }

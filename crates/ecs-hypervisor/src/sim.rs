@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DiskSpec, GuestInfo, GuestSpec, Hypervisor, HypervisorError, NicSpec, Op, PowerState, RebootKind, Result};
+use crate::{
+    ConsoleEndpoint, DiskSpec, GuestInfo, GuestSpec, Hypervisor, HypervisorError, NicSpec, Op, PowerState, RebootKind,
+    Result,
+};
 
 /// The console keeps this many lines, like a bounded serial log file.
 const CONSOLE_LINES: usize = 1000;
@@ -176,6 +179,10 @@ enum ConsoleEvent {
     Suspend,
     /// Waking from suspend continues the same kernel: no new boot.
     Resume,
+    /// The guest agent set the admin password.
+    PasswordSet,
+    /// The guest agent rewrote the authorized keys.
+    KeysSet,
 }
 
 /// Console history kept per guest (a boot prints about fifteen lines).
@@ -273,6 +280,10 @@ impl Guest {
                 ConsoleEvent::Reset => lines.push("reboot: Reset".into()),
                 ConsoleEvent::Suspend => lines.push("PM: suspend entry (deep)".into()),
                 ConsoleEvent::Resume => lines.push("PM: suspend exit".into()),
+                ConsoleEvent::PasswordSet => lines.push("qemu-ga: password of the admin user changed".into()),
+                ConsoleEvent::KeysSet => {
+                    lines.push(format!("qemu-ga: {} ssh key(s) authorized", self.spec.public_keys.len()))
+                }
             }
         }
         let skip = lines.len().saturating_sub(CONSOLE_LINES);
@@ -725,5 +736,37 @@ impl Hypervisor for SimHypervisor {
         tracing::debug!(guest = id, image = image_id, "simulated snapshot");
         // A sparse image: a fixed fraction of the root disk.
         Ok((g.root_gb.max(1) << 30) / 16)
+    }
+
+    async fn set_admin_password(&self, id: &str, _password: &str) -> Result<()> {
+        self.begin(Op::SetPassword).await?;
+        self.with_guest(Op::SetPassword, id, |g| {
+            // The guest agent answers only in a running guest.
+            if g.power_state != PowerState::Running {
+                return Err(HypervisorError::InvalidState { id: id.into(), state: g.power_state, op: Op::SetPassword });
+            }
+            g.record(ConsoleEvent::PasswordSet);
+            Ok(())
+        })
+    }
+
+    async fn set_public_keys(&self, id: &str, keys: &[String]) -> Result<()> {
+        self.begin(Op::SetKeys).await?;
+        self.with_guest(Op::SetKeys, id, |g| {
+            if g.spec.public_keys != keys {
+                g.spec.public_keys = keys.to_vec();
+                g.record(ConsoleEvent::KeysSet);
+            }
+            Ok(())
+        })
+    }
+
+    async fn vnc_console(&self, id: &str) -> Result<ConsoleEndpoint> {
+        self.begin(Op::RemoteConsole).await?;
+        let guests = self.guests();
+        exists(&guests, id)?;
+        // A stable port per guest, in the range QEMU's VNC displays use.
+        let offset = id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32)) % 10_000;
+        Ok(ConsoleEndpoint { host: self.host.clone(), port: 5900 + offset as u16 })
     }
 }

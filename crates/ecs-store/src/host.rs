@@ -154,24 +154,41 @@ impl Store {
     /// Gives back whatever `server_id` holds. Idempotent.
     pub async fn host_release(&self, server_id: &str) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
-        let Some(row) = sqlx::query("SELECT host_id, vcpus, ram_mb, disk_gb FROM allocations WHERE server_id = $1")
-            .bind(server_id)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Ok(());
-        };
+        release(&mut tx, server_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Hands what `from` holds over to `to` (a resize keeps the old
+    /// flavor's claim under a migration consumer, as Nova's placement
+    /// does). Idempotent: nothing happens once `to` holds a claim.
+    pub async fn allocation_move(&self, from: &str, to: &str) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE compute_hosts SET used_vcpus = used_vcpus - $1, used_ram_mb = used_ram_mb - $2, \
-             used_disk_gb = used_disk_gb - $3, running_vms = running_vms - 1 WHERE id = $4",
+            "UPDATE allocations SET server_id = $2 WHERE server_id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM allocations WHERE server_id = $2)",
         )
-        .bind(row.try_get::<i64, _>("vcpus")?)
-        .bind(row.try_get::<i64, _>("ram_mb")?)
-        .bind(row.try_get::<i64, _>("disk_gb")?)
-        .bind(row.try_get::<String, _>("host_id")?)
-        .execute(&mut *tx)
+        .bind(from)
+        .bind(to)
+        .execute(&self.write)
         .await?;
-        sqlx::query("DELETE FROM allocations WHERE server_id = $1").bind(server_id).execute(&mut *tx).await?;
+        Ok(())
+    }
+
+    /// Gives `server_id` back the claim kept under `kept` (a resize
+    /// reverted), releasing what it holds now. Idempotent: nothing happens
+    /// once `kept` holds nothing.
+    pub async fn allocation_restore(&self, server_id: &str, kept: &str) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        let holds = sqlx::query("SELECT 1 FROM allocations WHERE server_id = $1").bind(kept).fetch_optional(&mut *tx);
+        if holds.await?.is_none() {
+            return Ok(());
+        }
+        release(&mut tx, server_id).await?;
+        sqlx::query("UPDATE allocations SET server_id = $1 WHERE server_id = $2")
+            .bind(server_id)
+            .bind(kept)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -188,4 +205,27 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Releases `consumer`'s claim within `tx`.
+async fn release(tx: &mut sqlx::Transaction<'_, sqlx::Any>, consumer: &str) -> StoreResult<()> {
+    let Some(row) = sqlx::query("SELECT host_id, vcpus, ram_mb, disk_gb FROM allocations WHERE server_id = $1")
+        .bind(consumer)
+        .fetch_optional(&mut **tx)
+        .await?
+    else {
+        return Ok(());
+    };
+    sqlx::query(
+        "UPDATE compute_hosts SET used_vcpus = used_vcpus - $1, used_ram_mb = used_ram_mb - $2, \
+         used_disk_gb = used_disk_gb - $3, running_vms = running_vms - 1 WHERE id = $4",
+    )
+    .bind(row.try_get::<i64, _>("vcpus")?)
+    .bind(row.try_get::<i64, _>("ram_mb")?)
+    .bind(row.try_get::<i64, _>("disk_gb")?)
+    .bind(row.try_get::<String, _>("host_id")?)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM allocations WHERE server_id = $1").bind(consumer).execute(&mut **tx).await?;
+    Ok(())
 }

@@ -8,6 +8,7 @@
 //! Methods are named resource-first (`flavor_get`, `keypair_create`), take
 //! and return `ecs-types` records, and never see HTTP.
 
+mod console;
 mod error;
 mod flavor;
 mod floating_ip;
@@ -31,6 +32,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use console::ConsoleToken;
 pub use error::StoreError;
 pub use flavor::{FlavorListQuery, FlavorSortKey, SortDir};
 pub use floating_ip::FloatingRefusal;
@@ -39,8 +41,8 @@ pub use keypair::{KeypairCreate, KeypairInsertRefusal};
 pub use port::PortRefusal;
 pub use security_group::GroupRefusal;
 pub use server::{
-    InstanceLimits, InstanceUsage, NewServer, QuotaRefusal, ServerEdit, ServerListQuery, ServerSortKey, ServerUpdate,
-    Transition,
+    InstanceLimits, InstanceUsage, NewServer, QuotaRefusal, Rebuild, ServerEdit, ServerListQuery, ServerSortKey,
+    ServerUpdate, Transition,
 };
 pub use task::{NewTask, TaskAdvance};
 pub use volume::VolumeRefusal;

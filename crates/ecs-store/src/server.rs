@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use ecs_types::Timestamp;
-use ecs_types::server::{Fault, FlavorSnapshot, PowerState, Server, ServerPort, TaskState, VmState};
+use ecs_types::server::{Fault, FlavorSnapshot, OpenResize, PowerState, Server, ServerPort, TaskState, VmState};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
@@ -16,6 +16,9 @@ const COLUMNS: &str = "id, project_id, user_id, name, hostname, description, fla
     disk_config, access_ipv4, access_ipv6, reservation_id, launch_index, vm_state, task_state, power_state, \
     locked_by, locked_reason, host, fault, scheduler_hints, launched_at, terminated_at, created_at, updated_at, \
     deleted_at";
+
+/// Columns set after create (resize, passwords, keys): read, never inserted.
+const LIFECYCLE_COLUMNS: &str = "old_flavor, source_host, old_vm_state, password, attached_keys";
 
 /// The server columns plus its ports and tags as JSON, so that one query
 /// reads a whole server.
@@ -36,15 +39,17 @@ fn select_columns(backend: Backend) -> String {
     let groups = backend.json_array_agg("g.name");
     let volumes = backend.json_array_of_objects(&[("id", "a.volume_id"), ("dot", "a.delete_on_termination")]);
     let floating = backend.json_array_of_objects(&[("port", "f.port_id"), ("address", "f.address")]);
+    let server_groups = backend.json_array_agg("m.group_id");
     format!(
-        "{COLUMNS}, (SELECT {ports} FROM ports p JOIN networks n ON n.id = p.network_id \
+        "{COLUMNS}, {LIFECYCLE_COLUMNS}, (SELECT {ports} FROM ports p JOIN networks n ON n.id = p.network_id \
          WHERE p.server_id = servers.id) AS ports_json, \
          (SELECT {tags} FROM server_tags t WHERE t.server_id = servers.id) AS tags_json, \
          (SELECT {groups} FROM server_security_groups x JOIN security_groups g ON g.id = x.group_id \
          WHERE x.server_id = servers.id) AS groups_json, \
          (SELECT {volumes} FROM volume_attachments a WHERE a.server_id = servers.id) AS volumes_json, \
          (SELECT {floating} FROM floating_ips f JOIN ports fp ON fp.id = f.port_id \
-         WHERE fp.server_id = servers.id) AS floating_json"
+         WHERE fp.server_id = servers.id) AS floating_json, \
+         (SELECT {server_groups} FROM server_group_members m WHERE m.server_id = servers.id) AS server_groups_json"
     )
 }
 
@@ -124,7 +129,22 @@ fn server_from_row(row: &AnyRow) -> StoreResult<Server> {
         ports: Vec::new(),
         volumes: Vec::new(),
         floating_ips: Vec::new(),
+        server_groups: Vec::new(),
+        resize: open_resize(row)?,
+        password: row.try_get("password")?,
+        attached_keys: json(row, "attached_keys")?,
     })
+}
+
+fn open_resize(row: &AnyRow) -> StoreResult<Option<OpenResize>> {
+    let Some(old_flavor) = row.try_get::<Option<String>, _>("old_flavor")? else { return Ok(None) };
+    let old_vm_state: String = row.try_get::<Option<String>, _>("old_vm_state")?.unwrap_or_default();
+    Ok(Some(OpenResize {
+        old_flavor: serde_json::from_str(&old_flavor).map_err(|e| StoreError::Corrupt(format!("old_flavor: {e}")))?,
+        source_host: row.try_get::<Option<String>, _>("source_host")?.unwrap_or_default(),
+        old_vm_state: VmState::parse(&old_vm_state)
+            .ok_or_else(|| StoreError::Corrupt(format!("old_vm_state {old_vm_state}")))?,
+    }))
 }
 
 /// A server row read with [`select_columns`]: with its ports and tags.
@@ -172,6 +192,8 @@ fn full_server_from_row(row: &AnyRow) -> StoreResult<Server> {
         .filter_map(|f| Some((f["port"].as_str()?.to_string(), f["address"].as_str()?.to_string())))
         .collect();
     server.floating_ips.sort();
+    server.server_groups = serde_json::from_str(&aggregate("server_groups_json")?)
+        .map_err(|e| StoreError::Corrupt(format!("server groups: {e}")))?;
     // Live membership wins over the names asked for at create (groups may be renamed).
     let mut groups: Vec<String> = serde_json::from_str(&aggregate("groups_json")?)
         .map_err(|e| StoreError::Corrupt(format!("server groups: {e}")))?;
@@ -249,6 +271,12 @@ pub struct ServerUpdate {
     pub fault: Option<Option<Fault>>,
     pub launched_at: Option<Timestamp>,
     pub terminated_at: Option<Timestamp>,
+    /// A new flavor (resize); the quota columns follow `usage`.
+    pub flavor: Option<FlavorSnapshot>,
+    /// The cores and RAM quota counts for the server.
+    pub usage: Option<(i64, i64)>,
+    /// `Some(None)` closes the open resize.
+    pub resize: Option<Option<OpenResize>>,
     pub deleted: bool,
 }
 
@@ -264,9 +292,31 @@ impl ServerUpdate {
             fault: later.fault.or(self.fault),
             launched_at: later.launched_at.or(self.launched_at),
             terminated_at: later.terminated_at.or(self.terminated_at),
+            flavor: later.flavor.or(self.flavor),
+            usage: later.usage.or(self.usage),
+            resize: later.resize.or(self.resize),
             deleted: later.deleted || self.deleted,
         }
     }
+}
+
+/// What a rebuild changes, set when it is accepted (as Nova saves the
+/// instance before casting the rebuild). `None` keeps a field; for the
+/// nullable ones `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct Rebuild {
+    pub image_id: String,
+    pub image_name: String,
+    pub metadata: BTreeMap<String, String>,
+    pub name: Option<String>,
+    pub access_ipv4: Option<String>,
+    pub access_ipv6: Option<String>,
+    pub disk_config: Option<String>,
+    pub hostname: Option<String>,
+    pub description: Option<Option<String>>,
+    pub user_data: Option<Option<String>>,
+    /// Key pair name and public key.
+    pub key: Option<Option<(String, String)>>,
 }
 
 /// Fields a user may change with `PUT /servers/{id}`.
@@ -592,33 +642,112 @@ impl Store {
     /// in the same transaction.
     pub async fn server_transition(&self, id: &str, t: &Transition<'_>) -> StoreResult<bool> {
         let mut tx = self.write.begin().await?;
-        let mut f = Filter::default();
-        let id_p = f.text(id);
-        let task_state = f.placeholder(match t.task_state {
-            Some(ts) => Bind::Text(ts.as_str().into()),
-            None => Bind::Text(String::new()),
-        });
-        let now = f.int(time::to_db(chrono::Utc::now()));
-        let states = f.list(&t.from.iter().map(|s| s.as_str()).collect::<Vec<_>>());
-        let idle = if t.from_tasks.is_empty() {
-            "task_state IS NULL".to_string()
-        } else {
-            let tasks = f.list(&t.from_tasks.iter().map(|s| s.as_str()).collect::<Vec<_>>());
-            format!("(task_state IS NULL OR task_state IN ({tasks}))")
-        };
-        let sql = format!(
-            "UPDATE servers SET task_state = NULLIF({task_state}, ''), updated_at = {now} \
-             WHERE id = {id_p} AND deleted_at IS NULL AND vm_state IN ({states}) AND {idle}"
-        );
-        let done = f.query(&sql).execute(&mut *tx).await?;
-        if done.rows_affected() == 0 {
+        if !transition(&mut tx, id, t).await? {
             return Ok(false);
-        }
-        if let Some(task) = &t.task {
-            insert_task(&mut tx, task).await?;
         }
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// A resize starting: `t` applied, and the server's quota counts raised
+    /// to `during` (the larger of both flavors) if the project's limits
+    /// allow it, with the project locked as at create.
+    pub async fn server_resize_start(
+        &self,
+        id: &str,
+        project_id: &str,
+        t: &Transition<'_>,
+        current: InstanceUsage,
+        during: InstanceUsage,
+        limits: InstanceLimits,
+    ) -> StoreResult<Result<bool, QuotaRefusal>> {
+        let mut tx = self.write.begin().await?;
+        lock_project(&mut tx, self.backend, project_id).await?;
+        let used = usage(&mut tx, project_id).await?;
+        for (resource, limit, used, more) in [
+            ("cores", limits.cores, used.cores, during.cores - current.cores),
+            ("ram", limits.ram_mb, used.ram_mb, during.ram_mb - current.ram_mb),
+        ] {
+            if limit >= 0 && more > 0 && used + more > limit {
+                return Ok(Err(QuotaRefusal { resource, requested: more, used, limit }));
+            }
+        }
+        if !transition(&mut tx, id, t).await? {
+            return Ok(Ok(false));
+        }
+        let update = ServerUpdate { usage: Some((during.cores, during.ram_mb)), ..Default::default() };
+        apply_server_update(&mut tx, id, &update).await?;
+        tx.commit().await?;
+        Ok(Ok(true))
+    }
+
+    /// A rebuild starting: the new image and fields set with `t`.
+    pub async fn server_rebuild_start(&self, id: &str, t: &Transition<'_>, r: &Rebuild) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await?;
+        if !transition(&mut tx, id, t).await? {
+            return Ok(false);
+        }
+        let mut f = Filter::default();
+        let mut sets = vec![
+            format!("image_id = {}", f.text(&r.image_id)),
+            format!("image_name = {}", f.text(&r.image_name)),
+            format!("metadata = {}", f.text(&to_json(&r.metadata))),
+            "password = NULL".to_string(),
+        ];
+        for (column, value) in [
+            ("name", &r.name),
+            ("access_ipv4", &r.access_ipv4),
+            ("access_ipv6", &r.access_ipv6),
+            ("disk_config", &r.disk_config),
+            ("hostname", &r.hostname),
+        ] {
+            if let Some(v) = value {
+                sets.push(format!("{column} = {}", f.text(v)));
+            }
+        }
+        for (column, value) in [("description", &r.description), ("user_data", &r.user_data)] {
+            if let Some(v) = value {
+                sets.push(format!("{column} = NULLIF({}, '')", f.text(v.as_deref().unwrap_or(""))));
+            }
+        }
+        if let Some(key) = &r.key {
+            let (name, data) = key.as_ref().map(|(n, d)| (n.as_str(), d.as_str())).unwrap_or(("", ""));
+            sets.push(format!("key_name = NULLIF({}, ''), key_data = NULLIF({}, '')", f.text(name), f.text(data)));
+        }
+        let sql = format!("UPDATE servers SET {} WHERE id = {}", sets.join(", "), f.text(id));
+        f.query(&sql).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Sets or clears (None) the os-server-password record.
+    pub async fn server_set_password(&self, id: &str, password: Option<&str>) -> StoreResult<()> {
+        let done =
+            sqlx::query("UPDATE servers SET password = $1, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL")
+                .bind(password)
+                .bind(time::to_db(chrono::Utc::now()))
+                .bind(id)
+                .execute(&self.write)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Replaces the key pairs attached after create (UStack attach/detachKeypairs).
+    pub async fn server_set_attached_keys(&self, id: &str, keys: &BTreeMap<String, String>) -> StoreResult<()> {
+        let done =
+            sqlx::query("UPDATE servers SET attached_keys = $1, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL")
+                .bind(to_json(keys))
+                .bind(time::to_db(chrono::Utc::now()))
+                .bind(id)
+                .execute(&self.write)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     /// Sets what a worker learnt, outside any task step.
@@ -696,9 +825,11 @@ impl Store {
         Ok(())
     }
 
-    /// Ids of live servers placed on `host` (for reconciling the host's guests).
+    /// Ids of live servers with a guest on `host` (for reconciling the
+    /// host's guests): placed there, or resized away from it and not yet
+    /// confirmed.
     pub async fn server_ids_on_host(&self, host: &str) -> StoreResult<Vec<String>> {
-        let rows = sqlx::query("SELECT id FROM servers WHERE host = $1 AND deleted_at IS NULL")
+        let rows = sqlx::query("SELECT id FROM servers WHERE (host = $1 OR source_host = $1) AND deleted_at IS NULL")
             .bind(host)
             .fetch_all(&self.read)
             .await?;
@@ -764,6 +895,24 @@ pub(crate) async fn apply_server_update(tx: &mut Transaction<'_, Any>, id: &str,
         let v = f.int(time::to_db(t));
         sets.push(format!("terminated_at = {v}"));
     }
+    if let Some(flavor) = &u.flavor {
+        let (id, json, disk) = (f.text(&flavor.id), f.text(&to_json(flavor)), f.int(flavor.disk_gb));
+        sets.push(format!("flavor_id = {id}, flavor = {json}, disk_gb = {disk}"));
+    }
+    if let Some((vcpus, ram_mb)) = u.usage {
+        let (vcpus, ram_mb) = (f.int(vcpus), f.int(ram_mb));
+        sets.push(format!("vcpus = {vcpus}, ram_mb = {ram_mb}"));
+    }
+    match &u.resize {
+        None => {}
+        Some(None) => sets.push("old_flavor = NULL, source_host = NULL, old_vm_state = NULL".into()),
+        Some(Some(r)) => {
+            let old = f.text(&to_json(&r.old_flavor));
+            let host = f.text(&r.source_host);
+            let state = f.text(r.old_vm_state.as_str());
+            sets.push(format!("old_flavor = {old}, source_host = {host}, old_vm_state = {state}"));
+        }
+    }
     let now = f.int(time::to_db(chrono::Utc::now()));
     sets.push(format!("updated_at = {now}"));
     if u.deleted {
@@ -780,6 +929,35 @@ pub(crate) async fn apply_server_update(tx: &mut Transaction<'_, Any>, id: &str,
         sqlx::query("DELETE FROM server_group_members WHERE server_id = $1").bind(id).execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// Applies `t` within `tx` if the server is still in one of its states.
+async fn transition(tx: &mut Transaction<'_, Any>, id: &str, t: &Transition<'_>) -> StoreResult<bool> {
+    let mut f = Filter::default();
+    let id_p = f.text(id);
+    let task_state = f.placeholder(match t.task_state {
+        Some(ts) => Bind::Text(ts.as_str().into()),
+        None => Bind::Text(String::new()),
+    });
+    let now = f.int(time::to_db(chrono::Utc::now()));
+    let states = f.list(&t.from.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    let idle = if t.from_tasks.is_empty() {
+        "task_state IS NULL".to_string()
+    } else {
+        let tasks = f.list(&t.from_tasks.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+        format!("(task_state IS NULL OR task_state IN ({tasks}))")
+    };
+    let sql = format!(
+        "UPDATE servers SET task_state = NULLIF({task_state}, ''), updated_at = {now} \
+         WHERE id = {id_p} AND deleted_at IS NULL AND vm_state IN ({states}) AND {idle}"
+    );
+    if f.query(&sql).execute(&mut **tx).await?.rows_affected() == 0 {
+        return Ok(false);
+    }
+    if let Some(task) = &t.task {
+        insert_task(tx, task).await?;
+    }
+    Ok(true)
 }
 
 fn and_or_where(f: &Filter) -> &'static str {

@@ -45,6 +45,8 @@ pub struct TaskAdvance {
     /// Events finished: (name, result, traceback).
     pub finish_events: Vec<(String, String, Option<String>)>,
     pub server: Option<(String, ServerUpdate)>,
+    /// Replaces the task's parameters (a finished task drops its secrets).
+    pub params: Option<serde_json::Value>,
 }
 
 impl TaskAdvance {
@@ -66,6 +68,7 @@ impl TaskAdvance {
             start_events,
             finish_events,
             server,
+            params: later.params.or(self.params),
         }
     }
 }
@@ -233,6 +236,13 @@ impl Store {
         .await?;
         if done.rows_affected() == 0 {
             return Ok(false);
+        }
+        if let Some(params) = &a.params {
+            sqlx::query("UPDATE tasks SET params = $1 WHERE id = $2")
+                .bind(params.to_string())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         for (name, host) in &a.start_events {
             sqlx::query(

@@ -73,9 +73,11 @@ string_enum! {
         PoweringOff => "powering-off",
         PoweringOn => "powering-on",
         Rebuilding => "rebuilding",
+        RebuildBlockDeviceMapping => "rebuild_block_device_mapping",
         RebuildSpawning => "rebuild_spawning",
         ResizePrep => "resize_prep",
         ResizeMigrating => "resize_migrating",
+        ResizeMigrated => "resize_migrated",
         ResizeFinish => "resize_finish",
         ResizeReverting => "resize_reverting",
         ResizeConfirming => "resize_confirming",
@@ -84,6 +86,7 @@ string_enum! {
         Shelving => "shelving",
         ImageSnapshot => "image_snapshot",
         ImageUploading => "image_uploading",
+        UpdatingPassword => "updating_password",
         Unshelving => "unshelving",
     }
 }
@@ -127,9 +130,15 @@ pub fn status_of(vm: VmState, task: Option<TaskState>) -> &'static str {
         (V::Building, _) => "BUILD",
         (V::Active, Some(T::Rebooting | T::RebootPending | T::RebootStarted)) => "REBOOT",
         (V::Active, Some(T::RebootingHard | T::RebootPendingHard | T::RebootStartedHard)) => "HARD_REBOOT",
-        (V::Active | V::Stopped | V::Error, Some(T::Rebuilding | T::RebuildSpawning)) => "REBUILD",
+        (
+            V::Active | V::Stopped | V::Error,
+            Some(T::Rebuilding | T::RebuildBlockDeviceMapping | T::RebuildSpawning),
+        ) => "REBUILD",
         (V::Active, Some(T::Migrating)) => "MIGRATING",
-        (V::Active | V::Stopped, Some(T::ResizePrep | T::ResizeMigrating | T::ResizeFinish)) => "RESIZE",
+        (V::Active | V::Stopped, Some(T::ResizePrep | T::ResizeMigrating | T::ResizeMigrated | T::ResizeFinish)) => {
+            "RESIZE"
+        }
+        (V::Active, Some(T::UpdatingPassword)) => "PASSWORD",
         (V::Active, _) => "ACTIVE",
         (V::Stopped, _) => "SHUTOFF",
         (V::Paused, _) => "PAUSED",
@@ -166,8 +175,15 @@ pub fn vm_states_for_status(status: &str) -> Option<(Vec<VmState>, Option<Vec<Ta
         "VERIFY_RESIZE" => (vec![V::Resized], None),
         "REBOOT" => (vec![V::Active], Some(vec![T::Rebooting, T::RebootPending, T::RebootStarted])),
         "HARD_REBOOT" => (vec![V::Active], Some(vec![T::RebootingHard, T::RebootPendingHard, T::RebootStartedHard])),
-        "REBUILD" => (vec![V::Active, V::Stopped, V::Error], Some(vec![T::Rebuilding, T::RebuildSpawning])),
-        "RESIZE" => (vec![V::Active, V::Stopped], Some(vec![T::ResizePrep, T::ResizeMigrating, T::ResizeFinish])),
+        "REBUILD" => (
+            vec![V::Active, V::Stopped, V::Error],
+            Some(vec![T::Rebuilding, T::RebuildBlockDeviceMapping, T::RebuildSpawning]),
+        ),
+        "RESIZE" => (
+            vec![V::Active, V::Stopped],
+            Some(vec![T::ResizePrep, T::ResizeMigrating, T::ResizeMigrated, T::ResizeFinish]),
+        ),
+        "PASSWORD" => (vec![V::Active], Some(vec![T::UpdatingPassword])),
         "MIGRATING" => (vec![V::Active], Some(vec![T::Migrating])),
         "REVERT_RESIZE" => (vec![V::Resized], Some(vec![T::ResizeReverting])),
         _ => return None,
@@ -187,6 +203,22 @@ pub struct FlavorSnapshot {
     pub swap_mb: i64,
     #[serde(default)]
     pub extra_specs: BTreeMap<String, String>,
+}
+
+impl FlavorSnapshot {
+    /// The flavor as a server embeds it.
+    pub fn of(f: &crate::Flavor) -> FlavorSnapshot {
+        FlavorSnapshot {
+            id: f.id.clone(),
+            name: f.name.clone(),
+            vcpus: f.vcpus,
+            ram_mb: f.ram_mb,
+            disk_gb: f.disk_gb,
+            ephemeral_gb: f.ephemeral_gb,
+            swap_mb: f.swap_mb,
+            extra_specs: f.extra_specs.clone(),
+        }
+    }
 }
 
 /// Why a server is in ERROR, as Nova's `fault`.
@@ -298,6 +330,23 @@ pub struct Server {
     pub volumes: Vec<(String, bool)>,
     /// Floating IPs bound to its ports: (port id, address).
     pub floating_ips: Vec<(String, String)>,
+    /// Ids of the server groups it belongs to.
+    pub server_groups: Vec<String>,
+    /// The resize awaiting confirmation or revert, if any.
+    pub resize: Option<OpenResize>,
+    /// os-server-password: the admin password encrypted to its key pair.
+    pub password: Option<String>,
+    /// Key pairs attached after create (UStack): name -> public key.
+    pub attached_keys: BTreeMap<String, String>,
+}
+
+/// What a finished resize keeps to go back to, until it is confirmed or reverted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenResize {
+    pub old_flavor: FlavorSnapshot,
+    pub source_host: String,
+    /// active or stopped: what the server returns to.
+    pub old_vm_state: VmState,
 }
 
 impl Server {
@@ -307,6 +356,12 @@ impl Server {
 
     pub fn locked(&self) -> bool {
         self.locked_by.is_some()
+    }
+
+    /// Every public key the guest is given: the create-time key pair and
+    /// any attached later.
+    pub fn public_keys(&self) -> Vec<String> {
+        self.key_data.iter().chain(self.attached_keys.values()).cloned().collect()
     }
 }
 

@@ -13,6 +13,7 @@ mod hosts;
 mod images;
 mod interfaces;
 mod keypairs;
+mod lifecycle;
 mod limits;
 mod metadata;
 pub mod microversion;
@@ -192,6 +193,9 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/servers/detail", get(servers::detail_list))
         .route("/servers/{id}", get(servers::show).put(servers::update).delete(servers::delete))
         .route("/servers/{id}/action", post(servers::action))
+        .route("/servers/{id}/os-server-password", get(lifecycle::password).delete(lifecycle::password_clear))
+        .route("/servers/{id}/remote-consoles", post(lifecycle::remote_console))
+        .route("/os-console-auth-tokens/{token}", get(lifecycle::console_auth_token))
         .route("/servers/{id}/os-instance-actions", get(servers::actions_index))
         .route("/servers/{id}/os-instance-actions/{request_id}", get(servers::actions_show))
         .route("/os-simulator", get(simulator::show).put(simulator::update))
@@ -205,6 +209,14 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/v2/", get(version_v2))
         .nest("/v2.1", api.clone().layer(axum::middleware::from_fn(microversion::v21)))
         .nest("/v2", api.layer(axum::middleware::from_fn(microversion::legacy)))
+        // Seed 002 §6.3.11 prints the monitoring action without a version or project.
+        .nest(
+            "/v1.0",
+            Router::new()
+                .route("/servers/{id}/action", post(lifecycle::v10_action))
+                .fallback(not_found)
+                .layer(axum::middleware::from_fn(microversion::legacy)),
+        )
 }
 
 /// The proxy APIs (images, networks, volumes, security groups, floating

@@ -77,7 +77,7 @@ fn brief(call: &NovaCall, s: &Server) -> Value {
 }
 
 /// The full server at the request's microversion.
-fn detail(call: &NovaCall, s: &Server) -> Value {
+pub(super) fn detail(call: &NovaCall, s: &Server) -> Value {
     let v = call.version;
     let admin = call.ctx.is_admin();
     let status = s.status();
@@ -169,7 +169,7 @@ fn detail(call: &NovaCall, s: &Server) -> Value {
         out["trusted_image_certificates"] = Value::Null;
     }
     if v.at_least(71) {
-        out["server_groups"] = json!([]);
+        out["server_groups"] = json!(s.server_groups);
     }
     if v.at_least(73) {
         out["locked_reason"] = json!(s.locked_reason);
@@ -190,7 +190,7 @@ fn optional_string(fields: &Map<String, Value>, key: &str, path: &str, max: usiz
 }
 
 /// `accessIPv4`/`accessIPv6`: empty, or an address of that family.
-fn access_ip(v: &Value, field: &str) -> Result<String> {
+pub(super) fn access_ip(v: &Value, field: &str) -> Result<String> {
     let a = validate::string(v, field, 0, 64)?;
     let ok = match field {
         "accessIPv4" => a.parse::<std::net::Ipv4Addr>().is_ok(),
@@ -347,7 +347,7 @@ fn validate_tags(v: &Value, path: &str) -> Result<Vec<String>> {
     Ok(tags)
 }
 
-fn metadata_map(v: &Value, path: &str) -> Result<BTreeMap<String, String>> {
+pub(super) fn metadata_map(v: &Value, path: &str) -> Result<BTreeMap<String, String>> {
     let map = v.as_object().ok_or_else(|| invalid(path, v, format!("{v} is not of type 'object'")))?;
     let mut out = BTreeMap::new();
     for (k, val) in map {
@@ -365,6 +365,52 @@ fn metadata_map(v: &Value, path: &str) -> Result<BTreeMap<String, String>> {
         out.insert(k.clone(), s.to_string());
     }
     Ok(out)
+}
+
+/// `imageRef`: an image id or link (its last segment); empty is none.
+pub(super) fn image_ref_param(v: &Value) -> Result<Option<String>> {
+    let raw = validate::string(v, "imageRef", 0, 255)?;
+    let id = raw.rsplit('/').next().unwrap_or(raw);
+    if id.is_empty() {
+        Ok(None)
+    } else if uuid::Uuid::parse_str(id).is_err() {
+        Err(NovaError::bad_request("Invalid imageRef provided."))
+    } else {
+        Ok(Some(id.to_string()))
+    }
+}
+
+/// `user_data`: base64 within Nova's size limit; null is none.
+pub(super) fn user_data_param(u: &Value) -> Result<Option<String>> {
+    if u.is_null() {
+        return Ok(None);
+    }
+    let text = u.as_str().ok_or_else(|| invalid("user_data", u, format!("{u} is not of type 'string'")))?;
+    if text.len() > MAX_USER_DATA_BYTES {
+        return Err(NovaError::bad_request(format!(
+            "User data too large. User data must be no larger than {MAX_USER_DATA_BYTES} bytes once base64 \
+             encoded. Your data is {} bytes",
+            text.len()
+        )));
+    }
+    use base64::Engine;
+    if base64::engine::general_purpose::STANDARD.decode(text.trim()).is_err() {
+        return Err(invalid("user_data", u, format!("'{text}' is not a 'base64'")));
+    }
+    Ok(Some(text.to_string()))
+}
+
+/// `hostname` (2.90): an RFC 1123 label or FQDN of at most 63 characters.
+pub(super) fn hostname_param(h: &Value) -> Result<String> {
+    let h = validate::string(h, "hostname", 1, 255)?;
+    let ok = h.len() <= 63
+        && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        && !h.starts_with('-')
+        && !h.ends_with('-');
+    if !ok {
+        return Err(invalid("hostname", &json!(h), format!("'{h}' is not a 'hostname'")));
+    }
+    Ok(h.to_string())
 }
 
 pub async fn create(
@@ -420,20 +466,7 @@ pub async fn create(
     let flavor_ref = validate::string(&s["flavorRef"], "flavorRef", 1, 255)?;
     // Nova accepts a flavor or image link and takes its last segment.
     let flavor_ref = flavor_ref.rsplit('/').next().unwrap_or(flavor_ref).to_string();
-    let image_ref = match s.get("imageRef") {
-        None => None,
-        Some(i) => {
-            let raw = validate::string(i, "imageRef", 0, 255)?;
-            let id = raw.rsplit('/').next().unwrap_or(raw);
-            if id.is_empty() {
-                None
-            } else if uuid::Uuid::parse_str(id).is_err() {
-                return Err(NovaError::bad_request("Invalid imageRef provided."));
-            } else {
-                Some(id.to_string())
-            }
-        }
-    };
+    let image_ref = s.get("imageRef").map(image_ref_param).transpose()?.flatten();
     if s.contains_key("block_device_mapping") && s.contains_key("block_device_mapping_v2") {
         return Err(NovaError::bad_request(
             "Using different block_device_mapping syntaxes is not allowed in the same request.",
@@ -464,24 +497,7 @@ pub async fn create(
         None if v.at_least(37) => return Err(invalid("server", &body["server"], "'networks' is a required property")),
         None => NetworkChoice::Unspecified,
     };
-    let user_data = match s.get("user_data") {
-        None | Some(Value::Null) => None,
-        Some(u) => {
-            let text = u.as_str().ok_or_else(|| invalid("user_data", u, format!("{u} is not of type 'string'")))?;
-            if text.len() > MAX_USER_DATA_BYTES {
-                return Err(NovaError::bad_request(format!(
-                    "User data too large. User data must be no larger than {MAX_USER_DATA_BYTES} bytes once base64 \
-                     encoded. Your data is {} bytes",
-                    text.len()
-                )));
-            }
-            use base64::Engine;
-            if base64::engine::general_purpose::STANDARD.decode(text.trim()).is_err() {
-                return Err(invalid("user_data", u, format!("'{text}' is not a 'base64'")));
-            }
-            Some(text.to_string())
-        }
-    };
+    let user_data = s.get("user_data").map(user_data_param).transpose()?.flatten();
     let metadata = s.get("metadata").map(|m| metadata_map(m, "metadata")).transpose()?.unwrap_or_default();
     let disk_config = match s.get("OS-DCF:diskConfig") {
         Some(d) => validate::one_of(d, "OS-DCF:diskConfig", &["AUTO", "MANUAL"])?.to_string(),
@@ -516,23 +532,10 @@ pub async fn create(
         Some(t) => validate_tags(t, "tags")?,
         None => Vec::new(),
     };
-    let hostname = match s.get("hostname") {
-        Some(h) => {
-            let h = validate::string(h, "hostname", 1, 255)?;
-            let ok = h.len() <= 63
-                && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-                && !h.starts_with('-')
-                && !h.ends_with('-');
-            if !ok {
-                return Err(invalid("hostname", &json!(h), format!("'{h}' is not a 'hostname'")));
-            }
-            if max_count > 1 {
-                return Err(NovaError::bad_request("Cannot use hostname with multiple instances."));
-            }
-            Some(h.to_string())
-        }
-        None => None,
-    };
+    let hostname = s.get("hostname").map(hostname_param).transpose()?;
+    if hostname.is_some() && max_count > 1 {
+        return Err(NovaError::bad_request("Cannot use hostname with multiple instances."));
+    }
     let access_ipv4 = s.get("accessIPv4").map(|a| access_ip(a, "accessIPv4")).transpose()?.unwrap_or_default();
     let access_ipv6 = s.get("accessIPv6").map(|a| access_ip(a, "accessIPv6")).transpose()?.unwrap_or_default();
     let return_reservation_id = s
@@ -815,6 +818,53 @@ pub async fn detail_list(
     list(&state, &call, raw, true).await
 }
 
+/// The server as `PUT /servers/{id}` and rebuild return it: before 2.75
+/// without the extended attributes and address details (Nova's view with
+/// every `show_*` switched off), from 2.75 as GET shows it.
+pub(super) fn update_view(call: &NovaCall, s: &Server) -> Value {
+    let mut out = detail(call, s);
+    if call.version.at_least(75) {
+        return out;
+    }
+    const KEPT: [&str; 24] = [
+        "id",
+        "name",
+        "status",
+        "image",
+        "flavor",
+        "fault",
+        "user_id",
+        "tenant_id",
+        "created",
+        "updated",
+        "progress",
+        "metadata",
+        "links",
+        "addresses",
+        "hostId",
+        "OS-DCF:diskConfig",
+        "accessIPv4",
+        "accessIPv6",
+        "locked",
+        "description",
+        "tags",
+        "trusted_image_certificates",
+        "server_groups",
+        "locked_reason",
+    ];
+    if let Value::Object(map) = &mut out {
+        map.retain(|k, _| KEPT.contains(&k.as_str()));
+        if let Some(Value::Object(networks)) = map.get_mut("addresses") {
+            for entry in networks.values_mut().filter_map(Value::as_array_mut).flatten() {
+                if let Value::Object(e) = entry {
+                    e.retain(|k, _| k == "version" || k == "addr");
+                }
+            }
+        }
+    }
+    out
+}
+
 pub async fn show(State(state): State<AppState>, call: NovaCall, Path(id): Path<String>) -> Result<Json<Value>> {
     let server = state.core.server_get(&call.ctx, &id).await?;
     Ok(Json(json!({"server": detail(&call, &server)})))
@@ -840,7 +890,7 @@ pub async fn update(
         edit.name = Some(validate::name(n, "name")?.to_string());
     }
     if let Some(h) = s.get("hostname") {
-        edit.hostname = Some(validate::string(h, "hostname", 1, 63)?.to_string());
+        edit.hostname = Some(hostname_param(h)?);
     }
     if let Some(d) = s.get("description") {
         edit.description = Some(match d {
@@ -851,7 +901,7 @@ pub async fn update(
     edit.access_ipv4 = s.get("accessIPv4").map(|a| access_ip(a, "accessIPv4")).transpose()?;
     edit.access_ipv6 = s.get("accessIPv6").map(|a| access_ip(a, "accessIPv6")).transpose()?;
     let server = state.core.server_edit(&call.ctx, &id, edit).await?;
-    Ok(Json(json!({"server": detail(&call, &server)})))
+    Ok(Json(json!({"server": update_view(&call, &server)})))
 }
 
 pub async fn delete(
@@ -888,9 +938,8 @@ pub async fn action(
         }
     };
     match name.as_str() {
-        "os-stop" | "os-start" | "pause" | "unpause" | "suspend" | "resume" => {
+        "os-start" | "pause" | "unpause" | "suspend" | "resume" => {
             let action = match name.as_str() {
-                "os-stop" => Action::Stop,
                 "os-start" => Action::Start,
                 "pause" => Action::Pause,
                 "unpause" => Action::Unpause,
@@ -994,7 +1043,7 @@ pub async fn action(
             let output = core.server_console_output(ctx, &id, length).await?;
             Ok(Json(json!({"output": output})).into_response())
         }
-        other => Err(NovaError::bad_request(format!("There is no such action: {other}"))),
+        other => super::lifecycle::action(&state, &call, &request_id, &id, other, args).await,
     }
 }
 

@@ -162,6 +162,9 @@ pub async fn run(core: Arc<Core>, stop: impl std::future::Future<Output = ()>) {
     }
 }
 
+/// The task parameter that holds a password for the guest.
+pub const SECRET_PARAM: &str = "admin_pass";
+
 /// One claimed task, run to its end or until the lease is lost.
 struct Run<'a> {
     core: &'a Core,
@@ -185,6 +188,16 @@ impl Run<'_> {
     /// Records the step's outcome; false when another worker owns the task now.
     async fn record(&mut self, mut advance: TaskAdvance) -> bool {
         advance.progress = Value::Object(self.progress.clone());
+        // A password travels to the host in the task's parameters; it does
+        // not stay there once the task has ended.
+        if advance.phase.is_some_and(TaskPhase::is_finished)
+            && let Some(params) = self.task.params.as_object()
+            && params.contains_key(SECRET_PARAM)
+        {
+            let mut kept = params.clone();
+            kept.remove(SECRET_PARAM);
+            advance.params = Some(Value::Object(kept));
+        }
         match self.core.store.task_advance(&self.task.id, &self.core.node_id, lease_end(self.core), &advance).await {
             Ok(true) => {
                 self.task.step = advance.step;

@@ -36,12 +36,7 @@ impl Core {
         let server = self.server_for_metadata(ctx, id).await?;
         let mut metadata = if replace { BTreeMap::new() } else { server.metadata };
         metadata.extend(items);
-        if metadata.len() as i64 > self.config.quota.metadata_items {
-            return Err(Error::QuotaExceeded(format!(
-                "Maximum number of metadata items exceeds {}",
-                self.config.quota.metadata_items
-            )));
-        }
+        self.check_metadata_quota(&server.project_id, metadata.len()).await?;
         self.store.server_set_metadata(id, &metadata).await?;
         Ok(metadata)
     }

@@ -3,6 +3,7 @@
 //! hypervisors and records in agreement.
 
 pub mod engine;
+pub mod lifecycle;
 mod metadata;
 mod reconcile;
 mod scheduler;

@@ -87,7 +87,7 @@ pub fn sanitize_hostname(name: &str) -> String {
 
 /// A password like Nova's `generate_password`: 12 characters from an
 /// alphabet without look-alikes.
-fn generate_password() -> String {
+pub(crate) fn generate_password() -> String {
     const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
     let mut rng = rand::thread_rng();
     (0..12).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
@@ -121,6 +121,24 @@ fn new_task(ctx: &AuthContext, kind: &str, server_id: &str, request_id: &str) ->
         params: json!({}),
         finished: false,
         events: Vec::new(),
+    }
+}
+
+/// Nova's 403 for a request beyond a quota limit.
+pub(crate) fn quota_exceeded(r: ecs_store::QuotaRefusal) -> Error {
+    Error::QuotaExceeded(format!(
+        "Quota exceeded for {}: Requested {}, but already used {} of {} {}",
+        r.resource, r.requested, r.used, r.limit, r.resource
+    ))
+}
+
+/// The state change that starts `action`, with the task that carries it out.
+pub(crate) fn transition(action: Action, task: NewTask) -> Transition<'static> {
+    Transition {
+        from: action.allowed_vm_states().unwrap_or(VmState::ALL),
+        from_tasks: action.allowed_task_states().unwrap_or(TaskState::ALL),
+        task_state: action.task_state(),
+        task: Some(task),
     }
 }
 
@@ -336,33 +354,9 @@ impl Core {
         }
         let mut image_name = None;
         if let Some(image_id) = &image_ref {
-            let image = self
-                .store
-                .image_get(image_id)
-                .await
-                .map_err(Error::not_found_or(|| Error::Invalid(format!("Image {image_id} could not be found."))))?;
-            let visible = image.visibility == "public"
-                || image.visibility == "shared"
-                || ctx.is_admin()
-                || image.owner_project_id.as_deref() == Some(project_id.as_str());
-            if !visible {
-                return Err(Error::Invalid(format!("Image {image_id} could not be found.")));
-            }
-            if image.status != "active" {
-                return Err(Error::Invalid(format!("Image {image_id} is not active.")));
-            }
-            if flavor.ram_mb < image.min_ram_mb {
-                return Err(Error::Invalid("Flavor's memory is too small for requested image.".into()));
-            }
-            // A volume-backed root (and disk 0 flavors) skips the disk check, as Nova does.
-            if !volume_backed && flavor.disk_gb > 0 && flavor.disk_gb < image.min_disk_gb {
-                return Err(Error::Invalid("Flavor's disk is too small for requested image.".into()));
-            }
-            image_name = Some(image.name.clone());
-            let image_gb = (image.size_bytes + (1 << 30) - 1) >> 30;
-            if !volume_backed && flavor.disk_gb > 0 && flavor.disk_gb < image_gb {
-                return Err(Error::Invalid("Flavor's disk is too small for requested image.".into()));
-            }
+            let image =
+                self.boot_image(ctx, &project_id, image_id, flavor.ram_mb, flavor.disk_gb, volume_backed).await?;
+            image_name = Some(image.name);
         }
         let key_data = match &req.key_name {
             Some(name) => Some(
@@ -380,12 +374,7 @@ impl Core {
                 return Err(Error::Invalid("The requested availability zone is not available".into()));
             }
         }
-        if req.metadata.len() as i64 > self.config.quota.metadata_items {
-            return Err(Error::QuotaExceeded(format!(
-                "Maximum number of metadata items exceeds {}",
-                self.config.quota.metadata_items
-            )));
-        }
+        self.check_metadata_quota(&project_id, req.metadata.len()).await?;
         let nics = self.resolve_networks(ctx, &req.networks, req.max_count).await?;
         let groups = self.security_groups_named(ctx, &req.security_groups).await?;
         let server_group = self.hinted_group(ctx, &req.scheduler_hints, req.max_count).await?.map(|g| g.id);
@@ -394,16 +383,7 @@ impl Core {
 
         let limits = self.instance_limits(&project_id).await?;
         let per_server = InstanceUsage { instances: 1, cores: flavor.vcpus, ram_mb: flavor.ram_mb };
-        let snapshot = FlavorSnapshot {
-            id: flavor.id.clone(),
-            name: flavor.name.clone(),
-            vcpus: flavor.vcpus,
-            ram_mb: flavor.ram_mb,
-            disk_gb: flavor.disk_gb,
-            ephemeral_gb: flavor.ephemeral_gb,
-            swap_mb: flavor.swap_mb,
-            extra_specs: flavor.extra_specs.clone(),
-        };
+        let snapshot = FlavorSnapshot::of(&flavor);
         let reservation = reservation_id();
         let admin_pass = req.admin_pass.clone().unwrap_or_else(generate_password);
         let now = chrono::Utc::now();
@@ -475,6 +455,10 @@ impl Core {
                         ports: Vec::new(),
                         volumes: Vec::new(),
                         floating_ips: Vec::new(),
+                        server_groups: server_group.iter().cloned().collect(),
+                        resize: None,
+                        password: None,
+                        attached_keys: BTreeMap::new(),
                     };
                     let task = new_task(ctx, TaskKind::Create.as_str(), &id, &req.request_id);
                     NewServer {
@@ -490,17 +474,49 @@ impl Core {
             .store
             .server_create_batch(&project_id, per_server, limits, req.min_count, req.max_count, build)
             .await?;
-        let servers = created.map_err(|r| {
-            Error::QuotaExceeded(format!(
-                "Quota exceeded for {}: Requested {}, but already used {} of {} {}",
-                r.resource, r.requested, r.used, r.limit, r.resource
-            ))
-        })?;
+        let servers = created.map_err(quota_exceeded)?;
         self.wake.notify();
         Ok(Created { servers, reservation_id: reservation, admin_pass })
     }
 
     /// The images the caller may boot from.
+    /// The image a server boots from, checked as Nova does: visible to the
+    /// project, active, and fitting a flavor of `ram_mb` and `disk_gb`
+    /// (a volume-backed root and disk-0 flavors skip the disk checks).
+    pub(crate) async fn boot_image(
+        &self,
+        ctx: &AuthContext,
+        project_id: &str,
+        image_id: &str,
+        ram_mb: i64,
+        disk_gb: i64,
+        volume_backed: bool,
+    ) -> Result<ecs_types::Image> {
+        let image = self
+            .store
+            .image_get(image_id)
+            .await
+            .map_err(Error::not_found_or(|| Error::Invalid(format!("Image {image_id} could not be found."))))?;
+        let visible = image.visibility == "public"
+            || image.visibility == "shared"
+            || ctx.is_admin()
+            || image.owner_project_id.as_deref() == Some(project_id);
+        if !visible {
+            return Err(Error::Invalid(format!("Image {image_id} could not be found.")));
+        }
+        if image.status != "active" {
+            return Err(Error::Invalid(format!("Image {image_id} is not active.")));
+        }
+        if ram_mb < image.min_ram_mb {
+            return Err(Error::Invalid("Flavor's memory is too small for requested image.".into()));
+        }
+        let image_gb = (image.size_bytes + (1 << 30) - 1) >> 30;
+        if !volume_backed && disk_gb > 0 && (disk_gb < image.min_disk_gb || disk_gb < image_gb) {
+            return Err(Error::Invalid("Flavor's disk is too small for requested image.".into()));
+        }
+        Ok(image)
+    }
+
     pub async fn images(&self, ctx: &AuthContext) -> Result<Vec<ecs_types::Image>> {
         let project = ctx.project_id();
         Ok(self
@@ -588,6 +604,16 @@ impl Core {
         self.start_task(ctx, id, action, TaskKind::Power(op), request_id).await
     }
 
+    /// Stops a server; `force` powers it off without asking the guest.
+    pub async fn server_stop(&self, ctx: &AuthContext, id: &str, force: bool, request_id: &str) -> Result<()> {
+        let server = self.server_get(ctx, id).await?;
+        self.check_locked(ctx, &server, Action::Stop)?;
+        state::check(Action::Stop, &server)?;
+        let params = if force { json!({"force": true}) } else { json!({}) };
+        self.queue_task(ctx, &server, Action::Stop, TaskKind::Power(PowerOp::Stop), params, request_id).await?;
+        Ok(())
+    }
+
     /// Deletes a server: queued behind whatever it is doing.
     pub async fn server_delete(&self, ctx: &AuthContext, id: &str, force: bool, request_id: &str) -> Result<()> {
         let action = if force { Action::ForceDelete } else { Action::Delete };
@@ -609,23 +635,30 @@ impl Core {
             // Already being deleted: Nova answers 204 again.
             return Ok(());
         }
-        let all_tasks: Vec<TaskState> = TaskState::ALL.to_vec();
-        let from: Vec<VmState> = action.allowed_vm_states().map(<[_]>::to_vec).unwrap_or_else(|| VmState::ALL.to_vec());
-        let from_tasks = match action.allowed_task_states() {
-            None => all_tasks.as_slice(),
-            Some(t) => t,
-        };
-        let mut task = new_task(ctx, kind.as_str(), id, request_id);
-        // The instance action belongs to the server's project, even when an admin acts.
-        task.project_id = server.project_id.clone();
-        let transition = Transition { from: &from, from_tasks, task_state: action.task_state(), task: Some(task) };
-        if !self.store.server_transition(id, &transition).await? {
+        self.queue_task(ctx, &server, action, kind, json!({}), request_id).await.map(|_| ())
+    }
+
+    /// Moves the server into the action's task state and queues the task
+    /// that carries it out, in one transaction; 409 if the server changed
+    /// state since it was read. Returns the task id.
+    pub(crate) async fn queue_task(
+        &self,
+        ctx: &AuthContext,
+        server: &Server,
+        action: Action,
+        kind: TaskKind,
+        params: Value,
+        request_id: &str,
+    ) -> Result<String> {
+        let task = self.task_for(ctx, server, kind, params, request_id);
+        let task_id = task.id.clone();
+        if !self.store.server_transition(&server.id, &transition(action, task)).await? {
             // Someone changed it between our read and the write.
-            let now = self.server_get(ctx, id).await?;
+            let now = self.server_get(ctx, &server.id).await?;
             return Err(state::invalid_state(action, &now));
         }
         self.wake.notify();
-        Ok(())
+        Ok(task_id)
     }
 
     /// Locks a server (2.73: with a reason). Recorded as an instance action.
@@ -646,8 +679,18 @@ impl Core {
             .server_set_lock(id, lock.then_some(by), if lock { reason } else { None })
             .await
             .map_err(Error::not_found_or(|| not_found(id)))?;
-        let name = if lock { "lock" } else { "unlock" };
-        let mut task = new_task(ctx, name, id, request_id);
+        self.record_api_action(ctx, &server, if lock { "lock" } else { "unlock" }, request_id).await
+    }
+
+    /// Records an action done by the API alone as a finished instance action.
+    pub(crate) async fn record_api_action(
+        &self,
+        ctx: &AuthContext,
+        server: &Server,
+        name: &str,
+        request_id: &str,
+    ) -> Result<()> {
+        let mut task = new_task(ctx, name, &server.id, request_id);
         task.project_id = server.project_id.clone();
         task.finished = true;
         task.events = vec![format!("api_{name}")];
@@ -789,24 +832,12 @@ impl Core {
     ) -> Result<String> {
         self.check_locked(ctx, server, action)?;
         state::check(action, server)?;
-        let mut task = new_task(ctx, kind.as_str(), &server.id, request_id);
-        task.project_id = server.project_id.clone();
-        task.params = params;
-        let id = task.id.clone();
-        let from = action.allowed_vm_states().unwrap_or_default();
-        let transition = Transition { from, from_tasks: &[], task_state: None, task: Some(task) };
-        if !self.store.server_transition(&server.id, &transition).await? {
-            let now = self.server_get(ctx, &server.id).await?;
-            return Err(state::invalid_state(action, &now));
-        }
-        self.wake.notify();
-        Ok(id)
+        self.queue_task(ctx, server, action, kind, params, request_id).await
     }
 
-    /// Waits until a task ends; its failure becomes `failed()`.
     /// Waits until a task ends; its failure (with the step's message, if
     /// any) becomes `failed(message)`.
-    async fn wait_task(&self, task_id: &str, failed: impl FnOnce(&str) -> Error) -> Result<()> {
+    pub(crate) async fn wait_task(&self, task_id: &str, failed: impl FnOnce(&str) -> Error) -> Result<()> {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(300);
         loop {
             let task = self.store.task_get(task_id).await?;
@@ -827,6 +858,7 @@ fn action_name(kind: &str) -> &'static str {
         None => match kind {
             "lock" => "lock",
             "unlock" => "unlock",
+            "monitorMetrics" => "monitorMetrics",
             _ => "unknown",
         },
     }

@@ -26,6 +26,13 @@ pub enum Action {
     AttachVolume,
     DetachVolume,
     CreateImage,
+    Resize,
+    ConfirmResize,
+    RevertResize,
+    Rebuild,
+    ChangePassword,
+    SetKeypairs,
+    RemoteConsole,
 }
 
 impl Action {
@@ -50,6 +57,13 @@ impl Action {
             Action::AttachVolume => "attach_volume",
             Action::DetachVolume => "detach_volume",
             Action::CreateImage => "createImage",
+            Action::Resize => "resize",
+            Action::ConfirmResize => "confirmResize",
+            Action::RevertResize => "revertResize",
+            Action::Rebuild => "rebuild",
+            Action::ChangePassword => "changePassword",
+            Action::SetKeypairs => "set_keypairs",
+            Action::RemoteConsole => "get_vnc_console",
         }
     }
 
@@ -71,6 +85,12 @@ impl Action {
             // The seeds: no volume changes on a suspended or paused server.
             Action::AttachVolume | Action::DetachVolume => &[Active, Stopped],
             Action::CreateImage => &[Active, Stopped, Paused, Suspended],
+            Action::Resize => &[Active, Stopped],
+            Action::ConfirmResize | Action::RevertResize => &[Resized],
+            Action::Rebuild => &[Active, Stopped, Error],
+            Action::ChangePassword => &[Active],
+            Action::SetKeypairs => &[Active, Stopped],
+            Action::RemoteConsole => &[Active, Stopped, Paused, Suspended, Resized, Rescued],
             Action::ConsoleOutput => &[Active, Stopped, Paused, Suspended, Error, Resized, Rescued, Building],
             // Only a soft-deleted server (deferred delete) can be forced.
             Action::ForceDelete => &[SoftDeleted],
@@ -85,7 +105,7 @@ impl Action {
             // Delete interrupts anything (a build is unwound by its own
             // task before the delete runs: tasks of a server run in order).
             Action::Delete | Action::ForceDelete | Action::Lock | Action::Unlock | Action::Update => None,
-            Action::ConsoleOutput => None,
+            Action::ConsoleOutput | Action::RemoteConsole => None,
             // Nova lets a hard reboot override a stuck soft reboot.
             Action::Reboot { hard: true } => {
                 Some(&[Rebooting, RebootPending, RebootStarted, RebootingHard, RebootPendingHard, RebootStartedHard])
@@ -96,7 +116,7 @@ impl Action {
 
     /// Whether a locked server refuses this action for its non-admin owner.
     pub fn refused_when_locked(self) -> bool {
-        !matches!(self, Action::Lock | Action::Unlock | Action::ConsoleOutput)
+        !matches!(self, Action::Lock | Action::Unlock | Action::ConsoleOutput | Action::RemoteConsole)
     }
 
     /// The task state the server shows while the action runs.
@@ -112,6 +132,11 @@ impl Action {
             Action::Resume => TaskState::Resuming,
             Action::Delete | Action::ForceDelete => TaskState::Deleting,
             Action::CreateImage => TaskState::ImageSnapshot,
+            Action::Resize => TaskState::ResizePrep,
+            Action::RevertResize => TaskState::ResizeReverting,
+            Action::ConfirmResize => TaskState::ResizeConfirming,
+            Action::Rebuild => TaskState::Rebuilding,
+            Action::ChangePassword => TaskState::UpdatingPassword,
             _ => return None,
         })
     }

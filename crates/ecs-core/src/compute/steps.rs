@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use ecs_hypervisor::{DiskSpec, GuestSpec, Hypervisor, HypervisorError, NicSpec, RebootKind};
 use ecs_store::{Claim, PortRefusal, ServerUpdate, StoreError};
-use ecs_types::server::{Fault, PowerState, Server, Task, TaskState, VmState};
+use ecs_types::server::{Fault, FlavorSnapshot, OpenResize, PowerState, Server, Task, TaskState, VmState};
 use serde_json::{Value, json};
 
+use super::engine::SECRET_PARAM;
 use super::scheduler;
 use crate::Core;
 
@@ -94,6 +95,14 @@ pub enum Step {
     ReleaseVolumes,
     Snapshot,
     SwapDisk,
+    ResizeClaim,
+    ResizeMigrate,
+    ResizeFinish,
+    ResizeConfirm,
+    ResizeRevert,
+    Rebuild,
+    SetPassword,
+    SetKeys,
 }
 
 /// The kinds of task, stored by name.
@@ -108,6 +117,13 @@ pub enum TaskKind {
     DetachVolume,
     CreateImage,
     SwapVolume,
+    Resize,
+    ConfirmResize,
+    RevertResize,
+    Rebuild,
+    ChangePassword,
+    AttachKeypairs,
+    DetachKeypairs,
 }
 
 impl TaskKind {
@@ -129,6 +145,13 @@ impl TaskKind {
             "detach_volume" => TaskKind::DetachVolume,
             "createImage" => TaskKind::CreateImage,
             "swap_volume" => TaskKind::SwapVolume,
+            "resize" => TaskKind::Resize,
+            "confirmResize" => TaskKind::ConfirmResize,
+            "revertResize" => TaskKind::RevertResize,
+            "rebuild" => TaskKind::Rebuild,
+            "changePassword" => TaskKind::ChangePassword,
+            "attachKeypairs" => TaskKind::AttachKeypairs,
+            "detachKeypairs" => TaskKind::DetachKeypairs,
             _ => return None,
         })
     }
@@ -151,6 +174,13 @@ impl TaskKind {
             TaskKind::DetachVolume => "detach_volume",
             TaskKind::CreateImage => "createImage",
             TaskKind::SwapVolume => "swap_volume",
+            TaskKind::Resize => "resize",
+            TaskKind::ConfirmResize => "confirmResize",
+            TaskKind::RevertResize => "revertResize",
+            TaskKind::Rebuild => "rebuild",
+            TaskKind::ChangePassword => "changePassword",
+            TaskKind::AttachKeypairs => "attachKeypairs",
+            TaskKind::DetachKeypairs => "detachKeypairs",
         }
     }
 
@@ -182,6 +212,12 @@ impl TaskKind {
             TaskKind::DetachVolume => &[Step::UnplugDisk, Step::ReleaseVolume],
             TaskKind::CreateImage => &[Step::Snapshot],
             TaskKind::SwapVolume => &[Step::SwapDisk],
+            TaskKind::Resize => &[Step::ResizeClaim, Step::ResizeMigrate, Step::ResizeFinish],
+            TaskKind::ConfirmResize => &[Step::ResizeConfirm],
+            TaskKind::RevertResize => &[Step::ResizeRevert],
+            TaskKind::Rebuild => &[Step::Rebuild],
+            TaskKind::ChangePassword => &[Step::SetPassword],
+            TaskKind::AttachKeypairs | TaskKind::DetachKeypairs => &[Step::SetKeys],
         }
     }
 
@@ -197,6 +233,14 @@ impl TaskKind {
             (TaskKind::DetachVolume, _) => "compute_detach_volume",
             (TaskKind::CreateImage, _) => "compute_snapshot_instance",
             (TaskKind::SwapVolume, _) => "compute_swap_volume",
+            (TaskKind::Resize, Step::ResizeClaim) => "compute_prep_resize",
+            (TaskKind::Resize, Step::ResizeMigrate) => "compute_resize_instance",
+            (TaskKind::Resize, _) => "compute_finish_resize",
+            (TaskKind::ConfirmResize, _) => "compute_confirm_resize",
+            (TaskKind::RevertResize, _) => "compute_revert_resize",
+            (TaskKind::Rebuild, _) => "compute_rebuild_instance",
+            (TaskKind::ChangePassword, _) => "compute_set_admin_password",
+            (TaskKind::AttachKeypairs | TaskKind::DetachKeypairs, _) => "compute_set_keypairs",
             (TaskKind::Power(op), _) => match op {
                 PowerOp::Stop => "compute_stop_instance",
                 PowerOp::Start => "compute_start_instance",
@@ -233,7 +277,12 @@ impl TaskKind {
                 fault: Some(fault(500)),
                 ..Default::default()
             },
-            TaskKind::Delete | TaskKind::Power(PowerOp::SoftReboot | PowerOp::HardReboot) => ServerUpdate {
+            // What cannot be rolled back leaves the server in ERROR, as Nova does.
+            TaskKind::Delete
+            | TaskKind::Power(PowerOp::SoftReboot | PowerOp::HardReboot)
+            | TaskKind::Rebuild
+            | TaskKind::ConfirmResize
+            | TaskKind::RevertResize => ServerUpdate {
                 vm_state: Some(VmState::Error),
                 task_state: Some(None),
                 fault: Some(fault(500)),
@@ -247,8 +296,17 @@ impl TaskKind {
             | TaskKind::DetachInterface
             | TaskKind::AttachVolume
             | TaskKind::DetachVolume
-            | TaskKind::SwapVolume => {
+            | TaskKind::SwapVolume
+            | TaskKind::AttachKeypairs
+            | TaskKind::DetachKeypairs => {
                 return None;
+            }
+            // A resize rolls back (its steps undo themselves, as Nova's
+            // InstanceFaultRollback) and a password change changes nothing:
+            // the server stays as it was; the failure shows in the
+            // instance action and the fault.
+            TaskKind::Resize | TaskKind::ChangePassword => {
+                ServerUpdate { task_state: Some(None), fault: Some(fault(500)), ..Default::default() }
             }
             // A failed snapshot leaves the server as it was.
             TaskKind::CreateImage => ServerUpdate { task_state: Some(None), ..Default::default() },
@@ -268,6 +326,7 @@ enum HostUndo<'a> {
     Destroy,
     DetachNic(&'a str),
     DetachDisk(&'a str),
+    PowerOn,
 }
 
 /// Runs an undo on the server's host. Something already gone counts as
@@ -275,17 +334,58 @@ enum HostUndo<'a> {
 /// no server owns when the host is back.
 async fn undo_on_host(core: &Core, server_id: &str, undo: HostUndo<'_>) -> Result<(), StepError> {
     let server = core.store.server_get(server_id).await?;
-    let Some(driver) = server.host.as_deref().and_then(|h| core.drivers.get(h)) else { return Ok(()) };
+    match server.host.as_deref() {
+        Some(host) => undo_on(core, host, server_id, undo).await,
+        None => Ok(()),
+    }
+}
+
+/// [`undo_on_host`] on a named host.
+async fn undo_on(core: &Core, host: &str, server_id: &str, undo: HostUndo<'_>) -> Result<(), StepError> {
+    let Some(driver) = core.drivers.get(host) else { return Ok(()) };
     let done = match undo {
         HostUndo::Destroy => driver.destroy(server_id).await,
         HostUndo::DetachNic(port) => driver.detach_nic(server_id, port).await,
         HostUndo::DetachDisk(volume) => driver.detach_disk(server_id, volume).await,
+        HostUndo::PowerOn => driver.power_on(server_id).await,
     };
     match done {
         Ok(()) | Err(HypervisorError::NotFound(_)) => Ok(()),
         Err(e) if e.is_host_down() => Ok(()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The consumer that holds a resizing server's old claim.
+fn migration_consumer(server_id: &str) -> String {
+    format!("{server_id}/migration")
+}
+
+/// The flavor a resize task goes to.
+fn resize_flavor(task: &Task) -> Result<FlavorSnapshot, StepError> {
+    serde_json::from_value(task.params.get("flavor").cloned().unwrap_or_default())
+        .map_err(|e| StepError::Fatal(format!("resize task without a flavor: {e}")))
+}
+
+/// What a server of `flavor` holds on its host.
+pub(crate) fn claim_of(flavor: &FlavorSnapshot) -> Claim {
+    Claim { vcpus: flavor.vcpus, ram_mb: flavor.ram_mb, disk_gb: flavor.disk_gb + flavor.ephemeral_gb }
+}
+
+/// The server with no task running.
+fn idle() -> ServerUpdate {
+    ServerUpdate { task_state: Some(None), ..Default::default() }
+}
+
+/// The admin password encrypted to an RSA public key (PKCS#1 v1.5, base64),
+/// as a Windows guest posts it for `nova get-password` to decrypt. Other
+/// key types cannot encrypt: there is then nothing to keep.
+fn seal_to_key(openssh_public_key: &str, password: &str) -> Option<String> {
+    use base64::Engine;
+    let key = ssh_key::PublicKey::from_openssh(openssh_public_key.trim()).ok()?;
+    let rsa_key = rsa::RsaPublicKey::try_from(key.key_data().rsa()?).ok()?;
+    let sealed = rsa_key.encrypt(&mut rand::rngs::OsRng, rsa::Pkcs1v15Encrypt, password.as_bytes()).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(sealed))
 }
 
 fn server_id(task: &Task) -> Result<&str, StepError> {
@@ -322,11 +422,7 @@ impl Step {
                     .and_then(Value::as_array)
                     .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
                     .unwrap_or_default();
-                let claim = Claim {
-                    vcpus: server.flavor.vcpus,
-                    ram_mb: server.flavor.ram_mb,
-                    disk_gb: server.flavor.disk_gb + server.flavor.ephemeral_gb,
-                };
+                let claim = claim_of(&server.flavor);
                 // Only a task claimed before (resumed after a crash) can hold a claim already.
                 let resumed = task.attempts > 1;
                 let host = scheduler::place(core, server, claim, &tried, resumed).await?;
@@ -409,17 +505,7 @@ impl Step {
             }
             Step::Spawn => {
                 let driver = driver_for(core, server)?;
-                let mut spec = guest_spec(server);
-                spec.disks = core
-                    .store
-                    .volumes_of_server(&server.id)
-                    .await?
-                    .into_iter()
-                    .filter_map(|v| {
-                        let device = v.attachment?.device;
-                        Some(DiskSpec { id: v.id, size_gb: v.size_gb as u64, device })
-                    })
-                    .collect();
+                let spec = full_spec(core, server).await?;
                 driver.spawn(&spec).await.map_err(|e| StepError::Reschedule(e.to_string()))?;
                 Ok(Some(ServerUpdate {
                     vm_state: Some(VmState::Active),
@@ -431,7 +517,11 @@ impl Step {
             }
             Step::Power(op) => {
                 let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
-                op.apply(driver.as_ref(), &server.id).await?;
+                if op == PowerOp::Stop && task.params.get("force").and_then(Value::as_bool) == Some(true) {
+                    driver.power_off(&server.id, false).await?;
+                } else {
+                    op.apply(driver.as_ref(), &server.id).await?;
+                }
                 let (vm_state, power_state) = op.end_state();
                 Ok(Some(ServerUpdate {
                     vm_state: Some(vm_state),
@@ -532,6 +622,12 @@ impl Step {
                 Ok(None)
             }
             Step::Destroy => {
+                // A resize not yet confirmed left the old guest on its source host.
+                if let Some(open) = &server.resize
+                    && server.host.as_deref() != Some(open.source_host.as_str())
+                {
+                    undo_on(core, &open.source_host, &server.id, HostUndo::Destroy).await?;
+                }
                 if let Some(host) = server.host.as_deref() {
                     match core.drivers.get(host) {
                         Some(driver) => match driver.destroy(&server.id).await {
@@ -555,6 +651,148 @@ impl Step {
             }
             Step::ReleaseClaim => {
                 core.store.host_release(&server.id).await?;
+                core.store.host_release(&migration_consumer(&server.id)).await?;
+                core.store.console_tokens_delete_for_server(&server.id).await?;
+                Ok(None)
+            }
+            Step::ResizeClaim => {
+                let new = resize_flavor(task)?;
+                // The old flavor's claim stays, under the migration, until
+                // the resize is confirmed or reverted.
+                core.store.allocation_move(&server.id, &migration_consumer(&server.id)).await?;
+                let target = Server { flavor: new.clone(), ..server.clone() };
+                let host = scheduler::place(core, &target, claim_of(&new), &[], true).await?;
+                progress.insert("dest_host".into(), json!(host.name));
+                progress.insert("dest_az".into(), json!(host.availability_zone));
+                Ok(Some(ServerUpdate { task_state: Some(Some(TaskState::ResizeMigrating)), ..Default::default() }))
+            }
+            Step::ResizeMigrate => {
+                let new = resize_flavor(task)?;
+                // Nova's libvirt driver: a local disk never shrinks.
+                let old = &server.flavor;
+                if server.image_id.is_some() && (new.disk_gb < old.disk_gb || new.ephemeral_gb < old.ephemeral_gb) {
+                    return Err(StepError::Fatal("Resize error: Unable to resize disk down.".into()));
+                }
+                let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
+                driver.power_off(&server.id, true).await?;
+                Ok(Some(ServerUpdate { task_state: Some(Some(TaskState::ResizeMigrated)), ..Default::default() }))
+            }
+            Step::ResizeFinish => {
+                let new = resize_flavor(task)?;
+                let was_active = param(task, "old_vm_state") == Some(VmState::Active.as_str());
+                let text = |key: &str| progress.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+                let (dest, dest_az) = (text("dest_host"), text("dest_az"));
+                let source = server.host.clone().unwrap_or_default();
+                let dest_driver =
+                    core.drivers.get(&dest).ok_or_else(|| StepError::Fatal(format!("host {dest} is unreachable")))?;
+                if dest == source {
+                    dest_driver.resize(&server.id, new.vcpus as u32, new.ram_mb as u64, new.disk_gb as u64).await?;
+                    if was_active {
+                        dest_driver.power_on(&server.id).await?;
+                    }
+                } else {
+                    let target = Server { flavor: new.clone(), ..server.clone() };
+                    dest_driver.spawn(&full_spec(core, &target).await?).await?;
+                    if !was_active {
+                        dest_driver.power_off(&server.id, false).await?;
+                    }
+                }
+                let open = OpenResize {
+                    old_flavor: server.flavor.clone(),
+                    source_host: source,
+                    old_vm_state: if was_active { VmState::Active } else { VmState::Stopped },
+                };
+                Ok(Some(ServerUpdate {
+                    vm_state: Some(VmState::Resized),
+                    task_state: Some(None),
+                    power_state: Some(if was_active { PowerState::Running } else { PowerState::Shutdown }),
+                    host: Some(Some(dest)),
+                    availability_zone: Some(dest_az),
+                    flavor: Some(new),
+                    resize: Some(Some(open)),
+                    ..Default::default()
+                }))
+            }
+            Step::ResizeConfirm => {
+                let Some(open) = server.resize.clone() else { return Ok(Some(idle())) };
+                if server.host.as_deref() != Some(open.source_host.as_str()) {
+                    undo_on(core, &open.source_host, &server.id, HostUndo::Destroy).await?;
+                }
+                core.store.host_release(&migration_consumer(&server.id)).await?;
+                let stopped = server.power_state == PowerState::Shutdown;
+                Ok(Some(ServerUpdate {
+                    vm_state: Some(if stopped { VmState::Stopped } else { VmState::Active }),
+                    task_state: Some(None),
+                    resize: Some(None),
+                    usage: Some((server.flavor.vcpus, server.flavor.ram_mb)),
+                    ..Default::default()
+                }))
+            }
+            Step::ResizeRevert => {
+                let Some(open) = server.resize.clone() else { return Ok(Some(idle())) };
+                let old = &open.old_flavor;
+                let source = open.source_host.clone();
+                let source_driver = core
+                    .drivers
+                    .get(&source)
+                    .ok_or_else(|| StepError::Fatal(format!("host {source} is unreachable")))?;
+                if server.host.as_deref() == Some(source.as_str()) {
+                    source_driver.power_off(&server.id, false).await?;
+                    source_driver.resize(&server.id, old.vcpus as u32, old.ram_mb as u64, old.disk_gb as u64).await?;
+                } else if let Some(dest) = server.host.as_deref() {
+                    undo_on(core, dest, &server.id, HostUndo::Destroy).await?;
+                }
+                let active = open.old_vm_state == VmState::Active;
+                if active {
+                    source_driver.power_on(&server.id).await?;
+                }
+                core.store.allocation_restore(&server.id, &migration_consumer(&server.id)).await?;
+                let source_az = core.store.host_get_by_name(&source).await?.availability_zone;
+                Ok(Some(ServerUpdate {
+                    vm_state: Some(open.old_vm_state),
+                    task_state: Some(None),
+                    power_state: Some(if active { PowerState::Running } else { PowerState::Shutdown }),
+                    host: Some(Some(source)),
+                    availability_zone: Some(source_az),
+                    flavor: Some(old.clone()),
+                    usage: Some((old.vcpus, old.ram_mb)),
+                    resize: Some(None),
+                    ..Default::default()
+                }))
+            }
+            Step::Rebuild => {
+                // The root disk is rebuilt from the new image: the guest
+                // goes and comes back with the same NICs and volumes.
+                let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
+                driver.destroy(&server.id).await?;
+                let mut spec = full_spec(core, server).await?;
+                spec.admin_pass = param(task, SECRET_PARAM).map(String::from);
+                driver.spawn(&spec).await?;
+                let stopped = server.vm_state == VmState::Stopped;
+                if stopped {
+                    driver.power_off(&server.id, false).await?;
+                }
+                Ok(Some(ServerUpdate {
+                    vm_state: Some(if stopped { VmState::Stopped } else { VmState::Active }),
+                    task_state: Some(None),
+                    power_state: Some(if stopped { PowerState::Shutdown } else { PowerState::Running }),
+                    launched_at: Some(chrono::Utc::now()),
+                    ..Default::default()
+                }))
+            }
+            Step::SetPassword => {
+                let password = param(task, SECRET_PARAM).unwrap_or_default();
+                let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
+                driver.set_admin_password(&server.id, password).await?;
+                // What `os-server-password` returns: readable with the key pair's private key only.
+                if let Some(sealed) = server.key_data.as_deref().and_then(|k| seal_to_key(k, password)) {
+                    core.store.server_set_password(&server.id, Some(&sealed)).await?;
+                }
+                Ok(Some(idle()))
+            }
+            Step::SetKeys => {
+                let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
+                driver.set_public_keys(&server.id, &server.public_keys()).await?;
                 Ok(None)
             }
             Step::MarkDeleted => Ok(Some(ServerUpdate {
@@ -569,7 +807,7 @@ impl Step {
     }
 
     /// Undoes the step. Steps with nothing to give back do nothing.
-    pub async fn undo(self, core: &Core, task: &Task, _progress: &mut Progress) -> Result<(), StepError> {
+    pub async fn undo(self, core: &Core, task: &Task, progress: &mut Progress) -> Result<(), StepError> {
         let id = server_id(task)?;
         match self {
             Step::Schedule => core.store.host_release(id).await?,
@@ -633,13 +871,48 @@ impl Step {
                     core.store.image_delete(image_id).await?;
                 }
             }
+            // The old claim comes back to the server and its quota count
+            // to the old flavor (still the server's: the finish did not happen).
+            Step::ResizeClaim => {
+                core.store.allocation_restore(id, &migration_consumer(id)).await?;
+                let server = core.store.server_get(id).await?;
+                let usage = (server.flavor.vcpus, server.flavor.ram_mb);
+                core.store.server_update(id, &ServerUpdate { usage: Some(usage), ..Default::default() }).await?;
+            }
+            Step::ResizeMigrate => {
+                if param(task, "old_vm_state") == Some(VmState::Active.as_str()) {
+                    undo_on_host(core, id, HostUndo::PowerOn).await?;
+                }
+            }
+            // The server is still the old one on its source host.
+            Step::ResizeFinish => {
+                let server = core.store.server_get(id).await?;
+                let dest = progress.get("dest_host").and_then(Value::as_str).unwrap_or_default();
+                if server.host.as_deref() == Some(dest) {
+                    if let Some(driver) = core.drivers.get(dest) {
+                        let old = &server.flavor;
+                        driver.power_off(id, false).await.or_else(ignore_missing)?;
+                        driver
+                            .resize(id, old.vcpus as u32, old.ram_mb as u64, old.disk_gb as u64)
+                            .await
+                            .or_else(ignore_missing)?;
+                    }
+                } else {
+                    undo_on(core, dest, id, HostUndo::Destroy).await?;
+                }
+            }
             Step::UnplugNic
             | Step::ReleasePort
             | Step::Power(_)
             | Step::Destroy
             | Step::ReleaseNetwork
             | Step::ReleaseClaim
-            | Step::MarkDeleted => {}
+            | Step::MarkDeleted
+            | Step::ResizeConfirm
+            | Step::ResizeRevert
+            | Step::Rebuild
+            | Step::SetPassword
+            | Step::SetKeys => {}
         }
         Ok(())
     }
@@ -647,6 +920,30 @@ impl Step {
 
 fn nic_spec(p: &ecs_types::server::ServerPort) -> NicSpec {
     NicSpec { port_id: p.id.clone(), network_id: p.network_id.clone(), mac: p.mac.clone(), ip: p.address.parse().ok() }
+}
+
+/// A guest that is already gone needs no undoing.
+fn ignore_missing(e: HypervisorError) -> Result<(), HypervisorError> {
+    match e {
+        HypervisorError::NotFound(_) => Ok(()),
+        other => Err(other),
+    }
+}
+
+/// The guest as the server describes it, with its attached volumes.
+async fn full_spec(core: &Core, server: &Server) -> Result<GuestSpec, StepError> {
+    let mut spec = guest_spec(server);
+    spec.disks = core
+        .store
+        .volumes_of_server(&server.id)
+        .await?
+        .into_iter()
+        .filter_map(|v| {
+            let device = v.attachment?.device;
+            Some(DiskSpec { id: v.id, size_gb: v.size_gb as u64, device })
+        })
+        .collect();
+    Ok(spec)
 }
 
 /// What the hypervisor needs to build the guest.
@@ -670,7 +967,7 @@ fn guest_spec(server: &Server) -> GuestSpec {
             base64::engine::general_purpose::STANDARD.decode(u).ok()
         }),
         admin_pass: None,
-        public_keys: server.key_data.iter().cloned().collect(),
+        public_keys: server.public_keys(),
         metadata: server.metadata.clone(),
     }
 }

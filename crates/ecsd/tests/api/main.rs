@@ -9,6 +9,7 @@ mod identity;
 mod images;
 mod interfaces;
 mod keypairs;
+mod lifecycle;
 mod metadata;
 mod process;
 mod recovery;

@@ -1,0 +1,294 @@
+//! Resize, rebuild, passwords, key pairs and remote consoles: the
+//! requests that change what a server is after it was built. Each is
+//! checked here and carried out by a task (steps.rs).
+
+use std::collections::BTreeMap;
+
+use ecs_store::{ConsoleToken, InstanceUsage, Rebuild};
+use ecs_types::AuthContext;
+use ecs_types::server::{FlavorSnapshot, Server};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::engine::SECRET_PARAM;
+use super::server::{generate_password, quota_exceeded, transition};
+use super::state::{self, Action};
+use super::steps::TaskKind;
+use crate::{Core, Error, Result, policy};
+
+/// What a rebuild asks for (Nova's rebuild body, validated by the API).
+#[derive(Debug, Clone, Default)]
+pub struct RebuildRequest {
+    pub image_ref: String,
+    pub name: Option<String>,
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub admin_pass: Option<String>,
+    pub access_ipv4: Option<String>,
+    pub access_ipv6: Option<String>,
+    pub disk_config: Option<String>,
+    pub preserve_ephemeral: bool,
+    pub description: Option<Option<String>>,
+    /// 2.54: `Some(None)` removes the key pair.
+    pub key_name: Option<Option<String>>,
+    /// 2.57: `Some(None)` removes the user data.
+    pub user_data: Option<Option<String>>,
+    pub hostname: Option<String>,
+    /// 2.93: a volume-backed server may be rebuilt with a new image.
+    pub reimage_boot_volume: bool,
+}
+
+/// Console kinds Nova knows, and whether ecsd serves them.
+const VNC_TYPES: [&str; 2] = ["novnc", "xvpvnc"];
+
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+impl Core {
+    /// A server the caller may act on with `action`: visible, not locked
+    /// against them, and in a state that allows it.
+    async fn server_for(&self, ctx: &AuthContext, id: &str, action: Action) -> Result<Server> {
+        let server = self.server_get(ctx, id).await?;
+        self.check_locked(ctx, &server, action)?;
+        state::check(action, &server)?;
+        Ok(server)
+    }
+
+    /// Starts a resize to `flavor_id` (Nova's `resize` action).
+    pub async fn server_resize(&self, ctx: &AuthContext, id: &str, flavor_id: &str, request_id: &str) -> Result<()> {
+        let server = self.server_for(ctx, id, Action::Resize).await?;
+        let flavor = self
+            .store
+            .flavor_get(flavor_id)
+            .await
+            .map_err(Error::not_found_or(|| Error::Invalid("Unable to locate requested flavor.".into())))?;
+        let new = FlavorSnapshot::of(&flavor);
+        let old = &server.flavor;
+        if new.id == old.id {
+            return Err(Error::Invalid("When resizing, instances must change flavor!".into()));
+        }
+        if new.disk_gb == 0 && old.disk_gb != 0 && server.image_id.is_some() {
+            return Err(Error::Invalid("Resize to zero disk flavor is not allowed.".into()));
+        }
+        // Quota counts the larger of both flavors until the resize is
+        // confirmed or reverted: either may be what remains.
+        let current = InstanceUsage { instances: 1, cores: old.vcpus, ram_mb: old.ram_mb };
+        let during =
+            InstanceUsage { instances: 1, cores: old.vcpus.max(new.vcpus), ram_mb: old.ram_mb.max(new.ram_mb) };
+        let params = json!({
+            "flavor": new,
+            "old_vm_state": server.vm_state.as_str(),
+        });
+        let task = self.task_for(ctx, &server, TaskKind::Resize, params, request_id);
+        let limits = self.instance_limits(&server.project_id).await?;
+        let started = self
+            .store
+            .server_resize_start(id, &server.project_id, &transition(Action::Resize, task), current, during, limits)
+            .await?
+            .map_err(quota_exceeded)?;
+        if !started {
+            let now = self.server_get(ctx, id).await?;
+            return Err(state::invalid_state(Action::Resize, &now));
+        }
+        self.wake.notify();
+        Ok(())
+    }
+
+    /// Confirms (keeps the new flavor) or reverts (goes back) a resize.
+    pub async fn server_finish_resize(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        confirm: bool,
+        request_id: &str,
+    ) -> Result<()> {
+        let (action, kind) = if confirm {
+            (Action::ConfirmResize, TaskKind::ConfirmResize)
+        } else {
+            (Action::RevertResize, TaskKind::RevertResize)
+        };
+        let server = self.server_for(ctx, id, action).await?;
+        if server.resize.is_none() {
+            return Err(Error::Invalid("Instance has not been resized.".into()));
+        }
+        self.queue_task(ctx, &server, action, kind, json!({}), request_id).await?;
+        Ok(())
+    }
+
+    /// Starts a rebuild; returns the server as it now is and the admin
+    /// password the guest gets.
+    pub async fn server_rebuild(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        req: RebuildRequest,
+        request_id: &str,
+    ) -> Result<(Server, String)> {
+        let server = self.server_for(ctx, id, Action::Rebuild).await?;
+        let volume_backed = server.image_id.is_none();
+        let current_image = server.image_id.clone().or_else(|| {
+            server
+                .block_devices
+                .iter()
+                .find(|b| b.boot_index == Some(0) && b.source_type == "image")
+                .and_then(|b| b.uuid.clone())
+        });
+        if volume_backed && current_image.as_deref() != Some(req.image_ref.as_str()) && !req.reimage_boot_volume {
+            return Err(Error::Invalid(format!(
+                "Image {} is unacceptable: Unable to rebuild with a different image for a volume-backed server.",
+                req.image_ref
+            )));
+        }
+        let f = &server.flavor;
+        let image =
+            self.boot_image(ctx, &server.project_id, &req.image_ref, f.ram_mb, f.disk_gb, volume_backed).await?;
+        if let Some(metadata) = &req.metadata {
+            self.check_metadata_quota(&server.project_id, metadata.len()).await?;
+        }
+        let key = match &req.key_name {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(name)) => {
+                let key = self
+                    .store
+                    .keypair_get(&server.user_id, name)
+                    .await
+                    .map_err(Error::not_found_or(|| Error::Invalid("Invalid key_name provided.".into())))?;
+                Some(Some((key.name, key.public_key)))
+            }
+        };
+        let admin_pass = req.admin_pass.clone().unwrap_or_else(generate_password);
+        let changes = Rebuild {
+            // A volume-backed server keeps showing no image, as in Nova.
+            image_id: if volume_backed { String::new() } else { image.id.clone() },
+            image_name: image.name.clone(),
+            metadata: req.metadata.clone().unwrap_or_else(|| server.metadata.clone()),
+            name: req.name.clone(),
+            access_ipv4: req.access_ipv4.clone(),
+            access_ipv6: req.access_ipv6.clone(),
+            disk_config: req.disk_config.clone(),
+            hostname: req.hostname.clone(),
+            description: req.description.clone(),
+            user_data: req.user_data.clone(),
+            key,
+        };
+        let params = json!({
+            SECRET_PARAM: admin_pass,
+            "image_id": image.id,
+            "preserve_ephemeral": req.preserve_ephemeral,
+        });
+        let task = self.task_for(ctx, &server, TaskKind::Rebuild, params, request_id);
+        if !self.store.server_rebuild_start(id, &transition(Action::Rebuild, task), &changes).await? {
+            let now = self.server_get(ctx, id).await?;
+            return Err(state::invalid_state(Action::Rebuild, &now));
+        }
+        self.wake.notify();
+        Ok((self.server_get(ctx, id).await?, admin_pass))
+    }
+
+    /// `changePassword`: sets the admin password in the guest and waits
+    /// for it, as Nova's synchronous call does.
+    pub async fn server_change_password(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        password: &str,
+        request_id: &str,
+    ) -> Result<()> {
+        let server = self.server_for(ctx, id, Action::ChangePassword).await?;
+        let params = json!({ SECRET_PARAM: password });
+        let task = self.queue_task(ctx, &server, Action::ChangePassword, TaskKind::ChangePassword, params, request_id);
+        let task_id = task.await?;
+        self.wait_task(&task_id, |why| Error::Conflict(format!("Failed to set admin password on {id}: {why}"))).await
+    }
+
+    /// `os-server-password`: the encrypted password, or "" when none is kept.
+    pub async fn server_password(&self, ctx: &AuthContext, id: &str) -> Result<String> {
+        Ok(self.server_get(ctx, id).await?.password.unwrap_or_default())
+    }
+
+    pub async fn server_clear_password(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        self.server_get(ctx, id).await?;
+        Ok(self.store.server_set_password(id, None).await?)
+    }
+
+    /// UStack `attachKeypairs`/`detachKeypairs`: changes the key pairs the
+    /// guest authorizes.
+    pub async fn server_keypairs(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        names: &[String],
+        attach: bool,
+        request_id: &str,
+    ) -> Result<()> {
+        let server = self.server_for(ctx, id, Action::SetKeypairs).await?;
+        let mut keys = server.attached_keys.clone();
+        for name in names {
+            if attach {
+                let key = self
+                    .store
+                    .keypair_get(&ctx.user_id, name)
+                    .await
+                    .map_err(Error::not_found_or(|| Error::NotFound(format!("Keypair {name} not found."))))?;
+                if server.key_name.as_deref() != Some(name.as_str()) {
+                    keys.insert(key.name, key.public_key);
+                }
+            } else if keys.remove(name).is_none() {
+                return Err(Error::NotFound(format!("Keypair {name} is not attached to instance {id}.")));
+            }
+        }
+        let kind = if attach { TaskKind::AttachKeypairs } else { TaskKind::DetachKeypairs };
+        self.store.server_set_attached_keys(id, &keys).await?;
+        self.queue_task(ctx, &server, Action::SetKeypairs, kind, json!({"key_names": names}), request_id).await?;
+        Ok(())
+    }
+
+    /// A remote console URL (`remote-consoles`, `os-getVNCConsole`). Only
+    /// VNC is served; other protocols are unavailable, as in a Nova whose
+    /// SPICE, RDP, serial and MKS consoles are disabled.
+    pub async fn server_remote_console(&self, ctx: &AuthContext, id: &str, console_type: &str) -> Result<String> {
+        if !VNC_TYPES.contains(&console_type) {
+            return Err(Error::Invalid(format!("Unavailable console type {console_type}.")));
+        }
+        let server = self.server_get(ctx, id).await?;
+        let not_ready = || Error::Conflict(format!("Instance {id} is not ready"));
+        if state::check(Action::RemoteConsole, &server).is_err() {
+            return Err(not_ready());
+        }
+        let driver = server.host.as_deref().and_then(|h| self.drivers.get(h)).ok_or_else(not_ready)?;
+        let endpoint = driver.vnc_console(id).await.map_err(|e| match e {
+            ecs_hypervisor::HypervisorError::NotFound(_) => not_ready(),
+            other => Error::Internal(other.to_string()),
+        })?;
+        let token = uuid::Uuid::new_v4().to_string();
+        let record = ConsoleToken {
+            server_id: server.id.clone(),
+            console_type: console_type.to_string(),
+            host: endpoint.host,
+            port: i64::from(endpoint.port),
+            internal_access_path: None,
+            expires_at: chrono::Utc::now() + self.config.console_token_ttl,
+        };
+        self.store.console_token_insert(&hash_token(&token), &record).await?;
+        let base = &self.config.novncproxy_base_url;
+        let joiner = if base.contains('?') { '&' } else { '?' };
+        Ok(format!("{base}{joiner}path=%3Ftoken%3D{token}"))
+    }
+
+    /// `os-console-auth-tokens/{token}` (admin): what the token opens.
+    pub async fn console_auth_token(&self, ctx: &AuthContext, token: &str) -> Result<ConsoleToken> {
+        policy::require_admin(ctx, "os_compute_api:os-console-auth-tokens")?;
+        self.store
+            .console_token_get(&hash_token(token))
+            .await?
+            .ok_or_else(|| Error::NotFound("The console token was not found or has expired.".into()))
+    }
+
+    /// `monitorMetrics` (§6.3.11): the server joins the metering list;
+    /// recorded as an instance action.
+    pub async fn server_monitor(&self, ctx: &AuthContext, id: &str, request_id: &str) -> Result<()> {
+        let server = self.server_get(ctx, id).await?;
+        self.record_api_action(ctx, &server, "monitorMetrics", request_id).await
+    }
+}

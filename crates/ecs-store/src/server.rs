@@ -49,7 +49,8 @@ fn select_columns(backend: Backend) -> String {
          (SELECT {volumes} FROM volume_attachments a WHERE a.server_id = servers.id) AS volumes_json, \
          (SELECT {floating} FROM floating_ips f JOIN ports fp ON fp.id = f.port_id \
          WHERE fp.server_id = servers.id) AS floating_json, \
-         (SELECT {server_groups} FROM server_group_members m WHERE m.server_id = servers.id) AS server_groups_json"
+         (SELECT {server_groups} FROM server_group_members m WHERE m.server_id = servers.id) AS server_groups_json, \
+         (SELECT i.properties FROM images i WHERE i.id = servers.image_id) AS image_properties_json"
     )
 }
 
@@ -130,6 +131,7 @@ fn server_from_row(row: &AnyRow) -> StoreResult<Server> {
         volumes: Vec::new(),
         floating_ips: Vec::new(),
         server_groups: Vec::new(),
+        image_properties: BTreeMap::new(),
         resize: open_resize(row)?,
         password: row.try_get("password")?,
         attached_keys: json(row, "attached_keys")?,
@@ -194,6 +196,10 @@ fn full_server_from_row(row: &AnyRow) -> StoreResult<Server> {
     server.floating_ips.sort();
     server.server_groups = serde_json::from_str(&aggregate("server_groups_json")?)
         .map_err(|e| StoreError::Corrupt(format!("server groups: {e}")))?;
+    if let Some(props) = row.try_get::<Option<String>, _>("image_properties_json")? {
+        server.image_properties =
+            serde_json::from_str(&props).map_err(|e| StoreError::Corrupt(format!("image properties: {e}")))?;
+    }
     // Live membership wins over the names asked for at create (groups may be renamed).
     let mut groups: Vec<String> = serde_json::from_str(&aggregate("groups_json")?)
         .map_err(|e| StoreError::Corrupt(format!("server groups: {e}")))?;

@@ -332,6 +332,8 @@ pub struct Server {
     pub floating_ips: Vec<(String, String)>,
     /// Ids of the server groups it belongs to.
     pub server_groups: Vec<String>,
+    /// Its image's properties (shown from 2.98).
+    pub image_properties: BTreeMap<String, String>,
     /// The resize awaiting confirmation or revert, if any.
     pub resize: Option<OpenResize>,
     /// os-server-password: the admin password encrypted to its key pair.

@@ -82,6 +82,9 @@ pub(super) fn detail(call: &NovaCall, s: &Server) -> Value {
     let admin = call.ctx.is_admin();
     let status = s.status();
     let image = match &s.image_id {
+        Some(id) if v.at_least(98) => {
+            json!({"id": id, "links": bookmark(call, "images", id), "properties": s.image_properties})
+        }
         Some(id) => json!({"id": id, "links": bookmark(call, "images", id)}),
         None => json!(""),
     };

@@ -456,6 +456,7 @@ impl Core {
                         volumes: Vec::new(),
                         floating_ips: Vec::new(),
                         server_groups: server_group.iter().cloned().collect(),
+                        image_properties: BTreeMap::new(),
                         resize: None,
                         password: None,
                         attached_keys: BTreeMap::new(),

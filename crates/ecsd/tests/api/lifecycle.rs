@@ -160,6 +160,15 @@ async fn rebuild(server: &TestServer) {
     assert_eq!(r.status, 200, "{}", r.body);
     let id = boot(&demo, "rb", "s3.small.1", None).await;
     let image = demo.get(&format!("/v2.1/servers/{id}"), None).await.body["server"]["image"]["id"].clone();
+    // 2.98 embeds the image's properties.
+    let admin = server.admin().await;
+    let meta = json!({"metadata": {"os_distro": "cirros"}});
+    let r = admin.post(&format!("/v2.1/images/{}/metadata", image.as_str().unwrap()), Some("2.35"), &meta).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let s = demo.get(&format!("/v2.1/servers/{id}"), Some("2.98")).await;
+    assert_eq!(s.body["server"]["image"]["properties"]["os_distro"], "cirros", "{}", s.body);
+    let s = demo.get(&format!("/v2.1/servers/{id}"), Some("2.97")).await;
+    assert!(s.body["server"]["image"].get("properties").is_none());
     let user_data = "I2Nsb3VkLWNvbmZpZwo=";
 
     // Fields beyond the microversion are refused.
@@ -201,8 +210,7 @@ async fn rebuild(server: &TestServer) {
     let s = demo.wait_status(&id, "SHUTOFF").await;
     assert_eq!(s["key_name"], Value::Null);
 
-    // Another project's server is 404; an ERROR server may be rebuilt.
-    let admin = server.admin().await;
+    // An ERROR server may be rebuilt.
     let other =
         admin.post(&format!("/v2.1/servers/{id}/action"), None, &json!({"os-resetState": {"state": "error"}})).await;
     assert_eq!(other.status, 202);

@@ -178,6 +178,9 @@ struct ComputeArgs {
     quota_cores: i64,
     #[arg(long, allow_negative_numbers = true, env = "ECSD_QUOTA_RAM_MB", default_value_t = 51200)]
     quota_ram_mb: i64,
+    /// The noVNC page that console URLs point at (Nova's `novncproxy_base_url`).
+    #[arg(long, env = "ECSD_NOVNCPROXY_BASE_URL", default_value = "http://127.0.0.1:6080/vnc_auto.html")]
+    novncproxy_base_url: String,
 }
 
 impl ComputeArgs {
@@ -205,6 +208,7 @@ impl ServeArgs {
         core.quota.instances = c.quota_instances;
         core.quota.cores = c.quota_cores;
         core.quota.ram_mb = c.quota_ram_mb;
+        core.novncproxy_base_url = c.novncproxy_base_url.clone();
         let compute = ecsd::ComputeConfig {
             sim_hosts: c.sim_hosts,
             sim_host_prefix: c.sim_host_prefix.clone(),

@@ -728,28 +728,19 @@ impl Store {
 
     /// Sets or clears (None) the os-server-password record.
     pub async fn server_set_password(&self, id: &str, password: Option<&str>) -> StoreResult<()> {
-        let done =
-            sqlx::query("UPDATE servers SET password = $1, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL")
-                .bind(password)
-                .bind(time::to_db(chrono::Utc::now()))
-                .bind(id)
-                .execute(&self.write)
-                .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.set_live_column(id, "password", password.map(String::from)).await
     }
 
     /// Replaces the key pairs attached after create (UStack attach/detachKeypairs).
     pub async fn server_set_attached_keys(&self, id: &str, keys: &BTreeMap<String, String>) -> StoreResult<()> {
+        self.set_live_column(id, "attached_keys", Some(to_json(keys))).await
+    }
+
+    /// Sets one column of a live server; NotFound if it is gone.
+    async fn set_live_column(&self, id: &str, column: &'static str, value: Option<String>) -> StoreResult<()> {
+        let sql = format!("UPDATE servers SET {column} = $1, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL");
         let done =
-            sqlx::query("UPDATE servers SET attached_keys = $1, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL")
-                .bind(to_json(keys))
-                .bind(time::to_db(chrono::Utc::now()))
-                .bind(id)
-                .execute(&self.write)
-                .await?;
+            sqlx::query(&sql).bind(value).bind(time::to_db(chrono::Utc::now())).bind(id).execute(&self.write).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -844,17 +835,7 @@ impl Store {
 
     /// Metadata of a server, replaced whole.
     pub async fn server_set_metadata(&self, id: &str, metadata: &BTreeMap<String, String>) -> StoreResult<()> {
-        let done =
-            sqlx::query("UPDATE servers SET metadata = $1, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL")
-                .bind(to_json(metadata))
-                .bind(time::to_db(chrono::Utc::now()))
-                .bind(id)
-                .execute(&self.write)
-                .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.set_live_column(id, "metadata", Some(to_json(metadata))).await
     }
 }
 

@@ -107,11 +107,11 @@ impl Core {
         } else {
             (Action::RevertResize, TaskKind::RevertResize)
         };
-        let server = self.server_for(ctx, id, action).await?;
-        if server.resize.is_none() {
+        let server = self.server_get(ctx, id).await?;
+        if server.vm_state == ecs_types::server::VmState::Resized && server.resize.is_none() {
             return Err(Error::Invalid("Instance has not been resized.".into()));
         }
-        self.queue_task(ctx, &server, action, kind, json!({}), request_id).await?;
+        self.check_and_queue(ctx, &server, action, kind, json!({}), request_id).await?;
         Ok(())
     }
 
@@ -195,10 +195,10 @@ impl Core {
         password: &str,
         request_id: &str,
     ) -> Result<()> {
-        let server = self.server_for(ctx, id, Action::ChangePassword).await?;
+        let server = self.server_get(ctx, id).await?;
         let params = json!({ SECRET_PARAM: password });
-        let task = self.queue_task(ctx, &server, Action::ChangePassword, TaskKind::ChangePassword, params, request_id);
-        let task_id = task.await?;
+        let (action, kind) = (Action::ChangePassword, TaskKind::ChangePassword);
+        let task_id = self.check_and_queue(ctx, &server, action, kind, params, request_id).await?;
         self.wait_task(&task_id, |why| Error::Conflict(format!("Failed to set admin password on {id}: {why}"))).await
     }
 

@@ -608,10 +608,8 @@ impl Core {
     /// Stops a server; `force` powers it off without asking the guest.
     pub async fn server_stop(&self, ctx: &AuthContext, id: &str, force: bool, request_id: &str) -> Result<()> {
         let server = self.server_get(ctx, id).await?;
-        self.check_locked(ctx, &server, Action::Stop)?;
-        state::check(Action::Stop, &server)?;
         let params = if force { json!({"force": true}) } else { json!({}) };
-        self.queue_task(ctx, &server, Action::Stop, TaskKind::Power(PowerOp::Stop), params, request_id).await?;
+        self.check_and_queue(ctx, &server, Action::Stop, TaskKind::Power(PowerOp::Stop), params, request_id).await?;
         Ok(())
     }
 
@@ -790,7 +788,7 @@ impl Core {
             }
         };
         let task_id = self
-            .start_interface_task(ctx, &server, Action::AttachInterface, TaskKind::AttachInterface, params, request_id)
+            .check_and_queue(ctx, &server, Action::AttachInterface, TaskKind::AttachInterface, params, request_id)
             .await?;
         self.wait_task(&task_id, |why| {
             // Nova's NoMoreFixedIps is the caller's problem (400); anything else is ours.
@@ -817,12 +815,13 @@ impl Core {
             return Err(Error::NotFound(format!("Port {port_id} is not attached")));
         }
         let params = json!({"port_id": port_id});
-        self.start_interface_task(ctx, &server, Action::DetachInterface, TaskKind::DetachInterface, params, request_id)
+        self.check_and_queue(ctx, &server, Action::DetachInterface, TaskKind::DetachInterface, params, request_id)
             .await?;
         Ok(())
     }
 
-    async fn start_interface_task(
+    /// Checks the lock and the state for `action`, then queues its task.
+    pub(crate) async fn check_and_queue(
         &self,
         ctx: &AuthContext,
         server: &Server,

@@ -6,7 +6,9 @@
    baseline is the same client doing N `GET /` at concurrency 32 in the same run.
 2. GET /v2.1/servers/{id} and /v2.1/servers/detail?limit=100 with STORED
    servers stored, measured with wrk at concurrency 1 and 32 next to GET /.
-3. Resident memory of ecsd with RSS_SERVERS servers stored.
+3. Resize round trips: RESIZES servers resized (to VERIFY_RESIZE) and
+   confirmed, requests at concurrency 32, against the same baseline.
+4. Resident memory of ecsd with RSS_SERVERS servers stored.
 """
 
 import json
@@ -24,6 +26,7 @@ N = int(os.environ.get("N", "1000"))
 STORED = int(os.environ.get("STORED", "10000"))
 RSS_SERVERS = int(os.environ.get("RSS_SERVERS", "100000"))
 DURATION = os.environ.get("DURATION", "5")
+RESIZES = int(os.environ.get("RESIZES", "200"))
 
 
 def call(method, path, body=None, token=None, version="2.37"):
@@ -101,6 +104,27 @@ call("POST", "/v2.1/servers", body("batch", N), token=TOKEN)
 wait_all_built()
 batch = time.perf_counter() - t0
 print(f"one request, min_count={N}:       {N / batch:8.0f} servers/s  ({batch:.2f} s, {baseline / batch:.2f} x baseline rate)")
+
+def wait_none(status):
+    while call("GET", f"/v2.1/servers?status={status}&limit=1", token=TOKEN)[2]["servers"]:
+        time.sleep(0.02)
+
+
+def action(server_id, body):
+    call("POST", f"/v2.1/servers/{server_id}/action", body, token=TOKEN)
+
+
+ids = [s["id"] for s in call("GET", f"/v2.1/servers?name=batch&limit={RESIZES}", token=TOKEN)[2]["servers"]]
+t0 = time.perf_counter()
+timed_parallel(len(ids), lambda i: action(ids[i], {"resize": {"flavorRef": "m1.small"}}))
+wait_none("RESIZE")
+resized = time.perf_counter() - t0
+timed_parallel(len(ids), lambda i: action(ids[i], {"confirmResize": None}))
+wait_none("VERIFY_RESIZE")
+confirmed = time.perf_counter() - t0
+print(f"{len(ids)} resizes to VERIFY_RESIZE:     {len(ids) / resized:8.0f} servers/s  ({resized:.2f} s, "
+      f"{baseline / resized * len(ids) / N:.2f} x baseline rate); with confirm: {len(ids) / confirmed:.0f} servers/s")
+
 # Single requests come from wrk (a Lua script stops each of its 2 threads
 # after N/2 answers): a Python client would eat the CPU it measures.
 script = f"""

@@ -6,12 +6,13 @@ use sqlx::any::AnyRow;
 
 use crate::{Store, StoreError, StoreResult, time};
 
-const COLUMNS: &str = "id, name, driver, availability_zone, vcpus, ram_mb, disk_gb, cpu_ratio, ram_ratio, disk_ratio, \
+const COLUMNS: &str = "id, number, name, driver, availability_zone, vcpus, ram_mb, disk_gb, cpu_ratio, ram_ratio, disk_ratio, \
     used_vcpus, used_ram_mb, used_disk_gb, running_vms, enabled, heartbeat_at";
 
 fn host_from_row(row: &AnyRow) -> StoreResult<ComputeHost> {
     Ok(ComputeHost {
         id: row.try_get("id")?,
+        number: row.try_get::<Option<i64>, _>("number")?.unwrap_or_default(),
         name: row.try_get("name")?,
         driver: row.try_get("driver")?,
         availability_zone: row.try_get("availability_zone")?,
@@ -57,8 +58,9 @@ impl Store {
     pub async fn host_register(&self, h: &HostRegistration) -> StoreResult<ComputeHost> {
         let now = time::to_db(chrono::Utc::now());
         sqlx::query(
-            "INSERT INTO compute_hosts (id, name, driver, availability_zone, vcpus, ram_mb, disk_gb, cpu_ratio, \
-             ram_ratio, disk_ratio, heartbeat_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+            "INSERT INTO compute_hosts (id, number, name, driver, availability_zone, vcpus, ram_mb, disk_gb, \
+             cpu_ratio, ram_ratio, disk_ratio, heartbeat_at, created_at) VALUES ($1, \
+             (SELECT COALESCE(MAX(number), 0) + 1 FROM compute_hosts), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
              ON CONFLICT (name) DO UPDATE SET driver = $3, availability_zone = $4, vcpus = $5, ram_mb = $6, \
              disk_gb = $7, cpu_ratio = $8, ram_ratio = $9, disk_ratio = $10, heartbeat_at = $11",
         )

@@ -371,6 +371,8 @@ impl Server {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ComputeHost {
     pub id: String,
+    /// The integer id shown below microversion 2.53, fixed at registration.
+    pub number: i64,
     pub name: String,
     pub driver: String,
     pub availability_zone: String,

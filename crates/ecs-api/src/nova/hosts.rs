@@ -49,8 +49,24 @@ pub async fn zones_detail(State(state): State<AppState>, call: NovaCall) -> Resu
     Ok(Json(json!({"availabilityZoneInfo": zones})))
 }
 
+/// The id of a host's hypervisor and service: its UUID from 2.53, before
+/// that an integer as Nova's database ids are.
+fn host_id(call: &NovaCall, h: &ComputeHost) -> Value {
+    if call.version.at_least(53) { json!(h.id) } else { json!(h.number) }
+}
+
+/// What the simulated CPU looks like (Nova's `cpu_info`): a JSON object
+/// from 2.28, the same object as a JSON string before.
+fn cpu_info(call: &NovaCall, h: &ComputeHost) -> Value {
+    let info = json!({
+        "arch": "x86_64", "model": "ecsd-sim", "vendor": "ecsd", "features": [],
+        "topology": {"cells": 1, "sockets": 1, "cores": h.vcpus, "threads": 1},
+    });
+    if call.version.at_least(28) { info } else { json!(info.to_string()) }
+}
+
 fn hypervisor(call: &NovaCall, state: &AppState, h: &ComputeHost, detail: bool) -> Value {
-    let id = if call.version.at_least(53) { json!(h.id) } else { json!(h.name) };
+    let id = host_id(call, h);
     let mut v = json!({
         "id": id,
         "hypervisor_hostname": h.name,
@@ -61,7 +77,7 @@ fn hypervisor(call: &NovaCall, state: &AppState, h: &ComputeHost, detail: bool) 
         v["hypervisor_type"] = json!(h.driver);
         v["hypervisor_version"] = json!(1);
         v["host_ip"] = json!("127.0.0.1");
-        v["service"] = json!({"host": h.name, "id": h.id, "disabled_reason": null});
+        v["service"] = json!({"host": h.name, "id": id, "disabled_reason": null});
         if !call.version.at_least(88) {
             v["vcpus"] = json!(h.vcpus);
             v["memory_mb"] = json!(h.ram_mb);
@@ -74,7 +90,7 @@ fn hypervisor(call: &NovaCall, state: &AppState, h: &ComputeHost, detail: bool) 
             v["free_disk_gb"] = json!(h.disk_gb - h.used_disk_gb);
             v["current_workload"] = json!(0);
             v["disk_available_least"] = json!(h.disk_gb - h.used_disk_gb);
-            v["cpu_info"] = json!("{}");
+            v["cpu_info"] = cpu_info(call, h);
         } else {
             v["uptime"] = Value::Null;
         }
@@ -105,7 +121,7 @@ pub async fn hypervisor_show(
     let list = hosts(&state, &call).await?;
     let h = list
         .iter()
-        .find(|h| h.id == id || h.name == id)
+        .find(|h| h.id == id || h.name == id || id.parse() == Ok(h.number))
         .ok_or_else(|| NovaError::new(StatusCode::NOT_FOUND, format!("Hypervisor with ID {id} could not be found.")))?;
     Ok(Json(json!({"hypervisor": hypervisor(&call, &state, h, true)})))
 }
@@ -117,7 +133,7 @@ pub async fn services(State(state): State<AppState>, call: NovaCall) -> Result<J
         .iter()
         .map(|h| {
             let mut v = json!({
-                "id": if call.version.at_least(53) { json!(h.id) } else { json!(h.name) },
+                "id": host_id(&call, h),
                 "binary": "nova-compute", "host": h.name, "zone": h.availability_zone,
                 "status": if h.enabled { "enabled" } else { "disabled" },
                 "state": if up(&state, h) { "up" } else { "down" },

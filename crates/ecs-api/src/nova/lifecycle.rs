@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use ecs_core::compute::lifecycle::RebuildRequest;
 use serde_json::{Value, json};
 
-use super::servers::{access_ip, hostname_param, image_ref_param, metadata_map, update_view, user_data_param};
+use super::servers::{access_ip, hostname_param, image_ref_param, metadata_map, rebuild_view, user_data_param};
 use super::validate::{self, invalid};
 use super::{NovaBody, NovaCall, NovaError};
 use crate::AppState;
@@ -190,11 +190,8 @@ async fn rebuild(state: &AppState, call: &NovaCall, request_id: &str, id: &str, 
         ));
     }
     let (server, admin_pass) = state.core.server_rebuild(&call.ctx, id, req, request_id).await?;
-    let mut view = update_view(call, &server);
+    let mut view = rebuild_view(call, &server);
     view["adminPass"] = json!(admin_pass);
-    if let Value::Object(map) = &mut view {
-        map.remove("OS-EXT-SRV-ATTR:user_data");
-    }
     Ok((StatusCode::ACCEPTED, Json(json!({"server": view}))).into_response())
 }
 

@@ -798,7 +798,7 @@ async fn list(state: &AppState, call: &NovaCall, raw: Option<String>, full: bool
         });
         servers.truncate(limit as usize);
     }
-    let render = |s: &Server| if full { detail(call, s) } else { brief(call, s) };
+    let render = |s: &Server| if full { list_detail(call, s) } else { brief(call, s) };
     let mut body = json!({"servers": servers.iter().map(render).collect::<Vec<_>>()});
     if servers.len() as i64 == limit
         && let Some(last) = servers.last()
@@ -819,6 +819,33 @@ pub async fn detail_list(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>> {
     list(&state, &call, raw, true).await
+}
+
+/// A server in `GET /servers/detail`: as shown, less `server_groups`, which
+/// Nova (2.71) puts only in show, update and rebuild.
+fn list_detail(call: &NovaCall, s: &Server) -> Value {
+    let mut out = detail(call, s);
+    if let Value::Object(map) = &mut out {
+        map.remove("server_groups");
+    }
+    out
+}
+
+/// The server as rebuild returns it (Nova's `_action_rebuild`): the update
+/// view, with `key_name` from 2.54 (before 2.75 too) and the top-level
+/// `user_data` from 2.57, never `OS-EXT-SRV-ATTR:user_data`.
+pub(super) fn rebuild_view(call: &NovaCall, s: &Server) -> Value {
+    let mut out = update_view(call, s);
+    if let Value::Object(map) = &mut out {
+        map.remove("OS-EXT-SRV-ATTR:user_data");
+        if call.version.at_least(54) {
+            map.insert("key_name".to_string(), json!(s.key_name));
+        }
+        if call.version.at_least(57) {
+            map.insert("user_data".to_string(), json!(s.user_data));
+        }
+    }
+    out
 }
 
 /// The server as `PUT /servers/{id}` and rebuild return it: before 2.75

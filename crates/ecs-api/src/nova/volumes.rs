@@ -124,6 +124,7 @@ pub async fn snapshot_delete(
     Ok(StatusCode::ACCEPTED)
 }
 
+/// An attachment as GET lists and shows it.
 fn attachment_view(call: &NovaCall, v: &Volume) -> Value {
     let a = v.attachment.as_ref();
     let mut out = json!({
@@ -194,7 +195,19 @@ pub async fn attach(
     let dot = a.get("delete_on_termination").map(|d| validate::boolean(d, "delete_on_termination")).transpose()?;
     state.core.volume_attach(&call.ctx, &id, volume_id, device, dot.unwrap_or(false), &request_id).await?;
     let volume = state.core.volume(&call.ctx, volume_id).await?;
-    Ok(Json(json!({"volumeAttachment": attachment_view(&call, &volume)})))
+    Ok(Json(json!({"volumeAttachment": created_view(&call, &volume)})))
+}
+
+/// An attachment as POST answers it: Nova keeps `id` there and does not
+/// add 2.89's `attachment_id` and `bdm_uuid`.
+fn created_view(call: &NovaCall, v: &Volume) -> Value {
+    let mut out = attachment_view(call, v);
+    if let Value::Object(map) = &mut out {
+        map.remove("attachment_id");
+        map.remove("bdm_uuid");
+        map.insert("id".to_string(), json!(v.id));
+    }
+    out
 }
 
 pub async fn detach(

@@ -22,3 +22,8 @@ CREATE TABLE console_tokens (
     expires_at    BIGINT NOT NULL
 );
 CREATE INDEX console_tokens_by_server ON console_tokens (server_id);
+
+-- The integer id hosts have below microversion 2.53 (Nova's database id),
+-- fixed when a host first registers.
+ALTER TABLE compute_hosts ADD COLUMN number BIGINT;
+UPDATE compute_hosts SET number = (SELECT COUNT(*) FROM compute_hosts c WHERE c.name <= compute_hosts.name);

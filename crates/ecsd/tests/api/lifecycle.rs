@@ -190,6 +190,9 @@ async fn rebuild(server: &TestServer) {
     assert_eq!(s["name"], "rebuilt");
     assert_eq!(s["metadata"], json!({"a": "b"}));
     assert!(s.get("OS-EXT-STS:vm_state").is_none(), "before 2.75 the extended attributes are left out: {s}");
+    assert_eq!(s["key_name"], "rk", "rebuild shows key_name from 2.54: {s}");
+    assert_eq!(s["user_data"], user_data, "and user_data from 2.57: {s}");
+    assert!(s.get("OS-EXT-SRV-ATTR:user_data").is_none());
     assert!(s["addresses"]["default-net"][0].get("OS-EXT-IPS:type").is_none());
     let s = demo.wait_status(&id, "ACTIVE").await;
     assert_eq!(s["key_name"], "rk");
@@ -361,6 +364,9 @@ async fn quota_overrides_and_server_groups(server: &TestServer) {
     let id = r.body["server"]["id"].as_str().unwrap().to_string();
     let s = demo.wait_status(&id, "ACTIVE").await;
     assert_eq!(s["server_groups"], json!([group]));
+    let listed = demo.get("/v2.1/servers/detail", Some("2.71")).await;
+    let mine = listed.body["servers"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap().clone();
+    assert!(mine.get("server_groups").is_none(), "server_groups is for show only: {mine}");
     let r = demo.post(&format!("/v2.1/servers/{id}/metadata"), None, &json!({"metadata": {"b": "2", "c": "3"}})).await;
     r.assert_fault(403, "forbidden");
 }

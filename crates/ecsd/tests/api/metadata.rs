@@ -119,6 +119,19 @@ async fn zones_hypervisors_services(server: &TestServer) {
     assert_eq!(list[0]["hypervisor_type"], "sim");
     let one = admin.get(&format!("/v2.1/os-hypervisors/{}", list[0]["id"].as_str().unwrap()), Some("2.53")).await;
     assert_eq!(one.status, 200);
+    assert!(one.body["hypervisor"]["cpu_info"].is_object(), "2.28: cpu_info is an object: {}", one.body);
+    // Before 2.53 ids are integers (Nova's database ids) and cpu_info before 2.28 a JSON string.
+    let old = admin.get("/v2.1/os-hypervisors/detail", None).await;
+    let first = &old.body["hypervisors"][0];
+    assert_eq!(first["id"], 1);
+    assert_eq!(first["service"]["id"], 1);
+    assert!(first["cpu_info"].is_string(), "{first}");
+    let one = admin.get("/v2.1/os-hypervisors/1", Some("2.52")).await;
+    assert_eq!(one.body["hypervisor"]["hypervisor_hostname"], first["hypervisor_hostname"]);
+    let services = admin.get("/v2.1/os-services", Some("2.52")).await;
+    assert!(services.body["services"].as_array().unwrap().iter().all(|s| s["id"].is_i64()), "{}", services.body);
+    let services = admin.get("/v2.1/os-services", Some("2.53")).await;
+    assert!(services.body["services"][0]["id"].as_str().unwrap().len() == 36, "{}", services.body);
     // A lost simulated host shows down.
     server.sim().set_host_down("sim-host-2", true);
     let services = admin.get("/v2.1/os-services", None).await;

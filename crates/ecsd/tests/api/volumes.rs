@@ -56,6 +56,10 @@ async fn volumes_attach_detach_snapshots(server: &TestServer) {
     );
     let list = demo.get(&path, None).await;
     assert_eq!(list.body["volumeAttachments"][0]["volumeId"], vol);
+    // 2.89 swaps `id` for attachment_id and bdm_uuid in GET only.
+    let list = demo.get(&path, Some("2.89")).await;
+    let a = &list.body["volumeAttachments"][0];
+    assert!(a.get("id").is_none() && a["attachment_id"].is_string() && a["bdm_uuid"].is_string(), "{a}");
     assert_eq!(demo.get(&format!("{path}/{vol}"), None).await.status, 200);
 
     // Attached: no second attach, no delete, snapshots only with force.
@@ -80,7 +84,9 @@ async fn volumes_attach_detach_snapshots(server: &TestServer) {
     // A volume made from the snapshot's size... and the server's delete frees volumes.
     let keep = volume(&demo, 1).await;
     let gone = volume(&demo, 1).await;
-    demo.post(&path, None, &json!({"volumeAttachment": {"volumeId": keep}})).await;
+    let r = demo.post(&path, Some("2.89"), &json!({"volumeAttachment": {"volumeId": keep}})).await;
+    let a = &r.body["volumeAttachment"];
+    assert!(a["id"] == json!(keep) && a.get("attachment_id").is_none() && a.get("bdm_uuid").is_none(), "{a}");
     demo.post(&path, Some("2.79"), &json!({"volumeAttachment": {"volumeId": gone, "delete_on_termination": true}}))
         .await;
     wait_volume(&demo, &gone, "in-use").await;

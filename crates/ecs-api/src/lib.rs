@@ -12,6 +12,7 @@
 //! dialect renders errors in exactly one place (its `error` module).
 
 mod body;
+pub mod ecs;
 mod glance;
 pub mod identity;
 mod links;
@@ -68,7 +69,10 @@ pub fn service(
         .merge(glance::router())
         .merge(neutron::router())
         .merge(nova::router(state.clone()))
-        .with_state(state);
+        .merge(ecs::router())
+        .with_state(state.clone());
     let router = request_id::layer(router);
-    axum::middleware::from_fn(nova::strip_project_from_path).layer(router)
+    let router = axum::middleware::from_fn(nova::strip_project_from_path).layer(router);
+    // AK/SK signatures cover the path as sent: check them before the rewrite.
+    axum::middleware::from_fn_with_state(state, identity::verify_signature).layer(router)
 }

@@ -6,11 +6,13 @@
 //! each API dialect renders that error in its own format.
 
 pub mod compute;
+pub mod credential;
 mod error;
 pub mod flavor;
 pub mod floating_ip;
 pub mod identity;
 pub mod image;
+pub mod job;
 pub mod keypair;
 pub mod network;
 pub mod policy;
@@ -18,6 +20,7 @@ pub mod quota;
 pub mod security_group;
 pub mod seed;
 pub mod server_group;
+pub mod signing;
 pub mod volume;
 
 use std::sync::Arc;

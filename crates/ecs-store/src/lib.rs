@@ -9,6 +9,7 @@
 //! and return `ecs-types` records, and never see HTTP.
 
 mod console;
+mod credential;
 mod error;
 mod flavor;
 mod floating_ip;
@@ -33,6 +34,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use console::ConsoleToken;
+pub use credential::Credential;
 pub use error::StoreError;
 pub use flavor::{FlavorListQuery, FlavorSortKey, SortDir};
 pub use floating_ip::FloatingRefusal;

@@ -292,6 +292,15 @@ impl Store {
         task_from_row(&row)
     }
 
+    /// The sub-tasks of a task (an ECS job's sub-jobs), oldest first.
+    pub async fn task_children(&self, parent_id: &str) -> StoreResult<Vec<Task>> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM tasks WHERE parent_id = $1 ORDER BY seq"))
+            .bind(parent_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(task_from_row).collect()
+    }
+
     /// A server's tasks, newest first (Nova's instance actions).
     pub async fn task_list_for_server(&self, server_id: &str) -> StoreResult<Vec<Task>> {
         let rows = sqlx::query(&format!(

@@ -37,6 +37,11 @@ enum Command {
         #[command(subcommand)]
         command: NetworkCommand,
     },
+    /// AK/SK credentials (access keys for signed requests), straight on the database.
+    Credential {
+        #[command(subcommand)]
+        command: CredentialCommand,
+    },
     /// Image administration.
     Image {
         #[command(subcommand)]
@@ -68,6 +73,24 @@ struct ImageImportArgs {
     public: bool,
     /// The owning project (by name, Default domain).
     #[arg(long, default_value = "admin")]
+    project: String,
+}
+
+#[derive(Subcommand)]
+enum CredentialCommand {
+    /// Create an access key (AK) and secret key (SK) of a user on a project.
+    Create(CredentialCreateArgs),
+}
+
+#[derive(Args)]
+struct CredentialCreateArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// The user (by name, Default domain).
+    #[arg(long)]
+    user: String,
+    /// The project the key acts in (by name, Default domain); the user must hold a role on it.
+    #[arg(long)]
     project: String,
 }
 
@@ -283,6 +306,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Network { command: NetworkCommand::Create(args) } => network_create(args).await,
         Command::Image { command: ImageCommand::Import(args) } => image_import(args).await,
+        Command::Credential { command: CredentialCommand::Create(args) } => credential_create(args).await,
         Command::Db { command: DbCommand::Migrate(args) } => {
             let store = ecsd::open_store(&args.data_dir, args.database_url.as_deref()).await?;
             store.close().await;
@@ -326,6 +350,27 @@ async fn network_create(args: NetworkCreateArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     store.network_create(&network, std::slice::from_ref(&subnet)).await?;
     println!("network {} ({}) with subnet {} ({})", network.name, network.id, subnet.cidr, subnet.id);
+    store.close().await;
+    Ok(())
+}
+
+async fn credential_create(args: CredentialCreateArgs) -> anyhow::Result<()> {
+    let store = ecsd::open_store(&args.database.data_dir, args.database.database_url.as_deref()).await?;
+    let core = ecs_core::Core::new(store.clone(), ecs_core::CoreConfig::default());
+    let domain = ecs_types::identity::DEFAULT_DOMAIN_ID;
+    let user =
+        store.user_get_by_name(domain, &args.user).await.map_err(|e| anyhow::anyhow!("user {}: {e}", args.user))?;
+    let project = store
+        .project_get_by_name(domain, &args.project)
+        .await
+        .map_err(|e| anyhow::anyhow!("project {}: {e}", args.project))?;
+    if store.roles_for(&user.id, &project.id).await?.is_empty() {
+        anyhow::bail!("user {} has no role on project {}", user.name, project.name);
+    }
+    let credential = core.credential_insert(&user.id, &project.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("access key (AK): {}", credential.access);
+    println!("secret key (SK): {}", credential.secret);
+    println!("project id:      {}", project.id);
     store.close().await;
     Ok(())
 }

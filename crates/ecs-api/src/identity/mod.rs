@@ -14,10 +14,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use ecs_core::identity::{Credentials, DomainRef, ProjectRef, Scope, UserRef};
+use ecs_store::Credential;
 use ecs_types::{Domain, RoleAssignment};
 use serde_json::{Value, json};
 
-pub use auth::Caller;
+pub use auth::{Caller, MAX_SIGNED_BODY_BYTES, verify_signature};
 pub use error::KeystoneError;
 
 use crate::body::read_json;
@@ -40,6 +41,8 @@ pub fn router() -> Router<AppState> {
         .route("/users", get(list_users).post(create_user))
         .route("/users/{id}", get(show_user).delete(delete_user))
         .route("/users/{id}/projects", get(user_projects))
+        .route("/users/{id}/credentials/OS-EC2", get(list_ec2_credentials).post(create_ec2_credential))
+        .route("/users/{id}/credentials/OS-EC2/{access}", get(show_ec2_credential).delete(delete_ec2_credential))
         .route("/roles", get(list_roles))
         .route("/role_assignments", get(list_role_assignments))
         .route("/domains", get(list_domains))
@@ -445,4 +448,60 @@ async fn show_domain(Caller(_caller): Caller, base: BaseUrl, Path(id): Path<Stri
         return Err(KeystoneError::new(StatusCode::NOT_FOUND, format!("Could not find domain: {id}.")));
     }
     Ok(Json(json!({"domain": views::domain_full(&base, &d)})))
+}
+
+// --- EC2-style credentials (OS-EC2) -------------------------------------------
+
+fn ec2_credential(base: &BaseUrl, c: &Credential) -> Value {
+    json!({
+        "user_id": c.user_id, "tenant_id": c.project_id, "access": c.access, "secret": c.secret,
+        "trust_id": null,
+        "links": {"self": base.join(&format!("identity/v3/users/{}/credentials/OS-EC2/{}", c.user_id, c.access))},
+    })
+}
+
+async fn create_ec2_credential(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    Path(user_id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Response> {
+    let body = read_json(&headers, body).await?;
+    let project_id = string(&body, "tenant_id", "body")?;
+    let credential = state.core.credential_create(&caller, &user_id, &project_id).await?;
+    Ok((StatusCode::CREATED, Json(json!({"credential": ec2_credential(&base, &credential)}))).into_response())
+}
+
+async fn list_ec2_credentials(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    Path(user_id): Path<String>,
+) -> Result<Json<Value>> {
+    let credentials = state.core.credential_list(&caller, &user_id).await?;
+    Ok(Json(json!({
+        "credentials": credentials.iter().map(|c| ec2_credential(&base, c)).collect::<Vec<_>>(),
+        "links": views::collection(&base, &format!("users/{user_id}/credentials/OS-EC2")),
+    })))
+}
+
+async fn show_ec2_credential(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    Path((user_id, access)): Path<(String, String)>,
+) -> Result<Json<Value>> {
+    let credential = state.core.credential_get(&caller, &user_id, &access).await?;
+    Ok(Json(json!({"credential": ec2_credential(&base, &credential)})))
+}
+
+async fn delete_ec2_credential(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((user_id, access)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    state.core.credential_delete(&caller, &user_id, &access).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

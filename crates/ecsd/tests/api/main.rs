@@ -2,6 +2,8 @@
 //! random port over a fresh database and drives it with an HTTP client.
 //! Tests declared with `both!` run on SQLite and on PostgreSQL.
 
+mod credentials;
+mod ecs;
 mod errors;
 mod flavors;
 mod harness;

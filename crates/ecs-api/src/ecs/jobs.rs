@@ -1,0 +1,100 @@
+//! `GET /v1/{project_id}/jobs/{job_id}` (§5.8.1): a task as an ECS job,
+//! its sub-tasks as sub-jobs.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use ecs_core::job::job_id;
+use ecs_types::Timestamp;
+use ecs_types::server::{Task, TaskPhase};
+use serde_json::{Value, json};
+
+use super::{EcsCall, EcsError};
+use crate::AppState;
+
+/// Job times as the seed prints them: milliseconds, UTC.
+fn time(t: Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn status(phase: TaskPhase) -> &'static str {
+    match phase {
+        TaskPhase::Pending => "INIT",
+        TaskPhase::Running | TaskPhase::Unwinding => "RUNNING",
+        TaskPhase::Succeeded => "SUCCESS",
+        TaskPhase::Failed => "FAIL",
+    }
+}
+
+/// The ECS job type of a task kind; `single` for a sub-job of a batch.
+fn job_type(kind: &str, single: bool) -> String {
+    let name = match kind {
+        "create" => "createServer",
+        "delete" => "deleteServer",
+        "start" => "startServer",
+        "stop" => "stopServer",
+        "reboot" | "reboot_hard" => "rebootServer",
+        "resize" | "confirmResize" | "revertResize" => "resizeServer",
+        "rebuild" => "reinstallOs",
+        "attach_volume" => "attachVolume",
+        "detach_volume" => "detachVolume",
+        "attach_interface" => "addNics",
+        "detach_interface" => "deleteNics",
+        other => other,
+    };
+    match name.strip_suffix("Server") {
+        Some(verb) if single => format!("{verb}SingleServer"),
+        _ => name.to_string(),
+    }
+}
+
+/// Why a task failed, as the job's `fail_reason`.
+fn failure(task: &Task) -> Option<String> {
+    (task.phase == TaskPhase::Failed)
+        .then(|| task.progress.get("failure").and_then(Value::as_str).unwrap_or("the operation failed").to_string())
+}
+
+fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
+    let mut entities = json!({});
+    if let Some(server) = &task.server_id {
+        entities["server_id"] = json!(server);
+    }
+    if !sub_jobs.is_empty() {
+        entities["sub_jobs_total"] = json!(sub_jobs.len());
+        entities["sub_jobs"] = sub_jobs.iter().map(|t| view(t, &[], true)).collect();
+    }
+    let fail_reason = failure(task);
+    if single && let Some(reason) = &fail_reason {
+        entities["errorcode_message"] = json!(reason);
+    }
+    json!({
+        "status": status(task.phase),
+        "entities": entities,
+        "job_id": job_id(&task.id),
+        "job_type": job_type(&task.kind, single),
+        "begin_time": time(task.created_at),
+        "end_time": task.finished_at.map(time),
+        "error_code": fail_reason.as_ref().map(|_| if sub_jobs.is_empty() { "Ecs.0000" } else { "Common.0021" }),
+        "fail_reason": fail_reason,
+    })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    call: EcsCall,
+    Path((_project, job)): Path<(String, String)>,
+) -> Result<Json<Value>, EcsError> {
+    let job = state.core.job(&call.ctx, &job).await.map_err(EcsError::not_found_as("Common.0011"))?;
+    Ok(Json(view(&job.task, &job.sub_jobs, job.task.parent_id.is_some())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_types_follow_the_seed() {
+        assert_eq!(job_type("create", false), "createServer");
+        assert_eq!(job_type("create", true), "createSingleServer");
+        assert_eq!(job_type("attach_volume", true), "attachVolume");
+    }
+}

@@ -1,0 +1,54 @@
+//! ECS jobs: the ECS-native view of the task engine. A job is a task (and
+//! its sub-tasks), so a Nova instance action and an ECS job of the same
+//! operation are one record.
+
+use ecs_types::AuthContext;
+use ecs_types::server::Task;
+
+use crate::{Core, Error, Result};
+
+/// A job and its sub-jobs.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub task: Task,
+    pub sub_jobs: Vec<Task>,
+}
+
+/// Task ids are UUIDs; ECS job ids are their 32 hex digits.
+pub fn job_id(task_id: &str) -> String {
+    task_id.replace('-', "")
+}
+
+/// The task id of a job id (either form); None if it cannot be one.
+fn task_id(job_id: &str) -> Option<String> {
+    uuid::Uuid::try_parse(job_id).ok().map(|u| u.hyphenated().to_string())
+}
+
+impl Core {
+    /// A job of the caller's project (admins: any); NotFound otherwise.
+    pub async fn job(&self, ctx: &AuthContext, job_id: &str) -> Result<Job> {
+        let not_found = || Error::NotFound(format!("Job {job_id} could not be found."));
+        let id = task_id(job_id).ok_or_else(not_found)?;
+        let task = self.store.task_get(&id).await.map_err(Error::not_found_or(not_found))?;
+        if !ctx.is_admin() && ctx.project_id() != Some(task.project_id.as_str()) {
+            return Err(not_found());
+        }
+        let sub_jobs = self.store.task_children(&task.id).await?;
+        Ok(Job { task, sub_jobs })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_ids_are_task_ids_without_dashes() {
+        let task = "0b8ba9a1-5e0c-4c4b-9d63-1e0f7c2a3b4d";
+        let job = job_id(task);
+        assert_eq!(job, "0b8ba9a15e0c4c4b9d631e0f7c2a3b4d");
+        assert_eq!(task_id(&job).as_deref(), Some(task));
+        assert_eq!(task_id(task).as_deref(), Some(task));
+        assert_eq!(task_id("not-a-job"), None);
+    }
+}

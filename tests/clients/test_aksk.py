@@ -43,3 +43,26 @@ def test_huawei_sdk_signature_reaches_nova(demo, ec2_credential):
 
     r = signed_get(netloc, ak, "x" * 40, project_id, f"/v2.1/{project_id}/flavors")
     assert r.status_code == 401, r.text
+
+
+def test_huawei_ecs_sdk_shows_and_lists_servers(demo, ec2_credential):
+    """The real `huaweicloudsdkecs` client, AK/SK-signed: ShowServer and
+    ListServersDetails deserialise into the SDK's own models."""
+    from huaweicloudsdkecs.v2 import EcsClient, ListServersDetailsRequest, ShowServerRequest
+
+    image = next(iter(demo.compute.images()))
+    server = demo.compute.create_server(name="hw-sdk", flavor_id="s3.small.1", image_id=image.id, networks="auto")
+    demo.compute.wait_for_server(server, status="ACTIVE", wait=60, interval=0.2)
+    endpoint = demo.session.get_endpoint(service_type="compute", interface="public")
+    base = f"{urlparse(endpoint).scheme}://{urlparse(endpoint).netloc}"
+    credentials = BasicCredentials(ec2_credential["access"], ec2_credential["secret"], demo.current_project_id)
+    client = EcsClient.new_builder().with_credentials(credentials).with_endpoints([base]).build()
+
+    shown = client.show_server(ShowServerRequest(server_id=server.id)).server
+    assert shown.name == "hw-sdk" and shown.status == "ACTIVE"
+    assert shown.flavor.vcpus == "1" and shown.flavor.id == "s3.small.1"
+    assert any(a.os_ext_ip_sport_id for nics in shown.addresses.values() for a in nics)
+
+    listed = client.list_servers_details(ListServersDetailsRequest(name="hw-sdk", limit=10))
+    assert listed.count >= 1 and server.id in [s.id for s in listed.servers]
+    demo.compute.delete_server(server)

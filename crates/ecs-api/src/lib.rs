@@ -11,6 +11,9 @@
 //! dialect's terms, call one core operation and render the result. Each
 //! dialect renders errors in exactly one place (its `error` module).
 
+// serde_json's `json!` recurses per field: the ECS server view has ~50.
+#![recursion_limit = "256"]
+
 mod body;
 pub mod ecs;
 mod glance;
@@ -19,6 +22,7 @@ mod links;
 mod neutron;
 pub mod nova;
 pub mod request_id;
+mod server_view;
 
 use std::sync::Arc;
 

@@ -4,6 +4,7 @@
 mod codes;
 mod error;
 mod jobs;
+mod servers;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -17,7 +18,11 @@ use crate::AppState;
 use crate::identity::Caller;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/{project_id}/jobs/{job_id}", get(jobs::show))
+    Router::new()
+        .route("/v1/{project_id}/jobs/{job_id}", get(jobs::show))
+        .route("/v1/{project_id}/cloudservers/detail", get(servers::detail))
+        .route("/v1.1/{project_id}/cloudservers/detail", get(servers::detail))
+        .route("/v1/{project_id}/cloudservers/{server_id}", get(servers::show))
 }
 
 /// The caller of an ECS-native request: authenticated, and acting in the

@@ -13,35 +13,17 @@ use ecs_store::{ServerEdit, ServerListQuery, ServerSortKey};
 use ecs_types::Timestamp;
 use ecs_types::server::{BlockDevice, Server, VmState, vm_states_for_status};
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha224};
 
 use super::validate::{self, QueryParams, invalid, invalid_query};
 use super::{NovaBody, NovaCall, NovaError};
 use crate::AppState;
 use crate::request_id::RequestId;
+use crate::server_view::{host_id, iso, usage_time};
 
 type Result<T> = std::result::Result<T, NovaError>;
 
 /// Nova's `[api] max_limit`.
 const MAX_LIMIT: i64 = 1000;
-
-fn iso(t: Timestamp) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-/// Nova's usage timestamps carry microseconds and no zone.
-fn usage_time(t: Option<Timestamp>) -> Value {
-    t.map(|t| json!(t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string())).unwrap_or(Value::Null)
-}
-
-/// `hostId`: a hash of project and host, so that a project can tell
-/// whether two of its servers share a host without learning the host.
-fn host_id(project_id: &str, host: Option<&str>) -> String {
-    match host {
-        Some(h) => hex::encode(Sha224::digest(format!("{project_id}{h}").as_bytes())),
-        None => String::new(),
-    }
-}
 
 fn addresses(s: &Server) -> Value {
     let mut out = Map::new();

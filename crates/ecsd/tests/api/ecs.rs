@@ -62,3 +62,63 @@ async fn jobs(server: &TestServer) {
     assert_eq!(r.status, 200, "admins see every job: {}", r.body);
 }
 both!(jobs);
+
+async fn show_and_list_servers(server: &TestServer) {
+    let demo = server.demo().await;
+    let store = &server.core().store;
+    let image = store.image_list().await.unwrap().remove(0).id;
+    let mut ids = Vec::new();
+    for name in ["web-1", "web-2", "db-1"] {
+        let body = json!({"server": {"name": name, "flavorRef": "s3.small.1", "imageRef": image,
+            "networks": "auto", "metadata": {"role": name}}});
+        let r = demo.post("/v2.1/servers", Some("2.37"), &body).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        let id = r.body["server"]["id"].as_str().unwrap().to_string();
+        demo.wait_status(&id, "ACTIVE").await;
+        ids.push(id);
+    }
+    let project = demo.project_id.clone();
+
+    let r = demo.get(&format!("/v1/{project}/cloudservers/{}", ids[0]), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let s = &r.body["server"];
+    assert_eq!(s["name"], "web-1");
+    assert_eq!(s["status"], "ACTIVE");
+    assert_eq!(
+        s["flavor"],
+        json!({"id": "s3.small.1", "name": "s3.small.1", "disk": "40", "vcpus": "1", "ram": "1024"})
+    );
+    let nic = s["addresses"].as_object().unwrap().values().next().unwrap()[0].clone();
+    assert_eq!(nic["version"], "4");
+    assert_eq!(nic["primary"], true);
+    assert!(nic["OS-EXT-IPS:port_id"].as_str().unwrap().len() == 36, "{nic}");
+    assert_eq!(s["metadata"]["role"], "web-1");
+    assert_eq!(s["metadata"]["metering.image_id"], image.as_str());
+    assert!(s["security_groups"][0]["id"].as_str().unwrap().len() == 36, "{s}");
+    assert_eq!(s["sys_tags"][0]["key"], "_sys_enterprise_project_id");
+    let r = demo.get(&format!("/v1/{project}/cloudservers/00000000-0000-0000-0000-000000000000"), None).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "Ecs.0114");
+
+    // Filters, then pages of `limit` numbered by `offset`; count is every match.
+    for prefix in ["/v1", "/v1.1"] {
+        let r = demo.get(&format!("{prefix}/{project}/cloudservers/detail?name=web&limit=1"), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["count"], 2);
+        assert_eq!(r.body["servers"].as_array().unwrap().len(), 1);
+    }
+    let page = |n: u32| format!("/v1/{project}/cloudservers/detail?limit=2&offset={n}");
+    let first = demo.get(&page(1), None).await.body;
+    let second = demo.get(&page(2), None).await.body;
+    assert_eq!(first["count"], 3);
+    assert_eq!(first["servers"].as_array().unwrap().len(), 2);
+    assert_eq!(second["servers"].as_array().unwrap().len(), 1);
+    let r = demo.get(&format!("/v1/{project}/cloudservers/detail?status=SHUTOFF"), None).await;
+    assert_eq!(r.body["count"], 0);
+    let r = demo.get(&format!("/v1/{project}/cloudservers/detail?server_id={},{}", ids[1], ids[2]), None).await;
+    assert_eq!(r.body["count"], 2);
+    let r = demo.get(&format!("/v1/{project}/cloudservers/detail?limit=0"), None).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["error"]["code"], "Ecs.0005");
+}
+both!(show_and_list_servers);

@@ -1,0 +1,216 @@
+//! ShowServer and ListServersDetails of the ECS-native API (DECISIONS.md
+//! §2): the same servers as Nova's, rendered as the §8.2 structures the
+//! Huawei SDK's `ServerDetail` reads (string-typed flavor fields, port ids
+//! on addresses, `sys_tags`, reserved metadata keys).
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use ecs_store::ServerListQuery;
+use ecs_types::server::{Server, vm_states_for_status};
+use serde_json::{Map, Value, json};
+
+use super::{EcsCall, EcsError};
+use crate::AppState;
+use crate::server_view::{host_id, iso, usage_time};
+
+/// ListServersDetails: 25 a page by default, at most 1000.
+const DEFAULT_LIMIT: usize = 25;
+const MAX_LIMIT: usize = 1000;
+
+/// What the view needs besides the server: its group ids and volume devices.
+struct Extras {
+    group_ids: HashMap<String, String>,
+    devices: HashMap<String, String>,
+}
+
+fn addresses(s: &Server) -> Value {
+    let mut out = Map::new();
+    for (i, p) in s.ports.iter().enumerate() {
+        let list = out.entry(p.network_id.clone()).or_insert_with(|| json!([])).as_array_mut().expect("array");
+        list.push(json!({
+            "version": if p.address.contains(':') { "6" } else { "4" },
+            "addr": p.address,
+            "OS-EXT-IPS:type": "fixed",
+            "OS-EXT-IPS-MAC:mac_addr": p.mac,
+            "OS-EXT-IPS:port_id": p.id,
+            "primary": i == 0,
+        }));
+        for (_, address) in s.floating_ips.iter().filter(|(port, _)| port == &p.id) {
+            list.push(json!({
+                "version": "4", "addr": address, "OS-EXT-IPS:type": "floating",
+                "OS-EXT-IPS-MAC:mac_addr": p.mac, "OS-EXT-IPS:port_id": p.id, "primary": false,
+            }));
+        }
+    }
+    Value::Object(out)
+}
+
+/// The metadata with the reserved keys ECS sets itself (§8.2 Table 8-17).
+fn metadata(s: &Server) -> Value {
+    let mut m: Map<String, Value> = s.metadata.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let mut reserved = vec![("charging_mode", "0".to_string()), ("metering.resourcetype", "1".to_string())];
+    if let Some(p) = s.ports.first() {
+        reserved.push(("vpc_id", p.network_id.clone()));
+    }
+    if let Some(image) = &s.image_id {
+        reserved.push(("metering.image_id", image.clone()));
+    }
+    if let Some(name) = &s.image_name {
+        reserved.push(("image_name", name.clone()));
+    }
+    for (k, v) in reserved {
+        m.entry(k).or_insert(json!(v));
+    }
+    Value::Object(m)
+}
+
+fn view(s: &Server, extras: &Extras) -> Value {
+    let f = &s.flavor;
+    let volumes: Vec<Value> = s
+        .volumes
+        .iter()
+        .map(|(id, dot)| {
+            let device = extras.devices.get(id).cloned().unwrap_or_default();
+            json!({
+                "id": id,
+                "delete_on_termination": dot.to_string(),
+                "bootIndex": if device == "/dev/vda" { "0" } else { "-1" },
+                "device": device,
+            })
+        })
+        .collect();
+    let groups: Vec<Value> = s
+        .security_groups
+        .iter()
+        .map(|name| json!({"name": name, "id": extras.group_ids.get(name).cloned().unwrap_or_default()}))
+        .collect();
+    let mut out = json!({
+        "id": s.id,
+        "name": s.name,
+        "status": s.status(),
+        "created": iso(s.created_at),
+        "updated": iso(s.updated_at),
+        "auto_terminate_time": "",
+        "hostId": host_id(&s.project_id, s.host.as_deref()),
+        "OS-EXT-SRV-ATTR:host": s.host,
+        "OS-EXT-SRV-ATTR:hypervisor_hostname": s.host,
+        "OS-EXT-SRV-ATTR:instance_name": format!("instance-{}", &s.id[..8]),
+        "OS-EXT-SRV-ATTR:hostname": s.hostname,
+        "OS-EXT-SRV-ATTR:reservation_id": s.reservation_id,
+        "OS-EXT-SRV-ATTR:launch_index": s.launch_index,
+        "OS-EXT-SRV-ATTR:kernel_id": "",
+        "OS-EXT-SRV-ATTR:ramdisk_id": "",
+        "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
+        "OS-EXT-SRV-ATTR:user_data": s.user_data,
+        "addresses": addresses(s),
+        "key_name": s.key_name,
+        "image": {"id": s.image_id.clone().unwrap_or_default()},
+        "flavor": {
+            "id": f.id, "name": f.name, "disk": f.disk_gb.to_string(),
+            "vcpus": f.vcpus.to_string(), "ram": f.ram_mb.to_string(),
+        },
+        "security_groups": groups,
+        "OS-EXT-STS:task_state": s.task_state.map(|t| t.as_str()),
+        "OS-EXT-STS:vm_state": s.vm_state.as_str(),
+        "OS-EXT-STS:power_state": s.power_state.code(),
+        "OS-EXT-AZ:availability_zone": s.availability_zone.clone().unwrap_or_default(),
+        "user_id": s.user_id,
+        "tenant_id": s.project_id,
+        "OS-DCF:diskConfig": s.disk_config,
+        "accessIPv4": s.access_ipv4,
+        "accessIPv6": s.access_ipv6,
+        "progress": 0,
+        "config_drive": if s.config_drive { "True" } else { "" },
+        "metadata": metadata(s),
+        "OS-SRV-USG:launched_at": usage_time(s.launched_at),
+        "OS-SRV-USG:terminated_at": usage_time(s.terminated_at),
+        "os-extended-volumes:volumes_attached": volumes,
+        "description": s.description.clone().unwrap_or_default(),
+        "host_status": if s.host.is_some() { "UP" } else { "" },
+        "locked": s.locked(),
+        "tags": s.tags,
+        "os:scheduler_hints": s.scheduler_hints,
+        "enterprise_project_id": "0",
+        "sys_tags": [{"key": "_sys_enterprise_project_id", "value": "0"}],
+        "cpu_options": {},
+    });
+    if let Some(fault) = s.fault.as_ref().filter(|_| matches!(s.status(), "ERROR" | "DELETED")) {
+        out["fault"] = json!({"code": fault.code, "created": iso(fault.created), "message": fault.message,
+            "details": fault.details});
+    }
+    out
+}
+
+/// Looks up what the view shows beyond the server records.
+async fn extras(state: &AppState, call: &EcsCall, servers: &[Server]) -> Result<Extras, EcsError> {
+    let group_ids = state.core.security_groups(&call.ctx).await?.into_iter().map(|g| (g.name, g.id)).collect();
+    let mut devices = HashMap::new();
+    for s in servers.iter().filter(|s| !s.volumes.is_empty()) {
+        for v in state.core.server_volumes(&call.ctx, &s.id).await? {
+            if let Some(a) = v.attachment {
+                devices.insert(v.id, a.device);
+            }
+        }
+    }
+    Ok(Extras { group_ids, devices })
+}
+
+/// `GET /v1/{project_id}/cloudservers/{server_id}`.
+pub async fn show(
+    State(state): State<AppState>,
+    call: EcsCall,
+    Path((_project, id)): Path<(String, String)>,
+) -> Result<Json<Value>, EcsError> {
+    let server = state.core.server_get(&call.ctx, &id).await.map_err(EcsError::not_found_as("Ecs.0114"))?;
+    let extras = extras(&state, &call, std::slice::from_ref(&server)).await?;
+    Ok(Json(json!({"server": view(&server, &extras)})))
+}
+
+/// `GET /v1(.1)/{project_id}/cloudservers/detail`: filtered, then paged by
+/// `offset` (a page number from 1; 0 is the first page too) and `limit`;
+/// `count` is how many match.
+pub async fn detail(
+    State(state): State<AppState>,
+    call: EcsCall,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, EcsError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|_| EcsError::with_message("Ecs.0005", "Malformed query string"))?;
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let number = |key: &str, default: usize| -> Result<usize, EcsError> {
+        get(key).map_or(Ok(default), |v| {
+            v.parse().map_err(|_| EcsError::with_message("Ecs.0005", format!("{key} must be a non-negative integer")))
+        })
+    };
+    let limit = number("limit", DEFAULT_LIMIT)?;
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(EcsError::with_message("Ecs.0005", format!("limit must be between 1 and {MAX_LIMIT}")));
+    }
+    let page = number("offset", 1)?.max(1);
+    let mut q = ServerListQuery { project_id: call.ctx.project_id().map(String::from), ..Default::default() };
+    if let Some(status) = get("status") {
+        let (vm, tasks) = vm_states_for_status(status)
+            .ok_or_else(|| EcsError::with_message("Ecs.0005", format!("unknown status {status}")))?;
+        q.vm_states = Some(vm);
+        q.task_states = tasks;
+    }
+    q.flavor_id = get("flavor").map(String::from);
+    q.reservation_id = get("reservation_id").map(String::from);
+    let tags = |key: &str| get(key).map(|t| t.split(',').map(String::from).collect()).unwrap_or_default();
+    q.tags_all = tags("tags");
+    q.not_tags_any = tags("not-tags");
+    let ids: Vec<&str> = get("server_id").map(|v| v.split(',').collect()).unwrap_or_default();
+    let mut servers = state.core.server_list(&call.ctx, q).await?;
+    servers.retain(|s| {
+        get("name").is_none_or(|n| s.name.contains(n))
+            && get("ip").is_none_or(|ip| s.ports.iter().any(|p| p.address.contains(ip)))
+            && get("ip_eq").is_none_or(|ip| s.ports.iter().any(|p| p.address == ip))
+            && (ids.is_empty() || ids.contains(&s.id.as_str()))
+    });
+    let count = servers.len();
+    let page: Vec<Server> = servers.into_iter().skip((page - 1) * limit).take(limit).collect();
+    let extras = extras(&state, &call, &page).await?;
+    Ok(Json(json!({"count": count, "servers": page.iter().map(|s| view(s, &extras)).collect::<Vec<_>>()})))
+}

@@ -1,6 +1,7 @@
 """AK/SK: an EC2 credential made with the OpenStack CLI signs requests with
 the Huawei Cloud SDK's own signer (huaweicloudsdkcore), sent with requests."""
 
+import time
 from urllib.parse import urlparse
 
 import pytest
@@ -65,4 +66,20 @@ def test_huawei_ecs_sdk_shows_and_lists_servers(demo, ec2_credential):
 
     listed = client.list_servers_details(ListServersDetailsRequest(name="hw-sdk", limit=10))
     assert listed.count >= 1 and server.id in [s.id for s in listed.servers]
+
+    # A batch stop through the SDK, followed to its end with ShowJob.
+    from huaweicloudsdkecs.v2 import (
+        BatchStopServersOption, BatchStopServersRequest, BatchStopServersRequestBody, ServerId, ShowJobRequest,
+    )
+
+    option = BatchStopServersOption(servers=[ServerId(id=server.id)], type="HARD")
+    job_id = client.batch_stop_servers(BatchStopServersRequest(body=BatchStopServersRequestBody(os_stop=option))).job_id
+    for _ in range(300):
+        job = client.show_job(ShowJobRequest(job_id=job_id))
+        if job.status in ("SUCCESS", "FAIL"):
+            break
+        time.sleep(0.1)
+    assert job.status == "SUCCESS", job
+    assert job.entities.sub_jobs_total == 1 and job.entities.sub_jobs[0].entities.server_id == server.id
+    demo.compute.wait_for_server(server, status="SHUTOFF", wait=60, interval=0.2)
     demo.compute.delete_server(server)

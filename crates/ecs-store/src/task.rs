@@ -31,6 +31,9 @@ pub struct NewTask {
     pub finished: bool,
     /// Events to record with it (for finished tasks).
     pub events: Vec<String>,
+    /// With `finished`: a task refused before it could run (a batch member
+    /// in the wrong state), recorded as failed for this reason.
+    pub failure: Option<String>,
 }
 
 /// What a worker records after a step, in one transaction.
@@ -116,10 +119,16 @@ fn event_from_row(row: &AnyRow) -> StoreResult<TaskEvent> {
 
 pub(crate) async fn insert_task(tx: &mut Transaction<'_, Any>, t: &NewTask) -> StoreResult<()> {
     let now = time::to_db(chrono::Utc::now());
-    let phase = if t.finished { TaskPhase::Succeeded } else { TaskPhase::Pending };
+    let phase = match (t.finished, &t.failure) {
+        (false, _) => TaskPhase::Pending,
+        (true, None) => TaskPhase::Succeeded,
+        (true, Some(_)) => TaskPhase::Failed,
+    };
+    let progress = t.failure.as_ref().map_or_else(|| serde_json::json!({}), |f| serde_json::json!({"failure": f}));
     sqlx::query(
         "INSERT INTO tasks (id, parent_id, kind, server_id, project_id, user_id, request_id, phase, params, \
-         created_at, updated_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
+         created_at, updated_at, finished_at, progress, message) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13)",
     )
     .bind(&t.id)
     .bind(&t.parent_id)
@@ -132,6 +141,8 @@ pub(crate) async fn insert_task(tx: &mut Transaction<'_, Any>, t: &NewTask) -> S
     .bind(t.params.to_string())
     .bind(now)
     .bind(t.finished.then_some(now))
+    .bind(progress.to_string())
+    .bind(t.failure.as_ref().map(|_| "Error"))
     .execute(&mut **tx)
     .await?;
     for (i, name) in t.events.iter().enumerate() {
@@ -303,12 +314,10 @@ impl Store {
 
     /// A server's tasks, newest first (Nova's instance actions).
     pub async fn task_list_for_server(&self, server_id: &str) -> StoreResult<Vec<Task>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM tasks WHERE server_id = $1 AND parent_id IS NULL ORDER BY seq DESC"
-        ))
-        .bind(server_id)
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM tasks WHERE server_id = $1 ORDER BY seq DESC"))
+            .bind(server_id)
+            .fetch_all(&self.read)
+            .await?;
         rows.iter().map(task_from_row).collect()
     }
 

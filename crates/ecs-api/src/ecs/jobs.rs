@@ -53,6 +53,27 @@ fn failure(task: &Task) -> Option<String> {
         .then(|| task.progress.get("failure").and_then(Value::as_str).unwrap_or("the operation failed").to_string())
 }
 
+/// A job's status, end and failure: its task's own, or for a job of
+/// sub-jobs theirs together (running while any runs, FAIL if any failed).
+fn outcome(task: &Task, sub_jobs: &[Task]) -> (&'static str, Option<Timestamp>, Option<String>) {
+    if sub_jobs.is_empty() {
+        return (status(task.phase), task.finished_at, failure(task));
+    }
+    let statuses: Vec<&str> = sub_jobs.iter().map(|t| status(t.phase)).collect();
+    let overall = if statuses.iter().all(|s| *s == "INIT") {
+        "INIT"
+    } else if statuses.iter().any(|s| matches!(*s, "INIT" | "RUNNING")) {
+        "RUNNING"
+    } else if statuses.contains(&"FAIL") {
+        "FAIL"
+    } else {
+        "SUCCESS"
+    };
+    let done = matches!(overall, "SUCCESS" | "FAIL");
+    let end = if done { sub_jobs.iter().filter_map(|t| t.finished_at).max() } else { None };
+    (overall, end, sub_jobs.iter().find_map(failure).filter(|_| done))
+}
+
 fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
     let mut entities = json!({});
     if let Some(server) = &task.server_id {
@@ -62,17 +83,18 @@ fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
         entities["sub_jobs_total"] = json!(sub_jobs.len());
         entities["sub_jobs"] = sub_jobs.iter().map(|t| view(t, &[], true)).collect();
     }
-    let fail_reason = failure(task);
+    let (status, end, fail_reason) = outcome(task, sub_jobs);
     if single && let Some(reason) = &fail_reason {
         entities["errorcode_message"] = json!(reason);
     }
     json!({
-        "status": status(task.phase),
+        "status": status,
         "entities": entities,
         "job_id": job_id(&task.id),
         "job_type": job_type(&task.kind, single),
         "begin_time": time(task.created_at),
-        "end_time": task.finished_at.map(time),
+        "end_time": end.map(time),
+        // A failed sub-job fails its job: Common.0021 "Subjob fails".
         "error_code": fail_reason.as_ref().map(|_| if sub_jobs.is_empty() { "Ecs.0000" } else { "Common.0021" }),
         "fail_reason": fail_reason,
     })

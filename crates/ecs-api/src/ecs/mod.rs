@@ -1,6 +1,7 @@
 //! The ECS-native API (seed 002 chapter 5, seed 001): `/v1/{project_id}/…`
 //! and `/v1.1/{project_id}/…`, over the same core as the Nova API.
 
+mod actions;
 mod codes;
 mod error;
 mod jobs;
@@ -9,7 +10,7 @@ mod servers;
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::routing::get;
+use axum::routing::{get, post};
 use ecs_types::AuthContext;
 
 pub use error::EcsError;
@@ -20,6 +21,7 @@ use crate::identity::Caller;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/{project_id}/jobs/{job_id}", get(jobs::show))
+        .route("/v1/{project_id}/cloudservers/action", post(actions::batch))
         .route("/v1/{project_id}/cloudservers/detail", get(servers::detail))
         .route("/v1.1/{project_id}/cloudservers/detail", get(servers::detail))
         .route("/v1/{project_id}/cloudservers/{server_id}", get(servers::show))

@@ -2,6 +2,7 @@
 //! out asynchronous work, the scheduler and the reconciler that keeps
 //! hypervisors and records in agreement.
 
+pub mod batch;
 pub mod engine;
 pub mod lifecycle;
 mod metadata;

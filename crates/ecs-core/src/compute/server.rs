@@ -121,6 +121,7 @@ fn new_task(ctx: &AuthContext, kind: &str, server_id: &str, request_id: &str) ->
         params: json!({}),
         finished: false,
         events: Vec::new(),
+        failure: None,
     }
 }
 

@@ -122,3 +122,83 @@ async fn show_and_list_servers(server: &TestServer) {
     assert_eq!(r.body["error"]["code"], "Ecs.0005");
 }
 both!(show_and_list_servers);
+
+async fn job_of(s: &crate::Session<'_>, project: &str, job: &str, done: bool) -> serde_json::Value {
+    for _ in 0..400 {
+        let r = s.get(&format!("/v1/{project}/jobs/{job}"), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        if !done || matches!(r.body["status"].as_str(), Some("SUCCESS" | "FAIL")) {
+            return r.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("job {job} did not finish");
+}
+
+async fn batch_actions(server: &TestServer) {
+    let demo = server.demo().await;
+    let store = &server.core().store;
+    let image = store.image_list().await.unwrap().remove(0).id;
+    let mut ids = Vec::new();
+    for name in ["b1", "b2", "b3"] {
+        let body = json!({"server": {"name": name, "flavorRef": "m1.tiny", "imageRef": image, "networks": "auto"}});
+        let r = demo.post("/v2.1/servers", Some("2.37"), &body).await;
+        let id = r.body["server"]["id"].as_str().unwrap().to_string();
+        demo.wait_status(&id, "ACTIVE").await;
+        ids.push(id);
+    }
+    let project = demo.project_id.clone();
+    let path = format!("/v1/{project}/cloudservers/action");
+    let servers = |ids: &[String]| ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>();
+
+    // Stop all (HARD): one job, three sub-jobs, all SHUTOFF.
+    let r = demo.post(&path, None, &json!({"os-stop": {"type": "HARD", "servers": servers(&ids)}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let job = job_of(&demo, &project, r.body["job_id"].as_str().unwrap(), true).await;
+    assert_eq!(job["status"], "SUCCESS", "{job}");
+    assert_eq!(job["entities"]["sub_jobs_total"], 3);
+    assert_eq!(job["job_type"], "batchStopServers");
+    assert_eq!(job["entities"]["sub_jobs"][0]["job_type"], "stopSingleServer");
+    for id in &ids {
+        demo.wait_status(id, "SHUTOFF").await;
+    }
+
+    // Start one, then all: the running one's sub-job fails, the job fails, the others start.
+    let r = demo.post(&path, None, &json!({"os-start": {"servers": servers(&ids[..1])}})).await;
+    job_of(&demo, &project, r.body["job_id"].as_str().unwrap(), true).await;
+    let r = demo.post(&path, None, &json!({"os-start": {"servers": servers(&ids)}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let job = job_of(&demo, &project, r.body["job_id"].as_str().unwrap(), true).await;
+    assert_eq!(job["status"], "FAIL", "{job}");
+    assert_eq!(job["error_code"], "Common.0021");
+    let failed: Vec<&serde_json::Value> =
+        job["entities"]["sub_jobs"].as_array().unwrap().iter().filter(|j| j["status"] == "FAIL").collect();
+    assert_eq!(failed.len(), 1, "{job}");
+    assert_eq!(failed[0]["entities"]["server_id"], ids[0].as_str());
+    assert!(failed[0]["fail_reason"].as_str().unwrap().contains("Cannot 'start'"), "{job}");
+    for id in &ids {
+        demo.wait_status(id, "ACTIVE").await;
+    }
+
+    // Reboot needs its type; bad bodies and unknown servers in the seed's shape.
+    let r = demo.post(&path, None, &json!({"reboot": {"type": "SOFT", "servers": servers(&ids)}})).await;
+    let job = job_of(&demo, &project, r.body["job_id"].as_str().unwrap(), true).await;
+    assert_eq!(job["status"], "SUCCESS", "{job}");
+    let r = demo.post(&path, None, &json!({"reboot": {"servers": servers(&ids)}})).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "Ecs.0005");
+    let r = demo.post(&path, None, &json!({"os-start": {"servers": []}})).await;
+    assert_eq!(r.body["error"]["code"], "Ecs.0005");
+    let r = demo.post(&path, None, &json!({"os-pause": {"servers": servers(&ids)}})).await;
+    assert_eq!(r.body["error"]["code"], "Ecs.0005");
+    let ghost = vec!["00000000-0000-0000-0000-000000000000".to_string()];
+    let r = demo.post(&path, None, &json!({"os-stop": {"servers": servers(&ghost)}})).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "Ecs.0114");
+    // Each sub-job is also the server's Nova instance action.
+    let actions = demo.get(&format!("/v2.1/servers/{}/os-instance-actions", ids[1]), None).await;
+    let names: Vec<&str> =
+        actions.body["instanceActions"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(names[..3], ["reboot", "start", "stop"], "{names:?}");
+}
+both!(batch_actions);

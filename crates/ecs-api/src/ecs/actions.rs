@@ -1,0 +1,60 @@
+//! `POST /v1/{project_id}/cloudservers/action` (§5.3): batch `os-start`,
+//! `os-stop` (SOFT/HARD) and `reboot` (SOFT/HARD), answered with a job.
+
+use axum::Json;
+use axum::extract::{Extension, State};
+use ecs_core::compute::batch::BatchOp;
+use ecs_core::job::job_id;
+use serde_json::{Value, json};
+
+use super::{EcsCall, EcsError};
+use crate::AppState;
+use crate::request_id::RequestId;
+
+fn illegal(message: impl Into<String>) -> EcsError {
+    EcsError::with_message("Ecs.0005", message)
+}
+
+/// `servers: [{"id": …}, …]`.
+fn server_ids(args: &Value) -> Result<Vec<String>, EcsError> {
+    let list = args.get("servers").and_then(Value::as_array).ok_or_else(|| illegal("servers is required"))?;
+    list.iter()
+        .map(|s| {
+            s.get("id").and_then(Value::as_str).map(String::from).ok_or_else(|| illegal("servers[].id is required"))
+        })
+        .collect()
+}
+
+/// `type`: SOFT or HARD; `default` when absent (stop) or an error (reboot).
+fn hard(args: &Value, default: Option<bool>) -> Result<bool, EcsError> {
+    match args.get("type").and_then(Value::as_str) {
+        Some("HARD") => Ok(true),
+        Some("SOFT") => Ok(false),
+        None => default.ok_or_else(|| illegal("type is required")),
+        Some(other) => Err(illegal(format!("type must be SOFT or HARD, not {other}"))),
+    }
+}
+
+pub async fn batch(
+    State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    call: EcsCall,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, EcsError> {
+    let body: Value = serde_json::from_slice(&body).map_err(|_| illegal("request body is illegal."))?;
+    let map = body.as_object().filter(|m| m.len() == 1).ok_or_else(|| illegal("request body is illegal."))?;
+    let (name, args) = map.iter().next().expect("one entry");
+    let op = match name.as_str() {
+        "os-start" => BatchOp::Start,
+        "os-stop" => BatchOp::Stop { force: hard(args, Some(false))? },
+        "reboot" => BatchOp::Reboot { hard: hard(args, None)? },
+        other => return Err(illegal(format!("unknown action {other}"))),
+    };
+    let ids = server_ids(args)?;
+    if ids.len() > ecs_core::compute::batch::MAX_BATCH {
+        return Err(EcsError::new("Ecs.0118"));
+    }
+    let task =
+        state.core.batch_power(&call.ctx, &ids, op, &request_id).await.map_err(EcsError::not_found_as("Ecs.0114"))?;
+    Ok(Json(json!({"job_id": job_id(&task)})))
+}

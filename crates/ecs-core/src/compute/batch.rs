@@ -1,0 +1,92 @@
+//! ECS batch actions (seed 002 §5.3): one job whose sub-jobs start, stop or
+//! reboot each server. A member whose state forbids the action is a failed
+//! sub-job; the others go ahead.
+
+use ecs_store::NewTask;
+use ecs_types::AuthContext;
+use serde_json::json;
+
+use super::server::transition;
+use super::state::{self, Action};
+use super::steps::{PowerOp, TaskKind};
+use crate::{Core, Error, Result};
+
+/// The most servers one batch may name (seed 002 §5.3).
+pub const MAX_BATCH: usize = 1000;
+
+/// What a batch does to each server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchOp {
+    Start,
+    Stop { force: bool },
+    Reboot { hard: bool },
+}
+
+impl BatchOp {
+    fn plan(self) -> (&'static str, Action, TaskKind, serde_json::Value) {
+        match self {
+            BatchOp::Start => ("batchStartServers", Action::Start, TaskKind::Power(PowerOp::Start), json!({})),
+            BatchOp::Stop { force } => {
+                let params = if force { json!({"force": true}) } else { json!({}) };
+                ("batchStopServers", Action::Stop, TaskKind::Power(PowerOp::Stop), params)
+            }
+            BatchOp::Reboot { hard } => {
+                let op = if hard { PowerOp::HardReboot } else { PowerOp::SoftReboot };
+                ("batchRebootServers", Action::Reboot { hard }, TaskKind::Power(op), json!({}))
+            }
+        }
+    }
+}
+
+impl Core {
+    /// Starts `op` on every server of `ids`; returns the job's task id.
+    /// Every server must exist for the caller (NotFound names the first
+    /// that does not).
+    pub async fn batch_power(
+        &self,
+        ctx: &AuthContext,
+        ids: &[String],
+        op: BatchOp,
+        request_id: &str,
+    ) -> Result<String> {
+        if ids.is_empty() || ids.len() > MAX_BATCH {
+            return Err(Error::Invalid(format!("A batch names 1 to {MAX_BATCH} servers.")));
+        }
+        let mut servers = Vec::with_capacity(ids.len());
+        for id in ids {
+            servers.push(self.server_get(ctx, id).await?);
+        }
+        let (job_kind, action, kind, params) = op.plan();
+        let job = NewTask {
+            id: uuid::Uuid::new_v4().to_string(),
+            parent_id: None,
+            kind: job_kind.into(),
+            server_id: None,
+            project_id: servers[0].project_id.clone(),
+            user_id: ctx.user_id.clone(),
+            request_id: request_id.into(),
+            params: json!({"servers": ids}),
+            // The job itself has no steps: its state is its sub-jobs'.
+            finished: true,
+            events: Vec::new(),
+            failure: None,
+        };
+        self.store.task_insert(&job).await?;
+        for server in &servers {
+            let mut task = self.task_for(ctx, server, kind, params.clone(), request_id);
+            task.parent_id = Some(job.id.clone());
+            let refused = match self.check_locked(ctx, server, action).and_then(|()| state::check(action, server)) {
+                Err(e) => Some(e.to_string()),
+                Ok(()) if self.store.server_transition(&server.id, &transition(action, task.clone())).await? => None,
+                Ok(()) => Some(state::invalid_state(action, &self.server_get(ctx, &server.id).await?).to_string()),
+            };
+            if let Some(why) = refused {
+                task.finished = true;
+                task.failure = Some(why);
+                self.store.task_insert(&task).await?;
+            }
+        }
+        self.wake.notify();
+        Ok(job.id)
+    }
+}

@@ -137,4 +137,14 @@ impl Store {
         }
         Ok(())
     }
+
+    /// Releases the floating IPs bound to a server's ports (an ECS delete
+    /// with `delete_publicip`). Idempotent.
+    pub async fn floating_ips_release_for_server(&self, server_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM floating_ips WHERE port_id IN (SELECT id FROM ports WHERE server_id = $1)")
+            .bind(server_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
 }

@@ -1,5 +1,6 @@
-//! `POST /v1/{project_id}/cloudservers/action` (§5.3): batch `os-start`,
-//! `os-stop` (SOFT/HARD) and `reboot` (SOFT/HARD), answered with a job.
+//! Batch actions answered with a job: `POST /v1/{project_id}/cloudservers/action`
+//! (§5.3: `os-start`, `os-stop` SOFT/HARD, `reboot` SOFT/HARD) and
+//! `POST /v1/{project_id}/cloudservers/delete` (§5.1.2).
 
 use axum::Json;
 use axum::extract::{Extension, State};
@@ -50,11 +51,36 @@ pub async fn batch(
         "reboot" => BatchOp::Reboot { hard: hard(args, None)? },
         other => return Err(illegal(format!("unknown action {other}"))),
     };
-    let ids = server_ids(args)?;
+    start(&state, &call, &server_ids(args)?, op, &request_id).await
+}
+
+/// `POST /v1/{project_id}/cloudservers/delete`.
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    call: EcsCall,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, EcsError> {
+    let body: Value = serde_json::from_slice(&body).map_err(|_| illegal("request body is illegal."))?;
+    let flag = |key: &str| match body.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(illegal(format!("{key} must be a boolean"))),
+    };
+    let op = BatchOp::Delete { delete_volume: flag("delete_volume")?, delete_publicip: flag("delete_publicip")? };
+    start(&state, &call, &server_ids(&body)?, op, &request_id).await
+}
+
+async fn start(
+    state: &AppState,
+    call: &EcsCall,
+    ids: &[String],
+    op: BatchOp,
+    request_id: &str,
+) -> Result<Json<Value>, EcsError> {
     if ids.len() > ecs_core::compute::batch::MAX_BATCH {
         return Err(EcsError::new("Ecs.0118"));
     }
-    let task =
-        state.core.batch_power(&call.ctx, &ids, op, &request_id).await.map_err(EcsError::not_found_as("Ecs.0114"))?;
+    let task = state.core.batch(&call.ctx, ids, op, request_id).await.map_err(EcsError::not_found_as("Ecs.0114"))?;
     Ok(Json(json!({"job_id": job_id(&task)})))
 }

@@ -29,7 +29,7 @@ fn status(phase: TaskPhase) -> &'static str {
 fn job_type(kind: &str, single: bool) -> String {
     let name = match kind {
         "create" => "createServer",
-        "delete" => "deleteServer",
+        "delete" | "deleteServers" => "deleteServer",
         "start" => "startServer",
         "stop" => "stopServer",
         "reboot" | "reboot_hard" => "rebootServer",

@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/{project_id}/jobs/{job_id}", get(jobs::show))
         .route("/v1/{project_id}/cloudservers/action", post(actions::batch))
+        .route("/v1/{project_id}/cloudservers/delete", post(actions::delete))
         .route("/v1/{project_id}/cloudservers/detail", get(servers::detail))
         .route("/v1.1/{project_id}/cloudservers/detail", get(servers::detail))
         .route("/v1/{project_id}/cloudservers/{server_id}", get(servers::show))

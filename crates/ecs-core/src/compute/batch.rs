@@ -1,9 +1,10 @@
-//! ECS batch actions (seed 002 §5.3): one job whose sub-jobs start, stop or
-//! reboot each server. A member whose state forbids the action is a failed
-//! sub-job; the others go ahead.
+//! ECS batch actions (seed 002 §5.1.2, §5.3): one job whose sub-jobs start,
+//! stop, reboot or delete each server. A member whose state forbids the
+//! action is a failed sub-job; the others go ahead.
 
 use ecs_store::NewTask;
 use ecs_types::AuthContext;
+use ecs_types::server::TaskState;
 use serde_json::json;
 
 use super::server::transition;
@@ -18,8 +19,17 @@ pub const MAX_BATCH: usize = 1000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BatchOp {
     Start,
-    Stop { force: bool },
-    Reboot { hard: bool },
+    Stop {
+        force: bool,
+    },
+    Reboot {
+        hard: bool,
+    },
+    /// `delete_volume`: data disks go too; `delete_publicip`: so do EIPs.
+    Delete {
+        delete_volume: bool,
+        delete_publicip: bool,
+    },
 }
 
 impl BatchOp {
@@ -34,6 +44,10 @@ impl BatchOp {
                 let op = if hard { PowerOp::HardReboot } else { PowerOp::SoftReboot };
                 ("batchRebootServers", Action::Reboot { hard }, TaskKind::Power(op), json!({}))
             }
+            BatchOp::Delete { delete_volume, delete_publicip } => {
+                let params = json!({"delete_volume": delete_volume, "delete_publicip": delete_publicip});
+                ("deleteServers", Action::Delete, TaskKind::Delete, params)
+            }
         }
     }
 }
@@ -42,13 +56,7 @@ impl Core {
     /// Starts `op` on every server of `ids`; returns the job's task id.
     /// Every server must exist for the caller (NotFound names the first
     /// that does not).
-    pub async fn batch_power(
-        &self,
-        ctx: &AuthContext,
-        ids: &[String],
-        op: BatchOp,
-        request_id: &str,
-    ) -> Result<String> {
+    pub async fn batch(&self, ctx: &AuthContext, ids: &[String], op: BatchOp, request_id: &str) -> Result<String> {
         if ids.is_empty() || ids.len() > MAX_BATCH {
             return Err(Error::Invalid(format!("A batch names 1 to {MAX_BATCH} servers.")));
         }
@@ -75,6 +83,10 @@ impl Core {
         for server in &servers {
             let mut task = self.task_for(ctx, server, kind, params.clone(), request_id);
             task.parent_id = Some(job.id.clone());
+            if action == Action::Delete && server.task_state == Some(TaskState::Deleting) {
+                // Already going: nothing more to queue.
+                continue;
+            }
             let refused = match self.check_locked(ctx, server, action).and_then(|()| state::check(action, server)) {
                 Err(e) => Some(e.to_string()),
                 Ok(()) if self.store.server_transition(&server.id, &transition(action, task.clone())).await? => None,

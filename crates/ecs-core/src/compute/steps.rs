@@ -321,6 +321,11 @@ fn param<'a>(task: &'a Task, key: &str) -> Option<&'a str> {
     task.params.get(key).and_then(Value::as_str)
 }
 
+/// A boolean parameter the task was queued with (absent is false).
+fn flag(task: &Task, key: &str) -> bool {
+    task.params.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
 /// What an undo asks of the server's host.
 enum HostUndo<'a> {
     Destroy,
@@ -517,7 +522,7 @@ impl Step {
             }
             Step::Power(op) => {
                 let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
-                if op == PowerOp::Stop && task.params.get("force").and_then(Value::as_bool) == Some(true) {
+                if op == PowerOp::Stop && flag(task, "force") {
                     driver.power_off(&server.id, false).await?;
                 } else {
                     op.apply(driver.as_ref(), &server.id).await?;
@@ -609,8 +614,11 @@ impl Step {
             Step::ReleaseVolumes => {
                 // The guest is gone: its volumes are free, or go with it.
                 for volume in core.store.volumes_of_server(&server.id).await? {
+                    // An ECS delete with `delete_volume` takes the data disks too.
                     match volume.attachment {
-                        Some(a) if a.delete_on_termination => core.store.volume_purge(&volume.id).await?,
+                        Some(a) if a.delete_on_termination || flag(task, "delete_volume") => {
+                            core.store.volume_purge(&volume.id).await?
+                        }
                         _ => core.store.volume_release(&volume.id).await?,
                     }
                 }
@@ -646,6 +654,10 @@ impl Step {
                 Ok(None)
             }
             Step::ReleaseNetwork => {
+                // An ECS delete may take the server's EIPs with it.
+                if flag(task, "delete_publicip") {
+                    core.store.floating_ips_release_for_server(&server.id).await?;
+                }
                 core.store.ports_release(&server.id).await?;
                 Ok(None)
             }

@@ -202,3 +202,50 @@ async fn batch_actions(server: &TestServer) {
     assert_eq!(names[..3], ["reboot", "start", "stop"], "{names:?}");
 }
 both!(batch_actions);
+
+async fn batch_delete(server: &TestServer) {
+    let demo = server.demo().await;
+    let store = &server.core().store;
+    let image = store.image_list().await.unwrap().remove(0).id;
+    let project = demo.project_id.clone();
+    // Two servers, each with a data disk attached.
+    let mut pairs = Vec::new();
+    for name in ["d1", "d2"] {
+        let body = json!({"server": {"name": name, "flavorRef": "m1.tiny", "imageRef": image, "networks": "auto"}});
+        let id =
+            demo.post("/v2.1/servers", Some("2.37"), &body).await.body["server"]["id"].as_str().unwrap().to_string();
+        demo.wait_status(&id, "ACTIVE").await;
+        let v = demo.post("/v2.1/os-volumes", None, &json!({"volume": {"size": 1}})).await;
+        let volume = v.body["volume"]["id"].as_str().unwrap().to_string();
+        let attach = json!({"volumeAttachment": {"volumeId": volume}});
+        let r = demo.post(&format!("/v2.1/servers/{id}/os-volume_attachments"), None, &attach).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        for _ in 0..200 {
+            let v = demo.get(&format!("/v2.1/os-volumes/{volume}"), None).await;
+            if v.body["volume"]["status"] == "in-use" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        pairs.push((id, volume));
+    }
+    let path = format!("/v1/{project}/cloudservers/delete");
+    let r = demo.post(&path, None, &json!({"servers": [{"id": pairs[0].0}], "delete_volume": true})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let job = job_of(&demo, &project, r.body["job_id"].as_str().unwrap(), true).await;
+    assert_eq!(job["status"], "SUCCESS", "{job}");
+    assert_eq!(job["job_type"], "deleteServer");
+    assert_eq!(job["entities"]["sub_jobs"][0]["job_type"], "deleteSingleServer");
+    let r = demo.post(&path, None, &json!({"servers": [{"id": pairs[1].0}]})).await;
+    job_of(&demo, &project, r.body["job_id"].as_str().unwrap(), true).await;
+    for (id, _) in &pairs {
+        assert_eq!(demo.get(&format!("/v2.1/servers/{id}"), None).await.status, 404);
+    }
+    // delete_volume took the first data disk; the second is free again.
+    assert_eq!(demo.get(&format!("/v2.1/os-volumes/{}", pairs[0].1), None).await.status, 404);
+    let v = demo.get(&format!("/v2.1/os-volumes/{}", pairs[1].1), None).await;
+    assert_eq!(v.body["volume"]["status"], "available", "{}", v.body);
+    let r = demo.post(&path, None, &json!({"servers": [{"id": pairs[1].0}], "delete_volume": "yes"})).await;
+    assert_eq!(r.body["error"]["code"], "Ecs.0005");
+}
+both!(batch_delete);

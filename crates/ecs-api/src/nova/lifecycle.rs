@@ -17,12 +17,12 @@ use crate::request_id::RequestId;
 
 type Result<T> = std::result::Result<T, NovaError>;
 
-fn accepted() -> Result<Response> {
+pub(super) fn accepted() -> Result<Response> {
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
 /// An action without arguments: null or `{}`.
-fn no_args(name: &str, args: &Value) -> Result<()> {
+pub(super) fn no_args(name: &str, args: &Value) -> Result<()> {
     if args.is_null() || args.as_object().is_some_and(|m| m.is_empty()) {
         Ok(())
     } else {

@@ -14,6 +14,7 @@ use ecs_types::Timestamp;
 use ecs_types::server::{BlockDevice, Server, VmState, vm_states_for_status};
 use serde_json::{Map, Value, json};
 
+use super::lifecycle::{accepted, no_args};
 use super::validate::{self, QueryParams, invalid, invalid_query};
 use super::{NovaBody, NovaCall, NovaError};
 use crate::AppState;
@@ -941,14 +942,6 @@ pub async fn action(
     };
     let core = &state.core;
     let ctx = &call.ctx;
-    let accepted = || Ok(StatusCode::ACCEPTED.into_response());
-    let no_args = |args: &Value| -> Result<()> {
-        if args.is_null() || args.as_object().is_some_and(|m| m.is_empty()) {
-            Ok(())
-        } else {
-            Err(invalid(name, args, format!("{args} is not of type 'null'")))
-        }
-    };
     match name.as_str() {
         "os-start" | "pause" | "unpause" | "suspend" | "resume" => {
             let action = match name.as_str() {
@@ -958,7 +951,7 @@ pub async fn action(
                 "suspend" => Action::Suspend,
                 _ => Action::Resume,
             };
-            no_args(args)?;
+            no_args(name, args)?;
             core.server_power(ctx, &id, action, &request_id).await?;
             accepted()
         }
@@ -974,14 +967,14 @@ pub async fn action(
                 let f = validate::object(args, "lock", &["locked_reason"], &[])?;
                 f.get("locked_reason").map(|r| validate::string(r, "locked_reason", 0, 255)).transpose()?
             } else {
-                no_args(args)?;
+                no_args(name, args)?;
                 None
             };
             core.server_lock(ctx, &id, true, reason, &request_id).await?;
             accepted()
         }
         "unlock" => {
-            no_args(args)?;
+            no_args(name, args)?;
             core.server_lock(ctx, &id, false, None, &request_id).await?;
             accepted()
         }
@@ -1031,7 +1024,7 @@ pub async fn action(
             accepted()
         }
         "forceDelete" => {
-            no_args(args)?;
+            no_args(name, args)?;
             core.server_delete(ctx, &id, true, &request_id).await?;
             accepted()
         }

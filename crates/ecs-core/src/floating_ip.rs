@@ -34,7 +34,8 @@ impl Core {
             None => pools.into_iter().next(),
         }
         .ok_or_else(|| Error::NotFound("Floating IP pool not found.".into()))?;
-        match self.store.floating_ip_allocate(&project, &network.id, FLOATING_IPS_QUOTA).await? {
+        let id = uuid::Uuid::new_v4().to_string();
+        match self.store.floating_ip_allocate(&id, &project, &network.id, FLOATING_IPS_QUOTA).await? {
             Ok(f) => Ok(f),
             Err(FloatingRefusal::Quota(_)) => {
                 Err(Error::QuotaExceeded("Maximum number of floating IPs exceeded".into()))

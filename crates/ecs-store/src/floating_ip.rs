@@ -39,13 +39,20 @@ pub enum FloatingRefusal {
 }
 
 impl Store {
-    /// Allocates the lowest free address of pool `network_id` to a project.
+    /// Allocates the lowest free address of pool `network_id` to a project
+    /// as floating IP `id`. Idempotent by `id`: one that exists is returned.
     pub async fn floating_ip_allocate(
         &self,
+        id: &str,
         project_id: &str,
         network_id: &str,
         limit: i64,
     ) -> StoreResult<Result<FloatingIp, FloatingRefusal>> {
+        match self.floating_ip_get(id).await {
+            Ok(existing) => return Ok(Ok(existing)),
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
         let mut tx = self.write.begin().await?;
         let lock = if self.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
         sqlx::query(&format!("SELECT id FROM networks WHERE id = $1{lock}"))
@@ -88,11 +95,10 @@ impl Store {
             }
         }
         let Some(address) = address else { return Ok(Err(FloatingRefusal::Exhausted)) };
-        let id = uuid::Uuid::new_v4().to_string();
         sqlx::query(
             "INSERT INTO floating_ips (id, project_id, network_id, address, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(&id)
+        .bind(id)
         .bind(project_id)
         .bind(network_id)
         .bind(&address)
@@ -100,7 +106,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Ok(self.floating_ip_get(&id).await?))
+        Ok(Ok(self.floating_ip_get(id).await?))
     }
 
     pub async fn floating_ip_get(&self, id: &str) -> StoreResult<FloatingIp> {
@@ -138,13 +144,38 @@ impl Store {
         Ok(())
     }
 
-    /// Releases the floating IPs bound to a server's ports (an ECS delete
-    /// with `delete_publicip`). Idempotent.
-    pub async fn floating_ips_release_for_server(&self, server_id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM floating_ips WHERE port_id IN (SELECT id FROM ports WHERE server_id = $1)")
-            .bind(server_id)
-            .execute(&self.write)
-            .await?;
+    /// Binds a floating IP to a server's port for an ECS create, marking
+    /// whether it goes with the server. False if it is bound elsewhere.
+    /// Idempotent.
+    pub async fn floating_ip_bind_for_build(
+        &self,
+        id: &str,
+        port_id: &str,
+        delete_on_termination: bool,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE floating_ips SET port_id = $1, delete_on_termination = $2 \
+             WHERE id = $3 AND (port_id IS NULL OR port_id = $1)",
+        )
+        .bind(port_id)
+        .bind(delete_on_termination)
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Releases the floating IPs bound to a server's ports: every one (an
+    /// ECS delete with `delete_publicip`), or those marked to go with it.
+    /// Idempotent.
+    pub async fn floating_ips_release_for_server(&self, server_id: &str, all: bool) -> StoreResult<()> {
+        let only_marked = if all { "" } else { " AND delete_on_termination = TRUE" };
+        sqlx::query(&format!(
+            "DELETE FROM floating_ips WHERE port_id IN (SELECT id FROM ports WHERE server_id = $1){only_marked}"
+        ))
+        .bind(server_id)
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 }

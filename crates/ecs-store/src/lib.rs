@@ -8,6 +8,7 @@
 //! Methods are named resource-first (`flavor_get`, `keypair_create`), take
 //! and return `ecs-types` records, and never see HTTP.
 
+mod client_token;
 mod console;
 mod credential;
 mod error;
@@ -33,6 +34,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use client_token::{ClientToken, TokenUse};
 pub use console::ConsoleToken;
 pub use credential::Credential;
 pub use error::StoreError;
@@ -43,8 +45,8 @@ pub use keypair::{KeypairCreate, KeypairInsertRefusal};
 pub use port::PortRefusal;
 pub use security_group::GroupRefusal;
 pub use server::{
-    InstanceLimits, InstanceUsage, NewServer, QuotaRefusal, Rebuild, ServerEdit, ServerListQuery, ServerSortKey,
-    ServerUpdate, Transition,
+    CreateJob, CreateQuota, CreateRefusal, InstanceLimits, InstanceUsage, NewServer, QuotaRefusal, Rebuild, ServerEdit,
+    ServerListQuery, ServerSortKey, ServerUpdate, Transition,
 };
 pub use task::{NewTask, TaskAdvance};
 pub use volume::VolumeRefusal;

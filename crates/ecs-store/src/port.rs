@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 
-use ecs_types::server::ServerPort;
+use ecs_types::server::{RequestedNic, ServerPort};
 use ipnet::IpNet;
 use rand::Rng;
 use sqlx::any::AnyRow;
@@ -72,6 +72,7 @@ async fn choose_address(
     tx: &mut Transaction<'_, Any>,
     backend: Backend,
     network_id: &str,
+    subnet_id: Option<&str>,
     fixed_ip: Option<&str>,
 ) -> StoreResult<Result<(String, String), PortRefusal>> {
     let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
@@ -86,7 +87,11 @@ async fn choose_address(
         return Ok(Err(PortRefusal::NoSubnet));
     }
     for subnet in &subnets {
-        let subnet_id: String = subnet.try_get("id")?;
+        let id: String = subnet.try_get("id")?;
+        if subnet_id.is_some_and(|wanted| wanted != id) {
+            continue;
+        }
+        let subnet_id = id;
         let cidr: String = subnet.try_get("cidr")?;
         let gateway: Option<String> = subnet.try_get("gateway_ip")?;
         let net: IpNet = cidr.parse().map_err(|_| StoreError::Corrupt(format!("subnet cidr {cidr}")))?;
@@ -123,6 +128,7 @@ struct NewPort<'a> {
     id: String,
     project_id: &'a str,
     network_id: &'a str,
+    subnet_id: Option<&'a str>,
     fixed_ip: Option<&'a str>,
     name: &'a str,
     server_id: Option<&'a str>,
@@ -136,7 +142,7 @@ async fn insert_port(
     backend: Backend,
     p: NewPort<'_>,
 ) -> StoreResult<Result<ServerPort, PortRefusal>> {
-    let (subnet_id, address) = match choose_address(tx, backend, p.network_id, p.fixed_ip).await? {
+    let (subnet_id, address) = match choose_address(tx, backend, p.network_id, p.subnet_id, p.fixed_ip).await? {
         Ok(place) => place,
         Err(refusal) => return Ok(Err(refusal)),
     };
@@ -182,16 +188,15 @@ async fn insert_port_committed(
 }
 
 impl Store {
-    /// Allocates the `nic_index`-th port of a server on `network_id`, with
-    /// `fixed_ip` if given. Idempotent by (server, nic_index): a port that
-    /// already exists is returned.
+    /// Allocates the `nic_index`-th port of a server as `nic` asks (its
+    /// network, subnet and fixed IP). Idempotent by (server, nic_index): a
+    /// port that already exists is returned.
     pub async fn port_allocate(
         &self,
         server_id: &str,
         project_id: &str,
         nic_index: i64,
-        network_id: &str,
-        fixed_ip: Option<&str>,
+        nic: &RequestedNic,
     ) -> StoreResult<Result<ServerPort, PortRefusal>> {
         let mut tx = self.write.begin().await?;
         if let Some(row) = sqlx::query(&format!("{SELECT} WHERE p.server_id = $1 AND p.nic_index = $2"))
@@ -205,8 +210,9 @@ impl Store {
         let new = NewPort {
             id: uuid::Uuid::new_v4().to_string(),
             project_id,
-            network_id,
-            fixed_ip,
+            network_id: &nic.network_id,
+            subnet_id: nic.subnet_id.as_deref(),
+            fixed_ip: nic.fixed_ip.as_deref(),
             name: "",
             server_id: Some(server_id),
             nic_index,
@@ -241,6 +247,7 @@ impl Store {
             id: port_id.to_string(),
             project_id,
             network_id,
+            subnet_id: None,
             fixed_ip,
             name: "",
             server_id: Some(server_id),
@@ -263,6 +270,7 @@ impl Store {
             id: uuid::Uuid::new_v4().to_string(),
             project_id,
             network_id,
+            subnet_id: None,
             fixed_ip,
             name,
             server_id: None,

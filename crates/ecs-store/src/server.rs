@@ -8,6 +8,7 @@ use ecs_types::server::{Fault, FlavorSnapshot, OpenResize, PowerState, Server, S
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use crate::client_token::{self, ClientToken, TokenUse};
 use crate::task::{NewTask, insert_task};
 use crate::{Backend, Store, StoreError, StoreResult, time};
 
@@ -15,7 +16,7 @@ const COLUMNS: &str = "id, project_id, user_id, name, hostname, description, fla
     user_data, metadata, security_groups, block_devices, requested_networks, availability_zone, config_drive, \
     disk_config, access_ipv4, access_ipv6, reservation_id, launch_index, vm_state, task_state, power_state, \
     locked_by, locked_reason, host, fault, scheduler_hints, launched_at, terminated_at, created_at, updated_at, \
-    deleted_at";
+    deleted_at, extend_param";
 
 /// Columns set after create (resize, passwords, keys): read, never inserted.
 const LIFECYCLE_COLUMNS: &str = "old_flavor, source_host, old_vm_state, password, attached_keys";
@@ -135,6 +136,7 @@ fn server_from_row(row: &AnyRow) -> StoreResult<Server> {
         resize: open_resize(row)?,
         password: row.try_get("password")?,
         attached_keys: json(row, "attached_keys")?,
+        extend_param: json(row, "extend_param")?,
     })
 }
 
@@ -238,6 +240,31 @@ pub struct QuotaRefusal {
     pub requested: i64,
     pub used: i64,
     pub limit: i64,
+}
+
+/// Why a create made nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateRefusal {
+    Quota(QuotaRefusal),
+    /// The request's client token started this job before.
+    Replay(TokenUse),
+}
+
+/// How many servers a create asks for, and the quota they are counted against.
+#[derive(Debug, Clone, Copy)]
+pub struct CreateQuota {
+    pub per_server: InstanceUsage,
+    pub limits: InstanceLimits,
+    pub min_count: i64,
+    pub max_count: i64,
+}
+
+/// The job an ECS-native create runs as: its servers' build tasks are its
+/// sub-jobs.
+#[derive(Debug, Clone)]
+pub struct CreateJob {
+    pub task: NewTask,
+    pub client_token: Option<ClientToken>,
 }
 
 /// A server and the task that builds it, as the store inserts them.
@@ -474,14 +501,21 @@ impl Store {
     pub async fn server_create_batch(
         &self,
         project_id: &str,
-        per_server: InstanceUsage,
-        limits: InstanceLimits,
-        min_count: i64,
-        max_count: i64,
+        quota: CreateQuota,
+        job: Option<&CreateJob>,
         build: impl FnOnce(i64) -> Vec<NewServer>,
-    ) -> StoreResult<Result<Vec<Server>, QuotaRefusal>> {
+    ) -> StoreResult<Result<Vec<Server>, CreateRefusal>> {
+        let CreateQuota { per_server, limits, min_count, max_count } = quota;
         let mut tx = self.write.begin().await?;
         lock_project(&mut tx, self.backend, project_id).await?;
+        if let Some(job) = job {
+            if let Some(token) = &job.client_token
+                && let Some(earlier) = client_token::claim(&mut tx, project_id, token, &job.task.id).await?
+            {
+                return Ok(Err(CreateRefusal::Replay(earlier)));
+            }
+            insert_task(&mut tx, &job.task).await?;
+        }
         let used = usage(&mut tx, project_id).await?;
         let fits = |limit: i64, used: i64, each: i64| {
             if limit < 0 || each == 0 { i64::MAX } else { ((limit - used) / each).max(0) }
@@ -496,7 +530,7 @@ impl Store {
             // Report the first resource that cannot take min_count, as Nova does.
             let (resource, _, limit, used, each) =
                 allowed.into_iter().find(|a| a.1 < min_count).expect("some resource refused");
-            return Ok(Err(QuotaRefusal { resource, requested: each * min_count, used, limit }));
+            return Ok(Err(CreateRefusal::Quota(QuotaRefusal { resource, requested: each * min_count, used, limit })));
         }
         let servers = build(count);
         let now = time::to_db(chrono::Utc::now());
@@ -979,7 +1013,7 @@ async fn insert_server(tx: &mut Transaction<'_, Any>, s: &Server, now: i64) -> S
     sqlx::query(&format!(
         "INSERT INTO servers ({COLUMNS}, flavor_id, vcpus, ram_mb, disk_gb) VALUES \
          ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, \
-         $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40)"
+         $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41)"
     ))
     .bind(&s.id)
     .bind(&s.project_id)
@@ -1017,6 +1051,7 @@ async fn insert_server(tx: &mut Transaction<'_, Any>, s: &Server, now: i64) -> S
     .bind(now)
     .bind(now)
     .bind(None::<i64>)
+    .bind(to_json(&s.extend_param))
     .bind(&s.flavor.id)
     .bind(s.flavor.vcpus)
     .bind(s.flavor.ram_mb)

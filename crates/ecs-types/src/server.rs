@@ -232,7 +232,7 @@ pub struct Fault {
 }
 
 /// One network the server asked for, resolved by the API.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RequestedNic {
     pub network_id: String,
     #[serde(default)]
@@ -240,6 +240,10 @@ pub struct RequestedNic {
     /// An existing port to bind instead of making one.
     #[serde(default)]
     pub port_id: Option<String>,
+    /// The subnet to take the address from (ECS `nics[].subnet_id`);
+    /// otherwise the network's first subnet with room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet_id: Option<String>,
 }
 
 /// A block device of the server (BDM v2, after validation).
@@ -258,6 +262,9 @@ pub struct BlockDevice {
     pub device_name: Option<String>,
     #[serde(default)]
     pub delete_on_termination: bool,
+    /// The disk type of a volume the build makes (ECS `volumetype`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_type: Option<String>,
     /// The volume behind a `volume` destination: the given one, or the
     /// one the build makes (its id chosen at create, so the build can be
     /// repeated after a crash without making a second).
@@ -340,6 +347,9 @@ pub struct Server {
     pub password: Option<String>,
     /// Key pairs attached after create (UStack): name -> public key.
     pub attached_keys: BTreeMap<String, String>,
+    /// The ECS-native create's `extendparam` (billing mode, enterprise
+    /// project, ...), kept as given.
+    pub extend_param: BTreeMap<String, serde_json::Value>,
 }
 
 /// What a finished resize keeps to go back to, until it is confirmed or reverted.

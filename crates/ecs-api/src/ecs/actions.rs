@@ -4,6 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Extension, State};
+use axum::http::HeaderMap;
 use ecs_core::compute::batch::BatchOp;
 use ecs_core::job::job_id;
 use serde_json::{Value, json};
@@ -40,9 +41,11 @@ pub async fn batch(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
     call: EcsCall,
-    body: axum::body::Bytes,
+    headers: HeaderMap,
+    raw: axum::body::Bytes,
 ) -> Result<Json<Value>, EcsError> {
-    let body: Value = serde_json::from_slice(&body).map_err(|_| illegal("request body is illegal."))?;
+    let token = super::client_token(&headers, &raw)?;
+    let body: Value = serde_json::from_slice(&raw).map_err(|_| illegal("request body is illegal."))?;
     let map = body.as_object().filter(|m| m.len() == 1).ok_or_else(|| illegal("request body is illegal."))?;
     let (name, args) = map.iter().next().expect("one entry");
     let op = match name.as_str() {
@@ -51,7 +54,7 @@ pub async fn batch(
         "reboot" => BatchOp::Reboot { hard: hard(args, None)? },
         other => return Err(illegal(format!("unknown action {other}"))),
     };
-    start(&state, &call, &server_ids(args)?, op, &request_id).await
+    start(&state, &call, &server_ids(args)?, op, token, &request_id).await
 }
 
 /// `POST /v1/{project_id}/cloudservers/delete`.
@@ -59,16 +62,21 @@ pub async fn delete(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
     call: EcsCall,
-    body: axum::body::Bytes,
+    headers: HeaderMap,
+    raw: axum::body::Bytes,
 ) -> Result<Json<Value>, EcsError> {
-    let body: Value = serde_json::from_slice(&body).map_err(|_| illegal("request body is illegal."))?;
+    let token = super::client_token(&headers, &raw)?;
+    let body: Value = serde_json::from_slice(&raw).map_err(|_| illegal("request body is illegal."))?;
     let flag = |key: &str| match body.get(key) {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(_) => Err(illegal(format!("{key} must be a boolean"))),
     };
-    let op = BatchOp::Delete { delete_volume: flag("delete_volume")?, delete_publicip: flag("delete_publicip")? };
-    start(&state, &call, &server_ids(&body)?, op, &request_id).await
+    let op = BatchOp::Delete {
+        delete_volume: flag("delete_volume")?.unwrap_or(false),
+        delete_publicip: flag("delete_publicip")?,
+    };
+    start(&state, &call, &server_ids(&body)?, op, token, &request_id).await
 }
 
 async fn start(
@@ -76,11 +84,15 @@ async fn start(
     call: &EcsCall,
     ids: &[String],
     op: BatchOp,
+    token: Option<ecs_store::ClientToken>,
     request_id: &str,
 ) -> Result<Json<Value>, EcsError> {
     if ids.len() > ecs_core::compute::batch::MAX_BATCH {
         return Err(EcsError::new("Ecs.0118"));
     }
-    let task = state.core.batch(&call.ctx, ids, op, request_id).await.map_err(EcsError::not_found_as("Ecs.0114"))?;
+    let task = state.core.batch(&call.ctx, ids, op, token.as_ref(), request_id).await.map_err(|e| match e {
+        ecs_core::Error::Conflict(m) => EcsError::conflict(m),
+        other => EcsError::not_found_as("Ecs.0114")(other),
+    })?;
     Ok(Json(json!({"job_id": job_id(&task)})))
 }

@@ -11,18 +11,40 @@ use super::codes;
 pub struct EcsError {
     pub code: &'static str,
     pub message: String,
+    /// Sharper codes under a general one (`details: [{"code": ...}]`).
+    pub details: Vec<&'static str>,
+    /// A status other than the code's own (a conflict under Ecs.0005).
+    status: Option<StatusCode>,
 }
 
 impl EcsError {
     /// The error `code` with the seed's message.
     pub fn new(code: &'static str) -> EcsError {
-        let message = codes::lookup(code).map(|c| c.message).unwrap_or_default().to_string();
-        EcsError { code, message }
+        let message = codes::lookup(code).map(|c| c.message).unwrap_or_default();
+        EcsError::with_message(code, message)
     }
 
     /// The error `code` with a message saying what was wrong.
     pub fn with_message(code: &'static str, message: impl Into<String>) -> EcsError {
-        EcsError { code, message: message.into() }
+        EcsError { code, message: message.into(), details: Vec::new(), status: None }
+    }
+
+    /// Adds a sharper code as a detail, as the seed's create errors do.
+    pub fn detail(mut self, code: &'static str) -> EcsError {
+        self.details.push(code);
+        self
+    }
+
+    /// A request that contradicts an earlier one (an `X-Client-Token`
+    /// used with another body): 409 under the general code.
+    pub fn conflict(message: impl Into<String>) -> EcsError {
+        EcsError::with_message("Ecs.0005", message).with_status(StatusCode::CONFLICT)
+    }
+
+    /// Answers with `status` instead of the code's own.
+    pub fn with_status(mut self, status: StatusCode) -> EcsError {
+        self.status = Some(status);
+        self
     }
 
     /// A core error as `code` when it is a NotFound (each resource has its
@@ -35,13 +57,20 @@ impl EcsError {
     }
 
     pub fn status(&self) -> StatusCode {
-        codes::lookup(self.code).and_then(|c| StatusCode::from_u16(c.status).ok()).unwrap_or(StatusCode::BAD_REQUEST)
+        self.status.unwrap_or_else(|| {
+            codes::lookup(self.code)
+                .and_then(|c| StatusCode::from_u16(c.status).ok())
+                .unwrap_or(StatusCode::BAD_REQUEST)
+        })
     }
 }
 
 impl IntoResponse for EcsError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let mut body = json!({"error": {"code": self.code, "message": self.message}});
+        if !self.details.is_empty() {
+            body["error"]["details"] = self.details.iter().map(|c| json!({"code": c})).collect();
+        }
         (self.status(), axum::Json(body)).into_response()
     }
 }

@@ -3,15 +3,19 @@
 
 mod actions;
 mod codes;
+mod create;
 mod error;
 mod jobs;
 mod servers;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
+use ecs_store::ClientToken;
 use ecs_types::AuthContext;
+use sha2::Digest;
 
 pub use error::EcsError;
 
@@ -21,11 +25,24 @@ use crate::identity::Caller;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/{project_id}/jobs/{job_id}", get(jobs::show))
+        .route("/v1/{project_id}/cloudservers", post(create::create_v1))
+        .route("/v1.1/{project_id}/cloudservers", post(create::create_v1_1))
         .route("/v1/{project_id}/cloudservers/action", post(actions::batch))
         .route("/v1/{project_id}/cloudservers/delete", post(actions::delete))
         .route("/v1/{project_id}/cloudservers/detail", get(servers::detail))
         .route("/v1.1/{project_id}/cloudservers/detail", get(servers::detail))
         .route("/v1/{project_id}/cloudservers/{server_id}", get(servers::show))
+}
+
+/// `X-Client-Token` (DECISIONS.md §13) with a digest of the request body.
+pub fn client_token(headers: &HeaderMap, body: &[u8]) -> Result<Option<ClientToken>, EcsError> {
+    let Some(value) = headers.get("X-Client-Token") else { return Ok(None) };
+    let token = value
+        .to_str()
+        .ok()
+        .filter(|t| !t.is_empty() && t.len() <= 255)
+        .ok_or_else(|| EcsError::with_message("Ecs.0005", "X-Client-Token must be 1 to 255 visible characters."))?;
+    Ok(Some(ClientToken { token: token.to_string(), request_hash: hex::encode(sha2::Sha256::digest(body)) }))
 }
 
 /// The caller of an ECS-native request: authenticated, and acting in the

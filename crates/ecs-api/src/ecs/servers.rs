@@ -68,6 +68,7 @@ fn metadata(s: &Server) -> Value {
 
 fn view(s: &Server, extras: &Extras) -> Value {
     let f = &s.flavor;
+    let enterprise_project = s.extend_param.get("enterprise_project_id").and_then(Value::as_str).unwrap_or("0");
     let volumes: Vec<Value> = s
         .volumes
         .iter()
@@ -106,7 +107,8 @@ fn view(s: &Server, extras: &Extras) -> Value {
         "OS-EXT-SRV-ATTR:user_data": s.user_data,
         "addresses": addresses(s),
         "key_name": s.key_name,
-        "image": {"id": s.image_id.clone().unwrap_or_default()},
+        // An ECS boots from a system disk made from the image: its id is kept in the metadata.
+        "image": {"id": s.image_id.as_deref().or(s.metadata.get("metering.image_id").map(String::as_str)).unwrap_or_default()},
         "flavor": {
             "id": f.id, "name": f.name, "disk": f.disk_gb.to_string(),
             "vcpus": f.vcpus.to_string(), "ram": f.ram_mb.to_string(),
@@ -132,8 +134,8 @@ fn view(s: &Server, extras: &Extras) -> Value {
         "locked": s.locked(),
         "tags": s.tags,
         "os:scheduler_hints": s.scheduler_hints,
-        "enterprise_project_id": "0",
-        "sys_tags": [{"key": "_sys_enterprise_project_id", "value": "0"}],
+        "enterprise_project_id": enterprise_project,
+        "sys_tags": [{"key": "_sys_enterprise_project_id", "value": enterprise_project}],
         "cpu_options": {},
     });
     if let Some(fault) = s.fault.as_ref().filter(|_| matches!(s.status(), "ERROR" | "DELETED")) {

@@ -220,7 +220,7 @@ fn parse_networks(call: &NovaCall, v: &Value) -> Result<NetworkChoice> {
                 "Bad networks format: network uuid is not in proper format ({u})"
             )));
         }
-        out.push(NetworkRequest { uuid, fixed_ip, port });
+        out.push(NetworkRequest { uuid, fixed_ip, port, subnet_id: None });
     }
     Ok(NetworkChoice::List(out))
 }
@@ -300,6 +300,7 @@ fn parse_block_devices(v: &Value) -> Result<Vec<BlockDevice>> {
             guest_format: optional_string(f, "guest_format", &path, 255)?,
             device_name: optional_string(f, "device_name", &path, 255)?,
             delete_on_termination,
+            volume_type: None,
             volume_id: None,
         });
     }
@@ -561,6 +562,7 @@ pub async fn create(
         access_ipv4,
         access_ipv6,
         request_id,
+        ecs: None,
     };
     let created = state.core.server_create(&call.ctx, req).await?;
     if return_reservation_id {

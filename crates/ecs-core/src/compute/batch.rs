@@ -2,7 +2,7 @@
 //! stop, reboot or delete each server. A member whose state forbids the
 //! action is a failed sub-job; the others go ahead.
 
-use ecs_store::NewTask;
+use ecs_store::{ClientToken, NewTask};
 use ecs_types::AuthContext;
 use ecs_types::server::TaskState;
 use serde_json::json;
@@ -25,10 +25,11 @@ pub enum BatchOp {
     Reboot {
         hard: bool,
     },
-    /// `delete_volume`: data disks go too; `delete_publicip`: so do EIPs.
+    /// `delete_volume`: data disks go too; `delete_publicip`: so do EIPs
+    /// (when not given, each EIP's own `delete_on_termination` decides).
     Delete {
         delete_volume: bool,
-        delete_publicip: bool,
+        delete_publicip: Option<bool>,
     },
 }
 
@@ -45,7 +46,10 @@ impl BatchOp {
                 ("batchRebootServers", Action::Reboot { hard }, TaskKind::Power(op), json!({}))
             }
             BatchOp::Delete { delete_volume, delete_publicip } => {
-                let params = json!({"delete_volume": delete_volume, "delete_publicip": delete_publicip});
+                let mut params = json!({"delete_volume": delete_volume});
+                if let Some(eips) = delete_publicip {
+                    params["delete_publicip"] = json!(eips);
+                }
                 ("deleteServers", Action::Delete, TaskKind::Delete, params)
             }
         }
@@ -56,7 +60,15 @@ impl Core {
     /// Starts `op` on every server of `ids`; returns the job's task id.
     /// Every server must exist for the caller (NotFound names the first
     /// that does not).
-    pub async fn batch(&self, ctx: &AuthContext, ids: &[String], op: BatchOp, request_id: &str) -> Result<String> {
+    /// A request repeated with its client token gets the first one's job.
+    pub async fn batch(
+        &self,
+        ctx: &AuthContext,
+        ids: &[String],
+        op: BatchOp,
+        token: Option<&ClientToken>,
+        request_id: &str,
+    ) -> Result<String> {
         if ids.is_empty() || ids.len() > MAX_BATCH {
             return Err(Error::Invalid(format!("A batch names 1 to {MAX_BATCH} servers.")));
         }
@@ -79,7 +91,12 @@ impl Core {
             events: Vec::new(),
             failure: None,
         };
-        self.store.task_insert(&job).await?;
+        if let Some(earlier) = self.store.job_insert(&job, token).await? {
+            if token.is_some_and(|t| t.request_hash != earlier.request_hash) {
+                return Err(Error::Conflict("The X-Client-Token was used before with a different request.".into()));
+            }
+            return Ok(earlier.task_id);
+        }
         for server in &servers {
             let mut task = self.task_for(ctx, server, kind, params.clone(), request_id);
             task.parent_id = Some(job.id.clone());

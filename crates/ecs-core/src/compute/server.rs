@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use ecs_store::{
-    InstanceLimits, InstanceUsage, NewServer, NewTask, ServerEdit, ServerListQuery, StoreError, Transition,
+    ClientToken, CreateRefusal, InstanceLimits, InstanceUsage, NewServer, NewTask, ServerEdit, ServerListQuery,
+    StoreError, Transition,
 };
 use ecs_types::server::{
     BlockDevice, FlavorSnapshot, PowerState, RequestedNic, Server, Task, TaskEvent, TaskState, VmState,
@@ -36,6 +37,8 @@ pub struct NetworkRequest {
     pub uuid: Option<String>,
     pub fixed_ip: Option<String>,
     pub port: Option<String>,
+    /// ECS `nics[].subnet_id`: the subnet of the network to use.
+    pub subnet_id: Option<String>,
 }
 
 /// A create request after the API checked its syntax.
@@ -63,6 +66,30 @@ pub struct CreateRequest {
     pub access_ipv4: String,
     pub access_ipv6: String,
     pub request_id: String,
+    /// Set by the ECS-native create.
+    pub ecs: Option<EcsCreate>,
+}
+
+/// What the ECS-native create adds (seed 002 §5.1.1, seed 001): the
+/// servers are built as the sub-jobs of one job.
+#[derive(Debug, Clone, Default)]
+pub struct EcsCreate {
+    /// `X-Client-Token` and a digest of the request.
+    pub client_token: Option<ClientToken>,
+    /// `publicip`: an EIP bound to each server's first NIC.
+    pub public_ip: Option<PublicIp>,
+    /// `extendparam`, kept with each server.
+    pub extend_param: BTreeMap<String, Value>,
+    /// Check everything, create nothing.
+    pub dry_run: bool,
+}
+
+/// The EIP an ECS create binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicIp {
+    /// An existing, unbound EIP of the project; None: allocate one.
+    pub existing: Option<String>,
+    pub delete_on_termination: bool,
 }
 
 /// What a create answers.
@@ -71,6 +98,43 @@ pub struct Created {
     pub servers: Vec<Server>,
     pub reservation_id: String,
     pub admin_pass: String,
+    /// The ECS job the servers are built under.
+    pub job_id: Option<String>,
+}
+
+/// What `create` did.
+enum Outcome {
+    Created(Created),
+    /// A dry run passed.
+    Checked,
+    /// The client token was used before, for this job.
+    Replay(ecs_store::TokenUse),
+}
+
+/// What an ECS-native create answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EcsCreated {
+    Started {
+        job_id: String,
+        server_ids: Vec<String>,
+    },
+    /// A `dry_run` that passed.
+    Checked,
+}
+
+/// The ECS rule for several servers of one name: `-0001`, `-0002`, ... or,
+/// when the name ends in `-<number>`, counting on from that number.
+fn ecs_names(name: &str, count: i64) -> Vec<String> {
+    if count == 1 {
+        return vec![name.to_string()];
+    }
+    let (stem, first) = match name.rsplit_once('-') {
+        Some((stem, n)) if !n.is_empty() && n.len() <= 4 && n.chars().all(|c| c.is_ascii_digit()) => {
+            (stem, n.parse().unwrap_or(1))
+        }
+        _ => (name, 1),
+    };
+    (0..count).map(|i| format!("{stem}-{:04}", first + i)).collect()
 }
 
 /// Nova's `sanitize_hostname`: lower case, `[a-z0-9.-]`, at most 63 characters.
@@ -183,7 +247,7 @@ impl Core {
                     Err(Error::Invalid("Unable to automatically allocate a network for project".into()))
                 }
                 [] => Ok(Vec::new()),
-                [only] => Ok(vec![RequestedNic { network_id: only.id.clone(), fixed_ip: None, port_id: None }]),
+                [only] => Ok(vec![RequestedNic { network_id: only.id.clone(), ..Default::default() }]),
                 _ => Err(Error::Conflict(
                     "Multiple possible networks found, use a Network ID to be more specific.".into(),
                 )),
@@ -200,7 +264,11 @@ impl Core {
                             ));
                         }
                         let port = self.usable_port(ctx, port).await?;
-                        nics.push(RequestedNic { network_id: port.network_id, fixed_ip: None, port_id: Some(port.id) });
+                        nics.push(RequestedNic {
+                            network_id: port.network_id,
+                            port_id: Some(port.id),
+                            ..Default::default()
+                        });
                         continue;
                     }
                     let uuid = req.uuid.as_deref().unwrap_or_default();
@@ -219,6 +287,7 @@ impl Core {
                         network_id: network.id.clone(),
                         fixed_ip: req.fixed_ip.clone(),
                         port_id: None,
+                        subnet_id: req.subnet_id.clone(),
                     });
                 }
                 Ok(nics)
@@ -258,6 +327,46 @@ impl Core {
 
     /// Creates `min_count`..`max_count` servers and queues their builds.
     pub async fn server_create(&self, ctx: &AuthContext, req: CreateRequest) -> Result<Created> {
+        match self.create(ctx, req).await? {
+            Outcome::Created(created) => Ok(created),
+            Outcome::Checked | Outcome::Replay(_) => Err(Error::Internal("a Nova create made no servers".into())),
+        }
+    }
+
+    /// The ECS-native create: `count` servers (all or none) built as the
+    /// sub-jobs of one job; a request repeated with its client token gets
+    /// the first one's job back.
+    pub async fn ecs_server_create(&self, ctx: &AuthContext, req: CreateRequest) -> Result<EcsCreated> {
+        let project_id = policy::project_of(ctx)?.to_string();
+        let token = req.ecs.as_ref().and_then(|e| e.client_token.clone());
+        let earlier = match &token {
+            Some(t) => self.store.client_token_get(&project_id, &t.token).await?,
+            None => None,
+        };
+        let earlier = match earlier {
+            Some(earlier) => earlier,
+            None => match self.create(ctx, req).await? {
+                Outcome::Created(created) => {
+                    return Ok(EcsCreated::Started {
+                        job_id: created.job_id.unwrap_or_default(),
+                        server_ids: created.servers.into_iter().map(|s| s.id).collect(),
+                    });
+                }
+                Outcome::Checked => return Ok(EcsCreated::Checked),
+                Outcome::Replay(earlier) => earlier,
+            },
+        };
+        if token.is_some_and(|t| t.request_hash != earlier.request_hash) {
+            return Err(Error::Conflict("The X-Client-Token was used before with a different request.".into()));
+        }
+        let sub_jobs = self.store.task_children(&earlier.task_id).await?;
+        Ok(EcsCreated::Started {
+            job_id: earlier.task_id,
+            server_ids: sub_jobs.into_iter().filter_map(|t| t.server_id).collect(),
+        })
+    }
+
+    async fn create(&self, ctx: &AuthContext, req: CreateRequest) -> Result<Outcome> {
         let project_id = policy::project_of(ctx)?.to_string();
         if req.min_count > req.max_count {
             return Err(Error::Invalid("min_count must be <= max_count".into()));
@@ -384,6 +493,35 @@ impl Core {
 
         let limits = self.instance_limits(&project_id).await?;
         let per_server = InstanceUsage { instances: 1, cores: flavor.vcpus, ram_mb: flavor.ram_mb };
+        if req.ecs.as_ref().is_some_and(|e| e.dry_run) {
+            let used = self.store.instance_usage(&project_id).await?;
+            let wanted = [
+                ("instances", limits.instances, used.instances, req.min_count),
+                ("cores", limits.cores, used.cores, req.min_count * flavor.vcpus),
+                ("ram", limits.ram_mb, used.ram_mb, req.min_count * flavor.ram_mb),
+            ];
+            if let Some((resource, limit, used, requested)) =
+                wanted.into_iter().find(|(_, limit, used, requested)| *limit >= 0 && used + requested > *limit)
+            {
+                return Err(quota_exceeded(ecs_store::QuotaRefusal { resource, requested, used, limit }));
+            }
+            return Ok(Outcome::Checked);
+        }
+        // An ECS create is one job; each server's build is a sub-job.
+        let job = req.ecs.as_ref().map(|ecs| {
+            let mut task = new_task(ctx, "createServer", "", &req.request_id);
+            task.server_id = None;
+            task.params = json!({"count": req.max_count});
+            // The job has no steps: its state is its sub-jobs'.
+            task.finished = true;
+            ecs_store::CreateJob { task, client_token: ecs.client_token.clone() }
+        });
+        let job_id = job.as_ref().map(|j| j.task.id.clone());
+        let build_params = match req.ecs.as_ref().and_then(|e| e.public_ip.as_ref()) {
+            Some(eip) => json!({"publicip": {"id": eip.existing, "delete_on_termination": eip.delete_on_termination}}),
+            None => json!({}),
+        };
+        let extend_param = req.ecs.as_ref().map(|e| e.extend_param.clone()).unwrap_or_default();
         let snapshot = FlavorSnapshot::of(&flavor);
         let reservation = reservation_id();
         let admin_pass = req.admin_pass.clone().unwrap_or_else(generate_password);
@@ -395,6 +533,10 @@ impl Core {
                     let (name, hostname) = match (&req.hostname, count) {
                         (Some(h), _) => (req.name.clone(), h.clone()),
                         (None, 1) => (req.name.clone(), sanitize_hostname(&req.name)),
+                        (None, _) if req.ecs.is_some() => {
+                            let name = ecs_names(&req.name, count).swap_remove(index as usize);
+                            (name.clone(), sanitize_hostname(&name))
+                        }
                         (None, _) => {
                             let name = format!("{}-{}", req.name, index + 1);
                             (name.clone(), sanitize_hostname(&name))
@@ -461,8 +603,11 @@ impl Core {
                         resize: None,
                         password: None,
                         attached_keys: BTreeMap::new(),
+                        extend_param: extend_param.clone(),
                     };
-                    let task = new_task(ctx, TaskKind::Create.as_str(), &id, &req.request_id);
+                    let mut task = new_task(ctx, TaskKind::Create.as_str(), &id, &req.request_id);
+                    task.parent_id = job_id.clone();
+                    task.params = build_params.clone();
                     NewServer {
                         server,
                         task,
@@ -474,11 +619,20 @@ impl Core {
         };
         let created = self
             .store
-            .server_create_batch(&project_id, per_server, limits, req.min_count, req.max_count, build)
+            .server_create_batch(
+                &project_id,
+                ecs_store::CreateQuota { per_server, limits, min_count: req.min_count, max_count: req.max_count },
+                job.as_ref(),
+                build,
+            )
             .await?;
-        let servers = created.map_err(quota_exceeded)?;
+        let servers = match created {
+            Ok(servers) => servers,
+            Err(CreateRefusal::Quota(refusal)) => return Err(quota_exceeded(refusal)),
+            Err(CreateRefusal::Replay(earlier)) => return Ok(Outcome::Replay(earlier)),
+        };
         self.wake.notify();
-        Ok(Created { servers, reservation_id: reservation, admin_pass })
+        Ok(Outcome::Created(Created { servers, reservation_id: reservation, admin_pass, job_id }))
     }
 
     /// The images the caller may boot from.

@@ -77,6 +77,7 @@ impl PowerOp {
 pub enum Step {
     Schedule,
     AllocateNetwork,
+    BindPublicIp,
     BlockDevices,
     Spawn,
     Power(PowerOp),
@@ -194,7 +195,9 @@ impl TaskKind {
 
     pub fn steps(self) -> &'static [Step] {
         match self {
-            TaskKind::Create => &[Step::Schedule, Step::AllocateNetwork, Step::BlockDevices, Step::Spawn],
+            TaskKind::Create => {
+                &[Step::Schedule, Step::AllocateNetwork, Step::BindPublicIp, Step::BlockDevices, Step::Spawn]
+            }
             TaskKind::Delete => {
                 &[Step::Destroy, Step::ReleaseNetwork, Step::ReleaseClaim, Step::ReleaseVolumes, Step::MarkDeleted]
             }
@@ -362,6 +365,33 @@ async fn undo_on(core: &Core, host: &str, server_id: &str, undo: HostUndo<'_>) -
 }
 
 /// The consumer that holds a resizing server's old claim.
+/// The id of the EIP an ECS create allocates for a server: fixed by the
+/// server, so that a step run again after a crash finds the one it made.
+fn eip_id(server_id: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{server_id}/publicip"));
+    let bytes: [u8; 16] = digest[..16].try_into().expect("16 of 32 bytes");
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+/// Allocates a server's EIP from the first floating-IP pool (idempotent).
+async fn allocate_eip(core: &Core, server: &Server) -> Result<String, StepError> {
+    let pools = core.store.network_list().await?;
+    let pool = pools.iter().find(|n| n.external).ok_or_else(|| StepError::Fatal("No EIP pool exists.".into()))?;
+    let id = eip_id(&server.id);
+    match core
+        .store
+        .floating_ip_allocate(&id, &server.project_id, &pool.id, crate::floating_ip::FLOATING_IPS_QUOTA)
+        .await?
+    {
+        Ok(_) => Ok(id),
+        Err(ecs_store::FloatingRefusal::Quota(limit)) => {
+            Err(StepError::Fatal(format!("The EIP quota of {limit} is reached.")))
+        }
+        Err(ecs_store::FloatingRefusal::Exhausted) => Err(StepError::Fatal("No free EIP is left.".into())),
+    }
+}
+
 fn migration_consumer(server_id: &str) -> String {
     format!("{server_id}/migration")
 }
@@ -455,16 +485,7 @@ impl Step {
                         }
                         continue;
                     }
-                    let allocated = core
-                        .store
-                        .port_allocate(
-                            &server.id,
-                            &server.project_id,
-                            index as i64,
-                            &nic.network_id,
-                            nic.fixed_ip.as_deref(),
-                        )
-                        .await?;
+                    let allocated = core.store.port_allocate(&server.id, &server.project_id, index as i64, nic).await?;
                     match allocated {
                         Ok(port) => ports.push(port),
                         Err(PortRefusal::Exhausted) => {
@@ -489,6 +510,20 @@ impl Step {
                 }
                 server.ports = ports;
                 Ok(Some(ServerUpdate { task_state: Some(Some(TaskState::BlockDeviceMapping)), ..Default::default() }))
+            }
+            Step::BindPublicIp => {
+                let Some(eip) = task.params.get("publicip") else { return Ok(None) };
+                let port =
+                    server.ports.first().ok_or_else(|| StepError::Fatal("An EIP needs a NIC to bind to.".into()))?;
+                let id = match eip.get("id").and_then(Value::as_str) {
+                    Some(id) => id.to_string(),
+                    None => allocate_eip(core, server).await?,
+                };
+                let delete_on_termination = eip.get("delete_on_termination").and_then(Value::as_bool).unwrap_or(false);
+                if !core.store.floating_ip_bind_for_build(&id, &port.id, delete_on_termination).await? {
+                    return Err(StepError::Fatal(format!("EIP {id} is bound to another NIC.")));
+                }
+                Ok(None)
             }
             Step::BlockDevices => {
                 let mut mappings: Vec<_> =
@@ -654,9 +689,11 @@ impl Step {
                 Ok(None)
             }
             Step::ReleaseNetwork => {
-                // An ECS delete may take the server's EIPs with it.
-                if flag(task, "delete_publicip") {
-                    core.store.floating_ips_release_for_server(&server.id).await?;
+                // EIPs go with the server when an ECS delete says so, or,
+                // when it does not say, those created to go with it.
+                match task.params.get("delete_publicip").and_then(Value::as_bool) {
+                    Some(false) => {}
+                    explicit => core.store.floating_ips_release_for_server(&server.id, explicit.is_some()).await?,
                 }
                 core.store.ports_release(&server.id).await?;
                 Ok(None)
@@ -845,6 +882,20 @@ impl Step {
                     }
                 }
             }
+            // An EIP the build made goes; a given one is unbound.
+            Step::BindPublicIp => match task.params.get("publicip").map(|e| e.get("id").and_then(Value::as_str)) {
+                None => {}
+                Some(None) => match core.store.floating_ip_release(&eip_id(id)).await {
+                    Ok(()) | Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                },
+                Some(Some(given)) => {
+                    let bound_here = core.store.floating_ip_get(given).await?.server_id.as_deref() == Some(id);
+                    if bound_here {
+                        core.store.floating_ip_bind(given, None).await?;
+                    }
+                }
+            },
             Step::Spawn => undo_on_host(core, id, HostUndo::Destroy).await?,
             Step::AttachPort => {
                 if let Some(port_id) = param(task, "port_id") {
@@ -1008,7 +1059,7 @@ async fn make_volume(
         description: String::new(),
         size_gb: size,
         status: "available".into(),
-        volume_type: "SATA".into(),
+        volume_type: b.volume_type.clone().unwrap_or_else(|| "SATA".into()),
         availability_zone: server.availability_zone.clone().unwrap_or_else(|| "nova".into()),
         snapshot_id: (b.source_type == "snapshot").then(|| b.uuid.clone()).flatten(),
         created_at: chrono::Utc::now(),

@@ -1,0 +1,394 @@
+//! CreateServers of the ECS-native API (v1 and v1.1): the job and its
+//! sub-jobs, every field reaching the servers, the seed's error codes,
+//! `dry_run` and `X-Client-Token`.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::{Session, TestServer, both};
+
+/// What a create body needs: the image, the VPC and its subnet.
+struct Place {
+    image: String,
+    vpc: String,
+    subnet: String,
+}
+
+async fn place(server: &TestServer) -> Place {
+    let store = &server.core().store;
+    let image = store.image_list().await.unwrap().remove(0).id;
+    let vpc = store.network_list().await.unwrap().into_iter().find(|n| !n.external).unwrap().id;
+    let subnet = store.subnet_list(&vpc).await.unwrap().remove(0).id;
+    Place { image, vpc, subnet }
+}
+
+fn body(p: &Place, name: &str) -> Value {
+    json!({"server": {
+        "name": name, "imageRef": p.image, "flavorRef": "s3.small.1", "vpcid": p.vpc,
+        "nics": [{"subnet_id": p.subnet}], "root_volume": {"volumetype": "SSD"},
+    }})
+}
+
+async fn ecs_post(s: &Session<'_>, path: &str, body: &Value, token: Option<&str>) -> crate::Reply {
+    let mut headers = vec![("x-auth-token", s.token.as_str())];
+    if let Some(t) = token {
+        headers.push(("x-client-token", t));
+    }
+    s.server.send(Method::POST, path, &headers, Some(body)).await
+}
+
+async fn finished_job(s: &Session<'_>, job: &str) -> Value {
+    for _ in 0..500 {
+        let r = s.get(&format!("/v1/{}/jobs/{job}", s.project_id), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        if matches!(r.body["status"].as_str(), Some("SUCCESS" | "FAIL")) {
+            return r.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("job {job} did not finish");
+}
+
+/// An external network for EIPs.
+async fn eip_pool(server: &TestServer) {
+    let admin = server.admin().await;
+    let send = |path: &str, body: Value| {
+        let token = admin.token.clone();
+        let path = format!("/networking/v2.0/{path}");
+        async move { server.send(Method::POST, &path, &[("x-auth-token", token.as_str())], Some(&body)).await }
+    };
+    let r = send("networks", json!({"network": {"name": "public", "shared": true, "router:external": true}})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let net = r.body["network"]["id"].as_str().unwrap().to_string();
+    let r = send("subnets", json!({"subnet": {"network_id": net, "cidr": "172.24.4.0/24"}})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+async fn create_servers(server: &TestServer) {
+    eip_pool(server).await;
+    let demo = server.demo().await;
+    let p = place(server).await;
+    let project = demo.project_id.clone();
+    let groups = demo.get("/v2.1/os-security-groups", None).await;
+    let default_group = groups.body["security_groups"][0]["id"].as_str().unwrap().to_string();
+
+    let mut b = body(&p, "web");
+    let s = &mut b["server"];
+    s["count"] = json!("2");
+    s["adminPass"] = json!("P@ssw0rd123");
+    s["data_volumes"] = json!([{"volumetype": "SAS", "size": 10, "multiattach": false}]);
+    s["publicip"] = json!({"eip": {"iptype": "5_bgp", "bandwidth": {"size": 5, "sharetype": "PER", "chargemode": "traffic"}},
+        "delete_on_termination": true});
+    s["tags"] = json!(["env.prod"]);
+    s["server_tags"] = json!([{"key": "team", "value": "a.b"}]);
+    s["metadata"] = json!({"op_svc_userid": "u1"});
+    s["security_groups"] = json!([{"id": default_group}]);
+    s["extendparam"] = json!({"chargingMode": "postPaid", "enterprise_project_id": "ep-1"});
+    let path = format!("/v1.1/{project}/cloudservers");
+    let r = ecs_post(&demo, &path, &b, Some("token-1")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let job_id = r.body["job_id"].as_str().unwrap().to_string();
+    assert_eq!(job_id.len(), 32);
+    assert!(r.body.get("order_id").is_none());
+    let ids: Vec<String> = r.body["serverIds"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().into()).collect();
+    assert_eq!(ids.len(), 2);
+
+    // The same request with the same token starts nothing new.
+    let again = ecs_post(&demo, &path, &b, Some("token-1")).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body["job_id"], job_id.as_str());
+    let mut replayed: Vec<String> =
+        again.body["serverIds"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().into()).collect();
+    replayed.sort();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(replayed, sorted);
+    // The token with another body is a conflict.
+    let other = ecs_post(&demo, &path, &body(&p, "other"), Some("token-1")).await;
+    assert_eq!(other.status, 409, "{}", other.body);
+    assert_eq!(other.body["error"]["code"], "Ecs.0005");
+
+    let job = finished_job(&demo, &job_id).await;
+    assert_eq!(job["status"], "SUCCESS", "{job}");
+    assert_eq!(job["job_type"], "createServer");
+    assert_eq!(job["entities"]["sub_jobs_total"], 2);
+    for sub in job["entities"]["sub_jobs"].as_array().unwrap() {
+        assert_eq!(sub["job_type"], "createSingleServer");
+        assert_eq!(sub["status"], "SUCCESS");
+        assert!(ids.contains(&sub["entities"]["server_id"].as_str().unwrap().to_string()));
+    }
+
+    let mut names = Vec::new();
+    for id in &ids {
+        let r = demo.get(&format!("/v1/{project}/cloudservers/{id}"), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let s = &r.body["server"];
+        names.push(s["name"].as_str().unwrap().to_string());
+        assert_eq!(s["status"], "ACTIVE");
+        assert_eq!(s["image"]["id"], p.image.as_str());
+        assert_eq!(s["metadata"]["op_svc_userid"], "u1");
+        assert_eq!(s["metadata"]["charging_mode"], "0");
+        assert_eq!(s["metadata"]["vpc_id"], p.vpc.as_str());
+        assert_eq!(s["enterprise_project_id"], "ep-1");
+        let mut tags: Vec<&str> = s["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+        tags.sort();
+        assert_eq!(tags, ["env=prod", "team=a.b"]);
+        let addresses = &s["addresses"][&p.vpc];
+        assert_eq!(addresses.as_array().unwrap().len(), 2, "{s}");
+        assert_eq!(addresses[1]["OS-EXT-IPS:type"], "floating");
+        let volumes = s["os-extended-volumes:volumes_attached"].as_array().unwrap();
+        assert_eq!(volumes.len(), 2, "{s}");
+        assert!(volumes.iter().any(|v| v["device"] == "/dev/vda" && v["bootIndex"] == "0"));
+        assert_eq!(s["security_groups"][0]["id"], default_group.as_str());
+    }
+    names.sort();
+    assert_eq!(names, ["web-0001", "web-0002"]);
+    let store = &server.core().store;
+    let data_disk = store
+        .volumes_of_server(&ids[0])
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|v| v.attachment.as_ref().is_some_and(|a| a.device != "/dev/vda"))
+        .unwrap();
+    assert_eq!(data_disk.volume_type, "SAS");
+    assert_eq!(data_disk.size_gb, 10);
+    // The Nova API sees the same servers, named as ECS named them.
+    let r = demo.get(&format!("/v2.1/servers/{}", ids[0]), None).await;
+    assert!(r.body["server"]["name"].as_str().unwrap().starts_with("web-000"));
+
+    // A delete without delete_publicip: the EIPs made to go with their
+    // servers go; data disks stay.
+    let r = ecs_post(&demo, &format!("/v1/{project}/cloudservers/delete"), &json!({"servers": [{"id": ids[0]}]}), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let eips = store.floating_ip_list(Some(&project)).await.unwrap();
+    assert_eq!(eips.len(), 1, "{eips:?}");
+    assert_eq!(store.volume_get(&data_disk.id).await.unwrap().status, "available");
+
+    // Batch actions honour the token too.
+    let stop = json!({"os-stop": {"servers": [{"id": ids[1]}]}});
+    let action = format!("/v1/{project}/cloudservers/action");
+    let first = ecs_post(&demo, &action, &stop, Some("stop-1")).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let second = ecs_post(&demo, &action, &stop, Some("stop-1")).await;
+    assert_eq!(second.body["job_id"], first.body["job_id"]);
+    let start = json!({"os-start": {"servers": [{"id": ids[1]}]}});
+    assert_eq!(ecs_post(&demo, &action, &start, Some("stop-1")).await.status, 409);
+    let job = finished_job(&demo, first.body["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["entities"]["sub_jobs_total"], 1, "{job}");
+    demo.wait_status(&ids[1], "SHUTOFF").await;
+
+    // dry_run: checked, nothing made.
+    let mut dry = body(&p, "dry");
+    dry["dry_run"] = json!(true);
+    let r = ecs_post(&demo, &path, &dry, None).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let listed = demo.get(&format!("/v1/{project}/cloudservers/detail?name=dry"), None).await;
+    assert_eq!(listed.body["count"], 0, "{}", listed.body);
+
+    // v1 and a yearly/monthly order; a name ending in a number counts on.
+    let mut b = body(&p, "db-0007");
+    b["server"]["count"] = json!(2);
+    b["server"]["extendparam"] = json!({"chargingMode": "prePaid", "periodType": "month", "periodNum": 1});
+    let r = ecs_post(&demo, &format!("/v1/{project}/cloudservers"), &b, None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body["order_id"].as_str().unwrap().starts_with("CS"));
+    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "SUCCESS", "{job}");
+    let listed = demo.get(&format!("/v1/{project}/cloudservers/detail?name=db-"), None).await;
+    let mut names: Vec<&str> =
+        listed.body["servers"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["db-0007", "db-0008"]);
+    assert_eq!(listed.body["servers"][0]["metadata"]["charging_mode"], "1");
+}
+both!(create_servers);
+
+/// A build that fails: the job fails with the sub-job's reason, and
+/// nothing is left behind but the ERROR server.
+async fn failed_sub_job(server: &TestServer) {
+    let demo = server.demo().await;
+    let p = place(server).await;
+    server.sim().inject(ecs_hypervisor::sim::FaultRule {
+        host: None,
+        op: ecs_hypervisor::Op::Spawn,
+        times: 3,
+        message: Some("disk image corrupt".into()),
+    });
+    let r = ecs_post(&demo, &format!("/v1/{}/cloudservers", demo.project_id), &body(&p, "bad"), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "FAIL", "{job}");
+    assert!(job["fail_reason"].as_str().unwrap().starts_with("Exceeded maximum number of retries"), "{job}");
+    let sub = &job["entities"]["sub_jobs"][0];
+    assert_eq!(sub["status"], "FAIL");
+    // The server stays, in ERROR, without its system disk or NIC.
+    let id = sub["entities"]["server_id"].as_str().unwrap();
+    assert_eq!(demo.wait_status(id, "ERROR").await["status"], "ERROR");
+    let store = &server.core().store;
+    assert!(store.volumes_of_server(id).await.unwrap().is_empty());
+    assert!(store.port_list(Some(&demo.project_id)).await.unwrap().iter().all(|port| port.server_id != id));
+}
+both!(failed_sub_job);
+
+async fn create_errors(server: &TestServer) {
+    let demo = server.demo().await;
+    let p = place(server).await;
+    let project = demo.project_id.clone();
+    let v1 = format!("/v1/{project}/cloudservers");
+    let v11 = format!("/v1.1/{project}/cloudservers");
+    let expect = |r: crate::Reply, status: u16, code: &str| {
+        assert_eq!(r.status, status, "{code}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], code, "{}", r.body);
+        r.body
+    };
+    let with = |path: &str, value: Value| {
+        let mut b = body(&p, "e");
+        let (section, key) = path.split_once('/').unwrap_or(("server", path));
+        if section == "top" {
+            b[key] = value;
+        } else {
+            b["server"][key] = value;
+        }
+        b
+    };
+
+    let raw = server
+        .send(Method::POST, &v1, &[("x-auth-token", demo.token.as_str()), ("content-type", "application/json")], None)
+        .await;
+    expect(raw, 400, "Ecs.0005");
+    expect(ecs_post(&demo, &v1, &json!({"name": "x"}), None).await, 400, "Ecs.0005");
+    let cases: Vec<(&str, Value, u16, &str)> = vec![
+        ("flavorRef", json!("no-such-flavor"), 400, "Ecs.0029"),
+        ("imageRef", json!("00000000-0000-0000-0000-000000000000"), 400, "Ecs.0031"),
+        ("vpcid", json!("00000000-0000-0000-0000-000000000000"), 400, "Ecs.0014"),
+        ("nics", json!([{"subnet_id": "00000000-0000-0000-0000-000000000000"}]), 400, "Ecs.0038"),
+        ("nics", json!([]), 400, "Ecs.0005"),
+        ("root_volume", json!({"volumetype": "GOLD"}), 400, "Ecs.0043"),
+        ("root_volume", json!({"volumetype": "SSD", "size": 2000}), 400, "Ecs.0005"),
+        ("root_volume", Value::Null, 400, "Ecs.0005"),
+        ("data_volumes", json!([{"volumetype": "SSD", "size": 5}]), 400, "Ecs.0005"),
+        (
+            "data_volumes",
+            json!([{"volumetype": "SSD", "size": 10, "multiattach": true, "shareable": false}]),
+            400,
+            "Ecs.0005",
+        ),
+        ("adminPass", json!("password"), 400, "Ecs.0011"),
+        ("key_name", json!("nobody"), 400, "Ecs.0314"),
+        ("name", json!("a".repeat(129)), 400, "Ecs.0914"),
+        ("name", json!("bad name"), 400, "Ecs.0915"),
+        ("count", json!(501), 400, "Ecs.0913"),
+        ("count", json!(0), 400, "Ecs.0913"),
+        ("security_groups", json!([{"id": "00000000-0000-0000-0000-000000000000"}]), 400, "Ecs.0014"),
+        (
+            "metadata",
+            json!((0..11).map(|i| (format!("k{i}"), json!("v"))).collect::<serde_json::Map<_, _>>()),
+            400,
+            "Ecs.0005",
+        ),
+        (
+            "server_tags",
+            json!((0..11).map(|i| json!({"key": format!("k{i}"), "value": "v"})).collect::<Vec<_>>()),
+            400,
+            "Ecs.0905",
+        ),
+        ("server_tags", json!([{"key": "k", "value": "1"}, {"key": "k", "value": "2"}]), 400, "Ecs.0908"),
+        ("server_tags", json!([{"key": "k!", "value": "1"}]), 400, "Ecs.0907"),
+        ("description", json!("<b>"), 400, "Ecs.0041"),
+        ("user_data", json!("not base64!"), 400, "Ecs.0005"),
+        (
+            "publicip",
+            json!({"eip": {"iptype": "5_bgp", "bandwidth": {"size": 2000, "sharetype": "PER"}}}),
+            400,
+            "Ecs.0045",
+        ),
+        (
+            "publicip",
+            json!({"eip": {"iptype": "5_bgp", "bandwidth": {"size": 1, "sharetype": "PER"}}}),
+            400,
+            "Ecs.0013",
+        ),
+        ("auto_terminate_time", json!("2030-01-01T00:00:00Z"), 400, "Ecs.0005"),
+        ("top/dry_run", json!("maybe"), 400, "Ecs.0005"),
+    ];
+    for (field, value, status, code) in cases {
+        let r = ecs_post(&demo, &v1, &with(field, value.clone()), None).await;
+        assert_eq!(r.status, status, "{field}={value}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], code, "{field}={value}: {}", r.body);
+    }
+    // v1.1: no dots in names, more disk types, `-0000` names at most 59.
+    expect(ecs_post(&demo, &v11, &with("name", json!("a.b")), None).await, 400, "Ecs.0915");
+    let mut b = with("name", json!("a".repeat(60)));
+    b["server"]["count"] = json!(2);
+    expect(ecs_post(&demo, &v11, &b, None).await, 400, "Ecs.0914");
+    let mut b = with("root_volume", json!({"volumetype": "ESSD"}));
+    expect(ecs_post(&demo, &v1, &b, None).await, 400, "Ecs.0043");
+    b["dry_run"] = json!(true);
+    assert_eq!(ecs_post(&demo, &v11, &b, None).await.status, 202);
+
+    // Addresses: outside the subnet (the seed's detail), taken, or given for many.
+    let refused = expect(
+        ecs_post(&demo, &v1, &with("nics", json!([{"subnet_id": p.subnet, "ip_address": "10.9.9.9"}])), None).await,
+        400,
+        "Ecs.0005",
+    );
+    assert_eq!(refused["error"]["details"], json!([{"code": "Ecs.0039"}]));
+    let r =
+        ecs_post(&demo, &v1, &with("nics", json!([{"subnet_id": p.subnet, "ip_address": "192.168.0.50"}])), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let taken = with("nics", json!([{"subnet_id": p.subnet, "ip_address": "192.168.0.50"}]));
+    expect(ecs_post(&demo, &v1, &taken, None).await, 400, "Ecs.0010");
+
+    // A primary NIC outside the VPC.
+    let admin = server.admin().await;
+    let net = server
+        .send(
+            Method::POST,
+            "/networking/v2.0/networks",
+            &[("x-auth-token", demo.token.as_str())],
+            Some(&json!({"network": {"name": "other"}})),
+        )
+        .await;
+    let other = net.body["network"]["id"].as_str().unwrap().to_string();
+    let sub = server
+        .send(
+            Method::POST,
+            "/networking/v2.0/subnets",
+            &[("x-auth-token", demo.token.as_str())],
+            Some(&json!({"subnet": {"network_id": other, "cidr": "10.1.0.0/24"}})),
+        )
+        .await;
+    let other_subnet = sub.body["subnet"]["id"].as_str().unwrap().to_string();
+    expect(ecs_post(&demo, &v1, &with("nics", json!([{"subnet_id": other_subnet}])), None).await, 400, "Ecs.0064");
+    // Another project's subnet does not exist for the caller.
+    let send = |path: &str, body: Value| {
+        let token = admin.token.clone();
+        let path = format!("/networking/v2.0/{path}");
+        async move { server.send(Method::POST, &path, &[("x-auth-token", token.as_str())], Some(&body)).await }
+    };
+    let private = send("networks", json!({"network": {"name": "admin-only"}})).await;
+    let private = private.body["network"]["id"].as_str().unwrap().to_string();
+    let sub = send("subnets", json!({"subnet": {"network_id": private, "cidr": "10.2.0.0/24"}})).await;
+    let private_subnet = sub.body["subnet"]["id"].as_str().unwrap().to_string();
+    expect(ecs_post(&demo, &v1, &with("nics", json!([{"subnet_id": private_subnet}])), None).await, 400, "Ecs.0038");
+
+    // Quota: all of count or nothing.
+    let r = admin.put(&format!("/v2.1/os-quota-sets/{project}"), None, &json!({"quota_set": {"instances": 2}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut b = body(&p, "many");
+    b["server"]["count"] = json!(5);
+    expect(ecs_post(&demo, &v1, &b, None).await, 400, "Ecs.0001");
+    b["dry_run"] = json!(true);
+    expect(ecs_post(&demo, &v1, &b, None).await, 400, "Ecs.0001");
+    // The path's project must be the caller's.
+    expect(
+        ecs_post(&demo, &format!("/v1/{}/cloudservers", admin.project_id), &body(&p, "x"), None).await,
+        403,
+        "Ecs.0003",
+    );
+}
+both!(create_errors);

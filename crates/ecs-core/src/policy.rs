@@ -11,6 +11,13 @@ pub fn require_admin(ctx: &AuthContext, rule: &str) -> Result<()> {
     if ctx.is_admin() { Ok(()) } else { Err(forbidden(rule)) }
 }
 
+/// Keystone's default roles: `admin` and `member` may change things,
+/// `reader` may only look (Nova's `project_reader` rules, the seed's §9
+/// read-only policies).
+pub fn may_write(ctx: &AuthContext) -> bool {
+    ctx.is_admin() || ctx.has_role("member")
+}
+
 /// Nova's wording for a policy refusal.
 pub fn forbidden(rule: &str) -> Error {
     Error::Forbidden(format!("Policy doesn't allow {rule} to be performed."))

@@ -48,6 +48,12 @@ pub async fn batch(
     let body: Value = serde_json::from_slice(&raw).map_err(|_| illegal("request body is illegal."))?;
     let map = body.as_object().filter(|m| m.len() == 1).ok_or_else(|| illegal("request body is illegal."))?;
     let (name, args) = map.iter().next().expect("one entry");
+    let action = match name.as_str() {
+        "os-start" => "ecs:cloudServers:start",
+        "os-stop" => "ecs:cloudServers:stop",
+        _ => "ecs:cloudServers:reboot",
+    };
+    call.authorize(action)?;
     let op = match name.as_str() {
         "os-start" => BatchOp::Start,
         "os-stop" => BatchOp::Stop { force: hard(args, Some(false))? },

@@ -5,6 +5,7 @@ mod actions;
 mod codes;
 mod create;
 mod error;
+mod iam;
 mod jobs;
 mod servers;
 
@@ -69,6 +70,27 @@ impl FromRequestParts<AppState> for EcsCall {
                 format!("The request is for project {path_project}, the credentials for another."),
             ));
         }
-        Ok(EcsCall { ctx })
+        // Roles that only read may not change anything (§9).
+        let call = EcsCall { ctx };
+        let path = parts.uri.path();
+        match iam::action(&parts.method, path) {
+            Some((_, true)) => {}
+            Some((action, false)) => call.authorize(action)?,
+            // The batch route's body names the action: its handler checks.
+            None if path.ends_with("/cloudservers/action") => {}
+            None => call.authorize("ecs:cloudServers:update")?,
+        }
+        Ok(call)
+    }
+}
+
+impl EcsCall {
+    /// Refuses a changing IAM `action` to a caller whose roles only read.
+    pub fn authorize(&self, action: &str) -> Result<(), EcsError> {
+        if ecs_core::policy::may_write(&self.ctx) {
+            Ok(())
+        } else {
+            Err(EcsError::with_message("Pdp.0001", format!("Policy does not allow {action} to be performed.")))
+        }
     }
 }

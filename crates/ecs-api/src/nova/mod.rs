@@ -27,6 +27,7 @@ mod volumes;
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -336,6 +337,13 @@ impl FromRequestParts<AppState> for NovaCall {
                 ))));
             }
         }
+        if !matches!(parts.method, Method::GET | Method::HEAD) && !ecs_core::policy::may_write(&ctx) {
+            let rule = policy_rule(&parts.method, parts.uri.path());
+            return Err(NovaRejection::Nova(NovaError::new(
+                StatusCode::FORBIDDEN,
+                format!("Policy doesn't allow {rule} to be performed."),
+            )));
+        }
         let version = parts.extensions.get::<ApiVersion>().copied().unwrap_or(MIN_VERSION);
         let flavour = parts.extensions.get::<Flavour>().copied().unwrap_or(Flavour::V21);
         let base = BaseUrl::from_headers(&parts.headers, state.config.public_url.as_deref());
@@ -345,6 +353,20 @@ impl FromRequestParts<AppState> for NovaCall {
         };
         Ok(NovaCall { ctx, version, flavour, links: Links { base, version_prefix, project: path_project } })
     }
+}
+
+/// The Nova policy rule a changing request is refused under, named as
+/// Nova names them: `os_compute_api:servers:create`, `...:servers:action`.
+fn policy_rule(method: &Method, path: &str) -> String {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).skip(1).collect();
+    let resource = segments.first().copied().unwrap_or("servers");
+    let verb = match (method.as_str(), segments.last()) {
+        (_, Some(&"action")) => "action",
+        ("POST", _) => "create",
+        ("DELETE", _) => "delete",
+        _ => "update",
+    };
+    format!("os_compute_api:{resource}:{verb}")
 }
 
 /// A JSON request body, read and parsed with Nova's error answers.

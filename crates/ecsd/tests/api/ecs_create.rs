@@ -392,3 +392,38 @@ async fn create_errors(server: &TestServer) {
     );
 }
 both!(create_errors);
+
+/// §9: a user holding only the `reader` role lists but changes nothing,
+/// on the ECS-native paths (`Pdp.0001`) as on Nova's (403).
+async fn reader_role(server: &TestServer) {
+    let admin = server.admin().await;
+    let h = [("x-auth-token", admin.token.as_str())];
+    let demo_project = server.demo_project_id().to_string();
+    let user = json!({"user": {"name": "viewer", "password": "pw", "default_project_id": demo_project}});
+    let r = server.send(Method::POST, "/identity/v3/users", &h, Some(&user)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let user_id = r.body["user"]["id"].as_str().unwrap().to_string();
+    let roles = server.send(Method::GET, "/identity/v3/roles?name=reader", &h, None).await;
+    let reader = roles.body["roles"][0]["id"].as_str().unwrap().to_string();
+    let grant = format!("/identity/v3/projects/{demo_project}/users/{user_id}/roles/{reader}");
+    assert_eq!(server.send(Method::PUT, &grant, &h, None).await.status, 204);
+    let viewer = server.login("viewer", "pw", "demo").await;
+    let p = place(server).await;
+
+    assert_eq!(viewer.get(&format!("/v1/{demo_project}/cloudservers/detail"), None).await.status, 200);
+    assert_eq!(viewer.get("/v2.1/servers/detail", None).await.status, 200);
+    let r = ecs_post(&viewer, &format!("/v1/{demo_project}/cloudservers"), &body(&p, "no"), None).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "Pdp.0001");
+    assert_eq!(r.body["error"]["message"], "Policy does not allow ecs:cloudServers:create to be performed.");
+    let stop = json!({"os-stop": {"servers": [{"id": "x"}]}});
+    let r = ecs_post(&viewer, &format!("/v1/{demo_project}/cloudservers/action"), &stop, None).await;
+    assert_eq!(r.body["error"]["message"], "Policy does not allow ecs:cloudServers:stop to be performed.");
+    let r = viewer.post("/v2.1/servers", None, &json!({"server": {"name": "no"}})).await;
+    assert_eq!(r.assert_fault(403, "forbidden"), "Policy doesn't allow os_compute_api:servers:create to be performed.");
+    // A member of the same project may.
+    let demo = server.demo().await;
+    let r = ecs_post(&demo, &format!("/v1/{demo_project}/cloudservers"), &body(&p, "yes"), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+both!(reader_role);

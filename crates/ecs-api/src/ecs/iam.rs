@@ -1,0 +1,60 @@
+//! The IAM actions of the ECS-native API (seed 002 chapter 9) as data:
+//! which action a request is, and whether it changes anything. A caller
+//! whose roles only read (`reader`) is refused every changing action with
+//! `Pdp.0001`.
+
+use axum::http::Method;
+
+/// `(method, path pattern, action, reads)`; `*` matches one segment.
+/// The batch action route is absent: its body names the action.
+const ACTIONS: &[(&str, &str, &str, bool)] = &[
+    ("POST", "/v1/*/cloudservers", "ecs:cloudServers:create", false),
+    ("POST", "/v1.1/*/cloudservers", "ecs:cloudServers:create", false),
+    ("POST", "/v1/*/cloudservers/delete", "ecs:cloudServers:delete", false),
+    ("POST", "/*/*/cloudservers/*/reinstallos", "ecs:cloudServers:rebuild", false),
+    ("POST", "/*/*/cloudservers/*/changeos", "ecs:cloudServers:changeOS", false),
+    ("POST", "/v1/*/cloudservers/*/migrate", "ecs:cloudServers:migrate", false),
+    ("POST", "/v1/*/cloudservers/*/resize", "ecs:cloudServers:resize", false),
+    ("POST", "/v1/*/cloudservers/*/nics", "ecs:cloudServers:addNics", false),
+    ("POST", "/v1/*/cloudservers/*/nics/delete", "ecs:cloudServerNics:delete", false),
+    ("POST", "/v1/*/cloudservers/*/attachvolume", "ecs:cloudServers:attach", false),
+    ("DELETE", "/v1/*/cloudservers/*/detachvolume/*", "ecs:cloudServers:detachVolume", false),
+    ("POST", "/v1/*/cloudservers/os-server-groups", "ecs:cloudServers:create", false),
+    ("DELETE", "/v1/*/cloudservers/os-server-groups/*", "ecs:cloudServers:delete", false),
+    ("POST", "/v1/*/cloudservers/os-server-groups/*/action", "ecs:cloudServers:create", false),
+    ("POST", "/v1/*/servers/*/tags/action", "ecs:servers:setTags", false),
+    ("POST", "/v1/*/servers/resource_instances/action", "ecs:servers:getTags", true),
+];
+
+/// The action a request is, when the route alone says; reads are any GET.
+pub fn action(method: &Method, path: &str) -> Option<(&'static str, bool)> {
+    if method == Method::GET || method == Method::HEAD {
+        return Some(("ecs:cloudServers:get", true));
+    }
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    ACTIONS.iter().find_map(|(m, pattern, action, reads)| {
+        let parts: Vec<&str> = pattern.split('/').collect();
+        let matches = *m == method.as_str()
+            && parts.len() == segments.len()
+            && parts.iter().zip(&segments).all(|(p, s)| *p == "*" || p == s);
+        matches.then_some((*action, *reads))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_name_their_actions() {
+        let p = "/v1/p1/cloudservers";
+        assert_eq!(action(&Method::POST, p), Some(("ecs:cloudServers:create", false)));
+        assert_eq!(action(&Method::GET, "/v1/p1/cloudservers/detail").map(|a| a.1), Some(true));
+        assert_eq!(action(&Method::POST, "/v2.1/p1/cloudservers/s1/changeos").unwrap().0, "ecs:cloudServers:changeOS");
+        assert_eq!(
+            action(&Method::POST, "/v1/p1/servers/resource_instances/action"),
+            Some(("ecs:servers:getTags", true))
+        );
+        assert_eq!(action(&Method::POST, "/v1/p1/cloudservers/action"), None);
+    }
+}

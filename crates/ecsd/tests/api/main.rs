@@ -4,6 +4,7 @@
 
 mod credentials;
 mod ecs;
+mod ecs_views;
 mod errors;
 mod flavors;
 mod harness;

@@ -65,6 +65,24 @@ pub fn sort_key_from_nova(key: &str) -> Option<FlavorSortKey> {
     })
 }
 
+/// Whether a flavor is on sale in availability zone `az` (§5.4.1): its
+/// status there (`cond:operation:az`, entries like `az0(normal)`), else its
+/// region-wide `cond:operation:status` (absent: normal), is normal, obt or
+/// promotion.
+pub fn flavor_on_sale_in(flavor: &Flavor, az: &str) -> bool {
+    let specs = &flavor.extra_specs;
+    let in_az = specs.get("cond:operation:az").and_then(|list| {
+        list.split(',').find_map(|entry| {
+            let (name, rest) = entry.trim().split_once('(')?;
+            let status = rest.strip_suffix(')')?.trim();
+            // "If the parentheses are left blank, the configuration is invalid."
+            (name.trim() == az && !status.is_empty()).then_some(status)
+        })
+    });
+    let status = in_az.or(specs.get("cond:operation:status").map(|s| s.trim())).unwrap_or("normal");
+    matches!(status, "normal" | "obt" | "promotion")
+}
+
 fn flavor_not_found(id: &str) -> Error {
     Error::NotFound(format!("Flavor {id} could not be found."))
 }
@@ -172,4 +190,43 @@ impl Core {
 
 fn extra_spec_not_found(id: &str, key: &str) -> Error {
     Error::NotFound(format!("Flavor {id} has no extra specs with key {key}."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flavor(specs: &[(&str, &str)]) -> Flavor {
+        Flavor {
+            id: "f".into(),
+            name: "f".into(),
+            vcpus: 1,
+            ram_mb: 1024,
+            disk_gb: 0,
+            ephemeral_gb: 0,
+            swap_mb: 0,
+            rxtx_factor: 1.0,
+            is_public: true,
+            disabled: false,
+            description: None,
+            extra_specs: specs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn sale_status_per_az() {
+        assert!(flavor_on_sale_in(&flavor(&[]), "az1"));
+        assert!(flavor_on_sale_in(&flavor(&[("cond:operation:status", "obt")]), "az1"));
+        assert!(!flavor_on_sale_in(&flavor(&[("cond:operation:status", "sellout")]), "az1"));
+        let f = flavor(&[
+            ("cond:operation:status", "abandon"),
+            ("cond:operation:az", "az0(normal), az1(sellout), az2(obt), az3()"),
+        ]);
+        assert!(flavor_on_sale_in(&f, "az0"));
+        assert!(!flavor_on_sale_in(&f, "az1"));
+        assert!(flavor_on_sale_in(&f, "az2"));
+        assert!(!flavor_on_sale_in(&f, "az3"), "blank is no setting: the region's abandon");
+        assert!(!flavor_on_sale_in(&f, "az9"));
+    }
 }

@@ -88,6 +88,40 @@ impl Core {
             .collect())
     }
 
+    /// The absolute limits of a project and what it uses of them, under
+    /// the names Nova's `/limits` and the ECS-native limits share (-1 is
+    /// unlimited). Callers drop what their API version does not show.
+    pub async fn absolute_limits(&self, project_id: &str) -> Result<BTreeMap<&'static str, i64>> {
+        let own = self.store.quota_limits(project_id).await?;
+        let defaults = defaults(self);
+        let limit = |name: &str| own.get(name).or_else(|| defaults.get(name)).copied().unwrap_or(-1);
+        let used = self.store.instance_usage(project_id).await?;
+        let floating = self.store.floating_ip_list(Some(project_id)).await?.len() as i64;
+        let security_groups = self.store.security_group_list(Some(project_id)).await?.len() as i64;
+        let server_groups = self.store.server_group_list(Some(project_id)).await?.len() as i64;
+        Ok(BTreeMap::from([
+            ("maxTotalInstances", limit("instances")),
+            ("maxTotalCores", limit("cores")),
+            ("maxTotalRAMSize", limit("ram")),
+            ("maxTotalKeypairs", limit("key_pairs")),
+            ("maxServerMeta", limit("metadata_items")),
+            ("maxPersonality", limit("injected_files")),
+            ("maxPersonalitySize", limit("injected_file_content_bytes")),
+            ("maxServerGroups", limit("server_groups")),
+            ("maxServerGroupMembers", limit("server_group_members")),
+            ("maxSecurityGroups", limit("security_groups")),
+            ("maxSecurityGroupRules", limit("security_group_rules")),
+            ("maxTotalFloatingIps", limit("floating_ips")),
+            ("maxImageMeta", crate::image::IMAGE_METADATA_LIMIT as i64),
+            ("totalInstancesUsed", used.instances),
+            ("totalCoresUsed", used.cores),
+            ("totalRAMUsed", used.ram_mb),
+            ("totalServerGroupsUsed", server_groups),
+            ("totalSecurityGroupsUsed", security_groups),
+            ("totalFloatingIpsUsed", floating),
+        ]))
+    }
+
     /// Admin update; a limit below what is in use is refused unless `force`.
     pub async fn quota_update(
         &self,

@@ -1,6 +1,8 @@
 //! Server groups (Nova's os-server-groups): placement policies the
 //! scheduler enforces for their members.
 
+use ecs_store::MemberRefusal;
+use ecs_types::server::VmState;
 use ecs_types::{AuthContext, ServerGroup};
 
 use crate::{Core, Error, Result, policy};
@@ -59,6 +61,48 @@ impl Core {
     pub async fn server_group_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
         self.server_group(ctx, id).await?;
         Ok(self.store.server_group_delete(id).await?)
+    }
+
+    /// Adds an existing server to an anti-affinity group (the ECS-native
+    /// add_member): the server must be stopped and in no other group, and
+    /// the policy must hold with it where it is (no more other members on
+    /// its host than `max_server_per_host`, by default none).
+    pub async fn server_group_add_member(&self, ctx: &AuthContext, id: &str, server_id: &str) -> Result<()> {
+        let group = self.server_group(ctx, id).await?;
+        let server = self.server_get(ctx, server_id).await?;
+        if group.policy != "anti-affinity" {
+            return Err(Error::Invalid(format!("Server group {id} is not an anti-affinity group")));
+        }
+        if server.vm_state != VmState::Stopped || server.task_state.is_some() {
+            return Err(Error::Conflict(format!(
+                "Instance {server_id} must be stopped to join a server group, it is {}",
+                server.status()
+            )));
+        }
+        let limit = self.quota_limit(&group.project_id, "server_group_members").await?;
+        let per_host = group.max_server_per_host.unwrap_or(1);
+        match self.store.server_group_add_member(id, server_id, limit, Some(per_host)).await? {
+            Ok(()) => Ok(()),
+            Err(MemberRefusal::InOtherGroup(other)) => {
+                Err(Error::Invalid(format!("Instance {server_id} is a member of server group {other} already")))
+            }
+            Err(MemberRefusal::Full(_)) => {
+                Err(Error::QuotaExceeded("Quota exceeded, too many servers in group".into()))
+            }
+            Err(MemberRefusal::HostTaken(host)) => Err(Error::Invalid(format!(
+                "Instance {server_id} is on host {host} with another member of anti-affinity group {id}"
+            ))),
+        }
+    }
+
+    /// Removes a server from a group; it must be a member.
+    pub async fn server_group_remove_member(&self, ctx: &AuthContext, id: &str, server_id: &str) -> Result<()> {
+        self.server_group(ctx, id).await?;
+        if self.store.server_group_remove_member(id, server_id).await? {
+            Ok(())
+        } else {
+            Err(Error::Invalid(format!("Instance {server_id} is not a member of server group {id}")))
+        }
     }
 
     /// The group a create's `os:scheduler_hints.group` names, checked.

@@ -48,6 +48,7 @@ pub use server::{
     CreateJob, CreateQuota, CreateRefusal, InstanceLimits, InstanceUsage, NewServer, QuotaRefusal, Rebuild, ServerEdit,
     ServerListQuery, ServerSortKey, ServerUpdate, Transition,
 };
+pub use server_group::MemberRefusal;
 pub use task::{NewTask, TaskAdvance};
 pub use volume::VolumeRefusal;
 

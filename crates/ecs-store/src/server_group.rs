@@ -6,6 +6,17 @@ use sqlx::any::AnyRow;
 
 use crate::{Backend, Store, StoreError, StoreResult, time};
 
+/// Why a server was not added to a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberRefusal {
+    /// The server is in another group already (a server has one group).
+    InOtherGroup(String),
+    /// The group holds `limit` members already.
+    Full(i64),
+    /// Other members hold `max_per_host` places on the server's host.
+    HostTaken(String),
+}
+
 fn group_from_row(row: &AnyRow, members: Vec<String>) -> StoreResult<ServerGroup> {
     Ok(ServerGroup {
         id: row.try_get("id")?,
@@ -115,6 +126,83 @@ impl Store {
         }
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Adds one placed server to a group, all checks in one transaction:
+    /// not in a group yet, fewer than `limit` members, and (with
+    /// `max_per_host`, anti-affinity) fewer than that many other members
+    /// on the server's host. Adding a member again changes nothing.
+    pub async fn server_group_add_member(
+        &self,
+        id: &str,
+        server_id: &str,
+        limit: i64,
+        max_per_host: Option<i64>,
+    ) -> StoreResult<Result<(), MemberRefusal>> {
+        let mut tx = self.write.begin().await?;
+        if self.backend == Backend::Postgres {
+            // The server (it joins one group at most), then the group (its
+            // member count and hosts).
+            sqlx::query("SELECT id FROM servers WHERE id = $1 FOR UPDATE")
+                .bind(server_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            sqlx::query("SELECT id FROM server_groups WHERE id = $1 FOR UPDATE")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
+        let current = sqlx::query("SELECT group_id FROM server_group_members WHERE server_id = $1")
+            .bind(server_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = current {
+            let group: String = row.try_get("group_id")?;
+            return Ok(if group == id { Ok(()) } else { Err(MemberRefusal::InOtherGroup(group)) });
+        }
+        let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM server_group_members WHERE group_id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if limit >= 0 && held >= limit {
+            return Ok(Err(MemberRefusal::Full(limit)));
+        }
+        if let Some(max) = max_per_host {
+            let row = sqlx::query(
+                "SELECT c.name AS host, (SELECT COUNT(*) FROM server_group_members m \
+                 JOIN allocations o ON o.server_id = m.server_id \
+                 WHERE m.group_id = $1 AND o.host_id = a.host_id) AS n \
+                 FROM allocations a JOIN compute_hosts c ON c.id = a.host_id WHERE a.server_id = $2",
+            )
+            .bind(id)
+            .bind(server_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = row {
+                let n: i64 = row.try_get("n")?;
+                if n >= max {
+                    return Ok(Err(MemberRefusal::HostTaken(row.try_get("host")?)));
+                }
+            }
+        }
+        sqlx::query("INSERT INTO server_group_members (group_id, server_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(server_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Removes a server from a group; false if it was not a member.
+    pub async fn server_group_remove_member(&self, id: &str, server_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM server_group_members WHERE group_id = $1 AND server_id = $2")
+            .bind(id)
+            .bind(server_id)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// The group a server is in, if any.

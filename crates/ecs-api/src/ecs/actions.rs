@@ -9,13 +9,9 @@ use ecs_core::compute::batch::BatchOp;
 use ecs_core::job::job_id;
 use serde_json::{Value, json};
 
-use super::{EcsCall, EcsError};
+use super::{EcsCall, EcsError, illegal};
 use crate::AppState;
 use crate::request_id::RequestId;
-
-fn illegal(message: impl Into<String>) -> EcsError {
-    EcsError::with_message("Ecs.0005", message)
-}
 
 /// `servers: [{"id": …}, …]`.
 fn server_ids(args: &Value) -> Result<Vec<String>, EcsError> {
@@ -45,7 +41,7 @@ pub async fn batch(
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, EcsError> {
     let token = super::client_token(&headers, &raw)?;
-    let body: Value = serde_json::from_slice(&raw).map_err(|_| illegal("request body is illegal."))?;
+    let body: Value = super::json_body(&raw)?;
     let map = body.as_object().filter(|m| m.len() == 1).ok_or_else(|| illegal("request body is illegal."))?;
     let (name, args) = map.iter().next().expect("one entry");
     let action = match name.as_str() {
@@ -72,7 +68,7 @@ pub async fn delete(
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, EcsError> {
     let token = super::client_token(&headers, &raw)?;
-    let body: Value = serde_json::from_slice(&raw).map_err(|_| illegal("request body is illegal."))?;
+    let body: Value = super::json_body(&raw)?;
     let flag = |key: &str| match body.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),

@@ -17,7 +17,7 @@ use ecs_types::server::BlockDevice;
 use ecs_types::{Image, Network, Subnet};
 use serde_json::{Map, Value, json};
 
-use super::{EcsCall, EcsError};
+use super::{EcsCall, EcsError, illegal};
 use crate::AppState;
 use crate::nova::validate;
 use crate::request_id::RequestId;
@@ -61,10 +61,6 @@ const MAX_USER_DATA_BYTES: usize = 32 * 1024;
 /// The special characters a password may use (§5.1.1).
 const PASSWORD_SPECIALS: &str = "!@$%^-_=+[{}]:,./?~#*";
 
-fn illegal(message: impl Into<String>) -> EcsError {
-    EcsError::with_message("Ecs.0005", message)
-}
-
 pub async fn create_v1(
     state: State<AppState>,
     request_id: Extension<RequestId>,
@@ -93,7 +89,7 @@ async fn create(
     raw: axum::body::Bytes,
     version: Version,
 ) -> Result<Response, EcsError> {
-    let body: Value = serde_json::from_slice(&raw).map_err(|_| illegal("request body is illegal."))?;
+    let body: Value = super::json_body(&raw)?;
     let server = body.get("server").and_then(Value::as_object).ok_or_else(|| illegal("request body is illegal."))?;
     let dry_run = optional_bool(body.get("dry_run"), "dry_run")?.unwrap_or(false);
     let client_token = super::client_token(&headers, &raw)?;

@@ -23,7 +23,9 @@ const ACTIONS: &[(&str, &str, &str, bool)] = &[
     ("DELETE", "/v1/*/cloudservers/os-server-groups/*", "ecs:cloudServers:delete", false),
     ("POST", "/v1/*/cloudservers/os-server-groups/*/action", "ecs:cloudServers:create", false),
     ("POST", "/v1/*/servers/*/tags/action", "ecs:servers:setTags", false),
+    ("POST", "/v1/*/cloudservers/*/tags/action", "ecs:servers:setTags", false),
     ("POST", "/v1/*/servers/resource_instances/action", "ecs:servers:getTags", true),
+    ("POST", "/v1/*/cloudservers/resource_instances/action", "ecs:servers:getTags", true),
 ];
 
 /// The action a request is, when the route alone says; reads are any GET.

@@ -2,12 +2,17 @@
 //! and `/v1.1/{project_id}/…`, over the same core as the Nova API.
 
 mod actions;
+pub(crate) mod block_devices;
 mod codes;
 mod create;
 mod error;
+mod flavors;
 mod iam;
 mod jobs;
+mod limits;
+mod server_groups;
 mod servers;
+mod tags;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -33,6 +38,44 @@ pub fn router() -> Router<AppState> {
         .route("/v1/{project_id}/cloudservers/detail", get(servers::detail))
         .route("/v1.1/{project_id}/cloudservers/detail", get(servers::detail))
         .route("/v1/{project_id}/cloudservers/{server_id}", get(servers::show))
+        .route("/v1/{project_id}/cloudservers/flavors", get(flavors::index))
+        .route("/v1/{project_id}/cloudservers/limits", get(limits::show))
+        .route("/v1/{project_id}/cloudservers/os-server-groups", get(server_groups::index).post(server_groups::create))
+        .route(
+            "/v1/{project_id}/cloudservers/os-server-groups/{group_id}",
+            get(server_groups::show).delete(server_groups::delete),
+        )
+        .route("/v1/{project_id}/cloudservers/os-server-groups/{group_id}/action", post(server_groups::action))
+        .route("/v1/{project_id}/cloudservers/{server_id}/block_device", get(block_devices::list))
+        .route("/v1/{project_id}/cloudservers/{server_id}/block_device/detail", get(block_devices::list))
+        .route("/v1/{project_id}/cloudservers/{server_id}/block_device/{volume_id}", get(block_devices::show))
+        // 2D tags: the seed's `/servers/…` and the SDK's `/cloudservers/…`.
+        .route("/v1/{project_id}/servers/tags", get(tags::of_project))
+        .route("/v1/{project_id}/cloudservers/tags", get(tags::of_project))
+        .route("/v1/{project_id}/servers/resource_instances/action", post(tags::resource_instances))
+        .route("/v1/{project_id}/cloudservers/resource_instances/action", post(tags::resource_instances))
+        .route("/v1/{project_id}/servers/{server_id}/tags", get(tags::of_server))
+        .route("/v1/{project_id}/cloudservers/{server_id}/tags", get(tags::of_server))
+        .route("/v1/{project_id}/servers/{server_id}/tags/action", post(tags::action))
+        .route("/v1/{project_id}/cloudservers/{server_id}/tags/action", post(tags::action))
+}
+
+/// Ecs.0005, the seed's answer to a request it cannot use.
+pub(crate) fn illegal(message: impl Into<String>) -> EcsError {
+    EcsError::with_message("Ecs.0005", message)
+}
+
+/// A JSON request body: none is Common.0002, anything but JSON Ecs.0005.
+pub(crate) fn json_body(bytes: &[u8]) -> Result<serde_json::Value, EcsError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(EcsError::new("Common.0002"));
+    }
+    serde_json::from_slice(bytes).map_err(|_| illegal("request body is illegal."))
+}
+
+/// The query string as pairs.
+pub(crate) fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, EcsError> {
+    serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|_| illegal("Malformed query string"))
 }
 
 /// `X-Client-Token` (DECISIONS.md §13) with a digest of the request body.
@@ -62,9 +105,19 @@ impl FromRequestParts<AppState> for EcsCall {
             let code = if e.status.is_server_error() { "Common.0001" } else { "Common.0013" };
             EcsError::with_message(code, e.message)
         })?;
-        // The path's project must be the one the credentials are scoped to.
-        let path_project = parts.uri.path().split('/').nth(2).unwrap_or_default();
-        if ctx.project_id() != Some(path_project) {
+        // The path's project must be the one the credentials are scoped to:
+        // `/v1/{project_id}/…`, or on the Nova paths (block_device) the
+        // project the Nova rewrite took out of the path, if any.
+        // (Under Nova's router the path is seen without its `/v2.1` prefix.)
+        let path = parts.uri.path();
+        let path_project = match parts.extensions.get::<crate::nova::PathProject>() {
+            Some(p) => Some(p.0.clone()),
+            None if path.starts_with("/servers/") => None,
+            None => Some(path.split('/').nth(2).unwrap_or_default().to_string()),
+        };
+        if let Some(path_project) = path_project
+            && ctx.project_id() != Some(path_project.as_str())
+        {
             return Err(EcsError::with_message(
                 "Ecs.0003",
                 format!("The request is for project {path_project}, the credentials for another."),
@@ -72,7 +125,6 @@ impl FromRequestParts<AppState> for EcsCall {
         }
         // Roles that only read may not change anything (§9).
         let call = EcsCall { ctx };
-        let path = parts.uri.path();
         match iam::action(&parts.method, path) {
             Some((_, true)) => {}
             Some((action, false)) => call.authorize(action)?,

@@ -20,39 +20,22 @@ pub async fn show(
         Some(p) if call.ctx.is_admin() => p.to_string(),
         _ => own,
     };
-    let limits = state.core.instance_limits(&project).await?;
-    let used = state.core.store.instance_usage(&project).await.map_err(ecs_core::Error::from)?;
-    let quota = &state.core.config.quota;
-    let mut absolute = json!({
-        "maxTotalInstances": limits.instances,
-        "maxTotalCores": limits.cores,
-        "maxTotalRAMSize": limits.ram_mb,
-        "maxServerMeta": quota.metadata_items,
-        "maxTotalKeypairs": state.core.config.keypair_quota,
-        "maxServerGroups": 10,
-        "maxServerGroupMembers": 10,
-        "totalInstancesUsed": used.instances,
-        "totalCoresUsed": used.cores,
-        "totalRAMUsed": used.ram_mb,
-        "totalServerGroupsUsed": 0,
-    });
-    if !call.version.at_least(36) {
-        let floating = state.core.store.floating_ip_list(Some(&project)).await.map_err(ecs_core::Error::from)?.len();
-        let groups = state.core.store.security_group_list(Some(&project)).await.map_err(ecs_core::Error::from)?.len();
-        for (k, v) in [
-            ("maxSecurityGroups", ecs_core::security_group::GROUPS_QUOTA as i64),
-            ("maxSecurityGroupRules", ecs_core::security_group::RULES_QUOTA as i64),
-            ("maxTotalFloatingIps", ecs_core::floating_ip::FLOATING_IPS_QUOTA),
-            ("totalFloatingIpsUsed", floating as i64),
-            ("totalSecurityGroupsUsed", groups as i64),
-            ("maxImageMeta", ecs_core::image::IMAGE_METADATA_LIMIT as i64),
-        ] {
-            absolute[k] = json!(v);
-        }
+    let mut absolute = state.core.absolute_limits(&project).await?;
+    // 2.36 dropped the proxied resources, 2.57 file injection.
+    let mut gone = Vec::new();
+    if call.version.at_least(36) {
+        gone.extend([
+            "maxSecurityGroups",
+            "maxSecurityGroupRules",
+            "maxTotalFloatingIps",
+            "totalFloatingIpsUsed",
+            "totalSecurityGroupsUsed",
+            "maxImageMeta",
+        ]);
     }
-    if !call.version.at_least(57) {
-        absolute["maxPersonality"] = json!(5);
-        absolute["maxPersonalitySize"] = json!(10240);
+    if call.version.at_least(57) {
+        gone.extend(["maxPersonality", "maxPersonalitySize"]);
     }
+    absolute.retain(|k, _| !gone.contains(k));
     Ok(Json(json!({"limits": {"rate": [], "absolute": absolute}})))
 }

@@ -170,6 +170,9 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/os-snapshots/detail", get(volumes::snapshots))
         .route("/os-snapshots/{id}", get(volumes::snapshot).delete(volumes::snapshot_delete))
         .route("/servers/{id}/os-volume_attachments", get(volumes::attachments).post(volumes::attach))
+        // ECS-native (§5.6.3/§5.6.4) on the Nova paths, with ECS errors.
+        .route("/servers/{id}/block_device", get(crate::ecs::block_devices::list))
+        .route("/servers/{id}/block_device/{volume_id}", get(crate::ecs::block_devices::show))
         .route(
             "/servers/{id}/os-volume_attachments/{volume_id}",
             get(volumes::attachment).put(volumes::update).delete(volumes::detach),

@@ -84,3 +84,47 @@ impl Core {
         Ok(())
     }
 }
+
+/// A tag as a 2D tag (ECS-native): `key=value` split at the first `=`; a
+/// tag without one is a key with the value "".
+pub fn tag_pair(tag: &str) -> (&str, &str) {
+    tag.split_once('=').unwrap_or((tag, ""))
+}
+
+/// The tag a 2D tag is stored as (the same set Nova's 1D tags are).
+pub fn tag_of_pair(key: &str, value: &str) -> String {
+    if value.is_empty() { key.to_string() } else { format!("{key}={value}") }
+}
+
+impl Core {
+    /// Sets 2D tags on a server: each replaces the tags of its key.
+    pub async fn server_tag_pairs_set(&self, ctx: &AuthContext, id: &str, pairs: &[(String, String)]) -> Result<()> {
+        let server = self.server_get(ctx, id).await?;
+        let mut tags: Vec<String> =
+            server.tags.into_iter().filter(|t| !pairs.iter().any(|(k, _)| k == tag_pair(t).0)).collect();
+        tags.extend(pairs.iter().map(|(k, v)| tag_of_pair(k, v)));
+        self.server_tags_set(ctx, id, tags).await?;
+        Ok(())
+    }
+
+    /// Deletes 2D tags from a server: a key's every tag, or with a value
+    /// only that pair. Missing tags are no error.
+    pub async fn server_tag_pairs_delete(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        pairs: &[(String, Option<String>)],
+    ) -> Result<()> {
+        let server = self.server_get(ctx, id).await?;
+        let doomed = |t: &str| {
+            let (key, value) = tag_pair(t);
+            pairs.iter().any(|(k, v)| k == key && v.as_deref().is_none_or(|v| v == value))
+        };
+        if !server.tags.iter().any(|t| doomed(t)) {
+            return Ok(());
+        }
+        let tags = server.tags.into_iter().filter(|t| !doomed(t)).collect();
+        self.server_tags_set(ctx, id, tags).await?;
+        Ok(())
+    }
+}

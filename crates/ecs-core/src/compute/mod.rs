@@ -13,6 +13,6 @@ pub mod state;
 mod steps;
 
 pub use engine::{Drivers, EngineConfig, Wake};
-pub use metadata::MAX_TAGS;
+pub use metadata::{MAX_TAGS, tag_of_pair, tag_pair};
 pub use scheduler::NO_VALID_HOST;
 pub use steps::TaskKind;

@@ -258,7 +258,7 @@ async fn create_errors(server: &TestServer) {
     let raw = server
         .send(Method::POST, &v1, &[("x-auth-token", demo.token.as_str()), ("content-type", "application/json")], None)
         .await;
-    expect(raw, 400, "Ecs.0005");
+    expect(raw, 400, "Common.0002");
     expect(ecs_post(&demo, &v1, &json!({"name": "x"}), None).await, 400, "Ecs.0005");
     let cases: Vec<(&str, Value, u16, &str)> = vec![
         ("flavorRef", json!("no-such-flavor"), 400, "Ecs.0029"),

@@ -5,6 +5,7 @@
 mod credentials;
 mod ecs;
 mod ecs_create;
+mod ecs_views;
 mod errors;
 mod flavors;
 mod harness;

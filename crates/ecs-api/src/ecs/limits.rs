@@ -1,0 +1,16 @@
+//! `GET /v1/{project_id}/cloudservers/limits` (§5.7.1): the same absolute
+//! limits and usage as Nova's `/limits`, all 19 keys, without the `limits`
+//! wrapper and `rate`.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use super::{EcsCall, EcsError};
+use crate::AppState;
+
+pub async fn show(State(state): State<AppState>, call: EcsCall) -> Result<Json<Value>, EcsError> {
+    let project = ecs_core::policy::project_of(&call.ctx)?;
+    let absolute = state.core.absolute_limits(project).await?;
+    Ok(Json(json!({"absolute": absolute})))
+}

@@ -1,0 +1,121 @@
+//! ECS groups (§5.10): `/v1/{project_id}/cloudservers/os-server-groups[…]`,
+//! the Nova server groups in the ECS-native shape (anti-affinity only on
+//! create; add and remove members of existing servers).
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use ecs_types::ServerGroup;
+use serde_json::{Value, json};
+
+use super::{EcsCall, EcsError, illegal, json_body, query_pairs};
+use crate::AppState;
+
+/// The seed has no code of its own for a missing group: a 404 with the
+/// "does not exist" code.
+const NOT_FOUND: &str = "Ecs.0114";
+const MAX_LIMIT: usize = 1000;
+
+fn view(g: &ServerGroup) -> Value {
+    json!({"id": g.id, "name": g.name, "policies": [g.policy], "members": g.members, "metadata": {}})
+}
+
+/// `POST /v1/{project_id}/cloudservers/os-server-groups`.
+pub async fn create(
+    State(state): State<AppState>,
+    call: EcsCall,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, EcsError> {
+    let body = json_body(&body)?;
+    let g = body.get("server_group").filter(|g| g.is_object()).ok_or_else(|| illegal("server_group is required"))?;
+    let name = g.get("name").and_then(Value::as_str).ok_or_else(|| illegal("server_group.name is required"))?;
+    if name.trim().is_empty() || name.chars().count() > 255 {
+        return Err(illegal("server_group.name must be 1 to 255 characters"));
+    }
+    match g.get("policies").and_then(Value::as_array).map(Vec::as_slice) {
+        Some([p]) if p == "anti-affinity" => {}
+        _ => return Err(illegal("server_group.policies must be [\"anti-affinity\"]")),
+    }
+    let group = state.core.server_group_create(&call.ctx, name, "anti-affinity", None).await?;
+    Ok(Json(json!({"server_group": view(&group)})))
+}
+
+/// `GET /v1/{project_id}/cloudservers/os-server-groups?limit=&marker=`:
+/// with a `limit`, a page after `marker`, and `page_info.next_marker` when
+/// more follow.
+pub async fn index(
+    State(state): State<AppState>,
+    call: EcsCall,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, EcsError> {
+    let pairs = query_pairs(raw.as_deref())?;
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let limit = get("limit")
+        .map(|l| l.parse::<usize>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)))
+        .map(|l| l.ok_or_else(|| illegal(format!("limit must be an integer from 1 to {MAX_LIMIT}"))))
+        .transpose()?;
+    let marker = get("marker");
+    if marker.is_some() && limit.is_none() {
+        return Err(illegal("marker must be used with limit"));
+    }
+    let groups = state.core.server_groups(&call.ctx, false).await?;
+    let start = match marker {
+        None => 0,
+        Some(m) => groups.iter().position(|g| g.id == m).ok_or_else(|| illegal(format!("marker {m} not found")))? + 1,
+    };
+    let rest = &groups[start..];
+    let page = &rest[..limit.unwrap_or(rest.len()).min(rest.len())];
+    let mut out = json!({"server_groups": page.iter().map(view).collect::<Vec<_>>()});
+    if let Some(last) = page.last().filter(|_| page.len() < rest.len()) {
+        out["page_info"] = json!({"next_marker": last.id});
+    }
+    Ok(Json(out))
+}
+
+/// `GET /v1/{project_id}/cloudservers/os-server-groups/{id}`.
+pub async fn show(
+    State(state): State<AppState>,
+    call: EcsCall,
+    Path((_project, id)): Path<(String, String)>,
+) -> Result<Json<Value>, EcsError> {
+    let group = state.core.server_group(&call.ctx, &id).await.map_err(EcsError::not_found_as(NOT_FOUND))?;
+    Ok(Json(json!({"server_group": view(&group)})))
+}
+
+/// `DELETE /v1/{project_id}/cloudservers/os-server-groups/{id}`.
+pub async fn delete(
+    State(state): State<AppState>,
+    call: EcsCall,
+    Path((_project, id)): Path<(String, String)>,
+) -> Result<StatusCode, EcsError> {
+    state.core.server_group_delete(&call.ctx, &id).await.map_err(EcsError::not_found_as(NOT_FOUND))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/{project_id}/cloudservers/os-server-groups/{id}/action`:
+/// `add_member` or `remove_member` with `instance_uuid`; 200, no body.
+pub async fn action(
+    State(state): State<AppState>,
+    call: EcsCall,
+    Path((_project, id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, EcsError> {
+    let body = json_body(&body)?;
+    let map = body.as_object().filter(|m| m.len() == 1).ok_or_else(|| illegal("request body is illegal."))?;
+    let (name, args) = map.iter().next().expect("one entry");
+    let server = args
+        .get("instance_uuid")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| illegal(format!("{name}.instance_uuid is required")))?;
+    let done = match name.as_str() {
+        "add_member" => state.core.server_group_add_member(&call.ctx, &id, server).await,
+        "remove_member" => state.core.server_group_remove_member(&call.ctx, &id, server).await,
+        other => return Err(illegal(format!("unknown action {other}"))),
+    };
+    done.map_err(|e| match e {
+        ecs_core::Error::QuotaExceeded(m) => EcsError::with_message("Ecs.0022", m),
+        other => EcsError::not_found_as(NOT_FOUND)(other),
+    })?;
+    Ok(StatusCode::OK)
+}

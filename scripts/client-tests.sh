@@ -16,7 +16,7 @@ fi
 cargo build --quiet -p ecsd
 work="$(mktemp -d)"
 log="$work/ecsd.log"
-target/debug/ecsd serve --listen 127.0.0.1:0 --data-dir "$work/data" >"$work/banner" 2>"$log" &
+"${CARGO_TARGET_DIR:-target}/debug/ecsd" serve --listen 127.0.0.1:0 --data-dir "$work/data" >"$work/banner" 2>"$log" &
 ecsd_pid=$!
 trap 'kill $ecsd_pid 2>/dev/null; wait $ecsd_pid 2>/dev/null; rm -rf "$work"' EXIT
 

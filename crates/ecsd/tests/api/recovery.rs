@@ -13,6 +13,7 @@ use crate::process::spawn;
 struct Client {
     base: String,
     token: String,
+    project_id: String,
     http: reqwest::Client,
 }
 
@@ -24,7 +25,9 @@ impl Client {
             "domain": {"name": "Default"}}}}});
         let r = http.post(format!("{base}/identity/v3/auth/tokens")).json(&body).send().await.unwrap();
         let token = r.headers()["x-subject-token"].to_str().unwrap().to_string();
-        Client { base: base.to_string(), token, http }
+        let body: Value = r.json().await.unwrap();
+        let project_id = body["token"]["project"]["id"].as_str().unwrap().to_string();
+        Client { base: base.to_string(), token, project_id, http }
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -172,7 +175,7 @@ async fn every_task_converges_after_a_crash() {
     let data = dir.path().join("data");
     // Create: before and after each step.
     for at in
-        ["create:0:after", "create:1:before", "create:1:after", "create:2:after", "create:3:before", "create:3:after"]
+        ["create:0:after", "create:1:before", "create:1:after", "create:3:after", "create:4:before", "create:4:after"]
     {
         crash_and_recover(&data, at, create).await;
     }
@@ -294,7 +297,7 @@ async fn every_task_converges_after_a_crash() {
 async fn resize_and_rebuild_converge_after_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    crash_and_recover(&data, "create:3:after", create).await;
+    crash_and_recover(&data, "create:4:after", create).await;
     // Each step of a resize, before and after the hypervisor; the resize
     // then finishes and is confirmed. Flavors only grow (disks never shrink).
     let steps = ["resize:0:after", "resize:1:after", "resize:2:before", "resize:2:after"];
@@ -334,4 +337,95 @@ async fn resize_and_rebuild_converge_after_a_crash() {
         })
         .await;
     }
+}
+
+/// Polls an ECS job until it ends.
+async fn finished_job(c: &Client, job: &str) -> Value {
+    for _ in 0..400 {
+        let (_, body) = c.call(reqwest::Method::GET, &format!("/v1/{}/jobs/{job}", c.project_id), None).await;
+        if matches!(body["status"].as_str(), Some("SUCCESS" | "FAIL")) {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("job {job} did not end");
+}
+
+/// ECS jobs survive a crash: a create of two servers with data disks and
+/// EIPs cut at each build step, and a batch stop, end in SUCCESS with
+/// every server whole and nothing made twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecs_jobs_converge_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let jobs = std::sync::Mutex::new(Vec::new());
+    // Within the demo quotas: 10 volumes (a data disk in the first round only), 10 EIPs.
+    for (round, at) in
+        ["create:2:before", "create:2:after", "create:3:after", "create:4:before"].into_iter().enumerate()
+    {
+        crash_and_recover(&data, at, async |c: &Client| {
+            if round == 0 {
+                let net = json!({"network": {"name": "public", "shared": true, "router:external": true}});
+                let (_, n) = c.call(reqwest::Method::POST, "/networking/v2.0/networks", Some(net)).await;
+                let subnet = json!({"subnet": {"network_id": n["network"]["id"], "cidr": "172.24.4.0/24"}});
+                c.call(reqwest::Method::POST, "/networking/v2.0/subnets", Some(subnet)).await;
+            }
+            let (_, nets) = c.call(reqwest::Method::GET, "/networking/v2.0/subnets", None).await;
+            let subnet = nets["subnets"].as_array().unwrap().iter().find(|s| s["cidr"] != "172.24.4.0/24").unwrap();
+            let data_volumes = if round == 0 { json!([{"volumetype": "SATA", "size": 10}]) } else { json!([]) };
+            let body = json!({"server": {"name": format!("ecs{round}"), "imageRef": image(c).await,
+                "flavorRef": "m1.tiny", "vpcid": subnet["network_id"], "nics": [{"subnet_id": subnet["id"]}],
+                "root_volume": {"volumetype": "SSD"}, "data_volumes": data_volumes, "count": 2, "publicip": {"eip": {"iptype": "5_bgp", "bandwidth": {"size": 1, "sharetype": "PER"}},
+                "delete_on_termination": true}}});
+            let path = format!("/v1.1/{}/cloudservers", c.project_id);
+            let (status, b) = c.call(reqwest::Method::POST, &path, Some(body)).await;
+            assert_eq!(status, 200, "{b}");
+            jobs.lock().unwrap().push(b["job_id"].as_str().unwrap().to_string());
+            None
+        })
+        .await;
+    }
+    let ecsd = spawn(&["--data-dir", data.to_str().unwrap()], &[]);
+    let c = Client::login(&ecsd.base).await;
+    for job in jobs.into_inner().unwrap() {
+        let job = finished_job(&c, &job).await;
+        assert_eq!(job["status"], "SUCCESS", "{job}");
+        assert_eq!(job["entities"]["sub_jobs_total"], 2);
+    }
+    let servers = c.servers().await;
+    assert_eq!(servers.len(), 8);
+    for s in &servers {
+        let floating = s["addresses"].as_object().unwrap().values().flat_map(|a| a.as_array().unwrap().clone());
+        assert_eq!(floating.filter(|a| a["OS-EXT-IPS:type"] == "floating").count(), 1, "one EIP each: {s}");
+        let disks = if s["name"].as_str().unwrap().starts_with("ecs0") { 2 } else { 1 };
+        assert_eq!(s["os-extended-volumes:volumes_attached"].as_array().unwrap().len(), disks, "{s}");
+    }
+    // Nova's proxies (gone at 2.36, so asked at 2.1).
+    let proxy = async |path: &str| -> Value {
+        let r = c.http.get(format!("{}/v2.1/{path}", c.base)).header("x-auth-token", &c.token).send();
+        r.await.unwrap().json().await.unwrap()
+    };
+    let fips = proxy("os-floating-ips").await;
+    assert_eq!(fips["floating_ips"].as_array().unwrap().len(), 8, "no EIP made twice");
+    let volumes = proxy("os-volumes").await;
+    assert_eq!(volumes["volumes"].as_array().unwrap().len(), 10, "no disk made twice");
+    drop(ecsd);
+
+    // A batch stop cut before the hypervisor call.
+    let ids: Vec<Value> = servers.iter().map(|s| json!({"id": s["id"]})).collect();
+    let job = std::sync::Mutex::new(String::new());
+    crash_and_recover(&data, "stop:0:before", async |c: &Client| {
+        let body = json!({"os-stop": {"servers": ids, "type": "HARD"}});
+        let (status, b) =
+            c.call(reqwest::Method::POST, &format!("/v1/{}/cloudservers/action", c.project_id), Some(body)).await;
+        assert_eq!(status, 200, "{b}");
+        *job.lock().unwrap() = b["job_id"].as_str().unwrap().to_string();
+        None
+    })
+    .await;
+    let ecsd = spawn(&["--data-dir", data.to_str().unwrap()], &[]);
+    let c = Client::login(&ecsd.base).await;
+    let done = finished_job(&c, &job.into_inner().unwrap()).await;
+    assert_eq!(done["status"], "SUCCESS", "{done}");
+    assert!(c.servers().await.iter().all(|s| s["status"] == "SHUTOFF"));
 }

@@ -222,6 +222,7 @@ impl Checker<'_> {
         let (vpc, nics) = self.nics(count).await?;
         let mut block_devices = vec![self.root_volume(&image)?];
         block_devices.extend(self.data_volumes()?);
+        self.check_disk_quota(&block_devices, count).await?;
 
         let admin_pass = optional_str(s, "adminPass")?.filter(|p| !p.is_empty());
         if let Some(p) = admin_pass {
@@ -438,6 +439,30 @@ impl Checker<'_> {
                 })
             })
             .collect()
+    }
+
+    /// The disks of every server must fit the project's EVS quota (the
+    /// same as the volume API's): refused here rather than failing builds.
+    async fn check_disk_quota(&self, disks: &[BlockDevice], count: i64) -> Result<(), EcsError> {
+        let held = self.state.core.volumes(&self.call.ctx).await?;
+        let held_gb: i64 = held.iter().map(|v| v.size_gb).sum();
+        let wanted = disks.len() as i64 * count;
+        let wanted_gb = disks.iter().map(|d| d.volume_size.unwrap_or(0)).sum::<i64>() * count;
+        if held.len() as i64 + wanted > ecs_core::volume::VOLUMES_QUOTA
+            || held_gb + wanted_gb > ecs_core::volume::GIGABYTES_QUOTA
+        {
+            return Err(EcsError::with_message(
+                "Ecs.0021",
+                format!(
+                    "{wanted} disks of {wanted_gb} GB would exceed the EVS quota of {} disks and {} GB ({} disks of \
+                     {held_gb} GB are in use).",
+                    ecs_core::volume::VOLUMES_QUOTA,
+                    ecs_core::volume::GIGABYTES_QUOTA,
+                    held.len()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn volume_type(&self, v: &Map<String, Value>, path: &str) -> Result<String, EcsError> {

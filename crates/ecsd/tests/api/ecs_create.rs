@@ -376,6 +376,12 @@ async fn create_errors(server: &TestServer) {
     let private_subnet = sub.body["subnet"]["id"].as_str().unwrap().to_string();
     expect(ecs_post(&demo, &v1, &with("nics", json!([{"subnet_id": private_subnet}])), None).await, 400, "Ecs.0038");
 
+    // The disks of all servers must fit the EVS quota (10 disks).
+    let mut b = body(&p, "disks");
+    b["server"]["count"] = json!(4);
+    b["server"]["data_volumes"] = json!([{"volumetype": "SSD", "size": 10}, {"volumetype": "SSD", "size": 10}]);
+    expect(ecs_post(&demo, &v1, &b, None).await, 400, "Ecs.0021");
+
     // Quota: all of count or nothing.
     let r = admin.put(&format!("/v2.1/os-quota-sets/{project}"), None, &json!({"quota_set": {"instances": 2}})).await;
     assert_eq!(r.status, 200, "{}", r.body);

@@ -61,11 +61,14 @@ pub struct QuotaDefaults {
     pub cores: i64,
     pub ram_mb: i64,
     pub metadata_items: i64,
+    /// Disks (volumes, ECS system and data disks) and their gigabytes.
+    pub volumes: i64,
+    pub gigabytes: i64,
 }
 
 impl Default for QuotaDefaults {
     fn default() -> Self {
-        QuotaDefaults { instances: 10, cores: 20, ram_mb: 51200, metadata_items: 128 }
+        QuotaDefaults { instances: 10, cores: 20, ram_mb: 51200, metadata_items: 128, volumes: 10, gigabytes: 1000 }
     }
 }
 

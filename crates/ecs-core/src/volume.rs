@@ -10,8 +10,6 @@ use crate::compute::state::{self, Action};
 use crate::{Core, Error, Result, policy};
 
 /// Cinder's default quotas.
-pub const VOLUMES_QUOTA: i64 = 10;
-pub const GIGABYTES_QUOTA: i64 = 1000;
 pub const SNAPSHOTS_QUOTA: i64 = 10;
 
 /// A volume to create.
@@ -86,7 +84,7 @@ impl Core {
             attachment: None,
         };
         let id = volume.id.clone();
-        self.store.volume_create(&volume, VOLUMES_QUOTA, GIGABYTES_QUOTA).await?.map_err(|r| refused(r, &id))
+        self.store.volume_create(&volume, self.config.quota.volumes, self.config.quota.gigabytes).await?.map_err(|r| refused(r, &id))
     }
 
     pub async fn volume_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {

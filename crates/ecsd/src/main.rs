@@ -201,6 +201,11 @@ struct ComputeArgs {
     quota_cores: i64,
     #[arg(long, allow_negative_numbers = true, env = "ECSD_QUOTA_RAM_MB", default_value_t = 51200)]
     quota_ram_mb: i64,
+    /// Disks per project (volumes, ECS system and data disks) and their size (Cinder's defaults).
+    #[arg(long, allow_negative_numbers = true, env = "ECSD_QUOTA_VOLUMES", default_value_t = 10)]
+    quota_volumes: i64,
+    #[arg(long, allow_negative_numbers = true, env = "ECSD_QUOTA_GIGABYTES", default_value_t = 1000)]
+    quota_gigabytes: i64,
     /// The noVNC page that console URLs point at (Nova's `novncproxy_base_url`).
     #[arg(long, env = "ECSD_NOVNCPROXY_BASE_URL", default_value = "http://127.0.0.1:6080/vnc_auto.html")]
     novncproxy_base_url: String,
@@ -231,6 +236,8 @@ impl ServeArgs {
         core.quota.instances = c.quota_instances;
         core.quota.cores = c.quota_cores;
         core.quota.ram_mb = c.quota_ram_mb;
+        core.quota.volumes = c.quota_volumes;
+        core.quota.gigabytes = c.quota_gigabytes;
         core.novncproxy_base_url = c.novncproxy_base_url.clone();
         let compute = ecsd::ComputeConfig {
             sim_hosts: c.sim_hosts,

@@ -448,16 +448,16 @@ impl Checker<'_> {
         let held_gb: i64 = held.iter().map(|v| v.size_gb).sum();
         let wanted = disks.len() as i64 * count;
         let wanted_gb = disks.iter().map(|d| d.volume_size.unwrap_or(0)).sum::<i64>() * count;
-        if held.len() as i64 + wanted > ecs_core::volume::VOLUMES_QUOTA
-            || held_gb + wanted_gb > ecs_core::volume::GIGABYTES_QUOTA
-        {
+        let quota = &self.state.core.config.quota;
+        let over = |limit: i64, held: i64, wanted: i64| limit >= 0 && held + wanted > limit;
+        if over(quota.volumes, held.len() as i64, wanted) || over(quota.gigabytes, held_gb, wanted_gb) {
             return Err(EcsError::with_message(
                 "Ecs.0021",
                 format!(
                     "{wanted} disks of {wanted_gb} GB would exceed the EVS quota of {} disks and {} GB ({} disks of \
                      {held_gb} GB are in use).",
-                    ecs_core::volume::VOLUMES_QUOTA,
-                    ecs_core::volume::GIGABYTES_QUOTA,
+                    quota.volumes,
+                    quota.gigabytes,
                     held.len()
                 ),
             ));

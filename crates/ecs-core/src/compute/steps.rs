@@ -1066,7 +1066,7 @@ async fn make_volume(
         attachment: None,
     };
     core.store
-        .volume_create(&volume, crate::volume::VOLUMES_QUOTA, crate::volume::GIGABYTES_QUOTA)
+        .volume_create(&volume, core.config.quota.volumes, core.config.quota.gigabytes)
         .await?
         .map_err(|r| StepError::Fatal(format!("Build of instance {} aborted: volume not created: {r:?}", server.id)))?;
     Ok(())

@@ -4,6 +4,7 @@
 
 mod credentials;
 mod ecs;
+mod ecs_actions;
 mod errors;
 mod flavors;
 mod harness;

@@ -84,7 +84,10 @@ impl Core {
             attachment: None,
         };
         let id = volume.id.clone();
-        self.store.volume_create(&volume, self.config.quota.volumes, self.config.quota.gigabytes).await?.map_err(|r| refused(r, &id))
+        self.store
+            .volume_create(&volume, self.config.quota.volumes, self.config.quota.gigabytes)
+            .await?
+            .map_err(|r| refused(r, &id))
     }
 
     pub async fn volume_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
@@ -109,6 +112,21 @@ impl Core {
         delete_on_termination: bool,
         request_id: &str,
     ) -> Result<VolumeAttachment> {
+        let (attachment, _task) =
+            self.volume_attach_start(ctx, server_id, volume_id, device, delete_on_termination, request_id).await?;
+        Ok(attachment)
+    }
+
+    /// [`Core::volume_attach`], also returning the id of the task that plugs it.
+    pub async fn volume_attach_start(
+        &self,
+        ctx: &AuthContext,
+        server_id: &str,
+        volume_id: &str,
+        device: Option<&str>,
+        delete_on_termination: bool,
+        request_id: &str,
+    ) -> Result<(VolumeAttachment, String)> {
         let server = self.server_get(ctx, server_id).await?;
         let volume = self.volume(ctx, volume_id).await?;
         self.check_locked(ctx, &server, Action::AttachVolume)?;
@@ -133,23 +151,25 @@ impl Core {
             serde_json::json!({"volume_id": volume_id}),
             request_id,
         );
+        let task_id = task.id.clone();
         let attachment = self
             .store
             .volume_attach_reserve(volume_id, server_id, device, delete_on_termination, &task)
             .await?
             .map_err(|r| refused(r, volume_id))?;
         self.wake.notify();
-        Ok(attachment)
+        Ok((attachment, task_id))
     }
 
     /// Detaches a volume; the volume is `detaching` until the task is done.
+    /// Returns the task's id.
     pub async fn volume_detach(
         &self,
         ctx: &AuthContext,
         server_id: &str,
         volume_id: &str,
         request_id: &str,
-    ) -> Result<()> {
+    ) -> Result<String> {
         let server = self.server_get(ctx, server_id).await?;
         let volume = self.volume(ctx, volume_id).await?;
         if volume.attachment.as_ref().is_none_or(|a| a.server_id != server_id) {
@@ -167,6 +187,7 @@ impl Core {
             serde_json::json!({"volume_id": volume_id}),
             request_id,
         );
+        let task_id = task.id.clone();
         self.store.volume_detach_begin(volume_id, &task).await?.map_err(|r| match r {
             VolumeRefusal::State(s) => Error::Invalid(format!(
                 "Invalid volume: Unable to detach volume. Volume status must be 'in-use' (it is {s})."
@@ -174,7 +195,7 @@ impl Core {
             other => refused(other, volume_id),
         })?;
         self.wake.notify();
-        Ok(())
+        Ok(task_id)
     }
 
     /// Swaps an attached volume for another (admin), or with the same

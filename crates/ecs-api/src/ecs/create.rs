@@ -11,15 +11,16 @@ use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use ecs_core::compute::server::{CreateRequest, EcsCreate, EcsCreated, NetworkChoice, NetworkRequest, PublicIp};
 use ecs_types::server::BlockDevice;
-use ecs_types::{Image, Network, Subnet};
+use ecs_types::{Image, Network};
 use serde_json::{Map, Value, json};
 
+use super::input::{
+    check_password, check_user_data, find_subnet, optional_bool, optional_int, optional_str, required_str,
+};
 use super::{EcsCall, EcsError, illegal};
 use crate::AppState;
-use crate::nova::validate;
 use crate::request_id::RequestId;
 
 /// The two versions of the API differ in a few rules (DECISIONS.md §4).
@@ -57,9 +58,6 @@ const MAX_COUNT: i64 = 500;
 const MAX_COUNT_PREPAID: i64 = 100;
 const MAX_METADATA: usize = 10;
 const MAX_TAGS: usize = 10;
-const MAX_USER_DATA_BYTES: usize = 32 * 1024;
-/// The special characters a password may use (§5.1.1).
-const PASSWORD_SPECIALS: &str = "!@$%^-_=+[{}]:,./?~#*";
 
 pub async fn create_v1(
     state: State<AppState>,
@@ -125,34 +123,6 @@ fn order_id() -> String {
     format!("CS{}{serial:05}", chrono::Utc::now().format("%y%m%d%H%M"))
 }
 
-/// A loose boolean (DECISIONS.md §9); None when absent or null.
-fn optional_bool(v: Option<&Value>, field: &str) -> Result<Option<bool>, EcsError> {
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => validate::boolean(v, field).map(Some).map_err(|e| illegal(format!("{field}: {}", e.message))),
-    }
-}
-
-/// A loose integer (a number or a string of digits); None when absent.
-fn optional_int(v: Option<&Value>, field: &str) -> Result<Option<i64>, EcsError> {
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => validate::integer(v, field, 0).map(Some).map_err(|e| illegal(format!("{field}: {}", e.message))),
-    }
-}
-
-fn optional_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, EcsError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(illegal(format!("{field} must be a string"))),
-    }
-}
-
-fn required_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a str, EcsError> {
-    optional_str(obj, field)?.filter(|s| !s.is_empty()).ok_or_else(|| illegal(format!("{field} is required")))
-}
-
 fn object<'a>(v: &'a Value, field: &str) -> Result<&'a Map<String, Value>, EcsError> {
     v.as_object().ok_or_else(|| illegal(format!("{field} must be an object")))
 }
@@ -202,18 +172,18 @@ impl Checker<'_> {
         if s.contains_key("auto_terminate_time") {
             return Err(illegal("auto_terminate_time is not supported."));
         }
-        if let Some(d) = optional_str(s, "description")?
+        if let Some(d) = optional_str(s.get("description"), "description")?
             && (d.chars().count() > 85 || d.contains(['<', '>']))
         {
             return Err(EcsError::with_message("Ecs.0041", "description: at most 85 characters, without < or >."));
         }
 
-        let flavor_ref = required_str(s, "flavorRef")?;
+        let flavor_ref = required_str(s.get("flavorRef"), "flavorRef")?;
         let flavor = core.flavor_get(ctx, flavor_ref).await.map_err(EcsError::not_found_as("Ecs.0029"))?;
         if flavor.disabled {
             return Err(EcsError::new("Ecs.0027"));
         }
-        let image_ref = required_str(s, "imageRef")?;
+        let image_ref = required_str(s.get("imageRef"), "imageRef")?;
         let image = core.image(ctx, image_ref).await.map_err(|_| EcsError::new("Ecs.0031"))?;
         if image.status != "active" {
             return Err(EcsError::new("Ecs.0032"));
@@ -224,22 +194,17 @@ impl Checker<'_> {
         block_devices.extend(self.data_volumes()?);
         self.check_disk_quota(&block_devices, count).await?;
 
-        let admin_pass = optional_str(s, "adminPass")?.filter(|p| !p.is_empty());
+        let admin_pass = optional_str(s.get("adminPass"), "adminPass")?.filter(|p| !p.is_empty());
         if let Some(p) = admin_pass {
             check_password(p)?;
         }
-        let key_name = optional_str(s, "key_name")?.filter(|k| !k.is_empty());
+        let key_name = optional_str(s.get("key_name"), "key_name")?.filter(|k| !k.is_empty());
         if let Some(k) = key_name {
             core.keypair_get(ctx, k, None).await.map_err(|_| EcsError::new("Ecs.0314"))?;
         }
-        let user_data = optional_str(s, "user_data")?.filter(|u| !u.is_empty());
+        let user_data = optional_str(s.get("user_data"), "user_data")?.filter(|u| !u.is_empty());
         if let Some(u) = user_data {
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(u)
-                .map_err(|_| illegal("user_data must be base64-encoded."))?;
-            if decoded.len() > MAX_USER_DATA_BYTES {
-                return Err(illegal("user_data is larger than 32 KB."));
-            }
+            check_user_data(u, "user_data")?;
         }
         let mut metadata = self.metadata()?;
         if prepaid && key_name.is_some() && metadata.is_empty() {
@@ -274,7 +239,9 @@ impl Checker<'_> {
             key_name: key_name.map(String::from),
             user_data: user_data.map(String::from),
             metadata,
-            availability_zone: optional_str(s, "availability_zone")?.filter(|z| !z.is_empty()).map(String::from),
+            availability_zone: optional_str(s.get("availability_zone"), "availability_zone")?
+                .filter(|z| !z.is_empty())
+                .map(String::from),
             min_count: count,
             max_count: count,
             security_groups,
@@ -282,7 +249,7 @@ impl Checker<'_> {
             config_drive: false,
             admin_pass: admin_pass.map(String::from),
             disk_config: "MANUAL".into(),
-            description: optional_str(s, "description")?.map(String::from),
+            description: optional_str(s.get("description"), "description")?.map(String::from),
             tags: self.tags()?,
             hostname: None,
             scheduler_hints,
@@ -297,7 +264,7 @@ impl Checker<'_> {
     /// `name`: its length and characters by version; with `count` > 1 at
     /// most 59 characters, leaving room for the suffix.
     fn name(&self, count: i64) -> Result<String, EcsError> {
-        let name = required_str(self.server, "name")?;
+        let name = required_str(self.server.get("name"), "name")?;
         let max = if count > 1 { MAX_NAME_WITH_SUFFIX } else { self.version.max_name() };
         if name.chars().count() > max {
             return Err(EcsError::with_message("Ecs.0914", format!("name: at most {max} characters.")));
@@ -316,7 +283,7 @@ impl Checker<'_> {
     async fn nics(&self, count: i64) -> Result<(Network, Vec<NetworkRequest>), EcsError> {
         let core = &self.state.core;
         let ctx = &self.call.ctx;
-        let vpc_id = required_str(self.server, "vpcid")?;
+        let vpc_id = required_str(self.server.get("vpcid"), "vpcid")?;
         let networks = core.networks(ctx).await?;
         let vpc = networks
             .iter()
@@ -333,14 +300,14 @@ impl Checker<'_> {
         let mut out = Vec::new();
         for (index, nic) in list.iter().enumerate() {
             let nic = object(nic, "nics[]")?;
-            let subnet_id = required_str(nic, "subnet_id")?;
+            let subnet_id = required_str(nic.get("subnet_id"), "subnet_id")?;
             let (network, subnet) = find_subnet(self.state, &networks, subnet_id)
                 .await?
                 .ok_or_else(|| EcsError::with_message("Ecs.0038", format!("Subnet {subnet_id} does not exist.")))?;
             if index == 0 && network.id != vpc.id {
                 return Err(EcsError::new("Ecs.0064"));
             }
-            let ip = optional_str(nic, "ip_address")?.filter(|ip| !ip.is_empty());
+            let ip = optional_str(nic.get("ip_address"), "ip_address")?.filter(|ip| !ip.is_empty());
             if let Some(ip) = ip {
                 if count > 1 {
                     return Err(illegal("ip_address cannot be given when count is greater than 1."));
@@ -466,7 +433,8 @@ impl Checker<'_> {
     }
 
     fn volume_type(&self, v: &Map<String, Value>, path: &str) -> Result<String, EcsError> {
-        let t = required_str(v, "volumetype").map_err(|_| illegal(format!("{path}.volumetype is required")))?;
+        let t = required_str(v.get("volumetype"), "volumetype")
+            .map_err(|_| illegal(format!("{path}.volumetype is required")))?;
         if !self.version.volume_types().contains(&t) {
             return Err(EcsError::with_message("Ecs.0043", format!("The disk type {t} does not exist.")));
         }
@@ -519,7 +487,7 @@ impl Checker<'_> {
         let p = object(v, "publicip")?;
         let delete_on_termination =
             optional_bool(p.get("delete_on_termination"), "publicip.delete_on_termination")?.unwrap_or(false);
-        if let Some(id) = optional_str(p, "id")?.filter(|i| !i.is_empty()) {
+        if let Some(id) = optional_str(p.get("id"), "id")?.filter(|i| !i.is_empty()) {
             if count > 1 {
                 return Err(illegal("publicip.id cannot be given when count is greater than 1."));
             }
@@ -536,10 +504,10 @@ impl Checker<'_> {
         }
         let eip = p.get("eip").ok_or_else(|| illegal("publicip needs id or eip"))?;
         let eip = object(eip, "publicip.eip")?;
-        required_str(eip, "iptype")?;
+        required_str(eip.get("iptype"), "iptype")?;
         let bandwidth =
             object(eip.get("bandwidth").ok_or_else(|| illegal("publicip.eip.bandwidth is required"))?, "bandwidth")?;
-        match required_str(bandwidth, "sharetype")? {
+        match required_str(bandwidth.get("sharetype"), "sharetype")? {
             "PER" => {
                 let size = optional_int(bandwidth.get("size"), "bandwidth.size")?
                     .ok_or_else(|| illegal("bandwidth.size is required"))?;
@@ -551,11 +519,11 @@ impl Checker<'_> {
                 }
             }
             "WHOLE" => {
-                required_str(bandwidth, "id")?;
+                required_str(bandwidth.get("id"), "id")?;
             }
             other => return Err(illegal(format!("bandwidth.sharetype must be PER or WHOLE, not {other}"))),
         }
-        if let Some(mode) = optional_str(bandwidth, "chargemode")?
+        if let Some(mode) = optional_str(bandwidth.get("chargemode"), "chargemode")?
             && !mode.is_empty()
             && mode != "traffic"
         {
@@ -605,36 +573,6 @@ impl Checker<'_> {
         }
         Ok(out)
     }
-}
-
-/// A subnet of a network the caller sees, with its network.
-async fn find_subnet(state: &AppState, networks: &[Network], id: &str) -> Result<Option<(Network, Subnet)>, EcsError> {
-    for network in networks.iter().filter(|n| !n.external) {
-        let subnets = state.core.store.subnet_list(&network.id).await.map_err(ecs_core::Error::from)?;
-        if let Some(subnet) = subnets.into_iter().find(|s| s.id == id) {
-            return Ok(Some((network.clone(), subnet)));
-        }
-    }
-    Ok(None)
-}
-
-/// §5.1.1: 8 to 26 characters of at least three kinds, not the user name
-/// (`root`) or its reverse.
-fn check_password(p: &str) -> Result<(), EcsError> {
-    let kinds = [
-        p.chars().any(|c| c.is_ascii_uppercase()),
-        p.chars().any(|c| c.is_ascii_lowercase()),
-        p.chars().any(|c| c.is_ascii_digit()),
-        p.chars().any(|c| PASSWORD_SPECIALS.contains(c)),
-    ];
-    let allowed = p.chars().all(|c| c.is_ascii_alphanumeric() || PASSWORD_SPECIALS.contains(c));
-    let lower = p.to_lowercase();
-    let ok = (8..=26).contains(&p.chars().count())
-        && kinds.iter().filter(|k| **k).count() >= 3
-        && allowed
-        && !lower.contains("root")
-        && !lower.contains("toor");
-    if ok { Ok(()) } else { Err(EcsError::new("Ecs.0011")) }
 }
 
 #[cfg(test)]

@@ -13,6 +13,9 @@ const ACTIONS: &[(&str, &str, &str, bool)] = &[
     ("POST", "/v1/*/cloudservers/delete", "ecs:cloudServers:delete", false),
     ("POST", "/*/*/cloudservers/*/reinstallos", "ecs:cloudServers:rebuild", false),
     ("POST", "/*/*/cloudservers/*/changeos", "ecs:cloudServers:changeOS", false),
+    // `/v2/{project_id}/…` as the Nova rewrite leaves it.
+    ("POST", "/*/cloudservers/*/reinstallos", "ecs:cloudServers:rebuild", false),
+    ("POST", "/*/cloudservers/*/changeos", "ecs:cloudServers:changeOS", false),
     ("POST", "/v1/*/cloudservers/*/migrate", "ecs:cloudServers:migrate", false),
     ("POST", "/v1/*/cloudservers/*/resize", "ecs:cloudServers:resize", false),
     ("POST", "/v1/*/cloudservers/*/nics", "ecs:cloudServers:addNics", false),

@@ -25,18 +25,24 @@ fn status(phase: TaskPhase) -> &'static str {
     }
 }
 
-/// The ECS job type of a task kind; `single` for a sub-job of a batch.
-fn job_type(kind: &str, single: bool) -> String {
-    let name = match kind {
+/// The ECS job type of a task; `single` for a sub-job.
+fn job_type(task: &Task, single: bool) -> String {
+    let flag = |key: &str| task.params.get(key).and_then(Value::as_bool).unwrap_or(false);
+    let name = match task.kind.as_str() {
         "create" => "createServer",
         "delete" | "deleteServers" => "deleteServer",
         "start" => "startServer",
         "stop" => "stopServer",
         "reboot" | "reboot_hard" => "rebootServer",
+        "resize" if flag("migrate") => "migrateServer",
         "resize" | "confirmResize" | "revertResize" => "resizeServer",
+        "rebuild" if flag("os_change") => "changeOs",
         "rebuild" => "reinstallOs",
         "attach_volume" => "attachVolume",
         "detach_volume" => "detachVolume",
+        // One NIC of an `addNics`/`deleteNics` job, or a NIC on its own.
+        "attach_interface" if single => "attachNic",
+        "detach_interface" if single => "detachNic",
         "attach_interface" => "addNics",
         "detach_interface" => "deleteNics",
         other => other,
@@ -44,6 +50,18 @@ fn job_type(kind: &str, single: bool) -> String {
     match name.strip_suffix("Server") {
         Some(verb) if single => format!("{verb}SingleServer"),
         _ => name.to_string(),
+    }
+}
+
+/// The seed's code for a job that failed: a failed sub-job fails its job
+/// (Common.0021 "Subjob fails"); no host with room is Ecs.0319.
+fn error_code(reason: &str, has_sub_jobs: bool) -> &'static str {
+    if has_sub_jobs {
+        "Common.0021"
+    } else if reason.contains(ecs_core::compute::NO_VALID_HOST) {
+        "Ecs.0319"
+    } else {
+        "Ecs.0000"
     }
 }
 
@@ -76,8 +94,15 @@ fn outcome(task: &Task, sub_jobs: &[Task]) -> (&'static str, Option<Timestamp>, 
 
 fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
     let mut entities = json!({});
-    if let Some(server) = &task.server_id {
+    // A job of sub-jobs on one server (NICs) names it in its parameters.
+    let server = task.server_id.as_deref().or_else(|| task.params.get("server_id").and_then(Value::as_str));
+    if let Some(server) = server {
         entities["server_id"] = json!(server);
+    }
+    if matches!(task.kind.as_str(), "attach_interface" | "detach_interface")
+        && let Some(port) = task.params.get("port_id").and_then(Value::as_str)
+    {
+        entities["nic_id"] = json!(port);
     }
     if !sub_jobs.is_empty() {
         entities["sub_jobs_total"] = json!(sub_jobs.len());
@@ -91,11 +116,10 @@ fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
         "status": status,
         "entities": entities,
         "job_id": job_id(&task.id),
-        "job_type": job_type(&task.kind, single),
+        "job_type": job_type(task, single),
         "begin_time": time(task.created_at),
         "end_time": end.map(time),
-        // A failed sub-job fails its job: Common.0021 "Subjob fails".
-        "error_code": fail_reason.as_ref().map(|_| if sub_jobs.is_empty() { "Ecs.0000" } else { "Common.0021" }),
+        "error_code": fail_reason.as_deref().map(|r| error_code(r, !sub_jobs.is_empty())),
         "fail_reason": fail_reason,
     })
 }
@@ -113,10 +137,38 @@ pub async fn show(
 mod tests {
     use super::*;
 
+    fn task(kind: &str, params: Value) -> Task {
+        let now = chrono::Utc::now();
+        Task {
+            seq: 1,
+            id: "t".into(),
+            parent_id: None,
+            kind: kind.into(),
+            server_id: None,
+            project_id: "p".into(),
+            user_id: "u".into(),
+            request_id: "r".into(),
+            phase: TaskPhase::Succeeded,
+            step: 0,
+            params,
+            progress: json!({}),
+            message: None,
+            attempts: 0,
+            created_at: now,
+            updated_at: now,
+            finished_at: None,
+        }
+    }
+
     #[test]
     fn job_types_follow_the_seed() {
-        assert_eq!(job_type("create", false), "createServer");
-        assert_eq!(job_type("create", true), "createSingleServer");
-        assert_eq!(job_type("attach_volume", true), "attachVolume");
+        assert_eq!(job_type(&task("create", json!({})), false), "createServer");
+        assert_eq!(job_type(&task("create", json!({})), true), "createSingleServer");
+        assert_eq!(job_type(&task("attach_volume", json!({})), true), "attachVolume");
+        assert_eq!(job_type(&task("rebuild", json!({})), false), "reinstallOs");
+        assert_eq!(job_type(&task("rebuild", json!({"os_change": true})), false), "changeOs");
+        assert_eq!(job_type(&task("resize", json!({"migrate": true})), false), "migrateServer");
+        assert_eq!(job_type(&task("attach_interface", json!({})), true), "attachNic");
+        assert_eq!(job_type(&task("addNics", json!({})), false), "addNics");
     }
 }

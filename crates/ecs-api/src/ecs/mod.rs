@@ -5,22 +5,28 @@ mod actions;
 pub(crate) mod block_devices;
 mod codes;
 mod create;
+mod disks;
 mod error;
 mod flavors;
 mod iam;
+mod input;
 mod jobs;
 mod limits;
+mod nics;
+mod server_actions;
 mod server_groups;
 mod servers;
 mod tags;
 
+use axum::Json;
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use ecs_store::ClientToken;
 use ecs_types::AuthContext;
+use serde_json::{Value, json};
 use sha2::Digest;
 
 pub use error::EcsError;
@@ -58,6 +64,20 @@ pub fn router() -> Router<AppState> {
         .route("/v1/{project_id}/cloudservers/{server_id}/tags", get(tags::of_server))
         .route("/v1/{project_id}/servers/{server_id}/tags/action", post(tags::action))
         .route("/v1/{project_id}/cloudservers/{server_id}/tags/action", post(tags::action))
+        // Seed 002 prints reinstallos/changeos under /v2; the Nova project
+        // rewrite has taken `/{project_id}` out of `/v2` and `/v2.1` paths.
+        .route("/v2/cloudservers/{server_id}/reinstallos", post(server_actions::reinstall))
+        .route("/v2.1/cloudservers/{server_id}/reinstallos", post(server_actions::reinstall))
+        .route("/v1/{project_id}/cloudservers/{server_id}/reinstallos", post(server_actions::reinstall))
+        .route("/v2/cloudservers/{server_id}/changeos", post(server_actions::change_os))
+        .route("/v2.1/cloudservers/{server_id}/changeos", post(server_actions::change_os))
+        .route("/v1/{project_id}/cloudservers/{server_id}/changeos", post(server_actions::change_os))
+        .route("/v1/{project_id}/cloudservers/{server_id}/migrate", post(server_actions::migrate))
+        .route("/v1/{project_id}/cloudservers/{server_id}/resize", post(server_actions::resize))
+        .route("/v1/{project_id}/cloudservers/{server_id}/nics", post(nics::add))
+        .route("/v1/{project_id}/cloudservers/{server_id}/nics/delete", post(nics::delete))
+        .route("/v1/{project_id}/cloudservers/{server_id}/attachvolume", post(disks::attach))
+        .route("/v1/{project_id}/cloudservers/{server_id}/detachvolume/{volume_id}", delete(disks::detach))
 }
 
 /// Ecs.0005, the seed's answer to a request it cannot use.
@@ -87,6 +107,22 @@ pub fn client_token(headers: &HeaderMap, body: &[u8]) -> Result<Option<ClientTok
         .filter(|t| !t.is_empty() && t.len() <= 255)
         .ok_or_else(|| EcsError::with_message("Ecs.0005", "X-Client-Token must be 1 to 255 visible characters."))?;
     Ok(Some(ClientToken { token: token.to_string(), request_hash: hex::encode(sha2::Sha256::digest(body)) }))
+}
+
+/// The answer of an asynchronous ECS call: the job that is its task.
+fn job_reply(task_id: &str) -> Json<Value> {
+    Json(json!({"job_id": ecs_core::job::job_id(task_id)}))
+}
+
+/// A core error about the server a path names: one the caller cannot see
+/// is Ecs.0114 (404), a locked one Ecs.0605, one in a state that forbids
+/// the operation Ecs.0100 (by the core error's kind).
+fn server_error(e: ecs_core::Error) -> EcsError {
+    match e {
+        ecs_core::Error::NotFound(m) => EcsError::with_message("Ecs.0114", m),
+        ecs_core::Error::Conflict(m) if m.ends_with(" is locked") => EcsError::with_message("Ecs.0605", m),
+        other => other.into(),
+    }
 }
 
 /// The caller of an ECS-native request: authenticated, and acting in the

@@ -71,7 +71,7 @@ pub(super) async fn action(
                 validate::one_of(d, "OS-DCF:diskConfig", &["AUTO", "MANUAL"])?;
             }
             let flavor_id = flavor_ref.rsplit('/').next().unwrap_or(&flavor_ref).to_string();
-            core.server_resize(ctx, id, &flavor_id, request_id).await?;
+            core.server_resize(ctx, id, &flavor_id, Default::default(), request_id).await?;
             accepted()
         }
         "confirmResize" | "revertResize" => {
@@ -181,6 +181,7 @@ async fn rebuild(state: &AppState, call: &NovaCall, request_id: &str, id: &str, 
         user_data: f.get("user_data").map(user_data_param).transpose()?,
         hostname: f.get("hostname").map(hostname_param).transpose()?,
         reimage_boot_volume: v.at_least(93),
+        os_reinstall: None,
     };
     if let Some(certs) = f.get("trusted_image_certificates")
         && !certs.is_null()
@@ -189,9 +190,9 @@ async fn rebuild(state: &AppState, call: &NovaCall, request_id: &str, id: &str, 
             "Image certificate validation is not supported when booting from volume or with this hypervisor.",
         ));
     }
-    let (server, admin_pass) = state.core.server_rebuild(&call.ctx, id, req, request_id).await?;
-    let mut view = rebuild_view(call, &server);
-    view["adminPass"] = json!(admin_pass);
+    let rebuilt = state.core.server_rebuild(&call.ctx, id, req, request_id).await?;
+    let mut view = rebuild_view(call, &rebuilt.server);
+    view["adminPass"] = json!(rebuilt.admin_pass);
     Ok((StatusCode::ACCEPTED, Json(json!({"server": view}))).into_response())
 }
 

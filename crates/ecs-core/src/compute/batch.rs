@@ -7,7 +7,7 @@ use ecs_types::AuthContext;
 use ecs_types::server::TaskState;
 use serde_json::json;
 
-use super::server::transition;
+use super::server::{InterfaceRequest, transition};
 use super::state::{self, Action};
 use super::steps::{PowerOp, TaskKind};
 use crate::{Core, Error, Result};
@@ -56,6 +56,26 @@ impl BatchOp {
     }
 }
 
+/// The task of a job whose work is its sub-jobs.
+fn job_task(ctx: &AuthContext, kind: &str, project_id: &str, params: serde_json::Value, request_id: &str) -> NewTask {
+    NewTask {
+        id: uuid::Uuid::new_v4().to_string(),
+        parent_id: None,
+        kind: kind.into(),
+        // Not the server's own task (it is no instance action of it):
+        // the sub-jobs are.
+        server_id: None,
+        project_id: project_id.into(),
+        user_id: ctx.user_id.clone(),
+        request_id: request_id.into(),
+        params,
+        // The job itself has no steps: its state is its sub-jobs'.
+        finished: true,
+        events: Vec::new(),
+        failure: None,
+    }
+}
+
 impl Core {
     /// Starts `op` on every server of `ids`; returns the job's task id.
     /// Every server must exist for the caller (NotFound names the first
@@ -77,20 +97,7 @@ impl Core {
             servers.push(self.server_get(ctx, id).await?);
         }
         let (job_kind, action, kind, params) = op.plan();
-        let job = NewTask {
-            id: uuid::Uuid::new_v4().to_string(),
-            parent_id: None,
-            kind: job_kind.into(),
-            server_id: None,
-            project_id: servers[0].project_id.clone(),
-            user_id: ctx.user_id.clone(),
-            request_id: request_id.into(),
-            params: json!({"servers": ids}),
-            // The job itself has no steps: its state is its sub-jobs'.
-            finished: true,
-            events: Vec::new(),
-            failure: None,
-        };
+        let job = job_task(ctx, job_kind, &servers[0].project_id, json!({"servers": ids}), request_id);
         if let Some(earlier) = self.store.job_insert(&job, token).await? {
             if token.is_some_and(|t| t.request_hash != earlier.request_hash) {
                 return Err(Error::Conflict("The X-Client-Token was used before with a different request.".into()));
@@ -116,6 +123,57 @@ impl Core {
             }
         }
         self.wake.notify();
+        Ok(job.id)
+    }
+}
+
+/// What an ECS NIC job does to each NIC.
+#[derive(Debug, Clone)]
+pub enum NicOp {
+    /// `POST …/nics` (seed 002 §5.5.1): attach these.
+    Attach(Vec<InterfaceRequest>),
+    /// `POST …/nics/delete` (§5.5.2): detach and delete these ports.
+    Detach(Vec<String>),
+}
+
+impl Core {
+    /// An ECS NIC job on one server: a sub-job per NIC, each the NIC's own
+    /// attach or detach task. The server's lock and state are checked
+    /// first; a NIC refused after that (a race) is a failed sub-job.
+    /// Returns the job's task id.
+    pub async fn nic_job(&self, ctx: &AuthContext, server_id: &str, op: NicOp, request_id: &str) -> Result<String> {
+        let server = self.server_get(ctx, server_id).await?;
+        let (job_kind, action, kind, count) = match &op {
+            NicOp::Attach(nics) => ("addNics", Action::AttachInterface, TaskKind::AttachInterface, nics.len()),
+            NicOp::Detach(ports) => ("deleteNics", Action::DetachInterface, TaskKind::DetachInterface, ports.len()),
+        };
+        if count == 0 {
+            return Err(Error::Invalid("No NIC given.".into()));
+        }
+        self.check_locked(ctx, &server, action)?;
+        state::check(action, &server)?;
+        let job = job_task(ctx, job_kind, &server.project_id, json!({"server_id": server.id}), request_id);
+        self.store.task_insert(&job).await?;
+        let parent = Some(job.id.as_str());
+        for i in 0..count {
+            let (queued, params) = match &op {
+                NicOp::Attach(nics) => {
+                    let queued = self.interface_attach_start(ctx, &server, &nics[i], parent, request_id).await;
+                    (queued.map(|_| ()), json!({}))
+                }
+                NicOp::Detach(ports) => {
+                    let queued = self.interface_detach_start(ctx, &server, &ports[i], parent, request_id).await;
+                    (queued.map(|_| ()), json!({"port_id": ports[i]}))
+                }
+            };
+            if let Err(e) = queued {
+                let mut task = self.task_for(ctx, &server, kind, params, request_id);
+                task.parent_id = Some(job.id.clone());
+                task.finished = true;
+                task.failure = Some(e.to_string());
+                self.store.task_insert(&task).await?;
+            }
+        }
         Ok(job.id)
     }
 }

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use ecs_store::{ConsoleToken, InstanceUsage, Rebuild};
+use ecs_store::{ConsoleToken, InstanceUsage, Rebuild, Transition};
 use ecs_types::AuthContext;
-use ecs_types::server::{FlavorSnapshot, Server};
+use ecs_types::server::{FlavorSnapshot, Server, VmState};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -35,7 +35,49 @@ pub struct RebuildRequest {
     pub hostname: Option<String>,
     /// 2.93: a volume-backed server may be rebuilt with a new image.
     pub reimage_boot_volume: bool,
+    /// An ECS reinstall or change of OS; None for Nova's rebuild.
+    pub os_reinstall: Option<OsReinstall>,
 }
+
+/// An ECS reinstall (`reinstallos`, seed 002 §5.2.1) or change of OS
+/// (`changeos`, §5.2.2): a rebuild of a stopped server, or of one whose
+/// last rebuild failed (ERROR).
+///
+/// The seed says nothing of the power state afterwards; Huawei's service
+/// (which DECISIONS tells ECS-native paths to follow) starts the ECS once
+/// its new system disk is in place, so the server ends ACTIVE.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsReinstall {
+    /// `"mode": "withStopServer"` (DECISIONS §7): a running server is
+    /// stopped by the task before its disk is rebuilt, instead of refused.
+    pub stop_running: bool,
+    /// `changeos` (a new image) rather than `reinstallos`.
+    pub change: bool,
+}
+
+/// A rebuild under way.
+#[derive(Debug, Clone)]
+pub struct Rebuilt {
+    pub server: Server,
+    /// The admin password the guest gets.
+    pub admin_pass: String,
+    pub task_id: String,
+}
+
+/// How a resize goes beyond Nova's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResizeOptions {
+    /// ECS (seed 002 §5.2.3, §5.2.4): only a stopped server.
+    pub stopped_only: bool,
+    /// ECS: confirmed by the task itself; no VERIFY_RESIZE waits for a
+    /// confirm.
+    pub auto_confirm: bool,
+}
+
+/// The states a stopped-only ECS operation starts from.
+const STOPPED: &[VmState] = &[VmState::Stopped];
+/// ECS reinstall/change OS: stopped, or a failed earlier reinstall.
+const STOPPED_OR_FAILED: &[VmState] = &[VmState::Stopped, VmState::Error];
 
 /// Console kinds Nova knows, and whether ecsd serves them.
 const VNC_TYPES: [&str; 2] = ["novnc", "xvpvnc"];
@@ -54,8 +96,16 @@ impl Core {
         Ok(server)
     }
 
-    /// Starts a resize to `flavor_id` (Nova's `resize` action).
-    pub async fn server_resize(&self, ctx: &AuthContext, id: &str, flavor_id: &str, request_id: &str) -> Result<()> {
+    /// Starts a resize to `flavor_id` (Nova's `resize` action, the ECS
+    /// resize with `opts`); returns the task's id.
+    pub async fn server_resize(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        flavor_id: &str,
+        opts: ResizeOptions,
+        request_id: &str,
+    ) -> Result<String> {
         let server = self.server_for(ctx, id, Action::Resize).await?;
         let flavor = self
             .store
@@ -70,6 +120,37 @@ impl Core {
         if new.disk_gb == 0 && old.disk_gb != 0 && server.image_id.is_some() {
             return Err(Error::Invalid("Resize to zero disk flavor is not allowed.".into()));
         }
+        self.start_resize(ctx, server, new, false, opts, request_id).await
+    }
+
+    /// A cold migration: the resize machinery with the server's own flavor,
+    /// to another host (seed 002 §5.2.3); returns the task's id.
+    pub async fn server_migrate(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        opts: ResizeOptions,
+        request_id: &str,
+    ) -> Result<String> {
+        let server = self.server_for(ctx, id, Action::Resize).await?;
+        let flavor = server.flavor.clone();
+        self.start_resize(ctx, server, flavor, true, opts, request_id).await
+    }
+
+    async fn start_resize(
+        &self,
+        ctx: &AuthContext,
+        server: Server,
+        new: FlavorSnapshot,
+        migrate: bool,
+        opts: ResizeOptions,
+        request_id: &str,
+    ) -> Result<String> {
+        let id = server.id.as_str();
+        if opts.stopped_only && server.vm_state != VmState::Stopped {
+            return Err(state::invalid_state(Action::Resize, &server));
+        }
+        let old = &server.flavor;
         // Quota counts the larger of both flavors until the resize is
         // confirmed or reverted: either may be what remains.
         let current = InstanceUsage { instances: 1, cores: old.vcpus, ram_mb: old.ram_mb };
@@ -78,12 +159,19 @@ impl Core {
         let params = json!({
             "flavor": new,
             "old_vm_state": server.vm_state.as_str(),
+            "migrate": migrate,
+            "auto_confirm": opts.auto_confirm,
         });
         let task = self.task_for(ctx, &server, TaskKind::Resize, params, request_id);
+        let task_id = task.id.clone();
+        let mut start = transition(Action::Resize, task);
+        if opts.stopped_only {
+            start.from = STOPPED;
+        }
         let limits = self.instance_limits(&server.project_id).await?;
         let started = self
             .store
-            .server_resize_start(id, &server.project_id, &transition(Action::Resize, task), current, during, limits)
+            .server_resize_start(id, &server.project_id, &start, current, during, limits)
             .await?
             .map_err(quota_exceeded)?;
         if !started {
@@ -91,7 +179,7 @@ impl Core {
             return Err(state::invalid_state(Action::Resize, &now));
         }
         self.wake.notify();
-        Ok(())
+        Ok(task_id)
     }
 
     /// Confirms (keeps the new flavor) or reverts (goes back) a resize.
@@ -115,16 +203,23 @@ impl Core {
         Ok(())
     }
 
-    /// Starts a rebuild; returns the server as it now is and the admin
-    /// password the guest gets.
+    /// Starts a rebuild; returns the server as it now is, the admin
+    /// password the guest gets and the task.
     pub async fn server_rebuild(
         &self,
         ctx: &AuthContext,
         id: &str,
         req: RebuildRequest,
         request_id: &str,
-    ) -> Result<(Server, String)> {
+    ) -> Result<Rebuilt> {
         let server = self.server_for(ctx, id, Action::Rebuild).await?;
+        let from = match req.os_reinstall {
+            Some(os) if !os.stop_running => STOPPED_OR_FAILED,
+            _ => Action::Rebuild.allowed_vm_states().unwrap_or(VmState::ALL),
+        };
+        if !from.contains(&server.vm_state) {
+            return Err(state::invalid_state(Action::Rebuild, &server));
+        }
         let volume_backed = server.image_id.is_none();
         let current_image = server.image_id.clone().or_else(|| {
             server
@@ -172,18 +267,27 @@ impl Core {
             user_data: req.user_data.clone(),
             key,
         };
-        let params = json!({
+        let mut params = json!({
             SECRET_PARAM: admin_pass,
             "image_id": image.id,
             "preserve_ephemeral": req.preserve_ephemeral,
         });
+        if let Some(os) = req.os_reinstall {
+            // Read by the rebuild step: stop a running guest first, start
+            // the rebuilt one; and by ShowJob: which ECS job it is.
+            params["stop_first"] = json!(os.stop_running);
+            params["start_after"] = json!(true);
+            params["os_change"] = json!(os.change);
+        }
         let task = self.task_for(ctx, &server, TaskKind::Rebuild, params, request_id);
-        if !self.store.server_rebuild_start(id, &transition(Action::Rebuild, task), &changes).await? {
+        let task_id = task.id.clone();
+        let start = Transition { from, ..transition(Action::Rebuild, task) };
+        if !self.store.server_rebuild_start(id, &start, &changes).await? {
             let now = self.server_get(ctx, id).await?;
             return Err(state::invalid_state(Action::Rebuild, &now));
         }
         self.wake.notify();
-        Ok((self.server_get(ctx, id).await?, admin_pass))
+        Ok(Rebuilt { server: self.server_get(ctx, id).await?, admin_pass, task_id })
     }
 
     /// `changePassword`: sets the admin password in the guest and waits

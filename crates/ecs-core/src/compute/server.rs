@@ -805,6 +805,17 @@ impl Core {
         request_id: &str,
     ) -> Result<String> {
         let task = self.task_for(ctx, server, kind, params, request_id);
+        self.queue(ctx, server, action, task).await
+    }
+
+    /// [`Core::queue_task`] for a task already made (a sub-task of a job).
+    pub(crate) async fn queue(
+        &self,
+        ctx: &AuthContext,
+        server: &Server,
+        action: Action,
+        task: NewTask,
+    ) -> Result<String> {
         let task_id = task.id.clone();
         if !self.store.server_transition(&server.id, &transition(action, task)).await? {
             // Someone changed it between our read and the write.
@@ -923,7 +934,30 @@ impl Core {
         request_id: &str,
     ) -> Result<ecs_types::server::ServerPort> {
         let server = self.server_get(ctx, server_id).await?;
-        let (port_id, params) = match &req {
+        let (task_id, port_id) = self.interface_attach_start(ctx, &server, &req, None, request_id).await?;
+        self.wait_task(&task_id, |why| {
+            // Nova's NoMoreFixedIps is the caller's problem (400); anything else is ours.
+            if why.contains("Exhausted") {
+                Error::Invalid("No more fixed IPs available for network.".into())
+            } else {
+                Error::Internal(format!("Failed to attach network adapter device to {server_id}: {why}"))
+            }
+        })
+        .await?;
+        self.store.port_get(&port_id).await.map_err(Error::from)
+    }
+
+    /// Checks a NIC attach and queues its task (a sub-task of job `parent`
+    /// if given) without waiting; returns the task id and the NIC's port id.
+    pub async fn interface_attach_start(
+        &self,
+        ctx: &AuthContext,
+        server: &Server,
+        req: &InterfaceRequest,
+        parent: Option<&str>,
+        request_id: &str,
+    ) -> Result<(String, String)> {
+        let (port_id, params) = match req {
             InterfaceRequest::Port(port) => {
                 let port = self.usable_port(ctx, port).await?;
                 (port.id.clone(), json!({"port_id": port.id, "existing_port": "yes"}))
@@ -943,18 +977,17 @@ impl Core {
             }
         };
         let task_id = self
-            .check_and_queue(ctx, &server, Action::AttachInterface, TaskKind::AttachInterface, params, request_id)
+            .check_and_queue_child(
+                ctx,
+                server,
+                Action::AttachInterface,
+                TaskKind::AttachInterface,
+                params,
+                parent,
+                request_id,
+            )
             .await?;
-        self.wait_task(&task_id, |why| {
-            // Nova's NoMoreFixedIps is the caller's problem (400); anything else is ours.
-            if why.contains("Exhausted") {
-                Error::Invalid("No more fixed IPs available for network.".into())
-            } else {
-                Error::Internal(format!("Failed to attach network adapter device to {server_id}: {why}"))
-            }
-        })
-        .await?;
-        self.store.port_get(&port_id).await.map_err(Error::from)
+        Ok((task_id, port_id))
     }
 
     /// Detaches a NIC (asynchronously, as Nova does).
@@ -966,13 +999,26 @@ impl Core {
         request_id: &str,
     ) -> Result<()> {
         let server = self.server_get(ctx, server_id).await?;
+        self.interface_detach_start(ctx, &server, port_id, None, request_id).await?;
+        Ok(())
+    }
+
+    /// Checks a NIC detach and queues its task (a sub-task of job `parent`
+    /// if given); returns the task id.
+    pub async fn interface_detach_start(
+        &self,
+        ctx: &AuthContext,
+        server: &Server,
+        port_id: &str,
+        parent: Option<&str>,
+        request_id: &str,
+    ) -> Result<String> {
         if !server.ports.iter().any(|p| p.id == port_id) {
             return Err(Error::NotFound(format!("Port {port_id} is not attached")));
         }
         let params = json!({"port_id": port_id});
-        self.check_and_queue(ctx, &server, Action::DetachInterface, TaskKind::DetachInterface, params, request_id)
-            .await?;
-        Ok(())
+        let (action, kind) = (Action::DetachInterface, TaskKind::DetachInterface);
+        self.check_and_queue_child(ctx, server, action, kind, params, parent, request_id).await
     }
 
     /// Checks the lock and the state for `action`, then queues its task.
@@ -985,9 +1031,26 @@ impl Core {
         params: Value,
         request_id: &str,
     ) -> Result<String> {
+        self.check_and_queue_child(ctx, server, action, kind, params, None, request_id).await
+    }
+
+    /// [`Core::check_and_queue`] for a sub-task of job `parent` (if given).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn check_and_queue_child(
+        &self,
+        ctx: &AuthContext,
+        server: &Server,
+        action: Action,
+        kind: TaskKind,
+        params: Value,
+        parent: Option<&str>,
+        request_id: &str,
+    ) -> Result<String> {
         self.check_locked(ctx, server, action)?;
         state::check(action, server)?;
-        self.queue_task(ctx, server, action, kind, params, request_id).await
+        let mut task = self.task_for(ctx, server, kind, params, request_id);
+        task.parent_id = parent.map(String::from);
+        self.queue(ctx, server, action, task).await
     }
 
     /// Waits until a task ends; its failure (with the step's message, if

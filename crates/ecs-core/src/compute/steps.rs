@@ -100,6 +100,8 @@ pub enum Step {
     ResizeMigrate,
     ResizeFinish,
     ResizeConfirm,
+    /// A resize's own confirm, when it was asked to confirm itself (ECS).
+    ResizeAutoConfirm,
     ResizeRevert,
     Rebuild,
     SetPassword,
@@ -215,7 +217,8 @@ impl TaskKind {
             TaskKind::DetachVolume => &[Step::UnplugDisk, Step::ReleaseVolume],
             TaskKind::CreateImage => &[Step::Snapshot],
             TaskKind::SwapVolume => &[Step::SwapDisk],
-            TaskKind::Resize => &[Step::ResizeClaim, Step::ResizeMigrate, Step::ResizeFinish],
+            // The last step does nothing unless the task has `auto_confirm`.
+            TaskKind::Resize => &[Step::ResizeClaim, Step::ResizeMigrate, Step::ResizeFinish, Step::ResizeAutoConfirm],
             TaskKind::ConfirmResize => &[Step::ResizeConfirm],
             TaskKind::RevertResize => &[Step::ResizeRevert],
             TaskKind::Rebuild => &[Step::Rebuild],
@@ -710,7 +713,9 @@ impl Step {
                 // the resize is confirmed or reverted.
                 core.store.allocation_move(&server.id, &migration_consumer(&server.id)).await?;
                 let target = Server { flavor: new.clone(), ..server.clone() };
-                let host = scheduler::place(core, &target, claim_of(&new), &[], true).await?;
+                // A cold migration goes to another host.
+                let source = if flag(task, "migrate") { server.host.clone() } else { None };
+                let host = scheduler::place(core, &target, claim_of(&new), source.as_slice(), true).await?;
                 progress.insert("dest_host".into(), json!(host.name));
                 progress.insert("dest_az".into(), json!(host.availability_zone));
                 Ok(Some(ServerUpdate { task_state: Some(Some(TaskState::ResizeMigrating)), ..Default::default() }))
@@ -762,7 +767,12 @@ impl Step {
                     ..Default::default()
                 }))
             }
-            Step::ResizeConfirm => {
+            Step::ResizeAutoConfirm if !flag(task, "auto_confirm") => Ok(None),
+            Step::ResizeConfirm | Step::ResizeAutoConfirm => {
+                if self == Step::ResizeAutoConfirm {
+                    // The finish step recorded the open resize; this copy predates it.
+                    *server = core.store.server_get(&server.id).await?;
+                }
                 let Some(open) = server.resize.clone() else { return Ok(Some(idle())) };
                 if server.host.as_deref() != Some(open.source_host.as_str()) {
                     undo_on(core, &open.source_host, &server.id, HostUndo::Destroy).await?;
@@ -813,11 +823,16 @@ impl Step {
                 // The root disk is rebuilt from the new image: the guest
                 // goes and comes back with the same NICs and volumes.
                 let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
+                // ECS `withStopServer`: the guest is shut down first.
+                if flag(task, "stop_first") && server.power_state == PowerState::Running {
+                    driver.power_off(&server.id, true).await.or_else(ignore_missing)?;
+                }
                 driver.destroy(&server.id).await?;
                 let mut spec = full_spec(core, server).await?;
                 spec.admin_pass = param(task, SECRET_PARAM).map(String::from);
                 driver.spawn(&spec).await?;
-                let stopped = server.vm_state == VmState::Stopped;
+                // An ECS reinstall starts the server; Nova's rebuild keeps a stopped one stopped.
+                let stopped = server.vm_state == VmState::Stopped && !flag(task, "start_after");
                 if stopped {
                     driver.power_off(&server.id, false).await?;
                 }
@@ -972,6 +987,7 @@ impl Step {
             | Step::ReleaseClaim
             | Step::MarkDeleted
             | Step::ResizeConfirm
+            | Step::ResizeAutoConfirm
             | Step::ResizeRevert
             | Step::Rebuild
             | Step::SetPassword

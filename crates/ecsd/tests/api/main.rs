@@ -4,6 +4,7 @@
 
 mod credentials;
 mod ecs;
+mod ecs_actions;
 mod ecs_create;
 mod ecs_views;
 mod errors;

@@ -1,0 +1,123 @@
+//! ECS disks (seed 002 §5.6.1, §5.6.2): attach and detach as jobs — the
+//! volume's own attach or detach task.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::input::{optional_bool, optional_str};
+use super::{EcsCall, EcsError, illegal, job_reply, json_body, server_error};
+use crate::AppState;
+use crate::request_id::RequestId;
+
+/// The system disk's device on KVM, the only hypervisor ecsd simulates.
+const SYSTEM_DISK: &str = "/dev/vda";
+
+/// §5.6.1's device names on a KVM ECS: `/dev/vdX`; `/dev/sdX` (and Xen's
+/// `/dev/xvdX`) become `/dev/vdX`. The system disk's name is taken.
+fn kvm_device(device: &str) -> Result<String, EcsError> {
+    let letters = ["/dev/vd", "/dev/sd", "/dev/xvd"]
+        .iter()
+        .find_map(|prefix| device.strip_prefix(prefix))
+        .filter(|l| (1..=2).contains(&l.len()) && l.chars().all(|c| c.is_ascii_lowercase()))
+        .ok_or_else(|| illegal(format!("Invalid device name {device}: /dev/vdX or /dev/sdX is expected.")))?;
+    let kvm = format!("/dev/vd{letters}");
+    if kvm == SYSTEM_DISK {
+        return Err(illegal(format!("{device} is the system disk's device name.")));
+    }
+    Ok(kvm)
+}
+
+/// `POST /v1/{project_id}/cloudservers/{server_id}/attachvolume` (§5.6.1).
+pub async fn attach(
+    State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    call: EcsCall,
+    Path((_project, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, EcsError> {
+    let body = json_body(&body)?;
+    let args = body
+        .get("volumeAttachment")
+        .filter(|v| v.is_object())
+        .ok_or_else(|| illegal("volumeAttachment is required"))?;
+    let dry_run = optional_bool(body.get("dry_run"), "dry_run")?.unwrap_or(false);
+    let device = optional_str(args.get("device"), "device")?.map(kvm_device).transpose()?;
+    // SCSI passthrough is a String "true"/"false" here (§5.6.1); ecsd's
+    // disks are all VBD, so it is checked and otherwise ignored.
+    optional_bool(args.get("hw:passthrough"), "hw:passthrough")?;
+    let server = state.core.server_get(&call.ctx, &id).await.map_err(server_error)?;
+    let Some(volume_id) = optional_str(args.get("volumeId"), "volumeId")? else {
+        // Only a dry run may leave the volume out, to check `volume_type` and `count`.
+        if !dry_run {
+            return Err(illegal("volumeAttachment.volumeId is required"));
+        }
+        optional_str(args.get("volume_type"), "volume_type")?
+            .ok_or_else(|| illegal("volume_type is required without volumeId"))?;
+        match args.get("count") {
+            None | Some(Value::Null) => {}
+            Some(c) if c.as_u64().is_some_and(|n| n >= 1) => {}
+            Some(_) => return Err(illegal("count must be a positive integer")),
+        }
+        return Ok(StatusCode::ACCEPTED.into_response());
+    };
+    let volume = state.core.volume(&call.ctx, volume_id).await.map_err(EcsError::not_found_as("Ecs.0103"))?;
+    match &volume.attachment {
+        Some(a) if a.server_id == server.id => return Err(EcsError::new("Ecs.0057")),
+        Some(_) => return Err(EcsError::new("Ecs.0103")),
+        None if volume.status != "available" => return Err(EcsError::new("Ecs.0103")),
+        None => {}
+    }
+    if let Some(device) = &device {
+        let attached = state.core.server_volumes(&call.ctx, &id).await.map_err(server_error)?;
+        if attached.iter().any(|v| v.attachment.as_ref().is_some_and(|a| &a.device == device)) {
+            return Err(illegal(format!("The device name {device} is in use.")));
+        }
+    }
+    if dry_run {
+        return Ok(StatusCode::ACCEPTED.into_response());
+    }
+    let (_, task) = state
+        .core
+        .volume_attach_start(&call.ctx, &id, volume_id, device.as_deref(), false, &request_id)
+        .await
+        .map_err(server_error)?;
+    Ok(job_reply(&task).into_response())
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct DetachQuery {
+    delete_flag: Option<String>,
+}
+
+/// `DELETE /v1/{project_id}/cloudservers/{server_id}/detachvolume/{volume_id}?delete_flag=0|1`
+/// (§5.6.2). `delete_flag=1` (forced) detaches the same way: a simulated
+/// guest never holds on to a disk. The system disk stays.
+pub async fn detach(
+    State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    call: EcsCall,
+    Path((_project, id, volume_id)): Path<(String, String, String)>,
+    Query(query): Query<DetachQuery>,
+) -> Result<Json<Value>, EcsError> {
+    match query.delete_flag.as_deref() {
+        None | Some("0" | "1") => {}
+        Some(other) => return Err(illegal(format!("delete_flag must be 0 or 1, not {other}"))),
+    }
+    let server = state.core.server_get(&call.ctx, &id).await.map_err(server_error)?;
+    let not_attached =
+        || EcsError::with_message("Ecs.0111", format!("The disk {volume_id} is not attached to the ECS."));
+    let volume = state.core.volume(&call.ctx, &volume_id).await.map_err(|e| match e {
+        ecs_core::Error::NotFound(_) => not_attached(),
+        other => other.into(),
+    })?;
+    let attachment = volume.attachment.as_ref().filter(|a| a.server_id == server.id).ok_or_else(not_attached)?;
+    if attachment.device == SYSTEM_DISK {
+        return Err(EcsError::with_message("Ecs.0102", "The system disk cannot be detached."));
+    }
+    let task = state.core.volume_detach(&call.ctx, &id, &volume_id, &request_id).await.map_err(server_error)?;
+    Ok(job_reply(&task))
+}

@@ -1,0 +1,117 @@
+//! ECS NICs (seed 002 §5.5): `POST …/nics` and `POST …/nics/delete`, one
+//! job each with a sub-job per NIC — the NIC's own attach or detach task,
+//! whose `entities.nic_id` is the port.
+
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, State};
+use ecs_core::compute::batch::NicOp;
+use ecs_core::compute::server::InterfaceRequest;
+use serde_json::Value;
+
+use super::input::{find_subnet, optional_str, required_str};
+use super::{EcsCall, EcsError, illegal, job_reply, json_body, server_error};
+use crate::AppState;
+use crate::request_id::RequestId;
+
+/// The most NICs an ECS may have (seed 001).
+const MAX_NICS: usize = 12;
+
+/// `nics: [...]`, not empty.
+fn nic_list(body: &Value) -> Result<&Vec<Value>, EcsError> {
+    body.get("nics").and_then(Value::as_array).filter(|l| !l.is_empty()).ok_or_else(|| illegal("nics is required"))
+}
+
+/// `POST /v1/{project_id}/cloudservers/{server_id}/nics` (§5.5.1).
+pub async fn add(
+    State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    call: EcsCall,
+    Path((_project, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, EcsError> {
+    let body = json_body(&body)?;
+    let list = nic_list(&body)?;
+    let server = state.core.server_get(&call.ctx, &id).await.map_err(server_error)?;
+    if server.ports.len() + list.len() > MAX_NICS {
+        return Err(EcsError::new("Ecs.0050"));
+    }
+    let networks = state.core.networks(&call.ctx).await?;
+    let mut asked = HashSet::new();
+    let mut requests = Vec::with_capacity(list.len());
+    for nic in list {
+        if !nic.is_object() {
+            return Err(illegal("nics[] must be objects"));
+        }
+        let subnet_id = required_str(nic.get("subnet_id"), "subnet_id")?;
+        let (network, subnet) = find_subnet(&state, &networks, subnet_id)
+            .await?
+            .ok_or_else(|| EcsError::with_message("Ecs.0038", format!("The subnet {subnet_id} does not exist.")))?;
+        // Security groups must exist; ecsd applies groups per server, not per port.
+        match nic.get("security_groups") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(groups)) => {
+                for g in groups {
+                    let group = required_str(g.get("id"), "id")?;
+                    state.core.security_group(&call.ctx, group).await.map_err(EcsError::not_found_as("Ecs.0014"))?;
+                }
+            }
+            Some(_) => return Err(illegal("security_groups must be a list")),
+        }
+        let fixed_ip = match optional_str(nic.get("ip_address"), "ip_address")? {
+            None => None,
+            Some(ip) => {
+                let addr: Ipv4Addr =
+                    ip.parse().map_err(|_| illegal(format!("ip_address {ip} is not an IPv4 address")))?;
+                let cidr: ipnet::IpNet =
+                    subnet.cidr.parse().map_err(|_| ecs_core::Error::Internal("bad CIDR".into()))?;
+                if !cidr.contains(&std::net::IpAddr::V4(addr)) {
+                    return Err(EcsError::new("Ecs.0039"));
+                }
+                let taken =
+                    state.core.store.port_address_in_use(&network.id, ip).await.map_err(ecs_core::Error::from)?;
+                if taken || !asked.insert(ip.to_string()) {
+                    return Err(EcsError::new("Ecs.0010"));
+                }
+                Some(ip.to_string())
+            }
+        };
+        requests.push(InterfaceRequest::Network { net_id: network.id.clone(), fixed_ip });
+    }
+    let job = state.core.nic_job(&call.ctx, &id, NicOp::Attach(requests), &request_id).await.map_err(server_error)?;
+    Ok(job_reply(&job))
+}
+
+/// `POST /v1/{project_id}/cloudservers/{server_id}/nics/delete` (§5.5.2):
+/// the primary NIC (the server's first) cannot go: 403.
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    call: EcsCall,
+    Path((_project, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, EcsError> {
+    let body = json_body(&body)?;
+    let list = nic_list(&body)?;
+    let server = state.core.server_get(&call.ctx, &id).await.map_err(server_error)?;
+    let primary = server.ports.iter().min_by_key(|p| p.nic_index).map(|p| p.id.clone());
+    let mut ports = Vec::with_capacity(list.len());
+    for nic in list {
+        let port = required_str(nic.get("id"), "id")?;
+        if !server.ports.iter().any(|p| p.id == port) {
+            return Err(EcsError::with_message("Ecs.0085", format!("The ECS has no NIC {port}.")));
+        }
+        if primary.as_deref() == Some(port) {
+            return Err(EcsError::with_message("Ecs.0003", "The primary NIC of an ECS cannot be deleted."));
+        }
+        if ports.iter().any(|p| p == port) {
+            return Err(illegal(format!("NIC {port} is named twice")));
+        }
+        ports.push(port.to_string());
+    }
+    let job = state.core.nic_job(&call.ctx, &id, NicOp::Detach(ports), &request_id).await.map_err(server_error)?;
+    Ok(job_reply(&job))
+}

@@ -229,8 +229,7 @@ impl Store {
         port_id: &str,
         server_id: &str,
         project_id: &str,
-        network_id: &str,
-        fixed_ip: Option<&str>,
+        nic: &RequestedNic,
     ) -> StoreResult<Result<ServerPort, PortRefusal>> {
         let mut tx = self.write.begin().await?;
         if let Some(row) =
@@ -246,9 +245,9 @@ impl Store {
         let new = NewPort {
             id: port_id.to_string(),
             project_id,
-            network_id,
-            subnet_id: None,
-            fixed_ip,
+            network_id: &nic.network_id,
+            subnet_id: nic.subnet_id.as_deref(),
+            fixed_ip: nic.fixed_ip.as_deref(),
             name: "",
             server_id: Some(server_id),
             nic_index,

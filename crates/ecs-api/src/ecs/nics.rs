@@ -79,7 +79,11 @@ pub async fn add(
                 Some(ip.to_string())
             }
         };
-        requests.push(InterfaceRequest::Network { net_id: network.id.clone(), fixed_ip });
+        requests.push(InterfaceRequest::Network {
+            net_id: network.id.clone(),
+            subnet_id: Some(subnet.id.clone()),
+            fixed_ip,
+        });
     }
     let job = state.core.nic_job(&call.ctx, &id, NicOp::Attach(requests), &request_id).await.map_err(server_error)?;
     Ok(job_reply(&job))

@@ -100,12 +100,12 @@ pub async fn create(
             }
             InterfaceRequest::Port(port)
         }
-        (Some(net_id), None) => InterfaceRequest::Network { net_id, fixed_ip },
+        (Some(net_id), None) => InterfaceRequest::Network { net_id, subnet_id: None, fixed_ip },
         (None, None) => {
             // Nova picks the project's only network.
             let networks = state.core.networks(&call.ctx).await?;
             match networks.as_slice() {
-                [only] => InterfaceRequest::Network { net_id: only.id.clone(), fixed_ip },
+                [only] => InterfaceRequest::Network { net_id: only.id.clone(), subnet_id: None, fixed_ip },
                 _ => return Err(NovaError::bad_request("Must input network_id when request IP address")),
             }
         }

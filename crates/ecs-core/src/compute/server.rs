@@ -911,11 +911,11 @@ impl Core {
     }
 }
 
-/// A NIC to attach: a new port on a network (optionally with a fixed IP)
-/// or an existing port.
+/// A NIC to attach: a new port on a network (optionally on one of its
+/// subnets, with a fixed IP) or an existing port.
 #[derive(Debug, Clone)]
 pub enum InterfaceRequest {
-    Network { net_id: String, fixed_ip: Option<String> },
+    Network { net_id: String, subnet_id: Option<String>, fixed_ip: Option<String> },
     Port(String),
 }
 
@@ -962,7 +962,7 @@ impl Core {
                 let port = self.usable_port(ctx, port).await?;
                 (port.id.clone(), json!({"port_id": port.id, "existing_port": "yes"}))
             }
-            InterfaceRequest::Network { net_id, fixed_ip } => {
+            InterfaceRequest::Network { net_id, subnet_id, fixed_ip } => {
                 let network = self
                     .networks(ctx)
                     .await?
@@ -973,7 +973,9 @@ impl Core {
                     self.check_fixed_ip(&network, ip).await?;
                 }
                 let port_id = uuid::Uuid::new_v4().to_string();
-                (port_id.clone(), json!({"port_id": port_id, "net_id": net_id, "fixed_ip": fixed_ip}))
+                let params =
+                    json!({"port_id": port_id, "net_id": net_id, "subnet_id": subnet_id, "fixed_ip": fixed_ip});
+                (port_id.clone(), params)
             }
         };
         let task_id = self

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use ecs_hypervisor::{DiskSpec, GuestSpec, Hypervisor, HypervisorError, NicSpec, RebootKind};
 use ecs_store::{Claim, PortRefusal, ServerUpdate, StoreError};
-use ecs_types::server::{Fault, FlavorSnapshot, OpenResize, PowerState, Server, Task, TaskState, VmState};
+use ecs_types::server::{
+    Fault, FlavorSnapshot, OpenResize, PowerState, RequestedNic, Server, Task, TaskState, VmState,
+};
 use serde_json::{Value, json};
 
 use super::engine::SECRET_PARAM;
@@ -583,13 +585,15 @@ impl Step {
                         .map_err(|_| StepError::Fatal(format!("Port {port_id} is still in use.")))?
                 } else {
                     let network = param("net_id").ok_or_else(|| StepError::Fatal("no network".into()))?;
-                    let fixed_ip = param("fixed_ip");
-                    core.store
-                        .port_allocate_as(&port_id, &server.id, &server.project_id, &network, fixed_ip.as_deref())
-                        .await?
-                        .map_err(|r| {
-                            StepError::Fatal(format!("Failed to allocate a port on network {network}: {r:?}"))
-                        })?
+                    let nic = RequestedNic {
+                        network_id: network.clone(),
+                        subnet_id: param("subnet_id"),
+                        fixed_ip: param("fixed_ip"),
+                        port_id: None,
+                    };
+                    core.store.port_allocate_as(&port_id, &server.id, &server.project_id, &nic).await?.map_err(|r| {
+                        StepError::Fatal(format!("Failed to allocate a port on network {network}: {r:?}"))
+                    })?
                 };
                 server.ports.retain(|p| p.id != port.id);
                 server.ports.push(port);

@@ -257,6 +257,25 @@ async fn nics(server: &TestServer) {
     }
     assert!(interfaces.to_string().contains("192.168.0.150"), "{interfaces}");
 
+    // A NIC takes its address from the subnet it names, not the network's first.
+    let second = server
+        .send(
+            reqwest::Method::POST,
+            "/networking/v2.0/subnets",
+            &[("x-auth-token", admin.token.as_str())],
+            Some(&json!({"subnet": {"network_id": network, "cidr": "10.5.0.0/24"}})),
+        )
+        .await;
+    assert_eq!(second.status, 201, "{}", second.body);
+    let second = second.body["subnet"]["id"].as_str().unwrap().to_string();
+    let job = finished_job(&demo, &demo.post(&add, None, &json!({"nics": [{"subnet_id": second}]})).await).await;
+    assert_eq!(job["status"], "SUCCESS", "{job}");
+    let port = job["entities"]["sub_jobs"][0]["entities"]["nic_id"].as_str().unwrap();
+    let port = store.port_get(port).await.unwrap();
+    assert_eq!(port.subnet_id, second);
+    assert!(port.address.starts_with("10.5.0."), "{port:?}");
+    added.push(port.id);
+
     // Each NIC is checked before anything is queued.
     let r = demo.post(&add, None, &json!({"nics": [{"subnet_id": "00000000-0000-0000-0000-000000000000"}]})).await;
     assert_error(&r, 400, "Ecs.0038");

@@ -8,6 +8,9 @@
    servers stored, measured with wrk at concurrency 1 and 32 next to GET /.
 3. Resize round trips: RESIZES servers resized (to VERIFY_RESIZE) and
    confirmed, requests at concurrency 32, against the same baseline.
+   ECS-native create: one `POST /v1.1/{project}/cloudservers` with
+   count=ECS_COUNT (each server a system disk and a NIC on the seeded
+   subnet) until its job is SUCCESS, against the same baseline.
 4. Resident memory of ecsd with RSS_SERVERS servers stored.
 """
 
@@ -27,6 +30,7 @@ STORED = int(os.environ.get("STORED", "10000"))
 RSS_SERVERS = int(os.environ.get("RSS_SERVERS", "100000"))
 DURATION = os.environ.get("DURATION", "5")
 RESIZES = int(os.environ.get("RESIZES", "200"))
+ECS_COUNT = int(os.environ.get("ECS_COUNT", "200"))
 
 
 def call(method, path, body=None, token=None, version="2.37"):
@@ -43,11 +47,11 @@ def login():
     auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin",
             "domain": {"name": "Default"}, "password": "admin"}}},
             "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}
-    _, headers, _ = call("POST", "/identity/v3/auth/tokens", auth)
-    return headers["X-Subject-Token"]
+    _, headers, b = call("POST", "/identity/v3/auth/tokens", auth)
+    return headers["X-Subject-Token"], b["token"]["project"]["id"]
 
 
-TOKEN = login()
+TOKEN, PROJECT = login()
 IMAGE = call("GET", "/v2.1/images", token=TOKEN, version="2.1")[2]["images"][0]["id"]
 
 
@@ -124,6 +128,19 @@ wait_none("VERIFY_RESIZE")
 confirmed = time.perf_counter() - t0
 print(f"{len(ids)} resizes to VERIFY_RESIZE:     {len(ids) / resized:8.0f} servers/s  ({resized:.2f} s, "
       f"{baseline / resized * len(ids) / N:.2f} x baseline rate); with confirm: {len(ids) / confirmed:.0f} servers/s")
+
+if ECS_COUNT:
+    subnet = call("GET", "/networking/v2.0/subnets", token=TOKEN)[2]["subnets"][0]
+    ecs = {"server": {"name": "ecs", "imageRef": IMAGE, "flavorRef": "m1.tiny", "vpcid": subnet["network_id"],
+                      "nics": [{"subnet_id": subnet["id"]}], "root_volume": {"volumetype": "SSD"},
+                      "count": ECS_COUNT}}
+    t0 = time.perf_counter()
+    job = call("POST", f"/v1.1/{PROJECT}/cloudservers", ecs, token=TOKEN)[2]["job_id"]
+    while (state := call("GET", f"/v1/{PROJECT}/jobs/{job}", token=TOKEN)[2]["status"]) not in ("SUCCESS", "FAIL"):
+        time.sleep(0.05)
+    took = time.perf_counter() - t0
+    print(f"ECS create, count={ECS_COUNT} ({state}): {ECS_COUNT / took:8.0f} servers/s  ({took:.2f} s, "
+          f"{baseline / took * ECS_COUNT / N:.2f} x baseline rate)")
 
 # Single requests come from wrk (a Lua script stops each of its 2 threads
 # after N/2 answers): a Python client would eat the CPU it measures.

@@ -6,8 +6,7 @@ use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::HeaderMap;
 use ecs_core::compute::batch::BatchOp;
-use ecs_core::job::job_id;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{EcsCall, EcsError, illegal};
 use crate::AppState;
@@ -96,5 +95,5 @@ async fn start(
         ecs_core::Error::Conflict(m) => EcsError::conflict(m),
         other => EcsError::not_found_as("Ecs.0114")(other),
     })?;
-    Ok(Json(json!({"job_id": job_id(&task)})))
+    Ok(super::job_reply(&task))
 }

@@ -105,7 +105,7 @@ pub fn client_token(headers: &HeaderMap, body: &[u8]) -> Result<Option<ClientTok
         .to_str()
         .ok()
         .filter(|t| !t.is_empty() && t.len() <= 255)
-        .ok_or_else(|| EcsError::with_message("Ecs.0005", "X-Client-Token must be 1 to 255 visible characters."))?;
+        .ok_or_else(|| illegal("X-Client-Token must be 1 to 255 visible characters."))?;
     Ok(Some(ClientToken { token: token.to_string(), request_hash: hex::encode(sha2::Sha256::digest(body)) }))
 }
 

@@ -17,7 +17,7 @@ use ecs_types::{Image, Network};
 use serde_json::{Map, Value, json};
 
 use super::input::{
-    check_password, check_user_data, find_subnet, optional_bool, optional_int, optional_str, required_str,
+    MAX_NICS, check_password, check_user_data, find_subnet, optional_bool, optional_int, optional_str, required_str,
 };
 use super::{EcsCall, EcsError, illegal};
 use crate::AppState;
@@ -52,7 +52,6 @@ impl Version {
 
 /// With `count` > 1 a name takes a `-0001` suffix, so it is kept shorter.
 const MAX_NAME_WITH_SUFFIX: usize = 59;
-const MAX_NICS: usize = 12;
 const MAX_DATA_VOLUMES: usize = 59;
 const MAX_COUNT: i64 = 500;
 const MAX_COUNT_PREPAID: i64 = 100;

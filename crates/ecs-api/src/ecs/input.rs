@@ -8,6 +8,9 @@ use super::{EcsError, illegal};
 use crate::AppState;
 use crate::nova::validate;
 
+/// The most NICs an ECS may have (seed 001).
+pub(crate) const MAX_NICS: usize = 12;
+
 /// The most user data (before base64) a server takes (§5.1.1).
 const MAX_USER_DATA_BYTES: usize = 32 * 1024;
 

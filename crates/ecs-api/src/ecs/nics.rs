@@ -12,13 +12,10 @@ use ecs_core::compute::batch::NicOp;
 use ecs_core::compute::server::InterfaceRequest;
 use serde_json::Value;
 
-use super::input::{find_subnet, optional_str, required_str};
+use super::input::{MAX_NICS, find_subnet, optional_str, required_str};
 use super::{EcsCall, EcsError, illegal, job_reply, json_body, server_error};
 use crate::AppState;
 use crate::request_id::RequestId;
-
-/// The most NICs an ECS may have (seed 001).
-const MAX_NICS: usize = 12;
 
 /// `nics: [...]`, not empty.
 fn nic_list(body: &Value) -> Result<&Vec<Value>, EcsError> {

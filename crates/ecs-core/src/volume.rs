@@ -99,7 +99,20 @@ impl Core {
                  disassociated from snapshots after volume transfer. (status {status})"
             )),
             other => refused(other, id),
-        })
+        })?;
+        self.volume_storage_release(id).await;
+        Ok(())
+    }
+
+    /// Removes a deleted volume's storage from the hosts that keep it. A
+    /// failure (or a crash first) leaves a file that the reconciler removes
+    /// at the next start, since no volume owns it.
+    pub async fn volume_storage_release(&self, id: &str) {
+        for driver in self.drivers.all() {
+            if let Err(e) = driver.delete_disk(id).await {
+                tracing::warn!(host = driver.host(), volume = id, error = %e, "removing a volume's storage failed");
+            }
+        }
     }
 
     /// Attaches a volume (`os-volume_attachments`): reserved at once, plugged by a task.

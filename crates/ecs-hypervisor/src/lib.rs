@@ -1,6 +1,6 @@
 //! The hypervisor interface of ecsd: the [`Hypervisor`] trait that every
-//! compute driver implements — the simulator in [`sim`] now, QEMU later —
-//! and the [`contract`] suite that every driver must pass.
+//! compute driver implements — the simulator in [`sim`] and real guests in
+//! [`qemu`] — and the [`contract`] suite that every driver must pass.
 //!
 //! A driver runs guests on one host. Its operations are idempotent: the
 //! task engine repeats the step a crash interrupted, so an operation whose
@@ -8,10 +8,12 @@
 //! unpause; a destroyed guest told to go) succeeds and changes nothing.
 
 pub mod contract;
+pub mod qemu;
 pub mod sim;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +29,10 @@ pub enum HypervisorError {
     InvalidState { id: String, state: PowerState, op: Op },
     #[error("{op} failed on host {host}: {message}")]
     Failed { host: String, op: Op, message: String },
+    /// The driver cannot do this at all (Nova's set_admin_password
+    /// without a guest agent).
+    #[error("{op} is not supported: {reason}")]
+    Unsupported { op: Op, reason: String },
 }
 
 impl HypervisorError {
@@ -127,6 +133,17 @@ pub struct NicSpec {
     pub network_id: String,
     pub mac: String,
     pub ip: Option<IpAddr>,
+    /// The subnet the address is on, for the guest's static network
+    /// configuration (config drive `network_data.json`).
+    #[serde(default)]
+    pub subnet: Option<SubnetSpec>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubnetSpec {
+    pub cidr: String,
+    pub gateway: Option<String>,
+    pub dns: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +151,63 @@ pub struct DiskSpec {
     pub id: String,
     pub size_gb: u64,
     pub device: String,
+    /// The image file a volume made from an image starts as (a boot volume).
+    #[serde(default)]
+    pub source: Option<PathBuf>,
+}
+
+/// Where a guest boots from: an image's disk file, or a kernel and
+/// initramfs booted directly (files on the host). Empty for the simulator.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BootSource {
+    pub disk: Option<PathBuf>,
+    pub kernel: Option<PathBuf>,
+    pub initrd: Option<PathBuf>,
+    pub cmdline: Option<String>,
+}
+
+/// Image properties that name a [`BootSource`]'s files (set by `ecsd image import`).
+pub const IMAGE_FILE_PROPERTY: &str = "ecsd:file";
+pub const IMAGE_KERNEL_PROPERTY: &str = "ecsd:kernel";
+pub const IMAGE_INITRD_PROPERTY: &str = "ecsd:initrd";
+pub const IMAGE_CMDLINE_PROPERTY: &str = "ecsd:cmdline";
+
+impl BootSource {
+    /// The boot source an image's properties describe.
+    pub fn from_properties(properties: &BTreeMap<String, String>) -> BootSource {
+        let path = |key: &str| properties.get(key).filter(|v| !v.is_empty()).map(PathBuf::from);
+        BootSource {
+            disk: path(IMAGE_FILE_PROPERTY),
+            kernel: path(IMAGE_KERNEL_PROPERTY),
+            initrd: path(IMAGE_INITRD_PROPERTY),
+            cmdline: properties.get(IMAGE_CMDLINE_PROPERTY).cloned(),
+        }
+    }
+
+    /// The image properties that describe this boot source.
+    pub fn to_properties(&self) -> BTreeMap<String, String> {
+        let mut properties = BTreeMap::new();
+        for (key, path) in [
+            (IMAGE_FILE_PROPERTY, &self.disk),
+            (IMAGE_KERNEL_PROPERTY, &self.kernel),
+            (IMAGE_INITRD_PROPERTY, &self.initrd),
+        ] {
+            if let Some(path) = path {
+                properties.insert(key.to_string(), path.display().to_string());
+            }
+        }
+        if let Some(cmdline) = &self.cmdline {
+            properties.insert(IMAGE_CMDLINE_PROPERTY.to_string(), cmdline.clone());
+        }
+        properties
+    }
+}
+
+/// An image a snapshot made: its size and the properties that boot it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotImage {
+    pub size_bytes: u64,
+    pub properties: BTreeMap<String, String>,
 }
 
 /// What a guest is built from.
@@ -143,6 +217,9 @@ pub struct GuestSpec {
     pub id: String,
     pub name: String,
     pub hostname: String,
+    pub project_id: String,
+    pub availability_zone: Option<String>,
+    pub key_name: Option<String>,
     pub vcpus: u32,
     pub ram_mb: u64,
     pub root_gb: u64,
@@ -150,6 +227,7 @@ pub struct GuestSpec {
     pub swap_mb: u64,
     pub image_id: Option<String>,
     pub image_name: Option<String>,
+    pub boot: BootSource,
     pub nics: Vec<NicSpec>,
     pub disks: Vec<DiskSpec>,
     pub user_data: Option<Vec<u8>>,
@@ -222,8 +300,12 @@ pub trait Hypervisor: Send + Sync + 'static {
     async fn detach_nic(&self, id: &str, port_id: &str) -> Result<()>;
     /// New size; the guest must be shut down (Nova resizes a stopped guest).
     async fn resize(&self, id: &str, vcpus: u32, ram_mb: u64, root_gb: u64) -> Result<()>;
-    /// Copies the root disk to an image; returns its size in bytes.
-    async fn snapshot(&self, id: &str, image_id: &str) -> Result<u64>;
+    /// Copies the root disk to an image.
+    async fn snapshot(&self, id: &str, image_id: &str) -> Result<SnapshotImage>;
+    /// Removes what stores a volume that is deleted. Idempotent.
+    async fn delete_disk(&self, disk_id: &str) -> Result<()>;
+    /// The volumes this host stores, by id (for the reconciler to find leaks).
+    async fn stored_disks(&self) -> Result<Vec<String>>;
     /// Sets the admin password inside a running guest (Nova's
     /// set_admin_password, through the guest agent).
     async fn set_admin_password(&self, id: &str, password: &str) -> Result<()>;

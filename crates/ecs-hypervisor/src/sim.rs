@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ConsoleEndpoint, DiskSpec, GuestInfo, GuestSpec, Hypervisor, HypervisorError, NicSpec, Op, PowerState, RebootKind,
-    Result,
+    Result, SnapshotImage,
 };
 
 /// The console keeps this many lines, like a bounded serial log file.
@@ -399,6 +399,9 @@ fn kept_spec(spec: &GuestSpec) -> GuestSpec {
         id: spec.id.clone(),
         name: spec.name.clone(),
         hostname: spec.hostname.clone(),
+        project_id: spec.project_id.clone(),
+        availability_zone: spec.availability_zone.clone(),
+        key_name: spec.key_name.clone(),
         vcpus: spec.vcpus,
         ram_mb: spec.ram_mb,
         root_gb: spec.root_gb,
@@ -406,6 +409,7 @@ fn kept_spec(spec: &GuestSpec) -> GuestSpec {
         swap_mb: spec.swap_mb,
         image_id: spec.image_id.clone(),
         image_name: spec.image_name.clone(),
+        boot: spec.boot.clone(),
         nics: spec.nics.clone(),
         disks: spec.disks.clone(),
         public_keys: spec.public_keys.clone(),
@@ -728,14 +732,23 @@ impl Hypervisor for SimHypervisor {
         })
     }
 
-    async fn snapshot(&self, id: &str, image_id: &str) -> Result<u64> {
+    async fn snapshot(&self, id: &str, image_id: &str) -> Result<SnapshotImage> {
         self.begin(Op::Snapshot).await?;
         let guests = self.guests();
         exists(&guests, id)?;
         let g = &guests[id];
         tracing::debug!(guest = id, image = image_id, "simulated snapshot");
         // A sparse image: a fixed fraction of the root disk.
-        Ok((g.root_gb.max(1) << 30) / 16)
+        Ok(SnapshotImage { size_bytes: (g.root_gb.max(1) << 30) / 16, properties: Default::default() })
+    }
+
+    async fn delete_disk(&self, _disk_id: &str) -> Result<()> {
+        // Simulated volumes have no storage of their own.
+        Ok(())
+    }
+
+    async fn stored_disks(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
     }
 
     async fn set_admin_password(&self, id: &str, _password: &str) -> Result<()> {

@@ -155,3 +155,49 @@ mod tests {
         assert_eq!(super::with_database("postgres://h", "z"), "postgres://h/z");
     }
 }
+
+/// The tiny guest of `scripts/tiny-guest.sh`: a kernel and a busybox
+/// initramfs that prints its config drive and a marker to the serial console.
+#[derive(Debug, Clone)]
+pub struct TinyGuest {
+    pub kernel: std::path::PathBuf,
+    pub initrd: std::path::PathBuf,
+}
+
+/// What the tiny guest prints once it has read its config drive.
+pub const TINY_GUEST_MARKER: &str = "ECSD-GUEST-READY";
+
+/// Builds the tiny guest under `dir` (once; concurrent test processes
+/// race harmlessly). None, saying why, where QEMU or the guest's parts are
+/// missing — unless `ECSD_REQUIRE_QEMU` is set, as CI sets it, so that a
+/// machine without them fails instead of skipping.
+pub fn tiny_guest(dir: &std::path::Path) -> Option<TinyGuest> {
+    let missing = ["qemu-system-x86_64", "qemu-img", "genisoimage", "cpio"].into_iter().find(|tool| {
+        !std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if let Some(tool) = missing {
+        let why = format!("{tool} is not installed (apt-get install qemu-system-x86 qemu-utils genisoimage cpio)");
+        assert!(std::env::var_os("ECSD_REQUIRE_QEMU").is_none(), "ECSD_REQUIRE_QEMU is set but {why}");
+        eprintln!("skipping: {why}");
+        return None;
+    }
+    let done = dir.join("tiny-guest");
+    if !done.join("initrd.img").exists() {
+        let partial = dir.join(format!("tiny-guest.{}", std::process::id()));
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/tiny-guest.sh");
+        let out = std::process::Command::new("sh").arg(script).arg(&partial).output().expect("running tiny-guest.sh");
+        if !out.status.success() {
+            let why = format!("tiny-guest.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(std::env::var_os("ECSD_REQUIRE_QEMU").is_none(), "ECSD_REQUIRE_QEMU is set but {why}");
+            eprintln!("skipping: {why}");
+            return None;
+        }
+        if std::fs::rename(&partial, &done).is_err() {
+            let _ = std::fs::remove_dir_all(&partial);
+        }
+    }
+    Some(TinyGuest { kernel: done.join("vmlinux"), initrd: done.join("initrd.img") })
+}

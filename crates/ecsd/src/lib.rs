@@ -47,6 +47,19 @@ pub struct ComputeConfig {
     /// node's own and is released at start. Off for `ecsd api`, whose
     /// peers may hold live leases.
     pub single_node: bool,
+    /// Real guests on this machine instead of the simulated hosts.
+    pub qemu: Option<QemuSettings>,
+}
+
+/// `--hypervisor qemu`: this machine is one compute host.
+#[derive(Debug, Clone)]
+pub struct QemuSettings {
+    /// The host's name (default: the machine's hostname).
+    pub host: String,
+    pub accel: ecs_hypervisor::qemu::AccelChoice,
+    /// None: bridges when this process may make them, else user mode.
+    pub network: Option<ecs_hypervisor::qemu::NetworkMode>,
+    pub shutdown_timeout: std::time::Duration,
 }
 
 impl Default for ComputeConfig {
@@ -60,6 +73,7 @@ impl Default for ComputeConfig {
             host_disk_gb: 4096,
             sim: Default::default(),
             single_node: true,
+            qemu: None,
         }
     }
 }
@@ -147,14 +161,49 @@ async fn check_exposure(core: &Core, config: &ServeConfig) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Registers the simulated hosts, resumes the tasks a previous run left
-/// and removes guests that no server owns.
+/// Registers this machine as a QEMU host.
+async fn start_qemu(core: &Arc<Core>, config: &ServeConfig, qemu: &QemuSettings) -> anyhow::Result<()> {
+    use ecs_hypervisor::qemu::{NetworkMode, QemuConfig, QemuHypervisor, detect_accel, host_capacity};
+    let (accel, why) = detect_accel(qemu.accel).map_err(|e| anyhow::anyhow!(e))?;
+    let network = match qemu.network {
+        Some(mode) => mode,
+        None => NetworkMode::detect().await,
+    };
+    let mut qemu_config = QemuConfig::under(&config.data_dir, &qemu.host, accel, network);
+    qemu_config.shutdown_timeout = qemu.shutdown_timeout;
+    let driver = QemuHypervisor::new(qemu_config).context("opening the QEMU host's directories")?;
+    let (vcpus, ram_mb, disk_gb) = host_capacity(&config.data_dir);
+    tracing::info!(host = %qemu.host, accelerator = %why, network = ?network, vcpus, ram_mb, disk_gb, "QEMU hypervisor");
+    core.store
+        .host_register(&ecs_store::HostRegistration {
+            name: qemu.host.clone(),
+            driver: ecs_hypervisor::Hypervisor::kind(&driver).into(),
+            availability_zone: config.compute.availability_zone.clone(),
+            vcpus,
+            ram_mb,
+            disk_gb,
+            // Nova's defaults for a real host.
+            cpu_ratio: 4.0,
+            ram_ratio: 1.0,
+            disk_ratio: 1.0,
+        })
+        .await?;
+    core.drivers.insert(Arc::new(driver));
+    Ok(())
+}
+
+/// Registers the hosts (simulated, or this machine under QEMU), resumes
+/// the tasks a previous run left and reconciles guests with servers.
 async fn start_compute(core: &Arc<Core>, config: &ServeConfig) -> anyhow::Result<ecs_hypervisor::sim::SimControl> {
     let c = &config.compute;
     let sim = ecs_hypervisor::sim::SimControl::default();
     sim.apply(&c.sim);
     let state_dir = config.data_dir.join("sim");
-    for i in 1..=c.sim_hosts {
+    if let Some(qemu) = &c.qemu {
+        start_qemu(core, config, qemu).await?;
+    }
+    let sim_hosts = if c.qemu.is_some() { 0 } else { c.sim_hosts };
+    for i in 1..=sim_hosts {
         let name = format!("{}-{i}", c.sim_host_prefix);
         core.store
             .host_register(&ecs_store::HostRegistration {
@@ -179,9 +228,9 @@ async fn start_compute(core: &Arc<Core>, config: &ServeConfig) -> anyhow::Result
             tracing::info!(tasks = resumed, "resuming tasks left by the previous run");
         }
     }
-    let removed = core.reconcile_guests().await?;
-    if removed > 0 {
-        tracing::info!(guests = removed, "removed guests that no server owns");
+    let done = core.reconcile_guests().await?;
+    if done != Default::default() {
+        tracing::info!(?done, "reconciled hosts with servers");
     }
     Ok(sim)
 }
@@ -228,6 +277,22 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
             })
             .await
     });
+
+    // Real guests power off or die by themselves: their servers follow,
+    // as Nova's periodic power-state sync makes them.
+    if config.compute.qemu.is_some() {
+        let reconciler = core.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = reconciler.reconcile_guests().await {
+                    tracing::warn!(error = %e, "reconciling guests failed");
+                }
+            }
+        });
+    }
 
     // Expired tokens are of no use to anyone: drop them hourly.
     let janitor = core.clone();

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 /// Rendering JSON allocates a lot; mimalloc keeps that cheap under concurrency.
@@ -51,7 +52,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ImageCommand {
-    /// Register a local qcow2 or raw disk file as a bootable image.
+    /// Register a bootable image: a qcow2 or raw disk file, or a kernel and initramfs booted directly.
     Import(ImageImportArgs),
 }
 
@@ -60,8 +61,16 @@ struct ImageImportArgs {
     #[command(flatten)]
     database: DatabaseArgs,
     /// The disk file (qcow2 or raw).
+    #[arg(long, required_unless_present = "kernel")]
+    file: Option<PathBuf>,
+    /// A kernel to boot directly (QEMU's -kernel), with --initrd.
     #[arg(long)]
-    file: PathBuf,
+    kernel: Option<PathBuf>,
+    #[arg(long, requires = "kernel")]
+    initrd: Option<PathBuf>,
+    /// Kernel command line added to ecsd's own (console, root device).
+    #[arg(long, requires = "kernel")]
+    cmdline: Option<String>,
     #[arg(long)]
     name: String,
     #[arg(long, default_value_t = 0)]
@@ -172,6 +181,22 @@ struct ServeArgs {
 
 #[derive(Args, Clone)]
 struct ComputeArgs {
+    /// What runs the servers: `sim` (simulated hosts) or `qemu` (real guests on this machine).
+    #[arg(long, env = "ECSD_HYPERVISOR", default_value = "sim", value_parser = ["sim", "qemu"])]
+    hypervisor: String,
+    /// QEMU accelerator: `auto` uses KVM only where kvm_intel or kvm_amd is loaded, else TCG.
+    #[arg(long, env = "ECSD_ACCEL", default_value = "auto", value_parser = ["auto", "kvm", "tcg"])]
+    accel: String,
+    /// This QEMU host's name (default: the machine's hostname).
+    #[arg(long, env = "ECSD_QEMU_HOST")]
+    qemu_host: Option<String>,
+    /// How QEMU guests' NICs connect: `bridge` (TAP on a Linux bridge per
+    /// network, needs root), `user` (QEMU user-mode, outbound only), or `auto`.
+    #[arg(long, env = "ECSD_QEMU_NETWORK", default_value = "auto", value_parser = ["auto", "bridge", "user"])]
+    qemu_network: String,
+    /// Seconds a graceful stop or soft reboot waits for the guest before forcing it (Nova's shutdown_timeout).
+    #[arg(long, env = "ECSD_SHUTDOWN_TIMEOUT", default_value_t = 60)]
+    shutdown_timeout: u64,
     /// Simulated compute hosts to run (sim-host-1 …).
     #[arg(long, env = "ECSD_SIM_HOSTS", default_value_t = 4)]
     sim_hosts: u32,
@@ -212,6 +237,33 @@ struct ComputeArgs {
 }
 
 impl ComputeArgs {
+    fn qemu_settings(&self) -> anyhow::Result<Option<ecsd::QemuSettings>> {
+        use ecs_hypervisor::qemu::{AccelChoice, NetworkMode};
+        if self.hypervisor != "qemu" {
+            return Ok(None);
+        }
+        let host = match &self.qemu_host {
+            Some(h) => h.clone(),
+            None => std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "qemu-host".into()),
+        };
+        Ok(Some(ecsd::QemuSettings {
+            host,
+            accel: match self.accel.as_str() {
+                "kvm" => AccelChoice::Kvm,
+                "tcg" => AccelChoice::Tcg,
+                _ => AccelChoice::Auto,
+            },
+            network: match self.qemu_network.as_str() {
+                "bridge" => Some(NetworkMode::Bridge),
+                "user" => Some(NetworkMode::User),
+                _ => None,
+            },
+            shutdown_timeout: std::time::Duration::from_secs(self.shutdown_timeout),
+        }))
+    }
+
     fn sim_settings(&self) -> anyhow::Result<ecs_hypervisor::sim::SimSettings> {
         let mut settings = if self.sim_latency == "realistic" {
             ecs_hypervisor::sim::SimControl::realistic().settings()
@@ -248,6 +300,7 @@ impl ServeArgs {
             host_disk_gb: c.sim_host_disk_gb,
             sim: c.sim_settings()?,
             single_node,
+            qemu: c.qemu_settings()?,
         };
         Ok(ServeConfig {
             listen: self.listen,
@@ -382,23 +435,37 @@ async fn credential_create(args: CredentialCreateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Copies the file under the data directory (where the QEMU driver will
-/// boot it from) and registers it as an active image.
+/// Copies the files under the data directory (where the QEMU driver
+/// boots them from) and registers them as an active image.
 async fn image_import(args: ImageImportArgs) -> anyhow::Result<()> {
     use std::io::Read;
     let store = ecsd::open_store(&args.database.data_dir, args.database.database_url.as_deref()).await?;
     let project = store.project_get_by_name(ecs_types::identity::DEFAULT_DOMAIN_ID, &args.project).await?;
-    let mut magic = [0u8; 4];
-    let mut file = std::fs::File::open(&args.file)?;
-    let read = file.read(&mut magic)?;
-    let format = if read == 4 && magic == *b"QFI\xfb" { "qcow2" } else { "raw" };
     let id = uuid::Uuid::new_v4().to_string();
     let dir = args.database.data_dir.join("images");
     std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("{id}.{format}"));
-    let size = std::fs::copy(&args.file, &path)? as i64;
-    let mut properties = std::collections::BTreeMap::new();
-    properties.insert("ecsd:file".to_string(), path.display().to_string());
+    let dir = dir.canonicalize()?;
+    let mut size = 0;
+    let mut copy = |from: &std::path::Path, suffix: &str| -> anyhow::Result<PathBuf> {
+        let to = dir.join(format!("{id}.{suffix}"));
+        size += std::fs::copy(from, &to).with_context(|| format!("copying {}", from.display()))? as i64;
+        Ok(to)
+    };
+    let mut format = "raw";
+    let mut boot = ecs_hypervisor::BootSource::default();
+    if let Some(file) = &args.file {
+        let mut magic = [0u8; 4];
+        let read = std::fs::File::open(file)?.read(&mut magic)?;
+        format = if read == 4 && magic == *b"QFI\xfb" { "qcow2" } else { "raw" };
+        boot.disk = Some(copy(file, format)?);
+    }
+    if let Some(kernel) = &args.kernel {
+        boot.kernel = Some(copy(kernel, "vmlinuz")?);
+    }
+    if let Some(initrd) = &args.initrd {
+        boot.initrd = Some(copy(initrd, "initrd")?);
+    }
+    boot.cmdline = args.cmdline.clone();
     store
         .image_create(&ecs_types::Image {
             id: id.clone(),
@@ -412,7 +479,7 @@ async fn image_import(args: ImageImportArgs) -> anyhow::Result<()> {
             min_disk_gb: args.min_disk_gb,
             size_bytes: size,
             os_type: "Linux".into(),
-            properties,
+            properties: boot.to_properties(),
             created_at: chrono::Utc::now(),
         })
         .await?;

@@ -55,11 +55,13 @@ fn host_id(call: &NovaCall, h: &ComputeHost) -> Value {
     if call.version.at_least(53) { json!(h.id) } else { json!(h.number) }
 }
 
-/// What the simulated CPU looks like (Nova's `cpu_info`): a JSON object
-/// from 2.28, the same object as a JSON string before.
+/// What the host's CPU looks like (Nova's `cpu_info`): a JSON object
+/// from 2.28, the same object as a JSON string before. The model names the
+/// driver and, for QEMU, the accelerator (`qemu-kvm`, `qemu-tcg`).
 fn cpu_info(call: &NovaCall, h: &ComputeHost) -> Value {
+    let model = if h.driver == "sim" { "ecsd-sim".to_string() } else { h.driver.clone() };
     let info = json!({
-        "arch": "x86_64", "model": "ecsd-sim", "vendor": "ecsd", "features": [],
+        "arch": "x86_64", "model": model, "vendor": "ecsd", "features": [],
         "topology": {"cells": 1, "sockets": 1, "cores": h.vcpus, "threads": 1},
     });
     if call.version.at_least(28) { info } else { json!(info.to_string()) }
@@ -74,7 +76,8 @@ fn hypervisor(call: &NovaCall, state: &AppState, h: &ComputeHost, detail: bool) 
         "status": if h.enabled { "enabled" } else { "disabled" },
     });
     if detail {
-        v["hypervisor_type"] = json!(h.driver);
+        // Nova's libvirt driver reports QEMU for KVM and TCG alike.
+        v["hypervisor_type"] = json!(if h.driver.starts_with("qemu") { "QEMU" } else { h.driver.as_str() });
         v["hypervisor_version"] = json!(1);
         v["host_ip"] = json!("127.0.0.1");
         v["service"] = json!({"host": h.name, "id": id, "disabled_reason": null});

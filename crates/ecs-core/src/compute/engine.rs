@@ -27,6 +27,15 @@ pub struct Drivers {
     view: std::sync::Mutex<Option<(std::time::Instant, Vec<ComputeHost>)>>,
 }
 
+/// Nova's MaxRetriesExceeded, with the last host's failure.
+fn exhausted(task: &Task, last_failure: &str) -> String {
+    format!(
+        "Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for \
+         instance {}. Last failure: {last_failure}",
+        task.server_id.as_deref().unwrap_or("")
+    )
+}
+
 /// How old the scheduler's view of the hosts may be.
 const HOST_VIEW_TTL: Duration = Duration::from_secs(1);
 
@@ -312,14 +321,11 @@ async fn forward(run: &mut Run<'_>) {
                 }
                 let attempts = run.progress.get("attempts").and_then(Value::as_i64).unwrap_or(1);
                 if attempts >= run.core.config.max_build_attempts as i64 {
-                    let exhausted = format!(
-                        "Exceeded maximum number of retries. Exhausted all hosts available for retrying build \
-                         failures for instance {}.",
-                        run.task.server_id.as_deref().unwrap_or("")
-                    );
-                    return fail(run, index, exhausted, Some(message)).await;
+                    return fail(run, index, exhausted(&run.task, &message), Some(message)).await;
                 }
                 tracing::info!(attempt = attempts, %message, "rescheduling");
+                // Should no other host take it, the fault tells why this one failed.
+                run.progress.insert("last_failure".into(), json!(message));
                 run.server = None;
                 for undo in steps[..=index].iter().rev() {
                     if let Err(e) = undo.undo(run.core, &run.task, &mut run.progress).await {
@@ -333,7 +339,14 @@ async fn forward(run: &mut Run<'_>) {
                 }
             }
             Err(StepError::Reschedule(message) | StepError::Fatal(message)) => {
-                return fail(run, index, message.clone(), Some(message)).await;
+                let last_failure = run.progress.get("last_failure").and_then(Value::as_str).map(String::from);
+                return match last_failure {
+                    // No other host was left for a build that failed on one.
+                    Some(last) if message == super::scheduler::NO_VALID_HOST => {
+                        fail(run, index, exhausted(&run.task, &last), Some(last)).await
+                    }
+                    _ => fail(run, index, message.clone(), Some(message)).await,
+                };
             }
             Err(StepError::Store(e)) => {
                 tracing::warn!(error = %e, "step hit a database error; the lease will run out and it retries");

@@ -362,7 +362,9 @@ impl Core {
         }
         let driver = server.host.as_deref().and_then(|h| self.drivers.get(h)).ok_or_else(not_ready)?;
         let endpoint = driver.vnc_console(id).await.map_err(|e| match e {
-            ecs_hypervisor::HypervisorError::NotFound(_) => not_ready(),
+            ecs_hypervisor::HypervisorError::NotFound(_) | ecs_hypervisor::HypervisorError::InvalidState { .. } => {
+                not_ready()
+            }
             other => Error::Internal(other.to_string()),
         })?;
         let token = uuid::Uuid::new_v4().to_string();

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use ecs_hypervisor::{DiskSpec, GuestSpec, Hypervisor, HypervisorError, NicSpec, RebootKind};
+use ecs_hypervisor::{BootSource, DiskSpec, GuestSpec, Hypervisor, HypervisorError, NicSpec, RebootKind, SubnetSpec};
 use ecs_store::{Claim, PortRefusal, ServerUpdate, StoreError};
 use ecs_types::server::{
     Fault, FlavorSnapshot, OpenResize, PowerState, RequestedNic, Server, Task, TaskState, VmState,
@@ -609,7 +609,9 @@ impl Step {
                         Some(p) => p,
                         None => core.store.port_get(port_id).await?,
                     };
-                    driver.attach_nic(&server.id, &nic_spec(&port)).await?;
+                    let mut nic = nic_spec(&port);
+                    nic.subnet = nic_subnet(core, &nic).await?;
+                    driver.attach_nic(&server.id, &nic).await?;
                 }
                 Ok(None)
             }
@@ -622,7 +624,7 @@ impl Step {
                 let new_volume = core.store.volume_get(&new).await?;
                 let device = old_volume.attachment.or(new_volume.attachment).map(|a| a.device).unwrap_or_default();
                 driver.detach_disk(&server.id, &old).await?;
-                let disk = DiskSpec { id: new.clone(), size_gb: new_volume.size_gb as u64, device };
+                let disk = DiskSpec { id: new.clone(), size_gb: new_volume.size_gb as u64, device, source: None };
                 driver.attach_disk(&server.id, &disk).await?;
                 core.store.volume_swap_finish(&old, &new).await?;
                 Ok(None)
@@ -630,8 +632,14 @@ impl Step {
             Step::Snapshot => {
                 let image_id = param(task, "image_id").unwrap_or_default();
                 let driver = driver_for(core, server).map_err(|e| StepError::Fatal(e.to_string()))?;
-                let size = driver.snapshot(&server.id, image_id).await?;
-                core.store.image_set_status(image_id, "active", Some(size as i64)).await?;
+                let snapshot = driver.snapshot(&server.id, image_id).await?;
+                if !snapshot.properties.is_empty() {
+                    // What boots the snapshot: its disk file, and the kernel the server booted.
+                    let mut properties = core.store.image_get(image_id).await?.properties;
+                    properties.extend(snapshot.properties);
+                    core.store.image_set_properties(image_id, &properties).await?;
+                }
+                core.store.image_set_status(image_id, "active", Some(snapshot.size_bytes as i64)).await?;
                 Ok(Some(ServerUpdate { task_state: Some(None), ..Default::default() }))
             }
             Step::PlugDisk | Step::UnplugDisk => {
@@ -642,7 +650,7 @@ impl Step {
                 } else {
                     let volume = core.store.volume_get(volume_id).await?;
                     let device = volume.attachment.as_ref().map(|a| a.device.clone()).unwrap_or_default();
-                    let disk = DiskSpec { id: volume.id.clone(), size_gb: volume.size_gb as u64, device };
+                    let disk = DiskSpec { id: volume.id.clone(), size_gb: volume.size_gb as u64, device, source: None };
                     driver.attach_disk(&server.id, &disk).await?;
                     core.store.volume_set_status(volume_id, "in-use").await?;
                 }
@@ -659,7 +667,8 @@ impl Step {
                     // An ECS delete with `delete_volume` takes the data disks too.
                     match volume.attachment {
                         Some(a) if a.delete_on_termination || flag(task, "delete_volume") => {
-                            core.store.volume_purge(&volume.id).await?
+                            core.store.volume_purge(&volume.id).await?;
+                            core.volume_storage_release(&volume.id).await;
                         }
                         _ => core.store.volume_release(&volume.id).await?,
                     }
@@ -894,6 +903,7 @@ impl Step {
                                 core.store.volume_release(volume_id).await?;
                             } else {
                                 core.store.volume_purge(volume_id).await?;
+                                core.volume_storage_release(volume_id).await;
                             }
                         }
                         Ok(_) | Err(ecs_store::StoreError::NotFound) => {}
@@ -1002,7 +1012,13 @@ impl Step {
 }
 
 fn nic_spec(p: &ecs_types::server::ServerPort) -> NicSpec {
-    NicSpec { port_id: p.id.clone(), network_id: p.network_id.clone(), mac: p.mac.clone(), ip: p.address.parse().ok() }
+    NicSpec {
+        port_id: p.id.clone(),
+        network_id: p.network_id.clone(),
+        mac: p.mac.clone(),
+        ip: p.address.parse().ok(),
+        subnet: None,
+    }
 }
 
 /// A guest that is already gone needs no undoing.
@@ -1013,20 +1029,56 @@ fn ignore_missing(e: HypervisorError) -> Result<(), HypervisorError> {
     }
 }
 
-/// The guest as the server describes it, with its attached volumes.
+/// The guest as the server describes it: what it boots, its attached
+/// volumes (those made from an image start as that image's file) and the
+/// subnets of its NICs.
 async fn full_spec(core: &Core, server: &Server) -> Result<GuestSpec, StepError> {
     let mut spec = guest_spec(server);
-    spec.disks = core
-        .store
-        .volumes_of_server(&server.id)
-        .await?
-        .into_iter()
-        .filter_map(|v| {
-            let device = v.attachment?.device;
-            Some(DiskSpec { id: v.id, size_gb: v.size_gb as u64, device })
-        })
-        .collect();
+    let image_of = |volume_id: &str| {
+        server
+            .block_devices
+            .iter()
+            .find(|b| b.volume_id.as_deref() == Some(volume_id) && b.source_type == "image")
+            .and_then(|b| b.uuid.clone())
+    };
+    let boot_image = server.image_id.clone().or_else(|| {
+        let boot = server.block_devices.iter().find(|b| b.boot_index == Some(0))?;
+        image_of(boot.volume_id.as_deref()?)
+    });
+    if let Some(image) = boot_image {
+        spec.boot = image_boot(core, &image).await?;
+    }
+    for v in core.store.volumes_of_server(&server.id).await? {
+        let Some(attachment) = v.attachment else { continue };
+        let source = match image_of(&v.id) {
+            Some(image) => image_boot(core, &image).await?.disk,
+            None => None,
+        };
+        spec.disks.push(DiskSpec { id: v.id, size_gb: v.size_gb as u64, device: attachment.device, source });
+    }
+    for nic in &mut spec.nics {
+        nic.subnet = nic_subnet(core, nic).await?;
+    }
     Ok(spec)
+}
+
+/// The files an image boots from (none for an image without them, or gone).
+async fn image_boot(core: &Core, image_id: &str) -> Result<BootSource, StepError> {
+    match core.store.image_get(image_id).await {
+        Ok(image) => Ok(BootSource::from_properties(&image.properties)),
+        Err(StoreError::NotFound) => Ok(BootSource::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The subnet a NIC's address is on, for the guest's static configuration.
+async fn nic_subnet(core: &Core, nic: &NicSpec) -> Result<Option<SubnetSpec>, StepError> {
+    let Some(ip) = nic.ip else { return Ok(None) };
+    let subnets = core.store.subnet_list(&nic.network_id).await?;
+    Ok(subnets
+        .into_iter()
+        .find(|s| s.cidr.parse::<ipnet::IpNet>().is_ok_and(|net| net.contains(&ip)))
+        .map(|s| SubnetSpec { cidr: s.cidr, gateway: s.gateway_ip, dns: s.dns_nameservers }))
 }
 
 /// What the hypervisor needs to build the guest.
@@ -1036,6 +1088,9 @@ fn guest_spec(server: &Server) -> GuestSpec {
         id: server.id.clone(),
         name: server.name.clone(),
         hostname: server.hostname.clone(),
+        project_id: server.project_id.clone(),
+        availability_zone: server.availability_zone.clone(),
+        key_name: server.key_name.clone(),
         vcpus: server.flavor.vcpus as u32,
         ram_mb: server.flavor.ram_mb as u64,
         root_gb: server.flavor.disk_gb as u64,
@@ -1043,6 +1098,7 @@ fn guest_spec(server: &Server) -> GuestSpec {
         swap_mb: server.flavor.swap_mb as u64,
         image_id: server.image_id.clone(),
         image_name: server.image_name.clone(),
+        boot: BootSource::default(),
         nics,
         disks: Vec::new(),
         user_data: server.user_data.as_deref().and_then(|u| {

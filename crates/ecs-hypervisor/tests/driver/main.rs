@@ -1,5 +1,8 @@
 //! The driver contract against the simulator, and what only the simulator
-//! does: injected failures, lost hosts, latency, persistence.
+//! does: injected failures, lost hosts, latency, persistence. The QEMU
+//! driver's contract run and its own checks are in [`qemu`].
+
+mod qemu;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,14 +13,14 @@ use ecs_hypervisor::{DiskSpec, Hypervisor, HypervisorError, Op, PowerState, Rebo
 #[tokio::test]
 async fn contract_in_memory() {
     let sim = SimHypervisor::new("h1", SimControl::default(), None).unwrap();
-    contract::run_all(&sim).await;
+    contract::run_all(&sim, &contract::template()).await;
 }
 
 #[tokio::test]
 async fn contract_persisted() {
     let dir = tempfile::tempdir().unwrap();
     let sim = SimHypervisor::new("h1", SimControl::default(), Some(dir.path().to_path_buf())).unwrap();
-    contract::run_all(&sim).await;
+    contract::run_all(&sim, &contract::template()).await;
 }
 
 #[tokio::test]
@@ -47,7 +50,7 @@ async fn faults_fail_exactly_n_calls_and_change_nothing() {
     // A rule for another operation is not consumed; clear_faults drops the rest.
     control.inject(FaultRule { host: None, op: Op::AttachDisk, times: 5, message: None });
     h2.detach_disk("f2", "none").await.unwrap();
-    let disk = DiskSpec { id: "v1".into(), size_gb: 1, device: "/dev/vdb".into() };
+    let disk = DiskSpec { id: "v1".into(), size_gb: 1, device: "/dev/vdb".into(), source: None };
     assert!(matches!(h2.attach_disk("f2", &disk).await, Err(HypervisorError::Failed { op: Op::AttachDisk, .. })));
     assert!(h2.info("f2").await.unwrap().unwrap().disks.is_empty(), "a failed attach attaches nothing");
     assert_eq!(control.faults()[0].times, 4);

@@ -17,6 +17,7 @@ mod keypairs;
 mod lifecycle;
 mod metadata;
 mod process;
+mod qemu;
 mod recovery;
 mod security_groups;
 mod servers;

@@ -10,15 +10,15 @@ use serde_json::{Value, json};
 
 use crate::process::spawn;
 
-struct Client {
+pub(crate) struct Client {
     base: String,
     token: String,
-    project_id: String,
+    pub(crate) project_id: String,
     http: reqwest::Client,
 }
 
 impl Client {
-    async fn login(base: &str) -> Client {
+    pub(crate) async fn login(base: &str) -> Client {
         let http = reqwest::Client::new();
         let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin",
             "domain": {"name": "Default"}, "password": "admin"}}}, "scope": {"project": {"name": "admin",
@@ -30,12 +30,23 @@ impl Client {
         Client { base: base.to_string(), token, project_id, http }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.call_at("latest", method, path, body).await
+    }
+
+    /// [`Client::call`] at a compute microversion.
+    pub(crate) async fn call_at(
+        &self,
+        version: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
             .header("x-auth-token", &self.token)
-            .header("openstack-api-version", "compute latest");
+            .header("openstack-api-version", format!("compute {version}"));
         if let Some(b) = body {
             req = req.json(&b);
         }

@@ -23,6 +23,7 @@ mod neutron;
 pub mod nova;
 pub mod request_id;
 mod server_view;
+pub mod vnc_proxy;
 
 use std::sync::Arc;
 

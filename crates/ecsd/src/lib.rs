@@ -27,6 +27,11 @@ pub struct ServeConfig {
     /// Token lifetime, quotas and other core settings.
     pub core: CoreConfig,
     pub compute: ComputeConfig,
+    /// Where the VNC console proxy listens (None: no proxy).
+    pub vnc_proxy_listen: Option<SocketAddr>,
+    /// Whether `core.novncproxy_base_url` was set; if not, console URLs
+    /// point at the proxy.
+    pub novncproxy_base_url_given: bool,
 }
 
 /// The compute hosts this process runs.
@@ -114,6 +119,8 @@ fn redact(url: &str) -> String {
 /// A running server.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where the VNC console proxy listens.
+    pub vnc_addr: Option<SocketAddr>,
     pub core: Arc<Core>,
     pub seed: SeedSummary,
     /// The simulator's controls, shared by the simulated hosts.
@@ -239,7 +246,20 @@ async fn start_compute(core: &Arc<Core>, config: &ServeConfig) -> anyhow::Result
 /// serving. Returns once the listener is bound.
 pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     let store = open_store(&config.data_dir, config.database_url.as_deref()).await?;
-    let core = Core::new(store, config.core.clone());
+    let vnc_listener = match config.vnc_proxy_listen {
+        Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| {
+            format!("binding the VNC console proxy on {addr} (pass --vnc-proxy-listen ADDR, or off)")
+        })?),
+        None => None,
+    };
+    let vnc_addr = vnc_listener.as_ref().map(|l| l.local_addr()).transpose()?;
+    let mut core_config = config.core.clone();
+    if let Some(addr) = vnc_addr
+        && !config.novncproxy_base_url_given
+    {
+        core_config.novncproxy_base_url = format!("http://{}/vnc_auto.html", reachable(addr));
+    }
+    let core = Core::new(store, core_config);
     let passwords = SeedPasswords {
         admin: config.admin_password.clone().unwrap_or_else(|| DEFAULT_ADMIN_PASSWORD.into()),
         demo: config.demo_password.clone().unwrap_or_else(|| DEFAULT_DEMO_PASSWORD.into()),
@@ -264,8 +284,22 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         config: Arc::new(ApiConfig { region: config.region.clone(), public_url: config.public_url.clone() }),
         sim: Some(sim.clone()),
     };
-    let service = ecs_api::service(state);
     let (shutdown, mut stopped) = tokio::sync::watch::channel(false);
+    if let Some(listener) = vnc_listener {
+        let proxy = ecs_api::vnc_proxy::router(state.clone());
+        let mut stopped = shutdown.subscribe();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, proxy)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!(error = %e, "the VNC console proxy stopped");
+            }
+        });
+    }
+    let service = ecs_api::service(state);
     let mut engine_stop = shutdown.subscribe();
     let engine = tokio::spawn(ecs_core::compute::engine::run(core.clone(), async move {
         let _ = engine_stop.wait_for(|s| *s).await;
@@ -308,7 +342,12 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         }
     });
 
-    Ok(Running { addr, core, seed, sim, shutdown, task, engine })
+    Ok(Running { addr, vnc_addr, core, seed, sim, shutdown, task, engine })
+}
+
+/// An address to reach a listener at: loopback for a wildcard one.
+fn reachable(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() { format!("127.0.0.1:{}", addr.port()) } else { addr.to_string() }
 }
 
 /// What a first-time user needs to see: where, who, and a clouds.yaml.
@@ -332,6 +371,8 @@ pub fn banner(running: &Running, config: &ServeConfig) -> String {
          \n  identity (Keystone v3): {host}/identity/v3   (also {host}/v3)\
          \n  compute  (Nova):        {host}/v2.1\
          \n  database:               {db}\
+         \n  hypervisor:             {hypervisor}\
+         \n  VNC console proxy:      {vnc}\
          \n\n  admin:  user 'admin' / password '{admin_password}' / project 'admin' ({admin_pid})\
          \n  member: user 'demo'  / password '{demo_password}' / project 'demo'  ({demo_pid})\
          \n  image:   {image}\
@@ -355,6 +396,11 @@ pub fn banner(running: &Running, config: &ServeConfig) -> String {
         image = seed.image_id.as_deref().unwrap_or("-"),
         network = seed.network_id.as_deref().unwrap_or("-"),
         region = config.region,
+        hypervisor = match &config.compute.qemu {
+            Some(q) => format!("QEMU on host {} (accelerator in the log; os-hypervisors)", q.host),
+            None => format!("{} simulated hosts", config.compute.sim_hosts),
+        },
+        vnc = running.vnc_addr.map(|a| format!("ws://{}/?token=…", reachable(a))).unwrap_or_else(|| "off".into()),
     )
 }
 

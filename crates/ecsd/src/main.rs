@@ -231,9 +231,13 @@ struct ComputeArgs {
     quota_volumes: i64,
     #[arg(long, allow_negative_numbers = true, env = "ECSD_QUOTA_GIGABYTES", default_value_t = 1000)]
     quota_gigabytes: i64,
-    /// The noVNC page that console URLs point at (Nova's `novncproxy_base_url`).
-    #[arg(long, env = "ECSD_NOVNCPROXY_BASE_URL", default_value = "http://127.0.0.1:6080/vnc_auto.html")]
-    novncproxy_base_url: String,
+    /// The noVNC page that console URLs point at (Nova's `novncproxy_base_url`;
+    /// default: the VNC proxy's own address).
+    #[arg(long, env = "ECSD_NOVNCPROXY_BASE_URL")]
+    novncproxy_base_url: Option<String>,
+    /// Where the VNC console proxy (Nova's nova-novncproxy) listens, or `off`.
+    #[arg(long, env = "ECSD_VNC_PROXY_LISTEN", default_value = "127.0.0.1:6080")]
+    vnc_proxy_listen: String,
 }
 
 impl ComputeArgs {
@@ -290,7 +294,13 @@ impl ServeArgs {
         core.quota.ram_mb = c.quota_ram_mb;
         core.quota.volumes = c.quota_volumes;
         core.quota.gigabytes = c.quota_gigabytes;
-        core.novncproxy_base_url = c.novncproxy_base_url.clone();
+        if let Some(url) = &c.novncproxy_base_url {
+            core.novncproxy_base_url = url.clone();
+        }
+        let vnc_proxy_listen = match c.vnc_proxy_listen.as_str() {
+            "off" => None,
+            addr => Some(addr.parse().with_context(|| format!("--vnc-proxy-listen {addr}"))?),
+        };
         let compute = ecsd::ComputeConfig {
             sim_hosts: c.sim_hosts,
             sim_host_prefix: c.sim_host_prefix.clone(),
@@ -312,6 +322,8 @@ impl ServeArgs {
             demo_password: self.demo_password,
             core,
             compute,
+            vnc_proxy_listen,
+            novncproxy_base_url_given: c.novncproxy_base_url.is_some(),
         })
     }
 }

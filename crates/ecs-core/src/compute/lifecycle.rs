@@ -391,6 +391,15 @@ impl Core {
             .ok_or_else(|| Error::NotFound("The console token was not found or has expired.".into()))
     }
 
+    /// What a console token opens, for the console proxy (which any
+    /// holder of a valid token may use, as nova-novncproxy does).
+    pub async fn console_token_open(&self, token: &str) -> Result<ConsoleToken> {
+        self.store.console_token_get(&hash_token(token)).await?.ok_or_else(|| {
+            let shown: String = token.chars().take(4).collect();
+            Error::Unauthorized(format!("The token '{shown}***' is invalid or has expired"))
+        })
+    }
+
     /// `monitorMetrics` (§6.3.11): the server joins the metering list;
     /// recorded as an instance action.
     pub async fn server_monitor(&self, ctx: &AuthContext, id: &str, request_id: &str) -> Result<()> {

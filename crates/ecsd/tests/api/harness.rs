@@ -52,6 +52,8 @@ impl TestServer {
             demo_password: None,
             core,
             compute: ecsd::ComputeConfig::default(),
+            vnc_proxy_listen: None,
+            novncproxy_base_url_given: false,
         };
         let running = ecsd::start(config).await.expect("server starts");
         let base = format!("http://{}", running.addr);

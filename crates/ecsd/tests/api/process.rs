@@ -23,7 +23,11 @@ impl Drop for Ecsd {
 pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Ecsd {
     // Port 0: the kernel picks a free port, which the banner names.
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsd"));
-    cmd.arg("serve").args(["--listen", "127.0.0.1:0"]).args(args).stdout(Stdio::piped()).stderr(Stdio::null());
+    cmd.arg("serve")
+        .args(["--listen", "127.0.0.1:0", "--vnc-proxy-listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }

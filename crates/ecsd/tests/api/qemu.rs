@@ -159,6 +159,7 @@ async fn qemu_server_lifecycle_end_to_end() {
     assert!(log.contains("ecsd-guest: hostname e2e"), "{log}");
     assert!(log.contains("ecsd-guest: user_data hello-from-e2e"), "{log}");
     let boots = |l: &str| l.matches(TINY_GUEST_MARKER).count();
+    vnc_reaches_the_guest(&c, &id).await;
 
     // Stop, start, reboot: each a real power cycle of the guest.
     assert_eq!(act(&c, &id, json!({"os-stop": null})).await.0, 202);
@@ -223,6 +224,28 @@ async fn qemu_server_lifecycle_end_to_end() {
     let (status, _) = c.call_at("2.1", Method::DELETE, &format!("/v2.1/os-volumes/{volume}"), None).await;
     assert_eq!(status, 202);
     assert!(!volume_file.exists(), "and goes with its own delete");
+}
+
+/// The console URL's proxy, with the token, speaks the guest's VNC (RFB);
+/// a wrong token is refused.
+async fn vnc_reaches_the_guest(c: &Client, id: &str) {
+    use futures::StreamExt;
+    let body = json!({"remote_console": {"protocol": "vnc", "type": "novnc"}});
+    let (status, reply) = c.call(Method::POST, &format!("/v2.1/servers/{id}/remote-consoles"), Some(body)).await;
+    assert_eq!(status, 200, "{reply}");
+    let url = reply["remote_console"]["url"].as_str().unwrap();
+    // http://HOST:PORT/vnc_auto.html?path=%3Ftoken%3DTOKEN
+    let (page, path) = url.split_once("?path=").unwrap();
+    let proxy = page.trim_start_matches("http://").split('/').next().unwrap();
+    let token = path.trim_start_matches("%3Ftoken%3D");
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{proxy}/?token={token}")).await.unwrap();
+    let greeting = ws.next().await.unwrap().unwrap().into_data();
+    assert!(greeting.starts_with(b"RFB 003.00"), "{greeting:?}");
+    let refused = tokio_tungstenite::connect_async(format!("ws://{proxy}/?token=not-{token}")).await;
+    assert!(
+        matches!(&refused, Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == 403),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

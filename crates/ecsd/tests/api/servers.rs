@@ -474,6 +474,8 @@ async fn two_nodes_share_one_database() {
                 single_node: false,
                 ..Default::default()
             },
+            vnc_proxy_listen: None,
+            novncproxy_base_url_given: false,
         };
         nodes.push(ecsd::start(config).await.expect("node starts"));
     }

@@ -20,7 +20,7 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/mnt" "$root/tmp" "$root/lib/modules"
 cp "$busybox" "$root/bin/busybox"
-for applet in sh mount umount cat grep sed sleep insmod mkdir ls cmp cp poweroff reboot echo head; do
+for applet in sh mount umount cat grep sed sleep insmod mkdir ls cmp cp poweroff reboot echo head ifconfig ping seq; do
     ln -s busybox "$root/bin/$applet"
 done
 # The virtio, config-drive and NIC drivers, in the order modules.dep gives.
@@ -56,7 +56,25 @@ field() { sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p" $meta 2>/dev/null; }
 echo "ecsd-guest: uuid $(field uuid)"
 echo "ecsd-guest: hostname $(field hostname)"
 echo "ecsd-guest: user_data $(cat /mnt/openstack/latest/user_data 2>/dev/null)"
+# The first NIC's static address from network_data.json, as cloud-init would set it.
+net=/mnt/openstack/latest/network_data.json
+ip=$(sed -n 's/.*"ip_address":"\([^"]*\)".*/\1/p' $net 2>/dev/null)
+mask=$(sed -n 's/.*"netmask":"\([^"]*\)".*/\1/p' $net 2>/dev/null)
+if [ -n "$ip" ] && ifconfig eth0 "$ip" netmask "$mask" up 2>/dev/null; then
+    echo "ecsd-guest: eth0 $ip"
+fi
 echo "ECSD-GUEST-READY"
+# user_data "ping ADDRESS": reach another guest on the network.
+case "$(cat /mnt/openstack/latest/user_data 2>/dev/null)" in
+ping\ *)
+    peer=$(sed -n 's/^ping //p' /mnt/openstack/latest/user_data)
+    result=failed
+    for attempt in $(seq 60); do
+        if ping -c 1 -W 1 "$peer" >/dev/null 2>&1; then result=ok; break; fi
+    done
+    echo "ecsd-guest: ping $peer $result"
+    ;;
+esac
 cp /proc/partitions /tmp/partitions
 echo "ecsd-guest: partitions"; cat /tmp/partitions
 while true; do

@@ -560,7 +560,7 @@ impl QemuHypervisor {
         if self.config.network != NetworkMode::Bridge {
             return Ok(());
         }
-        let bridge = format!("brq{}", config_drive::short(&nic.network_id));
+        let bridge = bridge_name(&nic.network_id);
         let tap = tap_name(&nic.port_id);
         if run("ip", &["link", "show", &bridge]).await.is_err() {
             run("ip", &["link", "add", &bridge, "type", "bridge"]).await?;
@@ -572,9 +572,17 @@ impl QemuHypervisor {
         run("ip", &["link", "set", &tap, "master", &bridge, "up"]).await.map(drop)
     }
 
-    async fn unplug_tap(&self, port_id: &str) {
-        if self.config.network == NetworkMode::Bridge {
-            let _ = run("ip", &["link", "del", &tap_name(port_id)]).await;
+    /// Removes the port's TAP device, and its network's bridge once no
+    /// port is left on it (as Neutron's Linux bridge agent does).
+    async fn unplug_tap(&self, nic: &NicSpec) {
+        if self.config.network != NetworkMode::Bridge {
+            return;
+        }
+        let _ = run("ip", &["link", "del", &tap_name(&nic.port_id)]).await;
+        let bridge = bridge_name(&nic.network_id);
+        let ports = std::fs::read_dir(format!("/sys/class/net/{bridge}/brif")).map(|d| d.count());
+        if ports.is_ok_and(|n| n == 0) {
+            let _ = run("ip", &["link", "del", &bridge]).await;
         }
     }
 
@@ -758,6 +766,10 @@ fn serial(volume_id: &str) -> &str {
     &volume_id[..volume_id.len().min(20)]
 }
 
+fn bridge_name(network_id: &str) -> String {
+    format!("brq{}", config_drive::short(network_id))
+}
+
 fn tap_name(port_id: &str) -> String {
     format!("tap{}", config_drive::short(port_id))
 }
@@ -813,7 +825,7 @@ impl Hypervisor for QemuHypervisor {
             // A guest that did not start leaves nothing behind but the volumes it was given.
             let _ = self.kill(&spec.id, Op::Spawn).await;
             for nic in &spec.nics {
-                self.unplug_tap(&nic.port_id).await;
+                self.unplug_tap(nic).await;
             }
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e);
@@ -830,7 +842,7 @@ impl Hypervisor for QemuHypervisor {
         self.kill(id, Op::Destroy).await?;
         if let Ok(Some(record)) = self.read_record(id) {
             for nic in &record.spec.nics {
-                self.unplug_tap(&nic.port_id).await;
+                self.unplug_tap(nic).await;
             }
         }
         std::fs::remove_dir_all(&dir).map_err(|e| self.failed(Op::Destroy, e))
@@ -1077,7 +1089,9 @@ impl Hypervisor for QemuHypervisor {
         if self.live(id) {
             self.hot_remove(id, &device, ("netdev_del", json!({"id": netdev_id(port_id)})), op).await?;
         }
-        self.unplug_tap(port_id).await;
+        if let Some(nic) = record.spec.nics.iter().find(|n| n.port_id == port_id) {
+            self.unplug_tap(nic).await;
+        }
         record.spec.nics.retain(|n| n.port_id != port_id);
         record.slots.remove(&device);
         self.save(&record, op)

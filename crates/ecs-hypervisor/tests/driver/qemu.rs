@@ -28,11 +28,15 @@ impl Drop for Setup {
 }
 
 fn setup() -> Option<Setup> {
+    setup_with(NetworkMode::User)
+}
+
+fn setup_with(network: NetworkMode) -> Option<Setup> {
     let guest = tiny_guest(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")))?;
     let dir = tempfile::tempdir().unwrap();
     let (accel, why) = detect_accel(AccelChoice::Auto).unwrap();
     eprintln!("accelerator: {why}");
-    let mut config = QemuConfig::under(dir.path(), "qemu-test", accel, NetworkMode::User);
+    let mut config = QemuConfig::under(dir.path(), "qemu-test", accel, network);
     // The tiny guest ignores ACPI: a graceful stop is forced after this.
     config.shutdown_timeout = Duration::from_secs(1);
     let mut base = contract::template();
@@ -127,4 +131,35 @@ async fn qemu_failed_boot_leaves_nothing_and_says_why() {
     assert!(err.to_string().contains("QEMU did not start"), "{err}");
     assert!(!s.driver.config().state_dir.join("q-huge").exists());
     assert!(s.driver.list().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qemu_guests_on_one_bridged_network_reach_each_other() {
+    if NetworkMode::detect().await != NetworkMode::Bridge {
+        eprintln!("skipping: this process cannot make Linux bridges (needs root with CAP_NET_ADMIN)");
+        return;
+    }
+    let Some(s) = setup_with(NetworkMode::Bridge) else { return };
+    let d = &s.driver;
+    let network = format!("bridgetest-{}", std::process::id());
+    let guest = |id: &str, ip: &str, mac: &str, user_data: &str| {
+        let mut spec = contract::spec_from(&s.base, id);
+        spec.nics[0].network_id = network.clone();
+        spec.nics[0].ip = Some(ip.parse().unwrap());
+        spec.nics[0].mac = mac.into();
+        spec.nics[0].subnet =
+            Some(ecs_hypervisor::SubnetSpec { cidr: "192.168.77.0/24".into(), gateway: None, dns: vec![] });
+        spec.user_data = Some(user_data.as_bytes().to_vec());
+        spec
+    };
+    d.spawn(&guest("q-net-a", "192.168.77.10", "fa:16:3e:77:00:0a", "idle")).await.unwrap();
+    d.spawn(&guest("q-net-b", "192.168.77.11", "fa:16:3e:77:00:0b", "ping 192.168.77.10")).await.unwrap();
+    console_shows(d, "q-net-a", "ecsd-guest: eth0 192.168.77.10").await;
+    let log = console_shows(d, "q-net-b", "ecsd-guest: ping 192.168.77.10").await;
+    assert!(log.contains("ecsd-guest: ping 192.168.77.10 ok"), "{log}");
+    for id in ["q-net-a", "q-net-b"] {
+        d.destroy(id).await.unwrap();
+    }
+    let bridge = format!("/sys/class/net/brq{}", &network[..11]);
+    assert!(!std::path::Path::new(&bridge).exists(), "the empty bridge is removed");
 }

@@ -43,6 +43,11 @@ const UNPLUG_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long QEMU may take to exit once told to.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
 const VNC_BASE_PORT: u16 = 5900;
+/// The most of the serial log a console request returns: several boots'
+/// worth (libvirt's own log keeps 2 MiB; `length` cuts it further).
+const CONSOLE_OUTPUT_BYTES: u64 = 1024 * 1024;
+/// The serial log's size past which it is trimmed at the guest's next start.
+const CONSOLE_KEEP_MAX: u64 = 2 * 1024 * 1024;
 
 /// What `--accel` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -596,6 +601,7 @@ impl QemuHypervisor {
             self.plug_tap(nic).await.map_err(|e| self.failed(op, e))?;
         }
         let _ = std::fs::remove_file(dir.join("qmp.sock"));
+        trim_console(&dir.join("console.log"));
         let args = self.command_line(record, incoming).map_err(|e| self.failed(op, e))?;
         let output = tokio::process::Command::new(&self.config.qemu_binary)
             .args(&args)
@@ -729,6 +735,28 @@ impl QemuHypervisor {
     }
 }
 
+/// The end of a file, at most `max` bytes.
+fn read_tail(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(max)))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Keeps a serial log from growing without end across boots: past
+/// [`CONSOLE_KEEP_MAX`] it is cut to its last [`CONSOLE_OUTPUT_BYTES`]
+/// before QEMU opens it again (libvirt's virtlogd rotates likewise).
+fn trim_console(path: &Path) {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > CONSOLE_KEEP_MAX)
+        && let Ok(tail) = read_tail(path, CONSOLE_OUTPUT_BYTES)
+    {
+        let _ = std::fs::write(path, tail);
+    }
+}
+
 /// Grows a disk file to `size_gb` if it is smaller (never shrinks).
 async fn grow(qemu_img: &Path, path: &str, size_gb: u64) -> std::result::Result<(), String> {
     if size_gb == 0 {
@@ -807,6 +835,11 @@ impl Hypervisor for QemuHypervisor {
     async fn spawn(&self, spec: &GuestSpec) -> Result<GuestInfo> {
         let _guard = self.lock(&spec.id).await;
         if let Some(record) = self.read_record(&spec.id)? {
+            // A spawn repeated after a crash between making the guest and
+            // starting it starts it now.
+            if !record.suspended && !self.live(&spec.id) {
+                self.launch(&record, Op::Spawn).await?;
+            }
             let state = self.power_state(&record).await;
             return Ok(record.info(state));
         }
@@ -1006,7 +1039,7 @@ impl Hypervisor for QemuHypervisor {
         if !self.dir(id).join("guest.json").exists() {
             return Err(HypervisorError::NotFound(id.to_string()));
         }
-        let bytes = match std::fs::read(self.dir(id).join("console.log")) {
+        let bytes = match read_tail(&self.dir(id).join("console.log"), CONSOLE_OUTPUT_BYTES) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(self.failed(Op::ConsoleLog, e)),
@@ -1207,6 +1240,21 @@ mod tests {
         let missing = dir.path().join("none");
         assert_eq!(detect_accel_in(AccelChoice::Auto, &modules, &missing).unwrap().0, Accel::Tcg);
         assert!(detect_accel_in(AccelChoice::Kvm, &modules, &missing).is_err());
+    }
+
+    #[test]
+    fn the_serial_log_is_read_and_kept_to_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("console.log");
+        let text: Vec<u8> = (0..CONSOLE_KEEP_MAX + 10).map(|i| b'a' + (i % 26) as u8).collect();
+        std::fs::write(&log, &text).unwrap();
+        let tail = read_tail(&log, CONSOLE_OUTPUT_BYTES).unwrap();
+        assert_eq!(tail.len() as u64, CONSOLE_OUTPUT_BYTES);
+        assert!(text.ends_with(&tail));
+        trim_console(&log);
+        assert_eq!(std::fs::read(&log).unwrap(), tail, "a long log is cut to its end");
+        trim_console(&log);
+        assert_eq!(std::fs::read(&log).unwrap(), tail, "a short one is left alone");
     }
 
     #[test]

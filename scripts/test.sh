@@ -9,28 +9,40 @@ cd "$(dirname "$0")/.."
 # Debian packages: PostgreSQL server binaries for the store/API tests,
 # openssl (x509 key pairs, as Nova), python3-venv for the client tests,
 # QEMU and the parts of the tiny guest (scripts/tiny-guest.sh) for the
-# QEMU driver's tests. qemu-utils comes with qemu-system-x86: a newer
-# qemu-utils from elsewhere would be removed by it.
+# QEMU driver's tests.
 need=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 command -v openssl >/dev/null || need+=(openssl)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
-command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86 qemu-utils)
 compgen -G "/boot/vmlinuz-*" >/dev/null || need+=(linux-image-amd64)
 [[ -x /bin/busybox ]] || need+=(busybox-static)
 for tool in genisoimage cpio; do command -v $tool >/dev/null || need+=($tool); done
 command -v xz >/dev/null || need+=(xz-utils)
-sudo=""
-[[ $(id -u) -eq 0 ]] || sudo="sudo"
-if ((${#need[@]})); then
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+
+# QEMU's emulator and its qemu-img must come from one build: the machine
+# image ships a newer qemu-utils (from backports) that Debian's
+# qemu-system-x86 refuses to sit beside ("held broken packages"). Install
+# both at the emulator's version, downgrading qemu-utils if need be.
+installed_version() {
+    { dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null || true; } | awk '$1 == "installed" {print $2}'
+}
+qemu_pin=""
+if [[ -z "$(installed_version qemu-system-x86)" || "$(installed_version qemu-system-x86)" != "$(installed_version qemu-utils)" ]]; then
+    qemu_pin=yes
 fi
 
-command -v qemu-img >/dev/null || {
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
+if ((${#need[@]})) || [[ -n $qemu_pin ]]; then
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends qemu-utils
-}
+    if [[ -n $qemu_pin ]]; then
+        version=$(installed_version qemu-system-x86)
+        [[ -n $version ]] || version=$(apt-cache policy qemu-system-x86 | awk '/Candidate:/ {print $2}')
+        need+=("qemu-system-x86=$version" "qemu-utils=$version")
+    fi
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends --allow-downgrades "${need[@]}"
+fi
+
 # QEMU is installed now: its tests must run, not skip.
 export ECSD_REQUIRE_QEMU=1
 

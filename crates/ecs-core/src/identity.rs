@@ -92,7 +92,14 @@ pub fn hash_password(password: &str) -> Result<String> {
         .map_err(|e| Error::Internal(format!("password hashing: {e}")))
 }
 
+/// The stored hash of a user who has no password: no PHC string, so no
+/// password verifies against it.
+pub const NO_PASSWORD: &str = "";
+
 pub fn verify_password(password: &str, phc: &str) -> bool {
+    if phc == NO_PASSWORD {
+        return false;
+    }
     PasswordHash::new(phc)
         .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
         .unwrap_or(false)
@@ -355,7 +362,7 @@ impl Identity {
         &self,
         caller: &AuthContext,
         name: &str,
-        password: &str,
+        password: Option<&str>,
         default_project_id: Option<&str>,
     ) -> Result<User> {
         policy::require_admin(caller, "identity:create_user")?;
@@ -368,13 +375,20 @@ impl Identity {
         self.user_insert(name, password, default_project_id).await
     }
 
-    /// Creates a user without a caller (the seed).
-    pub async fn user_insert(&self, name: &str, password: &str, default_project_id: Option<&str>) -> Result<User> {
+    /// Creates a user without a caller (the seed). A user without a
+    /// password stores none ([`NO_PASSWORD`]) and password authentication
+    /// refuses them, as Keystone does.
+    pub async fn user_insert(
+        &self,
+        name: &str,
+        password: Option<&str>,
+        default_project_id: Option<&str>,
+    ) -> Result<User> {
         let user = User {
             id: new_hex_id(),
             name: name.to_string(),
             domain_id: DEFAULT_DOMAIN_ID.into(),
-            password_hash: hash_password(password)?,
+            password_hash: password.map(hash_password).transpose()?.unwrap_or_else(|| NO_PASSWORD.to_string()),
             default_project_id: default_project_id.map(String::from),
             enabled: true,
         };

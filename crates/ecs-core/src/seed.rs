@@ -117,7 +117,7 @@ impl Core {
     async fn seed_user(&self, name: &str, password: &str, project: &Project, roles: &[&Role]) -> Result<()> {
         let user = match self.store.user_get_by_name(DEFAULT_DOMAIN_ID, name).await {
             Ok(u) => u,
-            Err(StoreError::NotFound) => self.identity.user_insert(name, password, Some(&project.id)).await?,
+            Err(StoreError::NotFound) => self.identity.user_insert(name, Some(password), Some(&project.id)).await?,
             Err(e) => return Err(e.into()),
         };
         for role in roles {

@@ -325,7 +325,17 @@ async fn create_user(
     let body = read_json(&headers, body).await?;
     let u = field(&body, "user", "body")?;
     let name = string(u, "name", "user")?;
-    let password = u.get("password").and_then(Value::as_str).unwrap_or("");
+    // Keystone's schema: a string or null. A user without one cannot log
+    // in with a password at all (never with an empty one).
+    let password = match u.get("password") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(p)) => Some(p.as_str()),
+        Some(other) => {
+            return Err(KeystoneError::bad_request(format!(
+                "Invalid input for field 'password': {other} is not of type 'string', 'null'"
+            )));
+        }
+    };
     let default_project = u.get("default_project_id").and_then(Value::as_str);
     let user = state.core.identity.user_create(&caller, &name, password, default_project).await?;
     Ok((StatusCode::CREATED, Json(json!({"user": views::user(&base, &user)}))).into_response())

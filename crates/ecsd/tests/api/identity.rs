@@ -213,3 +213,34 @@ async fn admins_manage_projects_users_and_grants(server: &TestServer) {
     assert_eq!(server.send(Method::GET, &format!("/identity/v3/projects/{project_id}"), &h, None).await.status, 404);
 }
 both!(admins_manage_projects_users_and_grants);
+
+/// A user created without a password (absent or null) has none: no
+/// password, the empty one included, authenticates them, scoped or not.
+/// A password of another type is refused, not replaced by the empty one.
+async fn users_without_a_password_cannot_log_in_with_one(server: &TestServer) {
+    let admin = server.admin().await;
+    let h = [("x-auth-token", admin.token.as_str())];
+    let roles = server.send(Method::GET, "/identity/v3/roles?name=member", &h, None).await;
+    let member = roles.body["roles"][0]["id"].as_str().unwrap().to_string();
+    for (name, user) in
+        [("nopw-absent", json!({"name": "nopw-absent"})), ("nopw-null", json!({"name": "nopw-null", "password": null}))]
+    {
+        let r = server.send(Method::POST, "/identity/v3/users", &h, Some(&json!({"user": user}))).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let user_id = r.body["user"]["id"].as_str().unwrap();
+        let grant = format!("/identity/v3/projects/{}/users/{user_id}/roles/{member}", server.demo_project_id());
+        assert_eq!(server.send(Method::PUT, &grant, &h, None).await.status, 204);
+        for password in ["", "null", "0"] {
+            assert_eq!(server.password_auth(name, password, None).await.status, 401, "{name} with {password:?}");
+            assert_eq!(server.password_auth(name, password, Some("demo")).await.status, 401, "{name} scoped");
+        }
+    }
+    for (i, password) in [json!(0), json!(["x"]), json!({"a": 1}), json!(true)].into_iter().enumerate() {
+        let body = json!({"user": {"name": format!("badpw-{i}"), "password": password}});
+        let r = server.send(Method::POST, "/identity/v3/users", &h, Some(&body)).await;
+        assert_eq!(r.status, 400, "{password}: {}", r.body);
+        assert_eq!(r.body["error"]["title"], "Bad Request");
+        assert_eq!(server.password_auth(&format!("badpw-{i}"), "", None).await.status, 401);
+    }
+}
+both!(users_without_a_password_cannot_log_in_with_one);

@@ -143,6 +143,7 @@ impl Core {
     }
 
     pub async fn keypair_create(&self, ctx: &AuthContext, req: KeypairRequest) -> Result<CreatedKeypair> {
+        policy::authorize_write(ctx, "os_compute_api:os-keypairs:create")?;
         let owner = self.keypair_owner(ctx, req.user_id.as_deref(), "create")?.to_string();
         let name = req.name.trim().to_string();
         let (public_key, fingerprint, private_key) = match (&req.public_key, req.key_type) {
@@ -205,6 +206,7 @@ impl Core {
     }
 
     pub async fn keypair_delete(&self, ctx: &AuthContext, name: &str, user_id: Option<&str>) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:os-keypairs:delete")?;
         let owner = self.keypair_owner(ctx, user_id, "delete")?;
         self.store.keypair_delete(owner, name).await.map_err(Error::not_found_or(|| keypair_not_found(name, owner)))
     }

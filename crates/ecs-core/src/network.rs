@@ -38,6 +38,7 @@ impl Core {
     }
 
     pub async fn network_create(&self, ctx: &AuthContext, name: &str, shared: bool, external: bool) -> Result<Network> {
+        policy::authorize_write(ctx, "create_network")?;
         if shared {
             policy::require_admin(ctx, "create_network:shared")?;
         }
@@ -58,6 +59,7 @@ impl Core {
     }
 
     pub async fn subnet_create(&self, ctx: &AuthContext, req: SubnetRequest) -> Result<Subnet> {
+        policy::authorize_write(ctx, "create_subnet")?;
         self.own_network(ctx, &req.network_id).await?;
         let subnet = self.checked_subnet(req).await?;
         self.store.subnet_create(&subnet).await?;
@@ -138,6 +140,7 @@ impl Core {
     }
 
     pub async fn network_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        policy::authorize_write(ctx, "delete_network")?;
         self.own_network(ctx, id).await?;
         if !self.store.network_delete(id).await? {
             return Err(Error::Conflict(format!(
@@ -148,6 +151,7 @@ impl Core {
     }
 
     pub async fn subnet_delete(&self, ctx: &AuthContext, network_id: &str, id: &str) -> Result<()> {
+        policy::authorize_write(ctx, "delete_subnet")?;
         self.own_network(ctx, network_id).await?;
         if !self.store.subnet_delete(id).await? {
             return Err(Error::Conflict(format!(

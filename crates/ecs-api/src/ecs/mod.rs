@@ -175,10 +175,6 @@ impl FromRequestParts<AppState> for EcsCall {
 impl EcsCall {
     /// Refuses a changing IAM `action` to a caller whose roles only read.
     pub fn authorize(&self, action: &str) -> Result<(), EcsError> {
-        if ecs_core::policy::may_write(&self.ctx) {
-            Ok(())
-        } else {
-            Err(EcsError::with_message("Pdp.0001", format!("Policy does not allow {action} to be performed.")))
-        }
+        if ecs_core::policy::may_write(&self.ctx) { Ok(()) } else { Err(error::policy_denied(action)) }
     }
 }

@@ -33,6 +33,11 @@ impl From<ecs_core::Error> for NeutronError {
             ecs_core::Error::NotFound(_) => NeutronError(StatusCode::NOT_FOUND, "NotFound", e.to_string()),
             ecs_core::Error::Invalid(_) => NeutronError(StatusCode::BAD_REQUEST, "BadRequest", e.to_string()),
             ecs_core::Error::Forbidden(_) => NeutronError(StatusCode::FORBIDDEN, "PolicyNotAuthorized", e.to_string()),
+            ecs_core::Error::PolicyDenied { rule } => NeutronError(
+                StatusCode::FORBIDDEN,
+                "PolicyNotAuthorized",
+                format!("(rule:{rule}) is disallowed by policy"),
+            ),
             ecs_core::Error::Conflict(_) => NeutronError(StatusCode::CONFLICT, "Conflict", e.to_string()),
             ecs_core::Error::QuotaExceeded(_) => NeutronError(StatusCode::CONFLICT, "OverQuota", e.to_string()),
             ecs_core::Error::Unauthorized(_) => NeutronError(StatusCode::UNAUTHORIZED, "Unauthorized", e.to_string()),

@@ -5,7 +5,7 @@
 //! | `/identity/v3`, `/v3`, `/identity` | Keystone v3 subset | [`identity`] |
 //! | `/`, `/v2`, `/v2.1` (with or without `/{project_id}`) | OpenStack Nova with microversions | [`nova`] |
 //! | `/image` | Glance v2 subset (read-only for now) | `glance` |
-//! | `/networking` | Neutron v2.0 subset (read-only for now) | `neutron` |
+//! | `/networking` | Neutron v2.0 subset (networks, subnets, ports) | `neutron` |
 //!
 //! Handlers are thin: they parse and validate the request in their
 //! dialect's terms, call one core operation and render the result. Each

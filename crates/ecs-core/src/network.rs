@@ -37,6 +37,21 @@ impl Core {
         if ctx.is_admin() || n.project_id.as_deref() == ctx.project_id() { Ok(n) } else { Err(not_found()) }
     }
 
+    /// A network the caller may see: their project's, a shared one, or any for an admin.
+    pub async fn network(&self, ctx: &AuthContext, id: &str) -> Result<Network> {
+        self.networks(ctx)
+            .await?
+            .into_iter()
+            .find(|n| n.id == id)
+            .ok_or_else(|| Error::NotFound(format!("Network {id} could not be found.")))
+    }
+
+    /// The subnets of a network the caller may see.
+    pub async fn subnets(&self, ctx: &AuthContext, network_id: &str) -> Result<Vec<Subnet>> {
+        self.network(ctx, network_id).await?;
+        Ok(self.store.subnet_list(network_id).await?)
+    }
+
     pub async fn network_create(&self, ctx: &AuthContext, name: &str, shared: bool, external: bool) -> Result<Network> {
         policy::authorize_write(ctx, "create_network")?;
         if shared {

@@ -915,6 +915,11 @@ impl Core {
                 || Error::NotFound(format!("Action for request_id {request_id} on instance {id} not found")),
             )?;
         action.events = self.store.task_events(&action.task.id).await?;
+        // An event recorded without a host ran where the server is.
+        let host = self.store.server_get(id).await.ok().and_then(|s| s.host);
+        for event in action.events.iter_mut().filter(|e| e.host.is_none()) {
+            event.host = host.clone();
+        }
         Ok(action)
     }
 }

@@ -42,11 +42,16 @@ pub struct ApiConfig {
     /// Base URL to put in links and the catalog instead of the one the
     /// request came in on (set it behind a proxy that rewrites hosts).
     pub public_url: Option<String>,
+    /// Refuse a reader's changes already in the Nova and ECS extractors,
+    /// before the body is read, under the route's rule or IAM action (on by
+    /// default). The core refuses them in any case; off, it alone does
+    /// (the reader sweep test runs both ways).
+    pub early_policy_gates: bool,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { region: "RegionOne".into(), public_url: None }
+        ApiConfig { region: "RegionOne".into(), public_url: None, early_policy_gates: true }
     }
 }
 

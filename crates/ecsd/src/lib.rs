@@ -32,6 +32,8 @@ pub struct ServeConfig {
     /// Whether `core.novncproxy_base_url` was set; if not, console URLs
     /// point at the proxy.
     pub novncproxy_base_url_given: bool,
+    /// [`ApiConfig::early_policy_gates`]: always on but in tests.
+    pub early_policy_gates: bool,
 }
 
 /// The compute hosts this process runs.
@@ -276,7 +278,11 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let state = AppState {
         core: core.clone(),
-        config: Arc::new(ApiConfig { region: config.region.clone(), public_url: config.public_url.clone() }),
+        config: Arc::new(ApiConfig {
+            region: config.region.clone(),
+            public_url: config.public_url.clone(),
+            early_policy_gates: config.early_policy_gates,
+        }),
         sim: Some(sim.clone()),
     };
     let (shutdown, mut stopped) = tokio::sync::watch::channel(false);

@@ -90,6 +90,11 @@ impl Default for CoreConfig {
 }
 
 /// The application: one per process, shared by every request.
+///
+/// The core owns its data: API handlers and the binary call core functions,
+/// never `store` or `drivers`. Both are public only until the ECS create
+/// checker (`ecs-api/src/ecs/create.rs`, `input.rs`) moves into the core;
+/// then they become `pub(crate)` (tests get an accessor).
 pub struct Core {
     pub store: Store,
     pub identity: Identity,

@@ -39,3 +39,34 @@ pub fn forbidden(rule: &str) -> Error {
 pub fn project_of(ctx: &AuthContext) -> Result<&str> {
     ctx.project_id().ok_or_else(|| Error::Forbidden("This operation needs a project-scoped token.".into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use ecs_types::{Domain, Role};
+
+    use super::*;
+
+    fn holding(roles: &[&str]) -> AuthContext {
+        AuthContext {
+            user_id: "u".into(),
+            user_name: "u".into(),
+            user_domain: Domain::default_domain(),
+            project: None,
+            roles: roles.iter().map(|r| Role { id: r.to_string(), name: r.to_string() }).collect(),
+            methods: vec!["password".into()],
+            audit_id: "a".into(),
+            issued_at: chrono::Utc::now(),
+            expires_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn readers_may_not_write_members_and_admins_may() {
+        let refused = authorize_write(&holding(&["reader"]), "create_network").unwrap_err();
+        assert!(matches!(&refused, Error::PolicyDenied { rule } if rule == "create_network"));
+        assert_eq!(refused.to_string(), "Policy doesn't allow create_network to be performed.");
+        assert!(authorize_write(&holding(&[]), "x").is_err());
+        assert!(authorize_write(&holding(&["member", "reader"]), "x").is_ok());
+        assert!(authorize_write(&holding(&["admin"]), "x").is_ok());
+    }
+}

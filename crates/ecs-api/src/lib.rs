@@ -5,7 +5,7 @@
 //! | `/identity/v3`, `/v3`, `/identity` | Keystone v3 subset | [`identity`] |
 //! | `/`, `/v2`, `/v2.1` (with or without `/{project_id}`) | OpenStack Nova with microversions | [`nova`] |
 //! | `/image` | Glance v2 subset (read-only for now) | `glance` |
-//! | `/networking` | Neutron v2.0 subset (read-only for now) | `neutron` |
+//! | `/networking` | Neutron v2.0 subset (networks, subnets, ports) | `neutron` |
 //!
 //! Handlers are thin: they parse and validate the request in their
 //! dialect's terms, call one core operation and render the result. Each
@@ -42,11 +42,16 @@ pub struct ApiConfig {
     /// Base URL to put in links and the catalog instead of the one the
     /// request came in on (set it behind a proxy that rewrites hosts).
     pub public_url: Option<String>,
+    /// Refuse a reader's changes already in the Nova and ECS extractors,
+    /// before the body is read, under the route's rule or IAM action (on by
+    /// default). The core refuses them in any case; off, it alone does
+    /// (the reader sweep test runs both ways).
+    pub early_policy_gates: bool,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { region: "RegionOne".into(), public_url: None }
+        ApiConfig { region: "RegionOne".into(), public_url: None, early_policy_gates: true }
     }
 }
 

@@ -48,6 +48,7 @@ impl Core {
     /// role on the project (Keystone only finds out when the key is used;
     /// refusing up front spares a key that could never authenticate).
     pub async fn credential_create(&self, caller: &AuthContext, user_id: &str, project_id: &str) -> Result<Credential> {
+        policy::authorize_write(caller, "identity:ec2_create_credential")?;
         self.credential_owner(caller, user_id, "identity:ec2_create_credential")?;
         self.credential_user_exists(user_id).await?;
         self.store
@@ -96,6 +97,7 @@ impl Core {
     }
 
     pub async fn credential_delete(&self, caller: &AuthContext, user_id: &str, access: &str) -> Result<()> {
+        policy::authorize_write(caller, "identity:ec2_delete_credential")?;
         self.credential_get(caller, user_id, access).await?;
         self.store.credential_delete(access).await.map_err(Error::not_found_or(|| not_found(access)))
     }

@@ -18,6 +18,11 @@ pub enum Error {
     /// The caller may not do this (403).
     #[error("{0}")]
     Forbidden(String),
+    /// A policy rule refuses the caller (403): a `reader` asking for a
+    /// change, a member asking for an admin's operation. Each dialect words
+    /// it its own way around the rule's name (Nova's wording is the default).
+    #[error("Policy doesn't allow {rule} to be performed.")]
+    PolicyDenied { rule: String },
     /// A quota would be exceeded (403 on Nova paths).
     #[error("{0}")]
     QuotaExceeded(String),

@@ -27,6 +27,7 @@ impl Core {
     }
 
     pub async fn floating_ip_allocate(&self, ctx: &AuthContext, pool: Option<&str>) -> Result<FloatingIp> {
+        policy::authorize_write(ctx, "os_compute_api:os-floating-ips:create")?;
         let project = policy::project_of(ctx)?.to_string();
         let pools = self.floating_ip_pools(ctx).await?;
         let network = match pool {
@@ -47,6 +48,7 @@ impl Core {
     }
 
     pub async fn floating_ip_release(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:os-floating-ips:delete")?;
         self.floating_ip(ctx, id).await?;
         Ok(self.store.floating_ip_release(id).await?)
     }
@@ -60,6 +62,10 @@ impl Core {
         fixed_address: Option<&str>,
         add: bool,
     ) -> Result<()> {
+        policy::authorize_write(
+            ctx,
+            if add { "os_compute_api:os-floating-ips:add" } else { "os_compute_api:os-floating-ips:remove" },
+        )?;
         let server = self.server_get(ctx, server_id).await?;
         let fip = self
             .floating_ips(ctx)

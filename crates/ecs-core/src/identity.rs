@@ -74,6 +74,14 @@ pub struct IssuedToken {
     pub context: AuthContext,
 }
 
+/// A role assignment with what it names.
+#[derive(Debug, Clone)]
+pub struct NamedAssignment {
+    pub role: Role,
+    pub user: User,
+    pub project: Project,
+}
+
 pub struct Identity {
     store: Store,
     config: CoreConfig,
@@ -417,6 +425,32 @@ impl Identity {
         Ok(self.store.role_list().await?)
     }
 
+    pub async fn role_get(&self, _caller: &AuthContext, id: &str) -> Result<Role> {
+        self.store
+            .role_get(id)
+            .await
+            .map_err(Error::not_found_or(|| Error::NotFound(format!("Could not find role: {id}."))))
+    }
+
+    /// `GET /v3/users/{id}/projects`: the projects a user holds a role on,
+    /// for that user or an admin.
+    pub async fn user_projects(&self, caller: &AuthContext, user_id: &str) -> Result<Vec<Project>> {
+        if caller.user_id != user_id && !caller.is_admin() {
+            return Err(policy::forbidden("identity:list_user_projects"));
+        }
+        Ok(self.store.project_list_for_user(user_id).await?)
+    }
+
+    /// The role, user and project an assignment the caller listed names
+    /// (`include_names`).
+    pub async fn role_assignment_named(&self, a: &RoleAssignment) -> Result<NamedAssignment> {
+        Ok(NamedAssignment {
+            role: self.store.role_get(&a.role_id).await?,
+            user: self.store.user_get(&a.user_id).await?,
+            project: self.store.project_get(&a.project_id).await?,
+        })
+    }
+
     pub async fn role_assignment_list(
         &self,
         caller: &AuthContext,
@@ -485,6 +519,13 @@ impl Identity {
     pub async fn set_password(&self, user_id: &str, password: &str) -> Result<()> {
         self.store.user_set_password_hash(user_id, &hash_password(password)?).await?;
         Ok(())
+    }
+
+    /// Sets the password of `name` in the default domain (the binary's
+    /// `--admin-password`, without a caller).
+    pub async fn set_password_by_name(&self, name: &str, password: &str) -> Result<()> {
+        let user = self.store.user_get_by_name(DEFAULT_DOMAIN_ID, name).await?;
+        self.set_password(&user.id, password).await
     }
 
     /// Whether `name` in the default domain still has `password`.

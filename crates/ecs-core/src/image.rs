@@ -34,6 +34,7 @@ impl Core {
     }
 
     pub async fn image_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        policy::authorize_write(ctx, "delete_image")?;
         self.own_image(ctx, id).await?;
         Ok(self.store.image_delete(id).await?)
     }
@@ -46,6 +47,7 @@ impl Core {
         metadata: BTreeMap<String, String>,
         replace: bool,
     ) -> Result<BTreeMap<String, String>> {
+        policy::authorize_write(ctx, "modify_image")?;
         let image = self.own_image(ctx, id).await?;
         let mut properties = if replace { BTreeMap::new() } else { image.properties };
         properties.extend(metadata);
@@ -57,6 +59,7 @@ impl Core {
     }
 
     pub async fn image_metadata_delete(&self, ctx: &AuthContext, id: &str, key: &str) -> Result<()> {
+        policy::authorize_write(ctx, "modify_image")?;
         let mut image = self.own_image(ctx, id).await?;
         if image.properties.remove(key).is_none() {
             return Err(Error::NotFound("Metadata item was not found".into()));
@@ -74,6 +77,7 @@ impl Core {
         metadata: BTreeMap<String, String>,
         request_id: &str,
     ) -> Result<String> {
+        policy::authorize_write(ctx, Action::CreateImage.rule())?;
         let server = self.server_get(ctx, server_id).await?;
         self.check_locked(ctx, &server, Action::CreateImage)?;
         state::check(Action::CreateImage, &server)?;

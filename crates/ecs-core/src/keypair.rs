@@ -143,6 +143,7 @@ impl Core {
     }
 
     pub async fn keypair_create(&self, ctx: &AuthContext, req: KeypairRequest) -> Result<CreatedKeypair> {
+        policy::authorize_write(ctx, "os_compute_api:os-keypairs:create")?;
         let owner = self.keypair_owner(ctx, req.user_id.as_deref(), "create")?.to_string();
         let name = req.name.trim().to_string();
         let (public_key, fingerprint, private_key) = match (&req.public_key, req.key_type) {
@@ -204,7 +205,15 @@ impl Core {
         }
     }
 
+    /// A key pair of the user who owns the server `server_id` (the one
+    /// the caller may see): a rebuild installs the owner's keys.
+    pub async fn server_owner_keypair(&self, ctx: &AuthContext, server_id: &str, name: &str) -> Result<Keypair> {
+        let owner = self.server_get(ctx, server_id).await?.user_id;
+        self.store.keypair_get(&owner, name).await.map_err(Error::not_found_or(|| keypair_not_found(name, &owner)))
+    }
+
     pub async fn keypair_delete(&self, ctx: &AuthContext, name: &str, user_id: Option<&str>) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:os-keypairs:delete")?;
         let owner = self.keypair_owner(ctx, user_id, "delete")?;
         self.store.keypair_delete(owner, name).await.map_err(Error::not_found_or(|| keypair_not_found(name, owner)))
     }

@@ -10,12 +10,14 @@ pub mod credential;
 mod error;
 pub mod flavor;
 pub mod floating_ip;
+pub mod host;
 pub mod identity;
 pub mod image;
 pub mod job;
 pub mod keypair;
 pub mod network;
 pub mod policy;
+pub mod port;
 pub mod quota;
 pub mod security_group;
 pub mod seed;
@@ -88,6 +90,11 @@ impl Default for CoreConfig {
 }
 
 /// The application: one per process, shared by every request.
+///
+/// The core owns its data: API handlers and the binary call core functions,
+/// never `store` or `drivers`. Both are public only until the ECS create
+/// checker (`ecs-api/src/ecs/create.rs`, `input.rs`) moves into the core;
+/// then they become `pub(crate)` (tests get an accessor).
 pub struct Core {
     pub store: Store,
     pub identity: Identity,

@@ -37,7 +37,23 @@ impl Core {
         if ctx.is_admin() || n.project_id.as_deref() == ctx.project_id() { Ok(n) } else { Err(not_found()) }
     }
 
+    /// A network the caller may see: their project's, a shared one, or any for an admin.
+    pub async fn network(&self, ctx: &AuthContext, id: &str) -> Result<Network> {
+        self.networks(ctx)
+            .await?
+            .into_iter()
+            .find(|n| n.id == id)
+            .ok_or_else(|| Error::NotFound(format!("Network {id} could not be found.")))
+    }
+
+    /// The subnets of a network the caller may see.
+    pub async fn subnets(&self, ctx: &AuthContext, network_id: &str) -> Result<Vec<Subnet>> {
+        self.network(ctx, network_id).await?;
+        Ok(self.store.subnet_list(network_id).await?)
+    }
+
     pub async fn network_create(&self, ctx: &AuthContext, name: &str, shared: bool, external: bool) -> Result<Network> {
+        policy::authorize_write(ctx, "create_network")?;
         if shared {
             policy::require_admin(ctx, "create_network:shared")?;
         }
@@ -58,6 +74,7 @@ impl Core {
     }
 
     pub async fn subnet_create(&self, ctx: &AuthContext, req: SubnetRequest) -> Result<Subnet> {
+        policy::authorize_write(ctx, "create_subnet")?;
         self.own_network(ctx, &req.network_id).await?;
         let subnet = self.checked_subnet(req).await?;
         self.store.subnet_create(&subnet).await?;
@@ -138,6 +155,7 @@ impl Core {
     }
 
     pub async fn network_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        policy::authorize_write(ctx, "delete_network")?;
         self.own_network(ctx, id).await?;
         if !self.store.network_delete(id).await? {
             return Err(Error::Conflict(format!(
@@ -148,6 +166,7 @@ impl Core {
     }
 
     pub async fn subnet_delete(&self, ctx: &AuthContext, network_id: &str, id: &str) -> Result<()> {
+        policy::authorize_write(ctx, "delete_subnet")?;
         self.own_network(ctx, network_id).await?;
         if !self.store.subnet_delete(id).await? {
             return Err(Error::Conflict(format!(

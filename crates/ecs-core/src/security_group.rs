@@ -72,6 +72,7 @@ impl Core {
         name: &str,
         description: &str,
     ) -> Result<SecurityGroup> {
+        policy::authorize_write(ctx, "os_compute_api:os-security-groups:create")?;
         // The default group exists first, so that it counts.
         self.security_groups(ctx).await?;
         let project = policy::project_of(ctx)?;
@@ -91,6 +92,7 @@ impl Core {
         name: &str,
         description: &str,
     ) -> Result<SecurityGroup> {
+        policy::authorize_write(ctx, "os_compute_api:os-security-groups:update")?;
         let g = self.security_group(ctx, id).await?;
         if g.name == "default" && name != "default" {
             return Err(Error::Invalid("Unable to update system group 'default'".into()));
@@ -103,6 +105,7 @@ impl Core {
     }
 
     pub async fn security_group_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:os-security-groups:delete")?;
         let g = self.security_group(ctx, id).await?;
         if g.name == "default" {
             return Err(Error::Invalid("Unable to delete system group 'default'".into()));
@@ -116,6 +119,7 @@ impl Core {
 
     /// Adds a rule after Nova's checks.
     pub async fn security_group_rule_create(&self, ctx: &AuthContext, req: RuleRequest) -> Result<SecurityGroupRule> {
+        policy::authorize_write(ctx, "os_compute_api:os-security-groups:rule:create")?;
         let parent = self.security_group(ctx, &req.parent_group_id).await?;
         if parent.rules.len() >= RULES_QUOTA {
             return Err(Error::QuotaExceeded("Quota exceeded, too many security group rules.".into()));
@@ -173,6 +177,7 @@ impl Core {
     }
 
     pub async fn security_group_rule_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:os-security-groups:rule:delete")?;
         let missing = || Error::NotFound(format!("Security group rule {id} could not be found."));
         let rule = self.store.security_group_rule_get(id).await.map_err(Error::not_found_or(missing))?;
         self.security_group(ctx, &rule.group_id).await.map_err(|_| missing())?;
@@ -182,6 +187,10 @@ impl Core {
 
     /// `addSecurityGroup` / `removeSecurityGroup`.
     pub async fn server_security_group(&self, ctx: &AuthContext, server_id: &str, name: &str, add: bool) -> Result<()> {
+        policy::authorize_write(
+            ctx,
+            if add { "os_compute_api:os-security-groups:add" } else { "os_compute_api:os-security-groups:remove" },
+        )?;
         let server = self.server_get(ctx, server_id).await?;
         let group =
             self.security_groups(ctx).await?.into_iter().find(|g| g.name == name || g.id == name).ok_or_else(|| {

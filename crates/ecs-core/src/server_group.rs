@@ -37,6 +37,7 @@ impl Core {
         policy_name: &str,
         max_server_per_host: Option<i64>,
     ) -> Result<ServerGroup> {
+        policy::authorize_write(ctx, "os_compute_api:os-server-groups:create")?;
         if !POLICIES.contains(&policy_name) {
             return Err(Error::Invalid(format!("Invalid policy {policy_name}")));
         }
@@ -59,6 +60,7 @@ impl Core {
     }
 
     pub async fn server_group_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:os-server-groups:delete")?;
         self.server_group(ctx, id).await?;
         Ok(self.store.server_group_delete(id).await?)
     }
@@ -68,6 +70,7 @@ impl Core {
     /// the policy must hold with it where it is (no more other members on
     /// its host than `max_server_per_host`, by default none).
     pub async fn server_group_add_member(&self, ctx: &AuthContext, id: &str, server_id: &str) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:os-server-groups:add_members")?;
         let group = self.server_group(ctx, id).await?;
         let server = self.server_get(ctx, server_id).await?;
         if group.policy != "anti-affinity" {
@@ -97,6 +100,7 @@ impl Core {
 
     /// Removes a server from a group; it must be a member.
     pub async fn server_group_remove_member(&self, ctx: &AuthContext, id: &str, server_id: &str) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:os-server-groups:remove_members")?;
         self.server_group(ctx, id).await?;
         if self.store.server_group_remove_member(id, server_id).await? {
             Ok(())

@@ -51,6 +51,7 @@ impl Core {
     }
 
     pub async fn volume_create(&self, ctx: &AuthContext, req: VolumeRequest) -> Result<Volume> {
+        policy::authorize_write(ctx, "os_compute_api:os-volumes:create")?;
         let project = policy::project_of(ctx)?.to_string();
         let size_gb = match &req.snapshot_id {
             Some(snap) => {
@@ -91,6 +92,7 @@ impl Core {
     }
 
     pub async fn volume_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:os-volumes:delete")?;
         self.volume(ctx, id).await?;
         self.store.volume_delete(id).await?.map_err(|r| match r {
             VolumeRefusal::State(status) => Error::Invalid(format!(
@@ -125,6 +127,7 @@ impl Core {
         delete_on_termination: bool,
         request_id: &str,
     ) -> Result<VolumeAttachment> {
+        policy::authorize_write(ctx, Action::AttachVolume.rule())?;
         let (attachment, _task) =
             self.volume_attach_start(ctx, server_id, volume_id, device, delete_on_termination, request_id).await?;
         Ok(attachment)
@@ -140,6 +143,7 @@ impl Core {
         delete_on_termination: bool,
         request_id: &str,
     ) -> Result<(VolumeAttachment, String)> {
+        policy::authorize_write(ctx, Action::AttachVolume.rule())?;
         let server = self.server_get(ctx, server_id).await?;
         let volume = self.volume(ctx, volume_id).await?;
         self.check_locked(ctx, &server, Action::AttachVolume)?;
@@ -183,6 +187,7 @@ impl Core {
         volume_id: &str,
         request_id: &str,
     ) -> Result<String> {
+        policy::authorize_write(ctx, Action::DetachVolume.rule())?;
         let server = self.server_get(ctx, server_id).await?;
         let volume = self.volume(ctx, volume_id).await?;
         if volume.attachment.as_ref().is_none_or(|a| a.server_id != server_id) {
@@ -222,6 +227,7 @@ impl Core {
         delete_on_termination: Option<bool>,
         request_id: &str,
     ) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:os-volumes-attachments:update")?;
         let server = self.server_get(ctx, server_id).await?;
         let volume = self.volume(ctx, volume_id).await?;
         if volume.attachment.as_ref().is_none_or(|a| a.server_id != server_id) {
@@ -269,6 +275,7 @@ impl Core {
         description: &str,
         force: bool,
     ) -> Result<VolumeSnapshot> {
+        policy::authorize_write(ctx, "os_compute_api:os-volumes:snapshots:create")?;
         if name.starts_with("autobk_snapshot") {
             return Err(Error::Invalid("Invalid input: a snapshot name must not start with autobk_snapshot".into()));
         }
@@ -293,6 +300,7 @@ impl Core {
     }
 
     pub async fn snapshot_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:os-volumes:snapshots:delete")?;
         self.snapshot(ctx, id).await?;
         Ok(self.store.snapshot_delete(id).await?)
     }

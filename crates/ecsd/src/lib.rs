@@ -32,6 +32,8 @@ pub struct ServeConfig {
     /// Whether `core.novncproxy_base_url` was set; if not, console URLs
     /// point at the proxy.
     pub novncproxy_base_url_given: bool,
+    /// [`ApiConfig::early_policy_gates`]: always on but in tests.
+    pub early_policy_gates: bool,
 }
 
 /// The compute hosts this process runs.
@@ -138,7 +140,7 @@ impl Running {
         // Tasks in flight are abandoned as in a crash; they resume at the next start.
         self.engine.abort();
         let _ = self.engine.await;
-        self.core.store.close().await;
+        self.core.close().await;
         Ok(())
     }
 
@@ -181,21 +183,19 @@ async fn start_qemu(core: &Arc<Core>, config: &ServeConfig, qemu: &QemuSettings)
     let driver = QemuHypervisor::new(qemu_config).context("opening the QEMU host's directories")?;
     let (vcpus, ram_mb, disk_gb) = host_capacity(&config.data_dir);
     tracing::info!(host = %qemu.host, accelerator = %why, network = ?network, vcpus, ram_mb, disk_gb, "QEMU hypervisor");
-    core.store
-        .host_register(&ecs_store::HostRegistration {
-            name: qemu.host.clone(),
-            driver: ecs_hypervisor::Hypervisor::kind(&driver).into(),
-            availability_zone: config.compute.availability_zone.clone(),
-            vcpus,
-            ram_mb,
-            disk_gb,
-            // Nova's defaults for a real host.
-            cpu_ratio: 4.0,
-            ram_ratio: 1.0,
-            disk_ratio: 1.0,
-        })
-        .await?;
-    core.drivers.insert(Arc::new(driver));
+    let registration = ecs_store::HostRegistration {
+        name: qemu.host.clone(),
+        driver: ecs_hypervisor::Hypervisor::kind(&driver).into(),
+        availability_zone: config.compute.availability_zone.clone(),
+        vcpus,
+        ram_mb,
+        disk_gb,
+        // Nova's defaults for a real host.
+        cpu_ratio: 4.0,
+        ram_ratio: 1.0,
+        disk_ratio: 1.0,
+    };
+    core.host_add(&registration, Arc::new(driver)).await?;
     Ok(())
 }
 
@@ -212,25 +212,23 @@ async fn start_compute(core: &Arc<Core>, config: &ServeConfig) -> anyhow::Result
     let sim_hosts = if c.qemu.is_some() { 0 } else { c.sim_hosts };
     for i in 1..=sim_hosts {
         let name = format!("{}-{i}", c.sim_host_prefix);
-        core.store
-            .host_register(&ecs_store::HostRegistration {
-                name: name.clone(),
-                driver: "sim".into(),
-                availability_zone: c.availability_zone.clone(),
-                vcpus: c.host_vcpus,
-                ram_mb: c.host_ram_mb,
-                disk_gb: c.host_disk_gb,
-                cpu_ratio: 4.0,
-                ram_ratio: 1.0,
-                disk_ratio: 1.0,
-            })
-            .await?;
+        let registration = ecs_store::HostRegistration {
+            name: name.clone(),
+            driver: "sim".into(),
+            availability_zone: c.availability_zone.clone(),
+            vcpus: c.host_vcpus,
+            ram_mb: c.host_ram_mb,
+            disk_gb: c.host_disk_gb,
+            cpu_ratio: 4.0,
+            ram_ratio: 1.0,
+            disk_ratio: 1.0,
+        };
         let driver = ecs_hypervisor::sim::SimHypervisor::new(name.clone(), sim.clone(), Some(state_dir.clone()))
             .with_context(|| format!("opening simulated host {name}"))?;
-        core.drivers.insert(Arc::new(driver));
+        core.host_add(&registration, Arc::new(driver)).await?;
     }
     if c.single_node {
-        let resumed = core.store.task_release_all_leases().await?;
+        let resumed = core.task_leases_release_all().await?;
         if resumed > 0 {
             tracing::info!(tasks = resumed, "resuming tasks left by the previous run");
         }
@@ -270,8 +268,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         if let Some(password) = given
             && !core.identity.password_is(name, password).await?
         {
-            let user = core.store.user_get_by_name(ecs_types::identity::DEFAULT_DOMAIN_ID, name).await?;
-            core.identity.set_password(&user.id, password).await?;
+            core.identity.set_password_by_name(name, password).await?;
         }
     }
     check_exposure(&core, &config).await?;
@@ -281,7 +278,11 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let state = AppState {
         core: core.clone(),
-        config: Arc::new(ApiConfig { region: config.region.clone(), public_url: config.public_url.clone() }),
+        config: Arc::new(ApiConfig {
+            region: config.region.clone(),
+            public_url: config.public_url.clone(),
+            early_policy_gates: config.early_policy_gates,
+        }),
         sim: Some(sim.clone()),
     };
     let (shutdown, mut stopped) = tokio::sync::watch::channel(false);

@@ -324,6 +324,7 @@ impl ServeArgs {
             compute,
             vnc_proxy_listen,
             novncproxy_base_url_given: c.novncproxy_base_url.is_some(),
+            early_policy_gates: true,
         })
     }
 }

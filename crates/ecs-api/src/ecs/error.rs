@@ -83,6 +83,7 @@ impl From<ecs_core::Error> for EcsError {
             E::Invalid(m) => EcsError::with_message("Ecs.0005", m),
             E::Unauthorized(m) => EcsError::with_message("Common.0013", m),
             E::Forbidden(m) => EcsError::with_message("Ecs.0003", m),
+            E::PolicyDenied { rule } => policy_denied(&rule),
             E::QuotaExceeded(m) => EcsError::with_message("Ecs.0001", m),
             E::NotFound(m) => EcsError::with_message("Ecs.0114", m),
             E::Conflict(m) => EcsError::with_message("Ecs.0100", m),
@@ -92,6 +93,12 @@ impl From<ecs_core::Error> for EcsError {
             }
         }
     }
+}
+
+/// IAM's refusal of an action (`Pdp.0001`), named by the route's IAM
+/// action or, refused by the core, by the core's rule.
+pub fn policy_denied(action: &str) -> EcsError {
+    EcsError::with_message("Pdp.0001", format!("Policy does not allow {action} to be performed."))
 }
 
 #[cfg(test)]

@@ -68,8 +68,7 @@ pub async fn add(
                 if !cidr.contains(&std::net::IpAddr::V4(addr)) {
                     return Err(EcsError::new("Ecs.0039"));
                 }
-                let taken =
-                    state.core.store.port_address_in_use(&network.id, ip).await.map_err(ecs_core::Error::from)?;
+                let taken = state.core.port_address_in_use(&call.ctx, &network.id, ip).await?;
                 if taken || !asked.insert(ip.to_string()) {
                     return Err(EcsError::new("Ecs.0010"));
                 }

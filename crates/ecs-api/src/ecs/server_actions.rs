@@ -102,11 +102,11 @@ async fn os_rebuild(
         check_password(p)?;
     }
     if let Some(name) = key_name {
-        state.core.store.keypair_get(&server.user_id, name).await.map_err(|e| match e {
-            ecs_store::StoreError::NotFound => {
+        state.core.server_owner_keypair(&call.ctx, &server.id, name).await.map_err(|e| match e {
+            ecs_core::Error::NotFound(_) => {
                 EcsError::with_message("Ecs.0314", format!("The key pair {name} does not exist."))
             }
-            other => ecs_core::Error::from(other).into(),
+            other => other.into(),
         })?;
     }
     let image_ref = if change {

@@ -28,6 +28,9 @@ impl IntoResponse for GlanceError {
 
 impl From<ecs_core::Error> for GlanceError {
     fn from(e: ecs_core::Error) -> Self {
+        if let ecs_core::Error::PolicyDenied { rule } = &e {
+            return GlanceError(StatusCode::FORBIDDEN, format!("You are not authorized to complete {rule} action."));
+        }
         let status = match &e {
             ecs_core::Error::NotFound(_) => StatusCode::NOT_FOUND,
             ecs_core::Error::Forbidden(_) => StatusCode::FORBIDDEN,

@@ -35,6 +35,10 @@ impl From<ecs_core::Error> for KeystoneError {
             E::Invalid(_) => StatusCode::BAD_REQUEST,
             E::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             E::Forbidden(_) | E::QuotaExceeded(_) => StatusCode::FORBIDDEN,
+            E::PolicyDenied { rule } => {
+                let message = format!("You are not authorized to perform the requested action: {rule}.");
+                return Self::new(StatusCode::FORBIDDEN, message);
+            }
             E::NotFound(_) => StatusCode::NOT_FOUND,
             E::Conflict(_) => StatusCode::CONFLICT,
             E::Internal(detail) => {

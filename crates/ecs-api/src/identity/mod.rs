@@ -305,10 +305,7 @@ async fn user_projects(
     base: BaseUrl,
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
-    if caller.user_id != id && !caller.is_admin() {
-        return Err(ecs_core::policy::forbidden("identity:list_user_projects").into());
-    }
-    let projects = state.core.store.project_list_for_user(&id).await.map_err(ecs_core::Error::from)?;
+    let projects = state.core.identity.user_projects(&caller, &id).await?;
     Ok(Json(json!({
         "projects": projects.iter().map(|p| views::project(&base, p)).collect::<Vec<_>>(),
         "links": views::collection(&base, &format!("users/{id}/projects")),
@@ -384,10 +381,8 @@ async fn list_role_assignments(
             "links": {"assignment": base.join(&format!("identity/v3/projects/{}/users/{}/roles/{}", a.project_id, a.user_id, a.role_id))},
         });
         if include_names {
-            let store = &state.core.store;
-            let role = store.role_get(&a.role_id).await.map_err(ecs_core::Error::from)?;
-            let user = store.user_get(&a.user_id).await.map_err(ecs_core::Error::from)?;
-            let project = store.project_get(&a.project_id).await.map_err(ecs_core::Error::from)?;
+            let ecs_core::identity::NamedAssignment { role, user, project } =
+                state.core.identity.role_assignment_named(a).await?;
             let d = views::domain(&Domain::default_domain());
             entry["role"] = json!({"id": role.id, "name": role.name});
             entry["user"] = json!({"id": user.id, "name": user.name, "domain": d});
@@ -407,7 +402,7 @@ async fn list_grants(
     let assignments = state.core.identity.role_assignment_list(&caller, Some(&user), Some(&project)).await?;
     let mut roles = Vec::new();
     for a in assignments {
-        let role = state.core.store.role_get(&a.role_id).await.map_err(ecs_core::Error::from)?;
+        let role = state.core.identity.role_get(&caller, &a.role_id).await?;
         roles.push(views::role(&base, &role));
     }
     Ok(Json(

@@ -1,8 +1,7 @@
-//! The network service (a read-only Neutron v2.0 subset at `/networking`):
-//! networks, subnets and the ports servers hold, so that clients can find
-//! the network a server attaches to (`server create --network NAME`).
-//! Creating networks, ports and security groups arrives with the
-//! networking work.
+//! The network service (a Neutron v2.0 subset at `/networking`): networks,
+//! subnets and ports, listed, created and deleted through the core (which
+//! decides who may), so that clients can find and make the networks
+//! servers attach to (`server create --network NAME`).
 
 use axum::Json;
 use axum::Router;
@@ -33,6 +32,11 @@ impl From<ecs_core::Error> for NeutronError {
             ecs_core::Error::NotFound(_) => NeutronError(StatusCode::NOT_FOUND, "NotFound", e.to_string()),
             ecs_core::Error::Invalid(_) => NeutronError(StatusCode::BAD_REQUEST, "BadRequest", e.to_string()),
             ecs_core::Error::Forbidden(_) => NeutronError(StatusCode::FORBIDDEN, "PolicyNotAuthorized", e.to_string()),
+            ecs_core::Error::PolicyDenied { rule } => NeutronError(
+                StatusCode::FORBIDDEN,
+                "PolicyNotAuthorized",
+                format!("(rule:{rule}) is disallowed by policy"),
+            ),
             ecs_core::Error::Conflict(_) => NeutronError(StatusCode::CONFLICT, "Conflict", e.to_string()),
             ecs_core::Error::QuotaExceeded(_) => NeutronError(StatusCode::CONFLICT, "OverQuota", e.to_string()),
             ecs_core::Error::Unauthorized(_) => NeutronError(StatusCode::UNAUTHORIZED, "Unauthorized", e.to_string()),
@@ -131,13 +135,12 @@ fn port_not_found(id: &str) -> NeutronError {
     NeutronError(StatusCode::NOT_FOUND, "PortNotFound", format!("Port {id} could not be found."))
 }
 
-/// The caller's port (admins see every port).
-async fn visible_port(state: &AppState, ctx: &ecs_types::AuthContext, id: &str) -> Result<ServerPort> {
-    let port = state.core.store.port_get(id).await.map_err(|_| port_not_found(id))?;
-    if !ctx.is_admin() && Some(port.project_id.as_str()) != ctx.project_id() {
-        return Err(port_not_found(id));
+/// A core error about the port a path names, in Neutron's words.
+fn port_error(id: &str) -> impl Fn(ecs_core::Error) -> NeutronError + '_ {
+    move |e| match e {
+        ecs_core::Error::NotFound(_) => port_not_found(id),
+        other => other.into(),
     }
-    Ok(port)
 }
 
 async fn networks(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
@@ -149,7 +152,7 @@ async fn networks(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(r
             && q.matches("name", &n.name)
             && (q.matches("shared", shared) || q.matches("shared", &shared.to_lowercase()))
         {
-            let subnets = state.core.store.subnet_list(&n.id).await.map_err(ecs_core::Error::from)?;
+            let subnets = state.core.subnets(&ctx, &n.id).await?;
             out.push(network_view(&n, &subnets));
         }
     }
@@ -160,7 +163,7 @@ async fn network(State(state): State<AppState>, Caller(ctx): Caller, Path(id): P
     let n = state.core.networks(&ctx).await?.into_iter().find(|n| n.id == id).ok_or_else(|| {
         NeutronError(StatusCode::NOT_FOUND, "NetworkNotFound", format!("Network {id} could not be found."))
     })?;
-    let subnets = state.core.store.subnet_list(&n.id).await.map_err(ecs_core::Error::from)?;
+    let subnets = state.core.subnets(&ctx, &n.id).await?;
     Ok(Json(json!({"network": network_view(&n, &subnets)})))
 }
 
@@ -168,7 +171,7 @@ async fn all_subnets(state: &AppState, ctx: &ecs_types::AuthContext) -> Result<V
     let mut out = Vec::new();
     for n in state.core.networks(ctx).await? {
         let project = n.project_id.clone().unwrap_or_default();
-        for s in state.core.store.subnet_list(&n.id).await.map_err(ecs_core::Error::from)? {
+        for s in state.core.subnets(ctx, &n.id).await? {
             out.push((s, project.clone()));
         }
     }
@@ -196,13 +199,10 @@ async fn subnet(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Pa
 
 async fn ports(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
     let q = Query::parse(raw.as_deref())?;
-    let project = if ctx.is_admin() { None } else { ctx.project_id() };
     let out: Vec<Value> = state
         .core
-        .store
-        .port_list(project)
-        .await
-        .map_err(ecs_core::Error::from)?
+        .ports(&ctx)
+        .await?
         .iter()
         .filter(|p| {
             q.matches("device_id", &p.server_id) && q.matches("network_id", &p.network_id) && q.matches("id", &p.id)
@@ -213,7 +213,8 @@ async fn ports(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(raw)
 }
 
 async fn port(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Json<Value>> {
-    Ok(Json(json!({"port": port_view(&visible_port(&state, &ctx, &id).await?)})))
+    let port = state.core.port(&ctx, &id).await.map_err(port_error(&id))?;
+    Ok(Json(json!({"port": port_view(&port)})))
 }
 
 /// `POST /ports`: a port on a network, optionally with a fixed IP, to
@@ -238,34 +239,16 @@ async fn create_port(
     {
         return Err(bad(&format!("Invalid input for fixed_ips: '{ip}' is not a valid IP address")));
     }
-    let network = state.core.networks(&ctx).await?.into_iter().find(|n| n.id == network_id).ok_or_else(|| {
-        NeutronError(StatusCode::NOT_FOUND, "NetworkNotFound", format!("Network {network_id} could not be found."))
+    let port = state.core.port_create(&ctx, network_id, name, fixed_ip).await.map_err(|e| match e {
+        ecs_core::Error::NotFound(m) => NeutronError(StatusCode::NOT_FOUND, "NetworkNotFound", m),
+        other => other.into(),
     })?;
-    let project = ctx.project_id().unwrap_or_default();
-    let created =
-        state.core.store.port_create(project, &network.id, name, fixed_ip).await.map_err(ecs_core::Error::from)?;
-    match created {
-        Ok(port) => Ok((StatusCode::CREATED, Json(json!({"port": port_view(&port)})))),
-        Err(ecs_store::PortRefusal::AddressInUse(ip)) => Err(NeutronError(
-            StatusCode::CONFLICT,
-            "IpAddressAlreadyAllocated",
-            format!("IP address {ip} already allocated in subnet"),
-        )),
-        Err(ecs_store::PortRefusal::Exhausted) => Err(NeutronError(
-            StatusCode::CONFLICT,
-            "IpAddressGenerationFailure",
-            format!("No more IP addresses available on network {network_id}."),
-        )),
-        Err(other) => Err(bad(&format!("Invalid fixed IP for network {network_id}: {other:?}"))),
-    }
+    Ok((StatusCode::CREATED, Json(json!({"port": port_view(&port)}))))
 }
 
 async fn delete_port(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<StatusCode> {
-    visible_port(&state, &ctx, &id).await?;
-    match state.core.store.port_delete(&id).await.map_err(ecs_core::Error::from)? {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(_) => Err(NeutronError(StatusCode::CONFLICT, "PortInUse", format!("Port {id} is in use by a server."))),
-    }
+    state.core.port_delete(&ctx, &id).await.map_err(port_error(&id))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn bad_request(message: impl Into<String>) -> NeutronError {

@@ -59,7 +59,7 @@ impl From<ecs_core::Error> for NovaError {
         let status = match &e {
             E::Invalid(_) => StatusCode::BAD_REQUEST,
             E::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            E::Forbidden(_) | E::QuotaExceeded(_) => StatusCode::FORBIDDEN,
+            E::Forbidden(_) | E::PolicyDenied { .. } | E::QuotaExceeded(_) => StatusCode::FORBIDDEN,
             E::NotFound(_) => StatusCode::NOT_FOUND,
             E::Conflict(_) => StatusCode::CONFLICT,
             E::Internal(detail) => {

@@ -20,12 +20,12 @@ fn time(t: ecs_types::Timestamp) -> String {
 /// Whether the host answers: a simulated host the simulator has lost does not.
 fn up(state: &AppState, h: &ComputeHost) -> bool {
     let lost = state.sim.as_ref().is_some_and(|s| s.hosts_down().contains(&h.name));
-    state.core.drivers.get(&h.name).is_some() && !lost
+    state.core.drives_host(&h.name) && !lost
 }
 
 pub async fn zones(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
     let _ = &call;
-    let hosts = state.core.store.host_list().await.map_err(ecs_core::Error::from)?;
+    let hosts = state.core.compute_hosts().await?;
     let mut names: Vec<String> = hosts.iter().map(|h| h.availability_zone.clone()).collect();
     names.sort();
     names.dedup();
@@ -36,7 +36,7 @@ pub async fn zones(State(state): State<AppState>, call: NovaCall) -> Result<Json
 
 pub async fn zones_detail(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
     policy::require_admin(&call.ctx, "os_compute_api:os-availability-zone:detail")?;
-    let hosts = state.core.store.host_list().await.map_err(ecs_core::Error::from)?;
+    let hosts = state.core.compute_hosts().await?;
     let mut by_zone: Map<String, Value> = Map::new();
     for h in &hosts {
         let entry = by_zone.entry(h.availability_zone.clone()).or_insert_with(|| json!({}));
@@ -103,7 +103,7 @@ fn hypervisor(call: &NovaCall, state: &AppState, h: &ComputeHost, detail: bool) 
 
 async fn hosts(state: &AppState, call: &NovaCall) -> Result<Vec<ComputeHost>> {
     policy::require_admin(&call.ctx, "os_compute_api:os-hypervisors:list")?;
-    Ok(state.core.store.host_list().await.map_err(ecs_core::Error::from)?)
+    Ok(state.core.compute_hosts().await?)
 }
 
 pub async fn hypervisors(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
@@ -131,7 +131,7 @@ pub async fn hypervisor_show(
 
 pub async fn services(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
     policy::require_admin(&call.ctx, "os_compute_api:os-services:list")?;
-    let list = state.core.store.host_list().await.map_err(ecs_core::Error::from)?;
+    let list = state.core.compute_hosts().await?;
     let services: Vec<Value> = list
         .iter()
         .map(|h| {

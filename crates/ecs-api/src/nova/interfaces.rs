@@ -154,8 +154,8 @@ pub async fn ips_of_network(
 
 /// Nova's os-networks view of a network (Neutron-backed: the first subnet's
 /// facts, the rest null).
-async fn network_view(state: &AppState, n: &ecs_types::Network) -> Result<Value> {
-    let subnets = state.core.store.subnet_list(&n.id).await.map_err(ecs_core::Error::from)?;
+async fn network_view(state: &AppState, ctx: &ecs_types::AuthContext, n: &ecs_types::Network) -> Result<Value> {
+    let subnets = state.core.subnets(ctx, &n.id).await?;
     let first = subnets.first();
     let net = first.and_then(|s| s.cidr.parse::<ipnet::Ipv4Net>().ok());
     Ok(json!({
@@ -174,7 +174,7 @@ pub async fn networks(State(state): State<AppState>, call: NovaCall) -> Result<J
     super::gone_at_236(&call)?;
     let mut out = Vec::new();
     for n in state.core.networks(&call.ctx).await? {
-        out.push(network_view(&state, &n).await?);
+        out.push(network_view(&state, &call.ctx, &n).await?);
     }
     Ok(Json(json!({"networks": out})))
 }
@@ -188,5 +188,5 @@ pub async fn network(State(state): State<AppState>, call: NovaCall, Path(id): Pa
         .into_iter()
         .find(|n| n.id == id)
         .ok_or_else(|| NovaError::new(StatusCode::NOT_FOUND, format!("Network {id} could not be found.")))?;
-    Ok(Json(json!({"network": network_view(&state, &n).await?})))
+    Ok(Json(json!({"network": network_view(&state, &call.ctx, &n).await?})))
 }

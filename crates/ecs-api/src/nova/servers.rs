@@ -1132,7 +1132,6 @@ pub async fn actions_show(
     let admin = call.ctx.is_admin();
     let mut view = action_view(&call, &id, &a);
     if admin || call.version.at_least(51) {
-        let server = state.core.store.server_get(&id).await.ok();
         let events: Vec<Value> = a
             .events
             .iter()
@@ -1147,7 +1146,7 @@ pub async fn actions_show(
                     ev["traceback"] = json!(e.traceback);
                 }
                 if call.version.at_least(62) {
-                    let host = e.host.clone().or_else(|| server.as_ref().and_then(|s| s.host.clone()));
+                    let host = e.host.clone();
                     if admin {
                         ev["host"] = json!(host);
                     }

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::server::{InterfaceRequest, transition};
 use super::state::{self, Action};
 use super::steps::{PowerOp, TaskKind};
-use crate::{Core, Error, Result};
+use crate::{Core, Error, Result, policy};
 
 /// The most servers one batch may name (seed 002 §5.3).
 pub const MAX_BATCH: usize = 1000;
@@ -97,6 +97,7 @@ impl Core {
             servers.push(self.server_get(ctx, id).await?);
         }
         let (job_kind, action, kind, params) = op.plan();
+        policy::authorize_write(ctx, action.rule())?;
         let job = job_task(ctx, job_kind, &servers[0].project_id, json!({"servers": ids}), request_id);
         if let Some(earlier) = self.store.job_insert(&job, token).await? {
             if token.is_some_and(|t| t.request_hash != earlier.request_hash) {
@@ -147,6 +148,7 @@ impl Core {
             NicOp::Attach(nics) => ("addNics", Action::AttachInterface, TaskKind::AttachInterface, nics.len()),
             NicOp::Detach(ports) => ("deleteNics", Action::DetachInterface, TaskKind::DetachInterface, ports.len()),
         };
+        policy::authorize_write(ctx, action.rule())?;
         if count == 0 {
             return Err(Error::Invalid("No NIC given.".into()));
         }

@@ -106,6 +106,7 @@ impl Core {
         opts: ResizeOptions,
         request_id: &str,
     ) -> Result<String> {
+        policy::authorize_write(ctx, Action::Resize.rule())?;
         let server = self.server_for(ctx, id, Action::Resize).await?;
         let flavor = self
             .store
@@ -132,6 +133,7 @@ impl Core {
         opts: ResizeOptions,
         request_id: &str,
     ) -> Result<String> {
+        policy::authorize_write(ctx, "os_compute_api:os-migrate-server:migrate")?;
         let server = self.server_for(ctx, id, Action::Resize).await?;
         let flavor = server.flavor.clone();
         self.start_resize(ctx, server, flavor, true, opts, request_id).await
@@ -190,6 +192,7 @@ impl Core {
         confirm: bool,
         request_id: &str,
     ) -> Result<()> {
+        policy::authorize_write(ctx, if confirm { Action::ConfirmResize } else { Action::RevertResize }.rule())?;
         let (action, kind) = if confirm {
             (Action::ConfirmResize, TaskKind::ConfirmResize)
         } else {
@@ -212,6 +215,7 @@ impl Core {
         req: RebuildRequest,
         request_id: &str,
     ) -> Result<Rebuilt> {
+        policy::authorize_write(ctx, Action::Rebuild.rule())?;
         let server = self.server_for(ctx, id, Action::Rebuild).await?;
         let from = match req.os_reinstall {
             Some(os) if !os.stop_running => STOPPED_OR_FAILED,
@@ -299,6 +303,7 @@ impl Core {
         password: &str,
         request_id: &str,
     ) -> Result<()> {
+        policy::authorize_write(ctx, Action::ChangePassword.rule())?;
         let server = self.server_get(ctx, id).await?;
         let params = json!({ SECRET_PARAM: password });
         let (action, kind) = (Action::ChangePassword, TaskKind::ChangePassword);
@@ -312,6 +317,7 @@ impl Core {
     }
 
     pub async fn server_clear_password(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:os-server-password:clear")?;
         self.server_get(ctx, id).await?;
         Ok(self.store.server_set_password(id, None).await?)
     }
@@ -326,6 +332,7 @@ impl Core {
         attach: bool,
         request_id: &str,
     ) -> Result<()> {
+        policy::authorize_write(ctx, Action::SetKeypairs.rule())?;
         let server = self.server_for(ctx, id, Action::SetKeypairs).await?;
         let mut keys = server.attached_keys.clone();
         for name in names {
@@ -352,6 +359,7 @@ impl Core {
     /// VNC is served; other protocols are unavailable, as in a Nova whose
     /// SPICE, RDP, serial and MKS consoles are disabled.
     pub async fn server_remote_console(&self, ctx: &AuthContext, id: &str, console_type: &str) -> Result<String> {
+        policy::authorize_write(ctx, Action::RemoteConsole.rule())?;
         if !VNC_TYPES.contains(&console_type) {
             return Err(Error::Invalid(format!("Unavailable console type {console_type}.")));
         }
@@ -403,6 +411,7 @@ impl Core {
     /// `monitorMetrics` (§6.3.11): the server joins the metering list;
     /// recorded as an instance action.
     pub async fn server_monitor(&self, ctx: &AuthContext, id: &str, request_id: &str) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:servers:monitor_metrics")?;
         let server = self.server_get(ctx, id).await?;
         self.record_api_action(ctx, &server, "monitorMetrics", request_id).await
     }

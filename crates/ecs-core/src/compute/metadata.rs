@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use ecs_types::AuthContext;
 use ecs_types::server::VmState;
 
-use crate::{Core, Error, Result};
+use crate::{Core, Error, Result, policy};
 
 /// Nova's per-server tag limit.
 pub const MAX_TAGS: usize = 50;
@@ -33,6 +33,10 @@ impl Core {
         items: BTreeMap<String, String>,
         replace: bool,
     ) -> Result<BTreeMap<String, String>> {
+        policy::authorize_write(
+            ctx,
+            if replace { "os_compute_api:server-metadata:update_all" } else { "os_compute_api:server-metadata:update" },
+        )?;
         let server = self.server_for_metadata(ctx, id).await?;
         let mut metadata = if replace { BTreeMap::new() } else { server.metadata };
         metadata.extend(items);
@@ -42,6 +46,7 @@ impl Core {
     }
 
     pub async fn server_metadata_delete(&self, ctx: &AuthContext, id: &str, key: &str) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:server-metadata:delete")?;
         let mut server = self.server_for_metadata(ctx, id).await?;
         if server.metadata.remove(key).is_none() {
             return Err(Error::NotFound("Metadata item was not found".into()));
@@ -51,6 +56,7 @@ impl Core {
 
     /// Replaces a server's tags; returns them sorted.
     pub async fn server_tags_set(&self, ctx: &AuthContext, id: &str, mut tags: Vec<String>) -> Result<Vec<String>> {
+        policy::authorize_write(ctx, "os_compute_api:os-server-tags:update_all")?;
         let server = self.server_get(ctx, id).await?;
         self.check_locked(ctx, &server, super::state::Action::Update)?;
         tags.sort();
@@ -64,6 +70,7 @@ impl Core {
 
     /// Adds one tag; true if it was new.
     pub async fn server_tag_add(&self, ctx: &AuthContext, id: &str, tag: &str) -> Result<bool> {
+        policy::authorize_write(ctx, "os_compute_api:os-server-tags:update")?;
         let server = self.server_get(ctx, id).await?;
         if server.tags.iter().any(|t| t == tag) {
             return Ok(false);
@@ -75,6 +82,7 @@ impl Core {
     }
 
     pub async fn server_tag_delete(&self, ctx: &AuthContext, id: &str, tag: &str) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:os-server-tags:delete")?;
         let server = self.server_get(ctx, id).await?;
         if !server.tags.iter().any(|t| t == tag) {
             return Err(Error::NotFound(format!("Tag {tag} not found")));
@@ -99,6 +107,7 @@ pub fn tag_of_pair(key: &str, value: &str) -> String {
 impl Core {
     /// Sets 2D tags on a server: each replaces the tags of its key.
     pub async fn server_tag_pairs_set(&self, ctx: &AuthContext, id: &str, pairs: &[(String, String)]) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:os-server-tags:update")?;
         let server = self.server_get(ctx, id).await?;
         let mut tags: Vec<String> =
             server.tags.into_iter().filter(|t| !pairs.iter().any(|(k, _)| k == tag_pair(t).0)).collect();
@@ -115,6 +124,7 @@ impl Core {
         id: &str,
         pairs: &[(String, Option<String>)],
     ) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:os-server-tags:delete")?;
         let server = self.server_get(ctx, id).await?;
         let doomed = |t: &str| {
             let (key, value) = tag_pair(t);

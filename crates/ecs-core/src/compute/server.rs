@@ -327,6 +327,7 @@ impl Core {
 
     /// Creates `min_count`..`max_count` servers and queues their builds.
     pub async fn server_create(&self, ctx: &AuthContext, req: CreateRequest) -> Result<Created> {
+        policy::authorize_write(ctx, "os_compute_api:servers:create")?;
         match self.create(ctx, req).await? {
             Outcome::Created(created) => Ok(created),
             Outcome::Checked | Outcome::Replay(_) => Err(Error::Internal("a Nova create made no servers".into())),
@@ -337,6 +338,7 @@ impl Core {
     /// sub-jobs of one job; a request repeated with its client token gets
     /// the first one's job back.
     pub async fn ecs_server_create(&self, ctx: &AuthContext, req: CreateRequest) -> Result<EcsCreated> {
+        policy::authorize_write(ctx, "os_compute_api:servers:create")?;
         let project_id = policy::project_of(ctx)?.to_string();
         let token = req.ecs.as_ref().and_then(|e| e.client_token.clone());
         let earlier = match &token {
@@ -738,6 +740,7 @@ impl Core {
     }
 
     pub async fn server_edit(&self, ctx: &AuthContext, id: &str, edit: ServerEdit) -> Result<Server> {
+        policy::authorize_write(ctx, Action::Update.rule())?;
         let server = self.server_get(ctx, id).await?;
         self.check_locked(ctx, &server, Action::Update)?;
         self.store.server_edit(id, &edit).await.map_err(Error::not_found_or(|| not_found(id)))?;
@@ -746,6 +749,7 @@ impl Core {
 
     /// Starts a power action (stop, start, reboot, pause, …).
     pub async fn server_power(&self, ctx: &AuthContext, id: &str, action: Action, request_id: &str) -> Result<()> {
+        policy::authorize_write(ctx, action.rule())?;
         let op = match action {
             Action::Stop => PowerOp::Stop,
             Action::Start => PowerOp::Start,
@@ -762,6 +766,7 @@ impl Core {
 
     /// Stops a server; `force` powers it off without asking the guest.
     pub async fn server_stop(&self, ctx: &AuthContext, id: &str, force: bool, request_id: &str) -> Result<()> {
+        policy::authorize_write(ctx, Action::Stop.rule())?;
         let server = self.server_get(ctx, id).await?;
         let params = if force { json!({"force": true}) } else { json!({}) };
         self.check_and_queue(ctx, &server, Action::Stop, TaskKind::Power(PowerOp::Stop), params, request_id).await?;
@@ -771,6 +776,7 @@ impl Core {
     /// Deletes a server: queued behind whatever it is doing.
     pub async fn server_delete(&self, ctx: &AuthContext, id: &str, force: bool, request_id: &str) -> Result<()> {
         let action = if force { Action::ForceDelete } else { Action::Delete };
+        policy::authorize_write(ctx, action.rule())?;
         self.start_task(ctx, id, action, TaskKind::Delete, request_id).await
     }
 
@@ -835,6 +841,7 @@ impl Core {
         reason: Option<&str>,
         request_id: &str,
     ) -> Result<()> {
+        policy::authorize_write(ctx, if lock { Action::Lock } else { Action::Unlock }.rule())?;
         let server = self.server_get(ctx, id).await?;
         if !lock && server.locked() && !ctx.is_admin() && server.locked_by.as_deref() == Some("admin") {
             return Err(policy::forbidden("os_compute_api:os-lock-server:unlock:unlock_override"));
@@ -873,6 +880,7 @@ impl Core {
 
     /// The guest's console, the last `length` lines if given.
     pub async fn server_console_output(&self, ctx: &AuthContext, id: &str, length: Option<usize>) -> Result<String> {
+        policy::authorize_write(ctx, Action::ConsoleOutput.rule())?;
         let server = self.server_get(ctx, id).await?;
         state::check(Action::ConsoleOutput, &server)?;
         let driver = server.host.as_deref().and_then(|h| self.drivers.get(h));
@@ -907,6 +915,11 @@ impl Core {
                 || Error::NotFound(format!("Action for request_id {request_id} on instance {id} not found")),
             )?;
         action.events = self.store.task_events(&action.task.id).await?;
+        // An event recorded without a host ran where the server is.
+        let host = self.store.server_get(id).await.ok().and_then(|s| s.host);
+        for event in action.events.iter_mut().filter(|e| e.host.is_none()) {
+            event.host = host.clone();
+        }
         Ok(action)
     }
 }
@@ -933,6 +946,7 @@ impl Core {
         req: InterfaceRequest,
         request_id: &str,
     ) -> Result<ecs_types::server::ServerPort> {
+        policy::authorize_write(ctx, Action::AttachInterface.rule())?;
         let server = self.server_get(ctx, server_id).await?;
         let (task_id, port_id) = self.interface_attach_start(ctx, &server, &req, None, request_id).await?;
         self.wait_task(&task_id, |why| {
@@ -957,6 +971,7 @@ impl Core {
         parent: Option<&str>,
         request_id: &str,
     ) -> Result<(String, String)> {
+        policy::authorize_write(ctx, Action::AttachInterface.rule())?;
         let (port_id, params) = match req {
             InterfaceRequest::Port(port) => {
                 let port = self.usable_port(ctx, port).await?;
@@ -1000,6 +1015,7 @@ impl Core {
         port_id: &str,
         request_id: &str,
     ) -> Result<()> {
+        policy::authorize_write(ctx, Action::DetachInterface.rule())?;
         let server = self.server_get(ctx, server_id).await?;
         self.interface_detach_start(ctx, &server, port_id, None, request_id).await?;
         Ok(())
@@ -1015,6 +1031,7 @@ impl Core {
         parent: Option<&str>,
         request_id: &str,
     ) -> Result<String> {
+        policy::authorize_write(ctx, Action::DetachInterface.rule())?;
         if !server.ports.iter().any(|p| p.id == port_id) {
             return Err(Error::NotFound(format!("Port {port_id} is not attached")));
         }

@@ -67,6 +67,38 @@ impl Action {
         }
     }
 
+    /// The Nova policy rule the action is allowed under (every one of
+    /// them changes the server, or shows what only members may see).
+    pub fn rule(self) -> &'static str {
+        match self {
+            Action::Stop => "os_compute_api:servers:stop",
+            Action::Start => "os_compute_api:servers:start",
+            Action::Reboot { .. } => "os_compute_api:servers:reboot",
+            Action::Pause => "os_compute_api:os-pause-server:pause",
+            Action::Unpause => "os_compute_api:os-pause-server:unpause",
+            Action::Suspend => "os_compute_api:os-suspend-server:suspend",
+            Action::Resume => "os_compute_api:os-suspend-server:resume",
+            Action::Delete => "os_compute_api:servers:delete",
+            Action::ForceDelete => "os_compute_api:os-deferred-delete:force",
+            Action::Lock => "os_compute_api:os-lock-server:lock",
+            Action::Unlock => "os_compute_api:os-lock-server:unlock",
+            Action::Update => "os_compute_api:servers:update",
+            Action::ConsoleOutput => "os_compute_api:os-console-output",
+            Action::AttachInterface => "os_compute_api:os-attach-interfaces:create",
+            Action::DetachInterface => "os_compute_api:os-attach-interfaces:delete",
+            Action::AttachVolume => "os_compute_api:os-volumes-attachments:create",
+            Action::DetachVolume => "os_compute_api:os-volumes-attachments:delete",
+            Action::CreateImage => "os_compute_api:servers:create_image",
+            Action::Resize => "os_compute_api:servers:resize",
+            Action::ConfirmResize => "os_compute_api:servers:confirm_resize",
+            Action::RevertResize => "os_compute_api:servers:revert_resize",
+            Action::Rebuild => "os_compute_api:servers:rebuild",
+            Action::ChangePassword => "os_compute_api:os-admin-password",
+            Action::SetKeypairs => "os_compute_api:servers:set_keypairs",
+            Action::RemoteConsole => "os_compute_api:os-remote-consoles",
+        }
+    }
+
     /// vm_states the action starts from; None means any.
     pub fn allowed_vm_states(self) -> Option<&'static [VmState]> {
         use VmState::*;

@@ -41,8 +41,13 @@ impl TestServer {
     }
 
     pub async fn start_with(db: TestDb, core: CoreConfig) -> TestServer {
+        Self::start_serving(db, |c| c.core = core).await
+    }
+
+    /// Starts with the settings `adjust` makes to the defaults.
+    pub async fn start_serving(db: TestDb, adjust: impl FnOnce(&mut ServeConfig)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let config = ServeConfig {
+        let mut config = ServeConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),
             database_url: Some(db.url.clone()),
@@ -50,11 +55,13 @@ impl TestServer {
             public_url: None,
             admin_password: None,
             demo_password: None,
-            core,
+            core: CoreConfig::default(),
             compute: ecsd::ComputeConfig::default(),
             vnc_proxy_listen: None,
             novncproxy_base_url_given: false,
+            early_policy_gates: true,
         };
+        adjust(&mut config);
         let running = ecsd::start(config).await.expect("server starts");
         let base = format!("http://{}", running.addr);
         TestServer { base, client: reqwest::Client::new(), running, _db: db, _dir: dir }

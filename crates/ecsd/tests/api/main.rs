@@ -18,6 +18,7 @@ mod lifecycle;
 mod metadata;
 mod process;
 mod qemu;
+mod reader;
 mod recovery;
 mod security_groups;
 mod servers;

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use ecs_types::{AuthContext, Network, Subnet};
 use ipnet::Ipv4Net;
 
-use crate::{Core, Error, Result, policy};
+use crate::{Core, Error, Kind, Result, policy};
 
 /// A subnet to add, as a request gives it.
 #[derive(Debug, Clone, Default)]
@@ -22,7 +22,7 @@ pub struct SubnetRequest {
 }
 
 fn invalid(message: impl Into<String>) -> Error {
-    Error::Invalid(format!("Invalid input for operation: {}", message.into()))
+    Error::invalid(format!("Invalid input for operation: {}", message.into()))
 }
 
 fn ipv4(text: &str, what: &str) -> Result<Ipv4Addr> {
@@ -32,7 +32,7 @@ fn ipv4(text: &str, what: &str) -> Result<Ipv4Addr> {
 impl Core {
     /// A network the caller may see and change: their project's, or any for an admin.
     async fn own_network(&self, ctx: &AuthContext, id: &str) -> Result<Network> {
-        let not_found = || Error::NotFound(format!("Network {id} could not be found."));
+        let not_found = || Error::not_found(Kind::Network, id);
         let n = self.store.network_get(id).await.map_err(Error::not_found_or(not_found))?;
         if ctx.is_admin() || n.project_id.as_deref() == ctx.project_id() { Ok(n) } else { Err(not_found()) }
     }
@@ -140,7 +140,7 @@ impl Core {
     pub async fn network_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
         self.own_network(ctx, id).await?;
         if !self.store.network_delete(id).await? {
-            return Err(Error::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "Unable to complete operation on network {id}. There are one or more ports still in use on the network."
             )));
         }
@@ -150,7 +150,7 @@ impl Core {
     pub async fn subnet_delete(&self, ctx: &AuthContext, network_id: &str, id: &str) -> Result<()> {
         self.own_network(ctx, network_id).await?;
         if !self.store.subnet_delete(id).await? {
-            return Err(Error::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "Unable to complete operation on subnet {id}: One or more ports have an IP allocation from this subnet."
             )));
         }

@@ -4,7 +4,7 @@
 
 use ecs_types::AuthContext;
 
-use crate::{Error, Result};
+use crate::{Error, Forbidden, Result};
 
 /// Fails unless the caller holds the admin role.
 pub fn require_admin(ctx: &AuthContext, rule: &str) -> Result<()> {
@@ -20,10 +20,10 @@ pub fn may_write(ctx: &AuthContext) -> bool {
 
 /// Nova's wording for a policy refusal.
 pub fn forbidden(rule: &str) -> Error {
-    Error::Forbidden(format!("Policy doesn't allow {rule} to be performed."))
+    Error::Forbidden(Forbidden::Policy { rule: rule.to_string() })
 }
 
 /// The project a project-scoped operation acts in.
 pub fn project_of(ctx: &AuthContext) -> Result<&str> {
-    ctx.project_id().ok_or_else(|| Error::Forbidden("This operation needs a project-scoped token.".into()))
+    ctx.project_id().ok_or(Error::Forbidden(Forbidden::ProjectScope))
 }

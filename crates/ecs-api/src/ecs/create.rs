@@ -95,7 +95,7 @@ async fn create(
     let mut req = checked.request;
     req.request_id = request_id;
     req.ecs = Some(EcsCreate { client_token, dry_run, ..req.ecs.take().unwrap_or_default() });
-    match state.core.ecs_server_create(&call.ctx, req).await.map_err(create_error)? {
+    match state.core.ecs_server_create(&call.ctx, req).await? {
         EcsCreated::Checked => Ok(StatusCode::ACCEPTED.into_response()),
         EcsCreated::Started { job_id, server_ids } => {
             let mut out = json!({"job_id": ecs_core::job::job_id(&job_id), "serverIds": server_ids});
@@ -104,15 +104,6 @@ async fn create(
             }
             Ok(Json(out).into_response())
         }
-    }
-}
-
-/// Errors of the create beyond the checks here, by kind.
-fn create_error(e: ecs_core::Error) -> EcsError {
-    match e {
-        ecs_core::Error::QuotaExceeded(m) => EcsError::with_message("Ecs.0001", m),
-        ecs_core::Error::Conflict(m) => EcsError::conflict(m),
-        other => other.into(),
     }
 }
 

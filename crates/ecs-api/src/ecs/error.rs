@@ -5,6 +5,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use ecs_core::{Conflict, Forbidden, Invalid, Kind, Resource};
+
 use super::codes;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,11 +49,12 @@ impl EcsError {
         self
     }
 
-    /// A core error as `code` when it is a NotFound (each resource has its
-    /// own "does not exist" code), otherwise by its kind.
+    /// A core error as `code` when it is a NotFound: where the same
+    /// missing thing means another situation (a disk that is gone is "not
+    /// attached" on a detach).
     pub fn not_found_as(code: &'static str) -> impl Fn(ecs_core::Error) -> EcsError {
         move |e| match e {
-            ecs_core::Error::NotFound(message) => EcsError::with_message(code, message),
+            ecs_core::Error::NotFound { .. } => EcsError::with_message(code, e.to_string()),
             other => other.into(),
         }
     }
@@ -75,21 +78,90 @@ impl IntoResponse for EcsError {
     }
 }
 
-/// Core errors by kind; callers that know the resource pick a sharper code.
+/// The seed's code for a missing thing of `kind`, named by the path
+/// (Ecs.0114 for a server) or by the request (the sharper create codes).
+fn missing_code(kind: &Kind) -> Option<&'static str> {
+    Some(match kind {
+        Kind::Server => "Ecs.0114",
+        Kind::Flavor => "Ecs.0029",
+        Kind::Image => "Ecs.0031",
+        Kind::Subnet => "Ecs.0038",
+        Kind::Network | Kind::SecurityGroup | Kind::SecurityGroupName { .. } => "Ecs.0014",
+        Kind::Keypair { .. } | Kind::KeypairName | Kind::AttachedKeypair { .. } => "Ecs.0314",
+        Kind::Volume => "Ecs.0103",
+        Kind::VolumeAttachment { .. } | Kind::AttachmentOf => "Ecs.0111",
+        Kind::Interface => "Ecs.0085",
+        Kind::Job => "Common.0011",
+        // The seed has no code of its own for a missing server group: the
+        // 404 of Ecs.0114 below.
+        Kind::FloatingIpPool | Kind::FreeFloatingIp => "Ecs.0013",
+        _ => return None,
+    })
+}
+
+/// The one map from the core's error to the seed's codes (API-CATALOG.md,
+/// seed 002's table).
+pub(crate) fn code(e: &ecs_core::Error) -> &'static str {
+    use ecs_core::Error as E;
+    match e {
+        E::NotFound { kind, .. } => missing_code(kind).unwrap_or("Ecs.0114"),
+        E::InvalidState { .. } => "Ecs.0100",
+        E::Locked { .. } => "Ecs.0605",
+        E::QuotaExceeded { resource, .. } => match resource {
+            Resource::Volumes | Resource::Gigabytes | Resource::Snapshots => "Ecs.0021",
+            Resource::ServerGroups | Resource::ServerGroupMembers => "Ecs.0022",
+            Resource::FloatingIps => "Ecs.0013",
+            _ => "Ecs.0001",
+        },
+        E::NoValidHost { .. } => "Ecs.0319",
+        E::Invalid(invalid) => match invalid {
+            // A missing thing the request names is a 400, never the 404 of Ecs.0114.
+            Invalid::Unknown { kind, .. } => missing_code(kind).filter(|c| *c != "Ecs.0114").unwrap_or("Ecs.0005"),
+            Invalid::FlavorDisabled => "Ecs.0027",
+            Invalid::ImageNotActive { .. } => "Ecs.0032",
+            Invalid::FixedIpInUse { .. } => "Ecs.0010",
+            Invalid::NoFixedIpLeft => "Ecs.0012",
+            Invalid::SystemDiskDetach => "Ecs.0102",
+            Invalid::VolumeState { .. } | Invalid::VolumeAttached { here: false, .. } => "Ecs.0103",
+            Invalid::VolumeAttached { here: true, .. } => "Ecs.0057",
+            Invalid::TooManyTags { .. } => "Ecs.0905",
+            Invalid::SameFlavor => "Ecs.0810",
+            Invalid::BatchSize { given, max } if given > max => "Ecs.0118",
+            _ => "Ecs.0005",
+        },
+        E::Conflict(conflict) => match conflict {
+            Conflict::PortInUse { .. } => "Ecs.0919",
+            Conflict::ClientTokenReused | Conflict::MultipleNetworks | Conflict::DeviceInUse { .. } => "Ecs.0005",
+            Conflict::NoConsole { .. } | Conflict::Other(_) => "Ecs.0100",
+        },
+        E::Forbidden(Forbidden::Policy { .. }) => "Pdp.0001",
+        E::Forbidden(_) => "Ecs.0003",
+        E::Unauthorized(_) => "Common.0013",
+        E::Internal(_) => "Common.0001",
+    }
+}
+
+/// A core error in the ECS body: its code, the core's wording as the
+/// message (IAM's for a policy refusal) and the few shapes beyond a code.
 impl From<ecs_core::Error> for EcsError {
     fn from(e: ecs_core::Error) -> Self {
         use ecs_core::Error as E;
-        match e {
-            E::Invalid(m) => EcsError::with_message("Ecs.0005", m),
-            E::Unauthorized(m) => EcsError::with_message("Common.0013", m),
-            E::Forbidden(m) => EcsError::with_message("Ecs.0003", m),
-            E::QuotaExceeded(m) => EcsError::with_message("Ecs.0001", m),
-            E::NotFound(m) => EcsError::with_message("Ecs.0114", m),
-            E::Conflict(m) => EcsError::with_message("Ecs.0100", m),
+        let code = code(&e);
+        match &e {
             E::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
-                EcsError::new("Common.0001")
+                EcsError::new(code)
             }
+            E::Forbidden(Forbidden::Policy { rule }) => {
+                EcsError::with_message(code, format!("Policy does not allow {rule} to be performed."))
+            }
+            // The seed's create answers an address outside its subnet so.
+            E::Invalid(Invalid::FixedIpOutsideNetwork { .. }) => {
+                EcsError::with_message(code, e.to_string()).detail("Ecs.0039")
+            }
+            // A request that contradicts an earlier one: 409 under the general code.
+            E::Conflict(Conflict::ClientTokenReused) => EcsError::conflict(e.to_string()),
+            _ => EcsError::with_message(code, e.to_string()),
         }
     }
 }

@@ -54,14 +54,13 @@ fn job_type(task: &Task, single: bool) -> String {
 }
 
 /// The seed's code for a job that failed: a failed sub-job fails its job
-/// (Common.0021 "Subjob fails"); no host with room is Ecs.0319.
-fn error_code(reason: &str, has_sub_jobs: bool) -> &'static str {
-    if has_sub_jobs {
-        "Common.0021"
-    } else if reason.contains(ecs_core::compute::NO_VALID_HOST) {
-        "Ecs.0319"
-    } else {
-        "Ecs.0000"
+/// (Common.0021 "Subjob fails"); a task's own failure has the code of its
+/// domain error (no host with room: Ecs.0319), one of ours Ecs.0000.
+fn error_code(task: &Task, has_sub_jobs: bool) -> &'static str {
+    match ecs_core::job::failure(task) {
+        _ if has_sub_jobs => "Common.0021",
+        None | Some(ecs_core::Error::Internal(_)) => "Ecs.0000",
+        Some(e) => super::error::code(&e),
     }
 }
 
@@ -119,7 +118,7 @@ fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
         "job_type": job_type(task, single),
         "begin_time": time(task.created_at),
         "end_time": end.map(time),
-        "error_code": fail_reason.as_deref().map(|r| error_code(r, !sub_jobs.is_empty())),
+        "error_code": fail_reason.as_ref().map(|_| error_code(task, !sub_jobs.is_empty())),
         "fail_reason": fail_reason,
     })
 }

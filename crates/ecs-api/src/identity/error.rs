@@ -34,11 +34,11 @@ impl From<ecs_core::Error> for KeystoneError {
         let status = match &e {
             E::Invalid(_) => StatusCode::BAD_REQUEST,
             E::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            E::Forbidden(_) | E::QuotaExceeded(_) => StatusCode::FORBIDDEN,
-            E::NotFound(_) => StatusCode::NOT_FOUND,
-            E::Conflict(_) => StatusCode::CONFLICT,
-            E::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
+            E::Forbidden(_) | E::QuotaExceeded { .. } => StatusCode::FORBIDDEN,
+            E::NotFound { .. } => StatusCode::NOT_FOUND,
+            E::Conflict(_) | E::InvalidState { .. } | E::Locked { .. } => StatusCode::CONFLICT,
+            E::NoValidHost { .. } | E::Internal(_) => {
+                tracing::error!(error = %e, "internal error");
                 return Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "An unexpected error prevented the server from fulfilling your request.",

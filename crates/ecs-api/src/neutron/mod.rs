@@ -29,15 +29,20 @@ impl IntoResponse for NeutronError {
 
 impl From<ecs_core::Error> for NeutronError {
     fn from(e: ecs_core::Error) -> Self {
-        match &e {
-            ecs_core::Error::NotFound(_) => NeutronError(StatusCode::NOT_FOUND, "NotFound", e.to_string()),
-            ecs_core::Error::Invalid(_) => NeutronError(StatusCode::BAD_REQUEST, "BadRequest", e.to_string()),
-            ecs_core::Error::Forbidden(_) => NeutronError(StatusCode::FORBIDDEN, "PolicyNotAuthorized", e.to_string()),
-            ecs_core::Error::Conflict(_) => NeutronError(StatusCode::CONFLICT, "Conflict", e.to_string()),
-            ecs_core::Error::QuotaExceeded(_) => NeutronError(StatusCode::CONFLICT, "OverQuota", e.to_string()),
-            ecs_core::Error::Unauthorized(_) => NeutronError(StatusCode::UNAUTHORIZED, "Unauthorized", e.to_string()),
-            _ => NeutronError(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "Request failed".into()),
-        }
+        use ecs_core::Error as E;
+        let (status, kind) = match &e {
+            E::NotFound { .. } => (StatusCode::NOT_FOUND, "NotFound"),
+            E::Invalid(_) => (StatusCode::BAD_REQUEST, "BadRequest"),
+            E::Forbidden(_) => (StatusCode::FORBIDDEN, "PolicyNotAuthorized"),
+            E::Conflict(_) | E::InvalidState { .. } | E::Locked { .. } => (StatusCode::CONFLICT, "Conflict"),
+            E::QuotaExceeded { .. } => (StatusCode::CONFLICT, "OverQuota"),
+            E::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            E::NoValidHost { .. } | E::Internal(_) => {
+                tracing::error!(error = %e, "internal error");
+                return NeutronError(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "Request failed".into());
+            }
+        };
+        NeutronError(status, kind, e.to_string())
     }
 }
 

@@ -30,6 +30,18 @@ fn ipv4(text: &str, what: &str) -> Result<Ipv4Addr> {
 }
 
 impl Core {
+    /// The subnet `id` of one of the internal `networks` (those the caller
+    /// sees), with its network.
+    pub async fn subnet_in(&self, networks: &[Network], id: &str) -> Result<Option<(Network, Subnet)>> {
+        for network in networks.iter().filter(|n| !n.external) {
+            let subnets = self.store.subnet_list(&network.id).await?;
+            if let Some(subnet) = subnets.into_iter().find(|s| s.id == id) {
+                return Ok(Some((network.clone(), subnet)));
+            }
+        }
+        Ok(None)
+    }
+
     /// A network the caller may see and change: their project's, or any for an admin.
     async fn own_network(&self, ctx: &AuthContext, id: &str) -> Result<Network> {
         let not_found = || Error::not_found(Kind::Network, id);

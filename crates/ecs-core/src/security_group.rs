@@ -57,10 +57,8 @@ impl Core {
             .iter()
             .map(|n| {
                 groups.iter().find(|(id, name)| name == n || id == n).cloned().ok_or_else(|| {
-                    Error::invalid(format!(
-                        "Security group {n} not found for project {}.",
-                        ctx.project_id().unwrap_or_default()
-                    ))
+                    let project_id = ctx.project_id().unwrap_or_default().to_string();
+                    Error::unknown(Kind::SecurityGroupName { project_id }, n.as_str())
                 })
             })
             .collect()

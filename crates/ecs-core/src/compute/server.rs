@@ -66,22 +66,28 @@ pub struct CreateRequest {
     pub access_ipv4: String,
     pub access_ipv6: String,
     pub request_id: String,
-    /// Set by the ECS-native create.
-    pub ecs: Option<EcsCreate>,
-}
-
-/// What the ECS-native create adds (seed 002 §5.1.1, seed 001): the
-/// servers are built as the sub-jobs of one job.
-#[derive(Debug, Clone, Default)]
-pub struct EcsCreate {
-    /// `X-Client-Token` and a digest of the request.
-    pub client_token: Option<ClientToken>,
-    /// `publicip`: an EIP bound to each server's first NIC.
+    /// How the servers of one request are named when there are several.
+    pub naming: Naming,
+    /// An EIP bound to each server's first NIC.
     pub public_ip: Option<PublicIp>,
-    /// `extendparam`, kept with each server.
+    /// Kept with each server as given (ECS `extendparam`).
     pub extend_param: BTreeMap<String, Value>,
+    /// Build the servers as the sub-jobs of one job ([`Core::server_create_job`]).
+    pub as_job: bool,
+    /// A job's idempotency token and a digest of its request.
+    pub client_token: Option<ClientToken>,
     /// Check everything, create nothing.
     pub dry_run: bool,
+}
+
+/// Names of several servers made by one request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Naming {
+    /// Nova's `name-1`, `name-2`, ...
+    #[default]
+    Indexed,
+    /// ECS's `name-0001`, ... counting on from a `-<number>` the name ends in.
+    Serial,
 }
 
 /// The EIP an ECS create binds.
@@ -111,9 +117,9 @@ enum Outcome {
     Replay(ecs_store::TokenUse),
 }
 
-/// What an ECS-native create answers.
+/// What a create as a job answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EcsCreated {
+pub enum JobCreated {
     Started {
         job_id: String,
         server_ids: Vec<String>,
@@ -122,7 +128,7 @@ pub enum EcsCreated {
     Checked,
 }
 
-/// The ECS rule for several servers of one name: `-0001`, `-0002`, ... or,
+/// [`Naming::Serial`] for several servers of one name: `-0001`, `-0002`, ... or,
 /// when the name ends in `-<number>`, counting on from that number.
 fn ecs_names(name: &str, count: i64) -> Vec<String> {
     if count == 1 {
@@ -274,7 +280,7 @@ impl Core {
                         if max_count > 1 {
                             return Err(Invalid::FixedIpWithCount.into());
                         }
-                        self.check_fixed_ip(network, ip).await?;
+                        self.check_fixed_ip(network, req.subnet_id.as_deref(), ip).await?;
                     }
                     nics.push(RequestedNic {
                         network_id: network.id.clone(),
@@ -300,11 +306,13 @@ impl Core {
         Ok(port)
     }
 
-    /// Checks a fixed IP asked for on `network`: inside one of its subnets and free.
-    async fn check_fixed_ip(&self, network: &Network, ip: &str) -> Result<()> {
+    /// Checks a fixed IP asked for on `network`: inside one of its subnets
+    /// (the one named, if any) and free.
+    pub(crate) async fn check_fixed_ip(&self, network: &Network, subnet_id: Option<&str>, ip: &str) -> Result<()> {
         let addr: std::net::IpAddr = ip.parse().map_err(|_| Invalid::InvalidFixedIp { ip: ip.to_string() })?;
         let subnets = self.store.subnet_list(&network.id).await?;
-        if !subnets.iter().any(|s| s.cidr.parse::<ipnet::IpNet>().is_ok_and(|net| net.contains(&addr))) {
+        let mut candidates = subnets.iter().filter(|s| subnet_id.is_none_or(|id| s.id == id));
+        if !candidates.any(|s| s.cidr.parse::<ipnet::IpNet>().is_ok_and(|net| net.contains(&addr))) {
             return Err(Invalid::FixedIpOutsideNetwork { ip: ip.to_string(), network_id: network.id.clone() }.into());
         }
         if self.store.port_address_in_use(&network.id, ip).await? {
@@ -321,12 +329,12 @@ impl Core {
         }
     }
 
-    /// The ECS-native create: `count` servers (all or none) built as the
-    /// sub-jobs of one job; a request repeated with its client token gets
-    /// the first one's job back.
-    pub async fn ecs_server_create(&self, ctx: &AuthContext, req: CreateRequest) -> Result<EcsCreated> {
+    /// A create as one job (the ECS-native create): `count` servers (all
+    /// or none) built as its sub-jobs; a request repeated with its client
+    /// token gets the first one's job back.
+    pub async fn server_create_job(&self, ctx: &AuthContext, req: CreateRequest) -> Result<JobCreated> {
         let project_id = policy::project_of(ctx)?.to_string();
-        let token = req.ecs.as_ref().and_then(|e| e.client_token.clone());
+        let token = req.client_token.clone();
         let earlier = match &token {
             Some(t) => self.store.client_token_get(&project_id, &t.token).await?,
             None => None,
@@ -335,12 +343,12 @@ impl Core {
             Some(earlier) => earlier,
             None => match self.create(ctx, req).await? {
                 Outcome::Created(created) => {
-                    return Ok(EcsCreated::Started {
+                    return Ok(JobCreated::Started {
                         job_id: created.job_id.unwrap_or_default(),
                         server_ids: created.servers.into_iter().map(|s| s.id).collect(),
                     });
                 }
-                Outcome::Checked => return Ok(EcsCreated::Checked),
+                Outcome::Checked => return Ok(JobCreated::Checked),
                 Outcome::Replay(earlier) => earlier,
             },
         };
@@ -348,7 +356,7 @@ impl Core {
             return Err(Conflict::ClientTokenReused.into());
         }
         let sub_jobs = self.store.task_children(&earlier.task_id).await?;
-        Ok(EcsCreated::Started {
+        Ok(JobCreated::Started {
             job_id: earlier.task_id,
             server_ids: sub_jobs.into_iter().filter_map(|t| t.server_id).collect(),
         })
@@ -406,13 +414,11 @@ impl Core {
                 "image" => {
                     let size = b.volume_size.unwrap_or(0);
                     let image = self.image(ctx, &id).await.map_err(|_| Error::unknown(Kind::Image, &id))?;
-                    if size < 1 || size < image.min_disk_gb {
-                        return Err(Error::invalid(format!(
-                            "Volume is smaller than the minimum size specified in image metadata. Volume size is \
-                             {} bytes, minimum size is {} bytes.",
-                            size << 30,
-                            image.min_disk_gb.max(1) << 30
-                        )));
+                    // The image must fit: its own size and the minimum it asks for.
+                    let image_gb = (image.size_bytes + (1 << 30) - 1) >> 30;
+                    let min_gb = image.min_disk_gb.max(image_gb).max(1);
+                    if size < min_gb {
+                        return Err(Invalid::RootDiskTooSmall { size_gb: size, min_gb }.into());
                     }
                 }
                 _ => {
@@ -475,12 +481,26 @@ impl Core {
 
         let limits = self.instance_limits(&project_id).await?;
         let per_server = InstanceUsage { instances: 1, cores: flavor.vcpus, ram_mb: flavor.ram_mb };
-        if req.ecs.as_ref().is_some_and(|e| e.dry_run) {
+        // The volumes a server's build makes count against the EVS quota (Cinder's volumes and gigabytes).
+        let new_volumes: Vec<&BlockDevice> =
+            req.block_devices.iter().filter(|b| b.destination_type == "volume" && b.source_type != "volume").collect();
+        let disks = ecs_store::DiskQuota {
+            per_server_volumes: new_volumes.len() as i64,
+            per_server_gb: new_volumes.iter().map(|b| b.volume_size.unwrap_or(0)).sum(),
+            max_volumes: self.config.quota.volumes,
+            max_gb: self.config.quota.gigabytes,
+        };
+        if req.dry_run {
             let used = self.store.instance_usage(&project_id).await?;
+            let volumes = self.store.volume_list(Some(&project_id)).await?;
+            let used_gb = volumes.iter().map(|v| v.size_gb).sum();
+            let n = req.min_count;
             let wanted = [
-                ("instances", limits.instances, used.instances, req.min_count),
-                ("cores", limits.cores, used.cores, req.min_count * flavor.vcpus),
-                ("ram", limits.ram_mb, used.ram_mb, req.min_count * flavor.ram_mb),
+                ("instances", limits.instances, used.instances, n),
+                ("cores", limits.cores, used.cores, n * flavor.vcpus),
+                ("ram", limits.ram_mb, used.ram_mb, n * flavor.ram_mb),
+                ("volumes", disks.max_volumes, volumes.len() as i64, n * disks.per_server_volumes),
+                ("gigabytes", disks.max_gb, used_gb, n * disks.per_server_gb),
             ];
             if let Some((resource, limit, used, requested)) =
                 wanted.into_iter().find(|(_, limit, used, requested)| *limit >= 0 && used + requested > *limit)
@@ -490,20 +510,20 @@ impl Core {
             return Ok(Outcome::Checked);
         }
         // An ECS create is one job; each server's build is a sub-job.
-        let job = req.ecs.as_ref().map(|ecs| {
+        let job = req.as_job.then(|| {
             let mut task = new_task(ctx, "createServer", "", &req.request_id);
             task.server_id = None;
             task.params = json!({"count": req.max_count});
             // The job has no steps: its state is its sub-jobs'.
             task.finished = true;
-            ecs_store::CreateJob { task, client_token: ecs.client_token.clone() }
+            ecs_store::CreateJob { task, client_token: req.client_token.clone() }
         });
         let job_id = job.as_ref().map(|j| j.task.id.clone());
-        let build_params = match req.ecs.as_ref().and_then(|e| e.public_ip.as_ref()) {
+        let build_params = match &req.public_ip {
             Some(eip) => json!({"publicip": {"id": eip.existing, "delete_on_termination": eip.delete_on_termination}}),
             None => json!({}),
         };
-        let extend_param = req.ecs.as_ref().map(|e| e.extend_param.clone()).unwrap_or_default();
+        let extend_param = req.extend_param.clone();
         let snapshot = FlavorSnapshot::of(&flavor);
         let reservation = reservation_id();
         let admin_pass = req.admin_pass.clone().unwrap_or_else(generate_password);
@@ -515,7 +535,7 @@ impl Core {
                     let (name, hostname) = match (&req.hostname, count) {
                         (Some(h), _) => (req.name.clone(), h.clone()),
                         (None, 1) => (req.name.clone(), sanitize_hostname(&req.name)),
-                        (None, _) if req.ecs.is_some() => {
+                        (None, _) if req.naming == Naming::Serial => {
                             let name = ecs_names(&req.name, count).swap_remove(index as usize);
                             (name.clone(), sanitize_hostname(&name))
                         }
@@ -603,7 +623,13 @@ impl Core {
             .store
             .server_create_batch(
                 &project_id,
-                ecs_store::CreateQuota { per_server, limits, min_count: req.min_count, max_count: req.max_count },
+                ecs_store::CreateQuota {
+                    per_server,
+                    limits,
+                    disks,
+                    min_count: req.min_count,
+                    max_count: req.max_count,
+                },
                 job.as_ref(),
                 build,
             )
@@ -948,7 +974,7 @@ impl Core {
                     .find(|n| &n.id == net_id)
                     .ok_or_else(|| Error::not_found(Kind::Network, net_id.as_str()))?;
                 if let Some(ip) = fixed_ip {
-                    self.check_fixed_ip(&network, ip).await?;
+                    self.check_fixed_ip(&network, subnet_id.as_deref(), ip).await?;
                 }
                 let port_id = uuid::Uuid::new_v4().to_string();
                 let params =

@@ -139,21 +139,7 @@ impl Core {
     ) -> Result<(VolumeAttachment, String)> {
         let server = self.server_get(ctx, server_id).await?;
         let volume = self.volume(ctx, volume_id).await?;
-        self.check_locked(ctx, &server, Action::AttachVolume)?;
-        state::check(Action::AttachVolume, &server)?;
-        if let Some(a) = &volume.attachment {
-            let here = a.server_id == server.id;
-            return Err(
-                Invalid::VolumeAttached { id: volume_id.to_string(), server_id: a.server_id.clone(), here }.into()
-            );
-        }
-        if Some(&volume.availability_zone) != server.availability_zone.as_ref() {
-            return Err(Error::invalid(format!(
-                "Invalid volume: Instance and volume not in same availability_zone ({} vs {})",
-                server.availability_zone.as_deref().unwrap_or(""),
-                volume.availability_zone
-            )));
-        }
+        self.attach_checks(ctx, &server, &volume, None).await?;
         let task = self.task_for(
             ctx,
             &server,
@@ -169,6 +155,55 @@ impl Core {
             .map_err(|r| refused(r, volume_id))?;
         self.wake.notify();
         Ok((attachment, task_id))
+    }
+
+    /// The checks of an attach, making nothing (a dry run): the store's
+    /// reservation repeats the volume's and the device's atomically.
+    pub async fn volume_attach_check(
+        &self,
+        ctx: &AuthContext,
+        server_id: &str,
+        volume_id: &str,
+        device: Option<&str>,
+    ) -> Result<()> {
+        let server = self.server_get(ctx, server_id).await?;
+        let volume = self.volume(ctx, volume_id).await?;
+        self.attach_checks(ctx, &server, &volume, device).await
+    }
+
+    /// An attach's rules: the server unlocked and in a state that allows
+    /// it, the volume free, available and in the server's zone, the device
+    /// (if checked) not taken.
+    async fn attach_checks(
+        &self,
+        ctx: &AuthContext,
+        server: &ecs_types::server::Server,
+        volume: &Volume,
+        device: Option<&str>,
+    ) -> Result<()> {
+        self.check_locked(ctx, server, Action::AttachVolume)?;
+        state::check(Action::AttachVolume, server)?;
+        if let Some(a) = &volume.attachment {
+            let here = a.server_id == server.id;
+            return Err(Invalid::VolumeAttached { id: volume.id.clone(), server_id: a.server_id.clone(), here }.into());
+        }
+        if volume.status != "available" {
+            return Err(Invalid::VolumeState { id: volume.id.clone(), status: volume.status.clone() }.into());
+        }
+        if Some(&volume.availability_zone) != server.availability_zone.as_ref() {
+            return Err(Error::invalid(format!(
+                "Invalid volume: Instance and volume not in same availability_zone ({} vs {})",
+                server.availability_zone.as_deref().unwrap_or(""),
+                volume.availability_zone
+            )));
+        }
+        if let Some(device) = device {
+            let attached = self.store.volumes_of_server(&server.id).await?;
+            if attached.iter().any(|v| v.attachment.as_ref().is_some_and(|a| a.device == device)) {
+                return Err(Conflict::DeviceInUse { device: device.to_string() }.into());
+            }
+        }
+        Ok(())
     }
 
     /// Detaches a volume; the volume is `detaching` until the task is done.

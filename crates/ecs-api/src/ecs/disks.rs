@@ -64,20 +64,10 @@ pub async fn attach(
         }
         return Ok(StatusCode::ACCEPTED.into_response());
     };
-    let volume = state.core.volume(&call.ctx, volume_id).await.map_err(EcsError::not_found_as("Ecs.0103"))?;
-    match &volume.attachment {
-        Some(a) if a.server_id == server.id => return Err(EcsError::new("Ecs.0057")),
-        Some(_) => return Err(EcsError::new("Ecs.0103")),
-        None if volume.status != "available" => return Err(EcsError::new("Ecs.0103")),
-        None => {}
-    }
-    if let Some(device) = &device {
-        let attached = state.core.server_volumes(&call.ctx, &id).await?;
-        if attached.iter().any(|v| v.attachment.as_ref().is_some_and(|a| &a.device == device)) {
-            return Err(illegal(format!("The device name {device} is in use.")));
-        }
-    }
+    // The rules are the core's: attached here already is Ecs.0057, a disk
+    // missing, attached elsewhere or not available Ecs.0103.
     if dry_run {
+        state.core.volume_attach_check(&call.ctx, &server.id, volume_id, device.as_deref()).await?;
         return Ok(StatusCode::ACCEPTED.into_response());
     }
     let (_, task) =

@@ -55,12 +55,28 @@ fn job_type(task: &Task, single: bool) -> String {
 
 /// The seed's code for a job that failed: a failed sub-job fails its job
 /// (Common.0021 "Subjob fails"); a task's own failure has the code of its
-/// domain error (no host with room: Ecs.0319), one of ours Ecs.0000.
+/// domain error (no host with room: Ecs.0319, no address left: Ecs.0012),
+/// else the seed's "failed to ..." code of the operation, else Ecs.0000.
 fn error_code(task: &Task, has_sub_jobs: bool) -> &'static str {
     match ecs_core::job::failure(task) {
         _ if has_sub_jobs => "Common.0021",
-        None | Some(ecs_core::Error::Internal(_)) => "Ecs.0000",
+        None | Some(ecs_core::Error::Internal(_)) => failed_operation_code(&task.kind),
         Some(e) => super::error::code(&e),
+    }
+}
+
+/// The seed's code for an operation of `kind` that failed on our side.
+fn failed_operation_code(kind: &str) -> &'static str {
+    match kind {
+        "create" => "Ecs.0204",
+        "start" => "Ecs.0226",
+        "reboot" | "reboot_hard" => "Ecs.0227",
+        "resize" => "Ecs.0207",
+        "delete" | "deleteServers" => "Ecs.0501",
+        "attach_volume" => "Ecs.0205",
+        "attach_interface" => "Ecs.0217",
+        "detach_interface" => "Ecs.0507",
+        _ => "Ecs.0000",
     }
 }
 

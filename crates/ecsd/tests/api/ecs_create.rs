@@ -224,6 +224,8 @@ async fn failed_sub_job(server: &TestServer) {
     assert!(job["fail_reason"].as_str().unwrap().starts_with("Exceeded maximum number of retries"), "{job}");
     let sub = &job["entities"]["sub_jobs"][0];
     assert_eq!(sub["status"], "FAIL");
+    // Nova's MaxRetriesExceeded is a NoValidHost: no host could build it.
+    assert_eq!(sub["error_code"], "Ecs.0319", "{job}");
     // The server stays, in ERROR, without its system disk or NIC.
     let id = sub["entities"]["server_id"].as_str().unwrap();
     assert_eq!(demo.wait_status(id, "ERROR").await["status"], "ERROR");
@@ -436,8 +438,8 @@ both!(reader_role);
 
 /// Seed codes that only the core's typed errors reach, one situation each:
 /// a batch beyond its limit (Ecs.0118), the server-group quota (Ecs.0022),
-/// a locked ECS (Ecs.0605), and a subnet out of addresses in the failed
-/// sub-jobs of a create (Ecs.0012).
+/// a locked ECS (Ecs.0605), a start that fails (Ecs.0226), and a subnet out
+/// of addresses in the failed sub-jobs of a create (Ecs.0012).
 async fn codes_from_the_core(server: &TestServer) {
     let demo = server.demo().await;
     let p = place(server).await;
@@ -470,6 +472,21 @@ async fn codes_from_the_core(server: &TestServer) {
     let attach = json!({"volumeAttachment": {"volumeId": volume}});
     let r = demo.post(&format!("/v1/{project}/cloudservers/{id}/attachvolume"), None, &attach).await;
     assert_eq!((r.status.as_u16(), code(&r)), (400, "Ecs.0605".to_string()), "{}", r.body);
+
+    // An operation that fails on our side has the seed's "failed to" code: a start, Ecs.0226.
+    assert_eq!(demo.post(&format!("/v2.1/servers/{id}/action"), None, &json!({"unlock": null})).await.status, 202);
+    let batch = format!("/v1/{project}/cloudservers/action");
+    let r = demo.post(&batch, None, &json!({"os-stop": {"servers": [{"id": id}]}})).await;
+    assert_eq!(finished_job(&demo, r.body["job_id"].as_str().unwrap()).await["status"], "SUCCESS");
+    server.sim().inject(ecs_hypervisor::sim::FaultRule {
+        host: None,
+        op: ecs_hypervisor::Op::PowerOn,
+        times: 1,
+        message: Some("the guest would not start".into()),
+    });
+    let r = demo.post(&batch, None, &json!({"os-start": {"servers": [{"id": id}]}})).await;
+    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["entities"]["sub_jobs"][0]["error_code"], "Ecs.0226", "{job}");
 
     // A /29 holds five servers: the sixth build fails, its sub-job with Ecs.0012.
     let neutron = |path: &str, body: Value| {

@@ -445,15 +445,7 @@ impl Checker<'_> {
             if count > 1 {
                 return Err(illegal("publicip.id cannot be given when count is greater than 1."));
             }
-            let eip = self
-                .state
-                .core
-                .floating_ip(&self.call.ctx, id)
-                .await
-                .map_err(|_| illegal(format!("EIP {id} does not exist.")))?;
-            if eip.port_id.is_some() {
-                return Err(illegal(format!("EIP {id} is bound already.")));
-            }
+            // That it exists and is free is the core's rule.
             return Ok(Some(PublicIp { existing: Some(id.to_string()), delete_on_termination }));
         }
         let eip = p.get("eip").ok_or_else(|| illegal("publicip needs id or eip"))?;
@@ -483,9 +475,7 @@ impl Checker<'_> {
         {
             return Err(illegal("bandwidth.chargemode must be traffic."));
         }
-        if self.state.core.floating_ip_pools(&self.call.ctx).await?.is_empty() {
-            return Err(EcsError::with_message("Ecs.0013", "No EIP pool is available."));
-        }
+        // That a pool exists to allocate from is the core's rule (Ecs.0013).
         Ok(Some(PublicIp { existing: None, delete_on_termination }))
     }
 

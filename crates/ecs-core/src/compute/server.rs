@@ -306,6 +306,28 @@ impl Core {
         Ok(port)
     }
 
+    /// The EIP a create binds: an existing one of the project's that no
+    /// port holds, or a pool to allocate one from.
+    async fn check_public_ip(&self, ctx: &AuthContext, public_ip: Option<&PublicIp>) -> Result<()> {
+        match public_ip {
+            None => Ok(()),
+            Some(PublicIp { existing: Some(id), .. }) => {
+                let eip = self.floating_ip(ctx, id).await.map_err(|e| match e {
+                    Error::NotFound { kind, id } => Error::Invalid(Invalid::Unknown { kind, id }),
+                    other => other,
+                })?;
+                match eip.port_id {
+                    Some(_) => Err(Invalid::FloatingIpBound { id: id.clone() }.into()),
+                    None => Ok(()),
+                }
+            }
+            Some(PublicIp { existing: None, .. }) if self.floating_ip_pools(ctx).await?.is_empty() => {
+                Err(Error::unknown(Kind::FloatingIpPool, ""))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
     /// Checks a fixed IP asked for on `network`: inside one of its subnets
     /// (the one named, if any) and free.
     pub(crate) async fn check_fixed_ip(&self, network: &Network, subnet_id: Option<&str>, ip: &str) -> Result<()> {
@@ -473,6 +495,7 @@ impl Core {
             }
         }
         self.check_metadata_quota(&project_id, req.metadata.len()).await?;
+        self.check_public_ip(ctx, req.public_ip.as_ref()).await?;
         let nics = self.resolve_networks(ctx, &req.networks, req.max_count).await?;
         let groups = self.security_groups_named(ctx, &req.security_groups).await?;
         let server_group = self.hinted_group(ctx, &req.scheduler_hints, req.max_count).await?.map(|g| g.id);

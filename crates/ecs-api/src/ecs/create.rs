@@ -110,15 +110,6 @@ async fn create(
     }
 }
 
-/// A flavor or image the request names that does not exist is a 400 of
-/// its own code (Ecs.0029, Ecs.0031), not the 404 of a path.
-fn as_unknown(e: ecs_core::Error) -> ecs_core::Error {
-    match e {
-        ecs_core::Error::NotFound { kind, id } => ecs_core::Error::Invalid(ecs_core::Invalid::Unknown { kind, id }),
-        other => other,
-    }
-}
-
 /// A yearly/monthly create answers with an order (ecsd bills nothing).
 fn order_id() -> String {
     let serial = uuid::Uuid::new_v4().as_u128() % 100_000;
@@ -182,10 +173,11 @@ impl Checker<'_> {
 
         let flavor_ref = required_str(s.get("flavorRef"), "flavorRef")?;
         // The flavor and image fill in the reserved metadata and the system
-        // disk's default size; whether they may be used is the core's rule.
-        let flavor = core.flavor_get(ctx, flavor_ref).await.map_err(|e| EcsError::from(as_unknown(e)))?;
+        // disk's default size (a missing one is Ecs.0029/Ecs.0031 by its
+        // kind); whether they may be used is the core's rule.
+        let flavor = core.flavor_get(ctx, flavor_ref).await?;
         let image_ref = required_str(s.get("imageRef"), "imageRef")?;
-        let image = core.image(ctx, image_ref).await.map_err(|e| EcsError::from(as_unknown(e)))?;
+        let image = core.image(ctx, image_ref).await?;
 
         let (vpc, nics) = self.nics().await?;
         let mut block_devices = vec![self.root_volume(&image)?];

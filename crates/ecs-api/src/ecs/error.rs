@@ -49,16 +49,6 @@ impl EcsError {
         self
     }
 
-    /// A core error as `code` when it is a NotFound: where the same
-    /// missing thing means another situation (a disk that is gone is "not
-    /// attached" on a detach).
-    pub fn not_found_as(code: &'static str) -> impl Fn(ecs_core::Error) -> EcsError {
-        move |e| match e {
-            ecs_core::Error::NotFound { .. } => EcsError::with_message(code, e.to_string()),
-            other => other.into(),
-        }
-    }
-
     pub fn status(&self) -> StatusCode {
         self.status.unwrap_or_else(|| {
             codes::lookup(self.code)

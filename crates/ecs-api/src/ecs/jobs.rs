@@ -144,7 +144,7 @@ pub async fn show(
     call: EcsCall,
     Path((_project, job)): Path<(String, String)>,
 ) -> Result<Json<Value>, EcsError> {
-    let job = state.core.job(&call.ctx, &job).await.map_err(EcsError::not_found_as("Common.0011"))?;
+    let job = state.core.job(&call.ctx, &job).await?;
     Ok(Json(view(&job.task, &job.sub_jobs, job.task.parent_id.is_some())))
 }
 

@@ -53,7 +53,7 @@ pub async fn add(
             Some(Value::Array(groups)) => {
                 for g in groups {
                     let group = required_str(g.get("id"), "id")?;
-                    state.core.security_group(&call.ctx, group).await.map_err(EcsError::not_found_as("Ecs.0014"))?;
+                    state.core.security_group(&call.ctx, group).await?;
                 }
             }
             Some(_) => return Err(illegal("security_groups must be a list")),

@@ -111,7 +111,7 @@ async fn os_rebuild(
     }
     let image_ref = if change {
         let image_id = required_str(args.get("imageid"), "imageid")?;
-        let image = state.core.image(&call.ctx, image_id).await.map_err(EcsError::not_found_as("Ecs.0031"))?;
+        let image = state.core.image(&call.ctx, image_id).await?;
         if image.status != "active" {
             return Err(EcsError::new("Ecs.0032"));
         }
@@ -147,7 +147,7 @@ pub async fn resize(
     let flavor_ref = required_str(args.get("flavorRef"), "flavorRef")?;
     let dry_run = optional_bool(body.get("dry_run"), "dry_run")?.unwrap_or(false);
     let server = state.core.server_get(&call.ctx, &id).await?;
-    let flavor = state.core.flavor_get(&call.ctx, flavor_ref).await.map_err(EcsError::not_found_as("Ecs.0029"))?;
+    let flavor = state.core.flavor_get(&call.ctx, flavor_ref).await?;
     if flavor.id == server.flavor.id {
         return Err(EcsError::new("Ecs.0810"));
     }

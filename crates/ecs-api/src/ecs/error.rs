@@ -172,4 +172,71 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         assert!(codes::CODES.iter().all(|c| seen.insert(c.code)), "codes are unique");
     }
+
+    /// Each situation the core names reaches the seed's code for it.
+    #[test]
+    fn core_errors_take_the_seed_codes() {
+        use ecs_core::{Error as E, StateAttr};
+        let unknown = |kind| E::Invalid(Invalid::Unknown { kind, id: "x".into() });
+        let quota = |resource| E::quota(resource, 1, 10, 10);
+        let cases: Vec<(E, &str, u16)> = vec![
+            (E::not_found(Kind::Server, "x"), "Ecs.0114", 404),
+            (E::not_found(Kind::Job, "x"), "Common.0011", 400),
+            (E::not_found(Kind::Volume, "x"), "Ecs.0103", 400),
+            (E::not_found(Kind::VolumeAttachment { server_id: "s".into() }, "x"), "Ecs.0111", 400),
+            (E::not_found(Kind::Interface, "x"), "Ecs.0085", 400),
+            (unknown(Kind::Flavor), "Ecs.0029", 400),
+            (unknown(Kind::Image), "Ecs.0031", 400),
+            (unknown(Kind::Subnet), "Ecs.0038", 400),
+            (unknown(Kind::SecurityGroupName { project_id: "p".into() }), "Ecs.0014", 400),
+            (unknown(Kind::Keypair { user_id: "u".into() }), "Ecs.0314", 400),
+            (unknown(Kind::FloatingIpPool), "Ecs.0013", 400),
+            (unknown(Kind::Port), "Ecs.0005", 400),
+            (
+                E::InvalidState {
+                    action: "stop",
+                    server_id: "x".into(),
+                    attr: StateAttr::VmState,
+                    state: "stopped".into(),
+                },
+                "Ecs.0100",
+                400,
+            ),
+            (E::Locked { server_id: "x".into(), by_admin: false }, "Ecs.0605", 400),
+            (quota(Resource::Instances), "Ecs.0001", 400),
+            (quota(Resource::Gigabytes), "Ecs.0021", 400),
+            (quota(Resource::ServerGroups), "Ecs.0022", 400),
+            (quota(Resource::FloatingIps), "Ecs.0013", 400),
+            (E::NoValidHost { reason: "none".into() }, "Ecs.0319", 400),
+            (Invalid::FlavorDisabled.into(), "Ecs.0027", 400),
+            (Invalid::ImageNotActive { id: "x".into() }.into(), "Ecs.0032", 400),
+            (Invalid::FixedIpInUse { ip: "10.0.0.9".into() }.into(), "Ecs.0010", 400),
+            (Invalid::NoFixedIpLeft.into(), "Ecs.0012", 400),
+            (Invalid::SystemDiskDetach.into(), "Ecs.0102", 400),
+            (Invalid::VolumeAttached { id: "v".into(), server_id: "s".into(), here: true }.into(), "Ecs.0057", 400),
+            (Invalid::VolumeAttached { id: "v".into(), server_id: "t".into(), here: false }.into(), "Ecs.0103", 400),
+            (Invalid::VolumeState { id: "v".into(), status: "error".into() }.into(), "Ecs.0103", 400),
+            (Invalid::TooManyTags { max: 10 }.into(), "Ecs.0905", 400),
+            (Invalid::BatchSize { given: 1001, max: 1000 }.into(), "Ecs.0118", 400),
+            (Invalid::BatchSize { given: 0, max: 1000 }.into(), "Ecs.0005", 400),
+            (Invalid::SameFlavor.into(), "Ecs.0810", 400),
+            (Invalid::RootDiskTooSmall { size_gb: 1, min_gb: 2 }.into(), "Ecs.0005", 400),
+            (Conflict::PortInUse { id: "p".into() }.into(), "Ecs.0919", 400),
+            (Conflict::ClientTokenReused.into(), "Ecs.0005", 409),
+            (E::Forbidden(Forbidden::Policy { rule: "ecs:cloudServers:stop".into() }), "Pdp.0001", 403),
+            (E::Forbidden(Forbidden::ProjectScope), "Ecs.0003", 403),
+            (E::Unauthorized(ecs_core::Unauthorized::Credentials), "Common.0013", 401),
+            (E::Internal("boom".into()), "Common.0001", 500),
+        ];
+        for (error, code, status) in cases {
+            let shown = format!("{error:?}");
+            let e = EcsError::from(error);
+            assert_eq!((e.code, e.status().as_u16()), (code, status), "{shown}");
+        }
+        let outside = EcsError::from(ecs_core::Error::from(Invalid::FixedIpOutsideNetwork {
+            ip: "10.9.9.9".into(),
+            network_id: "n".into(),
+        }));
+        assert_eq!((outside.code, outside.details), ("Ecs.0005", vec!["Ecs.0039"]));
+    }
 }

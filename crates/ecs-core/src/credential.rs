@@ -6,7 +6,7 @@ use ecs_types::AuthContext;
 use rand::Rng;
 use rand::rngs::OsRng;
 
-use crate::{Core, Error, Result, policy};
+use crate::{Core, Error, Forbidden, Kind, Result, policy};
 
 const AK_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const SK_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -26,7 +26,7 @@ pub fn new_secret_key() -> String {
 }
 
 fn not_found(access: &str) -> Error {
-    Error::NotFound(format!("Could not find credential: {access}."))
+    Error::not_found(Kind::Credential, access)
 }
 
 impl Core {
@@ -41,7 +41,7 @@ impl Core {
             .user_get(user_id)
             .await
             .map(|_| ())
-            .map_err(Error::not_found_or(|| Error::NotFound(format!("Could not find user: {user_id}."))))
+            .map_err(Error::not_found_or(|| Error::not_found(Kind::User, user_id)))
     }
 
     /// `POST /v3/users/{user_id}/credentials/OS-EC2`. The user must hold a
@@ -54,9 +54,11 @@ impl Core {
         self.store
             .project_get(project_id)
             .await
-            .map_err(Error::not_found_or(|| Error::NotFound(format!("Could not find project: {project_id}."))))?;
+            .map_err(Error::not_found_or(|| Error::not_found(Kind::Project, project_id)))?;
         if self.store.roles_for(user_id, project_id).await?.is_empty() {
-            return Err(Error::Forbidden(format!("User {user_id} has no access to project {project_id}.")));
+            return Err(Error::Forbidden(Forbidden::Other(format!(
+                "User {user_id} has no access to project {project_id}."
+            ))));
         }
         self.credential_insert(user_id, project_id).await
     }

@@ -1,46 +1,297 @@
 //! The one domain error of ecsd. Lower layers have their own error types
 //! (`StoreError`); the API layer maps this enum to HTTP in one place per
-//! dialect. Messages are written as Nova words them, since Nova's clients
-//! and tests read them.
+//! dialect (`nova/error.rs`, `ecs/error.rs`, `identity/error.rs`, the
+//! Neutron and Glance renderers), by variant, never by message text.
+//!
+//! Each variant says what failed and carries what a dialect needs to word
+//! it. The `Display` text below is the OpenStack wording (Nova, Keystone,
+//! Cinder, Neutron as their clients and tests read it); it is also what a
+//! failed task records, so it lives here, once. The ECS dialect picks its
+//! `Ecs.XXXX` code by variant and keeps this text as the message.
+
+use std::fmt;
 
 use ecs_store::StoreError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
-    /// Bad input that passed the dialect's syntax checks (400).
-    #[error("{0}")]
-    Invalid(String),
-    /// Missing, wrong, expired or revoked credentials (401).
-    #[error("{0}")]
-    Unauthorized(String),
-    /// The caller may not do this (403).
-    #[error("{0}")]
-    Forbidden(String),
-    /// A policy rule refuses the caller (403): a `reader` asking for a
-    /// change, a member asking for an admin's operation. Each dialect words
-    /// it its own way around the rule's name (Nova's wording is the default).
-    #[error("Policy doesn't allow {rule} to be performed.")]
-    PolicyDenied { rule: String },
-    /// A quota would be exceeded (403 on Nova paths).
-    #[error("{0}")]
-    QuotaExceeded(String),
     /// No such thing, or not visible to the caller (404).
-    #[error("{0}")]
-    NotFound(String),
-    /// Clashes with what exists, or the resource's state forbids it (409).
-    #[error("{0}")]
-    Conflict(String),
+    NotFound { kind: Kind, id: String },
+    /// The server's state forbids the action (409).
+    InvalidState { action: &'static str, server_id: String, attr: StateAttr, state: String },
+    /// The server is locked (409); `by_admin` when an admin locked it.
+    Locked { server_id: String, by_admin: bool },
+    /// A quota would be exceeded (403 on Nova paths).
+    QuotaExceeded { resource: Resource, requested: i64, used: i64, limit: i64 },
+    /// No host can take the server (the scheduler's refusal).
+    NoValidHost { reason: String },
+    /// Bad input that passed the dialect's syntax checks (400).
+    Invalid(Invalid),
+    /// Clashes with what exists (409).
+    Conflict(Conflict),
+    /// The caller may not do this (403).
+    Forbidden(Forbidden),
+    /// Missing, wrong, expired or revoked credentials (401).
+    Unauthorized(Unauthorized),
     /// A failure of ours, not the caller's (500). The detail is logged,
     /// never shown.
-    #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl std::error::Error for Error {}
+
+/// What a `NotFound` (or an unknown reference in a request) names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Server,
+    Flavor,
+    /// A flavor's extra spec `id` of this flavor.
+    ExtraSpec {
+        flavor_id: String,
+    },
+    Image,
+    Network,
+    Subnet,
+    Port,
+    /// A port that is not one of the server's NICs.
+    Interface,
+    Volume,
+    /// A volume not attached to this server.
+    VolumeAttachment {
+        server_id: String,
+    },
+    /// A volume attachment named by volume id (Nova's swap path).
+    AttachmentOf,
+    Snapshot,
+    /// A key pair of this user.
+    Keypair {
+        user_id: String,
+    },
+    /// A key pair named on a server action.
+    KeypairName,
+    /// A key pair not attached to this server (ECS key detach).
+    AttachedKeypair {
+        server_id: String,
+    },
+    SecurityGroup,
+    SecurityGroupRule,
+    /// A security group by name or id in this project.
+    SecurityGroupName {
+        project_id: String,
+    },
+    ServerGroup,
+    FloatingIp,
+    FloatingIpAddress,
+    FloatingIpPool,
+    /// No free address left in the pool `id`.
+    FreeFloatingIp,
+    MetadataItem,
+    Tag,
+    /// An instance action by request id on this server.
+    InstanceAction {
+        server_id: String,
+    },
+    ConsoleToken,
+    Job,
+    Project,
+    User,
+    Role,
+    /// A role assignment of `id` (the role) to this user in this project.
+    RoleAssignment {
+        user_id: String,
+        project_id: String,
+    },
+    /// A role the user does not hold on the project (check_grant).
+    HeldRole,
+    Credential,
+    Token,
+    /// A paging marker that names nothing.
+    Marker,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateAttr {
+    VmState,
+    TaskState,
+}
+
+/// A quota resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Instances,
+    Cores,
+    Ram,
+    MetadataItems,
+    ImageMetadata,
+    FloatingIps,
+    KeyPairs,
+    SecurityGroups,
+    SecurityGroupRules,
+    ServerGroups,
+    ServerGroupMembers,
+    /// EVS disks (Cinder volumes).
+    Volumes,
+    /// EVS capacity in GB (Cinder gigabytes).
+    Gigabytes,
+    Snapshots,
+}
+
+impl Resource {
+    pub fn name(self) -> &'static str {
+        match self {
+            Resource::Instances => "instances",
+            Resource::Cores => "cores",
+            Resource::Ram => "ram",
+            Resource::MetadataItems => "metadata_items",
+            Resource::ImageMetadata => "image_metadata",
+            Resource::FloatingIps => "floating_ips",
+            Resource::KeyPairs => "key_pairs",
+            Resource::SecurityGroups => "security_groups",
+            Resource::SecurityGroupRules => "security_group_rules",
+            Resource::ServerGroups => "server_groups",
+            Resource::ServerGroupMembers => "server_group_members",
+            Resource::Volumes => "volumes",
+            Resource::Gigabytes => "gigabytes",
+            Resource::Snapshots => "snapshots",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Resource> {
+        Some(match name {
+            "instances" => Resource::Instances,
+            "cores" => Resource::Cores,
+            "ram" => Resource::Ram,
+            "volumes" => Resource::Volumes,
+            "gigabytes" => Resource::Gigabytes,
+            "snapshots" => Resource::Snapshots,
+            _ => return None,
+        })
+    }
+}
+
+/// Bad input. The typed cases are the rules a dialect words with its own
+/// code; `Other` is input only one dialect can send, in its wording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    /// The request names a thing that does not exist (a 400, not a 404:
+    /// the path named something else).
+    Unknown {
+        kind: Kind,
+        id: String,
+    },
+    FlavorDisabled,
+    ImageNotActive {
+        id: String,
+    },
+    FlavorRamTooSmall,
+    FlavorDiskTooSmall,
+    /// The boot volume is smaller than the image needs.
+    RootDiskTooSmall {
+        size_gb: i64,
+        min_gb: i64,
+    },
+    InvalidFixedIp {
+        ip: String,
+    },
+    FixedIpOutsideNetwork {
+        ip: String,
+        network_id: String,
+    },
+    FixedIpInUse {
+        ip: String,
+    },
+    /// The network has no free address left.
+    NoFixedIpLeft,
+    /// A fixed IP or port asked for with more than one server.
+    FixedIpWithCount,
+    /// An availability zone no host is in.
+    AvailabilityZone,
+    /// The EIP named by a create is bound to another port.
+    FloatingIpBound {
+        id: String,
+    },
+    /// The system disk (boot volume) cannot be detached.
+    SystemDiskDetach,
+    /// The volume is attached already (`here`: to the server named).
+    VolumeAttached {
+        id: String,
+        server_id: String,
+        here: bool,
+    },
+    /// The volume is not in a state the action needs.
+    VolumeState {
+        id: String,
+        status: String,
+    },
+    /// More tags than a server may hold.
+    TooManyTags {
+        max: usize,
+    },
+    /// A batch of `given` servers, none or more than `max`.
+    BatchSize {
+        given: usize,
+        max: usize,
+    },
+    /// Resizing to the flavor the server has.
+    SameFlavor,
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    /// An `X-Client-Token` used before with another request.
+    ClientTokenReused,
+    PortInUse {
+        id: String,
+    },
+    MultipleNetworks,
+    /// The device path is taken on the server.
+    DeviceInUse {
+        device: String,
+    },
+    /// No console for the server's guest.
+    NoConsole {
+        server_id: String,
+    },
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forbidden {
+    /// The policy `rule` refuses the caller.
+    Policy {
+        rule: String,
+    },
+    /// The call needs a project-scoped token.
+    ProjectScope,
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unauthorized {
+    /// Bad, expired or revoked credentials.
+    Credentials,
+    /// A console token that is unknown or expired (shown shortened).
+    ConsoleToken { shown: String },
 }
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         Error::Internal(e.to_string())
+    }
+}
+
+impl From<Invalid> for Error {
+    fn from(e: Invalid) -> Self {
+        Error::Invalid(e)
+    }
+}
+
+impl From<Conflict> for Error {
+    fn from(e: Conflict) -> Self {
+        Error::Conflict(e)
     }
 }
 
@@ -50,6 +301,181 @@ impl Error {
         move |e| match e {
             StoreError::NotFound => make(),
             other => other.into(),
+        }
+    }
+
+    pub fn not_found(kind: Kind, id: impl Into<String>) -> Error {
+        Error::NotFound { kind, id: id.into() }
+    }
+
+    /// A reference in a request to something that does not exist (400).
+    pub fn unknown(kind: Kind, id: impl Into<String>) -> Error {
+        Error::Invalid(Invalid::Unknown { kind, id: id.into() })
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Error {
+        Error::Invalid(Invalid::Other(message.into()))
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Error {
+        Error::Conflict(Conflict::Other(message.into()))
+    }
+
+    pub fn quota(resource: Resource, requested: i64, used: i64, limit: i64) -> Error {
+        Error::QuotaExceeded { resource, requested, used, limit }
+    }
+
+    pub fn internal(detail: impl fmt::Display) -> Error {
+        Error::Internal(detail.to_string())
+    }
+}
+
+/// `"{Kind} {id} could not be found."` and its variations.
+fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Result {
+    match kind {
+        Kind::Server => write!(f, "Instance {id} could not be found."),
+        Kind::Flavor => write!(f, "Flavor {id} could not be found."),
+        Kind::ExtraSpec { flavor_id } => write!(f, "Flavor {flavor_id} has no extra specs with key {id}."),
+        Kind::Image => write!(f, "Image {id} could not be found."),
+        Kind::Network => write!(f, "Network {id} could not be found."),
+        Kind::Subnet => write!(f, "Subnet {id} could not be found."),
+        Kind::Port => write!(f, "Port {id} could not be found."),
+        Kind::Interface => write!(f, "Port {id} is not attached"),
+        Kind::Volume => write!(f, "Volume {id} could not be found."),
+        Kind::VolumeAttachment { server_id } => write!(f, "Volume {id} is not attached to {server_id}"),
+        Kind::AttachmentOf => write!(f, "volume_id not found: {id}"),
+        Kind::Snapshot => write!(f, "Snapshot {id} could not be found."),
+        Kind::Keypair { user_id } => write!(f, "Keypair {id} not found for user {user_id}"),
+        Kind::KeypairName => write!(f, "Keypair {id} not found."),
+        Kind::AttachedKeypair { server_id } => write!(f, "Keypair {id} is not attached to instance {server_id}."),
+        Kind::SecurityGroup => write!(f, "Security group {id} not found."),
+        Kind::SecurityGroupRule => write!(f, "Security group rule {id} could not be found."),
+        Kind::SecurityGroupName { project_id } => write!(f, "Security group {id} not found for project {project_id}."),
+        Kind::ServerGroup => write!(f, "Instance group {id} could not be found."),
+        Kind::FloatingIp => write!(f, "Floating IP not found for ID {id}"),
+        Kind::FloatingIpAddress => write!(f, "floating IP not found for address {id}"),
+        Kind::FloatingIpPool => write!(f, "Floating IP pool not found."),
+        Kind::FreeFloatingIp => write!(f, "No more floating IPs in pool {id}."),
+        Kind::MetadataItem => write!(f, "Metadata item was not found"),
+        Kind::Tag => write!(f, "Tag {id} not found"),
+        Kind::InstanceAction { server_id } => {
+            write!(f, "Action for request_id {id} on instance {server_id} not found")
+        }
+        Kind::ConsoleToken => write!(f, "The console token was not found or has expired."),
+        Kind::Job => write!(f, "Job {id} could not be found."),
+        Kind::Project => write!(f, "Could not find project: {id}."),
+        Kind::User => write!(f, "Could not find user: {id}."),
+        Kind::Role => write!(f, "Could not find role: {id}."),
+        Kind::RoleAssignment { user_id, project_id } => write!(
+            f,
+            "Could not find role assignment with role: {id}, user or group: {user_id}, project, domain, or system: \
+             {project_id}."
+        ),
+        Kind::HeldRole => write!(f, "Could not find role assignment with role: {id}."),
+        Kind::Credential => write!(f, "Could not find credential: {id}."),
+        Kind::Token => write!(f, "Could not find token."),
+        Kind::Marker => write!(f, "marker [{id}] not found"),
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NotFound { kind, id } => write_not_found(f, kind, id),
+            Error::InvalidState { action, server_id, attr, state } => {
+                let attr = match attr {
+                    StateAttr::VmState => "vm_state",
+                    StateAttr::TaskState => "task_state",
+                };
+                write!(f, "Cannot '{action}' instance {server_id} while it is in {attr} {state}")
+            }
+            Error::Locked { server_id, .. } => write!(f, "Instance {server_id} is locked"),
+            Error::QuotaExceeded { resource, requested, used, limit } => {
+                let name = resource.name();
+                match resource {
+                    Resource::MetadataItems => write!(f, "Maximum number of metadata items exceeds {limit}"),
+                    Resource::ImageMetadata => write!(f, "Image metadata limit exceeded"),
+                    Resource::FloatingIps => write!(f, "Maximum number of floating IPs exceeded"),
+                    Resource::KeyPairs => write!(f, "Quota exceeded, too many key pairs."),
+                    Resource::SecurityGroups => write!(f, "Quota exceeded, too many security groups."),
+                    Resource::SecurityGroupRules => write!(f, "Quota exceeded, too many security group rules."),
+                    Resource::ServerGroups => write!(f, "Quota exceeded, too many server groups."),
+                    Resource::ServerGroupMembers => write!(f, "Quota exceeded, too many servers in group"),
+                    Resource::Volumes | Resource::Gigabytes | Resource::Snapshots => write!(
+                        f,
+                        "VolumeLimitExceeded: Maximum number of {name} allowed ({limit}) exceeded: requested \
+                         {requested}, already used {used}"
+                    ),
+                    Resource::Instances | Resource::Cores | Resource::Ram => write!(
+                        f,
+                        "Quota exceeded for {name}: Requested {requested}, but already used {used} of {limit} {name}"
+                    ),
+                }
+            }
+            Error::NoValidHost { reason } => f.write_str(reason),
+            Error::Invalid(i) => match i {
+                Invalid::Unknown { kind: Kind::Keypair { .. }, .. } => f.write_str("Invalid key_name provided."),
+                Invalid::Unknown { kind, id } => write_not_found(f, kind, id),
+                Invalid::FlavorDisabled => f.write_str("Flavor is disabled."),
+                Invalid::ImageNotActive { id } => write!(f, "Image {id} is not active."),
+                Invalid::FlavorRamTooSmall => f.write_str("Flavor's memory is too small for requested image."),
+                Invalid::FlavorDiskTooSmall => f.write_str("Flavor's disk is too small for requested image."),
+                Invalid::RootDiskTooSmall { size_gb, min_gb } => write!(
+                    f,
+                    "Volume is smaller than the minimum size specified in image metadata. Volume size is {} bytes, \
+                     minimum size is {} bytes.",
+                    size_gb << 30,
+                    min_gb << 30
+                ),
+                Invalid::InvalidFixedIp { ip } => write!(f, "Invalid fixed IP address ({ip})"),
+                Invalid::FixedIpOutsideNetwork { ip, network_id } => {
+                    write!(f, "Fixed IP address {ip} is not valid on network {network_id}.")
+                }
+                Invalid::FixedIpInUse { ip } => write!(f, "Fixed IP address {ip} is already in use."),
+                Invalid::NoFixedIpLeft => f.write_str("No more fixed IPs available for network."),
+                Invalid::FixedIpWithCount => {
+                    f.write_str("max_count cannot be greater than 1 if an fixed_ip is specified.")
+                }
+                Invalid::AvailabilityZone => f.write_str("The requested availability zone is not available"),
+                Invalid::FloatingIpBound { id } => write!(f, "EIP {id} is bound already."),
+                Invalid::SystemDiskDetach => f.write_str("Cannot detach a root device volume"),
+                Invalid::VolumeAttached { id, server_id, .. } => {
+                    write!(f, "Invalid volume: volume {id} already attached to {server_id}")
+                }
+                Invalid::VolumeState { id, status } => {
+                    write!(f, "Invalid volume: Volume {id} status must be available, but current status is: {status}")
+                }
+                Invalid::TooManyTags { max } => {
+                    write!(f, "The number of tags exceeded the per-server limit {max}")
+                }
+                Invalid::BatchSize { max, .. } => write!(f, "A batch names 1 to {max} servers."),
+                Invalid::SameFlavor => f.write_str("When resizing, instances must change flavor!"),
+                Invalid::Other(m) => f.write_str(m),
+            },
+            Error::Conflict(c) => match c {
+                Conflict::ClientTokenReused => {
+                    f.write_str("The X-Client-Token was used before with a different request.")
+                }
+                Conflict::PortInUse { id } => write!(f, "Port {id} is still in use."),
+                Conflict::MultipleNetworks => {
+                    f.write_str("Multiple possible networks found, use a Network ID to be more specific.")
+                }
+                Conflict::DeviceInUse { device } => write!(f, "The supplied device path ({device}) is in use."),
+                Conflict::NoConsole { server_id } => {
+                    write!(f, "Guest does not have a console available for instance {server_id}.")
+                }
+                Conflict::Other(m) => f.write_str(m),
+            },
+            Error::Forbidden(x) => match x {
+                Forbidden::Policy { rule } => write!(f, "Policy doesn't allow {rule} to be performed."),
+                Forbidden::ProjectScope => f.write_str("This operation needs a project-scoped token."),
+                Forbidden::Other(m) => f.write_str(m),
+            },
+            Error::Unauthorized(u) => match u {
+                Unauthorized::Credentials => f.write_str(crate::identity::UNAUTHORIZED),
+                Unauthorized::ConsoleToken { shown } => write!(f, "The token '{shown}***' is invalid or has expired"),
+            },
+            Error::Internal(detail) => write!(f, "internal error: {detail}"),
         }
     }
 }

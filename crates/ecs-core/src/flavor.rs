@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use ecs_store::{FlavorListQuery, FlavorSortKey, SortDir, StoreError};
 use ecs_types::{AuthContext, Flavor, FlavorSpec};
 
-use crate::{Core, Error, Result, policy};
+use crate::{Core, Error, Kind, Result, policy};
 
 /// Nova's `[api] max_limit`: the largest page, and the default one.
 pub const MAX_LIMIT: i64 = 1000;
@@ -84,7 +84,7 @@ pub fn flavor_on_sale_in(flavor: &Flavor, az: &str) -> bool {
 }
 
 fn flavor_not_found(id: &str) -> Error {
-    Error::NotFound(format!("Flavor {id} could not be found."))
+    Error::not_found(Kind::Flavor, id)
 }
 
 impl Core {
@@ -106,7 +106,7 @@ impl Core {
         };
         match self.store.flavor_list(&query).await {
             Err(StoreError::NotFound) => {
-                Err(Error::Invalid(format!("marker [{}] not found", req.marker.unwrap_or_default())))
+                Err(Error::invalid(format!("marker [{}] not found", req.marker.unwrap_or_default())))
             }
             other => Ok(other?),
         }
@@ -126,17 +126,17 @@ impl Core {
         policy::require_admin(ctx, "os_compute_api:os-flavor-manage:create")?;
         spec.name = spec.name.trim().to_string();
         if spec.name.is_empty() {
-            return Err(Error::Invalid("Flavor name must not be empty.".into()));
+            return Err(Error::invalid("Flavor name must not be empty."));
         }
         if spec.id.is_empty() {
             spec.id = uuid::Uuid::new_v4().to_string();
         }
         match self.store.flavor_create(&spec).await {
             Err(StoreError::Conflict(what)) if what == "id" => {
-                Err(Error::Conflict(format!("Flavor with ID {} already exists.", spec.id)))
+                Err(Error::conflict(format!("Flavor with ID {} already exists.", spec.id)))
             }
             Err(StoreError::Conflict(_)) => {
-                Err(Error::Conflict(format!("Flavor with name {} already exists.", spec.name)))
+                Err(Error::conflict(format!("Flavor with name {} already exists.", spec.name)))
             }
             other => Ok(other?),
         }
@@ -189,7 +189,7 @@ impl Core {
 }
 
 fn extra_spec_not_found(id: &str, key: &str) -> Error {
-    Error::NotFound(format!("Flavor {id} has no extra specs with key {key}."))
+    Error::not_found(Kind::ExtraSpec { flavor_id: id.to_string() }, key)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use ecs_store::FloatingRefusal;
 use ecs_types::{AuthContext, FloatingIp, Network};
 
-use crate::{Core, Error, Result, policy};
+use crate::{Core, Error, Kind, Resource, Result, policy};
 
 /// Nova's default `floating_ips` quota.
 pub const FLOATING_IPS_QUOTA: i64 = 10;
@@ -21,7 +21,7 @@ impl Core {
     }
 
     pub async fn floating_ip(&self, ctx: &AuthContext, id: &str) -> Result<FloatingIp> {
-        let missing = || Error::NotFound(format!("Floating IP not found for ID {id}"));
+        let missing = || Error::not_found(Kind::FloatingIp, id);
         let f = self.store.floating_ip_get(id).await.map_err(Error::not_found_or(missing))?;
         if Some(f.project_id.as_str()) == ctx.project_id() || ctx.is_admin() { Ok(f) } else { Err(missing()) }
     }
@@ -34,16 +34,12 @@ impl Core {
             Some(name) => pools.into_iter().find(|n| n.name == name || n.id == name),
             None => pools.into_iter().next(),
         }
-        .ok_or_else(|| Error::NotFound("Floating IP pool not found.".into()))?;
+        .ok_or_else(|| Error::not_found(Kind::FloatingIpPool, ""))?;
         let id = uuid::Uuid::new_v4().to_string();
         match self.store.floating_ip_allocate(&id, &project, &network.id, FLOATING_IPS_QUOTA).await? {
             Ok(f) => Ok(f),
-            Err(FloatingRefusal::Quota(_)) => {
-                Err(Error::QuotaExceeded("Maximum number of floating IPs exceeded".into()))
-            }
-            Err(FloatingRefusal::Exhausted) => {
-                Err(Error::NotFound(format!("No more floating IPs in pool {}.", network.name)))
-            }
+            Err(FloatingRefusal::Quota(_)) => Err(Error::quota(Resource::FloatingIps, 1, 0, FLOATING_IPS_QUOTA)),
+            Err(FloatingRefusal::Exhausted) => Err(Error::not_found(Kind::FreeFloatingIp, network.name.clone())),
         }
     }
 
@@ -72,10 +68,10 @@ impl Core {
             .await?
             .into_iter()
             .find(|f| f.address == address)
-            .ok_or_else(|| Error::NotFound(format!("floating IP not found for address {address}")))?;
+            .ok_or_else(|| Error::not_found(Kind::FloatingIpAddress, address))?;
         if !add {
             if fip.server_id.as_deref() != Some(server.id.as_str()) {
-                return Err(Error::Conflict(format!(
+                return Err(Error::conflict(format!(
                     "Floating IP {address} is not associated with instance {}.",
                     server.id
                 )));
@@ -83,14 +79,14 @@ impl Core {
             return Ok(self.store.floating_ip_bind(&fip.id, None).await?);
         }
         if server.ports.is_empty() {
-            return Err(Error::Invalid("No nw_info cache associated with instance".into()));
+            return Err(Error::invalid("No nw_info cache associated with instance"));
         }
         let port = match fixed_address {
             Some(fixed) => server
                 .ports
                 .iter()
                 .find(|p| p.address == fixed)
-                .ok_or_else(|| Error::Invalid("Specified fixed address not assigned to instance".into()))?,
+                .ok_or_else(|| Error::invalid("Specified fixed address not assigned to instance"))?,
             None => &server.ports[0],
         };
         Ok(self.store.floating_ip_bind(&fip.id, Some(&port.id)).await?)

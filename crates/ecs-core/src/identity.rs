@@ -19,7 +19,7 @@ use ecs_types::{AuthContext, Domain, Project, Role, RoleAssignment, TokenRecord,
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::{CoreConfig, Error, Result, policy};
+use crate::{CoreConfig, Error, Kind, Result, Unauthorized, policy};
 
 /// Keystone's text for every authentication failure: it never says which
 /// part was wrong.
@@ -114,7 +114,7 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 }
 
 fn unauthorized() -> Error {
-    Error::Unauthorized(UNAUTHORIZED.into())
+    Error::Unauthorized(Unauthorized::Credentials)
 }
 
 impl Identity {
@@ -247,7 +247,7 @@ impl Identity {
         let hash = token_hash(secret);
         let now = chrono::Utc::now();
         {
-            let cache = self.cache.lock().map_err(|_| Error::Internal("token cache poisoned".into()))?;
+            let cache = self.cache.lock().map_err(|_| Error::internal("token cache poisoned"))?;
             if let Some((ctx, at)) = cache.get(&hash)
                 && at.elapsed() < self.config.token_cache_ttl
                 && ctx.expires_at > now
@@ -265,7 +265,7 @@ impl Identity {
         }
         let user = self.find_user(&UserRef::Id(record.user_id.clone())).await?;
         let ctx = self.context_for(&record, &user).await?;
-        let mut cache = self.cache.lock().map_err(|_| Error::Internal("token cache poisoned".into()))?;
+        let mut cache = self.cache.lock().map_err(|_| Error::internal("token cache poisoned"))?;
         // Bound the cache: drop stale entries when it grows.
         if cache.len() > 100_000 {
             let ttl = self.config.token_cache_ttl;
@@ -278,7 +278,7 @@ impl Identity {
     /// `DELETE /v3/auth/tokens`: a user may revoke their own tokens, an
     /// admin anyone's.
     pub async fn revoke(&self, caller: &AuthContext, secret: &str) -> Result<()> {
-        let subject = self.validate(secret).await.map_err(|_| Error::NotFound("Could not find token.".into()))?;
+        let subject = self.validate(secret).await.map_err(|_| Error::not_found(Kind::Token, ""))?;
         if subject.user_id != caller.user_id && !caller.is_admin() {
             return Err(policy::forbidden("identity:revoke_token"));
         }
@@ -292,7 +292,7 @@ impl Identity {
 
     /// Validates `subject` on behalf of `caller` (`GET /v3/auth/tokens`).
     pub async fn inspect(&self, caller: &AuthContext, subject: &str) -> Result<AuthContext> {
-        let ctx = self.validate(subject).await.map_err(|_| Error::NotFound("Could not find token.".into()))?;
+        let ctx = self.validate(subject).await.map_err(|_| Error::not_found(Kind::Token, ""))?;
         if ctx.user_id != caller.user_id && !caller.is_admin() {
             return Err(policy::forbidden("identity:validate_token"));
         }
@@ -319,7 +319,7 @@ impl Identity {
     }
 
     pub async fn project_get(&self, caller: &AuthContext, id: &str) -> Result<Project> {
-        let not_found = || Error::NotFound(format!("Could not find project: {id}."));
+        let not_found = || Error::not_found(Kind::Project, id);
         let project = self.store.project_get(id).await.map_err(Error::not_found_or(not_found))?;
         if caller.is_admin() || caller.project_id() == Some(id) { Ok(project) } else { Err(not_found()) }
     }
@@ -335,7 +335,7 @@ impl Identity {
         };
         match self.store.project_create(&project).await {
             Ok(()) => Ok(project),
-            Err(StoreError::Conflict(_)) => Err(Error::Conflict(format!(
+            Err(StoreError::Conflict(_)) => Err(Error::conflict(format!(
                 "Conflict occurred attempting to store project - it is not permitted to have two projects with the same name in the same domain : {name}."
             ))),
             Err(e) => Err(e.into()),
@@ -344,10 +344,7 @@ impl Identity {
 
     pub async fn project_delete(&self, caller: &AuthContext, id: &str) -> Result<()> {
         policy::require_admin(caller, "identity:delete_project")?;
-        self.store
-            .project_delete(id)
-            .await
-            .map_err(Error::not_found_or(|| Error::NotFound(format!("Could not find project: {id}."))))
+        self.store.project_delete(id).await.map_err(Error::not_found_or(|| Error::not_found(Kind::Project, id)))
     }
 
     pub async fn user_list(&self, caller: &AuthContext) -> Result<Vec<User>> {
@@ -359,7 +356,7 @@ impl Identity {
     }
 
     pub async fn user_get(&self, caller: &AuthContext, id: &str) -> Result<User> {
-        let not_found = || Error::NotFound(format!("Could not find user: {id}."));
+        let not_found = || Error::not_found(Kind::User, id);
         if !caller.is_admin() && caller.user_id != id {
             return Err(policy::forbidden("identity:get_user"));
         }
@@ -375,10 +372,7 @@ impl Identity {
     ) -> Result<User> {
         policy::require_admin(caller, "identity:create_user")?;
         if let Some(pid) = default_project_id {
-            self.store
-                .project_get(pid)
-                .await
-                .map_err(Error::not_found_or(|| Error::NotFound(format!("Could not find project: {pid}."))))?;
+            self.store.project_get(pid).await.map_err(Error::not_found_or(|| Error::not_found(Kind::Project, pid)))?;
         }
         self.user_insert(name, password, default_project_id).await
     }
@@ -402,7 +396,7 @@ impl Identity {
         };
         match self.store.user_create(&user).await {
             Ok(()) => Ok(user),
-            Err(StoreError::Conflict(_)) => Err(Error::Conflict(format!(
+            Err(StoreError::Conflict(_)) => Err(Error::conflict(format!(
                 "Conflict occurred attempting to store user - Duplicate entry found with name {name} at domain ID {DEFAULT_DOMAIN_ID}."
             ))),
             Err(e) => Err(e.into()),
@@ -411,10 +405,7 @@ impl Identity {
 
     pub async fn user_delete(&self, caller: &AuthContext, id: &str) -> Result<()> {
         policy::require_admin(caller, "identity:delete_user")?;
-        self.store
-            .user_delete(id)
-            .await
-            .map_err(Error::not_found_or(|| Error::NotFound(format!("Could not find user: {id}."))))?;
+        self.store.user_delete(id).await.map_err(Error::not_found_or(|| Error::not_found(Kind::User, id)))?;
         if let Ok(mut cache) = self.cache.lock() {
             cache.retain(|_, (ctx, _)| ctx.user_id != id);
         }
@@ -426,10 +417,7 @@ impl Identity {
     }
 
     pub async fn role_get(&self, _caller: &AuthContext, id: &str) -> Result<Role> {
-        self.store
-            .role_get(id)
-            .await
-            .map_err(Error::not_found_or(|| Error::NotFound(format!("Could not find role: {id}."))))
+        self.store.role_get(id).await.map_err(Error::not_found_or(|| Error::not_found(Kind::Role, id)))
     }
 
     /// `GET /v3/users/{id}/projects`: the projects a user holds a role on,
@@ -474,10 +462,8 @@ impl Identity {
         policy::require_admin(caller, "identity:revoke_grant")?;
         self.check_assignment_parts(a).await?;
         self.store.role_assignment_remove(a).await.map_err(Error::not_found_or(|| {
-            Error::NotFound(format!(
-                "Could not find role assignment with role: {}, user or group: {}, project, domain, or system: {}.",
-                a.role_id, a.user_id, a.project_id
-            ))
+            let kind = Kind::RoleAssignment { user_id: a.user_id.clone(), project_id: a.project_id.clone() };
+            Error::not_found(kind, a.role_id.as_str())
         }))?;
         // Tokens of that user may now carry a role they no longer hold.
         if let Ok(mut cache) = self.cache.lock() {
@@ -495,7 +481,7 @@ impl Identity {
         if held.iter().any(|h| h.role_id == a.role_id) {
             Ok(())
         } else {
-            Err(Error::NotFound(format!("Could not find role assignment with role: {}.", a.role_id)))
+            Err(Error::not_found(Kind::HeldRole, a.role_id.as_str()))
         }
     }
 
@@ -503,15 +489,15 @@ impl Identity {
         self.store
             .user_get(&a.user_id)
             .await
-            .map_err(Error::not_found_or(|| Error::NotFound(format!("Could not find user: {}.", a.user_id))))?;
+            .map_err(Error::not_found_or(|| Error::not_found(Kind::User, a.user_id.as_str())))?;
         self.store
             .project_get(&a.project_id)
             .await
-            .map_err(Error::not_found_or(|| Error::NotFound(format!("Could not find project: {}.", a.project_id))))?;
+            .map_err(Error::not_found_or(|| Error::not_found(Kind::Project, a.project_id.as_str())))?;
         self.store
             .role_get(&a.role_id)
             .await
-            .map_err(Error::not_found_or(|| Error::NotFound(format!("Could not find role: {}.", a.role_id))))?;
+            .map_err(Error::not_found_or(|| Error::not_found(Kind::Role, a.role_id.as_str())))?;
         Ok(())
     }
 

@@ -8,13 +8,13 @@ use ecs_types::{AuthContext, Image};
 
 use crate::compute::TaskKind;
 use crate::compute::state::{self, Action};
-use crate::{Core, Error, Result, policy};
+use crate::{Core, Error, Forbidden, Kind, Resource, Result, policy};
 
 /// Nova's `maxImageMeta`.
 pub const IMAGE_METADATA_LIMIT: usize = 128;
 
 fn not_found(id: &str) -> Error {
-    Error::NotFound(format!("Image {id} could not be found."))
+    Error::not_found(Kind::Image, id)
 }
 
 impl Core {
@@ -29,7 +29,7 @@ impl Core {
         if ctx.is_admin() || image.owner_project_id.as_deref() == ctx.project_id() {
             Ok(image)
         } else {
-            Err(Error::Forbidden(format!("You are not authorized to change image {id}.")))
+            Err(Error::Forbidden(Forbidden::Other(format!("You are not authorized to change image {id}."))))
         }
     }
 
@@ -52,7 +52,7 @@ impl Core {
         let mut properties = if replace { BTreeMap::new() } else { image.properties };
         properties.extend(metadata);
         if properties.len() > IMAGE_METADATA_LIMIT {
-            return Err(Error::QuotaExceeded("Image metadata limit exceeded".into()));
+            return Err(Error::quota(Resource::ImageMetadata, 0, 0, 0));
         }
         self.store.image_set_properties(id, &properties).await?;
         Ok(properties)
@@ -62,7 +62,7 @@ impl Core {
         policy::authorize_write(ctx, "modify_image")?;
         let mut image = self.own_image(ctx, id).await?;
         if image.properties.remove(key).is_none() {
-            return Err(Error::NotFound("Metadata item was not found".into()));
+            return Err(Error::not_found(Kind::MetadataItem, ""));
         }
         Ok(self.store.image_set_properties(id, &image.properties).await?)
     }
@@ -85,7 +85,7 @@ impl Core {
         properties.insert("image_type".into(), "snapshot".into());
         properties.insert("instance_uuid".into(), server.id.clone());
         if properties.len() > IMAGE_METADATA_LIMIT {
-            return Err(Error::QuotaExceeded("Image metadata limit exceeded".into()));
+            return Err(Error::quota(Resource::ImageMetadata, 0, 0, 0));
         }
         let image = Image {
             id: uuid::Uuid::new_v4().to_string(),

@@ -3,9 +3,11 @@
 //! operation are one record.
 
 use ecs_types::AuthContext;
-use ecs_types::server::Task;
+use ecs_types::server::{Task, TaskPhase};
+use serde_json::Value;
 
-use crate::{Core, Error, Result};
+use crate::compute::NO_VALID_HOST;
+use crate::{Core, Error, Invalid, Kind, Result};
 
 /// A job and its sub-jobs.
 #[derive(Debug, Clone)]
@@ -24,10 +26,37 @@ fn task_id(job_id: &str) -> Option<String> {
     uuid::Uuid::try_parse(job_id).ok().map(|u| u.hyphenated().to_string())
 }
 
+/// Why a task failed, as the domain error its caller is shown (None while
+/// it has not failed).
+pub fn failure(task: &Task) -> Option<Error> {
+    (task.phase == TaskPhase::Failed)
+        .then(|| failure_of(task.progress.get("failure").and_then(Value::as_str).unwrap_or("the operation failed")))
+}
+
+/// The domain error of a failure the task engine recorded. The engine
+/// records a step's failure as text (`StepError` carries a String); until
+/// it records a typed reason (a follow-up for the engine's owners) this is
+/// the one place that reads that text. Anything unrecognised is ours.
+pub(crate) fn failure_of(reason: &str) -> Error {
+    // The engine's MaxRetriesExceeded ends a build that found no other host.
+    let no_host = reason.starts_with(NO_VALID_HOST) || reason.starts_with("Exceeded maximum number of retries.");
+    let no_address = reason.starts_with("No more IP addresses available")
+        || (reason.starts_with("Failed to allocate a port") && reason.ends_with(": Exhausted"));
+    if no_host {
+        Error::NoValidHost { reason: reason.to_string() }
+    } else if no_address {
+        Invalid::NoFixedIpLeft.into()
+    } else if reason == "No free EIP is left." {
+        Error::not_found(Kind::FreeFloatingIp, "")
+    } else {
+        Error::Internal(reason.to_string())
+    }
+}
+
 impl Core {
     /// A job of the caller's project (admins: any); NotFound otherwise.
     pub async fn job(&self, ctx: &AuthContext, job_id: &str) -> Result<Job> {
-        let not_found = || Error::NotFound(format!("Job {job_id} could not be found."));
+        let not_found = || Error::not_found(Kind::Job, job_id);
         let id = task_id(job_id).ok_or_else(not_found)?;
         let task = self.store.task_get(&id).await.map_err(Error::not_found_or(not_found))?;
         if !ctx.is_admin() && ctx.project_id() != Some(task.project_id.as_str()) {

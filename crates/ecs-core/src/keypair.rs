@@ -9,7 +9,7 @@ use ecs_types::{AuthContext, Keypair, KeypairType};
 use md5::Md5;
 use sha1::{Digest, Sha1};
 
-use crate::{Core, Error, Result, policy};
+use crate::{Core, Error, Kind, Resource, Result, policy};
 
 /// What a caller asks to create.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ fn colon_hex(digest: &[u8]) -> String {
 }
 
 fn invalid_keypair(reason: &str) -> Error {
-    Error::Invalid(format!("Keypair data is invalid: {reason}"))
+    Error::invalid(format!("Keypair data is invalid: {reason}"))
 }
 
 /// Nova's SSH fingerprint: MD5 of the key blob (the second field), as
@@ -101,7 +101,7 @@ pub fn generate_x509_keypair(user_id: &str) -> Result<(String, String, String)> 
         .output()
         .map_err(|e| internal(&e))?;
     if !cert.status.success() {
-        return Err(Error::Internal("openssl req failed".into()));
+        return Err(Error::internal("openssl req failed"));
     }
     let certificate = String::from_utf8(cert.stdout).map_err(|e| internal(&e))?;
     let mut pkcs12 = Command::new("openssl")
@@ -114,12 +114,12 @@ pub fn generate_x509_keypair(user_id: &str) -> Result<(String, String, String)> 
         .map_err(|e| internal(&e))?;
     {
         use std::io::Write;
-        let mut stdin = pkcs12.stdin.take().ok_or_else(|| Error::Internal("openssl stdin".into()))?;
+        let mut stdin = pkcs12.stdin.take().ok_or_else(|| Error::internal("openssl stdin"))?;
         stdin.write_all(certificate.as_bytes()).map_err(|e| internal(&e))?;
     }
     let out = pkcs12.wait_with_output().map_err(|e| internal(&e))?;
     if !out.status.success() {
-        return Err(Error::Internal("openssl pkcs12 failed".into()));
+        return Err(Error::internal("openssl pkcs12 failed"));
     }
     let private = base64::engine::general_purpose::STANDARD.encode(out.stdout);
     let fingerprint = x509_fingerprint(&certificate)?;
@@ -127,7 +127,7 @@ pub fn generate_x509_keypair(user_id: &str) -> Result<(String, String, String)> 
 }
 
 fn keypair_not_found(name: &str, user_id: &str) -> Error {
-    Error::NotFound(format!("Keypair {name} not found for user {user_id}"))
+    Error::not_found(Kind::Keypair { user_id: user_id.to_string() }, name)
 }
 
 impl Core {
@@ -174,11 +174,9 @@ impl Core {
         };
         match self.store.keypair_create(&insert, limit).await {
             Ok(Ok(keypair)) => Ok(CreatedKeypair { keypair, private_key }),
-            Ok(Err(KeypairInsertRefusal::OverQuota)) => {
-                Err(Error::QuotaExceeded("Quota exceeded, too many key pairs.".into()))
-            }
-            Ok(Err(KeypairInsertRefusal::Exists)) => Err(Error::Conflict(format!("Key pair '{name}' already exists."))),
-            Err(StoreError::NotFound) => Err(Error::Invalid(format!("User {owner} could not be found."))),
+            Ok(Err(KeypairInsertRefusal::OverQuota)) => Err(Error::quota(Resource::KeyPairs, 1, 0, 0)),
+            Ok(Err(KeypairInsertRefusal::Exists)) => Err(Error::conflict(format!("Key pair '{name}' already exists."))),
+            Err(StoreError::NotFound) => Err(Error::invalid(format!("User {owner} could not be found."))),
             Err(e) => Err(e.into()),
         }
     }
@@ -199,7 +197,7 @@ impl Core {
         let limit = limit.map(|l| l.min(crate::flavor::MAX_LIMIT));
         match self.store.keypair_list(owner, limit, marker).await {
             Err(StoreError::NotFound) => {
-                Err(Error::Invalid(format!("Marker {} could not be found.", marker.unwrap_or_default())))
+                Err(Error::invalid(format!("Marker {} could not be found.", marker.unwrap_or_default())))
             }
             other => Ok(other?),
         }

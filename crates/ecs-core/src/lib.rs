@@ -7,7 +7,7 @@
 
 pub mod compute;
 pub mod credential;
-mod error;
+pub mod error;
 pub mod flavor;
 pub mod floating_ip;
 pub mod host;
@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use ecs_store::Store;
 
-pub use error::{Error, Result};
+pub use error::{Conflict, Error, Forbidden, Invalid, Kind, Resource, Result, StateAttr, Unauthorized};
 pub use identity::{Identity, IssuedToken};
 
 /// Settings the core needs; the binary fills them from its command line.

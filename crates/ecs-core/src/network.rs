@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use ecs_types::{AuthContext, Network, Subnet};
 use ipnet::Ipv4Net;
 
-use crate::{Core, Error, Result, policy};
+use crate::{Core, Error, Kind, Result, policy};
 
 /// A subnet to add, as a request gives it.
 #[derive(Debug, Clone, Default)]
@@ -22,7 +22,7 @@ pub struct SubnetRequest {
 }
 
 fn invalid(message: impl Into<String>) -> Error {
-    Error::Invalid(format!("Invalid input for operation: {}", message.into()))
+    Error::invalid(format!("Invalid input for operation: {}", message.into()))
 }
 
 fn ipv4(text: &str, what: &str) -> Result<Ipv4Addr> {
@@ -30,20 +30,28 @@ fn ipv4(text: &str, what: &str) -> Result<Ipv4Addr> {
 }
 
 impl Core {
+    /// The subnet `id` of one of the internal `networks` (those the caller
+    /// sees), with its network.
+    pub async fn subnet_in(&self, networks: &[Network], id: &str) -> Result<Option<(Network, Subnet)>> {
+        for network in networks.iter().filter(|n| !n.external) {
+            let subnets = self.store.subnet_list(&network.id).await?;
+            if let Some(subnet) = subnets.into_iter().find(|s| s.id == id) {
+                return Ok(Some((network.clone(), subnet)));
+            }
+        }
+        Ok(None)
+    }
+
     /// A network the caller may see and change: their project's, or any for an admin.
     async fn own_network(&self, ctx: &AuthContext, id: &str) -> Result<Network> {
-        let not_found = || Error::NotFound(format!("Network {id} could not be found."));
+        let not_found = || Error::not_found(Kind::Network, id);
         let n = self.store.network_get(id).await.map_err(Error::not_found_or(not_found))?;
         if ctx.is_admin() || n.project_id.as_deref() == ctx.project_id() { Ok(n) } else { Err(not_found()) }
     }
 
     /// A network the caller may see: their project's, a shared one, or any for an admin.
     pub async fn network(&self, ctx: &AuthContext, id: &str) -> Result<Network> {
-        self.networks(ctx)
-            .await?
-            .into_iter()
-            .find(|n| n.id == id)
-            .ok_or_else(|| Error::NotFound(format!("Network {id} could not be found.")))
+        self.networks(ctx).await?.into_iter().find(|n| n.id == id).ok_or_else(|| Error::not_found(Kind::Network, id))
     }
 
     /// The subnets of a network the caller may see.
@@ -158,7 +166,7 @@ impl Core {
         policy::authorize_write(ctx, "delete_network")?;
         self.own_network(ctx, id).await?;
         if !self.store.network_delete(id).await? {
-            return Err(Error::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "Unable to complete operation on network {id}. There are one or more ports still in use on the network."
             )));
         }
@@ -169,7 +177,7 @@ impl Core {
         policy::authorize_write(ctx, "delete_subnet")?;
         self.own_network(ctx, network_id).await?;
         if !self.store.subnet_delete(id).await? {
-            return Err(Error::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "Unable to complete operation on subnet {id}: One or more ports have an IP allocation from this subnet."
             )));
         }

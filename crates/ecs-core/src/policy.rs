@@ -11,7 +11,7 @@
 
 use ecs_types::AuthContext;
 
-use crate::{Error, Result};
+use crate::{Error, Forbidden, Result};
 
 /// Fails unless the caller holds the admin role.
 pub fn require_admin(ctx: &AuthContext, rule: &str) -> Result<()> {
@@ -32,12 +32,12 @@ pub fn authorize_write(ctx: &AuthContext, rule: &str) -> Result<()> {
 
 /// A refusal under a policy rule.
 pub fn forbidden(rule: &str) -> Error {
-    Error::PolicyDenied { rule: rule.to_string() }
+    Error::Forbidden(Forbidden::Policy { rule: rule.to_string() })
 }
 
 /// The project a project-scoped operation acts in.
 pub fn project_of(ctx: &AuthContext) -> Result<&str> {
-    ctx.project_id().ok_or_else(|| Error::Forbidden("This operation needs a project-scoped token.".into()))
+    ctx.project_id().ok_or(Error::Forbidden(Forbidden::ProjectScope))
 }
 
 #[cfg(test)]
@@ -63,7 +63,7 @@ mod tests {
     #[test]
     fn readers_may_not_write_members_and_admins_may() {
         let refused = authorize_write(&holding(&["reader"]), "create_network").unwrap_err();
-        assert!(matches!(&refused, Error::PolicyDenied { rule } if rule == "create_network"));
+        assert!(matches!(&refused, Error::Forbidden(Forbidden::Policy { rule }) if rule == "create_network"));
         assert_eq!(refused.to_string(), "Policy doesn't allow create_network to be performed.");
         assert!(authorize_write(&holding(&[]), "x").is_err());
         assert!(authorize_write(&holding(&["member", "reader"]), "x").is_ok());

@@ -6,10 +6,10 @@ use ecs_store::PortRefusal;
 use ecs_types::AuthContext;
 use ecs_types::server::ServerPort;
 
-use crate::{Core, Error, Result, policy};
+use crate::{Conflict, Core, Error, Invalid, Kind, Result, policy};
 
 fn not_found(id: &str) -> Error {
-    Error::NotFound(format!("Port {id} could not be found."))
+    Error::not_found(Kind::Port, id)
 }
 
 impl Core {
@@ -39,13 +39,9 @@ impl Core {
         let network = self.network(ctx, network_id).await?;
         match self.store.port_create(project, &network.id, name, fixed_ip).await? {
             Ok(port) => Ok(port),
-            Err(PortRefusal::AddressInUse(ip)) => {
-                Err(Error::Conflict(format!("IP address {ip} already allocated in subnet")))
-            }
-            Err(PortRefusal::Exhausted) => {
-                Err(Error::Conflict(format!("No more IP addresses available on network {network_id}.")))
-            }
-            Err(other) => Err(Error::Invalid(format!("Invalid fixed IP for network {network_id}: {other:?}"))),
+            Err(PortRefusal::AddressInUse(ip)) => Err(Invalid::FixedIpInUse { ip }.into()),
+            Err(PortRefusal::Exhausted) => Err(Invalid::NoFixedIpLeft.into()),
+            Err(other) => Err(Error::invalid(format!("Invalid fixed IP for network {network_id}: {other:?}"))),
         }
     }
 
@@ -53,7 +49,7 @@ impl Core {
     pub async fn port_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
         policy::authorize_write(ctx, "delete_port")?;
         self.port(ctx, id).await?;
-        self.store.port_delete(id).await?.map_err(|_| Error::Conflict(format!("Port {id} is in use by a server.")))
+        self.store.port_delete(id).await?.map_err(|_| Conflict::PortInUse { id: id.to_string() }.into())
     }
 
     /// Whether a port on `network_id` (one the caller sees) holds `address`.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use ecs_types::AuthContext;
 
-use crate::{Core, Error, Result, policy};
+use crate::{Core, Error, Resource, Result, policy};
 
 /// The quota resources Nova shows, with ecsd's defaults.
 fn defaults(core: &Core) -> BTreeMap<&'static str, i64> {
@@ -60,7 +60,7 @@ impl Core {
     pub(crate) async fn check_metadata_quota(&self, project_id: &str, items: usize) -> Result<()> {
         let limit = self.quota_limit(project_id, "metadata_items").await?;
         if limit >= 0 && items as i64 > limit {
-            return Err(Error::QuotaExceeded(format!("Maximum number of metadata items exceeds {limit}")));
+            return Err(Error::quota(Resource::MetadataItems, items as i64, 0, limit));
         }
         Ok(())
     }
@@ -134,13 +134,13 @@ impl Core {
         let current = self.quota_set(ctx, project_id).await?;
         for (name, limit) in &values {
             let Some(item) = current.get(name.as_str()) else {
-                return Err(Error::Invalid(format!("Bad key(s) {name} in quota_set")));
+                return Err(Error::invalid(format!("Bad key(s) {name} in quota_set")));
             };
             if *limit < -1 {
-                return Err(Error::Invalid(format!("Quota limit {limit} for {name} must be -1 or greater.")));
+                return Err(Error::invalid(format!("Quota limit {limit} for {name} must be -1 or greater.")));
             }
             if !force && *limit >= 0 && *limit < item.in_use {
-                return Err(Error::Invalid(format!(
+                return Err(Error::invalid(format!(
                     "Quota limit {limit} for {name} must be greater than or equal to already used and reserved {}.",
                     item.in_use
                 )));

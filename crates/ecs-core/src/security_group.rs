@@ -5,7 +5,7 @@
 use ecs_store::GroupRefusal;
 use ecs_types::{AuthContext, SecurityGroup, SecurityGroupRule};
 
-use crate::{Core, Error, Result, policy};
+use crate::{Core, Error, Kind, Resource, Result, policy};
 
 /// Groups and rules a project may have (Nova's defaults).
 pub const GROUPS_QUOTA: usize = 10;
@@ -23,7 +23,7 @@ pub struct RuleRequest {
 }
 
 fn not_found(id: &str) -> Error {
-    Error::NotFound(format!("Security group {id} not found."))
+    Error::not_found(Kind::SecurityGroup, id)
 }
 
 impl Core {
@@ -57,10 +57,8 @@ impl Core {
             .iter()
             .map(|n| {
                 groups.iter().find(|(id, name)| name == n || id == n).cloned().ok_or_else(|| {
-                    Error::Invalid(format!(
-                        "Security group {n} not found for project {}.",
-                        ctx.project_id().unwrap_or_default()
-                    ))
+                    let project_id = ctx.project_id().unwrap_or_default().to_string();
+                    Error::unknown(Kind::SecurityGroupName { project_id }, n.as_str())
                 })
             })
             .collect()
@@ -78,10 +76,8 @@ impl Core {
         let project = policy::project_of(ctx)?;
         match self.store.security_group_create(project, name, description, false, GROUPS_QUOTA as i64).await? {
             Ok(group) => Ok(group),
-            Err(GroupRefusal::Quota(_)) => {
-                Err(Error::QuotaExceeded("Quota exceeded, too many security groups.".into()))
-            }
-            Err(_) => Err(Error::Invalid(format!("Security group {name} already exists"))),
+            Err(GroupRefusal::Quota(_)) => Err(Error::quota(Resource::SecurityGroups, 1, 0, GROUPS_QUOTA as i64)),
+            Err(_) => Err(Error::invalid(format!("Security group {name} already exists"))),
         }
     }
 
@@ -95,12 +91,12 @@ impl Core {
         policy::authorize_write(ctx, "os_compute_api:os-security-groups:update")?;
         let g = self.security_group(ctx, id).await?;
         if g.name == "default" && name != "default" {
-            return Err(Error::Invalid("Unable to update system group 'default'".into()));
+            return Err(Error::invalid("Unable to update system group 'default'"));
         }
         self.store
             .security_group_update(id, name, description)
             .await?
-            .map_err(|_| Error::Invalid(format!("Security group {name} already exists")))?;
+            .map_err(|_| Error::invalid(format!("Security group {name} already exists")))?;
         self.security_group(ctx, id).await
     }
 
@@ -108,11 +104,11 @@ impl Core {
         policy::authorize_write(ctx, "os_compute_api:os-security-groups:delete")?;
         let g = self.security_group(ctx, id).await?;
         if g.name == "default" {
-            return Err(Error::Invalid("Unable to delete system group 'default'".into()));
+            return Err(Error::invalid("Unable to delete system group 'default'"));
         }
         match self.store.security_group_delete(id).await? {
             Ok(()) => Ok(()),
-            Err(GroupRefusal::InUse) => Err(Error::Invalid("Security group is still in use".into())),
+            Err(GroupRefusal::InUse) => Err(Error::invalid("Security group is still in use")),
             Err(_) => unreachable!("delete refuses only groups in use"),
         }
     }
@@ -122,7 +118,7 @@ impl Core {
         policy::authorize_write(ctx, "os_compute_api:os-security-groups:rule:create")?;
         let parent = self.security_group(ctx, &req.parent_group_id).await?;
         if parent.rules.len() >= RULES_QUOTA {
-            return Err(Error::QuotaExceeded("Quota exceeded, too many security group rules.".into()));
+            return Err(Error::quota(Resource::SecurityGroupRules, 1, 0, RULES_QUOTA as i64));
         }
         let protocol = req.ip_protocol.as_deref().map(str::to_lowercase);
         let (from, to) = match protocol.as_deref() {
@@ -130,7 +126,7 @@ impl Core {
             Some("tcp" | "udp") => {
                 let (f, t) = (req.from_port.unwrap_or(1), req.to_port.unwrap_or(65535));
                 if !(1..=65535).contains(&f) || !(1..=65535).contains(&t) || f > t {
-                    return Err(Error::Invalid(format!(
+                    return Err(Error::invalid(format!(
                         "Invalid port range {f}:{t}. Valid TCP ports should be between 1-65535"
                     )));
                 }
@@ -139,20 +135,20 @@ impl Core {
             Some("icmp") => {
                 let (f, t) = (req.from_port.unwrap_or(-1), req.to_port.unwrap_or(-1));
                 if !(-1..=255).contains(&f) || !(-1..=255).contains(&t) {
-                    return Err(Error::Invalid(format!(
+                    return Err(Error::invalid(format!(
                         "Invalid port range {f}:{t}. For ICMP, the type:code must be valid"
                     )));
                 }
                 (Some(f), Some(t))
             }
-            Some(other) => return Err(Error::Invalid(format!("Invalid IP protocol {other}."))),
+            Some(other) => return Err(Error::invalid(format!("Invalid IP protocol {other}."))),
         };
         let (cidr, remote) = match (&req.cidr, &req.group_id) {
-            (Some(_), Some(_)) => return Err(Error::Invalid("Not enough parameters to build a valid rule.".into())),
+            (Some(_), Some(_)) => return Err(Error::invalid("Not enough parameters to build a valid rule.")),
             (_, Some(group)) => (None, Some(self.security_group(ctx, group).await?.id)),
             (cidr, None) => {
                 let cidr = cidr.clone().unwrap_or_else(|| "0.0.0.0/0".into());
-                let net: ipnet::IpNet = cidr.parse().map_err(|_| Error::Invalid(format!("Invalid cidr {cidr}.")))?;
+                let net: ipnet::IpNet = cidr.parse().map_err(|_| Error::invalid(format!("Invalid cidr {cidr}.")))?;
                 (Some(net.trunc().to_string()), None)
             }
         };
@@ -170,7 +166,7 @@ impl Core {
                 == (&rule.protocol, rule.from_port, rule.to_port, &rule.cidr, &rule.remote_group_id)
         };
         if parent.rules.iter().any(same) {
-            return Err(Error::Invalid(format!("This rule already exists in group {}", parent.id)));
+            return Err(Error::invalid(format!("This rule already exists in group {}", parent.id)));
         }
         self.store.security_group_rule_create(&rule).await?;
         Ok(rule)
@@ -178,7 +174,7 @@ impl Core {
 
     pub async fn security_group_rule_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
         policy::authorize_write(ctx, "os_compute_api:os-security-groups:rule:delete")?;
-        let missing = || Error::NotFound(format!("Security group rule {id} could not be found."));
+        let missing = || Error::not_found(Kind::SecurityGroupRule, id);
         let rule = self.store.security_group_rule_get(id).await.map_err(Error::not_found_or(missing))?;
         self.security_group(ctx, &rule.group_id).await.map_err(|_| missing())?;
         self.store.security_group_rule_delete(id).await?;
@@ -194,19 +190,17 @@ impl Core {
         let server = self.server_get(ctx, server_id).await?;
         let group =
             self.security_groups(ctx).await?.into_iter().find(|g| g.name == name || g.id == name).ok_or_else(|| {
-                Error::NotFound(format!(
-                    "Security group {name} not found for project {}.",
-                    ctx.project_id().unwrap_or_default()
-                ))
+                let project_id = ctx.project_id().unwrap_or_default().to_string();
+                Error::not_found(Kind::SecurityGroupName { project_id }, name)
             })?;
         let member = self.store.server_security_groups(server_id).await?.iter().any(|g| g.id == group.id);
         match (add, member) {
-            (true, true) => Err(Error::Invalid(format!(
+            (true, true) => Err(Error::invalid(format!(
                 "Security group {name} is already associated with the instance {}",
                 server.id
             ))),
             (false, false) => {
-                Err(Error::Invalid(format!("Security group {name} not associated with the instance {}", server.id)))
+                Err(Error::invalid(format!("Security group {name} not associated with the instance {}", server.id)))
             }
             _ => Ok(self.store.server_security_group_set(server_id, &group.id, add).await?),
         }

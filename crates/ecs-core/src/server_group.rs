@@ -5,7 +5,7 @@ use ecs_store::MemberRefusal;
 use ecs_types::server::VmState;
 use ecs_types::{AuthContext, ServerGroup};
 
-use crate::{Core, Error, Result, policy};
+use crate::{Core, Error, Kind, Resource, Result, policy};
 
 /// Nova's default `server_groups` and `server_group_members` quotas.
 pub const GROUPS_QUOTA: i64 = 10;
@@ -14,7 +14,7 @@ pub const MEMBERS_QUOTA: i64 = 10;
 pub const POLICIES: &[&str] = &["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"];
 
 fn not_found(id: &str) -> Error {
-    Error::NotFound(format!("Instance group {id} could not be found."))
+    Error::not_found(Kind::ServerGroup, id)
 }
 
 impl Core {
@@ -39,10 +39,10 @@ impl Core {
     ) -> Result<ServerGroup> {
         policy::authorize_write(ctx, "os_compute_api:os-server-groups:create")?;
         if !POLICIES.contains(&policy_name) {
-            return Err(Error::Invalid(format!("Invalid policy {policy_name}")));
+            return Err(Error::invalid(format!("Invalid policy {policy_name}")));
         }
         if max_server_per_host.is_some() && policy_name != "anti-affinity" {
-            return Err(Error::Invalid("Only anti-affinity policy supports max_server_per_host rule.".into()));
+            return Err(Error::invalid("Only anti-affinity policy supports max_server_per_host rule."));
         }
         let group = ServerGroup {
             id: uuid::Uuid::new_v4().to_string(),
@@ -56,7 +56,7 @@ impl Core {
         self.store
             .server_group_create(&group, self.quota_limit(&group.project_id, "server_groups").await?)
             .await?
-            .ok_or_else(|| Error::QuotaExceeded("Quota exceeded, too many server groups.".into()))
+            .ok_or_else(|| Error::quota(Resource::ServerGroups, 1, 0, GROUPS_QUOTA))
     }
 
     pub async fn server_group_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
@@ -74,10 +74,10 @@ impl Core {
         let group = self.server_group(ctx, id).await?;
         let server = self.server_get(ctx, server_id).await?;
         if group.policy != "anti-affinity" {
-            return Err(Error::Invalid(format!("Server group {id} is not an anti-affinity group")));
+            return Err(Error::invalid(format!("Server group {id} is not an anti-affinity group")));
         }
         if server.vm_state != VmState::Stopped || server.task_state.is_some() {
-            return Err(Error::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "Instance {server_id} must be stopped to join a server group, it is {}",
                 server.status()
             )));
@@ -87,12 +87,10 @@ impl Core {
         match self.store.server_group_add_member(id, server_id, limit, Some(per_host)).await? {
             Ok(()) => Ok(()),
             Err(MemberRefusal::InOtherGroup(other)) => {
-                Err(Error::Invalid(format!("Instance {server_id} is a member of server group {other} already")))
+                Err(Error::invalid(format!("Instance {server_id} is a member of server group {other} already")))
             }
-            Err(MemberRefusal::Full(_)) => {
-                Err(Error::QuotaExceeded("Quota exceeded, too many servers in group".into()))
-            }
-            Err(MemberRefusal::HostTaken(host)) => Err(Error::Invalid(format!(
+            Err(MemberRefusal::Full(_)) => Err(Error::quota(Resource::ServerGroupMembers, 1, 0, MEMBERS_QUOTA)),
+            Err(MemberRefusal::HostTaken(host)) => Err(Error::invalid(format!(
                 "Instance {server_id} is on host {host} with another member of anti-affinity group {id}"
             ))),
         }
@@ -105,7 +103,7 @@ impl Core {
         if self.store.server_group_remove_member(id, server_id).await? {
             Ok(())
         } else {
-            Err(Error::Invalid(format!("Instance {server_id} is not a member of server group {id}")))
+            Err(Error::invalid(format!("Instance {server_id} is not a member of server group {id}")))
         }
     }
 
@@ -117,12 +115,12 @@ impl Core {
         count: i64,
     ) -> Result<Option<ServerGroup>> {
         let Some(id) = hints.get("group") else { return Ok(None) };
-        let id = id.as_str().ok_or_else(|| Error::Invalid("Invalid server group hint".into()))?;
+        let id = id.as_str().ok_or_else(|| Error::invalid("Invalid server group hint"))?;
         let group =
-            self.server_group(ctx, id).await.map_err(|_| Error::Invalid(format!("Invalid server group {id}")))?;
+            self.server_group(ctx, id).await.map_err(|_| Error::invalid(format!("Invalid server group {id}")))?;
         let limit = self.quota_limit(&group.project_id, "server_group_members").await?;
         if limit >= 0 && group.members.len() as i64 + count > limit {
-            return Err(Error::QuotaExceeded("Quota exceeded, too many servers in group".into()));
+            return Err(Error::quota(Resource::ServerGroupMembers, 1, 0, MEMBERS_QUOTA));
         }
         Ok(Some(group))
     }

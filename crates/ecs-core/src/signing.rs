@@ -18,8 +18,7 @@ use ecs_types::{AuthContext, Domain};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::identity::UNAUTHORIZED;
-use crate::{Core, Error, Result};
+use crate::{Core, Error, Result, Unauthorized};
 
 pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
 pub const DATE_HEADER: &str = "x-sdk-date";
@@ -283,7 +282,7 @@ impl Core {
         self.check_signed(req, now).await.map_err(|e| match e {
             SignedFailure::Signature(reason) => {
                 tracing::info!(%reason, "AK/SK signature refused");
-                Error::Unauthorized(UNAUTHORIZED.into())
+                Error::Unauthorized(Unauthorized::Credentials)
             }
             SignedFailure::Other(e) => e,
         })
@@ -303,7 +302,7 @@ impl Core {
         {
             return Err(SignatureError::ProjectMismatch.into());
         }
-        let refused = || SignedFailure::Other(Error::Unauthorized(UNAUTHORIZED.into()));
+        let refused = || SignedFailure::Other(Error::Unauthorized(Unauthorized::Credentials));
         let user = match self.store.user_get(&credential.user_id).await {
             Ok(u) if u.enabled => u,
             Ok(_) | Err(StoreError::NotFound) => return Err(refused()),

@@ -7,7 +7,7 @@ use ecs_types::volume::{Volume, VolumeAttachment, VolumeSnapshot};
 
 use crate::compute::TaskKind;
 use crate::compute::state::{self, Action};
-use crate::{Core, Error, Result, policy};
+use crate::{Conflict, Core, Error, Invalid, Kind, Resource, Result, policy};
 
 /// Cinder's default quotas.
 pub const SNAPSHOTS_QUOTA: i64 = 10;
@@ -25,23 +25,20 @@ pub struct VolumeRequest {
 
 fn refused(r: VolumeRefusal, id: &str) -> Error {
     match r {
-        VolumeRefusal::Quota(resource, limit, used, asked) => Error::QuotaExceeded(format!(
-            "VolumeLimitExceeded: Maximum number of {resource} allowed ({limit}) exceeded: requested {asked}, \
-             already used {used}"
-        )),
-        VolumeRefusal::State(status) => Error::Invalid(format!(
-            "Invalid volume: Volume {id} status must be available, but current status is: {status}"
-        )),
-        VolumeRefusal::HasSnapshots(n) => {
-            Error::Invalid(format!("Invalid volume: Volume {id} still has {n} dependent snapshots."))
+        VolumeRefusal::Quota(resource, limit, used, asked) => {
+            Error::quota(Resource::parse(resource).unwrap_or(Resource::Volumes), asked, used, limit)
         }
-        VolumeRefusal::DeviceInUse(d) => Error::Conflict(format!("The supplied device path ({d}) is in use.")),
+        VolumeRefusal::State(status) => Invalid::VolumeState { id: id.to_string(), status }.into(),
+        VolumeRefusal::HasSnapshots(n) => {
+            Error::invalid(format!("Invalid volume: Volume {id} still has {n} dependent snapshots."))
+        }
+        VolumeRefusal::DeviceInUse(device) => Conflict::DeviceInUse { device }.into(),
     }
 }
 
 impl Core {
     pub async fn volume(&self, ctx: &AuthContext, id: &str) -> Result<Volume> {
-        let missing = || Error::NotFound(format!("Volume {id} could not be found."));
+        let missing = || Error::not_found(Kind::Volume, id);
         let v = self.store.volume_get(id).await.map_err(Error::not_found_or(missing))?;
         if ctx.is_admin() || Some(v.project_id.as_str()) == ctx.project_id() { Ok(v) } else { Err(missing()) }
     }
@@ -61,12 +58,12 @@ impl Core {
             None => req.size_gb,
         };
         if size_gb < 1 {
-            return Err(Error::Invalid("Invalid input received: size must be an integer (GB) greater than 0".into()));
+            return Err(Error::invalid("Invalid input received: size must be an integer (GB) greater than 0"));
         }
         let zones: Vec<String> = self.store.host_list().await?.into_iter().map(|h| h.availability_zone).collect();
         let az = match req.availability_zone {
             Some(az) if !zones.contains(&az) => {
-                return Err(Error::Invalid(format!("Invalid input received: Availability zone '{az}' is invalid.")));
+                return Err(Error::invalid(format!("Invalid input received: Availability zone '{az}' is invalid.")));
             }
             Some(az) => az,
             None => zones.first().cloned().unwrap_or_else(|| "nova".into()),
@@ -95,7 +92,7 @@ impl Core {
         policy::authorize_write(ctx, "os_compute_api:os-volumes:delete")?;
         self.volume(ctx, id).await?;
         self.store.volume_delete(id).await?.map_err(|r| match r {
-            VolumeRefusal::State(status) => Error::Invalid(format!(
+            VolumeRefusal::State(status) => Error::invalid(format!(
                 "Invalid volume: Volume status must be available or error or error_restoring or error_extending \
                  or error_managing and must not be migrating, attached, belong to a group, have snapshots or be \
                  disassociated from snapshots after volume transfer. (status {status})"
@@ -146,21 +143,7 @@ impl Core {
         policy::authorize_write(ctx, Action::AttachVolume.rule())?;
         let server = self.server_get(ctx, server_id).await?;
         let volume = self.volume(ctx, volume_id).await?;
-        self.check_locked(ctx, &server, Action::AttachVolume)?;
-        state::check(Action::AttachVolume, &server)?;
-        if let Some(a) = &volume.attachment {
-            return Err(Error::Invalid(format!(
-                "Invalid volume: volume {volume_id} already attached to {}",
-                a.server_id
-            )));
-        }
-        if Some(&volume.availability_zone) != server.availability_zone.as_ref() {
-            return Err(Error::Invalid(format!(
-                "Invalid volume: Instance and volume not in same availability_zone ({} vs {})",
-                server.availability_zone.as_deref().unwrap_or(""),
-                volume.availability_zone
-            )));
-        }
+        self.attach_checks(ctx, &server, &volume, None).await?;
         let task = self.task_for(
             ctx,
             &server,
@@ -178,6 +161,55 @@ impl Core {
         Ok((attachment, task_id))
     }
 
+    /// The checks of an attach, making nothing (a dry run): the store's
+    /// reservation repeats the volume's and the device's atomically.
+    pub async fn volume_attach_check(
+        &self,
+        ctx: &AuthContext,
+        server_id: &str,
+        volume_id: &str,
+        device: Option<&str>,
+    ) -> Result<()> {
+        let server = self.server_get(ctx, server_id).await?;
+        let volume = self.volume(ctx, volume_id).await?;
+        self.attach_checks(ctx, &server, &volume, device).await
+    }
+
+    /// An attach's rules: the server unlocked and in a state that allows
+    /// it, the volume free, available and in the server's zone, the device
+    /// (if checked) not taken.
+    async fn attach_checks(
+        &self,
+        ctx: &AuthContext,
+        server: &ecs_types::server::Server,
+        volume: &Volume,
+        device: Option<&str>,
+    ) -> Result<()> {
+        self.check_locked(ctx, server, Action::AttachVolume)?;
+        state::check(Action::AttachVolume, server)?;
+        if let Some(a) = &volume.attachment {
+            let here = a.server_id == server.id;
+            return Err(Invalid::VolumeAttached { id: volume.id.clone(), server_id: a.server_id.clone(), here }.into());
+        }
+        if volume.status != "available" {
+            return Err(Invalid::VolumeState { id: volume.id.clone(), status: volume.status.clone() }.into());
+        }
+        if Some(&volume.availability_zone) != server.availability_zone.as_ref() {
+            return Err(Error::invalid(format!(
+                "Invalid volume: Instance and volume not in same availability_zone ({} vs {})",
+                server.availability_zone.as_deref().unwrap_or(""),
+                volume.availability_zone
+            )));
+        }
+        if let Some(device) = device {
+            let attached = self.store.volumes_of_server(&server.id).await?;
+            if attached.iter().any(|v| v.attachment.as_ref().is_some_and(|a| a.device == device)) {
+                return Err(Conflict::DeviceInUse { device: device.to_string() }.into());
+            }
+        }
+        Ok(())
+    }
+
     /// Detaches a volume; the volume is `detaching` until the task is done.
     /// Returns the task's id.
     pub async fn volume_detach(
@@ -189,12 +221,17 @@ impl Core {
     ) -> Result<String> {
         policy::authorize_write(ctx, Action::DetachVolume.rule())?;
         let server = self.server_get(ctx, server_id).await?;
-        let volume = self.volume(ctx, volume_id).await?;
+        // A disk that is gone is not attached to this server either.
+        let not_attached = || Error::not_found(Kind::VolumeAttachment { server_id: server_id.to_string() }, volume_id);
+        let volume = self.volume(ctx, volume_id).await.map_err(|e| match e {
+            Error::NotFound { .. } => not_attached(),
+            other => other,
+        })?;
         if volume.attachment.as_ref().is_none_or(|a| a.server_id != server_id) {
-            return Err(Error::NotFound(format!("Volume {volume_id} is not attached to {server_id}")));
+            return Err(not_attached());
         }
         if volume.attachment.as_ref().is_some_and(|a| a.device == "/dev/vda") {
-            return Err(Error::Invalid("Cannot detach a root device volume".into()));
+            return Err(Invalid::SystemDiskDetach.into());
         }
         self.check_locked(ctx, &server, Action::DetachVolume)?;
         state::check(Action::DetachVolume, &server)?;
@@ -207,7 +244,7 @@ impl Core {
         );
         let task_id = task.id.clone();
         self.store.volume_detach_begin(volume_id, &task).await?.map_err(|r| match r {
-            VolumeRefusal::State(s) => Error::Invalid(format!(
+            VolumeRefusal::State(s) => Error::invalid(format!(
                 "Invalid volume: Unable to detach volume. Volume status must be 'in-use' (it is {s})."
             )),
             other => refused(other, volume_id),
@@ -231,7 +268,7 @@ impl Core {
         let server = self.server_get(ctx, server_id).await?;
         let volume = self.volume(ctx, volume_id).await?;
         if volume.attachment.as_ref().is_none_or(|a| a.server_id != server_id) {
-            return Err(Error::NotFound(format!("volume_id not found: {volume_id}")));
+            return Err(Error::not_found(Kind::AttachmentOf, volume_id));
         }
         if new_volume_id == volume_id {
             if let Some(dot) = delete_on_termination {
@@ -257,7 +294,7 @@ impl Core {
     }
 
     pub async fn snapshot(&self, ctx: &AuthContext, id: &str) -> Result<VolumeSnapshot> {
-        let missing = || Error::NotFound(format!("Snapshot {id} could not be found."));
+        let missing = || Error::not_found(Kind::Snapshot, id);
         let s = self.store.snapshot_get(id).await.map_err(Error::not_found_or(missing))?;
         if ctx.is_admin() || Some(s.project_id.as_str()) == ctx.project_id() { Ok(s) } else { Err(missing()) }
     }
@@ -277,11 +314,11 @@ impl Core {
     ) -> Result<VolumeSnapshot> {
         policy::authorize_write(ctx, "os_compute_api:os-volumes:snapshots:create")?;
         if name.starts_with("autobk_snapshot") {
-            return Err(Error::Invalid("Invalid input: a snapshot name must not start with autobk_snapshot".into()));
+            return Err(Error::invalid("Invalid input: a snapshot name must not start with autobk_snapshot"));
         }
         let volume = self.volume(ctx, volume_id).await?;
         if volume.status != "available" && !(force && volume.status == "in-use") {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "Invalid volume: Volume {volume_id} status must be available, but current status is: {}",
                 volume.status
             )));

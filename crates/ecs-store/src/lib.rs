@@ -45,8 +45,8 @@ pub use keypair::{KeypairCreate, KeypairInsertRefusal};
 pub use port::PortRefusal;
 pub use security_group::GroupRefusal;
 pub use server::{
-    CreateJob, CreateQuota, CreateRefusal, InstanceLimits, InstanceUsage, NewServer, QuotaRefusal, Rebuild, ServerEdit,
-    ServerListQuery, ServerSortKey, ServerUpdate, Transition,
+    CreateJob, CreateQuota, CreateRefusal, DiskQuota, InstanceLimits, InstanceUsage, NewServer, QuotaRefusal, Rebuild,
+    ServerEdit, ServerListQuery, ServerSortKey, ServerUpdate, Transition,
 };
 pub use server_group::MemberRefusal;
 pub use task::{NewTask, TaskAdvance};

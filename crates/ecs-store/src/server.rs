@@ -235,7 +235,7 @@ pub struct InstanceUsage {
 /// The resource a create would take beyond its limit, as Nova reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuotaRefusal {
-    /// `instances`, `cores` or `ram`.
+    /// `instances`, `cores`, `ram`, `volumes` or `gigabytes`.
     pub resource: &'static str,
     pub requested: i64,
     pub used: i64,
@@ -255,8 +255,20 @@ pub enum CreateRefusal {
 pub struct CreateQuota {
     pub per_server: InstanceUsage,
     pub limits: InstanceLimits,
+    pub disks: DiskQuota,
     pub min_count: i64,
     pub max_count: i64,
+}
+
+/// The disks (EVS volumes) each server of a create makes, counted with the
+/// project's volumes against the `volumes` and `gigabytes` quotas.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiskQuota {
+    pub per_server_volumes: i64,
+    pub per_server_gb: i64,
+    /// Negative: unlimited.
+    pub max_volumes: i64,
+    pub max_gb: i64,
 }
 
 /// The job an ECS-native create runs as: its servers' build tasks are its
@@ -505,7 +517,7 @@ impl Store {
         job: Option<&CreateJob>,
         build: impl FnOnce(i64) -> Vec<NewServer>,
     ) -> StoreResult<Result<Vec<Server>, CreateRefusal>> {
-        let CreateQuota { per_server, limits, min_count, max_count } = quota;
+        let CreateQuota { per_server, limits, disks, min_count, max_count } = quota;
         let mut tx = self.write.begin().await?;
         lock_project(&mut tx, self.backend, project_id).await?;
         if let Some(job) = job {
@@ -517,13 +529,17 @@ impl Store {
             insert_task(&mut tx, &job.task).await?;
         }
         let used = usage(&mut tx, project_id).await?;
+        let (volumes, gigabytes) = volume_usage(&mut tx, project_id).await?;
         let fits = |limit: i64, used: i64, each: i64| {
             if limit < 0 || each == 0 { i64::MAX } else { ((limit - used) / each).max(0) }
         };
+        let DiskQuota { per_server_volumes, per_server_gb, max_volumes, max_gb } = disks;
         let allowed = [
             ("instances", fits(limits.instances, used.instances, 1), limits.instances, used.instances, 1),
             ("cores", fits(limits.cores, used.cores, per_server.cores), limits.cores, used.cores, per_server.cores),
             ("ram", fits(limits.ram_mb, used.ram_mb, per_server.ram_mb), limits.ram_mb, used.ram_mb, per_server.ram_mb),
+            ("volumes", fits(max_volumes, volumes, per_server_volumes), max_volumes, volumes, per_server_volumes),
+            ("gigabytes", fits(max_gb, gigabytes, per_server_gb), max_gb, gigabytes, per_server_gb),
         ];
         let count = allowed.iter().map(|a| a.1).min().unwrap_or(i64::MAX).min(max_count);
         if count < min_count {
@@ -1007,6 +1023,17 @@ async fn usage(conn: &mut sqlx::AnyConnection, project_id: &str) -> StoreResult<
     .fetch_one(conn)
     .await?;
     Ok(InstanceUsage { instances: row.try_get("n")?, cores: row.try_get("cores")?, ram_mb: row.try_get("ram")? })
+}
+
+/// How many volumes a project holds and their gigabytes.
+async fn volume_usage(conn: &mut sqlx::AnyConnection, project_id: &str) -> StoreResult<(i64, i64)> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(size_gb), 0) AS BIGINT) AS gb FROM volumes WHERE project_id = $1",
+    )
+    .bind(project_id)
+    .fetch_one(conn)
+    .await?;
+    Ok((row.try_get("n")?, row.try_get("gb")?))
 }
 
 async fn insert_server(tx: &mut Transaction<'_, Any>, s: &Server, now: i64) -> StoreResult<()> {

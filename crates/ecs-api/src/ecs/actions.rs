@@ -88,12 +88,6 @@ async fn start(
     token: Option<ecs_store::ClientToken>,
     request_id: &str,
 ) -> Result<Json<Value>, EcsError> {
-    if ids.len() > ecs_core::compute::batch::MAX_BATCH {
-        return Err(EcsError::new("Ecs.0118"));
-    }
-    let task = state.core.batch(&call.ctx, ids, op, token.as_ref(), request_id).await.map_err(|e| match e {
-        ecs_core::Error::Conflict(m) => EcsError::conflict(m),
-        other => EcsError::not_found_as("Ecs.0114")(other),
-    })?;
+    let task = state.core.batch(&call.ctx, ids, op, token.as_ref(), request_id).await?;
     Ok(super::job_reply(&task))
 }

@@ -49,7 +49,7 @@ fn server_id(params: &HashMap<String, String>) -> &str {
 }
 
 async fn attached(state: &AppState, call: &EcsCall, server: &str) -> Result<Vec<Value>, EcsError> {
-    let mut volumes = state.core.server_volumes(&call.ctx, server).await.map_err(EcsError::not_found_as("Ecs.0114"))?;
+    let mut volumes = state.core.server_volumes(&call.ctx, server).await?;
     volumes.retain(|v| v.attachment.as_ref().is_some_and(|a| a.server_id == server));
     volumes.sort_by_key(|v| v.attachment.as_ref().map(|a| (device_index(&a.device), a.device.clone())));
     Ok(volumes.iter().filter_map(view).collect())

@@ -1,8 +1,10 @@
 //! CreateServers: `POST /v1/{project_id}/cloudservers` (seed 002 §5.1.1)
-//! and `POST /v1.1/{project_id}/cloudservers` (seed 001). The request is
-//! checked here against the ECS rules, each failure with its own Ecs code,
-//! then carried out by the same create as Nova's: the servers are built as
-//! the sub-jobs of one job.
+//! and `POST /v1.1/{project_id}/cloudservers` (seed 001). The request's
+//! syntax and shape are checked here, each failure with its own Ecs code;
+//! the create itself, with every rule about flavors, images, networks,
+//! key pairs, security groups and quotas, is the core's (the same as
+//! Nova's), whose typed errors `ecs/error.rs` words with the seed's codes.
+//! The servers are built as the sub-jobs of one job.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -11,7 +13,7 @@ use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use ecs_core::compute::server::{CreateRequest, EcsCreate, EcsCreated, NetworkChoice, NetworkRequest, PublicIp};
+use ecs_core::compute::server::{CreateRequest, JobCreated, Naming, NetworkChoice, NetworkRequest, PublicIp};
 use ecs_types::server::BlockDevice;
 use ecs_types::{Image, Network};
 use serde_json::{Map, Value, json};
@@ -94,25 +96,17 @@ async fn create(
     let prepaid = checked.prepaid;
     let mut req = checked.request;
     req.request_id = request_id;
-    req.ecs = Some(EcsCreate { client_token, dry_run, ..req.ecs.take().unwrap_or_default() });
-    match state.core.ecs_server_create(&call.ctx, req).await.map_err(create_error)? {
-        EcsCreated::Checked => Ok(StatusCode::ACCEPTED.into_response()),
-        EcsCreated::Started { job_id, server_ids } => {
+    req.client_token = client_token;
+    req.dry_run = dry_run;
+    match state.core.server_create_job(&call.ctx, req).await? {
+        JobCreated::Checked => Ok(StatusCode::ACCEPTED.into_response()),
+        JobCreated::Started { job_id, server_ids } => {
             let mut out = json!({"job_id": ecs_core::job::job_id(&job_id), "serverIds": server_ids});
             if prepaid {
                 out["order_id"] = json!(order_id());
             }
             Ok(Json(out).into_response())
         }
-    }
-}
-
-/// Errors of the create beyond the checks here, by kind.
-fn create_error(e: ecs_core::Error) -> EcsError {
-    match e {
-        ecs_core::Error::QuotaExceeded(m) => EcsError::with_message("Ecs.0001", m),
-        ecs_core::Error::Conflict(m) => EcsError::conflict(m),
-        other => other.into(),
     }
 }
 
@@ -178,29 +172,22 @@ impl Checker<'_> {
         }
 
         let flavor_ref = required_str(s.get("flavorRef"), "flavorRef")?;
-        let flavor = core.flavor_get(ctx, flavor_ref).await.map_err(EcsError::not_found_as("Ecs.0029"))?;
-        if flavor.disabled {
-            return Err(EcsError::new("Ecs.0027"));
-        }
+        // The flavor and image fill in the reserved metadata and the system
+        // disk's default size (a missing one is Ecs.0029/Ecs.0031 by its
+        // kind); whether they may be used is the core's rule.
+        let flavor = core.flavor_get(ctx, flavor_ref).await?;
         let image_ref = required_str(s.get("imageRef"), "imageRef")?;
-        let image = core.image(ctx, image_ref).await.map_err(|_| EcsError::new("Ecs.0031"))?;
-        if image.status != "active" {
-            return Err(EcsError::new("Ecs.0032"));
-        }
+        let image = core.image(ctx, image_ref).await?;
 
-        let (vpc, nics) = self.nics(count).await?;
+        let (vpc, nics) = self.nics().await?;
         let mut block_devices = vec![self.root_volume(&image)?];
         block_devices.extend(self.data_volumes()?);
-        self.check_disk_quota(&block_devices, count).await?;
 
         let admin_pass = optional_str(s.get("adminPass"), "adminPass")?.filter(|p| !p.is_empty());
         if let Some(p) = admin_pass {
             check_password(p)?;
         }
         let key_name = optional_str(s.get("key_name"), "key_name")?.filter(|k| !k.is_empty());
-        if let Some(k) = key_name {
-            core.keypair_get(ctx, k, None).await.map_err(|_| EcsError::new("Ecs.0314"))?;
-        }
         let user_data = optional_str(s.get("user_data"), "user_data")?.filter(|u| !u.is_empty());
         if let Some(u) = user_data {
             check_user_data(u, "user_data")?;
@@ -224,7 +211,7 @@ impl Checker<'_> {
         for (k, v) in reserved {
             metadata.insert(k.to_string(), v);
         }
-        let security_groups = self.security_groups().await?;
+        let security_groups = self.security_groups()?;
         let public_ip = self.public_ip(count).await?;
         let scheduler_hints = match s.get("os:scheduler_hints") {
             None | Some(Value::Null) => json!({}),
@@ -255,7 +242,12 @@ impl Checker<'_> {
             access_ipv4: String::new(),
             access_ipv6: String::new(),
             request_id: String::new(),
-            ecs: Some(EcsCreate { public_ip, extend_param, ..Default::default() }),
+            naming: Naming::Serial,
+            public_ip,
+            extend_param,
+            as_job: true,
+            client_token: None,
+            dry_run: false,
         };
         Ok(Checked { request, prepaid })
     }
@@ -278,8 +270,8 @@ impl Checker<'_> {
     }
 
     /// `vpcid` and `nics`: each NIC on a subnet; the first (primary) one in
-    /// the VPC; a fixed address inside its subnet and free.
-    async fn nics(&self, count: i64) -> Result<(Network, Vec<NetworkRequest>), EcsError> {
+    /// the VPC. A fixed address is the core's to check (in its subnet, free).
+    async fn nics(&self) -> Result<(Network, Vec<NetworkRequest>), EcsError> {
         let core = &self.state.core;
         let ctx = &self.call.ctx;
         let vpc_id = required_str(self.server.get("vpcid"), "vpcid")?;
@@ -308,21 +300,7 @@ impl Checker<'_> {
             }
             let ip = optional_str(nic.get("ip_address"), "ip_address")?.filter(|ip| !ip.is_empty());
             if let Some(ip) = ip {
-                if count > 1 {
-                    return Err(illegal("ip_address cannot be given when count is greater than 1."));
-                }
-                let addr: Ipv4Addr =
-                    ip.parse().map_err(|_| illegal(format!("ip_address {ip} is not an IPv4 address.")))?;
-                let inside =
-                    subnet.cidr.parse::<ipnet::IpNet>().is_ok_and(|net| net.contains(&std::net::IpAddr::V4(addr)));
-                if !inside {
-                    return Err(
-                        illegal(format!("privateIp [{ip}] is not in this subnet [{subnet_id}]")).detail("Ecs.0039")
-                    );
-                }
-                if core.store.port_address_in_use(&network.id, ip).await.map_err(ecs_core::Error::from)? {
-                    return Err(EcsError::with_message("Ecs.0010", format!("The private IP address {ip} is in use.")));
-                }
+                ip.parse::<Ipv4Addr>().map_err(|_| illegal(format!("ip_address {ip} is not an IPv4 address.")))?;
             }
             out.push(NetworkRequest {
                 uuid: Some(network.id.clone()),
@@ -339,13 +317,11 @@ impl Checker<'_> {
         let root = self.server.get("root_volume").ok_or_else(|| illegal("root_volume is required"))?;
         let root = object(root, "root_volume")?;
         let volume_type = self.volume_type(root, "root_volume")?;
+        // Not given: as large as the image needs (the core checks a given size against it).
         let image_gb = ((image.size_bytes + (1 << 30) - 1) >> 30).max(image.min_disk_gb).max(1);
         let size = match optional_int(root.get("size"), "root_volume.size")? {
             None | Some(0) => image_gb,
             Some(size) if size > 1024 => return Err(illegal("root_volume.size must be between 1 and 1024.")),
-            Some(size) if size < image_gb => {
-                return Err(illegal(format!("root_volume.size must be at least the image's {image_gb} GB.")));
-            }
             Some(size) => size,
         };
         Ok(BlockDevice {
@@ -407,30 +383,6 @@ impl Checker<'_> {
             .collect()
     }
 
-    /// The disks of every server must fit the project's EVS quota (the
-    /// same as the volume API's): refused here rather than failing builds.
-    async fn check_disk_quota(&self, disks: &[BlockDevice], count: i64) -> Result<(), EcsError> {
-        let held = self.state.core.volumes(&self.call.ctx).await?;
-        let held_gb: i64 = held.iter().map(|v| v.size_gb).sum();
-        let wanted = disks.len() as i64 * count;
-        let wanted_gb = disks.iter().map(|d| d.volume_size.unwrap_or(0)).sum::<i64>() * count;
-        let quota = &self.state.core.config.quota;
-        let over = |limit: i64, held: i64, wanted: i64| limit >= 0 && held + wanted > limit;
-        if over(quota.volumes, held.len() as i64, wanted) || over(quota.gigabytes, held_gb, wanted_gb) {
-            return Err(EcsError::with_message(
-                "Ecs.0021",
-                format!(
-                    "{wanted} disks of {wanted_gb} GB would exceed the EVS quota of {} disks and {} GB ({} disks of \
-                     {held_gb} GB are in use).",
-                    quota.volumes,
-                    quota.gigabytes,
-                    held.len()
-                ),
-            ));
-        }
-        Ok(())
-    }
-
     fn volume_type(&self, v: &Map<String, Value>, path: &str) -> Result<String, EcsError> {
         let t = required_str(v.get("volumetype"), "volumetype")
             .map_err(|_| illegal(format!("{path}.volumetype is required")))?;
@@ -460,22 +412,17 @@ impl Checker<'_> {
             .collect()
     }
 
-    /// `security_groups[].id`, resolved to the project's groups.
-    async fn security_groups(&self) -> Result<Vec<String>, EcsError> {
+    /// `security_groups[].id` (the core resolves them to the project's groups).
+    fn security_groups(&self) -> Result<Vec<String>, EcsError> {
         let list = array(self.server, "security_groups")?;
         if list.is_empty() {
             return Ok(vec!["default".into()]);
         }
-        let groups = self.state.core.security_groups(&self.call.ctx).await?;
         list.iter()
             .map(|g| {
                 let id =
                     g.get("id").and_then(Value::as_str).ok_or_else(|| illegal("security_groups[].id is required"))?;
-                groups
-                    .iter()
-                    .find(|g| g.id == id)
-                    .map(|g| g.id.clone())
-                    .ok_or_else(|| EcsError::with_message("Ecs.0014", format!("Security group {id} does not exist.")))
+                Ok(id.to_string())
             })
             .collect()
     }
@@ -490,15 +437,7 @@ impl Checker<'_> {
             if count > 1 {
                 return Err(illegal("publicip.id cannot be given when count is greater than 1."));
             }
-            let eip = self
-                .state
-                .core
-                .floating_ip(&self.call.ctx, id)
-                .await
-                .map_err(|_| illegal(format!("EIP {id} does not exist.")))?;
-            if eip.port_id.is_some() {
-                return Err(illegal(format!("EIP {id} is bound already.")));
-            }
+            // That it exists and is free is the core's rule.
             return Ok(Some(PublicIp { existing: Some(id.to_string()), delete_on_termination }));
         }
         let eip = p.get("eip").ok_or_else(|| illegal("publicip needs id or eip"))?;
@@ -528,9 +467,7 @@ impl Checker<'_> {
         {
             return Err(illegal("bandwidth.chargemode must be traffic."));
         }
-        if self.state.core.floating_ip_pools(&self.call.ctx).await?.is_empty() {
-            return Err(EcsError::with_message("Ecs.0013", "No EIP pool is available."));
-        }
+        // That a pool exists to allocate from is the core's rule (Ecs.0013).
         Ok(Some(PublicIp { existing: None, delete_on_termination }))
     }
 

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::input::{optional_bool, optional_str};
-use super::{EcsCall, EcsError, illegal, job_reply, json_body, server_error};
+use super::{EcsCall, EcsError, illegal, job_reply, json_body};
 use crate::AppState;
 use crate::request_id::RequestId;
 
@@ -49,7 +49,7 @@ pub async fn attach(
     // SCSI passthrough is a String "true"/"false" here (§5.6.1); ecsd's
     // disks are all VBD, so it is checked and otherwise ignored.
     optional_bool(args.get("hw:passthrough"), "hw:passthrough")?;
-    let server = state.core.server_get(&call.ctx, &id).await.map_err(server_error)?;
+    let server = state.core.server_get(&call.ctx, &id).await?;
     let Some(volume_id) = optional_str(args.get("volumeId"), "volumeId")? else {
         // Only a dry run may leave the volume out, to check `volume_type` and `count`.
         if !dry_run {
@@ -64,27 +64,14 @@ pub async fn attach(
         }
         return Ok(StatusCode::ACCEPTED.into_response());
     };
-    let volume = state.core.volume(&call.ctx, volume_id).await.map_err(EcsError::not_found_as("Ecs.0103"))?;
-    match &volume.attachment {
-        Some(a) if a.server_id == server.id => return Err(EcsError::new("Ecs.0057")),
-        Some(_) => return Err(EcsError::new("Ecs.0103")),
-        None if volume.status != "available" => return Err(EcsError::new("Ecs.0103")),
-        None => {}
-    }
-    if let Some(device) = &device {
-        let attached = state.core.server_volumes(&call.ctx, &id).await.map_err(server_error)?;
-        if attached.iter().any(|v| v.attachment.as_ref().is_some_and(|a| &a.device == device)) {
-            return Err(illegal(format!("The device name {device} is in use.")));
-        }
-    }
+    // The rules are the core's: attached here already is Ecs.0057, a disk
+    // missing, attached elsewhere or not available Ecs.0103.
     if dry_run {
+        state.core.volume_attach_check(&call.ctx, &server.id, volume_id, device.as_deref()).await?;
         return Ok(StatusCode::ACCEPTED.into_response());
     }
-    let (_, task) = state
-        .core
-        .volume_attach_start(&call.ctx, &id, volume_id, device.as_deref(), false, &request_id)
-        .await
-        .map_err(server_error)?;
+    let (_, task) =
+        state.core.volume_attach_start(&call.ctx, &id, volume_id, device.as_deref(), false, &request_id).await?;
     Ok(job_reply(&task).into_response())
 }
 
@@ -107,17 +94,7 @@ pub async fn detach(
         None | Some("0" | "1") => {}
         Some(other) => return Err(illegal(format!("delete_flag must be 0 or 1, not {other}"))),
     }
-    let server = state.core.server_get(&call.ctx, &id).await.map_err(server_error)?;
-    let not_attached =
-        || EcsError::with_message("Ecs.0111", format!("The disk {volume_id} is not attached to the ECS."));
-    let volume = state.core.volume(&call.ctx, &volume_id).await.map_err(|e| match e {
-        ecs_core::Error::NotFound(_) => not_attached(),
-        other => other.into(),
-    })?;
-    let attachment = volume.attachment.as_ref().filter(|a| a.server_id == server.id).ok_or_else(not_attached)?;
-    if attachment.device == SYSTEM_DISK {
-        return Err(EcsError::with_message("Ecs.0102", "The system disk cannot be detached."));
-    }
-    let task = state.core.volume_detach(&call.ctx, &id, &volume_id, &request_id).await.map_err(server_error)?;
+    // The core refuses a disk not attached here (Ecs.0111) and the system disk (Ecs.0102).
+    let task = state.core.volume_detach(&call.ctx, &id, &volume_id, &request_id).await?;
     Ok(job_reply(&task))
 }

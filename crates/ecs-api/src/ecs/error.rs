@@ -5,6 +5,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use ecs_core::{Conflict, Forbidden, Invalid, Kind, Resource};
+
 use super::codes;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,15 +49,6 @@ impl EcsError {
         self
     }
 
-    /// A core error as `code` when it is a NotFound (each resource has its
-    /// own "does not exist" code), otherwise by its kind.
-    pub fn not_found_as(code: &'static str) -> impl Fn(ecs_core::Error) -> EcsError {
-        move |e| match e {
-            ecs_core::Error::NotFound(message) => EcsError::with_message(code, message),
-            other => other.into(),
-        }
-    }
-
     pub fn status(&self) -> StatusCode {
         self.status.unwrap_or_else(|| {
             codes::lookup(self.code)
@@ -75,22 +68,88 @@ impl IntoResponse for EcsError {
     }
 }
 
-/// Core errors by kind; callers that know the resource pick a sharper code.
+/// The seed's code for a missing thing of `kind`, named by the path
+/// (Ecs.0114 for a server) or by the request (the sharper create codes).
+fn missing_code(kind: &Kind) -> Option<&'static str> {
+    Some(match kind {
+        Kind::Server => "Ecs.0114",
+        Kind::Flavor => "Ecs.0029",
+        Kind::Image => "Ecs.0031",
+        Kind::Subnet => "Ecs.0038",
+        Kind::Network | Kind::SecurityGroup | Kind::SecurityGroupName { .. } => "Ecs.0014",
+        Kind::Keypair { .. } | Kind::KeypairName | Kind::AttachedKeypair { .. } => "Ecs.0314",
+        Kind::Volume => "Ecs.0103",
+        Kind::VolumeAttachment { .. } | Kind::AttachmentOf => "Ecs.0111",
+        Kind::Interface => "Ecs.0085",
+        Kind::Job => "Common.0011",
+        // The seed has no code of its own for a missing server group: the
+        // 404 of Ecs.0114 below.
+        Kind::FloatingIpPool | Kind::FreeFloatingIp => "Ecs.0013",
+        _ => return None,
+    })
+}
+
+/// The one map from the core's error to the seed's codes (API-CATALOG.md,
+/// seed 002's table).
+pub(crate) fn code(e: &ecs_core::Error) -> &'static str {
+    use ecs_core::Error as E;
+    match e {
+        E::NotFound { kind, .. } => missing_code(kind).unwrap_or("Ecs.0114"),
+        E::InvalidState { .. } => "Ecs.0100",
+        E::Locked { .. } => "Ecs.0605",
+        E::QuotaExceeded { resource, .. } => match resource {
+            Resource::Volumes | Resource::Gigabytes | Resource::Snapshots => "Ecs.0021",
+            Resource::ServerGroups | Resource::ServerGroupMembers => "Ecs.0022",
+            Resource::FloatingIps => "Ecs.0013",
+            _ => "Ecs.0001",
+        },
+        E::NoValidHost { .. } => "Ecs.0319",
+        E::Invalid(invalid) => match invalid {
+            // A missing thing the request names is a 400, never the 404 of Ecs.0114.
+            Invalid::Unknown { kind, .. } => missing_code(kind).filter(|c| *c != "Ecs.0114").unwrap_or("Ecs.0005"),
+            Invalid::FlavorDisabled => "Ecs.0027",
+            Invalid::ImageNotActive { .. } => "Ecs.0032",
+            Invalid::FixedIpInUse { .. } => "Ecs.0010",
+            Invalid::NoFixedIpLeft => "Ecs.0012",
+            Invalid::SystemDiskDetach => "Ecs.0102",
+            Invalid::VolumeState { .. } | Invalid::VolumeAttached { here: false, .. } => "Ecs.0103",
+            Invalid::VolumeAttached { here: true, .. } => "Ecs.0057",
+            Invalid::TooManyTags { .. } => "Ecs.0905",
+            Invalid::SameFlavor => "Ecs.0810",
+            Invalid::BatchSize { given, max } if given > max => "Ecs.0118",
+            _ => "Ecs.0005",
+        },
+        E::Conflict(conflict) => match conflict {
+            Conflict::PortInUse { .. } => "Ecs.0919",
+            Conflict::ClientTokenReused | Conflict::MultipleNetworks | Conflict::DeviceInUse { .. } => "Ecs.0005",
+            Conflict::NoConsole { .. } | Conflict::Other(_) => "Ecs.0100",
+        },
+        E::Forbidden(Forbidden::Policy { .. }) => "Pdp.0001",
+        E::Forbidden(_) => "Ecs.0003",
+        E::Unauthorized(_) => "Common.0013",
+        E::Internal(_) => "Common.0001",
+    }
+}
+
+/// A core error in the ECS body: its code, the core's wording as the
+/// message (IAM's for a policy refusal) and the few shapes beyond a code.
 impl From<ecs_core::Error> for EcsError {
     fn from(e: ecs_core::Error) -> Self {
         use ecs_core::Error as E;
-        match e {
-            E::Invalid(m) => EcsError::with_message("Ecs.0005", m),
-            E::Unauthorized(m) => EcsError::with_message("Common.0013", m),
-            E::Forbidden(m) => EcsError::with_message("Ecs.0003", m),
-            E::PolicyDenied { rule } => policy_denied(&rule),
-            E::QuotaExceeded(m) => EcsError::with_message("Ecs.0001", m),
-            E::NotFound(m) => EcsError::with_message("Ecs.0114", m),
-            E::Conflict(m) => EcsError::with_message("Ecs.0100", m),
+        let code = code(&e);
+        match &e {
             E::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
-                EcsError::new("Common.0001")
+                EcsError::new(code)
             }
+            E::Forbidden(Forbidden::Policy { rule }) => policy_denied(rule),
+            // The seed's create answers an address outside its subnet so.
+            E::Invalid(Invalid::FixedIpOutsideNetwork { .. }) => {
+                EcsError::with_message(code, e.to_string()).detail("Ecs.0039")
+            }
+            // A request that contradicts an earlier one: 409 under the general code.
+            E::Conflict(Conflict::ClientTokenReused) => EcsError::conflict(e.to_string()),
+            _ => EcsError::with_message(code, e.to_string()),
         }
     }
 }
@@ -116,5 +175,72 @@ mod tests {
         assert_eq!(EcsError::new("Ecs.0005").status(), StatusCode::BAD_REQUEST);
         let mut seen = std::collections::HashSet::new();
         assert!(codes::CODES.iter().all(|c| seen.insert(c.code)), "codes are unique");
+    }
+
+    /// Each situation the core names reaches the seed's code for it.
+    #[test]
+    fn core_errors_take_the_seed_codes() {
+        use ecs_core::{Error as E, StateAttr};
+        let unknown = |kind| E::Invalid(Invalid::Unknown { kind, id: "x".into() });
+        let quota = |resource| E::quota(resource, 1, 10, 10);
+        let cases: Vec<(E, &str, u16)> = vec![
+            (E::not_found(Kind::Server, "x"), "Ecs.0114", 404),
+            (E::not_found(Kind::Job, "x"), "Common.0011", 400),
+            (E::not_found(Kind::Volume, "x"), "Ecs.0103", 400),
+            (E::not_found(Kind::VolumeAttachment { server_id: "s".into() }, "x"), "Ecs.0111", 400),
+            (E::not_found(Kind::Interface, "x"), "Ecs.0085", 400),
+            (unknown(Kind::Flavor), "Ecs.0029", 400),
+            (unknown(Kind::Image), "Ecs.0031", 400),
+            (unknown(Kind::Subnet), "Ecs.0038", 400),
+            (unknown(Kind::SecurityGroupName { project_id: "p".into() }), "Ecs.0014", 400),
+            (unknown(Kind::Keypair { user_id: "u".into() }), "Ecs.0314", 400),
+            (unknown(Kind::FloatingIpPool), "Ecs.0013", 400),
+            (unknown(Kind::Port), "Ecs.0005", 400),
+            (
+                E::InvalidState {
+                    action: "stop",
+                    server_id: "x".into(),
+                    attr: StateAttr::VmState,
+                    state: "stopped".into(),
+                },
+                "Ecs.0100",
+                400,
+            ),
+            (E::Locked { server_id: "x".into(), by_admin: false }, "Ecs.0605", 400),
+            (quota(Resource::Instances), "Ecs.0001", 400),
+            (quota(Resource::Gigabytes), "Ecs.0021", 400),
+            (quota(Resource::ServerGroups), "Ecs.0022", 400),
+            (quota(Resource::FloatingIps), "Ecs.0013", 400),
+            (E::NoValidHost { reason: "none".into() }, "Ecs.0319", 400),
+            (Invalid::FlavorDisabled.into(), "Ecs.0027", 400),
+            (Invalid::ImageNotActive { id: "x".into() }.into(), "Ecs.0032", 400),
+            (Invalid::FixedIpInUse { ip: "10.0.0.9".into() }.into(), "Ecs.0010", 400),
+            (Invalid::NoFixedIpLeft.into(), "Ecs.0012", 400),
+            (Invalid::SystemDiskDetach.into(), "Ecs.0102", 400),
+            (Invalid::VolumeAttached { id: "v".into(), server_id: "s".into(), here: true }.into(), "Ecs.0057", 400),
+            (Invalid::VolumeAttached { id: "v".into(), server_id: "t".into(), here: false }.into(), "Ecs.0103", 400),
+            (Invalid::VolumeState { id: "v".into(), status: "error".into() }.into(), "Ecs.0103", 400),
+            (Invalid::TooManyTags { max: 10 }.into(), "Ecs.0905", 400),
+            (Invalid::BatchSize { given: 1001, max: 1000 }.into(), "Ecs.0118", 400),
+            (Invalid::BatchSize { given: 0, max: 1000 }.into(), "Ecs.0005", 400),
+            (Invalid::SameFlavor.into(), "Ecs.0810", 400),
+            (Invalid::RootDiskTooSmall { size_gb: 1, min_gb: 2 }.into(), "Ecs.0005", 400),
+            (Conflict::PortInUse { id: "p".into() }.into(), "Ecs.0919", 400),
+            (Conflict::ClientTokenReused.into(), "Ecs.0005", 409),
+            (E::Forbidden(Forbidden::Policy { rule: "ecs:cloudServers:stop".into() }), "Pdp.0001", 403),
+            (E::Forbidden(Forbidden::ProjectScope), "Ecs.0003", 403),
+            (E::Unauthorized(ecs_core::Unauthorized::Credentials), "Common.0013", 401),
+            (E::Internal("boom".into()), "Common.0001", 500),
+        ];
+        for (error, code, status) in cases {
+            let shown = format!("{error:?}");
+            let e = EcsError::from(error);
+            assert_eq!((e.code, e.status().as_u16()), (code, status), "{shown}");
+        }
+        let outside = EcsError::from(ecs_core::Error::from(Invalid::FixedIpOutsideNetwork {
+            ip: "10.9.9.9".into(),
+            network_id: "n".into(),
+        }));
+        assert_eq!((outside.code, outside.details), ("Ecs.0005", vec!["Ecs.0039"]));
     }
 }

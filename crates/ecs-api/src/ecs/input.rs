@@ -53,13 +53,7 @@ pub(crate) async fn find_subnet(
     networks: &[Network],
     id: &str,
 ) -> Result<Option<(Network, Subnet)>, EcsError> {
-    for network in networks.iter().filter(|n| !n.external) {
-        let subnets = state.core.store.subnet_list(&network.id).await.map_err(ecs_core::Error::from)?;
-        if let Some(subnet) = subnets.into_iter().find(|s| s.id == id) {
-            return Ok(Some((network.clone(), subnet)));
-        }
-    }
-    Ok(None)
+    Ok(state.core.subnet_in(networks, id).await?)
 }
 
 /// §5.1.1: 8 to 26 characters of at least three kinds, not the user name

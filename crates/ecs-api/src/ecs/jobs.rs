@@ -54,14 +54,29 @@ fn job_type(task: &Task, single: bool) -> String {
 }
 
 /// The seed's code for a job that failed: a failed sub-job fails its job
-/// (Common.0021 "Subjob fails"); no host with room is Ecs.0319.
-fn error_code(reason: &str, has_sub_jobs: bool) -> &'static str {
-    if has_sub_jobs {
-        "Common.0021"
-    } else if reason.contains(ecs_core::compute::NO_VALID_HOST) {
-        "Ecs.0319"
-    } else {
-        "Ecs.0000"
+/// (Common.0021 "Subjob fails"); a task's own failure has the code of its
+/// domain error (no host with room: Ecs.0319, no address left: Ecs.0012),
+/// else the seed's "failed to ..." code of the operation, else Ecs.0000.
+fn error_code(task: &Task, has_sub_jobs: bool) -> &'static str {
+    match ecs_core::job::failure(task) {
+        _ if has_sub_jobs => "Common.0021",
+        None | Some(ecs_core::Error::Internal(_)) => failed_operation_code(&task.kind),
+        Some(e) => super::error::code(&e),
+    }
+}
+
+/// The seed's code for an operation of `kind` that failed on our side.
+fn failed_operation_code(kind: &str) -> &'static str {
+    match kind {
+        "create" => "Ecs.0204",
+        "start" => "Ecs.0226",
+        "reboot" | "reboot_hard" => "Ecs.0227",
+        "resize" => "Ecs.0207",
+        "delete" | "deleteServers" => "Ecs.0501",
+        "attach_volume" => "Ecs.0205",
+        "attach_interface" => "Ecs.0217",
+        "detach_interface" => "Ecs.0507",
+        _ => "Ecs.0000",
     }
 }
 
@@ -119,7 +134,7 @@ fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
         "job_type": job_type(task, single),
         "begin_time": time(task.created_at),
         "end_time": end.map(time),
-        "error_code": fail_reason.as_deref().map(|r| error_code(r, !sub_jobs.is_empty())),
+        "error_code": fail_reason.as_ref().map(|_| error_code(task, !sub_jobs.is_empty())),
         "fail_reason": fail_reason,
     })
 }
@@ -129,7 +144,7 @@ pub async fn show(
     call: EcsCall,
     Path((_project, job)): Path<(String, String)>,
 ) -> Result<Json<Value>, EcsError> {
-    let job = state.core.job(&call.ctx, &job).await.map_err(EcsError::not_found_as("Common.0011"))?;
+    let job = state.core.job(&call.ctx, &job).await?;
     Ok(Json(view(&job.task, &job.sub_jobs, job.task.parent_id.is_some())))
 }
 

@@ -114,17 +114,6 @@ fn job_reply(task_id: &str) -> Json<Value> {
     Json(json!({"job_id": ecs_core::job::job_id(task_id)}))
 }
 
-/// A core error about the server a path names: one the caller cannot see
-/// is Ecs.0114 (404), a locked one Ecs.0605, one in a state that forbids
-/// the operation Ecs.0100 (by the core error's kind).
-fn server_error(e: ecs_core::Error) -> EcsError {
-    match e {
-        ecs_core::Error::NotFound(m) => EcsError::with_message("Ecs.0114", m),
-        ecs_core::Error::Conflict(m) if m.ends_with(" is locked") => EcsError::with_message("Ecs.0605", m),
-        other => other.into(),
-    }
-}
-
 /// The caller of an ECS-native request: authenticated, and acting in the
 /// project the path names.
 pub struct EcsCall {

@@ -13,7 +13,7 @@ use ecs_core::compute::server::InterfaceRequest;
 use serde_json::Value;
 
 use super::input::{MAX_NICS, find_subnet, optional_str, required_str};
-use super::{EcsCall, EcsError, illegal, job_reply, json_body, server_error};
+use super::{EcsCall, EcsError, illegal, job_reply, json_body};
 use crate::AppState;
 use crate::request_id::RequestId;
 
@@ -32,7 +32,7 @@ pub async fn add(
 ) -> Result<Json<Value>, EcsError> {
     let body = json_body(&body)?;
     let list = nic_list(&body)?;
-    let server = state.core.server_get(&call.ctx, &id).await.map_err(server_error)?;
+    let server = state.core.server_get(&call.ctx, &id).await?;
     if server.ports.len() + list.len() > MAX_NICS {
         return Err(EcsError::new("Ecs.0050"));
     }
@@ -53,7 +53,7 @@ pub async fn add(
             Some(Value::Array(groups)) => {
                 for g in groups {
                     let group = required_str(g.get("id"), "id")?;
-                    state.core.security_group(&call.ctx, group).await.map_err(EcsError::not_found_as("Ecs.0014"))?;
+                    state.core.security_group(&call.ctx, group).await?;
                 }
             }
             Some(_) => return Err(illegal("security_groups must be a list")),
@@ -81,7 +81,7 @@ pub async fn add(
             fixed_ip,
         });
     }
-    let job = state.core.nic_job(&call.ctx, &id, NicOp::Attach(requests), &request_id).await.map_err(server_error)?;
+    let job = state.core.nic_job(&call.ctx, &id, NicOp::Attach(requests), &request_id).await?;
     Ok(job_reply(&job))
 }
 
@@ -96,7 +96,7 @@ pub async fn delete(
 ) -> Result<Json<Value>, EcsError> {
     let body = json_body(&body)?;
     let list = nic_list(&body)?;
-    let server = state.core.server_get(&call.ctx, &id).await.map_err(server_error)?;
+    let server = state.core.server_get(&call.ctx, &id).await?;
     let primary = server.ports.iter().min_by_key(|p| p.nic_index).map(|p| p.id.clone());
     let mut ports = Vec::with_capacity(list.len());
     for nic in list {
@@ -112,6 +112,6 @@ pub async fn delete(
         }
         ports.push(port.to_string());
     }
-    let job = state.core.nic_job(&call.ctx, &id, NicOp::Detach(ports), &request_id).await.map_err(server_error)?;
+    let job = state.core.nic_job(&call.ctx, &id, NicOp::Detach(ports), &request_id).await?;
     Ok(job_reply(&job))
 }

@@ -12,7 +12,7 @@ use ecs_types::server::Server;
 use serde_json::Value;
 
 use super::input::{check_password, check_user_data, optional_bool, optional_str, required_str};
-use super::{EcsCall, EcsError, illegal, job_reply, json_body, server_error};
+use super::{EcsCall, EcsError, illegal, job_reply, json_body};
 use crate::AppState;
 use crate::request_id::RequestId;
 
@@ -83,7 +83,7 @@ async fn os_rebuild(
 ) -> Result<Json<Value>, EcsError> {
     let body = json_body(body)?;
     let args = object_arg(&body, if change { "os-change" } else { "os-reinstall" })?;
-    let server = state.core.server_get(&call.ctx, id).await.map_err(server_error)?;
+    let server = state.core.server_get(&call.ctx, id).await?;
     let key_name = optional_str(args.get("keyname"), "keyname")?.filter(|k| !k.is_empty());
     let admin_pass = optional_str(args.get("adminpass"), "adminpass")?;
     // `userid` names whose key pair `keyname` is; the key pairs a rebuild
@@ -103,7 +103,7 @@ async fn os_rebuild(
     }
     if let Some(name) = key_name {
         state.core.server_owner_keypair(&call.ctx, &server.id, name).await.map_err(|e| match e {
-            ecs_core::Error::NotFound(_) => {
+            ecs_core::Error::NotFound { .. } => {
                 EcsError::with_message("Ecs.0314", format!("The key pair {name} does not exist."))
             }
             other => other.into(),
@@ -111,7 +111,7 @@ async fn os_rebuild(
     }
     let image_ref = if change {
         let image_id = required_str(args.get("imageid"), "imageid")?;
-        let image = state.core.image(&call.ctx, image_id).await.map_err(EcsError::not_found_as("Ecs.0031"))?;
+        let image = state.core.image(&call.ctx, image_id).await?;
         if image.status != "active" {
             return Err(EcsError::new("Ecs.0032"));
         }
@@ -129,7 +129,7 @@ async fn os_rebuild(
         os_reinstall: Some(OsReinstall { stop_running, change }),
         ..Default::default()
     };
-    let rebuilt = state.core.server_rebuild(&call.ctx, id, req, request_id).await.map_err(server_error)?;
+    let rebuilt = state.core.server_rebuild(&call.ctx, id, req, request_id).await?;
     Ok(job_reply(&rebuilt.task_id))
 }
 
@@ -146,8 +146,8 @@ pub async fn resize(
     let args = object_arg(&body, "resize")?;
     let flavor_ref = required_str(args.get("flavorRef"), "flavorRef")?;
     let dry_run = optional_bool(body.get("dry_run"), "dry_run")?.unwrap_or(false);
-    let server = state.core.server_get(&call.ctx, &id).await.map_err(server_error)?;
-    let flavor = state.core.flavor_get(&call.ctx, flavor_ref).await.map_err(EcsError::not_found_as("Ecs.0029"))?;
+    let server = state.core.server_get(&call.ctx, &id).await?;
+    let flavor = state.core.flavor_get(&call.ctx, flavor_ref).await?;
     if flavor.id == server.flavor.id {
         return Err(EcsError::new("Ecs.0810"));
     }
@@ -155,7 +155,7 @@ pub async fn resize(
         return Ok(StatusCode::ACCEPTED.into_response());
     }
     let opts = ResizeOptions { stopped_only: true, auto_confirm: true };
-    let task = state.core.server_resize(&call.ctx, &id, &flavor.id, opts, &request_id).await.map_err(server_error)?;
+    let task = state.core.server_resize(&call.ctx, &id, &flavor.id, opts, &request_id).await?;
     Ok(job_reply(&task).into_response())
 }
 
@@ -177,13 +177,13 @@ pub async fn migrate(
         Some(v @ Value::Object(_)) => Some(v),
         _ => return Err(illegal("migrate is required (null or an object)")),
     };
-    state.core.server_get(&call.ctx, &id).await.map_err(server_error)?;
+    state.core.server_get(&call.ctx, &id).await?;
     if let Some(host) =
         args.map(|a| optional_str(a.get("dedicated_host_id"), "dedicated_host_id")).transpose()?.flatten()
     {
         return Err(illegal(format!("The dedicated host {host} does not exist.")));
     }
     let opts = ResizeOptions { stopped_only: true, auto_confirm: true };
-    let task = state.core.server_migrate(&call.ctx, &id, opts, &request_id).await.map_err(server_error)?;
+    let task = state.core.server_migrate(&call.ctx, &id, opts, &request_id).await?;
     Ok(job_reply(&task))
 }

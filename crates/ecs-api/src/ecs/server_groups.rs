@@ -11,9 +11,6 @@ use serde_json::{Value, json};
 use super::{EcsCall, EcsError, illegal, json_body, query_pairs};
 use crate::AppState;
 
-/// The seed has no code of its own for a missing group: a 404 with the
-/// "does not exist" code.
-const NOT_FOUND: &str = "Ecs.0114";
 const MAX_LIMIT: usize = 1000;
 
 fn view(g: &ServerGroup) -> Value {
@@ -78,7 +75,7 @@ pub async fn show(
     call: EcsCall,
     Path((_project, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, EcsError> {
-    let group = state.core.server_group(&call.ctx, &id).await.map_err(EcsError::not_found_as(NOT_FOUND))?;
+    let group = state.core.server_group(&call.ctx, &id).await?;
     Ok(Json(json!({"server_group": view(&group)})))
 }
 
@@ -88,7 +85,7 @@ pub async fn delete(
     call: EcsCall,
     Path((_project, id)): Path<(String, String)>,
 ) -> Result<StatusCode, EcsError> {
-    state.core.server_group_delete(&call.ctx, &id).await.map_err(EcsError::not_found_as(NOT_FOUND))?;
+    state.core.server_group_delete(&call.ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -113,9 +110,6 @@ pub async fn action(
         "remove_member" => state.core.server_group_remove_member(&call.ctx, &id, server).await,
         other => return Err(illegal(format!("unknown action {other}"))),
     };
-    done.map_err(|e| match e {
-        ecs_core::Error::QuotaExceeded(m) => EcsError::with_message("Ecs.0022", m),
-        other => EcsError::not_found_as(NOT_FOUND)(other),
-    })?;
+    done?;
     Ok(StatusCode::OK)
 }

@@ -165,7 +165,7 @@ pub async fn show(
     call: EcsCall,
     Path((_project, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, EcsError> {
-    let server = state.core.server_get(&call.ctx, &id).await.map_err(EcsError::not_found_as("Ecs.0114"))?;
+    let server = state.core.server_get(&call.ctx, &id).await?;
     let extras = extras(&state, &call, std::slice::from_ref(&server)).await?;
     Ok(Json(json!({"server": view(&server, &extras)})))
 }

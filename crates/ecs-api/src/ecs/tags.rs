@@ -98,7 +98,6 @@ pub async fn action(
         }
         entries.push((key, value));
     }
-    let server_error = EcsError::not_found_as("Ecs.0114");
     match action {
         "create" => {
             if entries.len() > MAX_CREATE {
@@ -111,11 +110,7 @@ pub async fn action(
                 create_value(value)?;
                 set.push((key.to_string(), value.to_string()));
             }
-            state.core.server_tag_pairs_set(&call.ctx, &id, &set).await.map_err(|e| match e {
-                // The only refusal of a valid tag set: too many tags.
-                ecs_core::Error::Invalid(m) => EcsError::with_message("Ecs.0905", m),
-                other => server_error(other),
-            })?;
+            state.core.server_tag_pairs_set(&call.ctx, &id, &set).await?;
         }
         "delete" => {
             let mut doomed = Vec::new();
@@ -126,7 +121,7 @@ pub async fn action(
                 }
                 doomed.push((key.to_string(), value.map(String::from)));
             }
-            state.core.server_tag_pairs_delete(&call.ctx, &id, &doomed).await.map_err(server_error)?;
+            state.core.server_tag_pairs_delete(&call.ctx, &id, &doomed).await?;
         }
         other => return Err(illegal(format!("action must be create or delete, not {other}"))),
     }
@@ -139,7 +134,7 @@ pub async fn of_server(
     call: EcsCall,
     Path((_project, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, EcsError> {
-    let server = state.core.server_get(&call.ctx, &id).await.map_err(EcsError::not_found_as("Ecs.0114"))?;
+    let server = state.core.server_get(&call.ctx, &id).await?;
     Ok(Json(json!({"tags": pairs(&server)})))
 }
 

@@ -28,14 +28,20 @@ impl IntoResponse for GlanceError {
 
 impl From<ecs_core::Error> for GlanceError {
     fn from(e: ecs_core::Error) -> Self {
-        if let ecs_core::Error::PolicyDenied { rule } = &e {
+        use ecs_core::Error as E;
+        if let E::Forbidden(ecs_core::Forbidden::Policy { rule }) = &e {
             return GlanceError(StatusCode::FORBIDDEN, format!("You are not authorized to complete {rule} action."));
         }
         let status = match &e {
-            ecs_core::Error::NotFound(_) => StatusCode::NOT_FOUND,
-            ecs_core::Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            ecs_core::Error::Invalid(_) => StatusCode::BAD_REQUEST,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
+            E::NotFound { .. } => StatusCode::NOT_FOUND,
+            E::Forbidden(_) | E::QuotaExceeded { .. } => StatusCode::FORBIDDEN,
+            E::Invalid(_) => StatusCode::BAD_REQUEST,
+            E::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            E::Conflict(_) | E::InvalidState { .. } | E::Locked { .. } => StatusCode::CONFLICT,
+            E::NoValidHost { .. } | E::Internal(_) => {
+                tracing::error!(error = %e, "internal error");
+                return GlanceError(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error".into());
+            }
         };
         GlanceError(status, e.to_string())
     }

@@ -31,18 +31,18 @@ impl KeystoneError {
 impl From<ecs_core::Error> for KeystoneError {
     fn from(e: ecs_core::Error) -> Self {
         use ecs_core::Error as E;
+        if let E::Forbidden(ecs_core::Forbidden::Policy { rule }) = &e {
+            let message = format!("You are not authorized to perform the requested action: {rule}.");
+            return Self::new(StatusCode::FORBIDDEN, message);
+        }
         let status = match &e {
             E::Invalid(_) => StatusCode::BAD_REQUEST,
             E::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            E::Forbidden(_) | E::QuotaExceeded(_) => StatusCode::FORBIDDEN,
-            E::PolicyDenied { rule } => {
-                let message = format!("You are not authorized to perform the requested action: {rule}.");
-                return Self::new(StatusCode::FORBIDDEN, message);
-            }
-            E::NotFound(_) => StatusCode::NOT_FOUND,
-            E::Conflict(_) => StatusCode::CONFLICT,
-            E::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
+            E::Forbidden(_) | E::QuotaExceeded { .. } => StatusCode::FORBIDDEN,
+            E::NotFound { .. } => StatusCode::NOT_FOUND,
+            E::Conflict(_) | E::InvalidState { .. } | E::Locked { .. } => StatusCode::CONFLICT,
+            E::NoValidHost { .. } | E::Internal(_) => {
+                tracing::error!(error = %e, "internal error");
                 return Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "An unexpected error prevented the server from fulfilling your request.",

@@ -241,9 +241,9 @@ async fn show_project(
     // The CLI looks projects up by name through this path too.
     let project = match state.core.identity.project_get(&caller, &id).await {
         Ok(p) => p,
-        Err(ecs_core::Error::NotFound(m)) => {
+        Err(missing @ ecs_core::Error::NotFound { .. }) => {
             let all = state.core.identity.project_list(&caller).await?;
-            all.into_iter().find(|p| p.name == id).ok_or(ecs_core::Error::NotFound(m))?
+            all.into_iter().find(|p| p.name == id).ok_or(missing)?
         }
         Err(e) => return Err(e.into()),
     };

@@ -28,20 +28,42 @@ impl IntoResponse for NeutronError {
 
 impl From<ecs_core::Error> for NeutronError {
     fn from(e: ecs_core::Error) -> Self {
-        match &e {
-            ecs_core::Error::NotFound(_) => NeutronError(StatusCode::NOT_FOUND, "NotFound", e.to_string()),
-            ecs_core::Error::Invalid(_) => NeutronError(StatusCode::BAD_REQUEST, "BadRequest", e.to_string()),
-            ecs_core::Error::Forbidden(_) => NeutronError(StatusCode::FORBIDDEN, "PolicyNotAuthorized", e.to_string()),
-            ecs_core::Error::PolicyDenied { rule } => NeutronError(
-                StatusCode::FORBIDDEN,
-                "PolicyNotAuthorized",
-                format!("(rule:{rule}) is disallowed by policy"),
-            ),
-            ecs_core::Error::Conflict(_) => NeutronError(StatusCode::CONFLICT, "Conflict", e.to_string()),
-            ecs_core::Error::QuotaExceeded(_) => NeutronError(StatusCode::CONFLICT, "OverQuota", e.to_string()),
-            ecs_core::Error::Unauthorized(_) => NeutronError(StatusCode::UNAUTHORIZED, "Unauthorized", e.to_string()),
-            _ => NeutronError(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "Request failed".into()),
-        }
+        use ecs_core::{Conflict, Error as E, Forbidden, Invalid, Kind};
+        let (status, kind) = match &e {
+            E::Forbidden(Forbidden::Policy { rule }) => {
+                let message = format!("(rule:{rule}) is disallowed by policy");
+                return NeutronError(StatusCode::FORBIDDEN, "PolicyNotAuthorized", message);
+            }
+            E::NotFound { kind, .. } => match kind {
+                Kind::Network => (StatusCode::NOT_FOUND, "NetworkNotFound"),
+                Kind::Subnet => (StatusCode::NOT_FOUND, "SubnetNotFound"),
+                Kind::Port => (StatusCode::NOT_FOUND, "PortNotFound"),
+                _ => (StatusCode::NOT_FOUND, "NotFound"),
+            },
+            // Neutron's own faults for the address and port clashes.
+            E::Invalid(Invalid::FixedIpInUse { ip }) => {
+                let message = format!("IP address {ip} already allocated in subnet");
+                return NeutronError(StatusCode::CONFLICT, "IpAddressAlreadyAllocated", message);
+            }
+            E::Invalid(Invalid::NoFixedIpLeft) => {
+                let message = "No more IP addresses available on network.".to_string();
+                return NeutronError(StatusCode::CONFLICT, "IpAddressGenerationFailure", message);
+            }
+            E::Conflict(Conflict::PortInUse { id }) => {
+                let message = format!("Port {id} is in use by a server.");
+                return NeutronError(StatusCode::CONFLICT, "PortInUse", message);
+            }
+            E::Invalid(_) => (StatusCode::BAD_REQUEST, "BadRequest"),
+            E::Forbidden(_) => (StatusCode::FORBIDDEN, "PolicyNotAuthorized"),
+            E::Conflict(_) | E::InvalidState { .. } | E::Locked { .. } => (StatusCode::CONFLICT, "Conflict"),
+            E::QuotaExceeded { .. } => (StatusCode::CONFLICT, "OverQuota"),
+            E::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            E::NoValidHost { .. } | E::Internal(_) => {
+                tracing::error!(error = %e, "internal error");
+                return NeutronError(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "Request failed".into());
+            }
+        };
+        NeutronError(status, kind, e.to_string())
     }
 }
 
@@ -138,7 +160,7 @@ fn port_not_found(id: &str) -> NeutronError {
 /// A core error about the port a path names, in Neutron's words.
 fn port_error(id: &str) -> impl Fn(ecs_core::Error) -> NeutronError + '_ {
     move |e| match e {
-        ecs_core::Error::NotFound(_) => port_not_found(id),
+        ecs_core::Error::NotFound { .. } => port_not_found(id),
         other => other.into(),
     }
 }
@@ -239,10 +261,7 @@ async fn create_port(
     {
         return Err(bad(&format!("Invalid input for fixed_ips: '{ip}' is not a valid IP address")));
     }
-    let port = state.core.port_create(&ctx, network_id, name, fixed_ip).await.map_err(|e| match e {
-        ecs_core::Error::NotFound(m) => NeutronError(StatusCode::NOT_FOUND, "NetworkNotFound", m),
-        other => other.into(),
-    })?;
+    let port = state.core.port_create(&ctx, network_id, name, fixed_ip).await?;
     Ok((StatusCode::CREATED, Json(json!({"port": port_view(&port)}))))
 }
 

@@ -28,7 +28,8 @@ impl NovaError {
     }
 }
 
-/// Nova's fault names by status (`nova.api.openstack.wsgi.Fault`).
+/// Nova's fault names by status (`nova.api.openstack.wsgi.Fault`); a
+/// status it does not name (406 among them) is a `computeFault`.
 fn fault_name(status: StatusCode) -> &'static str {
     match status.as_u16() {
         400 => "badRequest",
@@ -36,7 +37,6 @@ fn fault_name(status: StatusCode) -> &'static str {
         403 => "forbidden",
         404 => "itemNotFound",
         405 => "badMethod",
-        406 => "notAcceptable",
         409 => "conflictingRequest",
         413 | 429 => "overLimit",
         415 => "badMediaType",
@@ -59,9 +59,11 @@ impl From<ecs_core::Error> for NovaError {
         let status = match &e {
             E::Invalid(_) => StatusCode::BAD_REQUEST,
             E::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            E::Forbidden(_) | E::PolicyDenied { .. } | E::QuotaExceeded(_) => StatusCode::FORBIDDEN,
-            E::NotFound(_) => StatusCode::NOT_FOUND,
-            E::Conflict(_) => StatusCode::CONFLICT,
+            E::Forbidden(_) | E::QuotaExceeded { .. } => StatusCode::FORBIDDEN,
+            E::NotFound { .. } => StatusCode::NOT_FOUND,
+            E::Conflict(_) | E::InvalidState { .. } | E::Locked { .. } => StatusCode::CONFLICT,
+            // Nova's NoValidHost reaches a caller only as a fault; synchronously it is a 500.
+            E::NoValidHost { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             E::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 return Self::new(

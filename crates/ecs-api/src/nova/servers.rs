@@ -7,7 +7,9 @@ use axum::Json;
 use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ecs_core::compute::server::{CreateRequest, InstanceAction, MAX_USER_DATA_BYTES, NetworkChoice, NetworkRequest};
+use ecs_core::compute::server::{
+    CreateRequest, InstanceAction, MAX_USER_DATA_BYTES, Naming, NetworkChoice, NetworkRequest,
+};
 use ecs_core::compute::state::Action;
 use ecs_store::{ServerEdit, ServerListQuery, ServerSortKey};
 use ecs_types::Timestamp;
@@ -562,7 +564,12 @@ pub async fn create(
         access_ipv4,
         access_ipv6,
         request_id,
-        ecs: None,
+        naming: Naming::Indexed,
+        public_ip: None,
+        extend_param: BTreeMap::new(),
+        as_job: false,
+        client_token: None,
+        dry_run: false,
     };
     let created = state.core.server_create(&call.ctx, req).await?;
     if return_reservation_id {

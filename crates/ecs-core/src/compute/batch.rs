@@ -10,7 +10,7 @@ use serde_json::json;
 use super::server::{InterfaceRequest, transition};
 use super::state::{self, Action};
 use super::steps::{PowerOp, TaskKind};
-use crate::{Core, Error, Result, policy};
+use crate::{Conflict, Core, Error, Invalid, Result, policy};
 
 /// The most servers one batch may name (seed 002 §5.3).
 pub const MAX_BATCH: usize = 1000;
@@ -90,7 +90,7 @@ impl Core {
         request_id: &str,
     ) -> Result<String> {
         if ids.is_empty() || ids.len() > MAX_BATCH {
-            return Err(Error::Invalid(format!("A batch names 1 to {MAX_BATCH} servers.")));
+            return Err(Invalid::BatchSize { given: ids.len(), max: MAX_BATCH }.into());
         }
         let mut servers = Vec::with_capacity(ids.len());
         for id in ids {
@@ -101,7 +101,7 @@ impl Core {
         let job = job_task(ctx, job_kind, &servers[0].project_id, json!({"servers": ids}), request_id);
         if let Some(earlier) = self.store.job_insert(&job, token).await? {
             if token.is_some_and(|t| t.request_hash != earlier.request_hash) {
-                return Err(Error::Conflict("The X-Client-Token was used before with a different request.".into()));
+                return Err(Conflict::ClientTokenReused.into());
             }
             return Ok(earlier.task_id);
         }
@@ -150,7 +150,7 @@ impl Core {
         };
         policy::authorize_write(ctx, action.rule())?;
         if count == 0 {
-            return Err(Error::Invalid("No NIC given.".into()));
+            return Err(Error::invalid("No NIC given."));
         }
         self.check_locked(ctx, &server, action)?;
         state::check(action, &server)?;

@@ -14,7 +14,7 @@ use super::engine::SECRET_PARAM;
 use super::server::{generate_password, quota_exceeded, transition};
 use super::state::{self, Action};
 use super::steps::TaskKind;
-use crate::{Core, Error, Result, policy};
+use crate::{Core, Error, Invalid, Kind, Result, Unauthorized, policy};
 
 /// What a rebuild asks for (Nova's rebuild body, validated by the API).
 #[derive(Debug, Clone, Default)]
@@ -112,14 +112,14 @@ impl Core {
             .store
             .flavor_get(flavor_id)
             .await
-            .map_err(Error::not_found_or(|| Error::Invalid("Unable to locate requested flavor.".into())))?;
+            .map_err(Error::not_found_or(|| Error::invalid("Unable to locate requested flavor.")))?;
         let new = FlavorSnapshot::of(&flavor);
         let old = &server.flavor;
         if new.id == old.id {
-            return Err(Error::Invalid("When resizing, instances must change flavor!".into()));
+            return Err(Invalid::SameFlavor.into());
         }
         if new.disk_gb == 0 && old.disk_gb != 0 && server.image_id.is_some() {
-            return Err(Error::Invalid("Resize to zero disk flavor is not allowed.".into()));
+            return Err(Error::invalid("Resize to zero disk flavor is not allowed."));
         }
         self.start_resize(ctx, server, new, false, opts, request_id).await
     }
@@ -200,7 +200,7 @@ impl Core {
         };
         let server = self.server_get(ctx, id).await?;
         if server.vm_state == ecs_types::server::VmState::Resized && server.resize.is_none() {
-            return Err(Error::Invalid("Instance has not been resized.".into()));
+            return Err(Error::invalid("Instance has not been resized."));
         }
         self.check_and_queue(ctx, &server, action, kind, json!({}), request_id).await?;
         Ok(())
@@ -233,7 +233,7 @@ impl Core {
                 .and_then(|b| b.uuid.clone())
         });
         if volume_backed && current_image.as_deref() != Some(req.image_ref.as_str()) && !req.reimage_boot_volume {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "Image {} is unacceptable: Unable to rebuild with a different image for a volume-backed server.",
                 req.image_ref
             )));
@@ -252,7 +252,7 @@ impl Core {
                     .store
                     .keypair_get(&server.user_id, name)
                     .await
-                    .map_err(Error::not_found_or(|| Error::Invalid("Invalid key_name provided.".into())))?;
+                    .map_err(Error::not_found_or(|| Error::invalid("Invalid key_name provided.")))?;
                 Some(Some((key.name, key.public_key)))
             }
         };
@@ -308,7 +308,7 @@ impl Core {
         let params = json!({ SECRET_PARAM: password });
         let (action, kind) = (Action::ChangePassword, TaskKind::ChangePassword);
         let task_id = self.check_and_queue(ctx, &server, action, kind, params, request_id).await?;
-        self.wait_task(&task_id, |why| Error::Conflict(format!("Failed to set admin password on {id}: {why}"))).await
+        self.wait_task(&task_id, |why| Error::conflict(format!("Failed to set admin password on {id}: {why}"))).await
     }
 
     /// `os-server-password`: the encrypted password, or "" when none is kept.
@@ -341,12 +341,12 @@ impl Core {
                     .store
                     .keypair_get(&ctx.user_id, name)
                     .await
-                    .map_err(Error::not_found_or(|| Error::NotFound(format!("Keypair {name} not found."))))?;
+                    .map_err(Error::not_found_or(|| Error::not_found(Kind::KeypairName, name.as_str())))?;
                 if server.key_name.as_deref() != Some(name.as_str()) {
                     keys.insert(key.name, key.public_key);
                 }
             } else if keys.remove(name).is_none() {
-                return Err(Error::NotFound(format!("Keypair {name} is not attached to instance {id}.")));
+                return Err(Error::not_found(Kind::AttachedKeypair { server_id: id.to_string() }, name.as_str()));
             }
         }
         let kind = if attach { TaskKind::AttachKeypairs } else { TaskKind::DetachKeypairs };
@@ -361,10 +361,10 @@ impl Core {
     pub async fn server_remote_console(&self, ctx: &AuthContext, id: &str, console_type: &str) -> Result<String> {
         policy::authorize_write(ctx, Action::RemoteConsole.rule())?;
         if !VNC_TYPES.contains(&console_type) {
-            return Err(Error::Invalid(format!("Unavailable console type {console_type}.")));
+            return Err(Error::invalid(format!("Unavailable console type {console_type}.")));
         }
         let server = self.server_get(ctx, id).await?;
-        let not_ready = || Error::Conflict(format!("Instance {id} is not ready"));
+        let not_ready = || Error::conflict(format!("Instance {id} is not ready"));
         if state::check(Action::RemoteConsole, &server).is_err() {
             return Err(not_ready());
         }
@@ -393,10 +393,7 @@ impl Core {
     /// `os-console-auth-tokens/{token}` (admin): what the token opens.
     pub async fn console_auth_token(&self, ctx: &AuthContext, token: &str) -> Result<ConsoleToken> {
         policy::require_admin(ctx, "os_compute_api:os-console-auth-tokens")?;
-        self.store
-            .console_token_get(&hash_token(token))
-            .await?
-            .ok_or_else(|| Error::NotFound("The console token was not found or has expired.".into()))
+        self.store.console_token_get(&hash_token(token)).await?.ok_or_else(|| Error::not_found(Kind::ConsoleToken, ""))
     }
 
     /// What a console token opens, for the console proxy (which any
@@ -404,7 +401,7 @@ impl Core {
     pub async fn console_token_open(&self, token: &str) -> Result<ConsoleToken> {
         self.store.console_token_get(&hash_token(token)).await?.ok_or_else(|| {
             let shown: String = token.chars().take(4).collect();
-            Error::Unauthorized(format!("The token '{shown}***' is invalid or has expired"))
+            Error::Unauthorized(Unauthorized::ConsoleToken { shown: shown.to_string() })
         })
     }
 

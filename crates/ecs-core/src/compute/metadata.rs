@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use ecs_types::AuthContext;
 use ecs_types::server::VmState;
 
-use crate::{Core, Error, Result, policy};
+use crate::{Core, Error, Invalid, Kind, Result, policy};
 
 /// Nova's per-server tag limit.
 pub const MAX_TAGS: usize = 50;
@@ -17,7 +17,7 @@ impl Core {
         let server = self.server_get(ctx, id).await?;
         self.check_locked(ctx, &server, super::state::Action::Update)?;
         if !matches!(server.vm_state, VmState::Active | VmState::Paused | VmState::Suspended | VmState::Stopped) {
-            return Err(Error::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "Cannot 'update_metadata' instance {id} while it is in vm_state {}",
                 server.vm_state
             )));
@@ -49,7 +49,7 @@ impl Core {
         policy::authorize_write(ctx, "os_compute_api:server-metadata:delete")?;
         let mut server = self.server_for_metadata(ctx, id).await?;
         if server.metadata.remove(key).is_none() {
-            return Err(Error::NotFound("Metadata item was not found".into()));
+            return Err(Error::not_found(Kind::MetadataItem, ""));
         }
         Ok(self.store.server_set_metadata(id, &server.metadata).await?)
     }
@@ -62,7 +62,7 @@ impl Core {
         tags.sort();
         tags.dedup();
         if tags.len() > MAX_TAGS {
-            return Err(Error::Invalid(format!("The number of tags exceeded the per-server limit {MAX_TAGS}")));
+            return Err(Invalid::TooManyTags { max: MAX_TAGS }.into());
         }
         self.store.server_set_tags(id, &tags).await?;
         Ok(tags)
@@ -85,7 +85,7 @@ impl Core {
         policy::authorize_write(ctx, "os_compute_api:os-server-tags:delete")?;
         let server = self.server_get(ctx, id).await?;
         if !server.tags.iter().any(|t| t == tag) {
-            return Err(Error::NotFound(format!("Tag {tag} not found")));
+            return Err(Error::not_found(Kind::Tag, tag));
         }
         let tags = server.tags.into_iter().filter(|t| t != tag).collect();
         self.server_tags_set(ctx, id, tags).await?;

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::state::{self, Action};
 use super::steps::{PowerOp, TaskKind};
-use crate::{Core, Error, Result, policy};
+use crate::{Conflict, Core, Error, Invalid, Kind, Resource, Result, policy};
 
 /// Nova's limit on the base64 text of `user_data`.
 pub const MAX_USER_DATA_BYTES: usize = 65535;
@@ -66,22 +66,28 @@ pub struct CreateRequest {
     pub access_ipv4: String,
     pub access_ipv6: String,
     pub request_id: String,
-    /// Set by the ECS-native create.
-    pub ecs: Option<EcsCreate>,
-}
-
-/// What the ECS-native create adds (seed 002 §5.1.1, seed 001): the
-/// servers are built as the sub-jobs of one job.
-#[derive(Debug, Clone, Default)]
-pub struct EcsCreate {
-    /// `X-Client-Token` and a digest of the request.
-    pub client_token: Option<ClientToken>,
-    /// `publicip`: an EIP bound to each server's first NIC.
+    /// How the servers of one request are named when there are several.
+    pub naming: Naming,
+    /// An EIP bound to each server's first NIC.
     pub public_ip: Option<PublicIp>,
-    /// `extendparam`, kept with each server.
+    /// Kept with each server as given (ECS `extendparam`).
     pub extend_param: BTreeMap<String, Value>,
+    /// Build the servers as the sub-jobs of one job ([`Core::server_create_job`]).
+    pub as_job: bool,
+    /// A job's idempotency token and a digest of its request.
+    pub client_token: Option<ClientToken>,
     /// Check everything, create nothing.
     pub dry_run: bool,
+}
+
+/// Names of several servers made by one request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Naming {
+    /// Nova's `name-1`, `name-2`, ...
+    #[default]
+    Indexed,
+    /// ECS's `name-0001`, ... counting on from a `-<number>` the name ends in.
+    Serial,
 }
 
 /// The EIP an ECS create binds.
@@ -111,9 +117,9 @@ enum Outcome {
     Replay(ecs_store::TokenUse),
 }
 
-/// What an ECS-native create answers.
+/// What a create as a job answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EcsCreated {
+pub enum JobCreated {
     Started {
         job_id: String,
         server_ids: Vec<String>,
@@ -122,7 +128,7 @@ pub enum EcsCreated {
     Checked,
 }
 
-/// The ECS rule for several servers of one name: `-0001`, `-0002`, ... or,
+/// [`Naming::Serial`] for several servers of one name: `-0001`, `-0002`, ... or,
 /// when the name ends in `-<number>`, counting on from that number.
 fn ecs_names(name: &str, count: i64) -> Vec<String> {
     if count == 1 {
@@ -165,7 +171,7 @@ fn reservation_id() -> String {
 }
 
 fn not_found(id: &str) -> Error {
-    Error::NotFound(format!("Instance {id} could not be found."))
+    Error::not_found(Kind::Server, id)
 }
 
 fn network_visible(ctx: &AuthContext, n: &Network) -> bool {
@@ -191,10 +197,8 @@ fn new_task(ctx: &AuthContext, kind: &str, server_id: &str, request_id: &str) ->
 
 /// Nova's 403 for a request beyond a quota limit.
 pub(crate) fn quota_exceeded(r: ecs_store::QuotaRefusal) -> Error {
-    Error::QuotaExceeded(format!(
-        "Quota exceeded for {}: Requested {}, but already used {} of {} {}",
-        r.resource, r.requested, r.used, r.limit, r.resource
-    ))
+    let resource = Resource::parse(r.resource).unwrap_or(Resource::Instances);
+    Error::quota(resource, r.requested, r.used, r.limit)
 }
 
 /// The state change that starts `action`, with the task that carries it out.
@@ -244,23 +248,20 @@ impl Core {
             NetworkChoice::None => Ok(Vec::new()),
             NetworkChoice::Unspecified | NetworkChoice::Auto => match internal.as_slice() {
                 [] if *choice == NetworkChoice::Auto => {
-                    Err(Error::Invalid("Unable to automatically allocate a network for project".into()))
+                    Err(Error::invalid("Unable to automatically allocate a network for project"))
                 }
                 [] => Ok(Vec::new()),
                 [only] => Ok(vec![RequestedNic { network_id: only.id.clone(), ..Default::default() }]),
-                _ => Err(Error::Conflict(
-                    "Multiple possible networks found, use a Network ID to be more specific.".into(),
-                )),
+                _ => Err(Conflict::MultipleNetworks.into()),
             },
             NetworkChoice::List(list) => {
                 let mut nics = Vec::new();
                 for req in list {
                     if let Some(port) = &req.port {
                         if max_count > 1 {
-                            return Err(Error::Invalid(
+                            return Err(Error::invalid(
                                 "Unable to launch multiple instances with a single configured port ID. Please \
-                                 launch your instance one by one with different ports."
-                                    .into(),
+                                 launch your instance one by one with different ports.",
                             ));
                         }
                         let port = self.usable_port(ctx, port).await?;
@@ -273,15 +274,13 @@ impl Core {
                     }
                     let uuid = req.uuid.as_deref().unwrap_or_default();
                     let Some(network) = visible.iter().find(|n| n.id == uuid) else {
-                        return Err(Error::Invalid(format!("Network {uuid} could not be found.")));
+                        return Err(Error::unknown(Kind::Network, uuid));
                     };
                     if let Some(ip) = &req.fixed_ip {
                         if max_count > 1 {
-                            return Err(Error::Invalid(
-                                "max_count cannot be greater than 1 if an fixed_ip is specified.".into(),
-                            ));
+                            return Err(Invalid::FixedIpWithCount.into());
                         }
-                        self.check_fixed_ip(network, ip).await?;
+                        self.check_fixed_ip(network, req.subnet_id.as_deref(), ip).await?;
                     }
                     nics.push(RequestedNic {
                         network_id: network.id.clone(),
@@ -297,30 +296,49 @@ impl Core {
 
     /// A port of the caller's that no server holds (400 if unknown, 409 if bound).
     async fn usable_port(&self, ctx: &AuthContext, id: &str) -> Result<ecs_types::server::ServerPort> {
-        let port = self
-            .store
-            .port_get(id)
-            .await
-            .map_err(Error::not_found_or(|| Error::Invalid(format!("Port {id} could not be found."))))?;
+        let port = self.store.port_get(id).await.map_err(Error::not_found_or(|| Error::unknown(Kind::Port, id)))?;
         if !ctx.is_admin() && Some(port.project_id.as_str()) != ctx.project_id() {
-            return Err(Error::Invalid(format!("Port {id} could not be found.")));
+            return Err(Error::unknown(Kind::Port, id));
         }
         if !port.server_id.is_empty() {
-            return Err(Error::Conflict(format!("Port {id} is still in use.")));
+            return Err(Conflict::PortInUse { id: id.to_string() }.into());
         }
         Ok(port)
     }
 
-    /// Checks a fixed IP asked for on `network`: inside one of its subnets and free.
-    async fn check_fixed_ip(&self, network: &Network, ip: &str) -> Result<()> {
-        let addr: std::net::IpAddr =
-            ip.parse().map_err(|_| Error::Invalid(format!("Invalid fixed IP address ({ip})")))?;
+    /// The EIP a create binds: an existing one of the project's that no
+    /// port holds, or a pool to allocate one from.
+    async fn check_public_ip(&self, ctx: &AuthContext, public_ip: Option<&PublicIp>) -> Result<()> {
+        match public_ip {
+            None => Ok(()),
+            Some(PublicIp { existing: Some(id), .. }) => {
+                let eip = self.floating_ip(ctx, id).await.map_err(|e| match e {
+                    Error::NotFound { kind, id } => Error::Invalid(Invalid::Unknown { kind, id }),
+                    other => other,
+                })?;
+                match eip.port_id {
+                    Some(_) => Err(Invalid::FloatingIpBound { id: id.clone() }.into()),
+                    None => Ok(()),
+                }
+            }
+            Some(PublicIp { existing: None, .. }) if self.floating_ip_pools(ctx).await?.is_empty() => {
+                Err(Error::unknown(Kind::FloatingIpPool, ""))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Checks a fixed IP asked for on `network`: inside one of its subnets
+    /// (the one named, if any) and free.
+    pub(crate) async fn check_fixed_ip(&self, network: &Network, subnet_id: Option<&str>, ip: &str) -> Result<()> {
+        let addr: std::net::IpAddr = ip.parse().map_err(|_| Invalid::InvalidFixedIp { ip: ip.to_string() })?;
         let subnets = self.store.subnet_list(&network.id).await?;
-        if !subnets.iter().any(|s| s.cidr.parse::<ipnet::IpNet>().is_ok_and(|net| net.contains(&addr))) {
-            return Err(Error::Invalid(format!("Fixed IP address {ip} is not valid on network {}.", network.id)));
+        let mut candidates = subnets.iter().filter(|s| subnet_id.is_none_or(|id| s.id == id));
+        if !candidates.any(|s| s.cidr.parse::<ipnet::IpNet>().is_ok_and(|net| net.contains(&addr))) {
+            return Err(Invalid::FixedIpOutsideNetwork { ip: ip.to_string(), network_id: network.id.clone() }.into());
         }
         if self.store.port_address_in_use(&network.id, ip).await? {
-            return Err(Error::Invalid(format!("Fixed IP address {ip} is already in use.")));
+            return Err(Invalid::FixedIpInUse { ip: ip.to_string() }.into());
         }
         Ok(())
     }
@@ -330,17 +348,17 @@ impl Core {
         policy::authorize_write(ctx, "os_compute_api:servers:create")?;
         match self.create(ctx, req).await? {
             Outcome::Created(created) => Ok(created),
-            Outcome::Checked | Outcome::Replay(_) => Err(Error::Internal("a Nova create made no servers".into())),
+            Outcome::Checked | Outcome::Replay(_) => Err(Error::internal("a Nova create made no servers")),
         }
     }
 
-    /// The ECS-native create: `count` servers (all or none) built as the
-    /// sub-jobs of one job; a request repeated with its client token gets
-    /// the first one's job back.
-    pub async fn ecs_server_create(&self, ctx: &AuthContext, req: CreateRequest) -> Result<EcsCreated> {
+    /// A create as one job (the ECS-native create): `count` servers (all
+    /// or none) built as its sub-jobs; a request repeated with its client
+    /// token gets the first one's job back.
+    pub async fn server_create_job(&self, ctx: &AuthContext, req: CreateRequest) -> Result<JobCreated> {
         policy::authorize_write(ctx, "os_compute_api:servers:create")?;
         let project_id = policy::project_of(ctx)?.to_string();
-        let token = req.ecs.as_ref().and_then(|e| e.client_token.clone());
+        let token = req.client_token.clone();
         let earlier = match &token {
             Some(t) => self.store.client_token_get(&project_id, &t.token).await?,
             None => None,
@@ -349,20 +367,20 @@ impl Core {
             Some(earlier) => earlier,
             None => match self.create(ctx, req).await? {
                 Outcome::Created(created) => {
-                    return Ok(EcsCreated::Started {
+                    return Ok(JobCreated::Started {
                         job_id: created.job_id.unwrap_or_default(),
                         server_ids: created.servers.into_iter().map(|s| s.id).collect(),
                     });
                 }
-                Outcome::Checked => return Ok(EcsCreated::Checked),
+                Outcome::Checked => return Ok(JobCreated::Checked),
                 Outcome::Replay(earlier) => earlier,
             },
         };
         if token.is_some_and(|t| t.request_hash != earlier.request_hash) {
-            return Err(Error::Conflict("The X-Client-Token was used before with a different request.".into()));
+            return Err(Conflict::ClientTokenReused.into());
         }
         let sub_jobs = self.store.task_children(&earlier.task_id).await?;
-        Ok(EcsCreated::Started {
+        Ok(JobCreated::Started {
             job_id: earlier.task_id,
             server_ids: sub_jobs.into_iter().filter_map(|t| t.server_id).collect(),
         })
@@ -371,16 +389,18 @@ impl Core {
     async fn create(&self, ctx: &AuthContext, req: CreateRequest) -> Result<Outcome> {
         let project_id = policy::project_of(ctx)?.to_string();
         if req.min_count > req.max_count {
-            return Err(Error::Invalid("min_count must be <= max_count".into()));
+            return Err(Error::invalid("min_count must be <= max_count"));
         }
-        let flavor = self.store.flavor_get(&req.flavor_ref).await.map_err(Error::not_found_or(|| {
-            Error::Invalid(format!("Flavor {} could not be found.", req.flavor_ref))
-        }))?;
+        let flavor = self
+            .store
+            .flavor_get(&req.flavor_ref)
+            .await
+            .map_err(Error::not_found_or(|| Error::unknown(Kind::Flavor, &req.flavor_ref)))?;
         if flavor.disabled {
-            return Err(Error::Invalid("Flavor is disabled.".into()));
+            return Err(Invalid::FlavorDisabled.into());
         }
         if !flavor.is_public && !ctx.is_admin() {
-            return Err(Error::Invalid(format!("Flavor {} could not be found.", req.flavor_ref)));
+            return Err(Error::unknown(Kind::Flavor, &req.flavor_ref));
         }
 
         // The boot source: an image, or a block device with boot_index 0.
@@ -391,10 +411,9 @@ impl Core {
             Some(_) if volume_backed => None,
             _ if req.image_ref.is_some() => req.image_ref.clone(),
             _ => {
-                return Err(Error::Invalid(
+                return Err(Error::invalid(
                     "Block Device Mapping is Invalid: Boot sequence for the instance and image/block device \
-                     mapping combination is not valid."
-                        .into(),
+                     mapping combination is not valid.",
                 ));
             }
         };
@@ -402,44 +421,34 @@ impl Core {
             let id = b.uuid.clone().unwrap_or_default();
             match b.source_type.as_str() {
                 "volume" => {
-                    let volume = self
-                        .volume(ctx, &id)
-                        .await
-                        .map_err(|_| Error::Invalid(format!("Volume {id} could not be found.")))?;
+                    let volume = self.volume(ctx, &id).await.map_err(|_| Error::unknown(Kind::Volume, &id))?;
                     if volume.status != "available" {
-                        return Err(Error::Invalid(format!(
+                        return Err(Error::invalid(format!(
                             "Invalid volume: Volume {id} status must be available, but current status is: {}",
                             volume.status
                         )));
                     }
                     if req.max_count > 1 {
-                        return Err(Error::Invalid("Cannot attach one or more volumes to multiple instances".into()));
+                        return Err(Error::invalid("Cannot attach one or more volumes to multiple instances"));
                     }
                 }
                 "snapshot" => {
-                    self.snapshot(ctx, &id)
-                        .await
-                        .map_err(|_| Error::Invalid(format!("Snapshot {id} could not be found.")))?;
+                    self.snapshot(ctx, &id).await.map_err(|_| Error::unknown(Kind::Snapshot, &id))?;
                 }
                 "image" => {
                     let size = b.volume_size.unwrap_or(0);
-                    let image = self
-                        .image(ctx, &id)
-                        .await
-                        .map_err(|_| Error::Invalid(format!("Image {id} could not be found.")))?;
-                    if size < 1 || size < image.min_disk_gb {
-                        return Err(Error::Invalid(format!(
-                            "Volume is smaller than the minimum size specified in image metadata. Volume size is \
-                             {} bytes, minimum size is {} bytes.",
-                            size << 30,
-                            image.min_disk_gb.max(1) << 30
-                        )));
+                    let image = self.image(ctx, &id).await.map_err(|_| Error::unknown(Kind::Image, &id))?;
+                    // The image must fit: its own size and the minimum it asks for.
+                    let image_gb = (image.size_bytes + (1 << 30) - 1) >> 30;
+                    let min_gb = image.min_disk_gb.max(image_gb).max(1);
+                    if size < min_gb {
+                        return Err(Invalid::RootDiskTooSmall { size_gb: size, min_gb }.into());
                     }
                 }
                 _ => {
                     if b.volume_size.unwrap_or(0) < 1 {
-                        return Err(Error::Invalid(
-                            "Block Device Mapping is Invalid: a blank volume needs a volume_size.".into(),
+                        return Err(Error::invalid(
+                            "Block Device Mapping is Invalid: a blank volume needs a volume_size.",
                         ));
                     }
                 }
@@ -450,19 +459,18 @@ impl Core {
                 let size = b.volume_size.unwrap_or(0);
                 if b.guest_format.as_deref() == Some("swap") {
                     if size > flavor.swap_mb {
-                        return Err(Error::Invalid("Swap drive requested is larger than instance type allows.".into()));
+                        return Err(Error::invalid("Swap drive requested is larger than instance type allows."));
                     }
                 } else if size > flavor.ephemeral_gb {
-                    return Err(Error::Invalid(
+                    return Err(Error::invalid(
                         "Ephemeral disks requested are larger than the instance type allows. If no size is given \
-                         in one block device mapping, flavor ephemeral size will be used."
-                            .into(),
+                         in one block device mapping, flavor ephemeral size will be used.",
                     ));
                 }
             }
         }
         if req.block_devices.iter().filter(|b| b.guest_format.as_deref() == Some("swap")).count() > 1 {
-            return Err(Error::Invalid("More than one swap drive requested.".into()));
+            return Err(Error::invalid("More than one swap drive requested."));
         }
         let mut image_name = None;
         if let Some(image_id) = &image_ref {
@@ -475,7 +483,9 @@ impl Core {
                 self.store
                     .keypair_get(&ctx.user_id, name)
                     .await
-                    .map_err(Error::not_found_or(|| Error::Invalid("Invalid key_name provided.".into())))?
+                    .map_err(Error::not_found_or(|| {
+                        Error::unknown(Kind::Keypair { user_id: ctx.user_id.clone() }, name)
+                    }))?
                     .public_key,
             ),
             None => None,
@@ -483,10 +493,11 @@ impl Core {
         if let Some(az) = &req.availability_zone {
             let zones = self.store.host_list().await?;
             if !zones.iter().any(|h| &h.availability_zone == az) {
-                return Err(Error::Invalid("The requested availability zone is not available".into()));
+                return Err(Invalid::AvailabilityZone.into());
             }
         }
         self.check_metadata_quota(&project_id, req.metadata.len()).await?;
+        self.check_public_ip(ctx, req.public_ip.as_ref()).await?;
         let nics = self.resolve_networks(ctx, &req.networks, req.max_count).await?;
         let groups = self.security_groups_named(ctx, &req.security_groups).await?;
         let server_group = self.hinted_group(ctx, &req.scheduler_hints, req.max_count).await?.map(|g| g.id);
@@ -495,12 +506,26 @@ impl Core {
 
         let limits = self.instance_limits(&project_id).await?;
         let per_server = InstanceUsage { instances: 1, cores: flavor.vcpus, ram_mb: flavor.ram_mb };
-        if req.ecs.as_ref().is_some_and(|e| e.dry_run) {
+        // The volumes a server's build makes count against the EVS quota (Cinder's volumes and gigabytes).
+        let new_volumes: Vec<&BlockDevice> =
+            req.block_devices.iter().filter(|b| b.destination_type == "volume" && b.source_type != "volume").collect();
+        let disks = ecs_store::DiskQuota {
+            per_server_volumes: new_volumes.len() as i64,
+            per_server_gb: new_volumes.iter().map(|b| b.volume_size.unwrap_or(0)).sum(),
+            max_volumes: self.config.quota.volumes,
+            max_gb: self.config.quota.gigabytes,
+        };
+        if req.dry_run {
             let used = self.store.instance_usage(&project_id).await?;
+            let volumes = self.store.volume_list(Some(&project_id)).await?;
+            let used_gb = volumes.iter().map(|v| v.size_gb).sum();
+            let n = req.min_count;
             let wanted = [
-                ("instances", limits.instances, used.instances, req.min_count),
-                ("cores", limits.cores, used.cores, req.min_count * flavor.vcpus),
-                ("ram", limits.ram_mb, used.ram_mb, req.min_count * flavor.ram_mb),
+                ("instances", limits.instances, used.instances, n),
+                ("cores", limits.cores, used.cores, n * flavor.vcpus),
+                ("ram", limits.ram_mb, used.ram_mb, n * flavor.ram_mb),
+                ("volumes", disks.max_volumes, volumes.len() as i64, n * disks.per_server_volumes),
+                ("gigabytes", disks.max_gb, used_gb, n * disks.per_server_gb),
             ];
             if let Some((resource, limit, used, requested)) =
                 wanted.into_iter().find(|(_, limit, used, requested)| *limit >= 0 && used + requested > *limit)
@@ -510,20 +535,20 @@ impl Core {
             return Ok(Outcome::Checked);
         }
         // An ECS create is one job; each server's build is a sub-job.
-        let job = req.ecs.as_ref().map(|ecs| {
+        let job = req.as_job.then(|| {
             let mut task = new_task(ctx, "createServer", "", &req.request_id);
             task.server_id = None;
             task.params = json!({"count": req.max_count});
             // The job has no steps: its state is its sub-jobs'.
             task.finished = true;
-            ecs_store::CreateJob { task, client_token: ecs.client_token.clone() }
+            ecs_store::CreateJob { task, client_token: req.client_token.clone() }
         });
         let job_id = job.as_ref().map(|j| j.task.id.clone());
-        let build_params = match req.ecs.as_ref().and_then(|e| e.public_ip.as_ref()) {
+        let build_params = match &req.public_ip {
             Some(eip) => json!({"publicip": {"id": eip.existing, "delete_on_termination": eip.delete_on_termination}}),
             None => json!({}),
         };
-        let extend_param = req.ecs.as_ref().map(|e| e.extend_param.clone()).unwrap_or_default();
+        let extend_param = req.extend_param.clone();
         let snapshot = FlavorSnapshot::of(&flavor);
         let reservation = reservation_id();
         let admin_pass = req.admin_pass.clone().unwrap_or_else(generate_password);
@@ -535,7 +560,7 @@ impl Core {
                     let (name, hostname) = match (&req.hostname, count) {
                         (Some(h), _) => (req.name.clone(), h.clone()),
                         (None, 1) => (req.name.clone(), sanitize_hostname(&req.name)),
-                        (None, _) if req.ecs.is_some() => {
+                        (None, _) if req.naming == Naming::Serial => {
                             let name = ecs_names(&req.name, count).swap_remove(index as usize);
                             (name.clone(), sanitize_hostname(&name))
                         }
@@ -623,7 +648,13 @@ impl Core {
             .store
             .server_create_batch(
                 &project_id,
-                ecs_store::CreateQuota { per_server, limits, min_count: req.min_count, max_count: req.max_count },
+                ecs_store::CreateQuota {
+                    per_server,
+                    limits,
+                    disks,
+                    min_count: req.min_count,
+                    max_count: req.max_count,
+                },
                 job.as_ref(),
                 build,
             )
@@ -654,23 +685,23 @@ impl Core {
             .store
             .image_get(image_id)
             .await
-            .map_err(Error::not_found_or(|| Error::Invalid(format!("Image {image_id} could not be found."))))?;
+            .map_err(Error::not_found_or(|| Error::unknown(Kind::Image, image_id)))?;
         let visible = image.visibility == "public"
             || image.visibility == "shared"
             || ctx.is_admin()
             || image.owner_project_id.as_deref() == Some(project_id);
         if !visible {
-            return Err(Error::Invalid(format!("Image {image_id} could not be found.")));
+            return Err(Error::unknown(Kind::Image, image_id));
         }
         if image.status != "active" {
-            return Err(Error::Invalid(format!("Image {image_id} is not active.")));
+            return Err(Invalid::ImageNotActive { id: image_id.to_string() }.into());
         }
         if ram_mb < image.min_ram_mb {
-            return Err(Error::Invalid("Flavor's memory is too small for requested image.".into()));
+            return Err(Invalid::FlavorRamTooSmall.into());
         }
         let image_gb = (image.size_bytes + (1 << 30) - 1) >> 30;
         if !volume_backed && disk_gb > 0 && (disk_gb < image.min_disk_gb || disk_gb < image_gb) {
-            return Err(Error::Invalid("Flavor's disk is too small for requested image.".into()));
+            return Err(Invalid::FlavorDiskTooSmall.into());
         }
         Ok(image)
     }
@@ -710,9 +741,7 @@ impl Core {
             q.deleted = false;
         }
         self.store.server_list(&q).await.map_err(|e| match e {
-            StoreError::NotFound => {
-                Error::Invalid(format!("marker [{}] not found", q.marker.clone().unwrap_or_default()))
-            }
+            StoreError::NotFound => Error::unknown(Kind::Marker, q.marker.clone().unwrap_or_default()),
             other => other.into(),
         })
     }
@@ -734,7 +763,8 @@ impl Core {
 
     pub(crate) fn check_locked(&self, ctx: &AuthContext, server: &Server, action: Action) -> Result<()> {
         if server.locked() && action.refused_when_locked() && !ctx.is_admin() {
-            return Err(Error::Conflict(format!("Instance {} is locked", server.id)));
+            let by_admin = server.locked_by.as_deref() == Some("admin");
+            return Err(Error::Locked { server_id: server.id.clone(), by_admin });
         }
         Ok(())
     }
@@ -885,12 +915,10 @@ impl Core {
         state::check(Action::ConsoleOutput, &server)?;
         let driver = server.host.as_deref().and_then(|h| self.drivers.get(h));
         let Some(driver) = driver else {
-            return Err(Error::Conflict(format!("Guest does not have a console available for instance {id}.")));
+            return Err(Conflict::NoConsole { server_id: id.to_string() }.into());
         };
         driver.console_log(id, length).await.map_err(|e| match e {
-            ecs_hypervisor::HypervisorError::NotFound(_) => {
-                Error::Conflict(format!("Guest does not have a console available for instance {id}."))
-            }
+            ecs_hypervisor::HypervisorError::NotFound(_) => Conflict::NoConsole { server_id: id.to_string() }.into(),
             other => Error::Internal(other.to_string()),
         })
     }
@@ -910,10 +938,12 @@ impl Core {
 
     /// One instance action with its events, by request id.
     pub async fn instance_action(&self, ctx: &AuthContext, id: &str, request_id: &str) -> Result<InstanceAction> {
-        let mut action =
-            self.instance_actions(ctx, id).await?.into_iter().find(|a| a.task.request_id == request_id).ok_or_else(
-                || Error::NotFound(format!("Action for request_id {request_id} on instance {id} not found")),
-            )?;
+        let mut action = self
+            .instance_actions(ctx, id)
+            .await?
+            .into_iter()
+            .find(|a| a.task.request_id == request_id)
+            .ok_or_else(|| Error::not_found(Kind::InstanceAction { server_id: id.to_string() }, request_id))?;
         action.events = self.store.task_events(&action.task.id).await?;
         // An event recorded without a host ran where the server is.
         let host = self.store.server_get(id).await.ok().and_then(|s| s.host);
@@ -949,13 +979,10 @@ impl Core {
         policy::authorize_write(ctx, Action::AttachInterface.rule())?;
         let server = self.server_get(ctx, server_id).await?;
         let (task_id, port_id) = self.interface_attach_start(ctx, &server, &req, None, request_id).await?;
-        self.wait_task(&task_id, |why| {
+        self.wait_task(&task_id, |why| match crate::job::failure_of(why) {
             // Nova's NoMoreFixedIps is the caller's problem (400); anything else is ours.
-            if why.contains("Exhausted") {
-                Error::Invalid("No more fixed IPs available for network.".into())
-            } else {
-                Error::Internal(format!("Failed to attach network adapter device to {server_id}: {why}"))
-            }
+            no_address @ Error::Invalid(Invalid::NoFixedIpLeft) => no_address,
+            _ => Error::Internal(format!("Failed to attach network adapter device to {server_id}: {why}")),
         })
         .await?;
         self.store.port_get(&port_id).await.map_err(Error::from)
@@ -983,9 +1010,9 @@ impl Core {
                     .await?
                     .into_iter()
                     .find(|n| &n.id == net_id)
-                    .ok_or_else(|| Error::NotFound(format!("Network {net_id} could not be found.")))?;
+                    .ok_or_else(|| Error::not_found(Kind::Network, net_id.as_str()))?;
                 if let Some(ip) = fixed_ip {
-                    self.check_fixed_ip(&network, ip).await?;
+                    self.check_fixed_ip(&network, subnet_id.as_deref(), ip).await?;
                 }
                 let port_id = uuid::Uuid::new_v4().to_string();
                 let params =
@@ -1033,7 +1060,7 @@ impl Core {
     ) -> Result<String> {
         policy::authorize_write(ctx, Action::DetachInterface.rule())?;
         if !server.ports.iter().any(|p| p.id == port_id) {
-            return Err(Error::NotFound(format!("Port {port_id} is not attached")));
+            return Err(Error::not_found(Kind::Interface, port_id));
         }
         let params = json!({"port_id": port_id});
         let (action, kind) = (Action::DetachInterface, TaskKind::DetachInterface);

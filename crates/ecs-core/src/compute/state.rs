@@ -3,7 +3,7 @@
 
 use ecs_types::server::{Server, TaskState, VmState};
 
-use crate::{Error, Result};
+use crate::{Error, Result, StateAttr};
 
 /// Something a user asks of a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,11 +178,11 @@ impl Action {
 pub fn invalid_state(action: Action, server: &Server) -> Error {
     let (attr, state) = match server.task_state {
         Some(t) if action.allowed_vm_states().is_none_or(|s| s.contains(&server.vm_state)) => {
-            ("task_state", t.as_str())
+            (StateAttr::TaskState, t.as_str())
         }
-        _ => ("vm_state", server.vm_state.as_str()),
+        _ => (StateAttr::VmState, server.vm_state.as_str()),
     };
-    Error::Conflict(format!("Cannot '{}' instance {} while it is in {attr} {state}", action.name(), server.id))
+    Error::InvalidState { action: action.name(), server_id: server.id.clone(), attr, state: state.to_string() }
 }
 
 /// Checks `action` against the server's current state.

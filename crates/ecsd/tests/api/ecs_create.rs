@@ -224,6 +224,8 @@ async fn failed_sub_job(server: &TestServer) {
     assert!(job["fail_reason"].as_str().unwrap().starts_with("Exceeded maximum number of retries"), "{job}");
     let sub = &job["entities"]["sub_jobs"][0];
     assert_eq!(sub["status"], "FAIL");
+    // Nova's MaxRetriesExceeded is a NoValidHost: no host could build it.
+    assert_eq!(sub["error_code"], "Ecs.0319", "{job}");
     // The server stays, in ERROR, without its system disk or NIC.
     let id = sub["entities"]["server_id"].as_str().unwrap();
     assert_eq!(demo.wait_status(id, "ERROR").await["status"], "ERROR");
@@ -433,3 +435,77 @@ async fn reader_role(server: &TestServer) {
     assert_eq!(r.status, 200, "{}", r.body);
 }
 both!(reader_role);
+
+/// Seed codes that only the core's typed errors reach, one situation each:
+/// a batch beyond its limit (Ecs.0118), the server-group quota (Ecs.0022),
+/// a locked ECS (Ecs.0605), a start that fails (Ecs.0226), and a subnet out
+/// of addresses in the failed sub-jobs of a create (Ecs.0012).
+async fn codes_from_the_core(server: &TestServer) {
+    let demo = server.demo().await;
+    let p = place(server).await;
+    let project = demo.project_id.clone();
+    let code = |r: &crate::Reply| r.body["error"]["code"].as_str().unwrap_or_default().to_string();
+
+    let ghosts: Vec<Value> = (0..1001).map(|i| json!({"id": format!("00000000-0000-0000-0000-{i:012}")})).collect();
+    let groups = format!("/v1/{project}/cloudservers/os-server-groups");
+    let group = |i: i32| json!({"server_group": {"name": format!("g{i}"), "policies": ["anti-affinity"]}});
+    for i in 0..10 {
+        let r = demo.post(&groups, None, &group(i)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let cases: Vec<(&str, String, Value, u16)> = vec![
+        ("Ecs.0118", format!("/v1/{project}/cloudservers/action"), json!({"os-stop": {"servers": ghosts}}), 400),
+        ("Ecs.0022", groups.clone(), group(10), 400),
+    ];
+    for (expected, path, body, status) in cases {
+        let r = demo.post(&path, None, &body).await;
+        assert_eq!((r.status.as_u16(), code(&r)), (status, expected.to_string()), "{}", r.body);
+    }
+
+    // A locked ECS refuses a change with Ecs.0605.
+    let r = ecs_post(&demo, &format!("/v1/{project}/cloudservers"), &body(&p, "locked"), None).await;
+    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let id = job["entities"]["sub_jobs"][0]["entities"]["server_id"].as_str().unwrap().to_string();
+    assert_eq!(demo.post(&format!("/v2.1/servers/{id}/action"), None, &json!({"lock": null})).await.status, 202);
+    let volume = demo.post("/v2.1/os-volumes", None, &json!({"volume": {"size": 1}})).await;
+    let volume = volume.body["volume"]["id"].as_str().unwrap().to_string();
+    let attach = json!({"volumeAttachment": {"volumeId": volume}});
+    let r = demo.post(&format!("/v1/{project}/cloudservers/{id}/attachvolume"), None, &attach).await;
+    assert_eq!((r.status.as_u16(), code(&r)), (400, "Ecs.0605".to_string()), "{}", r.body);
+
+    // An operation that fails on our side has the seed's "failed to" code: a start, Ecs.0226.
+    assert_eq!(demo.post(&format!("/v2.1/servers/{id}/action"), None, &json!({"unlock": null})).await.status, 202);
+    let batch = format!("/v1/{project}/cloudservers/action");
+    let r = demo.post(&batch, None, &json!({"os-stop": {"servers": [{"id": id}]}})).await;
+    assert_eq!(finished_job(&demo, r.body["job_id"].as_str().unwrap()).await["status"], "SUCCESS");
+    server.sim().inject(ecs_hypervisor::sim::FaultRule {
+        host: None,
+        op: ecs_hypervisor::Op::PowerOn,
+        times: 1,
+        message: Some("the guest would not start".into()),
+    });
+    let r = demo.post(&batch, None, &json!({"os-start": {"servers": [{"id": id}]}})).await;
+    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["entities"]["sub_jobs"][0]["error_code"], "Ecs.0226", "{job}");
+
+    // A /29 holds five servers: the sixth build fails, its sub-job with Ecs.0012.
+    let neutron = |path: &str, body: Value| {
+        let token = demo.token.clone();
+        let path = format!("/networking/v2.0/{path}");
+        async move { server.send(Method::POST, &path, &[("x-auth-token", token.as_str())], Some(&body)).await }
+    };
+    let net = neutron("networks", json!({"network": {"name": "tiny"}})).await;
+    let tiny = net.body["network"]["id"].as_str().unwrap().to_string();
+    let sub = neutron("subnets", json!({"subnet": {"network_id": tiny, "cidr": "10.3.0.0/29"}})).await;
+    assert_eq!(sub.status, 201, "{}", sub.body);
+    let mut b = body(&Place { vpc: tiny, subnet: sub.body["subnet"]["id"].as_str().unwrap().into(), ..p }, "tiny");
+    b["server"]["count"] = json!(6);
+    let r = ecs_post(&demo, &format!("/v1/{project}/cloudservers"), &b, None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    assert_eq!((job["status"].as_str(), job["error_code"].as_str()), (Some("FAIL"), Some("Common.0021")), "{job}");
+    let failed: Vec<&Value> =
+        job["entities"]["sub_jobs"].as_array().unwrap().iter().filter(|s| s["status"] == "FAIL").collect();
+    assert!(!failed.is_empty() && failed.iter().all(|s| s["error_code"] == "Ecs.0012"), "{job}");
+}
+both!(codes_from_the_core);

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use ecs_store::Transition;
 use ecs_types::{AuthContext, Image};
 
-use crate::compute::TaskKind;
+use crate::compute::TaskParams;
+use crate::compute::sagas::SnapshotParams;
 use crate::compute::state::{self, Action};
 use crate::{Core, Error, Result, policy};
 
@@ -99,8 +100,8 @@ impl Core {
             created_at: chrono::Utc::now(),
         };
         self.store.image_create(&image).await?;
-        let task =
-            self.task_for(ctx, &server, TaskKind::CreateImage, serde_json::json!({"image_id": image.id}), request_id);
+        let params = TaskParams::CreateImage(SnapshotParams { image_id: image.id.clone() });
+        let task = self.task_for(ctx, &server, params, request_id);
         let from = Action::CreateImage.allowed_vm_states().unwrap_or_default();
         let transition =
             Transition { from, from_tasks: &[], task_state: Action::CreateImage.task_state(), task: Some(task) };

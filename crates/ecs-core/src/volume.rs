@@ -5,7 +5,8 @@ use ecs_store::VolumeRefusal;
 use ecs_types::AuthContext;
 use ecs_types::volume::{Volume, VolumeAttachment, VolumeSnapshot};
 
-use crate::compute::TaskKind;
+use crate::compute::TaskParams;
+use crate::compute::sagas::{AttachVolumeParams, DetachVolumeParams, SwapVolumeParams};
 use crate::compute::state::{self, Action};
 use crate::{Core, Error, Result, policy};
 
@@ -157,13 +158,8 @@ impl Core {
                 volume.availability_zone
             )));
         }
-        let task = self.task_for(
-            ctx,
-            &server,
-            TaskKind::AttachVolume,
-            serde_json::json!({"volume_id": volume_id}),
-            request_id,
-        );
+        let params = TaskParams::AttachVolume(AttachVolumeParams { volume_id: volume_id.to_string() });
+        let task = self.task_for(ctx, &server, params, request_id);
         let task_id = task.id.clone();
         let attachment = self
             .store
@@ -193,13 +189,8 @@ impl Core {
         }
         self.check_locked(ctx, &server, Action::DetachVolume)?;
         state::check(Action::DetachVolume, &server)?;
-        let task = self.task_for(
-            ctx,
-            &server,
-            TaskKind::DetachVolume,
-            serde_json::json!({"volume_id": volume_id}),
-            request_id,
-        );
+        let params = TaskParams::DetachVolume(DetachVolumeParams { volume_id: volume_id.to_string() });
+        let task = self.task_for(ctx, &server, params, request_id);
         let task_id = task.id.clone();
         self.store.volume_detach_begin(volume_id, &task).await?.map_err(|r| match r {
             VolumeRefusal::State(s) => Error::Invalid(format!(
@@ -237,8 +228,8 @@ impl Core {
         let new = self.volume(ctx, new_volume_id).await?;
         self.check_locked(ctx, &server, Action::AttachVolume)?;
         state::check(Action::AttachVolume, &server)?;
-        let params = serde_json::json!({"old_volume_id": volume_id, "new_volume_id": new.id});
-        let task = self.task_for(ctx, &server, TaskKind::SwapVolume, params, request_id);
+        let params = SwapVolumeParams { old_volume_id: volume_id.to_string(), new_volume_id: new.id.clone() };
+        let task = self.task_for(ctx, &server, TaskParams::SwapVolume(params), request_id);
         self.store.volume_swap_begin(&new.id, &task).await?.map_err(|r| refused(r, new_volume_id))?;
         self.wake.notify();
         Ok(())

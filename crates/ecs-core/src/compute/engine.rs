@@ -12,11 +12,11 @@ use std::time::Duration;
 use ecs_hypervisor::Hypervisor;
 use ecs_store::TaskAdvance;
 use ecs_types::server::{ComputeHost, Task, TaskPhase};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::{Notify, Semaphore};
 use tracing::Instrument;
 
-use super::steps::{StepError, TaskKind};
+use super::sagas::{Progress, Saga, StepContext, StepError, TaskKind, TaskParams, with_saga};
 use crate::Core;
 
 /// The hypervisor drivers this process runs, by host name, and the
@@ -179,7 +179,7 @@ struct Run<'a> {
     core: &'a Core,
     task: Task,
     kind: TaskKind,
-    progress: serde_json::Map<String, Value>,
+    progress: Progress,
     /// The task's server as the steps last saw it: read once per run and
     /// kept current by the steps themselves.
     server: Option<ecs_types::server::Server>,
@@ -187,16 +187,12 @@ struct Run<'a> {
 
 impl Run<'_> {
     fn started_events(&self) -> Vec<String> {
-        self.progress
-            .get("events")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
-            .unwrap_or_default()
+        self.progress.events.clone()
     }
 
     /// Records the step's outcome; false when another worker owns the task now.
     async fn record(&mut self, mut advance: TaskAdvance) -> bool {
-        advance.progress = Value::Object(self.progress.clone());
+        advance.progress = serde_json::to_value(&self.progress).expect("progress serializes");
         // A password travels to the host in the task's parameters; it does
         // not stay there once the task has ended.
         if advance.phase.is_some_and(TaskPhase::is_finished)
@@ -226,46 +222,68 @@ impl Run<'_> {
 }
 
 async fn run_task(core: &Core, task: Task) {
-    let Some(kind) = TaskKind::parse(&task.kind) else {
-        tracing::error!(task = %task.id, kind = %task.kind, "unknown task kind; failing it");
-        let advance = TaskAdvance {
-            phase: Some(TaskPhase::Failed),
-            step: task.step,
-            message: Some(format!("unknown task kind {}", task.kind)),
-            ..Default::default()
+    let read = TaskParams::of(&task).and_then(|params| {
+        let progress = match &task.progress {
+            Value::Null => Ok(Progress::default()),
+            stored => serde_json::from_value(stored.clone())
+                .map_err(|e| format!("{} task {} has malformed progress: {e}", task.kind, task.id)),
         };
-        let _ = core.store.task_advance(&task.id, &core.node_id, lease_end(core), &advance).await;
-        return;
+        Ok((params, progress?))
+    });
+    let (params, progress) = match read {
+        Ok(read) => read,
+        Err(why) => return refuse(core, task, why).await,
     };
-    let progress = task.progress.as_object().cloned().unwrap_or_default();
     let span = tracing::info_span!("task", id = %task.id, kind = %task.kind, request_id = %task.request_id);
-    let mut run = Run { core, task, kind, progress, server: None };
+    let mut run = Run { core, task, kind: params.kind(), progress, server: None };
     async move {
-        match run.task.phase {
-            TaskPhase::Pending | TaskPhase::Running => forward(&mut run).await,
-            TaskPhase::Unwinding => unwind(&mut run).await,
+        with_saga!(&params, saga => match run.task.phase {
+            TaskPhase::Pending | TaskPhase::Running => forward(&mut run, saga).await,
+            TaskPhase::Unwinding => unwind(&mut run, saga).await,
             TaskPhase::Succeeded | TaskPhase::Failed => {}
-        }
+        })
     }
     .instrument(span)
     .await
 }
 
+/// Fails a task that cannot run (an unknown kind, parameters missing or
+/// malformed): its server gets the kind's failure state and the message.
+async fn refuse(core: &Core, task: Task, why: String) {
+    tracing::error!(task = %task.id, kind = %task.kind, %why, "task cannot run; failing it");
+    let server = match (TaskKind::parse(&task.kind), &task.server_id) {
+        (Some(kind), Some(id)) => kind.on_failure().update(&why, &why).map(|u| (id.clone(), u)),
+        _ => None,
+    };
+    let progress = Progress { failure: Some(why.clone()), failure_detail: Some(why.clone()), ..Default::default() };
+    let advance = TaskAdvance {
+        phase: Some(TaskPhase::Failed),
+        step: 0,
+        progress: serde_json::to_value(progress).expect("progress serializes"),
+        message: Some(why),
+        server,
+        ..Default::default()
+    };
+    if let Err(e) = core.store.task_advance(&task.id, &core.node_id, lease_end(core), &advance).await {
+        tracing::warn!(task = %task.id, error = %e, "failing a task that cannot run failed");
+    }
+}
+
 /// Runs the steps from the recorded one to the end.
-async fn forward(run: &mut Run<'_>) {
-    let steps = run.kind.steps();
+async fn forward<S: Saga>(run: &mut Run<'_>, saga: &S) {
+    let steps = S::STEPS;
     // A completed step whose record waits for the next one.
     let mut carry: Option<TaskAdvance> = None;
     while (run.task.step as usize) < steps.len() {
         let index = run.task.step as usize;
         let step = steps[index];
-        let event = run.kind.event(step);
+        let event = saga.event(step);
         let mut advance = TaskAdvance { step: index as i64 + 1, ..Default::default() };
         let mut started = run.started_events();
         if !started.iter().any(|e| e == event) {
             advance.start_events.push((event.to_string(), None));
             started.push(event.to_string());
-            run.progress.insert("events".into(), json!(started));
+            run.progress.events = started;
         }
         crash_point(run.kind, index, "before");
         if run.server.is_none()
@@ -280,9 +298,10 @@ async fn forward(run: &mut Run<'_>) {
             }
         }
         let Some(server) = run.server.as_mut() else {
-            return fail(run, index, "task has no server".into(), None).await;
+            return fail(run, saga, index, "task has no server".into(), None).await;
         };
-        let outcome = step.run(run.core, &run.task, server, &mut run.progress).await;
+        let mut cx = StepContext { core: run.core, task: &run.task, progress: &mut run.progress };
+        let outcome = saga.run(step, &mut cx, server).await;
         if outcome.is_err()
             && let Some(carried) = carry.take()
             && !run.record(carried).await
@@ -293,7 +312,7 @@ async fn forward(run: &mut Run<'_>) {
             Ok(update) => {
                 crash_point(run.kind, index, "after");
                 advance.server = update.map(|u| (run.task.server_id.clone().unwrap_or_default(), u));
-                let last_of_event = steps.get(index + 1).is_none_or(|next| run.kind.event(*next) != event);
+                let last_of_event = steps.get(index + 1).is_none_or(|next| saga.event(*next) != event);
                 if last_of_event {
                     advance.finish_events.push((event.to_string(), "Success".into(), None));
                 }
@@ -303,7 +322,7 @@ async fn forward(run: &mut Run<'_>) {
                 if let Some(earlier) = carry.take() {
                     advance = earlier.then(advance);
                 }
-                if !step.record_after() && index + 1 < steps.len() {
+                if !saga.recorded_alone(step) && index + 1 < steps.len() {
                     // Recorded with the next step: repeating it after a
                     // crash is harmless, and a write is saved.
                     run.task.step = advance.step;
@@ -314,38 +333,39 @@ async fn forward(run: &mut Run<'_>) {
                     return;
                 }
             }
-            Err(StepError::Reschedule(message)) if run.kind.reschedules() => {
+            Err(StepError::Reschedule(message)) if S::RESCHEDULES => {
                 // Undo back to the schedule step and try another host.
                 if !run.record(advance_with_starts(&advance, index as i64)).await {
                     return;
                 }
-                let attempts = run.progress.get("attempts").and_then(Value::as_i64).unwrap_or(1);
+                let attempts = run.progress.attempts.unwrap_or(1);
                 if attempts >= run.core.config.max_build_attempts as i64 {
-                    return fail(run, index, exhausted(&run.task, &message), Some(message)).await;
+                    return fail(run, saga, index, exhausted(&run.task, &message), Some(message)).await;
                 }
                 tracing::info!(attempt = attempts, %message, "rescheduling");
                 // Should no other host take it, the fault tells why this one failed.
-                run.progress.insert("last_failure".into(), json!(message));
+                run.progress.last_failure = Some(message);
                 run.server = None;
                 for undo in steps[..=index].iter().rev() {
-                    if let Err(e) = undo.undo(run.core, &run.task, &mut run.progress).await {
+                    let mut cx = StepContext { core: run.core, task: &run.task, progress: &mut run.progress };
+                    if let Err(e) = saga.undo(*undo, &mut cx).await {
                         tracing::warn!(error = %e, "undo before rescheduling failed");
                     }
                 }
-                run.progress.insert("attempts".into(), json!(attempts + 1));
+                run.progress.attempts = Some(attempts + 1);
                 let advance = TaskAdvance { step: 0, ..Default::default() };
                 if !run.record(advance).await {
                     return;
                 }
             }
             Err(StepError::Reschedule(message) | StepError::Fatal(message)) => {
-                let last_failure = run.progress.get("last_failure").and_then(Value::as_str).map(String::from);
+                let last_failure = run.progress.last_failure.clone();
                 return match last_failure {
                     // No other host was left for a build that failed on one.
                     Some(last) if message == super::scheduler::NO_VALID_HOST => {
-                        fail(run, index, exhausted(&run.task, &last), Some(last)).await
+                        fail(run, saga, index, exhausted(&run.task, &last), Some(last)).await
                     }
-                    _ => fail(run, index, message.clone(), Some(message)).await,
+                    _ => fail(run, saga, index, message.clone(), Some(message)).await,
                 };
             }
             Err(StepError::Store(e)) => {
@@ -362,10 +382,10 @@ fn advance_with_starts(advance: &TaskAdvance, step: i64) -> TaskAdvance {
 
 /// Starts unwinding after step `failed` failed: records the failure, then
 /// undoes the completed steps.
-async fn fail(run: &mut Run<'_>, failed: usize, message: String, traceback: Option<String>) {
+async fn fail<S: Saga>(run: &mut Run<'_>, saga: &S, failed: usize, message: String, traceback: Option<String>) {
     tracing::warn!(step = failed, %message, "task failed; unwinding");
-    run.progress.insert("failure".into(), json!(message));
-    run.progress.insert("failure_detail".into(), json!(traceback.clone().unwrap_or_default()));
+    run.progress.failure = Some(message);
+    run.progress.failure_detail = Some(traceback.clone().unwrap_or_default());
     let finish_events =
         run.started_events().into_iter().map(|e| (e, "Error".to_string(), traceback.clone())).collect::<Vec<_>>();
     // Steps before `failed` completed; the failed one may have half
@@ -378,16 +398,22 @@ async fn fail(run: &mut Run<'_>, failed: usize, message: String, traceback: Opti
         ..Default::default()
     };
     if run.record(advance).await {
-        unwind(run).await;
+        unwind(run, saga).await;
     }
 }
 
 /// Undoes recorded steps newest first, then applies the kind's failure state.
-async fn unwind(run: &mut Run<'_>) {
-    let steps = run.kind.steps();
+async fn unwind<S: Saga>(run: &mut Run<'_>, saga: &S) {
     while run.task.step > 0 {
         let index = (run.task.step - 1) as usize;
-        if let Err(e) = steps[index].undo(run.core, &run.task, &mut run.progress).await {
+        let Some(step) = S::STEPS.get(index) else {
+            // Recorded by another version of the saga: nothing known to undo.
+            tracing::error!(step = index, "no such step to undo; skipping it");
+            run.task.step -= 1;
+            continue;
+        };
+        let mut cx = StepContext { core: run.core, task: &run.task, progress: &mut run.progress };
+        if let Err(e) = saga.undo(*step, &mut cx).await {
             // An undo that cannot finish now (a host that is down) is
             // retried when the lease runs out; the reconciler also
             // removes guests that have no live server.
@@ -399,8 +425,9 @@ async fn unwind(run: &mut Run<'_>) {
             return;
         }
     }
-    let text = |key: &str| run.progress.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
-    let update = run.kind.on_failure(&text("failure"), &text("failure_detail"));
+    let (failure, detail) = (&run.progress.failure, &run.progress.failure_detail);
+    let update =
+        run.kind.on_failure().update(failure.as_deref().unwrap_or_default(), detail.as_deref().unwrap_or_default());
     let advance = TaskAdvance {
         phase: Some(TaskPhase::Failed),
         step: 0,

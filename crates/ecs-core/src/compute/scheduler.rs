@@ -6,7 +6,7 @@
 use ecs_store::Claim;
 use ecs_types::server::{ComputeHost, Server};
 
-use super::steps::StepError;
+use super::sagas::StepError;
 use crate::Core;
 
 /// Nova's message when nothing fits.

@@ -13,8 +13,10 @@ use ecs_types::{AuthContext, Network};
 use rand::Rng;
 use serde_json::{Value, json};
 
+use super::sagas::{
+    AttachInterfaceParams, CreateParams, DetachInterfaceParams, NewNic, PowerOp, PowerParams, TaskParams,
+};
 use super::state::{self, Action};
-use super::steps::{PowerOp, TaskKind};
 use crate::{Core, Error, Result, policy};
 
 /// Nova's limit on the base64 text of `user_data`.
@@ -172,7 +174,8 @@ fn network_visible(ctx: &AuthContext, n: &Network) -> bool {
     n.shared || ctx.is_admin() || n.project_id.as_deref() == ctx.project_id()
 }
 
-/// The task that carries out `kind` on `server`.
+/// A task record of `kind` on `server` (a saga's, a job's or an action
+/// the API did alone).
 fn new_task(ctx: &AuthContext, kind: &str, server_id: &str, request_id: &str) -> NewTask {
     NewTask {
         id: uuid::Uuid::new_v4().to_string(),
@@ -187,6 +190,13 @@ fn new_task(ctx: &AuthContext, kind: &str, server_id: &str, request_id: &str) ->
         events: Vec::new(),
         failure: None,
     }
+}
+
+/// The task that runs the saga `params` on server `server_id`.
+fn saga_task(ctx: &AuthContext, server_id: &str, params: TaskParams, request_id: &str) -> NewTask {
+    let mut task = new_task(ctx, params.kind().as_str(), server_id, request_id);
+    task.params = params.to_value();
+    task
 }
 
 /// Nova's 403 for a request beyond a quota limit.
@@ -517,9 +527,11 @@ impl Core {
             ecs_store::CreateJob { task, client_token: ecs.client_token.clone() }
         });
         let job_id = job.as_ref().map(|j| j.task.id.clone());
-        let build_params = match req.ecs.as_ref().and_then(|e| e.public_ip.as_ref()) {
-            Some(eip) => json!({"publicip": {"id": eip.existing, "delete_on_termination": eip.delete_on_termination}}),
-            None => json!({}),
+        let build_params = CreateParams {
+            publicip: req.ecs.as_ref().and_then(|e| e.public_ip.as_ref()).map(|eip| super::sagas::PublicIp {
+                id: eip.existing.clone(),
+                delete_on_termination: eip.delete_on_termination,
+            }),
         };
         let extend_param = req.ecs.as_ref().map(|e| e.extend_param.clone()).unwrap_or_default();
         let snapshot = FlavorSnapshot::of(&flavor);
@@ -605,9 +617,8 @@ impl Core {
                         attached_keys: BTreeMap::new(),
                         extend_param: extend_param.clone(),
                     };
-                    let mut task = new_task(ctx, TaskKind::Create.as_str(), &id, &req.request_id);
+                    let mut task = saga_task(ctx, &id, TaskParams::Create(build_params.clone()), &req.request_id);
                     task.parent_id = job_id.clone();
-                    task.params = build_params.clone();
                     NewServer {
                         server,
                         task,
@@ -715,18 +726,10 @@ impl Core {
         })
     }
 
-    /// A task of `kind` on `server`, owned by the server's project.
-    pub(crate) fn task_for(
-        &self,
-        ctx: &AuthContext,
-        server: &Server,
-        kind: TaskKind,
-        params: Value,
-        request_id: &str,
-    ) -> NewTask {
-        let mut task = new_task(ctx, kind.as_str(), &server.id, request_id);
+    /// The task that carries out `params` on `server`, owned by the server's project.
+    pub(crate) fn task_for(&self, ctx: &AuthContext, server: &Server, params: TaskParams, request_id: &str) -> NewTask {
+        let mut task = saga_task(ctx, &server.id, params, request_id);
         task.project_id = server.project_id.clone();
-        task.params = params;
         task
     }
 
@@ -757,21 +760,21 @@ impl Core {
             Action::Resume => PowerOp::Resume,
             other => return Err(Error::Internal(format!("{} is not a power action", other.name()))),
         };
-        self.start_task(ctx, id, action, TaskKind::Power(op), request_id).await
+        self.start_task(ctx, id, action, TaskParams::Power(PowerParams::new(op)), request_id).await
     }
 
     /// Stops a server; `force` powers it off without asking the guest.
     pub async fn server_stop(&self, ctx: &AuthContext, id: &str, force: bool, request_id: &str) -> Result<()> {
         let server = self.server_get(ctx, id).await?;
-        let params = if force { json!({"force": true}) } else { json!({}) };
-        self.check_and_queue(ctx, &server, Action::Stop, TaskKind::Power(PowerOp::Stop), params, request_id).await?;
+        let params = TaskParams::Power(PowerParams { op: PowerOp::Stop, force });
+        self.check_and_queue(ctx, &server, Action::Stop, params, request_id).await?;
         Ok(())
     }
 
     /// Deletes a server: queued behind whatever it is doing.
     pub async fn server_delete(&self, ctx: &AuthContext, id: &str, force: bool, request_id: &str) -> Result<()> {
         let action = if force { Action::ForceDelete } else { Action::Delete };
-        self.start_task(ctx, id, action, TaskKind::Delete, request_id).await
+        self.start_task(ctx, id, action, TaskParams::Delete(Default::default()), request_id).await
     }
 
     async fn start_task(
@@ -779,7 +782,7 @@ impl Core {
         ctx: &AuthContext,
         id: &str,
         action: Action,
-        kind: TaskKind,
+        params: TaskParams,
         request_id: &str,
     ) -> Result<()> {
         let server = self.server_get(ctx, id).await?;
@@ -789,7 +792,7 @@ impl Core {
             // Already being deleted: Nova answers 204 again.
             return Ok(());
         }
-        self.queue_task(ctx, &server, action, kind, json!({}), request_id).await.map(|_| ())
+        self.queue_task(ctx, &server, action, params, request_id).await.map(|_| ())
     }
 
     /// Moves the server into the action's task state and queues the task
@@ -800,11 +803,10 @@ impl Core {
         ctx: &AuthContext,
         server: &Server,
         action: Action,
-        kind: TaskKind,
-        params: Value,
+        params: TaskParams,
         request_id: &str,
     ) -> Result<String> {
-        let task = self.task_for(ctx, server, kind, params, request_id);
+        let task = self.task_for(ctx, server, params, request_id);
         self.queue(ctx, server, action, task).await
     }
 
@@ -960,7 +962,8 @@ impl Core {
         let (port_id, params) = match req {
             InterfaceRequest::Port(port) => {
                 let port = self.usable_port(ctx, port).await?;
-                (port.id.clone(), json!({"port_id": port.id, "existing_port": "yes"}))
+                let nic = NewNic::Existing { existing_port: "yes".into() };
+                (port.id.clone(), AttachInterfaceParams { port_id: port.id.clone(), nic })
             }
             InterfaceRequest::Network { net_id, subnet_id, fixed_ip } => {
                 let network = self
@@ -973,22 +976,17 @@ impl Core {
                     self.check_fixed_ip(&network, ip).await?;
                 }
                 let port_id = uuid::Uuid::new_v4().to_string();
-                let params =
-                    json!({"port_id": port_id, "net_id": net_id, "subnet_id": subnet_id, "fixed_ip": fixed_ip});
-                (port_id.clone(), params)
+                let nic = NewNic::Network {
+                    net_id: net_id.clone(),
+                    subnet_id: subnet_id.clone(),
+                    fixed_ip: fixed_ip.clone(),
+                };
+                (port_id.clone(), AttachInterfaceParams { port_id, nic })
             }
         };
-        let task_id = self
-            .check_and_queue_child(
-                ctx,
-                server,
-                Action::AttachInterface,
-                TaskKind::AttachInterface,
-                params,
-                parent,
-                request_id,
-            )
-            .await?;
+        let params = TaskParams::AttachInterface(params);
+        let task_id =
+            self.check_and_queue_child(ctx, server, Action::AttachInterface, params, parent, request_id).await?;
         Ok((task_id, port_id))
     }
 
@@ -1018,9 +1016,8 @@ impl Core {
         if !server.ports.iter().any(|p| p.id == port_id) {
             return Err(Error::NotFound(format!("Port {port_id} is not attached")));
         }
-        let params = json!({"port_id": port_id});
-        let (action, kind) = (Action::DetachInterface, TaskKind::DetachInterface);
-        self.check_and_queue_child(ctx, server, action, kind, params, parent, request_id).await
+        let params = TaskParams::DetachInterface(DetachInterfaceParams { port_id: port_id.to_string() });
+        self.check_and_queue_child(ctx, server, Action::DetachInterface, params, parent, request_id).await
     }
 
     /// Checks the lock and the state for `action`, then queues its task.
@@ -1029,28 +1026,25 @@ impl Core {
         ctx: &AuthContext,
         server: &Server,
         action: Action,
-        kind: TaskKind,
-        params: Value,
+        params: TaskParams,
         request_id: &str,
     ) -> Result<String> {
-        self.check_and_queue_child(ctx, server, action, kind, params, None, request_id).await
+        self.check_and_queue_child(ctx, server, action, params, None, request_id).await
     }
 
     /// [`Core::check_and_queue`] for a sub-task of job `parent` (if given).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn check_and_queue_child(
         &self,
         ctx: &AuthContext,
         server: &Server,
         action: Action,
-        kind: TaskKind,
-        params: Value,
+        params: TaskParams,
         parent: Option<&str>,
         request_id: &str,
     ) -> Result<String> {
         self.check_locked(ctx, server, action)?;
         state::check(action, server)?;
-        let mut task = self.task_for(ctx, server, kind, params, request_id);
+        let mut task = self.task_for(ctx, server, params, request_id);
         task.parent_id = parent.map(String::from);
         self.queue(ctx, server, action, task).await
     }
@@ -1073,7 +1067,7 @@ impl Core {
 }
 
 fn action_name(kind: &str) -> &'static str {
-    match TaskKind::parse(kind) {
+    match super::TaskKind::parse(kind) {
         Some(k) => k.action(),
         None => match kind {
             "lock" => "lock",

@@ -1,0 +1,53 @@
+//! Swaps an attached volume for another (admin): the new one takes the
+//! old one's device.
+
+use ecs_hypervisor::DiskSpec;
+use ecs_types::server::Server;
+use serde::{Deserialize, Serialize};
+
+use super::{OnFailure, Saga, StepContext, StepError, StepResult, host_driver};
+
+pub(super) const ON_FAILURE: OnFailure = OnFailure::Untouched;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    pub old_volume_id: String,
+    pub new_volume_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    SwapDisk,
+}
+
+impl Saga for Params {
+    type Step = Step;
+    const STEPS: &'static [Step] = &[Step::SwapDisk];
+
+    fn event(&self, _step: Step) -> &'static str {
+        "compute_swap_volume"
+    }
+
+    async fn run(&self, _step: Step, cx: &mut StepContext<'_>, server: &mut Server) -> StepResult {
+        let core = cx.core;
+        let (old, new) = (&self.old_volume_id, &self.new_volume_id);
+        let driver = host_driver(core, server)?;
+        let old_volume = core.store.volume_get(old).await?;
+        let new_volume = core.store.volume_get(new).await?;
+        let device = old_volume.attachment.or(new_volume.attachment).map(|a| a.device).unwrap_or_default();
+        driver.detach_disk(&server.id, old).await?;
+        let disk = DiskSpec { id: new.clone(), size_gb: new_volume.size_gb as u64, device, source: None };
+        driver.attach_disk(&server.id, &disk).await?;
+        core.store.volume_swap_finish(old, new).await?;
+        Ok(None)
+    }
+
+    /// A swap that failed leaves the new volume free.
+    async fn undo(&self, _step: Step, cx: &mut StepContext<'_>) -> Result<(), StepError> {
+        let new = &self.new_volume_id;
+        if cx.core.store.volume_get(new).await?.attachment.is_none() {
+            cx.core.store.volume_set_status(new, "available").await?;
+        }
+        Ok(())
+    }
+}

@@ -339,6 +339,9 @@ enum HostUndo<'a> {
     Destroy,
     DetachNic(&'a str),
     DetachDisk(&'a str),
+    /// Gives back a disk or NIC that a failed step took away.
+    AttachDisk(DiskSpec),
+    AttachNic(NicSpec),
     PowerOn,
 }
 
@@ -360,6 +363,8 @@ async fn undo_on(core: &Core, host: &str, server_id: &str, undo: HostUndo<'_>) -
         HostUndo::Destroy => driver.destroy(server_id).await,
         HostUndo::DetachNic(port) => driver.detach_nic(server_id, port).await,
         HostUndo::DetachDisk(volume) => driver.detach_disk(server_id, volume).await,
+        HostUndo::AttachDisk(disk) => driver.attach_disk(server_id, &disk).await,
+        HostUndo::AttachNic(nic) => driver.attach_nic(server_id, &nic).await,
         HostUndo::PowerOn => driver.power_on(server_id).await,
     };
     match done {
@@ -942,18 +947,46 @@ impl Step {
             Step::PlugDisk => {
                 undo_on_host(core, id, HostUndo::DetachDisk(param(task, "volume_id").unwrap_or_default())).await?
             }
-            // A detach that failed leaves the volume attached.
+            // A detach that failed leaves the volume attached: on the
+            // host too, should the detach have half happened.
             Step::UnplugDisk => {
                 if let Some(volume_id) = param(task, "volume_id") {
+                    let volume = core.store.volume_get(volume_id).await?;
+                    if let Some(a) = &volume.attachment {
+                        let disk = DiskSpec {
+                            id: volume.id.clone(),
+                            size_gb: volume.size_gb as u64,
+                            device: a.device.clone(),
+                            source: None,
+                        };
+                        undo_on_host(core, id, HostUndo::AttachDisk(disk)).await?;
+                    }
                     core.store.volume_set_status(volume_id, "in-use").await?;
                 }
             }
             Step::ReleaseVolume | Step::ReleaseVolumes => {}
-            // A swap that failed leaves the new volume free.
+            // A swap that failed gives the guest its old disk back, on the
+            // device it had, and leaves the new volume free.
             Step::SwapDisk => {
-                if let Some(new) = param(task, "new_volume_id")
-                    && core.store.volume_get(new).await?.attachment.is_none()
-                {
+                let (Some(old), Some(new)) = (param(task, "old_volume_id"), param(task, "new_volume_id")) else {
+                    return Ok(());
+                };
+                let old_volume = core.store.volume_get(old).await?;
+                let new_volume = core.store.volume_get(new).await?;
+                let device =
+                    old_volume.attachment.as_ref().or(new_volume.attachment.as_ref()).map(|a| a.device.clone());
+                undo_on_host(core, id, HostUndo::DetachDisk(new)).await?;
+                let disk = DiskSpec {
+                    id: old.to_string(),
+                    size_gb: old_volume.size_gb as u64,
+                    device: device.unwrap_or_default(),
+                    source: None,
+                };
+                undo_on_host(core, id, HostUndo::AttachDisk(disk)).await?;
+                if new_volume.attachment.is_some() {
+                    // The record had moved to the new volume: move it back.
+                    core.store.volume_swap_finish(new, old).await?;
+                } else {
                     core.store.volume_set_status(new, "available").await?;
                 }
             }
@@ -993,8 +1026,21 @@ impl Step {
                     undo_on(core, dest, id, HostUndo::Destroy).await?;
                 }
             }
-            Step::UnplugNic
-            | Step::ReleasePort
+            // A detach that failed leaves the NIC plugged in.
+            Step::UnplugNic => {
+                if let Some(port_id) = param(task, "port_id") {
+                    match core.store.port_get(port_id).await {
+                        Ok(port) if port.server_id == id => {
+                            let mut nic = nic_spec(&port);
+                            nic.subnet = nic_subnet(core, &nic).await?;
+                            undo_on_host(core, id, HostUndo::AttachNic(nic)).await?;
+                        }
+                        Ok(_) | Err(StoreError::NotFound) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            Step::ReleasePort
             | Step::Power(_)
             | Step::Destroy
             | Step::ReleaseNetwork

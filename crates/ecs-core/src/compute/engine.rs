@@ -4,13 +4,21 @@
 //! steps before it, newest first. A worker that dies leaves its lease to
 //! run out; whoever claims the task next resumes at the recorded step, so
 //! every step is written to be idempotent.
+//!
+//! A live run keeps its lease with a heartbeat, however long a step takes,
+//! and every write it makes carries its claim's fencing token: a run whose
+//! lease was taken over anyway (a node cut off from the database for
+//! longer than the lease) records nothing more, so a task never runs twice
+//! at once. Within one process, the tasks running are also never claimed
+//! again.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use ecs_hypervisor::Hypervisor;
-use ecs_store::TaskAdvance;
+use ecs_store::{ClaimedTask, LeaseToken, TaskAdvance};
 use ecs_types::server::{ComputeHost, Task, TaskPhase};
 use serde_json::Value;
 use tokio::sync::{Notify, Semaphore};
@@ -99,8 +107,9 @@ impl Wake {
 pub struct EngineConfig {
     /// Tasks run at once by this process.
     pub concurrency: usize,
-    /// How long a claim holds without progress before another worker may
-    /// take the task over.
+    /// How long a claim holds unless renewed before another worker may
+    /// take the task over. A running task renews it every third of this
+    /// (its heartbeat), so a dead worker's tasks resume within one lease.
     pub lease: Duration,
     /// How often to look for work nobody announced (other nodes' tasks,
     /// expired leases).
@@ -115,7 +124,10 @@ impl Default for EngineConfig {
 
 /// A crash on purpose, for the recovery tests: `ECSD_CRASH_AT=<kind>:<step>:<before|after>`
 /// aborts the process before a step runs or after it ran but before its
-/// outcome is recorded — the two moments a real crash can catch.
+/// outcome is recorded — the two moments a real crash can catch. Only in
+/// builds with the `crash-points` feature (the test build turns it on); a
+/// release binary has no such switch.
+#[cfg(feature = "crash-points")]
 fn crash_point(kind: TaskKind, step: usize, when: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     let at = AT.get_or_init(|| std::env::var("ECSD_CRASH_AT").ok());
@@ -125,8 +137,36 @@ fn crash_point(kind: TaskKind, step: usize, when: &str) {
     }
 }
 
+#[cfg(not(feature = "crash-points"))]
+#[inline(always)]
+fn crash_point(_: TaskKind, _: usize, _: &str) {}
+
 fn lease_end(core: &Core) -> ecs_types::Timestamp {
     chrono::Utc::now() + chrono::Duration::from_std(core.config.engine.lease).expect("lease fits")
+}
+
+/// The tasks this process is running, by id: the engine never claims
+/// one of them again while its run lasts.
+#[derive(Clone, Default)]
+struct Running(Arc<Mutex<HashSet<String>>>);
+
+impl Running {
+    fn ids(&self) -> Vec<String> {
+        self.0.lock().expect("running lock").iter().cloned().collect()
+    }
+
+    /// Marks `id` running until the guard drops; None if it already is.
+    fn enter(&self, id: &str) -> Option<RunningGuard> {
+        self.0.lock().expect("running lock").insert(id.to_string()).then(|| RunningGuard(self.clone(), id.to_string()))
+    }
+}
+
+struct RunningGuard(Running, String);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0.0.lock().expect("running lock").remove(&self.1);
+    }
 }
 
 /// Runs the engine until `stop` resolves. Tasks in flight when it stops
@@ -135,6 +175,7 @@ fn lease_end(core: &Core) -> ecs_types::Timestamp {
 pub async fn run(core: Arc<Core>, stop: impl std::future::Future<Output = ()>) {
     let slots = Arc::new(Semaphore::new(core.config.engine.concurrency));
     let worker = core.node_id.clone();
+    let running = Running::default();
     tokio::pin!(stop);
     loop {
         let free = slots.available_permits();
@@ -144,14 +185,20 @@ pub async fn run(core: Arc<Core>, stop: impl std::future::Future<Output = ()>) {
         // single SQLite writer is the scarce resource.
         if free == concurrency || (free > 0 && free >= concurrency / 4) {
             let hosts = core.drivers.hosts();
-            match core.store.task_claim(&worker, free as i64, lease_end(&core), &hosts).await {
+            match core.store.task_claim(&worker, free as i64, lease_end(&core), &hosts, &running.ids()).await {
                 Ok(tasks) => {
                     claimed = tasks.len();
-                    for task in tasks {
+                    for claim in tasks {
+                        // Excluded from the claim; kept as a second guard.
+                        let Some(guard) = running.enter(&claim.task.id) else {
+                            tracing::error!(task = %claim.task.id, "claimed a task this node is running; not starting it twice");
+                            continue;
+                        };
                         let permit = slots.clone().acquire_owned().await.expect("semaphore open");
                         let core = core.clone();
                         tokio::spawn(async move {
-                            run_task(&core, task).await;
+                            run_task(&core, claim).await;
+                            drop(guard);
                             drop(permit);
                             core.wake.notify();
                         });
@@ -174,9 +221,45 @@ pub async fn run(core: Arc<Core>, stop: impl std::future::Future<Output = ()>) {
 /// The task parameter that holds a password for the guest.
 pub const SECRET_PARAM: &str = "admin_pass";
 
+/// A run's hold on its task: the claim's fencing token, and whether the
+/// heartbeat found it superseded.
+struct Lease {
+    token: LeaseToken,
+    lost: AtomicBool,
+}
+
+impl Lease {
+    fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+}
+
+/// Renews the lease every third of its length while the run lasts (it is
+/// dropped with the run). Once the claim is found superseded it marks the
+/// lease lost and stops: the step in flight still finishes — cutting a
+/// hypervisor operation short would leave it half done — but the run
+/// records nothing more.
+async fn heartbeat(core: &Core, task_id: &str, lease: &Lease) {
+    let period = core.config.engine.lease / 3;
+    loop {
+        tokio::time::sleep(period).await;
+        match core.store.task_renew(task_id, lease.token, lease_end(core)).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(task = %task_id, "lease superseded by another claim; this run records nothing more");
+                lease.lost.store(true, Ordering::Relaxed);
+                return std::future::pending().await;
+            }
+            // The next beat tries again; the lease outlives two missed beats.
+            Err(e) => tracing::warn!(task = %task_id, error = %e, "renewing the lease failed"),
+        }
+    }
+}
+
 /// One claimed task, run to its end or until the lease is lost.
 struct Run<'a> {
     core: &'a Core,
+    lease: &'a Lease,
     task: Task,
     kind: TaskKind,
     progress: Progress,
@@ -190,8 +273,11 @@ impl Run<'_> {
         self.progress.events.clone()
     }
 
-    /// Records the step's outcome; false when another worker owns the task now.
+    /// Records the step's outcome; false when another claim owns the task now.
     async fn record(&mut self, mut advance: TaskAdvance) -> bool {
+        if self.lease.is_lost() {
+            return false;
+        }
         advance.progress = serde_json::to_value(&self.progress).expect("progress serializes");
         // A password travels to the host in the task's parameters; it does
         // not stay there once the task has ended.
@@ -203,13 +289,14 @@ impl Run<'_> {
             kept.remove(SECRET_PARAM);
             advance.params = Some(Value::Object(kept));
         }
-        match self.core.store.task_advance(&self.task.id, &self.core.node_id, lease_end(self.core), &advance).await {
+        match self.core.store.task_advance(&self.task.id, self.lease.token, lease_end(self.core), &advance).await {
             Ok(true) => {
                 self.task.step = advance.step;
                 true
             }
             Ok(false) => {
-                tracing::warn!(task = %self.task.id, "lease lost; another worker has the task");
+                tracing::warn!(task = %self.task.id, "lease lost; another claim has the task");
+                self.lease.lost.store(true, Ordering::Relaxed);
                 false
             }
             Err(e) => {
@@ -221,7 +308,7 @@ impl Run<'_> {
     }
 }
 
-async fn run_task(core: &Core, task: Task) {
+async fn run_task(core: &Core, ClaimedTask { task, token }: ClaimedTask) {
     let read = TaskParams::of(&task).and_then(|params| {
         let progress = match &task.progress {
             Value::Null => Ok(Progress::default()),
@@ -232,16 +319,25 @@ async fn run_task(core: &Core, task: Task) {
     });
     let (params, progress) = match read {
         Ok(read) => read,
-        Err(why) => return refuse(core, task, why).await,
+        Err(why) => return refuse(core, task, token, why).await,
     };
     let span = tracing::info_span!("task", id = %task.id, kind = %task.kind, request_id = %task.request_id);
-    let mut run = Run { core, task, kind: params.kind(), progress, server: None };
-    async move {
+    let lease = Lease { token, lost: AtomicBool::new(false) };
+    let task_id = task.id.clone();
+    let mut run = Run { core, lease: &lease, task, kind: params.kind(), progress, server: None };
+    let work = async move {
         with_saga!(&params, saga => match run.task.phase {
             TaskPhase::Pending | TaskPhase::Running => forward(&mut run, saga).await,
             TaskPhase::Unwinding => unwind(&mut run, saga).await,
             TaskPhase::Succeeded | TaskPhase::Failed => {}
         })
+    };
+    async {
+        // The heartbeat never ends by itself: the run ending ends it.
+        tokio::select! {
+            () = work => {}
+            () = heartbeat(core, &task_id, &lease) => {}
+        }
     }
     .instrument(span)
     .await
@@ -249,7 +345,7 @@ async fn run_task(core: &Core, task: Task) {
 
 /// Fails a task that cannot run (an unknown kind, parameters missing or
 /// malformed): its server gets the kind's failure state and the message.
-async fn refuse(core: &Core, task: Task, why: String) {
+async fn refuse(core: &Core, task: Task, token: LeaseToken, why: String) {
     tracing::error!(task = %task.id, kind = %task.kind, %why, "task cannot run; failing it");
     let server = match (TaskKind::parse(&task.kind), &task.server_id) {
         (Some(kind), Some(id)) => kind.on_failure().update(&why, &why).map(|u| (id.clone(), u)),
@@ -264,7 +360,7 @@ async fn refuse(core: &Core, task: Task, why: String) {
         server,
         ..Default::default()
     };
-    if let Err(e) = core.store.task_advance(&task.id, &core.node_id, lease_end(core), &advance).await {
+    if let Err(e) = core.store.task_advance(&task.id, token, lease_end(core), &advance).await {
         tracing::warn!(task = %task.id, error = %e, "failing a task that cannot run failed");
     }
 }

@@ -14,6 +14,7 @@ mod identity;
 mod images;
 mod interfaces;
 mod keypairs;
+mod leases;
 mod lifecycle;
 mod metadata;
 mod process;

@@ -2,6 +2,7 @@
 //! detach (unplug, then let the port go). The server's state is left alone
 //! by a failure.
 
+use ecs_store::StoreError;
 use ecs_types::server::{RequestedNic, Server};
 use serde::{Deserialize, Serialize};
 
@@ -119,8 +120,20 @@ impl Saga for DetachParams {
         Ok(None)
     }
 
-    /// An unplugged NIC is not plugged back: the detach was asked for.
-    async fn undo(&self, _step: DetachStep, _cx: &mut StepContext<'_>) -> Result<(), StepError> {
-        Ok(())
+    async fn undo(&self, step: DetachStep, cx: &mut StepContext<'_>) -> Result<(), StepError> {
+        let (core, id) = (cx.core, cx.server_id()?);
+        match step {
+            // A detach that failed leaves the NIC plugged in.
+            DetachStep::UnplugNic => match core.store.port_get(&self.port_id).await {
+                Ok(port) if port.server_id == id => {
+                    let mut nic = nic_spec(&port);
+                    nic.subnet = nic_subnet(core, &nic).await?;
+                    undo_on_host(core, id, HostUndo::AttachNic(nic)).await
+                }
+                Ok(_) | Err(StoreError::NotFound) => Ok(()),
+                Err(e) => Err(e.into()),
+            },
+            DetachStep::ReleasePort => Ok(()),
+        }
     }
 }

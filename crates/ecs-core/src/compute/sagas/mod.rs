@@ -14,7 +14,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use ecs_hypervisor::{Hypervisor, HypervisorError};
+use ecs_hypervisor::{DiskSpec, Hypervisor, HypervisorError, NicSpec};
 use ecs_store::{Claim, ServerUpdate, StoreError};
 use ecs_types::server::{Fault, FlavorSnapshot, PowerState, Server, Task, VmState};
 use serde::{Deserialize, Serialize};
@@ -431,6 +431,9 @@ enum HostUndo<'a> {
     Destroy,
     DetachNic(&'a str),
     DetachDisk(&'a str),
+    /// Gives back a disk or NIC that a failed step took away.
+    AttachDisk(DiskSpec),
+    AttachNic(NicSpec),
     PowerOn,
 }
 
@@ -452,6 +455,8 @@ async fn undo_on(core: &Core, host: &str, server_id: &str, undo: HostUndo<'_>) -
         HostUndo::Destroy => driver.destroy(server_id).await,
         HostUndo::DetachNic(port) => driver.detach_nic(server_id, port).await,
         HostUndo::DetachDisk(volume) => driver.detach_disk(server_id, volume).await,
+        HostUndo::AttachDisk(disk) => driver.attach_disk(server_id, &disk).await,
+        HostUndo::AttachNic(nic) => driver.attach_nic(server_id, &nic).await,
         HostUndo::PowerOn => driver.power_on(server_id).await,
     };
     match done {

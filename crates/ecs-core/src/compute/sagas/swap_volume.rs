@@ -5,7 +5,7 @@ use ecs_hypervisor::DiskSpec;
 use ecs_types::server::Server;
 use serde::{Deserialize, Serialize};
 
-use super::{OnFailure, Saga, StepContext, StepError, StepResult, host_driver};
+use super::{HostUndo, OnFailure, Saga, StepContext, StepError, StepResult, host_driver, undo_on_host};
 
 pub(super) const ON_FAILURE: OnFailure = OnFailure::Untouched;
 
@@ -42,11 +42,27 @@ impl Saga for Params {
         Ok(None)
     }
 
-    /// A swap that failed leaves the new volume free.
+    /// A swap that failed gives the guest its old disk back, on the
+    /// device it had, and leaves the new volume free.
     async fn undo(&self, _step: Step, cx: &mut StepContext<'_>) -> Result<(), StepError> {
-        let new = &self.new_volume_id;
-        if cx.core.store.volume_get(new).await?.attachment.is_none() {
-            cx.core.store.volume_set_status(new, "available").await?;
+        let (core, id) = (cx.core, cx.server_id()?);
+        let (old, new) = (&self.old_volume_id, &self.new_volume_id);
+        let old_volume = core.store.volume_get(old).await?;
+        let new_volume = core.store.volume_get(new).await?;
+        let device = old_volume.attachment.as_ref().or(new_volume.attachment.as_ref()).map(|a| a.device.clone());
+        undo_on_host(core, id, HostUndo::DetachDisk(new)).await?;
+        let disk = DiskSpec {
+            id: old.clone(),
+            size_gb: old_volume.size_gb as u64,
+            device: device.unwrap_or_default(),
+            source: None,
+        };
+        undo_on_host(core, id, HostUndo::AttachDisk(disk)).await?;
+        if new_volume.attachment.is_some() {
+            // The record had moved to the new volume: move it back.
+            core.store.volume_swap_finish(new, old).await?;
+        } else {
+            core.store.volume_set_status(new, "available").await?;
         }
         Ok(())
     }

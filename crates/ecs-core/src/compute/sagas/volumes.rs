@@ -82,8 +82,21 @@ impl Saga for Detach {
 
     async fn undo(&self, step: DetachStep, cx: &mut StepContext<'_>) -> Result<(), StepError> {
         match step {
-            // A detach that failed leaves the volume attached.
-            DetachStep::UnplugDisk => Ok(cx.core.store.volume_set_status(&self.volume_id, "in-use").await?),
+            // A detach that failed leaves the volume attached: on the
+            // host too, should the detach have half happened.
+            DetachStep::UnplugDisk => {
+                let volume = cx.core.store.volume_get(&self.volume_id).await?;
+                if let Some(a) = &volume.attachment {
+                    let disk = DiskSpec {
+                        id: volume.id.clone(),
+                        size_gb: volume.size_gb as u64,
+                        device: a.device.clone(),
+                        source: None,
+                    };
+                    undo_on_host(cx.core, cx.server_id()?, HostUndo::AttachDisk(disk)).await?;
+                }
+                Ok(cx.core.store.volume_set_status(&self.volume_id, "in-use").await?)
+            }
             DetachStep::ReleaseVolume => Ok(()),
         }
     }

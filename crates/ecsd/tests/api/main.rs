@@ -22,6 +22,7 @@ mod qemu;
 mod recovery;
 mod security_groups;
 mod servers;
+mod sweep;
 mod versions;
 mod volumes;
 

@@ -1,6 +1,6 @@
 //! Resize, rebuild, passwords, key pairs and remote consoles: the
 //! requests that change what a server is after it was built. Each is
-//! checked here and carried out by a task (steps.rs).
+//! checked here and carried out by a task (its saga in `sagas/`).
 
 use std::collections::BTreeMap;
 

@@ -221,6 +221,14 @@ pub async fn run(core: Arc<Core>, stop: impl std::future::Future<Output = ()>) {
 /// The task parameter that holds a password for the guest.
 pub const SECRET_PARAM: &str = "admin_pass";
 
+/// A task's parameters without the password, if they held one.
+fn without_secret(params: &Value) -> Option<Value> {
+    let params = params.as_object().filter(|p| p.contains_key(SECRET_PARAM))?;
+    let mut kept = params.clone();
+    kept.remove(SECRET_PARAM);
+    Some(Value::Object(kept))
+}
+
 /// A run's hold on its task: the claim's fencing token, and whether the
 /// heartbeat found it superseded.
 struct Lease {
@@ -282,12 +290,9 @@ impl Run<'_> {
         // A password travels to the host in the task's parameters; it does
         // not stay there once the task has ended.
         if advance.phase.is_some_and(TaskPhase::is_finished)
-            && let Some(params) = self.task.params.as_object()
-            && params.contains_key(SECRET_PARAM)
+            && let Some(kept) = without_secret(&self.task.params)
         {
-            let mut kept = params.clone();
-            kept.remove(SECRET_PARAM);
-            advance.params = Some(Value::Object(kept));
+            advance.params = Some(kept);
         }
         match self.core.store.task_advance(&self.task.id, self.lease.token, lease_end(self.core), &advance).await {
             Ok(true) => {
@@ -358,6 +363,7 @@ async fn refuse(core: &Core, task: Task, token: LeaseToken, why: String) {
         progress: serde_json::to_value(progress).expect("progress serializes"),
         message: Some(why),
         server,
+        params: without_secret(&task.params),
         ..Default::default()
     };
     if let Err(e) = core.store.task_advance(&task.id, token, lease_end(core), &advance).await {

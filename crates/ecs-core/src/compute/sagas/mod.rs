@@ -8,8 +8,8 @@
 //! was running runs again.
 //!
 //! Adding a kind of task: write its module (params, steps, `impl Saga`),
-//! then add a row to `task_kinds!` and an arm to `TaskParams`'s three
-//! matches (the compiler lists them).
+//! add its row to `task_kinds!` and its `TaskParams` variant; the
+//! compiler then names the matches below that need its arm.
 
 use std::future::Future;
 use std::sync::Arc;

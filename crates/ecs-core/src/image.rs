@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use ecs_store::Transition;
-use ecs_types::{AuthContext, Image};
+use ecs_types::{AuthContext, Image, ImageId};
 
 use crate::compute::TaskParams;
 use crate::compute::sagas::SnapshotParams;
@@ -100,7 +100,7 @@ impl Core {
             created_at: chrono::Utc::now(),
         };
         self.store.image_create(&image).await?;
-        let params = TaskParams::CreateImage(SnapshotParams { image_id: image.id.clone() });
+        let params = TaskParams::CreateImage(SnapshotParams { image_id: ImageId::new(&image.id) });
         let task = self.task_for(ctx, &server, params, request_id);
         let from = Action::CreateImage.allowed_vm_states().unwrap_or_default();
         let transition =

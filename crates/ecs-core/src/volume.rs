@@ -2,8 +2,8 @@
 //! here), and attaching volumes to servers through the task engine.
 
 use ecs_store::VolumeRefusal;
-use ecs_types::AuthContext;
 use ecs_types::volume::{Volume, VolumeAttachment, VolumeSnapshot};
+use ecs_types::{AuthContext, VolumeId};
 
 use crate::compute::TaskParams;
 use crate::compute::sagas::{AttachVolumeParams, DetachVolumeParams, SwapVolumeParams};
@@ -158,7 +158,7 @@ impl Core {
                 volume.availability_zone
             )));
         }
-        let params = TaskParams::AttachVolume(AttachVolumeParams { volume_id: volume_id.to_string() });
+        let params = TaskParams::AttachVolume(AttachVolumeParams { volume_id: VolumeId::new(volume_id) });
         let task = self.task_for(ctx, &server, params, request_id);
         let task_id = task.id.clone();
         let attachment = self
@@ -189,7 +189,7 @@ impl Core {
         }
         self.check_locked(ctx, &server, Action::DetachVolume)?;
         state::check(Action::DetachVolume, &server)?;
-        let params = TaskParams::DetachVolume(DetachVolumeParams { volume_id: volume_id.to_string() });
+        let params = TaskParams::DetachVolume(DetachVolumeParams { volume_id: VolumeId::new(volume_id) });
         let task = self.task_for(ctx, &server, params, request_id);
         let task_id = task.id.clone();
         self.store.volume_detach_begin(volume_id, &task).await?.map_err(|r| match r {
@@ -228,7 +228,8 @@ impl Core {
         let new = self.volume(ctx, new_volume_id).await?;
         self.check_locked(ctx, &server, Action::AttachVolume)?;
         state::check(Action::AttachVolume, &server)?;
-        let params = SwapVolumeParams { old_volume_id: volume_id.to_string(), new_volume_id: new.id.clone() };
+        let params =
+            SwapVolumeParams { old_volume_id: VolumeId::new(volume_id), new_volume_id: VolumeId::new(&new.id) };
         let task = self.task_for(ctx, &server, TaskParams::SwapVolume(params), request_id);
         self.store.volume_swap_begin(&new.id, &task).await?.map_err(|r| refused(r, new_volume_id))?;
         self.wake.notify();

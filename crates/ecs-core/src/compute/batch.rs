@@ -3,8 +3,8 @@
 //! action is a failed sub-job; the others go ahead.
 
 use ecs_store::{ClientToken, NewTask};
-use ecs_types::AuthContext;
 use ecs_types::server::TaskState;
+use ecs_types::{AuthContext, PortId};
 use serde_json::json;
 
 use super::sagas::{DeleteParams, DetachInterfaceParams, PowerOp, PowerParams, TaskParams};
@@ -176,7 +176,8 @@ impl Core {
                 // A sub-job refused before it could run: recorded failed, under its kind.
                 let mut task = match port {
                     Some(port_id) => {
-                        let params = TaskParams::DetachInterface(DetachInterfaceParams { port_id });
+                        let params =
+                            TaskParams::DetachInterface(DetachInterfaceParams { port_id: PortId::new(port_id) });
                         self.task_for(ctx, &server, params, request_id)
                     }
                     None => refused_attach(ctx, &server, request_id),

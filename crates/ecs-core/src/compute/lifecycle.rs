@@ -9,6 +9,8 @@ use ecs_types::AuthContext;
 use ecs_types::server::{FlavorSnapshot, Server, VmState};
 use sha2::{Digest, Sha256};
 
+use ecs_types::ImageId;
+
 use super::sagas::{
     ConfirmParams, KeypairsParams, PasswordParams, RebuildParams, ResizeParams, RevertParams, TaskParams,
 };
@@ -269,7 +271,7 @@ impl Core {
         };
         let params = RebuildParams {
             admin_pass: Some(admin_pass.clone()),
-            image_id: image.id.clone(),
+            image_id: ImageId::new(&image.id),
             preserve_ephemeral: req.preserve_ephemeral,
             stop_first: req.os_reinstall.is_some_and(|os| os.stop_running),
             start_after: req.os_reinstall.is_some(),

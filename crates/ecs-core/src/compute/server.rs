@@ -9,7 +9,7 @@ use ecs_store::{
 use ecs_types::server::{
     BlockDevice, FlavorSnapshot, PowerState, RequestedNic, Server, Task, TaskEvent, TaskState, VmState,
 };
-use ecs_types::{AuthContext, Network};
+use ecs_types::{AuthContext, FloatingIpId, Network, NetworkId, PortId, SubnetId};
 use rand::Rng;
 use serde_json::{Value, json};
 
@@ -529,7 +529,7 @@ impl Core {
         let job_id = job.as_ref().map(|j| j.task.id.clone());
         let build_params = CreateParams {
             publicip: req.ecs.as_ref().and_then(|e| e.public_ip.as_ref()).map(|eip| super::sagas::PublicIp {
-                id: eip.existing.clone(),
+                id: eip.existing.as_deref().map(FloatingIpId::new),
                 delete_on_termination: eip.delete_on_termination,
             }),
         };
@@ -963,7 +963,7 @@ impl Core {
             InterfaceRequest::Port(port) => {
                 let port = self.usable_port(ctx, port).await?;
                 let nic = NewNic::Existing { existing_port: "yes".into() };
-                (port.id.clone(), AttachInterfaceParams { port_id: port.id.clone(), nic })
+                (port.id.clone(), AttachInterfaceParams { port_id: PortId::new(&port.id), nic })
             }
             InterfaceRequest::Network { net_id, subnet_id, fixed_ip } => {
                 let network = self
@@ -977,11 +977,11 @@ impl Core {
                 }
                 let port_id = uuid::Uuid::new_v4().to_string();
                 let nic = NewNic::Network {
-                    net_id: net_id.clone(),
-                    subnet_id: subnet_id.clone(),
+                    net_id: NetworkId::new(net_id),
+                    subnet_id: subnet_id.as_deref().map(SubnetId::new),
                     fixed_ip: fixed_ip.clone(),
                 };
-                (port_id.clone(), AttachInterfaceParams { port_id, nic })
+                (port_id.clone(), AttachInterfaceParams { port_id: PortId::new(port_id), nic })
             }
         };
         let params = TaskParams::AttachInterface(params);
@@ -1016,7 +1016,7 @@ impl Core {
         if !server.ports.iter().any(|p| p.id == port_id) {
             return Err(Error::NotFound(format!("Port {port_id} is not attached")));
         }
-        let params = TaskParams::DetachInterface(DetachInterfaceParams { port_id: port_id.to_string() });
+        let params = TaskParams::DetachInterface(DetachInterfaceParams { port_id: PortId::new(port_id) });
         self.check_and_queue_child(ctx, server, Action::DetachInterface, params, parent, request_id).await
     }
 

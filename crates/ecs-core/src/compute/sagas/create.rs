@@ -3,6 +3,7 @@
 //! to the scheduler (Nova's reschedule) after every step is undone.
 
 use ecs_store::{PortRefusal, ServerUpdate, StoreError};
+use ecs_types::FloatingIpId;
 use ecs_types::server::{BlockDevice, PowerState, Server, TaskState, VmState};
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +26,7 @@ pub struct Params {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublicIp {
     /// An existing EIP to bind; none: one is allocated for the server.
-    pub id: Option<String>,
+    pub id: Option<FloatingIpId>,
     /// Whether the EIP goes when the server does.
     #[serde(default)]
     pub delete_on_termination: bool,
@@ -135,7 +136,7 @@ async fn bind_public_ip(params: &Params, core: &Core, server: &Server) -> StepRe
     let Some(eip) = &params.publicip else { return Ok(None) };
     let port = server.ports.first().ok_or_else(|| StepError::Fatal("An EIP needs a NIC to bind to.".into()))?;
     let id = match &eip.id {
-        Some(id) => id.clone(),
+        Some(id) => id.to_string(),
         None => allocate_eip(core, server).await?,
     };
     if !core.store.floating_ip_bind_for_build(&id, &port.id, eip.delete_on_termination).await? {

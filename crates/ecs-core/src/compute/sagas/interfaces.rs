@@ -4,6 +4,7 @@
 
 use ecs_store::StoreError;
 use ecs_types::server::{RequestedNic, Server};
+use ecs_types::{NetworkId, PortId, SubnetId};
 use serde::{Deserialize, Serialize};
 
 use super::guest::{nic_spec, nic_subnet};
@@ -15,7 +16,7 @@ pub(super) const ON_FAILURE: OnFailure = OnFailure::Untouched;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttachParams {
     /// The port: the given one, or the id the new one gets.
-    pub port_id: String,
+    pub port_id: PortId,
     #[serde(flatten)]
     pub nic: NewNic,
 }
@@ -27,7 +28,7 @@ pub enum NewNic {
     /// An existing port (stored as `"existing_port": "yes"`).
     Existing { existing_port: String },
     /// A new port on a network, optionally on one of its subnets with a fixed IP.
-    Network { net_id: String, subnet_id: Option<String>, fixed_ip: Option<String> },
+    Network { net_id: NetworkId, subnet_id: Option<SubnetId>, fixed_ip: Option<String> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,8 +58,8 @@ impl Saga for AttachParams {
                         .map_err(|_| StepError::Fatal(format!("Port {port_id} is still in use.")))?,
                     NewNic::Network { net_id, subnet_id, fixed_ip } => {
                         let nic = RequestedNic {
-                            network_id: net_id.clone(),
-                            subnet_id: subnet_id.clone(),
+                            network_id: net_id.to_string(),
+                            subnet_id: subnet_id.as_ref().map(SubnetId::to_string),
                             fixed_ip: fixed_ip.clone(),
                             port_id: None,
                         };
@@ -72,7 +73,7 @@ impl Saga for AttachParams {
             }
             AttachStep::PlugNic => {
                 let driver = host_driver(core, server)?;
-                let port = match server.ports.iter().find(|p| &p.id == port_id).cloned() {
+                let port = match server.ports.iter().find(|p| p.id == **port_id).cloned() {
                     Some(p) => p,
                     None => core.store.port_get(port_id).await?,
                 };
@@ -95,7 +96,7 @@ impl Saga for AttachParams {
 /// A NIC to detach.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DetachParams {
-    pub port_id: String,
+    pub port_id: PortId,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

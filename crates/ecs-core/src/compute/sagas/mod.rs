@@ -564,7 +564,7 @@ mod tests {
     fn secrets_sit_where_the_engine_drops_them() {
         let rebuild = TaskParams::Rebuild(RebuildParams {
             admin_pass: Some("pw".into()),
-            image_id: "i".into(),
+            image_id: ecs_types::ImageId::new("i"),
             preserve_ephemeral: false,
             stop_first: false,
             start_after: false,

@@ -3,6 +3,7 @@
 //! NICs and volumes. The records changed when the request was accepted.
 
 use ecs_store::ServerUpdate;
+use ecs_types::ImageId;
 use ecs_types::server::{PowerState, Server, VmState};
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +19,7 @@ pub struct Params {
     /// the stored parameters when the task ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_pass: Option<String>,
-    pub image_id: String,
+    pub image_id: ImageId,
     pub preserve_ephemeral: bool,
     /// ECS `withStopServer`: a running guest is shut down first.
     #[serde(default, skip_serializing_if = "is_false")]

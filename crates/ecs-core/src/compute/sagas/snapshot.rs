@@ -1,6 +1,7 @@
 //! `createImage`: the guest's disk becomes the image the request made
 //! (`saving` until then).
 
+use ecs_types::ImageId;
 use ecs_types::server::Server;
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +13,7 @@ pub(super) const ON_FAILURE: OnFailure = OnFailure::Idle;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Params {
     /// The image record the request made.
-    pub image_id: String,
+    pub image_id: ImageId,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

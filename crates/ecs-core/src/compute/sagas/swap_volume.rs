@@ -2,6 +2,7 @@
 //! old one's device.
 
 use ecs_hypervisor::DiskSpec;
+use ecs_types::VolumeId;
 use ecs_types::server::Server;
 use serde::{Deserialize, Serialize};
 
@@ -11,8 +12,8 @@ pub(super) const ON_FAILURE: OnFailure = OnFailure::Untouched;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Params {
-    pub old_volume_id: String,
-    pub new_volume_id: String,
+    pub old_volume_id: VolumeId,
+    pub new_volume_id: VolumeId,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +37,7 @@ impl Saga for Params {
         let new_volume = core.store.volume_get(new).await?;
         let device = old_volume.attachment.or(new_volume.attachment).map(|a| a.device).unwrap_or_default();
         driver.detach_disk(&server.id, old).await?;
-        let disk = DiskSpec { id: new.clone(), size_gb: new_volume.size_gb as u64, device, source: None };
+        let disk = DiskSpec { id: new.to_string(), size_gb: new_volume.size_gb as u64, device, source: None };
         driver.attach_disk(&server.id, &disk).await?;
         core.store.volume_swap_finish(old, new).await?;
         Ok(None)
@@ -52,7 +53,7 @@ impl Saga for Params {
         let device = old_volume.attachment.as_ref().or(new_volume.attachment.as_ref()).map(|a| a.device.clone());
         undo_on_host(core, id, HostUndo::DetachDisk(new)).await?;
         let disk = DiskSpec {
-            id: old.clone(),
+            id: old.to_string(),
             size_gb: old_volume.size_gb as u64,
             device: device.unwrap_or_default(),
             source: None,

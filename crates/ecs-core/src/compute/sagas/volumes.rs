@@ -3,6 +3,7 @@
 //! a failure.
 
 use ecs_hypervisor::DiskSpec;
+use ecs_types::VolumeId;
 use ecs_types::server::Server;
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +14,7 @@ pub(super) const ON_FAILURE: OnFailure = OnFailure::Untouched;
 /// A volume to attach; the request reserved it already.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attach {
-    pub volume_id: String,
+    pub volume_id: VolumeId,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +56,7 @@ impl Saga for Attach {
 /// A volume to detach.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Detach {
-    pub volume_id: String,
+    pub volume_id: VolumeId,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,6 +12,8 @@ use super::{OnFailure, Saga, StepContext, StepError, StepResult, TaskParams, hos
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PowerOp {
     Stop,
+    /// (The default only fills the field that `Params` does not store;
+    /// reading a task sets it from the kind.)
     #[default]
     Start,
     SoftReboot,

@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore};
 use tracing::Instrument;
 
+use super::failure::{FAILURE_REASON, FailureKind, TaskFailure};
 use super::steps::{StepError, TaskKind};
 use crate::Core;
 
@@ -353,6 +354,11 @@ async fn forward(run: &mut Run<'_>) {
     // A completed step whose record waits for the next one.
     let mut carry: Option<TaskAdvance> = None;
     while (run.task.step as usize) < steps.len() {
+        // A step carried to the next record runs without a write between:
+        // a lost lease is noticed here.
+        if run.lease.is_lost() {
+            return;
+        }
         let index = run.task.step as usize;
         let step = steps[index];
         let event = run.kind.event(step);
@@ -376,7 +382,7 @@ async fn forward(run: &mut Run<'_>) {
             }
         }
         let Some(server) = run.server.as_mut() else {
-            return fail(run, index, "task has no server".into(), None).await;
+            return fail(run, index, TaskFailure::new(FailureKind::Other, "task has no server"), None).await;
         };
         let outcome = step.run(run.core, &run.task, server, &mut run.progress).await;
         if outcome.is_err()
@@ -417,13 +423,17 @@ async fn forward(run: &mut Run<'_>) {
                 }
                 let attempts = run.progress.get("attempts").and_then(Value::as_i64).unwrap_or(1);
                 if attempts >= run.core.config.max_build_attempts as i64 {
-                    return fail(run, index, exhausted(&run.task, &message), Some(message)).await;
+                    let failure = TaskFailure::new(FailureKind::Hypervisor, exhausted(&run.task, &message));
+                    return fail(run, index, failure, Some(message)).await;
                 }
                 tracing::info!(attempt = attempts, %message, "rescheduling");
                 // Should no other host take it, the fault tells why this one failed.
                 run.progress.insert("last_failure".into(), json!(message));
                 run.server = None;
                 for undo in steps[..=index].iter().rev() {
+                    if run.lease.is_lost() {
+                        return;
+                    }
                     if let Err(e) = undo.undo(run.core, &run.task, &mut run.progress).await {
                         tracing::warn!(error = %e, "undo before rescheduling failed");
                     }
@@ -434,15 +444,16 @@ async fn forward(run: &mut Run<'_>) {
                     return;
                 }
             }
-            Err(StepError::Reschedule(message) | StepError::Fatal(message)) => {
-                let last_failure = run.progress.get("last_failure").and_then(Value::as_str).map(String::from);
-                return match last_failure {
-                    // No other host was left for a build that failed on one.
-                    Some(last) if message == super::scheduler::NO_VALID_HOST => {
-                        fail(run, index, exhausted(&run.task, &last), Some(last)).await
-                    }
-                    _ => fail(run, index, message.clone(), Some(message)).await,
+            Err(StepError::Reschedule(message)) => {
+                return step_failed(run, index, FailureKind::Hypervisor, message).await;
+            }
+            Err(StepError::Fatal(message)) => {
+                let kind = if message == super::scheduler::NO_VALID_HOST {
+                    FailureKind::NoValidHost
+                } else {
+                    FailureKind::Other
                 };
+                return step_failed(run, index, kind, message).await;
             }
             Err(StepError::Store(e)) => {
                 tracing::warn!(error = %e, "step hit a database error; the lease will run out and it retries");
@@ -456,11 +467,25 @@ fn advance_with_starts(advance: &TaskAdvance, step: i64) -> TaskAdvance {
     TaskAdvance { step, start_events: advance.start_events.clone(), ..Default::default() }
 }
 
+/// Fails the task on step `failed`'s error. A build that failed on a host
+/// and then found no other reports that host's failure (Nova's
+/// MaxRetriesExceeded).
+async fn step_failed(run: &mut Run<'_>, failed: usize, kind: FailureKind, message: String) {
+    match run.progress.get("last_failure").and_then(Value::as_str).map(String::from) {
+        Some(last) if kind == FailureKind::NoValidHost => {
+            let failure = TaskFailure::new(FailureKind::Hypervisor, exhausted(&run.task, &last));
+            fail(run, failed, failure, Some(last)).await
+        }
+        _ => fail(run, failed, TaskFailure::new(kind, message.clone()), Some(message)).await,
+    }
+}
+
 /// Starts unwinding after step `failed` failed: records the failure, then
 /// undoes the completed steps.
-async fn fail(run: &mut Run<'_>, failed: usize, message: String, traceback: Option<String>) {
-    tracing::warn!(step = failed, %message, "task failed; unwinding");
-    run.progress.insert("failure".into(), json!(message));
+async fn fail(run: &mut Run<'_>, failed: usize, failure: TaskFailure, traceback: Option<String>) {
+    tracing::warn!(step = failed, message = %failure.message, kind = ?failure.kind, "task failed; unwinding");
+    run.progress.insert("failure".into(), json!(failure.message));
+    run.progress.insert(FAILURE_REASON.into(), json!(failure));
     run.progress.insert("failure_detail".into(), json!(traceback.clone().unwrap_or_default()));
     let finish_events =
         run.started_events().into_iter().map(|e| (e, "Error".to_string(), traceback.clone())).collect::<Vec<_>>();

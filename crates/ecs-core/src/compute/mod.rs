@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod engine;
+mod failure;
 pub mod lifecycle;
 mod metadata;
 mod reconcile;
@@ -13,6 +14,7 @@ pub mod state;
 mod steps;
 
 pub use engine::{Drivers, EngineConfig, Wake};
+pub use failure::{FailureKind, TaskFailure};
 pub use metadata::{MAX_TAGS, tag_of_pair, tag_pair};
 pub use scheduler::NO_VALID_HOST;
 pub use steps::TaskKind;

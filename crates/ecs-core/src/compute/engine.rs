@@ -24,6 +24,7 @@ use serde_json::Value;
 use tokio::sync::{Notify, Semaphore};
 use tracing::Instrument;
 
+use super::failure::{FailureKind, TaskFailure};
 use super::sagas::{Progress, Saga, StepContext, StepError, TaskKind, TaskParams, with_saga};
 use crate::Core;
 
@@ -356,7 +357,12 @@ async fn refuse(core: &Core, task: Task, token: LeaseToken, why: String) {
         (Some(kind), Some(id)) => kind.on_failure().update(&why, &why).map(|u| (id.clone(), u)),
         _ => None,
     };
-    let progress = Progress { failure: Some(why.clone()), failure_detail: Some(why.clone()), ..Default::default() };
+    let progress = Progress {
+        failure: Some(why.clone()),
+        failure_reason: Some(TaskFailure::new(FailureKind::Other, why.clone())),
+        failure_detail: Some(why.clone()),
+        ..Default::default()
+    };
     let advance = TaskAdvance {
         phase: Some(TaskPhase::Failed),
         step: 0,
@@ -377,6 +383,11 @@ async fn forward<S: Saga>(run: &mut Run<'_>, saga: &S) {
     // A completed step whose record waits for the next one.
     let mut carry: Option<TaskAdvance> = None;
     while (run.task.step as usize) < steps.len() {
+        // A step carried to the next record runs without a write between:
+        // a lost lease is noticed here.
+        if run.lease.is_lost() {
+            return;
+        }
         let index = run.task.step as usize;
         let step = steps[index];
         let event = saga.event(step);
@@ -400,7 +411,7 @@ async fn forward<S: Saga>(run: &mut Run<'_>, saga: &S) {
             }
         }
         let Some(server) = run.server.as_mut() else {
-            return fail(run, saga, index, "task has no server".into(), None).await;
+            return fail(run, saga, index, TaskFailure::new(FailureKind::Other, "task has no server"), None).await;
         };
         let mut cx = StepContext { core: run.core, task: &run.task, progress: &mut run.progress };
         let outcome = saga.run(step, &mut cx, server).await;
@@ -442,13 +453,17 @@ async fn forward<S: Saga>(run: &mut Run<'_>, saga: &S) {
                 }
                 let attempts = run.progress.attempts.unwrap_or(1);
                 if attempts >= run.core.config.max_build_attempts as i64 {
-                    return fail(run, saga, index, exhausted(&run.task, &message), Some(message)).await;
+                    let failure = TaskFailure::new(FailureKind::Hypervisor, exhausted(&run.task, &message));
+                    return fail(run, saga, index, failure, Some(message)).await;
                 }
                 tracing::info!(attempt = attempts, %message, "rescheduling");
                 // Should no other host take it, the fault tells why this one failed.
                 run.progress.last_failure = Some(message);
                 run.server = None;
                 for undo in steps[..=index].iter().rev() {
+                    if run.lease.is_lost() {
+                        return;
+                    }
                     let mut cx = StepContext { core: run.core, task: &run.task, progress: &mut run.progress };
                     if let Err(e) = saga.undo(*undo, &mut cx).await {
                         tracing::warn!(error = %e, "undo before rescheduling failed");
@@ -460,15 +475,16 @@ async fn forward<S: Saga>(run: &mut Run<'_>, saga: &S) {
                     return;
                 }
             }
-            Err(StepError::Reschedule(message) | StepError::Fatal(message)) => {
-                let last_failure = run.progress.last_failure.clone();
-                return match last_failure {
-                    // No other host was left for a build that failed on one.
-                    Some(last) if message == super::scheduler::NO_VALID_HOST => {
-                        fail(run, saga, index, exhausted(&run.task, &last), Some(last)).await
-                    }
-                    _ => fail(run, saga, index, message.clone(), Some(message)).await,
+            Err(StepError::Reschedule(message)) => {
+                return step_failed(run, saga, index, FailureKind::Hypervisor, message).await;
+            }
+            Err(StepError::Fatal(message)) => {
+                let kind = if message == super::scheduler::NO_VALID_HOST {
+                    FailureKind::NoValidHost
+                } else {
+                    FailureKind::Other
                 };
+                return step_failed(run, saga, index, kind, message).await;
             }
             Err(StepError::Store(e)) => {
                 tracing::warn!(error = %e, "step hit a database error; the lease will run out and it retries");
@@ -482,11 +498,25 @@ fn advance_with_starts(advance: &TaskAdvance, step: i64) -> TaskAdvance {
     TaskAdvance { step, start_events: advance.start_events.clone(), ..Default::default() }
 }
 
+/// Fails the task on step `failed`'s error. A build that failed on a host
+/// and then found no other reports that host's failure (Nova's
+/// MaxRetriesExceeded).
+async fn step_failed<S: Saga>(run: &mut Run<'_>, saga: &S, failed: usize, kind: FailureKind, message: String) {
+    match run.progress.last_failure.clone() {
+        Some(last) if kind == FailureKind::NoValidHost => {
+            let failure = TaskFailure::new(FailureKind::Hypervisor, exhausted(&run.task, &last));
+            fail(run, saga, failed, failure, Some(last)).await
+        }
+        _ => fail(run, saga, failed, TaskFailure::new(kind, message.clone()), Some(message)).await,
+    }
+}
+
 /// Starts unwinding after step `failed` failed: records the failure, then
 /// undoes the completed steps.
-async fn fail<S: Saga>(run: &mut Run<'_>, saga: &S, failed: usize, message: String, traceback: Option<String>) {
-    tracing::warn!(step = failed, %message, "task failed; unwinding");
-    run.progress.failure = Some(message);
+async fn fail<S: Saga>(run: &mut Run<'_>, saga: &S, failed: usize, failure: TaskFailure, traceback: Option<String>) {
+    tracing::warn!(step = failed, message = %failure.message, kind = ?failure.kind, "task failed; unwinding");
+    run.progress.failure = Some(failure.message.clone());
+    run.progress.failure_reason = Some(failure);
     run.progress.failure_detail = Some(traceback.clone().unwrap_or_default());
     let finish_events =
         run.started_events().into_iter().map(|e| (e, "Error".to_string(), traceback.clone())).collect::<Vec<_>>();

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod engine;
+mod failure;
 pub mod lifecycle;
 mod metadata;
 mod reconcile;
@@ -13,6 +14,7 @@ pub mod server;
 pub mod state;
 
 pub use engine::{Drivers, EngineConfig, Wake};
+pub use failure::{FailureKind, TaskFailure};
 pub use metadata::{MAX_TAGS, tag_of_pair, tag_pair};
 pub use sagas::{TaskKind, TaskParams};
 pub use scheduler::NO_VALID_HOST;

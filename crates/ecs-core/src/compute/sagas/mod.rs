@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::Core;
+use crate::compute::failure::TaskFailure;
 
 mod create;
 mod delete;
@@ -81,6 +82,9 @@ pub struct Progress {
     /// Why the task failed (the message callers and ECS jobs show) …
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// … typed, for each dialect to name in its own codes …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<TaskFailure>,
     /// … and the detail behind it (the event's traceback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_detail: Option<String>,
@@ -575,5 +579,19 @@ mod tests {
         assert_eq!(change.to_value()[super::super::engine::SECRET_PARAM], "pw");
         // Once dropped, the parameters still read (the task is over).
         assert!(TaskParams::of(&stored("changePassword", serde_json::json!({}))).is_ok());
+    }
+
+    #[test]
+    fn progress_keeps_the_keys_readers_look_for() {
+        use crate::compute::failure::{FAILURE_REASON, FailureKind};
+        let progress = Progress {
+            failure: Some("no".into()),
+            failure_reason: Some(TaskFailure::new(FailureKind::Other, "no")),
+            ..Default::default()
+        };
+        let stored = serde_json::to_value(&progress).unwrap();
+        assert_eq!(stored["failure"], "no");
+        assert_eq!(stored[FAILURE_REASON]["kind"], "other");
+        assert_eq!(serde_json::from_value::<Progress>(stored).unwrap(), progress);
     }
 }

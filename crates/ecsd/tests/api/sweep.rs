@@ -351,8 +351,12 @@ async fn converged(c: &Client, data: &Path, at: &str) {
             None => assert_eq!(v.status, "available", "{at}: free volume {}", v.id),
         }
     }
-    for p in store.port_list(None).await.unwrap() {
+    let ports = store.port_list(None).await.unwrap();
+    for p in &ports {
         assert!(p.server_id.is_empty() || live.contains(&p.server_id), "{at}: port {} of a server that is gone", p.id);
+    }
+    for id in &live {
+        assert!(ports.iter().any(|p| &p.server_id == id), "{at}: server {id} has its port");
     }
 
     // Usage counts the larger flavor of a resize awaiting confirmation;

@@ -374,8 +374,8 @@ impl TaskParams {
         let kind = TaskKind::parse(&task.kind).ok_or_else(|| format!("unknown task kind {}", task.kind))?;
         let params = task.params.clone();
         let parsed = match kind {
-            TaskKind::Create => serde_json::from_value(params).map(TaskParams::Create),
-            TaskKind::Delete => serde_json::from_value(params).map(TaskParams::Delete),
+            TaskKind::Create => read(params).map(TaskParams::Create),
+            TaskKind::Delete => read(params).map(TaskParams::Delete),
             TaskKind::Stop => power::parse(PowerOp::Stop, params),
             TaskKind::Start => power::parse(PowerOp::Start, params),
             TaskKind::Reboot => power::parse(PowerOp::SoftReboot, params),
@@ -384,23 +384,30 @@ impl TaskParams {
             TaskKind::Unpause => power::parse(PowerOp::Unpause, params),
             TaskKind::Suspend => power::parse(PowerOp::Suspend, params),
             TaskKind::Resume => power::parse(PowerOp::Resume, params),
-            TaskKind::AttachInterface => serde_json::from_value(params).map(TaskParams::AttachInterface),
-            TaskKind::DetachInterface => serde_json::from_value(params).map(TaskParams::DetachInterface),
-            TaskKind::AttachVolume => serde_json::from_value(params).map(TaskParams::AttachVolume),
-            TaskKind::DetachVolume => serde_json::from_value(params).map(TaskParams::DetachVolume),
-            TaskKind::CreateImage => serde_json::from_value(params).map(TaskParams::CreateImage),
-            TaskKind::SwapVolume => serde_json::from_value(params).map(TaskParams::SwapVolume),
-            TaskKind::Resize => serde_json::from_value(params).map(TaskParams::Resize),
-            TaskKind::ConfirmResize => serde_json::from_value(params).map(TaskParams::ConfirmResize),
-            TaskKind::RevertResize => serde_json::from_value(params).map(TaskParams::RevertResize),
-            TaskKind::Rebuild => serde_json::from_value(params).map(TaskParams::Rebuild),
-            TaskKind::ChangePassword => serde_json::from_value(params).map(TaskParams::ChangePassword),
-            TaskKind::AttachKeypairs => serde_json::from_value(params).map(TaskParams::AttachKeypairs),
-            TaskKind::DetachKeypairs => serde_json::from_value(params).map(TaskParams::DetachKeypairs),
+            TaskKind::AttachInterface => read(params).map(TaskParams::AttachInterface),
+            TaskKind::DetachInterface => read(params).map(TaskParams::DetachInterface),
+            TaskKind::AttachVolume => read(params).map(TaskParams::AttachVolume),
+            TaskKind::DetachVolume => read(params).map(TaskParams::DetachVolume),
+            TaskKind::CreateImage => read(params).map(TaskParams::CreateImage),
+            TaskKind::SwapVolume => read(params).map(TaskParams::SwapVolume),
+            TaskKind::Resize => read(params).map(TaskParams::Resize),
+            TaskKind::ConfirmResize => read(params).map(TaskParams::ConfirmResize),
+            TaskKind::RevertResize => read(params).map(TaskParams::RevertResize),
+            TaskKind::Rebuild => read(params).map(TaskParams::Rebuild),
+            TaskKind::ChangePassword => read(params).map(TaskParams::ChangePassword),
+            TaskKind::AttachKeypairs => read(params).map(TaskParams::AttachKeypairs),
+            TaskKind::DetachKeypairs => read(params).map(TaskParams::DetachKeypairs),
         };
         parsed.map_err(|e| format!("{kind} task {} has malformed parameters: {e}", task.id))
     }
 }
+
+/// Stored parameters as `T`; an error names the parameter at fault.
+fn read<T: serde::de::DeserializeOwned>(params: Value) -> Result<T, ParamsError> {
+    serde_path_to_error::deserialize(params)
+}
+
+type ParamsError = serde_path_to_error::Error<serde_json::Error>;
 
 /// Runs `$body` with `$saga` bound to the saga of `$params` (a
 /// `&TaskParams`): the one place a task's parameters choose its saga.
@@ -546,6 +553,10 @@ mod tests {
         let e = TaskParams::of(&stored("resize", serde_json::json!({"migrate": false}))).unwrap_err();
         assert!(e.contains("flavor"), "{e}");
         assert!(TaskParams::of(&stored("shelve", serde_json::json!({}))).is_err());
+        let e = TaskParams::of(&stored("changePassword", serde_json::json!({"admin_pass": 5}))).unwrap_err();
+        assert!(e.contains("admin_pass"), "{e}");
+        let e = TaskParams::of(&stored("stop", serde_json::json!({"force": "yes"}))).unwrap_err();
+        assert!(e.contains("force"), "{e}");
     }
 
     #[test]

@@ -77,8 +77,8 @@ impl Params {
     }
 }
 
-pub(super) fn parse(op: PowerOp, params: serde_json::Value) -> Result<TaskParams, serde_json::Error> {
-    let params: Params = serde_json::from_value(params)?;
+pub(super) fn parse(op: PowerOp, params: serde_json::Value) -> Result<TaskParams, super::ParamsError> {
+    let params: Params = super::read(params)?;
     Ok(TaskParams::Power(Params { op, ..params }))
 }
 

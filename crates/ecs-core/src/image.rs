@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use ecs_store::Transition;
-use ecs_types::{AuthContext, Image};
+use ecs_types::{AuthContext, Image, ImageId};
 
-use crate::compute::TaskKind;
+use crate::compute::TaskParams;
+use crate::compute::sagas::SnapshotParams;
 use crate::compute::state::{self, Action};
 use crate::{Core, Error, Forbidden, Kind, Resource, Result, policy};
 
@@ -103,8 +104,8 @@ impl Core {
             created_at: chrono::Utc::now(),
         };
         self.store.image_create(&image).await?;
-        let task =
-            self.task_for(ctx, &server, TaskKind::CreateImage, serde_json::json!({"image_id": image.id}), request_id);
+        let params = TaskParams::CreateImage(SnapshotParams { image_id: ImageId::new(&image.id) });
+        let task = self.task_for(ctx, &server, params, request_id);
         let from = Action::CreateImage.allowed_vm_states().unwrap_or_default();
         let transition =
             Transition { from, from_tasks: &[], task_state: Action::CreateImage.task_state(), task: Some(task) };

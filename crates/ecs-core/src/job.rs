@@ -3,10 +3,9 @@
 //! operation are one record.
 
 use ecs_types::AuthContext;
-use ecs_types::server::{Task, TaskPhase};
-use serde_json::Value;
+use ecs_types::server::Task;
 
-use crate::compute::NO_VALID_HOST;
+use crate::compute::{FailureKind, TaskFailure};
 use crate::{Core, Error, Invalid, Kind, Result};
 
 /// A job and its sub-jobs.
@@ -26,30 +25,15 @@ fn task_id(job_id: &str) -> Option<String> {
     uuid::Uuid::try_parse(job_id).ok().map(|u| u.hyphenated().to_string())
 }
 
-/// Why a task failed, as the domain error its caller is shown (None while
-/// it has not failed).
-pub fn failure(task: &Task) -> Option<Error> {
-    (task.phase == TaskPhase::Failed)
-        .then(|| failure_of(task.progress.get("failure").and_then(Value::as_str).unwrap_or("the operation failed")))
-}
-
-/// The domain error of a failure the task engine recorded. The engine
-/// records a step's failure as text (`StepError` carries a String); until
-/// it records a typed reason (a follow-up for the engine's owners) this is
-/// the one place that reads that text. Anything unrecognised is ours.
-pub(crate) fn failure_of(reason: &str) -> Error {
-    // The engine's MaxRetriesExceeded ends a build that found no other host.
-    let no_host = reason.starts_with(NO_VALID_HOST) || reason.starts_with("Exceeded maximum number of retries.");
-    let no_address = reason.starts_with("No more IP addresses available")
-        || (reason.starts_with("Failed to allocate a port") && reason.ends_with(": Exhausted"));
-    if no_host {
-        Error::NoValidHost { reason: reason.to_string() }
-    } else if no_address {
-        Invalid::NoFixedIpLeft.into()
-    } else if reason == "No free EIP is left." {
-        Error::not_found(Kind::FreeFloatingIp, "")
-    } else {
-        Error::Internal(reason.to_string())
+/// A failed task's reason as the domain error its caller is shown, when
+/// it is one the caller can act on (no host, no address); None when the
+/// operation failed on our side.
+pub fn failure_error(failure: &TaskFailure) -> Option<Error> {
+    match failure.kind {
+        FailureKind::NoValidHost => Some(Error::NoValidHost { reason: failure.message.clone() }),
+        FailureKind::NoFixedIpLeft => Some(Invalid::NoFixedIpLeft.into()),
+        FailureKind::NoFreeFloatingIp => Some(Error::not_found(Kind::FreeFloatingIp, "")),
+        FailureKind::Hypervisor | FailureKind::Other => None,
     }
 }
 

@@ -2,10 +2,11 @@
 //! here), and attaching volumes to servers through the task engine.
 
 use ecs_store::VolumeRefusal;
-use ecs_types::AuthContext;
 use ecs_types::volume::{Volume, VolumeAttachment, VolumeSnapshot};
+use ecs_types::{AuthContext, VolumeId};
 
-use crate::compute::TaskKind;
+use crate::compute::TaskParams;
+use crate::compute::sagas::{AttachVolumeParams, DetachVolumeParams, SwapVolumeParams};
 use crate::compute::state::{self, Action};
 use crate::{Conflict, Core, Error, Invalid, Kind, Resource, Result, policy};
 
@@ -144,13 +145,8 @@ impl Core {
         let server = self.server_get(ctx, server_id).await?;
         let volume = self.volume(ctx, volume_id).await?;
         self.attach_checks(ctx, &server, &volume, None).await?;
-        let task = self.task_for(
-            ctx,
-            &server,
-            TaskKind::AttachVolume,
-            serde_json::json!({"volume_id": volume_id}),
-            request_id,
-        );
+        let params = TaskParams::AttachVolume(AttachVolumeParams { volume_id: VolumeId::new(volume_id) });
+        let task = self.task_for(ctx, &server, params, request_id);
         let task_id = task.id.clone();
         let attachment = self
             .store
@@ -235,13 +231,8 @@ impl Core {
         }
         self.check_locked(ctx, &server, Action::DetachVolume)?;
         state::check(Action::DetachVolume, &server)?;
-        let task = self.task_for(
-            ctx,
-            &server,
-            TaskKind::DetachVolume,
-            serde_json::json!({"volume_id": volume_id}),
-            request_id,
-        );
+        let params = TaskParams::DetachVolume(DetachVolumeParams { volume_id: VolumeId::new(volume_id) });
+        let task = self.task_for(ctx, &server, params, request_id);
         let task_id = task.id.clone();
         self.store.volume_detach_begin(volume_id, &task).await?.map_err(|r| match r {
             VolumeRefusal::State(s) => Error::invalid(format!(
@@ -280,8 +271,9 @@ impl Core {
         let new = self.volume(ctx, new_volume_id).await?;
         self.check_locked(ctx, &server, Action::AttachVolume)?;
         state::check(Action::AttachVolume, &server)?;
-        let params = serde_json::json!({"old_volume_id": volume_id, "new_volume_id": new.id});
-        let task = self.task_for(ctx, &server, TaskKind::SwapVolume, params, request_id);
+        let params =
+            SwapVolumeParams { old_volume_id: VolumeId::new(volume_id), new_volume_id: VolumeId::new(&new.id) };
+        let task = self.task_for(ctx, &server, TaskParams::SwapVolume(params), request_id);
         self.store.volume_swap_begin(&new.id, &task).await?.map_err(|r| refused(r, new_volume_id))?;
         self.wake.notify();
         Ok(())

@@ -47,6 +47,9 @@ struct ControlState {
     latency: BTreeMap<Op, Duration>,
     faults: Vec<FaultRule>,
     down: BTreeSet<String>,
+    /// Operations begun on a host that was up, by kind (for tests that
+    /// check an operation ran exactly once).
+    calls: BTreeMap<Op, u64>,
 }
 
 /// Latency and failures, shared by every simulated host of a process.
@@ -118,6 +121,15 @@ impl SimControl {
         for op in Op::ALL {
             state.latency.insert(op, d);
         }
+    }
+
+    /// How many `op` operations were begun on hosts that were up.
+    pub fn calls(&self, op: Op) -> u64 {
+        self.state().calls.get(&op).copied().unwrap_or_default()
+    }
+
+    fn count_call(&self, op: Op) {
+        *self.state().calls.entry(op).or_default() += 1;
     }
 
     pub fn latency(&self, op: Op) -> Duration {
@@ -465,6 +477,7 @@ impl SimHypervisor {
     /// What every operation goes through: a lost host, latency, an injected failure.
     async fn begin(&self, op: Op) -> Result<()> {
         self.check_up()?;
+        self.control.count_call(op);
         let latency = self.control.latency(op);
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;

@@ -49,7 +49,7 @@ pub use server::{
     ServerEdit, ServerListQuery, ServerSortKey, ServerUpdate, Transition,
 };
 pub use server_group::MemberRefusal;
-pub use task::{NewTask, TaskAdvance};
+pub use task::{ClaimedTask, LeaseToken, NewTask, TaskAdvance};
 pub use volume::VolumeRefusal;
 
 pub type StoreResult<T> = Result<T, StoreError>;

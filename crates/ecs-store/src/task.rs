@@ -3,6 +3,12 @@
 //! record each finished step (and the server state it produced) in one
 //! transaction, and a task whose lease ran out — its worker died — is
 //! claimed again and resumes at its recorded step.
+//!
+//! Leases are fenced: every claim bumps the task's `lease_token`, and
+//! every write made for a claim (a step's record, a renewal) is
+//! conditional on the token it was claimed with. A run whose lease was
+//! taken over — by another node, or by a second claim on the same node,
+//! whose `claimed_by` is the same — has its writes refused.
 
 use ecs_types::Timestamp;
 use ecs_types::server::{Task, TaskEvent, TaskPhase};
@@ -34,6 +40,18 @@ pub struct NewTask {
     /// With `finished`: a task refused before it could run (a batch member
     /// in the wrong state), recorded as failed for this reason.
     pub failure: Option<String>,
+}
+
+/// The fencing token of one claim of a task: written by the claim, named
+/// by every write made for it, superseded by the next claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseToken(pub i64);
+
+/// A task claimed by a worker, with the token its writes must carry.
+#[derive(Debug, Clone)]
+pub struct ClaimedTask {
+    pub task: Task,
+    pub token: LeaseToken,
 }
 
 /// What a worker records after a step, in one transaction.
@@ -178,52 +196,86 @@ impl Store {
     ///
     /// Only tasks this worker can carry out are claimed: those of servers
     /// not placed yet or placed on one of `hosts` (the hosts it drives).
+    /// Tasks in `running` (those the worker runs now) are never claimed:
+    /// a claim would fence off the run still in flight.
+    ///
+    /// Each claim bumps the task's lease token; the returned token is the
+    /// one the claim's writes must carry.
     pub async fn task_claim(
         &self,
         worker: &str,
         n: i64,
         lease_until: Timestamp,
         hosts: &[String],
-    ) -> StoreResult<Vec<Task>> {
+        running: &[String],
+    ) -> StoreResult<Vec<ClaimedTask>> {
         let now = time::to_db(chrono::Utc::now());
+        let placeholders =
+            |from: usize, n: usize| (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
         let foreign_host = if hosts.is_empty() {
             "s.host IS NOT NULL".to_string()
         } else {
-            let list = (0..hosts.len()).map(|i| format!("${}", i + 5)).collect::<Vec<_>>().join(", ");
-            format!("s.host IS NOT NULL AND s.host NOT IN ({list})")
+            format!("s.host IS NOT NULL AND s.host NOT IN ({})", placeholders(5, hosts.len()))
+        };
+        let not_running = if running.is_empty() {
+            String::new()
+        } else {
+            format!("AND t.id NOT IN ({}) ", placeholders(5 + hosts.len(), running.len()))
         };
         let skip_locked = match self.backend {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
         let sql = format!(
-            "UPDATE tasks SET claimed_by = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3, \
+            "UPDATE tasks SET claimed_by = $1, lease_until = $2, lease_token = lease_token + 1, \
+             attempts = attempts + 1, updated_at = $3, \
              phase = CASE WHEN phase = 'pending' THEN 'running' ELSE phase END \
              WHERE seq IN (SELECT t.seq FROM tasks t WHERE t.phase IN {UNFINISHED} \
-               AND (t.lease_until IS NULL OR t.lease_until < $3) \
+               AND (t.lease_until IS NULL OR t.lease_until < $3) {not_running}\
                AND NOT EXISTS (SELECT 1 FROM tasks e WHERE e.server_id = t.server_id AND e.seq < t.seq \
                                AND e.phase IN {UNFINISHED}) \
                AND NOT EXISTS (SELECT 1 FROM servers s WHERE s.id = t.server_id AND {foreign_host}) \
                ORDER BY t.seq LIMIT $4{skip_locked}) \
              AND (lease_until IS NULL OR lease_until < $3) \
-             RETURNING {COLUMNS}"
+             RETURNING {COLUMNS}, lease_token"
         );
         let mut query = sqlx::query(&sql).bind(worker).bind(time::to_db(lease_until)).bind(now).bind(n);
-        for host in hosts {
-            query = query.bind(host);
+        for value in hosts.iter().chain(running) {
+            query = query.bind(value);
         }
         let rows = query.fetch_all(&self.write).await?;
-        let mut tasks = rows.iter().map(task_from_row).collect::<StoreResult<Vec<_>>>()?;
-        tasks.sort_by_key(|t| t.seq);
+        let mut tasks = rows
+            .iter()
+            .map(|row| Ok(ClaimedTask { task: task_from_row(row)?, token: LeaseToken(row.try_get("lease_token")?) }))
+            .collect::<StoreResult<Vec<_>>>()?;
+        tasks.sort_by_key(|c| c.task.seq);
         Ok(tasks)
     }
 
-    /// Records a step's outcome (and the server state it produced) while
-    /// `worker` still holds the task. Returns false if the lease was lost.
+    /// Extends the claim `token` of task `id` to `lease_until` (a worker's
+    /// heartbeat while a step runs). False when a later claim superseded
+    /// it. A task that has finished keeps no lease, but its own claim is
+    /// still answered true.
+    pub async fn task_renew(&self, id: &str, token: LeaseToken, lease_until: Timestamp) -> StoreResult<bool> {
+        let done = sqlx::query(&format!(
+            "UPDATE tasks SET lease_until = CASE WHEN phase IN {UNFINISHED} THEN $1 ELSE NULL END \
+             WHERE id = $2 AND lease_token = $3"
+        ))
+        .bind(time::to_db(lease_until))
+        .bind(id)
+        .bind(token.0)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Records a step's outcome (and the server state it produced) for
+    /// the claim `token`, extending its lease. Returns false, writing
+    /// nothing, when a later claim superseded it.
     pub async fn task_advance(
         &self,
         id: &str,
-        worker: &str,
+        token: LeaseToken,
         lease_until: Timestamp,
         a: &TaskAdvance,
     ) -> StoreResult<bool> {
@@ -232,7 +284,7 @@ impl Store {
         let finished = a.phase.is_some_and(TaskPhase::is_finished);
         let done = sqlx::query(
             "UPDATE tasks SET step = $1, progress = $2, phase = COALESCE($3, phase), message = COALESCE($4, message), \
-             updated_at = $5, lease_until = $6, finished_at = $7 WHERE id = $8 AND claimed_by = $9",
+             updated_at = $5, lease_until = $6, finished_at = $7 WHERE id = $8 AND lease_token = $9",
         )
         .bind(a.step)
         .bind(a.progress.to_string())
@@ -242,7 +294,7 @@ impl Store {
         .bind(if finished { None } else { Some(time::to_db(lease_until)) })
         .bind(finished.then_some(now))
         .bind(id)
-        .bind(worker)
+        .bind(token.0)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -288,12 +340,15 @@ impl Store {
     }
 
     /// Gives up every lease at once: on a single-node start, whatever ran
-    /// before the restart is nobody's and resumes now.
+    /// before the restart is nobody's and resumes now. The tokens move on
+    /// too, so no write of an earlier claim can land afterwards.
     pub async fn task_release_all_leases(&self) -> StoreResult<u64> {
-        let done =
-            sqlx::query(&format!("UPDATE tasks SET claimed_by = NULL, lease_until = NULL WHERE phase IN {UNFINISHED}"))
-                .execute(&self.write)
-                .await?;
+        let done = sqlx::query(&format!(
+            "UPDATE tasks SET claimed_by = NULL, lease_until = NULL, lease_token = lease_token + 1 \
+             WHERE phase IN {UNFINISHED}"
+        ))
+        .execute(&self.write)
+        .await?;
         Ok(done.rows_affected())
     }
 

@@ -4,6 +4,7 @@
 //! Nothing here knows about HTTP or SQL.
 
 pub mod compute;
+pub mod id;
 pub mod identity;
 pub mod server;
 pub mod volume;
@@ -12,6 +13,7 @@ pub use compute::{
     Flavor, FlavorSpec, FloatingIp, Image, Keypair, KeypairType, Network, SecurityGroup, SecurityGroupRule,
     ServerGroup, Subnet,
 };
+pub use id::{FloatingIpId, ImageId, NetworkId, PortId, SubnetId, VolumeId};
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenRecord, User};
 
 /// A point in time, always UTC. Stored as microseconds since the epoch.

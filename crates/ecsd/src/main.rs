@@ -197,6 +197,11 @@ struct ComputeArgs {
     /// Seconds a graceful stop or soft reboot waits for the guest before forcing it (Nova's shutdown_timeout).
     #[arg(long, env = "ECSD_SHUTDOWN_TIMEOUT", default_value_t = 60)]
     shutdown_timeout: u64,
+    /// Seconds a task's claim holds without a heartbeat: a node that dies
+    /// leaves its tasks to others (or to its own restart) after this long.
+    /// A running task renews it every third of this.
+    #[arg(long, env = "ECSD_TASK_LEASE", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    task_lease: u64,
     /// Simulated compute hosts to run (sim-host-1 …).
     #[arg(long, env = "ECSD_SIM_HOSTS", default_value_t = 4)]
     sim_hosts: u32,
@@ -294,6 +299,7 @@ impl ServeArgs {
         core.quota.ram_mb = c.quota_ram_mb;
         core.quota.volumes = c.quota_volumes;
         core.quota.gigabytes = c.quota_gigabytes;
+        core.engine.lease = std::time::Duration::from_secs(c.task_lease);
         if let Some(url) = &c.novncproxy_base_url {
             core.novncproxy_base_url = url.clone();
         }

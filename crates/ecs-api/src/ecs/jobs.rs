@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use ecs_core::compute::TaskFailure;
 use ecs_core::job::job_id;
 use ecs_types::Timestamp;
 use ecs_types::server::{Task, TaskPhase};
@@ -57,10 +58,10 @@ fn job_type(task: &Task, single: bool) -> String {
 /// (Common.0021 "Subjob fails"); a task's own failure has the code of its
 /// domain error (no host with room: Ecs.0319, no address left: Ecs.0012),
 /// else the seed's "failed to ..." code of the operation, else Ecs.0000.
-fn error_code(task: &Task, has_sub_jobs: bool) -> &'static str {
-    match ecs_core::job::failure(task) {
+fn error_code(task: &Task, failure: &TaskFailure, has_sub_jobs: bool) -> &'static str {
+    match ecs_core::job::failure_error(failure) {
         _ if has_sub_jobs => "Common.0021",
-        None | Some(ecs_core::Error::Internal(_)) => failed_operation_code(&task.kind),
+        None => failed_operation_code(&task.kind),
         Some(e) => super::error::code(&e),
     }
 }
@@ -80,17 +81,11 @@ fn failed_operation_code(kind: &str) -> &'static str {
     }
 }
 
-/// Why a task failed, as the job's `fail_reason`.
-fn failure(task: &Task) -> Option<String> {
-    (task.phase == TaskPhase::Failed)
-        .then(|| task.progress.get("failure").and_then(Value::as_str).unwrap_or("the operation failed").to_string())
-}
-
 /// A job's status, end and failure: its task's own, or for a job of
 /// sub-jobs theirs together (running while any runs, FAIL if any failed).
-fn outcome(task: &Task, sub_jobs: &[Task]) -> (&'static str, Option<Timestamp>, Option<String>) {
+fn outcome(task: &Task, sub_jobs: &[Task]) -> (&'static str, Option<Timestamp>, Option<TaskFailure>) {
     if sub_jobs.is_empty() {
-        return (status(task.phase), task.finished_at, failure(task));
+        return (status(task.phase), task.finished_at, TaskFailure::of(task));
     }
     let statuses: Vec<&str> = sub_jobs.iter().map(|t| status(t.phase)).collect();
     let overall = if statuses.iter().all(|s| *s == "INIT") {
@@ -104,7 +99,7 @@ fn outcome(task: &Task, sub_jobs: &[Task]) -> (&'static str, Option<Timestamp>, 
     };
     let done = matches!(overall, "SUCCESS" | "FAIL");
     let end = if done { sub_jobs.iter().filter_map(|t| t.finished_at).max() } else { None };
-    (overall, end, sub_jobs.iter().find_map(failure).filter(|_| done))
+    (overall, end, sub_jobs.iter().find_map(TaskFailure::of).filter(|_| done))
 }
 
 fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
@@ -123,9 +118,9 @@ fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
         entities["sub_jobs_total"] = json!(sub_jobs.len());
         entities["sub_jobs"] = sub_jobs.iter().map(|t| view(t, &[], true)).collect();
     }
-    let (status, end, fail_reason) = outcome(task, sub_jobs);
-    if single && let Some(reason) = &fail_reason {
-        entities["errorcode_message"] = json!(reason);
+    let (status, end, failure) = outcome(task, sub_jobs);
+    if single && let Some(failure) = &failure {
+        entities["errorcode_message"] = json!(failure.message);
     }
     json!({
         "status": status,
@@ -134,8 +129,8 @@ fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
         "job_type": job_type(task, single),
         "begin_time": time(task.created_at),
         "end_time": end.map(time),
-        "error_code": fail_reason.as_ref().map(|_| error_code(task, !sub_jobs.is_empty())),
-        "fail_reason": fail_reason,
+        "error_code": failure.as_ref().map(|f| error_code(task, f, !sub_jobs.is_empty())),
+        "fail_reason": failure.map(|f| f.message),
     })
 }
 

@@ -3,13 +3,13 @@
 //! action is a failed sub-job; the others go ahead.
 
 use ecs_store::{ClientToken, NewTask};
-use ecs_types::AuthContext;
 use ecs_types::server::TaskState;
+use ecs_types::{AuthContext, PortId};
 use serde_json::json;
 
+use super::sagas::{DeleteParams, DetachInterfaceParams, PowerOp, PowerParams, TaskParams};
 use super::server::{InterfaceRequest, transition};
 use super::state::{self, Action};
-use super::steps::{PowerOp, TaskKind};
 use crate::{Conflict, Core, Error, Invalid, Result, policy};
 
 /// The most servers one batch may name (seed 002 §5.3).
@@ -34,23 +34,20 @@ pub enum BatchOp {
 }
 
 impl BatchOp {
-    fn plan(self) -> (&'static str, Action, TaskKind, serde_json::Value) {
+    /// The job's kind, the action on each server and the task that does it.
+    fn plan(self) -> (&'static str, Action, TaskParams) {
+        let power = |op| TaskParams::Power(PowerParams::new(op));
         match self {
-            BatchOp::Start => ("batchStartServers", Action::Start, TaskKind::Power(PowerOp::Start), json!({})),
+            BatchOp::Start => ("batchStartServers", Action::Start, power(PowerOp::Start)),
             BatchOp::Stop { force } => {
-                let params = if force { json!({"force": true}) } else { json!({}) };
-                ("batchStopServers", Action::Stop, TaskKind::Power(PowerOp::Stop), params)
+                ("batchStopServers", Action::Stop, TaskParams::Power(PowerParams { op: PowerOp::Stop, force }))
             }
             BatchOp::Reboot { hard } => {
                 let op = if hard { PowerOp::HardReboot } else { PowerOp::SoftReboot };
-                ("batchRebootServers", Action::Reboot { hard }, TaskKind::Power(op), json!({}))
+                ("batchRebootServers", Action::Reboot { hard }, power(op))
             }
             BatchOp::Delete { delete_volume, delete_publicip } => {
-                let mut params = json!({"delete_volume": delete_volume});
-                if let Some(eips) = delete_publicip {
-                    params["delete_publicip"] = json!(eips);
-                }
-                ("deleteServers", Action::Delete, TaskKind::Delete, params)
+                ("deleteServers", Action::Delete, TaskParams::Delete(DeleteParams { delete_volume, delete_publicip }))
             }
         }
     }
@@ -76,6 +73,15 @@ fn job_task(ctx: &AuthContext, kind: &str, project_id: &str, params: serde_json:
     }
 }
 
+/// The record of a NIC attach refused before its port was chosen: it
+/// never runs, so it has no parameters to give its saga.
+fn refused_attach(ctx: &AuthContext, server: &ecs_types::server::Server, request_id: &str) -> NewTask {
+    let kind = super::TaskKind::AttachInterface.as_str();
+    let mut task = job_task(ctx, kind, &server.project_id, json!({}), request_id);
+    task.server_id = Some(server.id.clone());
+    task
+}
+
 impl Core {
     /// Starts `op` on every server of `ids`; returns the job's task id.
     /// Every server must exist for the caller (NotFound names the first
@@ -96,7 +102,7 @@ impl Core {
         for id in ids {
             servers.push(self.server_get(ctx, id).await?);
         }
-        let (job_kind, action, kind, params) = op.plan();
+        let (job_kind, action, params) = op.plan();
         policy::authorize_write(ctx, action.rule())?;
         let job = job_task(ctx, job_kind, &servers[0].project_id, json!({"servers": ids}), request_id);
         if let Some(earlier) = self.store.job_insert(&job, token).await? {
@@ -106,7 +112,7 @@ impl Core {
             return Ok(earlier.task_id);
         }
         for server in &servers {
-            let mut task = self.task_for(ctx, server, kind, params.clone(), request_id);
+            let mut task = self.task_for(ctx, server, params.clone(), request_id);
             task.parent_id = Some(job.id.clone());
             if action == Action::Delete && server.task_state == Some(TaskState::Deleting) {
                 // Already going: nothing more to queue.
@@ -144,9 +150,9 @@ impl Core {
     /// Returns the job's task id.
     pub async fn nic_job(&self, ctx: &AuthContext, server_id: &str, op: NicOp, request_id: &str) -> Result<String> {
         let server = self.server_get(ctx, server_id).await?;
-        let (job_kind, action, kind, count) = match &op {
-            NicOp::Attach(nics) => ("addNics", Action::AttachInterface, TaskKind::AttachInterface, nics.len()),
-            NicOp::Detach(ports) => ("deleteNics", Action::DetachInterface, TaskKind::DetachInterface, ports.len()),
+        let (job_kind, action, count) = match &op {
+            NicOp::Attach(nics) => ("addNics", Action::AttachInterface, nics.len()),
+            NicOp::Detach(ports) => ("deleteNics", Action::DetachInterface, ports.len()),
         };
         policy::authorize_write(ctx, action.rule())?;
         if count == 0 {
@@ -158,18 +164,26 @@ impl Core {
         self.store.task_insert(&job).await?;
         let parent = Some(job.id.as_str());
         for i in 0..count {
-            let (queued, params) = match &op {
+            let refused = match &op {
                 NicOp::Attach(nics) => {
                     let queued = self.interface_attach_start(ctx, &server, &nics[i], parent, request_id).await;
-                    (queued.map(|_| ()), json!({}))
+                    queued.err().map(|e| (e, None))
                 }
                 NicOp::Detach(ports) => {
                     let queued = self.interface_detach_start(ctx, &server, &ports[i], parent, request_id).await;
-                    (queued.map(|_| ()), json!({"port_id": ports[i]}))
+                    queued.err().map(|e| (e, Some(ports[i].clone())))
                 }
             };
-            if let Err(e) = queued {
-                let mut task = self.task_for(ctx, &server, kind, params, request_id);
+            if let Some((e, port)) = refused {
+                // A sub-job refused before it could run: recorded failed, under its kind.
+                let mut task = match port {
+                    Some(port_id) => {
+                        let params =
+                            TaskParams::DetachInterface(DetachInterfaceParams { port_id: PortId::new(port_id) });
+                        self.task_for(ctx, &server, params, request_id)
+                    }
+                    None => refused_attach(ctx, &server, request_id),
+                };
                 task.parent_id = Some(job.id.clone());
                 task.finished = true;
                 task.failure = Some(e.to_string());

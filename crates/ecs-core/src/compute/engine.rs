@@ -4,19 +4,28 @@
 //! steps before it, newest first. A worker that dies leaves its lease to
 //! run out; whoever claims the task next resumes at the recorded step, so
 //! every step is written to be idempotent.
+//!
+//! A live run keeps its lease with a heartbeat, however long a step takes,
+//! and every write it makes carries its claim's fencing token: a run whose
+//! lease was taken over anyway (a node cut off from the database for
+//! longer than the lease) records nothing more, so a task never runs twice
+//! at once. Within one process, the tasks running are also never claimed
+//! again.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use ecs_hypervisor::Hypervisor;
-use ecs_store::TaskAdvance;
+use ecs_store::{ClaimedTask, LeaseToken, TaskAdvance};
 use ecs_types::server::{ComputeHost, Task, TaskPhase};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::{Notify, Semaphore};
 use tracing::Instrument;
 
-use super::steps::{StepError, TaskKind};
+use super::failure::{FailureKind, TaskFailure};
+use super::sagas::{Progress, Saga, StepContext, StepError, TaskKind, TaskParams, with_saga};
 use crate::Core;
 
 /// The hypervisor drivers this process runs, by host name, and the
@@ -99,8 +108,9 @@ impl Wake {
 pub struct EngineConfig {
     /// Tasks run at once by this process.
     pub concurrency: usize,
-    /// How long a claim holds without progress before another worker may
-    /// take the task over.
+    /// How long a claim holds unless renewed before another worker may
+    /// take the task over. A running task renews it every third of this
+    /// (its heartbeat), so a dead worker's tasks resume within one lease.
     pub lease: Duration,
     /// How often to look for work nobody announced (other nodes' tasks,
     /// expired leases).
@@ -115,7 +125,10 @@ impl Default for EngineConfig {
 
 /// A crash on purpose, for the recovery tests: `ECSD_CRASH_AT=<kind>:<step>:<before|after>`
 /// aborts the process before a step runs or after it ran but before its
-/// outcome is recorded — the two moments a real crash can catch.
+/// outcome is recorded — the two moments a real crash can catch. Only in
+/// builds with the `crash-points` feature (the test build turns it on); a
+/// release binary has no such switch.
+#[cfg(feature = "crash-points")]
 fn crash_point(kind: TaskKind, step: usize, when: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     let at = AT.get_or_init(|| std::env::var("ECSD_CRASH_AT").ok());
@@ -125,8 +138,36 @@ fn crash_point(kind: TaskKind, step: usize, when: &str) {
     }
 }
 
+#[cfg(not(feature = "crash-points"))]
+#[inline(always)]
+fn crash_point(_: TaskKind, _: usize, _: &str) {}
+
 fn lease_end(core: &Core) -> ecs_types::Timestamp {
     chrono::Utc::now() + chrono::Duration::from_std(core.config.engine.lease).expect("lease fits")
+}
+
+/// The tasks this process is running, by id: the engine never claims
+/// one of them again while its run lasts.
+#[derive(Clone, Default)]
+struct Running(Arc<Mutex<HashSet<String>>>);
+
+impl Running {
+    fn ids(&self) -> Vec<String> {
+        self.0.lock().expect("running lock").iter().cloned().collect()
+    }
+
+    /// Marks `id` running until the guard drops; None if it already is.
+    fn enter(&self, id: &str) -> Option<RunningGuard> {
+        self.0.lock().expect("running lock").insert(id.to_string()).then(|| RunningGuard(self.clone(), id.to_string()))
+    }
+}
+
+struct RunningGuard(Running, String);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0.0.lock().expect("running lock").remove(&self.1);
+    }
 }
 
 /// Runs the engine until `stop` resolves. Tasks in flight when it stops
@@ -135,6 +176,7 @@ fn lease_end(core: &Core) -> ecs_types::Timestamp {
 pub async fn run(core: Arc<Core>, stop: impl std::future::Future<Output = ()>) {
     let slots = Arc::new(Semaphore::new(core.config.engine.concurrency));
     let worker = core.node_id.clone();
+    let running = Running::default();
     tokio::pin!(stop);
     loop {
         let free = slots.available_permits();
@@ -144,14 +186,20 @@ pub async fn run(core: Arc<Core>, stop: impl std::future::Future<Output = ()>) {
         // single SQLite writer is the scarce resource.
         if free == concurrency || (free > 0 && free >= concurrency / 4) {
             let hosts = core.drivers.hosts();
-            match core.store.task_claim(&worker, free as i64, lease_end(&core), &hosts).await {
+            match core.store.task_claim(&worker, free as i64, lease_end(&core), &hosts, &running.ids()).await {
                 Ok(tasks) => {
                     claimed = tasks.len();
-                    for task in tasks {
+                    for claim in tasks {
+                        // Excluded from the claim; kept as a second guard.
+                        let Some(guard) = running.enter(&claim.task.id) else {
+                            tracing::error!(task = %claim.task.id, "claimed a task this node is running; not starting it twice");
+                            continue;
+                        };
                         let permit = slots.clone().acquire_owned().await.expect("semaphore open");
                         let core = core.clone();
                         tokio::spawn(async move {
-                            run_task(&core, task).await;
+                            run_task(&core, claim).await;
+                            drop(guard);
                             drop(permit);
                             core.wake.notify();
                         });
@@ -174,12 +222,56 @@ pub async fn run(core: Arc<Core>, stop: impl std::future::Future<Output = ()>) {
 /// The task parameter that holds a password for the guest.
 pub const SECRET_PARAM: &str = "admin_pass";
 
+/// A task's parameters without the password, if they held one.
+fn without_secret(params: &Value) -> Option<Value> {
+    let params = params.as_object().filter(|p| p.contains_key(SECRET_PARAM))?;
+    let mut kept = params.clone();
+    kept.remove(SECRET_PARAM);
+    Some(Value::Object(kept))
+}
+
+/// A run's hold on its task: the claim's fencing token, and whether the
+/// heartbeat found it superseded.
+struct Lease {
+    token: LeaseToken,
+    lost: AtomicBool,
+}
+
+impl Lease {
+    fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+}
+
+/// Renews the lease every third of its length while the run lasts (it is
+/// dropped with the run). Once the claim is found superseded it marks the
+/// lease lost and stops: the step in flight still finishes — cutting a
+/// hypervisor operation short would leave it half done — but the run
+/// records nothing more.
+async fn heartbeat(core: &Core, task_id: &str, lease: &Lease) {
+    let period = core.config.engine.lease / 3;
+    loop {
+        tokio::time::sleep(period).await;
+        match core.store.task_renew(task_id, lease.token, lease_end(core)).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(task = %task_id, "lease superseded by another claim; this run records nothing more");
+                lease.lost.store(true, Ordering::Relaxed);
+                return std::future::pending().await;
+            }
+            // The next beat tries again; the lease outlives two missed beats.
+            Err(e) => tracing::warn!(task = %task_id, error = %e, "renewing the lease failed"),
+        }
+    }
+}
+
 /// One claimed task, run to its end or until the lease is lost.
 struct Run<'a> {
     core: &'a Core,
+    lease: &'a Lease,
     task: Task,
     kind: TaskKind,
-    progress: serde_json::Map<String, Value>,
+    progress: Progress,
     /// The task's server as the steps last saw it: read once per run and
     /// kept current by the steps themselves.
     server: Option<ecs_types::server::Server>,
@@ -187,33 +279,30 @@ struct Run<'a> {
 
 impl Run<'_> {
     fn started_events(&self) -> Vec<String> {
-        self.progress
-            .get("events")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
-            .unwrap_or_default()
+        self.progress.events.clone()
     }
 
-    /// Records the step's outcome; false when another worker owns the task now.
+    /// Records the step's outcome; false when another claim owns the task now.
     async fn record(&mut self, mut advance: TaskAdvance) -> bool {
-        advance.progress = Value::Object(self.progress.clone());
+        if self.lease.is_lost() {
+            return false;
+        }
+        advance.progress = serde_json::to_value(&self.progress).expect("progress serializes");
         // A password travels to the host in the task's parameters; it does
         // not stay there once the task has ended.
         if advance.phase.is_some_and(TaskPhase::is_finished)
-            && let Some(params) = self.task.params.as_object()
-            && params.contains_key(SECRET_PARAM)
+            && let Some(kept) = without_secret(&self.task.params)
         {
-            let mut kept = params.clone();
-            kept.remove(SECRET_PARAM);
-            advance.params = Some(Value::Object(kept));
+            advance.params = Some(kept);
         }
-        match self.core.store.task_advance(&self.task.id, &self.core.node_id, lease_end(self.core), &advance).await {
+        match self.core.store.task_advance(&self.task.id, self.lease.token, lease_end(self.core), &advance).await {
             Ok(true) => {
                 self.task.step = advance.step;
                 true
             }
             Ok(false) => {
-                tracing::warn!(task = %self.task.id, "lease lost; another worker has the task");
+                tracing::warn!(task = %self.task.id, "lease lost; another claim has the task");
+                self.lease.lost.store(true, Ordering::Relaxed);
                 false
             }
             Err(e) => {
@@ -225,47 +314,89 @@ impl Run<'_> {
     }
 }
 
-async fn run_task(core: &Core, task: Task) {
-    let Some(kind) = TaskKind::parse(&task.kind) else {
-        tracing::error!(task = %task.id, kind = %task.kind, "unknown task kind; failing it");
-        let advance = TaskAdvance {
-            phase: Some(TaskPhase::Failed),
-            step: task.step,
-            message: Some(format!("unknown task kind {}", task.kind)),
-            ..Default::default()
+async fn run_task(core: &Core, ClaimedTask { task, token }: ClaimedTask) {
+    let read = TaskParams::of(&task).and_then(|params| {
+        let progress = match &task.progress {
+            Value::Null => Ok(Progress::default()),
+            stored => serde_json::from_value(stored.clone())
+                .map_err(|e| format!("{} task {} has malformed progress: {e}", task.kind, task.id)),
         };
-        let _ = core.store.task_advance(&task.id, &core.node_id, lease_end(core), &advance).await;
-        return;
+        Ok((params, progress?))
+    });
+    let (params, progress) = match read {
+        Ok(read) => read,
+        Err(why) => return refuse(core, task, token, why).await,
     };
-    let progress = task.progress.as_object().cloned().unwrap_or_default();
     let span = tracing::info_span!("task", id = %task.id, kind = %task.kind, request_id = %task.request_id);
-    let mut run = Run { core, task, kind, progress, server: None };
-    async move {
-        match run.task.phase {
-            TaskPhase::Pending | TaskPhase::Running => forward(&mut run).await,
-            TaskPhase::Unwinding => unwind(&mut run).await,
+    let lease = Lease { token, lost: AtomicBool::new(false) };
+    let task_id = task.id.clone();
+    let mut run = Run { core, lease: &lease, task, kind: params.kind(), progress, server: None };
+    let work = async move {
+        with_saga!(&params, saga => match run.task.phase {
+            TaskPhase::Pending | TaskPhase::Running => forward(&mut run, saga).await,
+            TaskPhase::Unwinding => unwind(&mut run, saga).await,
             TaskPhase::Succeeded | TaskPhase::Failed => {}
+        })
+    };
+    async {
+        // The heartbeat never ends by itself: the run ending ends it.
+        tokio::select! {
+            () = work => {}
+            () = heartbeat(core, &task_id, &lease) => {}
         }
     }
     .instrument(span)
     .await
 }
 
+/// Fails a task that cannot run (an unknown kind, parameters missing or
+/// malformed): its server gets the kind's failure state and the message.
+async fn refuse(core: &Core, task: Task, token: LeaseToken, why: String) {
+    tracing::error!(task = %task.id, kind = %task.kind, %why, "task cannot run; failing it");
+    let server = match (TaskKind::parse(&task.kind), &task.server_id) {
+        (Some(kind), Some(id)) => kind.on_failure().update(&why, &why).map(|u| (id.clone(), u)),
+        _ => None,
+    };
+    let progress = Progress {
+        failure: Some(why.clone()),
+        failure_reason: Some(TaskFailure::new(FailureKind::Other, why.clone())),
+        failure_detail: Some(why.clone()),
+        ..Default::default()
+    };
+    let advance = TaskAdvance {
+        phase: Some(TaskPhase::Failed),
+        step: 0,
+        progress: serde_json::to_value(progress).expect("progress serializes"),
+        message: Some(why),
+        server,
+        params: without_secret(&task.params),
+        ..Default::default()
+    };
+    if let Err(e) = core.store.task_advance(&task.id, token, lease_end(core), &advance).await {
+        tracing::warn!(task = %task.id, error = %e, "failing a task that cannot run failed");
+    }
+}
+
 /// Runs the steps from the recorded one to the end.
-async fn forward(run: &mut Run<'_>) {
-    let steps = run.kind.steps();
+async fn forward<S: Saga>(run: &mut Run<'_>, saga: &S) {
+    let steps = S::STEPS;
     // A completed step whose record waits for the next one.
     let mut carry: Option<TaskAdvance> = None;
     while (run.task.step as usize) < steps.len() {
+        // A step carried to the next record runs without a write between:
+        // a lost lease is noticed here.
+        if run.lease.is_lost() {
+            return;
+        }
         let index = run.task.step as usize;
         let step = steps[index];
-        let event = run.kind.event(step);
+        let event = saga.event(step);
         let mut advance = TaskAdvance { step: index as i64 + 1, ..Default::default() };
         let mut started = run.started_events();
         if !started.iter().any(|e| e == event) {
             advance.start_events.push((event.to_string(), None));
             started.push(event.to_string());
-            run.progress.insert("events".into(), json!(started));
+            run.progress.events = started;
         }
         crash_point(run.kind, index, "before");
         if run.server.is_none()
@@ -280,9 +411,10 @@ async fn forward(run: &mut Run<'_>) {
             }
         }
         let Some(server) = run.server.as_mut() else {
-            return fail(run, index, "task has no server".into(), None).await;
+            return fail(run, saga, index, TaskFailure::new(FailureKind::Other, "task has no server"), None).await;
         };
-        let outcome = step.run(run.core, &run.task, server, &mut run.progress).await;
+        let mut cx = StepContext { core: run.core, task: &run.task, progress: &mut run.progress };
+        let outcome = saga.run(step, &mut cx, server).await;
         if outcome.is_err()
             && let Some(carried) = carry.take()
             && !run.record(carried).await
@@ -293,7 +425,7 @@ async fn forward(run: &mut Run<'_>) {
             Ok(update) => {
                 crash_point(run.kind, index, "after");
                 advance.server = update.map(|u| (run.task.server_id.clone().unwrap_or_default(), u));
-                let last_of_event = steps.get(index + 1).is_none_or(|next| run.kind.event(*next) != event);
+                let last_of_event = steps.get(index + 1).is_none_or(|next| saga.event(*next) != event);
                 if last_of_event {
                     advance.finish_events.push((event.to_string(), "Success".into(), None));
                 }
@@ -303,7 +435,7 @@ async fn forward(run: &mut Run<'_>) {
                 if let Some(earlier) = carry.take() {
                     advance = earlier.then(advance);
                 }
-                if !step.record_after() && index + 1 < steps.len() {
+                if !saga.recorded_alone(step) && index + 1 < steps.len() {
                     // Recorded with the next step: repeating it after a
                     // crash is harmless, and a write is saved.
                     run.task.step = advance.step;
@@ -314,39 +446,43 @@ async fn forward(run: &mut Run<'_>) {
                     return;
                 }
             }
-            Err(StepError::Reschedule(message)) if run.kind.reschedules() => {
+            Err(StepError::Reschedule(message)) if S::RESCHEDULES => {
                 // Undo back to the schedule step and try another host.
                 if !run.record(advance_with_starts(&advance, index as i64)).await {
                     return;
                 }
-                let attempts = run.progress.get("attempts").and_then(Value::as_i64).unwrap_or(1);
+                let attempts = run.progress.attempts.unwrap_or(1);
                 if attempts >= run.core.config.max_build_attempts as i64 {
-                    return fail(run, index, exhausted(&run.task, &message), Some(message)).await;
+                    let failure = TaskFailure::new(FailureKind::Hypervisor, exhausted(&run.task, &message));
+                    return fail(run, saga, index, failure, Some(message)).await;
                 }
                 tracing::info!(attempt = attempts, %message, "rescheduling");
                 // Should no other host take it, the fault tells why this one failed.
-                run.progress.insert("last_failure".into(), json!(message));
+                run.progress.last_failure = Some(message);
                 run.server = None;
                 for undo in steps[..=index].iter().rev() {
-                    if let Err(e) = undo.undo(run.core, &run.task, &mut run.progress).await {
+                    if run.lease.is_lost() {
+                        return;
+                    }
+                    let mut cx = StepContext { core: run.core, task: &run.task, progress: &mut run.progress };
+                    if let Err(e) = saga.undo(*undo, &mut cx).await {
                         tracing::warn!(error = %e, "undo before rescheduling failed");
                     }
                 }
-                run.progress.insert("attempts".into(), json!(attempts + 1));
+                run.progress.attempts = Some(attempts + 1);
                 let advance = TaskAdvance { step: 0, ..Default::default() };
                 if !run.record(advance).await {
                     return;
                 }
             }
-            Err(StepError::Reschedule(message) | StepError::Fatal(message)) => {
-                let last_failure = run.progress.get("last_failure").and_then(Value::as_str).map(String::from);
-                return match last_failure {
-                    // No other host was left for a build that failed on one.
-                    Some(last) if message == super::scheduler::NO_VALID_HOST => {
-                        fail(run, index, exhausted(&run.task, &last), Some(last)).await
-                    }
-                    _ => fail(run, index, message.clone(), Some(message)).await,
-                };
+            Err(StepError::Reschedule(message)) => {
+                return step_failed(run, saga, index, FailureKind::Hypervisor, message).await;
+            }
+            Err(StepError::Fatal(message)) => {
+                return step_failed(run, saga, index, FailureKind::Other, message).await;
+            }
+            Err(StepError::Failed(failure)) => {
+                return step_failed(run, saga, index, failure.kind, failure.message).await;
             }
             Err(StepError::Store(e)) => {
                 tracing::warn!(error = %e, "step hit a database error; the lease will run out and it retries");
@@ -360,12 +496,26 @@ fn advance_with_starts(advance: &TaskAdvance, step: i64) -> TaskAdvance {
     TaskAdvance { step, start_events: advance.start_events.clone(), ..Default::default() }
 }
 
+/// Fails the task on step `failed`'s error. A build that failed on a host
+/// and then found no other reports that host's failure (Nova's
+/// MaxRetriesExceeded).
+async fn step_failed<S: Saga>(run: &mut Run<'_>, saga: &S, failed: usize, kind: FailureKind, message: String) {
+    match run.progress.last_failure.clone() {
+        Some(last) if kind == FailureKind::NoValidHost => {
+            let failure = TaskFailure::new(FailureKind::Hypervisor, exhausted(&run.task, &last));
+            fail(run, saga, failed, failure, Some(last)).await
+        }
+        _ => fail(run, saga, failed, TaskFailure::new(kind, message.clone()), Some(message)).await,
+    }
+}
+
 /// Starts unwinding after step `failed` failed: records the failure, then
 /// undoes the completed steps.
-async fn fail(run: &mut Run<'_>, failed: usize, message: String, traceback: Option<String>) {
-    tracing::warn!(step = failed, %message, "task failed; unwinding");
-    run.progress.insert("failure".into(), json!(message));
-    run.progress.insert("failure_detail".into(), json!(traceback.clone().unwrap_or_default()));
+async fn fail<S: Saga>(run: &mut Run<'_>, saga: &S, failed: usize, failure: TaskFailure, traceback: Option<String>) {
+    tracing::warn!(step = failed, message = %failure.message, kind = ?failure.kind, "task failed; unwinding");
+    run.progress.failure = Some(failure.message.clone());
+    run.progress.failure_reason = Some(failure);
+    run.progress.failure_detail = Some(traceback.clone().unwrap_or_default());
     let finish_events =
         run.started_events().into_iter().map(|e| (e, "Error".to_string(), traceback.clone())).collect::<Vec<_>>();
     // Steps before `failed` completed; the failed one may have half
@@ -378,16 +528,22 @@ async fn fail(run: &mut Run<'_>, failed: usize, message: String, traceback: Opti
         ..Default::default()
     };
     if run.record(advance).await {
-        unwind(run).await;
+        unwind(run, saga).await;
     }
 }
 
 /// Undoes recorded steps newest first, then applies the kind's failure state.
-async fn unwind(run: &mut Run<'_>) {
-    let steps = run.kind.steps();
+async fn unwind<S: Saga>(run: &mut Run<'_>, saga: &S) {
     while run.task.step > 0 {
         let index = (run.task.step - 1) as usize;
-        if let Err(e) = steps[index].undo(run.core, &run.task, &mut run.progress).await {
+        let Some(step) = S::STEPS.get(index) else {
+            // Recorded by another version of the saga: nothing known to undo.
+            tracing::error!(step = index, "no such step to undo; skipping it");
+            run.task.step -= 1;
+            continue;
+        };
+        let mut cx = StepContext { core: run.core, task: &run.task, progress: &mut run.progress };
+        if let Err(e) = saga.undo(*step, &mut cx).await {
             // An undo that cannot finish now (a host that is down) is
             // retried when the lease runs out; the reconciler also
             // removes guests that have no live server.
@@ -399,8 +555,9 @@ async fn unwind(run: &mut Run<'_>) {
             return;
         }
     }
-    let text = |key: &str| run.progress.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
-    let update = run.kind.on_failure(&text("failure"), &text("failure_detail"));
+    let (failure, detail) = (&run.progress.failure, &run.progress.failure_detail);
+    let update =
+        run.kind.on_failure().update(failure.as_deref().unwrap_or_default(), detail.as_deref().unwrap_or_default());
     let advance = TaskAdvance {
         phase: Some(TaskPhase::Failed),
         step: 0,

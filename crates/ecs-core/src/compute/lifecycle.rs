@@ -1,19 +1,21 @@
 //! Resize, rebuild, passwords, key pairs and remote consoles: the
 //! requests that change what a server is after it was built. Each is
-//! checked here and carried out by a task (steps.rs).
+//! checked here and carried out by a task (its saga in `sagas/`).
 
 use std::collections::BTreeMap;
 
 use ecs_store::{ConsoleToken, InstanceUsage, Rebuild, Transition};
 use ecs_types::AuthContext;
 use ecs_types::server::{FlavorSnapshot, Server, VmState};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::engine::SECRET_PARAM;
+use ecs_types::ImageId;
+
+use super::sagas::{
+    ConfirmParams, KeypairsParams, PasswordParams, RebuildParams, ResizeParams, RevertParams, TaskParams,
+};
 use super::server::{generate_password, quota_exceeded, transition};
 use super::state::{self, Action};
-use super::steps::TaskKind;
 use crate::{Core, Error, Invalid, Kind, Result, Unauthorized, policy};
 
 /// What a rebuild asks for (Nova's rebuild body, validated by the API).
@@ -158,13 +160,13 @@ impl Core {
         let current = InstanceUsage { instances: 1, cores: old.vcpus, ram_mb: old.ram_mb };
         let during =
             InstanceUsage { instances: 1, cores: old.vcpus.max(new.vcpus), ram_mb: old.ram_mb.max(new.ram_mb) };
-        let params = json!({
-            "flavor": new,
-            "old_vm_state": server.vm_state.as_str(),
-            "migrate": migrate,
-            "auto_confirm": opts.auto_confirm,
+        let params = TaskParams::Resize(ResizeParams {
+            flavor: new,
+            old_vm_state: server.vm_state,
+            migrate,
+            auto_confirm: opts.auto_confirm,
         });
-        let task = self.task_for(ctx, &server, TaskKind::Resize, params, request_id);
+        let task = self.task_for(ctx, &server, params, request_id);
         let task_id = task.id.clone();
         let mut start = transition(Action::Resize, task);
         if opts.stopped_only {
@@ -193,16 +195,16 @@ impl Core {
         request_id: &str,
     ) -> Result<()> {
         policy::authorize_write(ctx, if confirm { Action::ConfirmResize } else { Action::RevertResize }.rule())?;
-        let (action, kind) = if confirm {
-            (Action::ConfirmResize, TaskKind::ConfirmResize)
+        let (action, params) = if confirm {
+            (Action::ConfirmResize, TaskParams::ConfirmResize(ConfirmParams {}))
         } else {
-            (Action::RevertResize, TaskKind::RevertResize)
+            (Action::RevertResize, TaskParams::RevertResize(RevertParams {}))
         };
         let server = self.server_get(ctx, id).await?;
         if server.vm_state == ecs_types::server::VmState::Resized && server.resize.is_none() {
             return Err(Error::invalid("Instance has not been resized."));
         }
-        self.check_and_queue(ctx, &server, action, kind, json!({}), request_id).await?;
+        self.check_and_queue(ctx, &server, action, params, request_id).await?;
         Ok(())
     }
 
@@ -271,19 +273,15 @@ impl Core {
             user_data: req.user_data.clone(),
             key,
         };
-        let mut params = json!({
-            SECRET_PARAM: admin_pass,
-            "image_id": image.id,
-            "preserve_ephemeral": req.preserve_ephemeral,
-        });
-        if let Some(os) = req.os_reinstall {
-            // Read by the rebuild step: stop a running guest first, start
-            // the rebuilt one; and by ShowJob: which ECS job it is.
-            params["stop_first"] = json!(os.stop_running);
-            params["start_after"] = json!(true);
-            params["os_change"] = json!(os.change);
-        }
-        let task = self.task_for(ctx, &server, TaskKind::Rebuild, params, request_id);
+        let params = RebuildParams {
+            admin_pass: Some(admin_pass.clone()),
+            image_id: ImageId::new(&image.id),
+            preserve_ephemeral: req.preserve_ephemeral,
+            stop_first: req.os_reinstall.is_some_and(|os| os.stop_running),
+            start_after: req.os_reinstall.is_some(),
+            os_change: req.os_reinstall.is_some_and(|os| os.change),
+        };
+        let task = self.task_for(ctx, &server, TaskParams::Rebuild(params), request_id);
         let task_id = task.id.clone();
         let start = Transition { from, ..transition(Action::Rebuild, task) };
         if !self.store.server_rebuild_start(id, &start, &changes).await? {
@@ -305,10 +303,12 @@ impl Core {
     ) -> Result<()> {
         policy::authorize_write(ctx, Action::ChangePassword.rule())?;
         let server = self.server_get(ctx, id).await?;
-        let params = json!({ SECRET_PARAM: password });
-        let (action, kind) = (Action::ChangePassword, TaskKind::ChangePassword);
-        let task_id = self.check_and_queue(ctx, &server, action, kind, params, request_id).await?;
-        self.wait_task(&task_id, |why| Error::conflict(format!("Failed to set admin password on {id}: {why}"))).await
+        let params = TaskParams::ChangePassword(PasswordParams { admin_pass: Some(password.to_string()) });
+        let task_id = self.check_and_queue(ctx, &server, Action::ChangePassword, params, request_id).await?;
+        self.wait_task(&task_id, |why| {
+            Error::conflict(format!("Failed to set admin password on {id}: {}", why.message))
+        })
+        .await
     }
 
     /// `os-server-password`: the encrypted password, or "" when none is kept.
@@ -349,9 +349,10 @@ impl Core {
                 return Err(Error::not_found(Kind::AttachedKeypair { server_id: id.to_string() }, name.as_str()));
             }
         }
-        let kind = if attach { TaskKind::AttachKeypairs } else { TaskKind::DetachKeypairs };
+        let params = KeypairsParams { key_names: names.to_vec() };
+        let params = if attach { TaskParams::AttachKeypairs(params) } else { TaskParams::DetachKeypairs(params) };
         self.store.server_set_attached_keys(id, &keys).await?;
-        self.queue_task(ctx, &server, Action::SetKeypairs, kind, json!({"key_names": names}), request_id).await?;
+        self.queue_task(ctx, &server, Action::SetKeypairs, params, request_id).await?;
         Ok(())
     }
 

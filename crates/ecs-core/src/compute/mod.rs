@@ -4,15 +4,17 @@
 
 pub mod batch;
 pub mod engine;
+mod failure;
 pub mod lifecycle;
 mod metadata;
 mod reconcile;
+pub mod sagas;
 mod scheduler;
 pub mod server;
 pub mod state;
-mod steps;
 
 pub use engine::{Drivers, EngineConfig, Wake};
+pub use failure::{FailureKind, TaskFailure};
 pub use metadata::{MAX_TAGS, tag_of_pair, tag_pair};
+pub use sagas::{TaskKind, TaskParams};
 pub use scheduler::NO_VALID_HOST;
-pub use steps::TaskKind;

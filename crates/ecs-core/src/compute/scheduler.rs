@@ -6,8 +6,9 @@
 use ecs_store::Claim;
 use ecs_types::server::{ComputeHost, Server};
 
-use super::steps::StepError;
+use super::sagas::StepError;
 use crate::Core;
+use crate::compute::{FailureKind, TaskFailure};
 
 /// Nova's message when nothing fits.
 pub const NO_VALID_HOST: &str = "No valid host was found. There are not enough hosts available.";
@@ -109,7 +110,7 @@ pub async fn place(
             return Ok(host);
         }
     }
-    Err(StepError::Fatal(NO_VALID_HOST.into()))
+    Err(StepError::Failed(TaskFailure::new(FailureKind::NoValidHost, NO_VALID_HOST)))
 }
 
 /// Claims on the first host of `hosts` that takes it.

@@ -9,12 +9,15 @@ use ecs_store::{
 use ecs_types::server::{
     BlockDevice, FlavorSnapshot, PowerState, RequestedNic, Server, Task, TaskEvent, TaskState, VmState,
 };
-use ecs_types::{AuthContext, Network};
+use ecs_types::{AuthContext, FloatingIpId, Network, NetworkId, PortId, SubnetId};
 use rand::Rng;
 use serde_json::{Value, json};
 
+use super::sagas::{
+    AttachInterfaceParams, CreateParams, DetachInterfaceParams, NewNic, PowerOp, PowerParams, TaskParams,
+};
 use super::state::{self, Action};
-use super::steps::{PowerOp, TaskKind};
+use crate::compute::{FailureKind, TaskFailure};
 use crate::{Conflict, Core, Error, Invalid, Kind, Resource, Result, policy};
 
 /// Nova's limit on the base64 text of `user_data`.
@@ -178,7 +181,8 @@ fn network_visible(ctx: &AuthContext, n: &Network) -> bool {
     n.shared || ctx.is_admin() || n.project_id.as_deref() == ctx.project_id()
 }
 
-/// The task that carries out `kind` on `server`.
+/// A task record of `kind` on `server` (a saga's, a job's or an action
+/// the API did alone).
 fn new_task(ctx: &AuthContext, kind: &str, server_id: &str, request_id: &str) -> NewTask {
     NewTask {
         id: uuid::Uuid::new_v4().to_string(),
@@ -193,6 +197,13 @@ fn new_task(ctx: &AuthContext, kind: &str, server_id: &str, request_id: &str) ->
         events: Vec::new(),
         failure: None,
     }
+}
+
+/// The task that runs the saga `params` on server `server_id`.
+fn saga_task(ctx: &AuthContext, server_id: &str, params: TaskParams, request_id: &str) -> NewTask {
+    let mut task = new_task(ctx, params.kind().as_str(), server_id, request_id);
+    task.params = params.to_value();
+    task
 }
 
 /// Nova's 403 for a request beyond a quota limit.
@@ -544,9 +555,11 @@ impl Core {
             ecs_store::CreateJob { task, client_token: req.client_token.clone() }
         });
         let job_id = job.as_ref().map(|j| j.task.id.clone());
-        let build_params = match &req.public_ip {
-            Some(eip) => json!({"publicip": {"id": eip.existing, "delete_on_termination": eip.delete_on_termination}}),
-            None => json!({}),
+        let build_params = CreateParams {
+            publicip: req.public_ip.as_ref().map(|eip| super::sagas::PublicIp {
+                id: eip.existing.as_deref().map(FloatingIpId::new),
+                delete_on_termination: eip.delete_on_termination,
+            }),
         };
         let extend_param = req.extend_param.clone();
         let snapshot = FlavorSnapshot::of(&flavor);
@@ -632,9 +645,8 @@ impl Core {
                         attached_keys: BTreeMap::new(),
                         extend_param: extend_param.clone(),
                     };
-                    let mut task = new_task(ctx, TaskKind::Create.as_str(), &id, &req.request_id);
+                    let mut task = saga_task(ctx, &id, TaskParams::Create(build_params.clone()), &req.request_id);
                     task.parent_id = job_id.clone();
-                    task.params = build_params.clone();
                     NewServer {
                         server,
                         task,
@@ -746,18 +758,10 @@ impl Core {
         })
     }
 
-    /// A task of `kind` on `server`, owned by the server's project.
-    pub(crate) fn task_for(
-        &self,
-        ctx: &AuthContext,
-        server: &Server,
-        kind: TaskKind,
-        params: Value,
-        request_id: &str,
-    ) -> NewTask {
-        let mut task = new_task(ctx, kind.as_str(), &server.id, request_id);
+    /// The task that carries out `params` on `server`, owned by the server's project.
+    pub(crate) fn task_for(&self, ctx: &AuthContext, server: &Server, params: TaskParams, request_id: &str) -> NewTask {
+        let mut task = saga_task(ctx, &server.id, params, request_id);
         task.project_id = server.project_id.clone();
-        task.params = params;
         task
     }
 
@@ -791,15 +795,15 @@ impl Core {
             Action::Resume => PowerOp::Resume,
             other => return Err(Error::Internal(format!("{} is not a power action", other.name()))),
         };
-        self.start_task(ctx, id, action, TaskKind::Power(op), request_id).await
+        self.start_task(ctx, id, action, TaskParams::Power(PowerParams::new(op)), request_id).await
     }
 
     /// Stops a server; `force` powers it off without asking the guest.
     pub async fn server_stop(&self, ctx: &AuthContext, id: &str, force: bool, request_id: &str) -> Result<()> {
         policy::authorize_write(ctx, Action::Stop.rule())?;
         let server = self.server_get(ctx, id).await?;
-        let params = if force { json!({"force": true}) } else { json!({}) };
-        self.check_and_queue(ctx, &server, Action::Stop, TaskKind::Power(PowerOp::Stop), params, request_id).await?;
+        let params = TaskParams::Power(PowerParams { op: PowerOp::Stop, force });
+        self.check_and_queue(ctx, &server, Action::Stop, params, request_id).await?;
         Ok(())
     }
 
@@ -807,7 +811,7 @@ impl Core {
     pub async fn server_delete(&self, ctx: &AuthContext, id: &str, force: bool, request_id: &str) -> Result<()> {
         let action = if force { Action::ForceDelete } else { Action::Delete };
         policy::authorize_write(ctx, action.rule())?;
-        self.start_task(ctx, id, action, TaskKind::Delete, request_id).await
+        self.start_task(ctx, id, action, TaskParams::Delete(Default::default()), request_id).await
     }
 
     async fn start_task(
@@ -815,7 +819,7 @@ impl Core {
         ctx: &AuthContext,
         id: &str,
         action: Action,
-        kind: TaskKind,
+        params: TaskParams,
         request_id: &str,
     ) -> Result<()> {
         let server = self.server_get(ctx, id).await?;
@@ -825,7 +829,7 @@ impl Core {
             // Already being deleted: Nova answers 204 again.
             return Ok(());
         }
-        self.queue_task(ctx, &server, action, kind, json!({}), request_id).await.map(|_| ())
+        self.queue_task(ctx, &server, action, params, request_id).await.map(|_| ())
     }
 
     /// Moves the server into the action's task state and queues the task
@@ -836,11 +840,10 @@ impl Core {
         ctx: &AuthContext,
         server: &Server,
         action: Action,
-        kind: TaskKind,
-        params: Value,
+        params: TaskParams,
         request_id: &str,
     ) -> Result<String> {
-        let task = self.task_for(ctx, server, kind, params, request_id);
+        let task = self.task_for(ctx, server, params, request_id);
         self.queue(ctx, server, action, task).await
     }
 
@@ -979,10 +982,10 @@ impl Core {
         policy::authorize_write(ctx, Action::AttachInterface.rule())?;
         let server = self.server_get(ctx, server_id).await?;
         let (task_id, port_id) = self.interface_attach_start(ctx, &server, &req, None, request_id).await?;
-        self.wait_task(&task_id, |why| match crate::job::failure_of(why) {
+        self.wait_task(&task_id, |why| match crate::job::failure_error(why) {
             // Nova's NoMoreFixedIps is the caller's problem (400); anything else is ours.
-            no_address @ Error::Invalid(Invalid::NoFixedIpLeft) => no_address,
-            _ => Error::Internal(format!("Failed to attach network adapter device to {server_id}: {why}")),
+            Some(no_address @ Error::Invalid(Invalid::NoFixedIpLeft)) => no_address,
+            _ => Error::Internal(format!("Failed to attach network adapter device to {server_id}: {}", why.message)),
         })
         .await?;
         self.store.port_get(&port_id).await.map_err(Error::from)
@@ -1002,7 +1005,8 @@ impl Core {
         let (port_id, params) = match req {
             InterfaceRequest::Port(port) => {
                 let port = self.usable_port(ctx, port).await?;
-                (port.id.clone(), json!({"port_id": port.id, "existing_port": "yes"}))
+                let nic = NewNic::Existing { existing_port: "yes".into() };
+                (port.id.clone(), AttachInterfaceParams { port_id: PortId::new(&port.id), nic })
             }
             InterfaceRequest::Network { net_id, subnet_id, fixed_ip } => {
                 let network = self
@@ -1015,22 +1019,17 @@ impl Core {
                     self.check_fixed_ip(&network, subnet_id.as_deref(), ip).await?;
                 }
                 let port_id = uuid::Uuid::new_v4().to_string();
-                let params =
-                    json!({"port_id": port_id, "net_id": net_id, "subnet_id": subnet_id, "fixed_ip": fixed_ip});
-                (port_id.clone(), params)
+                let nic = NewNic::Network {
+                    net_id: NetworkId::new(net_id),
+                    subnet_id: subnet_id.as_deref().map(SubnetId::new),
+                    fixed_ip: fixed_ip.clone(),
+                };
+                (port_id.clone(), AttachInterfaceParams { port_id: PortId::new(port_id), nic })
             }
         };
-        let task_id = self
-            .check_and_queue_child(
-                ctx,
-                server,
-                Action::AttachInterface,
-                TaskKind::AttachInterface,
-                params,
-                parent,
-                request_id,
-            )
-            .await?;
+        let params = TaskParams::AttachInterface(params);
+        let task_id =
+            self.check_and_queue_child(ctx, server, Action::AttachInterface, params, parent, request_id).await?;
         Ok((task_id, port_id))
     }
 
@@ -1062,9 +1061,8 @@ impl Core {
         if !server.ports.iter().any(|p| p.id == port_id) {
             return Err(Error::not_found(Kind::Interface, port_id));
         }
-        let params = json!({"port_id": port_id});
-        let (action, kind) = (Action::DetachInterface, TaskKind::DetachInterface);
-        self.check_and_queue_child(ctx, server, action, kind, params, parent, request_id).await
+        let params = TaskParams::DetachInterface(DetachInterfaceParams { port_id: PortId::new(port_id) });
+        self.check_and_queue_child(ctx, server, Action::DetachInterface, params, parent, request_id).await
     }
 
     /// Checks the lock and the state for `action`, then queues its task.
@@ -1073,43 +1071,43 @@ impl Core {
         ctx: &AuthContext,
         server: &Server,
         action: Action,
-        kind: TaskKind,
-        params: Value,
+        params: TaskParams,
         request_id: &str,
     ) -> Result<String> {
-        self.check_and_queue_child(ctx, server, action, kind, params, None, request_id).await
+        self.check_and_queue_child(ctx, server, action, params, None, request_id).await
     }
 
     /// [`Core::check_and_queue`] for a sub-task of job `parent` (if given).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn check_and_queue_child(
         &self,
         ctx: &AuthContext,
         server: &Server,
         action: Action,
-        kind: TaskKind,
-        params: Value,
+        params: TaskParams,
         parent: Option<&str>,
         request_id: &str,
     ) -> Result<String> {
         self.check_locked(ctx, server, action)?;
         state::check(action, server)?;
-        let mut task = self.task_for(ctx, server, kind, params, request_id);
+        let mut task = self.task_for(ctx, server, params, request_id);
         task.parent_id = parent.map(String::from);
         self.queue(ctx, server, action, task).await
     }
 
     /// Waits until a task ends; its failure (with the step's message, if
     /// any) becomes `failed(message)`.
-    pub(crate) async fn wait_task(&self, task_id: &str, failed: impl FnOnce(&str) -> Error) -> Result<()> {
+    pub(crate) async fn wait_task(&self, task_id: &str, failed: impl FnOnce(&TaskFailure) -> Error) -> Result<()> {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(300);
         loop {
             let task = self.store.task_get(task_id).await?;
-            let message = || task.progress.get("failure").and_then(Value::as_str).unwrap_or_default().to_string();
+            if let Some(failure) = TaskFailure::of(&task) {
+                return Err(failed(&failure));
+            }
             match task.phase {
                 ecs_types::server::TaskPhase::Succeeded => return Ok(()),
-                ecs_types::server::TaskPhase::Failed => return Err(failed(&message())),
-                _ if tokio::time::Instant::now() > deadline => return Err(failed("timed out")),
+                _ if tokio::time::Instant::now() > deadline => {
+                    return Err(failed(&TaskFailure::new(FailureKind::Other, "timed out")));
+                }
                 _ => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
             }
         }
@@ -1117,7 +1115,7 @@ impl Core {
 }
 
 fn action_name(kind: &str) -> &'static str {
-    match TaskKind::parse(kind) {
+    match super::TaskKind::parse(kind) {
         Some(k) => k.action(),
         None => match kind {
             "lock" => "lock",

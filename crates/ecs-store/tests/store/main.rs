@@ -5,6 +5,7 @@ mod flavors;
 mod identity;
 mod keypairs;
 mod migrations;
+mod tasks;
 
 use ecs_store::Store;
 use ecs_test_utils::TestDb;

@@ -371,3 +371,41 @@ async fn quota_overrides_and_server_groups(server: &TestServer) {
     r.assert_fault(403, "forbidden");
 }
 both!(quota_overrides_and_server_groups);
+
+/// A task whose parameters are malformed fails with the parameter's name
+/// (it does not run with an empty value), drops the password it carried
+/// and leaves its server as it was.
+async fn a_task_with_malformed_parameters_fails(server: &TestServer) {
+    let demo = server.demo().await;
+    let id = boot(&demo, "malformed", "s3.small.1", None).await;
+    let store = &server.core().store;
+    let task = ecs_store::NewTask {
+        id: uuid::Uuid::new_v4().to_string(),
+        parent_id: None,
+        kind: "changePassword".into(),
+        server_id: Some(id.clone()),
+        project_id: server.demo_project_id().into(),
+        user_id: "someone".into(),
+        request_id: "req-malformed".into(),
+        params: json!({"admin_pass": 5}),
+        finished: false,
+        events: Vec::new(),
+        failure: None,
+    };
+    store.task_insert(&task).await.unwrap();
+    let mut stored = store.task_get(&task.id).await.unwrap();
+    for _ in 0..400 {
+        if stored.phase == ecs_types::server::TaskPhase::Failed {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        stored = store.task_get(&task.id).await.unwrap();
+    }
+    assert_eq!(stored.phase, ecs_types::server::TaskPhase::Failed, "{stored:?}");
+    let why = stored.progress["failure"].as_str().unwrap_or_default();
+    assert!(why.contains("admin_pass"), "{why}");
+    assert_eq!(stored.params, json!({}), "the password is dropped");
+    let s = demo.get(&format!("/v2.1/servers/{id}"), None).await.body["server"].clone();
+    assert_eq!((s["status"].as_str(), s["OS-EXT-STS:task_state"].as_str()), (Some("ACTIVE"), None), "{s}");
+}
+both!(a_task_with_malformed_parameters_fails);

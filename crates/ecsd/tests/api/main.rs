@@ -14,6 +14,7 @@ mod identity;
 mod images;
 mod interfaces;
 mod keypairs;
+mod leases;
 mod lifecycle;
 mod metadata;
 mod process;
@@ -22,6 +23,7 @@ mod reader;
 mod recovery;
 mod security_groups;
 mod servers;
+mod sweep;
 mod versions;
 mod volumes;
 

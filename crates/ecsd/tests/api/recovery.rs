@@ -56,13 +56,13 @@ impl Client {
         }
     }
 
-    async fn servers(&self) -> Vec<Value> {
+    pub(crate) async fn servers(&self) -> Vec<Value> {
         let (_, body) = self.call(reqwest::Method::GET, "/v2.1/servers/detail?all_tenants=1", None).await;
         body["servers"].as_array().cloned().unwrap_or_default()
     }
 
     /// Waits until no server has a task state.
-    async fn settled(&self) -> Vec<Value> {
+    pub(crate) async fn settled(&self) -> Vec<Value> {
         for _ in 0..400 {
             let servers = self.servers().await;
             if servers.iter().all(|s| s["OS-EXT-STS:task_state"].is_null() && s["status"] != "BUILD") {
@@ -75,7 +75,7 @@ impl Client {
 }
 
 /// Guests the simulated hosts hold, by id.
-fn guests(data: &Path) -> Vec<String> {
+pub(crate) fn guests(data: &Path) -> Vec<String> {
     let mut ids: Vec<String> =
         ecs_hypervisor::sim::guests_on_disk(&data.join("sim")).unwrap().into_values().flatten().collect();
     ids.sort();
@@ -170,7 +170,7 @@ async fn create(client: &Client) -> Option<String> {
 }
 
 /// The seeded image, from Nova's image proxy (which 2.36+ hides).
-async fn image(client: &Client) -> String {
+pub(crate) async fn image(client: &Client) -> String {
     let r = client.http.get(format!("{}/v2.1/images", client.base)).header("x-auth-token", &client.token).send();
     let body: Value = r.await.unwrap().json().await.unwrap();
     body["images"][0]["id"].as_str().unwrap().to_string()

@@ -236,3 +236,51 @@ async fn swap_and_update_attachment(server: &TestServer) {
     assert_eq!(list.body["volumeAttachments"][0]["device"], "/dev/vdb");
 }
 both!(swap_and_update_attachment);
+
+/// A swap whose attach of the new volume fails gives the guest its old
+/// disk back: the API and the host agree that the old volume is attached,
+/// and the new one is free.
+async fn a_failed_swap_reattaches_the_old_volume(server: &TestServer) {
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let id = boot(&demo, "swap").await;
+    let (old, new) = (volume(&demo, 1).await, volume(&demo, 2).await);
+    let path = format!("/v2.1/servers/{id}/os-volume_attachments");
+    demo.post(&path, None, &json!({"volumeAttachment": {"volumeId": old}})).await;
+    wait_volume(&demo, &old, "in-use").await;
+
+    server.sim().inject(ecs_hypervisor::sim::FaultRule {
+        host: None,
+        op: ecs_hypervisor::Op::AttachDisk,
+        times: 1,
+        message: Some("attach refused".into()),
+    });
+    let r = admin.put(&format!("{path}/{old}"), None, &json!({"volumeAttachment": {"volumeId": new}})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let store = &server.core().store;
+    for _ in 0..400 {
+        if !store.task_unfinished_for_server(&id).await.unwrap() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let swap = store.task_list_for_server(&id).await.unwrap().remove(0);
+    assert_eq!((swap.kind.as_str(), swap.phase), ("swap_volume", ecs_types::server::TaskPhase::Failed));
+    assert!(server.sim().faults().is_empty(), "the injected failure was used");
+
+    wait_volume(&demo, &new, "available").await;
+    let kept = wait_volume(&demo, &old, "in-use").await;
+    assert_eq!(kept["attachments"][0]["serverId"], id);
+    let list = demo.get(&path, None).await;
+    assert_eq!(list.body["volumeAttachments"], json!([list.body["volumeAttachments"][0].clone()]));
+    assert_eq!(list.body["volumeAttachments"][0]["volumeId"], old);
+    assert_eq!(list.body["volumeAttachments"][0]["device"], "/dev/vdb");
+    let mut disks = Vec::new();
+    for driver in server.core().drivers.all() {
+        if let Some(guest) = driver.info(&id).await.unwrap() {
+            disks.extend(guest.disks.into_iter().map(|d| (d.id, d.device)));
+        }
+    }
+    assert_eq!(disks, [(old.clone(), "/dev/vdb".to_string())], "the guest has its old disk back");
+}
+both!(a_failed_swap_reattaches_the_old_volume);

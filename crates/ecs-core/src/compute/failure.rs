@@ -1,0 +1,94 @@
+//! Why a task failed, typed and kept in its progress, so that each API
+//! dialect names the failure in its own codes instead of reading text.
+
+use ecs_types::server::{Task, TaskPhase};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The progress key that holds a failed task's [`TaskFailure`].
+pub(crate) const FAILURE_REASON: &str = "failure_reason";
+
+/// What kind of failure ended a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// No host had room for the server (Nova's NoValidHost).
+    NoValidHost,
+    /// The network had no free address for a NIC.
+    NoFixedIpLeft,
+    /// The external network had no free address for an EIP.
+    NoFreeFloatingIp,
+    /// Hosts failed the operation: a build that failed on every host it
+    /// was tried on, or an unreachable host.
+    Hypervisor,
+    /// Anything else; the message says what (a step's refusal, a host
+    /// operation's error, a batch member refused before it ran).
+    Other,
+}
+
+/// A failed task's reason: `{"kind": "no_valid_host", "message": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskFailure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+impl TaskFailure {
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> TaskFailure {
+        TaskFailure { kind, message: message.into() }
+    }
+
+    /// The reason a failed task failed (None unless it failed). A task
+    /// recorded without a typed reason gives its text as [`FailureKind::Other`].
+    pub fn of(task: &Task) -> Option<TaskFailure> {
+        if task.phase != TaskPhase::Failed {
+            return None;
+        }
+        let typed = task.progress.get(FAILURE_REASON).and_then(|v| serde_json::from_value(v.clone()).ok());
+        Some(typed.unwrap_or_else(|| {
+            let text = task.progress.get("failure").and_then(Value::as_str);
+            TaskFailure::new(FailureKind::Other, text.unwrap_or("the operation failed"))
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(progress: Value) -> Task {
+        Task {
+            id: "t".into(),
+            seq: 1,
+            parent_id: None,
+            kind: "os-start".into(),
+            server_id: None,
+            project_id: "p".into(),
+            user_id: "u".into(),
+            request_id: "r".into(),
+            phase: TaskPhase::Failed,
+            step: 0,
+            params: serde_json::json!({}),
+            progress,
+            message: Some("Error".into()),
+            attempts: 1,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+            finished_at: Some(chrono::Utc::now()),
+        }
+    }
+
+    #[test]
+    fn a_typed_reason_reads_back_and_an_untyped_one_is_other() {
+        let reason = TaskFailure::new(FailureKind::NoValidHost, "No valid host was found.");
+        let typed = failed(serde_json::json!({"failure": "No valid host was found.", FAILURE_REASON: reason}));
+        assert_eq!(
+            typed.progress[FAILURE_REASON],
+            serde_json::json!({"kind": "no_valid_host", "message": "No valid host was found."})
+        );
+        assert_eq!(TaskFailure::of(&typed), Some(reason));
+        let untyped = failed(serde_json::json!({"failure": "refused"}));
+        assert_eq!(TaskFailure::of(&untyped), Some(TaskFailure::new(FailureKind::Other, "refused")));
+        assert_eq!(TaskFailure::of(&Task { phase: TaskPhase::Succeeded, ..untyped }), None);
+    }
+}

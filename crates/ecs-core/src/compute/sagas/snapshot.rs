@@ -1,0 +1,50 @@
+//! `createImage`: the guest's disk becomes the image the request made
+//! (`saving` until then).
+
+use ecs_types::ImageId;
+use ecs_types::server::Server;
+use serde::{Deserialize, Serialize};
+
+use super::{OnFailure, Saga, StepContext, StepError, StepResult, host_driver, idle};
+
+/// A failed snapshot leaves the server as it was.
+pub(super) const ON_FAILURE: OnFailure = OnFailure::Idle;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    /// The image record the request made.
+    pub image_id: ImageId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Snapshot,
+}
+
+impl Saga for Params {
+    type Step = Step;
+    const STEPS: &'static [Step] = &[Step::Snapshot];
+
+    fn event(&self, _step: Step) -> &'static str {
+        "compute_snapshot_instance"
+    }
+
+    async fn run(&self, _step: Step, cx: &mut StepContext<'_>, server: &mut Server) -> StepResult {
+        let (core, image_id) = (cx.core, self.image_id.as_str());
+        let driver = host_driver(core, server)?;
+        let snapshot = driver.snapshot(&server.id, image_id).await?;
+        if !snapshot.properties.is_empty() {
+            // What boots the snapshot: its disk file, and the kernel the server booted.
+            let mut properties = core.store.image_get(image_id).await?.properties;
+            properties.extend(snapshot.properties);
+            core.store.image_set_properties(image_id, &properties).await?;
+        }
+        core.store.image_set_status(image_id, "active", Some(snapshot.size_bytes as i64)).await?;
+        Ok(Some(idle()))
+    }
+
+    /// Nova deletes the image of a snapshot that failed.
+    async fn undo(&self, _step: Step, cx: &mut StepContext<'_>) -> Result<(), StepError> {
+        Ok(cx.core.store.image_delete(&self.image_id).await?)
+    }
+}

@@ -3,9 +3,9 @@
 //! real binary just before it runs and just after it ran
 //! (`ECSD_CRASH_AT=<kind>:<step>:<before|after>`). After a restart the
 //! cloud must converge: no task unfinished, no server in a task state or
-//! ERROR, a guest for every server and none for another, no volume or
-//! port attached to a server that is gone, and quota usage and host claims
-//! equal to the servers that exist.
+//! ERROR, a guest for every server and none for another, no volume, port
+//! or EIP attached to a server that is gone, and quota usage and host
+//! claims equal to the servers that exist.
 //!
 //! Each kind gets its own data directory and one server that its cases
 //! share, brought into the state the kind starts from (a confirm needs a
@@ -102,13 +102,7 @@ async fn crash_and_converge(data: &Path, kind: TaskKind, step: usize, when: &str
 /// starts the task; returns the server it acts on.
 async fn start(c: &Client, kind: TaskKind) -> Option<String> {
     if kind == TaskKind::Create {
-        // Booted from a volume the build makes, so that every build step has work.
-        let bdm = json!([{"boot_index": 0, "uuid": image(c).await, "source_type": "image",
-            "destination_type": "volume", "volume_size": 1, "delete_on_termination": true}]);
-        let body = json!({"server": {"name": "swept", "flavorRef": "m1.tiny", "networks": "auto",
-            "block_device_mapping_v2": bdm}});
-        let (status, body) = c.call(Method::POST, "/v2.1/servers", Some(body)).await;
-        assert!(matches!(status, 0 | 202), "{body}");
+        ecs_create(c).await;
         return None;
     }
     let id = lab_server(c).await;
@@ -202,6 +196,27 @@ async fn create(c: &Client, name: &str) -> String {
     let (status, body) = c.call(Method::POST, "/v2.1/servers", Some(body)).await;
     assert!(matches!(status, 0 | 202), "{body}");
     body["server"]["id"].as_str().unwrap_or_default().to_string()
+}
+
+/// An ECS create with a system disk and an EIP the build makes, so that
+/// every build step has work to redo or undo.
+async fn ecs_create(c: &Client) {
+    let (_, nets) = c.call(Method::GET, "/networking/v2.0/networks", None).await;
+    let nets = nets["networks"].as_array().cloned().unwrap_or_default();
+    if !nets.iter().any(|n| n["router:external"] == true) {
+        let net = json!({"network": {"name": "public", "shared": true, "router:external": true}});
+        let (_, n) = c.call(Method::POST, "/networking/v2.0/networks", Some(net)).await;
+        let subnet = json!({"subnet": {"network_id": n["network"]["id"], "cidr": "172.24.4.0/24"}});
+        c.call(Method::POST, "/networking/v2.0/subnets", Some(subnet)).await;
+    }
+    let (_, subnets) = c.call(Method::GET, "/networking/v2.0/subnets", None).await;
+    let subnet = subnets["subnets"].as_array().unwrap().iter().find(|s| s["cidr"] != "172.24.4.0/24").unwrap().clone();
+    let body = json!({"server": {"name": "swept", "imageRef": image(c).await, "flavorRef": "m1.tiny",
+        "vpcid": subnet["network_id"], "nics": [{"subnet_id": subnet["id"]}], "root_volume": {"volumetype": "SSD"},
+        "publicip": {"eip": {"iptype": "5_bgp", "bandwidth": {"size": 1, "sharetype": "PER"}},
+            "delete_on_termination": true}}});
+    let (status, b) = c.call(Method::POST, &format!("/v1.1/{}/cloudservers", c.project_id), Some(body)).await;
+    assert!(matches!(status, 0 | 200), "{b}");
 }
 
 /// The server a kind's cases share: the one there is, or a new one.
@@ -363,6 +378,10 @@ async fn converged(c: &Client, data: &Path, at: &str) {
     }
     for id in &live {
         assert!(ports.iter().any(|p| &p.server_id == id), "{at}: server {id} has its port");
+    }
+    for f in store.floating_ip_list(None).await.unwrap() {
+        let bound = f.server_id.as_ref().is_none_or(|s| live.contains(s));
+        assert!(bound, "{at}: EIP {} bound to a server that is gone", f.address);
     }
 
     // Usage counts the larger flavor of a resize awaiting confirmation;

@@ -91,16 +91,15 @@ impl Default for CoreConfig {
 
 /// The application: one per process, shared by every request.
 ///
-/// The core owns its data: API handlers and the binary call core functions,
-/// never `store` or `drivers`. Both are public only until the ECS create
-/// checker (`ecs-api/src/ecs/create.rs`, `input.rs`) moves into the core;
-/// then they become `pub(crate)` (tests get an accessor).
+/// The core owns its data: API handlers and the binary call core functions;
+/// `store` and `drivers` are the core's alone (tests look beneath the API
+/// through the `test-support` feature's accessors).
 pub struct Core {
-    pub store: Store,
+    pub(crate) store: Store,
     pub identity: Identity,
     pub config: CoreConfig,
     /// The hypervisors this process drives, by host.
-    pub drivers: compute::Drivers,
+    pub(crate) drivers: compute::Drivers,
     /// Wakes the task engine when work is queued.
     pub wake: compute::Wake,
     /// Names this process as a task worker.
@@ -118,5 +117,17 @@ impl Core {
             wake: compute::Wake::default(),
             node_id: format!("node-{}", uuid::Uuid::new_v4().simple()),
         })
+    }
+}
+
+/// What tests see beneath the API: compiled only into test builds.
+#[cfg(feature = "test-support")]
+impl Core {
+    pub fn store_for_tests(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn drivers_for_tests(&self) -> &compute::Drivers {
+        &self.drivers
     }
 }

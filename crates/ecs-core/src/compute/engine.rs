@@ -453,7 +453,7 @@ async fn forward<S: Saga>(run: &mut Run<'_>, saga: &S) {
                 }
                 let attempts = run.progress.attempts.unwrap_or(1);
                 if attempts >= run.core.config.max_build_attempts as i64 {
-                    let failure = TaskFailure::new(FailureKind::Hypervisor, exhausted(&run.task, &message));
+                    let failure = TaskFailure::new(FailureKind::NoValidHost, exhausted(&run.task, &message));
                     return fail(run, saga, index, failure, Some(message)).await;
                 }
                 tracing::info!(attempt = attempts, %message, "rescheduling");
@@ -502,7 +502,7 @@ fn advance_with_starts(advance: &TaskAdvance, step: i64) -> TaskAdvance {
 async fn step_failed<S: Saga>(run: &mut Run<'_>, saga: &S, failed: usize, kind: FailureKind, message: String) {
     match run.progress.last_failure.clone() {
         Some(last) if kind == FailureKind::NoValidHost => {
-            let failure = TaskFailure::new(FailureKind::Hypervisor, exhausted(&run.task, &last));
+            let failure = TaskFailure::new(FailureKind::NoValidHost, exhausted(&run.task, &last));
             fail(run, saga, failed, failure, Some(last)).await
         }
         _ => fail(run, saga, failed, TaskFailure::new(kind, message.clone()), Some(message)).await,

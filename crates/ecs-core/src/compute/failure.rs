@@ -12,14 +12,15 @@ pub(crate) const FAILURE_REASON: &str = "failure_reason";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureKind {
-    /// No host had room for the server (Nova's NoValidHost).
+    /// No host could take the server: none had room (Nova's NoValidHost),
+    /// or a build failed on every host it was tried on (Nova's
+    /// MaxRetriesExceeded, a NoValidHost too).
     NoValidHost,
     /// The network had no free address for a NIC.
     NoFixedIpLeft,
     /// The external network had no free address for an EIP.
     NoFreeFloatingIp,
-    /// Hosts failed the operation: a build that failed on every host it
-    /// was tried on, or an unreachable host.
+    /// The host failed an operation that is not retried elsewhere.
     Hypervisor,
     /// Anything else; the message says what (a step's refusal, a host
     /// operation's error, a batch member refused before it ran).

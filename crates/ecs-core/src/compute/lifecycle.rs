@@ -288,8 +288,11 @@ impl Core {
             let now = self.server_get(ctx, id).await?;
             return Err(state::invalid_state(Action::Rebuild, &now));
         }
+        // The reply shows the server as the rebuild left it queued: read
+        // before the engine is woken, which may finish it at once.
+        let server = self.server_get(ctx, id).await?;
         self.wake.notify();
-        Ok(Rebuilt { server: self.server_get(ctx, id).await?, admin_pass, task_id })
+        Ok(Rebuilt { server, admin_pass, task_id })
     }
 
     /// `changePassword`: sets the admin password in the guest and waits

@@ -7,7 +7,7 @@ use crate::{TestServer, both};
 
 async fn jobs(server: &TestServer) {
     let demo = server.demo().await;
-    let store = &server.core().store;
+    let store = &server.core().store_for_tests();
     let image = store.image_list().await.unwrap().remove(0).id;
     let body = json!({"server": {"name": "j", "flavorRef": "s3.small.1", "imageRef": image, "networks": "auto"}});
     let r = demo.post("/v2.1/servers", Some("2.37"), &body).await;
@@ -65,7 +65,7 @@ both!(jobs);
 
 async fn show_and_list_servers(server: &TestServer) {
     let demo = server.demo().await;
-    let store = &server.core().store;
+    let store = &server.core().store_for_tests();
     let image = store.image_list().await.unwrap().remove(0).id;
     let mut ids = Vec::new();
     for name in ["web-1", "web-2", "db-1"] {
@@ -137,7 +137,7 @@ async fn job_of(s: &crate::Session<'_>, project: &str, job: &str, done: bool) ->
 
 async fn batch_actions(server: &TestServer) {
     let demo = server.demo().await;
-    let store = &server.core().store;
+    let store = &server.core().store_for_tests();
     let image = store.image_list().await.unwrap().remove(0).id;
     let mut ids = Vec::new();
     for name in ["b1", "b2", "b3"] {
@@ -205,7 +205,7 @@ both!(batch_actions);
 
 async fn batch_delete(server: &TestServer) {
     let demo = server.demo().await;
-    let store = &server.core().store;
+    let store = &server.core().store_for_tests();
     let image = store.image_list().await.unwrap().remove(0).id;
     let project = demo.project_id.clone();
     // Two servers, each with a data disk attached.

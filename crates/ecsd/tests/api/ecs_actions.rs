@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::{Session, TestServer, both};
 
 async fn boot(s: &Session<'_>, name: &str, flavor: &str) -> String {
-    let image = s.server.core().store.image_list().await.unwrap().remove(0).id;
+    let image = s.server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
     let body = json!({"server": {"name": name, "flavorRef": flavor, "imageRef": image, "networks": "auto"}});
     let r = s.post("/v2.1/servers", Some("2.37"), &body).await;
     assert_eq!(r.status, 202, "{}", r.body);
@@ -52,7 +52,7 @@ async fn server_view(s: &Session<'_>, id: &str) -> Value {
 async fn reinstall_and_change_os(server: &TestServer) {
     let demo = server.demo().await;
     let admin = server.admin().await;
-    let store = &server.core().store;
+    let store = &server.core().store_for_tests();
     let p = demo.project_id.clone();
     let id = boot(&demo, "os", "m1.tiny").await;
     let theirs = boot(&admin, "theirs", "m1.tiny").await;
@@ -140,7 +140,7 @@ both!(reinstall_and_change_os);
 async fn resize_and_migrate(server: &TestServer) {
     let demo = server.demo().await;
     let admin = server.admin().await;
-    let store = &server.core().store;
+    let store = &server.core().store_for_tests();
     let p = demo.project_id.clone();
     let id = boot(&demo, "rs", "m1.tiny").await;
     let theirs = boot(&admin, "theirs", "m1.tiny").await;
@@ -218,7 +218,7 @@ both!(resize_and_migrate);
 async fn nics(server: &TestServer) {
     let demo = server.demo().await;
     let admin = server.admin().await;
-    let store = &server.core().store;
+    let store = &server.core().store_for_tests();
     let p = demo.project_id.clone();
     let id = boot(&demo, "nics", "m1.tiny").await;
     let theirs = boot(&admin, "theirs", "m1.tiny").await;
@@ -375,7 +375,7 @@ async fn disks(server: &TestServer) {
     assert_error(&demo.delete(&detach(&v1, "?delete_flag=0"), None).await, 400, "Ecs.0111");
 
     // The system disk of a server booted from a volume stays.
-    let image = server.core().store.image_list().await.unwrap().remove(0).id;
+    let image = server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
     let bdm = json!([{"boot_index": 0, "uuid": image, "source_type": "image", "destination_type": "volume",
         "volume_size": 1, "delete_on_termination": true}]);
     let body =

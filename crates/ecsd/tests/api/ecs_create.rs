@@ -15,7 +15,7 @@ struct Place {
 }
 
 async fn place(server: &TestServer) -> Place {
-    let store = &server.core().store;
+    let store = &server.core().store_for_tests();
     let image = store.image_list().await.unwrap().remove(0).id;
     let vpc = store.network_list().await.unwrap().into_iter().find(|n| !n.external).unwrap().id;
     let subnet = store.subnet_list(&vpc).await.unwrap().remove(0).id;
@@ -143,7 +143,7 @@ async fn create_servers(server: &TestServer) {
     }
     names.sort();
     assert_eq!(names, ["web-0001", "web-0002"]);
-    let store = &server.core().store;
+    let store = &server.core().store_for_tests();
     let data_disk = store
         .volumes_of_server(&ids[0])
         .await
@@ -229,7 +229,7 @@ async fn failed_sub_job(server: &TestServer) {
     // The server stays, in ERROR, without its system disk or NIC.
     let id = sub["entities"]["server_id"].as_str().unwrap();
     assert_eq!(demo.wait_status(id, "ERROR").await["status"], "ERROR");
-    let store = &server.core().store;
+    let store = &server.core().store_for_tests();
     assert!(store.volumes_of_server(id).await.unwrap().is_empty());
     assert!(store.port_list(Some(&demo.project_id)).await.unwrap().iter().all(|port| port.server_id != id));
 }

@@ -15,7 +15,7 @@ fn ecs_error(r: &Reply, status: u16, code: &str) {
 }
 
 async fn boot(s: &Session<'_>, name: &str, hints: Value) -> String {
-    let image = s.server.core().store.image_list().await.unwrap().remove(0).id;
+    let image = s.server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
     let body = json!({"server": {"name": name, "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"},
         "os:scheduler_hints": hints});
     let r = s.post("/v2.1/servers", Some("2.37"), &body).await;
@@ -134,7 +134,7 @@ async fn limits(server: &TestServer) {
     let nova = demo.get("/v2.1/limits", None).await;
     assert_eq!(nova.body["limits"]["absolute"], Value::Object(absolute), "{}", nova.body);
     // A project's own quota shows in both.
-    server.core().store.quota_set(&project, "server_groups", 3).await.unwrap();
+    server.core().store_for_tests().quota_set(&project, "server_groups", 3).await.unwrap();
     let r = demo.get(&format!("/v1/{project}/cloudservers/limits"), None).await;
     assert_eq!(r.body["absolute"]["maxServerGroups"], 3);
     assert_eq!(demo.get("/v2.1/limits", None).await.body["limits"]["absolute"]["maxServerGroups"], 3);

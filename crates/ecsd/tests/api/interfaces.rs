@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::{Session, TestServer, both};
 
 async fn boot(s: &Session<'_>, name: &str, networks: Value) -> String {
-    let image = s.server.core().store.image_list().await.unwrap().remove(0).id;
+    let image = s.server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
     let body = json!({"server": {"name": name, "flavorRef": "m1.tiny", "imageRef": image, "networks": networks}});
     let r = s.post("/v2.1/servers", Some("2.37"), &body).await;
     assert_eq!(r.status, 202, "{}", r.body);
@@ -16,7 +16,7 @@ async fn boot(s: &Session<'_>, name: &str, networks: Value) -> String {
 }
 
 async fn network_id(s: &Session<'_>) -> String {
-    s.server.core().store.network_list().await.unwrap().remove(0).id
+    s.server.core().store_for_tests().network_list().await.unwrap().remove(0).id
 }
 
 /// `POST /networking/v2.0/ports` as the session's user.
@@ -102,7 +102,7 @@ async fn user_ports_outlive_their_servers(server: &TestServer) {
     let s = demo.get(&format!("/v2.1/servers/{id}"), None).await;
     assert_eq!(s.body["server"]["addresses"]["default-net"][0]["addr"], "192.168.0.150");
     // A bound port cannot go to a second server.
-    let image = server.core().store.image_list().await.unwrap().remove(0).id;
+    let image = server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
     let body =
         json!({"server": {"name": "x", "flavorRef": "m1.tiny", "imageRef": image, "networks": [{"port": port}]}});
     demo.post("/v2.1/servers", None, &body).await.assert_fault(409, "conflictingRequest");

@@ -44,7 +44,7 @@ macro_rules! with_short_lease {
 }
 
 async fn boot(s: &Session<'_>) -> String {
-    let image = s.server.core().store.image_list().await.unwrap().remove(0).id;
+    let image = s.server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
     let body = json!({"server": {"name": "lease", "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"}});
     let r = s.post("/v2.1/servers", Some("2.37"), &body).await;
     assert_eq!(r.status, 202, "{}", r.body);
@@ -66,10 +66,10 @@ async fn runs_once(s: &Session<'_>, id: &str, action: &str, op: Op, status: &str
     s.wait_status(id, status).await;
     sim.set_latency(op, Duration::ZERO);
     assert_eq!(sim.calls(op) - before, 1, "{action}: the operation ran once");
-    let tasks = s.server.core().store.task_list_for_server(id).await.unwrap();
+    let tasks = s.server.core().store_for_tests().task_list_for_server(id).await.unwrap();
     let task = &tasks[0];
     assert_eq!(task.phase, ecs_types::server::TaskPhase::Succeeded, "{action}: {task:?}");
-    let events = s.server.core().store.task_events(&task.id).await.unwrap();
+    let events = s.server.core().store_for_tests().task_events(&task.id).await.unwrap();
     assert_eq!(events.len(), 1, "{action}: {events:?}");
     assert_eq!(events[0].result.as_deref(), Some("Success"));
 }
@@ -89,10 +89,10 @@ with_short_lease!(a_step_longer_than_the_lease_runs_once);
 /// once.
 async fn two_engines_run_a_task_once(server: &TestServer) {
     let first = server.core();
-    let second: Arc<Core> = Core::new(first.store.clone(), first.config.clone());
+    let second: Arc<Core> = Core::new(first.store_for_tests().clone(), first.config.clone());
     assert_ne!(second.node_id, first.node_id);
-    for driver in first.drivers.all() {
-        second.drivers.insert(driver);
+    for driver in first.drivers_for_tests().all() {
+        second.drivers_for_tests().insert(driver);
     }
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let engine = tokio::spawn(ecs_core::compute::engine::run(second, async move {

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::{Session, TestServer, both};
 
 async fn boot(s: &Session<'_>, name: &str, flavor: &str, key_name: Option<&str>) -> String {
-    let store = &s.server.core().store;
+    let store = &s.server.core().store_for_tests();
     let image = store.image_list().await.unwrap().into_iter().find(|i| i.name.starts_with("cirros")).unwrap().id;
     let network = store.network_list().await.unwrap().remove(0).id;
     let mut body = json!({"server": {"name": name, "flavorRef": flavor, "imageRef": image,
@@ -28,7 +28,7 @@ async fn act(s: &Session<'_>, id: &str, version: &str, body: Value) -> crate::Re
 /// Guests of `id` on all simulated hosts.
 async fn guest_hosts(server: &TestServer, id: &str) -> Vec<String> {
     let mut hosts = Vec::new();
-    for driver in server.core().drivers.all() {
+    for driver in server.core().drivers_for_tests().all() {
         if driver.info(id).await.unwrap().is_some() {
             hosts.push(driver.host().to_string());
         }
@@ -73,7 +73,7 @@ async fn resize_confirm_and_revert(server: &TestServer) {
     assert_eq!(s["flavor"]["original_name"], "s3.large.2");
     assert_eq!(s["flavor"]["vcpus"], 2);
     assert_eq!(cores_in_use(&admin, &project).await, 2, "the larger flavor counts during the window");
-    let used: i64 = server.core().store.host_list().await.unwrap().iter().map(|h| h.used_vcpus).sum();
+    let used: i64 = server.core().store_for_tests().host_list().await.unwrap().iter().map(|h| h.used_vcpus).sum();
     assert_eq!(used, 3, "old and new claims are both held");
     let a = last_action(&demo, &id).await;
     assert_eq!(a["action"], "resize");
@@ -94,7 +94,7 @@ async fn resize_confirm_and_revert(server: &TestServer) {
     let s = demo.wait_status(&id, "ACTIVE").await;
     assert_eq!(s["flavor"]["original_name"], "s3.large.2");
     assert_eq!(cores_in_use(&admin, &project).await, 2);
-    let used: i64 = server.core().store.host_list().await.unwrap().iter().map(|h| h.used_vcpus).sum();
+    let used: i64 = server.core().store_for_tests().host_list().await.unwrap().iter().map(|h| h.used_vcpus).sum();
     assert_eq!(used, 2);
     let dest = admin.get(&format!("/v2.1/servers/{id}"), Some("2.1")).await.body["server"]["OS-EXT-SRV-ATTR:host"]
         .as_str()
@@ -114,7 +114,7 @@ async fn resize_confirm_and_revert(server: &TestServer) {
     assert_eq!(s["OS-EXT-SRV-ATTR:host"], dest.as_str());
     assert_eq!(s["OS-EXT-STS:power_state"], 1);
     assert_eq!(guest_hosts(server, &id).await, vec![dest.clone()]);
-    let used: i64 = server.core().store.host_list().await.unwrap().iter().map(|h| h.used_vcpus).sum();
+    let used: i64 = server.core().store_for_tests().host_list().await.unwrap().iter().map(|h| h.used_vcpus).sum();
     assert_eq!(used, 2);
     assert!(!source.is_empty());
 
@@ -148,7 +148,7 @@ async fn resize_confirm_and_revert(server: &TestServer) {
     assert_eq!(r.status, 204);
     demo.wait_server(&id, |r| r.status == 404).await;
     assert!(guest_hosts(server, &id).await.is_empty());
-    let used: i64 = server.core().store.host_list().await.unwrap().iter().map(|h| h.used_vcpus).sum();
+    let used: i64 = server.core().store_for_tests().host_list().await.unwrap().iter().map(|h| h.used_vcpus).sum();
     assert_eq!(used, 0);
     assert_eq!(cores_in_use(&admin, &project).await, 0);
 }
@@ -261,7 +261,7 @@ async fn passwords_keys_and_consoles(server: &TestServer) {
     assert_eq!(demo.get(&path, None).await.body["password"], "");
     act(&demo, &id, "2.1", json!({"changePassword": {}})).await.assert_fault(400, "badRequest");
     // The password does not stay in the task that carried it.
-    let tasks = server.core().store.task_list_for_server(&id).await.unwrap();
+    let tasks = server.core().store_for_tests().task_list_for_server(&id).await.unwrap();
     let change = tasks.iter().find(|t| t.kind == "changePassword").unwrap();
     assert!(!change.params.to_string().contains("N3w-pass"), "{}", change.params);
 
@@ -352,7 +352,7 @@ async fn quota_overrides_and_server_groups(server: &TestServer) {
         .await;
     assert_eq!(g.status, 200, "{}", g.body);
     let group = g.body["server_group"]["id"].as_str().unwrap().to_string();
-    let store = &server.core().store;
+    let store = &server.core().store_for_tests();
     let image = store.image_list().await.unwrap().remove(0).id;
     let body = json!({"server": {"name": "m", "flavorRef": "m1.tiny", "imageRef": image, "networks": "auto",
         "metadata": {"a": "1", "b": "2", "c": "3"}}, "os:scheduler_hints": {"group": group}});
@@ -378,7 +378,7 @@ both!(quota_overrides_and_server_groups);
 async fn a_task_with_malformed_parameters_fails(server: &TestServer) {
     let demo = server.demo().await;
     let id = boot(&demo, "malformed", "s3.small.1", None).await;
-    let store = &server.core().store;
+    let store = &server.core().store_for_tests();
     let task = ecs_store::NewTask {
         id: uuid::Uuid::new_v4().to_string(),
         parent_id: None,

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::{Session, TestServer, both};
 
 async fn boot(s: &Session<'_>) -> String {
-    let image = s.server.core().store.image_list().await.unwrap().remove(0).id;
+    let image = s.server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
     let body = json!({"server": {"name": "meta", "flavorRef": "m1.tiny", "imageRef": image, "networks": "none",
         "metadata": {"a": "1"}}});
     let r = s.post("/v2.1/servers", Some("2.37"), &body).await;
@@ -149,10 +149,10 @@ both!(zones_hypervisors_services);
 async fn server_groups(server: &TestServer) {
     let demo = server.demo().await;
     let admin = server.admin().await;
-    server.core().store.quota_set(&demo.project_id, "instances", -1).await.unwrap();
-    server.core().store.quota_set(&demo.project_id, "cores", -1).await.unwrap();
-    server.core().store.quota_set(&demo.project_id, "ram", -1).await.unwrap();
-    let image = server.core().store.image_list().await.unwrap().remove(0).id;
+    server.core().store_for_tests().quota_set(&demo.project_id, "instances", -1).await.unwrap();
+    server.core().store_for_tests().quota_set(&demo.project_id, "cores", -1).await.unwrap();
+    server.core().store_for_tests().quota_set(&demo.project_id, "ram", -1).await.unwrap();
+    let image = server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
     let group = |body: Value, v: &'static str| {
         let demo = &demo;
         async move { demo.post("/v2.1/os-server-groups", Some(v), &json!({"server_group": body})).await }

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::{Session, TestServer, both};
 
 async fn boot(s: &Session<'_>, name: &str, groups: Value) -> crate::Reply {
-    let image = s.server.core().store.image_list().await.unwrap().remove(0).id;
+    let image = s.server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
     let body = json!({"server": {"name": name, "flavorRef": "m1.tiny", "imageRef": image, "networks": "none",
         "security_groups": groups}});
     s.post("/v2.1/servers", Some("2.37"), &body).await

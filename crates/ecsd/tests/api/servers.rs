@@ -11,12 +11,12 @@ const IMAGE: &str = "cirros-0.6.2-x86_64";
 
 async fn image_id(s: &Session<'_>) -> String {
     // The image API arrives later; the seed is reachable through the store.
-    let images = s.server.core().store.image_list().await.unwrap();
+    let images = s.server.core().store_for_tests().image_list().await.unwrap();
     images.into_iter().find(|i| i.name == IMAGE).expect("seeded image").id
 }
 
 async fn network_id(s: &Session<'_>) -> String {
-    s.server.core().store.network_list().await.unwrap().remove(0).id
+    s.server.core().store_for_tests().network_list().await.unwrap().remove(0).id
 }
 
 async fn create_body(s: &Session<'_>, name: &str) -> Value {
@@ -102,7 +102,7 @@ async fn create_show_list_update_delete(server: &TestServer) {
     gone.assert_fault(404, "itemNotFound");
     // Its address went back to the pool.
     let net = network_id(&demo).await;
-    let in_use = server.core().store.port_address_in_use(&net, addrs[0]["addr"].as_str().unwrap()).await;
+    let in_use = server.core().store_for_tests().port_address_in_use(&net, addrs[0]["addr"].as_str().unwrap()).await;
     assert!(!in_use.unwrap());
 }
 both!(create_show_list_update_delete);
@@ -351,7 +351,7 @@ both!(create_conditions);
 
 async fn quota_is_never_exceeded(server: &TestServer) {
     let demo = server.demo().await;
-    let store = &server.core().store;
+    let store = &server.core().store_for_tests();
     store.quota_set(&demo.project_id, "instances", 20).await.unwrap();
     store.quota_set(&demo.project_id, "cores", -1).await.unwrap();
     store.quota_set(&demo.project_id, "ram", -1).await.unwrap();
@@ -383,7 +383,7 @@ both!(quota_is_never_exceeded);
 
 async fn placement_failures_and_rescheduling(server: &TestServer) {
     let admin = server.admin().await;
-    let store = &server.core().store;
+    let store = &server.core().store_for_tests();
     store.quota_set(&admin.project_id, "cores", -1).await.unwrap();
     store.quota_set(&admin.project_id, "ram", -1).await.unwrap();
     // Bigger than any host: no valid host.
@@ -493,7 +493,7 @@ async fn two_nodes_share_one_database() {
     };
     let bases: Vec<String> = nodes.iter().map(|n| format!("http://{}", n.addr)).collect();
     let t0 = token(bases[0].clone()).await;
-    let image = nodes[0].core.store.image_list().await.unwrap().remove(0).id;
+    let image = nodes[0].core.store_for_tests().image_list().await.unwrap().remove(0).id;
     let body = json!({"server": {"name": "mn", "flavorRef": "m1.tiny", "imageRef": image, "networks": "none",
         "min_count": 6, "max_count": 6}});
     let r = http
@@ -604,7 +604,7 @@ both!(list_filters);
 
 async fn image_limits_are_checked_against_the_flavor(server: &TestServer) {
     let demo = server.demo().await;
-    let store = &server.core().store;
+    let store = &server.core().store_for_tests();
     let mut big = store.image_list().await.unwrap().remove(0);
     big.id = "5a0c4c3e-1d1a-4a8e-9e0b-0a7f1b2c3d4e".into();
     big.name = "big".into();

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::{Session, TestServer, both};
 
 async fn boot(s: &Session<'_>, name: &str) -> String {
-    let image = s.server.core().store.image_list().await.unwrap().remove(0).id;
+    let image = s.server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
     let body = json!({"server": {"name": name, "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"}});
     let r = s.post("/v2.1/servers", Some("2.37"), &body).await;
     assert_eq!(r.status, 202, "{}", r.body);
@@ -257,7 +257,7 @@ async fn a_failed_swap_reattaches_the_old_volume(server: &TestServer) {
     });
     let r = admin.put(&format!("{path}/{old}"), None, &json!({"volumeAttachment": {"volumeId": new}})).await;
     assert_eq!(r.status, 202, "{}", r.body);
-    let store = &server.core().store;
+    let store = &server.core().store_for_tests();
     for _ in 0..400 {
         if !store.task_unfinished_for_server(&id).await.unwrap() {
             break;
@@ -276,7 +276,7 @@ async fn a_failed_swap_reattaches_the_old_volume(server: &TestServer) {
     assert_eq!(list.body["volumeAttachments"][0]["volumeId"], old);
     assert_eq!(list.body["volumeAttachments"][0]["device"], "/dev/vdb");
     let mut disks = Vec::new();
-    for driver in server.core().drivers.all() {
+    for driver in server.core().drivers_for_tests().all() {
         if let Some(guest) = driver.info(&id).await.unwrap() {
             disks.extend(guest.disks.into_iter().map(|d| (d.id, d.device)));
         }

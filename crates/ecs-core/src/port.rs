@@ -51,10 +51,4 @@ impl Core {
         self.port(ctx, id).await?;
         self.store.port_delete(id).await?.map_err(|_| Conflict::PortInUse { id: id.to_string() }.into())
     }
-
-    /// Whether a port on `network_id` (one the caller sees) holds `address`.
-    pub async fn port_address_in_use(&self, ctx: &AuthContext, network_id: &str, address: &str) -> Result<bool> {
-        self.network(ctx, network_id).await?;
-        Ok(self.store.port_address_in_use(network_id, address).await?)
-    }
 }

@@ -2,7 +2,6 @@
 //! job each with a sub-job per NIC — the NIC's own attach or detach task,
 //! whose `entities.nic_id` is the port.
 
-use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
 use axum::Json;
@@ -37,7 +36,6 @@ pub async fn add(
         return Err(EcsError::new("Ecs.0050"));
     }
     let networks = state.core.networks(&call.ctx).await?;
-    let mut asked = HashSet::new();
     let mut requests = Vec::with_capacity(list.len());
     for nic in list {
         if !nic.is_object() {
@@ -58,30 +56,24 @@ pub async fn add(
             }
             Some(_) => return Err(illegal("security_groups must be a list")),
         }
-        let fixed_ip = match optional_str(nic.get("ip_address"), "ip_address")? {
-            None => None,
-            Some(ip) => {
-                let addr: Ipv4Addr =
-                    ip.parse().map_err(|_| illegal(format!("ip_address {ip} is not an IPv4 address")))?;
-                let cidr: ipnet::IpNet =
-                    subnet.cidr.parse().map_err(|_| ecs_core::Error::Internal("bad CIDR".into()))?;
-                if !cidr.contains(&std::net::IpAddr::V4(addr)) {
-                    return Err(EcsError::new("Ecs.0039"));
-                }
-                let taken = state.core.port_address_in_use(&call.ctx, &network.id, ip).await?;
-                if taken || !asked.insert(ip.to_string()) {
-                    return Err(EcsError::new("Ecs.0010"));
-                }
-                Some(ip.to_string())
-            }
-        };
+        let fixed_ip = optional_str(nic.get("ip_address"), "ip_address")?;
+        if let Some(ip) = fixed_ip
+            && ip.parse::<Ipv4Addr>().is_err()
+        {
+            return Err(illegal(format!("ip_address {ip} is not an IPv4 address")));
+        }
         requests.push(InterfaceRequest::Network {
             net_id: network.id.clone(),
             subnet_id: Some(subnet.id.clone()),
-            fixed_ip,
+            fixed_ip: fixed_ip.map(String::from),
         });
     }
-    let job = state.core.nic_job(&call.ctx, &id, NicOp::Attach(requests), &request_id).await?;
+    // The core checks the addresses (inside the subnet, free, asked once);
+    // this API names an address outside its subnet Ecs.0039 itself.
+    let job = state.core.nic_job(&call.ctx, &id, NicOp::Attach(requests), &request_id).await.map_err(|e| match e {
+        ecs_core::Error::Invalid(ecs_core::Invalid::FixedIpOutsideNetwork { .. }) => EcsError::new("Ecs.0039"),
+        other => other.into(),
+    })?;
     Ok(job_reply(&job))
 }
 

@@ -148,6 +148,26 @@ impl Core {
     /// attach or detach task. The server's lock and state are checked
     /// first; a NIC refused after that (a race) is a failed sub-job.
     /// Returns the job's task id.
+    /// The fixed addresses NICs to add ask for, all checked before any is
+    /// queued: each inside its subnet and free, none asked twice.
+    async fn check_requested_addresses(&self, ctx: &AuthContext, nics: &[InterfaceRequest]) -> Result<()> {
+        let networks = self.networks(ctx).await?;
+        let mut asked = std::collections::HashSet::new();
+        for nic in nics {
+            if let InterfaceRequest::Network { net_id, subnet_id, fixed_ip: Some(ip) } = nic {
+                let network = networks
+                    .iter()
+                    .find(|n| &n.id == net_id)
+                    .ok_or_else(|| Error::not_found(crate::Kind::Network, net_id.as_str()))?;
+                self.check_fixed_ip(network, subnet_id.as_deref(), ip).await?;
+                if !asked.insert(ip.as_str()) {
+                    return Err(Invalid::FixedIpInUse { ip: ip.clone() }.into());
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub async fn nic_job(&self, ctx: &AuthContext, server_id: &str, op: NicOp, request_id: &str) -> Result<String> {
         let server = self.server_get(ctx, server_id).await?;
         let (job_kind, action, count) = match &op {
@@ -160,6 +180,9 @@ impl Core {
         }
         self.check_locked(ctx, &server, action)?;
         state::check(action, &server)?;
+        if let NicOp::Attach(nics) = &op {
+            self.check_requested_addresses(ctx, nics).await?;
+        }
         let job = job_task(ctx, job_kind, &server.project_id, json!({"server_id": server.id}), request_id);
         self.store.task_insert(&job).await?;
         let parent = Some(job.id.as_str());

@@ -60,6 +60,11 @@ impl From<BodyError> for KeystoneError {
             BodyError::UnsupportedMediaType => {
                 Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Content-Type.")
             }
+            BodyError::UnsupportedEncoding => {
+                Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Content-Encoding.")
+            }
+            BodyError::Incomplete => Self::bad_request("The request body is incomplete."),
+            BodyError::TimedOut => Self::new(StatusCode::REQUEST_TIMEOUT, "Timed out reading the request body."),
             BodyError::Malformed => Self::bad_request(
                 "The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.",
             ),
@@ -76,6 +81,7 @@ fn title(status: StatusCode) -> &'static str {
         405 => "Method Not Allowed",
         409 => "Conflict",
         413 => "Request Entity Too Large",
+        408 => "Request Timeout",
         415 => "Unsupported Media Type",
         _ => "Internal Server Error",
     }

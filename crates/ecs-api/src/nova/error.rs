@@ -83,6 +83,11 @@ impl From<BodyError> for NovaError {
             BodyError::UnsupportedMediaType => {
                 Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Content-Type")
             }
+            BodyError::UnsupportedEncoding => {
+                Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Content-Encoding")
+            }
+            BodyError::Incomplete => Self::bad_request("The request body is incomplete"),
+            BodyError::TimedOut => Self::new(StatusCode::REQUEST_TIMEOUT, "Timed out reading the request body"),
             BodyError::Malformed => Self::bad_request("Malformed request body"),
         }
     }

@@ -304,6 +304,13 @@ impl Error {
         }
     }
 
+    /// For a store call whose `StoreError::NotFound` means the `kind` `id`
+    /// the caller named is gone: chiefly a delete that found nothing to
+    /// delete because a concurrent one won the race (a 404, never a 500).
+    pub fn not_found_as(kind: Kind, id: &str) -> impl FnOnce(StoreError) -> Error + '_ {
+        Error::not_found_or(move || Error::not_found(kind, id))
+    }
+
     pub fn not_found(kind: Kind, id: impl Into<String>) -> Error {
         Error::NotFound { kind, id: id.into() }
     }

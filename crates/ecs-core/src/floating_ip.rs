@@ -46,7 +46,7 @@ impl Core {
     pub async fn floating_ip_release(&self, ctx: &AuthContext, id: &str) -> Result<()> {
         policy::authorize_write(ctx, "os_compute_api:os-floating-ips:delete")?;
         self.floating_ip(ctx, id).await?;
-        Ok(self.store.floating_ip_release(id).await?)
+        self.store.floating_ip_release(id).await.map_err(Error::not_found_as(Kind::FloatingIp, id))
     }
 
     /// `addFloatingIp` / `removeFloatingIp`.

@@ -37,7 +37,7 @@ impl Core {
     pub async fn image_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
         policy::authorize_write(ctx, "delete_image")?;
         self.own_image(ctx, id).await?;
-        Ok(self.store.image_delete(id).await?)
+        self.store.image_delete(id).await.map_err(Error::not_found_as(Kind::Image, id))
     }
 
     /// Replaces (`replace`) or merges image metadata.
@@ -110,7 +110,7 @@ impl Core {
         let transition =
             Transition { from, from_tasks: &[], task_state: Action::CreateImage.task_state(), task: Some(task) };
         if !self.store.server_transition(&server.id, &transition).await? {
-            self.store.image_delete(&image.id).await?;
+            self.store.image_delete(&image.id).await.map_err(Error::not_found_as(Kind::Image, &image.id))?;
             let now = self.server_get(ctx, server_id).await?;
             return Err(state::invalid_state(Action::CreateImage, &now));
         }

@@ -165,7 +165,7 @@ impl Core {
     pub async fn network_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
         policy::authorize_write(ctx, "delete_network")?;
         self.own_network(ctx, id).await?;
-        if !self.store.network_delete(id).await? {
+        if !self.store.network_delete(id).await.map_err(Error::not_found_as(Kind::Network, id))? {
             return Err(Error::conflict(format!(
                 "Unable to complete operation on network {id}. There are one or more ports still in use on the network."
             )));
@@ -176,7 +176,7 @@ impl Core {
     pub async fn subnet_delete(&self, ctx: &AuthContext, network_id: &str, id: &str) -> Result<()> {
         policy::authorize_write(ctx, "delete_subnet")?;
         self.own_network(ctx, network_id).await?;
-        if !self.store.subnet_delete(id).await? {
+        if !self.store.subnet_delete(id).await.map_err(Error::not_found_as(Kind::Subnet, id))? {
             return Err(Error::conflict(format!(
                 "Unable to complete operation on subnet {id}: One or more ports have an IP allocation from this subnet."
             )));

@@ -49,6 +49,10 @@ impl Core {
     pub async fn port_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
         policy::authorize_write(ctx, "delete_port")?;
         self.port(ctx, id).await?;
-        self.store.port_delete(id).await?.map_err(|_| Conflict::PortInUse { id: id.to_string() }.into())
+        self.store
+            .port_delete(id)
+            .await
+            .map_err(Error::not_found_as(Kind::Port, id))?
+            .map_err(|_| Conflict::PortInUse { id: id.to_string() }.into())
     }
 }

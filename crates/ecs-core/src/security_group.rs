@@ -106,7 +106,7 @@ impl Core {
         if g.name == "default" {
             return Err(Error::invalid("Unable to delete system group 'default'"));
         }
-        match self.store.security_group_delete(id).await? {
+        match self.store.security_group_delete(id).await.map_err(Error::not_found_as(Kind::SecurityGroup, id))? {
             Ok(()) => Ok(()),
             Err(GroupRefusal::InUse) => Err(Error::invalid("Security group is still in use")),
             Err(_) => unreachable!("delete refuses only groups in use"),
@@ -177,8 +177,7 @@ impl Core {
         let missing = || Error::not_found(Kind::SecurityGroupRule, id);
         let rule = self.store.security_group_rule_get(id).await.map_err(Error::not_found_or(missing))?;
         self.security_group(ctx, &rule.group_id).await.map_err(|_| missing())?;
-        self.store.security_group_rule_delete(id).await?;
-        Ok(())
+        self.store.security_group_rule_delete(id).await.map_err(Error::not_found_or(missing))
     }
 
     /// `addSecurityGroup` / `removeSecurityGroup`.

@@ -62,7 +62,7 @@ impl Core {
     pub async fn server_group_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
         policy::authorize_write(ctx, "os_compute_api:os-server-groups:delete")?;
         self.server_group(ctx, id).await?;
-        Ok(self.store.server_group_delete(id).await?)
+        self.store.server_group_delete(id).await.map_err(Error::not_found_as(Kind::ServerGroup, id))
     }
 
     /// Adds an existing server to an anti-affinity group (the ECS-native

@@ -92,7 +92,7 @@ impl Core {
     pub async fn volume_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
         policy::authorize_write(ctx, "os_compute_api:os-volumes:delete")?;
         self.volume(ctx, id).await?;
-        self.store.volume_delete(id).await?.map_err(|r| match r {
+        self.store.volume_delete(id).await.map_err(Error::not_found_as(Kind::Volume, id))?.map_err(|r| match r {
             VolumeRefusal::State(status) => Error::invalid(format!(
                 "Invalid volume: Volume status must be available or error or error_restoring or error_extending \
                  or error_managing and must not be migrating, attached, belong to a group, have snapshots or be \
@@ -234,7 +234,8 @@ impl Core {
         let params = TaskParams::DetachVolume(DetachVolumeParams { volume_id: VolumeId::new(volume_id) });
         let task = self.task_for(ctx, &server, params, request_id);
         let task_id = task.id.clone();
-        self.store.volume_detach_begin(volume_id, &task).await?.map_err(|r| match r {
+        let began = self.store.volume_detach_begin(volume_id, &task).await;
+        began.map_err(Error::not_found_as(Kind::Volume, volume_id))?.map_err(|r| match r {
             VolumeRefusal::State(s) => Error::invalid(format!(
                 "Invalid volume: Unable to detach volume. Volume status must be 'in-use' (it is {s})."
             )),
@@ -331,6 +332,6 @@ impl Core {
     pub async fn snapshot_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
         policy::authorize_write(ctx, "os_compute_api:os-volumes:snapshots:delete")?;
         self.snapshot(ctx, id).await?;
-        Ok(self.store.snapshot_delete(id).await?)
+        self.store.snapshot_delete(id).await.map_err(Error::not_found_as(Kind::Snapshot, id))
     }
 }

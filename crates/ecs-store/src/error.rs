@@ -2,7 +2,9 @@
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The row asked for does not exist.
+    /// The row asked for does not exist. A delete (or an update of one row)
+    /// that touched no row says so with this too: the caller read the row
+    /// first, so it means a concurrent writer took it away in between.
     #[error("not found")]
     NotFound,
     /// A uniqueness constraint refused the write; names what collided.

@@ -112,9 +112,12 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes an image record. Idempotent.
+    /// Deletes an image record; `NotFound` if there was none.
     pub async fn image_delete(&self, id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM images WHERE id = $1").bind(id).execute(&self.write).await?;
+        let done = sqlx::query("DELETE FROM images WHERE id = $1").bind(id).execute(&self.write).await?;
+        if done.rows_affected() == 0 {
+            return Err(crate::StoreError::NotFound);
+        }
         Ok(())
     }
 

@@ -1097,6 +1097,30 @@ async fn insert_server(tx: &mut Transaction<'_, Any>, s: &Server, now: i64) -> S
 
 impl Store {
     /// Replaces a live server's tags.
+    /// Removes one tag of a live server; `NotFound` if it had no such tag
+    /// (or is gone), so that of two concurrent deletes one is told so.
+    pub async fn server_tag_delete(&self, id: &str, tag: &str) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(
+            "DELETE FROM server_tags WHERE server_id = $1 AND tag = $2 \
+             AND server_id IN (SELECT id FROM servers WHERE id = $1 AND deleted_at IS NULL)",
+        )
+        .bind(id)
+        .bind(tag)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("UPDATE servers SET updated_at = $1 WHERE id = $2")
+            .bind(time::to_db(chrono::Utc::now()))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn server_set_tags(&self, id: &str, tags: &[String]) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         let live = sqlx::query("UPDATE servers SET updated_at = $1 WHERE id = $2 AND deleted_at IS NULL")

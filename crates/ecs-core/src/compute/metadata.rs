@@ -41,7 +41,7 @@ impl Core {
         let mut metadata = if replace { BTreeMap::new() } else { server.metadata };
         metadata.extend(items);
         self.check_metadata_quota(&server.project_id, metadata.len()).await?;
-        self.store.server_set_metadata(id, &metadata).await?;
+        self.store.server_set_metadata(id, &metadata).await.map_err(Error::not_found_as(Kind::Server, id))?;
         Ok(metadata)
     }
 
@@ -51,7 +51,7 @@ impl Core {
         if server.metadata.remove(key).is_none() {
             return Err(Error::not_found(Kind::MetadataItem, ""));
         }
-        Ok(self.store.server_set_metadata(id, &server.metadata).await?)
+        self.store.server_set_metadata(id, &server.metadata).await.map_err(Error::not_found_as(Kind::Server, id))
     }
 
     /// Replaces a server's tags; returns them sorted.
@@ -64,7 +64,7 @@ impl Core {
         if tags.len() > MAX_TAGS {
             return Err(Invalid::TooManyTags { max: MAX_TAGS }.into());
         }
-        self.store.server_set_tags(id, &tags).await?;
+        self.store.server_set_tags(id, &tags).await.map_err(Error::not_found_as(Kind::Server, id))?;
         Ok(tags)
     }
 
@@ -87,9 +87,8 @@ impl Core {
         if !server.tags.iter().any(|t| t == tag) {
             return Err(Error::not_found(Kind::Tag, tag));
         }
-        let tags = server.tags.into_iter().filter(|t| t != tag).collect();
-        self.server_tags_set(ctx, id, tags).await?;
-        Ok(())
+        self.check_locked(ctx, &server, super::state::Action::Update)?;
+        self.store.server_tag_delete(id, tag).await.map_err(Error::not_found_as(Kind::Tag, tag))
     }
 }
 

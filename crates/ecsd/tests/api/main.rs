@@ -19,6 +19,7 @@ mod lifecycle;
 mod metadata;
 mod process;
 mod qemu;
+mod races;
 mod reader;
 mod recovery;
 mod security_groups;

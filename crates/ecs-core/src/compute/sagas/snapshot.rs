@@ -1,6 +1,7 @@
 //! `createImage`: the guest's disk becomes the image the request made
 //! (`saving` until then).
 
+use ecs_store::StoreError;
 use ecs_types::ImageId;
 use ecs_types::server::Server;
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,9 @@ impl Saga for Params {
 
     /// Nova deletes the image of a snapshot that failed.
     async fn undo(&self, _step: Step, cx: &mut StepContext<'_>) -> Result<(), StepError> {
-        Ok(cx.core.store.image_delete(&self.image_id).await?)
+        match cx.core.store.image_delete(&self.image_id).await {
+            Ok(()) | Err(StoreError::NotFound) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -1,0 +1,147 @@
+//! Races and hostile input (issue 14): the loser of a delete race is a 404
+//! in its dialect's format, never a 500.
+
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::{Reply, Session, TestServer, both};
+
+/// How many clients delete the same thing at once.
+const RACERS: usize = 8;
+
+/// Sends `RACERS` copies of one request at once.
+async fn race(s: &Session<'_>, method: Method, path: &str) -> Vec<Reply> {
+    let headers = [("x-auth-token", s.token.as_str())];
+    join_all((0..RACERS).map(|_| s.server.send(method.clone(), path, &headers, None))).await
+}
+
+/// Exactly one reply is `won`; every other passes `lost`.
+fn one_wins(path: &str, replies: &[Reply], won: u16, lost: impl Fn(&Reply)) {
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == won).count(), 1, "{path}: {statuses:?}");
+    for r in replies.iter().filter(|r| r.status.as_u16() != won) {
+        lost(r);
+    }
+}
+
+fn nova_404(r: &Reply) {
+    r.assert_fault(404, "itemNotFound");
+}
+
+fn neutron_404(kind: &'static str) -> impl Fn(&Reply) {
+    move |r: &Reply| {
+        assert_eq!(r.status, 404, "{}", r.body);
+        assert_eq!(r.body["NeutronError"]["type"], kind, "{}", r.body);
+    }
+}
+
+fn keystone_404(r: &Reply) {
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], 404, "{}", r.body);
+}
+
+fn ecs_404(r: &Reply) {
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert!(r.body["error"]["code"].as_str().is_some_and(|c| c.starts_with("Ecs.")), "{}", r.body);
+}
+
+/// `POST` as `s` on any prefix; the reply must be `status`; returns the body.
+async fn made(s: &Session<'_>, path: &str, body: Value, status: u16) -> Value {
+    let r = s.server.send(Method::POST, path, &[("x-auth-token", &s.token)], Some(&body)).await;
+    assert_eq!(r.status, status, "{path}: {}", r.body);
+    r.body
+}
+
+fn id(body: &Value, key: &str) -> String {
+    body[key]["id"].as_str().unwrap_or_else(|| panic!("no {key}.id in {body}")).to_string()
+}
+
+async fn concurrent_deletes(server: &TestServer) {
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+
+    // Neutron: ports, subnets, networks (each first, as they depend).
+    let net = id(&made(&demo, "/networking/v2.0/networks", json!({"network": {"name": "race"}}), 201).await, "network");
+    let subnet_body = json!({"subnet": {"network_id": net, "cidr": "10.9.0.0/24"}});
+    let subnet = id(&made(&demo, "/networking/v2.0/subnets", subnet_body, 201).await, "subnet");
+    let port = id(&made(&demo, "/networking/v2.0/ports", json!({"port": {"network_id": net}}), 201).await, "port");
+    for (path, kind) in [
+        (format!("/networking/v2.0/ports/{port}"), "PortNotFound"),
+        (format!("/networking/v2.0/subnets/{subnet}"), "SubnetNotFound"),
+        (format!("/networking/v2.0/networks/{net}"), "NetworkNotFound"),
+    ] {
+        one_wins(&path, &race(&demo, Method::DELETE, &path).await, 204, neutron_404(kind));
+    }
+
+    // Nova security groups and their rules.
+    let group = json!({"security_group": {"name": "race", "description": "d"}});
+    let group = id(&made(&demo, "/v2.1/os-security-groups", group, 200).await, "security_group");
+    let rule = json!({"security_group_rule": {"parent_group_id": group, "ip_protocol": "tcp", "from_port": 22,
+        "to_port": 22, "cidr": "10.0.0.0/8"}});
+    let rule = id(&made(&demo, "/v2.1/os-security-group-rules", rule, 200).await, "security_group_rule");
+    for path in [format!("/v2.1/os-security-group-rules/{rule}"), format!("/v2.1/os-security-groups/{group}")] {
+        one_wins(&path, &race(&demo, Method::DELETE, &path).await, 202, nova_404);
+    }
+
+    // Volumes and snapshots.
+    let volume = id(&made(&demo, "/v2.1/os-volumes", json!({"volume": {"size": 1}}), 200).await, "volume");
+    let snapshot = json!({"snapshot": {"volume_id": volume}});
+    let snapshot = id(&made(&demo, "/v2.1/os-snapshots", snapshot, 200).await, "snapshot");
+    for path in [format!("/v2.1/os-snapshots/{snapshot}"), format!("/v2.1/os-volumes/{volume}")] {
+        one_wins(&path, &race(&demo, Method::DELETE, &path).await, 202, nova_404);
+    }
+
+    // Server groups, on the Nova and the ECS paths.
+    let sg = json!({"server_group": {"name": "race", "policies": ["anti-affinity"]}});
+    let nova_group = id(&made(&demo, "/v2.1/os-server-groups", sg.clone(), 200).await, "server_group");
+    let path = format!("/v2.1/os-server-groups/{nova_group}");
+    one_wins(&path, &race(&demo, Method::DELETE, &path).await, 204, nova_404);
+    let ecs_groups = format!("/v1/{}/cloudservers/os-server-groups", demo.project_id);
+    let ecs_group = id(&made(&demo, &ecs_groups, sg, 200).await, "server_group");
+    let path = format!("{ecs_groups}/{ecs_group}");
+    one_wins(&path, &race(&demo, Method::DELETE, &path).await, 204, ecs_404);
+
+    // Floating IPs (from an external network), key pairs, images.
+    let public = json!({"network": {"name": "public", "shared": true, "router:external": true}});
+    let public = id(&made(&admin, "/networking/v2.0/networks", public, 201).await, "network");
+    let pool = json!({"subnet": {"network_id": public, "cidr": "172.24.4.0/24"}});
+    made(&admin, "/networking/v2.0/subnets", pool, 201).await;
+    let fip = id(&made(&demo, "/v2.1/os-floating-ips", json!({"pool": "public"}), 200).await, "floating_ip");
+    let path = format!("/v2.1/os-floating-ips/{fip}");
+    one_wins(&path, &race(&demo, Method::DELETE, &path).await, 202, nova_404);
+    made(&demo, "/v2.1/os-keypairs", json!({"keypair": {"name": "race", "public_key": crate::keypairs_vector()}}), 200)
+        .await;
+    let path = "/v2.1/os-keypairs/race";
+    one_wins(path, &race(&demo, Method::DELETE, path).await, 202, nova_404);
+    let image = server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
+    let path = format!("/v2.1/images/{image}");
+    one_wins(&path, &race(&admin, Method::DELETE, &path).await, 204, nova_404);
+
+    // Keystone users and projects.
+    let user = json!({"user": {"name": "racer", "password": "secret-pw", "domain_id": "default"}});
+    let user = id(&made(&admin, "/identity/v3/users", user, 201).await, "user");
+    let project = json!({"project": {"name": "race", "domain_id": "default"}});
+    let project = id(&made(&admin, "/identity/v3/projects", project, 201).await, "project");
+    for path in [format!("/identity/v3/users/{user}"), format!("/identity/v3/projects/{project}")] {
+        one_wins(&path, &race(&admin, Method::DELETE, &path).await, 204, keystone_404);
+    }
+}
+both!(concurrent_deletes);
+
+/// A server's tag deleted by many at once: one 204, the rest 404.
+async fn concurrent_tag_deletes(server: &TestServer) {
+    let demo = server.demo().await;
+    let image = server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
+    let body = json!({"server": {"name": "tagged", "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"}});
+    let r = demo.post("/v2.1/servers", Some("2.37"), &body).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let sid = r.body["server"]["id"].as_str().unwrap().to_string();
+    demo.wait_status(&sid, "ACTIVE").await;
+    let path = format!("/v2.1/servers/{sid}/tags/doomed");
+    assert_eq!(demo.put(&path, Some("2.26"), &Value::Null).await.status, 201);
+    let replies = join_all((0..RACERS).map(|_| demo.nova(Method::DELETE, &path, Some("2.26"), None))).await;
+    one_wins(&path, &replies, 204, nova_404);
+    assert_eq!(demo.get(&format!("/v2.1/servers/{sid}/tags"), Some("2.26")).await.body, json!({"tags": []}));
+}
+both!(concurrent_tag_deletes);

@@ -236,6 +236,11 @@ pub enum Invalid {
     },
     /// Resizing to the flavor the server has.
     SameFlavor,
+    /// A quota call for a project the identity service does not know
+    /// (Nova's `verify_project_id`).
+    NotAProject {
+        id: String,
+    },
     Other(String),
 }
 
@@ -457,6 +462,7 @@ impl fmt::Display for Error {
                 }
                 Invalid::BatchSize { max, .. } => write!(f, "A batch names 1 to {max} servers."),
                 Invalid::SameFlavor => f.write_str("When resizing, instances must change flavor!"),
+                Invalid::NotAProject { id } => write!(f, "Project ID {id} is not a valid project."),
                 Invalid::Other(m) => f.write_str(m),
             },
             Error::Conflict(c) => match c {

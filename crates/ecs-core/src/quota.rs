@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use ecs_types::AuthContext;
 
-use crate::{Core, Error, Resource, Result, policy};
+use ecs_store::StoreError;
+
+use crate::{Core, Error, Invalid, Resource, Result, policy};
 
 /// The quota resources Nova shows, with ecsd's defaults.
 fn defaults(core: &Core) -> BTreeMap<&'static str, i64> {
@@ -28,6 +30,13 @@ fn defaults(core: &Core) -> BTreeMap<&'static str, i64> {
     ])
 }
 
+/// Keystone's ids are at most 64 printable characters; anything else names
+/// no project and is not worth a query (PostgreSQL cannot even compare a
+/// text with a NUL in it).
+fn could_be_project_id(id: &str) -> bool {
+    id.len() <= 64 && !id.chars().any(char::is_control)
+}
+
 /// One resource: its limit and what is in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuotaItem {
@@ -44,8 +53,26 @@ impl Core {
         }
     }
 
-    pub fn quota_defaults(&self) -> BTreeMap<&'static str, i64> {
-        defaults(self)
+    /// Nova's `verify_project_id`: quotas are shown and kept only for a
+    /// project the identity service knows, so that a junk id (a path, a
+    /// NUL, 10 KB) is a 400 and never a row.
+    async fn known_project(&self, project_id: &str) -> Result<()> {
+        let lookup = if could_be_project_id(project_id) {
+            self.store.project_get(project_id).await.map(|_| ())
+        } else {
+            Err(StoreError::NotFound)
+        };
+        match lookup {
+            Ok(()) => Ok(()),
+            Err(StoreError::NotFound) => Err(Invalid::NotAProject { id: project_id.to_string() }.into()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The defaults, as shown for a project (which must exist).
+    pub async fn quota_defaults(&self, project_id: &str) -> Result<BTreeMap<&'static str, i64>> {
+        self.known_project(project_id).await?;
+        Ok(defaults(self))
     }
 
     /// The limit of one resource for a project: its own, else the default.
@@ -68,6 +95,7 @@ impl Core {
     /// A project's quotas with usage.
     pub async fn quota_set(&self, ctx: &AuthContext, project_id: &str) -> Result<BTreeMap<&'static str, QuotaItem>> {
         self.quota_project(ctx, project_id)?;
+        self.known_project(project_id).await?;
         let own = self.store.quota_limits(project_id).await?;
         let usage = self.store.instance_usage(project_id).await?;
         let floating = self.store.floating_ip_list(Some(project_id)).await?.len() as i64;
@@ -152,8 +180,13 @@ impl Core {
         self.quota_set(ctx, project_id).await
     }
 
+    /// Forgets a project's own limits. Like Nova, the project need not
+    /// exist: the quotas of a project deleted since can still be cleared.
     pub async fn quota_reset(&self, ctx: &AuthContext, project_id: &str) -> Result<()> {
         policy::require_admin(ctx, "os_compute_api:os-quota-sets:delete")?;
+        if !could_be_project_id(project_id) {
+            return Ok(()); // no quota was ever kept under it
+        }
         Ok(self.store.quota_reset(project_id).await?)
     }
 }

@@ -53,7 +53,7 @@ pub async fn defaults(
     call: NovaCall,
     Path(project): Path<String>,
 ) -> Result<Json<Value>> {
-    let items = state.core.quota_defaults().into_iter().map(|(n, v)| (n, json!(v)));
+    let items = state.core.quota_defaults(&project).await?.into_iter().map(|(n, v)| (n, json!(v)));
     Ok(Json(render(&call, &project, items)))
 }
 

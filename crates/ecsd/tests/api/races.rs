@@ -145,3 +145,29 @@ async fn concurrent_tag_deletes(server: &TestServer) {
     assert_eq!(demo.get(&format!("/v2.1/servers/{sid}/tags"), Some("2.26")).await.body, json!({"tags": []}));
 }
 both!(concurrent_tag_deletes);
+
+/// Quotas are shown and kept only for projects Keystone knows (Nova's
+/// `verify_project_id`): anything else is a 400, and nothing is stored.
+async fn quotas_of_unknown_projects(server: &TestServer) {
+    let admin = server.admin().await;
+    let long = "p".repeat(10 * 1024);
+    let junk = ["..%2F..%2Fetc%2Fpasswd", "%00", "a%0D%0Ab", long.as_str(), "8c4f1b2e-5a3d-4c8e-9f1a-2b3c4d5e6f70"];
+    let set = json!({"quota_set": {"instances": 5}});
+    for id in junk {
+        let base = format!("/v2.1/os-quota-sets/{id}");
+        let message = admin.put(&base, None, &set).await.assert_fault(400, "badRequest").to_string();
+        assert!(message.starts_with("Project ID ") && message.ends_with(" is not a valid project."), "{message}");
+        for path in [base.clone(), format!("{base}/detail"), format!("{base}/defaults")] {
+            admin.get(&path, None).await.assert_fault(400, "badRequest");
+        }
+        // Nova clears quotas without asking Keystone (the project may be gone).
+        assert_eq!(admin.delete(&base, None).await.status, 202);
+    }
+    // A known project still works, and the policy still comes first.
+    let own = format!("/v2.1/os-quota-sets/{}", admin.project_id);
+    assert_eq!(admin.get(&format!("{own}/defaults"), None).await.status, 200);
+    assert_eq!(admin.put(&own, None, &set).await.body["quota_set"]["instances"], 5);
+    let demo = server.demo().await;
+    demo.get("/v2.1/os-quota-sets/no-such-project", None).await.assert_fault(403, "forbidden");
+}
+both!(quotas_of_unknown_projects);

@@ -117,6 +117,17 @@ fn port(v: Option<&Value>, key: &str) -> Result<Option<i64>> {
     }
 }
 
+/// A rule's text field: absent or null is not given; any other type is
+/// refused with `wrong(value)`, never read as "not given" (a `"cidr": 0`
+/// taken as absent would open the rule to 0.0.0.0/0).
+fn rule_text(r: &Map<String, Value>, key: &str, wrong: impl FnOnce(&Value) -> NovaError) -> Result<Option<String>> {
+    match r.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(wrong(other)),
+    }
+}
+
 pub async fn rule_create(
     State(state): State<AppState>,
     call: NovaCall,
@@ -127,19 +138,14 @@ pub async fn rule_create(
         .get("security_group_rule")
         .and_then(Value::as_object)
         .ok_or_else(|| NovaError::bad_request("Malformed request body"))?;
-    let text = |k: &str| r.get(k).and_then(Value::as_str).map(String::from);
-    let parent = match r.get("parent_group_id") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => return Err(NovaError::bad_request("Security group id should be uuid")),
-    };
+    let group_id = || NovaError::bad_request("Security group id should be uuid");
     let req = RuleRequest {
-        parent_group_id: parent,
-        ip_protocol: text("ip_protocol"),
+        parent_group_id: rule_text(r, "parent_group_id", |_| group_id())?.ok_or_else(group_id)?,
+        ip_protocol: rule_text(r, "ip_protocol", |v| NovaError::bad_request(format!("Invalid IP protocol {v}.")))?,
         from_port: port(r.get("from_port"), "from_port")?,
         to_port: port(r.get("to_port"), "to_port")?,
-        cidr: text("cidr"),
-        group_id: text("group_id"),
+        cidr: rule_text(r, "cidr", |v| NovaError::bad_request(format!("Invalid cidr {v}.")))?,
+        group_id: rule_text(r, "group_id", |_| group_id())?,
     };
     let rule = state.core.security_group_rule_create(&call.ctx, req).await?;
     let groups = state.core.security_groups(&call.ctx).await?;

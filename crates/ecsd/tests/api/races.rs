@@ -171,3 +171,57 @@ async fn quotas_of_unknown_projects(server: &TestServer) {
     demo.get("/v2.1/os-quota-sets/no-such-project", None).await.assert_fault(403, "forbidden");
 }
 both!(quotas_of_unknown_projects);
+
+/// A rule field of the wrong type is Nova's 400, never read as absent (a
+/// `"cidr": 0` once opened the rule to 0.0.0.0/0); so are group bodies.
+async fn security_group_field_types(server: &TestServer) {
+    let demo = server.demo().await;
+    let group = json!({"security_group": {"name": "typed", "description": "d"}});
+    let group = id(&made(&demo, "/v2.1/os-security-groups", group, 200).await, "security_group");
+    let rule = |fields: Value| {
+        let mut r = json!({"parent_group_id": group, "ip_protocol": "tcp", "from_port": 22, "to_port": 22});
+        r.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+        json!({"security_group_rule": r})
+    };
+    for fields in [
+        json!({"cidr": 0}),
+        json!({"cidr": ["10.0.0.0/8"]}),
+        json!({"cidr": true}),
+        json!({"cidr": {"cidr": "10.0.0.0/8"}}),
+        json!({"ip_protocol": 6}),
+        json!({"ip_protocol": ["tcp"]}),
+        json!({"from_port": true}),
+        json!({"to_port": [22]}),
+        json!({"from_port": 22.5}),
+        json!({"group_id": 0}),
+        json!({"group_id": [group]}),
+        json!({"parent_group_id": 0}),
+        json!({"parent_group_id": null}),
+        json!({"parent_group_id": [group]}),
+    ] {
+        let r = demo.post("/v2.1/os-security-group-rules", None, &rule(fields.clone())).await;
+        r.assert_fault(400, "badRequest");
+    }
+    let show = demo.get(&format!("/v2.1/os-security-groups/{group}"), None).await;
+    assert_eq!(show.body["security_group"]["rules"], json!([]), "a refused rule was stored");
+    // Absent (or null) is Nova's default, 0.0.0.0/0; a string is parsed.
+    let r = demo.post("/v2.1/os-security-group-rules", None, &rule(json!({"cidr": null}))).await;
+    assert_eq!(r.body["security_group_rule"]["ip_range"]["cidr"], "0.0.0.0/0", "{}", r.body);
+    let r = demo.post("/v2.1/os-security-group-rules", None, &rule(json!({"cidr": "10.0.0.0/8"}))).await;
+    assert_eq!(r.body["security_group_rule"]["ip_range"]["cidr"], "10.0.0.0/8", "{}", r.body);
+
+    // Group bodies: name and description are strings of at most 255.
+    for body in [
+        json!({"name": 123, "description": "d"}),
+        json!({"name": "n", "description": ["d"]}),
+        json!({"name": null, "description": "d"}),
+        json!({"name": "n".repeat(256), "description": "d"}),
+        json!({"name": "n", "description": "d".repeat(256)}),
+        json!({"name": "  ", "description": "d"}),
+    ] {
+        let body = json!({"security_group": body});
+        demo.post("/v2.1/os-security-groups", None, &body).await.assert_fault(400, "badRequest");
+        demo.put(&format!("/v2.1/os-security-groups/{group}"), None, &body).await.assert_fault(400, "badRequest");
+    }
+}
+both!(security_group_field_types);

@@ -60,6 +60,8 @@ pub async fn create(
         allowed.push("tag");
     }
     let a = validate::object(&body["interfaceAttachment"], "interfaceAttachment", &allowed, &[])?;
+    // Device tags are checked, not kept (no metadata service shows them).
+    a.get("tag").map(|t| validate::tag(t, "interfaceAttachment/tag")).transpose()?;
     let text = |k: &str| -> Result<Option<String>> {
         a.get(k).map(|v| validate::string(v, k, 1, 255).map(String::from)).transpose()
     };

@@ -207,6 +207,7 @@ fn parse_networks(call: &NovaCall, v: &Value) -> Result<NetworkChoice> {
         let uuid = optional_string(fields, "uuid", &path, 255)?;
         let port = optional_string(fields, "port", &path, 255)?.filter(|p| !p.is_empty());
         let fixed_ip = optional_string(fields, "fixed_ip", &path, 64)?;
+        fields.get("tag").map(|t| validate::tag(t, &format!("{path}/tag"))).transpose()?;
         if let Some(ip) = &fixed_ip
             && ip.parse::<std::net::IpAddr>().is_err()
         {
@@ -257,6 +258,7 @@ fn parse_block_devices(v: &Value) -> Result<Vec<BlockDevice>> {
             None => return Err(NovaError::bad_request("Block Device Mapping is Invalid: Missing device source_type.")),
         };
         let uuid = optional_string(f, "uuid", &path, 255)?;
+        f.get("tag").map(|t| validate::tag(t, &format!("{path}/tag"))).transpose()?;
         let boot_index = match f.get("boot_index") {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) => n.as_i64(),
@@ -325,10 +327,7 @@ fn validate_tags(v: &Value, path: &str) -> Result<Vec<String>> {
     }
     let mut tags = Vec::new();
     for t in list {
-        let s = validate::string(t, path, 1, 60)?;
-        if s.contains('/') || s.contains(',') {
-            return Err(invalid(path, t, format!("'{s}' does not match '^[^,/]*$'")));
-        }
+        let s = validate::tag(t, path)?;
         if !tags.iter().any(|x: &String| x == s) {
             tags.push(s.to_string());
         }

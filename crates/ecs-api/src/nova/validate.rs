@@ -113,6 +113,20 @@ pub fn pattern<'a>(
     Ok(s)
 }
 
+/// Nova's `parameter_types.tag` (server tags and device tags alike): a
+/// string of 1–60 characters without `/` or `,`. Control characters are
+/// refused too: a tag is echoed in a `Location` header and in logs.
+pub fn tag<'a>(v: &'a Value, path: &str) -> Result<&'a str, NovaError> {
+    let s = string(v, path, 1, 60)?;
+    if s.contains(['/', ',']) {
+        return Err(invalid(path, v, format!("{} does not match '^[^,/]*$'", repr(v))));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(invalid(path, v, format!("{} contains a control character", repr(v))));
+    }
+    Ok(s)
+}
+
 /// One of `choices`.
 pub fn one_of<'a>(v: &'a Value, path: &str, choices: &[&str]) -> Result<&'a str, NovaError> {
     match v.as_str() {

@@ -178,6 +178,8 @@ pub async fn attach(
     validate::object(&body, "", &["volumeAttachment"], &["volumeAttachment"])?;
     let a = validate::object(&body["volumeAttachment"], "volumeAttachment", &allowed, &["volumeId"])?;
     let volume_id = validate::string(&a["volumeId"], "volumeId", 1, 255)?;
+    // Device tags are checked, not kept (no metadata service shows them).
+    a.get("tag").map(|t| validate::tag(t, "volumeAttachment/tag")).transpose()?;
     let device = match a.get("device") {
         None | Some(Value::Null) => None,
         Some(d) => {
@@ -235,6 +237,7 @@ pub async fn update(
     validate::object(&body, "", &["volumeAttachment"], &["volumeAttachment"])?;
     let a = validate::object(&body["volumeAttachment"], "volumeAttachment", &allowed, &["volumeId"])?;
     let new = validate::string(&a["volumeId"], "volumeId", 1, 255)?;
+    a.get("tag").map(|t| validate::tag(t, "volumeAttachment/tag")).transpose()?;
     let dot = a.get("delete_on_termination").map(|d| validate::boolean(d, "delete_on_termination")).transpose()?;
     state.core.volume_attachment_update(&call.ctx, &id, &volume_id, new, dot, &request_id).await?;
     Ok(StatusCode::ACCEPTED)

@@ -129,15 +129,21 @@ async fn concurrent_deletes(server: &TestServer) {
 }
 both!(concurrent_deletes);
 
+/// Boots an ACTIVE server with `networks` ("none", "auto" or a list).
+async fn boot(s: &Session<'_>, networks: Value) -> String {
+    let image = s.server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
+    let body = json!({"server": {"name": "racer", "flavorRef": "m1.tiny", "imageRef": image, "networks": networks}});
+    let r = s.post("/v2.1/servers", Some("2.37"), &body).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let sid = r.body["server"]["id"].as_str().unwrap().to_string();
+    s.wait_status(&sid, "ACTIVE").await;
+    sid
+}
+
 /// A server's tag deleted by many at once: one 204, the rest 404.
 async fn concurrent_tag_deletes(server: &TestServer) {
     let demo = server.demo().await;
-    let image = server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
-    let body = json!({"server": {"name": "tagged", "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"}});
-    let r = demo.post("/v2.1/servers", Some("2.37"), &body).await;
-    assert_eq!(r.status, 202, "{}", r.body);
-    let sid = r.body["server"]["id"].as_str().unwrap().to_string();
-    demo.wait_status(&sid, "ACTIVE").await;
+    let sid = boot(&demo, json!("none")).await;
     let path = format!("/v2.1/servers/{sid}/tags/doomed");
     assert_eq!(demo.put(&path, Some("2.26"), &Value::Null).await.status, 201);
     let replies = join_all((0..RACERS).map(|_| demo.nova(Method::DELETE, &path, Some("2.26"), None))).await;
@@ -225,3 +231,57 @@ async fn security_group_field_types(server: &TestServer) {
     }
 }
 both!(security_group_field_types);
+
+/// Device tags (`os-interface`, `os-volume_attachments`, a create's
+/// `networks[]` and `block_device_mapping_v2[]`) follow Nova's tag schema:
+/// a string of 1–60 characters without `/` or `,` (nor control characters).
+async fn device_tags(server: &TestServer) {
+    let demo = server.demo().await;
+    let sid = boot(&demo, json!("auto")).await;
+    let net = server.core().store_for_tests().network_list().await.unwrap().remove(0).id;
+    let volume = id(&made(&demo, "/v2.1/os-volumes", json!({"volume": {"size": 1}}), 200).await, "volume");
+    let image = server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
+    let bad = [
+        json!(5),
+        json!(["eth0"]),
+        json!({}),
+        json!(true),
+        json!(""),
+        json!("a/b"),
+        json!("a,b"),
+        json!("t".repeat(61)),
+        json!("a\u{0}b"),
+        json!("a\r\nb"),
+    ];
+    for tag in &bad {
+        let nic = json!({"interfaceAttachment": {"net_id": net, "tag": tag}});
+        let r = demo.post(&format!("/v2.1/servers/{sid}/os-interface"), Some("2.49"), &nic).await;
+        r.assert_fault(400, "badRequest");
+        let attach = json!({"volumeAttachment": {"volumeId": volume, "tag": tag}});
+        let r = demo.post(&format!("/v2.1/servers/{sid}/os-volume_attachments"), Some("2.49"), &attach).await;
+        r.assert_fault(400, "badRequest");
+        let create = |extra: Value| {
+            let mut s = json!({"name": "t", "flavorRef": "m1.tiny", "imageRef": image});
+            s.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            json!({"server": s})
+        };
+        let networks = create(json!({"networks": [{"uuid": net, "tag": tag}]}));
+        demo.post("/v2.1/servers", Some("2.49"), &networks).await.assert_fault(400, "badRequest");
+        let bdm = create(json!({"networks": "none", "block_device_mapping_v2": [{"source_type": "image",
+            "uuid": image, "boot_index": 0, "destination_type": "local", "tag": tag}]}));
+        demo.post("/v2.1/servers", Some("2.49"), &bdm).await.assert_fault(400, "badRequest");
+    }
+    assert_eq!(
+        demo.get(&format!("/v2.1/servers/{sid}/os-interface"), None).await.body["interfaceAttachments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "a refused NIC was attached"
+    );
+    // A good tag is taken.
+    let nic = json!({"interfaceAttachment": {"net_id": net, "tag": "data-nic"}});
+    let r = demo.post(&format!("/v2.1/servers/{sid}/os-interface"), Some("2.49"), &nic).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+both!(device_tags);

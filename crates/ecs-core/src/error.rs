@@ -229,6 +229,10 @@ pub enum Invalid {
     TooManyTags {
         max: usize,
     },
+    /// A tag with a control character (it would reach headers and logs).
+    TagCharacters {
+        tag: String,
+    },
     /// A batch of `given` servers, none or more than `max`.
     BatchSize {
         given: usize,
@@ -459,6 +463,9 @@ impl fmt::Display for Error {
                 }
                 Invalid::TooManyTags { max } => {
                     write!(f, "The number of tags exceeded the per-server limit {max}")
+                }
+                Invalid::TagCharacters { tag } => {
+                    write!(f, "Tag {tag:?} is invalid: a tag must not contain control characters.")
                 }
                 Invalid::BatchSize { max, .. } => write!(f, "A batch names 1 to {max} servers."),
                 Invalid::SameFlavor => f.write_str("When resizing, instances must change flavor!"),

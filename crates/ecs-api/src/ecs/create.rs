@@ -482,7 +482,10 @@ impl Checker<'_> {
         }
         for t in array(self.server, "server_tags")? {
             let key = t.get("key").and_then(Value::as_str).ok_or_else(|| illegal("server_tags[].key is required"))?;
-            let value = t.get("value").and_then(Value::as_str).unwrap_or_default();
+            let value = match t.get("value") {
+                None | Some(Value::Null) => "",
+                Some(v) => v.as_str().ok_or_else(|| illegal("server_tags[].value must be a string"))?,
+            };
             pairs.push((key.to_string(), value.to_string()));
         }
         if pairs.len() > MAX_TAGS {

@@ -51,10 +51,17 @@ fn create_value(value: &str) -> Result<(), EcsError> {
     Ok(())
 }
 
-/// A delete or filter key (1–127 characters) or value (at most 255).
+/// A delete or filter key (1–127 characters) or value (at most 255): any
+/// Unicode but control characters, which no stored tag holds.
 fn loose(text: &str, what: &str, min: usize, max: usize) -> Result<(), EcsError> {
     let n = text.chars().count();
-    if n < min || n > max { Err(too_long(what, max)) } else { Ok(()) }
+    if n < min || n > max {
+        return Err(too_long(what, max));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(EcsError::with_message("Ecs.0907", format!("tag {what} {text:?} has an invalid character")));
+    }
+    Ok(())
 }
 
 fn string<'a>(v: &'a Value, what: &str) -> Result<&'a str, EcsError> {

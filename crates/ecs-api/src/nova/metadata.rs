@@ -105,11 +105,16 @@ fn tags_gate(call: &NovaCall) -> Result<()> {
     if call.version.at_least(26) { Ok(()) } else { Err(NovaError::not_found()) }
 }
 
+/// A tag named by the path, in Nova's words for it.
 fn check_tag(tag: &str) -> Result<()> {
-    if tag.is_empty() || tag.chars().count() > 60 || tag.contains('/') || tag.contains(',') {
-        return Err(NovaError::bad_request(format!("Invalid tag: '{tag}'")));
+    match validate::tag_problem(tag) {
+        None => Ok(()),
+        Some(problem) => Err(NovaError::bad_request(format!(
+            "Tag '{}' is invalid. It must be a non empty string without characters '/' and ','. Validation error \
+             message: {problem}",
+            tag.escape_debug()
+        ))),
     }
-    Ok(())
 }
 
 pub async fn tags(State(state): State<AppState>, call: NovaCall, Path(id): Path<String>) -> Result<Json<Value>> {
@@ -128,9 +133,7 @@ pub async fn tags_replace(
     let list = body["tags"].as_array().ok_or_else(|| invalid("tags", &body["tags"], "is not of type 'array'"))?;
     let mut tags = Vec::new();
     for t in list {
-        let t = t.as_str().ok_or_else(|| invalid("tags", t, "is not of type 'string'"))?;
-        check_tag(t)?;
-        tags.push(t.to_string());
+        tags.push(validate::tag(t, "tags")?.to_string());
     }
     let tags = state.core.server_tags_set(&call.ctx, &id, tags).await?;
     Ok(Json(json!({"tags": tags})))
@@ -165,8 +168,9 @@ pub async fn tag_add(
     tags_gate(&call)?;
     check_tag(&tag)?;
     if state.core.server_tag_add(&call.ctx, &id, &tag).await? {
-        let location =
-            format!("{}/tags/{tag}", call.links.resource("servers", &id)[0]["href"].as_str().unwrap_or_default());
+        // Percent-encoded: a header holds no raw user text.
+        let server = call.links.resource("servers", &id)[0]["href"].as_str().unwrap_or_default().to_string();
+        let location = format!("{server}/tags/{}", urlencoding::encode(&tag));
         Ok((StatusCode::CREATED, [(header::LOCATION, location)]).into_response())
     } else {
         Ok(StatusCode::NO_CONTENT.into_response())

@@ -117,14 +117,27 @@ pub fn pattern<'a>(
 /// string of 1–60 characters without `/` or `,`. Control characters are
 /// refused too: a tag is echoed in a `Location` header and in logs.
 pub fn tag<'a>(v: &'a Value, path: &str) -> Result<&'a str, NovaError> {
-    let s = string(v, path, 1, 60)?;
-    if s.contains(['/', ',']) {
-        return Err(invalid(path, v, format!("{} does not match '^[^,/]*$'", repr(v))));
+    let s = v.as_str().ok_or_else(|| invalid(path, v, format!("{} is not of type 'string'", repr(v))))?;
+    match tag_problem(s) {
+        Some(problem) => Err(invalid(path, v, problem)),
+        None => Ok(s),
     }
-    if s.chars().any(char::is_control) {
-        return Err(invalid(path, v, format!("{} contains a control character", repr(v))));
+}
+
+/// What is wrong with a tag, in the schema validator's words (None: fine).
+pub fn tag_problem(s: &str) -> Option<String> {
+    let shown = format!("'{}'", s.escape_debug());
+    if s.is_empty() {
+        Some(format!("{shown} is too short"))
+    } else if s.chars().count() > 60 {
+        Some(format!("{shown} is too long"))
+    } else if s.contains(['/', ',']) {
+        Some(format!("{shown} does not match '^[^,/]*$'"))
+    } else if s.chars().any(char::is_control) {
+        Some(format!("{shown} contains a control character"))
+    } else {
+        None
     }
-    Ok(s)
 }
 
 /// One of `choices`.

@@ -10,6 +10,19 @@ use crate::{Core, Error, Invalid, Kind, Result, policy};
 /// Nova's per-server tag limit.
 pub const MAX_TAGS: usize = 50;
 
+/// The rules every stored tag follows, whichever dialect sent it: at most
+/// [`MAX_TAGS`] per server, and no control character (a tag is echoed in a
+/// `Location` header and in logs). Each dialect checks its own syntax first.
+pub(crate) fn check_tags(tags: &[String]) -> Result<()> {
+    if tags.len() > MAX_TAGS {
+        return Err(Invalid::TooManyTags { max: MAX_TAGS }.into());
+    }
+    if let Some(tag) = tags.iter().find(|t| t.chars().any(char::is_control)) {
+        return Err(Invalid::TagCharacters { tag: tag.clone() }.into());
+    }
+    Ok(())
+}
+
 impl Core {
     /// Checks that metadata may change now (Nova: active, paused,
     /// suspended or stopped; not locked for a member).
@@ -61,9 +74,7 @@ impl Core {
         self.check_locked(ctx, &server, super::state::Action::Update)?;
         tags.sort();
         tags.dedup();
-        if tags.len() > MAX_TAGS {
-            return Err(Invalid::TooManyTags { max: MAX_TAGS }.into());
-        }
+        check_tags(&tags)?;
         self.store.server_set_tags(id, &tags).await.map_err(Error::not_found_as(Kind::Server, id))?;
         Ok(tags)
     }
@@ -84,6 +95,8 @@ impl Core {
     pub async fn server_tag_delete(&self, ctx: &AuthContext, id: &str, tag: &str) -> Result<()> {
         policy::authorize_write(ctx, "os_compute_api:os-server-tags:delete")?;
         let server = self.server_get(ctx, id).await?;
+        // Checked here, not only by the store: a tag with a NUL cannot even
+        // be compared by PostgreSQL.
         if !server.tags.iter().any(|t| t == tag) {
             return Err(Error::not_found(Kind::Tag, tag));
         }

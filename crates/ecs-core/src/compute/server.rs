@@ -402,6 +402,7 @@ impl Core {
         if req.min_count > req.max_count {
             return Err(Error::invalid("min_count must be <= max_count"));
         }
+        super::metadata::check_tags(&req.tags)?;
         let flavor = self
             .store
             .flavor_get(&req.flavor_ref)

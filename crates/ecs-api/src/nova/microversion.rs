@@ -5,6 +5,8 @@
 //! a `/v2.1` path echoes both headers and `Vary`. `/v2` has no
 //! microversions and behaves as 2.1.
 
+use std::borrow::Cow;
+
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -30,7 +32,7 @@ impl ApiVersion {
     }
 
     fn parse(s: &str) -> Option<Self> {
-        let (major, minor) = s.trim().split_once('.')?;
+        let (major, minor) = s.trim_matches(|c: char| c.is_ascii_whitespace()).split_once('.')?;
         let valid =
             |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (p == "0" || !p.starts_with('0'));
         if !valid(major) || !valid(minor) || major == "0" {
@@ -51,17 +53,30 @@ pub const MIN_VERSION: ApiVersion = ApiVersion::new(2, 1);
 /// serves is implemented.
 pub const MAX_VERSION: ApiVersion = ApiVersion::new(2, 100);
 
+/// A header's text as the version parser sees it: bytes that are not
+/// UTF-8 become U+FFFD, so that a version written with them (or with any
+/// non-ASCII character, `☃`, a full-width `２.１`) is malformed (400) and
+/// never taken for an absent header (2.1). Only ASCII whitespace separates,
+/// as in HTTP.
+fn header_text(value: &HeaderValue) -> Cow<'_, str> {
+    String::from_utf8_lossy(value.as_bytes())
+}
+
+fn ascii_words(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| c.is_ascii_whitespace()).filter(|w| !w.is_empty())
+}
+
 /// The requested compute version string, if any header names one.
 fn requested(headers: &HeaderMap) -> Option<String> {
     for value in headers.get_all("openstack-api-version") {
-        for item in value.to_str().unwrap_or("").split(',') {
-            let mut parts = item.split_whitespace();
-            if parts.next().is_some_and(|s| s.eq_ignore_ascii_case("compute")) {
-                return Some(parts.next().unwrap_or("").to_string());
+        for item in header_text(value).split(',') {
+            let mut words = ascii_words(item);
+            if words.next().is_some_and(|s| s.eq_ignore_ascii_case("compute")) {
+                return Some(words.collect::<Vec<_>>().join(" "));
             }
         }
     }
-    headers.get("x-openstack-nova-api-version").and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string())
+    headers.get("x-openstack-nova-api-version").map(|v| ascii_words(&header_text(v)).collect::<Vec<_>>().join(" "))
 }
 
 /// Decides the version of a `/v2.1` request.
@@ -167,5 +182,31 @@ mod tests {
             negotiate(&with("x-openstack-nova-api-version", "abc")).unwrap_err().status,
             StatusCode::BAD_REQUEST
         );
+    }
+
+    fn raw(name: &str, bytes: &[u8]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_bytes(bytes).unwrap());
+        h
+    }
+
+    #[test]
+    fn non_ascii_versions_are_malformed_not_absent() {
+        for name in ["openstack-api-version", "x-openstack-nova-api-version"] {
+            let prefix = if name == "openstack-api-version" { "compute " } else { "" };
+            for version in ["☃", "２.１", "2.１", "2.1\u{a0}", "\u{3000}2.5"] {
+                let value = format!("{prefix}{version}");
+                let e = negotiate(&raw(name, value.as_bytes())).unwrap_err();
+                assert_eq!(e.status, StatusCode::BAD_REQUEST, "{name}: {value}");
+                assert!(e.message.contains("is of invalid format"), "{}", e.message);
+            }
+            // Not UTF-8 at all (a Latin-1 byte).
+            let value = [prefix.as_bytes(), b"2.\xb9"].concat();
+            assert_eq!(negotiate(&raw(name, &value)).unwrap_err().status, StatusCode::BAD_REQUEST);
+        }
+        // Only ASCII whitespace separates the service from its version.
+        let joined = raw("openstack-api-version", "compute\u{3000}2.5".as_bytes());
+        assert_eq!(negotiate(&joined).unwrap(), MIN_VERSION);
+        assert_eq!(negotiate(&with("openstack-api-version", "compute \t2.5 ")).unwrap(), ApiVersion::new(2, 5));
     }
 }

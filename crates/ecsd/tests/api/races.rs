@@ -359,3 +359,32 @@ async fn tag_characters(server: &TestServer) {
     assert_eq!(demo.get(&tags, Some("2.26")).await.body, json!({"tags": ["a b", "été"]}));
 }
 both!(tag_characters);
+
+/// A microversion with non-ASCII characters is malformed (Nova's 400), not
+/// an absent header served as 2.1.
+async fn non_ascii_microversions(server: &TestServer) {
+    let demo = server.demo().await;
+    for (name, value) in [
+        ("openstack-api-version", "compute ☃"),
+        ("openstack-api-version", "compute ２.１"),
+        ("openstack-api-version", "compute 2.⁵"),
+        ("x-openstack-nova-api-version", "☃"),
+        ("x-openstack-nova-api-version", "２.１"),
+    ] {
+        let r = server.send(Method::GET, "/v2.1/servers", &[("x-auth-token", &demo.token), (name, value)], None).await;
+        let message = r.assert_fault(400, "badRequest");
+        assert!(message.contains("is of invalid format"), "{name}: {value}: {message}");
+        assert_eq!(r.header("openstack-api-version"), Some("compute 2.1"));
+    }
+    let r = server
+        .send(
+            Method::GET,
+            "/v2.1/servers",
+            &[("x-auth-token", &demo.token), ("openstack-api-version", "compute 2.5")],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("openstack-api-version"), Some("compute 2.5"));
+}
+both!(non_ascii_microversions);

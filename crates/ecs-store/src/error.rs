@@ -22,11 +22,19 @@ pub enum StoreError {
     Database(sqlx::Error),
 }
 
+/// PostgreSQL's SQLSTATE for a byte sequence its encoding cannot hold.
+const NUL_IN_TEXT: &str = "22021";
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_string()),
+            // PostgreSQL's text holds no NUL and refuses a parameter with one
+            // (22021, "invalid byte sequence"): such a value names no row,
+            // as SQLite answers too. (Text with a NUL to be stored is the
+            // validators' to refuse before it gets here.)
+            sqlx::Error::Database(db) if db.code().as_deref() == Some(NUL_IN_TEXT) => StoreError::NotFound,
             _ => StoreError::Database(e),
         }
     }

@@ -388,3 +388,50 @@ async fn non_ascii_microversions(server: &TestServer) {
     assert_eq!(r.header("openstack-api-version"), Some("compute 2.5"));
 }
 both!(non_ascii_microversions);
+
+/// An id with a NUL names nothing, on PostgreSQL as on SQLite: a 4xx on
+/// every route, never a 500 (PostgreSQL refuses the parameter outright).
+async fn nul_ids_name_nothing(server: &TestServer) {
+    let demo = server.demo().await;
+    let p = demo.project_id.clone();
+    let mut paths: Vec<String> = [
+        "/v2.1/servers/%00",
+        "/v2.1/os-volumes/%00",
+        "/v2.1/os-snapshots/%00",
+        "/v2.1/os-server-groups/%00",
+        "/v2.1/os-security-groups/%00",
+        "/v2.1/os-security-group-rules/%00",
+        "/v2.1/flavors/%00",
+        "/v2.1/os-keypairs/%00",
+        "/v2.1/images/%00",
+        "/v2.1/os-floating-ips/%00",
+        "/networking/v2.0/networks/%00",
+        "/networking/v2.0/ports/%00",
+        "/networking/v2.0/subnets/%00",
+        "/identity/v3/projects/%00",
+        "/identity/v3/users/%00",
+        "/image/v2/images/%00",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    paths.extend([
+        format!("/v1/{p}/cloudservers/%00"),
+        format!("/v1/{p}/jobs/%00"),
+        format!("/v1/{p}/cloudservers/os-server-groups/%00"),
+    ]);
+    let mut served = Vec::new();
+    for path in &paths {
+        for method in [Method::GET, Method::DELETE] {
+            let r = server.send(method.clone(), path, &[("x-auth-token", &demo.token)], None).await;
+            if !r.status.is_client_error() {
+                served.push(format!("{method} {path}: {} {}", r.status, r.body));
+            }
+        }
+    }
+    let filter = json!({"action": "filter", "matches": [{"key": "resource_name", "value": "\u{0}"}]});
+    let r = demo.post(&format!("/v1/{p}/cloudservers/resource_instances/action"), None, &filter).await;
+    assert!(!r.status.is_server_error(), "{}", r.body);
+    assert!(served.is_empty(), "{served:#?}");
+}
+both!(nul_ids_name_nothing);

@@ -887,6 +887,28 @@ impl Store {
     pub async fn server_set_metadata(&self, id: &str, metadata: &BTreeMap<String, String>) -> StoreResult<()> {
         self.set_live_column(id, "metadata", Some(to_json(metadata))).await
     }
+
+    /// Removes one metadata item of a live server, read and written in one
+    /// transaction; `NotFound` if it had no such item (or is gone), so that
+    /// of two concurrent deletes one is told so.
+    pub async fn server_metadata_delete(&self, id: &str, key: &str) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        let sql =
+            format!("SELECT metadata FROM servers WHERE id = $1 AND deleted_at IS NULL{}", self.backend.for_update());
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+        let mut metadata: BTreeMap<String, String> = json(&row, "metadata")?;
+        if metadata.remove(key).is_none() {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("UPDATE servers SET metadata = $1, updated_at = $2 WHERE id = $3")
+            .bind(to_json(&metadata))
+            .bind(time::to_db(chrono::Utc::now()))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 /// Sets what a worker learnt. A task state of `deleting` is kept: a

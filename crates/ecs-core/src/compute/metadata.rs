@@ -60,11 +60,11 @@ impl Core {
 
     pub async fn server_metadata_delete(&self, ctx: &AuthContext, id: &str, key: &str) -> Result<()> {
         policy::authorize_write(ctx, "os_compute_api:server-metadata:delete")?;
-        let mut server = self.server_for_metadata(ctx, id).await?;
-        if server.metadata.remove(key).is_none() {
+        let server = self.server_for_metadata(ctx, id).await?;
+        if !server.metadata.contains_key(key) {
             return Err(Error::not_found(Kind::MetadataItem, ""));
         }
-        self.store.server_set_metadata(id, &server.metadata).await.map_err(Error::not_found_as(Kind::Server, id))
+        self.store.server_metadata_delete(id, key).await.map_err(Error::not_found_as(Kind::MetadataItem, ""))
     }
 
     /// Replaces a server's tags; returns them sorted.

@@ -145,8 +145,9 @@ async fn boot(s: &Session<'_>, networks: Value) -> String {
     sid
 }
 
-/// A server's tag deleted by many at once: one 204, the rest 404.
-async fn concurrent_tag_deletes(server: &TestServer) {
+/// A server's tag, or metadata item, deleted by many at once: one 204, the
+/// rest 404 (a read-modify-write once let every one of them succeed).
+async fn concurrent_item_deletes(server: &TestServer) {
     let demo = server.demo().await;
     let sid = boot(&demo, json!("none")).await;
     let path = format!("/v2.1/servers/{sid}/tags/doomed");
@@ -154,8 +155,15 @@ async fn concurrent_tag_deletes(server: &TestServer) {
     let replies = join_all((0..RACERS).map(|_| demo.nova(Method::DELETE, &path, Some("2.26"), None))).await;
     one_wins(&path, &replies, 204, nova_404);
     assert_eq!(demo.get(&format!("/v2.1/servers/{sid}/tags"), Some("2.26")).await.body, json!({"tags": []}));
+
+    let metadata = format!("/v2.1/servers/{sid}/metadata");
+    let r = demo.post(&metadata, None, &json!({"metadata": {"doomed": "1", "kept": "2"}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let path = format!("{metadata}/doomed");
+    one_wins(&path, &race(&demo, Method::DELETE, &path).await, 204, nova_404);
+    assert_eq!(demo.get(&metadata, None).await.body, json!({"metadata": {"kept": "2"}}));
 }
-both!(concurrent_tag_deletes);
+both!(concurrent_item_deletes);
 
 /// Quotas are shown and kept only for projects Keystone knows (Nova's
 /// `verify_project_id`): anything else is a 400, and nothing is stored.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use ecs_store::Transition;
+use ecs_store::{StoreError, Transition};
 use ecs_types::{AuthContext, Image, ImageId};
 
 use crate::compute::TaskParams;
@@ -110,7 +110,11 @@ impl Core {
         let transition =
             Transition { from, from_tasks: &[], task_state: Action::CreateImage.task_state(), task: Some(task) };
         if !self.store.server_transition(&server.id, &transition).await? {
-            self.store.image_delete(&image.id).await.map_err(Error::not_found_as(Kind::Image, &image.id))?;
+            match self.store.image_delete(&image.id).await {
+                // Gone already if the caller deleted it meanwhile.
+                Ok(()) | Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
             let now = self.server_get(ctx, server_id).await?;
             return Err(state::invalid_state(Action::CreateImage, &now));
         }

@@ -3,9 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use ecs_types::AuthContext;
-
 use ecs_store::StoreError;
+use ecs_types::AuthContext;
 
 use crate::{Core, Error, Invalid, Resource, Result, policy};
 

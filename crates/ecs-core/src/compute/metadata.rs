@@ -95,8 +95,8 @@ impl Core {
     pub async fn server_tag_delete(&self, ctx: &AuthContext, id: &str, tag: &str) -> Result<()> {
         policy::authorize_write(ctx, "os_compute_api:os-server-tags:delete")?;
         let server = self.server_get(ctx, id).await?;
-        // Checked here, not only by the store: a tag with a NUL cannot even
-        // be compared by PostgreSQL.
+        // The usual miss is answered from this read; the store's NotFound
+        // is the loser of a race with another delete.
         if !server.tags.iter().any(|t| t == tag) {
             return Err(Error::not_found(Kind::Tag, tag));
         }

@@ -161,3 +161,177 @@ async fn keystone_auth_bodies_are_validated(server: &TestServer) {
     assert!(r.body["token"].get("project").is_none());
 }
 both!(keystone_auth_bodies_are_validated);
+
+// --- list query junk ----------------------------------------------------------
+
+/// `limit` junk every paging route refuses.
+const LIMIT_JUNK: &[&str] = &["limit=-1", "limit=abc", "limit=100000000000000000000", "limit=1.5"];
+/// What a strict (2.75-style) route refuses besides: parameters it does not know.
+const UNKNOWN_JUNK: &[&str] = &["sort_dir=sideways", "marker=junk&limit=1", "bogus=1"];
+
+async fn boot(s: &crate::Session<'_>) -> String {
+    let image = s.server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
+    let body = json!({"server": {"name": "junk", "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"}});
+    let r = s.post("/v2.1/servers", Some("2.37"), &body).await;
+    let id = r.body["server"]["id"].as_str().unwrap().to_string();
+    s.wait_status(&id, "ACTIVE").await;
+    id
+}
+
+async fn nova_list_routes_refuse_junk_queries(server: &TestServer) {
+    let admin = server.admin().await;
+    let id = boot(&admin).await;
+    let attachments = format!("/servers/{id}/os-volume_attachments");
+    let actions = format!("/servers/{id}/os-instance-actions");
+    let offset_junk: Vec<&str> = LIMIT_JUNK.iter().copied().chain(["offset=-1", "offset=x"]).collect();
+    let marker_junk: Vec<&str> = LIMIT_JUNK.iter().copied().chain(["marker=junk"]).collect();
+    let strict_offset: Vec<&str> = offset_junk.iter().copied().chain(UNKNOWN_JUNK.iter().copied()).collect();
+    let strict_marker: Vec<&str> =
+        marker_junk.iter().copied().chain(["sort_dir=sideways", "offset=1", "bogus=1"]).collect();
+    // (route, microversion, the junk it refuses)
+    let table: Vec<(&str, &str, &[&str])> = vec![
+        ("/servers", "2.1", &marker_junk),
+        ("/servers/detail", "2.1", &marker_junk),
+        ("/flavors", "2.1", &marker_junk),
+        ("/flavors/detail", "2.1", &marker_junk),
+        ("/os-keypairs", "2.35", &marker_junk),
+        ("/images", "2.1", &marker_junk),
+        ("/images/detail", "2.1", &marker_junk),
+        ("/os-server-groups", "2.1", &offset_junk),
+        ("/os-server-groups", "2.75", &strict_offset),
+        ("/os-volumes", "2.1", &offset_junk),
+        ("/os-volumes/detail", "2.1", &offset_junk),
+        ("/os-snapshots", "2.1", &offset_junk),
+        ("/os-snapshots/detail", "2.1", &offset_junk),
+        ("/os-security-groups", "2.1", &offset_junk),
+        (&attachments, "2.1", &offset_junk),
+        (&attachments, "2.75", &strict_offset),
+        ("/os-hypervisors", "2.33", &strict_marker),
+        ("/os-hypervisors/detail", "2.53", &strict_marker),
+        (&actions, "2.58", &strict_marker),
+        ("/os-services", "2.75", &["limit=1", "sort_dir=sideways", "bogus=1"]),
+    ];
+    for (route, version, junk) in table {
+        for query in junk {
+            let r = admin.get(&format!("/v2.1{route}?{query}"), Some(version)).await;
+            assert_eq!(r.status, 400, "{route}?{query} at {version}: {}", r.body);
+            assert_eq!(r.body["badRequest"]["code"], 400, "{route}?{query} at {version}: {}", r.body);
+        }
+        // The route still lists with a sane query.
+        let r = admin.get(&format!("/v2.1{route}?limit=1"), Some(version)).await;
+        let expected = if route == "/os-services" { 400 } else { 200 };
+        assert_eq!(r.status, expected, "{route}?limit=1 at {version}: {}", r.body);
+    }
+    // Lax routes ignore what they do not know, as Nova does.
+    for route in ["/os-server-groups?sort_dir=sideways", "/os-hypervisors?marker=junk", "/os-services?bogus=1"] {
+        assert_eq!(admin.get(&format!("/v2.1{route}"), Some("2.1")).await.status, 200, "{route}");
+    }
+    // Paging works: offset, and a marker that names an image.
+    for name in ["g1", "g2", "g3"] {
+        let body = json!({"server_group": {"name": name, "policies": ["anti-affinity"]}});
+        assert_eq!(admin.post("/v2.1/os-server-groups", None, &body).await.status, 200);
+    }
+    let all = admin.get("/v2.1/os-server-groups", None).await.body["server_groups"].as_array().unwrap().len();
+    let page = admin.get("/v2.1/os-server-groups?limit=1&offset=1", None).await;
+    assert_eq!(page.body["server_groups"].as_array().unwrap().len(), 1);
+    let past = admin.get(&format!("/v2.1/os-server-groups?offset={all}"), None).await;
+    assert_eq!(past.body["server_groups"], json!([]));
+    let images = admin.get("/v2.1/images", None).await.body["images"].as_array().unwrap().clone();
+    let first = images[0]["id"].as_str().unwrap();
+    let after = admin.get(&format!("/v2.1/images?marker={first}"), None).await;
+    assert_eq!(after.status, 200);
+    assert_eq!(after.body["images"].as_array().unwrap().len(), images.len() - 1);
+}
+both!(nova_list_routes_refuse_junk_queries);
+
+async fn ecs_list_routes_refuse_junk_queries(server: &TestServer) {
+    let demo = server.demo().await;
+    let project = server.demo_project_id();
+    let detail = format!("/v1/{project}/cloudservers/detail");
+    let groups = format!("/v1/{project}/cloudservers/os-server-groups");
+    let table: Vec<(&str, Vec<&str>)> = vec![
+        (&detail, [LIMIT_JUNK, &["limit=0", "limit=1001", "offset=-1", "offset=abc", "offset=1e3"]].concat()),
+        (&groups, [LIMIT_JUNK, &["limit=0", "limit=1001", "marker=junk", "limit=1&marker=junk"]].concat()),
+    ];
+    for (route, junk) in table {
+        for query in junk {
+            let r = demo.get(&format!("{route}?{query}"), None).await;
+            assert_eq!(r.status, 400, "{route}?{query}: {}", r.body);
+            assert_eq!(r.body["error"]["code"], "Ecs.0005", "{route}?{query}: {}", r.body);
+        }
+    }
+    // A page number far past the end is an empty page, not an overflow.
+    let r = demo.get(&format!("{detail}?limit=1000&offset=18446744073709551615"), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["servers"], json!([]));
+}
+both!(ecs_list_routes_refuse_junk_queries);
+
+// --- wrong-typed Nova and ECS bodies ---------------------------------------------
+
+async fn nova_and_ecs_bodies_refuse_wrong_types(server: &TestServer) {
+    let demo = server.demo().await;
+    let nova: Vec<(&str, Value)> = vec![
+        ("/os-server-groups", json!({"server_group": {"name": 123, "policies": ["affinity"]}})),
+        ("/os-server-groups", json!({"server_group": {"name": "g", "policies": "affinity"}})),
+        ("/os-keypairs", json!({"keypair": {"name": 123}})),
+        ("/servers", json!({"server": {"name": 123, "flavorRef": "m1.tiny", "imageRef": "x", "networks": "none"}})),
+        ("/os-volumes", json!({"volume": {"size": "big"}})),
+        ("/os-volumes", json!({"volume": {"size": 1, "display_name": 5}})),
+    ];
+    for (route, body) in nova {
+        let r = demo.post(&format!("/v2.1{route}"), Some("2.1"), &body).await;
+        assert_eq!(r.status, 400, "{route} {body}: {}", r.body);
+        let message = r.body["badRequest"]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("Invalid input for field/attribute"), "{route} {body}: {message}");
+    }
+    let project = server.demo_project_id();
+    let id = boot(&demo).await;
+    let (network, subnet) = {
+        let store = server.core().store_for_tests();
+        let network = store.network_list().await.unwrap().into_iter().find(|n| !n.external).unwrap();
+        let subnet = store.subnet_list(&network.id).await.unwrap().remove(0);
+        (network.id, subnet.id)
+    };
+    let image = server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
+    let create = |extra: Value| {
+        let mut body = json!({"server": {"name": "typed", "imageRef": image, "flavorRef": "s3.small.1", "vpcid": network,
+            "nics": [{"subnet_id": subnet}], "root_volume": {"volumetype": "SSD"}}});
+        for (k, v) in extra.as_object().unwrap() {
+            body["server"][k] = v.clone();
+        }
+        body
+    };
+    let ecs: Vec<(String, Value, &str)> = vec![
+        (
+            format!("/v1/{project}/cloudservers/action"),
+            json!({"os-stop": {"type": 5, "servers": [{"id": id}]}}),
+            "type",
+        ),
+        (
+            format!("/v1/{project}/cloudservers/os-server-groups"),
+            json!({"server_group": {"name": 5, "policies": ["anti-affinity"]}}),
+            "name",
+        ),
+        (
+            format!("/v1.1/{project}/cloudservers"),
+            create(json!({"extendparam": {"chargingMode": ["prePaid"]}})),
+            "chargingMode",
+        ),
+        (
+            format!("/v1/{project}/cloudservers"),
+            create(json!({"server_tags": [{"key": "k", "value": 7}]})),
+            "server_tags",
+        ),
+    ];
+    for (route, body, field) in ecs {
+        let r = demo.post(&route, None, &body).await;
+        assert_eq!(r.status, 400, "{route} {body}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], "Ecs.0005", "{route} {body}: {}", r.body);
+        let message = r.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(field), "{route} {body}: {message}");
+    }
+    // The stop was refused, not taken for a soft one.
+    assert_eq!(demo.get(&format!("/v2.1/servers/{id}"), None).await.body["server"]["status"], "ACTIVE");
+}
+both!(nova_and_ecs_bodies_refuse_wrong_types);

@@ -147,6 +147,31 @@ pub fn integer(v: &Value, path: &str, min: i64) -> Result<i64, NovaError> {
     Ok(n)
 }
 
+/// Nova's `common_quota`: an integer, or a string of one, from -1
+/// (unlimited) to 2³¹−1.
+pub fn quota(v: &Value, path: &str) -> Result<i64, NovaError> {
+    const MAX_INT: i64 = 2_147_483_647;
+    let n = match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => {
+            let digits = s.strip_prefix('-').unwrap_or(s);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid(path, v, format!("{} does not match '^-?[0-9]+$'", repr(v))));
+            }
+            Some(s.parse::<i64>().unwrap_or(i64::MAX))
+        }
+        _ => None,
+    }
+    .ok_or_else(|| invalid(path, v, format!("{} is not of type 'integer', 'string'", repr(v))))?;
+    if n < -1 {
+        return Err(invalid(path, v, format!("{n} is less than the minimum of -1")));
+    }
+    if n > MAX_INT {
+        return Err(invalid(path, v, format!("{} is greater than the maximum of {MAX_INT}", repr(v))));
+    }
+    Ok(n)
+}
+
 /// Nova's `boolean` parameter type: a JSON boolean or one of its strings.
 pub fn boolean(v: &Value, path: &str) -> Result<bool, NovaError> {
     match v {

@@ -286,6 +286,21 @@ async fn nova_and_ecs_bodies_refuse_wrong_types(server: &TestServer) {
         assert!(message.starts_with("Invalid input for field/attribute"), "{route} {body}: {message}");
     }
     let project = server.demo_project_id();
+    let admin = server.admin().await;
+    let quotas = format!("/v2.1/os-quota-sets/{project}");
+    for set in [
+        json!(5),
+        json!({"cores": "1.5"}),
+        json!({"cores": 2_147_483_648i64}),
+        json!({"cores": -2}),
+        json!({"cores": [1]}),
+    ] {
+        let r = admin.put(&quotas, None, &json!({"quota_set": set})).await;
+        assert_eq!(r.status, 400, "{set}: {}", r.body);
+        assert!(r.body["badRequest"]["message"].as_str().unwrap().starts_with("Invalid input for field/attribute"));
+    }
+    let r = admin.put(&quotas, None, &json!({"quota_set": {"cores": "-1"}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
     let id = boot(&demo).await;
     let (network, subnet) = {
         let store = server.core().store_for_tests();

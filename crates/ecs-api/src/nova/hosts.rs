@@ -117,7 +117,22 @@ fn hypervisor_rules(call: &NovaCall) -> ListRules {
 
 async fn hypervisor_page(state: &AppState, call: &NovaCall, raw: Option<&str>) -> Result<Vec<ComputeHost>> {
     let query = ListQuery::parse(raw, call.version, &hypervisor_rules(call))?;
-    let list = hosts(state, call).await?;
+    let mut list = hosts(state, call).await?;
+    if call.version.at_least(53) {
+        let q = &query.params;
+        if let Some(flag) = q.get("with_servers") {
+            super::validate::boolean(&Value::String(flag.into()), "with_servers")?;
+        }
+        if let Some(pattern) = q.get("hypervisor_hostname_pattern") {
+            if q.get("limit").is_some() || q.get("marker").is_some() {
+                return Err(NovaError::bad_request(
+                    "Paging over hypervisors with the hypervisor_hostname_pattern query parameter is not supported.",
+                ));
+            }
+            // Nova matches the pattern anywhere in the name (SQL `LIKE %…%`).
+            list.retain(|h| h.name.contains(pattern));
+        }
+    }
     query.page(list, |h| match host_id(call, h) {
         Value::String(id) => id,
         number => number.to_string(),

@@ -222,6 +222,12 @@ async fn nova_list_routes_refuse_junk_queries(server: &TestServer) {
         let expected = if route == "/os-services" { 400 } else { 200 };
         assert_eq!(r.status, expected, "{route}?limit=1 at {version}: {}", r.body);
     }
+    for query in ["with_servers=maybe", "hypervisor_hostname_pattern=x&limit=1"] {
+        let r = admin.get(&format!("/v2.1/os-hypervisors?{query}"), Some("2.53")).await;
+        assert_eq!(r.status, 400, "{query}: {}", r.body);
+    }
+    let r = admin.get("/v2.1/os-hypervisors?hypervisor_hostname_pattern=no-such-host", Some("2.53")).await;
+    assert_eq!(r.body["hypervisors"], json!([]), "{}", r.body);
     // Lax routes ignore what they do not know, as Nova does.
     for route in ["/os-server-groups?sort_dir=sideways", "/os-hypervisors?marker=junk", "/os-services?bogus=1"] {
         assert_eq!(admin.get(&format!("/v2.1{route}"), Some("2.1")).await.status, 200, "{route}");

@@ -210,6 +210,7 @@ async fn nova_list_routes_refuse_junk_queries(server: &TestServer) {
         ("/os-hypervisors/detail", "2.53", &strict_marker),
         (&actions, "2.58", &strict_marker),
         ("/os-services", "2.75", &["limit=1", "sort_dir=sideways", "bogus=1"]),
+        ("/limits", "2.75", &["limit=1", "sort_dir=sideways", "bogus=1"]),
     ];
     for (route, version, junk) in table {
         for query in junk {
@@ -219,7 +220,7 @@ async fn nova_list_routes_refuse_junk_queries(server: &TestServer) {
         }
         // The route still lists with a sane query.
         let r = admin.get(&format!("/v2.1{route}?limit=1"), Some(version)).await;
-        let expected = if route == "/os-services" { 400 } else { 200 };
+        let expected = if matches!(route, "/os-services" | "/limits") { 400 } else { 200 };
         assert_eq!(r.status, expected, "{route}?limit=1 at {version}: {}", r.body);
     }
     for query in ["with_servers=maybe", "hypervisor_hostname_pattern=x&limit=1"] {
@@ -229,7 +230,12 @@ async fn nova_list_routes_refuse_junk_queries(server: &TestServer) {
     let r = admin.get("/v2.1/os-hypervisors?hypervisor_hostname_pattern=no-such-host", Some("2.53")).await;
     assert_eq!(r.body["hypervisors"], json!([]), "{}", r.body);
     // Lax routes ignore what they do not know, as Nova does.
-    for route in ["/os-server-groups?sort_dir=sideways", "/os-hypervisors?marker=junk", "/os-services?bogus=1"] {
+    for route in [
+        "/os-server-groups?sort_dir=sideways",
+        "/os-hypervisors?marker=junk",
+        "/os-services?bogus=1",
+        "/limits?bogus=1",
+    ] {
         assert_eq!(admin.get(&format!("/v2.1{route}"), Some("2.1")).await.status, 200, "{route}");
     }
     // Paging works: offset, and a marker that names an image.

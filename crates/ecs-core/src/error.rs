@@ -95,6 +95,8 @@ pub enum Kind {
     },
     ConsoleToken,
     Job,
+    /// A Keystone domain (only the default one exists).
+    Domain,
     Project,
     User,
     Role,
@@ -379,6 +381,7 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         }
         Kind::ConsoleToken => write!(f, "The console token was not found or has expired."),
         Kind::Job => write!(f, "Job {id} could not be found."),
+        Kind::Domain => write!(f, "Could not find domain: {id}."),
         Kind::Project => write!(f, "Could not find project: {id}."),
         Kind::User => write!(f, "Could not find user: {id}."),
         Kind::Role => write!(f, "Could not find role: {id}."),

@@ -57,6 +57,33 @@ pub enum Credentials {
     Token(String),
 }
 
+/// A user to create, as a Keystone body describes it: well-typed, not yet
+/// checked against what exists.
+#[derive(Debug, Clone, Copy)]
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    /// None: the user has no password and cannot log in with one.
+    pub password: Option<&'a str>,
+    /// None: the default domain.
+    pub domain_id: Option<&'a str>,
+    pub default_project_id: Option<&'a str>,
+    pub enabled: bool,
+}
+
+/// A project to create, as a Keystone body describes it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewProject<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    /// None: the default domain.
+    pub domain_id: Option<&'a str>,
+    /// None: the domain itself (projects do not nest here).
+    pub parent_id: Option<&'a str>,
+    pub enabled: bool,
+    /// A project acting as a domain (not offered: one domain only).
+    pub is_domain: bool,
+}
+
 /// What the new token is for. `Default` scopes to the user's default
 /// project when they have one (as Keystone does), else unscoped.
 #[derive(Debug, Clone)]
@@ -324,14 +351,34 @@ impl Identity {
         if caller.is_admin() || caller.project_id() == Some(id) { Ok(project) } else { Err(not_found()) }
     }
 
-    pub async fn project_create(&self, caller: &AuthContext, name: &str, description: &str) -> Result<Project> {
+    /// The domain a new user or project goes in: the default one, the only
+    /// one there is (Keystone's `get_domain`: an unknown one is a 404).
+    fn new_owner_domain(domain_id: Option<&str>) -> Result<String> {
+        match domain_id {
+            None => Ok(DEFAULT_DOMAIN_ID.into()),
+            Some(id) if id == DEFAULT_DOMAIN_ID => Ok(id.into()),
+            Some(id) => Err(Error::not_found(Kind::Domain, id)),
+        }
+    }
+
+    pub async fn project_create(&self, caller: &AuthContext, new: &NewProject<'_>) -> Result<Project> {
         policy::require_admin(caller, "identity:create_project")?;
+        if new.is_domain {
+            return Err(Error::invalid("Projects acting as domains are not supported: there is one domain."));
+        }
+        let domain_id = Self::new_owner_domain(new.domain_id)?;
+        if let Some(parent) = new.parent_id.filter(|p| *p != domain_id) {
+            let not_found = || Error::not_found(Kind::Project, parent);
+            self.store.project_get(parent).await.map_err(Error::not_found_or(not_found))?;
+            return Err(Error::invalid("Nested projects are not supported: a project's parent is its domain."));
+        }
+        let name = new.name;
         let project = Project {
             id: new_hex_id(),
             name: name.to_string(),
-            domain_id: DEFAULT_DOMAIN_ID.into(),
-            description: description.to_string(),
-            enabled: true,
+            domain_id,
+            description: new.description.to_string(),
+            enabled: new.enabled,
         };
         match self.store.project_create(&project).await {
             Ok(()) => Ok(project),
@@ -363,18 +410,15 @@ impl Identity {
         self.store.user_get(id).await.map_err(Error::not_found_or(not_found))
     }
 
-    pub async fn user_create(
-        &self,
-        caller: &AuthContext,
-        name: &str,
-        password: Option<&str>,
-        default_project_id: Option<&str>,
-    ) -> Result<User> {
+    pub async fn user_create(&self, caller: &AuthContext, new: &NewUser<'_>) -> Result<User> {
         policy::require_admin(caller, "identity:create_user")?;
-        if let Some(pid) = default_project_id {
+        Self::new_owner_domain(new.domain_id)?;
+        if let Some(pid) = new.default_project_id {
             self.store.project_get(pid).await.map_err(Error::not_found_or(|| Error::not_found(Kind::Project, pid)))?;
         }
-        self.user_insert(name, password, default_project_id).await
+        let mut user = self.new_user(new.name, new.password, new.default_project_id)?;
+        user.enabled = new.enabled;
+        self.store_user(user).await
     }
 
     /// Creates a user without a caller (the seed). A user without a
@@ -386,18 +430,27 @@ impl Identity {
         password: Option<&str>,
         default_project_id: Option<&str>,
     ) -> Result<User> {
-        let user = User {
+        let user = self.new_user(name, password, default_project_id)?;
+        self.store_user(user).await
+    }
+
+    fn new_user(&self, name: &str, password: Option<&str>, default_project_id: Option<&str>) -> Result<User> {
+        Ok(User {
             id: new_hex_id(),
             name: name.to_string(),
             domain_id: DEFAULT_DOMAIN_ID.into(),
             password_hash: password.map(hash_password).transpose()?.unwrap_or_else(|| NO_PASSWORD.to_string()),
             default_project_id: default_project_id.map(String::from),
             enabled: true,
-        };
+        })
+    }
+
+    async fn store_user(&self, user: User) -> Result<User> {
         match self.store.user_create(&user).await {
             Ok(()) => Ok(user),
             Err(StoreError::Conflict(_)) => Err(Error::conflict(format!(
-                "Conflict occurred attempting to store user - Duplicate entry found with name {name} at domain ID {DEFAULT_DOMAIN_ID}."
+                "Conflict occurred attempting to store user - Duplicate entry found with name {} at domain ID {}.",
+                user.name, user.domain_id
             ))),
             Err(e) => Err(e.into()),
         }

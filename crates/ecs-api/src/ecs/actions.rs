@@ -24,7 +24,7 @@ fn server_ids(args: &Value) -> Result<Vec<String>, EcsError> {
 
 /// `type`: SOFT or HARD; `default` when absent (stop) or an error (reboot).
 fn hard(args: &Value, default: Option<bool>) -> Result<bool, EcsError> {
-    match args.get("type").and_then(Value::as_str) {
+    match super::input::optional_str(args.get("type"), "type")? {
         Some("HARD") => Ok(true),
         Some("SOFT") => Ok(false),
         None => default.ok_or_else(|| illegal("type is required")),

@@ -150,8 +150,12 @@ impl Checker<'_> {
             None | Some(Value::Null) => BTreeMap::new(),
             Some(v) => object(v, "extendparam")?.clone().into_iter().collect(),
         };
-        let charging = extend_param.get("chargingMode").and_then(Value::as_str).unwrap_or("postPaid");
-        let prepaid = match charging {
+        // A string, or the older API's number 0 or 1 (DECISIONS.md §9).
+        let charging = match extend_param.get("chargingMode") {
+            Some(Value::Number(n)) => n.to_string(),
+            other => optional_str(other, "extendparam.chargingMode")?.unwrap_or("postPaid").to_string(),
+        };
+        let prepaid = match charging.as_str() {
             "prePaid" | "1" => true,
             "postPaid" | "0" => false,
             other => return Err(illegal(format!("extendparam.chargingMode must be prePaid or postPaid, not {other}"))),
@@ -482,10 +486,7 @@ impl Checker<'_> {
         }
         for t in array(self.server, "server_tags")? {
             let key = t.get("key").and_then(Value::as_str).ok_or_else(|| illegal("server_tags[].key is required"))?;
-            let value = match t.get("value") {
-                None | Some(Value::Null) => "",
-                Some(v) => v.as_str().ok_or_else(|| illegal("server_tags[].value must be a string"))?,
-            };
+            let value = optional_str(t.get("value"), "server_tags[].value")?.unwrap_or_default();
             pairs.push((key.to_string(), value.to_string()));
         }
         if pairs.len() > MAX_TAGS {

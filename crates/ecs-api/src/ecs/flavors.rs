@@ -8,7 +8,7 @@ use ecs_core::flavor::{FlavorListRequest, flavor_on_sale_in};
 use ecs_types::Flavor;
 use serde_json::{Value, json};
 
-use super::{EcsCall, EcsError, query_pairs};
+use super::{EcsCall, EcsError, ListQuery};
 use crate::{AppState, BaseUrl};
 
 fn view(base: &BaseUrl, project: &str, f: &Flavor) -> Value {
@@ -41,8 +41,8 @@ pub async fn index(
     Path(project): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, EcsError> {
-    let pairs = query_pairs(raw.as_deref())?;
-    let az = pairs.iter().find(|(k, _)| k == "availability_zone").map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
+    let query = ListQuery::parse(raw.as_deref())?;
+    let az = query.get("availability_zone").filter(|v| !v.is_empty());
     let flavors = state.core.flavor_list(&call.ctx, FlavorListRequest::default()).await?;
     let shown: Vec<Value> = flavors
         .iter()

@@ -93,9 +93,42 @@ pub(crate) fn json_body(bytes: &[u8]) -> Result<serde_json::Value, EcsError> {
     serde_json::from_slice(bytes).map_err(|_| illegal("request body is illegal."))
 }
 
-/// The query string as pairs.
-pub(crate) fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, EcsError> {
-    serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|_| illegal("Malformed query string"))
+/// The most items an ECS list page holds (`limit` at most this).
+pub(crate) const MAX_LIMIT: usize = 1000;
+
+/// An ECS list route's query string. Its paging parameters are checked
+/// here, once for every route: a junk `limit` or `offset` is Ecs.0005,
+/// never a default.
+pub(crate) struct ListQuery(Vec<(String, String)>);
+
+impl ListQuery {
+    pub(crate) fn parse(raw: Option<&str>) -> Result<Self, EcsError> {
+        serde_urlencoded::from_str(raw.unwrap_or("")).map(ListQuery).map_err(|_| illegal("Malformed query string"))
+    }
+
+    /// The first value of `key`.
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// `limit`: an integer from 1 to [`MAX_LIMIT`].
+    pub(crate) fn limit(&self) -> Result<Option<usize>, EcsError> {
+        self.get("limit")
+            .map(|l| {
+                l.parse::<usize>()
+                    .ok()
+                    .filter(|l| (1..=MAX_LIMIT).contains(l))
+                    .ok_or_else(|| illegal(format!("limit must be an integer from 1 to {MAX_LIMIT}")))
+            })
+            .transpose()
+    }
+
+    /// A non-negative integer parameter such as `offset`.
+    pub(crate) fn non_negative(&self, key: &str) -> Result<Option<usize>, EcsError> {
+        self.get(key)
+            .map(|v| v.parse::<usize>().map_err(|_| illegal(format!("{key} must be a non-negative integer"))))
+            .transpose()
+    }
 }
 
 /// `X-Client-Token` (DECISIONS.md §13) with a digest of the request body.

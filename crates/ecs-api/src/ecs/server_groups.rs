@@ -8,10 +8,8 @@ use axum::http::StatusCode;
 use ecs_types::ServerGroup;
 use serde_json::{Value, json};
 
-use super::{EcsCall, EcsError, illegal, json_body, query_pairs};
+use super::{EcsCall, EcsError, ListQuery, illegal, json_body};
 use crate::AppState;
-
-const MAX_LIMIT: usize = 1000;
 
 fn view(g: &ServerGroup) -> Value {
     json!({"id": g.id, "name": g.name, "policies": [g.policy], "members": g.members, "metadata": {}})
@@ -45,13 +43,9 @@ pub async fn index(
     call: EcsCall,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, EcsError> {
-    let pairs = query_pairs(raw.as_deref())?;
-    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    let limit = get("limit")
-        .map(|l| l.parse::<usize>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)))
-        .map(|l| l.ok_or_else(|| illegal(format!("limit must be an integer from 1 to {MAX_LIMIT}"))))
-        .transpose()?;
-    let marker = get("marker");
+    let query = ListQuery::parse(raw.as_deref())?;
+    let limit = query.limit()?;
+    let marker = query.get("marker");
     if marker.is_some() && limit.is_none() {
         return Err(illegal("marker must be used with limit"));
     }

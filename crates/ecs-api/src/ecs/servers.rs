@@ -11,13 +11,12 @@ use ecs_store::ServerListQuery;
 use ecs_types::server::{Server, vm_states_for_status};
 use serde_json::{Map, Value, json};
 
-use super::{EcsCall, EcsError};
+use super::{EcsCall, EcsError, ListQuery};
 use crate::AppState;
 use crate::server_view::{host_id, iso, usage_time};
 
-/// ListServersDetails: 25 a page by default, at most 1000.
+/// ListServersDetails: 25 a page by default (at most `MAX_LIMIT`).
 const DEFAULT_LIMIT: usize = 25;
-const MAX_LIMIT: usize = 1000;
 
 /// What the view needs besides the server: its group ids and volume devices.
 struct Extras {
@@ -178,19 +177,10 @@ pub async fn detail(
     call: EcsCall,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, EcsError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-        .map_err(|_| EcsError::with_message("Ecs.0005", "Malformed query string"))?;
-    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    let number = |key: &str, default: usize| -> Result<usize, EcsError> {
-        get(key).map_or(Ok(default), |v| {
-            v.parse().map_err(|_| EcsError::with_message("Ecs.0005", format!("{key} must be a non-negative integer")))
-        })
-    };
-    let limit = number("limit", DEFAULT_LIMIT)?;
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(EcsError::with_message("Ecs.0005", format!("limit must be between 1 and {MAX_LIMIT}")));
-    }
-    let page = number("offset", 1)?.max(1);
+    let query = ListQuery::parse(raw.as_deref())?;
+    let get = |key: &str| query.get(key);
+    let limit = query.limit()?.unwrap_or(DEFAULT_LIMIT);
+    let page = query.non_negative("offset")?.unwrap_or(1).max(1);
     let mut q = ServerListQuery { project_id: call.ctx.project_id().map(String::from), ..Default::default() };
     if let Some(status) = get("status") {
         let (vm, tasks) = vm_states_for_status(status)
@@ -212,7 +202,7 @@ pub async fn detail(
             && (ids.is_empty() || ids.contains(&s.id.as_str()))
     });
     let count = servers.len();
-    let page: Vec<Server> = servers.into_iter().skip((page - 1) * limit).take(limit).collect();
+    let page: Vec<Server> = servers.into_iter().skip((page - 1).saturating_mul(limit)).take(limit).collect();
     let extras = extras(&state, &call, &page).await?;
     Ok(Json(json!({"count": count, "servers": page.iter().map(|s| view(s, &extras)).collect::<Vec<_>>()})))
 }

@@ -6,6 +6,7 @@
 
 mod auth;
 mod error;
+mod validate;
 mod views;
 
 use axum::extract::{Path, Query, State};
@@ -13,7 +14,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use ecs_core::identity::{Credentials, DomainRef, ProjectRef, Scope, UserRef};
 use ecs_store::Credential;
 use ecs_types::{Domain, RoleAssignment};
 use serde_json::{Value, json};
@@ -78,71 +78,6 @@ async fn version_short(base: BaseUrl) -> Json<Value> {
 
 // --- tokens -----------------------------------------------------------------
 
-fn field<'a>(v: &'a Value, name: &str, within: &str) -> Result<&'a Value> {
-    v.get(name).ok_or_else(|| {
-        KeystoneError::bad_request(format!("Invalid input for field '{within}': '{name}' is a required property"))
-    })
-}
-
-fn string(v: &Value, name: &str, within: &str) -> Result<String> {
-    field(v, name, within)?
-        .as_str()
-        .map(String::from)
-        .ok_or_else(|| KeystoneError::bad_request(format!("Invalid input for field '{within}.{name}': not a string")))
-}
-
-fn domain_ref(v: &Value, within: &str) -> Result<DomainRef> {
-    let d = field(v, "domain", within)?;
-    if let Some(id) = d.get("id").and_then(Value::as_str) {
-        Ok(DomainRef::Id(id.into()))
-    } else if let Some(name) = d.get("name").and_then(Value::as_str) {
-        Ok(DomainRef::Name(name.into()))
-    } else {
-        Err(KeystoneError::bad_request(format!("Invalid input for field '{within}.domain': id or name is required")))
-    }
-}
-
-/// Parses `{"auth": {"identity": …, "scope": …}}`.
-fn parse_auth(body: &Value) -> Result<(Credentials, Scope)> {
-    let auth = field(body, "auth", "body")?;
-    let identity = field(auth, "identity", "auth")?;
-    let methods: Vec<&str> = field(identity, "methods", "identity")?
-        .as_array()
-        .ok_or_else(|| KeystoneError::bad_request("Invalid input for field 'identity.methods': not a list"))?
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    let credentials = if methods.contains(&"password") {
-        let user = field(field(identity, "password", "identity")?, "user", "password")?;
-        let password = string(user, "password", "user")?;
-        let user_ref = if let Some(id) = user.get("id").and_then(Value::as_str) {
-            UserRef::Id(id.into())
-        } else {
-            UserRef::Name { name: string(user, "name", "user")?, domain: domain_ref(user, "user")? }
-        };
-        Credentials::Password { user: user_ref, password }
-    } else if methods.contains(&"token") {
-        Credentials::Token(string(field(identity, "token", "identity")?, "id", "token")?)
-    } else {
-        return Err(KeystoneError::unauthorized());
-    };
-    let scope = match auth.get("scope") {
-        None | Some(Value::Null) => Scope::Default,
-        Some(Value::String(s)) if s == "unscoped" => Scope::Unscoped,
-        Some(scope) => match scope.get("project") {
-            Some(project) => Scope::Project(if let Some(id) = project.get("id").and_then(Value::as_str) {
-                ProjectRef::Id(id.into())
-            } else {
-                ProjectRef::Name { name: string(project, "name", "project")?, domain: domain_ref(project, "project")? }
-            }),
-            // Domain and system scopes are not offered: the compute API is
-            // project-scoped (seed 002 §4.2).
-            None => return Err(KeystoneError::unauthorized()),
-        },
-    };
-    Ok((credentials, scope))
-}
-
 fn wants_catalog(query: &std::collections::HashMap<String, String>) -> bool {
     !query.contains_key("nocatalog")
 }
@@ -155,7 +90,7 @@ async fn issue_token(
     body: axum::body::Body,
 ) -> Result<Response> {
     let body = read_json(&headers, body).await?;
-    let (credentials, scope) = parse_auth(&body)?;
+    let (credentials, scope) = validate::auth(&body)?;
     let issued = state.core.identity.authenticate(credentials, scope).await?;
     let body = views::token(&base, &state.config.region, &issued.context, wants_catalog(&query));
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
@@ -258,10 +193,8 @@ async fn create_project(
     body: axum::body::Body,
 ) -> Result<Response> {
     let body = read_json(&headers, body).await?;
-    let p = field(&body, "project", "body")?;
-    let name = string(p, "name", "project")?;
-    let description = p.get("description").and_then(Value::as_str).unwrap_or("");
-    let project = state.core.identity.project_create(&caller, &name, description).await?;
+    let new = validate::project_create(&body)?;
+    let project = state.core.identity.project_create(&caller, &new).await?;
     Ok((StatusCode::CREATED, Json(json!({"project": views::project(&base, &project)}))).into_response())
 }
 
@@ -320,21 +253,8 @@ async fn create_user(
     body: axum::body::Body,
 ) -> Result<Response> {
     let body = read_json(&headers, body).await?;
-    let u = field(&body, "user", "body")?;
-    let name = string(u, "name", "user")?;
-    // Keystone's schema: a string or null. A user without one cannot log
-    // in with a password at all (never with an empty one).
-    let password = match u.get("password") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(p)) => Some(p.as_str()),
-        Some(other) => {
-            return Err(KeystoneError::bad_request(format!(
-                "Invalid input for field 'password': {other} is not of type 'string', 'null'"
-            )));
-        }
-    };
-    let default_project = u.get("default_project_id").and_then(Value::as_str);
-    let user = state.core.identity.user_create(&caller, &name, password, default_project).await?;
+    let new = validate::user_create(&body)?;
+    let user = state.core.identity.user_create(&caller, &new).await?;
     Ok((StatusCode::CREATED, Json(json!({"user": views::user(&base, &user)}))).into_response())
 }
 
@@ -474,8 +394,8 @@ async fn create_ec2_credential(
     body: axum::body::Body,
 ) -> Result<Response> {
     let body = read_json(&headers, body).await?;
-    let project_id = string(&body, "tenant_id", "body")?;
-    let credential = state.core.credential_create(&caller, &user_id, &project_id).await?;
+    let project_id = validate::ec2_credential_create(&body)?;
+    let credential = state.core.credential_create(&caller, &user_id, project_id).await?;
     Ok((StatusCode::CREATED, Json(json!({"credential": ec2_credential(&base, &credential)}))).into_response())
 }
 

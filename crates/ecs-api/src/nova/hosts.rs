@@ -2,12 +2,13 @@
 //! (detail for admins), `os-hypervisors` and `os-services` (admins).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use ecs_core::policy;
 use ecs_types::server::ComputeHost;
 use serde_json::{Map, Value, json};
 
+use super::validate::{ListQuery, ListRules, Paging};
 use super::{NovaCall, NovaError};
 use crate::AppState;
 
@@ -106,13 +107,53 @@ async fn hosts(state: &AppState, call: &NovaCall) -> Result<Vec<ComputeHost>> {
     Ok(state.core.compute_hosts().await?)
 }
 
-pub async fn hypervisors(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
-    let list = hosts(&state, &call).await?;
+/// Nova's hypervisor list queries: none before 2.33, then strict with
+/// `limit`/`marker` (2.53 adds the filters).
+fn hypervisor_rules(call: &NovaCall) -> ListRules {
+    let filters: &'static [&'static str] =
+        if call.version.at_least(53) { &["hypervisor_hostname_pattern", "with_servers"] } else { &[] };
+    ListRules { paging: Paging::Marker { from: 33 }, filters, strict_from: Some(33) }
+}
+
+async fn hypervisor_page(state: &AppState, call: &NovaCall, raw: Option<&str>) -> Result<Vec<ComputeHost>> {
+    let query = ListQuery::parse(raw, call.version, &hypervisor_rules(call))?;
+    let mut list = hosts(state, call).await?;
+    if call.version.at_least(53) {
+        let q = &query.params;
+        if let Some(flag) = q.get("with_servers") {
+            super::validate::boolean(&Value::String(flag.into()), "with_servers")?;
+        }
+        if let Some(pattern) = q.get("hypervisor_hostname_pattern") {
+            if q.get("limit").is_some() || q.get("marker").is_some() {
+                return Err(NovaError::bad_request(
+                    "Paging over hypervisors with the hypervisor_hostname_pattern query parameter is not supported.",
+                ));
+            }
+            // Nova matches the pattern anywhere in the name (SQL `LIKE %…%`).
+            list.retain(|h| h.name.contains(pattern));
+        }
+    }
+    query.page(list, |h| match host_id(call, h) {
+        Value::String(id) => id,
+        number => number.to_string(),
+    })
+}
+
+pub async fn hypervisors(
+    State(state): State<AppState>,
+    call: NovaCall,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>> {
+    let list = hypervisor_page(&state, &call, raw.as_deref()).await?;
     Ok(Json(json!({"hypervisors": list.iter().map(|h| hypervisor(&call, &state, h, false)).collect::<Vec<_>>()})))
 }
 
-pub async fn hypervisors_detail(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
-    let list = hosts(&state, &call).await?;
+pub async fn hypervisors_detail(
+    State(state): State<AppState>,
+    call: NovaCall,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>> {
+    let list = hypervisor_page(&state, &call, raw.as_deref()).await?;
     Ok(Json(json!({"hypervisors": list.iter().map(|h| hypervisor(&call, &state, h, true)).collect::<Vec<_>>()})))
 }
 
@@ -129,7 +170,11 @@ pub async fn hypervisor_show(
     Ok(Json(json!({"hypervisor": hypervisor(&call, &state, h, true)})))
 }
 
-pub async fn services(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
+/// Nova's `index_query_schema` for services (strict from 2.75).
+const SERVICE_LIST: ListRules = ListRules { paging: Paging::None, filters: &["host", "binary"], strict_from: Some(75) };
+
+pub async fn services(State(state): State<AppState>, call: NovaCall, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
+    ListQuery::parse(raw.as_deref(), call.version, &SERVICE_LIST)?;
     policy::require_admin(&call.ctx, "os_compute_api:os-services:list")?;
     let list = state.core.compute_hosts().await?;
     let services: Vec<Value> = list

@@ -6,6 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use ecs_types::Image;
 use serde_json::{Value, json};
 
+use super::validate::{ListQuery, ListRules, Paging};
 use super::{NovaCall, NovaError};
 use crate::AppState;
 
@@ -41,9 +42,18 @@ fn nova_status(i: &Image) -> &'static str {
     }
 }
 
-/// The list filters of Nova's image proxy: name, status, minRam, minDisk, changes-since.
-fn filtered(images: Vec<Image>, raw: Option<&str>) -> Result<Vec<Image>> {
-    let q = super::validate::QueryParams::parse(raw)?;
+/// Nova's image proxy pages as Glance does (`limit`, `marker`).
+const LIST: ListRules = ListRules {
+    paging: Paging::Marker { from: 1 },
+    filters: &["name", "status", "changes-since", "server", "type", "minRam", "minDisk", "page_size"],
+    strict_from: None,
+};
+
+/// The list filters of Nova's image proxy (name, status, minRam, minDisk,
+/// changes-since), then the page asked for.
+fn filtered(call: &NovaCall, images: Vec<Image>, raw: Option<&str>) -> Result<Vec<Image>> {
+    let list = ListQuery::parse(raw, call.version, &LIST)?;
+    let q = &list.params;
     let number = |k: &str| -> Result<Option<i64>> {
         q.get(k)
             .map(|v| v.parse::<i64>().map_err(|_| NovaError::bad_request(format!("Invalid {k} filter [{v}]"))))
@@ -58,14 +68,15 @@ fn filtered(images: Vec<Image>, raw: Option<&str>) -> Result<Vec<Image>> {
                 .map_err(|_| NovaError::bad_request(format!("Invalid changes-since value [{v}]")))
         })
         .transpose()?;
-    Ok(images
+    let images = images
         .into_iter()
         .filter(|i| q.get("name").is_none_or(|n| n == i.name))
         .filter(|i| q.get("status").is_none_or(|st| st.eq_ignore_ascii_case(nova_status(i))))
         .filter(|i| min_ram.is_none_or(|m| i.min_ram_mb >= m))
         .filter(|i| min_disk.is_none_or(|m| i.min_disk_gb >= m))
         .filter(|i| since.is_none_or(|t| i.created_at >= t))
-        .collect())
+        .collect();
+    list.page(images, |i| i.id.clone())
 }
 
 async fn visible(state: &AppState, call: &NovaCall) -> Result<Vec<Image>> {
@@ -75,12 +86,12 @@ async fn visible(state: &AppState, call: &NovaCall) -> Result<Vec<Image>> {
 }
 
 pub async fn index(State(state): State<AppState>, call: NovaCall, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
-    let images = filtered(visible(&state, &call).await?, raw.as_deref())?;
+    let images = filtered(&call, visible(&state, &call).await?, raw.as_deref())?;
     Ok(Json(json!({"images": images.iter().map(|i| view(&call, i, false)).collect::<Vec<_>>()})))
 }
 
 pub async fn detail(State(state): State<AppState>, call: NovaCall, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
-    let images = filtered(visible(&state, &call).await?, raw.as_deref())?;
+    let images = filtered(&call, visible(&state, &call).await?, raw.as_deref())?;
     Ok(Json(json!({"images": images.iter().map(|i| view(&call, i, true)).collect::<Vec<_>>()})))
 }
 

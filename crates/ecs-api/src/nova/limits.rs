@@ -4,16 +4,20 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use serde_json::{Value, json};
 
-use super::validate::QueryParams;
+use super::validate::{ListQuery, ListRules, Paging};
 use super::{NovaCall, NovaError};
 use crate::AppState;
+
+/// Nova's `limits_query_schema` (strict from 2.75).
+const QUERY: ListRules = ListRules { paging: Paging::None, filters: &["tenant_id", "reserved"], strict_from: Some(75) };
 
 pub async fn show(
     State(state): State<AppState>,
     call: NovaCall,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, NovaError> {
-    let q = QueryParams::parse(raw.as_deref())?;
+    let query = ListQuery::parse(raw.as_deref(), call.version, &QUERY)?;
+    let q = &query.params;
     let own = ecs_core::policy::project_of(&call.ctx)?.to_string();
     // Admins may look at another project (`tenant_id`), as in Nova.
     let project = match q.get("tenant_id") {

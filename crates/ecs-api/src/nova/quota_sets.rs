@@ -63,10 +63,10 @@ pub async fn update(
     Path(project): Path<String>,
     NovaBody(body): NovaBody,
 ) -> Result<Json<Value>> {
-    let set = body
-        .get("quota_set")
-        .and_then(Value::as_object)
-        .ok_or_else(|| invalid("", &body, "'quota_set' is a required property"))?;
+    super::validate::object(&body, "", &["quota_set"], &["quota_set"])?;
+    let set = body["quota_set"].as_object().ok_or_else(|| {
+        invalid("quota_set", &body["quota_set"], format!("{} is not of type 'object'", body["quota_set"]))
+    })?;
     let mut force = false;
     let mut values = BTreeMap::new();
     for (name, v) in set {
@@ -74,13 +74,7 @@ pub async fn update(
             force = super::validate::boolean(v, "force")?;
             continue;
         }
-        let n = match v {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.parse().ok(),
-            _ => None,
-        }
-        .ok_or_else(|| invalid(&format!("quota_set/{name}"), v, format!("{v} is not of type 'integer', 'string'")))?;
-        values.insert(name.clone(), n);
+        values.insert(name.clone(), super::validate::quota(v, &format!("quota_set/{name}"))?);
     }
     let set = state.core.quota_update(&call.ctx, &project, values, force).await?;
     let mut body = render(&call, &project, limits(set));

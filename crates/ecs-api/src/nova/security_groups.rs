@@ -63,10 +63,23 @@ fn group_body(body: &Value) -> Result<&Map<String, Value>> {
         .ok_or_else(|| NovaError::bad_request("Malformed request body"))
 }
 
-pub async fn index(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
+/// Nova's `index_query`: `common.limited` paging, `all_tenants`.
+const LIST: super::validate::ListRules = super::validate::ListRules {
+    paging: super::validate::Paging::Offset,
+    filters: &["all_tenants"],
+    strict_from: None,
+};
+
+pub async fn index(
+    State(state): State<AppState>,
+    call: NovaCall,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Result<Json<Value>> {
     gone_at_236(&call)?;
+    let list = super::validate::ListQuery::parse(raw.as_deref(), call.version, &LIST)?;
     let groups = state.core.security_groups(&call.ctx).await?;
-    Ok(Json(json!({"security_groups": groups.iter().map(|g| group_view(g, &groups)).collect::<Vec<_>>()})))
+    let page = list.page(groups.clone(), |g| g.id.clone())?;
+    Ok(Json(json!({"security_groups": page.iter().map(|g| group_view(g, &groups)).collect::<Vec<_>>()})))
 }
 
 pub async fn show(State(state): State<AppState>, call: NovaCall, Path(id): Path<String>) -> Result<Json<Value>> {

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use ecs_types::ServerGroup;
 use serde_json::{Value, json};
 
-use super::validate::{self, QueryParams, invalid};
+use super::validate::{self, ListQuery, ListRules, Paging, invalid};
 use super::{NovaBody, NovaCall, NovaError};
 use crate::AppState;
 
@@ -31,10 +31,16 @@ fn view(call: &NovaCall, g: &ServerGroup) -> Value {
     v
 }
 
+/// Nova's `index_query` (strict from 2.75).
+const LIST: ListRules = ListRules { paging: Paging::Offset, filters: &["all_projects"], strict_from: Some(75) };
+
 pub async fn index(State(state): State<AppState>, call: NovaCall, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
-    let q = QueryParams::parse(raw.as_deref())?;
-    let all = q.get("all_projects").is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
-    let groups = state.core.server_groups(&call.ctx, all).await?;
+    let list = ListQuery::parse(raw.as_deref(), call.version, &LIST)?;
+    let all = list
+        .params
+        .get("all_projects")
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
+    let groups = list.page(state.core.server_groups(&call.ctx, all).await?, |g| g.id.clone())?;
     Ok(Json(json!({"server_groups": groups.iter().map(|g| view(&call, g)).collect::<Vec<_>>()})))
 }
 

@@ -261,7 +261,9 @@ fn parse_block_devices(v: &Value) -> Result<Vec<BlockDevice>> {
         f.get("tag").map(|t| validate::tag(t, &format!("{path}/tag"))).transpose()?;
         let boot_index = match f.get("boot_index") {
             None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::Number(n)) => Some(n.as_i64().ok_or_else(|| {
+                invalid(&format!("{path}/boot_index"), &f["boot_index"], format!("{n} is not of type 'integer'"))
+            })?),
             Some(Value::String(s)) => Some(s.parse::<i64>().map_err(|_| {
                 NovaError::bad_request(format!("Block Device Mapping is Invalid: Boot index {s} is invalid."))
             })?),

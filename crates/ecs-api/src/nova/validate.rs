@@ -174,6 +174,31 @@ pub fn integer(v: &Value, path: &str, min: i64) -> Result<i64, NovaError> {
     Ok(n)
 }
 
+/// Nova's `common_quota`: an integer, or a string of one, from -1
+/// (unlimited) to 2³¹−1.
+pub fn quota(v: &Value, path: &str) -> Result<i64, NovaError> {
+    const MAX_INT: i64 = 2_147_483_647;
+    let n = match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => {
+            let digits = s.strip_prefix('-').unwrap_or(s);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid(path, v, format!("{} does not match '^-?[0-9]+$'", repr(v))));
+            }
+            Some(s.parse::<i64>().unwrap_or(i64::MAX))
+        }
+        _ => None,
+    }
+    .ok_or_else(|| invalid(path, v, format!("{} is not of type 'integer', 'string'", repr(v))))?;
+    if n < -1 {
+        return Err(invalid(path, v, format!("{n} is less than the minimum of -1")));
+    }
+    if n > MAX_INT {
+        return Err(invalid(path, v, format!("{} is greater than the maximum of {MAX_INT}", repr(v))));
+    }
+    Ok(n)
+}
+
 /// Nova's `boolean` parameter type: a JSON boolean or one of its strings.
 pub fn boolean(v: &Value, path: &str) -> Result<bool, NovaError> {
     match v {
@@ -247,13 +272,7 @@ impl QueryParams {
 
     /// Nova's `limit`: a non-negative integer.
     pub fn limit(&self) -> Result<Option<i64>, NovaError> {
-        match self.get("limit") {
-            None => Ok(None),
-            Some(raw) => match raw.parse::<i64>() {
-                Ok(n) if n >= 0 && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(n)),
-                _ => Err(invalid_query("limit", raw, format!("'{raw}' does not match '^[0-9]*$'"))),
-            },
-        }
+        self.non_negative("limit")
     }
 
     /// Re-encodes the query with `marker` replaced, sorted as Nova does.
@@ -262,5 +281,99 @@ impl QueryParams {
         pairs.push(("marker".into(), marker.into()));
         pairs.sort();
         serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+/// What one Nova list route reads from its query string, after its
+/// `*_query` schema: how it pages, its own filters, and from which
+/// microversion it refuses anything else (most became strict at 2.75).
+/// Parameters a lax route does not know are ignored, as Nova ignores them.
+pub struct ListRules {
+    pub paging: Paging,
+    /// The route's filters (never refused at a strict microversion).
+    pub filters: &'static [&'static str],
+    /// From this minor microversion on, unknown parameters are a 400.
+    pub strict_from: Option<u16>,
+}
+
+/// How a Nova list route pages.
+pub enum Paging {
+    /// Not at all: `limit` and the rest are not its parameters.
+    None,
+    /// `limit` and `offset` (Nova's `common.limited`).
+    Offset,
+    /// `limit` and `marker` (an item's id), from this minor microversion on.
+    Marker { from: u16 },
+}
+
+/// Nova's page size when a request names none (`osapi_max_limit`).
+pub const MAX_LIMIT: usize = 1000;
+
+/// A list route's query string, checked against its [`ListRules`].
+pub struct ListQuery {
+    pub params: QueryParams,
+    paging: bool,
+    limit: usize,
+    offset: usize,
+    marker: Option<String>,
+}
+
+impl ListQuery {
+    pub fn parse(raw: Option<&str>, version: super::ApiVersion, rules: &ListRules) -> Result<Self, NovaError> {
+        let params = QueryParams::parse(raw)?;
+        let paging: &[&str] = match rules.paging {
+            Paging::None => &[],
+            Paging::Offset => &["limit", "offset"],
+            Paging::Marker { from } if version.at_least(from) => &["limit", "marker"],
+            Paging::Marker { .. } => &[],
+        };
+        if rules.strict_from.is_some_and(|minor| version.at_least(minor)) {
+            let allowed: Vec<&str> = paging.iter().chain(rules.filters).copied().collect();
+            params.only(&allowed)?;
+        }
+        let uses = |name: &str| paging.contains(&name);
+        let limit = if uses("limit") { params.limit()? } else { None };
+        let offset = if uses("offset") { params.non_negative("offset")? } else { None };
+        let marker = if uses("marker") { params.get("marker").map(String::from) } else { None };
+        Ok(ListQuery {
+            paging: !paging.is_empty(),
+            // `limit=0` is no limit, as in Nova's `common.limited`.
+            limit: limit.filter(|l| *l > 0).map_or(MAX_LIMIT, |l| (l as usize).min(MAX_LIMIT)),
+            offset: offset.unwrap_or(0) as usize,
+            marker,
+            params,
+        })
+    }
+
+    /// The page of `items` the query asks for: after the marker (found by
+    /// `id`; one that names nothing is a 400), past the offset, at most
+    /// the limit.
+    pub fn page<T>(&self, mut items: Vec<T>, id: impl Fn(&T) -> String) -> Result<Vec<T>, NovaError> {
+        if !self.paging {
+            return Ok(items);
+        }
+        if let Some(marker) = &self.marker {
+            let at = items
+                .iter()
+                .position(|i| id(i) == *marker)
+                .ok_or_else(|| NovaError::from(ecs_core::Error::unknown(ecs_core::Kind::Marker, marker.as_str())))?;
+            items.drain(..=at);
+        }
+        items.drain(..self.offset.min(items.len()));
+        items.truncate(self.limit);
+        Ok(items)
+    }
+}
+
+impl QueryParams {
+    /// A non-negative integer parameter (Nova's `non_negative_integer`).
+    pub fn non_negative(&self, name: &str) -> Result<Option<i64>, NovaError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(raw) => match raw.parse::<i64>() {
+                Ok(n) if n >= 0 && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(n)),
+                _ => Err(invalid_query(name, raw, format!("'{raw}' does not match '^[0-9]*$'"))),
+            },
+        }
     }
 }

@@ -2,13 +2,13 @@
 //! `/servers/{id}/os-volume_attachments`.
 
 use axum::Json;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::StatusCode;
 use ecs_core::volume::VolumeRequest;
 use ecs_types::volume::{Volume, VolumeSnapshot};
 use serde_json::{Map, Value, json};
 
-use super::validate::{self, invalid};
+use super::validate::{self, ListQuery, ListRules, Paging, invalid};
 use super::{NovaBody, NovaCall, NovaError, gone_at_236};
 use crate::AppState;
 use crate::request_id::RequestId;
@@ -52,9 +52,16 @@ fn opt_text(m: &Map<String, Value>, key: &str) -> Result<Option<String>> {
     }
 }
 
-pub async fn index(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
+/// The volume and snapshot proxies page with Nova's `common.limited`.
+const PROXY_LIST: ListRules = ListRules { paging: Paging::Offset, filters: &[], strict_from: None };
+
+/// Attachments: Nova's `index_query` (strict from 2.75).
+const ATTACHMENT_LIST: ListRules = ListRules { paging: Paging::Offset, filters: &[], strict_from: Some(75) };
+
+pub async fn index(State(state): State<AppState>, call: NovaCall, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
     gone_at_236(&call)?;
-    let volumes = state.core.volumes(&call.ctx).await?;
+    let list = ListQuery::parse(raw.as_deref(), call.version, &PROXY_LIST)?;
+    let volumes = list.page(state.core.volumes(&call.ctx).await?, |v| v.id.clone())?;
     Ok(Json(json!({"volumes": volumes.iter().map(volume_view).collect::<Vec<_>>()})))
 }
 
@@ -85,9 +92,10 @@ pub async fn delete(State(state): State<AppState>, call: NovaCall, Path(id): Pat
     Ok(StatusCode::ACCEPTED)
 }
 
-pub async fn snapshots(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
+pub async fn snapshots(State(state): State<AppState>, call: NovaCall, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
     gone_at_236(&call)?;
-    let list = state.core.snapshots(&call.ctx).await?;
+    let query = ListQuery::parse(raw.as_deref(), call.version, &PROXY_LIST)?;
+    let list = query.page(state.core.snapshots(&call.ctx).await?, |s| s.id.clone())?;
     Ok(Json(json!({"snapshots": list.iter().map(snapshot_view).collect::<Vec<_>>()})))
 }
 
@@ -144,8 +152,14 @@ fn attachment_view(call: &NovaCall, v: &Volume) -> Value {
     out
 }
 
-pub async fn attachments(State(state): State<AppState>, call: NovaCall, Path(id): Path<String>) -> Result<Json<Value>> {
-    let volumes = state.core.server_volumes(&call.ctx, &id).await?;
+pub async fn attachments(
+    State(state): State<AppState>,
+    call: NovaCall,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>> {
+    let list = ListQuery::parse(raw.as_deref(), call.version, &ATTACHMENT_LIST)?;
+    let volumes = list.page(state.core.server_volumes(&call.ctx, &id).await?, |v| v.id.clone())?;
     Ok(Json(json!({"volumeAttachments": volumes.iter().map(|v| attachment_view(&call, v)).collect::<Vec<_>>()})))
 }
 

@@ -25,6 +25,7 @@ mod recovery;
 mod security_groups;
 mod servers;
 mod sweep;
+mod validation;
 mod versions;
 mod volumes;
 

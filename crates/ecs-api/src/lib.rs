@@ -15,6 +15,7 @@
 #![recursion_limit = "256"]
 
 mod body;
+mod dialect;
 pub mod ecs;
 mod glance;
 pub mod identity;
@@ -80,9 +81,15 @@ pub fn service(
         .merge(neutron::router())
         .merge(nova::router(state.clone()))
         .merge(ecs::router())
+        // Refusals before a handler, each in the path's dialect.
+        .fallback(dialect::not_found)
+        .method_not_allowed_fallback(dialect::method_not_allowed)
         .with_state(state.clone());
-    let router = request_id::layer(router);
+    let router = axum::middleware::from_fn(dialect::refuse_undecodable_path).layer(router);
     let router = axum::middleware::from_fn(nova::strip_project_from_path).layer(router);
     // AK/SK signatures cover the path as sent: check them before the rewrite.
-    axum::middleware::from_fn_with_state(state, identity::verify_signature).layer(router)
+    let router = axum::middleware::from_fn_with_state(state, identity::verify_signature).layer(router);
+    // Outermost, so that every answer has a request id, refusals included.
+    let router = axum::middleware::from_fn(request_id::tag).layer(router);
+    axum::middleware::from_fn(dialect::classify).layer(router)
 }

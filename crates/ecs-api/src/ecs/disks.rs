@@ -2,12 +2,12 @@
 //! volume's own attach or detach task.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use super::EcsBody;
 use super::input::{optional_bool, optional_str};
 use super::{EcsCall, EcsError, illegal, job_reply, json_body};
 use crate::AppState;
@@ -37,7 +37,7 @@ pub async fn attach(
     Extension(RequestId(request_id)): Extension<RequestId>,
     call: EcsCall,
     Path((_project, id)): Path<(String, String)>,
-    body: Bytes,
+    EcsBody(body): EcsBody,
 ) -> Result<Response, EcsError> {
     let body = json_body(&body)?;
     let args = body

@@ -12,11 +12,41 @@ use axum::routing::get;
 use ecs_types::Image;
 use serde_json::{Value, json};
 
+use crate::body::BodyError;
 use crate::identity::Caller;
 use crate::{AppState, BaseUrl};
 
 /// Glance's error answers are plain; clients read the status.
-pub struct GlanceError(StatusCode, String);
+pub(crate) struct GlanceError(StatusCode, String);
+
+impl GlanceError {
+    pub(crate) fn not_found() -> Self {
+        GlanceError(StatusCode::NOT_FOUND, "The resource could not be found.".into())
+    }
+
+    pub(crate) fn method_not_allowed() -> Self {
+        GlanceError(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for this resource.".into())
+    }
+
+    fn bad_request(message: impl Into<String>) -> Self {
+        GlanceError(StatusCode::BAD_REQUEST, message.into())
+    }
+}
+
+impl From<BodyError> for GlanceError {
+    fn from(e: BodyError) -> Self {
+        let (status, message) = match e {
+            BodyError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
+            BodyError::UnsupportedMediaType | BodyError::UnsupportedEncoding => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type")
+            }
+            BodyError::Incomplete => (StatusCode::BAD_REQUEST, "The request body is incomplete."),
+            BodyError::TimedOut => (StatusCode::REQUEST_TIMEOUT, "Timed out reading the request body."),
+            BodyError::Malformed => (StatusCode::BAD_REQUEST, "Malformed JSON in request body."),
+        };
+        GlanceError(status, message.into())
+    }
+}
 
 impl IntoResponse for GlanceError {
     fn into_response(self) -> Response {
@@ -81,7 +111,7 @@ fn view(i: &Image) -> Value {
 
 async fn list(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
     let q: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-        .map_err(|_| GlanceError(StatusCode::BAD_REQUEST, "Malformed query string".into()))?;
+        .map_err(|_| GlanceError::bad_request("Malformed query string"))?;
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let images: Vec<Value> = state
         .core

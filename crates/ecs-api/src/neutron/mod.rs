@@ -13,11 +13,46 @@ use ecs_types::server::ServerPort;
 use ecs_types::{Network, Subnet};
 use serde_json::{Value, json};
 
+use crate::body::BodyError;
 use crate::identity::Caller;
 use crate::{AppState, BaseUrl};
 
-/// Neutron's fault body.
-pub struct NeutronError(StatusCode, &'static str, String);
+/// Neutron's fault body: `{"NeutronError": {"type", "message", "detail"}}`.
+pub(crate) struct NeutronError(StatusCode, &'static str, String);
+
+impl NeutronError {
+    pub(crate) fn not_found() -> Self {
+        NeutronError(StatusCode::NOT_FOUND, "HTTPNotFound", "The resource could not be found.".into())
+    }
+
+    pub(crate) fn method_not_allowed() -> Self {
+        let message = "The server could not comply with the request: the method is not allowed for this resource.";
+        NeutronError(StatusCode::METHOD_NOT_ALLOWED, "HTTPMethodNotAllowed", message.into())
+    }
+}
+
+/// Bodies Neutron cannot read, as its API layer answers them.
+impl From<BodyError> for NeutronError {
+    fn from(e: BodyError) -> Self {
+        let (status, kind, message) = match e {
+            BodyError::TooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "HTTPRequestEntityTooLarge", "Request is too large.")
+            }
+            BodyError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "HTTPUnsupportedMediaType", "Unsupported Content-Type")
+            }
+            BodyError::UnsupportedEncoding => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "HTTPUnsupportedMediaType", "Unsupported Content-Encoding")
+            }
+            BodyError::Incomplete => (StatusCode::BAD_REQUEST, "HTTPBadRequest", "The request body is incomplete."),
+            BodyError::TimedOut => {
+                (StatusCode::REQUEST_TIMEOUT, "HTTPRequestTimeout", "Timed out reading the request body.")
+            }
+            BodyError::Malformed => (StatusCode::BAD_REQUEST, "HTTPBadRequest", "Malformed request body"),
+        };
+        NeutronError(status, kind, message.into())
+    }
+}
 
 impl IntoResponse for NeutronError {
     fn into_response(self) -> Response {

@@ -48,9 +48,7 @@ async fn refusals_outside_routes_answer_in_each_services_format(server: &TestSer
     let admin = server.admin().await;
     let token = [("x-auth-token", admin.token.as_str())];
     let p = admin.project_id.clone();
-    let send = |method: Method, path: String| {
-        async move { server.send(method, &path, &token, None).await }
-    };
+    let send = |method: Method, path: String| async move { server.send(method, &path, &token, None).await };
     use Format::*;
     // (unmatched path, path served under other methods, path that is not UTF-8, format of each)
     let cases = [
@@ -219,3 +217,179 @@ async fn ambiguous_credentials_are_refused(server: &TestServer) {
     assert_format(&r, 401, Format::Ecs("Common.0013"), "two signatures on ECS");
 }
 both!(ambiguous_credentials_are_refused);
+
+async fn neutron_bodies_and_attributes_are_checked_as_neutron_does(server: &TestServer) {
+    let demo = server.demo().await;
+    let token = demo.token.as_str();
+    let raw = |content_type: &'static str, body: Vec<u8>| {
+        let req = server
+            .client
+            .post(format!("{}/networking/v2.0/networks", server.base))
+            .header("x-auth-token", token)
+            .header("content-type", content_type)
+            .body(body);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let kind = |b: &Value| b["NeutronError"]["type"].as_str().map(String::from);
+    let (status, body) = raw("application/json", b"{\"network\":".to_vec()).await;
+    assert_eq!((status, kind(&body).as_deref()), (400, Some("HTTPBadRequest")), "{body}");
+    let (status, body) = raw("text/plain", b"{}".to_vec()).await;
+    assert_eq!((status, kind(&body).as_deref()), (415, Some("HTTPUnsupportedMediaType")), "{body}");
+    let (status, body) = raw("application/json", vec![b' '; 200_000]).await;
+    assert_eq!((status, kind(&body).as_deref()), (413, Some("HTTPRequestEntityTooLarge")), "{body}");
+
+    let create = |kind: &'static str, body: Value| {
+        let path = format!("/networking/v2.0/{kind}");
+        async move { server.send(Method::POST, &path, &[("x-auth-token", token)], Some(&body)).await }
+    };
+    let refused = |r: &Reply, kind: &str, message: &str| {
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.body["NeutronError"]["type"], kind, "{}", r.body);
+        assert_eq!(r.body["NeutronError"]["message"], message, "{}", r.body);
+    };
+    let long = "n".repeat(256);
+    for (body, kind, message) in [
+        (json!({"network": {"name": "n", "colour": "red"}}), "HTTPBadRequest", "Unrecognized attribute(s) 'colour'"),
+        (json!({"network": {"id": "mine"}}), "HTTPBadRequest", "Attribute 'id' not allowed in POST"),
+        (
+            json!({"network": {"name": 123}}),
+            "HTTPBadRequest",
+            "Invalid input for name. Reason: '123' is not a valid string.",
+        ),
+        (
+            json!({"network": {"name": long}}),
+            "HTTPBadRequest",
+            &format!("Invalid input for name. Reason: '{long}' exceeds maximum length of 255."),
+        ),
+        (
+            json!({"network": {"admin_state_up": "NaN"}}),
+            "InvalidInput",
+            "Invalid input for operation: 'NaN' cannot be converted to boolean.",
+        ),
+        (
+            json!({"network": {"shared": null}}),
+            "InvalidInput",
+            "Invalid input for operation: 'None' cannot be converted to boolean.",
+        ),
+    ] {
+        refused(&create("networks", body).await, kind, message);
+    }
+    // What convert_to_boolean takes, it takes.
+    let r =
+        create("networks", json!({"network": {"name": "strings", "shared": "false", "admin_state_up": "True"}})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["network"]["shared"], false);
+    let network_id = r.body["network"]["id"].as_str().unwrap().to_string();
+
+    let subnet = json!({"subnet": {"network_id": network_id, "cidr": "10.9.0.0/24", "ip_version": 4, "enable_dhcp": "yes",
+        "description": "d".repeat(256)}});
+    let r = create("subnets", subnet).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body["NeutronError"]["message"].as_str().unwrap().starts_with("Invalid input for description."));
+    let r = create("ports", json!({"port": {"network_id": network_id, "admin_state_up": [true]}})).await;
+    assert_eq!((r.status.as_u16(), &r.body["NeutronError"]["type"]), (400, &json!("InvalidInput")), "{}", r.body);
+    let r = create("ports", json!({"port": {"network_id": network_id, "device_owner": 5}})).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    // Nothing refused was made.
+    let r = server.send(Method::GET, "/networking/v2.0/ports", &[("x-auth-token", token)], None).await;
+    assert!(r.body["ports"].as_array().unwrap().iter().all(|p| p["network_id"] != network_id.as_str()), "{}", r.body);
+}
+both!(neutron_bodies_and_attributes_are_checked_as_neutron_does);
+
+async fn neutron_list_queries_are_checked(server: &TestServer) {
+    let demo = server.demo().await;
+    let token = [("x-auth-token", demo.token.as_str())];
+    for name in ["q-b", "q-a", "q-c"] {
+        let body = json!({"network": {"name": name}});
+        let r = server.send(Method::POST, "/networking/v2.0/networks", &token, Some(&body)).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let list = |query: &'static str| async move {
+        server.send(Method::GET, &format!("/networking/v2.0/networks?{query}"), &token, None).await
+    };
+    let names = |r: &Reply| -> Vec<String> {
+        r.body["networks"].as_array().unwrap().iter().filter_map(|n| n["name"].as_str().map(String::from)).collect()
+    };
+    for (query, kind) in [
+        ("limit=-1", "BadRequest"),
+        ("limit=abc", "BadRequest"),
+        ("limit=10%5E20", "BadRequest"),
+        ("sort_key=name&sort_dir=sideways", "HTTPBadRequest"),
+        ("sort_key=colour&sort_dir=asc", "HTTPBadRequest"),
+        ("sort_key=name", "HTTPBadRequest"),
+    ] {
+        let r = list(query).await;
+        assert_eq!((r.status.as_u16(), &r.body["NeutronError"]["type"]), (400, &json!(kind)), "{query}: {}", r.body);
+    }
+    let r = list("limit=-1").await;
+    assert_eq!(
+        r.body["NeutronError"]["message"],
+        "Bad limit request: Limit must be an integer 0 or greater and not '-1'."
+    );
+    // A marker Neutron cannot find is the resource's 404, as its lookup answers.
+    let r = list("marker=junk").await;
+    assert_eq!((r.status.as_u16(), &r.body["NeutronError"]["type"]), (404, &json!("NetworkNotFound")), "{}", r.body);
+    assert_eq!(list("limit=0").await.status, 200);
+    assert_eq!(list("unknown_filter=x").await.status, 200);
+
+    // Sorted pages, walked with the marker.
+    let r = list("name=q-a&name=q-b&name=q-c&sort_key=name&sort_dir=asc&limit=2").await;
+    assert_eq!(names(&r), ["q-a", "q-b"], "{}", r.body);
+    let last = r.body["networks"][1]["id"].as_str().unwrap().to_string();
+    let r = server
+        .send(
+            Method::GET,
+            &format!("/networking/v2.0/networks?name=q-a&name=q-b&name=q-c&sort_key=name&sort_dir=asc&marker={last}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(names(&r), ["q-c"], "{}", r.body);
+    let r = list("name=q-a&name=q-b&name=q-c&sort_key=name&sort_dir=desc&limit=100000000000000000000").await;
+    assert_eq!(names(&r), ["q-c", "q-b", "q-a"], "{}", r.body);
+    for path in ["/networking/v2.0/subnets?limit=x", "/networking/v2.0/ports?sort_key=id&sort_dir=up"] {
+        let r = server.send(Method::GET, path, &token, None).await;
+        assert_eq!(r.status, 400, "{path}: {}", r.body);
+        assert!(r.body["NeutronError"]["type"].is_string(), "{path}: {}", r.body);
+    }
+}
+both!(neutron_list_queries_are_checked);
+
+async fn glance_list_queries_are_checked(server: &TestServer) {
+    let demo = server.demo().await;
+    let token = [("x-auth-token", demo.token.as_str())];
+    let list = |query: String| async move {
+        server.send(Method::GET, &format!("/image/v2/images?{query}"), &token, None).await
+    };
+    for (query, message) in [
+        ("limit=-1", "limit param must be positive"),
+        ("limit=abc", "limit param must be an integer"),
+        ("limit=10%5E20", "limit param must be an integer"),
+        ("marker=junk", "No image found with ID junk"),
+        ("sort_dir=sideways", "Invalid sort direction: sideways"),
+    ] {
+        let r = list(query.into()).await;
+        assert_eq!((r.status.as_u16(), &r.body["code"]), (400, &json!(400)), "{query}: {}", r.body);
+        assert_eq!(r.body["message"], message, "{query}");
+    }
+    let r = list("sort_key=colour".into()).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    let all = list("sort_key=name&sort_dir=asc".into()).await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    let images = all.body["images"].as_array().unwrap().clone();
+    let names: Vec<&str> = images.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted);
+    let r = list("sort_key=name&sort_dir=asc&limit=1".into()).await;
+    assert_eq!(r.body["images"].as_array().unwrap().len(), 1.min(images.len()), "{}", r.body);
+    if let Some(first) = images.first() {
+        let r = list(format!("sort_key=name&sort_dir=asc&marker={}", first["id"].as_str().unwrap())).await;
+        assert_eq!(r.body["images"].as_array().unwrap().len(), images.len() - 1, "{}", r.body);
+    }
+}
+both!(glance_list_queries_are_checked);

@@ -2,7 +2,7 @@
 //! volume's own attach or detach task.
 
 use axum::Json;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -75,11 +75,6 @@ pub async fn attach(
     Ok(job_reply(&task).into_response())
 }
 
-#[derive(Debug, serde::Deserialize)]
-pub struct DetachQuery {
-    delete_flag: Option<String>,
-}
-
 /// `DELETE /v1/{project_id}/cloudservers/{server_id}/detachvolume/{volume_id}?delete_flag=0|1`
 /// (§5.6.2). `delete_flag=1` (forced) detaches the same way: a simulated
 /// guest never holds on to a disk. The system disk stays.
@@ -88,9 +83,11 @@ pub async fn detach(
     Extension(RequestId(request_id)): Extension<RequestId>,
     call: EcsCall,
     Path((_project, id, volume_id)): Path<(String, String, String)>,
-    Query(query): Query<DetachQuery>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, EcsError> {
-    match query.delete_flag.as_deref() {
+    // Read as ECS reads queries, so that junk is refused in ECS's format.
+    let query = super::query_pairs(query.as_deref())?;
+    match query.iter().find(|(k, _)| k == "delete_flag").map(|(_, v)| v.as_str()) {
         None | Some("0" | "1") => {}
         Some(other) => return Err(illegal(format!("delete_flag must be 0 or 1, not {other}"))),
     }

@@ -164,6 +164,15 @@ async fn ecs_bodies_are_refused_in_ecs_format(server: &TestServer) {
     let (status, body, _) = with(vec![("content-type", "application/json")], b"{\"server_group\":".to_vec()).await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("Ecs.0005")), "{body}");
 
+    // Query junk on an ECS route is ECS's too.
+    let token = [("x-auth-token", admin.token.as_str())];
+    let detach = format!("/v1/{p}/cloudservers/x/detachvolume/y?delete_flag=%FF");
+    let r = server.send(Method::DELETE, &detach, &token, None).await;
+    assert_eq!((r.status.as_u16(), r.body["error"]["code"].as_str()), (400, Some("Ecs.0005")), "{}", r.body);
+    let twice = format!("/v1/{p}/cloudservers/x/detachvolume/y?delete_flag=0&delete_flag=1");
+    let r = server.send(Method::DELETE, &twice, &token, None).await;
+    assert!(r.body["error"]["code"].is_string(), "{}", r.body);
+
     // Over the 12 MB limit, declared: refused at once, plain or signed, in
     // ECS's format (not Keystone's, which checks the signature).
     let host = server.base.strip_prefix("http://").unwrap();
@@ -181,6 +190,16 @@ async fn ecs_bodies_are_refused_in_ecs_format(server: &TestServer) {
     let nova = format!("POST /v2.1/os-keypairs HTTP/1.1\r\nHost: {host}\r\n{signed}Content-Length: 13000000\r\n\r\n");
     let (status, body) = send_head(server, &nova).await;
     assert_eq!((status, &body["overLimit"]["code"]), (413, &json!(413)), "{body}");
+    let r = server
+        .client
+        .post(format!("{}/v2.1/os-floating-ips", server.base))
+        .header("x-auth-token", &admin.token)
+        .body(vec![b' '; 200_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(r.json::<Value>().await.unwrap()["overLimit"]["code"], 413);
 }
 both!(ecs_bodies_are_refused_in_ecs_format);
 

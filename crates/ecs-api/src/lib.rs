@@ -9,7 +9,10 @@
 //!
 //! Handlers are thin: they parse and validate the request in their
 //! dialect's terms, call one core operation and render the result. Each
-//! dialect renders errors in exactly one place (its `error` module).
+//! dialect renders errors in exactly one place (its `error` module); the
+//! refusals made before any handler (no route, no such method, a path that
+//! is not UTF-8, a signed body that cannot be read) go to the dialect of
+//! the path as sent, which `dialect` decides.
 
 // serde_json's `json!` recurses per field: the ECS server view has ~50.
 #![recursion_limit = "256"]

@@ -9,12 +9,16 @@
 //!
 //! Handlers are thin: they parse and validate the request in their
 //! dialect's terms, call one core operation and render the result. Each
-//! dialect renders errors in exactly one place (its `error` module).
+//! dialect renders errors in exactly one place (its `error` module); the
+//! refusals made before any handler (no route, no such method, a path that
+//! is not UTF-8, a signed body that cannot be read) go to the dialect of
+//! the path as sent, which `dialect` decides.
 
 // serde_json's `json!` recurses per field: the ECS server view has ~50.
 #![recursion_limit = "256"]
 
 mod body;
+mod dialect;
 pub mod ecs;
 mod glance;
 pub mod identity;
@@ -80,9 +84,15 @@ pub fn service(
         .merge(neutron::router())
         .merge(nova::router(state.clone()))
         .merge(ecs::router())
+        // Refusals before a handler, each in the path's dialect.
+        .fallback(dialect::not_found)
+        .method_not_allowed_fallback(dialect::method_not_allowed)
         .with_state(state.clone());
-    let router = request_id::layer(router);
+    let router = axum::middleware::from_fn(dialect::refuse_undecodable_path).layer(router);
     let router = axum::middleware::from_fn(nova::strip_project_from_path).layer(router);
     // AK/SK signatures cover the path as sent: check them before the rewrite.
-    axum::middleware::from_fn_with_state(state, identity::verify_signature).layer(router)
+    let router = axum::middleware::from_fn_with_state(state, identity::verify_signature).layer(router);
+    // Outermost, so that every answer has a request id, refusals included.
+    let router = axum::middleware::from_fn(request_id::tag).layer(router);
+    axum::middleware::from_fn(dialect::classify).layer(router)
 }

@@ -8,6 +8,7 @@ use axum::http::HeaderMap;
 use ecs_core::compute::batch::BatchOp;
 use serde_json::Value;
 
+use super::EcsBody;
 use super::{EcsCall, EcsError, illegal};
 use crate::AppState;
 use crate::request_id::RequestId;
@@ -37,7 +38,7 @@ pub async fn batch(
     Extension(RequestId(request_id)): Extension<RequestId>,
     call: EcsCall,
     headers: HeaderMap,
-    raw: axum::body::Bytes,
+    EcsBody(raw): EcsBody,
 ) -> Result<Json<Value>, EcsError> {
     let token = super::client_token(&headers, &raw)?;
     let body: Value = super::json_body(&raw)?;
@@ -64,7 +65,7 @@ pub async fn delete(
     Extension(RequestId(request_id)): Extension<RequestId>,
     call: EcsCall,
     headers: HeaderMap,
-    raw: axum::body::Bytes,
+    EcsBody(raw): EcsBody,
 ) -> Result<Json<Value>, EcsError> {
     let token = super::client_token(&headers, &raw)?;
     let body: Value = super::json_body(&raw)?;

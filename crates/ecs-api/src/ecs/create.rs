@@ -18,6 +18,7 @@ use ecs_types::server::BlockDevice;
 use ecs_types::{Image, Network};
 use serde_json::{Map, Value, json};
 
+use super::EcsBody;
 use super::input::{
     MAX_NICS, check_password, check_user_data, find_subnet, optional_bool, optional_int, optional_str, required_str,
 };
@@ -65,7 +66,7 @@ pub async fn create_v1(
     request_id: Extension<RequestId>,
     call: EcsCall,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    EcsBody(body): EcsBody,
 ) -> Result<Response, EcsError> {
     create(state, request_id, call, headers, body, Version::V1).await
 }
@@ -75,7 +76,7 @@ pub async fn create_v1_1(
     request_id: Extension<RequestId>,
     call: EcsCall,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    EcsBody(body): EcsBody,
 ) -> Result<Response, EcsError> {
     create(state, request_id, call, headers, body, Version::V1_1).await
 }

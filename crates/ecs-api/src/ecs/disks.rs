@@ -2,12 +2,12 @@
 //! volume's own attach or detach task.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use super::EcsBody;
 use super::input::{optional_bool, optional_str};
 use super::{EcsCall, EcsError, illegal, job_reply, json_body};
 use crate::AppState;
@@ -37,7 +37,7 @@ pub async fn attach(
     Extension(RequestId(request_id)): Extension<RequestId>,
     call: EcsCall,
     Path((_project, id)): Path<(String, String)>,
-    body: Bytes,
+    EcsBody(body): EcsBody,
 ) -> Result<Response, EcsError> {
     let body = json_body(&body)?;
     let args = body
@@ -75,11 +75,6 @@ pub async fn attach(
     Ok(job_reply(&task).into_response())
 }
 
-#[derive(Debug, serde::Deserialize)]
-pub struct DetachQuery {
-    delete_flag: Option<String>,
-}
-
 /// `DELETE /v1/{project_id}/cloudservers/{server_id}/detachvolume/{volume_id}?delete_flag=0|1`
 /// (§5.6.2). `delete_flag=1` (forced) detaches the same way: a simulated
 /// guest never holds on to a disk. The system disk stays.
@@ -88,9 +83,11 @@ pub async fn detach(
     Extension(RequestId(request_id)): Extension<RequestId>,
     call: EcsCall,
     Path((_project, id, volume_id)): Path<(String, String, String)>,
-    Query(query): Query<DetachQuery>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, EcsError> {
-    match query.delete_flag.as_deref() {
+    // Read as ECS reads queries, so that junk is refused in ECS's format.
+    let query = super::ListQuery::parse(query.as_deref())?;
+    match query.get("delete_flag") {
         None | Some("0" | "1") => {}
         Some(other) => return Err(illegal(format!("delete_flag must be 0 or 1, not {other}"))),
     }

@@ -8,6 +8,7 @@ use serde_json::json;
 use ecs_core::{Conflict, Forbidden, Invalid, Kind, Resource};
 
 use super::codes;
+use crate::body::BodyError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EcsError {
@@ -66,6 +67,46 @@ impl IntoResponse for EcsError {
         }
         (self.status(), axum::Json(body)).into_response()
     }
+}
+
+/// The refusals Huawei's API gateway makes before a request reaches ECS:
+/// its own codes (the seed has none for them), in the ECS body.
+impl EcsError {
+    /// No API at this path (APIGW.0101, 404).
+    pub fn no_such_api() -> EcsError {
+        EcsError::with_message("APIGW.0101", "The API does not exist or has not been published in the environment.")
+            .with_status(StatusCode::NOT_FOUND)
+    }
+
+    /// An API at this path, but not for this method: the gateway's
+    /// APIGW.0101 ("The API does not exist."), answered 405 with `Allow`.
+    pub fn method_not_allowed() -> EcsError {
+        EcsError::with_message("APIGW.0101", "The API does not exist.").with_status(StatusCode::METHOD_NOT_ALLOWED)
+    }
+}
+
+/// A body that cannot be read: the gateway's APIGW.0201 for one too large,
+/// the seed's Ecs.0005 (with the HTTP status of the fault) for the rest.
+impl From<BodyError> for EcsError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge => EcsError::with_message("APIGW.0201", "Request entity too large.")
+                .with_status(StatusCode::PAYLOAD_TOO_LARGE),
+            BodyError::UnsupportedMediaType => {
+                illegal_with("Content-Type must be application/json.", StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            }
+            BodyError::UnsupportedEncoding => {
+                illegal_with("Content-Encoding is not supported.", StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            }
+            BodyError::Incomplete => illegal_with("The request body is incomplete.", StatusCode::BAD_REQUEST),
+            BodyError::TimedOut => illegal_with("Timed out reading the request body.", StatusCode::REQUEST_TIMEOUT),
+            BodyError::Malformed => illegal_with("request body is illegal.", StatusCode::BAD_REQUEST),
+        }
+    }
+}
+
+fn illegal_with(message: &str, status: StatusCode) -> EcsError {
+    EcsError::with_message("Ecs.0005", message).with_status(status)
 }
 
 /// The seed's code for a missing thing of `kind`, named by the path

@@ -20,9 +20,10 @@ mod tags;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::FromRequestParts;
-use axum::http::HeaderMap;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use axum::routing::{delete, get, post};
 use ecs_store::ClientToken;
 use ecs_types::AuthContext;
@@ -30,6 +31,8 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 pub use error::EcsError;
+
+use crate::body::BodyError;
 
 use crate::AppState;
 use crate::identity::Caller;
@@ -83,6 +86,36 @@ pub fn router() -> Router<AppState> {
 /// Ecs.0005, the seed's answer to a request it cannot use.
 pub(crate) fn illegal(message: impl Into<String>) -> EcsError {
     EcsError::with_message("Ecs.0005", message)
+}
+
+/// The largest ECS request body: the seed's one size limit, that of AK/SK
+/// signed requests (12 MB), so that a signed and a token request agree.
+pub const MAX_BODY_BYTES: usize = crate::identity::MAX_SIGNED_BODY_BYTES;
+
+/// An ECS request body as sent (its bytes are hashed for `X-Client-Token`),
+/// refused in ECS's format when it cannot be read: too large (413), not
+/// JSON by its `Content-Type` or encoded (415), broken off (400).
+pub struct EcsBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for EcsBody {
+    type Rejection = EcsError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        if !declares_json(&parts.headers) {
+            return Err(BodyError::UnsupportedMediaType.into());
+        }
+        Ok(EcsBody(crate::body::read_bytes(&parts.headers, body, MAX_BODY_BYTES).await?))
+    }
+}
+
+/// No `Content-Type`, or a JSON one (`application/json;charset=UTF-8`, as
+/// the Huawei SDKs send).
+fn declares_json(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else { return true };
+    let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    mime.is_empty() || mime == "application/json" || mime.ends_with("+json")
 }
 
 /// A JSON request body: none is Common.0002, anything but JSON Ecs.0005.

@@ -5,12 +5,12 @@
 use std::net::Ipv4Addr;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
 use ecs_core::compute::batch::NicOp;
 use ecs_core::compute::server::InterfaceRequest;
 use serde_json::Value;
 
+use super::EcsBody;
 use super::input::{MAX_NICS, find_subnet, optional_str, required_str};
 use super::{EcsCall, EcsError, illegal, job_reply, json_body};
 use crate::AppState;
@@ -27,7 +27,7 @@ pub async fn add(
     Extension(RequestId(request_id)): Extension<RequestId>,
     call: EcsCall,
     Path((_project, id)): Path<(String, String)>,
-    body: Bytes,
+    EcsBody(body): EcsBody,
 ) -> Result<Json<Value>, EcsError> {
     let body = json_body(&body)?;
     let list = nic_list(&body)?;
@@ -84,7 +84,7 @@ pub async fn delete(
     Extension(RequestId(request_id)): Extension<RequestId>,
     call: EcsCall,
     Path((_project, id)): Path<(String, String)>,
-    body: Bytes,
+    EcsBody(body): EcsBody,
 ) -> Result<Json<Value>, EcsError> {
     let body = json_body(&body)?;
     let list = nic_list(&body)?;

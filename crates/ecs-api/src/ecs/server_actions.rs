@@ -11,6 +11,7 @@ use ecs_core::compute::lifecycle::{OsReinstall, RebuildRequest, ResizeOptions};
 use ecs_types::server::Server;
 use serde_json::Value;
 
+use super::EcsBody;
 use super::input::{check_password, check_user_data, optional_bool, optional_str, required_str};
 use super::{EcsCall, EcsError, illegal, job_reply, json_body};
 use crate::AppState;
@@ -50,7 +51,7 @@ pub async fn reinstall(
     Extension(RequestId(request_id)): Extension<RequestId>,
     call: EcsCall,
     Path(path): Path<Vec<(String, String)>>,
-    body: Bytes,
+    EcsBody(body): EcsBody,
 ) -> Result<Json<Value>, EcsError> {
     os_rebuild(&state, &call, &server_id(&path)?, &body, false, &request_id).await
 }
@@ -61,7 +62,7 @@ pub async fn change_os(
     Extension(RequestId(request_id)): Extension<RequestId>,
     call: EcsCall,
     Path(path): Path<Vec<(String, String)>>,
-    body: Bytes,
+    EcsBody(body): EcsBody,
 ) -> Result<Json<Value>, EcsError> {
     os_rebuild(&state, &call, &server_id(&path)?, &body, true, &request_id).await
 }
@@ -140,7 +141,7 @@ pub async fn resize(
     Extension(RequestId(request_id)): Extension<RequestId>,
     call: EcsCall,
     Path((_project, id)): Path<(String, String)>,
-    body: Bytes,
+    EcsBody(body): EcsBody,
 ) -> Result<Response, EcsError> {
     let body = json_body(&body)?;
     let args = object_arg(&body, "resize")?;
@@ -169,7 +170,7 @@ pub async fn migrate(
     Extension(RequestId(request_id)): Extension<RequestId>,
     call: EcsCall,
     Path((_project, id)): Path<(String, String)>,
-    body: Bytes,
+    EcsBody(body): EcsBody,
 ) -> Result<Json<Value>, EcsError> {
     let body = json_body(&body)?;
     let args = match body.get("migrate") {

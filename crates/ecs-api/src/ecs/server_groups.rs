@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use ecs_types::ServerGroup;
 use serde_json::{Value, json};
 
-use super::{EcsCall, EcsError, ListQuery, illegal, json_body};
+use super::{EcsBody, EcsCall, EcsError, ListQuery, illegal, json_body};
 use crate::AppState;
 
 fn view(g: &ServerGroup) -> Value {
@@ -19,7 +19,7 @@ fn view(g: &ServerGroup) -> Value {
 pub async fn create(
     State(state): State<AppState>,
     call: EcsCall,
-    body: axum::body::Bytes,
+    EcsBody(body): EcsBody,
 ) -> Result<Json<Value>, EcsError> {
     let body = json_body(&body)?;
     let g = body.get("server_group").filter(|g| g.is_object()).ok_or_else(|| illegal("server_group is required"))?;
@@ -89,7 +89,7 @@ pub async fn action(
     State(state): State<AppState>,
     call: EcsCall,
     Path((_project, id)): Path<(String, String)>,
-    body: axum::body::Bytes,
+    EcsBody(body): EcsBody,
 ) -> Result<StatusCode, EcsError> {
     let body = json_body(&body)?;
     let map = body.as_object().filter(|m| m.len() == 1).ok_or_else(|| illegal("request body is illegal."))?;

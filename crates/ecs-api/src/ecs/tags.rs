@@ -13,6 +13,7 @@ use ecs_store::ServerListQuery;
 use ecs_types::server::Server;
 use serde_json::{Value, json};
 
+use super::EcsBody;
 use super::{EcsCall, EcsError, illegal, json_body};
 use crate::AppState;
 
@@ -84,7 +85,7 @@ pub async fn action(
     State(state): State<AppState>,
     call: EcsCall,
     Path((_project, id)): Path<(String, String)>,
-    body: axum::body::Bytes,
+    EcsBody(body): EcsBody,
 ) -> Result<StatusCode, EcsError> {
     let body = json_body(&body)?;
     let action = body.get("action").and_then(Value::as_str).ok_or_else(|| illegal("action is required"))?;
@@ -232,7 +233,7 @@ fn number(body: &Value, field: &str, default: u64) -> Result<u64, EcsError> {
 pub async fn resource_instances(
     State(state): State<AppState>,
     call: EcsCall,
-    body: axum::body::Bytes,
+    EcsBody(body): EcsBody,
 ) -> Result<Json<Value>, EcsError> {
     let body = json_body(&body)?;
     let count_only = match body.get("action").and_then(Value::as_str) {

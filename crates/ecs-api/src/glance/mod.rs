@@ -12,11 +12,41 @@ use axum::routing::get;
 use ecs_types::Image;
 use serde_json::{Value, json};
 
+use crate::body::BodyError;
 use crate::identity::Caller;
 use crate::{AppState, BaseUrl};
 
 /// Glance's error answers are plain; clients read the status.
-pub struct GlanceError(StatusCode, String);
+pub(crate) struct GlanceError(StatusCode, String);
+
+impl GlanceError {
+    pub(crate) fn not_found() -> Self {
+        GlanceError(StatusCode::NOT_FOUND, "The resource could not be found.".into())
+    }
+
+    pub(crate) fn method_not_allowed() -> Self {
+        GlanceError(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for this resource.".into())
+    }
+
+    fn bad_request(message: impl Into<String>) -> Self {
+        GlanceError(StatusCode::BAD_REQUEST, message.into())
+    }
+}
+
+impl From<BodyError> for GlanceError {
+    fn from(e: BodyError) -> Self {
+        let (status, message) = match e {
+            BodyError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
+            BodyError::UnsupportedMediaType | BodyError::UnsupportedEncoding => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type")
+            }
+            BodyError::Incomplete => (StatusCode::BAD_REQUEST, "The request body is incomplete."),
+            BodyError::TimedOut => (StatusCode::REQUEST_TIMEOUT, "Timed out reading the request body."),
+            BodyError::Malformed => (StatusCode::BAD_REQUEST, "Malformed JSON in request body."),
+        };
+        GlanceError(status, message.into())
+    }
+}
 
 impl IntoResponse for GlanceError {
     fn into_response(self) -> Response {
@@ -79,10 +109,91 @@ fn view(i: &Image) -> Value {
     })
 }
 
+/// The keys Glance sorts images by.
+const SORT_KEYS: &[&str] = &[
+    "name",
+    "status",
+    "container_format",
+    "disk_format",
+    "size",
+    "id",
+    "created_at",
+    "updated_at",
+    "min_disk",
+    "min_ram",
+];
+
+/// `limit`, `marker`, `sort_key` and `sort_dir` of a list, checked as
+/// Glance's request deserializer checks them.
+struct Paging<'q> {
+    limit: Option<usize>,
+    marker: Option<&'q str>,
+    /// Key and ascending, when asked for (else the images' own order).
+    sort: Option<(&'q str, bool)>,
+}
+
+impl<'q> Paging<'q> {
+    fn parse(get: impl Fn(&str) -> Option<&'q str>) -> Result<Paging<'q>> {
+        let limit = match get("limit") {
+            None => None,
+            Some(raw) => {
+                let n: i128 =
+                    raw.trim().parse().map_err(|_| GlanceError::bad_request("limit param must be an integer"))?;
+                if n < 0 {
+                    return Err(GlanceError::bad_request("limit param must be positive"));
+                }
+                Some(usize::try_from(n).unwrap_or(usize::MAX))
+            }
+        };
+        let sort_key = get("sort_key");
+        if let Some(key) = sort_key.filter(|k| !SORT_KEYS.contains(k)) {
+            let keys = SORT_KEYS.join(", ");
+            return Err(GlanceError::bad_request(format!(
+                "Invalid sort key: {key}. It must be one of the following: {keys}."
+            )));
+        }
+        let ascending = match get("sort_dir") {
+            None | Some("desc") => false,
+            Some("asc") => true,
+            Some(dir) => return Err(GlanceError::bad_request(format!("Invalid sort direction: {dir}"))),
+        };
+        let sort =
+            (sort_key.is_some() || get("sort_dir").is_some()).then(|| (sort_key.unwrap_or("created_at"), ascending));
+        Ok(Paging { limit, marker: get("marker"), sort })
+    }
+
+    fn page(&self, mut images: Vec<Value>) -> Result<Vec<Value>> {
+        if let Some((key, ascending)) = self.sort {
+            images.sort_by(|a, b| {
+                let order = match (&a[key], &b[key]) {
+                    (Value::Number(x), Value::Number(y)) => {
+                        x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(std::cmp::Ordering::Equal)
+                    }
+                    (x, y) => x.as_str().unwrap_or("").cmp(y.as_str().unwrap_or("")),
+                };
+                if ascending { order } else { order.reverse() }
+            });
+        }
+        if let Some(marker) = self.marker {
+            // Glance looks the marker up as an image: one it cannot find is a 400.
+            let at = images
+                .iter()
+                .position(|i| i["id"] == marker)
+                .ok_or_else(|| GlanceError::bad_request(format!("No image found with ID {marker}")))?;
+            images.drain(..=at);
+        }
+        if let Some(limit) = self.limit {
+            images.truncate(limit);
+        }
+        Ok(images)
+    }
+}
+
 async fn list(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
     let q: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-        .map_err(|_| GlanceError(StatusCode::BAD_REQUEST, "Malformed query string".into()))?;
+        .map_err(|_| GlanceError::bad_request("Malformed query string"))?;
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let paging = Paging::parse(get)?;
     let images: Vec<Value> = state
         .core
         .images(&ctx)
@@ -94,6 +205,7 @@ async fn list(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(raw):
         .filter(|i| get("visibility").is_none_or(|n| n == "all" || n == i.visibility))
         .map(view)
         .collect();
+    let images = paging.page(images)?;
     Ok(Json(json!({"images": images, "schema": "/v2/schemas/images", "first": "/v2/images"})))
 }
 

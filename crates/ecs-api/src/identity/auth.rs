@@ -5,13 +5,14 @@
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use ecs_types::AuthContext;
 
 use super::KeystoneError;
 use crate::AppState;
+use crate::dialect::Dialect;
 
 /// The largest body of a signed request (seed 002: AK/SK authentication
 /// takes bodies up to 12 MB). The body must be read whole to check its hash.
@@ -34,9 +35,8 @@ impl Caller {
                 Err((status, message)) => Err(KeystoneError::new(*status, message.clone())),
             };
         }
-        let token = parts
-            .headers
-            .get("x-auth-token")
+        let token = sole_header(&parts.headers, "x-auth-token")
+            .map_err(|_| KeystoneError::unauthorized())?
             .and_then(|v| v.to_str().ok())
             .filter(|t| !t.is_empty())
             .ok_or_else(KeystoneError::unauthorized)?;
@@ -58,6 +58,20 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// A header that is sent more than once: an ambiguous credential, refused
+/// rather than read as its first (or any) copy.
+#[derive(Debug)]
+pub(crate) struct Repeated;
+
+/// The one value of header `name`, if sent.
+pub(crate) fn sole_header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a HeaderValue>, Repeated> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (first, None) => Ok(first),
+        (_, Some(_)) => Err(Repeated),
+    }
+}
+
 /// Is this request signed with one of the SDK's algorithms? (Only
 /// `SDK-HMAC-SHA256` is verified; the others are refused.)
 fn is_signed(req: &Request) -> bool {
@@ -76,8 +90,13 @@ pub async fn verify_signature(State(state): State<AppState>, req: Request, next:
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_SIGNED_BODY_BYTES).await else {
-        return KeystoneError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request is too large.").into_response();
+    let bytes = match crate::body::read_bytes(&parts.headers, body, MAX_SIGNED_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        // Refused in the format of the service called, not Keystone's.
+        Err(e) => {
+            let Ok(dialect) = Dialect::from_request_parts(&mut parts, &()).await;
+            return dialect.body_refused(e);
+        }
     };
     let headers: Vec<(String, String)> = parts
         .headers
@@ -91,10 +110,15 @@ pub async fn verify_signature(State(state): State<AppState>, req: Request, next:
         headers: &headers,
         body: &bytes,
     };
-    let outcome = state.core.authenticate_signed(&signed, chrono::Utc::now()).await.map_err(|e| {
-        let e = KeystoneError::from(e);
-        (e.status, e.message)
-    });
+    let outcome = if sole_header(&parts.headers, header::AUTHORIZATION.as_str()).is_err() {
+        let e = KeystoneError::unauthorized();
+        Err((e.status, e.message))
+    } else {
+        state.core.authenticate_signed(&signed, chrono::Utc::now()).await.map_err(|e| {
+            let e = KeystoneError::from(e);
+            (e.status, e.message)
+        })
+    };
     parts.extensions.insert(Signed(outcome));
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }

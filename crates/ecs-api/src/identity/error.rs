@@ -23,6 +23,14 @@ impl KeystoneError {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
 
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "The resource could not be found.")
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for the requested URL.")
+    }
+
     pub fn unauthorized() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, ecs_core::identity::UNAUTHORIZED)
     }

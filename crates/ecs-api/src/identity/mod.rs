@@ -46,8 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/roles", get(list_roles))
         .route("/role_assignments", get(list_role_assignments))
         .route("/domains", get(list_domains))
-        .route("/domains/{id}", get(show_domain))
-        .fallback(not_found);
+        .route("/domains/{id}", get(show_domain));
     Router::new()
         .route("/identity", get(versions))
         .route("/identity/", get(versions))
@@ -57,10 +56,6 @@ pub fn router() -> Router<AppState> {
         .route("/v3/", get(version_short))
         .nest("/identity/v3", v3.clone())
         .nest("/v3", v3)
-}
-
-async fn not_found() -> KeystoneError {
-    KeystoneError::new(StatusCode::NOT_FOUND, "The resource could not be found.")
 }
 
 async fn versions(base: BaseUrl) -> Response {
@@ -99,9 +94,12 @@ async fn issue_token(
     Ok(response)
 }
 
+/// The token a caller asks about; two of them name none (404, as for any
+/// token Keystone cannot use).
 fn subject_token(headers: &HeaderMap) -> Result<String> {
-    headers
-        .get("x-subject-token")
+    auth::sole_header(headers, "x-subject-token")
+        .ok()
+        .flatten()
         .and_then(|v| v.to_str().ok())
         .map(String::from)
         .ok_or_else(|| KeystoneError::new(StatusCode::NOT_FOUND, "Could not find token."))

@@ -2,6 +2,12 @@
 //! subnets and ports, listed, created and deleted through the core (which
 //! decides who may), so that clients can find and make the networks
 //! servers attach to (`server create --network NAME`).
+//!
+//! Bodies are read by [`NeutronBody`] and their attributes checked by
+//! [`attributes`]; list queries (filters, `limit`, `marker`, `sort_key`,
+//! `sort_dir`) by [`Query`].
+
+mod attributes;
 
 use axum::Json;
 use axum::Router;
@@ -13,11 +19,56 @@ use ecs_types::server::ServerPort;
 use ecs_types::{Network, Subnet};
 use serde_json::{Value, json};
 
+use crate::body::BodyError;
 use crate::identity::Caller;
 use crate::{AppState, BaseUrl};
 
-/// Neutron's fault body.
-pub struct NeutronError(StatusCode, &'static str, String);
+/// Neutron's fault body: `{"NeutronError": {"type", "message", "detail"}}`.
+pub(crate) struct NeutronError(StatusCode, &'static str, String);
+
+impl NeutronError {
+    pub(crate) fn not_found() -> Self {
+        NeutronError(StatusCode::NOT_FOUND, "HTTPNotFound", "The resource could not be found.".into())
+    }
+
+    /// neutron-lib's `InvalidInput` (a value no converter takes).
+    fn invalid_input(message: impl std::fmt::Display) -> Self {
+        NeutronError(StatusCode::BAD_REQUEST, "InvalidInput", format!("Invalid input for operation: {message}."))
+    }
+
+    /// neutron-lib's `BadRequest` about one part of the request.
+    fn bad(part: &str, message: impl std::fmt::Display) -> Self {
+        NeutronError(StatusCode::BAD_REQUEST, "BadRequest", format!("Bad {part} request: {message}."))
+    }
+
+    pub(crate) fn method_not_allowed() -> Self {
+        let message = "The server could not comply with the request: the method is not allowed for this resource.";
+        NeutronError(StatusCode::METHOD_NOT_ALLOWED, "HTTPMethodNotAllowed", message.into())
+    }
+}
+
+/// Bodies Neutron cannot read, as its API layer answers them.
+impl From<BodyError> for NeutronError {
+    fn from(e: BodyError) -> Self {
+        let (status, kind, message) = match e {
+            BodyError::TooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "HTTPRequestEntityTooLarge", "Request is too large.")
+            }
+            BodyError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "HTTPUnsupportedMediaType", "Unsupported Content-Type")
+            }
+            BodyError::UnsupportedEncoding => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "HTTPUnsupportedMediaType", "Unsupported Content-Encoding")
+            }
+            BodyError::Incomplete => (StatusCode::BAD_REQUEST, "HTTPBadRequest", "The request body is incomplete."),
+            BodyError::TimedOut => {
+                (StatusCode::REQUEST_TIMEOUT, "HTTPRequestTimeout", "Timed out reading the request body.")
+            }
+            BodyError::Malformed => (StatusCode::BAD_REQUEST, "HTTPBadRequest", "Malformed request body"),
+        };
+        NeutronError(status, kind, message.into())
+    }
+}
 
 impl IntoResponse for NeutronError {
     fn into_response(self) -> Response {
@@ -92,6 +143,59 @@ async fn extensions() -> Json<Value> {
     Json(json!({"extensions": []}))
 }
 
+/// A JSON request body, refused in Neutron's format when it cannot be read.
+pub(crate) struct NeutronBody(Value);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for NeutronBody {
+    type Rejection = NeutronError;
+
+    async fn from_request(req: axum::extract::Request, _state: &S) -> Result<Self> {
+        let (parts, body) = req.into_parts();
+        Ok(NeutronBody(crate::body::read_json(&parts.headers, body).await?))
+    }
+}
+
+/// One kind of listed resource: what it may be sorted by, and how a
+/// marker that names none of them is answered.
+struct Listed {
+    sort_keys: &'static [&'static str],
+    not_found: fn(&str) -> NeutronError,
+}
+
+const NETWORKS: Listed = Listed {
+    sort_keys: &["id", "name", "status", "admin_state_up", "shared", "mtu", "tenant_id", "project_id"],
+    not_found: network_not_found,
+};
+const SUBNETS: Listed = Listed {
+    sort_keys: &[
+        "id",
+        "name",
+        "network_id",
+        "cidr",
+        "ip_version",
+        "gateway_ip",
+        "enable_dhcp",
+        "tenant_id",
+        "project_id",
+    ],
+    not_found: subnet_not_found,
+};
+const PORTS: Listed = Listed {
+    sort_keys: &[
+        "id",
+        "name",
+        "network_id",
+        "admin_state_up",
+        "mac_address",
+        "device_id",
+        "device_owner",
+        "status",
+        "tenant_id",
+        "project_id",
+    ],
+    not_found: port_not_found,
+};
+
 struct Query(Vec<(String, String)>);
 
 impl Query {
@@ -101,10 +205,90 @@ impl Query {
             .map_err(|_| NeutronError(StatusCode::BAD_REQUEST, "HTTPBadRequest", "Malformed query string".into()))
     }
 
+    fn all(&self, key: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, v)| k == key && !v.is_empty()).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// `limit` as Neutron reads it (`api_common._get_limit_param`): an
+    /// integer 0 or greater, 0 meaning none.
+    fn limit(&self) -> Result<Option<usize>> {
+        let Some((_, raw)) = self.0.iter().find(|(k, _)| k == "limit") else { return Ok(None) };
+        let digits = raw.trim().strip_prefix('+').unwrap_or(raw.trim());
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            let message = format!("Limit must be an integer 0 or greater and not '{raw}'");
+            return Err(NeutronError::bad("limit", message));
+        }
+        // Larger than any list: no limit.
+        Ok(Some(digits.parse::<usize>().unwrap_or(usize::MAX)).filter(|n| *n > 0))
+    }
+
+    /// `sort_key`/`sort_dir` pairs as `api_common.get_sorts` reads them:
+    /// as many of each, known keys, `asc` or `desc`.
+    fn sorts(&self, listed: &Listed) -> Result<Vec<(String, bool)>> {
+        let (keys, dirs) = (self.all("sort_key"), self.all("sort_dir"));
+        if keys.len() != dirs.len() {
+            return Err(bad_request("The number of sort_keys and sort_dirs must be same"));
+        }
+        let absent: Vec<&str> = keys.iter().copied().filter(|k| !listed.sort_keys.contains(k)).collect();
+        if !absent.is_empty() {
+            return Err(bad_request(format!("{absent:?} is invalid attribute for sort_keys")));
+        }
+        let invalid: Vec<&str> = dirs.iter().copied().filter(|d| !matches!(*d, "asc" | "desc")).collect();
+        if !invalid.is_empty() {
+            return Err(bad_request(format!(
+                "{invalid:?} is invalid value for sort_dirs, valid value is 'asc' and 'desc'"
+            )));
+        }
+        Ok(keys.iter().zip(dirs).map(|(k, d)| (k.to_string(), d == "asc")).collect())
+    }
+
+    /// The page of `items` (views, filtered) the query asks for: sorted,
+    /// after the `marker` (which must be one of them, as Neutron looks it
+    /// up), at most `limit`.
+    fn page(&self, mut items: Vec<Value>, listed: &Listed) -> Result<Vec<Value>> {
+        let sorts = self.sorts(listed)?;
+        let limit = self.limit()?;
+        if !sorts.is_empty() {
+            items.sort_by(|a, b| {
+                sorts
+                    .iter()
+                    .map(|(key, asc)| {
+                        let order = compare(&a[key], &b[key]);
+                        if *asc { order } else { order.reverse() }
+                    })
+                    .find(|o| o.is_ne())
+                    .unwrap_or_else(|| compare(&a["id"], &b["id"]))
+            });
+        }
+        if let Some((_, marker)) = self.0.iter().find(|(k, _)| k == "marker") {
+            let at = items.iter().position(|i| i["id"] == marker.as_str()).ok_or_else(|| (listed.not_found)(marker))?;
+            items.drain(..=at);
+        }
+        if let Some(limit) = limit {
+            items.truncate(limit);
+        }
+        Ok(items)
+    }
+
     /// Neutron filters: a field may be given several times (any matches).
     fn matches(&self, field: &str, value: &str) -> bool {
         let wanted: Vec<&str> = self.0.iter().filter(|(k, _)| k == field).map(|(_, v)| v.as_str()).collect();
         wanted.is_empty() || wanted.contains(&value)
+    }
+}
+
+/// Orders two attribute values of one kind (strings, numbers, booleans).
+fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            x.as_f64().unwrap_or(0.0).partial_cmp(&y.as_f64().unwrap_or(0.0)).unwrap_or(std::cmp::Ordering::Equal)
+        }
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        (Value::Null, Value::Null) => std::cmp::Ordering::Equal,
+        (Value::Null, _) => std::cmp::Ordering::Less,
+        (_, Value::Null) => std::cmp::Ordering::Greater,
+        _ => a.to_string().cmp(&b.to_string()),
     }
 }
 
@@ -153,6 +337,14 @@ fn port_view(p: &ServerPort) -> Value {
     })
 }
 
+fn network_not_found(id: &str) -> NeutronError {
+    NeutronError(StatusCode::NOT_FOUND, "NetworkNotFound", format!("Network {id} could not be found."))
+}
+
+fn subnet_not_found(id: &str) -> NeutronError {
+    NeutronError(StatusCode::NOT_FOUND, "SubnetNotFound", format!("Subnet {id} could not be found."))
+}
+
 fn port_not_found(id: &str) -> NeutronError {
     NeutronError(StatusCode::NOT_FOUND, "PortNotFound", format!("Port {id} could not be found."))
 }
@@ -178,13 +370,11 @@ async fn networks(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(r
             out.push(network_view(&n, &subnets));
         }
     }
-    Ok(Json(json!({"networks": out})))
+    Ok(Json(json!({"networks": q.page(out, &NETWORKS)?})))
 }
 
 async fn network(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Json<Value>> {
-    let n = state.core.networks(&ctx).await?.into_iter().find(|n| n.id == id).ok_or_else(|| {
-        NeutronError(StatusCode::NOT_FOUND, "NetworkNotFound", format!("Network {id} could not be found."))
-    })?;
+    let n = state.core.networks(&ctx).await?.into_iter().find(|n| n.id == id).ok_or_else(|| network_not_found(&id))?;
     let subnets = state.core.subnets(&ctx, &n.id).await?;
     Ok(Json(json!({"network": network_view(&n, &subnets)})))
 }
@@ -208,14 +398,12 @@ async fn subnets(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(ra
         .filter(|(s, _)| q.matches("id", &s.id) && q.matches("name", &s.name) && q.matches("network_id", &s.network_id))
         .map(|(s, p)| subnet_view(s, p))
         .collect();
-    Ok(Json(json!({"subnets": out})))
+    Ok(Json(json!({"subnets": q.page(out, &SUBNETS)?})))
 }
 
 async fn subnet(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Json<Value>> {
     let all = all_subnets(&state, &ctx).await?;
-    let (s, p) = all.iter().find(|(s, _)| s.id == id).ok_or_else(|| {
-        NeutronError(StatusCode::NOT_FOUND, "SubnetNotFound", format!("Subnet {id} could not be found."))
-    })?;
+    let (s, p) = all.iter().find(|(s, _)| s.id == id).ok_or_else(|| subnet_not_found(&id))?;
     Ok(Json(json!({"subnet": subnet_view(s, p)})))
 }
 
@@ -231,7 +419,7 @@ async fn ports(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(raw)
         })
         .map(port_view)
         .collect();
-    Ok(Json(json!({"ports": out})))
+    Ok(Json(json!({"ports": q.page(out, &PORTS)?})))
 }
 
 async fn port(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Json<Value>> {
@@ -244,10 +432,11 @@ async fn port(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path
 async fn create_port(
     State(state): State<AppState>,
     Caller(ctx): Caller,
-    Json(body): Json<Value>,
+    NeutronBody(body): NeutronBody,
 ) -> Result<(StatusCode, Json<Value>)> {
     let bad = |m: &str| NeutronError(StatusCode::BAD_REQUEST, "HTTPBadRequest", m.to_string());
-    let p = body.get("port").and_then(Value::as_object).ok_or_else(|| bad("Resource body required"))?;
+    let p = resource(&body, "port")?;
+    attributes::check_create(p, attributes::PORT)?;
     let network_id = p.get("network_id").and_then(Value::as_str).ok_or_else(|| bad("network_id is required"))?;
     let name = p.get("name").and_then(Value::as_str).unwrap_or("");
     let fixed_ip = p
@@ -282,13 +471,13 @@ fn resource<'a>(body: &'a Value, key: &str) -> Result<&'a serde_json::Map<String
 async fn create_network(
     State(state): State<AppState>,
     Caller(ctx): Caller,
-    Json(body): Json<Value>,
+    NeutronBody(body): NeutronBody,
 ) -> Result<(StatusCode, Json<Value>)> {
     let n = resource(&body, "network")?;
+    attributes::check_create(n, attributes::NETWORK)?;
     let name = n.get("name").and_then(Value::as_str).unwrap_or("");
-    let shared = n.get("shared").map(|v| v.as_bool().ok_or_else(|| bad_request("shared must be a boolean")));
-    let external = n.get("router:external").and_then(Value::as_bool).unwrap_or(false);
-    let network = state.core.network_create(&ctx, name, shared.transpose()?.unwrap_or(false), external).await?;
+    let flag = |key: &str| n.get(key).map(attributes::boolean).transpose().map(Option::unwrap_or_default);
+    let network = state.core.network_create(&ctx, name, flag("shared")?, flag("router:external")?).await?;
     Ok((StatusCode::CREATED, Json(json!({"network": network_view(&network, &[])}))))
 }
 
@@ -304,9 +493,10 @@ async fn delete_network(
 async fn create_subnet(
     State(state): State<AppState>,
     Caller(ctx): Caller,
-    Json(body): Json<Value>,
+    NeutronBody(body): NeutronBody,
 ) -> Result<(StatusCode, Json<Value>)> {
     let s = resource(&body, "subnet")?;
+    attributes::check_create(s, attributes::SUBNET)?;
     let text = |k: &str| s.get(k).and_then(Value::as_str).map(String::from);
     if let Some(v) = s.get("ip_version")
         && v != 4
@@ -349,9 +539,7 @@ async fn delete_subnet(
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     let all = all_subnets(&state, &ctx).await?;
-    let (s, _) = all.iter().find(|(s, _)| s.id == id).ok_or_else(|| {
-        NeutronError(StatusCode::NOT_FOUND, "SubnetNotFound", format!("Subnet {id} could not be found."))
-    })?;
+    let (s, _) = all.iter().find(|(s, _)| s.id == id).ok_or_else(|| subnet_not_found(&id))?;
     state.core.subnet_delete(&ctx, &s.network_id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

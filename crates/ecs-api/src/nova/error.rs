@@ -26,6 +26,10 @@ impl NovaError {
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "The resource could not be found.")
     }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "The method specified is not allowed for this resource.")
+    }
 }
 
 /// Nova's fault names by status (`nova.api.openstack.wsgi.Fault`); a

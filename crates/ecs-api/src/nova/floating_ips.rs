@@ -34,8 +34,14 @@ pub async fn show(State(state): State<AppState>, call: NovaCall, Path(id): Path<
 }
 
 /// The body is optional: `{"pool": name}` or nothing (the first pool).
-pub async fn create(State(state): State<AppState>, call: NovaCall, body: axum::body::Bytes) -> Result<Json<Value>> {
+pub async fn create(
+    State(state): State<AppState>,
+    call: NovaCall,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<Json<Value>> {
     gone_at_236(&call)?;
+    let body = crate::body::read_bytes(&headers, body, crate::body::MAX_BODY_BYTES).await?;
     let pool = if body.is_empty() {
         None
     } else {

@@ -204,8 +204,9 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/servers/{id}/os-instance-actions", get(servers::actions_index))
         .route("/servers/{id}/os-instance-actions/{request_id}", get(servers::actions_show))
         .route("/os-simulator", get(simulator::show).put(simulator::update))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed);
+        // The ECS routes under `/v2.1/cloudservers` fall through here too.
+        .fallback(crate::dialect::not_found)
+        .method_not_allowed_fallback(crate::dialect::method_not_allowed);
     Router::new()
         .route("/", get(root_versions))
         .route("/v2.1", get(version_v21))
@@ -219,7 +220,7 @@ pub fn router(_state: AppState) -> Router<AppState> {
             "/v1.0",
             Router::new()
                 .route("/servers/{id}/action", post(lifecycle::v10_action))
-                .fallback(not_found)
+                .fallback(crate::dialect::not_found)
                 .layer(axum::middleware::from_fn(microversion::legacy)),
         )
 }
@@ -228,14 +229,6 @@ pub fn router(_state: AppState) -> Router<AppState> {
 /// IPs) that Nova removed at 2.36 answer 404 from there on.
 pub(crate) fn gone_at_236(call: &NovaCall) -> Result<(), NovaError> {
     if call.version.at_least(36) { Err(NovaError::not_found()) } else { Ok(()) }
-}
-
-async fn not_found() -> NovaError {
-    NovaError::not_found()
-}
-
-async fn method_not_allowed() -> NovaError {
-    NovaError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "The method specified is not allowed for this resource.")
 }
 
 // --- version documents ------------------------------------------------------

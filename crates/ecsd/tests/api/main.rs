@@ -9,6 +9,7 @@ mod ecs_create;
 mod ecs_views;
 mod errors;
 mod flavors;
+mod formats;
 mod harness;
 mod identity;
 mod images;

@@ -15,6 +15,7 @@
 #![recursion_limit = "256"]
 
 mod body;
+pub use body::BodyTimeout;
 pub mod ecs;
 mod glance;
 pub mod identity;

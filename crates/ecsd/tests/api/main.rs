@@ -24,6 +24,7 @@ mod recovery;
 mod security_groups;
 mod servers;
 mod sweep;
+mod transport;
 mod versions;
 mod volumes;
 

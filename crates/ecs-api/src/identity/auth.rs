@@ -76,8 +76,9 @@ pub async fn verify_signature(State(state): State<AppState>, req: Request, next:
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_SIGNED_BODY_BYTES).await else {
-        return KeystoneError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request is too large.").into_response();
+    let bytes = match crate::body::read_bytes(&parts.headers, body, MAX_SIGNED_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(e) => return KeystoneError::from(e).into_response(),
     };
     let headers: Vec<(String, String)> = parts
         .headers

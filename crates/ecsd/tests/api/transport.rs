@@ -229,6 +229,11 @@ async fn send_raw(server: &TestServer, head: &str, body: &[u8], half_close: bool
 
 const KEYSTONE_AUTH: &str = "POST /identity/v3/auth/tokens HTTP/1.1\r\nHost: ecsd\r\nContent-Type: application/json";
 
+/// A signed (AK/SK) ECS request: its body is read whole before the
+/// signature is checked, so framing is judged before the (junk) signature.
+const SIGNED_ECS: &str = "POST /v1/any-project/cloudservers HTTP/1.1\r\nHost: ecsd\r\nContent-Type: application/json\r\n\
+    Authorization: SDK-HMAC-SHA256 Access=AK, SignedHeaders=host, Signature=00";
+
 fn nova_keypairs(token: &str) -> String {
     format!("POST /v2.1/os-keypairs HTTP/1.1\r\nHost: ecsd\r\nContent-Type: application/json\r\nX-Auth-Token: {token}")
 }
@@ -247,6 +252,11 @@ async fn declared_length_over_the_limit_is_refused_at_once() {
         assert_eq!(keystone.status, 413, "Keystone, Content-Length {length}: {}", keystone.body);
         assert_eq!(keystone.body["error"]["code"], 413, "{}", keystone.body);
     }
+    // A signed request takes up to 12 MB.
+    for length in ["20000000", "9223372036854775807"] {
+        let signed = send_raw(&server, &format!("{SIGNED_ECS}\r\nContent-Length: {length}"), b"{\"a", false).await;
+        assert_eq!(signed.status, 413, "signed, Content-Length {length}: {}", signed.body);
+    }
     server.stop().await;
 }
 
@@ -255,7 +265,7 @@ async fn broken_off_body_is_a_bad_request() {
     let server = start(|_| {}).await;
     let token = server.admin().await.token;
     let nova = nova_keypairs(&token);
-    for head in [nova.as_str(), KEYSTONE_AUTH] {
+    for head in [nova.as_str(), KEYSTONE_AUTH, SIGNED_ECS] {
         // Shorter than declared, then the client stops sending.
         let short = send_raw(&server, &format!("{head}\r\nContent-Length: 100"), b"{\"keypair\": {", true).await;
         assert_eq!(short.status, 400, "{head}: {}", short.body);

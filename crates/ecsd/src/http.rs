@@ -224,6 +224,8 @@ struct Deadlines<IO> {
     /// The phase the deadline was set for.
     seen: u64,
     head_started: bool,
+    /// Closing: draining the client's input ([`AsyncWrite::poll_shutdown`]).
+    lingering: bool,
     deadline: Pin<Box<Sleep>>,
     header_timeout: Duration,
     idle_timeout: Duration,
@@ -237,6 +239,7 @@ impl<IO> Deadlines<IO> {
             seen: 0,
             // The first head is timed from the accept.
             head_started: true,
+            lingering: false,
             deadline: Box::pin(tokio::time::sleep(limits.header_timeout)),
             header_timeout: limits.header_timeout,
             idle_timeout: limits.idle_timeout,
@@ -290,7 +293,7 @@ fn timed_out(head_started: bool) -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, what)
 }
 
-impl<IO: AsyncWrite + Unpin> AsyncWrite for Deadlines<IO> {
+impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Deadlines<IO> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
     }
@@ -311,10 +314,40 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Deadlines<IO> {
         Pin::new(&mut self.get_mut().io).poll_flush(cx)
     }
 
+    /// Closes in two steps, as nginx and Apache do ("lingering close"):
+    /// sends FIN, then reads and discards what the client still sends
+    /// until it closes too, for at most [`LINGER`]. Closing at once with
+    /// unread input (a body refused before it was read: 413, 415) makes
+    /// the kernel send a reset, which can destroy the answer before the
+    /// client reads it.
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+        let this = self.get_mut();
+        ready!(Pin::new(&mut this.io).poll_shutdown(cx))?;
+        if !this.lingering {
+            this.lingering = true;
+            this.deadline.as_mut().reset(Instant::now() + LINGER);
+        }
+        let mut scratch = [0u8; 4096];
+        loop {
+            if Instant::now() >= this.deadline.deadline() {
+                return Poll::Ready(Ok(()));
+            }
+            let mut discard = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut this.io).poll_read(cx, &mut discard) {
+                Poll::Ready(Ok(())) if discard.filled().is_empty() => return Poll::Ready(Ok(())),
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(_)) => return Poll::Ready(Ok(())),
+                Poll::Pending => {
+                    ready!(this.deadline.as_mut().poll(cx));
+                    return Poll::Ready(Ok(()));
+                }
+            }
+        }
     }
 }
+
+/// How long a closing connection drains what its client still sends.
+const LINGER: Duration = Duration::from_secs(2);
 
 /// A request body that fails with [`ecs_api::BodyTimeout`] once its
 /// deadline passes. The deadline is total, not between reads: a client

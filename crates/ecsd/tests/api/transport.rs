@@ -260,6 +260,25 @@ async fn declared_length_over_the_limit_is_refused_at_once() {
     server.stop().await;
 }
 
+/// A client that sends its whole body after an early refusal still gets
+/// the answer: the server drains the body while closing instead of
+/// resetting the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_refusal_reaches_a_client_still_sending() {
+    let server = start(|_| {}).await;
+    let token = server.admin().await.token;
+    let body = vec![b' '; 4 << 20];
+    for _ in 0..3 {
+        let mut conn = connect(&server).await;
+        let head = format!("{}\r\nContent-Length: {}\r\n\r\n", nova_keypairs(&token), body.len());
+        conn.write_all(head.as_bytes()).await.unwrap();
+        conn.write_all(&body).await.expect("the body is taken (and discarded)");
+        let reply = timeout(5 * SECOND, read_response(&mut conn)).await.expect("an answer").expect("a response");
+        assert_eq!(reply.status, 413, "{}", reply.body);
+    }
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_off_body_is_a_bad_request() {
     let server = start(|_| {}).await;

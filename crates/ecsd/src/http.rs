@@ -20,13 +20,14 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
+use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
@@ -151,11 +152,20 @@ async fn serve_connection(
     let body_timeout = limits.body_timeout;
     let handler = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let in_flight = InFlight::begin(phase.clone());
+        phase.body_read.store(http_body::Body::is_end_stream(req.body()), Ordering::Release);
         let deadline = Instant::now() + body_timeout;
-        let req = req.map(|body| Body::new(TimedBody { body, deadline, sleep: None }));
+        let body_phase = phase.clone();
+        let req = req.map(|body| Body::new(TimedBody { body, deadline, sleep: None, phase: body_phase }));
         let service = service.clone();
+        let phase = phase.clone();
         async move {
-            let response = service.oneshot(req).await?;
+            let mut response = service.oneshot(req).await?;
+            if !phase.body_read.load(Ordering::Acquire) {
+                // A body refused or broken off is not read to its end, so
+                // the connection cannot carry another request: say so, or
+                // a client would reuse it while it closes.
+                response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
             Ok::<_, Infallible>(response.map(|body| Tracked { body, _in_flight: in_flight }))
         }
     });
@@ -188,6 +198,8 @@ struct Phase {
     /// read again by itself, and the idle deadline is armed and polled by
     /// that read.
     reader: Mutex<Option<Waker>>,
+    /// Whether the request in flight has had its body read to the end.
+    body_read: AtomicBool,
 }
 
 fn in_flight(phase: &Phase) -> bool {
@@ -357,6 +369,7 @@ struct TimedBody {
     deadline: Instant,
     /// Made at the first wait: most bodies arrive with their head.
     sleep: Option<Pin<Box<Sleep>>>,
+    phase: Arc<Phase>,
 }
 
 impl http_body::Body for TimedBody {
@@ -366,6 +379,14 @@ impl http_body::Body for TimedBody {
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
         if let Poll::Ready(frame) = Pin::new(&mut this.body).poll_frame(cx) {
+            let ended = match &frame {
+                None => true,
+                Some(Ok(_)) => this.body.is_end_stream(),
+                Some(Err(_)) => false,
+            };
+            if ended {
+                this.phase.body_read.store(true, Ordering::Release);
+            }
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
         let deadline = this.deadline;

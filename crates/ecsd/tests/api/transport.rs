@@ -32,6 +32,8 @@ async fn connect(server: &TestServer) -> Conn {
 #[derive(Debug)]
 struct Raw {
     status: u16,
+    /// The server announced it closes the connection after this response.
+    closes: bool,
     body: Value,
 }
 
@@ -44,6 +46,7 @@ async fn read_response(conn: &mut Conn) -> Option<Raw> {
     }
     let status = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status line");
     let mut length = None;
+    let mut closes = false;
     loop {
         let mut line = String::new();
         assert!(conn.read_line(&mut line).await.expect("a header") > 0, "closed mid-head");
@@ -55,11 +58,16 @@ async fn read_response(conn: &mut Conn) -> Option<Raw> {
         {
             length = Some(value.trim().parse::<usize>().expect("a length"));
         }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("connection")
+        {
+            closes |= value.trim().eq_ignore_ascii_case("close");
+        }
     }
     let mut body = vec![0u8; length.expect("a Content-Length")];
     conn.read_exact(&mut body).await.expect("the whole body");
     let body = serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()));
-    Some(Raw { status, body })
+    Some(Raw { status, closes, body })
 }
 
 /// Whether the server closes the connection within `within` (reading and
@@ -87,7 +95,15 @@ async fn kept_alive_connection_serves_several_requests() {
         stream.write_all(VERSIONS).await.unwrap();
         let reply = read_response(&mut stream).await.expect("a response on the same connection");
         assert_eq!(reply.status, 200, "{}", reply.body);
+        assert!(!reply.closes);
     }
+    // A body read to its end leaves the connection usable.
+    let body = br#"{"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"id": "default"}, "password": "wrong"}}}}}"#;
+    let head = format!("{KEYSTONE_AUTH}\r\nContent-Length: {}\r\n\r\n", body.len());
+    stream.write_all(&[head.as_bytes(), body].concat()).await.unwrap();
+    let reply = read_response(&mut stream).await.expect("a response");
+    assert_eq!(reply.status, 401, "{}", reply.body);
+    assert!(!reply.closes);
     // Pipelined: both answered, in order.
     stream.write_all(&[VERSIONS, VERSIONS].concat()).await.unwrap();
     for _ in 0..2 {
@@ -248,6 +264,8 @@ async fn declared_length_over_the_limit_is_refused_at_once() {
             send_raw(&server, &format!("{}\r\nContent-Length: {length}", nova_keypairs(&token)), b"{\"k", false).await;
         assert_eq!(nova.status, 413, "Nova, Content-Length {length}: {}", nova.body);
         assert_eq!(nova.body["overLimit"]["code"], 413, "{}", nova.body);
+        // The unread body leaves the connection unusable: the client must not reuse it.
+        assert!(nova.closes, "{nova:?}");
         let keystone = send_raw(&server, &format!("{KEYSTONE_AUTH}\r\nContent-Length: {length}"), b"{\"a", false).await;
         assert_eq!(keystone.status, 413, "Keystone, Content-Length {length}: {}", keystone.body);
         assert_eq!(keystone.body["error"]["code"], 413, "{}", keystone.body);

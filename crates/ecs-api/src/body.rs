@@ -28,6 +28,20 @@ pub enum BodyError {
     Malformed,
 }
 
+/// The error the transport (ecsd's accept loop) ends a request body with
+/// when its client did not send it in time; [`read_bytes`] answers it as
+/// [`BodyError::TimedOut`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyTimeout;
+
+impl std::fmt::Display for BodyTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body did not arrive in time")
+    }
+}
+
+impl std::error::Error for BodyTimeout {}
+
 /// Reads a whole body of at most `limit` bytes. A declared length over the
 /// limit is refused before a byte is read, so a client announcing a huge
 /// body gets its answer at once instead of a wait.
@@ -45,12 +59,16 @@ pub async fn read_bytes(headers: &HeaderMap, body: Body, limit: usize) -> Result
     axum::body::to_bytes(body, limit).await.map_err(|e| classify(&e))
 }
 
-/// Tells a body over the limit from one that broke off or came too slowly.
+/// Tells a body over the limit from one that came too slowly or broke off
+/// (hyper's errors for a short body or broken chunked framing).
 fn classify(e: &axum::Error) -> BodyError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = source {
         if err.is::<http_body_util::LengthLimitError>() {
             return BodyError::TooLarge;
+        }
+        if err.is::<BodyTimeout>() {
+            return BodyError::TimedOut;
         }
         source = err.source();
     }

@@ -19,6 +19,7 @@
 
 mod body;
 mod dialect;
+pub use body::BodyTimeout;
 pub mod ecs;
 mod glance;
 pub mod identity;

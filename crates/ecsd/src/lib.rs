@@ -13,6 +13,9 @@ use ecs_core::{Core, CoreConfig};
 use ecs_store::Store;
 use tokio::net::TcpListener;
 
+pub mod http;
+pub use http::HttpLimits;
+
 /// Everything `ecsd serve` needs.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -34,6 +37,8 @@ pub struct ServeConfig {
     pub novncproxy_base_url_given: bool,
     /// [`ApiConfig::early_policy_gates`]: always on but in tests.
     pub early_policy_gates: bool,
+    /// Timeouts for slow and idle clients, and the connection cap.
+    pub http: HttpLimits,
 }
 
 /// The compute hosts this process runs.
@@ -285,7 +290,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         }),
         sim: Some(sim.clone()),
     };
-    let (shutdown, mut stopped) = tokio::sync::watch::channel(false);
+    let (shutdown, _) = tokio::sync::watch::channel(false);
     if let Some(listener) = vnc_listener {
         let proxy = ecs_api::vnc_proxy::router(state.clone());
         let mut stopped = shutdown.subscribe();
@@ -305,13 +310,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     let engine = tokio::spawn(ecs_core::compute::engine::run(core.clone(), async move {
         let _ = engine_stop.wait_for(|s| *s).await;
     }));
-    let task = tokio::spawn(async move {
-        axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(service))
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let task = tokio::spawn(http::serve(listener, service, config.http.clone(), shutdown.subscribe()));
 
     // Real guests power off or die by themselves: their servers follow,
     // as Nova's periodic power-state sync makes them.

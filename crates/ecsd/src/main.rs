@@ -177,6 +177,38 @@ struct ServeArgs {
     demo_password: Option<String>,
     #[command(flatten)]
     compute: ComputeArgs,
+    #[command(flatten)]
+    http: HttpArgs,
+}
+
+/// Limits on slow and idle clients (`ecsd::HttpLimits`).
+#[derive(Args, Clone)]
+struct HttpArgs {
+    /// Seconds a client has to send a request's head (request line and
+    /// headers), from connecting or from the head's first byte.
+    #[arg(long, env = "ECSD_HEADER_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a kept-alive connection may wait for its next request before it is closed.
+    #[arg(long, env = "ECSD_IDLE_TIMEOUT", default_value_t = 75, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+    /// Seconds a client has to send a whole request body, from the end of its head (408 after).
+    #[arg(long, env = "ECSD_BODY_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout: u64,
+    /// Connections served at once; further ones wait to be accepted.
+    #[arg(long, env = "ECSD_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+}
+
+impl HttpArgs {
+    fn limits(&self) -> ecsd::HttpLimits {
+        use std::time::Duration;
+        ecsd::HttpLimits {
+            header_timeout: Duration::from_secs(self.header_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+            body_timeout: Duration::from_secs(self.body_timeout),
+            max_connections: self.max_connections,
+        }
+    }
 }
 
 #[derive(Args, Clone)]
@@ -331,6 +363,7 @@ impl ServeArgs {
             vnc_proxy_listen,
             novncproxy_base_url_given: c.novncproxy_base_url.is_some(),
             early_policy_gates: true,
+            http: self.http.limits(),
         })
     }
 }
@@ -346,7 +379,33 @@ fn init_logging(format: &str) {
     }
 }
 
+/// Raises the soft open-file limit to the hard one (as Go programs do), so
+/// that the connection cap, not a default limit of 1024 descriptors, is
+/// what stops accepting.
+fn raise_open_files_limit(max_connections: u32) {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = rustix::process::Rlimit { current: limit.maximum, maximum: limit.maximum };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::debug!(error = %e, "could not raise the open-file limit");
+        }
+    }
+    // Descriptors beside the connections: database, hosts' files, logs.
+    let needed = u64::from(max_connections) + 256;
+    if let Some(current) = getrlimit(Resource::Nofile).current
+        && current < needed
+    {
+        tracing::warn!(
+            open_files = current,
+            max_connections,
+            "the open-file limit is below --max-connections: raise it (ulimit -n) or lower the cap"
+        );
+    }
+}
+
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    raise_open_files_limit(config.http.max_connections);
     let running = ecsd::start(config.clone()).await?;
     // A closed stdout (a supervisor that stopped reading) must not stop the service.
     let _ = writeln!(std::io::stdout().lock(), "{}", ecsd::banner(&running, &config));

@@ -60,6 +60,7 @@ impl TestServer {
             vnc_proxy_listen: None,
             novncproxy_base_url_given: false,
             early_policy_gates: true,
+            http: Default::default(),
         };
         adjust(&mut config);
         let running = ecsd::start(config).await.expect("server starts");

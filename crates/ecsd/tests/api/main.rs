@@ -26,6 +26,7 @@ mod recovery;
 mod security_groups;
 mod servers;
 mod sweep;
+mod transport;
 mod validation;
 mod versions;
 mod volumes;

@@ -477,6 +477,7 @@ async fn two_nodes_share_one_database() {
             vnc_proxy_listen: None,
             novncproxy_base_url_given: false,
             early_policy_gates: true,
+            http: Default::default(),
         };
         nodes.push(ecsd::start(config).await.expect("node starts"));
     }

@@ -144,11 +144,16 @@ struct Sent {
     path: String,
     headers: Vec<(String, Vec<u8>)>,
     body: Option<Vec<u8>>,
+    /// Whose a second `X-Auth-Token` is, if one was sent.
+    second_token: Option<&'static str>,
 }
 
 impl std::fmt::Display for Sent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {} as {:?}", self.method, excerpt(self.path.as_bytes()), self.who)?;
+        if let Some(whose) = self.second_token {
+            write!(f, ", with a second token ({whose}'s)")?;
+        }
         for (name, value) in &self.headers {
             if name != "x-auth-token" || value.len() > 64 {
                 write!(f, "\n      {name}: {}", excerpt(value))?;
@@ -760,15 +765,21 @@ fn request(rng: &mut StdRng, target: &Target, w: &World, tokens: &Tokens) -> Sen
         };
         header("x-subject-token", subject.as_bytes());
     }
+    let mut second_token = None;
     for _ in 0..rng.gen_range(0..=2) {
-        bad_header(rng, &mut headers, tokens, w);
+        second_token = bad_header(rng, &mut headers, tokens, w).or(second_token);
     }
-    Sent { who, method, path, headers, body }
+    Sent { who, method, path, headers, body, second_token }
 }
 
 /// One bad header: a junk microversion, a second token, a wrong content
-/// type or encoding, a junk signature…
-fn bad_header(rng: &mut StdRng, headers: &mut Vec<(String, Vec<u8>)>, tokens: &Tokens, w: &World) {
+/// type or encoding, a junk signature… Returns whose a second token is.
+fn bad_header(
+    rng: &mut StdRng,
+    headers: &mut Vec<(String, Vec<u8>)>,
+    tokens: &Tokens,
+    w: &World,
+) -> Option<&'static str> {
     let mut set = |name: &str, value: Vec<u8>| {
         headers.retain(|(n, _)| n != name);
         headers.push((name.to_string(), value));
@@ -794,9 +805,17 @@ fn bad_header(rng: &mut StdRng, headers: &mut Vec<(String, Vec<u8>)>, tokens: &T
         1 => set("x-openstack-nova-api-version", [&b"junk"[..], b"2.999", b"2.26"].choose(rng).unwrap().to_vec()),
         // Two tokens: the valid one and another (or a junk one), in either order.
         2 => {
-            let other = [tokens.reader.as_str(), tokens.admin.as_str(), "garbage"].choose(rng).unwrap().as_bytes();
-            let second = ("x-auth-token".to_string(), other.to_vec());
-            if rng.gen_bool(0.5) { headers.push(second) } else { headers.insert(0, second) }
+            let (whose, other) =
+                *[("the reader", tokens.reader.as_str()), ("the admin", tokens.admin.as_str()), ("junk", "garbage")]
+                    .choose(rng)
+                    .unwrap();
+            let second = ("x-auth-token".to_string(), other.as_bytes().to_vec());
+            if rng.gen_bool(0.5) {
+                headers.push(second)
+            } else {
+                headers.insert(0, second)
+            }
+            return Some(whose);
         }
         3 => {
             let types: &[&[u8]] = &[
@@ -824,4 +843,5 @@ fn bad_header(rng: &mut StdRng, headers: &mut Vec<(String, Vec<u8>)>, tokens: &T
         }
         _ => set("x-client-token", [&b"%00"[..], &[b'c'; 10_000], b""].choose(rng).unwrap().to_vec()),
     }
+    None
 }

@@ -36,7 +36,7 @@ for target in $targets; do
     scratch=$(mktemp -d)
     trap 'rm -rf "$scratch"' EXIT
     echo "fuzz: $target for $seconds s"
-    cargo fuzz run --sanitizer none "$target" "$scratch" "fuzz/corpus/$target" -- \
+    cargo fuzz run --sanitizer none "$target" "$scratch" "$PWD/fuzz/corpus/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1
     rm -rf "$scratch"
 done

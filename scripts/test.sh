@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine with the Rust toolchain:
 # installs what the tests need, runs the Rust tests (SQLite and a throwaway
-# PostgreSQL cluster) and then the real-client tests (openstacksdk, the
+# PostgreSQL cluster, the request fuzzer among them), a short run of the
+# cargo-fuzz targets (ECSD_SKIP_FUZZ=1 skips it) and then the real-client tests (openstacksdk, the
 # OpenStack CLI, novaclient) against a started ecsd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,5 +52,9 @@ if cargo nextest --version >/dev/null 2>&1; then
     cargo test --workspace --doc --quiet
 else
     cargo test --workspace
+fi
+# The cargo-fuzz targets, briefly (scripts/fuzz.sh SECONDS for a long run).
+if [[ ${ECSD_SKIP_FUZZ:-} != 1 ]]; then
+    scripts/fuzz.sh
 fi
 scripts/client-tests.sh

@@ -14,19 +14,10 @@ use serde_json::{Value, json};
 
 use crate::{Reply, Session, TestServer};
 
-/// The router sources, by dialect.
-const ROUTERS: &[(&str, &str)] = &[
-    ("nova", include_str!("../../../ecs-api/src/nova/mod.rs")),
-    ("ecs", include_str!("../../../ecs-api/src/ecs/mod.rs")),
-    ("neutron", include_str!("../../../ecs-api/src/neutron/mod.rs")),
-    ("glance", include_str!("../../../ecs-api/src/glance/mod.rs")),
-    ("keystone", include_str!("../../../ecs-api/src/identity/mod.rs")),
-];
-
-const CHANGING: &[&str] = &["post", "put", "patch", "delete"];
+pub(crate) const CHANGING: &[&str] = &["post", "put", "patch", "delete"];
 
 /// Changing routes a reader may use, and why.
-const NOT_CHANGES: &[(&str, &str, &str, &str)] = &[
+pub(crate) const NOT_CHANGES: &[(&str, &str, &str, &str)] = &[
     ("keystone", "POST", "/auth/tokens", "logging in"),
     ("keystone", "DELETE", "/auth/tokens", "revoking one's own token (another's is refused by identity:revoke_token)"),
     ("ecs", "POST", "/v1/{project_id}/servers/resource_instances/action", "a query by tags"),
@@ -34,54 +25,26 @@ const NOT_CHANGES: &[(&str, &str, &str, &str)] = &[
 ];
 
 /// `(dialect, METHOD, route pattern)` of every changing route the routers
-/// declare: each `.route("pattern", …)` with a post/put/patch/delete.
+/// declare.
 fn declared_changing_routes() -> Vec<(&'static str, String, String)> {
-    let mut out = Vec::new();
-    for (dialect, source) in ROUTERS {
-        let mut rest = *source;
-        while let Some(at) = rest.find(".route(") {
-            rest = &rest[at + ".route(".len()..];
-            // The route's arguments: up to the parenthesis that closes `.route(`.
-            let mut depth = 1;
-            let end = rest
-                .char_indices()
-                .find(|(_, c)| {
-                    match c {
-                        '(' => depth += 1,
-                        ')' => depth -= 1,
-                        _ => {}
-                    }
-                    depth == 0
-                })
-                .map(|(i, _)| i)
-                .expect("balanced .route(");
-            let args = &rest[..end];
-            let pattern = args.split('"').nth(1).expect("a route pattern").to_string();
-            for method in CHANGING {
-                let call = format!("{method}(");
-                let used = args
-                    .match_indices(&call)
-                    .any(|(i, _)| i == 0 || !args[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_'));
-                if used {
-                    out.push((*dialect, method.to_uppercase(), pattern.clone()));
-                }
-            }
-        }
-    }
-    out
+    crate::routes::declared()
+        .into_iter()
+        .filter(|r| CHANGING.contains(&r.method.to_lowercase().as_str()))
+        .map(|r| (r.dialect, r.method, r.pattern))
+        .collect()
 }
 
-/// One request of the sweep.
-struct Case {
-    dialect: &'static str,
-    method: Method,
+/// One request of the sweep (the fuzzer starts from them too).
+pub(crate) struct Case {
+    pub dialect: &'static str,
+    pub method: Method,
     /// The route pattern as the router declares it.
-    route: &'static str,
+    pub route: &'static str,
     /// The path to send.
-    path: String,
-    body: Option<Value>,
+    pub path: String,
+    pub body: Option<Value>,
     /// The Nova microversion the route needs.
-    version: Option<&'static str>,
+    pub version: Option<&'static str>,
 }
 
 fn case(dialect: &'static str, method: Method, route: &'static str, path: String, body: Option<Value>) -> Case {
@@ -96,29 +59,29 @@ impl Case {
 }
 
 /// What exists before the sweep: ids the cases name.
-struct World {
-    project: String,
-    server: String,
-    port_of_server: String,
-    image: String,
+pub(crate) struct World {
+    pub project: String,
+    pub server: String,
+    pub port_of_server: String,
+    pub image: String,
     /// Attached to the server.
-    volume: String,
+    pub volume: String,
     /// Attached to nothing.
-    spare_volume: String,
-    snapshot: String,
-    server_group: String,
-    security_group: String,
-    rule: String,
-    network: String,
-    subnet: String,
-    port: String,
-    viewer: String,
-    reader_role: String,
-    access: String,
-    admin_project: String,
+    pub spare_volume: String,
+    pub snapshot: String,
+    pub server_group: String,
+    pub security_group: String,
+    pub rule: String,
+    pub network: String,
+    pub subnet: String,
+    pub port: String,
+    pub viewer: String,
+    pub reader_role: String,
+    pub access: String,
+    pub admin_project: String,
 }
 
-fn cases(w: &World) -> Vec<Case> {
+pub(crate) fn cases(w: &World) -> Vec<Case> {
     use Method as M;
     let (p, s, v) = (&w.project, &w.server, &w.volume);
     let nova = |m: Method, route: &'static str, path: String, body: Option<Value>| case("nova", m, route, path, body);
@@ -654,21 +617,20 @@ async fn everything(w: &World, admin: &Session<'_>, demo: &Session<'_>) -> Vec<(
     out
 }
 
-async fn sweep(server: &TestServer) {
-    let admin = server.admin().await;
-    let demo = server.demo().await;
+/// Something of every kind in the demo project, and a user `viewer`
+/// (password `pw`) holding only the reader role there.
+pub(crate) async fn world(server: &TestServer, admin: &Session<'_>, demo: &Session<'_>) -> World {
     let project = demo.project_id.clone();
 
     // A user holding only the reader role on the demo project.
-    let r = ok(&admin, Method::POST, "/identity/v3/users", json!({"user": {"name": "viewer", "password": "pw"}})).await;
+    let r = ok(admin, Method::POST, "/identity/v3/users", json!({"user": {"name": "viewer", "password": "pw"}})).await;
     let viewer = r["user"]["id"].as_str().unwrap().to_string();
     let roles = admin.get("/identity/v3/roles?name=reader", None).await;
     let reader_role = roles.body["roles"][0]["id"].as_str().expect("Keystone's default reader role").to_string();
     let grant = format!("/identity/v3/projects/{project}/users/{viewer}/roles/{reader_role}");
-    assert_eq!(send(&admin, Method::PUT, &grant, None).await.status, 204);
-    let reader = server.login("viewer", "pw", "demo").await;
+    assert_eq!(send(admin, Method::PUT, &grant, None).await.status, 204);
     let cred = format!("/identity/v3/users/{viewer}/credentials/OS-EC2");
-    let access = ok(&admin, Method::POST, &cred, json!({"tenant_id": project})).await["credential"]["access"]
+    let access = ok(admin, Method::POST, &cred, json!({"tenant_id": project})).await["credential"]["access"]
         .as_str()
         .unwrap()
         .to_string();
@@ -677,45 +639,44 @@ async fn sweep(server: &TestServer) {
     let images = demo.get("/v2.1/images", None).await;
     let image = images.body["images"][0]["id"].as_str().expect("a seeded image").to_string();
     ok(
-        &demo,
+        demo,
         Method::POST,
         "/v2.1/os-keypairs",
         json!({"keypair": {"name": "k1", "public_key": crate::keypairs_vector()}}),
     )
     .await;
-    let net = ok(&demo, Method::POST, "/networking/v2.0/networks", json!({"network": {"name": "n1"}})).await;
+    let net = ok(demo, Method::POST, "/networking/v2.0/networks", json!({"network": {"name": "n1"}})).await;
     let network = net["network"]["id"].as_str().unwrap().to_string();
     let sub = json!({"subnet": {"network_id": network, "cidr": "10.20.0.0/24", "ip_version": 4}});
     let subnet =
-        ok(&demo, Method::POST, "/networking/v2.0/subnets", sub).await["subnet"]["id"].as_str().unwrap().to_string();
-    let port =
-        ok(&demo, Method::POST, "/networking/v2.0/ports", json!({"port": {"network_id": network}})).await["port"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        ok(demo, Method::POST, "/networking/v2.0/subnets", sub).await["subnet"]["id"].as_str().unwrap().to_string();
+    let port = ok(demo, Method::POST, "/networking/v2.0/ports", json!({"port": {"network_id": network}})).await["port"]
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let body = json!({"server": {"name": "web", "flavorRef": "m1.tiny", "imageRef": image,
         "networks": [{"uuid": network}, {"uuid": network}], "metadata": {"role": "web"}}});
-    let srv = ok(&demo, Method::POST, "/v2.1/servers", body).await["server"]["id"].as_str().unwrap().to_string();
+    let srv = ok(demo, Method::POST, "/v2.1/servers", body).await["server"]["id"].as_str().unwrap().to_string();
     demo.wait_status(&srv, "ACTIVE").await;
     let tagged = demo.nova(Method::PUT, &format!("/v2.1/servers/{srv}/tags/web"), Some("2.26"), None).await;
     assert_eq!(tagged.status, 201, "{}", tagged.body);
     let ifaces = demo.get(&format!("/v2.1/servers/{srv}/os-interface"), None).await;
     // The second NIC: the primary one may never go (an ECS rule before the core's).
     let port_of_server = ifaces.body["interfaceAttachments"][1]["port_id"].as_str().unwrap().to_string();
-    let volume = ok(&demo, Method::POST, "/v2.1/os-volumes", json!({"volume": {"size": 1}})).await["volume"]["id"]
+    let volume = ok(demo, Method::POST, "/v2.1/os-volumes", json!({"volume": {"size": 1}})).await["volume"]["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let spare_volume =
-        ok(&demo, Method::POST, "/v2.1/os-volumes", json!({"volume": {"size": 1}})).await["volume"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+    let spare_volume = ok(demo, Method::POST, "/v2.1/os-volumes", json!({"volume": {"size": 1}})).await["volume"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let snap = json!({"snapshot": {"volume_id": volume, "force": true}});
     let snapshot =
-        ok(&demo, Method::POST, "/v2.1/os-snapshots", snap).await["snapshot"]["id"].as_str().unwrap().to_string();
+        ok(demo, Method::POST, "/v2.1/os-snapshots", snap).await["snapshot"]["id"].as_str().unwrap().to_string();
     let attach = json!({"volumeAttachment": {"volumeId": volume}});
-    ok(&demo, Method::POST, &format!("/v2.1/servers/{srv}/os-volume_attachments"), attach).await;
+    ok(demo, Method::POST, &format!("/v2.1/servers/{srv}/os-volume_attachments"), attach).await;
     for _ in 0..600 {
         let v = demo.get(&format!("/v2.1/os-volumes/{volume}"), None).await;
         if v.body["volume"]["status"] == "in-use" {
@@ -724,24 +685,24 @@ async fn sweep(server: &TestServer) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let group = json!({"server_group": {"name": "g1", "policies": ["anti-affinity"]}});
-    let server_group = ok(&demo, Method::POST, "/v2.1/os-server-groups", group).await["server_group"]["id"]
+    let server_group = ok(demo, Method::POST, "/v2.1/os-server-groups", group).await["server_group"]["id"]
         .as_str()
         .unwrap()
         .to_string();
     let sg = json!({"security_group": {"name": "sg1", "description": "web"}});
-    let security_group = ok(&demo, Method::POST, "/v2.1/os-security-groups", sg).await["security_group"]["id"]
+    let security_group = ok(demo, Method::POST, "/v2.1/os-security-groups", sg).await["security_group"]["id"]
         .as_str()
         .unwrap()
         .to_string();
     let rule = json!({"security_group_rule": {"parent_group_id": security_group, "ip_protocol": "tcp",
         "from_port": 22, "to_port": 22, "cidr": "0.0.0.0/0"}});
-    let rule = ok(&demo, Method::POST, "/v2.1/os-security-group-rules", rule).await["security_group_rule"]["id"]
+    let rule = ok(demo, Method::POST, "/v2.1/os-security-group-rules", rule).await["security_group_rule"]["id"]
         .as_str()
         .unwrap()
         .to_string();
 
-    let w = World {
-        project: project.clone(),
+    World {
+        project,
         server: srv,
         port_of_server,
         image,
@@ -758,7 +719,15 @@ async fn sweep(server: &TestServer) {
         reader_role,
         access,
         admin_project: server.admin_project_id().to_string(),
-    };
+    }
+}
+
+async fn sweep(server: &TestServer) {
+    let admin = server.admin().await;
+    let demo = server.demo().await;
+    let w = world(server, &admin, &demo).await;
+    let project = w.project.clone();
+    let reader = server.login("viewer", "pw", "demo").await;
 
     // The reader may look.
     for path in ["/v2.1/servers/detail".to_string(), format!("/v1/{project}/cloudservers/detail")] {

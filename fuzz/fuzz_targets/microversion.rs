@@ -1,0 +1,30 @@
+//! The Nova microversion headers: any bytes in `OpenStack-API-Version`
+//! and (after a NUL) `X-OpenStack-Nova-API-Version`. A version accepted is
+//! within the served range, and never read from a header that is not ASCII.
+#![no_main]
+
+use axum::http::{HeaderMap, HeaderValue};
+use ecs_api::nova::{microversion, MAX_VERSION, MIN_VERSION};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let (modern, legacy) = match data.iter().position(|&b| b == 0) {
+        Some(i) => (&data[..i], Some(&data[i + 1..])),
+        None => (data, None),
+    };
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_bytes(modern) {
+        headers.append("openstack-api-version", v);
+    }
+    if let Some(Ok(v)) = legacy.map(HeaderValue::from_bytes) {
+        headers.append("x-openstack-nova-api-version", v);
+    }
+    let Ok(version) = microversion::negotiate(&headers) else { return };
+    assert!((MIN_VERSION..=MAX_VERSION).contains(&version), "{version} served");
+    // `compute ２.１` is no version: a non-ASCII value naming the compute
+    // service is refused, not served as the default.
+    if let Ok(text) = std::str::from_utf8(modern) {
+        let names_compute = text.split_whitespace().next().is_some_and(|s| s.eq_ignore_ascii_case("compute"));
+        assert!(!(names_compute && !text.is_ascii()), "{text:?} served as {version}");
+    }
+});

@@ -45,6 +45,7 @@ impl Served {
             vnc_proxy_listen: None,
             novncproxy_base_url_given: false,
             early_policy_gates: true,
+            http: Default::default(),
         };
         let running = runtime.block_on(ecsd::start(config)).expect("ecsd starts");
         let state = AppState {

@@ -75,9 +75,10 @@ fn classify(e: &axum::Error) -> BodyError {
     BodyError::Incomplete
 }
 
-/// Reads a JSON body. A missing `Content-Type` is taken as JSON (as Nova
-/// does); an explicit non-JSON type is refused.
-pub async fn read_json(headers: &HeaderMap, body: Body) -> Result<Value, BodyError> {
+/// Reads the raw bytes of a JSON body (for a caller that also needs them
+/// as sent, e.g. to hash them). A missing `Content-Type` is taken as JSON
+/// (as Nova does); an explicit non-JSON type is refused.
+pub async fn read_json_bytes(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, BodyError> {
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
         let mime = ct.split(';').next().unwrap_or("").trim();
@@ -85,6 +86,11 @@ pub async fn read_json(headers: &HeaderMap, body: Body) -> Result<Value, BodyErr
             return Err(BodyError::UnsupportedMediaType);
         }
     }
-    let bytes = read_bytes(headers, body, MAX_BODY_BYTES).await?;
+    read_bytes(headers, body, limit).await
+}
+
+/// Reads and parses a JSON body of at most [`MAX_BODY_BYTES`].
+pub async fn read_json(headers: &HeaderMap, body: Body) -> Result<Value, BodyError> {
+    let bytes = read_json_bytes(headers, body, MAX_BODY_BYTES).await?;
     serde_json::from_slice(&bytes).map_err(|_| BodyError::Malformed)
 }

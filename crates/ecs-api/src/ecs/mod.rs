@@ -23,7 +23,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::routing::{delete, get, post};
 use ecs_store::ClientToken;
 use ecs_types::AuthContext;
@@ -32,7 +32,6 @@ use sha2::Digest;
 
 pub use error::EcsError;
 
-use crate::body::BodyError;
 
 use crate::AppState;
 use crate::identity::Caller;
@@ -102,20 +101,9 @@ impl<S: Send + Sync> FromRequest<S> for EcsBody {
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let (parts, body) = req.into_parts();
-        if !declares_json(&parts.headers) {
-            return Err(BodyError::UnsupportedMediaType.into());
-        }
-        Ok(EcsBody(crate::body::read_bytes(&parts.headers, body, MAX_BODY_BYTES).await?))
+        // A JSON type with a charset is fine: the Huawei SDKs send one.
+        Ok(EcsBody(crate::body::read_json_bytes(&parts.headers, body, MAX_BODY_BYTES).await?))
     }
-}
-
-/// No `Content-Type`, or a JSON one (`application/json;charset=UTF-8`, as
-/// the Huawei SDKs send).
-fn declares_json(headers: &HeaderMap) -> bool {
-    let Some(ct) = headers.get(header::CONTENT_TYPE) else { return true };
-    let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
-    let mime = ct.split(';').next().unwrap_or("").trim();
-    mime.is_empty() || mime == "application/json" || mime.ends_with("+json")
 }
 
 /// A JSON request body: none is Common.0002, anything but JSON Ecs.0005.

@@ -22,8 +22,8 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use axum::routing::{delete, get, post};
 use ecs_store::ClientToken;
 use ecs_types::AuthContext;
@@ -31,7 +31,6 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 pub use error::EcsError;
-
 
 use crate::AppState;
 use crate::identity::Caller;

@@ -19,6 +19,8 @@ compgen -G "/boot/vmlinuz-*" >/dev/null || need+=(linux-image-amd64)
 [[ -x /bin/busybox ]] || need+=(busybox-static)
 for tool in genisoimage cpio; do command -v $tool >/dev/null || need+=($tool); done
 command -v xz >/dev/null || need+=(xz-utils)
+# The cargo-fuzz targets build libFuzzer, which is C++.
+command -v g++ >/dev/null || need+=(g++)
 
 # QEMU's emulator and its qemu-img must come from one build: the machine
 # image ships a newer qemu-utils (from backports) that Debian's

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Runs OpenStack Tempest's compute API tests (tempest.api.compute, from PyPI)
+# against a freshly started ecsd: simulated hosts, embedded SQLite.
+#
+#   scripts/tempest.sh                   the whole compute API suite
+#   scripts/tempest.sh 'test_keypairs'   only tests matching a regex
+#
+# The configuration is tests/tempest/tempest.conf.in; tests/tempest/exclude.txt
+# names the tests that wait for a capability ecsd does not have yet.
+# Needs python3-venv; makes its own venv. ECSD_BIN picks the binary.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+venv="$root/.venv-tempest"
+if [[ ! -x "$venv/bin/tempest" || tests/tempest/requirements.txt -nt "$venv/.installed" ]]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --upgrade pip
+    "$venv/bin/pip" install --quiet -r tests/tempest/requirements.txt
+    touch "$venv/.installed"
+fi
+
+if [[ -z ${ECSD_BIN:-} ]]; then
+    cargo build --quiet -p ecsd
+    ECSD_BIN="${CARGO_TARGET_DIR:-target}/debug/ecsd"
+fi
+work="$(mktemp -d)"
+log="$work/ecsd.log"
+"$ECSD_BIN" serve --listen 127.0.0.1:0 --vnc-proxy-listen 127.0.0.1:0 --data-dir "$work/data" \
+    >"$work/banner" 2>"$log" &
+ecsd_pid=$!
+trap 'kill $ecsd_pid 2>/dev/null; wait $ecsd_pid 2>/dev/null; rm -rf "$work"' EXIT
+
+for _ in $(seq 100); do
+    grep -q '^then:' "$work/banner" 2>/dev/null && break
+    kill -0 $ecsd_pid 2>/dev/null || { cat "$log"; exit 1; }
+    sleep 0.1
+done
+endpoint="$(sed -n 's/^ecsd is serving on //p' "$work/banner")"
+image="$(sed -n 's/^ *image: *\([0-9a-f-]*\).*/\1/p' "$work/banner")"
+[[ -n "$endpoint" && -n "$image" ]] || { echo "ecsd did not start"; cat "$work/banner" "$log"; exit 1; }
+
+# The external network floating IPs come from, as Neutron lists it.
+read -r floating_name floating_id < <("$venv/bin/python" - "$endpoint" <<'PY'
+import json, sys, urllib.request
+endpoint = sys.argv[1]
+auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+    "name": "admin", "domain": {"name": "Default"}, "password": "admin"}}},
+    "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}
+request = urllib.request.Request(endpoint + "/identity/v3/auth/tokens", json.dumps(auth).encode(),
+                                 {"Content-Type": "application/json"})
+token = urllib.request.urlopen(request).headers["X-Subject-Token"]
+request = urllib.request.Request(endpoint + "/networking/v2.0/networks?router:external=true",
+                                 headers={"X-Auth-Token": token})
+networks = json.load(urllib.request.urlopen(request))["networks"]
+print(*(networks[0]["name"], networks[0]["id"]) if networks else ("", ""))
+PY
+)
+
+tempest_dir="$work/tempest"
+"$venv/bin/tempest" init "$tempest_dir" >/dev/null
+sed -e "s|@ENDPOINT@|$endpoint|" -e "s|@IMAGE@|$image|" \
+    -e "s|@FLOATING_NETWORK@|$floating_name|" -e "s|@FLOATING_NETWORK_ID@|$floating_id|" \
+    tests/tempest/tempest.conf.in >"$tempest_dir/etc/tempest.conf"
+
+status=0
+(cd "$tempest_dir" && "$venv/bin/tempest" run --concurrency "${TEMPEST_CONCURRENCY:-2}" \
+    --regex "${1:-^tempest\.api\.compute\.}" --exclude-list "$root/tests/tempest/exclude.txt") || status=$?
+
+requests=$(grep -c 'request finished' "$log" || true)
+echo "ecsd answered $requests requests during the run"
+if [[ $status -ne 0 ]]; then
+    echo "--- ecsd log (last 80 lines) ---"
+    tail -n 80 "$log"
+fi
+exit $status

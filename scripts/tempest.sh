@@ -67,8 +67,19 @@ status=0
 (cd "$tempest_dir" && "$venv/bin/tempest" run --concurrency "${TEMPEST_CONCURRENCY:-2}" \
     --regex "${1:-^tempest\.api\.compute\.}" --exclude-list "$root/tests/tempest/exclude.txt") || status=$?
 
-requests=$(grep -c 'request finished' "$log" || true)
-echo "ecsd answered $requests requests during the run"
+# The run's load on ecsd, from its request log: count, latency, any 5xx.
+"$venv/bin/python" - "$log" <<'PY' || status=1
+import re, statistics, sys
+served = [(int(m[1]), int(m[2])) for m in
+          re.finditer(r"served status=(\d+) elapsed_us=(\d+)", open(sys.argv[1], errors="replace").read())]
+if served:
+    latencies = sorted(us for _, us in served)
+    errors = sum(status >= 500 for status, _ in served)
+    print(f"ecsd served {len(served)} requests: median {statistics.median(latencies) / 1000:.1f} ms, "
+          f"p95 {latencies[int(len(latencies) * 0.95)] / 1000:.1f} ms, {errors} answered 5xx")
+    # An internal error fails the run even where Tempest did not look.
+    sys.exit(any(status == 500 for status, _ in served))
+PY
 if [[ $status -ne 0 ]]; then
     echo "--- ecsd log (last 80 lines) ---"
     tail -n 80 "$log"

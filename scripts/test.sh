@@ -2,8 +2,9 @@
 # The whole test suite, from a fresh Debian machine with the Rust toolchain:
 # installs what the tests need, runs the Rust tests (SQLite and a throwaway
 # PostgreSQL cluster, the request fuzzer among them), a short run of the
-# cargo-fuzz targets (ECSD_SKIP_FUZZ=1 skips it) and then the real-client tests (openstacksdk, the
-# OpenStack CLI, novaclient) against a started ecsd.
+# cargo-fuzz targets (ECSD_SKIP_FUZZ=1 skips it), the real-client tests
+# (openstacksdk, the OpenStack CLI, novaclient) and Tempest's compute API
+# tests, each against a started ecsd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,3 +61,4 @@ if [[ ${ECSD_SKIP_FUZZ:-} != 1 ]]; then
     scripts/fuzz.sh
 fi
 scripts/client-tests.sh
+scripts/tempest.sh

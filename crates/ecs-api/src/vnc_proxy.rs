@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -54,15 +54,17 @@ pub fn router(state: AppState) -> Router {
 
 async fn serve(
     State(state): State<AppState>,
+    method: Method,
     uri: Uri,
     Query(query): Query<ConsoleQuery>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     match ws {
         Ok(ws) => connect(state, query, ws).await,
-        Err(_) if PAGES.contains(&uri.path()) => {
-            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response()
-        }
+        Err(_) if PAGES.contains(&uri.path()) => match method {
+            Method::GET | Method::HEAD => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response(),
+            _ => (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")]).into_response(),
+        },
         Err(_) => (StatusCode::NOT_FOUND, "not found: the console is a WebSocket with ?token=\n").into_response(),
     }
 }

@@ -87,6 +87,8 @@ async fn the_console_url_is_a_novnc_page_whose_websocket_speaks_rfb() {
     for name in ["vnc_lite.html", "vnc.html"] {
         assert_eq!(reqwest::get(format!("http://{proxy}/{name}")).await.unwrap().status(), 200, "{name}");
     }
+    let post = reqwest::Client::new().post(&url).send().await.unwrap();
+    assert_eq!((post.status().as_u16(), post.headers()["allow"].to_str().unwrap()), (405, "GET, HEAD"));
     assert_eq!(reqwest::get(format!("http://{proxy}/core/rfb.js")).await.unwrap().status(), 404);
     assert_eq!(reqwest::get(format!("http://{proxy}/?token={token}")).await.unwrap().status(), 404);
 

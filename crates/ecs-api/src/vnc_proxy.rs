@@ -1,15 +1,16 @@
-//! The VNC console proxy (Nova's `nova-novncproxy`): a noVNC client
-//! opens a WebSocket at `/?token=<token>` (the URL `remote-consoles`
-//! returns names it in its `path`); the token is checked and the socket is
-//! joined to the guest's VNC server, which listens on its host's loopback.
-//! The noVNC pages themselves are not served: any noVNC (or websockify
-//! client) pointed at this address works.
+//! The VNC console proxy (Nova's `nova-novncproxy`). The URL
+//! `remote-consoles` returns (`…/vnc_auto.html?path=%3Ftoken%3D<token>`)
+//! is a page; the page's noVNC opens a WebSocket at `/?token=<token>`
+//! (any path, as websockify takes it); the token is checked and the socket
+//! is joined to the guest's VNC server, which listens on its host's
+//! loopback.
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,42 +18,91 @@ use tokio::net::TcpStream;
 
 use crate::AppState;
 
+/// The pages nova-novncproxy serves from its noVNC; all three are ours.
+const PAGES: [&str; 3] = ["/vnc_auto.html", "/vnc_lite.html", "/vnc.html"];
+
+/// The console page: loads noVNC's `core/rfb.js` from this proxy when it
+/// is installed, and says so when it is not.
+const PAGE: &str = include_str!("vnc_console.html");
+
 #[derive(Deserialize)]
-struct TokenQuery {
+struct ConsoleQuery {
     token: Option<String>,
+    /// noVNC's convention: the WebSocket's own path and query, `?token=…`.
+    path: Option<String>,
 }
 
-/// The proxy's routes: a WebSocket upgrade at any path.
+impl ConsoleQuery {
+    /// The token from `?token=` or from inside `?path=`, so that the page's
+    /// URL itself also opens the WebSocket.
+    fn token(self) -> Option<String> {
+        if let Some(token) = self.token.filter(|t| !t.is_empty()) {
+            return Some(token);
+        }
+        let path = self.path?;
+        let query = path.split_once('?').map_or(path.as_str(), |(_, q)| q);
+        let inner: ConsoleQuery = serde_urlencoded::from_str(query).ok()?;
+        inner.token.filter(|t| !t.is_empty())
+    }
+}
+
+/// The proxy's routes: a WebSocket upgrade at any path, the console page
+/// at noVNC's page names.
 pub fn router(state: AppState) -> Router {
-    Router::new().fallback(connect).with_state(state)
+    Router::new().fallback(serve).with_state(state)
 }
 
-async fn connect(
+async fn serve(
     State(state): State<AppState>,
-    Query(query): Query<TokenQuery>,
+    method: Method,
+    uri: Uri,
+    Query(query): Query<ConsoleQuery>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let Ok(ws) = ws else {
-        return (StatusCode::BAD_REQUEST, "a WebSocket connection with ?token= is expected\n").into_response();
-    };
-    let Some(token) = query.token else {
-        return (StatusCode::FORBIDDEN, "no console token\n").into_response();
+    match ws {
+        Ok(ws) => connect(state, query, ws).await,
+        Err(_) if PAGES.contains(&uri.path()) => match method {
+            Method::GET | Method::HEAD => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response(),
+            _ => (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")]).into_response(),
+        },
+        Err(_) => (StatusCode::NOT_FOUND, "not found: the console is a WebSocket with ?token=\n").into_response(),
+    }
+}
+
+async fn connect(state: AppState, query: ConsoleQuery, ws: WebSocketUpgrade) -> Response {
+    let Some(token) = query.token() else {
+        tracing::info!("VNC console refused: no token");
+        return refuse(StatusCode::FORBIDDEN);
     };
     let console = match state.core.console_token_open(&token).await {
         Ok(c) => c,
-        Err(e) => return (StatusCode::FORBIDDEN, format!("{e}\n")).into_response(),
+        Err(e) => {
+            tracing::info!(error = %e, "VNC console refused");
+            return refuse(StatusCode::FORBIDDEN);
+        }
     };
     let target = format!("{}:{}", console.host, console.port);
     let guest = match TcpStream::connect(&target).await {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(server = %console.server_id, %target, error = %e, "the guest's VNC server is unreachable");
-            return (StatusCode::BAD_GATEWAY, "the console is not reachable\n").into_response();
+            return refuse(StatusCode::BAD_GATEWAY);
         }
     };
     tracing::info!(server = %console.server_id, "VNC console opened");
     // noVNC asks for the `binary` subprotocol; newer clients ask for none.
     ws.protocols(["binary"]).on_upgrade(move |socket| relay(socket, guest))
+}
+
+/// A refused upgrade: the status alone, and the connection closed, as
+/// websockify drops it. A client that went on to read frames would
+/// otherwise wait forever on a kept-alive connection, or read a body as
+/// frames.
+fn refuse(status: StatusCode) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    response
 }
 
 /// Copies bytes both ways until either side closes.

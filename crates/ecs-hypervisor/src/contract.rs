@@ -101,7 +101,8 @@ pub async fn run_all(driver: &dyn Hypervisor, base: &GuestSpec) {
     credentials_and_console(driver, base).await;
 }
 
-/// Password and keys reach a running guest; the VNC console has an address.
+/// Password and keys reach a running guest; its VNC console speaks RFB
+/// until the guest is gone.
 pub async fn credentials_and_console(d: &dyn Hypervisor, base: &GuestSpec) {
     let id = "c-creds";
     d.spawn(&spec_from(base, id)).await.expect("spawn");
@@ -116,15 +117,46 @@ pub async fn credentials_and_console(d: &dyn Hypervisor, base: &GuestSpec) {
     d.set_public_keys(id, &keys).await.expect("keys again");
     let console = d.vnc_console(id).await.expect("vnc");
     assert!(!console.host.is_empty() && console.port >= 5900);
+    let mut vnc = vnc_greeted(&console).await;
+    assert_eq!(d.vnc_console(id).await.expect("vnc again"), console, "one console per guest");
     d.power_off(id, false).await.expect("off");
     if passwords {
         assert!(is_invalid_state(d.set_admin_password(id, "x").await), "no agent in a stopped guest");
     }
     d.destroy(id).await.expect("destroy");
     assert!(matches!(d.vnc_console(id).await, Err(HypervisorError::NotFound(_))));
+    vnc_closed(&mut vnc).await;
     if passwords {
         assert!(matches!(d.set_admin_password(id, "x").await, Err(HypervisorError::NotFound(_))));
     }
+}
+
+/// A connection to `console` that has read the server's RFB greeting.
+async fn vnc_greeted(console: &crate::ConsoleEndpoint) -> tokio::net::TcpStream {
+    use tokio::io::AsyncReadExt;
+    let mut stream = tokio::net::TcpStream::connect((console.host.as_str(), console.port)).await.expect("VNC connects");
+    let mut greeting = [0u8; 12];
+    tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut greeting))
+        .await
+        .expect("the VNC server greets in time")
+        .expect("greeting");
+    assert!(greeting.starts_with(b"RFB 003.") && greeting.ends_with(b"\n"), "{greeting:?}");
+    stream
+}
+
+/// Asserts that the server ends the VNC session.
+async fn vnc_closed(stream: &mut tokio::net::TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 256];
+    let closed = async {
+        // Whatever was still in flight, then the end (or a reset).
+        while let Ok(n) = stream.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), closed).await.expect("the VNC session ends with the guest");
 }
 
 pub async fn spawn_and_destroy(d: &dyn Hypervisor, base: &GuestSpec) {

@@ -2,7 +2,9 @@
 //! that persist across restarts of ecsd (as a real host's guests do), a
 //! deterministic serial console, per-operation latency, and failures on
 //! demand — a given operation failing the next N times on a host, or a
-//! whole host disappearing.
+//! whole host disappearing — and a VNC server per console asked for.
+
+mod rfb;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -314,6 +316,9 @@ pub struct SimHypervisor {
     control: SimControl,
     journal: Option<Mutex<Journal>>,
     guests: Mutex<HashMap<String, Guest>>,
+    /// The VNC servers of the guests whose console was asked for, by guest
+    /// id; locked after `guests` where both are.
+    consoles: Mutex<HashMap<String, rfb::RfbServer>>,
 }
 
 /// A host's guests on disk: an append-only journal of whole-guest records
@@ -459,11 +464,15 @@ impl SimHypervisor {
             guests = replay(&path)?;
             journal = Some(Mutex::new(Journal::rewrite(&path, &guests)?));
         }
-        Ok(SimHypervisor { host, control, journal, guests: Mutex::new(guests) })
+        Ok(SimHypervisor { host, control, journal, guests: Mutex::new(guests), consoles: Mutex::default() })
     }
 
     fn guests(&self) -> std::sync::MutexGuard<'_, HashMap<String, Guest>> {
         self.guests.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn consoles(&self) -> std::sync::MutexGuard<'_, HashMap<String, rfb::RfbServer>> {
+        self.consoles.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn failed(&self, op: Op, message: impl Into<String>) -> HypervisorError {
@@ -619,6 +628,8 @@ impl Hypervisor for SimHypervisor {
         if guests.contains_key(id) {
             self.forget(Op::Destroy, id)?;
             guests.remove(id);
+            // The guest's VNC server, and any session on it, goes with it.
+            self.consoles().remove(id);
             self.maybe_compact(&guests);
         }
         Ok(())
@@ -791,8 +802,15 @@ impl Hypervisor for SimHypervisor {
         self.begin(Op::RemoteConsole).await?;
         let guests = self.guests();
         exists(&guests, id)?;
-        // A stable port per guest, in the range QEMU's VNC displays use.
-        let offset = id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32)) % 10_000;
-        Ok(ConsoleEndpoint { host: self.host.clone(), port: 5900 + offset as u16 })
+        let mut consoles = self.consoles();
+        let server = match consoles.entry(id.to_string()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let server = rfb::RfbServer::start(&guests[id].spec.name)
+                    .map_err(|e| self.failed(Op::RemoteConsole, format!("starting the VNC server: {e}")))?;
+                e.insert(server)
+            }
+        };
+        Ok(ConsoleEndpoint { host: server.host(), port: server.port() })
     }
 }

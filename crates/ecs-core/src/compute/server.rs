@@ -912,7 +912,8 @@ impl Core {
         Ok(())
     }
 
-    /// The guest's console, the last `length` lines if given.
+    /// The guest's console, its last `length` lines if given, counted as
+    /// Nova counts them (see [`console_tail`]).
     pub async fn server_console_output(&self, ctx: &AuthContext, id: &str, length: Option<usize>) -> Result<String> {
         policy::authorize_write(ctx, Action::ConsoleOutput.rule())?;
         let server = self.server_get(ctx, id).await?;
@@ -921,9 +922,14 @@ impl Core {
         let Some(driver) = driver else {
             return Err(Conflict::NoConsole { server_id: id.to_string() }.into());
         };
-        driver.console_log(id, length).await.map_err(|e| match e {
+        // The driver's tail holds at least the pieces Nova's count keeps.
+        let log = driver.console_log(id, length).await.map_err(|e| match e {
             ecs_hypervisor::HypervisorError::NotFound(_) => Conflict::NoConsole { server_id: id.to_string() }.into(),
             other => Error::Internal(other.to_string()),
+        })?;
+        Ok(match length {
+            Some(n) => console_tail(&log, n).to_string(),
+            None => log,
         })
     }
 
@@ -1124,5 +1130,33 @@ fn action_name(kind: &str) -> &'static str {
             "monitorMetrics" => "monitorMetrics",
             _ => "unknown",
         },
+    }
+}
+
+/// The last `length` lines of a console log as Nova counts them: the log
+/// cut at its newlines, so that a final newline ends an empty last piece
+/// that counts as a line (`length: 3` of `a\nb\nc\n` is `b\nc\n`).
+fn console_tail(log: &str, length: usize) -> &str {
+    if length == 0 {
+        return "";
+    }
+    match log.rmatch_indices('\n').nth(length - 1) {
+        Some((newline, _)) => &log[newline + 1..],
+        None => log,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::console_tail;
+
+    #[test]
+    fn console_tail_counts_pieces_between_newlines() {
+        assert_eq!(console_tail("a\nb\nc\n", 3), "b\nc\n");
+        assert_eq!(console_tail("a\nb\nc\n", 1), "");
+        assert_eq!(console_tail("a\nb\nlogin: ", 2), "b\nlogin: ");
+        assert_eq!(console_tail("a\nb\n", 10), "a\nb\n");
+        assert_eq!(console_tail("a\nb\n", 0), "");
+        assert_eq!(console_tail("", 3), "");
     }
 }

@@ -17,6 +17,7 @@ mod lifecycle;
 mod limits;
 mod metadata;
 pub mod microversion;
+mod os_hosts;
 mod quota_sets;
 mod security_groups;
 mod server_groups;
@@ -152,8 +153,17 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/os-availability-zone/detail", get(hosts::zones_detail))
         .route("/os-hypervisors", get(hosts::hypervisors))
         .route("/os-hypervisors/detail", get(hosts::hypervisors_detail))
+        .route("/os-hypervisors/statistics", get(hosts::hypervisor_statistics))
         .route("/os-hypervisors/{id}", get(hosts::hypervisor_show))
+        .route("/os-hypervisors/{id}/uptime", get(hosts::hypervisor_uptime))
+        .route("/os-hypervisors/{id}/search", get(hosts::hypervisor_search))
+        .route("/os-hypervisors/{id}/servers", get(hosts::hypervisor_servers))
         .route("/os-services", get(hosts::services))
+        .route("/os-hosts", get(os_hosts::index))
+        .route("/os-hosts/{name}", get(os_hosts::show).put(os_hosts::update))
+        .route("/os-hosts/{name}/startup", get(os_hosts::startup))
+        .route("/os-hosts/{name}/shutdown", get(os_hosts::shutdown))
+        .route("/os-hosts/{name}/reboot", get(os_hosts::reboot))
         .route("/os-quota-sets/{project}", get(quota_sets::show).put(quota_sets::update).delete(quota_sets::delete))
         .route("/os-quota-sets/{project}/detail", get(quota_sets::detail))
         .route("/os-quota-sets/{project}/defaults", get(quota_sets::defaults))

@@ -18,6 +18,7 @@ mod limits;
 mod metadata;
 pub mod microversion;
 mod os_hosts;
+mod quota_classes;
 mod quota_sets;
 mod security_groups;
 mod server_groups;
@@ -167,6 +168,7 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/os-quota-sets/{project}", get(quota_sets::show).put(quota_sets::update).delete(quota_sets::delete))
         .route("/os-quota-sets/{project}/detail", get(quota_sets::detail))
         .route("/os-quota-sets/{project}/defaults", get(quota_sets::defaults))
+        .route("/os-quota-class-sets/{class}", get(quota_classes::show).put(quota_classes::update))
         .route("/servers/{id}/metadata", get(metadata::index).post(metadata::update).put(metadata::replace))
         .route("/servers/{id}/metadata/{key}", get(metadata::show).put(metadata::put).delete(metadata::delete))
         .route("/servers/{id}/tags", get(metadata::tags).put(metadata::tags_replace).delete(metadata::tags_delete))

@@ -139,3 +139,55 @@ async fn os_hosts(server: &TestServer) {
 }
 
 both!(os_hosts);
+
+async fn quota_classes(server: &TestServer) {
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let path = "/v2.1/os-quota-class-sets/default";
+    let shown = admin.get(path, None).await;
+    let set = shown.body["quota_class_set"].as_object().unwrap();
+    assert_eq!(set["id"], "default");
+    assert!(set.contains_key("floating_ips") && !set.contains_key("server_groups"), "{}", shown.body);
+    let v250 = admin.get(path, Some("2.50")).await;
+    let set = v250.body["quota_class_set"].as_object().unwrap();
+    assert!(!set.contains_key("floating_ips") && set.contains_key("server_groups"), "{}", v250.body);
+    assert!(set.contains_key("injected_files"));
+    let v257 = admin.get(path, Some("2.57")).await;
+    assert!(!v257.body["quota_class_set"].as_object().unwrap().contains_key("injected_files"));
+    demo.get(path, None).await.assert_fault(403, "forbidden");
+
+    // Raising the default class raises the defaults of projects without their own.
+    let instances = set["instances"].as_i64().unwrap();
+    let r =
+        admin.put(path, Some("2.57"), &json!({"quota_class_set": {"instances": instances + 100, "cores": "-1"}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["quota_class_set"]["instances"], instances + 100);
+    assert!(r.body["quota_class_set"].get("id").is_none());
+    let project = server.demo_project_id();
+    let defaults = demo.get(&format!("/v2.1/os-quota-sets/{project}/defaults"), None).await;
+    assert_eq!(defaults.body["quota_set"]["instances"], instances + 100);
+    assert_eq!(defaults.body["quota_set"]["cores"], -1);
+    let limits = demo.get("/v2.1/limits", None).await;
+    assert_eq!(limits.body["limits"]["absolute"]["maxTotalInstances"], instances + 100);
+
+    // Keys by microversion; limits from -1.
+    for body in [
+        json!({"quota_class_set": {"floating_ips": 1}}),
+        json!({"quota_class_set": {"injected_files": 1}}),
+        json!({"quota_class_set": {"instances": -2}}),
+        json!({"quota_set": {"instances": 1}}),
+    ] {
+        admin.put(path, Some("2.57"), &body).await.assert_fault(400, "badRequest");
+    }
+    let old = admin.put(path, Some("2.1"), &json!({"quota_class_set": {"floating_ips": 7, "server_groups": 9}})).await;
+    assert_eq!(old.body["quota_class_set"]["floating_ips"], 7, "{}", old.body);
+    assert!(old.body["quota_class_set"].get("server_groups").is_none());
+    demo.put(path, None, &json!({"quota_class_set": {"instances": 1}})).await.assert_fault(403, "forbidden");
+    // Another class is kept but changes no project's limits.
+    admin.put("/v2.1/os-quota-class-sets/gold", None, &json!({"quota_class_set": {"ram": 1}})).await;
+    assert_eq!(admin.get("/v2.1/os-quota-class-sets/gold", None).await.body["quota_class_set"]["ram"], 1);
+    let defaults = demo.get(&format!("/v2.1/os-quota-sets/{project}/defaults"), None).await;
+    assert_ne!(defaults.body["quota_set"]["ram"], 1);
+}
+
+both!(quota_classes);

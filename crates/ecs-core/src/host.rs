@@ -239,3 +239,86 @@ impl Core {
         Err(Error::Unsupported)
     }
 }
+
+/// One host's line of the instance usage audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostAudit {
+    pub host: String,
+    /// The servers that were active on the host at some time in the period.
+    pub instances: i64,
+}
+
+/// Nova's instance usage audit of one period: ecsd keeps every server's
+/// launch, termination and host, so the audit of a completed period is
+/// read from those records and every host has always run it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageAudit {
+    pub period_beginning: Timestamp,
+    pub period_ending: Timestamp,
+    pub hosts: Vec<HostAudit>,
+}
+
+/// The last monthly audit period that ended before `before` (Nova's
+/// `last_completed_audit_period` with its default `month` unit): from the
+/// first of a month to the first of the next.
+pub fn last_completed_month(before: Timestamp) -> (Timestamp, Timestamp) {
+    use chrono::{Datelike, TimeZone};
+    let first = |year: i32, month: u32| chrono::Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0).single();
+    let previous = |t: Timestamp| if t.month() == 1 { (t.year() - 1, 12) } else { (t.year(), t.month() - 1) };
+    let mut end = first(before.year(), before.month()).unwrap_or(before);
+    if end >= before {
+        let (y, m) = previous(end);
+        end = first(y, m).unwrap_or(end);
+    }
+    let (y, m) = previous(end);
+    (first(y, m).unwrap_or(end), end)
+}
+
+impl Core {
+    /// The instance usage audit of the last month completed before
+    /// `before` (now if none).
+    pub async fn usage_audit(&self, ctx: &AuthContext, rule: &str, before: Option<Timestamp>) -> Result<UsageAudit> {
+        policy::require_admin(ctx, rule)?;
+        let (begin, end) = last_completed_month(before.unwrap_or_else(chrono::Utc::now));
+        let servers = self.server_list(ctx, ServerListQuery { deleted: true, ..Default::default() }).await?;
+        let active = |s: &&Server| s.launched_at.is_some_and(|t| t < end) && s.terminated_at.is_none_or(|t| t > begin);
+        let hosts = self
+            .compute_hosts()
+            .await?
+            .into_iter()
+            .map(|h| {
+                let instances = servers.iter().filter(active).filter(|s| s.host.as_deref() == Some(&h.name)).count();
+                HostAudit { host: h.name, instances: instances as i64 }
+            })
+            .collect();
+        Ok(UsageAudit { period_beginning: begin, period_ending: end, hosts })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn at(y: i32, m: u32, d: u32, h: u32) -> Timestamp {
+        chrono::Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn the_audit_period_is_the_last_completed_month() {
+        assert_eq!(last_completed_month(at(2026, 12, 3, 20)), (at(2026, 11, 1, 0), at(2026, 12, 1, 0)));
+        assert_eq!(last_completed_month(at(2026, 1, 15, 0)), (at(2025, 12, 1, 0), at(2026, 1, 1, 0)));
+        // The first of a month at midnight has not completed that month's period yet.
+        assert_eq!(last_completed_month(at(2026, 3, 1, 0)), (at(2026, 1, 1, 0), at(2026, 2, 1, 0)));
+    }
+
+    #[test]
+    fn uptime_reads_like_the_uptime_command() {
+        let start = at(2026, 12, 1, 0);
+        let line = uptime_line(start + chrono::Duration::minutes(4), start);
+        assert_eq!(line, " 00:04:00 up 4 min,  0 users,  load average: 0.00, 0.00, 0.00\n");
+        let line = uptime_line(start + chrono::Duration::minutes(2 * 1440 + 185), start);
+        assert_eq!(line, " 03:05:00 up 2 days,  3:05,  0 users,  load average: 0.00, 0.00, 0.00\n");
+    }
+}

@@ -7,6 +7,7 @@
 //! (400 "Malformed request URL") on a mismatch.
 
 mod error;
+mod extensions;
 mod flavors;
 mod floating_ips;
 mod hosts;
@@ -24,6 +25,8 @@ mod security_groups;
 mod server_groups;
 mod servers;
 mod simulator;
+mod tenant_networks;
+mod usage_audit;
 pub mod validate;
 mod volumes;
 
@@ -168,6 +171,10 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/os-quota-sets/{project}", get(quota_sets::show).put(quota_sets::update).delete(quota_sets::delete))
         .route("/os-quota-sets/{project}/detail", get(quota_sets::detail))
         .route("/os-quota-sets/{project}/defaults", get(quota_sets::defaults))
+        .route("/extensions", get(extensions::index))
+        .route("/extensions/{alias}", get(extensions::show))
+        .route("/os-instance_usage_audit_log", get(usage_audit::index))
+        .route("/os-instance_usage_audit_log/{before}", get(usage_audit::show))
         .route("/os-quota-class-sets/{class}", get(quota_classes::show).put(quota_classes::update))
         .route("/servers/{id}/metadata", get(metadata::index).post(metadata::update).put(metadata::replace))
         .route("/servers/{id}/metadata/{key}", get(metadata::show).put(metadata::put).delete(metadata::delete))
@@ -199,6 +206,8 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/os-security-group-rules/{id}", axum::routing::delete(security_groups::rule_delete))
         .route("/servers/{id}/os-security-groups", get(security_groups::of_server))
         .route("/os-networks", get(interfaces::networks))
+        .route("/os-tenant-networks", get(tenant_networks::index).post(tenant_networks::removed))
+        .route("/os-tenant-networks/{id}", get(tenant_networks::show).delete(tenant_networks::removed))
         .route("/os-networks/{id}", get(interfaces::network))
         .route("/servers/{id}/ips", get(interfaces::ips))
         .route("/servers/{id}/ips/{network}", get(interfaces::ips_of_network))

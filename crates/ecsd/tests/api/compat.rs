@@ -191,3 +191,71 @@ async fn quota_classes(server: &TestServer) {
 }
 
 both!(quota_classes);
+
+async fn usage_audit_log(server: &TestServer) {
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let list = admin.get("/v2.1/os-instance_usage_audit_log", None).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let log = &list.body["instance_usage_audit_logs"];
+    assert_eq!(log["num_hosts"], 4);
+    assert_eq!(log["num_hosts_done"], 4);
+    assert_eq!(log["overall_status"], "ALL hosts done. 0 errors.");
+    assert_eq!(log["log"]["sim-host-1"]["state"], "DONE");
+    assert!(log["period_beginning"].as_str().unwrap().ends_with("-01 00:00:00"), "{log}");
+
+    // A past month: its period, and the servers active then (none).
+    let shown = admin.get("/v2.1/os-instance_usage_audit_log/2026-03-15%2010:00:00", None).await;
+    let log = &shown.body["instance_usage_audit_log"];
+    assert_eq!(log["period_beginning"], "2026-02-01 00:00:00", "{}", shown.body);
+    assert_eq!(log["period_ending"], "2026-03-01 00:00:00");
+    assert_eq!(log["total_instances"], 0);
+    let fraction = admin.get("/v2.1/os-instance_usage_audit_log/2026-03-15%2010:00:00.5", None).await;
+    assert_eq!(fraction.status, 200, "{}", fraction.body);
+    let bad = admin.get("/v2.1/os-instance_usage_audit_log/invalid_time", None).await;
+    assert_eq!(bad.assert_fault(400, "badRequest"), "Invalid timestamp for date invalid_time");
+    demo.get("/v2.1/os-instance_usage_audit_log", None).await.assert_fault(403, "forbidden");
+    demo.get("/v2.1/os-instance_usage_audit_log/invalid_time", None).await.assert_fault(403, "forbidden");
+}
+
+both!(usage_audit_log);
+
+async fn extensions(server: &TestServer) {
+    let demo = server.demo().await;
+    let list = demo.get("/v2.1/extensions", None).await;
+    let exts = list.body["extensions"].as_array().unwrap();
+    assert_eq!(exts.len(), 99);
+    assert!(exts.iter().any(|e| e["name"] == "Hosts"), "{}", list.body);
+    let legacy = demo.get("/v2/extensions", None).await;
+    let aliases: Vec<&str> =
+        legacy.body["extensions"].as_array().unwrap().iter().map(|e| e["alias"].as_str().unwrap()).collect();
+    assert!(aliases.contains(&"OS-EXT-VIF-NET") && aliases.is_sorted(), "{aliases:?}");
+    let one = demo.get("/v2.1/extensions/os-consoles", None).await;
+    assert_eq!(one.body["extension"]["alias"], "os-consoles");
+    assert_eq!(one.body["extension"]["links"], json!([]));
+    demo.get("/v2.1/extensions/OS-EXT-VIF-NET", None).await.assert_fault(404, "itemNotFound");
+    demo.get("/v2.1/extensions/nothing", None).await.assert_fault(404, "itemNotFound");
+}
+
+both!(extensions);
+
+async fn tenant_networks(server: &TestServer) {
+    let demo = server.demo().await;
+    let visible = demo.get("/v2.1/os-networks", None).await;
+    let first = &visible.body["networks"][0];
+    let id = first["id"].as_str().unwrap();
+    let list = demo.get("/v2.1/os-tenant-networks", None).await;
+    let networks = list.body["networks"].as_array().unwrap();
+    assert_eq!(networks.len(), visible.body["networks"].as_array().unwrap().len(), "{}", list.body);
+    assert!(networks.contains(&json!({"id": id, "cidr": "None", "label": first["label"]})), "{}", list.body);
+    let one = demo.get(&format!("/v2.1/os-tenant-networks/{id}"), Some("2.35")).await;
+    assert_eq!(one.body["network"]["id"], id);
+    let missing = demo.get("/v2.1/os-tenant-networks/nonet", None).await;
+    assert_eq!(missing.assert_fault(404, "itemNotFound"), "Network not found");
+    demo.get("/v2.1/os-tenant-networks", Some("2.36")).await.assert_fault(404, "itemNotFound");
+    let gone = demo.post("/v2.1/os-tenant-networks", None, &json!({"network": {"label": "x"}})).await;
+    assert_eq!(gone.status, 410, "{}", gone.body);
+    assert_eq!(demo.delete(&format!("/v2.1/os-tenant-networks/{id}"), None).await.status, 410);
+}
+
+both!(tenant_networks);

@@ -38,6 +38,8 @@ pub enum Error {
     /// A failure of ours, not the caller's (500). The detail is logged,
     /// never shown.
     Internal(String),
+    /// A feature the deployment's drivers do not have (Nova's 501).
+    Unsupported,
 }
 
 impl std::error::Error for Error {}
@@ -95,6 +97,14 @@ pub enum Kind {
     },
     ConsoleToken,
     Job,
+    /// A compute host by name (os-hosts).
+    Host,
+    /// A host name no cell maps (os-hosts `show`).
+    HostMapping,
+    /// A hypervisor by id.
+    Hypervisor,
+    /// A hypervisor hostname pattern that matches none.
+    HypervisorMatch,
     /// A Keystone domain (only the default one exists).
     Domain,
     Project,
@@ -381,6 +391,10 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         }
         Kind::ConsoleToken => write!(f, "The console token was not found or has expired."),
         Kind::Job => write!(f, "Job {id} could not be found."),
+        Kind::Host => write!(f, "Host {id} could not be found."),
+        Kind::HostMapping => write!(f, "Host '{id}' is not mapped to any cell"),
+        Kind::Hypervisor => write!(f, "Hypervisor with ID '{id}' could not be found."),
+        Kind::HypervisorMatch => write!(f, "No hypervisor matching '{id}' could be found."),
         Kind::Domain => write!(f, "Could not find domain: {id}."),
         Kind::Project => write!(f, "Could not find project: {id}."),
         Kind::User => write!(f, "Could not find user: {id}."),
@@ -432,6 +446,7 @@ impl fmt::Display for Error {
                 }
             }
             Error::NoValidHost { reason } => f.write_str(reason),
+            Error::Unsupported => f.write_str("The requested functionality is not supported."),
             Error::Invalid(i) => match i {
                 Invalid::Unknown { kind: Kind::Keypair { .. }, .. } => f.write_str("Invalid key_name provided."),
                 Invalid::Unknown { kind, id } => write_not_found(f, kind, id),

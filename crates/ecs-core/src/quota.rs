@@ -8,8 +8,11 @@ use ecs_types::AuthContext;
 
 use crate::{Core, Error, Invalid, Resource, Result, policy};
 
-/// The quota resources Nova shows, with ecsd's defaults.
-fn defaults(core: &Core) -> BTreeMap<&'static str, i64> {
+/// The quota class whose limits are every project's defaults.
+pub const DEFAULT_CLASS: &str = "default";
+
+/// The quota resources Nova shows, with ecsd's configured defaults.
+fn configured_defaults(core: &Core) -> BTreeMap<&'static str, i64> {
     let q = &core.config.quota;
     BTreeMap::from([
         ("instances", q.instances),
@@ -44,6 +47,55 @@ pub struct QuotaItem {
 }
 
 impl Core {
+    /// The limits of a quota class: the configured defaults, overridden by
+    /// what was set for the class. The `default` class's are the limits of
+    /// every project that has none of its own.
+    async fn class_limits(&self, class_name: &str) -> Result<BTreeMap<&'static str, i64>> {
+        let set = self.store.quota_class_limits(class_name).await?;
+        let mut limits = configured_defaults(self);
+        for (name, limit) in limits.iter_mut() {
+            if let Some(v) = set.get(*name) {
+                *limit = *v;
+            }
+        }
+        Ok(limits)
+    }
+
+    /// The defaults every project without limits of its own gets.
+    pub(crate) async fn default_limits(&self) -> Result<BTreeMap<&'static str, i64>> {
+        self.class_limits(DEFAULT_CLASS).await
+    }
+
+    /// A quota class's limits (Nova's os-quota-class-sets `show`).
+    pub async fn quota_class(&self, ctx: &AuthContext, class_name: &str) -> Result<BTreeMap<&'static str, i64>> {
+        policy::require_admin(ctx, "os_compute_api:os-quota-class-sets:show")?;
+        self.class_limits(class_name).await
+    }
+
+    /// Sets limits of a quota class; setting the `default` class's changes
+    /// the defaults of every project without limits of its own.
+    pub async fn quota_class_update(
+        &self,
+        ctx: &AuthContext,
+        class_name: &str,
+        values: BTreeMap<String, i64>,
+    ) -> Result<BTreeMap<&'static str, i64>> {
+        policy::require_admin(ctx, "os_compute_api:os-quota-class-sets:update")?;
+        let length = class_name.chars().count();
+        if length > 255 {
+            return Err(Error::invalid(format!("quota_class_name has {length} characters, more than 255.")));
+        }
+        let known = configured_defaults(self);
+        if let Some(name) = values.keys().find(|n| !known.contains_key(n.as_str())) {
+            return Err(Error::invalid(format!("Bad key(s) {name} in quota_class_set")));
+        }
+        if let Some((name, limit)) = values.iter().find(|(_, l)| **l < -1) {
+            return Err(Error::invalid(format!("Quota limit {limit} for {name} must be -1 or greater.")));
+        }
+        self.store.quota_class_set(class_name, &values).await?;
+        self.class_limits(class_name).await
+    }
+
     fn quota_project(&self, ctx: &AuthContext, project_id: &str) -> Result<()> {
         if ctx.is_admin() || ctx.project_id() == Some(project_id) {
             Ok(())
@@ -71,7 +123,7 @@ impl Core {
     /// The defaults, as shown for a project (which must exist).
     pub async fn quota_defaults(&self, project_id: &str) -> Result<BTreeMap<&'static str, i64>> {
         self.known_project(project_id).await?;
-        Ok(defaults(self))
+        self.default_limits().await
     }
 
     /// The limit of one resource for a project: its own, else the default.
@@ -79,7 +131,7 @@ impl Core {
         if let Some(own) = self.store.quota_limits(project_id).await?.get(resource) {
             return Ok(*own);
         }
-        Ok(defaults(self).get(resource).copied().unwrap_or(-1))
+        Ok(self.default_limits().await?.get(resource).copied().unwrap_or(-1))
     }
 
     /// Nova's 403 for more metadata items than the project may have.
@@ -99,7 +151,9 @@ impl Core {
         let usage = self.store.instance_usage(project_id).await?;
         let floating = self.store.floating_ip_list(Some(project_id)).await?.len() as i64;
         let groups = self.store.security_group_list(Some(project_id)).await?.len() as i64;
-        Ok(defaults(self)
+        Ok(self
+            .default_limits()
+            .await?
             .into_iter()
             .map(|(name, default)| {
                 let in_use = match name {
@@ -120,7 +174,7 @@ impl Core {
     /// unlimited). Callers drop what their API version does not show.
     pub async fn absolute_limits(&self, project_id: &str) -> Result<BTreeMap<&'static str, i64>> {
         let own = self.store.quota_limits(project_id).await?;
-        let defaults = defaults(self);
+        let defaults = self.default_limits().await?;
         let limit = |name: &str| own.get(name).or_else(|| defaults.get(name)).copied().unwrap_or(-1);
         let used = self.store.instance_usage(project_id).await?;
         let floating = self.store.floating_ip_list(Some(project_id)).await?.len() as i64;

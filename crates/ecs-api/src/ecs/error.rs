@@ -170,6 +170,8 @@ pub(crate) fn code(e: &ecs_core::Error) -> &'static str {
         E::Forbidden(_) => "Ecs.0003",
         E::Unauthorized(_) => "Common.0013",
         E::Internal(_) => "Common.0001",
+        // Only Nova's host APIs ask for what no driver has; ECS has no code for it.
+        E::Unsupported => "Ecs.0005",
     }
 }
 

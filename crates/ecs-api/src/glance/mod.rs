@@ -68,6 +68,7 @@ impl From<ecs_core::Error> for GlanceError {
             E::Invalid(_) => StatusCode::BAD_REQUEST,
             E::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             E::Conflict(_) | E::InvalidState { .. } | E::Locked { .. } => StatusCode::CONFLICT,
+            E::Unsupported => StatusCode::NOT_IMPLEMENTED,
             E::NoValidHost { .. } | E::Internal(_) => {
                 tracing::error!(error = %e, "internal error");
                 return GlanceError(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error".into());

@@ -49,6 +49,7 @@ impl From<ecs_core::Error> for KeystoneError {
             E::Forbidden(_) | E::QuotaExceeded { .. } => StatusCode::FORBIDDEN,
             E::NotFound { .. } => StatusCode::NOT_FOUND,
             E::Conflict(_) | E::InvalidState { .. } | E::Locked { .. } => StatusCode::CONFLICT,
+            E::Unsupported => StatusCode::NOT_IMPLEMENTED,
             E::NoValidHost { .. } | E::Internal(_) => {
                 tracing::error!(error = %e, "internal error");
                 return Self::new(

@@ -109,6 +109,7 @@ impl From<ecs_core::Error> for NeutronError {
             E::Conflict(_) | E::InvalidState { .. } | E::Locked { .. } => (StatusCode::CONFLICT, "Conflict"),
             E::QuotaExceeded { .. } => (StatusCode::CONFLICT, "OverQuota"),
             E::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            E::Unsupported => (StatusCode::NOT_IMPLEMENTED, "NotImplemented"),
             E::NoValidHost { .. } | E::Internal(_) => {
                 tracing::error!(error = %e, "internal error");
                 return NeutronError(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "Request failed".into());

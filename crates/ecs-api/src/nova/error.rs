@@ -68,6 +68,7 @@ impl From<ecs_core::Error> for NovaError {
             E::Conflict(_) | E::InvalidState { .. } | E::Locked { .. } => StatusCode::CONFLICT,
             // Nova's NoValidHost reaches a caller only as a fault; synchronously it is a 500.
             E::NoValidHost { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            E::Unsupported => StatusCode::NOT_IMPLEMENTED,
             E::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 return Self::new(

@@ -3,12 +3,11 @@
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
-use ecs_core::policy;
-use ecs_types::server::ComputeHost;
+use ecs_core::{Kind, policy};
+use ecs_types::server::{ComputeHost, Server};
 use serde_json::{Map, Value, json};
 
-use super::validate::{ListQuery, ListRules, Paging};
+use super::validate::{ListQuery, ListRules, Paging, QueryParams};
 use super::{NovaCall, NovaError};
 use crate::AppState;
 
@@ -96,8 +95,20 @@ fn hypervisor(call: &NovaCall, state: &AppState, h: &ComputeHost, detail: bool) 
             v["disk_available_least"] = json!(h.disk_gb - h.used_disk_gb);
             v["cpu_info"] = cpu_info(call, h);
         } else {
-            v["uptime"] = Value::Null;
+            // From 2.88 the detail carries the uptime; a host that does not
+            // answer has none.
+            v["uptime"] = state.core.host_uptime(&call.ctx, h, up(state, h)).map_or(Value::Null, Value::from);
         }
+    }
+    v
+}
+
+/// A hypervisor with the servers on it (`with_servers`, the pre-2.53
+/// `/servers` route): Nova leaves the key out when there are none, until
+/// 2.75 where a request for them always gets the list.
+fn with_servers(call: &NovaCall, mut v: Value, servers: &[Server]) -> Value {
+    if !servers.is_empty() || call.version.at_least(75) {
+        v["servers"] = servers.iter().map(|s| json!({"name": s.name, "uuid": s.id})).collect();
     }
     v
 }
@@ -115,28 +126,44 @@ fn hypervisor_rules(call: &NovaCall) -> ListRules {
     ListRules { paging: Paging::Marker { from: 33 }, filters, strict_from: Some(33) }
 }
 
-async fn hypervisor_page(state: &AppState, call: &NovaCall, raw: Option<&str>) -> Result<Vec<ComputeHost>> {
-    let query = ListQuery::parse(raw, call.version, &hypervisor_rules(call))?;
-    let mut list = hosts(state, call).await?;
-    if call.version.at_least(53) {
-        let q = &query.params;
-        if let Some(flag) = q.get("with_servers") {
-            super::validate::boolean(&Value::String(flag.into()), "with_servers")?;
+/// `with_servers` from 2.53 (a strict boolean), false before.
+fn wants_servers(call: &NovaCall, flag: Option<&str>) -> Result<bool> {
+    match flag {
+        Some(flag) if call.version.at_least(53) => {
+            Ok(super::validate::boolean(&Value::String(flag.into()), "with_servers")?)
         }
-        if let Some(pattern) = q.get("hypervisor_hostname_pattern") {
+        _ => Ok(false),
+    }
+}
+
+/// The hypervisors of a list request, each with its servers when asked.
+async fn hypervisor_page(state: &AppState, call: &NovaCall, raw: Option<&str>, detail: bool) -> Result<Vec<Value>> {
+    let query = ListQuery::parse(raw, call.version, &hypervisor_rules(call))?;
+    let q = &query.params;
+    let servers = wants_servers(call, q.get("with_servers"))?;
+    let list = match q.get("hypervisor_hostname_pattern").filter(|_| call.version.at_least(53)) {
+        Some(pattern) => {
             if q.get("limit").is_some() || q.get("marker").is_some() {
                 return Err(NovaError::bad_request(
                     "Paging over hypervisors with the hypervisor_hostname_pattern query parameter is not supported.",
                 ));
             }
-            // Nova matches the pattern anywhere in the name (SQL `LIKE %…%`).
-            list.retain(|h| h.name.contains(pattern));
+            state.core.hosts_matching(&call.ctx, "os_compute_api:os-hypervisors:list", pattern).await?
         }
+        None => {
+            let list = hosts(state, call).await?;
+            query.page(list, |h| match host_id(call, h) {
+                Value::String(id) => id,
+                number => number.to_string(),
+            })?
+        }
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for h in &list {
+        let v = hypervisor(call, state, h, detail);
+        out.push(if servers { with_servers(call, v, &state.core.host_servers(&call.ctx, &h.name).await?) } else { v });
     }
-    query.page(list, |h| match host_id(call, h) {
-        Value::String(id) => id,
-        number => number.to_string(),
-    })
+    Ok(out)
 }
 
 pub async fn hypervisors(
@@ -144,8 +171,7 @@ pub async fn hypervisors(
     call: NovaCall,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>> {
-    let list = hypervisor_page(&state, &call, raw.as_deref()).await?;
-    Ok(Json(json!({"hypervisors": list.iter().map(|h| hypervisor(&call, &state, h, false)).collect::<Vec<_>>()})))
+    Ok(Json(json!({"hypervisors": hypervisor_page(&state, &call, raw.as_deref(), false).await?})))
 }
 
 pub async fn hypervisors_detail(
@@ -153,21 +179,104 @@ pub async fn hypervisors_detail(
     call: NovaCall,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>> {
-    let list = hypervisor_page(&state, &call, raw.as_deref()).await?;
-    Ok(Json(json!({"hypervisors": list.iter().map(|h| hypervisor(&call, &state, h, true)).collect::<Vec<_>>()})))
+    Ok(Json(json!({"hypervisors": hypervisor_page(&state, &call, raw.as_deref(), true).await?})))
+}
+
+/// The hypervisor a path names: by UUID from 2.53 (anything else is a
+/// 400), by integer id before (anything else is not found).
+async fn hypervisor_by_id(state: &AppState, call: &NovaCall, id: &str) -> Result<ComputeHost> {
+    let list = hosts(state, call).await?;
+    let not_found = || NovaError::from(ecs_core::Error::not_found(Kind::Hypervisor, id));
+    if call.version.at_least(53) {
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(NovaError::bad_request(format!("Invalid uuid {id}")));
+        }
+        list.into_iter().find(|h| h.id.eq_ignore_ascii_case(id)).ok_or_else(not_found)
+    } else {
+        let number: i64 = id.trim().parse().map_err(|_| not_found())?;
+        list.into_iter().find(|h| h.number == number).ok_or_else(not_found)
+    }
 }
 
 pub async fn hypervisor_show(
     State(state): State<AppState>,
     call: NovaCall,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>> {
-    let list = hosts(&state, &call).await?;
-    let h = list
-        .iter()
-        .find(|h| h.id == id || h.name == id || id.parse() == Ok(h.number))
-        .ok_or_else(|| NovaError::new(StatusCode::NOT_FOUND, format!("Hypervisor with ID {id} could not be found.")))?;
-    Ok(Json(json!({"hypervisor": hypervisor(&call, &state, h, true)})))
+    let servers = if call.version.at_least(53) {
+        let query = QueryParams::parse(raw.as_deref())?;
+        query.only(&["with_servers"])?;
+        wants_servers(&call, query.get("with_servers"))?
+    } else {
+        false
+    };
+    let h = hypervisor_by_id(&state, &call, &id).await?;
+    let mut v = hypervisor(&call, &state, &h, true);
+    if servers {
+        v = with_servers(&call, v, &state.core.host_servers(&call.ctx, &h.name).await?);
+    }
+    Ok(Json(json!({"hypervisor": v})))
+}
+
+/// `GET /os-hypervisors/{id}/uptime` (until 2.87, when the detail took it).
+pub async fn hypervisor_uptime(
+    State(state): State<AppState>,
+    call: NovaCall,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    served_until(&call, 87)?;
+    policy::require_admin(&call.ctx, "os_compute_api:os-hypervisors:uptime")?;
+    let h = hypervisor_by_id(&state, &call, &id).await?;
+    let mut v = hypervisor(&call, &state, &h, false);
+    v["uptime"] = json!(state.core.host_uptime(&call.ctx, &h, up(&state, &h))?);
+    Ok(Json(json!({"hypervisor": v})))
+}
+
+/// `GET /os-hypervisors/statistics` (until 2.87).
+pub async fn hypervisor_statistics(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
+    served_until(&call, 87)?;
+    let s = state.core.host_statistics(&call.ctx).await?;
+    Ok(Json(json!({"hypervisor_statistics": {
+        "count": s.count, "vcpus": s.vcpus, "vcpus_used": s.vcpus_used,
+        "memory_mb": s.memory_mb, "memory_mb_used": s.memory_mb_used, "free_ram_mb": s.free_ram_mb,
+        "local_gb": s.local_gb, "local_gb_used": s.local_gb_used, "free_disk_gb": s.free_disk_gb,
+        "disk_available_least": s.disk_available_least, "running_vms": s.running_vms,
+        "current_workload": s.current_workload,
+    }})))
+}
+
+/// `GET /os-hypervisors/{pattern}/search` (until 2.52, then the
+/// `hypervisor_hostname_pattern` filter).
+pub async fn hypervisor_search(
+    State(state): State<AppState>,
+    call: NovaCall,
+    Path(pattern): Path<String>,
+) -> Result<Json<Value>> {
+    served_until(&call, 52)?;
+    let list = state.core.hosts_matching(&call.ctx, "os_compute_api:os-hypervisors:search", &pattern).await?;
+    Ok(Json(json!({"hypervisors": list.iter().map(|h| hypervisor(&call, &state, h, false)).collect::<Vec<_>>()})))
+}
+
+/// `GET /os-hypervisors/{pattern}/servers` (until 2.52, then `with_servers`).
+pub async fn hypervisor_servers(
+    State(state): State<AppState>,
+    call: NovaCall,
+    Path(pattern): Path<String>,
+) -> Result<Json<Value>> {
+    served_until(&call, 52)?;
+    let list = state.core.hosts_matching(&call.ctx, "os_compute_api:os-hypervisors:servers", &pattern).await?;
+    let mut out = Vec::with_capacity(list.len());
+    for h in &list {
+        let servers = state.core.host_servers(&call.ctx, &h.name).await?;
+        out.push(with_servers(&call, hypervisor(&call, &state, h, false), &servers));
+    }
+    Ok(Json(json!({"hypervisors": out})))
+}
+
+/// The routes Nova retired at a microversion answer 404 after it.
+fn served_until(call: &NovaCall, last_minor: u16) -> Result<()> {
+    if call.version.at_least(last_minor + 1) { Err(NovaError::not_found()) } else { Ok(()) }
 }
 
 /// Nova's `index_query_schema` for services (strict from 2.75).

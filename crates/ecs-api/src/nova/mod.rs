@@ -7,6 +7,7 @@
 //! (400 "Malformed request URL") on a mismatch.
 
 mod error;
+mod extensions;
 mod flavors;
 mod floating_ips;
 mod hosts;
@@ -17,11 +18,15 @@ mod lifecycle;
 mod limits;
 mod metadata;
 pub mod microversion;
+mod os_hosts;
+mod quota_classes;
 mod quota_sets;
 mod security_groups;
 mod server_groups;
 mod servers;
 mod simulator;
+mod tenant_networks;
+mod usage_audit;
 pub mod validate;
 mod volumes;
 
@@ -152,11 +157,25 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/os-availability-zone/detail", get(hosts::zones_detail))
         .route("/os-hypervisors", get(hosts::hypervisors))
         .route("/os-hypervisors/detail", get(hosts::hypervisors_detail))
+        .route("/os-hypervisors/statistics", get(hosts::hypervisor_statistics))
         .route("/os-hypervisors/{id}", get(hosts::hypervisor_show))
+        .route("/os-hypervisors/{id}/uptime", get(hosts::hypervisor_uptime))
+        .route("/os-hypervisors/{id}/search", get(hosts::hypervisor_search))
+        .route("/os-hypervisors/{id}/servers", get(hosts::hypervisor_servers))
         .route("/os-services", get(hosts::services))
+        .route("/os-hosts", get(os_hosts::index))
+        .route("/os-hosts/{name}", get(os_hosts::show).put(os_hosts::update))
+        .route("/os-hosts/{name}/startup", get(os_hosts::startup))
+        .route("/os-hosts/{name}/shutdown", get(os_hosts::shutdown))
+        .route("/os-hosts/{name}/reboot", get(os_hosts::reboot))
         .route("/os-quota-sets/{project}", get(quota_sets::show).put(quota_sets::update).delete(quota_sets::delete))
         .route("/os-quota-sets/{project}/detail", get(quota_sets::detail))
         .route("/os-quota-sets/{project}/defaults", get(quota_sets::defaults))
+        .route("/extensions", get(extensions::index))
+        .route("/extensions/{alias}", get(extensions::show))
+        .route("/os-instance_usage_audit_log", get(usage_audit::index))
+        .route("/os-instance_usage_audit_log/{before}", get(usage_audit::show))
+        .route("/os-quota-class-sets/{class}", get(quota_classes::show).put(quota_classes::update))
         .route("/servers/{id}/metadata", get(metadata::index).post(metadata::update).put(metadata::replace))
         .route("/servers/{id}/metadata/{key}", get(metadata::show).put(metadata::put).delete(metadata::delete))
         .route("/servers/{id}/tags", get(metadata::tags).put(metadata::tags_replace).delete(metadata::tags_delete))
@@ -187,6 +206,8 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/os-security-group-rules/{id}", axum::routing::delete(security_groups::rule_delete))
         .route("/servers/{id}/os-security-groups", get(security_groups::of_server))
         .route("/os-networks", get(interfaces::networks))
+        .route("/os-tenant-networks", get(tenant_networks::index).post(tenant_networks::removed))
+        .route("/os-tenant-networks/{id}", get(tenant_networks::show).delete(tenant_networks::removed))
         .route("/os-networks/{id}", get(interfaces::network))
         .route("/servers/{id}/ips", get(interfaces::ips))
         .route("/servers/{id}/ips/{network}", get(interfaces::ips_of_network))

@@ -231,16 +231,13 @@ pub struct InstanceAction {
 }
 
 impl Core {
-    /// The quota limits that apply to a project (configured defaults,
-    /// overridden per project).
+    /// The quota limits that apply to a project (the defaults, overridden
+    /// per project).
     pub async fn instance_limits(&self, project_id: &str) -> Result<InstanceLimits> {
         let set = self.store.quota_limits(project_id).await?;
-        let d = &self.config.quota;
-        Ok(InstanceLimits {
-            instances: set.get("instances").copied().unwrap_or(d.instances),
-            cores: set.get("cores").copied().unwrap_or(d.cores),
-            ram_mb: set.get("ram").copied().unwrap_or(d.ram_mb),
-        })
+        let d = self.default_limits().await?;
+        let limit = |name: &str| set.get(name).or_else(|| d.get(name)).copied().unwrap_or(-1);
+        Ok(InstanceLimits { instances: limit("instances"), cores: limit("cores"), ram_mb: limit("ram") })
     }
 
     async fn resolve_networks(

@@ -3,6 +3,7 @@
 //! Tests declared with `both!` run on SQLite and on PostgreSQL.
 
 mod consoles;
+mod compat;
 mod credentials;
 mod ecs;
 mod ecs_actions;

@@ -16,6 +16,7 @@ mod identity;
 mod images;
 mod interfaces;
 mod keypairs;
+mod keys;
 mod leases;
 mod lifecycle;
 mod metadata;

@@ -48,3 +48,122 @@ async fn ecdsa_keys_import_on_every_curve(server: &TestServer) {
     }
 }
 both!(ecdsa_keys_import_on_every_curve);
+
+fn names(list: &serde_json::Value) -> Vec<&str> {
+    let mut names: Vec<&str> = list.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    names.sort();
+    names
+}
+
+async fn keystone_default_roles_are_seeded_and_implied(server: &TestServer) {
+    let admin = server.admin().await;
+    let roles = admin.get("/identity/v3/roles", None).await;
+    assert_eq!(names(&roles.body["roles"]), ["admin", "manager", "member", "reader", "service"]);
+    // The admin token carries the roles `admin` implies, as Keystone's do.
+    let token = server.password_auth("admin", "admin", Some("admin")).await;
+    assert_eq!(names(&token.body["token"]["roles"]), ["admin", "manager", "member", "reader"]);
+
+    // Deleted, a default role comes back at the next seed (as on a database
+    // seeded before `manager` and `service` existed); seeding twice adds nothing.
+    let manager = admin.get("/identity/v3/roles?name=manager", None).await.body["roles"][0]["id"].clone();
+    let r = admin.delete(&format!("/identity/v3/roles/{}", manager.as_str().unwrap()), None).await;
+    assert_eq!(r.status, 204);
+    server.core().seed(&Default::default()).await.unwrap();
+    server.core().seed(&Default::default()).await.unwrap();
+    let roles = admin.get("/identity/v3/roles", None).await;
+    assert_eq!(names(&roles.body["roles"]), ["admin", "manager", "member", "reader", "service"]);
+}
+both!(keystone_default_roles_are_seeded_and_implied);
+
+/// A new user of the demo project holding only `role`.
+async fn user_holding<'a>(server: &'a TestServer, name: &str, role: &str) -> crate::Session<'a> {
+    let admin = server.admin().await;
+    let user = admin.post("/identity/v3/users", None, &json!({"user": {"name": name, "password": "pw"}})).await;
+    assert_eq!(user.status, 201, "{}", user.body);
+    let role_id = admin.get(&format!("/identity/v3/roles?name={role}"), None).await.body["roles"][0]["id"].clone();
+    let grant = format!(
+        "/identity/v3/projects/{}/users/{}/roles/{}",
+        server.demo_project_id(),
+        user.body["user"]["id"].as_str().unwrap(),
+        role_id.as_str().unwrap()
+    );
+    assert_eq!(admin.put(&grant, None, &json!(null)).await.status, 204);
+    server.login(name, "pw", "demo").await
+}
+
+async fn manager_acts_as_member_and_service_does_not(server: &TestServer) {
+    let manager = user_holding(server, "boss", "manager").await;
+    let token = server.password_auth("boss", "pw", Some("demo")).await;
+    assert_eq!(names(&token.body["token"]["roles"]), ["manager", "member", "reader"]);
+    let key = json!({"keypair": {"name": "k", "public_key": ECDSA[0].0}});
+    assert_eq!(manager.post("/v2.1/os-keypairs", None, &key).await.status, 200);
+
+    let service = user_holding(server, "cinder", "service").await;
+    let token = server.password_auth("cinder", "pw", Some("demo")).await;
+    assert_eq!(names(&token.body["token"]["roles"]), ["service"]);
+    service.post("/v2.1/os-keypairs", None, &key).await.assert_fault(403, "forbidden");
+}
+both!(manager_acts_as_member_and_service_does_not);
+
+async fn keystone_role_crud(server: &TestServer) {
+    let admin = server.admin().await;
+    let demo = server.demo().await;
+    let body = json!({"role": {"name": "auditor", "description": "Looks at things"}});
+    let r = demo.post("/identity/v3/roles", None, &body).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+
+    let r = admin.post("/identity/v3/roles", None, &body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let role = r.body["role"].clone();
+    let id = role["id"].as_str().unwrap();
+    assert_eq!((role["name"].as_str(), role["description"].as_str()), (Some("auditor"), Some("Looks at things")));
+    assert_eq!(role["domain_id"], json!(null));
+    assert!(role["links"]["self"].as_str().unwrap().ends_with(&format!("/identity/v3/roles/{id}")));
+
+    let dup = admin.post("/identity/v3/roles", None, &json!({"role": {"name": "auditor"}})).await;
+    assert_eq!(dup.status, 409);
+    assert_eq!(
+        dup.body["error"]["message"],
+        "Conflict occurred attempting to store role - Duplicate entry found with name auditor."
+    );
+    assert_eq!(dup.body["error"]["title"], "Conflict");
+    let r = admin.post("/identity/v3/roles", None, &json!({"role": {"description": "x"}})).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    let listed = admin.get("/identity/v3/roles?name=auditor", None).await;
+    assert_eq!(listed.body["roles"].as_array().unwrap().len(), 1);
+    assert_eq!(listed.body["roles"][0]["id"], id);
+    let shown = demo.get(&format!("/identity/v3/roles/{id}"), None).await;
+    assert_eq!(shown.status, 200);
+    assert_eq!(shown.body["role"], role);
+
+    let path = format!("/identity/v3/roles/{id}");
+    let patch = |body: serde_json::Value| {
+        let path = path.clone();
+        let admin = &admin;
+        async move { admin.nova(reqwest::Method::PATCH, &path, None, Some(&body)).await }
+    };
+    let r = patch(json!({"role": {"name": "inspector", "description": null}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!((r.body["role"]["name"].as_str(), &r.body["role"]["description"]), (Some("inspector"), &json!(null)));
+    assert_eq!(patch(json!({"role": {}})).await.status, 400);
+    let taken = patch(json!({"role": {"name": "member"}})).await;
+    assert_eq!(taken.status, 409, "{}", taken.body);
+    let r = demo.nova(reqwest::Method::PATCH, &path, None, Some(&json!({"role": {"name": "x"}}))).await;
+    assert_eq!(r.status, 403);
+
+    // Deleting a role removes its assignments.
+    let grant = format!("/identity/v3/projects/{}/users/{}/roles/{id}", demo.project_id, demo.user_id);
+    assert_eq!(admin.put(&grant, None, &json!(null)).await.status, 204);
+    assert_eq!(demo.delete(&path, None).await.status, 403);
+    assert_eq!(admin.delete(&path, None).await.status, 204);
+    let assignments = admin.get(&format!("/identity/v3/role_assignments?user.id={}", demo.user_id), None).await;
+    assert!(assignments.body["role_assignments"].as_array().unwrap().iter().all(|a| a["role"]["id"] != id));
+    let gone = admin.get(&path, None).await;
+    assert_eq!(gone.status, 404);
+    assert_eq!(gone.body["error"]["message"], format!("Could not find role: {id}."));
+    assert_eq!(admin.delete(&path, None).await.status, 404);
+    // The demo user's token still works, with the roles it still holds.
+    assert_eq!(demo.get("/v2.1/os-keypairs", None).await.status, 200);
+}
+both!(keystone_role_crud);

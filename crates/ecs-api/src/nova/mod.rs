@@ -41,51 +41,12 @@ pub use microversion::{ApiVersion, Flavour, MAX_VERSION, MIN_VERSION};
 use crate::identity::Caller;
 use crate::{AppState, BaseUrl};
 
-/// Top-level collections of the Nova API: a path segment after the
-/// version that is none of these is a project id.
-const COLLECTIONS: &[&str] = &[
-    "servers",
-    "flavors",
-    "os-keypairs",
-    "limits",
-    "os-quota-sets",
-    "os-quota-class-sets",
-    "os-server-groups",
-    "os-availability-zone",
-    "os-hypervisors",
-    "os-services",
-    "images",
-    "os-networks",
-    "os-tenant-networks",
-    "os-security-groups",
-    "os-security-group-rules",
-    "os-volumes",
-    "os-volumes_boot",
-    "os-snapshots",
-    "os-floating-ips",
-    "os-floating-ip-pools",
-    "os-migrations",
-    "os-aggregates",
-    "os-simple-tenant-usage",
-    "os-console-auth-tokens",
-    "os-server-external-events",
-    "os-assisted-volume-snapshots",
-    "os-instance_usage_audit_log",
-    "extensions",
-    "os-hosts",
-    "os-cells",
-    "os-fixed-ips",
-    "os-agents",
-    "os-certificates",
-    "os-cloudpipe",
-    "os-fping",
-    "os-baremetal-nodes",
-    "os-floating-ip-dns",
-    "os-floating-ips-bulk",
-    "os-security-group-default-rules",
-    "os-networks-associate",
-    "os-simulator",
-];
+/// Whether a path segment after the version is a project id: Nova's
+/// `{project_id:[0-9a-f-]+}` route token (hex, dashes: ecsd's and Keystone's
+/// ids). Anything else (`os-simulator`, `servers`, a typo) is a route or a 404.
+fn is_project_segment(segment: &str) -> bool {
+    !segment.is_empty() && segment.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b'-'))
+}
 
 /// The project id a request named in its path.
 #[derive(Debug, Clone)]
@@ -98,7 +59,9 @@ pub async fn strip_project_from_path(mut req: Request, next: Next) -> Response {
     let rewritten = ["/v2.1/", "/v2/"].iter().find_map(|prefix| {
         let rest = path.strip_prefix(prefix)?;
         let (segment, tail) = rest.split_once('/').unwrap_or((rest, ""));
-        if segment.is_empty() || COLLECTIONS.contains(&segment) {
+        // ECS's `/v2/{project_id}/cloudservers/…` paths are routed as sent.
+        let ecs_path = tail == "cloudservers" || tail.starts_with("cloudservers/");
+        if !is_project_segment(segment) || ecs_path {
             return None;
         }
         let new_path =

@@ -167,3 +167,26 @@ async fn keystone_role_crud(server: &TestServer) {
     assert_eq!(demo.get("/v2.1/os-keypairs", None).await.status, 200);
 }
 both!(keystone_role_crud);
+
+async fn only_hex_segments_are_project_ids(server: &TestServer) {
+    let admin = server.admin().await;
+    // Not a project id (Nova's `[0-9a-f-]+`): a route, or a 404 in Nova's words.
+    for path in ["/v2.1/os-simulator", "/v2/os-simulator"] {
+        let r = admin.get(path, None).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        assert!(r.body["simulator"].is_object(), "{path}: {}", r.body);
+    }
+    for path in ["/v2/word", "/v2.1/word", "/v2.1/word/servers", "/v2/Deadbeef/servers", "/v2.1/os-nothing"] {
+        let r = admin.get(path, None).await;
+        assert_eq!(r.assert_fault(404, "itemNotFound"), "The resource could not be found.", "{path}");
+    }
+    // A project id: the version document, or the route under it for the
+    // token's own project, a malformed URL for another.
+    let own = server.admin_project_id();
+    assert_eq!(admin.get(&format!("/v2.1/{own}"), None).await.body["version"]["id"], "v2.1");
+    assert_eq!(admin.get(&format!("/v2/{own}/servers"), None).await.status, 200);
+    assert_eq!(admin.get(&format!("/v2.1/{own}/os-simulator"), None).await.status, 200);
+    let r = admin.get("/v2.1/deadbeef-0000/servers", None).await;
+    assert!(r.assert_fault(400, "badRequest").starts_with("Malformed request URL: URL's project_id 'deadbeef-0000'"));
+}
+both!(only_hex_segments_are_project_ids);

@@ -368,13 +368,13 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         ),
         ecs(
             M::POST,
-            "/v2/cloudservers/{server_id}/reinstallos",
+            "/v2/{project_id}/cloudservers/{server_id}/reinstallos",
             format!("/v2/{p}/cloudservers/{s}/reinstallos"),
             reinstall.clone(),
         ),
         ecs(
             M::POST,
-            "/v2.1/cloudservers/{server_id}/reinstallos",
+            "/v2.1/{project_id}/cloudservers/{server_id}/reinstallos",
             format!("/v2.1/{p}/cloudservers/{s}/reinstallos"),
             reinstall.clone(),
         ),
@@ -386,13 +386,13 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         ),
         ecs(
             M::POST,
-            "/v2/cloudservers/{server_id}/changeos",
+            "/v2/{project_id}/cloudservers/{server_id}/changeos",
             format!("/v2/{p}/cloudservers/{s}/changeos"),
             change.clone(),
         ),
         ecs(
             M::POST,
-            "/v2.1/cloudservers/{server_id}/changeos",
+            "/v2.1/{project_id}/cloudservers/{server_id}/changeos",
             format!("/v2.1/{p}/cloudservers/{s}/changeos"),
             change.clone(),
         ),
@@ -480,6 +480,14 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
             format!("/v3/projects/{p}/users/{}/roles/{}", w.viewer, w.reader_role),
             None,
         ),
+        keystone(M::POST, "/roles", "/identity/v3/roles".into(), Some(json!({"role": {"name": "x"}}))),
+        keystone(
+            M::PATCH,
+            "/roles/{id}",
+            format!("/identity/v3/roles/{}", w.reader_role),
+            Some(json!({"role": {"name": "x"}})),
+        ),
+        keystone(M::DELETE, "/roles/{id}", format!("/identity/v3/roles/{}", w.reader_role), None),
         keystone(M::POST, "/users", "/identity/v3/users".into(), Some(json!({"user": {"name": "x", "password": "x"}}))),
         keystone(M::DELETE, "/users/{id}", format!("/identity/v3/users/{}", w.viewer), None),
         keystone(

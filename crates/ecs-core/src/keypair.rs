@@ -42,10 +42,10 @@ fn invalid_keypair(reason: &str) -> Error {
 pub fn ssh_fingerprint(public_key: &str) -> Result<String> {
     let fail = || invalid_keypair("failed to generate fingerprint");
     let parsed = ssh_key::PublicKey::from_openssh(public_key.trim_end()).map_err(|_| fail())?;
-    if let Some(ecdsa) = parsed.key_data().ecdsa() {
-        if !is_valid_ecdsa_point(ecdsa) {
-            return Err(fail());
-        }
+    if let Some(ecdsa) = parsed.key_data().ecdsa()
+        && !is_valid_ecdsa_point(ecdsa)
+    {
+        return Err(fail());
     }
     let blob = public_key.split(' ').nth(1).ok_or_else(fail)?;
     let raw = base64::engine::general_purpose::STANDARD.decode(blob.trim_end()).map_err(|_| fail())?;

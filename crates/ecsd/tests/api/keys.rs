@@ -190,3 +190,61 @@ async fn only_hex_segments_are_project_ids(server: &TestServer) {
     assert!(r.assert_fault(400, "badRequest").starts_with("Malformed request URL: URL's project_id 'deadbeef-0000'"));
 }
 both!(only_hex_segments_are_project_ids);
+
+async fn services_report_server_events(server: &TestServer) {
+    let demo = server.demo().await;
+    let image = server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
+    let body = json!({"server": {"name": "ev", "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"}});
+    let r = demo.post("/v2.1/servers", Some("2.37"), &body).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.body["server"]["id"].as_str().unwrap().to_string();
+    demo.wait_status(&id, "ACTIVE").await;
+
+    // The `service` role of another project, or admin, may report; a member may not.
+    let events = json!({"events": [{"name": "network-changed", "server_uuid": id}]});
+    let r = demo.post("/v2.1/os-server-external-events", None, &events).await;
+    assert_eq!(
+        r.assert_fault(403, "forbidden"),
+        "Policy doesn't allow os_compute_api:os-server-external-events:create to be performed."
+    );
+    let neutron = user_holding(server, "neutron", "service").await;
+    let r = neutron.post("/v2.1/os-server-external-events", None, &events).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!({"events": [{"name": "network-changed", "server_uuid": id, "status": "completed", "code": 200}]})
+    );
+
+    // Per event: an unknown server is 404, a missing tag 400; any failure makes it 207.
+    let admin = server.admin().await;
+    let unknown = "8b0c8f1e-4a5c-4a40-9d5e-7c1b3f2a0e11";
+    let events = json!({"events": [
+        {"name": "network-vif-plugged", "server_uuid": id, "tag": "port", "status": "in-progress"},
+        {"name": "network-changed", "server_uuid": unknown},
+        {"name": "volume-extended", "server_uuid": id},
+    ]});
+    let r = admin.post("/v2.1/os-server-external-events", Some("2.51"), &events).await;
+    assert_eq!(r.status, 207, "{}", r.body);
+    let codes: Vec<_> =
+        r.body["events"].as_array().unwrap().iter().map(|e| (e["code"].clone(), e["status"].clone())).collect();
+    assert_eq!(codes, [(json!(200), json!("completed")), (json!(404), json!("failed")), (json!(400), json!("failed"))]);
+    assert_eq!(r.body["events"][0]["tag"], "port");
+
+    // The schema of each microversion.
+    let r = admin.post("/v2.1/os-server-external-events", Some("2.50"), &events).await;
+    assert!(
+        r.assert_fault(400, "badRequest")
+            .starts_with("Invalid input for field/attribute name. Value: volume-extended.")
+    );
+    for bad in [
+        json!({"events": []}),
+        json!({"events": [{"name": "network-changed"}]}),
+        json!({"events": [{"name": "network-changed", "server_uuid": "nope"}]}),
+        json!({"events": [{"name": "network-changed", "server_uuid": id, "extra": 1}]}),
+        json!({"events": [{"name": "network-changed", "server_uuid": id, "status": "done"}]}),
+    ] {
+        let r = admin.post("/v2.1/os-server-external-events", None, &bad).await;
+        r.assert_fault(400, "badRequest");
+    }
+}
+both!(services_report_server_events);

@@ -170,6 +170,12 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         nova(M::DELETE, "/servers/{id}/tags/{tag}", format!("/v2.1/servers/{s}/tags/web"), None).at("2.26"),
         nova(M::POST, "/os-floating-ips", "/v2.1/os-floating-ips".into(), Some(json!({}))),
         nova(
+            M::POST,
+            "/os-server-external-events",
+            "/v2.1/os-server-external-events".into(),
+            Some(json!({"events": [{"name": "network-changed", "server_uuid": s}]})),
+        ),
+        nova(
             M::DELETE,
             "/os-floating-ips/{id}",
             "/v2.1/os-floating-ips/00000000-0000-0000-0000-000000000000".into(),

@@ -21,6 +21,30 @@ use sha2::{Digest, Sha256};
 
 use crate::{CoreConfig, Error, Kind, Result, Unauthorized, policy};
 
+/// The role implications Keystone's bootstrap creates (`admin` implies
+/// `manager`, which implies `member`, which implies `reader`; `service`
+/// implies nothing). A token carries its holder's roles and every role they
+/// imply, as Keystone's do. ecsd has no implied-role API: the chain is fixed.
+pub const IMPLIED_ROLES: &[(&str, &str)] = &[("admin", "manager"), ("manager", "member"), ("member", "reader")];
+
+/// The changes to a role, as a Keystone `PATCH` body gives them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RoleChanges<'a> {
+    pub name: Option<&'a str>,
+    /// `Some(None)`: the description is cleared.
+    pub description: Option<Option<&'a str>>,
+}
+
+/// Keystone's wording for a role name already taken (its `handle_conflicts`).
+fn role_conflict(e: StoreError, name: &str) -> Error {
+    match e {
+        StoreError::Conflict(_) => Error::conflict(format!(
+            "Conflict occurred attempting to store role - Duplicate entry found with name {name}."
+        )),
+        other => other.into(),
+    }
+}
+
 /// Keystone's text for every authentication failure: it never says which
 /// part was wrong.
 pub const UNAUTHORIZED: &str = "The request you have made requires authentication.";
@@ -239,6 +263,27 @@ impl Identity {
         Ok(IssuedToken { secret, context })
     }
 
+    /// `held` and the roles they imply ([`IMPLIED_ROLES`]); an implied
+    /// role that was deleted is left out.
+    async fn with_implied_roles(&self, mut held: Vec<Role>) -> Result<Vec<Role>> {
+        let mut next = 0;
+        while next < held.len() {
+            let name = held[next].name.clone();
+            next += 1;
+            for (_, implied) in IMPLIED_ROLES.iter().filter(|(role, _)| *role == name) {
+                if held.iter().any(|r| r.name == *implied) {
+                    continue;
+                }
+                match self.store.role_get_by_name(implied).await {
+                    Ok(role) => held.push(role),
+                    Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(held)
+    }
+
     async fn context_for(&self, record: &TokenRecord, user: &User) -> Result<AuthContext> {
         let (project, roles) = match &record.project_id {
             Some(pid) => {
@@ -252,7 +297,7 @@ impl Identity {
                 if roles.is_empty() {
                     return Err(unauthorized());
                 }
-                (Some(project), roles)
+                (Some(project), self.with_implied_roles(roles).await?)
             }
             None => (None, Vec::new()),
         };
@@ -471,6 +516,49 @@ impl Identity {
 
     pub async fn role_get(&self, _caller: &AuthContext, id: &str) -> Result<Role> {
         self.store.role_get(id).await.map_err(Error::not_found_or(|| Error::not_found(Kind::Role, id)))
+    }
+
+    /// `POST /v3/roles`: a global role (ecsd has one domain and no
+    /// domain-specific roles).
+    pub async fn role_create(&self, caller: &AuthContext, name: &str, description: Option<&str>) -> Result<Role> {
+        policy::require_admin(caller, "identity:create_role")?;
+        let role = Role { id: new_hex_id(), name: name.into(), description: description.map(String::from) };
+        self.store.role_create(&role).await.map_err(|e| role_conflict(e, name))?;
+        Ok(role)
+    }
+
+    /// `PATCH /v3/roles/{id}`.
+    pub async fn role_update(&self, caller: &AuthContext, id: &str, changes: &RoleChanges<'_>) -> Result<Role> {
+        policy::require_admin(caller, "identity:update_role")?;
+        let mut role = self.role_get(caller, id).await?;
+        if let Some(name) = changes.name {
+            role.name = name.into();
+        }
+        if let Some(description) = changes.description {
+            role.description = description.map(String::from);
+        }
+        self.store.role_update(&role).await.map_err(|e| match e {
+            StoreError::NotFound => Error::not_found(Kind::Role, id),
+            other => role_conflict(other, &role.name),
+        })?;
+        self.forget_cached_roles(id);
+        Ok(role)
+    }
+
+    /// `DELETE /v3/roles/{id}`: the role and every assignment of it.
+    pub async fn role_delete(&self, caller: &AuthContext, id: &str) -> Result<()> {
+        policy::require_admin(caller, "identity:delete_role")?;
+        self.store.role_delete(id).await.map_err(Error::not_found_or(|| Error::not_found(Kind::Role, id)))?;
+        self.forget_cached_roles(id);
+        Ok(())
+    }
+
+    /// Drops cached tokens that carry role `id`: they must be rebuilt with
+    /// the role as it now is (or without it).
+    fn forget_cached_roles(&self, id: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.retain(|_, (ctx, _)| ctx.roles.iter().all(|r| r.id != id));
+        }
     }
 
     /// `GET /v3/users/{id}/projects`: the projects a user holds a role on,

@@ -41,10 +41,30 @@ fn invalid_keypair(reason: &str) -> Error {
 /// colon-separated hex. The key must parse as an OpenSSH public key.
 pub fn ssh_fingerprint(public_key: &str) -> Result<String> {
     let fail = || invalid_keypair("failed to generate fingerprint");
-    ssh_key::PublicKey::from_openssh(public_key.trim_end()).map_err(|_| fail())?;
+    let parsed = ssh_key::PublicKey::from_openssh(public_key.trim_end()).map_err(|_| fail())?;
+    if let Some(ecdsa) = parsed.key_data().ecdsa()
+        && !is_valid_ecdsa_point(ecdsa)
+    {
+        return Err(fail());
+    }
     let blob = public_key.split(' ').nth(1).ok_or_else(fail)?;
     let raw = base64::engine::general_purpose::STANDARD.decode(blob.trim_end()).map_err(|_| fail())?;
     Ok(colon_hex(&Md5::digest(&raw)))
+}
+
+/// Whether an ECDSA key is what Nova (through `cryptography`) loads: an
+/// uncompressed SEC1 point that lies on the curve its key type names
+/// (ssh-key has already checked that the curve name and point size agree).
+fn is_valid_ecdsa_point(key: &ssh_key::public::EcdsaPublicKey) -> bool {
+    use ssh_key::public::EcdsaPublicKey as Key;
+    const UNCOMPRESSED: u8 = 0x04;
+    let sec1 = key.as_sec1_bytes();
+    sec1.first() == Some(&UNCOMPRESSED)
+        && match key {
+            Key::NistP256(_) => p256::PublicKey::from_sec1_bytes(sec1).is_ok(),
+            Key::NistP384(_) => p384::PublicKey::from_sec1_bytes(sec1).is_ok(),
+            Key::NistP521(_) => p521::PublicKey::from_sec1_bytes(sec1).is_ok(),
+        }
 }
 
 /// Nova's X.509 fingerprint: SHA-1 of the certificate's DER.

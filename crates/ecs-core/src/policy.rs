@@ -18,9 +18,16 @@ pub fn require_admin(ctx: &AuthContext, rule: &str) -> Result<()> {
     if ctx.is_admin() { Ok(()) } else { Err(forbidden(rule)) }
 }
 
+/// Fails unless the caller holds the `service` role (service-to-service
+/// calls, Nova's `service_or_admin`) or the admin role.
+pub fn require_service_or_admin(ctx: &AuthContext, rule: &str) -> Result<()> {
+    if ctx.is_admin() || ctx.has_role("service") { Ok(()) } else { Err(forbidden(rule)) }
+}
+
 /// Keystone's default roles: `admin` and `member` may change things,
 /// `reader` may only look (Nova's `project_reader` rules, the seed's §9
-/// read-only policies).
+/// read-only policies). `manager` implies `member` (the token carries the
+/// roles its holder's roles imply, see `identity::IMPLIED_ROLES`).
 pub fn may_write(ctx: &AuthContext) -> bool {
     ctx.is_admin() || ctx.has_role("member")
 }
@@ -52,7 +59,7 @@ mod tests {
             user_name: "u".into(),
             user_domain: Domain::default_domain(),
             project: None,
-            roles: roles.iter().map(|r| Role { id: r.to_string(), name: r.to_string() }).collect(),
+            roles: roles.iter().map(|r| Role::named(*r, *r)).collect(),
             methods: vec!["password".into()],
             audit_id: "a".into(),
             issued_at: chrono::Utc::now(),

@@ -88,7 +88,7 @@ impl Core {
         match self.store.role_get_by_name(name).await {
             Ok(role) => Ok(role),
             Err(StoreError::NotFound) => {
-                let role = Role { id: new_hex_id(), name: name.into() };
+                let role = Role::named(new_hex_id(), name);
                 self.store.role_create(&role).await?;
                 Ok(role)
             }
@@ -134,9 +134,13 @@ impl Core {
 
     /// Creates whatever of the seed is missing.
     pub async fn seed(&self, passwords: &SeedPasswords) -> Result<SeedSummary> {
+        // Keystone's bootstrap roles. `manager` and `service` came later
+        // (Keystone 2023.2): databases seeded before them gain them here.
         let admin_role = self.seed_role("admin").await?;
+        self.seed_role("manager").await?;
         let member_role = self.seed_role("member").await?;
         let reader_role = self.seed_role("reader").await?;
+        self.seed_role("service").await?;
         let (admin_project, created) = self.seed_project("admin", "Administrators' project").await?;
         let (demo_project, _) = self.seed_project("demo", "Demonstration project").await?;
         self.seed_user("admin", &passwords.admin, &admin_project, &[&admin_role, &member_role, &reader_role]).await?;

@@ -256,19 +256,25 @@ impl Core {
         delete_on_termination: Option<bool>,
         request_id: &str,
     ) -> Result<()> {
-        policy::authorize_write(ctx, "os_compute_api:os-volumes-attachments:update")?;
+        // Nova checks only the swap rule on a swap: the service that swaps
+        // (Cinder, with the `service` role) need not be a project member.
+        let swapping = new_volume_id != volume_id;
+        if swapping {
+            policy::require_service_or_admin(ctx, "os_compute_api:os-volumes-attachments:swap")?;
+        } else {
+            policy::authorize_write(ctx, "os_compute_api:os-volumes-attachments:update")?;
+        }
         let server = self.server_get(ctx, server_id).await?;
         let volume = self.volume(ctx, volume_id).await?;
         if volume.attachment.as_ref().is_none_or(|a| a.server_id != server_id) {
             return Err(Error::not_found(Kind::AttachmentOf, volume_id));
         }
-        if new_volume_id == volume_id {
+        if !swapping {
             if let Some(dot) = delete_on_termination {
                 self.store.volume_set_delete_on_termination(volume_id, dot).await?;
             }
             return Ok(());
         }
-        policy::require_admin(ctx, "os_compute_api:os-volumes-attachments:swap")?;
         let new = self.volume(ctx, new_volume_id).await?;
         self.check_locked(ctx, &server, Action::AttachVolume)?;
         state::check(Action::AttachVolume, &server)?;

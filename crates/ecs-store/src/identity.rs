@@ -30,8 +30,10 @@ fn user_from_row(row: &AnyRow) -> StoreResult<User> {
     })
 }
 
+const ROLE_COLUMNS: &str = "id, name, description";
+
 fn role_from_row(row: &AnyRow) -> StoreResult<Role> {
-    Ok(Role { id: row.try_get("id")?, name: row.try_get("name")? })
+    Ok(Role { id: row.try_get("id")?, name: row.try_get("name")?, description: row.try_get("description")? })
 }
 
 impl Store {
@@ -135,32 +137,57 @@ impl Store {
         Ok(())
     }
 
+    /// Creates a role; a name already taken is a `Conflict`.
     pub async fn role_create(&self, r: &Role) -> StoreResult<()> {
-        sqlx::query("INSERT INTO roles (id, name) VALUES ($1, $2)")
+        sqlx::query("INSERT INTO roles (id, name, description) VALUES ($1, $2, $3)")
             .bind(&r.id)
             .bind(&r.name)
+            .bind(&r.description)
             .execute(&self.write)
             .await?;
         Ok(())
     }
 
     pub async fn role_get(&self, id: &str) -> StoreResult<Role> {
-        role_from_row(&sqlx::query("SELECT id, name FROM roles WHERE id = $1").bind(id).fetch_one(&self.read).await?)
+        let sql = format!("SELECT {ROLE_COLUMNS} FROM roles WHERE id = $1");
+        role_from_row(&sqlx::query(&sql).bind(id).fetch_one(&self.read).await?)
     }
 
     pub async fn role_get_by_name(&self, name: &str) -> StoreResult<Role> {
-        role_from_row(
-            &sqlx::query("SELECT id, name FROM roles WHERE name = $1").bind(name).fetch_one(&self.read).await?,
-        )
+        let sql = format!("SELECT {ROLE_COLUMNS} FROM roles WHERE name = $1");
+        role_from_row(&sqlx::query(&sql).bind(name).fetch_one(&self.read).await?)
     }
 
     pub async fn role_list(&self) -> StoreResult<Vec<Role>> {
-        sqlx::query("SELECT id, name FROM roles ORDER BY name")
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(role_from_row)
-            .collect()
+        let sql = format!("SELECT {ROLE_COLUMNS} FROM roles ORDER BY name");
+        sqlx::query(&sql).fetch_all(&self.read).await?.iter().map(role_from_row).collect()
+    }
+
+    /// Renames a role or changes its description; a name already taken is
+    /// a `Conflict`.
+    pub async fn role_update(&self, r: &Role) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE roles SET name = $1, description = $2 WHERE id = $3")
+            .bind(&r.name)
+            .bind(&r.description)
+            .bind(&r.id)
+            .execute(&self.write)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(crate::StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Deletes a role and, with it, every assignment of it.
+    pub async fn role_delete(&self, id: &str) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("DELETE FROM role_assignments WHERE role_id = $1").bind(id).execute(&mut *tx).await?;
+        let done = sqlx::query("DELETE FROM roles WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            return Err(crate::StoreError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Grants a role; granting one already held is not an error.
@@ -219,7 +246,7 @@ impl Store {
     /// The roles `user_id` holds on `project_id`.
     pub async fn roles_for(&self, user_id: &str, project_id: &str) -> StoreResult<Vec<Role>> {
         sqlx::query(
-            "SELECT r.id, r.name FROM roles r JOIN role_assignments a ON a.role_id = r.id \
+            "SELECT r.id, r.name, r.description FROM roles r JOIN role_assignments a ON a.role_id = r.id \
              WHERE a.user_id = $1 AND a.project_id = $2 ORDER BY r.name",
         )
         .bind(user_id)

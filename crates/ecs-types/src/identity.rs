@@ -43,6 +43,14 @@ pub struct User {
 pub struct Role {
     pub id: String,
     pub name: String,
+    pub description: Option<String>,
+}
+
+impl Role {
+    /// A role as the seed and Keystone's bootstrap make it: no description.
+    pub fn named(id: impl Into<String>, name: impl Into<String>) -> Role {
+        Role { id: id.into(), name: name.into(), description: None }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

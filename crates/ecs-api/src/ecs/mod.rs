@@ -65,13 +65,13 @@ pub fn router() -> Router<AppState> {
         .route("/v1/{project_id}/cloudservers/{server_id}/tags", get(tags::of_server))
         .route("/v1/{project_id}/servers/{server_id}/tags/action", post(tags::action))
         .route("/v1/{project_id}/cloudservers/{server_id}/tags/action", post(tags::action))
-        // Seed 002 prints reinstallos/changeos under /v2; the Nova project
-        // rewrite has taken `/{project_id}` out of `/v2` and `/v2.1` paths.
-        .route("/v2/cloudservers/{server_id}/reinstallos", post(server_actions::reinstall))
-        .route("/v2.1/cloudservers/{server_id}/reinstallos", post(server_actions::reinstall))
+        // Seed 002 prints reinstallos/changeos under /v2 (the Nova project
+        // rewrite leaves `cloudservers` paths alone).
+        .route("/v2/{project_id}/cloudservers/{server_id}/reinstallos", post(server_actions::reinstall))
+        .route("/v2.1/{project_id}/cloudservers/{server_id}/reinstallos", post(server_actions::reinstall))
         .route("/v1/{project_id}/cloudservers/{server_id}/reinstallos", post(server_actions::reinstall))
-        .route("/v2/cloudservers/{server_id}/changeos", post(server_actions::change_os))
-        .route("/v2.1/cloudservers/{server_id}/changeos", post(server_actions::change_os))
+        .route("/v2/{project_id}/cloudservers/{server_id}/changeos", post(server_actions::change_os))
+        .route("/v2.1/{project_id}/cloudservers/{server_id}/changeos", post(server_actions::change_os))
         .route("/v1/{project_id}/cloudservers/{server_id}/changeos", post(server_actions::change_os))
         .route("/v1/{project_id}/cloudservers/{server_id}/migrate", post(server_actions::migrate))
         .route("/v1/{project_id}/cloudservers/{server_id}/resize", post(server_actions::resize))

@@ -43,7 +43,8 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/projects", get(user_projects))
         .route("/users/{id}/credentials/OS-EC2", get(list_ec2_credentials).post(create_ec2_credential))
         .route("/users/{id}/credentials/OS-EC2/{access}", get(show_ec2_credential).delete(delete_ec2_credential))
-        .route("/roles", get(list_roles))
+        .route("/roles", get(list_roles).post(create_role))
+        .route("/roles/{id}", get(show_role).patch(update_role).delete(delete_role))
         .route("/role_assignments", get(list_role_assignments))
         .route("/domains", get(list_domains))
         .route("/domains/{id}", get(show_domain));
@@ -278,6 +279,52 @@ async fn list_roles(
         .map(|r| views::role(&base, r))
         .collect();
     Ok(Json(json!({"roles": roles, "links": views::collection(&base, "roles")})))
+}
+
+async fn show_role(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    let role = state.core.identity.role_get(&caller, &id).await?;
+    Ok(Json(json!({"role": views::role(&base, &role)})))
+}
+
+async fn create_role(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Response> {
+    let body = read_json(&headers, body).await?;
+    let (name, description) = validate::role_create(&body)?;
+    let role = state.core.identity.role_create(&caller, name, description).await?;
+    Ok((StatusCode::CREATED, Json(json!({"role": views::role(&base, &role)}))).into_response())
+}
+
+async fn update_role(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Json<Value>> {
+    let body = read_json(&headers, body).await?;
+    let changes = validate::role_update(&body)?;
+    let role = state.core.identity.role_update(&caller, &id, &changes).await?;
+    Ok(Json(json!({"role": views::role(&base, &role)})))
+}
+
+async fn delete_role(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    state.core.identity.role_delete(&caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn list_role_assignments(

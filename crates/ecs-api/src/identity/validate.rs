@@ -10,7 +10,7 @@
 //! 'array'`, its path relative to `auth`.
 
 use ecs_core::identity::{Credentials, DomainRef, ProjectRef, Scope, UserRef};
-use ecs_core::identity::{NewProject, NewUser};
+use ecs_core::identity::{NewProject, NewUser, RoleChanges};
 use serde_json::{Map, Value};
 
 use super::KeystoneError;
@@ -153,6 +153,11 @@ impl<'a> Node<'a> {
         Ok(s)
     }
 
+    /// A string or null (`type: [string, null]`).
+    fn optional_string(&self) -> Result<Option<&'a str>> {
+        if self.value.is_null() { Ok(None) } else { self.string().map(Some) }
+    }
+
     /// A JSON boolean, and nothing else.
     fn boolean(&self) -> Result<bool> {
         self.value.as_bool().ok_or_else(|| self.not_of_type("'boolean'"))
@@ -218,6 +223,40 @@ pub fn project_create(body: &Value) -> Result<NewProject<'_>> {
     let is_domain = project.optional_non_null("is_domain", Node::boolean)?.unwrap_or(false);
     project.optional_non_null("tags", project_tags)?;
     Ok(NewProject { name, description, domain_id, parent_id, enabled, is_domain })
+}
+
+/// `POST /v3/roles` (`role_create`): a name, an optional description.
+/// Other members are allowed, as Keystone allows them, and not kept; a
+/// domain-specific role is refused (ecsd has one domain).
+pub fn role_create(body: &Value) -> Result<(&str, Option<&str>)> {
+    let root = Node::root(body, Wording::Resource);
+    root.object()?;
+    let role = root.required("role")?;
+    let changes = role_members(&role)?;
+    let name = changes.name.ok_or_else(|| role.error("'name' is a required property"))?;
+    Ok((name, changes.description.flatten()))
+}
+
+/// `PATCH /v3/roles/{id}` (`role_update`): at least one member.
+pub fn role_update(body: &Value) -> Result<RoleChanges<'_>> {
+    let root = Node::root(body, Wording::Resource);
+    root.object()?;
+    let role = root.required("role")?;
+    if role.object()?.is_empty() {
+        return Err(role.error("{} does not have enough properties"));
+    }
+    role_members(&role)
+}
+
+fn role_members<'a>(role: &Node<'a>) -> Result<RoleChanges<'a>> {
+    role.object()?;
+    if role.optional("domain_id", Node::id_string)?.is_some() {
+        return Err(KeystoneError::bad_request("Domain-specific roles are not supported: there is one domain."));
+    }
+    Ok(RoleChanges {
+        name: role.optional_non_null("name", |n| n.name(255))?,
+        description: role.get("description").map(|n| n.optional_string()).transpose()?,
+    })
 }
 
 /// Project tags: at most 80 distinct strings of 1 to 255 characters

@@ -58,7 +58,7 @@ pub fn user(base: &BaseUrl, u: &User) -> Value {
 
 pub fn role(base: &BaseUrl, r: &Role) -> Value {
     json!({
-        "id": r.id, "name": r.name, "domain_id": null, "description": null, "options": {},
+        "id": r.id, "name": r.name, "domain_id": null, "description": r.description, "options": {},
         "links": {"self": base.join(&format!("identity/v3/roles/{}", r.id))},
     })
 }

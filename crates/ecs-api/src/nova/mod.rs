@@ -8,6 +8,7 @@
 
 mod error;
 mod extensions;
+mod external_events;
 mod flavors;
 mod floating_ips;
 mod hosts;
@@ -46,51 +47,12 @@ pub use microversion::{ApiVersion, Flavour, MAX_VERSION, MIN_VERSION};
 use crate::identity::Caller;
 use crate::{AppState, BaseUrl};
 
-/// Top-level collections of the Nova API: a path segment after the
-/// version that is none of these is a project id.
-const COLLECTIONS: &[&str] = &[
-    "servers",
-    "flavors",
-    "os-keypairs",
-    "limits",
-    "os-quota-sets",
-    "os-quota-class-sets",
-    "os-server-groups",
-    "os-availability-zone",
-    "os-hypervisors",
-    "os-services",
-    "images",
-    "os-networks",
-    "os-tenant-networks",
-    "os-security-groups",
-    "os-security-group-rules",
-    "os-volumes",
-    "os-volumes_boot",
-    "os-snapshots",
-    "os-floating-ips",
-    "os-floating-ip-pools",
-    "os-migrations",
-    "os-aggregates",
-    "os-simple-tenant-usage",
-    "os-console-auth-tokens",
-    "os-server-external-events",
-    "os-assisted-volume-snapshots",
-    "os-instance_usage_audit_log",
-    "extensions",
-    "os-hosts",
-    "os-cells",
-    "os-fixed-ips",
-    "os-agents",
-    "os-certificates",
-    "os-cloudpipe",
-    "os-fping",
-    "os-baremetal-nodes",
-    "os-floating-ip-dns",
-    "os-floating-ips-bulk",
-    "os-security-group-default-rules",
-    "os-networks-associate",
-    "os-simulator",
-];
+/// Whether a path segment after the version is a project id: Nova's
+/// `{project_id:[0-9a-f-]+}` route token (hex, dashes: ecsd's and Keystone's
+/// ids). Anything else (`os-simulator`, `servers`, a typo) is a route or a 404.
+fn is_project_segment(segment: &str) -> bool {
+    !segment.is_empty() && segment.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b'-'))
+}
 
 /// The project id a request named in its path.
 #[derive(Debug, Clone)]
@@ -103,7 +65,9 @@ pub async fn strip_project_from_path(mut req: Request, next: Next) -> Response {
     let rewritten = ["/v2.1/", "/v2/"].iter().find_map(|prefix| {
         let rest = path.strip_prefix(prefix)?;
         let (segment, tail) = rest.split_once('/').unwrap_or((rest, ""));
-        if segment.is_empty() || COLLECTIONS.contains(&segment) {
+        // ECS's `/v2/{project_id}/cloudservers/…` paths are routed as sent.
+        let ecs_path = tail == "cloudservers" || tail.starts_with("cloudservers/");
+        if !is_project_segment(segment) || ecs_path {
             return None;
         }
         let new_path =
@@ -225,6 +189,7 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/servers/{id}/os-instance-actions", get(servers::actions_index))
         .route("/servers/{id}/os-instance-actions/{request_id}", get(servers::actions_show))
         .route("/os-simulator", get(simulator::show).put(simulator::update))
+        .route("/os-server-external-events", post(external_events::create))
         // The ECS routes under `/v2.1/cloudservers` fall through here too.
         .fallback(crate::dialect::not_found)
         .method_not_allowed_fallback(crate::dialect::method_not_allowed);
@@ -357,6 +322,7 @@ impl FromRequestParts<AppState> for NovaCall {
         }
         if state.config.early_policy_gates
             && !matches!(parts.method, Method::GET | Method::HEAD)
+            && !called_by_services(parts.uri.path())
             && !ecs_core::policy::may_write(&ctx)
         {
             let rule = policy_rule(&parts.method, parts.uri.path());
@@ -374,6 +340,13 @@ impl FromRequestParts<AppState> for NovaCall {
         };
         Ok(NovaCall { ctx, version, flavour, links: Links { base, version_prefix, project: path_project } })
     }
+}
+
+/// Routes other services call (Nova's `service_or_admin` rules): the
+/// core's check is their whole policy, the project writers' gate does not
+/// apply.
+fn called_by_services(path: &str) -> bool {
+    path.trim_end_matches('/').ends_with("/os-server-external-events")
 }
 
 /// The Nova policy rule a changing request is refused under, named as

@@ -148,6 +148,24 @@ pub fn one_of<'a>(v: &'a Value, path: &str, choices: &[&str]) -> Result<&'a str,
     }
 }
 
+/// An array of at least `min_items` items.
+pub fn array<'a>(v: &'a Value, path: &str, min_items: usize) -> Result<&'a [Value], NovaError> {
+    let items = v.as_array().ok_or_else(|| invalid(path, v, format!("{} is not of type 'array'", repr(v))))?;
+    if items.len() < min_items {
+        return Err(invalid(path, v, format!("{} is too short", repr(v))));
+    }
+    Ok(items)
+}
+
+/// A string in the `uuid` format (oslo's `is_uuid_like`: with or without
+/// dashes, any case).
+pub fn uuid<'a>(v: &'a Value, path: &str) -> Result<&'a str, NovaError> {
+    match v.as_str() {
+        Some(s) if uuid::Uuid::try_parse(s).is_ok() => Ok(s),
+        _ => Err(invalid(path, v, format!("{} is not a 'uuid'", repr(v)))),
+    }
+}
+
 /// Nova's `flavor_param_positive`/`_non_negative`: an integer, or a string
 /// of digits, between `min` and 2³¹−1.
 pub fn integer(v: &Value, path: &str, min: i64) -> Result<i64, NovaError> {

@@ -37,7 +37,7 @@ async fn projects_users_roles(store: Store) {
     assert_eq!(store.user_get(&u.id).await.unwrap(), u);
     assert!(matches!(store.user_create(&user("alice", None)).await, Err(StoreError::Conflict(_))));
 
-    let r = Role { id: ecs_types::new_hex_id(), name: "member".into() };
+    let r = Role::named(ecs_types::new_hex_id(), "member");
     store.role_create(&r).await.unwrap();
     let a = RoleAssignment { user_id: u.id.clone(), project_id: p.id.clone(), role_id: r.id.clone() };
     store.role_assignment_add(&a).await.unwrap();

@@ -18,6 +18,7 @@ mod identity;
 mod images;
 mod interfaces;
 mod keypairs;
+mod keys;
 mod leases;
 mod lifecycle;
 mod metadata;

@@ -170,6 +170,12 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         nova(M::DELETE, "/servers/{id}/tags/{tag}", format!("/v2.1/servers/{s}/tags/web"), None).at("2.26"),
         nova(M::POST, "/os-floating-ips", "/v2.1/os-floating-ips".into(), Some(json!({}))),
         nova(
+            M::POST,
+            "/os-server-external-events",
+            "/v2.1/os-server-external-events".into(),
+            Some(json!({"events": [{"name": "network-changed", "server_uuid": s}]})),
+        ),
+        nova(
             M::DELETE,
             "/os-floating-ips/{id}",
             "/v2.1/os-floating-ips/00000000-0000-0000-0000-000000000000".into(),
@@ -368,13 +374,13 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         ),
         ecs(
             M::POST,
-            "/v2/cloudservers/{server_id}/reinstallos",
+            "/v2/{project_id}/cloudservers/{server_id}/reinstallos",
             format!("/v2/{p}/cloudservers/{s}/reinstallos"),
             reinstall.clone(),
         ),
         ecs(
             M::POST,
-            "/v2.1/cloudservers/{server_id}/reinstallos",
+            "/v2.1/{project_id}/cloudservers/{server_id}/reinstallos",
             format!("/v2.1/{p}/cloudservers/{s}/reinstallos"),
             reinstall.clone(),
         ),
@@ -386,13 +392,13 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         ),
         ecs(
             M::POST,
-            "/v2/cloudservers/{server_id}/changeos",
+            "/v2/{project_id}/cloudservers/{server_id}/changeos",
             format!("/v2/{p}/cloudservers/{s}/changeos"),
             change.clone(),
         ),
         ecs(
             M::POST,
-            "/v2.1/cloudservers/{server_id}/changeos",
+            "/v2.1/{project_id}/cloudservers/{server_id}/changeos",
             format!("/v2.1/{p}/cloudservers/{s}/changeos"),
             change.clone(),
         ),
@@ -480,6 +486,14 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
             format!("/v3/projects/{p}/users/{}/roles/{}", w.viewer, w.reader_role),
             None,
         ),
+        keystone(M::POST, "/roles", "/identity/v3/roles".into(), Some(json!({"role": {"name": "x"}}))),
+        keystone(
+            M::PATCH,
+            "/roles/{id}",
+            format!("/identity/v3/roles/{}", w.reader_role),
+            Some(json!({"role": {"name": "x"}})),
+        ),
+        keystone(M::DELETE, "/roles/{id}", format!("/identity/v3/roles/{}", w.reader_role), None),
         keystone(M::POST, "/users", "/identity/v3/users".into(), Some(json!({"user": {"name": "x", "password": "x"}}))),
         keystone(M::DELETE, "/users/{id}", format!("/identity/v3/users/{}", w.viewer), None),
         keystone(

@@ -180,15 +180,19 @@ fn optional_string(fields: &Map<String, Value>, key: &str, path: &str, max: usiz
 /// `accessIPv4`/`accessIPv6`: empty, or an address of that family.
 pub(super) fn access_ip(v: &Value, field: &str) -> Result<String> {
     let a = validate::string(v, field, 0, 64)?;
-    let ok = match field {
-        "accessIPv4" => a.parse::<std::net::Ipv4Addr>().is_ok(),
-        _ => a.parse::<std::net::Ipv6Addr>().is_ok(),
-    };
-    if !a.is_empty() && !ok {
-        let family = if field == "accessIPv4" { "ipv4" } else { "ipv6" };
-        return Err(invalid(field, v, format!("'{a}' is not a '{family}'")));
+    if a.is_empty() {
+        return Ok(String::new());
     }
-    Ok(a.to_string())
+    // Stored in canonical form (`::babe:dc0c:1602` for
+    // `0000:…:babe:220.12.22.2`), as Nova's IP address fields store it.
+    let canonical = match field {
+        "accessIPv4" => a.parse::<std::net::Ipv4Addr>().map(|ip| ip.to_string()),
+        _ => a.parse::<std::net::Ipv6Addr>().map(|ip| ip.to_string()),
+    };
+    canonical.map_err(|_| {
+        let family = if field == "accessIPv4" { "ipv4" } else { "ipv6" };
+        invalid(field, v, format!("'{a}' is not a '{family}'"))
+    })
 }
 
 fn parse_networks(call: &NovaCall, v: &Value) -> Result<NetworkChoice> {
@@ -923,6 +927,10 @@ pub async fn update(
     }
     edit.access_ipv4 = s.get("accessIPv4").map(|a| access_ip(a, "accessIPv4")).transpose()?;
     edit.access_ipv6 = s.get("accessIPv6").map(|a| access_ip(a, "accessIPv6")).transpose()?;
+    edit.disk_config = s
+        .get("OS-DCF:diskConfig")
+        .map(|d| validate::one_of(d, "OS-DCF:diskConfig", &["AUTO", "MANUAL"]).map(String::from))
+        .transpose()?;
     let server = state.core.server_edit(&call.ctx, &id, edit).await?;
     Ok(Json(json!({"server": update_view(&call, &server)})))
 }

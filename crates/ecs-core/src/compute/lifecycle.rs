@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use ecs_store::{ConsoleToken, InstanceUsage, Rebuild, Transition};
+use ecs_store::{ConsoleToken, InstanceUsage, Rebuild, ServerUpdate, Transition};
 use ecs_types::AuthContext;
 use ecs_types::server::{FlavorSnapshot, Server, VmState};
 use sha2::{Digest, Sha256};
@@ -69,6 +69,9 @@ pub struct Rebuilt {
 /// How a resize goes beyond Nova's.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ResizeOptions {
+    /// Nova's `OS-DCF:diskConfig: AUTO`: a resize or migration without it
+    /// leaves the server MANUAL, as Nova's does.
+    pub auto_disk_config: bool,
     /// ECS (seed 002 §5.2.3, §5.2.4): only a stopped server.
     pub stopped_only: bool,
     /// ECS: confirmed by the task itself; no VERIFY_RESIZE waits for a
@@ -182,6 +185,9 @@ impl Core {
             let now = self.server_get(ctx, id).await?;
             return Err(state::invalid_state(Action::Resize, &now));
         }
+        let disk_config = if opts.auto_disk_config { "AUTO" } else { "MANUAL" };
+        let update = ServerUpdate { disk_config: Some(disk_config.into()), ..Default::default() };
+        self.store.server_update(id, &update).await?;
         self.wake.notify();
         Ok(task_id)
     }

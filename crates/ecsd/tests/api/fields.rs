@@ -1,0 +1,99 @@
+//! Server fields and actions as Nova treats them (issue 16): diskConfig on
+//! update, rebuild and resize; access IPs in canonical form; createImage's
+//! metadata and the snapshot in progress; the personality quota; FQDN
+//! hostnames at 2.94; the `tenant_id` list filter; `injectNetworkInfo`.
+
+use serde_json::{Value, json};
+
+use crate::{Session, TestServer, both};
+
+const IMAGE: &str = "cirros-0.6.2-x86_64";
+
+async fn create_body(s: &Session<'_>, name: &str) -> Value {
+    let store = s.server.core().store_for_tests();
+    let image = store.image_list().await.unwrap().into_iter().find(|i| i.name == IMAGE).expect("seeded image").id;
+    let network = store.network_list().await.unwrap().remove(0).id;
+    json!({"server": {
+        "name": name,
+        "flavorRef": "s3.small.1",
+        "imageRef": image,
+        "networks": [{"uuid": network}],
+    }})
+}
+
+/// Creates one server from `body` and waits until it is ACTIVE; returns its id.
+async fn boot_with(s: &Session<'_>, body: &Value) -> String {
+    let r = s.post("/v2.1/servers", None, body).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.body["server"]["id"].as_str().unwrap().to_string();
+    s.wait_status(&id, "ACTIVE").await;
+    id
+}
+
+async fn boot(s: &Session<'_>, name: &str) -> String {
+    boot_with(s, &create_body(s, name).await).await
+}
+
+async fn action(s: &Session<'_>, id: &str, body: Value) -> crate::Reply {
+    s.post(&format!("/v2.1/servers/{id}/action"), Some("latest"), &body).await
+}
+
+async fn show(s: &Session<'_>, id: &str) -> Value {
+    let r = s.get(&format!("/v2.1/servers/{id}"), Some("latest")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["server"].clone()
+}
+
+async fn disk_config_is_kept_on_update_rebuild_and_resize(server: &TestServer) {
+    let demo = server.demo().await;
+    let id = boot(&demo, "dcf").await;
+    let path = format!("/v2.1/servers/{id}");
+
+    let r = demo.put(&path, None, &json!({"server": {"OS-DCF:diskConfig": "AUTO"}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["server"]["OS-DCF:diskConfig"], "AUTO");
+    assert_eq!(show(&demo, &id).await["OS-DCF:diskConfig"], "AUTO");
+    let r = demo.put(&path, None, &json!({"server": {"OS-DCF:diskConfig": "auto"}})).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    let image = show(&demo, &id).await["image"]["id"].clone();
+    let r = action(&demo, &id, json!({"rebuild": {"imageRef": image, "OS-DCF:diskConfig": "MANUAL"}})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["server"]["OS-DCF:diskConfig"], "MANUAL");
+    demo.wait_status(&id, "ACTIVE").await;
+    assert_eq!(show(&demo, &id).await["OS-DCF:diskConfig"], "MANUAL");
+
+    let r = action(&demo, &id, json!({"resize": {"flavorRef": "s3.large.2", "OS-DCF:diskConfig": "AUTO"}})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let s = demo.wait_status(&id, "VERIFY_RESIZE").await;
+    assert_eq!(s["OS-DCF:diskConfig"], "AUTO");
+    let r = action(&demo, &id, json!({"confirmResize": null})).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    demo.wait_status(&id, "ACTIVE").await;
+    // As Nova's: a resize without diskConfig leaves the server MANUAL.
+    let r = action(&demo, &id, json!({"resize": {"flavorRef": "s3.small.1"}})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let s = demo.wait_status(&id, "VERIFY_RESIZE").await;
+    assert_eq!(s["OS-DCF:diskConfig"], "MANUAL");
+    let r = action(&demo, &id, json!({"resize": {"flavorRef": "s3.small.1", "OS-DCF:diskConfig": "SOMETIMES"}})).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+}
+both!(disk_config_is_kept_on_update_rebuild_and_resize);
+
+async fn access_ips_are_stored_in_canonical_form(server: &TestServer) {
+    let demo = server.demo().await;
+    let mut body = create_body(&demo, "ips").await;
+    body["server"]["accessIPv4"] = json!("1.1.1.1");
+    body["server"]["accessIPv6"] = json!("0000:0000:0000:0000:0000:babe:220.12.22.2");
+    let id = boot_with(&demo, &body).await;
+    let s = show(&demo, &id).await;
+    assert_eq!(s["accessIPv4"], "1.1.1.1");
+    assert_eq!(s["accessIPv6"], "::babe:dc0c:1602");
+
+    let r = demo.put(&format!("/v2.1/servers/{id}"), None, &json!({"server": {"accessIPv6": "2001:DB8:0:0::1"}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["server"]["accessIPv6"], "2001:db8::1");
+    let r = demo.put(&format!("/v2.1/servers/{id}"), None, &json!({"server": {"accessIPv6": "not-an-ip"}})).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+}
+both!(access_ips_are_stored_in_canonical_form);

@@ -97,3 +97,36 @@ async fn access_ips_are_stored_in_canonical_form(server: &TestServer) {
     assert_eq!(r.status, 400, "{}", r.body);
 }
 both!(access_ips_are_stored_in_canonical_form);
+
+async fn create_image_keeps_caller_metadata_and_refuses_a_second_while_saving(server: &TestServer) {
+    let demo = server.demo().await;
+    let id = boot(&demo, "snap").await;
+    // A snapshot that takes a while, as on a real host.
+    server.sim().set_latency(ecs_hypervisor::Op::Snapshot, std::time::Duration::from_millis(1500));
+    let body = json!({"createImage": {"name": "snap-1", "metadata": {"image_type": "test", "purpose": "p"}}});
+    let r = action(&demo, &id, body).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let image = r.body["image_id"].as_str().unwrap().to_string();
+
+    // While the first is saving, Nova refuses another.
+    let second = action(&demo, &id, json!({"createImage": {"name": "snap-2"}})).await;
+    let message = second.assert_fault(409, "conflictingRequest");
+    assert!(message.contains("while it is in task_state image_snapshot"), "{message}");
+    assert_eq!(show(&demo, &id).await["OS-EXT-STS:task_state"], "image_snapshot");
+
+    demo.wait_server(&id, |r| r.body["server"]["OS-EXT-STS:task_state"].is_null()).await;
+    let shown = demo.get(&format!("/v2.1/images/{image}"), None).await;
+    let metadata = &shown.body["image"]["metadata"];
+    assert_eq!(metadata["image_type"], "test", "the caller's metadata wins: {metadata}");
+    assert_eq!(metadata["purpose"], "p");
+    assert_eq!(metadata["instance_uuid"], id);
+    assert_eq!(metadata["user_id"], demo.user_id);
+
+    // Glance's import tasks of the image: none, as it was never imported.
+    let tasks = demo.get(&format!("/image/v2/images/{image}/tasks"), None).await;
+    assert_eq!(tasks.status, 200, "{}", tasks.body);
+    assert_eq!(tasks.body, json!({"tasks": []}));
+    let missing = demo.get("/image/v2/images/00000000-0000-0000-0000-000000000000/tasks", None).await;
+    assert_eq!(missing.status, 404);
+}
+both!(create_image_keeps_caller_metadata_and_refuses_a_second_while_saving);

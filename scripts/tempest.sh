@@ -60,7 +60,9 @@ PY
 )
 
 tempest_dir="$work/tempest"
-"$venv/bin/tempest" init "$tempest_dir" >/dev/null
+# A workspace registry of its own: the shared ~/.tempest one refuses a
+# second run's "tempest" workspace while another run is under way.
+"$venv/bin/tempest" init --workspace-path "$work/workspace.yaml" "$tempest_dir" >/dev/null
 sed -e "s|@ENDPOINT@|$endpoint|" -e "s|@IMAGE@|$image|" \
     -e "s|@FLOATING_NETWORK@|$floating_name|" -e "s|@FLOATING_NETWORK_ID@|$floating_id|" \
     tests/tempest/tempest.conf.in >"$tempest_dir/etc/tempest.conf"

@@ -9,7 +9,9 @@ use axum::response::{IntoResponse, Response};
 use ecs_core::compute::lifecycle::{RebuildRequest, ResizeOptions};
 use serde_json::{Value, json};
 
-use super::servers::{access_ip, hostname_param, image_ref_param, metadata_map, rebuild_view, user_data_param};
+use super::servers::{
+    access_ip, hostname_param, image_ref_param, metadata_map, personality_param, rebuild_view, user_data_param,
+};
 use super::validate::{self, invalid};
 use super::{NovaBody, NovaCall, NovaError};
 use crate::AppState;
@@ -181,6 +183,7 @@ async fn rebuild(state: &AppState, call: &NovaCall, request_id: &str, id: &str, 
         description: nullable_text("description", 255)?,
         key_name: nullable_text("key_name", 255)?,
         user_data: f.get("user_data").map(user_data_param).transpose()?,
+        injected_files: f.get("personality").map(personality_param).transpose()?.unwrap_or_default(),
         hostname: f.get("hostname").map(hostname_param).transpose()?,
         reimage_boot_volume: v.at_least(93),
         os_reinstall: None,

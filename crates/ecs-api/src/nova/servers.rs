@@ -8,7 +8,7 @@ use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ecs_core::compute::server::{
-    CreateRequest, InstanceAction, MAX_USER_DATA_BYTES, Naming, NetworkChoice, NetworkRequest,
+    CreateRequest, InjectedFile, InstanceAction, MAX_USER_DATA_BYTES, Naming, NetworkChoice, NetworkRequest,
 };
 use ecs_core::compute::state::Action;
 use ecs_store::{ServerEdit, ServerListQuery, ServerSortKey};
@@ -394,6 +394,38 @@ pub(super) fn user_data_param(u: &Value) -> Result<Option<String>> {
     Ok(Some(text.to_string()))
 }
 
+/// `personality` (before 2.57): files of `path` and base64 `contents`,
+/// as Nova's schema takes them.
+pub(super) fn personality_param(v: &Value) -> Result<Vec<InjectedFile>> {
+    let list = v.as_array().ok_or_else(|| invalid("personality", v, format!("{v} is not of type 'array'")))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let at = format!("personality/{i}");
+            let f = validate::object(item, &at, &["path", "contents"], &[])?;
+            let text = |key: &str| -> Result<String> {
+                match f.get(key) {
+                    None => Ok(String::new()),
+                    Some(Value::String(s)) => Ok(s.clone()),
+                    Some(other) => {
+                        Err(invalid(&format!("{at}/{key}"), other, format!("{other} is not of type 'string'")))
+                    }
+                }
+            };
+            let contents = text("contents")?;
+            use base64::Engine;
+            if base64::engine::general_purpose::STANDARD.decode(contents.trim()).is_err() {
+                return Err(invalid(
+                    &format!("{at}/contents"),
+                    &f["contents"],
+                    format!("'{contents}' is not a 'base64'"),
+                ));
+            }
+            Ok(InjectedFile { path: text("path")?, contents })
+        })
+        .collect()
+}
+
 /// `hostname` (2.90): an RFC 1123 label or FQDN of at most 63 characters.
 pub(super) fn hostname_param(h: &Value) -> Result<String> {
     let h = validate::string(h, "hostname", 1, 255)?;
@@ -526,6 +558,7 @@ pub async fn create(
         Some(t) => validate_tags(t, "tags")?,
         None => Vec::new(),
     };
+    let injected_files = s.get("personality").map(personality_param).transpose()?.unwrap_or_default();
     let hostname = s.get("hostname").map(hostname_param).transpose()?;
     if hostname.is_some() && max_count > 1 {
         return Err(NovaError::bad_request("Cannot use hostname with multiple instances."));
@@ -553,6 +586,7 @@ pub async fn create(
         networks,
         key_name,
         user_data,
+        injected_files,
         metadata,
         availability_zone,
         min_count,

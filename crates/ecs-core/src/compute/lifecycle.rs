@@ -14,7 +14,7 @@ use ecs_types::ImageId;
 use super::sagas::{
     ConfirmParams, KeypairsParams, PasswordParams, RebuildParams, ResizeParams, RevertParams, TaskParams,
 };
-use super::server::{generate_password, quota_exceeded, transition};
+use super::server::{InjectedFile, generate_password, quota_exceeded, transition};
 use super::state::{self, Action};
 use crate::{Core, Error, Invalid, Kind, Result, Unauthorized, policy};
 
@@ -34,6 +34,8 @@ pub struct RebuildRequest {
     pub key_name: Option<Option<String>>,
     /// 2.57: `Some(None)` removes the user data.
     pub user_data: Option<Option<String>>,
+    /// Before 2.57: personality files, checked against the quotas.
+    pub injected_files: Vec<InjectedFile>,
     pub hostname: Option<String>,
     /// 2.93: a volume-backed server may be rebuilt with a new image.
     pub reimage_boot_volume: bool,
@@ -252,6 +254,7 @@ impl Core {
         if let Some(metadata) = &req.metadata {
             self.check_metadata_quota(&server.project_id, metadata.len()).await?;
         }
+        self.check_injected_files_quota(&server.project_id, &req.injected_files).await?;
         let key = match &req.key_name {
             None => None,
             Some(None) => Some(None),

@@ -44,6 +44,16 @@ pub struct NetworkRequest {
     pub subnet_id: Option<String>,
 }
 
+/// A personality file (Nova before 2.57): counted against the project's
+/// `injected_files` quotas; ecsd's guests boot without it, as Nova's do
+/// without file injection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InjectedFile {
+    pub path: String,
+    /// Base64, as the request gave it (Nova measures the encoded text).
+    pub contents: String,
+}
+
 /// A create request after the API checked its syntax.
 #[derive(Debug, Clone)]
 pub struct CreateRequest {
@@ -53,6 +63,7 @@ pub struct CreateRequest {
     pub networks: NetworkChoice,
     pub key_name: Option<String>,
     pub user_data: Option<String>,
+    pub injected_files: Vec<InjectedFile>,
     pub metadata: BTreeMap<String, String>,
     pub availability_zone: Option<String>,
     pub min_count: i64,
@@ -509,6 +520,7 @@ impl Core {
             }
         }
         self.check_metadata_quota(&project_id, req.metadata.len()).await?;
+        self.check_injected_files_quota(&project_id, &req.injected_files).await?;
         self.check_public_ip(ctx, req.public_ip.as_ref()).await?;
         let nics = self.resolve_networks(ctx, &req.networks, req.max_count).await?;
         let groups = self.security_groups_named(ctx, &req.security_groups).await?;

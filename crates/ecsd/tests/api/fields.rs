@@ -130,3 +130,61 @@ async fn create_image_keeps_caller_metadata_and_refuses_a_second_while_saving(se
     assert_eq!(missing.status, 404);
 }
 both!(create_image_keeps_caller_metadata_and_refuses_a_second_while_saving);
+
+fn personality(count: usize, path_len: usize, contents: &str) -> Value {
+    let files: Vec<Value> = (0..count)
+        .map(|i| json!({"path": format!("/{i}{}", "p".repeat(path_len.saturating_sub(2))), "contents": contents}))
+        .collect();
+    json!(files)
+}
+
+async fn personality_files_count_against_the_injected_files_quotas(server: &TestServer) {
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let file = "VGhpcyBpcyBhIHRlc3QgZmlsZS4="; // "This is a test file."
+    let limits = demo.get("/v2.1/limits", None).await;
+    assert_eq!(limits.body["limits"]["absolute"]["maxPersonality"], 5);
+    assert_eq!(limits.body["limits"]["absolute"]["maxPersonalitySize"], 10240);
+
+    let with = |files: Value| {
+        let demo = &demo;
+        async move {
+            let mut body = create_body(demo, "pf").await;
+            body["server"]["personality"] = files;
+            demo.post("/v2.1/servers", Some("2.56"), &body).await
+        }
+    };
+    let r = with(personality(6, 10, file)).await;
+    assert_eq!(r.assert_fault(403, "forbidden"), "Personality file limit exceeded");
+    let r = with(personality(1, 256, file)).await;
+    assert_eq!(r.assert_fault(403, "forbidden"), "Personality file path exceeds maximum 255");
+    let big = "QUJD".repeat(2561); // 10244 bytes of base64
+    let r = with(personality(1, 10, &big)).await;
+    assert_eq!(r.assert_fault(403, "forbidden"), "Personality file content exceeds maximum 10240");
+    let r = with(json!([{"path": "/a", "contents": "not base64!"}])).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = with(json!([{"path": "/a", "contents": file, "mode": "0644"}])).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    // Five files are within the default quota; a rebuild is checked alike.
+    let r = with(personality(5, 10, file)).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.body["server"]["id"].as_str().unwrap().to_string();
+    demo.wait_status(&id, "ACTIVE").await;
+    let image = show(&demo, &id).await["image"]["id"].clone();
+    let rebuild = json!({"rebuild": {"imageRef": image, "personality": personality(6, 10, file)}});
+    let r = demo.post(&format!("/v2.1/servers/{id}/action"), Some("2.56"), &rebuild).await;
+    assert_eq!(r.assert_fault(403, "forbidden"), "Personality file limit exceeded");
+
+    // The project's own quota counts, and disappears from the API at 2.57.
+    let quotas = format!("/v2.1/os-quota-sets/{}", demo.project_id);
+    let r = admin.put(&quotas, None, &json!({"quota_set": {"injected_files": 2}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["quota_set"]["injected_files"], 2);
+    assert_eq!(demo.get("/v2.1/limits", None).await.body["limits"]["absolute"]["maxPersonality"], 2);
+    let r = with(personality(3, 10, file)).await;
+    assert_eq!(r.assert_fault(403, "forbidden"), "Personality file limit exceeded");
+    let r = admin.put(&quotas, Some("2.57"), &json!({"quota_set": {"injected_files": 3}})).await;
+    assert!(r.assert_fault(400, "badRequest").contains("'injected_files' was unexpected"), "{}", r.body);
+}
+both!(personality_files_count_against_the_injected_files_quotas);

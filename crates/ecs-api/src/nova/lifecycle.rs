@@ -184,7 +184,7 @@ async fn rebuild(state: &AppState, call: &NovaCall, request_id: &str, id: &str, 
         key_name: nullable_text("key_name", 255)?,
         user_data: f.get("user_data").map(user_data_param).transpose()?,
         injected_files: f.get("personality").map(personality_param).transpose()?.unwrap_or_default(),
-        hostname: f.get("hostname").map(hostname_param).transpose()?,
+        hostname: f.get("hostname").map(|h| hostname_param(v, h)).transpose()?,
         reimage_boot_volume: v.at_least(93),
         os_reinstall: None,
     };

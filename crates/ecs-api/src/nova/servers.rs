@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::lifecycle::{accepted, no_args};
 use super::validate::{self, QueryParams, invalid, invalid_query};
-use super::{NovaBody, NovaCall, NovaError};
+use super::{ApiVersion, NovaBody, NovaCall, NovaError};
 use crate::AppState;
 use crate::request_id::RequestId;
 use crate::server_view::{host_id, iso, usage_time};
@@ -426,17 +426,26 @@ pub(super) fn personality_param(v: &Value) -> Result<Vec<InjectedFile>> {
         .collect()
 }
 
-/// `hostname` (2.90): an RFC 1123 label or FQDN of at most 63 characters.
-pub(super) fn hostname_param(h: &Value) -> Result<String> {
-    let h = validate::string(h, "hostname", 1, 255)?;
-    let ok = h.len() <= 63
-        && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-        && !h.starts_with('-')
-        && !h.ends_with('-');
-    if !ok {
-        return Err(invalid("hostname", &json!(h), format!("'{h}' is not a 'hostname'")));
+/// `hostname`: from 2.90 a host name (Nova's `hostname`: 2–63 letters,
+/// digits and inner hyphens), from 2.94 an FQDN (Nova's `fqdn`: 1–255 of
+/// letters, digits, `-`, `.` and `_`), stored as given.
+pub(super) fn hostname_param(version: ApiVersion, h: &Value) -> Result<String> {
+    if version.at_least(94) {
+        validate::string(h, "hostname", 1, 255)?;
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_');
+        return Ok(validate::pattern(h, "hostname", allowed, "^[a-zA-Z0-9-._]*$")?.to_string());
     }
-    Ok(h.to_string())
+    let name = validate::string(h, "hostname", 2, 63)?;
+    let inner_ok = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let ends_ok = !name.starts_with('-') && !name.ends_with('-');
+    if !(inner_ok && ends_ok) {
+        return Err(invalid(
+            "hostname",
+            h,
+            format!("'{name}' does not match '^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$'"),
+        ));
+    }
+    Ok(name.to_string())
 }
 
 pub async fn create(
@@ -559,7 +568,7 @@ pub async fn create(
         None => Vec::new(),
     };
     let injected_files = s.get("personality").map(personality_param).transpose()?.unwrap_or_default();
-    let hostname = s.get("hostname").map(hostname_param).transpose()?;
+    let hostname = s.get("hostname").map(|h| hostname_param(v, h)).transpose()?;
     if hostname.is_some() && max_count > 1 {
         return Err(NovaError::bad_request("Cannot use hostname with multiple instances."));
     }
@@ -951,7 +960,7 @@ pub async fn update(
         edit.name = Some(validate::name(n, "name")?.to_string());
     }
     if let Some(h) = s.get("hostname") {
-        edit.hostname = Some(hostname_param(h)?);
+        edit.hostname = Some(hostname_param(call.version, h)?);
     }
     if let Some(d) = s.get("description") {
         edit.description = Some(match d {

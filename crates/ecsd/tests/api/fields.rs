@@ -188,3 +188,43 @@ async fn personality_files_count_against_the_injected_files_quotas(server: &Test
     assert!(r.assert_fault(400, "badRequest").contains("'injected_files' was unexpected"), "{}", r.body);
 }
 both!(personality_files_count_against_the_injected_files_quotas);
+
+async fn hostnames_are_fqdns_from_2_94(server: &TestServer) {
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let fqdn = format!("{}-guest-test.domaintest.com", "x".repeat(52));
+    let create = |version: &'static str, hostname: String| {
+        let demo = &demo;
+        async move {
+            let mut body = create_body(demo, "fq").await;
+            body["server"]["hostname"] = json!(hostname);
+            demo.post("/v2.1/servers", Some(version), &body).await
+        }
+    };
+    // 2.90–2.93: a host name only.
+    let r = create("2.93", fqdn.clone()).await;
+    assert!(r.assert_fault(400, "badRequest").contains("is too long"), "{}", r.body);
+    let r = create("2.90", "a.example".into()).await;
+    assert!(r.assert_fault(400, "badRequest").contains("does not match"), "{}", r.body);
+
+    // 2.94: an FQDN, shown as given.
+    let r = create("2.94", fqdn.clone()).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.body["server"]["id"].as_str().unwrap().to_string();
+    demo.wait_status(&id, "ACTIVE").await;
+    let shown = admin.get(&format!("/v2.1/servers/{id}"), Some("2.94")).await;
+    assert_eq!(shown.body["server"]["OS-EXT-SRV-ATTR:hostname"], fqdn);
+    let r = create("2.94", "bad host!".into()).await;
+    assert!(r.assert_fault(400, "badRequest").contains("does not match"), "{}", r.body);
+    let r = create("2.94", "x".repeat(256)).await;
+    assert!(r.assert_fault(400, "badRequest").contains("is too long"), "{}", r.body);
+
+    // Update alike: an FQDN at 2.94, refused at 2.90.
+    let path = format!("/v2.1/servers/{id}");
+    let r = demo.put(&path, Some("2.90"), &json!({"server": {"hostname": "new.example.org"}})).await;
+    r.assert_fault(400, "badRequest");
+    let r = demo.put(&path, Some("2.94"), &json!({"server": {"hostname": "new_host.example.org"}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["server"]["OS-EXT-SRV-ATTR:hostname"], "new_host.example.org");
+}
+both!(hostnames_are_fqdns_from_2_94);

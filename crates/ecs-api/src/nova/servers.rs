@@ -755,11 +755,12 @@ async fn list(state: &AppState, call: &NovaCall, raw: Option<String>, full: bool
             "Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.",
         ));
     }
-    let project_filter = q.get("project_id").or_else(|| q.get("tenant_id"));
-    query.project_id = match (admin, all_tenants, project_filter) {
-        (true, _, Some(p)) => Some(p.to_string()),
-        (true, true, None) => None,
-        _ => call.ctx.project_id().map(String::from),
+    // As Nova's: without all_tenants the list is the caller's project's,
+    // whatever `tenant_id` or `project_id` says (lp:#1185290).
+    query.project_id = if all_tenants {
+        q.get("project_id").or_else(|| q.get("tenant_id")).map(String::from)
+    } else {
+        call.ctx.project_id().map(String::from)
     };
     if admin {
         query.user_id = q.get("user_id").map(String::from);

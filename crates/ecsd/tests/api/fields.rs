@@ -228,3 +228,28 @@ async fn hostnames_are_fqdns_from_2_94(server: &TestServer) {
     assert_eq!(r.body["server"]["OS-EXT-SRV-ATTR:hostname"], "new_host.example.org");
 }
 both!(hostnames_are_fqdns_from_2_94);
+
+async fn tenant_id_filters_only_with_all_tenants(server: &TestServer) {
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let demo_server = boot(&demo, "theirs").await;
+    let admin_server = boot(&admin, "mine").await;
+    let ids = |r: &crate::Reply| -> Vec<String> {
+        r.body["servers"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect()
+    };
+    // Without all_tenants Nova ignores tenant_id: the caller's own servers.
+    for param in ["tenant_id", "project_id"] {
+        let r = admin.get(&format!("/v2.1/servers/detail?{param}={}", demo.project_id), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(ids(&r), vec![admin_server.clone()], "{param}");
+    }
+    // With it, tenant_id picks the project.
+    let r = admin.get(&format!("/v2.1/servers/detail?all_tenants=true&tenant_id={}", demo.project_id), None).await;
+    assert_eq!(ids(&r), vec![demo_server.clone()]);
+    let r = admin.get("/v2.1/servers/detail?all_tenants=true", None).await;
+    assert_eq!(ids(&r).len(), 2);
+    // A member's tenant_id cannot reach another project either.
+    let r = demo.get(&format!("/v2.1/servers?tenant_id={}", admin.project_id), None).await;
+    assert_eq!(ids(&r), vec![demo_server]);
+}
+both!(tenant_id_filters_only_with_all_tenants);

@@ -1085,6 +1085,11 @@ pub async fn action(
             core.server_reset_state(ctx, &id, vm).await?;
             accepted()
         }
+        // Nova's schema takes any value for the action's argument.
+        "injectNetworkInfo" => {
+            core.server_inject_network_info(ctx, &id).await?;
+            accepted()
+        }
         "forceDelete" => {
             no_args(name, args)?;
             core.server_delete(ctx, &id, true, &request_id).await?;

@@ -253,3 +253,27 @@ async fn tenant_id_filters_only_with_all_tenants(server: &TestServer) {
     assert_eq!(ids(&r), vec![demo_server]);
 }
 both!(tenant_id_filters_only_with_all_tenants);
+
+async fn inject_network_info_is_an_admin_no_op(server: &TestServer) {
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let id = boot(&demo, "inj").await;
+    let path = format!("/v2.1/servers/{id}/action");
+    let before = show(&demo, &id).await;
+
+    let r = admin.post(&path, None, &json!({"injectNetworkInfo": null})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body, Value::Null, "no body");
+    let after = show(&demo, &id).await;
+    assert_eq!(after["status"], "ACTIVE");
+    assert_eq!(after["addresses"], before["addresses"]);
+    assert_eq!(after["OS-EXT-STS:task_state"], Value::Null);
+
+    let r = demo.post(&path, None, &json!({"injectNetworkInfo": null})).await;
+    r.assert_fault(403, "forbidden");
+    let r = admin
+        .post("/v2.1/servers/00000000-0000-0000-0000-000000000000/action", None, &json!({"injectNetworkInfo": {}}))
+        .await;
+    r.assert_fault(404, "itemNotFound");
+}
+both!(inject_network_info_is_an_admin_no_op);

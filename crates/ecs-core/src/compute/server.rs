@@ -157,15 +157,17 @@ fn ecs_names(name: &str, count: i64) -> Vec<String> {
     (0..count).map(|i| format!("{stem}-{:04}", first + i)).collect()
 }
 
-/// Nova's `sanitize_hostname`: lower case, `[a-z0-9.-]`, at most 63 characters.
+/// Nova's `sanitize_hostname` (since Wallaby): Latin-1 only, the first 63
+/// characters, spaces, underscores and dots as hyphens, word characters
+/// and hyphens kept, lower case, no leading or trailing `-` or `.`
+/// (`guest-1.domain.com` becomes `guest-1-domain-com`).
 pub fn sanitize_hostname(name: &str) -> String {
-    let mut out: String = name
-        .to_lowercase()
-        .chars()
-        .map(|c| if c == ' ' || c == '_' { '-' } else { c })
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
-        .collect();
-    out.truncate(63);
+    let latin1 = name.chars().filter(|c| u32::from(*c) <= 0xFF).take(63);
+    let out: String = latin1
+        .map(|c| if matches!(c, ' ' | '_' | '.') { '-' } else { c })
+        .filter(|c| c.is_alphanumeric() || *c == '-')
+        .collect::<String>()
+        .to_lowercase();
     out.trim_matches(|c| c == '-' || c == '.').to_string()
 }
 
@@ -583,19 +585,27 @@ impl Core {
             (0..count)
                 .map(|index| {
                     let id = uuid::Uuid::new_v4().to_string();
-                    let (name, hostname) = match (&req.hostname, count) {
-                        (Some(h), _) => (req.name.clone(), h.clone()),
-                        (None, 1) => (req.name.clone(), sanitize_hostname(&req.name)),
-                        (None, _) if req.naming == Naming::Serial => {
-                            let name = ecs_names(&req.name, count).swap_remove(index as usize);
-                            (name.clone(), sanitize_hostname(&name))
-                        }
-                        (None, _) => {
-                            let name = format!("{}-{}", req.name, index + 1);
-                            (name.clone(), sanitize_hostname(&name))
+                    let serial = count > 1 && req.naming == Naming::Serial;
+                    let name = match count {
+                        1 => req.name.clone(),
+                        _ if serial => ecs_names(&req.name, count).swap_remove(index as usize),
+                        _ => format!("{}-{}", req.name, index + 1),
+                    };
+                    // Nova's: the requested hostname as given, else the
+                    // sanitized name (Nova's indexed after sanitizing).
+                    let hostname = match &req.hostname {
+                        Some(h) => h.clone(),
+                        None => {
+                            let base = sanitize_hostname(if serial { &name } else { &req.name });
+                            if base.is_empty() {
+                                format!("Server-{id}")
+                            } else if count > 1 && !serial {
+                                format!("{base}-{}", index + 1)
+                            } else {
+                                base
+                            }
                         }
                     };
-                    let hostname = if hostname.is_empty() { format!("server-{id}") } else { hostname };
                     let server = Server {
                         id: id.clone(),
                         project_id: project_id.clone(),
@@ -1148,5 +1158,27 @@ fn action_name(kind: &str) -> &'static str {
             "monitorMetrics" => "monitorMetrics",
             _ => "unknown",
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitize_hostname;
+
+    #[test]
+    fn hostnames_are_sanitized_as_nova_does() {
+        for (name, hostname) in [
+            ("guest-instance-1.domain.com", "guest-instance-1-domain-com"),
+            ("My Server_1", "my-server-1"),
+            ("..-web01-..", "web01"),
+            ("café☕", "café"),
+            ("a@b#c", "abc"),
+            ("☕☕", ""),
+        ] {
+            assert_eq!(sanitize_hostname(name), hostname, "{name}");
+        }
+        // Cut to 63 before anything is removed, as Nova cuts.
+        assert_eq!(sanitize_hostname(&format!("{}!!", "x".repeat(62))), "x".repeat(62));
+        assert_eq!(sanitize_hostname(&"y".repeat(80)).len(), 63);
     }
 }

@@ -277,3 +277,38 @@ async fn inject_network_info_is_an_admin_no_op(server: &TestServer) {
     r.assert_fault(404, "itemNotFound");
 }
 both!(inject_network_info_is_an_admin_no_op);
+
+async fn hostnames_from_names_are_sanitized_as_nova_does(server: &TestServer) {
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let hostname = |id: String| {
+        let admin = &admin;
+        async move {
+            admin.get(&format!("/v2.1/servers/{id}"), Some("2.90")).await.body["server"]["OS-EXT-SRV-ATTR:hostname"]
+                .clone()
+        }
+    };
+    let id = boot_with(&demo, &create_body(&demo, "guest-instance-1.domain.com").await).await;
+    assert_eq!(hostname(id).await, "guest-instance-1-domain-com");
+    let id = boot_with(&demo, &create_body(&demo, "☕").await).await;
+    assert_eq!(hostname(id.clone()).await, format!("Server-{id}"));
+
+    // Several at once: the sanitized name, then the index.
+    let mut body = create_body(&demo, "Web.Tier").await;
+    body["server"]["min_count"] = json!(2);
+    let r = demo.post("/v2.1/servers", None, &body).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let list = admin.get("/v2.1/servers/detail?all_tenants=1&name=Web", Some("2.90")).await;
+    let mut names: Vec<(String, String)> = list.body["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let name = s["name"].as_str().unwrap().to_string();
+            (name, s["OS-EXT-SRV-ATTR:hostname"].as_str().unwrap().to_string())
+        })
+        .collect();
+    names.sort();
+    assert_eq!(names, vec![("Web.Tier-1".into(), "web-tier-1".into()), ("Web.Tier-2".into(), "web-tier-2".into())]);
+}
+both!(hostnames_from_names_are_sanitized_as_nova_does);

@@ -26,8 +26,10 @@ if [[ -z ${ECSD_BIN:-} ]]; then
 fi
 work="$(mktemp -d)"
 log="$work/ecsd.log"
+# tests/tempest/sim.json: a snapshot takes a second, as on a real host, so
+# that Tempest sees the server busy while it runs (everything else is instant).
 "$ECSD_BIN" serve --listen 127.0.0.1:0 --vnc-proxy-listen 127.0.0.1:0 --data-dir "$work/data" \
-    >"$work/banner" 2>"$log" &
+    --sim-config "$root/tests/tempest/sim.json" >"$work/banner" 2>"$log" &
 ecsd_pid=$!
 trap 'kill $ecsd_pid 2>/dev/null; wait $ecsd_pid 2>/dev/null; rm -rf "$work"' EXIT
 

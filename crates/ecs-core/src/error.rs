@@ -137,6 +137,12 @@ pub enum Resource {
     Ram,
     MetadataItems,
     ImageMetadata,
+    /// Personality files (Nova's injected files, before 2.57): how many …
+    InjectedFiles,
+    /// … the longest path …
+    InjectedFilePathBytes,
+    /// … and the longest (base64) contents.
+    InjectedFileContentBytes,
     FloatingIps,
     KeyPairs,
     SecurityGroups,
@@ -158,6 +164,9 @@ impl Resource {
             Resource::Ram => "ram",
             Resource::MetadataItems => "metadata_items",
             Resource::ImageMetadata => "image_metadata",
+            Resource::InjectedFiles => "injected_files",
+            Resource::InjectedFilePathBytes => "injected_file_path_bytes",
+            Resource::InjectedFileContentBytes => "injected_file_content_bytes",
             Resource::FloatingIps => "floating_ips",
             Resource::KeyPairs => "key_pairs",
             Resource::SecurityGroups => "security_groups",
@@ -428,6 +437,11 @@ impl fmt::Display for Error {
                 match resource {
                     Resource::MetadataItems => write!(f, "Maximum number of metadata items exceeds {limit}"),
                     Resource::ImageMetadata => write!(f, "Image metadata limit exceeded"),
+                    Resource::InjectedFiles => write!(f, "Personality file limit exceeded"),
+                    Resource::InjectedFilePathBytes => write!(f, "Personality file path exceeds maximum {limit}"),
+                    Resource::InjectedFileContentBytes => {
+                        write!(f, "Personality file content exceeds maximum {limit}")
+                    }
                     Resource::FloatingIps => write!(f, "Maximum number of floating IPs exceeded"),
                     Resource::KeyPairs => write!(f, "Quota exceeded, too many key pairs."),
                     Resource::SecurityGroups => write!(f, "Quota exceeded, too many security groups."),

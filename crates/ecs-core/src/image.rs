@@ -82,18 +82,30 @@ impl Core {
         let server = self.server_get(ctx, server_id).await?;
         self.check_locked(ctx, &server, Action::CreateImage)?;
         state::check(Action::CreateImage, &server)?;
-        let mut properties = metadata;
-        properties.insert("image_type".into(), "snapshot".into());
-        properties.insert("instance_uuid".into(), server.id.clone());
-        if properties.len() > IMAGE_METADATA_LIMIT {
+        // Nova counts only the caller's metadata against the limit.
+        if metadata.len() > IMAGE_METADATA_LIMIT {
             return Err(Error::quota(Resource::ImageMetadata, 0, 0, 0));
         }
+        // What Nova records about the snapshot, then the caller's metadata,
+        // which wins where it names the same keys (`image_type: test`).
+        let mut properties = BTreeMap::from([
+            ("image_type".to_string(), "snapshot".to_string()),
+            ("instance_uuid".to_string(), server.id.clone()),
+            ("user_id".to_string(), ctx.user_id.clone()),
+        ]);
+        let project = policy::project_of(ctx)?;
+        if project != server.project_id {
+            // An admin's snapshot of another project's server, as Nova
+            // marks it.
+            properties.insert("instance_owner".into(), server.project_id.clone());
+        }
+        properties.extend(metadata);
         let image = Image {
             id: uuid::Uuid::new_v4().to_string(),
             name: name.to_string(),
             status: "saving".into(),
             visibility: "private".into(),
-            owner_project_id: Some(policy::project_of(ctx)?.to_string()),
+            owner_project_id: Some(project.to_string()),
             disk_format: "qcow2".into(),
             container_format: "bare".into(),
             min_ram_mb: 0,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use ecs_store::StoreError;
 use ecs_types::AuthContext;
 
+use crate::compute::server::InjectedFile;
 use crate::{Core, Error, Invalid, Resource, Result, policy};
 
 /// The quota class whose limits are every project's defaults.
@@ -139,6 +140,31 @@ impl Core {
         let limit = self.quota_limit(project_id, "metadata_items").await?;
         if limit >= 0 && items as i64 > limit {
             return Err(Error::quota(Resource::MetadataItems, items as i64, 0, limit));
+        }
+        Ok(())
+    }
+
+    /// Nova's 403 for personality files beyond the project's
+    /// `injected_files` quota, or a path or contents longer than its byte
+    /// quotas allow (the path's limit named first, as Nova names it).
+    pub(crate) async fn check_injected_files_quota(&self, project_id: &str, files: &[InjectedFile]) -> Result<()> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let over = |limit: i64, n: usize| limit >= 0 && n as i64 > limit;
+        let limit = self.quota_limit(project_id, "injected_files").await?;
+        if over(limit, files.len()) {
+            return Err(Error::quota(Resource::InjectedFiles, files.len() as i64, 0, limit));
+        }
+        let longest_path = files.iter().map(|f| f.path.len()).max().unwrap_or(0);
+        let longest_contents = files.iter().map(|f| f.contents.len()).max().unwrap_or(0);
+        for (resource, length) in
+            [(Resource::InjectedFilePathBytes, longest_path), (Resource::InjectedFileContentBytes, longest_contents)]
+        {
+            let limit = self.quota_limit(project_id, resource.name()).await?;
+            if over(limit, length) {
+                return Err(Error::quota(resource, length as i64, 0, limit));
+            }
         }
         Ok(())
     }

@@ -322,6 +322,8 @@ pub struct ServerUpdate {
     pub usage: Option<(i64, i64)>,
     /// `Some(None)` closes the open resize.
     pub resize: Option<Option<OpenResize>>,
+    /// `OS-DCF:diskConfig` (AUTO or MANUAL), as a resize sets it.
+    pub disk_config: Option<String>,
     pub deleted: bool,
 }
 
@@ -340,6 +342,7 @@ impl ServerUpdate {
             flavor: later.flavor.or(self.flavor),
             usage: later.usage.or(self.usage),
             resize: later.resize.or(self.resize),
+            disk_config: later.disk_config.or(self.disk_config),
             deleted: later.deleted || self.deleted,
         }
     }
@@ -372,6 +375,7 @@ pub struct ServerEdit {
     pub description: Option<Option<String>>,
     pub access_ipv4: Option<String>,
     pub access_ipv6: Option<String>,
+    pub disk_config: Option<String>,
 }
 
 /// Sortable server columns (Nova's `sort_key` names map onto these).
@@ -814,6 +818,7 @@ impl Store {
             ("hostname", &e.hostname),
             ("access_ipv4", &e.access_ipv4),
             ("access_ipv6", &e.access_ipv6),
+            ("disk_config", &e.disk_config),
         ] {
             if let Some(v) = value {
                 let v = f.text(v);
@@ -971,6 +976,10 @@ pub(crate) async fn apply_server_update(tx: &mut Transaction<'_, Any>, id: &str,
             let state = f.text(r.old_vm_state.as_str());
             sets.push(format!("old_flavor = {old}, source_host = {host}, old_vm_state = {state}"));
         }
+    }
+    if let Some(d) = &u.disk_config {
+        let v = f.text(d);
+        sets.push(format!("disk_config = {v}"));
     }
     let now = f.int(time::to_db(chrono::Utc::now()));
     sets.push(format!("updated_at = {now}"));

@@ -229,6 +229,7 @@ impl Checker<'_> {
             networks: NetworkChoice::List(nics),
             key_name: key_name.map(String::from),
             user_data: user_data.map(String::from),
+            injected_files: Vec::new(),
             metadata,
             availability_zone: optional_str(s.get("availability_zone"), "availability_zone")?
                 .filter(|z| !z.is_empty())

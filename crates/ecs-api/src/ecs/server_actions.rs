@@ -155,7 +155,7 @@ pub async fn resize(
     if dry_run {
         return Ok(StatusCode::ACCEPTED.into_response());
     }
-    let opts = ResizeOptions { stopped_only: true, auto_confirm: true };
+    let opts = ResizeOptions { stopped_only: true, auto_confirm: true, ..Default::default() };
     let task = state.core.server_resize(&call.ctx, &id, &flavor.id, opts, &request_id).await?;
     Ok(job_reply(&task).into_response())
 }
@@ -184,7 +184,7 @@ pub async fn migrate(
     {
         return Err(illegal(format!("The dedicated host {host} does not exist.")));
     }
-    let opts = ResizeOptions { stopped_only: true, auto_confirm: true };
+    let opts = ResizeOptions { stopped_only: true, auto_confirm: true, ..Default::default() };
     let task = state.core.server_migrate(&call.ctx, &id, opts, &request_id).await?;
     Ok(job_reply(&task))
 }

@@ -87,6 +87,7 @@ pub fn router() -> Router<AppState> {
         .route("/image/versions", get(versions))
         .route("/image/v2/images", get(list))
         .route("/image/v2/images/{id}", get(show))
+        .route("/image/v2/images/{id}/tasks", get(tasks))
 }
 
 async fn versions(base: BaseUrl) -> impl IntoResponse {
@@ -210,11 +211,22 @@ async fn list(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(raw):
     Ok(Json(json!({"images": images, "schema": "/v2/schemas/images", "first": "/v2/images"})))
 }
 
-async fn show(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Json<Value>> {
-    let images = state.core.images(&ctx).await?;
-    let image = images
-        .iter()
+async fn visible_image(state: &AppState, ctx: &ecs_types::AuthContext, id: &str) -> Result<Image> {
+    let images = state.core.images(ctx).await?;
+    images
+        .into_iter()
         .find(|i| i.id == id)
-        .ok_or_else(|| GlanceError(StatusCode::NOT_FOUND, format!("No image found with ID {id}")))?;
-    Ok(Json(view(image)))
+        .ok_or_else(|| GlanceError(StatusCode::NOT_FOUND, format!("No image found with ID {id}")))
+}
+
+async fn show(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Json<Value>> {
+    Ok(Json(view(&visible_image(&state, &ctx, &id).await?)))
+}
+
+/// `GET /v2/images/{id}/tasks` (Glance 2.12): the import tasks of an
+/// image. ecsd's images are made whole (seeded, or by a snapshot), never
+/// imported, so the list is empty.
+async fn tasks(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Json<Value>> {
+    visible_image(&state, &ctx, &id).await?;
+    Ok(Json(json!({"tasks": []})))
 }

@@ -6,10 +6,12 @@ use axum::Json;
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use ecs_core::compute::lifecycle::RebuildRequest;
+use ecs_core::compute::lifecycle::{RebuildRequest, ResizeOptions};
 use serde_json::{Value, json};
 
-use super::servers::{access_ip, hostname_param, image_ref_param, metadata_map, rebuild_view, user_data_param};
+use super::servers::{
+    access_ip, hostname_param, image_ref_param, metadata_map, personality_param, rebuild_view, user_data_param,
+};
 use super::validate::{self, invalid};
 use super::{NovaBody, NovaCall, NovaError};
 use crate::AppState;
@@ -67,11 +69,13 @@ pub(super) async fn action(
                 Value::Number(n) => n.to_string(),
                 other => validate::string(other, "flavorRef", 1, 255)?.to_string(),
             };
-            if let Some(d) = f.get("OS-DCF:diskConfig") {
-                validate::one_of(d, "OS-DCF:diskConfig", &["AUTO", "MANUAL"])?;
-            }
+            let auto_disk_config = match f.get("OS-DCF:diskConfig") {
+                Some(d) => validate::one_of(d, "OS-DCF:diskConfig", &["AUTO", "MANUAL"])? == "AUTO",
+                None => false,
+            };
             let flavor_id = flavor_ref.rsplit('/').next().unwrap_or(&flavor_ref).to_string();
-            core.server_resize(ctx, id, &flavor_id, Default::default(), request_id).await?;
+            let opts = ResizeOptions { auto_disk_config, ..Default::default() };
+            core.server_resize(ctx, id, &flavor_id, opts, request_id).await?;
             accepted()
         }
         "confirmResize" | "revertResize" => {
@@ -179,7 +183,8 @@ async fn rebuild(state: &AppState, call: &NovaCall, request_id: &str, id: &str, 
         description: nullable_text("description", 255)?,
         key_name: nullable_text("key_name", 255)?,
         user_data: f.get("user_data").map(user_data_param).transpose()?,
-        hostname: f.get("hostname").map(hostname_param).transpose()?,
+        injected_files: f.get("personality").map(personality_param).transpose()?.unwrap_or_default(),
+        hostname: f.get("hostname").map(|h| hostname_param(v, h)).transpose()?,
         reimage_boot_volume: v.at_least(93),
         os_reinstall: None,
     };

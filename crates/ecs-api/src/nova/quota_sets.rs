@@ -74,6 +74,11 @@ pub async fn update(
             force = super::validate::boolean(v, "force")?;
             continue;
         }
+        // Nova's schema drops a resource at the version it stops showing it.
+        if !shown(&call, name) {
+            let problem = format!("Additional properties are not allowed ('{name}' was unexpected)");
+            return Err(invalid("quota_set", &body["quota_set"], problem));
+        }
         values.insert(name.clone(), super::validate::quota(v, &format!("quota_set/{name}"))?);
     }
     let set = state.core.quota_update(&call.ctx, &project, values, force).await?;

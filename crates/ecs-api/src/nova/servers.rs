@@ -8,7 +8,7 @@ use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ecs_core::compute::server::{
-    CreateRequest, InstanceAction, MAX_USER_DATA_BYTES, Naming, NetworkChoice, NetworkRequest,
+    CreateRequest, InjectedFile, InstanceAction, MAX_USER_DATA_BYTES, Naming, NetworkChoice, NetworkRequest,
 };
 use ecs_core::compute::state::Action;
 use ecs_store::{ServerEdit, ServerListQuery, ServerSortKey};
@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::lifecycle::{accepted, no_args};
 use super::validate::{self, QueryParams, invalid, invalid_query};
-use super::{NovaBody, NovaCall, NovaError};
+use super::{ApiVersion, NovaBody, NovaCall, NovaError};
 use crate::AppState;
 use crate::request_id::RequestId;
 use crate::server_view::{host_id, iso, usage_time};
@@ -180,15 +180,19 @@ fn optional_string(fields: &Map<String, Value>, key: &str, path: &str, max: usiz
 /// `accessIPv4`/`accessIPv6`: empty, or an address of that family.
 pub(super) fn access_ip(v: &Value, field: &str) -> Result<String> {
     let a = validate::string(v, field, 0, 64)?;
-    let ok = match field {
-        "accessIPv4" => a.parse::<std::net::Ipv4Addr>().is_ok(),
-        _ => a.parse::<std::net::Ipv6Addr>().is_ok(),
-    };
-    if !a.is_empty() && !ok {
-        let family = if field == "accessIPv4" { "ipv4" } else { "ipv6" };
-        return Err(invalid(field, v, format!("'{a}' is not a '{family}'")));
+    if a.is_empty() {
+        return Ok(String::new());
     }
-    Ok(a.to_string())
+    // Stored in canonical form (`::babe:dc0c:1602` for
+    // `0000:…:babe:220.12.22.2`), as Nova's IP address fields store it.
+    let canonical = match field {
+        "accessIPv4" => a.parse::<std::net::Ipv4Addr>().map(|ip| ip.to_string()),
+        _ => a.parse::<std::net::Ipv6Addr>().map(|ip| ip.to_string()),
+    };
+    canonical.map_err(|_| {
+        let family = if field == "accessIPv4" { "ipv4" } else { "ipv6" };
+        invalid(field, v, format!("'{a}' is not a '{family}'"))
+    })
 }
 
 fn parse_networks(call: &NovaCall, v: &Value) -> Result<NetworkChoice> {
@@ -390,17 +394,58 @@ pub(super) fn user_data_param(u: &Value) -> Result<Option<String>> {
     Ok(Some(text.to_string()))
 }
 
-/// `hostname` (2.90): an RFC 1123 label or FQDN of at most 63 characters.
-pub(super) fn hostname_param(h: &Value) -> Result<String> {
-    let h = validate::string(h, "hostname", 1, 255)?;
-    let ok = h.len() <= 63
-        && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-        && !h.starts_with('-')
-        && !h.ends_with('-');
-    if !ok {
-        return Err(invalid("hostname", &json!(h), format!("'{h}' is not a 'hostname'")));
+/// `personality` (before 2.57): files of `path` and base64 `contents`,
+/// as Nova's schema takes them.
+pub(super) fn personality_param(v: &Value) -> Result<Vec<InjectedFile>> {
+    let list = v.as_array().ok_or_else(|| invalid("personality", v, format!("{v} is not of type 'array'")))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let at = format!("personality/{i}");
+            let f = validate::object(item, &at, &["path", "contents"], &[])?;
+            let text = |key: &str| -> Result<String> {
+                match f.get(key) {
+                    None => Ok(String::new()),
+                    Some(Value::String(s)) => Ok(s.clone()),
+                    Some(other) => {
+                        Err(invalid(&format!("{at}/{key}"), other, format!("{other} is not of type 'string'")))
+                    }
+                }
+            };
+            let contents = text("contents")?;
+            use base64::Engine;
+            if base64::engine::general_purpose::STANDARD.decode(contents.trim()).is_err() {
+                return Err(invalid(
+                    &format!("{at}/contents"),
+                    &f["contents"],
+                    format!("'{contents}' is not a 'base64'"),
+                ));
+            }
+            Ok(InjectedFile { path: text("path")?, contents })
+        })
+        .collect()
+}
+
+/// `hostname`: from 2.90 a host name (Nova's `hostname`: 2–63 letters,
+/// digits and inner hyphens), from 2.94 an FQDN (Nova's `fqdn`: 1–255 of
+/// letters, digits, `-`, `.` and `_`), stored as given.
+pub(super) fn hostname_param(version: ApiVersion, h: &Value) -> Result<String> {
+    if version.at_least(94) {
+        validate::string(h, "hostname", 1, 255)?;
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_');
+        return Ok(validate::pattern(h, "hostname", allowed, "^[a-zA-Z0-9-._]*$")?.to_string());
     }
-    Ok(h.to_string())
+    let name = validate::string(h, "hostname", 2, 63)?;
+    let inner_ok = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let ends_ok = !name.starts_with('-') && !name.ends_with('-');
+    if !(inner_ok && ends_ok) {
+        return Err(invalid(
+            "hostname",
+            h,
+            format!("'{name}' does not match '^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$'"),
+        ));
+    }
+    Ok(name.to_string())
 }
 
 pub async fn create(
@@ -522,7 +567,8 @@ pub async fn create(
         Some(t) => validate_tags(t, "tags")?,
         None => Vec::new(),
     };
-    let hostname = s.get("hostname").map(hostname_param).transpose()?;
+    let injected_files = s.get("personality").map(personality_param).transpose()?.unwrap_or_default();
+    let hostname = s.get("hostname").map(|h| hostname_param(v, h)).transpose()?;
     if hostname.is_some() && max_count > 1 {
         return Err(NovaError::bad_request("Cannot use hostname with multiple instances."));
     }
@@ -549,6 +595,7 @@ pub async fn create(
         networks,
         key_name,
         user_data,
+        injected_files,
         metadata,
         availability_zone,
         min_count,
@@ -708,11 +755,12 @@ async fn list(state: &AppState, call: &NovaCall, raw: Option<String>, full: bool
             "Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.",
         ));
     }
-    let project_filter = q.get("project_id").or_else(|| q.get("tenant_id"));
-    query.project_id = match (admin, all_tenants, project_filter) {
-        (true, _, Some(p)) => Some(p.to_string()),
-        (true, true, None) => None,
-        _ => call.ctx.project_id().map(String::from),
+    // As Nova's: without all_tenants the list is the caller's project's,
+    // whatever `tenant_id` or `project_id` says (lp:#1185290).
+    query.project_id = if all_tenants {
+        q.get("project_id").or_else(|| q.get("tenant_id")).map(String::from)
+    } else {
+        call.ctx.project_id().map(String::from)
     };
     if admin {
         query.user_id = q.get("user_id").map(String::from);
@@ -913,7 +961,7 @@ pub async fn update(
         edit.name = Some(validate::name(n, "name")?.to_string());
     }
     if let Some(h) = s.get("hostname") {
-        edit.hostname = Some(hostname_param(h)?);
+        edit.hostname = Some(hostname_param(call.version, h)?);
     }
     if let Some(d) = s.get("description") {
         edit.description = Some(match d {
@@ -923,6 +971,10 @@ pub async fn update(
     }
     edit.access_ipv4 = s.get("accessIPv4").map(|a| access_ip(a, "accessIPv4")).transpose()?;
     edit.access_ipv6 = s.get("accessIPv6").map(|a| access_ip(a, "accessIPv6")).transpose()?;
+    edit.disk_config = s
+        .get("OS-DCF:diskConfig")
+        .map(|d| validate::one_of(d, "OS-DCF:diskConfig", &["AUTO", "MANUAL"]).map(String::from))
+        .transpose()?;
     let server = state.core.server_edit(&call.ctx, &id, edit).await?;
     Ok(Json(json!({"server": update_view(&call, &server)})))
 }
@@ -1031,6 +1083,11 @@ pub async fn action(
             let target = validate::one_of(&f["state"], "os-resetState/state", &["active", "error"])?;
             let vm = if target == "active" { VmState::Active } else { VmState::Error };
             core.server_reset_state(ctx, &id, vm).await?;
+            accepted()
+        }
+        // Nova's schema takes any value for the action's argument.
+        "injectNetworkInfo" => {
+            core.server_inject_network_info(ctx, &id).await?;
             accepted()
         }
         "forceDelete" => {

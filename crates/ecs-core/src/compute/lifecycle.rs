@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use ecs_store::{ConsoleToken, InstanceUsage, Rebuild, Transition};
+use ecs_store::{ConsoleToken, InstanceUsage, Rebuild, ServerUpdate, Transition};
 use ecs_types::AuthContext;
 use ecs_types::server::{FlavorSnapshot, Server, VmState};
 use sha2::{Digest, Sha256};
@@ -14,7 +14,7 @@ use ecs_types::ImageId;
 use super::sagas::{
     ConfirmParams, KeypairsParams, PasswordParams, RebuildParams, ResizeParams, RevertParams, TaskParams,
 };
-use super::server::{generate_password, quota_exceeded, transition};
+use super::server::{InjectedFile, generate_password, quota_exceeded, transition};
 use super::state::{self, Action};
 use crate::{Core, Error, Invalid, Kind, Result, Unauthorized, policy};
 
@@ -34,6 +34,8 @@ pub struct RebuildRequest {
     pub key_name: Option<Option<String>>,
     /// 2.57: `Some(None)` removes the user data.
     pub user_data: Option<Option<String>>,
+    /// Before 2.57: personality files, checked against the quotas.
+    pub injected_files: Vec<InjectedFile>,
     pub hostname: Option<String>,
     /// 2.93: a volume-backed server may be rebuilt with a new image.
     pub reimage_boot_volume: bool,
@@ -69,6 +71,9 @@ pub struct Rebuilt {
 /// How a resize goes beyond Nova's.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ResizeOptions {
+    /// Nova's `OS-DCF:diskConfig: AUTO`: a resize or migration without it
+    /// leaves the server MANUAL, as Nova's does.
+    pub auto_disk_config: bool,
     /// ECS (seed 002 §5.2.3, §5.2.4): only a stopped server.
     pub stopped_only: bool,
     /// ECS: confirmed by the task itself; no VERIFY_RESIZE waits for a
@@ -182,6 +187,9 @@ impl Core {
             let now = self.server_get(ctx, id).await?;
             return Err(state::invalid_state(Action::Resize, &now));
         }
+        let disk_config = if opts.auto_disk_config { "AUTO" } else { "MANUAL" };
+        let update = ServerUpdate { disk_config: Some(disk_config.into()), ..Default::default() };
+        self.store.server_update(id, &update).await?;
         self.wake.notify();
         Ok(task_id)
     }
@@ -246,6 +254,7 @@ impl Core {
         if let Some(metadata) = &req.metadata {
             self.check_metadata_quota(&server.project_id, metadata.len()).await?;
         }
+        self.check_injected_files_quota(&server.project_id, &req.injected_files).await?;
         let key = match &req.key_name {
             None => None,
             Some(None) => Some(None),

@@ -44,6 +44,16 @@ pub struct NetworkRequest {
     pub subnet_id: Option<String>,
 }
 
+/// A personality file (Nova before 2.57): counted against the project's
+/// `injected_files` quotas; ecsd's guests boot without it, as Nova's do
+/// without file injection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InjectedFile {
+    pub path: String,
+    /// Base64, as the request gave it (Nova measures the encoded text).
+    pub contents: String,
+}
+
 /// A create request after the API checked its syntax.
 #[derive(Debug, Clone)]
 pub struct CreateRequest {
@@ -53,6 +63,7 @@ pub struct CreateRequest {
     pub networks: NetworkChoice,
     pub key_name: Option<String>,
     pub user_data: Option<String>,
+    pub injected_files: Vec<InjectedFile>,
     pub metadata: BTreeMap<String, String>,
     pub availability_zone: Option<String>,
     pub min_count: i64,
@@ -146,15 +157,17 @@ fn ecs_names(name: &str, count: i64) -> Vec<String> {
     (0..count).map(|i| format!("{stem}-{:04}", first + i)).collect()
 }
 
-/// Nova's `sanitize_hostname`: lower case, `[a-z0-9.-]`, at most 63 characters.
+/// Nova's `sanitize_hostname` (since Wallaby): Latin-1 only, the first 63
+/// characters, spaces, underscores and dots as hyphens, word characters
+/// and hyphens kept, lower case, no leading or trailing `-` or `.`
+/// (`guest-1.domain.com` becomes `guest-1-domain-com`).
 pub fn sanitize_hostname(name: &str) -> String {
-    let mut out: String = name
-        .to_lowercase()
-        .chars()
-        .map(|c| if c == ' ' || c == '_' { '-' } else { c })
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
-        .collect();
-    out.truncate(63);
+    let latin1 = name.chars().filter(|c| u32::from(*c) <= 0xFF).take(63);
+    let out: String = latin1
+        .map(|c| if matches!(c, ' ' | '_' | '.') { '-' } else { c })
+        .filter(|c| c.is_alphanumeric() || *c == '-')
+        .collect::<String>()
+        .to_lowercase();
     out.trim_matches(|c| c == '-' || c == '.').to_string()
 }
 
@@ -506,6 +519,7 @@ impl Core {
             }
         }
         self.check_metadata_quota(&project_id, req.metadata.len()).await?;
+        self.check_injected_files_quota(&project_id, &req.injected_files).await?;
         self.check_public_ip(ctx, req.public_ip.as_ref()).await?;
         let nics = self.resolve_networks(ctx, &req.networks, req.max_count).await?;
         let groups = self.security_groups_named(ctx, &req.security_groups).await?;
@@ -568,19 +582,27 @@ impl Core {
             (0..count)
                 .map(|index| {
                     let id = uuid::Uuid::new_v4().to_string();
-                    let (name, hostname) = match (&req.hostname, count) {
-                        (Some(h), _) => (req.name.clone(), h.clone()),
-                        (None, 1) => (req.name.clone(), sanitize_hostname(&req.name)),
-                        (None, _) if req.naming == Naming::Serial => {
-                            let name = ecs_names(&req.name, count).swap_remove(index as usize);
-                            (name.clone(), sanitize_hostname(&name))
-                        }
-                        (None, _) => {
-                            let name = format!("{}-{}", req.name, index + 1);
-                            (name.clone(), sanitize_hostname(&name))
+                    let serial = count > 1 && req.naming == Naming::Serial;
+                    let name = match count {
+                        1 => req.name.clone(),
+                        _ if serial => ecs_names(&req.name, count).swap_remove(index as usize),
+                        _ => format!("{}-{}", req.name, index + 1),
+                    };
+                    // Nova's: the requested hostname as given, else the
+                    // sanitized name (Nova's indexed after sanitizing).
+                    let hostname = match &req.hostname {
+                        Some(h) => h.clone(),
+                        None => {
+                            let base = sanitize_hostname(if serial { &name } else { &req.name });
+                            if base.is_empty() {
+                                format!("Server-{id}")
+                            } else if count > 1 && !serial {
+                                format!("{base}-{}", index + 1)
+                            } else {
+                                base
+                            }
                         }
                     };
-                    let hostname = if hostname.is_empty() { format!("server-{id}") } else { hostname };
                     let server = Server {
                         id: id.clone(),
                         project_id: project_id.clone(),
@@ -909,6 +931,18 @@ impl Core {
         Ok(())
     }
 
+    /// Admin `injectNetworkInfo`: Nova has the host's driver write the
+    /// server's network configuration into the guest; neither of ecsd's
+    /// drivers injects files (guests learn their network by DHCP), so, as
+    /// with Nova's libvirt driver, nothing changes. Nova records no
+    /// instance action for it and lets any state through; its lock check
+    /// never stops the admin who alone may call it.
+    pub async fn server_inject_network_info(&self, ctx: &AuthContext, id: &str) -> Result<()> {
+        // Nova finds the server before it asks the policy.
+        self.server_get(ctx, id).await?;
+        policy::require_admin(ctx, "os_compute_api:os-admin-actions:inject_network_info")
+    }
+
     /// The guest's console, its last `length` lines if given, counted as
     /// Nova counts them (see [`console_tail`]).
     pub async fn server_console_output(&self, ctx: &AuthContext, id: &str, length: Option<usize>) -> Result<String> {
@@ -1145,7 +1179,7 @@ fn console_tail(log: &str, length: usize) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::console_tail;
+    use super::{console_tail, sanitize_hostname};
 
     #[test]
     fn console_tail_counts_pieces_between_newlines() {
@@ -1155,5 +1189,22 @@ mod tests {
         assert_eq!(console_tail("a\nb\n", 10), "a\nb\n");
         assert_eq!(console_tail("a\nb\n", 0), "");
         assert_eq!(console_tail("", 3), "");
+    }
+
+    #[test]
+    fn hostnames_are_sanitized_as_nova_does() {
+        for (name, hostname) in [
+            ("guest-instance-1.domain.com", "guest-instance-1-domain-com"),
+            ("My Server_1", "my-server-1"),
+            ("..-web01-..", "web01"),
+            ("café☕", "café"),
+            ("a@b#c", "abc"),
+            ("☕☕", ""),
+        ] {
+            assert_eq!(sanitize_hostname(name), hostname, "{name}");
+        }
+        // Cut to 63 before anything is removed, as Nova cuts.
+        assert_eq!(sanitize_hostname(&format!("{}!!", "x".repeat(62))), "x".repeat(62));
+        assert_eq!(sanitize_hostname(&"y".repeat(80)).len(), 63);
     }
 }

@@ -10,6 +10,7 @@ mod ecs_actions;
 mod ecs_create;
 mod ecs_views;
 mod errors;
+mod fields;
 mod flavors;
 mod formats;
 mod fuzz;

@@ -19,6 +19,7 @@ mod keypairs;
 mod leases;
 mod lifecycle;
 mod metadata;
+mod netsec;
 mod process;
 mod qemu;
 mod races;

@@ -83,6 +83,10 @@ pub enum Kind {
     SecurityGroupName {
         project_id: String,
     },
+    /// A security group (by the name given) the server is not in.
+    SecurityGroupMember {
+        server_id: String,
+    },
     ServerGroup,
     FloatingIp,
     FloatingIpAddress,
@@ -388,6 +392,9 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::SecurityGroup => write!(f, "Security group {id} not found."),
         Kind::SecurityGroupRule => write!(f, "Security group rule {id} could not be found."),
         Kind::SecurityGroupName { project_id } => write!(f, "Security group {id} not found for project {project_id}."),
+        Kind::SecurityGroupMember { server_id } => {
+            write!(f, "Security group {id} not associated with the instance {server_id}")
+        }
         Kind::ServerGroup => write!(f, "Instance group {id} could not be found."),
         Kind::FloatingIp => write!(f, "Floating IP not found for ID {id}"),
         Kind::FloatingIpAddress => write!(f, "floating IP not found for address {id}"),

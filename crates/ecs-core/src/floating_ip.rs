@@ -89,6 +89,25 @@ impl Core {
                 .ok_or_else(|| Error::invalid("Specified fixed address not assigned to instance"))?,
             None => &server.ports[0],
         };
+        // Neutron keeps one floating IP per fixed IP and external network;
+        // Nova words its refusal as a failed association (400).
+        let taken = self.store.floating_ip_list(None).await?.into_iter().find(|other| {
+            other.id != fip.id
+                && other.port_id.as_deref() == Some(port.id.as_str())
+                && other.network_id == fip.network_id
+        });
+        if taken.is_some() {
+            return Err(Error::invalid(format!(
+                "Unable to associate floating IP {address} to fixed IP {fixed} for instance {server}. Error: Cannot \
+                 associate floating IP {address} ({fip_id}) with port {port_id} using fixed IP {fixed}, as that fixed \
+                 IP already has a floating IP on external network {network}.",
+                fixed = port.address,
+                server = server.id,
+                fip_id = fip.id,
+                port_id = port.id,
+                network = fip.network_id,
+            )));
+        }
         Ok(self.store.floating_ip_bind(&fip.id, Some(&port.id)).await?)
     }
 }

@@ -39,6 +39,13 @@ impl Core {
         Ok(groups)
     }
 
+    /// `os-security-groups`: the caller's groups, or with `all_tenants`
+    /// every project's for an admin (others still get their own).
+    pub async fn security_group_list(&self, ctx: &AuthContext, all_tenants: bool) -> Result<Vec<SecurityGroup>> {
+        let own = self.security_groups(ctx).await?;
+        if all_tenants && ctx.is_admin() { Ok(self.store.security_group_list(None).await?) } else { Ok(own) }
+    }
+
     /// One of the caller's groups (admins: any).
     pub async fn security_group(&self, ctx: &AuthContext, id: &str) -> Result<SecurityGroup> {
         let g = self.store.security_group_get(id).await.map_err(Error::not_found_or(|| not_found(id)))?;
@@ -149,7 +156,12 @@ impl Core {
             (cidr, None) => {
                 let cidr = cidr.clone().unwrap_or_else(|| "0.0.0.0/0".into());
                 let net: ipnet::IpNet = cidr.parse().map_err(|_| Error::invalid(format!("Invalid cidr {cidr}.")))?;
-                (Some(net.trunc().to_string()), None)
+                if net.prefix_len() == 0 && !net.addr().is_unspecified() {
+                    return Err(Error::invalid(format!("Bad prefix for network in cidr {cidr}")));
+                }
+                // Kept as given (`10.2.3.124/24`), as Neutron keeps a rule's
+                // remote_ip_prefix; rules are compared by the network it names.
+                (Some(cidr), None)
             }
         };
         let rule = SecurityGroupRule {
@@ -161,9 +173,11 @@ impl Core {
             cidr,
             remote_group_id: remote,
         };
+        let network =
+            |cidr: &Option<String>| cidr.as_deref().and_then(|c| c.parse::<ipnet::IpNet>().ok()).map(|n| n.trunc());
         let same = |r: &SecurityGroupRule| {
-            (&r.protocol, r.from_port, r.to_port, &r.cidr, &r.remote_group_id)
-                == (&rule.protocol, rule.from_port, rule.to_port, &rule.cidr, &rule.remote_group_id)
+            (&r.protocol, r.from_port, r.to_port, network(&r.cidr), &r.remote_group_id)
+                == (&rule.protocol, rule.from_port, rule.to_port, network(&rule.cidr), &rule.remote_group_id)
         };
         if parent.rules.iter().any(same) {
             return Err(Error::invalid(format!("This rule already exists in group {}", parent.id)));
@@ -198,9 +212,8 @@ impl Core {
                 "Security group {name} is already associated with the instance {}",
                 server.id
             ))),
-            (false, false) => {
-                Err(Error::invalid(format!("Security group {name} not associated with the instance {}", server.id)))
-            }
+            // Nova: a 404 when no port of the server has the group.
+            (false, false) => Err(Error::not_found(Kind::SecurityGroupMember { server_id: server.id }, name)),
             _ => Ok(self.store.server_security_group_set(server_id, &group.id, add).await?),
         }
     }

@@ -1,7 +1,8 @@
 //! What a first start creates so that a user can begin at once: roles,
 //! the `admin` and `demo` projects and users, a flavor set with ECS-style
-//! ids, one image and one shared network with a subnet. Every step checks
-//! first, so seeding again changes nothing.
+//! ids, one image, one shared network with a subnet, and an external
+//! network (`public`, as devstack names it) that floating IPs come from.
+//! Every step checks first, so seeding again changes nothing.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,9 @@ pub const DEFAULT_ADMIN_PASSWORD: &str = "admin";
 pub const DEFAULT_DEMO_PASSWORD: &str = "demo";
 pub const SEED_IMAGE_NAME: &str = "cirros-0.6.2-x86_64";
 pub const SEED_NETWORK_NAME: &str = "default-net";
+pub const SEED_EXTERNAL_NETWORK_NAME: &str = "public";
+/// devstack's public range: apart from default-net's 192.168.0.0/24.
+pub const SEED_EXTERNAL_CIDR: &str = "172.24.4.0/24";
 
 /// Passwords for the seeded users (used only when creating them).
 #[derive(Debug, Clone)]
@@ -36,6 +40,8 @@ pub struct SeedSummary {
     pub demo_project: Project,
     pub image_id: Option<String>,
     pub network_id: Option<String>,
+    /// The external network floating IPs come from, if any.
+    pub external_network: Option<Network>,
     pub created: bool,
 }
 
@@ -196,8 +202,41 @@ impl Core {
                 )
                 .await?;
         }
+        let external_network = self.seed_external_network(&admin_project).await?;
         let image_id = self.store.image_list().await?.into_iter().next().map(|i| i.id);
-        let network_id = self.store.network_list().await?.into_iter().next().map(|n| n.id);
-        Ok(SeedSummary { admin_project, demo_project, image_id, network_id, created })
+        let network_id = self.store.network_list().await?.into_iter().find(|n| !n.external).map(|n| n.id);
+        Ok(SeedSummary { admin_project, demo_project, image_id, network_id, external_network, created })
+    }
+
+    /// The floating IP pool: made when no external network exists, so a
+    /// database from before this seed gains one, and one an operator made
+    /// is left alone. Like devstack's, it belongs to the admin project and
+    /// is not shared: every project sees it because it is external.
+    async fn seed_external_network(&self, admin_project: &Project) -> Result<Option<Network>> {
+        if let Some(existing) = self.store.network_list().await?.into_iter().find(|n| n.external) {
+            return Ok(Some(existing));
+        }
+        let now = chrono::Utc::now();
+        let network = Network {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: SEED_EXTERNAL_NETWORK_NAME.into(),
+            project_id: Some(admin_project.id.clone()),
+            shared: false,
+            external: true,
+            created_at: now,
+        };
+        let subnet = Subnet {
+            id: uuid::Uuid::new_v4().to_string(),
+            network_id: network.id.clone(),
+            name: "public-subnet".into(),
+            cidr: SEED_EXTERNAL_CIDR.into(),
+            gateway_ip: Some("172.24.4.1".into()),
+            ip_version: 4,
+            allocation_pools: Vec::new(),
+            dns_nameservers: Vec::new(),
+            created_at: now,
+        };
+        self.store.network_create(&network, &[subnet]).await?;
+        Ok(Some(network))
     }
 }

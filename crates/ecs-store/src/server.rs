@@ -202,10 +202,12 @@ fn full_server_from_row(row: &AnyRow) -> StoreResult<Server> {
         server.image_properties =
             serde_json::from_str(&props).map_err(|e| StoreError::Corrupt(format!("image properties: {e}")))?;
     }
-    // Live membership wins over the names asked for at create (groups may be renamed).
+    // Live membership wins over the names asked for at create (groups may be
+    // renamed or removed, down to none); a deleted server's memberships are
+    // gone, so it keeps the names it was created with.
     let mut groups: Vec<String> = serde_json::from_str(&aggregate("groups_json")?)
         .map_err(|e| StoreError::Corrupt(format!("server groups: {e}")))?;
-    if !groups.is_empty() {
+    if !groups.is_empty() || server.deleted_at.is_none() {
         groups.sort();
         server.security_groups = groups;
     }

@@ -377,6 +377,7 @@ pub fn banner(running: &Running, config: &ServeConfig) -> String {
          \n  member: user 'demo'  / password '{demo_password}' / project 'demo'  ({demo_pid})\
          \n  image:   {image}\
          \n  network: {network}\
+         \n  floating IP pool: {pool}\
          \n\nclouds.yaml entry:\n\
          \nclouds:\
          \n  ecsd:\
@@ -395,6 +396,7 @@ pub fn banner(running: &Running, config: &ServeConfig) -> String {
         demo_pid = seed.demo_project.id,
         image = seed.image_id.as_deref().unwrap_or("-"),
         network = seed.network_id.as_deref().unwrap_or("-"),
+        pool = seed.external_network.as_ref().map(|n| format!("{} ({})", n.name, n.id)).unwrap_or_else(|| "-".into()),
         region = config.region,
         hypervisor = match &config.compute.qemu {
             Some(q) => format!("QEMU on host {} (accelerator in the log; os-hypervisors)", q.host),

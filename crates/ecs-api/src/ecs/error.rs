@@ -117,7 +117,9 @@ fn missing_code(kind: &Kind) -> Option<&'static str> {
         Kind::Flavor => "Ecs.0029",
         Kind::Image => "Ecs.0031",
         Kind::Subnet => "Ecs.0038",
-        Kind::Network | Kind::SecurityGroup | Kind::SecurityGroupName { .. } => "Ecs.0014",
+        Kind::Network | Kind::SecurityGroup | Kind::SecurityGroupName { .. } | Kind::SecurityGroupMember { .. } => {
+            "Ecs.0014"
+        }
         Kind::Keypair { .. } | Kind::KeypairName | Kind::AttachedKeypair { .. } => "Ecs.0314",
         Kind::Volume => "Ecs.0103",
         Kind::VolumeAttachment { .. } | Kind::AttachmentOf => "Ecs.0111",

@@ -361,11 +361,16 @@ fn port_error(id: &str) -> impl Fn(ecs_core::Error) -> NeutronError + '_ {
 async fn networks(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
     let q = Query::parse(raw.as_deref())?;
     let mut out = Vec::new();
+    // Booleans as Neutron takes them in a query: `True` or `true`.
+    let flag = |field: &str, value: bool| {
+        let text = if value { "True" } else { "False" };
+        q.matches(field, text) || q.matches(field, &text.to_lowercase())
+    };
     for n in state.core.networks(&ctx).await? {
-        let shared = if n.shared { "True" } else { "False" };
         if q.matches("id", &n.id)
             && q.matches("name", &n.name)
-            && (q.matches("shared", shared) || q.matches("shared", &shared.to_lowercase()))
+            && flag("shared", n.shared)
+            && flag("router:external", n.external)
         {
             let subnets = state.core.subnets(&ctx, &n.id).await?;
             out.push(network_view(&n, &subnets));

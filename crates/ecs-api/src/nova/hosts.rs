@@ -279,19 +279,25 @@ fn served_until(call: &NovaCall, last_minor: u16) -> Result<()> {
     if call.version.at_least(last_minor + 1) { Err(NovaError::not_found()) } else { Ok(()) }
 }
 
+/// The one service ecsd lists per host.
+const COMPUTE_BINARY: &str = "nova-compute";
+
 /// Nova's `index_query_schema` for services (strict from 2.75).
 const SERVICE_LIST: ListRules = ListRules { paging: Paging::None, filters: &["host", "binary"], strict_from: Some(75) };
 
 pub async fn services(State(state): State<AppState>, call: NovaCall, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
-    ListQuery::parse(raw.as_deref(), call.version, &SERVICE_LIST)?;
+    let query = ListQuery::parse(raw.as_deref(), call.version, &SERVICE_LIST)?;
     policy::require_admin(&call.ctx, "os_compute_api:os-services:list")?;
+    // Nova's filters: exact matches, an empty value filters nothing.
+    let wanted = |name: &str, value: &str| query.params.get(name).is_none_or(|w| w.is_empty() || w == value);
     let list = state.core.compute_hosts().await?;
     let services: Vec<Value> = list
         .iter()
+        .filter(|h| wanted("host", &h.name) && wanted("binary", COMPUTE_BINARY))
         .map(|h| {
             let mut v = json!({
                 "id": host_id(&call, h),
-                "binary": "nova-compute", "host": h.name, "zone": h.availability_zone,
+                "binary": COMPUTE_BINARY, "host": h.name, "zone": h.availability_zone,
                 "status": if h.enabled { "enabled" } else { "disabled" },
                 "state": if up(&state, h) { "up" } else { "down" },
                 "updated_at": time(h.heartbeat_at), "disabled_reason": null,

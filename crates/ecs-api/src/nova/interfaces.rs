@@ -104,9 +104,10 @@ pub async fn create(
         }
         (Some(net_id), None) => InterfaceRequest::Network { net_id, subnet_id: None, fixed_ip },
         (None, None) => {
-            // Nova picks the project's only network.
+            // Nova picks the project's only network (external ones are floating IP pools).
             let networks = state.core.networks(&call.ctx).await?;
-            match networks.as_slice() {
+            let internal: Vec<_> = networks.into_iter().filter(|n| !n.external).collect();
+            match internal.as_slice() {
                 [only] => InterfaceRequest::Network { net_id: only.id.clone(), subnet_id: None, fixed_ip },
                 _ => return Err(NovaError::bad_request("Must input network_id when request IP address")),
             }

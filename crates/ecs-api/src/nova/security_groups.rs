@@ -57,6 +57,15 @@ fn property(body: &Map<String, Value>, key: &str) -> Result<String> {
     Ok(s.to_string())
 }
 
+/// Nova's `validate_id`: a group or rule id in a path must look like a
+/// uuid (Neutron's ids) before it is looked up.
+fn path_id(id: &str) -> Result<&str> {
+    match uuid::Uuid::try_parse(id) {
+        Ok(_) => Ok(id),
+        Err(_) => Err(NovaError::bad_request("Security group id should be uuid")),
+    }
+}
+
 fn group_body(body: &Value) -> Result<&Map<String, Value>> {
     body.get("security_group")
         .and_then(Value::as_object)
@@ -77,14 +86,16 @@ pub async fn index(
 ) -> Result<Json<Value>> {
     gone_at_236(&call)?;
     let list = super::validate::ListQuery::parse(raw.as_deref(), call.version, &LIST)?;
-    let groups = state.core.security_groups(&call.ctx).await?;
+    // Nova: the parameter's presence asks for every project's, whatever its value.
+    let all_tenants = list.params.get("all_tenants").is_some();
+    let groups = state.core.security_group_list(&call.ctx, all_tenants).await?;
     let page = list.page(groups.clone(), |g| g.id.clone())?;
     Ok(Json(json!({"security_groups": page.iter().map(|g| group_view(g, &groups)).collect::<Vec<_>>()})))
 }
 
 pub async fn show(State(state): State<AppState>, call: NovaCall, Path(id): Path<String>) -> Result<Json<Value>> {
     gone_at_236(&call)?;
-    let group = state.core.security_group(&call.ctx, &id).await?;
+    let group = state.core.security_group(&call.ctx, path_id(&id)?).await?;
     let groups = state.core.security_groups(&call.ctx).await?;
     Ok(Json(json!({"security_group": group_view(&group, &groups)})))
 }
@@ -107,14 +118,14 @@ pub async fn update(
     gone_at_236(&call)?;
     let g = group_body(&body)?;
     let (name, description) = (property(g, "name")?, property(g, "description")?);
-    let group = state.core.security_group_update(&call.ctx, &id, &name, &description).await?;
+    let group = state.core.security_group_update(&call.ctx, path_id(&id)?, &name, &description).await?;
     let groups = state.core.security_groups(&call.ctx).await?;
     Ok(Json(json!({"security_group": group_view(&group, &groups)})))
 }
 
 pub async fn delete(State(state): State<AppState>, call: NovaCall, Path(id): Path<String>) -> Result<StatusCode> {
     gone_at_236(&call)?;
-    state.core.security_group_delete(&call.ctx, &id).await?;
+    state.core.security_group_delete(&call.ctx, path_id(&id)?).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -141,6 +152,18 @@ fn rule_text(r: &Map<String, Value>, key: &str, wrong: impl FnOnce(&Value) -> No
     }
 }
 
+/// A group id in a rule, as Nova's schema takes it: a string in uuid
+/// format (null or absent: not given).
+fn rule_group_id(r: &Map<String, Value>, key: &str) -> Result<Option<String>> {
+    let wrong = |v: &Value, why: String| super::validate::invalid(key, v, why);
+    match r.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if uuid::Uuid::try_parse(s).is_ok() => Ok(Some(s.clone())),
+        Some(v @ Value::String(s)) => Err(wrong(v, format!("'{s}' is not a 'uuid'"))),
+        Some(v) => Err(wrong(v, format!("{v} is not of type 'string'"))),
+    }
+}
+
 pub async fn rule_create(
     State(state): State<AppState>,
     call: NovaCall,
@@ -151,14 +174,16 @@ pub async fn rule_create(
         .get("security_group_rule")
         .and_then(Value::as_object)
         .ok_or_else(|| NovaError::bad_request("Malformed request body"))?;
-    let group_id = || NovaError::bad_request("Security group id should be uuid");
     let req = RuleRequest {
-        parent_group_id: rule_text(r, "parent_group_id", |_| group_id())?.ok_or_else(group_id)?,
+        parent_group_id: rule_group_id(r, "parent_group_id")?.ok_or_else(|| {
+            let rule = Value::Object(r.clone());
+            super::validate::invalid("security_group_rule", &rule, "'parent_group_id' is a required property")
+        })?,
         ip_protocol: rule_text(r, "ip_protocol", |v| NovaError::bad_request(format!("Invalid IP protocol {v}.")))?,
         from_port: port(r.get("from_port"), "from_port")?,
         to_port: port(r.get("to_port"), "to_port")?,
         cidr: rule_text(r, "cidr", |v| NovaError::bad_request(format!("Invalid cidr {v}.")))?,
-        group_id: rule_text(r, "group_id", |_| group_id())?,
+        group_id: rule_group_id(r, "group_id")?,
     };
     let rule = state.core.security_group_rule_create(&call.ctx, req).await?;
     let groups = state.core.security_groups(&call.ctx).await?;
@@ -167,7 +192,7 @@ pub async fn rule_create(
 
 pub async fn rule_delete(State(state): State<AppState>, call: NovaCall, Path(id): Path<String>) -> Result<StatusCode> {
     gone_at_236(&call)?;
-    state.core.security_group_rule_delete(&call.ctx, &id).await?;
+    state.core.security_group_rule_delete(&call.ctx, path_id(&id)?).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

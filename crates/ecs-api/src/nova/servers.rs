@@ -104,7 +104,6 @@ pub(super) fn detail(call: &NovaCall, s: &Server) -> Value {
         "key_name": s.key_name,
         "OS-SRV-USG:launched_at": usage_time(s.launched_at),
         "OS-SRV-USG:terminated_at": usage_time(s.terminated_at),
-        "security_groups": s.security_groups.iter().map(|n| json!({"name": n})).collect::<Vec<_>>(),
         "OS-EXT-STS:task_state": s.task_state.map(|t| t.as_str()),
         "OS-EXT-STS:vm_state": s.vm_state.as_str(),
         "OS-EXT-STS:power_state": s.power_state.code(),
@@ -112,6 +111,10 @@ pub(super) fn detail(call: &NovaCall, s: &Server) -> Value {
             if v.at_least(3) { json!({"id": id, "delete_on_termination": dot}) } else { json!({"id": id}) }
         }).collect::<Vec<_>>(),
     });
+    // Nova shows the key only for a server in some group.
+    if !s.security_groups.is_empty() {
+        out["security_groups"] = s.security_groups.iter().map(|n| json!({"name": n})).collect();
+    }
     if matches!(status, "ACTIVE" | "BUILD" | "REBUILD" | "RESIZE" | "VERIFY_RESIZE" | "MIGRATING") {
         // Nova's drivers do not report progress: it stays 0.
         out["progress"] = json!(0);

@@ -267,26 +267,7 @@ async fn networks_subnets_and_two_nics(server: &TestServer) {
 both!(networks_subnets_and_two_nics);
 
 async fn floating_ips(server: &TestServer) {
-    use reqwest::Method;
-    let admin = server.admin().await;
-    let r = neutron(
-        &admin,
-        Method::POST,
-        "networks",
-        Some(json!({"network": {"name": "public", "shared": true, "router:external": true}})),
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let public = r.body["network"]["id"].as_str().unwrap().to_string();
-    let r = neutron(
-        &admin,
-        Method::POST,
-        "subnets",
-        Some(json!({"subnet": {"network_id": public, "cidr": "172.24.4.0/24"}})),
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-
+    // The seed's external network (`public`, 172.24.4.0/24) is the pool.
     let demo = server.demo().await;
     let pools = demo.get("/v2.1/os-floating-ip-pools", None).await;
     assert_eq!(pools.body["floating_ip_pools"], json!([{"name": "public"}]));

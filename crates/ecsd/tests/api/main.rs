@@ -23,6 +23,7 @@ mod keys;
 mod leases;
 mod lifecycle;
 mod metadata;
+mod netsec;
 mod process;
 mod qemu;
 mod races;

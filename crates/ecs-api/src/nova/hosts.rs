@@ -1,5 +1,8 @@
 //! What the compute hosts look like from the API: `os-availability-zone`
-//! (detail for admins), `os-hypervisors` and `os-services` (admins).
+//! (detail for admins), `os-hypervisors` and `os-services` (admins). The
+//! hypervisor routes Nova retired keep their microversions: `statistics`
+//! and `{id}/uptime` until 2.87, `{pattern}/search` and
+//! `{pattern}/servers` until 2.52 (then the list's filters).
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};

@@ -22,6 +22,8 @@ pub(crate) const NOT_CHANGES: &[(&str, &str, &str, &str)] = &[
     ("keystone", "DELETE", "/auth/tokens", "revoking one's own token (another's is refused by identity:revoke_token)"),
     ("ecs", "POST", "/v1/{project_id}/servers/resource_instances/action", "a query by tags"),
     ("ecs", "POST", "/v1/{project_id}/cloudservers/resource_instances/action", "a query by tags"),
+    ("nova", "POST", "/os-tenant-networks", "removed with nova-network: 410 for everyone"),
+    ("nova", "DELETE", "/os-tenant-networks/{id}", "removed with nova-network: 410 for everyone"),
 ];
 
 /// `(dialect, METHOD, route pattern)` of every changing route the routers
@@ -145,6 +147,13 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
             Some(json!({"quota_set": {"instances": 50}})),
         ),
         nova(M::DELETE, "/os-quota-sets/{project}", format!("/v2.1/os-quota-sets/{p}"), None),
+        nova(
+            M::PUT,
+            "/os-quota-class-sets/{class}",
+            "/v2.1/os-quota-class-sets/default".into(),
+            Some(json!({"quota_class_set": {"instances": 1}})),
+        ),
+        nova(M::PUT, "/os-hosts/{name}", "/v2.1/os-hosts/sim-host-1".into(), Some(json!({"status": "disable"}))),
         nova(
             M::POST,
             "/servers/{id}/metadata",

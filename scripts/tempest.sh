@@ -42,6 +42,11 @@ done
 endpoint="$(sed -n 's/^ecsd is serving on //p' "$work/banner")"
 image="$(sed -n 's/^ *image: *\([0-9a-f-]*\).*/\1/p' "$work/banner")"
 [[ -n "$endpoint" && -n "$image" ]] || { echo "ecsd did not start"; cat "$work/banner" "$log"; exit 1; }
+# A second image, for the tests that list or rebuild by a distinct one.
+truncate -s 1M "$work/alt.raw"
+image_alt="$("$ECSD_BIN" image import --data-dir "$work/data" --file "$work/alt.raw" --name cirros-alt --public |
+    sed -n 's/^image [^ ]* (\([0-9a-f-]*\)).*/\1/p')"
+[[ -n "$image_alt" ]] || { echo "could not import the second image"; exit 1; }
 
 # The external network floating IPs come from, as Neutron lists it.
 read -r floating_name floating_id < <("$venv/bin/python" - "$endpoint" <<'PY'
@@ -64,7 +69,7 @@ tempest_dir="$work/tempest"
 # The run's own workspace registry: the shared ~/.tempest one refuses a
 # second workspace named `tempest`.
 "$venv/bin/tempest" init --workspace-path "$work/workspace.yaml" "$tempest_dir" >/dev/null
-sed -e "s|@ENDPOINT@|$endpoint|" -e "s|@IMAGE@|$image|" \
+sed -e "s|@ENDPOINT@|$endpoint|" -e "s|@IMAGE@|$image|" -e "s|@IMAGE_ALT@|$image_alt|" \
     -e "s|@FLOATING_NETWORK@|$floating_name|" -e "s|@FLOATING_NETWORK_ID@|$floating_id|" \
     tests/tempest/tempest.conf.in >"$tempest_dir/etc/tempest.conf"
 

@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::{Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -46,6 +46,19 @@ impl ConsoleQuery {
     }
 }
 
+/// The `token` cookie, where noVNC before 1.1 put the token (Nova reads it
+/// when the URL has none).
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, value)| *name == "token" && !value.is_empty())
+        .map(|(_, value)| value.to_string())
+}
+
 /// The proxy's routes: a WebSocket upgrade at any path, the console page
 /// at noVNC's page names.
 pub fn router(state: AppState) -> Router {
@@ -56,11 +69,12 @@ async fn serve(
     State(state): State<AppState>,
     method: Method,
     uri: Uri,
+    headers: HeaderMap,
     Query(query): Query<ConsoleQuery>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     match ws {
-        Ok(ws) => connect(state, query, ws).await,
+        Ok(ws) => connect(state, query.token().or_else(|| cookie_token(&headers)), ws).await,
         Err(_) if PAGES.contains(&uri.path()) => match method {
             Method::GET | Method::HEAD => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response(),
             _ => (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")]).into_response(),
@@ -69,8 +83,8 @@ async fn serve(
     }
 }
 
-async fn connect(state: AppState, query: ConsoleQuery, ws: WebSocketUpgrade) -> Response {
-    let Some(token) = query.token() else {
+async fn connect(state: AppState, token: Option<String>, ws: WebSocketUpgrade) -> Response {
+    let Some(token) = token else {
         tracing::info!("VNC console refused: no token");
         return refuse(StatusCode::FORBIDDEN);
     };

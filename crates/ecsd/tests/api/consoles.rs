@@ -9,6 +9,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::{Session, TestServer, both};
 
@@ -115,6 +116,12 @@ async fn the_console_url_is_a_novnc_page_whose_websocket_speaks_rfb() {
     let at_page = url.replace("http://", "ws://");
     let (mut second, _) = tokio_tungstenite::connect_async(at_page).await.unwrap();
     assert_eq!(frame(&mut second).await, b"RFB 003.008\n");
+
+    // And so does noVNC's older way: the token in a cookie.
+    let mut request = format!("ws://{proxy}/websockify").into_client_request().unwrap();
+    request.headers_mut().insert("cookie", format!("lang=en; token={token}").parse().unwrap());
+    let (mut third, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(frame(&mut third).await, b"RFB 003.008\n");
 
     // The console goes with the server.
     assert_eq!(demo.delete(&format!("/v2.1/servers/{id}"), None).await.status, 204);

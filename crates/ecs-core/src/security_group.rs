@@ -42,6 +42,7 @@ impl Core {
     /// `os-security-groups`: the caller's groups, or with `all_tenants`
     /// every project's for an admin (others still get their own).
     pub async fn security_group_list(&self, ctx: &AuthContext, all_tenants: bool) -> Result<Vec<SecurityGroup>> {
+        // Listing makes the caller's `default` group, whichever list is asked for.
         let own = self.security_groups(ctx).await?;
         if all_tenants && ctx.is_admin() { Ok(self.store.security_group_list(None).await?) } else { Ok(own) }
     }

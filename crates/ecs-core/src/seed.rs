@@ -202,7 +202,7 @@ impl Core {
                 )
                 .await?;
         }
-        let external_network = self.seed_external_network(&admin_project).await?;
+        let external_network = Some(self.seed_external_network(&admin_project).await?);
         let image_id = self.store.image_list().await?.into_iter().next().map(|i| i.id);
         let network_id = self.store.network_list().await?.into_iter().find(|n| !n.external).map(|n| n.id);
         Ok(SeedSummary { admin_project, demo_project, image_id, network_id, external_network, created })
@@ -212,9 +212,9 @@ impl Core {
     /// database from before this seed gains one, and one an operator made
     /// is left alone. Like devstack's, it belongs to the admin project and
     /// is not shared: every project sees it because it is external.
-    async fn seed_external_network(&self, admin_project: &Project) -> Result<Option<Network>> {
+    async fn seed_external_network(&self, admin_project: &Project) -> Result<Network> {
         if let Some(existing) = self.store.network_list().await?.into_iter().find(|n| n.external) {
-            return Ok(Some(existing));
+            return Ok(existing);
         }
         let now = chrono::Utc::now();
         let network = Network {
@@ -237,6 +237,6 @@ impl Core {
             created_at: now,
         };
         self.store.network_create(&network, &[subnet]).await?;
-        Ok(Some(network))
+        Ok(network)
     }
 }

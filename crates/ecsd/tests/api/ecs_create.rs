@@ -236,6 +236,13 @@ async fn failed_sub_job(server: &TestServer) {
 both!(failed_sub_job);
 
 async fn create_errors(server: &TestServer) {
+    // Without the seeded external network there is no EIP pool (Ecs.0013 below).
+    let admin = server.admin().await;
+    let public =
+        server.core().store_for_tests().network_list().await.unwrap().into_iter().find(|n| n.external).unwrap();
+    let token = [("x-auth-token", admin.token.as_str())];
+    let r = server.send(Method::DELETE, &format!("/networking/v2.0/networks/{}", public.id), &token, None).await;
+    assert_eq!(r.status, 204, "{}", r.body);
     let demo = server.demo().await;
     let p = place(server).await;
     let project = demo.project_id.clone();

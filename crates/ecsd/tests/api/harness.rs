@@ -65,7 +65,11 @@ impl TestServer {
         adjust(&mut config);
         let running = ecsd::start(config).await.expect("server starts");
         let base = format!("http://{}", running.addr);
-        TestServer { base, client: reqwest::Client::new(), running, _db: db, _dir: dir }
+        // Pooled connections are dropped well before ecsd's 75 s idle timeout:
+        // a request sent on a connection the server is closing that moment
+        // fails (`IncompleteMessage`), as after the fuzzer's 75 s run.
+        let client = reqwest::Client::builder().pool_idle_timeout(std::time::Duration::from_secs(20)).build().unwrap();
+        TestServer { base, client, running, _db: db, _dir: dir }
     }
 
     pub async fn stop(self) {

@@ -5,28 +5,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
+source scripts/lib.sh
 venv="$root/.venv-clients"
-if [[ ! -x "$venv/bin/openstack" || tests/clients/requirements.txt -nt "$venv/.installed" ]]; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --upgrade pip
-    "$venv/bin/pip" install --quiet -r tests/clients/requirements.txt
-    touch "$venv/.installed"
-fi
-
-cargo build --quiet -p ecsd
-work="$(mktemp -d)"
-log="$work/ecsd.log"
-"${CARGO_TARGET_DIR:-target}/debug/ecsd" serve --listen 127.0.0.1:0 --data-dir "$work/data" >"$work/banner" 2>"$log" &
-ecsd_pid=$!
-trap 'kill $ecsd_pid 2>/dev/null; wait $ecsd_pid 2>/dev/null; rm -rf "$work"' EXIT
-
-for _ in $(seq 100); do
-    grep -q '^then:' "$work/banner" 2>/dev/null && break
-    kill -0 $ecsd_pid 2>/dev/null || { cat "$log"; exit 1; }
-    sleep 0.1
-done
-endpoint="$(sed -n 's/^ecsd is serving on //p' "$work/banner")"
-[[ -n "$endpoint" ]] || { echo "ecsd did not start"; cat "$work/banner" "$log"; exit 1; }
+ensure_venv "$venv" tests/clients/requirements.txt openstack
+start_ecsd
 
 cat >"$work/clouds.yaml" <<YAML
 clouds:

@@ -13,35 +13,14 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
+source scripts/lib.sh
 venv="$root/.venv-tempest"
-if [[ ! -x "$venv/bin/tempest" || tests/tempest/requirements.txt -nt "$venv/.installed" ]]; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --upgrade pip
-    "$venv/bin/pip" install --quiet -r tests/tempest/requirements.txt
-    touch "$venv/.installed"
-fi
-
-if [[ -z ${ECSD_BIN:-} ]]; then
-    cargo build --quiet -p ecsd
-    ECSD_BIN="${CARGO_TARGET_DIR:-target}/debug/ecsd"
-fi
-work="$(mktemp -d)"
-log="$work/ecsd.log"
+ensure_venv "$venv" tests/tempest/requirements.txt tempest
 # tests/tempest/sim.json: a snapshot takes a second, as on a real host, so
 # that Tempest sees the server busy while it runs (everything else is instant).
-"$ECSD_BIN" serve --listen 127.0.0.1:0 --vnc-proxy-listen 127.0.0.1:0 --data-dir "$work/data" \
-    --sim-config "$root/tests/tempest/sim.json" >"$work/banner" 2>"$log" &
-ecsd_pid=$!
-trap 'kill $ecsd_pid 2>/dev/null; wait $ecsd_pid 2>/dev/null; rm -rf "$work"' EXIT
-
-for _ in $(seq 100); do
-    grep -q '^then:' "$work/banner" 2>/dev/null && break
-    kill -0 $ecsd_pid 2>/dev/null || { cat "$log"; exit 1; }
-    sleep 0.1
-done
-endpoint="$(sed -n 's/^ecsd is serving on //p' "$work/banner")"
-image="$(sed -n 's/^ *image: *\([0-9a-f-]*\).*/\1/p' "$work/banner")"
-[[ -n "$endpoint" && -n "$image" ]] || { echo "ecsd did not start"; cat "$work/banner" "$log"; exit 1; }
+start_ecsd --vnc-proxy-listen 127.0.0.1:0 --sim-config "$root/tests/tempest/sim.json"
+image="$(sed -n 's/^ *image: *\([0-9a-f-]*\).*/\1/p' "$banner")"
+[[ -n "$image" ]] || { echo "no image in ecsd's banner"; cat "$banner"; exit 1; }
 # A second image, for the tests that list or rebuild by a distinct one.
 truncate -s 1M "$work/alt.raw"
 image_alt="$("$ECSD_BIN" image import --data-dir "$work/data" --file "$work/alt.raw" --name cirros-alt --public |

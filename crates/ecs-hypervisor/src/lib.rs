@@ -64,10 +64,12 @@ pub enum Op {
     SetPassword,
     SetKeys,
     RemoteConsole,
+    /// Moving a guest between hosts (cold or live), on either end.
+    Migrate,
 }
 
 impl Op {
-    pub const ALL: [Op; 19] = [
+    pub const ALL: [Op; 20] = [
         Op::Spawn,
         Op::Destroy,
         Op::PowerOn,
@@ -87,6 +89,7 @@ impl Op {
         Op::SetPassword,
         Op::SetKeys,
         Op::RemoteConsole,
+        Op::Migrate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -110,6 +113,7 @@ impl Op {
             Op::SetPassword => "set_password",
             Op::SetKeys => "set_keys",
             Op::RemoteConsole => "remote_console",
+            Op::Migrate => "migrate",
         }
     }
 
@@ -255,6 +259,29 @@ pub struct ConsoleEndpoint {
     pub port: u16,
 }
 
+/// How a guest moves between hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveKind {
+    /// The guest is shut down on the source; its root disk is copied.
+    Cold,
+    /// The guest keeps running while its memory (and, with `block`, its
+    /// disks, when storage is not shared) is copied; QEMU's own migration.
+    Live { block: bool },
+}
+
+/// Where the destination receives a moving guest, as its
+/// [`Hypervisor::prepare_incoming`] answers: the source sends to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncomingGuest {
+    /// The destination host.
+    pub host: String,
+    /// Where to send: a QEMU migration URI (`tcp:ADDR:PORT`) for a live
+    /// move; for a cold one, where the root disk goes (a driver's own
+    /// scheme: a path, or a URL of the destination's agent).
+    pub uri: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RebootKind {
     Soft,
@@ -313,4 +340,55 @@ pub trait Hypervisor: Send + Sync + 'static {
     async fn set_public_keys(&self, id: &str, keys: &[String]) -> Result<()>;
     /// Where the guest's VNC console listens.
     async fn vnc_console(&self, id: &str) -> Result<ConsoleEndpoint>;
+
+    // Moving a guest to another host. The source and the destination
+    // are two drivers (two agents); the task engine calls, in order:
+    // `prepare_incoming` on the destination, `send_guest` on the source,
+    // then `finish_incoming` on the destination and `destroy` on the
+    // source; `abort_incoming` undoes a prepare. Each is idempotent.
+
+    /// Destination: gets ready to receive `spec`'s guest (a live move: a
+    /// guest waiting for its state; a cold one: a place for its disk).
+    async fn prepare_incoming(&self, spec: &GuestSpec, kind: MoveKind) -> Result<IncomingGuest> {
+        let _ = (spec, kind);
+        Err(HypervisorError::Unsupported { op: Op::Migrate, reason: format!("{} cannot receive guests", self.kind()) })
+    }
+
+    /// Source: sends the guest to `to`. Live: the guest runs on here until
+    /// the switch-over and is stopped here once the destination has it.
+    /// Cold: the guest must be shut down; its root disk is copied. The
+    /// guest stays defined here until `destroy` (a revert may need it).
+    async fn send_guest(&self, id: &str, to: &IncomingGuest, kind: MoveKind) -> Result<()> {
+        let _ = (id, to, kind);
+        Err(HypervisorError::Unsupported { op: Op::Migrate, reason: format!("{} cannot send guests", self.kind()) })
+    }
+
+    /// Destination: the received guest becomes this host's. Live: it runs
+    /// on. Cold: it is defined from the received disk with `spec` (its
+    /// flavor may be new) and started when `power_on`.
+    async fn finish_incoming(&self, spec: &GuestSpec, kind: MoveKind, power_on: bool) -> Result<GuestInfo> {
+        let _ = (spec, kind, power_on);
+        Err(HypervisorError::Unsupported { op: Op::Migrate, reason: format!("{} cannot receive guests", self.kind()) })
+    }
+
+    /// Destination: drops what `prepare_incoming` made and anything
+    /// received. Idempotent; an unknown guest is Ok.
+    async fn abort_incoming(&self, id: &str) -> Result<()> {
+        let _ = id;
+        Ok(())
+    }
+
+    /// Source: stops a live move in flight (Nova's migration abort); the
+    /// guest runs on here. Ok when nothing is in flight.
+    async fn cancel_send(&self, id: &str) -> Result<()> {
+        let _ = id;
+        Ok(())
+    }
+
+    /// Source: makes a live move that does not converge finish now
+    /// (Nova's force_complete: the guest is paused for the switch-over).
+    async fn force_complete_send(&self, id: &str) -> Result<()> {
+        let _ = id;
+        Ok(())
+    }
 }

@@ -45,6 +45,15 @@ pub struct HostRegistration {
     pub disk_ratio: f64,
 }
 
+/// A host that an agent runs: where the control plane reaches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostAgent {
+    pub name: String,
+    /// The agent's hypervisor, as it registered ("sim", "qemu-kvm", …).
+    pub driver: String,
+    pub url: String,
+}
+
 /// What one server holds on its host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Claim {
@@ -193,6 +202,35 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Registers a host that an agent runs (or updates it), with the URL
+    /// its agent serves the internal API at.
+    pub async fn host_register_agent(&self, h: &HostRegistration, agent_url: &str) -> StoreResult<ComputeHost> {
+        let host = self.host_register(h).await?;
+        sqlx::query("UPDATE compute_hosts SET agent_url = $1 WHERE name = $2")
+            .bind(agent_url)
+            .bind(&h.name)
+            .execute(&self.write)
+            .await?;
+        Ok(host)
+    }
+
+    /// The hosts run by agents, with the URLs of their agents, by name.
+    pub async fn host_agents(&self) -> StoreResult<Vec<HostAgent>> {
+        let rows =
+            sqlx::query("SELECT name, driver, agent_url FROM compute_hosts WHERE agent_url IS NOT NULL ORDER BY name")
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(HostAgent {
+                    name: row.try_get("name")?,
+                    driver: row.try_get("driver")?,
+                    url: row.try_get("agent_url")?,
+                })
+            })
+            .collect()
     }
 
     /// Enables or disables scheduling to a host.

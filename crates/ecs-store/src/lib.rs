@@ -40,7 +40,7 @@ pub use credential::Credential;
 pub use error::StoreError;
 pub use flavor::{FlavorListQuery, FlavorSortKey, SortDir};
 pub use floating_ip::FloatingRefusal;
-pub use host::{Claim, HostRegistration};
+pub use host::{Claim, HostAgent, HostRegistration};
 pub use keypair::{KeypairCreate, KeypairInsertRefusal};
 pub use port::PortRefusal;
 pub use security_group::GroupRefusal;

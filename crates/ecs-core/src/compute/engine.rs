@@ -33,6 +33,8 @@ use crate::Core;
 #[derive(Default)]
 pub struct Drivers {
     drivers: RwLock<HashMap<String, Arc<dyn Hypervisor>>>,
+    /// The hosts driven through their agents, with the agents' URLs.
+    remote: RwLock<HashMap<String, String>>,
     view: std::sync::Mutex<Option<(std::time::Instant, Vec<ComputeHost>)>>,
 }
 
@@ -64,6 +66,34 @@ impl Drivers {
 
     pub fn all(&self) -> Vec<Arc<dyn Hypervisor>> {
         self.drivers.read().expect("drivers lock").values().cloned().collect()
+    }
+
+    /// Drives the hosts `agents` names through their agents: a host new
+    /// here, or whose agent moved, gets a driver from `connector`; a
+    /// remote host no longer listed is dropped. Hosts driven in this
+    /// process are left as they are. Returns how many drivers changed.
+    pub fn sync_remote(&self, agents: &[ecs_store::HostAgent], connector: &dyn super::agents::Connector) -> usize {
+        let mut changed = 0;
+        let mut remote = self.remote.write().expect("remote lock");
+        let mut drivers = self.drivers.write().expect("drivers lock");
+        for agent in agents {
+            let local = drivers.contains_key(&agent.name) && !remote.contains_key(&agent.name);
+            if local || remote.get(&agent.name) == Some(&agent.url) {
+                continue;
+            }
+            drivers.insert(agent.name.clone(), connector.connect(agent));
+            remote.insert(agent.name.clone(), agent.url.clone());
+            changed += 1;
+        }
+        remote.retain(|name, _| {
+            let listed = agents.iter().any(|a| a.name == *name);
+            if !listed {
+                drivers.remove(name);
+                changed += 1;
+            }
+            listed
+        });
+        changed
     }
 
     /// The host records, read at most [`HOST_VIEW_TTL`] ago unless `fresh`.
@@ -330,14 +360,16 @@ async fn run_task(core: &Core, ClaimedTask { task, token }: ClaimedTask) {
     let span = tracing::info_span!("task", id = %task.id, kind = %task.kind, request_id = %task.request_id);
     let lease = Lease { token, lost: AtomicBool::new(false) };
     let task_id = task.id.clone();
+    // Every hypervisor call of the run carries the claim's fence.
+    let fence = ecs_hypervisor::fence::Fence { seq: task.seq, token: token.0 };
     let mut run = Run { core, lease: &lease, task, kind: params.kind(), progress, server: None };
-    let work = async move {
+    let work = ecs_hypervisor::fence::scope(fence, async move {
         with_saga!(&params, saga => match run.task.phase {
             TaskPhase::Pending | TaskPhase::Running => forward(&mut run, saga).await,
             TaskPhase::Unwinding => unwind(&mut run, saga).await,
             TaskPhase::Succeeded | TaskPhase::Failed => {}
         })
-    };
+    });
     async {
         // The heartbeat never ends by itself: the run ending ends it.
         tokio::select! {

@@ -61,6 +61,7 @@ impl TestServer {
             novncproxy_base_url_given: false,
             early_policy_gates: true,
             http: Default::default(),
+            internal: None,
         };
         adjust(&mut config);
         let running = ecsd::start(config).await.expect("server starts");

@@ -23,7 +23,7 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
@@ -119,7 +119,10 @@ pub async fn serve(listener: TcpListener, router: Router, mut stop: watch::Recei
                 router.clone().oneshot(request.map(axum::body::Body::new))
             });
             let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
-            builder.keep_alive_interval(Some(Duration::from_secs(10))).keep_alive_timeout(Duration::from_secs(20));
+            builder
+                .timer(TokioTimer::new())
+                .keep_alive_interval(Some(Duration::from_secs(10)))
+                .keep_alive_timeout(Duration::from_secs(20));
             let connection = builder.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
             let stopping = async move {

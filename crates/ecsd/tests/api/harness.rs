@@ -77,6 +77,11 @@ impl TestServer {
         self.running.stop().await.expect("clean stop");
     }
 
+    /// Where the internal API (agents' heartbeats) listens, if it does.
+    pub fn internal_addr(&self) -> Option<std::net::SocketAddr> {
+        self.running.internal_addr
+    }
+
     pub fn core(&self) -> &ecs_core::Core {
         &self.running.core
     }

@@ -210,7 +210,7 @@ impl InternalArgs {
             listen: self.internal_listen,
             secret: ecsd::internal::Secret::new(secret)?,
             timeouts: ecsd::internal::remote::Timeouts { call, moving: call * 30 },
-            sync_interval: std::time::Duration::from_secs(2),
+            sync_interval: std::time::Duration::from_secs(1),
         }))
     }
 }
@@ -254,6 +254,9 @@ struct AgentArgs {
     /// Simulated operation times: `zero` or `realistic`.
     #[arg(long, env = "ECSD_SIM_LATENCY", default_value = "zero", value_parser = ["zero", "realistic"])]
     sim_latency: String,
+    /// A JSON file of simulator settings (latency_ms, faults), as `ecsd serve --sim-config` takes.
+    #[arg(long, env = "ECSD_SIM_CONFIG")]
+    sim_config: Option<PathBuf>,
     /// QEMU accelerator.
     #[arg(long, env = "ECSD_ACCEL", default_value = "auto", value_parser = ["auto", "kvm", "tcg"])]
     accel: String,
@@ -564,13 +567,20 @@ async fn agent(args: AgentArgs) -> anyhow::Result<()> {
             },
             shutdown_timeout: std::time::Duration::from_secs(args.shutdown_timeout),
         }),
-        _ => ecsd::AgentDriver::Sim {
-            latency: if args.sim_latency == "realistic" {
+        _ => {
+            let mut settings = if args.sim_latency == "realistic" {
                 ecs_hypervisor::sim::SimControl::realistic().settings()
             } else {
-                Default::default()
-            },
-        },
+                ecs_hypervisor::sim::SimSettings::default()
+            };
+            if let Some(path) = &args.sim_config {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                let file: ecs_hypervisor::sim::SimSettings = serde_json::from_str(&text)?;
+                settings.latency_ms.extend(file.latency_ms);
+                settings.faults = file.faults;
+            }
+            ecsd::AgentDriver::Sim { latency: settings }
+        }
     };
     let config = AgentConfig {
         host: args.host.clone(),

@@ -442,6 +442,23 @@ async fn start_internal(
             }
         }
     });
+    // Agents' guests power off or die by themselves too: their servers
+    // follow (Nova's power-state sync), and leaked guests go.
+    let reconciler = core.clone();
+    let mut stopped = shutdown.subscribe();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stopped.wait_for(|s| *s) => return,
+            }
+            if let Err(e) = reconciler.reconcile_guests().await {
+                tracing::warn!(error = %e, "reconciling guests failed");
+            }
+        }
+    });
     let Some(addr) = config.listen else { return Ok(None) };
     let listener = TcpListener::bind(addr).await.with_context(|| format!("binding the internal API on {addr}"))?;
     let bound = listener.local_addr()?;

@@ -75,6 +75,17 @@ impl FenceBook {
         Ok(())
     }
 
+    /// Refuses `fence` if a newer one has acted on `guest`, recording nothing.
+    pub fn check(&self, guest: &str, fence: Fence) -> Result<(), HypervisorError> {
+        match self.seen.lock().expect("fence lock").get(guest) {
+            Some(newest) if *newest > fence => Err(HypervisorError::Fenced {
+                id: guest.to_string(),
+                message: format!("fence {fence} is older than {newest}"),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     pub fn newest(&self, guest: &str) -> Option<Fence> {
         self.seen.lock().expect("fence lock").get(guest).copied()
     }
@@ -165,6 +176,14 @@ async fn hypervisor_call(
         }
     }
     let _held = match (fence, call.guest()) {
+        // Stopping or hurrying a live move must not wait for the move
+        // (which holds the guest's lock) to end.
+        (Some(fence), Some(guest)) if matches!(call, Call::CancelSend { .. } | Call::ForceCompleteSend { .. }) => {
+            if let Err(e) = state.fences.check(guest, fence) {
+                return reply(StatusCode::CONFLICT, Reply::Error(e.into()));
+            }
+            None
+        }
         (Some(fence), Some(guest)) => {
             let held = state.guest_lock(guest).lock_owned().await;
             if let Err(e) = state.fences.admit(guest, fence) {

@@ -258,6 +258,9 @@ pub async fn start_agent(
             };
             let mut qemu_config = QemuConfig::under(&config.data_dir, &config.host, accel, network);
             qemu_config.shutdown_timeout = qemu.shutdown_timeout;
+            // TODO(qemu): a live move's `tcp:ADDR:PORT` and a cold move's disk
+            // URL must name this host as the other agent reaches it: the
+            // agent's advertised address (`config.advertise`'s host), not loopback.
             let driver = QemuHypervisor::new(qemu_config).context("opening the QEMU host's directories")?;
             let (vcpus, ram_mb, disk_gb) = host_capacity(&config.data_dir);
             tracing::info!(host = %config.host, accelerator = %why, ?network, vcpus, ram_mb, disk_gb, "QEMU hypervisor");
@@ -501,7 +504,7 @@ pub fn banner(running: &Running, config: &ServeConfig) -> String {
          \n  compute  (Nova):        {host}/v2.1\
          \n  database:               {db}\
          \n  hypervisor:             {hypervisor}\
-         \n  VNC console proxy:      {vnc}\
+         \n  VNC console proxy:      {vnc}{internal}\
          \n\n  admin:  user 'admin' / password '{admin_password}' / project 'admin' ({admin_pid})\
          \n  member: user 'demo'  / password '{demo_password}' / project 'demo'  ({demo_pid})\
          \n  image:   {image}\
@@ -532,6 +535,10 @@ pub fn banner(running: &Running, config: &ServeConfig) -> String {
             None => format!("{} simulated hosts", config.compute.sim_hosts),
         },
         vnc = running.vnc_addr.map(|a| format!("ws://{}/?token=…", reachable(a))).unwrap_or_else(|| "off".into()),
+        internal = running
+            .internal_addr
+            .map(|a| format!("\n  internal API (agents):  http://{} (HTTP/2)", reachable(a)))
+            .unwrap_or_default(),
     )
 }
 

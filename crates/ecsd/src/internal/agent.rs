@@ -127,6 +127,10 @@ impl AgentState {
 
 /// The agent's internal API (without the secret: see [`super::authenticated`]).
 pub fn router(state: AgentState) -> Router {
+    // TODO(qemu): a cold move's root disk streamed between agents (when
+    // storage is not shared) gets its own route here, e.g.
+    // `PUT /internal/v1/guests/{id}/disk` on the destination, named by the
+    // `IncomingGuest::uri` its `prepare_incoming` answers.
     Router::new().route("/internal/v1/hypervisor/{method}", post(hypervisor_call)).with_state(state)
 }
 

@@ -266,8 +266,46 @@ async fn a_returning_agent_destroys_guests_deleted_meanwhile() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(guests(d1.as_ref()).await, std::slice::from_ref(&keep), "the deleted server's guest is destroyed, the other kept");
+    assert_eq!(
+        guests(d1.as_ref()).await,
+        std::slice::from_ref(&keep),
+        "the deleted server's guest is destroyed, the other kept"
+    );
     admin.wait_status(&keep, "ACTIVE").await;
     a1.stop().await.unwrap();
     server.stop().await;
+}
+
+/// The driver of an agent's host keeps the contract every driver keeps,
+/// over the wire, its calls fenced as a task's are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_remote_driver_keeps_the_driver_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    // No control plane answers: the agent serves all the same.
+    let a1 = agent("agent-1", "127.0.0.1:9".parse().unwrap(), dir.path()).await;
+    let driver = driver_of("agent-1", &a1);
+    assert_eq!((driver.host(), driver.kind()), ("agent-1", "sim"));
+    let fence = ecs_hypervisor::fence::Fence { seq: 1, token: 1 };
+    ecs_hypervisor::fence::scope(
+        fence,
+        ecs_hypervisor::contract::run_all(driver.as_ref(), &ecs_hypervisor::contract::template()),
+    )
+    .await;
+    a1.stop().await.unwrap();
+}
+
+/// `ecsd agent` refuses bad settings before it starts.
+#[test]
+fn the_agent_refuses_bad_settings() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecsd")).arg("agent").args(args).output().unwrap();
+        assert!(!out.status.success(), "{args:?} started");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let base = ["--host", "h1", "--control-plane", "http://127.0.0.1:9", "--listen", "127.0.0.1:0"];
+    let with = |extra: &[&'static str]| base.iter().copied().chain(extra.iter().copied()).collect::<Vec<_>>();
+    assert!(run(&with(&["--internal-secret", "short"])).contains("at least 16"));
+    assert!(run(&with(&["--internal-secret", SECRET, "--heartbeat-interval", "0"])).contains("positive"));
+    assert!(run(&with(&["--internal-secret", SECRET, "--hypervisor", "xen"])).contains("invalid value"));
+    assert!(run(&["--host", "h1", "--internal-secret", SECRET]).contains("--control-plane"));
 }

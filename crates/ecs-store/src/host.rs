@@ -216,6 +216,18 @@ impl Store {
         Ok(host)
     }
 
+    /// The URL of the agent that runs the host `name`, if one does.
+    pub async fn host_agent_url(&self, name: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT agent_url FROM compute_hosts WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get("agent_url")?,
+            None => None,
+        })
+    }
+
     /// The hosts run by agents, with the URLs of their agents, by name.
     pub async fn host_agents(&self) -> StoreResult<Vec<HostAgent>> {
         let rows =

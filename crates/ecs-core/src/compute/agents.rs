@@ -115,7 +115,7 @@ impl Core {
         connector: &dyn Connector,
     ) -> Result<AgentAck> {
         report.check(host)?;
-        let known = self.store.host_agents().await?.into_iter().find(|a| a.name == host);
+        let known_url = self.store.host_agent_url(host).await?;
         let record = match self.store.host_get_by_name(host).await {
             Ok(h) => Some(h),
             Err(ecs_store::StoreError::NotFound) => None,
@@ -126,7 +126,7 @@ impl Core {
                 && h.availability_zone == report.availability_zone
                 && (h.vcpus, h.ram_mb, h.disk_gb) == (report.vcpus, report.ram_mb, report.disk_gb)
                 && (h.cpu_ratio, h.ram_ratio, h.disk_ratio) == (report.cpu_ratio, report.ram_ratio, report.disk_ratio)
-        }) && known.as_ref().is_some_and(|a| a.url == report.agent_url);
+        }) && known_url.as_deref() == Some(report.agent_url.as_str());
         let registered = report.fresh || !unchanged;
         let host_id = if registered {
             self.store.host_register_agent(&report.registration(host), &report.agent_url).await?.id

@@ -1,6 +1,7 @@
 //! The store conformance suite: every test runs on SQLite and on
 //! PostgreSQL (`both!`), each on a fresh database.
 
+mod agents;
 mod flavors;
 mod identity;
 mod keypairs;

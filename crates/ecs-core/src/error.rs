@@ -107,6 +107,12 @@ pub enum Kind {
     HostMapping,
     /// A hypervisor by id.
     Hypervisor,
+    /// A service (os-services) by id.
+    Service,
+    /// A service named by host (`id`) and binary (pre-2.53 os-services).
+    HostBinary {
+        binary: String,
+    },
     /// A hypervisor hostname pattern that matches none.
     HypervisorMatch,
     /// A Keystone domain (only the default one exists).
@@ -289,6 +295,14 @@ pub enum Conflict {
     NoConsole {
         server_id: String,
     },
+    /// The server's host is down: the action needs it.
+    HostUnavailable,
+    /// A compute service still has servers (os-services delete).
+    HostHasServers,
+    /// Evacuating from a host whose service is up.
+    HostStillUp {
+        host: String,
+    },
     Other(String),
 }
 
@@ -410,6 +424,8 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::Host => write!(f, "Host {id} could not be found."),
         Kind::HostMapping => write!(f, "Host '{id}' is not mapped to any cell"),
         Kind::Hypervisor => write!(f, "Hypervisor with ID '{id}' could not be found."),
+        Kind::Service => write!(f, "Service {id} could not be found."),
+        Kind::HostBinary { binary } => write!(f, "Could not find binary {binary} on host {id}."),
         Kind::HypervisorMatch => write!(f, "No hypervisor matching '{id}' could be found."),
         Kind::Domain => write!(f, "Could not find domain: {id}."),
         Kind::Project => write!(f, "Could not find project: {id}."),
@@ -523,6 +539,11 @@ impl fmt::Display for Error {
                 Conflict::NoConsole { server_id } => {
                     write!(f, "Guest does not have a console available for instance {server_id}.")
                 }
+                Conflict::HostUnavailable => f.write_str("Service is unavailable at this time."),
+                Conflict::HostHasServers => f.write_str(
+                    "Unable to delete compute service that is hosting instances. Migrate or delete the instances first.",
+                ),
+                Conflict::HostStillUp { host } => write!(f, "Compute service of {host} is still in use."),
                 Conflict::Other(m) => f.write_str(m),
             },
             Error::Forbidden(x) => match x {

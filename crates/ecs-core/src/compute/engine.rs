@@ -79,6 +79,12 @@ impl Drivers {
         Ok(view)
     }
 
+    /// Drops the cached view: a host's status changed, and the next
+    /// placement must see it.
+    pub fn forget_view(&self) {
+        *self.view.lock().expect("view lock") = None;
+    }
+
     /// Counts a claim in the view at once, so that the next placements
     /// made from the same view still spread.
     pub fn note_claim(&self, host_id: &str, claim: ecs_store::Claim) {

@@ -4,10 +4,10 @@
 //! service and hypervisor views, `host_status`, the scheduler, actions
 //! that need a server's host, evacuation — asks here.
 
-use std::collections::HashMap;
 use ecs_store::StoreError;
 use ecs_types::server::{ComputeHost, Server};
 use ecs_types::{AuthContext, Timestamp};
+use std::collections::HashMap;
 
 use crate::{Conflict, Core, Error, Kind, Result, policy};
 
@@ -177,7 +177,9 @@ impl Core {
 
     async fn service_apply(&self, host: ComputeHost, change: ServiceChange) -> Result<Service> {
         if change.enabled.is_none() && change.forced_down.is_none() {
-            return Err(Error::invalid("No updates were requested. Fields 'status' or 'forced_down' should be specified."));
+            return Err(Error::invalid(
+                "No updates were requested. Fields 'status' or 'forced_down' should be specified.",
+            ));
         }
         if change.enabled == Some(true) && change.disabled_reason.as_deref().is_some_and(|r| !r.is_empty()) {
             return Err(Error::invalid("Specifying 'disabled_reason' with status 'enabled' is invalid."));
@@ -195,7 +197,11 @@ impl Core {
         if let Some(forced_down) = change.forced_down {
             // TODO(moves): refuse to force a host up while `done` evacuation
             // records name it as their source (Nova's _check_for_evacuations).
-            record = self.store.host_set_forced_down(&host.id, forced_down).await.map_err(Error::not_found_as(Kind::Service, &host.id))?;
+            record = self
+                .store
+                .host_set_forced_down(&host.id, forced_down)
+                .await
+                .map_err(Error::not_found_as(Kind::Service, &host.id))?;
             self.drivers.forget_view();
             if host.forced_down && !forced_down {
                 self.host_returned(&record.name).await;

@@ -225,7 +225,8 @@ impl Store {
             let mut tx = self.write.begin().await?;
             // $1 is the time in both statements, so one name list serves
             // both; a beat from a clock ahead of ours was not a lapse.
-            let select = format!("SELECT name, heartbeat_at FROM compute_hosts WHERE heartbeat_at <= $1 AND name IN ({list})");
+            let select =
+                format!("SELECT name, heartbeat_at FROM compute_hosts WHERE heartbeat_at <= $1 AND name IN ({list})");
             let mut q = sqlx::query(&select).bind(time::to_db(now));
             for n in chunk {
                 q = q.bind(n);
@@ -278,10 +279,8 @@ impl Store {
     /// it again when it next starts, as a Nova compute service does.
     pub async fn host_delete(&self, id: &str) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
-        let Some(row) = sqlx::query("SELECT name FROM compute_hosts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
+        let Some(row) =
+            sqlx::query("SELECT name FROM compute_hosts WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?
         else {
             return Err(StoreError::NotFound);
         };

@@ -107,6 +107,8 @@ pub enum Kind {
     HostMapping,
     /// A hypervisor by id.
     Hypervisor,
+    /// A compute host named as a target (evacuate, migrate).
+    ComputeHost,
     /// A service (os-services) by id.
     Service,
     /// A service named by host (`id`) and binary (pre-2.53 os-services).
@@ -271,6 +273,12 @@ pub enum Invalid {
     },
     /// Resizing to the flavor the server has.
     SameFlavor,
+    /// Evacuating from a host whose service is up (Nova's 400).
+    HostStillUp {
+        host: String,
+    },
+    /// Evacuating to the host the server is on.
+    SameHost,
     /// A quota call for a project the identity service does not know
     /// (Nova's `verify_project_id`).
     NotAProject {
@@ -299,10 +307,6 @@ pub enum Conflict {
     HostUnavailable,
     /// A compute service still has servers (os-services delete).
     HostHasServers,
-    /// Evacuating from a host whose service is up.
-    HostStillUp {
-        host: String,
-    },
     Other(String),
 }
 
@@ -425,6 +429,7 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::HostMapping => write!(f, "Host '{id}' is not mapped to any cell"),
         Kind::Hypervisor => write!(f, "Hypervisor with ID '{id}' could not be found."),
         Kind::Service => write!(f, "Service {id} could not be found."),
+        Kind::ComputeHost => write!(f, "Compute host {id} not found."),
         Kind::HostBinary { binary } => write!(f, "Could not find binary {binary} on host {id}."),
         Kind::HypervisorMatch => write!(f, "No hypervisor matching '{id}' could be found."),
         Kind::Domain => write!(f, "Could not find domain: {id}."),
@@ -524,6 +529,8 @@ impl fmt::Display for Error {
                 }
                 Invalid::BatchSize { max, .. } => write!(f, "A batch names 1 to {max} servers."),
                 Invalid::SameFlavor => f.write_str("When resizing, instances must change flavor!"),
+                Invalid::HostStillUp { host } => write!(f, "Compute service of {host} is still in use."),
+                Invalid::SameHost => f.write_str("The target host can't be the same one."),
                 Invalid::NotAProject { id } => write!(f, "Project ID {id} is not a valid project."),
                 Invalid::Other(m) => f.write_str(m),
             },
@@ -543,7 +550,6 @@ impl fmt::Display for Error {
                 Conflict::HostHasServers => f.write_str(
                     "Unable to delete compute service that is hosting instances. Migrate or delete the instances first.",
                 ),
-                Conflict::HostStillUp { host } => write!(f, "Compute service of {host} is still in use."),
                 Conflict::Other(m) => f.write_str(m),
             },
             Error::Forbidden(x) => match x {

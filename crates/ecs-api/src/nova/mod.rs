@@ -7,6 +7,7 @@
 //! (400 "Malformed request URL") on a mismatch.
 
 mod error;
+mod evacuate;
 mod extensions;
 mod external_events;
 mod flavors;

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod engine;
+pub mod evacuate;
 pub mod external_events;
 mod failure;
 pub mod lifecycle;

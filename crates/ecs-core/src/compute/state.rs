@@ -33,6 +33,7 @@ pub enum Action {
     ChangePassword,
     SetKeypairs,
     RemoteConsole,
+    Evacuate,
 }
 
 impl Action {
@@ -64,6 +65,7 @@ impl Action {
             Action::ChangePassword => "changePassword",
             Action::SetKeypairs => "set_keypairs",
             Action::RemoteConsole => "get_vnc_console",
+            Action::Evacuate => "evacuate",
         }
     }
 
@@ -96,6 +98,7 @@ impl Action {
             Action::ChangePassword => "os_compute_api:os-admin-password",
             Action::SetKeypairs => "os_compute_api:servers:set_keypairs",
             Action::RemoteConsole => "os_compute_api:os-remote-consoles",
+            Action::Evacuate => "os_compute_api:os-evacuate",
         }
     }
 
@@ -120,6 +123,7 @@ impl Action {
             Action::Resize => &[Active, Stopped],
             Action::ConfirmResize | Action::RevertResize => &[Resized],
             Action::Rebuild => &[Active, Stopped, Error],
+            Action::Evacuate => &[Active, Stopped, Error],
             Action::ChangePassword => &[Active],
             Action::SetKeypairs => &[Active, Stopped],
             Action::RemoteConsole => &[Active, Stopped, Paused, Suspended, Resized, Rescued],
@@ -167,7 +171,7 @@ impl Action {
             Action::Resize => TaskState::ResizePrep,
             Action::RevertResize => TaskState::ResizeReverting,
             Action::ConfirmResize => TaskState::ResizeConfirming,
-            Action::Rebuild => TaskState::Rebuilding,
+            Action::Rebuild | Action::Evacuate => TaskState::Rebuilding,
             Action::ChangePassword => TaskState::UpdatingPassword,
             _ => return None,
         })

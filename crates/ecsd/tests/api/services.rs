@@ -225,3 +225,89 @@ async fn scheduler_skips_unavailable_hosts() {
     }
     server.stop().await;
 }
+
+async fn action(s: &Session<'_>, id: &str, version: &str, body: Value) -> crate::Reply {
+    s.post(&format!("/v2.1/servers/{id}/action"), Some(version), &body).await
+}
+
+async fn force_down(admin: &Session<'_>, host: &str, down: bool) {
+    let path = format!("/v2.1/os-services/{}", service_of(admin, host).await["id"].as_str().unwrap());
+    let r = admin.put(&path, V, &json!({"forced_down": down})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// Refused while the source host is up; after it is forced down the
+/// server is rebuilt elsewhere with its ports and metadata, and the host's
+/// stale copy goes when it comes back.
+async fn evacuation(server: &TestServer) {
+    let admin = server.admin().await;
+    let demo = server.demo().await;
+    let image = server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
+    let body = json!({"server": {"name": "evacuee", "flavorRef": "m1.tiny", "imageRef": image,
+        "networks": "auto", "metadata": {"role": "db"}}});
+    let r = demo.post("/v2.1/servers", Some("2.37"), &body).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.body["server"]["id"].as_str().unwrap().to_string();
+    let before = demo.wait_status(&id, "ACTIVE").await;
+    let source = host_of(&admin, &id).await;
+    let other = if source == "sim-host-1" { "sim-host-2" } else { "sim-host-1" };
+
+    // Refused while the source is up, and bad input.
+    let r = action(&admin, &id, "2.53", json!({"evacuate": {}})).await;
+    let message = r.assert_fault(400, "badRequest");
+    assert_eq!(message, format!("Compute service of {source} is still in use."));
+    action(&demo, &id, "2.53", json!({"evacuate": {}})).await.assert_fault(403, "forbidden");
+    action(&admin, &id, "2.53", json!({"evacuate": {"host": "nowhere"}})).await.assert_fault(404, "itemNotFound");
+    let same = action(&admin, &id, "2.53", json!({"evacuate": {"host": source}})).await;
+    assert_eq!(same.assert_fault(400, "badRequest"), "The target host can't be the same one.");
+    action(&admin, &id, "2.29", json!({"evacuate": {"force": true}})).await.assert_fault(400, "badRequest");
+    action(&admin, &id, "2.68", json!({"evacuate": {"host": other, "force": true}}))
+        .await
+        .assert_fault(400, "badRequest");
+    action(&admin, &id, "2.1", json!({"evacuate": {"host": other}})).await.assert_fault(400, "badRequest");
+    action(&admin, &id, "2.14", json!({"evacuate": {"onSharedStorage": false}})).await.assert_fault(400, "badRequest");
+    let unknown = uuid::Uuid::new_v4();
+    action(&admin, &unknown.to_string(), "2.53", json!({"evacuate": {}})).await.assert_fault(404, "itemNotFound");
+
+    // The host goes down; the server's host_status says so; evacuate it
+    // (before 2.14 the answer carries the new password).
+    force_down(&admin, &source, true).await;
+    assert_eq!(host_status(&admin, &id).await, "DOWN");
+    let r = action(&admin, &id, "2.1", json!({"evacuate": {"onSharedStorage": false, "adminPass": "s3cret"}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["adminPass"], "s3cret");
+    let after = demo
+        .wait_server(&id, |r| {
+            r.body["server"]["status"] == "ACTIVE" && r.body["server"]["OS-EXT-STS:task_state"].is_null()
+        })
+        .await;
+    let dest = host_of(&admin, &id).await;
+    assert_ne!(dest, source);
+    assert_eq!(after.body["server"]["metadata"], json!({"role": "db"}));
+    assert_eq!(after.body["server"]["addresses"], before["addresses"], "the same ports");
+    assert_eq!(host_status(&admin, &id).await, "UP");
+    let actions = admin.get(&format!("/v2.1/servers/{id}/os-instance-actions"), None).await;
+    assert!(
+        actions.body["instanceActions"].as_array().unwrap().iter().any(|a| a["action"] == "evacuate"),
+        "{}",
+        actions.body
+    );
+
+    // The source comes back: its copy of the guest is destroyed, the new one runs.
+    let drivers = server.core().drivers_for_tests();
+    let on = |host: &str| drivers.get(host).unwrap();
+    assert!(on(&source).list().await.unwrap().iter().any(|g| g.id == id), "the down host still has its copy");
+    force_down(&admin, &source, false).await;
+    assert!(!on(&source).list().await.unwrap().iter().any(|g| g.id == id), "the stale copy is gone");
+    assert!(on(&dest).list().await.unwrap().iter().any(|g| g.id == id));
+
+    // 2.95: evacuated servers end SHUTOFF.
+    force_down(&admin, &dest, true).await;
+    let r = action(&admin, &id, "2.95", json!({"evacuate": {}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.is_null() || r.body == json!({}) || r.body == json!(""), "no body from 2.14: {}", r.body);
+    demo.wait_status(&id, "SHUTOFF").await;
+    assert_ne!(host_of(&admin, &id).await, dest);
+    force_down(&admin, &dest, false).await;
+}
+both!(evacuation);

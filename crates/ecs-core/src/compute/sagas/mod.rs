@@ -25,6 +25,7 @@ use crate::compute::failure::TaskFailure;
 
 mod create;
 mod delete;
+mod evacuate;
 mod guest;
 mod interfaces;
 mod keys;
@@ -38,6 +39,7 @@ mod volumes;
 
 pub use create::{Params as CreateParams, PublicIp};
 pub use delete::Params as DeleteParams;
+pub use evacuate::Params as EvacuateParams;
 pub use interfaces::{AttachParams as AttachInterfaceParams, DetachParams as DetachInterfaceParams, NewNic};
 pub use keys::Params as KeypairsParams;
 pub use password::Params as PasswordParams;
@@ -266,6 +268,7 @@ task_kinds! {
     ChangePassword => "changePassword", action "changePassword", password::ON_FAILURE;
     AttachKeypairs => "attachKeypairs", action "attachKeypairs", keys::ON_FAILURE;
     DetachKeypairs => "detachKeypairs", action "detachKeypairs", keys::ON_FAILURE;
+    Evacuate => "evacuate", action "evacuate", evacuate::ON_FAILURE;
 }
 
 impl std::fmt::Display for TaskKind {
@@ -317,6 +320,7 @@ impl TaskKind {
             TaskKind::Rebuild => names::<RebuildParams>(),
             TaskKind::ChangePassword => names::<PasswordParams>(),
             TaskKind::AttachKeypairs | TaskKind::DetachKeypairs => names::<KeypairsParams>(),
+            TaskKind::Evacuate => names::<EvacuateParams>(),
         }
     }
 }
@@ -343,6 +347,7 @@ pub enum TaskParams {
     ChangePassword(PasswordParams),
     AttachKeypairs(KeypairsParams),
     DetachKeypairs(KeypairsParams),
+    Evacuate(EvacuateParams),
 }
 
 impl TaskParams {
@@ -364,6 +369,7 @@ impl TaskParams {
             TaskParams::ChangePassword(_) => TaskKind::ChangePassword,
             TaskParams::AttachKeypairs(_) => TaskKind::AttachKeypairs,
             TaskParams::DetachKeypairs(_) => TaskKind::DetachKeypairs,
+            TaskParams::Evacuate(_) => TaskKind::Evacuate,
         }
     }
 
@@ -401,6 +407,7 @@ impl TaskParams {
             TaskKind::ChangePassword => read(params).map(TaskParams::ChangePassword),
             TaskKind::AttachKeypairs => read(params).map(TaskParams::AttachKeypairs),
             TaskKind::DetachKeypairs => read(params).map(TaskParams::DetachKeypairs),
+            TaskKind::Evacuate => read(params).map(TaskParams::Evacuate),
         };
         parsed.map_err(|e| format!("{kind} task {} has malformed parameters: {e}", task.id))
     }
@@ -434,6 +441,7 @@ macro_rules! with_saga {
             $crate::compute::sagas::TaskParams::ChangePassword($saga) => $body,
             $crate::compute::sagas::TaskParams::AttachKeypairs($saga) => $body,
             $crate::compute::sagas::TaskParams::DetachKeypairs($saga) => $body,
+            $crate::compute::sagas::TaskParams::Evacuate($saga) => $body,
         }
     };
 }

@@ -101,10 +101,23 @@ impl Core {
         }
     }
 
+    /// Whether the host `name` is up; a host without a record is not.
+    pub async fn host_named_up(&self, name: &str) -> bool {
+        match self.store.host_get_by_name(name).await {
+            Ok(h) => self.host_is_up(&h),
+            Err(_) => false,
+        }
+    }
+
     /// Refuses an action that needs the server's host when the host is
     /// down (Nova's `check_instance_host(check_is_up=True)`, a 409).
     pub async fn require_server_host_up(&self, server: &Server) -> Result<()> {
         if self.server_host_up(server).await? { Ok(()) } else { Err(Conflict::HostUnavailable.into()) }
+    }
+
+    /// [`Core::require_server_host_up`] for the actions that need the host.
+    pub(crate) async fn require_host_for(&self, action: crate::compute::state::Action, server: &Server) -> Result<()> {
+        if action.needs_host() { self.require_server_host_up(server).await } else { Ok(()) }
     }
 
     /// Every host's `host_status`, by name.

@@ -150,6 +150,17 @@ impl Action {
         }
     }
 
+    /// Whether the action needs the server's host to be up: refused with
+    /// 409 while it is down (Nova's `check_instance_host(check_is_up=True)`).
+    /// A delete does without (Nova's local delete), and an evacuation
+    /// needs the host down.
+    pub fn needs_host(self) -> bool {
+        !matches!(
+            self,
+            Action::Delete | Action::ForceDelete | Action::Lock | Action::Unlock | Action::Update | Action::Evacuate
+        )
+    }
+
     /// Whether a locked server refuses this action for its non-admin owner.
     pub fn refused_when_locked(self) -> bool {
         !matches!(self, Action::Lock | Action::Unlock | Action::ConsoleOutput | Action::RemoteConsole)

@@ -311,3 +311,77 @@ async fn evacuation(server: &TestServer) {
     force_down(&admin, &dest, false).await;
 }
 both!(evacuation);
+
+/// A host forced down refuses what needs it (409, Nova's wording) but
+/// lets its servers be deleted (Nova's local delete).
+async fn down_host_actions(server: &TestServer) {
+    let admin = server.admin().await;
+    let demo = server.demo().await;
+    let id = boot(&demo, "stranded").await;
+    let host = host_of(&admin, &id).await;
+    force_down(&admin, &host, true).await;
+    let r = action(&demo, &id, "2.1", json!({"os-stop": null})).await;
+    assert_eq!(r.assert_fault(409, "conflictingRequest"), "Service is unavailable at this time.");
+    let r = action(&demo, &id, "2.1", json!({"reboot": {"type": "HARD"}})).await;
+    r.assert_fault(409, "conflictingRequest");
+    assert_eq!(demo.delete(&format!("/v2.1/servers/{id}"), None).await.status, 204);
+    demo.wait_server(&id, |r| r.status == 404).await;
+    // Its guest was left on the host; it goes when the host is back.
+    let driver = server.core().drivers_for_tests().get(&host).unwrap();
+    assert!(driver.list().await.unwrap().iter().any(|g| g.id == id));
+    force_down(&admin, &host, false).await;
+    assert!(!driver.list().await.unwrap().iter().any(|g| g.id == id));
+}
+both!(down_host_actions);
+
+/// A host that stops answering (its process killed: the simulator loses
+/// it) stops beating and is down within the detection window; a task
+/// caught on it fails cleanly; its server is evacuated; when it answers
+/// again its stale guest goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_host_is_detected_and_evacuated() {
+    let server = TestServer::start_serving(ecs_test_utils::sqlite(), |c| {
+        c.core.service_down_time = std::time::Duration::from_secs(2);
+        c.compute.heartbeat_interval = std::time::Duration::from_millis(500);
+    })
+    .await;
+    let admin = server.admin().await;
+    let demo = server.demo().await;
+    let id = boot(&demo, "victim").await;
+    let host = host_of(&admin, &id).await;
+    let lost_at = std::time::Instant::now();
+    server.sim().set_host_down(&host, true);
+    // Accepted while the host still looks up; the step retries, then the
+    // task fails once the host is down, and the server is not stuck.
+    let r = action(&demo, &id, "2.1", json!({"os-stop": null})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let after = demo.wait_server(&id, |r| r.body["server"]["OS-EXT-STS:task_state"].is_null()).await;
+    assert_eq!(after.body["server"]["status"], "ACTIVE", "{}", after.body);
+    loop {
+        if service_of(&admin, &host).await["state"] == "down" {
+            break;
+        }
+        assert!(lost_at.elapsed() < std::time::Duration::from_secs(10), "never detected");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let detected = lost_at.elapsed();
+    assert!(detected < std::time::Duration::from_secs(5), "detected after {detected:?}");
+    assert_eq!(host_status(&admin, &id).await, "UNKNOWN");
+    let r = action(&admin, &id, "2.53", json!({"evacuate": {}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    demo.wait_server(&id, |r| r.body["server"]["OS-EXT-STS:task_state"].is_null()).await;
+    let dest = host_of(&admin, &id).await;
+    assert_ne!(dest, host);
+    // The host answers again: its next beat notices the lapse and cleans up.
+    server.sim().set_host_down(&host, false);
+    let driver = server.core().drivers_for_tests().get(&host).unwrap();
+    for _ in 0..100 {
+        if !driver.list().await.unwrap().iter().any(|g| g.id == id) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!driver.list().await.unwrap().iter().any(|g| g.id == id), "stale guest left on {host}");
+    assert_eq!(service_of(&admin, &host).await["state"], "up");
+    server.stop().await;
+}

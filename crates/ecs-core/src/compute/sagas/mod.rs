@@ -66,11 +66,19 @@ pub enum StepError {
     /// The database failed us; the step runs again later.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The host did not answer: the step is tried again, backing off,
+    /// while the host may still be up; once its service is down the task
+    /// fails (and unwinds) rather than wait for it.
+    #[error("host {0} is unavailable")]
+    HostUnavailable(String),
 }
 
 impl From<HypervisorError> for StepError {
     fn from(e: HypervisorError) -> Self {
-        StepError::Fatal(e.to_string())
+        match e {
+            HypervisorError::HostDown(host) => StepError::HostUnavailable(host),
+            other => StepError::Fatal(other.to_string()),
+        }
     }
 }
 

@@ -107,6 +107,14 @@ pub enum Kind {
     HostMapping,
     /// A hypervisor by id.
     Hypervisor,
+    /// A compute host named as a target (evacuate, migrate).
+    ComputeHost,
+    /// A service (os-services) by id.
+    Service,
+    /// A service named by host (`id`) and binary (pre-2.53 os-services).
+    HostBinary {
+        binary: String,
+    },
     /// A hypervisor hostname pattern that matches none.
     HypervisorMatch,
     /// A Keystone domain (only the default one exists).
@@ -265,6 +273,12 @@ pub enum Invalid {
     },
     /// Resizing to the flavor the server has.
     SameFlavor,
+    /// Evacuating from a host whose service is up (Nova's 400).
+    HostStillUp {
+        host: String,
+    },
+    /// Evacuating to the host the server is on.
+    SameHost,
     /// A quota call for a project the identity service does not know
     /// (Nova's `verify_project_id`).
     NotAProject {
@@ -289,6 +303,10 @@ pub enum Conflict {
     NoConsole {
         server_id: String,
     },
+    /// The server's host is down: the action needs it.
+    HostUnavailable,
+    /// A compute service still has servers (os-services delete).
+    HostHasServers,
     Other(String),
 }
 
@@ -410,6 +428,9 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::Host => write!(f, "Host {id} could not be found."),
         Kind::HostMapping => write!(f, "Host '{id}' is not mapped to any cell"),
         Kind::Hypervisor => write!(f, "Hypervisor with ID '{id}' could not be found."),
+        Kind::Service => write!(f, "Service {id} could not be found."),
+        Kind::ComputeHost => write!(f, "Compute host {id} not found."),
+        Kind::HostBinary { binary } => write!(f, "Could not find binary {binary} on host {id}."),
         Kind::HypervisorMatch => write!(f, "No hypervisor matching '{id}' could be found."),
         Kind::Domain => write!(f, "Could not find domain: {id}."),
         Kind::Project => write!(f, "Could not find project: {id}."),
@@ -508,6 +529,8 @@ impl fmt::Display for Error {
                 }
                 Invalid::BatchSize { max, .. } => write!(f, "A batch names 1 to {max} servers."),
                 Invalid::SameFlavor => f.write_str("When resizing, instances must change flavor!"),
+                Invalid::HostStillUp { host } => write!(f, "Compute service of {host} is still in use."),
+                Invalid::SameHost => f.write_str("The target host can't be the same one."),
                 Invalid::NotAProject { id } => write!(f, "Project ID {id} is not a valid project."),
                 Invalid::Other(m) => f.write_str(m),
             },
@@ -523,6 +546,10 @@ impl fmt::Display for Error {
                 Conflict::NoConsole { server_id } => {
                     write!(f, "Guest does not have a console available for instance {server_id}.")
                 }
+                Conflict::HostUnavailable => f.write_str("Service is unavailable at this time."),
+                Conflict::HostHasServers => f.write_str(
+                    "Unable to delete compute service that is hosting instances. Migrate or delete the instances first.",
+                ),
                 Conflict::Other(m) => f.write_str(m),
             },
             Error::Forbidden(x) => match x {

@@ -22,6 +22,7 @@ pub mod quota;
 pub mod security_group;
 pub mod seed;
 pub mod server_group;
+pub mod service;
 pub mod signing;
 pub mod volume;
 
@@ -54,6 +55,9 @@ pub struct CoreConfig {
     pub novncproxy_base_url: String,
     /// How long a console token lives (Nova's `[consoleauth] token_ttl`).
     pub console_token_ttl: chrono::Duration,
+    /// A host not heard from for this long is down (Nova's
+    /// `service_down_time`).
+    pub service_down_time: std::time::Duration,
 }
 
 /// Quota limits every project starts with; -1 is unlimited.
@@ -85,6 +89,7 @@ impl Default for CoreConfig {
             engine: compute::EngineConfig::default(),
             novncproxy_base_url: "http://127.0.0.1:6080/vnc_auto.html".into(),
             console_token_ttl: chrono::Duration::minutes(10),
+            service_down_time: std::time::Duration::from_secs(30),
         }
     }
 }

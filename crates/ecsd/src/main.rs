@@ -321,6 +321,12 @@ struct ComputeArgs {
     /// A running task renews it every third of this.
     #[arg(long, env = "ECSD_TASK_LEASE", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     task_lease: u64,
+    /// Seconds between the heartbeats this process writes for the hosts it drives.
+    #[arg(long, env = "ECSD_HEARTBEAT_INTERVAL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    heartbeat_interval: u64,
+    /// Seconds without a heartbeat after which a host is down (Nova's service_down_time).
+    #[arg(long, env = "ECSD_SERVICE_DOWN_TIME", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    service_down_time: u64,
     /// Simulated compute hosts to run (sim-host-1 …).
     #[arg(long, env = "ECSD_SIM_HOSTS", default_value_t = 4)]
     sim_hosts: u32,
@@ -419,6 +425,10 @@ impl ServeArgs {
         core.quota.volumes = c.quota_volumes;
         core.quota.gigabytes = c.quota_gigabytes;
         core.engine.lease = std::time::Duration::from_secs(c.task_lease);
+        core.service_down_time = std::time::Duration::from_secs(c.service_down_time);
+        if c.heartbeat_interval >= c.service_down_time {
+            anyhow::bail!("--heartbeat-interval must be shorter than --service-down-time");
+        }
         if let Some(url) = &c.novncproxy_base_url {
             core.novncproxy_base_url = url.clone();
         }
@@ -436,6 +446,7 @@ impl ServeArgs {
             sim: c.sim_settings()?,
             single_node,
             qemu: c.qemu_settings()?,
+            heartbeat_interval: std::time::Duration::from_secs(c.heartbeat_interval),
         };
         Ok(ServeConfig {
             listen: self.listen,

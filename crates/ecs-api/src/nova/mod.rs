@@ -7,6 +7,7 @@
 //! (400 "Malformed request URL") on a mismatch.
 
 mod error;
+mod evacuate;
 mod extensions;
 mod external_events;
 mod flavors;
@@ -25,6 +26,7 @@ mod quota_sets;
 mod security_groups;
 mod server_groups;
 mod servers;
+mod services;
 mod simulator;
 mod tenant_networks;
 mod usage_audit;
@@ -36,7 +38,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use ecs_types::AuthContext;
 use serde_json::{Value, json};
@@ -126,7 +128,8 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/os-hypervisors/{id}/uptime", get(hosts::hypervisor_uptime))
         .route("/os-hypervisors/{id}/search", get(hosts::hypervisor_search))
         .route("/os-hypervisors/{id}/servers", get(hosts::hypervisor_servers))
-        .route("/os-services", get(hosts::services))
+        .route("/os-services", get(services::index))
+        .route("/os-services/{id}", put(services::update).delete(services::delete))
         .route("/os-hosts", get(os_hosts::index))
         .route("/os-hosts/{name}", get(os_hosts::show).put(os_hosts::update))
         .route("/os-hosts/{name}/startup", get(os_hosts::startup))

@@ -109,6 +109,12 @@ impl Drivers {
         Ok(view)
     }
 
+    /// Drops the cached view: a host's status changed, and the next
+    /// placement must see it.
+    pub fn forget_view(&self) {
+        *self.view.lock().expect("view lock") = None;
+    }
+
     /// Counts a claim in the view at once, so that the next placements
     /// made from the same view still spread.
     pub fn note_claim(&self, host_id: &str, claim: ecs_store::Claim) {
@@ -414,6 +420,9 @@ async fn forward<S: Saga>(run: &mut Run<'_>, saga: &S) {
     let steps = S::STEPS;
     // A completed step whose record waits for the next one.
     let mut carry: Option<TaskAdvance> = None;
+    // How long to wait before asking an unanswering host again.
+    let mut backoff = HOST_RETRY_FIRST;
+    let mut waited = Duration::ZERO;
     while (run.task.step as usize) < steps.len() {
         // A step carried to the next record runs without a write between:
         // a lost lease is noticed here.
@@ -520,9 +529,29 @@ async fn forward<S: Saga>(run: &mut Run<'_>, saga: &S) {
                 tracing::warn!(error = %e, "step hit a database error; the lease will run out and it retries");
                 return;
             }
+            Err(StepError::HostUnavailable(host)) => {
+                // Retry while the host may be up; give up once its service
+                // is down (or it kept silent for longer than that would take).
+                let patience = run.core.config.service_down_time * 2;
+                if waited < patience && run.core.host_named_up(&host).await {
+                    tracing::info!(%host, ?backoff, "host did not answer; retrying the step");
+                    tokio::time::sleep(backoff).await;
+                    waited += backoff;
+                    backoff = (backoff * 2).min(HOST_RETRY_MAX);
+                    run.server = None;
+                    continue;
+                }
+                let message = crate::Error::from(crate::Conflict::HostUnavailable).to_string();
+                return step_failed(run, saga, index, FailureKind::Hypervisor, message).await;
+            }
         }
     }
 }
+
+/// The first and the longest wait before a step whose host did not answer
+/// runs again.
+const HOST_RETRY_FIRST: Duration = Duration::from_millis(250);
+const HOST_RETRY_MAX: Duration = Duration::from_secs(5);
 
 fn advance_with_starts(advance: &TaskAdvance, step: i64) -> TaskAdvance {
     TaskAdvance { step, start_events: advance.start_events.clone(), ..Default::default() }

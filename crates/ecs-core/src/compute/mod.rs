@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod batch;
 pub mod engine;
+pub mod evacuate;
 pub mod external_events;
 mod failure;
 pub mod lifecycle;

@@ -30,9 +30,16 @@ fn capabilities_match(host: &ComputeHost, server: &Server) -> bool {
     })
 }
 
+/// Nova's ComputeFilter: a host takes new servers only while its service
+/// is enabled and up (beating, not forced down).
+// TODO(aggregates): keep calling this from the rewritten filters.
+pub fn host_available(core: &Core, host: &ComputeHost) -> bool {
+    host.enabled && core.host_is_up(host)
+}
+
 fn passes_filters(core: &Core, host: &ComputeHost, server: &Server, claim: Claim, tried: &[String]) -> bool {
     let az_ok = server.availability_zone.as_deref().is_none_or(|az| az == host.availability_zone);
-    host.enabled
+    host_available(core, host)
         && az_ok
         && capabilities_match(host, server)
         && !tried.contains(&host.name)

@@ -34,6 +34,7 @@ mod recovery;
 mod routes;
 mod security_groups;
 mod servers;
+mod services;
 mod sweep;
 mod transport;
 mod validation;

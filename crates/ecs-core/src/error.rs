@@ -103,6 +103,16 @@ pub enum Kind {
     Job,
     /// A compute host by name (os-hosts).
     Host,
+    /// A host aggregate by id.
+    Aggregate,
+    /// A host not in the aggregate (or either unknown), by host name.
+    AggregateHost {
+        aggregate_id: String,
+    },
+    /// A compute host by name (os-aggregates).
+    ComputeHost,
+    /// A dedicated host (ECS DeH) by id, unknown or another project's.
+    DedicatedHost,
     /// A host name no cell maps (os-hosts `show`).
     HostMapping,
     /// A hypervisor by id.
@@ -408,6 +418,10 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::ConsoleToken => write!(f, "The console token was not found or has expired."),
         Kind::Job => write!(f, "Job {id} could not be found."),
         Kind::Host => write!(f, "Host {id} could not be found."),
+        Kind::Aggregate => write!(f, "Aggregate {id} could not be found."),
+        Kind::AggregateHost { aggregate_id } => write!(f, "Cannot remove host {id} in aggregate {aggregate_id}"),
+        Kind::ComputeHost => write!(f, "Compute host {id} could not be found."),
+        Kind::DedicatedHost => write!(f, "Dedicated host {id} could not be found."),
         Kind::HostMapping => write!(f, "Host '{id}' is not mapped to any cell"),
         Kind::Hypervisor => write!(f, "Hypervisor with ID '{id}' could not be found."),
         Kind::HypervisorMatch => write!(f, "No hypervisor matching '{id}' could be found."),

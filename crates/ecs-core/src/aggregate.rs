@@ -5,6 +5,7 @@ use ecs_store::{ServerListQuery, StoreError};
 use ecs_types::aggregate::AZ_KEY;
 use ecs_types::server::ComputeHost;
 use ecs_types::{Aggregate, AuthContext};
+use serde_json::Value;
 
 use crate::{Core, Error, Kind, Result, policy};
 
@@ -215,6 +216,39 @@ impl Core {
             return Err(unknown());
         }
         Ok(host)
+    }
+
+    /// A create's `tenancy` and `dedicated_host_id` scheduler hints (seed
+    /// 002 §5.1.1, §8.1): `shared` or `dedicated`; a named dedicated host
+    /// must be the project's and in the zone asked for. A host id without
+    /// `dedicated` tenancy has no effect, as the seed says.
+    pub(crate) async fn check_tenancy_hints(&self, project_id: &str, hints: &Value, zone: Option<&str>) -> Result<()> {
+        let hint = |key: &str| -> Result<Option<String>> {
+            match &hints[key] {
+                Value::Null => Ok(None),
+                Value::String(s) => Ok(Some(s.clone())),
+                Value::Array(a) if a.len() == 1 && a[0].is_string() => Ok(a[0].as_str().map(str::to_string)),
+                _ => Err(Error::invalid(format!("Invalid {key} scheduler hint."))),
+            }
+        };
+        let dedicated = match hint("tenancy")?.as_deref() {
+            None | Some("shared") => false,
+            Some("dedicated") => true,
+            Some(other) => {
+                return Err(Error::invalid(format!("Invalid tenancy {other}: it is shared or dedicated.")));
+            }
+        };
+        let host_id = hint("dedicated_host_id")?;
+        if let (true, Some(id)) = (dedicated, host_id) {
+            let host = self.dedicated_host_for(project_id, &id).await?;
+            if zone.is_some_and(|z| z != host.availability_zone) {
+                return Err(Error::invalid(format!(
+                    "The dedicated host {id} is not in availability zone {}.",
+                    zone.unwrap_or_default()
+                )));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -421,7 +421,7 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::Aggregate => write!(f, "Aggregate {id} could not be found."),
         Kind::AggregateHost { aggregate_id } => write!(f, "Cannot remove host {id} in aggregate {aggregate_id}"),
         Kind::ComputeHost => write!(f, "Compute host {id} could not be found."),
-        Kind::DedicatedHost => write!(f, "Dedicated host {id} could not be found."),
+        Kind::DedicatedHost => write!(f, "The dedicated host {id} does not exist."),
         Kind::HostMapping => write!(f, "Host '{id}' is not mapped to any cell"),
         Kind::Hypervisor => write!(f, "Hypervisor with ID '{id}' could not be found."),
         Kind::HypervisorMatch => write!(f, "No hypervisor matching '{id}' could be found."),

@@ -21,6 +21,8 @@ fn time(t: ecs_types::Timestamp) -> String {
 }
 
 /// Whether the host answers: a simulated host the simulator has lost does not.
+// TODO(services): the compute service's liveness (heartbeat within the
+// detection window) once services land; used by zones detail too.
 fn up(state: &AppState, h: &ComputeHost) -> bool {
     let lost = state.sim.as_ref().is_some_and(|s| s.hosts_down().contains(&h.name));
     state.core.drives_host(&h.name) && !lost
@@ -28,12 +30,17 @@ fn up(state: &AppState, h: &ComputeHost) -> bool {
 
 pub async fn zones(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
     let _ = &call;
+    // A zone is available while one of its hosts' compute services is
+    // enabled (Nova's available and not-available zones).
     let hosts = state.core.compute_hosts().await?;
-    let mut names: Vec<String> = hosts.iter().map(|h| h.availability_zone.clone()).collect();
-    names.sort();
-    names.dedup();
-    let zones: Vec<Value> =
-        names.iter().map(|z| json!({"zoneName": z, "zoneState": {"available": true}, "hosts": null})).collect();
+    let mut zones: std::collections::BTreeMap<&str, bool> = std::collections::BTreeMap::new();
+    for h in &hosts {
+        *zones.entry(h.availability_zone.as_str()).or_default() |= h.enabled;
+    }
+    let zones: Vec<Value> = zones
+        .iter()
+        .map(|(z, available)| json!({"zoneName": z, "zoneState": {"available": available}, "hosts": null}))
+        .collect();
     Ok(Json(json!({"availabilityZoneInfo": zones})))
 }
 

@@ -2,6 +2,7 @@
 //! random port over a fresh database and drives it with an HTTP client.
 //! Tests declared with `both!` run on SQLite and on PostgreSQL.
 
+mod aggregates;
 mod compat;
 mod consoles;
 mod credentials;

@@ -125,13 +125,12 @@ impl HostView {
         &self.hosts[i as usize].host
     }
 
-    /// Counts a claim on `host_id` in the view.
-    pub fn note_claim(&self, host_id: &str, c: Claim) {
-        if let Some(s) = self.hosts.iter().find(|s| s.host.id == host_id) {
-            s.used_vcpus.fetch_add(c.vcpus, Ordering::Relaxed);
-            s.used_ram_mb.fetch_add(c.ram_mb, Ordering::Relaxed);
-            s.used_disk_gb.fetch_add(c.disk_gb, Ordering::Relaxed);
-        }
+    /// Counts a claim on host `i` in the view.
+    pub fn note_claim(&self, i: u32, c: Claim) {
+        let s = &self.hosts[i as usize];
+        s.used_vcpus.fetch_add(c.vcpus, Ordering::Relaxed);
+        s.used_ram_mb.fetch_add(c.ram_mb, Ordering::Relaxed);
+        s.used_disk_gb.fetch_add(c.disk_gb, Ordering::Relaxed);
     }
 
     /// The hosts that pass every filter for `p`, best first.
@@ -405,8 +404,7 @@ pub async fn place_on(
         let view = core.host_view(fresh).await?;
         let ranked = view.rank(&placement);
         for i in ranked.order {
-            let host = view.host(i).clone();
-            let Some(host) = claim_first(core, &view, server, claim, host).await? else { continue };
+            let Some(host) = claim_on(core, &view, i, server, claim).await? else { continue };
             // Members placed at the same moment: look again now that our
             // claim is written, and give way if a hard policy broke.
             if let Some(g) = &group
@@ -429,18 +427,20 @@ pub async fn place_on(
     Err(StepError::Failed(TaskFailure::new(FailureKind::NoValidHost, NO_VALID_HOST)))
 }
 
-/// Claims on `host`; the host that holds the server's claim, if any.
-async fn claim_first(
+/// Claims on the view's host `i`; the host that holds the server's claim,
+/// if any.
+async fn claim_on(
     core: &Core,
     view: &HostView,
+    i: u32,
     server: &Server,
     claim: Claim,
-    host: ComputeHost,
 ) -> Result<Option<ComputeHost>, StepError> {
+    let host = view.host(i);
     match core.store.host_claim(&server.id, &host.id, claim).await? {
         Some(holder) if holder == host.id => {
-            view.note_claim(&host.id, claim);
-            Ok(Some(host))
+            view.note_claim(i, claim);
+            Ok(Some(host.clone()))
         }
         // It held a claim elsewhere already: keep that placement.
         Some(_) => Ok(core.store.host_of_claim(&server.id).await?),
@@ -517,7 +517,7 @@ mod tests {
         let view = HostView::build(hosts, &[], |_| true);
         let first = names(&view, &view.rank(&placement("p")));
         assert_eq!(first, ["h00000", "h00002", "h00001"]);
-        view.note_claim("id-0", Claim { vcpus: 8, ram_mb: 150_000, disk_gb: 1 });
+        view.note_claim(0, Claim { vcpus: 8, ram_mb: 150_000, disk_gb: 1 });
         assert_eq!(names(&view, &view.rank(&placement("p")))[0], "h00002");
     }
 
@@ -630,8 +630,7 @@ mod tests {
             for r in 0..rounds {
                 p.zone = Some(["az1", "az2", "az3"][r % 3]);
                 let ranked = view.rank(&p);
-                let best = view.host(ranked.order[0]);
-                view.note_claim(&best.id, SMALL);
+                view.note_claim(ranked.order[0], SMALL);
             }
             let new_us = start.elapsed().as_secs_f64() * 1e6 / rounds as f64;
             let drivers = std::sync::RwLock::new(hosts.iter().map(|h| (h.name.clone(), ())).collect());

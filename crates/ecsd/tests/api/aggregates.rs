@@ -226,6 +226,33 @@ async fn zones_and_placement(server: &TestServer) {
     boot(&demo, "x", None, json!({"tenancy": "private"})).await.assert_fault(400, "badRequest");
     assert_eq!(server.core().dedicated_host_for(&demo.project_id, &id_of("sim-host-3")).await.unwrap().name, "sim-host-3");
     assert!(server.core().dedicated_host_for(&admin.project_id, &id_of("sim-host-3")).await.is_err());
+    // The ECS create takes the same hints, with the seed's code.
+    let store = server.core().store_for_tests();
+    let image = store.image_list().await.unwrap().remove(0).id;
+    let vpc = store.network_list().await.unwrap().into_iter().find(|n| !n.external).unwrap().id;
+    let subnet = store.subnet_list(&vpc).await.unwrap().remove(0).id;
+    let ecs = |hints: Value| {
+        json!({"server": {"name": "ecs-deh", "imageRef": image, "flavorRef": "s3.small.1", "vpcid": vpc,
+            "nics": [{"subnet_id": subnet}], "root_volume": {"volumetype": "SSD"}, "os:scheduler_hints": hints}})
+    };
+    let path = format!("/v1/{}/cloudservers", demo.project_id);
+    let headers = [("x-auth-token", demo.token.as_str())];
+    let bad = ecs(json!({"tenancy": "dedicated", "dedicated_host_id": id_of("sim-host-1")}));
+    let r = server.send(reqwest::Method::POST, &path, &headers, Some(&bad)).await;
+    assert_eq!((r.status.as_u16(), r.body["error"]["code"].as_str()), (400, Some("Ecs.0005")), "{}", r.body);
+    let good = ecs(json!({"tenancy": "dedicated", "dedicated_host_id": id_of("sim-host-3")}));
+    let r = server.send(reqwest::Method::POST, &path, &headers, Some(&good)).await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    let job = format!("/v1/{}/jobs/{}", demo.project_id, r.body["job_id"].as_str().unwrap());
+    let mut status = String::new();
+    for _ in 0..500 {
+        status = demo.get(&job, None).await.body["status"].as_str().unwrap_or("").to_string();
+        if status == "SUCCESS" || status == "FAIL" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, "SUCCESS");
     // A project with no dedicated host has nowhere to put a dedicated server.
     let (status, _) = host_of(&admin, &boot(&admin, "no-deh", None, json!({"tenancy": "dedicated"})).await).await;
     assert_eq!(status, "ERROR");

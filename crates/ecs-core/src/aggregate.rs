@@ -111,7 +111,10 @@ impl Core {
         policy::require_admin(ctx, "os_compute_api:os-aggregates:add_host")?;
         let agg = self.aggregate_by_id(id).await?;
         // TODO(services): a host is known by its compute service record once services land.
-        self.store.host_get_by_name(host).await.map_err(Error::not_found_or(|| Error::not_found(Kind::ComputeHost, host)))?;
+        self.store
+            .host_get_by_name(host)
+            .await
+            .map_err(Error::not_found_or(|| Error::not_found(Kind::ComputeHost, host)))?;
         if agg.hosts.iter().any(|h| h == host) {
             return Err(Error::conflict(format!("Aggregate {id} already has host {host}.")));
         }

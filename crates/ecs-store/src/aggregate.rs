@@ -87,14 +87,13 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get("id")?;
-            let inserted =
-                sqlx::query("INSERT INTO aggregates (id, uuid, name, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(id)
-                    .bind(uuid::Uuid::new_v4().to_string())
-                    .bind(name)
-                    .bind(time::to_db(chrono::Utc::now()))
-                    .execute(&mut *tx)
-                    .await;
+            let inserted = sqlx::query("INSERT INTO aggregates (id, uuid, name, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(name)
+                .bind(time::to_db(chrono::Utc::now()))
+                .execute(&mut *tx)
+                .await;
             match inserted.map_err(StoreError::from) {
                 Ok(_) => {}
                 Err(StoreError::Conflict(_)) => continue,

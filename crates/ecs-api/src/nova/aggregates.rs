@@ -133,8 +133,7 @@ fn metadata(v: &Value) -> Result<Vec<(String, Option<String>)>> {
     let map: &Map<String, Value> =
         v.as_object().ok_or_else(|| invalid("metadata", v, format!("{} is not of type 'object'", repr(v))))?;
     let key_ok = |k: &str| {
-        (1..=255).contains(&k.chars().count())
-            && k.chars().all(|c| c.is_ascii_alphanumeric() || "-_:. ".contains(c))
+        (1..=255).contains(&k.chars().count()) && k.chars().all(|c| c.is_ascii_alphanumeric() || "-_:. ".contains(c))
     };
     let mut changes = Vec::with_capacity(map.len());
     for (k, value) in map {

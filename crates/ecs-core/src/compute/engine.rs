@@ -25,8 +25,8 @@ use tokio::sync::{Notify, Semaphore};
 use tracing::Instrument;
 
 use super::failure::{FailureKind, TaskFailure};
-use super::scheduler::HostView;
 use super::sagas::{Progress, Saga, StepContext, StepError, TaskKind, TaskParams, with_saga};
+use super::scheduler::HostView;
 use crate::Core;
 
 /// The hypervisor drivers this process runs, by host name, and the

@@ -121,6 +121,11 @@ impl HostView {
         HostView { hosts: slots, by_name, zones, built: Instant::now() }
     }
 
+    /// Whether some host is in the zone `zone`.
+    pub fn has_zone(&self, zone: &str) -> bool {
+        self.zones.iter().any(|z| z == zone)
+    }
+
     pub fn host(&self, i: u32) -> &ComputeHost {
         &self.hosts[i as usize].host
     }
@@ -216,9 +221,10 @@ impl HostView {
             })
             .collect();
         let cmp = |a: &Key, b: &Key| {
-            a.group.cmp(&b.group).then(b.weight.total_cmp(&a.weight)).then_with(|| {
-                self.hosts[a.index as usize].host.name.cmp(&self.hosts[b.index as usize].host.name)
-            })
+            a.group
+                .cmp(&b.group)
+                .then(b.weight.total_cmp(&a.weight))
+                .then_with(|| self.hosts[a.index as usize].host.name.cmp(&self.hosts[b.index as usize].host.name))
         };
         let sorted = keyed.len().min(SHORTLIST);
         if keyed.len() > SHORTLIST {
@@ -592,8 +598,9 @@ mod tests {
     /// The scheduler as it was before the view: per decision, the view
     /// cloned, every host filtered with a driver lookup and all sorted.
     fn legacy_rank(hosts: &[ComputeHost], drivers: &std::sync::RwLock<HashMap<String, ()>>, c: Claim) -> usize {
-        let mut hosts: Vec<ComputeHost> = hosts
-            .to_vec()
+        // The old view was handed out as a clone of every record.
+        let view: Vec<ComputeHost> = hosts.to_vec();
+        let mut hosts: Vec<ComputeHost> = view
             .into_iter()
             .filter(|h| {
                 h.enabled

@@ -513,8 +513,8 @@ impl Core {
             None => None,
         };
         if let Some(az) = &req.availability_zone {
-            let zones = self.store.host_list().await?;
-            if !zones.iter().any(|h| &h.availability_zone == az) {
+            // The scheduler's view knows the zones: no scan of the hosts per create.
+            if !self.host_view(false).await?.has_zone(az) {
                 return Err(Invalid::AvailabilityZone.into());
             }
         }

@@ -74,7 +74,9 @@ async fn aggregate_api(server: &TestServer) {
     let clash = act(&admin, other, json!({"add_host": {"host": "sim-host-1"}})).await;
     assert_eq!(
         clash.assert_fault(409, "conflictingRequest"),
-        format!("Cannot add host to aggregate {other}. Reason: One or more hosts already in availability zone(s) ['az1'].")
+        format!(
+            "Cannot add host to aggregate {other}. Reason: One or more hosts already in availability zone(s) ['az1']."
+        )
     );
     // A zone-less aggregate takes it.
     let plain = create(&admin, "gpu", None).await;
@@ -107,11 +109,15 @@ async fn aggregate_api(server: &TestServer) {
     let moved = admin.put(&format!("{ACTION}/{id}"), None, &json!({"aggregate": {"availability_zone": "az9"}})).await;
     assert_eq!(moved.body["aggregate"]["availability_zone"], "az9", "{}", moved.body);
     admin.put(&format!("{ACTION}/{id}"), None, &json!({"aggregate": {}})).await.assert_fault(400, "badRequest");
-    admin.put(&format!("{ACTION}/77"), None, &json!({"aggregate": {"name": "z"}})).await.assert_fault(404, "itemNotFound");
+    admin
+        .put(&format!("{ACTION}/77"), None, &json!({"aggregate": {"name": "z"}}))
+        .await
+        .assert_fault(404, "itemNotFound");
 
     // The list shows them all, hosts and metadata included.
     let list = admin.get(ACTION, None).await;
-    let names: Vec<&str> = list.body["aggregates"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        list.body["aggregates"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["rack-one", "rack2", "gpu"]);
     assert_eq!(list.body["aggregates"][0]["hosts"], json!(["sim-host-1"]));
 
@@ -162,14 +168,22 @@ async fn zones_and_placement(server: &TestServer) {
     let az1 = create(&admin, "edge", Some("az1")).await;
     add(&admin, az1, "sim-host-1").await;
     let zones = admin.get("/v2.1/os-availability-zone", None).await;
-    let names: Vec<&str> =
-        zones.body["availabilityZoneInfo"].as_array().unwrap().iter().map(|z| z["zoneName"].as_str().unwrap()).collect();
+    let names: Vec<&str> = zones.body["availabilityZoneInfo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|z| z["zoneName"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["az1", "nova"], "{}", zones.body);
     let detail = admin.get("/v2.1/os-availability-zone/detail", None).await;
     let az1_hosts = &detail.body["availabilityZoneInfo"][0]["hosts"];
     assert!(az1_hosts["sim-host-1"]["nova-compute"]["available"].as_bool().unwrap(), "{}", detail.body);
     let hv = admin.get("/v2.1/os-hosts", None).await;
-    assert!(hv.body["hosts"].as_array().unwrap().iter().any(|h| h["host_name"] == "sim-host-1" && h["zone"] == "az1"), "{}", hv.body);
+    assert!(
+        hv.body["hosts"].as_array().unwrap().iter().any(|h| h["host_name"] == "sim-host-1" && h["zone"] == "az1"),
+        "{}",
+        hv.body
+    );
 
     // A server asked in az1 lands on its one host; that zone then keeps its name.
     let (status, host) = host_of(&admin, &boot(&demo, "in-az1", Some("az1"), json!({})).await).await;
@@ -224,7 +238,10 @@ async fn zones_and_placement(server: &TestServer) {
     boot(&admin, "x", None, foreign.clone()).await.assert_fault(400, "badRequest");
     boot(&demo, "x", Some("az1"), foreign).await.assert_fault(400, "badRequest");
     boot(&demo, "x", None, json!({"tenancy": "private"})).await.assert_fault(400, "badRequest");
-    assert_eq!(server.core().dedicated_host_for(&demo.project_id, &id_of("sim-host-3")).await.unwrap().name, "sim-host-3");
+    assert_eq!(
+        server.core().dedicated_host_for(&demo.project_id, &id_of("sim-host-3")).await.unwrap().name,
+        "sim-host-3"
+    );
     assert!(server.core().dedicated_host_for(&admin.project_id, &id_of("sim-host-3")).await.is_err());
     // The ECS create takes the same hints, with the seed's code.
     let store = server.core().store_for_tests();

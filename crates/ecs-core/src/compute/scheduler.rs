@@ -369,20 +369,35 @@ pub async fn place(
     tried: &[String],
     resumed: bool,
 ) -> Result<ComputeHost, StepError> {
-    place_on(core, server, claim, tried, None, resumed).await
+    let options = PlaceOptions { excluded: tried, resumed, ..Default::default() };
+    place_with(core, server, claim, options).await
 }
 
-/// [`place`], restricted to `requested_host` when given (a move to a
-/// named host). For the moves helper: migrate and evacuate call this with
-/// the source in `excluded`.
-pub async fn place_on(
+/// What a move adds to a placement.
+#[derive(Debug, Clone, Default)]
+pub struct PlaceOptions<'a> {
+    /// Hosts not to use: tried before, or the source of a move.
+    pub excluded: &'a [String],
+    /// Only this host (a migration's named target).
+    pub requested_host: Option<&'a str>,
+    /// Instead of the server's own hints (an ECS migrate between the
+    /// public pool and dedicated hosts).
+    pub tenancy: Option<Tenancy>,
+    /// The task ran before: a claim it holds is kept.
+    pub resumed: bool,
+}
+
+/// [`place`] with a move's options. For the moves helper: migrate and
+/// evacuate call this with the source in `excluded`, a target host in
+/// `requested_host` (after their own checks of it: enabled, up, same
+/// zone, `Core::dedicated_host_for`), and an ECS migrate's tenancy.
+pub async fn place_with(
     core: &Core,
     server: &Server,
     claim: Claim,
-    excluded: &[String],
-    requested_host: Option<&str>,
-    resumed: bool,
+    options: PlaceOptions<'_>,
 ) -> Result<ComputeHost, StepError> {
+    let PlaceOptions { excluded, requested_host, tenancy, resumed } = options;
     if resumed && let Some(host) = core.store.host_of_claim(&server.id).await? {
         return Ok(host);
     }
@@ -401,7 +416,7 @@ pub async fn place_on(
         claim,
         group: group.as_ref().and_then(|g| GroupPolicy::of(&g.policy, g.max_server_per_host)),
         group_members: &member_hosts,
-        tenancy: Tenancy::from_hints(&server.scheduler_hints),
+        tenancy: tenancy.unwrap_or_else(|| Tenancy::from_hints(&server.scheduler_hints)),
         requested_host,
         excluded,
         capabilities: &capabilities,

@@ -183,6 +183,7 @@ impl Core {
             .filter(|a| a.id != agg.id && a.hosts.iter().any(|h| hosts.contains(h)))
             .filter_map(|a| a.availability_zone().filter(|z| *z != zone).map(str::to_string))
             .collect();
+        conflicting.sort();
         conflicting.dedup();
         if !conflicting.is_empty() {
             let reason = format!("One or more hosts already in availability zone(s) {}", py_list(&conflicting));

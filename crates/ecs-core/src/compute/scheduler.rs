@@ -220,24 +220,30 @@ impl HostView {
                 Key { group, weight: ram / max_ram + cpu / max_cpu, index: i }
             })
             .collect();
-        let cmp = |a: &Key, b: &Key| {
-            a.group
-                .cmp(&b.group)
-                .then(b.weight.total_cmp(&a.weight))
-                .then_with(|| self.hosts[a.index as usize].host.name.cmp(&self.hosts[b.index as usize].host.name))
-        };
         let sorted = keyed.len().min(SHORTLIST);
         if keyed.len() > SHORTLIST {
-            keyed.select_nth_unstable_by(SHORTLIST - 1, cmp);
+            keyed.select_nth_unstable_by(SHORTLIST - 1, |a, b| self.order(a, b));
         }
-        keyed[..sorted].sort_by(cmp);
-        let mut rest = keyed.split_off(sorted);
-        // The rest is sorted only if the shortlist runs out (rarely).
-        if !rest.is_empty() {
-            rest.sort_by(cmp);
-        }
-        keyed.extend(rest);
-        Ranked { order: keyed.into_iter().map(|k| k.index).collect() }
+        keyed[..sorted].sort_by(|a, b| self.order(a, b));
+        // The rest is sorted only if the shortlist runs out (racing
+        // schedulers took it): see [`HostView::rest`].
+        let rest = keyed.split_off(sorted);
+        Ranked { order: keyed.into_iter().map(|k| k.index).collect(), rest }
+    }
+
+    /// Soft group policy first, then weight (heaviest first), then name.
+    fn order(&self, a: &Key, b: &Key) -> std::cmp::Ordering {
+        a.group
+            .cmp(&b.group)
+            .then(b.weight.total_cmp(&a.weight))
+            .then_with(|| self.hosts[a.index as usize].host.name.cmp(&self.hosts[b.index as usize].host.name))
+    }
+
+    /// The passing hosts after the shortlist, in order.
+    pub fn rest(&self, ranked: Ranked) -> Vec<u32> {
+        let mut rest = ranked.rest;
+        rest.sort_by(|a, b| self.order(a, b));
+        rest.into_iter().map(|k| k.index).collect()
     }
 }
 
@@ -248,10 +254,12 @@ struct Key {
     index: u32,
 }
 
-/// Hosts in the order to try them.
+/// Hosts in the order to try them: the shortlist, sorted, then
+/// [`HostView::rest`].
 #[derive(Default)]
 pub struct Ranked {
     pub order: Vec<u32>,
+    rest: Vec<Key>,
 }
 
 /// A server group's policy as the scheduler applies it: hard policies
@@ -423,8 +431,14 @@ pub async fn place_with(
     };
     for fresh in [false, true] {
         let view = core.host_view(fresh).await?;
-        let ranked = view.rank(&placement);
-        for i in ranked.order {
+        let mut ranked = view.rank(&placement);
+        let mut order = std::mem::take(&mut ranked.order).into_iter();
+        let mut later = Some(ranked);
+        // The shortlist, then (only if it runs out) the rest.
+        while let Some(i) = order.next().or_else(|| {
+            order = view.rest(later.take()?).into_iter();
+            order.next()
+        }) {
             let Some(host) = claim_on(core, &view, i, server, claim).await? else { continue };
             // Members placed at the same moment: look again now that our
             // claim is written, and give way if a hard policy broke.
@@ -523,8 +537,10 @@ mod tests {
         }
     }
 
-    fn names(view: &HostView, r: &Ranked) -> Vec<String> {
-        r.order.iter().map(|&i| view.host(i).name.clone()).collect()
+    fn names(view: &HostView, r: Ranked) -> Vec<String> {
+        let mut order = r.order.clone();
+        order.extend(view.rest(r));
+        order.iter().map(|&i| view.host(i).name.clone()).collect()
     }
 
     #[test]
@@ -536,10 +552,21 @@ mod tests {
         }
         hosts[1].used_ram_mb = 100_000;
         let view = HostView::build(hosts, &[], |_| true);
-        let first = names(&view, &view.rank(&placement("p")));
+        let first = names(&view, view.rank(&placement("p")));
         assert_eq!(first, ["h00000", "h00002", "h00001"]);
         view.note_claim(0, Claim { vcpus: 8, ram_mb: 150_000, disk_gb: 1 });
-        assert_eq!(names(&view, &view.rank(&placement("p")))[0], "h00002");
+        assert_eq!(names(&view, view.rank(&placement("p")))[0], "h00002");
+    }
+
+    #[test]
+    fn past_the_shortlist_the_order_holds() {
+        let hosts: Vec<ComputeHost> =
+            (0..30).map(|i| ComputeHost { used_ram_mb: (i * 1000) as i64, used_vcpus: 0, ..host(i, "nova") }).collect();
+        let view = HostView::build(hosts, &[], |_| true);
+        let ranked = view.rank(&placement("p"));
+        assert_eq!(ranked.order.len(), SHORTLIST);
+        let expected: Vec<String> = (0..30).map(|i| format!("h{i:05}")).collect();
+        assert_eq!(names(&view, ranked), expected);
     }
 
     #[test]
@@ -552,18 +579,18 @@ mod tests {
         let view = HostView::build(hosts, &aggs, |_| true);
         let mut p = placement("p3");
         p.zone = Some("az1");
-        assert_eq!(names(&view, &view.rank(&p)), ["h00000"]);
+        assert_eq!(names(&view, view.rank(&p)), ["h00000"]);
         p.project_id = "p1";
-        let mut az1 = names(&view, &view.rank(&p));
+        let mut az1 = names(&view, view.rank(&p));
         az1.sort();
         assert_eq!(az1, ["h00000", "h00001"]);
         p.zone = Some("nowhere");
         assert!(view.rank(&p).order.is_empty());
         // Shared tenancy never lands on a dedicated host; dedicated only there.
         p.zone = Some("az2");
-        assert_eq!(names(&view, &view.rank(&p)), ["h00002"]);
+        assert_eq!(names(&view, view.rank(&p)), ["h00002"]);
         p.tenancy = Tenancy::Dedicated { host_id: None };
-        assert_eq!(names(&view, &view.rank(&p)), ["h00003"]);
+        assert_eq!(names(&view, view.rank(&p)), ["h00003"]);
         p.project_id = "p2";
         assert!(view.rank(&p).order.is_empty());
         p.project_id = "p1";
@@ -577,7 +604,7 @@ mod tests {
         p.excluded = &[];
         p.requested_host = Some("h00002");
         p.zone = None;
-        assert_eq!(names(&view, &view.rank(&p)), ["h00002"]);
+        assert_eq!(names(&view, view.rank(&p)), ["h00002"]);
     }
 
     #[test]
@@ -588,19 +615,19 @@ mod tests {
         let mut p = placement("p");
         p.group_members = &members;
         p.group = Some(GroupPolicy::AntiAffinity { max_per_host: 1 });
-        assert_eq!(names(&view, &view.rank(&p)), ["h00000"]);
+        assert_eq!(names(&view, view.rank(&p)), ["h00000"]);
         p.group = Some(GroupPolicy::AntiAffinity { max_per_host: 2 });
-        let mut allowed = names(&view, &view.rank(&p));
+        let mut allowed = names(&view, view.rank(&p));
         allowed.sort();
         assert_eq!(allowed, ["h00000", "h00002"]);
         p.group = Some(GroupPolicy::Affinity);
-        let mut allowed = names(&view, &view.rank(&p));
+        let mut allowed = names(&view, view.rank(&p));
         allowed.sort();
         assert_eq!(allowed, ["h00001", "h00002"]);
         p.group = Some(GroupPolicy::SoftAffinity);
-        assert_eq!(names(&view, &view.rank(&p))[0], "h00001");
+        assert_eq!(names(&view, view.rank(&p))[0], "h00001");
         p.group = Some(GroupPolicy::SoftAntiAffinity);
-        assert_eq!(names(&view, &view.rank(&p))[0], "h00000");
+        assert_eq!(names(&view, view.rank(&p))[0], "h00000");
     }
 
     #[test]

@@ -103,12 +103,20 @@ pub enum Kind {
     Job,
     /// A compute host by name (os-hosts).
     Host,
+    /// A host aggregate by id.
+    Aggregate,
+    /// A host not in the aggregate (or either unknown), by host name.
+    AggregateHost {
+        aggregate_id: String,
+    },
+    /// A compute host by name (os-aggregates, evacuate and migrate targets).
+    ComputeHost,
+    /// A dedicated host (ECS DeH) by id, unknown or another project's.
+    DedicatedHost,
     /// A host name no cell maps (os-hosts `show`).
     HostMapping,
     /// A hypervisor by id.
     Hypervisor,
-    /// A compute host named as a target (evacuate, migrate).
-    ComputeHost,
     /// A service (os-services) by id.
     Service,
     /// A service named by host (`id`) and binary (pre-2.53 os-services).
@@ -426,10 +434,13 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::ConsoleToken => write!(f, "The console token was not found or has expired."),
         Kind::Job => write!(f, "Job {id} could not be found."),
         Kind::Host => write!(f, "Host {id} could not be found."),
+        Kind::Aggregate => write!(f, "Aggregate {id} could not be found."),
+        Kind::AggregateHost { aggregate_id } => write!(f, "Cannot remove host {id} in aggregate {aggregate_id}"),
+        Kind::ComputeHost => write!(f, "Compute host {id} could not be found."),
+        Kind::DedicatedHost => write!(f, "The dedicated host {id} does not exist."),
         Kind::HostMapping => write!(f, "Host '{id}' is not mapped to any cell"),
         Kind::Hypervisor => write!(f, "Hypervisor with ID '{id}' could not be found."),
         Kind::Service => write!(f, "Service {id} could not be found."),
-        Kind::ComputeHost => write!(f, "Compute host {id} not found."),
         Kind::HostBinary { binary } => write!(f, "Could not find binary {binary} on host {id}."),
         Kind::HypervisorMatch => write!(f, "No hypervisor matching '{id}' could be found."),
         Kind::Domain => write!(f, "Could not find domain: {id}."),

@@ -5,6 +5,7 @@
 //! [`AuthContext`](ecs_types::AuthContext) and returns [`Error`] on failure;
 //! each API dialect renders that error in its own format.
 
+pub mod aggregate;
 pub mod compute;
 pub mod credential;
 pub mod error;

@@ -7,7 +7,13 @@ use sqlx::any::AnyRow;
 
 use crate::{Store, StoreError, StoreResult, time};
 
-const COLUMNS: &str = "id, number, name, driver, availability_zone, vcpus, ram_mb, disk_gb, cpu_ratio, ram_ratio, disk_ratio, \
+/// A host's zone is its aggregates' `availability_zone` metadata (Nova
+/// forbids two different ones), else the zone it registered in (the
+/// deployment's default zone).
+const COLUMNS: &str = "id, number, name, driver, \
+    COALESCE((SELECT m.value FROM aggregate_hosts ah JOIN aggregate_metadata m ON m.aggregate_id = ah.aggregate_id \
+    AND m.key = 'availability_zone' WHERE ah.host = compute_hosts.name ORDER BY ah.aggregate_id LIMIT 1), \
+    availability_zone) AS availability_zone, vcpus, ram_mb, disk_gb, cpu_ratio, ram_ratio, disk_ratio, \
     used_vcpus, used_ram_mb, used_disk_gb, running_vms, enabled, heartbeat_at, forced_down, disabled_reason, started_at";
 
 fn host_from_row(row: &AnyRow) -> StoreResult<ComputeHost> {

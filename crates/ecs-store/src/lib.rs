@@ -8,6 +8,7 @@
 //! Methods are named resource-first (`flavor_get`, `keypair_create`), take
 //! and return `ecs-types` records, and never see HTTP.
 
+mod aggregate;
 mod client_token;
 mod console;
 mod credential;

@@ -33,12 +33,17 @@ fn up(state: &AppState, h: &ComputeHost) -> bool {
 
 pub async fn zones(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
     let _ = &call;
+    // A zone is available while one of its hosts' compute services is
+    // enabled (Nova's available and not-available zones).
     let hosts = state.core.compute_hosts().await?;
-    let mut names: Vec<String> = hosts.iter().map(|h| h.availability_zone.clone()).collect();
-    names.sort();
-    names.dedup();
-    let zones: Vec<Value> =
-        names.iter().map(|z| json!({"zoneName": z, "zoneState": {"available": true}, "hosts": null})).collect();
+    let mut zones: std::collections::BTreeMap<&str, bool> = std::collections::BTreeMap::new();
+    for h in &hosts {
+        *zones.entry(h.availability_zone.as_str()).or_default() |= h.enabled;
+    }
+    let zones: Vec<Value> = zones
+        .iter()
+        .map(|(z, available)| json!({"zoneName": z, "zoneState": {"available": available}, "hosts": null}))
+        .collect();
     Ok(Json(json!({"availabilityZoneInfo": zones})))
 }
 

@@ -6,6 +6,7 @@
 //! against the token's project by [`NovaCall`], answering as Nova does
 //! (400 "Malformed request URL") on a mismatch.
 
+mod aggregates;
 mod error;
 mod evacuate;
 mod extensions;
@@ -119,6 +120,9 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/limits", get(limits::show))
         .route("/os-server-groups", get(server_groups::index).post(server_groups::create))
         .route("/os-server-groups/{id}", get(server_groups::show).delete(server_groups::delete))
+        .route("/os-aggregates", get(aggregates::index).post(aggregates::create))
+        .route("/os-aggregates/{id}", get(aggregates::show).put(aggregates::update).delete(aggregates::delete))
+        .route("/os-aggregates/{id}/action", post(aggregates::action))
         .route("/os-availability-zone", get(hosts::zones))
         .route("/os-availability-zone/detail", get(hosts::zones_detail))
         .route("/os-hypervisors", get(hosts::hypervisors))

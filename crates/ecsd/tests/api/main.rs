@@ -4,6 +4,7 @@
 
 mod agents;
 mod cluster;
+mod aggregates;
 mod compat;
 mod consoles;
 mod credentials;

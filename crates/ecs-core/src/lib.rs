@@ -54,6 +54,9 @@ pub struct CoreConfig {
     pub novncproxy_base_url: String,
     /// How long a console token lives (Nova's `[consoleauth] token_ttl`).
     pub console_token_ttl: chrono::Duration,
+    /// Nova's `allow_resize_to_same_host`: a resize may stay on its host
+    /// (a cold migration never does). Off by default, as in Nova.
+    pub allow_resize_to_same_host: bool,
 }
 
 /// Quota limits every project starts with; -1 is unlimited.
@@ -85,6 +88,7 @@ impl Default for CoreConfig {
             engine: compute::EngineConfig::default(),
             novncproxy_base_url: "http://127.0.0.1:6080/vnc_auto.html".into(),
             console_token_ttl: chrono::Duration::minutes(10),
+            allow_resize_to_same_host: false,
         }
     }
 }

@@ -135,9 +135,10 @@ impl Core {
         if let Some(host) = host {
             let same = Error::invalid("Cannot migrate to the host where the server exists.");
             let target = self.move_target(&server, host, same).await?;
-            // Nova's scheduler refuses a disabled or unreachable host.
+            // Nova's scheduler refuses a disabled or unreachable host (400
+            // where the API waits for it, as `migrate` does).
             if !target.enabled || !self.host_answers(&target) {
-                return Err(Error::NoValidHost { reason: super::NO_VALID_HOST.into() });
+                return Err(Error::invalid(super::NO_VALID_HOST));
             }
         }
         let flavor = server.flavor.clone();
@@ -167,7 +168,7 @@ impl Core {
             // A forced move skips the scheduler, and with it the check of
             // a disabled host, as Nova's does.
             if !target.enabled && !req.force {
-                return Err(Error::NoValidHost { reason: super::NO_VALID_HOST.into() });
+                return Err(Error::invalid(super::NO_VALID_HOST));
             }
         }
         let params = TaskParams::LiveMigrate(LiveMigrateParams {

@@ -238,10 +238,19 @@ impl Core {
         policy::require_admin(ctx, "os_compute_api:servers:migrations:force_complete")?;
         let (server, m) = self.steered_migration(ctx, id, migration_id).await?;
         self.check_locked(ctx, &server, Action::LiveMigrate)?;
-        if !matches!(server.vm_state, VmState::Active | VmState::Paused)
-            || server.task_state != Some(TaskState::Migrating)
-        {
+        if !matches!(server.vm_state, VmState::Active | VmState::Paused) {
             return Err(super::state::invalid_state(Action::ForceComplete, &server));
+        }
+        if server.task_state != Some(TaskState::Migrating) {
+            // Nova names an idle task state `None`.
+            let state = server.task_state.map_or("None", |t| t.as_str()).to_string();
+            let attr = crate::StateAttr::TaskState;
+            return Err(Error::InvalidState {
+                action: Action::ForceComplete.name(),
+                server_id: server.id,
+                attr,
+                state,
+            });
         }
         if m.migration_type != MigrationType::LiveMigration || m.status != MigrationStatus::Running {
             return Err(invalid_migration_state(&m, &server.id, "force_complete"));

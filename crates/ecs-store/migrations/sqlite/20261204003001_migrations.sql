@@ -26,7 +26,7 @@ CREATE TABLE migrations (
     disk_processed    BIGINT,
     disk_remaining    BIGINT,
     -- A live move asked to finish now (force_complete); the step sending it acts.
-    force_complete    BOOLEAN NOT NULL DEFAULT FALSE,
+    force_complete    INTEGER NOT NULL DEFAULT FALSE,
     created_at        BIGINT NOT NULL,
     updated_at        BIGINT NOT NULL
 );

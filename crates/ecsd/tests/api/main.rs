@@ -23,6 +23,7 @@ mod keys;
 mod leases;
 mod lifecycle;
 mod metadata;
+mod moves;
 mod netsec;
 mod process;
 mod qemu;

@@ -141,6 +141,14 @@ pub enum Kind {
     Token,
     /// A paging marker that names nothing.
     Marker,
+    /// A migration (by Nova's integer id) of this server.
+    Migration {
+        server_id: String,
+    },
+    /// An in-progress live migration of this server.
+    LiveMigration {
+        server_id: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -456,6 +464,10 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::Credential => write!(f, "Could not find credential: {id}."),
         Kind::Token => write!(f, "Could not find token."),
         Kind::Marker => write!(f, "marker [{id}] not found"),
+        Kind::Migration { server_id } => write!(f, "Migration {id} not found for instance {server_id}"),
+        Kind::LiveMigration { server_id } => {
+            write!(f, "In-progress live migration {id} is not found for server {server_id}.")
+        }
     }
 }
 

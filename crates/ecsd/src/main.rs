@@ -368,6 +368,12 @@ struct ComputeArgs {
     /// Where the VNC console proxy (Nova's nova-novncproxy) listens, or `off`.
     #[arg(long, env = "ECSD_VNC_PROXY_LISTEN", default_value = "127.0.0.1:6080")]
     vnc_proxy_listen: String,
+    /// Whether a resize may stay on the server's host (Nova's
+    /// `allow_resize_to_same_host`). Default: false, as Nova's, except
+    /// under `--hypervisor qemu`, where this machine is the only host and a
+    /// resize could go nowhere else.
+    #[arg(long, env = "ECSD_ALLOW_RESIZE_TO_SAME_HOST")]
+    allow_resize_to_same_host: Option<bool>,
 }
 
 impl ComputeArgs {
@@ -432,6 +438,7 @@ impl ServeArgs {
         if let Some(url) = &c.novncproxy_base_url {
             core.novncproxy_base_url = url.clone();
         }
+        core.allow_resize_to_same_host = c.allow_resize_to_same_host.unwrap_or(c.hypervisor == "qemu");
         let vnc_proxy_listen = match c.vnc_proxy_listen.as_str() {
             "off" => None,
             addr => Some(addr.parse().with_context(|| format!("--vnc-proxy-listen {addr}"))?),

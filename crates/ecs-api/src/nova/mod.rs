@@ -21,6 +21,7 @@ mod lifecycle;
 mod limits;
 mod metadata;
 pub mod microversion;
+mod migrations;
 mod os_hosts;
 mod quota_classes;
 mod quota_sets;
@@ -194,6 +195,10 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/servers/{id}/remote-consoles", post(lifecycle::remote_console))
         .route("/os-console-auth-tokens/{token}", get(lifecycle::console_auth_token))
         .route("/servers/{id}/os-instance-actions", get(servers::actions_index))
+        .route("/os-migrations", get(migrations::index))
+        .route("/servers/{id}/migrations", get(migrations::server_index))
+        .route("/servers/{id}/migrations/{migration_id}", get(migrations::server_show).delete(migrations::server_abort))
+        .route("/servers/{id}/migrations/{migration_id}/action", post(migrations::server_action))
         .route("/servers/{id}/os-instance-actions/{request_id}", get(servers::actions_show))
         .route("/os-simulator", get(simulator::show).put(simulator::update))
         .route("/os-server-external-events", post(external_events::create))

@@ -26,6 +26,7 @@ mod keys;
 mod leases;
 mod lifecycle;
 mod metadata;
+mod moves;
 mod netsec;
 mod process;
 mod qemu;

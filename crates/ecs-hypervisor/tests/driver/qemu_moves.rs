@@ -1,0 +1,231 @@
+//! Moving the tiny guest between two QEMU drivers on this machine, each
+//! with its own data directory, as two agents' hosts: live (with block
+//! migration, and over shared volumes), cold, cancelled, and the moves
+//! the driver refuses.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ecs_hypervisor::qemu::{AccelChoice, NetworkMode, QemuConfig, QemuHypervisor, detect_accel};
+use ecs_hypervisor::{
+    BootSource, DiskSpec, GuestSpec, Hypervisor, HypervisorError, MoveKind, Op, PowerState, contract,
+};
+use ecs_test_utils::tiny_guest;
+
+struct Pair {
+    a: Arc<QemuHypervisor>,
+    b: QemuHypervisor,
+    base: GuestSpec,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Pair {
+    /// A failed check must not leave guests running after the test.
+    fn drop(&mut self) {
+        for driver in [self.a.as_ref(), &self.b] {
+            let Ok(guests) = std::fs::read_dir(&driver.config().state_dir) else { continue };
+            for guest in guests.flatten() {
+                if let Ok(pid) = std::fs::read_to_string(guest.path().join("qemu.pid")) {
+                    let _ = std::process::Command::new("kill").args(["-9", pid.trim()]).status();
+                }
+            }
+        }
+    }
+}
+
+/// Two hosts; with `shared_volumes` their volumes live in one directory
+/// (shared storage), otherwise nothing is shared.
+fn pair(shared_volumes: bool, bandwidth: Option<u64>) -> Option<Pair> {
+    let guest = tiny_guest(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")))?;
+    let dir = tempfile::tempdir().unwrap();
+    let (accel, _) = detect_accel(AccelChoice::Auto).unwrap();
+    let config = |name: &str| {
+        let mut config = QemuConfig::under(&dir.path().join(name), name, accel, NetworkMode::User);
+        config.shutdown_timeout = Duration::from_secs(1);
+        config.migration_bandwidth = bandwidth;
+        config
+    };
+    let a = config("qemu-a");
+    let mut b = config("qemu-b");
+    if shared_volumes {
+        b.volumes_dir = a.volumes_dir.clone();
+    }
+    let mut base = contract::template();
+    base.boot = BootSource { kernel: Some(guest.kernel), initrd: Some(guest.initrd), ..Default::default() };
+    base.user_data = Some(b"count".to_vec());
+    Some(Pair { a: Arc::new(QemuHypervisor::new(a).unwrap()), b: QemuHypervisor::new(b).unwrap(), base, _dir: dir })
+}
+
+/// The console once it shows `text`.
+async fn console_shows(d: &dyn Hypervisor, id: &str, text: &str) -> String {
+    for _ in 0..600 {
+        let log = d.console_log(id, None).await.unwrap();
+        if log.contains(text) {
+            return log;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the console of {id} on {} never showed {text:?}: {}", d.host(), d.console_log(id, None).await.unwrap());
+}
+
+/// The counter the guest prints every second, in order.
+fn counts(log: &str) -> Vec<u64> {
+    log.lines().filter_map(|l| l.trim().strip_prefix("ecsd-guest: count ")?.trim().parse().ok()).collect()
+}
+
+async fn live_move(p: &Pair, spec: &GuestSpec, block: bool) {
+    let id = &spec.id;
+    let kind = MoveKind::Live { block };
+    let before = counts(&console_shows(p.a.as_ref(), id, "ecsd-guest: count 3").await);
+    let to = p.b.prepare_incoming(spec, kind).await.unwrap();
+    assert_eq!(to.host, "qemu-b");
+    assert_eq!(p.b.prepare_incoming(spec, kind).await.unwrap(), to, "a repeated prepare gives the same place");
+    assert!(p.b.list().await.unwrap().is_empty(), "an incoming guest is not the host's yet");
+    p.a.send_guest(id, &to, kind).await.unwrap();
+    p.a.send_guest(id, &to, kind).await.expect("a repeated send of a moved guest succeeds");
+    let info = p.b.finish_incoming(spec, kind, true).await.unwrap();
+    assert_eq!(info.power_state, PowerState::Running);
+    let stats = p.a.move_stats(id).unwrap();
+    eprintln!("live move (block: {block}): {stats:?}");
+    assert!(stats.downtime_ms > 0 && stats.total_ms >= stats.downtime_ms, "{stats:?}");
+    // The source keeps the guest, stopped, until it is destroyed.
+    assert_eq!(p.a.info(id).await.unwrap().unwrap().power_state, PowerState::Shutdown);
+    p.a.destroy(id).await.unwrap();
+
+    // The console continues on the destination, the counter with no restart.
+    let last = *before.last().unwrap();
+    let log = console_shows(&p.b, id, &format!("ecsd-guest: count {}\n", last + 3)).await;
+    let after = counts(&log);
+    assert_eq!(after, (1..=*after.last().unwrap()).collect::<Vec<_>>(), "no restart, no gap: {log}");
+    assert_eq!(log.matches("Linux version").count(), 1, "one boot: {log}");
+    assert_eq!(p.b.list().await.unwrap().len(), 1);
+    p.b.destroy(id).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qemu_live_block_migration_keeps_the_guest_running() {
+    let Some(p) = pair(false, None) else { return };
+    let mut spec = contract::spec_from(&p.base, "q-live");
+    // A data volume travels with the root disk.
+    spec.disks.push(DiskSpec { id: "q-live-vol".into(), size_gb: 1, device: "/dev/vdb".into(), source: None });
+    p.a.spawn(&spec).await.unwrap();
+    live_move(&p, &spec, true).await;
+    assert!(p.b.config().volumes_dir.join("q-live-vol.qcow2").exists(), "the volume was copied");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qemu_live_migration_over_shared_volumes_copies_no_disk() {
+    let Some(p) = pair(true, None) else { return };
+    let mut spec = contract::spec_from(&p.base, "q-shared");
+    spec.disks.push(DiskSpec { id: "q-shared-boot".into(), size_gb: 1, device: "/dev/vda".into(), source: None });
+    p.a.spawn(&spec).await.unwrap();
+    live_move(&p, &spec, false).await;
+    assert_eq!(p.a.move_stats("q-shared").unwrap().disk_ms, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qemu_cold_migration_copies_the_root_disk_and_console() {
+    let Some(p) = pair(false, None) else { return };
+    let spec = contract::spec_from(&p.base, "q-cold");
+    p.a.spawn(&spec).await.unwrap();
+    console_shows(p.a.as_ref(), "q-cold", "ecsd-guest: count 1").await;
+    let to = p.b.prepare_incoming(&spec, MoveKind::Cold).await.unwrap();
+    let err = p.a.send_guest("q-cold", &to, MoveKind::Cold).await.unwrap_err();
+    assert!(matches!(err, HypervisorError::InvalidState { state: PowerState::Running, op: Op::Migrate, .. }), "{err}");
+    p.a.power_off("q-cold", false).await.unwrap();
+    p.a.send_guest("q-cold", &to, MoveKind::Cold).await.unwrap();
+    p.a.send_guest("q-cold", &to, MoveKind::Cold).await.expect("a repeated copy succeeds");
+    let root = |d: &QemuHypervisor| d.config().state_dir.join("q-cold/root.qcow2");
+    let same = std::process::Command::new("qemu-img")
+        .args(["compare", "-q"])
+        .args([root(&p.a), root(&p.b)])
+        .status()
+        .unwrap();
+    assert!(same.success(), "the destination's root disk is the source's");
+    eprintln!("cold move: {:?}", p.a.move_stats("q-cold").unwrap());
+
+    // Finished with a bigger flavor (a resize to another host), and started.
+    let resized = GuestSpec { root_gb: 2, ..spec.clone() };
+    let info = p.b.finish_incoming(&resized, MoveKind::Cold, true).await.unwrap();
+    assert_eq!((info.power_state, info.root_gb), (PowerState::Running, 2));
+    p.b.finish_incoming(&resized, MoveKind::Cold, true).await.expect("a repeated finish succeeds");
+    let log = console_shows(&p.b, "q-cold", "ecsd-guest: uuid q-cold").await;
+    let log = if log.matches("Linux version").count() < 2 { console_shows(&p.b, "q-cold", "count 1").await } else { log };
+    assert_eq!(log.matches("Linux version").count(), 2, "the log goes on from the source's boot: {log}");
+    let size = std::process::Command::new("qemu-img").args(["info", "--output=json"]).arg(root(&p.b)).output().unwrap();
+    assert!(String::from_utf8_lossy(&size.stdout).contains("\"virtual-size\": 2147483648"));
+    // A revert: the destination's copy goes, the source's starts again.
+    p.b.destroy("q-cold").await.unwrap();
+    p.a.power_on("q-cold").await.unwrap();
+    assert_eq!(p.a.info("q-cold").await.unwrap().unwrap().power_state, PowerState::Running);
+    p.a.destroy("q-cold").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qemu_cancelled_live_migration_leaves_the_guest_running_on_its_source() {
+    // 200 KB/s: the move cannot finish before it is cancelled.
+    let Some(p) = pair(false, Some(200_000)) else { return };
+    let spec = contract::spec_from(&p.base, "q-cancel");
+    p.a.spawn(&spec).await.unwrap();
+    console_shows(p.a.as_ref(), "q-cancel", "ecsd-guest: count 2").await;
+    let kind = MoveKind::Live { block: true };
+    let to = p.b.prepare_incoming(&spec, kind).await.unwrap();
+    let a = p.a.clone();
+    let send = tokio::spawn({
+        let (a, to) = (a.clone(), to.clone());
+        async move { a.send_guest("q-cancel", &to, kind).await }
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(a.info("q-cancel").await.unwrap().unwrap().power_state, PowerState::Running, "info does not wait");
+    a.force_complete_send("q-cancel").await.unwrap();
+    a.cancel_send("q-cancel").await.unwrap();
+    let err = send.await.unwrap().unwrap_err();
+    assert!(err.to_string().contains("cancelled"), "{err}");
+    assert_eq!(a.info("q-cancel").await.unwrap().unwrap().power_state, PowerState::Running);
+    let last = *counts(&a.console_log("q-cancel", None).await.unwrap()).last().unwrap();
+    console_shows(a.as_ref(), "q-cancel", &format!("ecsd-guest: count {}\n", last + 2)).await;
+    a.cancel_send("q-cancel").await.expect("nothing in flight is Ok");
+    p.b.abort_incoming("q-cancel").await.unwrap();
+    p.b.abort_incoming("q-cancel").await.unwrap();
+    assert!(!p.b.config().state_dir.join("q-cancel").exists(), "the destination dropped everything");
+    a.destroy("q-cancel").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qemu_moves_refused() {
+    let Some(p) = pair(false, None) else { return };
+    let spec = contract::spec_from(&p.base, "q-bad");
+    p.a.spawn(&spec).await.unwrap();
+    // Without shared storage only a block migration copies the root disk.
+    let err = p.b.prepare_incoming(&spec, MoveKind::Live { block: false }).await.unwrap_err();
+    assert!(err.to_string().contains("not on storage this host shares"), "{err}");
+    assert!(!p.b.config().state_dir.join("q-bad").exists(), "a refused prepare leaves nothing");
+    // A guest cannot come to the host it is on, nor go to it.
+    let err = p.a.prepare_incoming(&spec, MoveKind::Cold).await.unwrap_err();
+    assert!(err.to_string().contains("already on host qemu-a"), "{err}");
+    let to = p.b.prepare_incoming(&spec, MoveKind::Cold).await.unwrap();
+    let here = ecs_hypervisor::IncomingGuest { host: "qemu-a".into(), uri: to.uri.clone() };
+    assert!(p.a.send_guest("q-bad", &here, MoveKind::Cold).await.unwrap_err().to_string().contains("its own host"));
+    // Nothing received: the destination cannot finish.
+    let err = p.b.finish_incoming(&spec, MoveKind::Cold, true).await.unwrap_err();
+    assert!(err.to_string().contains("was not received"), "{err}");
+    let err = p.b.finish_incoming(&spec, MoveKind::Live { block: true }, true).await.unwrap_err();
+    assert!(err.to_string().contains("prepared for a Cold move"), "{err}");
+    p.b.abort_incoming("q-bad").await.unwrap();
+    // A stopped guest does not move live; an unknown one not at all.
+    p.a.power_off("q-bad", false).await.unwrap();
+    let live = MoveKind::Live { block: true };
+    let to = p.b.prepare_incoming(&spec, live).await.unwrap();
+    let err = p.a.send_guest("q-bad", &to, live).await.unwrap_err();
+    assert!(matches!(err, HypervisorError::InvalidState { state: PowerState::Shutdown, .. }), "{err}");
+    assert!(matches!(p.a.send_guest("nope", &to, live).await, Err(HypervisorError::NotFound(_))));
+    let garbled = ecs_hypervisor::IncomingGuest { host: "qemu-b".into(), uri: "udp:x".into() };
+    assert!(p.a.send_guest("q-bad", &garbled, live).await.unwrap_err().to_string().contains("unknown part"));
+    let mut body: &[u8] = b"x";
+    let err = p.b.receive_incoming_file("q-bad", "../../etc/passwd", &mut body).await.unwrap_err();
+    assert!(err.to_string().contains("no file"), "{err}");
+    assert!(matches!(p.b.receive_incoming_file("nope", "console.log", &mut body).await, Err(HypervisorError::NotFound(_))));
+    p.b.abort_incoming("q-bad").await.unwrap();
+    assert!(p.b.list().await.unwrap().is_empty());
+    p.a.destroy("q-bad").await.unwrap();
+}

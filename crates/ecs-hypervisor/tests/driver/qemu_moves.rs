@@ -14,7 +14,7 @@ use ecs_test_utils::tiny_guest;
 
 struct Pair {
     a: Arc<QemuHypervisor>,
-    b: QemuHypervisor,
+    b: Arc<QemuHypervisor>,
     base: GuestSpec,
     _dir: tempfile::TempDir,
 }
@@ -22,7 +22,7 @@ struct Pair {
 impl Drop for Pair {
     /// A failed check must not leave guests running after the test.
     fn drop(&mut self) {
-        for driver in [self.a.as_ref(), &self.b] {
+        for driver in [self.a.as_ref(), self.b.as_ref()] {
             let Ok(guests) = std::fs::read_dir(&driver.config().state_dir) else { continue };
             for guest in guests.flatten() {
                 if let Ok(pid) = std::fs::read_to_string(guest.path().join("qemu.pid")) {
@@ -36,6 +36,12 @@ impl Drop for Pair {
 /// Two hosts; with `shared_volumes` their volumes live in one directory
 /// (shared storage), otherwise nothing is shared.
 fn pair(shared_volumes: bool, bandwidth: Option<u64>) -> Option<Pair> {
+    pair_with(shared_volumes, bandwidth, None)
+}
+
+/// With `transfer`, a URL and token: files reach host b through its agent's
+/// transfer endpoint instead of its directory.
+fn pair_with(shared_volumes: bool, bandwidth: Option<u64>, transfer: Option<(String, String)>) -> Option<Pair> {
     let guest = tiny_guest(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")))?;
     let dir = tempfile::tempdir().unwrap();
     let (accel, _) = detect_accel(AccelChoice::Auto).unwrap();
@@ -50,10 +56,15 @@ fn pair(shared_volumes: bool, bandwidth: Option<u64>) -> Option<Pair> {
     if shared_volumes {
         b.volumes_dir = a.volumes_dir.clone();
     }
+    let mut a = a;
+    if let Some((url, token)) = transfer {
+        b.transfer_url = Some(url);
+        a.transfer_token = Some(token);
+    }
     let mut base = contract::template();
     base.boot = BootSource { kernel: Some(guest.kernel), initrd: Some(guest.initrd), ..Default::default() };
     base.user_data = Some(b"count".to_vec());
-    Some(Pair { a: Arc::new(QemuHypervisor::new(a).unwrap()), b: QemuHypervisor::new(b).unwrap(), base, _dir: dir })
+    Some(Pair { a: Arc::new(QemuHypervisor::new(a).unwrap()), b: Arc::new(QemuHypervisor::new(b).unwrap()), base, _dir: dir })
 }
 
 /// The console once it shows `text`.
@@ -94,7 +105,7 @@ async fn live_move(p: &Pair, spec: &GuestSpec, block: bool) {
 
     // The console continues on the destination, the counter with no restart.
     let last = *before.last().unwrap();
-    let log = console_shows(&p.b, id, &format!("ecsd-guest: count {}\n", last + 3)).await;
+    let log = console_shows(p.b.as_ref(), id, &format!("ecsd-guest: count {}\n", last + 3)).await;
     let after = counts(&log);
     assert_eq!(after, (1..=*after.last().unwrap()).collect::<Vec<_>>(), "no restart, no gap: {log}");
     assert_eq!(log.matches("Linux version").count(), 1, "one boot: {log}");
@@ -236,4 +247,91 @@ async fn qemu_moves_refused() {
     p.b.abort_incoming("q-bad").await.unwrap();
     assert!(p.b.list().await.unwrap().is_empty());
     p.a.destroy("q-bad").await.unwrap();
+}
+
+/// A stand-in for the destination agent's transfer endpoint, as the agent
+/// serves it: `PUT {transfer_url}/{guest id}/{file}` with the cluster's
+/// Bearer token, the body handed to `receive_incoming_file`.
+async fn serve_transfers(listener: tokio::net::TcpListener, driver: Arc<QemuHypervisor>, token: String) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    loop {
+        let Ok((socket, _)) = listener.accept().await else { return };
+        let (driver, token) = (driver.clone(), token.clone());
+        tokio::spawn(async move {
+            let mut reader = tokio::io::BufReader::new(socket);
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).await.unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let path = head.split_whitespace().nth(1).unwrap_or_default().to_string();
+            let length: u64 = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Length: "))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            let mut body = (&mut reader).take(length);
+            let status = match path.strip_prefix("/transfers/").and_then(|p| p.split_once('/')) {
+                _ if !head.contains(&format!("Authorization: Bearer {token}\r\n")) => "401 Unauthorized",
+                Some((id, file)) => match driver.receive_incoming_file(id, file, &mut body).await {
+                    Ok(()) => "204 No Content",
+                    Err(_) => "404 Not Found",
+                },
+                None => "404 Not Found",
+            };
+            let _ = tokio::io::copy(&mut body, &mut tokio::io::sink()).await;
+            let answer = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
+            let _ = reader.get_mut().write_all(answer.as_bytes()).await;
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qemu_moves_send_files_through_the_agents_transfer_endpoint() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/transfers", listener.local_addr().unwrap());
+    let Some(p) = pair_with(false, None, Some((url.clone(), "transfer-secret".into()))) else { return };
+    tokio::spawn(serve_transfers(listener, p.b.clone(), "transfer-secret".into()));
+
+    // Live: memory and disks go QEMU to QEMU, the console log through the endpoint.
+    let spec = contract::spec_from(&p.base, "q-http-live");
+    p.a.spawn(&spec).await.unwrap();
+    let to = p.b.prepare_incoming(&spec, MoveKind::Live { block: true }).await.unwrap();
+    assert!(to.uri.ends_with(&format!(";files={url}/q-http-live")), "{}", to.uri);
+    live_move(&p, &spec, true).await;
+
+    // Cold: the root disk and the console log both.
+    let spec = contract::spec_from(&p.base, "q-http-cold");
+    p.a.spawn(&spec).await.unwrap();
+    console_shows(p.a.as_ref(), "q-http-cold", "ecsd-guest: count 1").await;
+    p.a.power_off("q-http-cold", false).await.unwrap();
+    let to = p.b.prepare_incoming(&spec, MoveKind::Cold).await.unwrap();
+    p.a.send_guest("q-http-cold", &to, MoveKind::Cold).await.unwrap();
+    let info = p.b.finish_incoming(&spec, MoveKind::Cold, false).await.unwrap();
+    assert_eq!(info.power_state, PowerState::Shutdown);
+    let log = p.b.console_log("q-http-cold", None).await.unwrap();
+    assert!(log.contains("ecsd-guest: count 1"), "the source's console came along: {log}");
+    assert!(!p.a.config().state_dir.join("q-http-cold/outgoing.qcow2").exists(), "the staged copy is gone");
+    p.b.power_on("q-http-cold").await.unwrap();
+    console_shows(p.b.as_ref(), "q-http-cold", "ECSD-GUEST-READY").await;
+
+    // A source without the token is turned away.
+    let other = contract::spec_from(&p.base, "q-http-denied");
+    let to = p.b.prepare_incoming(&other, MoveKind::Cold).await.unwrap();
+    let mut config = p.a.config().clone();
+    config.transfer_token = Some("wrong".into());
+    config.host = "qemu-c".into();
+    config.state_dir = p.a.config().state_dir.parent().unwrap().join("qemu-c");
+    let c = QemuHypervisor::new(config).unwrap();
+    c.spawn(&other).await.unwrap();
+    c.power_off("q-http-denied", false).await.unwrap();
+    let err = c.send_guest("q-http-denied", &to, MoveKind::Cold).await.unwrap_err();
+    assert!(err.to_string().contains("HTTP 401"), "{err}");
+    c.destroy("q-http-denied").await.unwrap();
+    p.b.abort_incoming("q-http-denied").await.unwrap();
+    p.b.destroy("q-http-cold").await.unwrap();
+    p.a.destroy("q-http-cold").await.unwrap();
 }

@@ -621,6 +621,17 @@ impl QemuHypervisor {
     /// Starts QEMU for the guest (from its saved machine if `incoming`).
     async fn launch(&self, record: &GuestRecord, op: Op) -> Result<()> {
         let id = &record.spec.id;
+        // A fresh start lays the devices out anew, as a first start does
+        // (another host starting the guest for a live move does the same).
+        let laid_out;
+        let record = match GuestRecord::new(&record.spec).slots {
+            slots if !record.suspended && slots != record.slots => {
+                laid_out = GuestRecord { slots, ..record.clone() };
+                self.save(&laid_out, op)?;
+                &laid_out
+            }
+            _ => record,
+        };
         let state = self.dir(id).join("suspend.state");
         let incoming = match record.suspended {
             true => Some(format!("exec:cat {}", shell_quote(path_str(&state).map_err(|e| self.failed(op, e))?))),

@@ -505,6 +505,19 @@ impl QemuHypervisor {
         let started = Instant::now();
         let deadline = started + MOVE_TIMEOUT;
         let migrate = uri.migrate.as_deref().ok_or_else(|| self.failed(op, "the incoming URI has no tcp: part"))?;
+        // The destination lays out the devices as a first start does; a
+        // device hot-plugged after a detach may sit elsewhere here, and
+        // QEMU would refuse the stream after the disks were copied.
+        // TODO(qemu): send the slots to the destination before it starts.
+        if record.slots != GuestRecord::new(&record.spec).slots {
+            return Err(self.failed(
+                op,
+                format!(
+                    "guest {id}'s hot-plugged devices sit on other PCIe ports than a fresh start gives them; \
+                     a live move cannot keep them: stop and start it first, or move it cold"
+                ),
+            ));
+        }
         if !uri.exports.is_empty() {
             let host = uri.host().ok_or_else(|| self.failed(op, format!("no address in {migrate}")))?;
             let port = uri.nbd_port.ok_or_else(|| self.failed(op, "the incoming URI has exports but no nbd="))?;

@@ -247,6 +247,27 @@ async fn qemu_moves_refused() {
     p.b.abort_incoming("q-bad").await.unwrap();
     assert!(p.b.list().await.unwrap().is_empty());
     p.a.destroy("q-bad").await.unwrap();
+
+    // A volume attached after boot sits after the NIC, where a fresh start
+    // would not put it: refused before anything is copied.
+    let spec = contract::spec_from(&p.base, "q-plugged");
+    p.a.spawn(&spec).await.unwrap();
+    let disk = DiskSpec { id: "q-plugged-vol".into(), size_gb: 1, device: "/dev/vdb".into(), source: None };
+    p.a.attach_disk("q-plugged", &disk).await.unwrap();
+    let moved = GuestSpec { disks: vec![disk], ..spec.clone() };
+    let to = p.b.prepare_incoming(&moved, live).await.unwrap();
+    let err = p.a.send_guest("q-plugged", &to, live).await.unwrap_err();
+    assert!(err.to_string().contains("other PCIe ports"), "{err}");
+    assert_eq!(p.a.info("q-plugged").await.unwrap().unwrap().power_state, PowerState::Running);
+    p.b.abort_incoming("q-plugged").await.unwrap();
+    // Stopped and started, it moves.
+    p.a.power_off("q-plugged", false).await.unwrap();
+    p.a.power_on("q-plugged").await.unwrap();
+    let to = p.b.prepare_incoming(&moved, live).await.unwrap();
+    p.a.send_guest("q-plugged", &to, live).await.unwrap();
+    p.b.finish_incoming(&moved, live, true).await.unwrap();
+    p.a.destroy("q-plugged").await.unwrap();
+    p.b.destroy("q-plugged").await.unwrap();
 }
 
 /// A stand-in for the destination agent's transfer endpoint, as the agent

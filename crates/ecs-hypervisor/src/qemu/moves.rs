@@ -253,7 +253,12 @@ impl QemuHypervisor {
             uri.migrate = Some(format!("tcp:{}:{port}", bracketed(address)));
         }
         let rendered = uri.render();
-        self.save_incoming(&IncomingRecord { record, kind, uri: rendered.clone(), made_volumes: made_volumes.clone() })?;
+        self.save_incoming(&IncomingRecord {
+            record,
+            kind,
+            uri: rendered.clone(),
+            made_volumes: made_volumes.clone(),
+        })?;
         Ok(rendered)
     }
 
@@ -348,7 +353,9 @@ impl QemuHypervisor {
             return Ok(record.info(self.power_state(&record).await));
         };
         if incoming.kind != kind {
-            return Err(self.failed(op, format!("guest {id} was prepared for a {:?} move, not {kind:?}", incoming.kind)));
+            return Err(
+                self.failed(op, format!("guest {id} was prepared for a {:?} move, not {kind:?}", incoming.kind))
+            );
         }
         let record = match kind {
             MoveKind::Live { .. } => {
@@ -446,7 +453,8 @@ impl QemuHypervisor {
                 }
                 let disk_ms = started.elapsed().as_millis() as u64;
                 self.send_console(id, files).await.map_err(|e| self.failed(op, e))?;
-                let stats = MoveStats { total_ms: started.elapsed().as_millis() as u64, disk_ms, ..MoveStats::default() };
+                let stats =
+                    MoveStats { total_ms: started.elapsed().as_millis() as u64, disk_ms, ..MoveStats::default() };
                 self.stats.lock().expect("stats").insert(id.to_string(), stats);
                 Ok(())
             }
@@ -523,9 +531,11 @@ impl QemuHypervisor {
             let port = uri.nbd_port.ok_or_else(|| self.failed(op, "the incoming URI has exports but no nbd="))?;
             for node in &uri.exports {
                 let server = json!({"type": "inet", "host": host, "port": port.to_string()});
-                let target = json!({"driver": "nbd", "node-name": format!("m{node}"), "server": server, "export": node});
+                let target =
+                    json!({"driver": "nbd", "node-name": format!("m{node}"), "server": server, "export": node});
                 qmp.execute("blockdev-add", target).await.map_err(fail)?;
-                let mirror = json!({"job-id": format!("j{node}"), "device": node, "target": format!("m{node}"), "sync": "full"});
+                let mirror =
+                    json!({"job-id": format!("j{node}"), "device": node, "target": format!("m{node}"), "sync": "full"});
                 qmp.execute("blockdev-mirror", mirror).await.map_err(fail)?;
             }
             // Mirrors are ready when the disks are copied and kept in step.
@@ -537,7 +547,8 @@ impl QemuHypervisor {
                 let jobs = jobs.as_array().cloned().unwrap_or_default();
                 let mut ready = true;
                 for node in &uri.exports {
-                    let job = jobs.iter().find(|j| j.get("device").and_then(Value::as_str) == Some(&format!("j{node}")));
+                    let job =
+                        jobs.iter().find(|j| j.get("device").and_then(Value::as_str) == Some(&format!("j{node}")));
                     match job {
                         None => return Err(self.failed(op, format!("copying disk {node} to {host} stopped"))),
                         Some(job) => ready &= job.get("ready").and_then(Value::as_bool).unwrap_or(false),
@@ -791,10 +802,7 @@ async fn http_put(url: &str, token: Option<&str>, file: &Path) -> std::result::R
     let mut response = Vec::new();
     let mut limited = (&mut stream).take(64 * 1024);
     let read = limited.read_to_end(&mut response);
-    tokio::time::timeout(Duration::from_secs(300), read)
-        .await
-        .map_err(|_| format!("{url}: no answer"))?
-        .map_err(io)?;
+    tokio::time::timeout(Duration::from_secs(300), read).await.map_err(|_| format!("{url}: no answer"))?.map_err(io)?;
     let response = String::from_utf8_lossy(&response);
     let status = response.split_whitespace().nth(1).and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
     if (200..300).contains(&status) {

@@ -64,7 +64,12 @@ fn pair_with(shared_volumes: bool, bandwidth: Option<u64>, transfer: Option<(Str
     let mut base = contract::template();
     base.boot = BootSource { kernel: Some(guest.kernel), initrd: Some(guest.initrd), ..Default::default() };
     base.user_data = Some(b"count".to_vec());
-    Some(Pair { a: Arc::new(QemuHypervisor::new(a).unwrap()), b: Arc::new(QemuHypervisor::new(b).unwrap()), base, _dir: dir })
+    Some(Pair {
+        a: Arc::new(QemuHypervisor::new(a).unwrap()),
+        b: Arc::new(QemuHypervisor::new(b).unwrap()),
+        base,
+        _dir: dir,
+    })
 }
 
 /// The console once it shows `text`.
@@ -147,11 +152,8 @@ async fn qemu_cold_migration_copies_the_root_disk_and_console() {
     p.a.send_guest("q-cold", &to, MoveKind::Cold).await.unwrap();
     p.a.send_guest("q-cold", &to, MoveKind::Cold).await.expect("a repeated copy succeeds");
     let root = |d: &QemuHypervisor| d.config().state_dir.join("q-cold/root.qcow2");
-    let same = std::process::Command::new("qemu-img")
-        .args(["compare", "-q"])
-        .args([root(&p.a), root(&p.b)])
-        .status()
-        .unwrap();
+    let same =
+        std::process::Command::new("qemu-img").args(["compare", "-q"]).args([root(&p.a), root(&p.b)]).status().unwrap();
     assert!(same.success(), "the destination's root disk is the source's");
     eprintln!("cold move: {:?}", p.a.move_stats("q-cold").unwrap());
 
@@ -171,7 +173,8 @@ async fn qemu_cold_migration_copies_the_root_disk_and_console() {
     }
     assert_eq!(log.matches("Linux version").count(), 2, "{log}");
     assert_eq!(log.matches("ecsd-guest: uuid q-cold").count(), 2, "{log}");
-    let size = std::process::Command::new("qemu-img").args(["info", "-U", "--output=json"]).arg(root(&p.b)).output().unwrap();
+    let size =
+        std::process::Command::new("qemu-img").args(["info", "-U", "--output=json"]).arg(root(&p.b)).output().unwrap();
     assert!(String::from_utf8_lossy(&size.stdout).contains("\"virtual-size\": 2147483648"));
     // A revert: the destination's copy goes, the source's starts again.
     p.b.destroy("q-cold").await.unwrap();
@@ -243,7 +246,10 @@ async fn qemu_moves_refused() {
     let mut body: &[u8] = b"x";
     let err = p.b.receive_incoming_file("q-bad", "../../etc/passwd", &mut body).await.unwrap_err();
     assert!(err.to_string().contains("no file"), "{err}");
-    assert!(matches!(p.b.receive_incoming_file("nope", "console.log", &mut body).await, Err(HypervisorError::NotFound(_))));
+    assert!(matches!(
+        p.b.receive_incoming_file("nope", "console.log", &mut body).await,
+        Err(HypervisorError::NotFound(_))
+    ));
     p.b.abort_incoming("q-bad").await.unwrap();
     assert!(p.b.list().await.unwrap().is_empty());
     p.a.destroy("q-bad").await.unwrap();

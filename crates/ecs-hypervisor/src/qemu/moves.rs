@@ -86,6 +86,8 @@ struct MoveUri {
     migrate: Option<String>,
     nbd_port: Option<u16>,
     exports: Vec<String>,
+    /// A cold move's volumes the destination does not have (no shared storage).
+    volumes: Vec<String>,
     files: Option<String>,
 }
 
@@ -96,6 +98,9 @@ impl MoveUri {
         parts.extend(self.nbd_port.map(|p| format!("nbd={p}")));
         if !self.exports.is_empty() {
             parts.push(format!("exports={}", self.exports.join(",")));
+        }
+        if !self.volumes.is_empty() {
+            parts.push(format!("volumes={}", self.volumes.join(",")));
         }
         parts.extend(self.files.as_ref().map(|f| format!("files={f}")));
         parts.join(";")
@@ -113,6 +118,7 @@ impl MoveUri {
                     parsed.nbd_port = Some(port.parse().map_err(|_| format!("bad NBD port in {uri:?}"))?);
                 }
                 Some(("exports", nodes)) => parsed.exports = nodes.split(',').map(String::from).collect(),
+                Some(("volumes", ids)) => parsed.volumes = ids.split(',').map(String::from).collect(),
                 Some(("files", location)) => parsed.files = Some(location.to_string()),
                 _ => return Err(format!("unknown part {part:?} of the incoming URI {uri:?}")),
             }
@@ -218,6 +224,12 @@ impl QemuHypervisor {
             None => format!("file:{}", path_str(&dir).map_err(|e| self.failed(op, e))?),
         };
         let mut uri = MoveUri { files: Some(files), ..MoveUri::default() };
+        if kind == MoveKind::Cold {
+            // Volumes this host lacks come with the root disk, as files.
+            uri.volumes =
+                spec.disks.iter().filter(|d| !self.volume_path(&d.id).exists()).map(|d| d.id.clone()).collect();
+            made_volumes.extend(uri.volumes.iter().cloned());
+        }
         if let MoveKind::Live { block } = kind {
             uri.exports = self.incoming_disks(&record, block, made_volumes).await?;
             self.write_config_drive(&record, spec.admin_pass.as_deref()).await.map_err(|e| self.failed(op, e))?;
@@ -383,10 +395,14 @@ impl QemuHypervisor {
                     let root = path_str(&root).map_err(|e| self.failed(op, e))?;
                     grow(&self.config.qemu_img, root, spec.root_gb).await.map_err(|e| self.failed(op, e))?;
                 }
-                // TODO(moves): volumes stay where they are; a cold move of a
-                // guest with volumes needs the volumes directory shared.
+                for volume in &incoming.made_volumes {
+                    let received = self.dir(id).join(volume_file(volume));
+                    if received.exists() {
+                        move_file(&received, &self.volume_path(volume)).map_err(|e| self.failed(op, e))?;
+                    }
+                }
                 if let Some(disk) = record.spec.disks.iter().find(|d| !self.volume_path(&d.id).exists()) {
-                    return Err(self.failed(op, format!("volume {} is not on host {}", disk.id, self.config.host)));
+                    return Err(self.failed(op, format!("volume {} was not received", disk.id)));
                 }
                 self.write_config_drive(&record, spec.admin_pass.as_deref()).await.map_err(|e| self.failed(op, e))?;
                 record
@@ -401,7 +417,8 @@ impl QemuHypervisor {
     }
 
     /// Destination: one file of an incoming guest, from the agent's
-    /// transfer endpoint. `root.qcow2` is the root disk (written aside,
+    /// transfer endpoint. `root.qcow2` is the root disk and
+    /// `volume-{id}.qcow2` a volume this host lacks (each written aside,
     /// then put in place); `console.log` the serial log so far, which the
     /// guest's output here then follows.
     pub(super) async fn receive_file(
@@ -411,17 +428,18 @@ impl QemuHypervisor {
         body: &mut (dyn AsyncRead + Unpin + Send),
     ) -> Result<()> {
         let op = Op::Migrate;
-        if self.read_incoming(id)?.is_none() {
+        let Some(incoming) = self.read_incoming(id)? else {
             return Err(HypervisorError::NotFound(id.to_string()));
-        }
+        };
         let dir = self.dir(id);
+        let expected_volume = incoming.made_volumes.iter().any(|v| volume_file(v) == name);
         match name {
-            ROOT_FILE => {
-                let partial = dir.join("root.qcow2.partial");
+            _ if name == ROOT_FILE || expected_volume => {
+                let partial = dir.join(format!("{name}.partial"));
                 let mut file = tokio::fs::File::create(&partial).await.map_err(|e| self.failed(op, e))?;
                 tokio::io::copy(body, &mut file).await.map_err(|e| self.failed(op, e))?;
                 file.sync_all().await.map_err(|e| self.failed(op, e))?;
-                std::fs::rename(&partial, dir.join(ROOT_FILE)).map_err(|e| self.failed(op, e))
+                std::fs::rename(&partial, dir.join(name)).map_err(|e| self.failed(op, e))
             }
             CONSOLE_FILE => {
                 let mut bytes = Vec::new();
@@ -449,7 +467,16 @@ impl QemuHypervisor {
                 let started = Instant::now();
                 let files = uri.files.as_deref().ok_or_else(|| self.failed(op, "the incoming URI has no files="))?;
                 if record.boot_volume().is_none() {
-                    self.send_root(&record, files).await.map_err(|e| self.failed(op, e))?;
+                    let root = self.root_path(&record);
+                    self.send_disk(id, &root, files, ROOT_FILE).await.map_err(|e| self.failed(op, e))?;
+                }
+                for volume in &uri.volumes {
+                    if !record.spec.disks.iter().any(|d| &d.id == volume) {
+                        return Err(self.failed(op, format!("guest {id} has no volume {volume}")));
+                    }
+                    let path = self.volume_path(volume);
+                    let name = volume_file(volume);
+                    self.send_disk(id, &path, files, &name).await.map_err(|e| self.failed(op, e))?;
                 }
                 let disk_ms = started.elapsed().as_millis() as u64;
                 self.send_console(id, files).await.map_err(|e| self.failed(op, e))?;
@@ -714,26 +741,25 @@ impl QemuHypervisor {
         Ok(())
     }
 
-    /// A cold move's root disk, flattened (the destination may lack its image).
-    async fn send_root(&self, record: &GuestRecord, files: &str) -> std::result::Result<(), String> {
-        let root = self.root_path(record);
-        let root = path_str(&root)?;
+    /// A cold move's disk as `name`, flattened (the destination may lack its image).
+    async fn send_disk(&self, id: &str, disk: &Path, files: &str, name: &str) -> std::result::Result<(), String> {
+        let root = path_str(disk)?;
         let img = &self.config.qemu_img;
         let format = disk_format(Path::new(root));
         if let Some(dir) = files.strip_prefix("file:") {
-            let partial = Path::new(dir).join("root.qcow2.partial");
+            let partial = Path::new(dir).join(format!("{name}.partial"));
             let partial_str = path_str(&partial)?;
             let copied = run(img, &["convert", "-f", format, "-O", "qcow2", root, partial_str]).await;
             if let Err(e) = copied {
                 let _ = std::fs::remove_file(&partial);
                 return Err(e);
             }
-            return std::fs::rename(&partial, Path::new(dir).join(ROOT_FILE)).map_err(|e| e.to_string());
+            return std::fs::rename(&partial, Path::new(dir).join(name)).map_err(|e| e.to_string());
         }
-        let outgoing = self.dir(&record.spec.id).join("outgoing.qcow2");
+        let outgoing = self.dir(id).join("outgoing.qcow2");
         let outgoing_str = path_str(&outgoing)?;
         let sent = match run(img, &["convert", "-f", format, "-O", "qcow2", root, outgoing_str]).await {
-            Ok(_) => http_put(&format!("{files}/{ROOT_FILE}"), self.config.transfer_token.as_deref(), &outgoing).await,
+            Ok(_) => http_put(&format!("{files}/{name}"), self.config.transfer_token.as_deref(), &outgoing).await,
             Err(e) => Err(e),
         };
         let _ = std::fs::remove_file(&outgoing);
@@ -756,6 +782,22 @@ impl QemuHypervisor {
         let _ = std::fs::remove_file(&staged);
         sent
     }
+}
+
+/// The name a volume travels under in a cold move.
+fn volume_file(volume_id: &str) -> String {
+    format!("volume-{volume_id}.qcow2")
+}
+
+/// Renames, or copies across file systems.
+fn move_file(from: &Path, to: &Path) -> std::io::Result<()> {
+    if std::fs::rename(from, to).is_ok() {
+        return Ok(());
+    }
+    let partial = to.with_extension("qcow2.partial");
+    std::fs::copy(from, &partial)?;
+    std::fs::rename(&partial, to)?;
+    std::fs::remove_file(from)
 }
 
 /// Replaces a console log's contents in place: a waiting QEMU holds it
@@ -823,10 +865,14 @@ mod tests {
             migrate: Some("tcp:10.0.0.2:4444".into()),
             nbd_port: Some(10809),
             exports: vec!["root".into(), "diskabc".into()],
+            volumes: vec!["v1".into()],
             files: Some("http://10.0.0.2:8775/v1/transfers/g1".into()),
         };
         let text = uri.render();
-        assert_eq!(text, "tcp:10.0.0.2:4444;nbd=10809;exports=root,diskabc;files=http://10.0.0.2:8775/v1/transfers/g1");
+        assert_eq!(
+            text,
+            "tcp:10.0.0.2:4444;nbd=10809;exports=root,diskabc;volumes=v1;files=http://10.0.0.2:8775/v1/transfers/g1"
+        );
         assert_eq!(MoveUri::parse(&text).unwrap(), uri);
         assert_eq!(uri.host(), Some("10.0.0.2"));
         let v6 = MoveUri::parse("tcp:[::1]:5;files=file:/var/lib/ecsd/qemu/g1").unwrap();

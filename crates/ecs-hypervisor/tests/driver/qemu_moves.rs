@@ -142,7 +142,9 @@ async fn qemu_live_migration_over_shared_volumes_copies_no_disk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qemu_cold_migration_copies_the_root_disk_and_console() {
     let Some(p) = pair(false, None) else { return };
-    let spec = contract::spec_from(&p.base, "q-cold");
+    let mut spec = contract::spec_from(&p.base, "q-cold");
+    // A volume this host does not share travels with the root disk.
+    spec.disks.push(DiskSpec { id: "q-cold-vol".into(), size_gb: 1, device: "/dev/vdb".into(), source: None });
     p.a.spawn(&spec).await.unwrap();
     console_shows(p.a.as_ref(), "q-cold", "ecsd-guest: count 1").await;
     let to = p.b.prepare_incoming(&spec, MoveKind::Cold).await.unwrap();
@@ -155,12 +157,14 @@ async fn qemu_cold_migration_copies_the_root_disk_and_console() {
     let same =
         std::process::Command::new("qemu-img").args(["compare", "-q"]).args([root(&p.a), root(&p.b)]).status().unwrap();
     assert!(same.success(), "the destination's root disk is the source's");
+    assert!(p.b.config().state_dir.join("q-cold/volume-q-cold-vol.qcow2").exists(), "received, not yet in place");
     eprintln!("cold move: {:?}", p.a.move_stats("q-cold").unwrap());
 
     // Finished with a bigger flavor (a resize to another host), and started.
     let resized = GuestSpec { root_gb: 2, ..spec.clone() };
     let info = p.b.finish_incoming(&resized, MoveKind::Cold, true).await.unwrap();
     assert_eq!((info.power_state, info.root_gb), (PowerState::Running, 2));
+    assert!(p.b.config().volumes_dir.join("q-cold-vol.qcow2").exists(), "the volume is in place");
     p.b.finish_incoming(&resized, MoveKind::Cold, true).await.expect("a repeated finish succeeds");
     // The log goes on from the source's boot: the guest boots a second time in it.
     let mut log = String::new();
@@ -331,7 +335,8 @@ async fn qemu_moves_send_files_through_the_agents_transfer_endpoint() {
     live_move(&p, &spec, true).await;
 
     // Cold: the root disk and the console log both.
-    let spec = contract::spec_from(&p.base, "q-http-cold");
+    let mut spec = contract::spec_from(&p.base, "q-http-cold");
+    spec.disks.push(DiskSpec { id: "q-http-boot".into(), size_gb: 1, device: "/dev/vda".into(), source: None });
     p.a.spawn(&spec).await.unwrap();
     console_shows(p.a.as_ref(), "q-http-cold", "ecsd-guest: count 1").await;
     p.a.power_off("q-http-cold", false).await.unwrap();
@@ -342,6 +347,7 @@ async fn qemu_moves_send_files_through_the_agents_transfer_endpoint() {
     let log = p.b.console_log("q-http-cold", None).await.unwrap();
     assert!(log.contains("ecsd-guest: count 1"), "the source's console came along: {log}");
     assert!(!p.a.config().state_dir.join("q-http-cold/outgoing.qcow2").exists(), "the staged copy is gone");
+    assert!(p.b.config().volumes_dir.join("q-http-boot.qcow2").exists(), "the boot volume came along");
     p.b.power_on("q-http-cold").await.unwrap();
     console_shows(p.b.as_ref(), "q-http-cold", "ECSD-GUEST-READY").await;
 

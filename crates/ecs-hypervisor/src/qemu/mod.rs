@@ -144,6 +144,9 @@ pub struct QemuConfig {
     pub qemu_binary: PathBuf,
     pub qemu_img: PathBuf,
     pub iso_tool: PathBuf,
+    // TODO(agent): `ecsd agent --hypervisor qemu` sets the four below from
+    // its flags (the host's internal address, `--migration-bandwidth`, the
+    // transfer endpoint it serves and the cluster's transfer token).
     /// The address other hosts reach this one at for a live move: the
     /// incoming guest's migration stream and its disks' NBD exports listen here.
     pub migration_address: String,
@@ -246,7 +249,14 @@ impl GuestRecord {
         if let Some(slot) = self.slots.get(device) {
             return Some(*slot);
         }
-        let slot = (0..ROOT_PORTS).find(|s| !self.slots.values().any(|used| used == s))?;
+        // Disks fill the ports from the first, NICs from the last: a device
+        // hot-plugged after boot sits where a fresh start puts it, which
+        // the other host of a live move does.
+        let free = |s: &usize| !self.slots.values().any(|used| used == s);
+        let slot = match device.starts_with("nic") {
+            true => (0..ROOT_PORTS).rev().find(free)?,
+            false => (0..ROOT_PORTS).find(free)?,
+        };
         self.slots.insert(device.to_string(), slot);
         Some(slot)
     }

@@ -125,8 +125,14 @@ async fn qemu_live_block_migration_keeps_the_guest_running() {
     // A data volume travels with the root disk.
     spec.disks.push(DiskSpec { id: "q-live-vol".into(), size_gb: 1, device: "/dev/vdb".into(), source: None });
     p.a.spawn(&spec).await.unwrap();
+    // And one attached after boot.
+    let hot = DiskSpec { id: "q-live-hot".into(), size_gb: 1, device: "/dev/vdc".into(), source: None };
+    p.a.attach_disk("q-live", &hot).await.unwrap();
+    spec.disks.push(hot);
     live_move(&p, &spec, true).await;
-    assert!(p.b.config().volumes_dir.join("q-live-vol.qcow2").exists(), "the volume was copied");
+    for volume in ["q-live-vol", "q-live-hot"] {
+        assert!(p.b.config().volumes_dir.join(format!("{volume}.qcow2")).exists(), "{volume} was copied");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,13 +264,17 @@ async fn qemu_moves_refused() {
     assert!(p.b.list().await.unwrap().is_empty());
     p.a.destroy("q-bad").await.unwrap();
 
-    // A volume attached after boot sits after the NIC, where a fresh start
-    // would not put it: refused before anything is copied.
+    // A volume attached after another was detached takes its port, where a
+    // fresh start would not put it: refused before anything is copied.
     let spec = contract::spec_from(&p.base, "q-plugged");
     p.a.spawn(&spec).await.unwrap();
-    let disk = DiskSpec { id: "q-plugged-vol".into(), size_gb: 1, device: "/dev/vdb".into(), source: None };
-    p.a.attach_disk("q-plugged", &disk).await.unwrap();
-    let moved = GuestSpec { disks: vec![disk], ..spec.clone() };
+    let disk = |id: &str| DiskSpec { id: id.into(), size_gb: 1, device: "/dev/vdb".into(), source: None };
+    for id in ["q-plugged-1", "q-plugged-2"] {
+        p.a.attach_disk("q-plugged", &disk(id)).await.unwrap();
+    }
+    p.a.detach_disk("q-plugged", "q-plugged-1").await.unwrap();
+    p.a.attach_disk("q-plugged", &disk("q-plugged-3")).await.unwrap();
+    let moved = GuestSpec { disks: vec![disk("q-plugged-2"), disk("q-plugged-3")], ..spec.clone() };
     let to = p.b.prepare_incoming(&moved, live).await.unwrap();
     let err = p.a.send_guest("q-plugged", &to, live).await.unwrap_err();
     assert!(err.to_string().contains("other PCIe ports"), "{err}");

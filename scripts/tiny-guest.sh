@@ -21,7 +21,7 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/mnt" "$root/tmp" "$root/lib/modules"
 cp "$busybox" "$root/bin/busybox"
-for applet in sh mount umount cat grep sed sleep insmod mkdir ls cmp cp poweroff reboot echo head ifconfig ping seq; do
+for applet in sh mount umount cat grep sed sleep insmod mkdir ls cmp cp poweroff reboot echo head ifconfig ping seq dd; do
     ln -s busybox "$root/bin/$applet"
 done
 # The virtio, config-drive and NIC drivers, in the order modules.dep gives.
@@ -66,8 +66,20 @@ if [ -n "$ip" ] && ifconfig eth0 "$ip" netmask "$mask" up 2>/dev/null; then
 fi
 echo "ECSD-GUEST-READY"
 # user_data "count": a counter every second, for ever (a live migration
-# must not restart it). "ping ADDRESS": reach another guest on the network.
+# must not restart it); "dirty": the counter after each rewrite of 32 MiB
+# of memory (a live migration that does not converge).
+# "ping ADDRESS": reach another guest on the network.
 case "$(cat /mnt/openstack/latest/user_data 2>/dev/null)" in
+dirty)
+    # Random bytes: QEMU sends pages of zeros for next to nothing.
+    dd if=/dev/urandom of=/tmp/random bs=1M count=32 2>/dev/null
+    n=0
+    while true; do
+        dd if=/tmp/random of=/tmp/dirty bs=1M conv=notrunc 2>/dev/null
+        n=$((n + 1))
+        echo "ecsd-guest: count $n"
+    done
+    ;;
 count)
     n=0
     while true; do

@@ -378,3 +378,31 @@ async fn qemu_moves_send_files_through_the_agents_transfer_endpoint() {
     p.b.destroy("q-http-cold").await.unwrap();
     p.a.destroy("q-http-cold").await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qemu_force_completed_live_migration_finishes_one_that_does_not_converge() {
+    // The guest rewrites memory faster than 8 MB/s carries it.
+    let Some(p) = pair(false, Some(8_000_000)) else { return };
+    let mut spec = contract::spec_from(&p.base, "q-force");
+    spec.user_data = Some(b"dirty".to_vec());
+    p.a.spawn(&spec).await.unwrap();
+    console_shows(p.a.as_ref(), "q-force", "ecsd-guest: count 2\n").await;
+    let kind = MoveKind::Live { block: true };
+    let to = p.b.prepare_incoming(&spec, kind).await.unwrap();
+    let send = tokio::spawn({
+        let (a, to) = (p.a.clone(), to.clone());
+        async move { a.send_guest("q-force", &to, kind).await }
+    });
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert!(!send.is_finished(), "the move converged on its own: {:?}", p.a.move_stats("q-force"));
+    p.a.force_complete_send("q-force").await.unwrap();
+    tokio::time::timeout(Duration::from_secs(120), send).await.expect("forced, it completes").unwrap().unwrap();
+    p.b.finish_incoming(&spec, kind, true).await.unwrap();
+    eprintln!("forced live move: {:?}", p.a.move_stats("q-force").unwrap());
+    let last = *counts(&p.b.console_log("q-force", None).await.unwrap()).last().unwrap();
+    let log = console_shows(p.b.as_ref(), "q-force", &format!("ecsd-guest: count {}\n", last + 2)).await;
+    let after = counts(&log);
+    assert_eq!(after, (1..=*after.last().unwrap()).collect::<Vec<_>>(), "no restart: {log}");
+    p.a.destroy("q-force").await.unwrap();
+    p.b.destroy("q-force").await.unwrap();
+}

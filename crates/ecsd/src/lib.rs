@@ -77,6 +77,9 @@ pub struct ComputeConfig {
     pub single_node: bool,
     /// Real guests on this machine instead of the simulated hosts.
     pub qemu: Option<QemuSettings>,
+    /// How often this process tells the others its hosts are alive
+    /// (shorter than `CoreConfig::service_down_time`).
+    pub heartbeat_interval: std::time::Duration,
 }
 
 /// `--hypervisor qemu`: this machine is one compute host.
@@ -102,6 +105,7 @@ impl Default for ComputeConfig {
             sim: Default::default(),
             single_node: true,
             qemu: None,
+            heartbeat_interval: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -382,6 +386,23 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         Some(internal) => start_internal(&core, internal, &shutdown).await?,
         None => None,
     };
+
+    // The hosts this process drives are alive while it is: say so, so
+    // that every node sees them up (and, when this process dies, down).
+    // A simulated host the simulator has lost does not beat.
+    let beating = core.clone();
+    let lost = sim.clone();
+    let interval = config.compute.heartbeat_interval;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = beating.heartbeat_local_hosts(&lost.hosts_down()).await {
+                tracing::warn!(error = %e, "host heartbeat failed");
+            }
+        }
+    });
 
     // Real guests power off or die by themselves: their servers follow,
     // as Nova's periodic power-state sync makes them.

@@ -321,6 +321,12 @@ struct ComputeArgs {
     /// A running task renews it every third of this.
     #[arg(long, env = "ECSD_TASK_LEASE", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     task_lease: u64,
+    /// Seconds between the heartbeats this process writes for the hosts it drives.
+    #[arg(long, env = "ECSD_HEARTBEAT_INTERVAL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    heartbeat_interval: u64,
+    /// Seconds without a heartbeat after which a host is down (Nova's service_down_time).
+    #[arg(long, env = "ECSD_SERVICE_DOWN_TIME", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    service_down_time: u64,
     /// Simulated compute hosts to run (sim-host-1 …).
     #[arg(long, env = "ECSD_SIM_HOSTS", default_value_t = 4)]
     sim_hosts: u32,
@@ -362,6 +368,12 @@ struct ComputeArgs {
     /// Where the VNC console proxy (Nova's nova-novncproxy) listens, or `off`.
     #[arg(long, env = "ECSD_VNC_PROXY_LISTEN", default_value = "127.0.0.1:6080")]
     vnc_proxy_listen: String,
+    /// Whether a resize may stay on the server's host (Nova's
+    /// `allow_resize_to_same_host`). Default: false, as Nova's, except
+    /// under `--hypervisor qemu`, where this machine is the only host and a
+    /// resize could go nowhere else.
+    #[arg(long, env = "ECSD_ALLOW_RESIZE_TO_SAME_HOST")]
+    allow_resize_to_same_host: Option<bool>,
 }
 
 impl ComputeArgs {
@@ -419,9 +431,14 @@ impl ServeArgs {
         core.quota.volumes = c.quota_volumes;
         core.quota.gigabytes = c.quota_gigabytes;
         core.engine.lease = std::time::Duration::from_secs(c.task_lease);
+        core.service_down_time = std::time::Duration::from_secs(c.service_down_time);
+        if c.heartbeat_interval >= c.service_down_time {
+            anyhow::bail!("--heartbeat-interval must be shorter than --service-down-time");
+        }
         if let Some(url) = &c.novncproxy_base_url {
             core.novncproxy_base_url = url.clone();
         }
+        core.allow_resize_to_same_host = c.allow_resize_to_same_host.unwrap_or(c.hypervisor == "qemu");
         let vnc_proxy_listen = match c.vnc_proxy_listen.as_str() {
             "off" => None,
             addr => Some(addr.parse().with_context(|| format!("--vnc-proxy-listen {addr}"))?),
@@ -436,6 +453,7 @@ impl ServeArgs {
             sim: c.sim_settings()?,
             single_node,
             qemu: c.qemu_settings()?,
+            heartbeat_interval: std::time::Duration::from_secs(c.heartbeat_interval),
         };
         Ok(ServeConfig {
             listen: self.listen,

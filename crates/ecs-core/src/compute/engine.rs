@@ -19,13 +19,14 @@ use std::time::Duration;
 
 use ecs_hypervisor::Hypervisor;
 use ecs_store::{ClaimedTask, LeaseToken, TaskAdvance};
-use ecs_types::server::{ComputeHost, Task, TaskPhase};
+use ecs_types::server::{Task, TaskPhase};
 use serde_json::Value;
 use tokio::sync::{Notify, Semaphore};
 use tracing::Instrument;
 
 use super::failure::{FailureKind, TaskFailure};
 use super::sagas::{Progress, Saga, StepContext, StepError, TaskKind, TaskParams, with_saga};
+use super::scheduler::HostView;
 use crate::Core;
 
 /// The hypervisor drivers this process runs, by host name, and the
@@ -35,7 +36,7 @@ pub struct Drivers {
     drivers: RwLock<HashMap<String, Arc<dyn Hypervisor>>>,
     /// The hosts driven through their agents, with the agents' URLs.
     remote: RwLock<HashMap<String, String>>,
-    view: std::sync::Mutex<Option<(std::time::Instant, Vec<ComputeHost>)>>,
+    view: Mutex<Option<Arc<HostView>>>,
 }
 
 /// Nova's MaxRetriesExceeded, with the last host's failure.
@@ -53,6 +54,7 @@ const HOST_VIEW_TTL: Duration = Duration::from_secs(1);
 impl Drivers {
     pub fn insert(&self, driver: Arc<dyn Hypervisor>) {
         self.drivers.write().expect("drivers lock").insert(driver.host().to_string(), driver);
+        self.invalidate_view();
     }
 
     pub fn get(&self, host: &str) -> Option<Arc<dyn Hypervisor>> {
@@ -96,29 +98,20 @@ impl Drivers {
         changed
     }
 
-    /// The host records, read at most [`HOST_VIEW_TTL`] ago unless `fresh`.
-    pub async fn host_view(&self, store: &ecs_store::Store, fresh: bool) -> ecs_store::StoreResult<Vec<ComputeHost>> {
-        if !fresh
-            && let Some((at, view)) = self.view.lock().expect("view lock").as_ref()
-            && at.elapsed() < HOST_VIEW_TTL
-        {
-            return Ok(view.clone());
-        }
-        let view = store.host_list().await?;
-        *self.view.lock().expect("view lock") = Some((std::time::Instant::now(), view.clone()));
-        Ok(view)
+    /// The scheduler's view if read less than [`HOST_VIEW_TTL`] ago.
+    pub(crate) fn cached_view(&self) -> Option<Arc<HostView>> {
+        let view = self.view.lock().expect("view lock");
+        view.as_ref().filter(|v| v.built.elapsed() < HOST_VIEW_TTL).cloned()
     }
 
-    /// Counts a claim in the view at once, so that the next placements
-    /// made from the same view still spread.
-    pub fn note_claim(&self, host_id: &str, claim: ecs_store::Claim) {
-        if let Some((_, view)) = self.view.lock().expect("view lock").as_mut()
-            && let Some(h) = view.iter_mut().find(|h| h.id == host_id)
-        {
-            h.used_vcpus += claim.vcpus;
-            h.used_ram_mb += claim.ram_mb;
-            h.used_disk_gb += claim.disk_gb;
-        }
+    pub(crate) fn store_view(&self, view: Arc<HostView>) {
+        *self.view.lock().expect("view lock") = Some(view);
+    }
+
+    /// Drops the view: the next decision reads the hosts again (a host
+    /// came, an aggregate changed).
+    pub fn invalidate_view(&self) {
+        *self.view.lock().expect("view lock") = None;
     }
 }
 
@@ -414,6 +407,9 @@ async fn forward<S: Saga>(run: &mut Run<'_>, saga: &S) {
     let steps = S::STEPS;
     // A completed step whose record waits for the next one.
     let mut carry: Option<TaskAdvance> = None;
+    // How long to wait before asking an unanswering host again.
+    let mut backoff = HOST_RETRY_FIRST;
+    let mut waited = Duration::ZERO;
     while (run.task.step as usize) < steps.len() {
         // A step carried to the next record runs without a write between:
         // a lost lease is noticed here.
@@ -520,9 +516,29 @@ async fn forward<S: Saga>(run: &mut Run<'_>, saga: &S) {
                 tracing::warn!(error = %e, "step hit a database error; the lease will run out and it retries");
                 return;
             }
+            Err(StepError::HostUnavailable(host)) => {
+                // Retry while the host may be up; give up once its service
+                // is down (or it kept silent for longer than that would take).
+                let patience = run.core.config.service_down_time * 2;
+                if waited < patience && run.core.host_named_up(&host).await {
+                    tracing::info!(%host, ?backoff, "host did not answer; retrying the step");
+                    tokio::time::sleep(backoff).await;
+                    waited += backoff;
+                    backoff = (backoff * 2).min(HOST_RETRY_MAX);
+                    run.server = None;
+                    continue;
+                }
+                let message = crate::Error::from(crate::Conflict::HostUnavailable).to_string();
+                return step_failed(run, saga, index, FailureKind::Hypervisor, message).await;
+            }
         }
     }
 }
+
+/// The first and the longest wait before a step whose host did not answer
+/// runs again.
+const HOST_RETRY_FIRST: Duration = Duration::from_millis(250);
+const HOST_RETRY_MAX: Duration = Duration::from_secs(5);
 
 fn advance_with_starts(advance: &TaskAdvance, step: i64) -> TaskAdvance {
     TaskAdvance { step, start_events: advance.start_events.clone(), ..Default::default() }

@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 
+use ecs_hypervisor::Hypervisor;
 use ecs_store::{ServerUpdate, StoreError};
 use ecs_types::server::{PowerState, VmState};
 
@@ -29,19 +30,18 @@ impl Core {
     pub async fn reconcile_guests(&self) -> Result<Reconciled> {
         let mut done = Reconciled::default();
         for driver in self.drivers.all() {
-            let host = self.reconcile_host(driver.as_ref()).await?;
-            done.leaked_guests += host.leaked_guests;
-            done.stopped_servers += host.stopped_servers;
-            done.leaked_disks += host.leaked_disks;
+            let one = self.reconcile_host(driver.as_ref()).await?;
+            done.leaked_guests += one.leaked_guests;
+            done.stopped_servers += one.stopped_servers;
+            done.leaked_disks += one.leaked_disks;
         }
         Ok(done)
     }
 
-    /// [`Core::reconcile_guests`] on one host: run when its agent comes
-    /// back, so that a guest evacuated or deleted while it was away is
-    /// destroyed rather than run twice. A host that cannot list its
-    /// guests is skipped.
-    pub async fn reconcile_host(&self, driver: &dyn ecs_hypervisor::Hypervisor) -> Result<Reconciled> {
+    /// [`Core::reconcile_guests`] for one host, the hypervisor that drives
+    /// it (local, or an agent's): also what a host that comes back after
+    /// being down runs, to destroy its copies of evacuated servers.
+    pub async fn reconcile_host(&self, driver: &dyn Hypervisor) -> Result<Reconciled> {
         let mut done = Reconciled::default();
         let guests = match driver.list().await {
             Ok(g) => g,
@@ -61,7 +61,7 @@ impl Core {
                 }
                 continue;
             }
-            tracing::warn!(host = driver.host(), guest = %guest.id, "destroying a guest that no server owns");
+            tracing::warn!(host = driver.host(), guest = %guest.id, "destroying a guest that no server here owns");
             match driver.destroy(&guest.id).await {
                 Ok(()) => done.leaked_guests += 1,
                 Err(e) => tracing::warn!(guest = %guest.id, error = %e, "destroying a leaked guest failed"),

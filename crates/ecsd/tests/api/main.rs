@@ -4,6 +4,7 @@
 
 mod agents;
 mod cluster;
+mod aggregates;
 mod compat;
 mod consoles;
 mod credentials;
@@ -25,6 +26,7 @@ mod keys;
 mod leases;
 mod lifecycle;
 mod metadata;
+mod moves;
 mod netsec;
 mod process;
 mod qemu;
@@ -34,6 +36,7 @@ mod recovery;
 mod routes;
 mod security_groups;
 mod servers;
+mod services;
 mod sweep;
 mod transport;
 mod validation;

@@ -243,7 +243,9 @@ impl Core {
     /// meanwhile). `silent`: hosts that cannot beat (the simulator lost
     /// them). Returns the hosts that came back.
     pub async fn heartbeat_local_hosts(&self, silent: &[String]) -> Result<Vec<String>> {
-        let mut names = self.drivers.hosts();
+        // An agent's host beats by its agent's heartbeat (`agent_heartbeat`),
+        // never by the API node that drives it: it is down when its agent is.
+        let mut names = self.drivers.local_hosts();
         names.retain(|n| !silent.contains(n));
         if names.is_empty() {
             return Ok(Vec::new());
@@ -263,8 +265,8 @@ impl Core {
     /// A host is back (its heartbeat resumed, or it is no longer forced
     /// down): destroy what it still runs of servers now elsewhere, so no
     /// guest runs twice. Only for hosts this process drives.
-    // TODO(agent): a remote agent's return calls `reconcile_host` with its
-    // hypervisor proxy, or asks the agent to.
+    // An agent's host coming back is seen by `agent_heartbeat`, whose
+    // caller reconciles it the same way.
     async fn host_returned(&self, name: &str) {
         let Some(driver) = self.drivers.get(name) else { return };
         if let Err(e) = self.reconcile_host(driver.as_ref()).await {

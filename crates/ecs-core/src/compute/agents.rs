@@ -55,6 +55,11 @@ pub struct AgentAck {
     pub host_id: String,
     /// Whether the heartbeat (re)registered the host.
     pub registered: bool,
+    /// Whether the host is back from a silence (the agent restarted, was
+    /// cut off, or its heartbeat lapsed past `service_down_time`): its
+    /// guests are reconciled with the records.
+    #[serde(default)]
+    pub reconcile: bool,
 }
 
 /// A host name as Nova's services take it: printable, no slash (it is a
@@ -121,6 +126,11 @@ impl Core {
             Err(ecs_store::StoreError::NotFound) => None,
             Err(e) => return Err(e.into()),
         };
+        let now = chrono::Utc::now();
+        let down_time = chrono::Duration::from_std(self.config.service_down_time).unwrap_or(chrono::Duration::MAX);
+        // Heard from too long ago: its service went down, and its servers
+        // may have been evacuated meanwhile.
+        let lapsed = record.as_ref().is_some_and(|h| now.signed_duration_since(h.heartbeat_at) > down_time);
         let unchanged = record.as_ref().is_some_and(|h| {
             h.driver == report.driver
                 && h.availability_zone == report.availability_zone
@@ -129,15 +139,16 @@ impl Core {
         }) && known_url.as_deref() == Some(report.agent_url.as_str());
         let registered = report.fresh || !unchanged;
         let host_id = if registered {
+            // Registering beats too (and marks when the agent started).
             self.store.host_register_agent(&report.registration(host), &report.agent_url).await?.id
         } else {
-            // TODO(services): record the heartbeat (store.host_heartbeat) for liveness.
+            self.store.host_heartbeat(host, now).await?;
             record.map(|h| h.id).unwrap_or_default()
         };
         if registered {
             self.sync_remote_drivers(connector).await?;
         }
-        Ok(AgentAck { host_id, registered })
+        Ok(AgentAck { host_id, registered, reconcile: report.fresh || lapsed })
     }
 
     /// Drives every host that an agent runs through its agent (see

@@ -66,6 +66,13 @@ impl Drivers {
         self.drivers.read().expect("drivers lock").keys().cloned().collect()
     }
 
+    /// The hosts driven in this process (not through an agent): their
+    /// liveness is this process's own.
+    pub fn local_hosts(&self) -> Vec<String> {
+        let remote = self.remote.read().expect("remote lock");
+        self.drivers.read().expect("drivers lock").keys().filter(|h| !remote.contains_key(*h)).cloned().collect()
+    }
+
     pub fn all(&self) -> Vec<Arc<dyn Hypervisor>> {
         self.drivers.read().expect("drivers lock").values().cloned().collect()
     }

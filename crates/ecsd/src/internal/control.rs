@@ -33,11 +33,11 @@ async fn heartbeat(State(state): State<ControlState>, Path(name): Path<String>, 
     };
     match state.core.agent_heartbeat(&name, &report, state.connector.as_ref()).await {
         Ok(ack) => {
-            if report.fresh {
+            if ack.reconcile {
                 // An agent back from a silence may run guests that were
-                // deleted or evacuated meanwhile: its host is reconciled.
-                // TODO(services): evacuation must have finished moving a
-                // server's record before this runs, or the guest is kept.
+                // deleted or evacuated meanwhile: its host is reconciled
+                // (a server whose evacuation is under way has a task, and
+                // its guest is left to that task).
                 let core = state.core.clone();
                 tokio::spawn(async move {
                     match core.reconcile_host_named(&name).await {

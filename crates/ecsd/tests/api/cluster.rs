@@ -110,6 +110,10 @@ impl Api {
             "3",
             "--agent-timeout",
             "3",
+            "--service-down-time",
+            "3",
+            "--heartbeat-interval",
+            "1",
             "--quota-instances",
             "-1",
             "--quota-cores",
@@ -327,7 +331,7 @@ async fn cluster_agents_and_api_nodes_fail_and_return() {
     let (_, images) = client.call(reqwest::Method::GET, "/image/v2/images", None).await;
     let image = images["images"][0]["id"].as_str().unwrap().to_string();
 
-    // 1. A burst spread over the hosts, an anti-affinity group among it.
+    // 1. A burst spread over the hosts, an anti-affinity pair among it.
     let (status, body) = client
         .call(
             reqwest::Method::POST,
@@ -338,39 +342,71 @@ async fn cluster_agents_and_api_nodes_fail_and_return() {
     assert_eq!(status, 200, "{body}");
     let group = body["server_group"]["id"].as_str().unwrap().to_string();
     let mut members = Vec::new();
-    for i in 0..3 {
+    for i in 0..2 {
         members.push(client.create(&image, &format!("member-{i}"), Some(&group)).await);
     }
-    for i in 0..6 {
+    for i in 0..7 {
         client.create(&image, &format!("first-{i}"), None).await;
     }
     let servers = client.settled("first burst", &procs(&api_procs)).await;
     assert!(servers.iter().all(|s| s["status"] == "ACTIVE"), "{:#?}", briefs(&servers));
-    let mut member_hosts: Vec<&str> =
-        servers.iter().filter(|s| members.contains(&s["id"].as_str().unwrap().to_string())).map(host_of).collect();
-    member_hosts.sort();
-    assert_eq!(member_hosts, ["h1", "h2", "h3"], "anti-affinity across the agents' hosts");
+    let member_hosts = |servers: &[Value]| -> Vec<String> {
+        members.iter().map(|m| host_of(servers.iter().find(|s| s["id"] == m.as_str()).unwrap()).to_string()).collect()
+    };
+    let placed = member_hosts(&servers);
+    assert_ne!(placed[0], placed[1], "anti-affinity across the agents' hosts");
     let used: std::collections::BTreeSet<&str> = servers.iter().map(host_of).collect();
     assert_eq!(used.len(), 3, "the burst spreads over every host");
     assert_one_guest_each(&servers, &agents, "first burst").await;
 
-    // 2. An agent dies (SIGKILL): builds that go there fail over to the others.
-    agent_procs[2].take().unwrap().kill();
+    // 2. The agent of the first member's host dies (SIGKILL): its service
+    // goes down within the detection window, and builds go elsewhere.
+    let victim = agents.iter().position(|a| a.name == placed[0]).unwrap();
+    let victim_name = agents[victim].name.clone();
+    agent_procs[victim].take().unwrap().kill();
+    let killed_at = Instant::now();
     let mut second = Vec::new();
     for i in 0..6 {
         second.push(client.create(&image, &format!("second-{i}"), None).await);
     }
+    loop {
+        let (_, body) = client.call(reqwest::Method::GET, &format!("/v2.1/os-services?host={victim_name}"), None).await;
+        if body["services"][0]["state"] == "down" {
+            break;
+        }
+        assert!(killed_at.elapsed() < Duration::from_secs(20), "the dead agent's service never went down: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("agent killed -> service down: {:.1} s", killed_at.elapsed().as_secs_f64());
     let servers = client.settled("after an agent died", &procs(&api_procs)).await;
     for s in servers.iter().filter(|s| second.contains(&s["id"].as_str().unwrap().to_string())) {
         assert_eq!(s["status"], "ACTIVE", "{}", brief(s));
-        assert_ne!(host_of(s), "h3", "nothing is built on the dead host: {}", brief(s));
+        assert_ne!(host_of(s), victim_name, "nothing is built on the dead host: {}", brief(s));
     }
-    // EVACUATION (services): evacuate h3's servers here once h3 is `down`,
-    // check they come up on h1/h2 with anti-affinity kept, and that the
-    // returning h3 destroys its stale copies.
 
-    // 3. It returns, with its guests: they are kept, being still its servers'.
-    agent_procs[2] = Some(agents[2].start(&apis, dir));
+    // EVACUATION (services): the dead host's servers are rebuilt elsewhere,
+    // the anti-affinity member away from its peer.
+    let stranded: Vec<String> =
+        servers.iter().filter(|s| host_of(s) == victim_name).map(|s| s["id"].as_str().unwrap().to_string()).collect();
+    assert!(stranded.contains(&members[0]));
+    let evacuated_at = Instant::now();
+    for id in &stranded {
+        let (status, body) = client
+            .call(reqwest::Method::POST, &format!("/v2.1/servers/{id}/action"), Some(&json!({"evacuate": {}})))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let servers = client.settled("after evacuation", &procs(&api_procs)).await;
+    eprintln!("evacuate {} servers -> settled: {:.1} s", stranded.len(), evacuated_at.elapsed().as_secs_f64());
+    for s in servers.iter().filter(|s| stranded.contains(&s["id"].as_str().unwrap().to_string())) {
+        assert_eq!(s["status"], "ACTIVE", "{}", brief(s));
+        assert_ne!(host_of(s), victim_name, "evacuated: {}", brief(s));
+    }
+    let placed = member_hosts(&servers);
+    assert_ne!(placed[0], placed[1], "anti-affinity holds across evacuation");
+
+    // 3. It returns: its stale copies of the evacuated servers are destroyed.
+    agent_procs[victim] = Some(agents[victim].start(&apis, dir));
     tokio::time::sleep(Duration::from_secs(2)).await;
     let servers = client.settled("after the agent returned", &procs(&api_procs)).await;
     assert!(servers.iter().all(|s| s["status"] == "ACTIVE"), "{:#?}", briefs(&servers));
@@ -391,17 +427,19 @@ async fn cluster_agents_and_api_nodes_fail_and_return() {
     assert_one_guest_each(&servers, &agents, "after an API node died").await;
     api_procs.insert(0, apis[0].start(1, &db.url, dir));
 
-    // 5. An agent is cut off (SIGSTOP) while work goes to it: calls to it
-    // time out, builds go elsewhere, a stop of its server fails; when it
+    // 5. Another agent is cut off (SIGSTOP) while work goes to it: calls to
+    // it time out, builds go elsewhere, a stop of its server fails; when it
     // resumes (SIGCONT) the calls that waited are past their deadline and
     // not acted on, and its host is reconciled.
-    let on_h2 = servers.iter().find(|s| host_of(s) == "h2" && s["status"] == "ACTIVE").unwrap()["id"]
+    let cut = (0..agents.len()).find(|i| *i != victim).unwrap();
+    let cut_name = agents[cut].name.clone();
+    let on_cut = servers.iter().find(|s| host_of(s) == cut_name && s["status"] == "ACTIVE").unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
-    agent_procs[1].as_ref().unwrap().signal(Signal::STOP);
+    agent_procs[cut].as_ref().unwrap().signal(Signal::STOP);
     let (status, body) = client
-        .call(reqwest::Method::POST, &format!("/v2.1/servers/{on_h2}/action"), Some(&json!({"os-stop": null})))
+        .call(reqwest::Method::POST, &format!("/v2.1/servers/{on_cut}/action"), Some(&json!({"os-stop": null})))
         .await;
     assert_eq!(status, 202, "{body}");
     let mut fourth = Vec::new();
@@ -411,9 +449,9 @@ async fn cluster_agents_and_api_nodes_fail_and_return() {
     let servers = client.settled("while an agent is cut off", &procs(&api_procs)).await;
     for s in servers.iter().filter(|s| fourth.contains(&s["id"].as_str().unwrap().to_string())) {
         assert_eq!(s["status"], "ACTIVE", "{}", brief(s));
-        assert_ne!(host_of(s), "h2", "nothing is built on the cut-off host: {}", brief(s));
+        assert_ne!(host_of(s), cut_name, "nothing is built on the cut-off host: {}", brief(s));
     }
-    agent_procs[1].as_ref().unwrap().signal(Signal::CONT);
+    agent_procs[cut].as_ref().unwrap().signal(Signal::CONT);
     // Heartbeats resume; the waiting calls meet their deadline.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let servers = client.settled("after the agent resumed", &procs(&api_procs)).await;
@@ -424,12 +462,10 @@ async fn cluster_agents_and_api_nodes_fail_and_return() {
     for s in &servers {
         *by_name.entry(s["name"].as_str().unwrap().to_string()).or_default() += 1;
     }
-    assert_eq!(servers.len(), 3 + 6 + 6 + 8 + 6, "{by_name:?}");
+    assert_eq!(servers.len(), 2 + 7 + 6 + 8 + 6, "{by_name:?}");
     assert!(by_name.values().all(|n| *n == 1), "{by_name:?}");
-    let final_members: Vec<&str> =
-        servers.iter().filter(|s| members.contains(&s["id"].as_str().unwrap().to_string())).map(host_of).collect();
-    let distinct: std::collections::BTreeSet<&str> = final_members.iter().copied().collect();
-    assert_eq!(distinct.len(), 3, "anti-affinity still holds: {final_members:?}");
+    let placed = member_hosts(&servers);
+    assert_ne!(placed[0], placed[1], "anti-affinity still holds");
 
     drop(agent_procs);
     drop(api_procs);

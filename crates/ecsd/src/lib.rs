@@ -243,6 +243,7 @@ pub async fn start_agent(
 ) -> anyhow::Result<internal::agent::RunningAgent> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let (listener, url) = internal::agent::bind(&config).await?;
     let driver: Arc<dyn ecs_hypervisor::Hypervisor> = match driver {
         AgentDriver::Sim { latency } => {
             let control = ecs_hypervisor::sim::SimControl::default();
@@ -262,9 +263,13 @@ pub async fn start_agent(
             };
             let mut qemu_config = QemuConfig::under(&config.data_dir, &config.host, accel, network);
             qemu_config.shutdown_timeout = qemu.shutdown_timeout;
-            // TODO(qemu): a live move's `tcp:ADDR:PORT` and a cold move's disk
-            // URL must name this host as the other agent reaches it: the
-            // agent's advertised address (`config.advertise`'s host), not loopback.
+            // Other hosts reach this one where its agent is advertised: the
+            // live stream and disk exports listen there, and files moving
+            // here come to the agent's transfer endpoint with the secret.
+            qemu_config.migration_address = internal::url_host(&url).unwrap_or("127.0.0.1").to_string();
+            qemu_config.migration_bandwidth = config.migration_bandwidth;
+            qemu_config.transfer_url = Some(format!("{url}{}", internal::TRANSFERS_PREFIX.trim_end_matches('/')));
+            qemu_config.transfer_token = Some(config.secret.expose().to_string());
             let driver = QemuHypervisor::new(qemu_config).context("opening the QEMU host's directories")?;
             let (vcpus, ram_mb, disk_gb) = host_capacity(&config.data_dir);
             tracing::info!(host = %config.host, accelerator = %why, ?network, vcpus, ram_mb, disk_gb, "QEMU hypervisor");
@@ -272,7 +277,7 @@ pub async fn start_agent(
             Arc::new(driver)
         }
     };
-    internal::agent::start(config, driver).await
+    internal::agent::start(config, driver, (listener, url)).await
 }
 
 /// Registers the hosts (simulated, or this machine under QEMU), resumes

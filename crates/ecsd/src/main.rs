@@ -266,6 +266,9 @@ struct AgentArgs {
     /// Seconds a graceful stop waits for the guest before forcing it.
     #[arg(long, env = "ECSD_SHUTDOWN_TIMEOUT", default_value_t = 60)]
     shutdown_timeout: u64,
+    /// A live move's stream cap in bytes per second (QEMU's max-bandwidth; default: QEMU's).
+    #[arg(long, env = "ECSD_MIGRATION_BANDWIDTH", value_parser = clap::value_parser!(u64).range(1..))]
+    migration_bandwidth: Option<u64>,
 }
 
 /// Limits on slow and idle clients (`ecsd::HttpLimits`).
@@ -617,6 +620,7 @@ async fn agent(args: AgentArgs) -> anyhow::Result<()> {
             ram_ratio: 1.0,
             disk_ratio: 1.0,
         },
+        migration_bandwidth: args.migration_bandwidth,
     };
     let running = ecsd::start_agent(config, driver).await?;
     let _ = writeln!(std::io::stdout().lock(), "ecsd agent {} is serving on {}", args.host, running.url);

@@ -144,9 +144,9 @@ pub struct QemuConfig {
     pub qemu_binary: PathBuf,
     pub qemu_img: PathBuf,
     pub iso_tool: PathBuf,
-    // TODO(agent): `ecsd agent --hypervisor qemu` sets the four below from
-    // its flags (the host's internal address, `--migration-bandwidth`, the
-    // transfer endpoint it serves and the cluster's transfer token).
+    // `ecsd agent --hypervisor qemu` sets the four below (`ecsd::start_agent`):
+    // its advertised host, `--migration-bandwidth`, its transfer endpoint
+    // (`PUT /internal/v1/transfers/{id}/{file}`) and the internal secret.
     /// The address other hosts reach this one at for a live move: the
     /// incoming guest's migration stream and its disks' NBD exports listen here.
     pub migration_address: String,

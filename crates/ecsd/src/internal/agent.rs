@@ -127,11 +127,48 @@ impl AgentState {
 
 /// The agent's internal API (without the secret: see [`super::authenticated`]).
 pub fn router(state: AgentState) -> Router {
-    // TODO(qemu): a cold move's root disk streamed between agents (when
-    // storage is not shared) gets its own route here, e.g.
-    // `PUT /internal/v1/guests/{id}/disk` on the destination, named by the
-    // `IncomingGuest::uri` its `prepare_incoming` answers.
-    Router::new().route("/internal/v1/hypervisor/{method}", post(hypervisor_call)).with_state(state)
+    Router::new()
+        .route("/internal/v1/hypervisor/{method}", post(hypervisor_call))
+        .route("/internal/v1/transfers/{id}/{file}", axum::routing::put(transfer))
+        .with_state(state)
+}
+
+/// A file of a guest moving here (a cold move's root disk, a console
+/// log), streamed from the source host's driver to this host's.
+async fn transfer(
+    State(state): State<AgentState>,
+    UrlPath((id, file)): UrlPath<(String, String)>,
+    request: axum::extract::Request,
+) -> Response {
+    let plain = |s: &str| {
+        !s.is_empty() && s != "." && s != ".." && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    if !plain(&id) || !plain(&file) {
+        return bad_request("a transfer names a guest and a file, without paths");
+    }
+    let (mut writer, mut reader) = tokio::io::duplex(256 * 1024);
+    let mut body = request.into_body();
+    // The body is pumped into a pipe the driver reads; a driver that stops
+    // reading (it failed) ends the pump.
+    let pump = tokio::spawn(async move {
+        use http_body_util::BodyExt;
+        use tokio::io::AsyncWriteExt;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(std::io::Error::other)?;
+            if let Ok(data) = frame.into_data() {
+                writer.write_all(&data).await?;
+            }
+        }
+        writer.shutdown().await
+    });
+    let received = state.driver.receive_incoming_file(&id, &file, &mut reader).await;
+    drop(reader);
+    let pumped = pump.await.map_err(std::io::Error::other).and_then(|r| r);
+    match (received, pumped) {
+        (Ok(()), Ok(())) => StatusCode::NO_CONTENT.into_response(),
+        (Err(e), _) => reply(StatusCode::CONFLICT, Reply::Error(e.into())),
+        (Ok(()), Err(e)) => bad_request(format!("the transfer was cut short: {e}")),
+    }
 }
 
 fn reply(status: StatusCode, reply: Reply) -> Response {
@@ -278,6 +315,8 @@ pub struct AgentConfig {
     pub heartbeat_interval: Duration,
     pub secret: Secret,
     pub report: HostReport,
+    /// A live move's stream cap in bytes per second (QEMU hosts).
+    pub migration_bandwidth: Option<u64>,
 }
 
 /// A running agent.
@@ -304,14 +343,28 @@ impl RunningAgent {
     }
 }
 
-/// Starts serving `driver`'s host and beating to the control plane.
-pub async fn start(config: AgentConfig, driver: Arc<dyn Hypervisor>) -> anyhow::Result<RunningAgent> {
+/// Binds the agent's listener: done first, as a QEMU driver must know the
+/// URL it serves (its transfer endpoint).
+pub async fn bind(config: &AgentConfig) -> anyhow::Result<(TcpListener, String)> {
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let url = config
+        .advertise
+        .clone()
+        .unwrap_or_else(|| super::reachable_url(listener.local_addr().unwrap_or(config.listen)));
+    Ok((listener, url.trim_end_matches('/').to_string()))
+}
+
+/// Starts serving `driver`'s host on `listener` (see [`bind`]) and beating
+/// to the control plane.
+pub async fn start(
+    config: AgentConfig,
+    driver: Arc<dyn Hypervisor>,
+    (listener, url): (TcpListener, String),
+) -> anyhow::Result<RunningAgent> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let fences = FenceBook::open(config.data_dir.join("fences.json"))?;
-    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let url = config.advertise.clone().unwrap_or_else(|| super::reachable_url(addr));
     let advertise_host = super::url_host(&url).unwrap_or("127.0.0.1").to_string();
     let state = AgentState::new(driver.clone(), fences, advertise_host);
     let router = super::authenticated(router(state), config.secret.clone());

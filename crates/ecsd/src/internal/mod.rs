@@ -35,6 +35,9 @@ pub const FENCE_HEADER: &str = "x-ecsd-fence";
 /// does not act on it, since its caller has moved on.
 pub const DEADLINE_HEADER: &str = "x-ecsd-deadline";
 
+/// Where an agent takes a moving guest's files (`PUT {prefix}{id}/{file}`).
+pub const TRANSFERS_PREFIX: &str = "/internal/v1/transfers/";
+
 /// The shared service secret.
 #[derive(Clone)]
 pub struct Secret(std::sync::Arc<str>);
@@ -57,6 +60,12 @@ impl Secret {
             anyhow::bail!("the internal secret must not contain spaces or control characters");
         }
         Ok(Secret(secret.into()))
+    }
+
+    /// The secret itself, for a client that sends it its own way (the
+    /// QEMU driver's file transfers).
+    pub fn expose(&self) -> &str {
+        &self.0
     }
 
     /// The `Authorization` header value that carries it.
@@ -89,9 +98,9 @@ pub fn authenticated(router: Router, secret: Secret) -> Router {
     router.layer(axum::middleware::from_fn_with_state(secret, require_secret))
 }
 
-/// Serves `router` over HTTP/2 with prior knowledge (no HTTP/1.1, no
-/// TLS: a private network between the control plane and the hosts)
-/// until `stop` turns true.
+/// Serves `router` over HTTP/2 with prior knowledge (HTTP/1.1 only for
+/// file transfers; no TLS: a private network between the control plane
+/// and the hosts) until `stop` turns true.
 pub async fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) -> std::io::Result<()> {
     loop {
         let (stream, _) = tokio::select! {
@@ -116,10 +125,23 @@ pub async fn serve(listener: TcpListener, router: Router, mut stop: watch::Recei
         let mut stopped = stop.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-                router.clone().oneshot(request.map(axum::body::Body::new))
+                let router = router.clone();
+                async move {
+                    // HTTP/2 only, but for the file transfers a QEMU
+                    // driver sends with a plain HTTP/1.1 PUT.
+                    let transfer = request.uri().path().starts_with(TRANSFERS_PREFIX);
+                    if request.version() != axum::http::Version::HTTP_2 && !transfer {
+                        let body = wire::Reply::Error(wire::WireError::BadRequest {
+                            message: "the internal API speaks HTTP/2 (prior knowledge) only".into(),
+                        });
+                        return Ok((StatusCode::HTTP_VERSION_NOT_SUPPORTED, axum::Json(body)).into_response());
+                    }
+                    router.oneshot(request.map(axum::body::Body::new)).await
+                }
             });
-            let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             builder
+                .http2()
                 .timer(TokioTimer::new())
                 .keep_alive_interval(Some(Duration::from_secs(10)))
                 .keep_alive_timeout(Duration::from_secs(20));

@@ -57,6 +57,7 @@ async fn agent(name: &str, control: SocketAddr, dir: &Path) -> RunningAgent {
             ram_ratio: 1.0,
             disk_ratio: 1.0,
         },
+        migration_bandwidth: None,
     };
     ecsd::start_agent(config, ecsd::AgentDriver::Sim { latency: Default::default() }).await.unwrap()
 }
@@ -233,6 +234,21 @@ async fn the_internal_api_takes_only_the_secret() {
     // A call that arrives after its caller gave up is not acted on.
     let (status, body) = post(&call("list"), Some(&bearer), &[("x-ecsd-deadline", "1000")], &json!({})).await;
     assert_eq!((status, body["error"]["kind"].as_str()), (409, Some("host_down")), "{body}");
+    // HTTP/1.1 only for file transfers, which take the secret too; a
+    // simulated host receives no files.
+    let http1 = reqwest::Client::new();
+    let r = http1.post(call("list")).header("authorization", &bearer).json(&json!({})).send().await.unwrap();
+    assert_eq!(r.status(), 505);
+    let transfer = |path: &str| format!("{}/internal/v1/transfers/{path}", a1.url);
+    let r = http1.put(transfer("g/root.qcow2")).body("disk").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http1.put(transfer("g/root.qcow2")).header("authorization", &bearer).body("disk").send().await.unwrap();
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["kind"], "unsupported");
+    for bad in ["g/..", "../root.qcow2", "g/a%2Fb"] {
+        let r = http1.put(transfer(bad)).header("authorization", &bearer).body("x").send().await.unwrap();
+        assert!(r.status().is_client_error() || r.status() == 505, "{bad}: {}", r.status());
+    }
     let fences = std::fs::read_to_string(dir.path().join("agent-1/fences.json")).unwrap();
     assert!(fences.contains("\"g\""), "the fence is kept on disk: {fences}");
 

@@ -53,9 +53,9 @@ struct ControlState {
     /// check an operation ran exactly once).
     calls: BTreeMap<Op, u64>,
     /// Guests on their way between this process's hosts, by guest id: the
-    /// simulated wire of a migration.
-    // TODO(agent): agents in separate processes do not share this; the
-    // guest record would travel over the internal API instead.
+    /// simulated wire of a migration. Between agents' processes the guest
+    /// travels over HTTP instead (`SimHypervisor::with_transfer`) and lands
+    /// here on the destination's side.
     incoming: HashMap<String, Incoming>,
     /// Live sends under way, by guest id, and what they were asked.
     sending: HashMap<String, SendFlags>,
@@ -351,6 +351,10 @@ pub struct SimHypervisor {
     /// The VNC servers of the guests whose console was asked for, by guest
     /// id; locked after `guests` where both are.
     consoles: Mutex<HashMap<String, rfb::RfbServer>>,
+    /// Where guests moving here are sent, and the token they carry, when
+    /// this host is an agent's: another process's host cannot hand them
+    /// over through the shared [`SimControl`].
+    transfer: Option<(String, String)>,
 }
 
 /// A host's guests on disk: an append-only journal of whole-guest records
@@ -496,7 +500,21 @@ impl SimHypervisor {
             guests = replay(&path)?;
             journal = Some(Mutex::new(Journal::rewrite(&path, &guests)?));
         }
-        Ok(SimHypervisor { host, control, journal, guests: Mutex::new(guests), consoles: Mutex::default() })
+        Ok(SimHypervisor {
+            host,
+            control,
+            journal,
+            guests: Mutex::new(guests),
+            consoles: Mutex::default(),
+            transfer: None,
+        })
+    }
+
+    /// Guests moving here are sent to `url` (`PUT {url}/{id}/sim-guest.json`,
+    /// an agent's transfer endpoint) with `token`, as QEMU hosts send files.
+    pub fn with_transfer(mut self, url: String, token: String) -> Self {
+        self.transfer = Some((url.trim_end_matches('/').to_string(), token));
+        self
     }
 
     fn guests(&self) -> std::sync::MutexGuard<'_, HashMap<String, Guest>> {
@@ -859,7 +877,11 @@ impl Hypervisor for SimHypervisor {
         if slot.host != self.host {
             *slot = Incoming { host: self.host.clone(), received: None };
         }
-        Ok(IncomingGuest { host: self.host.clone(), uri: format!("sim://{}/{}", self.host, spec.id) })
+        let uri = match &self.transfer {
+            Some((url, _)) => format!("{url}/{}", spec.id),
+            None => format!("sim://{}/{}", self.host, spec.id),
+        };
+        Ok(IncomingGuest { host: self.host.clone(), uri })
     }
 
     async fn send_guest(&self, id: &str, to: &IncomingGuest, kind: MoveKind) -> Result<()> {
@@ -877,7 +899,10 @@ impl Hypervisor for SimHypervisor {
                 op: Op::Migrate,
             });
         }
-        let prepared = |state: &ControlState| state.incoming.get(id).is_some_and(|i| i.host == to.host);
+        // A destination in another process (an agent's) is sent the guest
+        // over HTTP; it checks itself that it waits for it.
+        let remote = to.uri.starts_with("http://");
+        let prepared = |state: &ControlState| remote || state.incoming.get(id).is_some_and(|i| i.host == to.host);
         if !prepared(&self.control.state()) {
             return Err(self.failed(Op::Migrate, format!("{} is not waiting for guest {id}", to.host)));
         }
@@ -907,7 +932,9 @@ impl Hypervisor for SimHypervisor {
         if let Some(message) = self.control.take_fault(&self.host, Op::Migrate) {
             return Err(self.failed(Op::Migrate, message));
         }
-        {
+        if remote {
+            self.send_remote(id, to, &guest).await?;
+        } else {
             let mut state = self.control.state();
             if !prepared(&state) {
                 return Err(self.failed(Op::Migrate, format!("{} stopped waiting for guest {id}", to.host)));
@@ -993,5 +1020,46 @@ impl Hypervisor for SimHypervisor {
         self.check_up()?;
         self.control.flag_send(id, false);
         Ok(())
+    }
+
+    async fn receive_incoming_file(
+        &self,
+        id: &str,
+        name: &str,
+        body: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
+    ) -> Result<()> {
+        use tokio::io::AsyncReadExt;
+        self.check_up()?;
+        if name != SIM_GUEST_FILE {
+            return Err(self.failed(Op::Migrate, format!("a simulated host receives no file {name}")));
+        }
+        let mut bytes = Vec::new();
+        body.read_to_end(&mut bytes).await.map_err(|e| self.failed(Op::Migrate, e.to_string()))?;
+        let guest: Guest = serde_json::from_slice(&bytes).map_err(|e| self.failed(Op::Migrate, e.to_string()))?;
+        let mut state = self.control.state();
+        match state.incoming.get_mut(id) {
+            Some(slot) if slot.host == self.host && guest.spec.id == id => {
+                slot.received = Some(guest);
+                Ok(())
+            }
+            _ => Err(self.failed(Op::Migrate, format!("{} is not waiting for guest {id}", self.host))),
+        }
+    }
+}
+
+/// The file a simulated guest travels in between agents' hosts.
+const SIM_GUEST_FILE: &str = "sim-guest.json";
+
+impl SimHypervisor {
+    /// Sends `guest` to a destination in another process (its agent's
+    /// transfer endpoint, `to.uri`).
+    async fn send_remote(&self, id: &str, to: &IncomingGuest, guest: &Guest) -> Result<()> {
+        let token = self.transfer.as_ref().map(|(_, t)| t.as_str());
+        let file = std::env::temp_dir().join(format!("ecsd-sim-{}-{id}.json", std::process::id()));
+        let json = serde_json::to_vec(guest).map_err(|e| self.failed(Op::Migrate, e.to_string()))?;
+        tokio::fs::write(&file, json).await.map_err(|e| self.failed(Op::Migrate, e.to_string()))?;
+        let sent = crate::qemu::moves::http_put(&format!("{}/{SIM_GUEST_FILE}", to.uri), token, &file).await;
+        let _ = tokio::fs::remove_file(&file).await;
+        sent.map_err(|e| self.failed(Op::Migrate, e.to_string()))
     }
 }

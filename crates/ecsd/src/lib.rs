@@ -249,9 +249,12 @@ pub async fn start_agent(
             let control = ecs_hypervisor::sim::SimControl::default();
             control.apply(&latency);
             let state_dir = config.data_dir.join("sim");
+            // Guests moving here come from other agents' processes, over HTTP.
+            let transfers = format!("{url}{}", internal::TRANSFERS_PREFIX.trim_end_matches('/'));
             Arc::new(
                 ecs_hypervisor::sim::SimHypervisor::new(config.host.clone(), control, Some(state_dir))
-                    .with_context(|| format!("opening simulated host {}", config.host))?,
+                    .with_context(|| format!("opening simulated host {}", config.host))?
+                    .with_transfer(transfers, config.secret.expose().to_string()),
             )
         }
         AgentDriver::Qemu(qemu) => {

@@ -20,7 +20,7 @@
 //! hot-pluggable devices (volumes, NICs) sit on PCIe root ports.
 
 mod config_drive;
-mod moves;
+pub(crate) mod moves;
 mod qmp;
 
 use std::collections::{BTreeMap, HashMap};

@@ -815,7 +815,7 @@ async fn virtual_size(qemu_img: &Path, path: &Path) -> Option<u64> {
 
 /// Sends a file with an HTTP/1.1 PUT (plain HTTP: the transfer endpoint
 /// of a destination's agent), with the cluster's Bearer token.
-async fn http_put(url: &str, token: Option<&str>, file: &Path) -> std::result::Result<(), String> {
+pub(crate) async fn http_put(url: &str, token: Option<&str>, file: &Path) -> std::result::Result<(), String> {
     let rest = url.strip_prefix("http://").ok_or_else(|| format!("{url}: only http:// transfer URLs are supported"))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),

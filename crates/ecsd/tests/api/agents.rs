@@ -235,7 +235,7 @@ async fn the_internal_api_takes_only_the_secret() {
     let (status, body) = post(&call("list"), Some(&bearer), &[("x-ecsd-deadline", "1000")], &json!({})).await;
     assert_eq!((status, body["error"]["kind"].as_str()), (409, Some("host_down")), "{body}");
     // HTTP/1.1 only for file transfers, which take the secret too; a
-    // simulated host receives no files.
+    // simulated host takes no disk, and no guest it does not wait for.
     let http1 = reqwest::Client::new();
     let r = http1.post(call("list")).header("authorization", &bearer).json(&json!({})).send().await.unwrap();
     assert_eq!(r.status(), 505);
@@ -244,7 +244,9 @@ async fn the_internal_api_takes_only_the_secret() {
     assert_eq!(r.status(), 401);
     let r = http1.put(transfer("g/root.qcow2")).header("authorization", &bearer).body("disk").send().await.unwrap();
     assert_eq!(r.status(), 409);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"]["kind"], "unsupported");
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["kind"], "failed");
+    let r = http1.put(transfer("g/sim-guest.json")).header("authorization", &bearer).body("{}").send().await.unwrap();
+    assert_eq!(r.status(), 409);
     for bad in ["g/..", "../root.qcow2", "g/a%2Fb"] {
         let r = http1.put(transfer(bad)).header("authorization", &bearer).body("x").send().await.unwrap();
         assert!(r.status().is_client_error() || r.status() == 505, "{bad}: {}", r.status());
@@ -324,4 +326,53 @@ fn the_agent_refuses_bad_settings() {
     assert!(run(&with(&["--internal-secret", SECRET, "--heartbeat-interval", "0"])).contains("positive"));
     assert!(run(&with(&["--internal-secret", SECRET, "--hypervisor", "xen"])).contains("invalid value"));
     assert!(run(&["--host", "h1", "--internal-secret", SECRET]).contains("--control-plane"));
+}
+
+/// Cold and live migration between two agents' hosts: the guest travels
+/// from one agent's process to the other's over their transfer endpoints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_move_between_agents() {
+    let server = control_plane(ecs_test_utils::sqlite()).await;
+    let control = server.internal_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let agents = [agent("agent-1", control, dir.path()).await, agent("agent-2", control, dir.path()).await];
+    wait_for_hosts(&server, &["agent-1", "agent-2"]).await;
+    let drivers = [driver_of("agent-1", &agents[0]), driver_of("agent-2", &agents[1])];
+    let admin = server.admin().await;
+    let id = create(&admin, "mover", None).await;
+    let on = |s: &Value| s["OS-EXT-SRV-ATTR:host"].as_str().unwrap().to_string();
+    let source = on(&admin.wait_status(&id, "ACTIVE").await);
+    let target = if source == "agent-1" { "agent-2" } else { "agent-1" };
+    let (src, dst) = if source == "agent-1" { (&drivers[0], &drivers[1]) } else { (&drivers[1], &drivers[0]) };
+
+    // Cold: to VERIFY_RESIZE on the target, confirmed; the source's copy goes.
+    let act = |body: Value| {
+        let admin = &admin;
+        let id = id.clone();
+        async move { admin.post(&format!("/v2.1/servers/{id}/action"), Some("2.56"), &body).await }
+    };
+    let r = act(json!({"migrate": {"host": target}})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let s = admin.wait_status(&id, "VERIFY_RESIZE").await;
+    assert_eq!(on(&s), target);
+    assert_eq!(guests(dst.as_ref()).await, std::slice::from_ref(&id));
+    assert_eq!(act(json!({"confirmResize": null})).await.status, 204);
+    admin.wait_status(&id, "ACTIVE").await;
+    assert!(guests(src.as_ref()).await.is_empty(), "the source's copy is destroyed");
+
+    // Live: back to the source, running throughout.
+    let r = act(json!({"os-migrateLive": {"host": source, "block_migration": "auto"}})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    admin.wait_server(&id, |r| r.body["server"]["OS-EXT-SRV-ATTR:host"] == source.as_str()).await;
+    let s = admin.wait_server(&id, |r| r.body["server"]["OS-EXT-STS:task_state"].is_null()).await;
+    assert_eq!(s.body["server"]["status"], "ACTIVE", "{}", s.body);
+    assert_eq!(guests(src.as_ref()).await, std::slice::from_ref(&id));
+    assert!(guests(dst.as_ref()).await.is_empty());
+    let info = src.info(&id).await.unwrap().unwrap();
+    assert_eq!(info.power_state, ecs_hypervisor::PowerState::Running);
+
+    for a in agents {
+        a.stop().await.unwrap();
+    }
+    server.stop().await;
 }

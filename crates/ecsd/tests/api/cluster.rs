@@ -142,7 +142,8 @@ impl Agent {
         let control = apis.iter().map(|a| format!("http://127.0.0.1:{}", a.internal)).collect::<Vec<_>>().join(",");
         let config = dir.join("sim.json");
         // Spawns take a while, so that work is in flight when something dies.
-        std::fs::write(&config, r#"{"latency_ms": {"spawn": 600, "power_off": 300, "destroy": 100}}"#).unwrap();
+        std::fs::write(&config, r#"{"latency_ms": {"spawn": 600, "power_off": 300, "destroy": 100, "migrate": 1500}}"#)
+            .unwrap();
         let args: Vec<String> = [
             "agent",
             "--host",
@@ -412,8 +413,16 @@ async fn cluster_agents_and_api_nodes_fail_and_return() {
     assert!(servers.iter().all(|s| s["status"] == "ACTIVE"), "{:#?}", briefs(&servers));
     assert_one_guest_each(&servers, &agents, "after the agent returned").await;
 
-    // 4. An API node dies (SIGKILL) in the middle of a burst: the other
-    // finishes its tasks once their leases run out; then it returns.
+    // 4. An API node dies (SIGKILL) in the middle of a burst and of a
+    // cold migration it runs: the other finishes its tasks once their
+    // leases run out; then it returns.
+    let moving = servers.iter().find(|s| !members.contains(&s["id"].as_str().unwrap().to_string())).unwrap();
+    let (moving, moved_from) = (moving["id"].as_str().unwrap().to_string(), host_of(moving).to_string());
+    let first_node = Client { bases: vec![apis[0].base()], ..Client::login(vec![apis[0].base()]).await };
+    let (status, body) = first_node
+        .call(reqwest::Method::POST, &format!("/v2.1/servers/{moving}/action"), Some(&json!({"migrate": null})))
+        .await;
+    assert_eq!(status, 202, "{body}");
     let mut third = Vec::new();
     for i in 0..8 {
         third.push(client.create(&image, &format!("third-{i}"), None).await);
@@ -424,6 +433,15 @@ async fn cluster_agents_and_api_nodes_fail_and_return() {
     for s in servers.iter().filter(|s| third.contains(&s["id"].as_str().unwrap().to_string())) {
         assert_eq!(s["status"], "ACTIVE", "{}", brief(s));
     }
+    let moved = servers.iter().find(|s| s["id"] == moving.as_str()).unwrap();
+    assert_eq!(moved["status"], "VERIFY_RESIZE", "{}", brief(moved));
+    assert_ne!(host_of(moved), moved_from, "{}", brief(moved));
+    let (status, body) = alive
+        .call(reqwest::Method::POST, &format!("/v2.1/servers/{moving}/action"), Some(&json!({"confirmResize": null})))
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let servers = alive.settled("after the migration was confirmed", &procs(&api_procs)).await;
+    assert!(servers.iter().all(|s| s["status"] == "ACTIVE"), "{:#?}", briefs(&servers));
     assert_one_guest_each(&servers, &agents, "after an API node died").await;
     api_procs.insert(0, apis[0].start(1, &db.url, dir));
 

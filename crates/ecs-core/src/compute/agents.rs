@@ -147,6 +147,8 @@ impl Core {
         };
         if registered {
             self.sync_remote_drivers(connector).await?;
+            // New capacity or place: the next decision reads the hosts again.
+            self.drivers.invalidate_view();
         }
         Ok(AgentAck { host_id, registered, reconcile: report.fresh || lapsed })
     }
@@ -172,6 +174,33 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compute::Drivers;
+
+    /// Drivers of simulated hosts, standing in for agents.
+    struct Sims;
+
+    impl Connector for Sims {
+        fn connect(&self, agent: &HostAgent) -> Arc<dyn Hypervisor> {
+            let control = ecs_hypervisor::sim::SimControl::default();
+            Arc::new(ecs_hypervisor::sim::SimHypervisor::new(agent.name.clone(), control, None).unwrap())
+        }
+    }
+
+    #[test]
+    fn remote_drivers_follow_the_agents() {
+        let drivers = Drivers::default();
+        drivers.insert(Sims.connect(&HostAgent { name: "local".into(), driver: "sim".into(), url: String::new() }));
+        let agent = |name: &str, url: &str| HostAgent { name: name.into(), driver: "sim".into(), url: url.into() };
+        let agents = [agent("h1", "http://a:1"), agent("h2", "http://b:1"), agent("local", "http://c:1")];
+        assert_eq!(drivers.sync_remote(&agents, &Sims), 2, "a host driven here stays so");
+        assert_eq!(drivers.sync_remote(&agents, &Sims), 0);
+        // h1's agent moved, h2's host is gone.
+        assert_eq!(drivers.sync_remote(&[agent("h1", "http://a:2")], &Sims), 2);
+        let mut hosts = drivers.hosts();
+        hosts.sort();
+        assert_eq!(hosts, ["h1", "local"]);
+        assert_eq!(drivers.local_hosts(), ["local"]);
+    }
 
     fn report() -> AgentReport {
         AgentReport {

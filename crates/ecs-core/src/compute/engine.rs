@@ -94,14 +94,20 @@ impl Drivers {
             remote.insert(agent.name.clone(), agent.url.clone());
             changed += 1;
         }
+        let listed: HashSet<&str> = agents.iter().map(|a| a.name.as_str()).collect();
         remote.retain(|name, _| {
-            let listed = agents.iter().any(|a| a.name == *name);
-            if !listed {
+            let kept = listed.contains(name.as_str());
+            if !kept {
                 drivers.remove(name);
                 changed += 1;
             }
-            listed
+            kept
         });
+        drop((remote, drivers));
+        if changed > 0 {
+            // The scheduler's view holds only hosts driven here.
+            self.invalidate_view();
+        }
         changed
     }
 

@@ -224,7 +224,7 @@ struct AgentArgs {
     #[arg(long, env = "ECSD_CONTROL_PLANE", value_delimiter = ',', required = true)]
     control_plane: Vec<String>,
     /// Where this agent serves the API nodes' calls.
-    #[arg(long, env = "ECSD_AGENT_LISTEN", default_value = "127.0.0.1:8775")]
+    #[arg(long, env = "ECSD_AGENT_LISTEN", default_value = "127.0.0.1:8776")]
     listen: SocketAddr,
     /// The URL API nodes reach this agent at (default: from --listen).
     #[arg(long, env = "ECSD_AGENT_ADVERTISE")]

@@ -155,6 +155,13 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         ),
         nova(M::PUT, "/os-hosts/{name}", "/v2.1/os-hosts/sim-host-1".into(), Some(json!({"status": "disable"}))),
         nova(
+            M::PUT,
+            "/os-services/{id}",
+            "/v2.1/os-services/disable".into(),
+            Some(json!({"host": "sim-host-1", "binary": "nova-compute"})),
+        ),
+        nova(M::DELETE, "/os-services/{id}", "/v2.1/os-services/1".into(), None),
+        nova(
             M::POST,
             "/servers/{id}/metadata",
             format!("/v2.1/servers/{s}/metadata"),

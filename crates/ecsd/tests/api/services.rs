@@ -385,3 +385,51 @@ async fn silent_host_is_detected_and_evacuated() {
     assert_eq!(service_of(&admin, &host).await["state"], "up");
     server.stop().await;
 }
+
+/// Anti-affinity holds across evacuation: with the only other free host
+/// holding the group's other member, the evacuation finds no host and the
+/// server stays where it was, not stuck; once a host is free it goes there.
+async fn evacuation_keeps_anti_affinity(server: &TestServer) {
+    let admin = server.admin().await;
+    let demo = server.demo().await;
+    let g = demo
+        .post(
+            "/v2.1/os-server-groups",
+            Some("2.64"),
+            &json!({"server_group": {"name": "apart", "policy": "anti-affinity"}}),
+        )
+        .await;
+    assert_eq!(g.status, 200, "{}", g.body);
+    let group = g.body["server_group"]["id"].as_str().unwrap().to_string();
+    let image = server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
+    let mut ids = Vec::new();
+    for name in ["a", "b"] {
+        let body = json!({"server": {"name": name, "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"},
+            "os:scheduler_hints": {"group": group}});
+        let r = demo.post("/v2.1/servers", Some("2.37"), &body).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        let id = r.body["server"]["id"].as_str().unwrap().to_string();
+        demo.wait_status(&id, "ACTIVE").await;
+        ids.push(id);
+    }
+    let (a, b) = (host_of(&admin, &ids[0]).await, host_of(&admin, &ids[1]).await);
+    assert_ne!(a, b);
+    let spare: Vec<String> = (1..=4).map(|i| format!("sim-host-{i}")).filter(|h| *h != a && *h != b).collect();
+    for h in &spare {
+        let path = format!("/v2.1/os-services/{}", service_of(&admin, h).await["id"].as_str().unwrap());
+        admin.put(&path, V, &json!({"status": "disabled"})).await;
+    }
+    force_down(&admin, &a, true).await;
+    let r = action(&admin, &ids[0], "2.53", json!({"evacuate": {}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let after = demo.wait_server(&ids[0], |r| r.body["server"]["OS-EXT-STS:task_state"].is_null()).await;
+    assert_eq!(after.body["server"]["status"], "ACTIVE", "{}", after.body);
+    assert_eq!(host_of(&admin, &ids[0]).await, a, "no host may take it");
+    let path = format!("/v2.1/os-services/{}", service_of(&admin, &spare[0]).await["id"].as_str().unwrap());
+    admin.put(&path, V, &json!({"status": "enabled"})).await;
+    let r = action(&admin, &ids[0], "2.53", json!({"evacuate": {}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    demo.wait_server(&ids[0], |r| r.body["server"]["OS-EXT-STS:task_state"].is_null()).await;
+    assert_eq!(host_of(&admin, &ids[0]).await, spare[0]);
+}
+both!(evacuation_keeps_anti_affinity);

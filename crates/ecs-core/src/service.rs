@@ -238,6 +238,19 @@ impl Core {
         }
     }
 
+    /// Records that the hosts `names` are alive now (driven here, or by an
+    /// agent that reported in). Returns those whose heartbeat had lapsed:
+    /// they are back, and may run guests of servers evacuated meanwhile.
+    pub async fn hosts_heartbeat(&self, names: &[String]) -> Result<Vec<String>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = chrono::Utc::now();
+        let down_time = chrono::Duration::from_std(self.config.service_down_time).unwrap_or(chrono::Duration::MAX);
+        let before = self.store.host_heartbeat_many(names, now).await?;
+        Ok(before.into_iter().filter(|(_, at)| now.signed_duration_since(*at) > down_time).map(|(n, _)| n).collect())
+    }
+
     /// Beats for every host this process drives, and cleans up after those
     /// that come back from a lapse (their servers may have been evacuated
     /// meanwhile). `silent`: hosts that cannot beat (the simulator lost
@@ -245,14 +258,7 @@ impl Core {
     pub async fn heartbeat_local_hosts(&self, silent: &[String]) -> Result<Vec<String>> {
         let mut names = self.drivers.hosts();
         names.retain(|n| !silent.contains(n));
-        if names.is_empty() {
-            return Ok(Vec::new());
-        }
-        let now = chrono::Utc::now();
-        let down_time = chrono::Duration::from_std(self.config.service_down_time).unwrap_or(chrono::Duration::MAX);
-        let before = self.store.host_heartbeat_many(&names, now).await?;
-        let returned: Vec<String> =
-            before.into_iter().filter(|(_, at)| now.signed_duration_since(*at) > down_time).map(|(n, _)| n).collect();
+        let returned = self.hosts_heartbeat(&names).await?;
         for name in &returned {
             tracing::info!(host = %name, "host is back after its heartbeat lapsed");
             self.host_returned(name).await;
@@ -263,8 +269,9 @@ impl Core {
     /// A host is back (its heartbeat resumed, or it is no longer forced
     /// down): destroy what it still runs of servers now elsewhere, so no
     /// guest runs twice. Only for hosts this process drives.
-    // TODO(agent): a remote agent's return calls `reconcile_host` with its
-    // hypervisor proxy, or asks the agent to.
+    // TODO(agent): an agent's heartbeat goes through `hosts_heartbeat`; for
+    // the hosts it returns, call `reconcile_host` with the agent's
+    // hypervisor (or have the agent run it).
     async fn host_returned(&self, name: &str) {
         let Some(driver) = self.drivers.get(name) else { return };
         if let Err(e) = self.reconcile_host(driver.as_ref()).await {

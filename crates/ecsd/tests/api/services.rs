@@ -128,13 +128,17 @@ async fn services_api(server: &TestServer) {
     let r = admin.put("/v2.1/os-services/enable", None, &body).await;
     assert_eq!(r.body["service"]["status"], "enabled");
     let down = json!({"host": "sim-host-2", "binary": "nova-compute", "forced_down": true});
-    admin.put("/v2.1/os-services/force-down", Some("2.10"), &down).await.assert_fault(404, "itemNotFound");
+    // Before 2.11 there is no force-down, nor a forced_down in any body.
+    admin.put("/v2.1/os-services/force-down", Some("2.10"), &down).await.assert_fault(400, "badRequest");
+    admin.put("/v2.1/os-services/force-down", Some("2.10"), &body).await.assert_fault(404, "itemNotFound");
     let r = admin.put("/v2.1/os-services/force-down", Some("2.11"), &down).await;
     assert_eq!(r.body["service"]["forced_down"], true, "{}", r.body);
     assert_eq!(service_of(&admin, "sim-host-2").await["state"], "down");
     let up = json!({"host": "sim-host-2", "binary": "nova-compute", "forced_down": false});
     assert_eq!(admin.put("/v2.1/os-services/force-down", Some("2.11"), &up).await.status, 200);
     admin.put("/v2.1/os-services/bogus", None, &body).await.assert_fault(404, "itemNotFound");
+    demo.put("/v2.1/os-services/bogus", None, &body).await.assert_fault(403, "forbidden");
+    demo.put("/v2.1/os-services/disable", None, &body).await.assert_fault(403, "forbidden");
     let nowhere = json!({"host": "nowhere", "binary": "nova-compute"});
     admin.put("/v2.1/os-services/disable", None, &nowhere).await.assert_fault(404, "itemNotFound");
     let scheduler = json!({"host": "sim-host-2", "binary": "nova-scheduler"});

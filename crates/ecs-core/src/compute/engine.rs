@@ -192,7 +192,11 @@ pub async fn run(core: Arc<Core>, stop: impl std::future::Future<Output = ()>) {
         // single SQLite writer is the scarce resource.
         if free == concurrency || (free > 0 && free >= concurrency / 4) {
             let hosts = core.drivers.hosts();
-            match core.store.task_claim(&worker, free as i64, lease_end(&core), &hosts, &running.ids()).await {
+            // Tasks of servers on hosts that are down are anyone's.
+            let down_time = chrono::Duration::from_std(core.config.service_down_time).unwrap_or(chrono::Duration::MAX);
+            let up_since = chrono::Utc::now().checked_sub_signed(down_time).unwrap_or(chrono::DateTime::UNIX_EPOCH);
+            let ids = running.ids();
+            match core.store.task_claim(&worker, free as i64, lease_end(&core), &hosts, &ids, up_since).await {
                 Ok(tasks) => {
                     claimed = tasks.len();
                     for claim in tasks {

@@ -446,3 +446,97 @@ async fn evacuation_keeps_anti_affinity(server: &TestServer) {
     assert_eq!(host_of(&admin, &ids[0]).await, spare[0]);
 }
 both!(evacuation_keeps_anti_affinity);
+
+/// A node that dies leaves its servers' tasks to the others once its hosts
+/// are down: another node evacuates one onto its own host and deletes
+/// another locally; nothing waits for the dead node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_nodes_servers_are_handled_by_another_node() {
+    let db = ecs_test_utils::postgres().await;
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let config = |i: usize| ecsd::ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dirs[i].path().to_path_buf(),
+        database_url: Some(db.url.clone()),
+        region: "RegionOne".into(),
+        public_url: None,
+        admin_password: None,
+        demo_password: None,
+        core: ecs_core::CoreConfig { service_down_time: std::time::Duration::from_secs(2), ..Default::default() },
+        compute: ecsd::ComputeConfig {
+            sim_hosts: 1,
+            sim_host_prefix: format!("node{i}"),
+            single_node: false,
+            heartbeat_interval: std::time::Duration::from_millis(500),
+            ..Default::default()
+        },
+        vnc_proxy_listen: None,
+        novncproxy_base_url_given: false,
+        early_policy_gates: true,
+        http: Default::default(),
+    };
+    let http = reqwest::Client::new();
+    let call = async |base: &str, token: &str, method: reqwest::Method, path: &str, body: Option<Value>| {
+        let mut req = http
+            .request(method, format!("{base}{path}"))
+            .header("x-auth-token", token)
+            .header("openstack-api-version", "compute 2.53");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    let login = async |base: &str| {
+        let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin",
+            "domain": {"name": "Default"}, "password": "admin"}}}, "scope": {"project": {"name": "admin",
+            "domain": {"name": "Default"}}}}});
+        let r = http.post(format!("{base}/identity/v3/auth/tokens")).json(&body).send().await.unwrap();
+        r.headers()["x-subject-token"].to_str().unwrap().to_string()
+    };
+    let wait = async |base: &str, token: &str, id: &str, done: &dyn Fn(u16, &Value) -> bool| {
+        for _ in 0..400 {
+            let (status, body) = call(base, token, reqwest::Method::GET, &format!("/v2.1/servers/{id}"), None).await;
+            if done(status, &body) {
+                return body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("server {id} did not get there");
+    };
+    let idle = |_: u16, b: &Value| b["server"]["status"] == "ACTIVE" && b["server"]["OS-EXT-STS:task_state"].is_null();
+
+    // Node 0 alone places two servers on its host.
+    let node0 = ecsd::start(config(0)).await.expect("node 0 starts");
+    let base0 = format!("http://{}", node0.addr);
+    let token = login(&base0).await;
+    let image = node0.core.store_for_tests().image_list().await.unwrap().remove(0).id;
+    let mut ids = Vec::new();
+    for name in ["kept", "dropped"] {
+        let body = json!({"server": {"name": name, "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"}});
+        let (status, b) = call(&base0, &token, reqwest::Method::POST, "/v2.1/servers", Some(body)).await;
+        assert_eq!(status, 202, "{b}");
+        let id = b["server"]["id"].as_str().unwrap().to_string();
+        let shown = wait(&base0, &token, &id, &idle).await;
+        assert_eq!(shown["server"]["OS-EXT-SRV-ATTR:host"], "node0-1");
+        ids.push(id);
+    }
+    let node1 = ecsd::start(config(1)).await.expect("node 1 starts");
+    let base1 = format!("http://{}", node1.addr);
+    node0.stop().await.unwrap();
+
+    // Node 0's host goes quiet, then down.
+    wait(&base1, &token, &ids[0], &|_, b| b["server"]["host_status"] == "UNKNOWN").await;
+    let evacuate = json!({"evacuate": {}});
+    let (status, b) =
+        call(&base1, &token, reqwest::Method::POST, &format!("/v2.1/servers/{}/action", ids[0]), Some(evacuate)).await;
+    assert_eq!(status, 200, "{b}");
+    let moved =
+        wait(&base1, &token, &ids[0], &|_, b| idle(0, b) && b["server"]["OS-EXT-SRV-ATTR:host"] == "node1-1").await;
+    assert_eq!(moved["server"]["host_status"], "UP");
+    let (status, _) = call(&base1, &token, reqwest::Method::DELETE, &format!("/v2.1/servers/{}", ids[1]), None).await;
+    assert_eq!(status, 204);
+    wait(&base1, &token, &ids[1], &|status, _| status == 404).await;
+    node1.stop().await.unwrap();
+}

@@ -538,5 +538,10 @@ async fn a_dead_nodes_servers_are_handled_by_another_node() {
     let (status, _) = call(&base1, &token, reqwest::Method::DELETE, &format!("/v2.1/servers/{}", ids[1]), None).await;
     assert_eq!(status, 204);
     wait(&base1, &token, &ids[1], &|status, _| status == 404).await;
+    // Node 0 comes back: its copies of both servers go, nothing runs twice.
+    let node0 = ecsd::start(config(0)).await.expect("node 0 restarts");
+    let guests = node0.core.drivers_for_tests().get("node0-1").unwrap().list().await.unwrap();
+    assert!(guests.iter().all(|g| !ids.contains(&g.id)), "stale guests left: {guests:?}");
+    node0.stop().await.unwrap();
     node1.stop().await.unwrap();
 }

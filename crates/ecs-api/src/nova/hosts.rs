@@ -37,8 +37,11 @@ pub async fn zones(State(state): State<AppState>, call: NovaCall) -> Result<Json
     let mut names: Vec<String> = hosts.iter().map(|h| h.availability_zone.clone()).collect();
     names.sort();
     names.dedup();
+    // A zone is available while one of its hosts is enabled and up (Nova's
+    // available and not-available zones).
+    let available = |z: &str| hosts.iter().any(|h| h.availability_zone == z && h.enabled && up(&state, h));
     let zones: Vec<Value> =
-        names.iter().map(|z| json!({"zoneName": z, "zoneState": {"available": true}, "hosts": null})).collect();
+        names.iter().map(|z| json!({"zoneName": z, "zoneState": {"available": available(z)}, "hosts": null})).collect();
     Ok(Json(json!({"availabilityZoneInfo": zones})))
 }
 
@@ -50,9 +53,10 @@ pub async fn zones_detail(State(state): State<AppState>, call: NovaCall) -> Resu
         let entry = by_zone.entry(h.availability_zone.clone()).or_insert_with(|| json!({}));
         entry[&h.name] = json!({"nova-compute": {"available": up(&state, h), "active": h.enabled, "updated_at": time(h.heartbeat_at)}});
     }
+    let available = |z: &str| hosts.iter().any(|h| h.availability_zone == z && h.enabled && up(&state, h));
     let zones: Vec<Value> = by_zone
         .into_iter()
-        .map(|(z, hosts)| json!({"zoneName": z, "zoneState": {"available": true}, "hosts": hosts}))
+        .map(|(z, members)| json!({"zoneName": z, "zoneState": {"available": available(&z)}, "hosts": members}))
         .collect();
     Ok(Json(json!({"availabilityZoneInfo": zones})))
 }

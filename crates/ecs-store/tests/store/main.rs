@@ -2,6 +2,7 @@
 //! PostgreSQL (`both!`), each on a fresh database.
 
 mod flavors;
+mod hosts;
 mod identity;
 mod keypairs;
 mod migrations;

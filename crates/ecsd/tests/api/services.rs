@@ -331,6 +331,10 @@ async fn down_host_actions(server: &TestServer) {
     assert_eq!(r.assert_fault(409, "conflictingRequest"), "Service is unavailable at this time.");
     let r = action(&demo, &id, "2.1", json!({"reboot": {"type": "HARD"}})).await;
     r.assert_fault(409, "conflictingRequest");
+    let r = action(&demo, &id, "2.1", json!({"createImage": {"name": "snap"}})).await;
+    r.assert_fault(409, "conflictingRequest");
+    let r = action(&demo, &id, "2.1", json!({"resize": {"flavorRef": "m1.small"}})).await;
+    r.assert_fault(409, "conflictingRequest");
     assert_eq!(demo.delete(&format!("/v2.1/servers/{id}"), None).await.status, 204);
     demo.wait_server(&id, |r| r.status == 404).await;
     // Its guest was left on the host; it goes when the host is back.

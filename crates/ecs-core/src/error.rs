@@ -103,12 +103,20 @@ pub enum Kind {
     Job,
     /// A compute host by name (os-hosts).
     Host,
+    /// A host aggregate by id.
+    Aggregate,
+    /// A host not in the aggregate (or either unknown), by host name.
+    AggregateHost {
+        aggregate_id: String,
+    },
+    /// A compute host by name (os-aggregates, evacuate and migrate targets).
+    ComputeHost,
+    /// A dedicated host (ECS DeH) by id, unknown or another project's.
+    DedicatedHost,
     /// A host name no cell maps (os-hosts `show`).
     HostMapping,
     /// A hypervisor by id.
     Hypervisor,
-    /// A compute host named as a target (evacuate, migrate).
-    ComputeHost,
     /// A service (os-services) by id.
     Service,
     /// A service named by host (`id`) and binary (pre-2.53 os-services).
@@ -133,6 +141,14 @@ pub enum Kind {
     Token,
     /// A paging marker that names nothing.
     Marker,
+    /// A migration (by Nova's integer id) of this server.
+    Migration {
+        server_id: String,
+    },
+    /// An in-progress live migration of this server.
+    LiveMigration {
+        server_id: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -426,10 +442,13 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::ConsoleToken => write!(f, "The console token was not found or has expired."),
         Kind::Job => write!(f, "Job {id} could not be found."),
         Kind::Host => write!(f, "Host {id} could not be found."),
+        Kind::Aggregate => write!(f, "Aggregate {id} could not be found."),
+        Kind::AggregateHost { aggregate_id } => write!(f, "Cannot remove host {id} in aggregate {aggregate_id}"),
+        Kind::ComputeHost => write!(f, "Compute host {id} could not be found."),
+        Kind::DedicatedHost => write!(f, "The dedicated host {id} does not exist."),
         Kind::HostMapping => write!(f, "Host '{id}' is not mapped to any cell"),
         Kind::Hypervisor => write!(f, "Hypervisor with ID '{id}' could not be found."),
         Kind::Service => write!(f, "Service {id} could not be found."),
-        Kind::ComputeHost => write!(f, "Compute host {id} not found."),
         Kind::HostBinary { binary } => write!(f, "Could not find binary {binary} on host {id}."),
         Kind::HypervisorMatch => write!(f, "No hypervisor matching '{id}' could be found."),
         Kind::Domain => write!(f, "Could not find domain: {id}."),
@@ -445,6 +464,10 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::Credential => write!(f, "Could not find credential: {id}."),
         Kind::Token => write!(f, "Could not find token."),
         Kind::Marker => write!(f, "marker [{id}] not found"),
+        Kind::Migration { server_id } => write!(f, "Migration {id} not found for instance {server_id}"),
+        Kind::LiveMigration { server_id } => {
+            write!(f, "In-progress live migration {id} is not found for server {server_id}.")
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! [`AuthContext`](ecs_types::AuthContext) and returns [`Error`] on failure;
 //! each API dialect renders that error in its own format.
 
+pub mod aggregate;
 pub mod compute;
 pub mod credential;
 pub mod error;
@@ -58,6 +59,9 @@ pub struct CoreConfig {
     /// A host not heard from for this long is down (Nova's
     /// `service_down_time`).
     pub service_down_time: std::time::Duration,
+    /// Nova's `allow_resize_to_same_host`: a resize may stay on its host
+    /// (a cold migration never does). Off by default, as in Nova.
+    pub allow_resize_to_same_host: bool,
 }
 
 /// Quota limits every project starts with; -1 is unlimited.
@@ -90,6 +94,7 @@ impl Default for CoreConfig {
             novncproxy_base_url: "http://127.0.0.1:6080/vnc_auto.html".into(),
             console_token_ttl: chrono::Duration::minutes(10),
             service_down_time: std::time::Duration::from_secs(30),
+            allow_resize_to_same_host: false,
         }
     }
 }

@@ -205,7 +205,7 @@ impl Core {
                 .await
                 .map_err(Error::not_found_as(Kind::Service, &host.id))?;
             // The scheduler's cached view must not place on it any more.
-            self.drivers.forget_view();
+            self.drivers.invalidate_view();
         }
         if let Some(forced_down) = change.forced_down {
             // TODO(moves): refuse to force a host up while `done` evacuation
@@ -215,7 +215,7 @@ impl Core {
                 .host_set_forced_down(&host.id, forced_down)
                 .await
                 .map_err(Error::not_found_as(Kind::Service, &host.id))?;
-            self.drivers.forget_view();
+            self.drivers.invalidate_view();
             if host.forced_down && !forced_down {
                 self.host_returned(&record.name).await;
             }
@@ -229,7 +229,7 @@ impl Core {
         let host = self.service_host(id, by_number).await?;
         match self.store.host_delete(&host.id).await {
             Ok(()) => {
-                self.drivers.forget_view();
+                self.drivers.invalidate_view();
                 Ok(())
             }
             Err(StoreError::Conflict(_)) => Err(Conflict::HostHasServers.into()),
@@ -256,7 +256,8 @@ impl Core {
     /// meanwhile). `silent`: hosts that cannot beat (the simulator lost
     /// them). Returns the hosts that came back.
     pub async fn heartbeat_local_hosts(&self, silent: &[String]) -> Result<Vec<String>> {
-        let mut names = self.drivers.hosts();
+        // Hosts run by agents beat through their agents' heartbeats.
+        let mut names = self.drivers.local_hosts();
         names.retain(|n| !silent.contains(n));
         let returned = self.hosts_heartbeat(&names).await?;
         for name in &returned {

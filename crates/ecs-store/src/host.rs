@@ -7,7 +7,13 @@ use sqlx::any::AnyRow;
 
 use crate::{Store, StoreError, StoreResult, time};
 
-const COLUMNS: &str = "id, number, name, driver, availability_zone, vcpus, ram_mb, disk_gb, cpu_ratio, ram_ratio, disk_ratio, \
+/// A host's zone is its aggregates' `availability_zone` metadata (Nova
+/// forbids two different ones), else the zone it registered in (the
+/// deployment's default zone).
+const COLUMNS: &str = "id, number, name, driver, \
+    COALESCE((SELECT m.value FROM aggregate_hosts ah JOIN aggregate_metadata m ON m.aggregate_id = ah.aggregate_id \
+    AND m.key = 'availability_zone' WHERE ah.host = compute_hosts.name ORDER BY ah.aggregate_id LIMIT 1), \
+    availability_zone) AS availability_zone, vcpus, ram_mb, disk_gb, cpu_ratio, ram_ratio, disk_ratio, \
     used_vcpus, used_ram_mb, used_disk_gb, running_vms, enabled, heartbeat_at, forced_down, disabled_reason, started_at";
 
 fn host_from_row(row: &AnyRow) -> StoreResult<ComputeHost> {
@@ -47,6 +53,15 @@ pub struct HostRegistration {
     pub cpu_ratio: f64,
     pub ram_ratio: f64,
     pub disk_ratio: f64,
+}
+
+/// A host that an agent runs: where the control plane reaches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostAgent {
+    pub name: String,
+    /// The agent's hypervisor, as it registered ("sim", "qemu-kvm", …).
+    pub driver: String,
+    pub url: String,
 }
 
 /// What one server holds on its host.
@@ -197,6 +212,35 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Registers a host that an agent runs (or updates it), with the URL
+    /// its agent serves the internal API at.
+    pub async fn host_register_agent(&self, h: &HostRegistration, agent_url: &str) -> StoreResult<ComputeHost> {
+        let host = self.host_register(h).await?;
+        sqlx::query("UPDATE compute_hosts SET agent_url = $1 WHERE name = $2")
+            .bind(agent_url)
+            .bind(&h.name)
+            .execute(&self.write)
+            .await?;
+        Ok(host)
+    }
+
+    /// The hosts run by agents, with the URLs of their agents, by name.
+    pub async fn host_agents(&self) -> StoreResult<Vec<HostAgent>> {
+        let rows =
+            sqlx::query("SELECT name, driver, agent_url FROM compute_hosts WHERE agent_url IS NOT NULL ORDER BY name")
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(HostAgent {
+                    name: row.try_get("name")?,
+                    driver: row.try_get("driver")?,
+                    url: row.try_get("agent_url")?,
+                })
+            })
+            .collect()
     }
 
     pub async fn host_get(&self, id: &str) -> StoreResult<ComputeHost> {

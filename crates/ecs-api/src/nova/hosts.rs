@@ -33,15 +33,17 @@ fn up(state: &AppState, h: &ComputeHost) -> bool {
 
 pub async fn zones(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
     let _ = &call;
+    // A zone is available while one of its hosts' compute services is
+    // enabled (Nova's available and not-available zones).
     let hosts = state.core.compute_hosts().await?;
-    let mut names: Vec<String> = hosts.iter().map(|h| h.availability_zone.clone()).collect();
-    names.sort();
-    names.dedup();
-    // A zone is available while one of its hosts is enabled and up (Nova's
-    // available and not-available zones).
-    let available = |z: &str| hosts.iter().any(|h| h.availability_zone == z && h.enabled && up(&state, h));
-    let zones: Vec<Value> =
-        names.iter().map(|z| json!({"zoneName": z, "zoneState": {"available": available(z)}, "hosts": null})).collect();
+    let mut zones: std::collections::BTreeMap<&str, bool> = std::collections::BTreeMap::new();
+    for h in &hosts {
+        *zones.entry(h.availability_zone.as_str()).or_default() |= h.enabled;
+    }
+    let zones: Vec<Value> = zones
+        .iter()
+        .map(|(z, available)| json!({"zoneName": z, "zoneState": {"available": available}, "hosts": null}))
+        .collect();
     Ok(Json(json!({"availabilityZoneInfo": zones})))
 }
 
@@ -53,7 +55,7 @@ pub async fn zones_detail(State(state): State<AppState>, call: NovaCall) -> Resu
         let entry = by_zone.entry(h.availability_zone.clone()).or_insert_with(|| json!({}));
         entry[&h.name] = json!({"nova-compute": {"available": up(&state, h), "active": h.enabled, "updated_at": time(h.heartbeat_at)}});
     }
-    let available = |z: &str| hosts.iter().any(|h| h.availability_zone == z && h.enabled && up(&state, h));
+    let available = |z: &str| hosts.iter().any(|h| h.availability_zone == z && h.enabled);
     let zones: Vec<Value> = by_zone
         .into_iter()
         .map(|(z, members)| json!({"zoneName": z, "zoneState": {"available": available(&z)}, "hosts": members}))

@@ -125,6 +125,7 @@ pub(super) async fn action(
             core.server_monitor(ctx, id, request_id).await?;
             accepted()
         }
+        "migrate" | "os-migrateLive" => super::migrations::action(state, call, request_id, id, name, args).await,
         other => Err(NovaError::bad_request(format!("There is no such action: {other}"))),
     }
 }

@@ -513,8 +513,8 @@ impl Core {
             None => None,
         };
         if let Some(az) = &req.availability_zone {
-            let zones = self.store.host_list().await?;
-            if !zones.iter().any(|h| &h.availability_zone == az) {
+            // The scheduler's view knows the zones: no scan of the hosts per create.
+            if !self.host_view(false).await?.has_zone(az) {
                 return Err(Invalid::AvailabilityZone.into());
             }
         }
@@ -524,6 +524,7 @@ impl Core {
         let nics = self.resolve_networks(ctx, &req.networks, req.max_count).await?;
         let groups = self.security_groups_named(ctx, &req.security_groups).await?;
         let server_group = self.hinted_group(ctx, &req.scheduler_hints, req.max_count).await?.map(|g| g.id);
+        self.check_tenancy_hints(&project_id, &req.scheduler_hints, req.availability_zone.as_deref()).await?;
         let group_ids: Vec<String> = groups.iter().map(|(id, _)| id.clone()).collect();
         let group_names: Vec<String> = groups.iter().map(|(_, name)| name.clone()).collect();
 

@@ -10,7 +10,9 @@ use crate::{Error, Result, StateAttr};
 pub enum Action {
     Stop,
     Start,
-    Reboot { hard: bool },
+    Reboot {
+        hard: bool,
+    },
     Pause,
     Unpause,
     Suspend,
@@ -34,6 +36,11 @@ pub enum Action {
     SetKeypairs,
     RemoteConsole,
     Evacuate,
+    /// A cold migration (Nova's `migrate`, ECS `migrate`).
+    Migrate,
+    LiveMigrate,
+    /// Forcing a live migration to finish (its conflict message).
+    ForceComplete,
 }
 
 impl Action {
@@ -66,6 +73,9 @@ impl Action {
             Action::SetKeypairs => "set_keypairs",
             Action::RemoteConsole => "get_vnc_console",
             Action::Evacuate => "evacuate",
+            Action::Migrate => "migrate",
+            Action::LiveMigrate => "os-migrateLive",
+            Action::ForceComplete => "force_complete",
         }
     }
 
@@ -99,6 +109,9 @@ impl Action {
             Action::SetKeypairs => "os_compute_api:servers:set_keypairs",
             Action::RemoteConsole => "os_compute_api:os-remote-consoles",
             Action::Evacuate => "os_compute_api:os-evacuate",
+            Action::Migrate => "os_compute_api:os-migrate-server:migrate",
+            Action::LiveMigrate => "os_compute_api:os-migrate-server:migrate_live",
+            Action::ForceComplete => "os_compute_api:servers:migrations:force_complete",
         }
     }
 
@@ -120,7 +133,9 @@ impl Action {
             // The seeds: no volume changes on a suspended or paused server.
             Action::AttachVolume | Action::DetachVolume => &[Active, Stopped],
             Action::CreateImage => &[Active, Stopped, Paused, Suspended],
-            Action::Resize => &[Active, Stopped],
+            Action::Resize | Action::Migrate => &[Active, Stopped],
+            // Nova moves a paused guest live too.
+            Action::LiveMigrate | Action::ForceComplete => &[Active, Paused],
             Action::ConfirmResize | Action::RevertResize => &[Resized],
             Action::Rebuild => &[Active, Stopped, Error],
             Action::Evacuate => &[Active, Stopped, Error],
@@ -179,7 +194,8 @@ impl Action {
             Action::Resume => TaskState::Resuming,
             Action::Delete | Action::ForceDelete => TaskState::Deleting,
             Action::CreateImage => TaskState::ImageSnapshot,
-            Action::Resize => TaskState::ResizePrep,
+            Action::Resize | Action::Migrate => TaskState::ResizePrep,
+            Action::LiveMigrate => TaskState::Migrating,
             Action::RevertResize => TaskState::ResizeReverting,
             Action::ConfirmResize => TaskState::ResizeConfirming,
             Action::Rebuild | Action::Evacuate => TaskState::Rebuilding,

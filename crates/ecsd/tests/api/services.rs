@@ -478,6 +478,7 @@ async fn a_dead_nodes_servers_are_handled_by_another_node() {
         novncproxy_base_url_given: false,
         early_policy_gates: true,
         http: Default::default(),
+        internal: None,
     };
     let http = reqwest::Client::new();
     let call = async |base: &str, token: &str, method: reqwest::Method, path: &str, body: Option<Value>| {

@@ -29,6 +29,7 @@ mod evacuate;
 mod guest;
 mod interfaces;
 mod keys;
+mod live_migrate;
 mod password;
 mod power;
 mod rebuild;
@@ -42,6 +43,7 @@ pub use delete::Params as DeleteParams;
 pub use evacuate::Params as EvacuateParams;
 pub use interfaces::{AttachParams as AttachInterfaceParams, DetachParams as DetachInterfaceParams, NewNic};
 pub use keys::Params as KeypairsParams;
+pub use live_migrate::Params as LiveMigrateParams;
 pub use password::Params as PasswordParams;
 pub use power::{Params as PowerParams, PowerOp};
 pub use rebuild::Params as RebuildParams;
@@ -120,6 +122,13 @@ pub struct Progress {
     pub dest_host: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dest_az: Option<String>,
+    /// Cold migration: the drivers could not move the guest, so the
+    /// destination builds it anew.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub respawn: bool,
+    /// Live migration: where the destination receives the guest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incoming: Option<ecs_hypervisor::IncomingGuest>,
 }
 
 /// What a step runs with.
@@ -270,6 +279,8 @@ task_kinds! {
     CreateImage => "createImage", action "createImage", snapshot::ON_FAILURE;
     SwapVolume => "swap_volume", action "swap_volume", swap_volume::ON_FAILURE;
     Resize => "resize", action "resize", resize::ON_FAILURE;
+    Migrate => "migrate", action "migrate", resize::ON_FAILURE;
+    LiveMigrate => "live-migration", action "live-migration", live_migrate::ON_FAILURE;
     ConfirmResize => "confirmResize", action "confirmResize", resize::FINISH_ON_FAILURE;
     RevertResize => "revertResize", action "revertResize", resize::FINISH_ON_FAILURE;
     Rebuild => "rebuild", action "rebuild", rebuild::ON_FAILURE;
@@ -322,7 +333,8 @@ impl TaskKind {
             TaskKind::DetachVolume => names::<DetachVolumeParams>(),
             TaskKind::CreateImage => names::<SnapshotParams>(),
             TaskKind::SwapVolume => names::<SwapVolumeParams>(),
-            TaskKind::Resize => names::<ResizeParams>(),
+            TaskKind::Resize | TaskKind::Migrate => names::<ResizeParams>(),
+            TaskKind::LiveMigrate => names::<LiveMigrateParams>(),
             TaskKind::ConfirmResize => names::<ConfirmParams>(),
             TaskKind::RevertResize => names::<RevertParams>(),
             TaskKind::Rebuild => names::<RebuildParams>(),
@@ -348,7 +360,9 @@ pub enum TaskParams {
     DetachVolume(DetachVolumeParams),
     CreateImage(SnapshotParams),
     SwapVolume(SwapVolumeParams),
+    /// A resize, or a cold migration (stored as `migrate`).
     Resize(ResizeParams),
+    LiveMigrate(LiveMigrateParams),
     ConfirmResize(ConfirmParams),
     RevertResize(RevertParams),
     Rebuild(RebuildParams),
@@ -370,7 +384,9 @@ impl TaskParams {
             TaskParams::DetachVolume(_) => TaskKind::DetachVolume,
             TaskParams::CreateImage(_) => TaskKind::CreateImage,
             TaskParams::SwapVolume(_) => TaskKind::SwapVolume,
+            TaskParams::Resize(p) if p.migrate => TaskKind::Migrate,
             TaskParams::Resize(_) => TaskKind::Resize,
+            TaskParams::LiveMigrate(_) => TaskKind::LiveMigrate,
             TaskParams::ConfirmResize(_) => TaskKind::ConfirmResize,
             TaskParams::RevertResize(_) => TaskKind::RevertResize,
             TaskParams::Rebuild(_) => TaskKind::Rebuild,
@@ -408,7 +424,8 @@ impl TaskParams {
             TaskKind::DetachVolume => read(params).map(TaskParams::DetachVolume),
             TaskKind::CreateImage => read(params).map(TaskParams::CreateImage),
             TaskKind::SwapVolume => read(params).map(TaskParams::SwapVolume),
-            TaskKind::Resize => read(params).map(TaskParams::Resize),
+            TaskKind::Resize | TaskKind::Migrate => read(params).map(TaskParams::Resize),
+            TaskKind::LiveMigrate => read(params).map(TaskParams::LiveMigrate),
             TaskKind::ConfirmResize => read(params).map(TaskParams::ConfirmResize),
             TaskKind::RevertResize => read(params).map(TaskParams::RevertResize),
             TaskKind::Rebuild => read(params).map(TaskParams::Rebuild),
@@ -443,6 +460,7 @@ macro_rules! with_saga {
             $crate::compute::sagas::TaskParams::CreateImage($saga) => $body,
             $crate::compute::sagas::TaskParams::SwapVolume($saga) => $body,
             $crate::compute::sagas::TaskParams::Resize($saga) => $body,
+            $crate::compute::sagas::TaskParams::LiveMigrate($saga) => $body,
             $crate::compute::sagas::TaskParams::ConfirmResize($saga) => $body,
             $crate::compute::sagas::TaskParams::RevertResize($saga) => $body,
             $crate::compute::sagas::TaskParams::Rebuild($saga) => $body,

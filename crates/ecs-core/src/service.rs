@@ -251,6 +251,11 @@ impl Core {
         Ok(before.into_iter().filter(|(_, at)| now.signed_duration_since(*at) > down_time).map(|(n, _)| n).collect())
     }
 
+    /// The hosts whose hypervisor runs in this process.
+    pub fn local_hosts(&self) -> Vec<String> {
+        self.drivers.local_hosts()
+    }
+
     /// Beats for every host this process drives, and cleans up after those
     /// that come back from a lapse (their servers may have been evacuated
     /// meanwhile). `silent`: hosts that cannot beat (the simulator lost
@@ -269,15 +274,48 @@ impl Core {
 
     /// A host is back (its heartbeat resumed, or it is no longer forced
     /// down): destroy what it still runs of servers now elsewhere, so no
-    /// guest runs twice. Only for hosts this process drives.
-    // TODO(agent): an agent's heartbeat goes through `hosts_heartbeat`; for
-    // the hosts it returns, call `reconcile_host` with the agent's
-    // hypervisor (or have the agent run it).
+    /// guest runs twice, and close its evacuations.
     async fn host_returned(&self, name: &str) {
-        let Some(driver) = self.drivers.get(name) else { return };
-        if let Err(e) = self.reconcile_host(driver.as_ref()).await {
+        if let Err(e) = self.host_back(name).await {
             tracing::warn!(host = %name, error = %e, "cleaning up a returning host failed");
         }
+    }
+
+    /// [`Core::host_returned`] for any host: reconciled if driven here
+    /// (locally or through its agent), and the evacuations from it that
+    /// are `done` become `completed`. Returns what the reconciliation did.
+    pub async fn host_back(&self, name: &str) -> Result<Option<crate::compute::reconcile::Reconciled>> {
+        let done = match self.drivers.get(name) {
+            Some(driver) => Some(self.reconcile_host(driver.as_ref()).await?),
+            None => None,
+        };
+        self.evacuations_complete(name).await?;
+        Ok(done)
+    }
+
+    /// The evacuations from `host` that are `done` become `completed`: its
+    /// copies of those servers are gone (Nova's compute service does this
+    /// when it starts).
+    pub async fn evacuations_complete(&self, host: &str) -> Result<usize> {
+        use ecs_types::migration::{MigrationStatus, MigrationType};
+        let q = ecs_store::MigrationListQuery {
+            host: Some(host.to_string()),
+            status: Some(MigrationStatus::Done.as_str().to_string()),
+            migration_type: Some(MigrationType::Evacuation.as_str().to_string()),
+            ..Default::default()
+        };
+        let mut n = 0;
+        for m in self.store.migration_list(&q).await? {
+            if m.source_compute.as_deref() == Some(host)
+                && self
+                    .store
+                    .migration_set_status(&m.uuid, MigrationStatus::Completed, Some(&[MigrationStatus::Done]))
+                    .await?
+            {
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 }
 

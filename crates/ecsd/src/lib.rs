@@ -310,6 +310,10 @@ async fn start_compute(core: &Arc<Core>, config: &ServeConfig) -> anyhow::Result
     if done != Default::default() {
         tracing::info!(?done, "reconciled hosts with servers");
     }
+    // Its copies of servers evacuated while it was down are gone now.
+    for host in core.local_hosts() {
+        core.evacuations_complete(&host).await?;
+    }
     Ok(sim)
 }
 

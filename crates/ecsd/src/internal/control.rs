@@ -41,7 +41,7 @@ async fn heartbeat(State(state): State<ControlState>, Path(name): Path<String>, 
                 // periodic reconciliation after it.
                 let core = state.core.clone();
                 tokio::spawn(async move {
-                    match core.reconcile_host_named(&name).await {
+                    match core.host_back(&name).await {
                         Ok(Some(done)) => tracing::info!(host = %name, ?done, "reconciled a returning agent's host"),
                         Ok(None) => {}
                         Err(e) => {

@@ -300,11 +300,27 @@ async fn evacuation(server: &TestServer) {
         actions.body
     );
 
+    // The move is on record: `done` until the source is back.
+    let evacuations = async || {
+        let r =
+            admin.get(&format!("/v2.1/os-migrations?instance_uuid={id}&migration_type=evacuation"), Some("2.80")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["migrations"].as_array().unwrap().clone()
+    };
+    let records = evacuations().await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["status"], "done");
+    assert_eq!(
+        (records[0]["source_compute"].as_str(), records[0]["dest_compute"].as_str()),
+        (Some(source.as_str()), Some(dest.as_str()))
+    );
+
     // The source comes back: its copy of the guest is destroyed, the new one runs.
     let drivers = server.core().drivers_for_tests();
     let on = |host: &str| drivers.get(host).unwrap();
     assert!(on(&source).list().await.unwrap().iter().any(|g| g.id == id), "the down host still has its copy");
     force_down(&admin, &source, false).await;
+    assert_eq!(evacuations().await[0]["status"], "completed");
     assert!(!on(&source).list().await.unwrap().iter().any(|g| g.id == id), "the stale copy is gone");
     assert!(on(&dest).list().await.unwrap().iter().any(|g| g.id == id));
 

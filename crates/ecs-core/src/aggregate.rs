@@ -110,7 +110,7 @@ impl Core {
     pub async fn aggregate_add_host(&self, ctx: &AuthContext, id: i64, host: &str) -> Result<Aggregate> {
         policy::require_admin(ctx, "os_compute_api:os-aggregates:add_host")?;
         let agg = self.aggregate_by_id(id).await?;
-        // TODO(services): a host is known by its compute service record once services land.
+        // A host is known by its compute service record (os-services).
         self.store
             .host_get_by_name(host)
             .await

@@ -216,6 +216,7 @@ impl Core {
     pub async fn host_set_enabled(&self, ctx: &AuthContext, name: &str, enabled: bool) -> Result<&'static str> {
         policy::require_admin(ctx, "os_compute_api:os-hosts:update")?;
         self.store.host_set_enabled(name, enabled).await.map_err(Error::not_found_as(Kind::Host, name))?;
+        self.drivers.invalidate_view();
         Ok(if enabled { "enabled" } else { "disabled" })
     }
 

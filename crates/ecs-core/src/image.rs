@@ -82,6 +82,7 @@ impl Core {
         let server = self.server_get(ctx, server_id).await?;
         self.check_locked(ctx, &server, Action::CreateImage)?;
         state::check(Action::CreateImage, &server)?;
+        self.require_host_for(Action::CreateImage, &server).await?;
         // Nova counts only the caller's metadata against the limit.
         if metadata.len() > IMAGE_METADATA_LIMIT {
             return Err(Error::quota(Resource::ImageMetadata, 0, 0, 0));

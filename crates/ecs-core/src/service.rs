@@ -238,23 +238,33 @@ impl Core {
         }
     }
 
-    /// Beats for every host this process drives, and cleans up after those
-    /// that come back from a lapse (their servers may have been evacuated
-    /// meanwhile). `silent`: hosts that cannot beat (the simulator lost
-    /// them). Returns the hosts that came back.
-    pub async fn heartbeat_local_hosts(&self, silent: &[String]) -> Result<Vec<String>> {
-        // An agent's host beats by its agent's heartbeat (`agent_heartbeat`),
-        // never by the API node that drives it: it is down when its agent is.
-        let mut names = self.drivers.local_hosts();
-        names.retain(|n| !silent.contains(n));
+    /// Records that the hosts `names` are alive now (driven here, or by an
+    /// agent that reported in). Returns those whose heartbeat had lapsed:
+    /// they are back, and may run guests of servers evacuated meanwhile.
+    pub async fn hosts_heartbeat(&self, names: &[String]) -> Result<Vec<String>> {
         if names.is_empty() {
             return Ok(Vec::new());
         }
         let now = chrono::Utc::now();
         let down_time = chrono::Duration::from_std(self.config.service_down_time).unwrap_or(chrono::Duration::MAX);
-        let before = self.store.host_heartbeat_many(&names, now).await?;
-        let returned: Vec<String> =
-            before.into_iter().filter(|(_, at)| now.signed_duration_since(*at) > down_time).map(|(n, _)| n).collect();
+        let before = self.store.host_heartbeat_many(names, now).await?;
+        Ok(before.into_iter().filter(|(_, at)| now.signed_duration_since(*at) > down_time).map(|(n, _)| n).collect())
+    }
+
+    /// The hosts whose hypervisor runs in this process.
+    pub fn local_hosts(&self) -> Vec<String> {
+        self.drivers.local_hosts()
+    }
+
+    /// Beats for every host this process drives, and cleans up after those
+    /// that come back from a lapse (their servers may have been evacuated
+    /// meanwhile). `silent`: hosts that cannot beat (the simulator lost
+    /// them). Returns the hosts that came back.
+    pub async fn heartbeat_local_hosts(&self, silent: &[String]) -> Result<Vec<String>> {
+        // Hosts run by agents beat through their agents' heartbeats.
+        let mut names = self.drivers.local_hosts();
+        names.retain(|n| !silent.contains(n));
+        let returned = self.hosts_heartbeat(&names).await?;
         for name in &returned {
             tracing::info!(host = %name, "host is back after its heartbeat lapsed");
             self.host_returned(name).await;
@@ -264,14 +274,48 @@ impl Core {
 
     /// A host is back (its heartbeat resumed, or it is no longer forced
     /// down): destroy what it still runs of servers now elsewhere, so no
-    /// guest runs twice. Only for hosts this process drives.
-    // An agent's host coming back is seen by `agent_heartbeat`, whose
-    // caller reconciles it the same way.
+    /// guest runs twice, and close its evacuations.
     async fn host_returned(&self, name: &str) {
-        let Some(driver) = self.drivers.get(name) else { return };
-        if let Err(e) = self.reconcile_host(driver.as_ref()).await {
+        if let Err(e) = self.host_back(name).await {
             tracing::warn!(host = %name, error = %e, "cleaning up a returning host failed");
         }
+    }
+
+    /// [`Core::host_returned`] for any host: reconciled if driven here
+    /// (locally or through its agent), and the evacuations from it that
+    /// are `done` become `completed`. Returns what the reconciliation did.
+    pub async fn host_back(&self, name: &str) -> Result<Option<crate::compute::reconcile::Reconciled>> {
+        let done = match self.drivers.get(name) {
+            Some(driver) => Some(self.reconcile_host(driver.as_ref()).await?),
+            None => None,
+        };
+        self.evacuations_complete(name).await?;
+        Ok(done)
+    }
+
+    /// The evacuations from `host` that are `done` become `completed`: its
+    /// copies of those servers are gone (Nova's compute service does this
+    /// when it starts).
+    pub async fn evacuations_complete(&self, host: &str) -> Result<usize> {
+        use ecs_types::migration::{MigrationStatus, MigrationType};
+        let q = ecs_store::MigrationListQuery {
+            host: Some(host.to_string()),
+            status: Some(MigrationStatus::Done.as_str().to_string()),
+            migration_type: Some(MigrationType::Evacuation.as_str().to_string()),
+            ..Default::default()
+        };
+        let mut n = 0;
+        for m in self.store.migration_list(&q).await? {
+            if m.source_compute.as_deref() == Some(host)
+                && self
+                    .store
+                    .migration_set_status(&m.uuid, MigrationStatus::Completed, Some(&[MigrationStatus::Done]))
+                    .await?
+            {
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 }
 

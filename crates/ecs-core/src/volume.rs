@@ -183,6 +183,7 @@ impl Core {
     ) -> Result<()> {
         self.check_locked(ctx, server, Action::AttachVolume)?;
         state::check(Action::AttachVolume, server)?;
+        self.require_host_for(Action::AttachVolume, server).await?;
         if let Some(a) = &volume.attachment {
             let here = a.server_id == server.id;
             return Err(Invalid::VolumeAttached { id: volume.id.clone(), server_id: a.server_id.clone(), here }.into());
@@ -231,6 +232,7 @@ impl Core {
         }
         self.check_locked(ctx, &server, Action::DetachVolume)?;
         state::check(Action::DetachVolume, &server)?;
+        self.require_host_for(Action::DetachVolume, &server).await?;
         let params = TaskParams::DetachVolume(DetachVolumeParams { volume_id: VolumeId::new(volume_id) });
         let task = self.task_for(ctx, &server, params, request_id);
         let task_id = task.id.clone();
@@ -278,6 +280,7 @@ impl Core {
         let new = self.volume(ctx, new_volume_id).await?;
         self.check_locked(ctx, &server, Action::AttachVolume)?;
         state::check(Action::AttachVolume, &server)?;
+        self.require_host_for(Action::AttachVolume, &server).await?;
         let params =
             SwapVolumeParams { old_volume_id: VolumeId::new(volume_id), new_volume_id: VolumeId::new(&new.id) };
         let task = self.task_for(ctx, &server, TaskParams::SwapVolume(params), request_id);

@@ -195,7 +195,10 @@ impl Store {
     /// one server run in order).
     ///
     /// Only tasks this worker can carry out are claimed: those of servers
-    /// not placed yet or placed on one of `hosts` (the hosts it drives).
+    /// not placed yet or placed on one of `hosts` (the hosts it drives),
+    /// and those of servers whose host is down (forced down, or silent
+    /// since before `up_since`): nobody drives it, and what such a task
+    /// can do (a local delete, an evacuation, failing cleanly) any worker can.
     /// Tasks in `running` (those the worker runs now) are never claimed:
     /// a claim would fence off the run still in flight.
     ///
@@ -208,19 +211,22 @@ impl Store {
         lease_until: Timestamp,
         hosts: &[String],
         running: &[String],
+        up_since: Timestamp,
     ) -> StoreResult<Vec<ClaimedTask>> {
         let now = time::to_db(chrono::Utc::now());
         let placeholders =
             |from: usize, n: usize| (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        // Another worker's host that is up ($5: the oldest heartbeat that counts).
+        let up = "s.host IN (SELECT h.name FROM compute_hosts h WHERE h.forced_down = FALSE AND h.heartbeat_at >= $5)";
         let foreign_host = if hosts.is_empty() {
-            "s.host IS NOT NULL".to_string()
+            format!("s.host IS NOT NULL AND {up}")
         } else {
-            format!("s.host IS NOT NULL AND s.host NOT IN ({})", placeholders(5, hosts.len()))
+            format!("s.host IS NOT NULL AND s.host NOT IN ({}) AND {up}", placeholders(6, hosts.len()))
         };
         let not_running = if running.is_empty() {
             String::new()
         } else {
-            format!("AND t.id NOT IN ({}) ", placeholders(5 + hosts.len(), running.len()))
+            format!("AND t.id NOT IN ({}) ", placeholders(6 + hosts.len(), running.len()))
         };
         let skip_locked = match self.backend {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
@@ -239,7 +245,8 @@ impl Store {
              AND (lease_until IS NULL OR lease_until < $3) \
              RETURNING {COLUMNS}, lease_token"
         );
-        let mut query = sqlx::query(&sql).bind(worker).bind(time::to_db(lease_until)).bind(now).bind(n);
+        let mut query =
+            sqlx::query(&sql).bind(worker).bind(time::to_db(lease_until)).bind(now).bind(n).bind(time::to_db(up_since));
         for value in hosts.iter().chain(running) {
             query = query.bind(value);
         }

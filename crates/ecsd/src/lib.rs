@@ -321,6 +321,10 @@ async fn start_compute(core: &Arc<Core>, config: &ServeConfig) -> anyhow::Result
     if done != Default::default() {
         tracing::info!(?done, "reconciled hosts with servers");
     }
+    // Its copies of servers evacuated while it was down are gone now.
+    for host in core.local_hosts() {
+        core.evacuations_complete(&host).await?;
+    }
     Ok(sim)
 }
 
@@ -401,11 +405,15 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     let beating = core.clone();
     let lost = sim.clone();
     let interval = config.compute.heartbeat_interval;
+    let mut stopped = shutdown.subscribe();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stopped.wait_for(|s| *s) => return,
+            }
             if let Err(e) = beating.heartbeat_local_hosts(&lost.hosts_down()).await {
                 tracing::warn!(error = %e, "host heartbeat failed");
             }

@@ -55,9 +55,10 @@ pub async fn zones_detail(State(state): State<AppState>, call: NovaCall) -> Resu
         let entry = by_zone.entry(h.availability_zone.clone()).or_insert_with(|| json!({}));
         entry[&h.name] = json!({"nova-compute": {"available": up(&state, h), "active": h.enabled, "updated_at": time(h.heartbeat_at)}});
     }
+    let available = |z: &str| hosts.iter().any(|h| h.availability_zone == z && h.enabled);
     let zones: Vec<Value> = by_zone
         .into_iter()
-        .map(|(z, hosts)| json!({"zoneName": z, "zoneState": {"available": true}, "hosts": hosts}))
+        .map(|(z, members)| json!({"zoneName": z, "zoneState": {"available": available(&z)}, "hosts": members}))
         .collect();
     Ok(Json(json!({"availabilityZoneInfo": zones})))
 }

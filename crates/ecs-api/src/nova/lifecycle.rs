@@ -198,7 +198,8 @@ async fn rebuild(state: &AppState, call: &NovaCall, request_id: &str, id: &str, 
         ));
     }
     let rebuilt = state.core.server_rebuild(&call.ctx, id, req, request_id).await?;
-    let mut view = rebuild_view(call, &rebuilt.server);
+    let mut view =
+        super::servers::real_host_status(state, rebuild_view(call, &rebuilt.server), &rebuilt.server).await?;
     view["adminPass"] = json!(rebuilt.admin_pass);
     Ok((StatusCode::ACCEPTED, Json(json!({"server": view}))).into_response())
 }

@@ -952,10 +952,7 @@ pub(super) fn update_view(call: &NovaCall, s: &Server) -> Value {
 
 pub async fn show(State(state): State<AppState>, call: NovaCall, Path(id): Path<String>) -> Result<Json<Value>> {
     let server = state.core.server_get(&call.ctx, &id).await?;
-    let mut out = detail(&call, &server);
-    if out.get("host_status").is_some() {
-        out = with_host_status(out, &state.core.host_statuses().await?, &server);
-    }
+    let out = real_host_status(&state, detail(&call, &server), &server).await?;
     Ok(Json(json!({"server": out})))
 }
 
@@ -1003,7 +1000,16 @@ pub async fn update(
         .map(|d| validate::one_of(d, "OS-DCF:diskConfig", &["AUTO", "MANUAL"]).map(String::from))
         .transpose()?;
     let server = state.core.server_edit(&call.ctx, &id, edit).await?;
-    Ok(Json(json!({"server": update_view(&call, &server)})))
+    let out = real_host_status(&state, update_view(&call, &server), &server).await?;
+    Ok(Json(json!({"server": out})))
+}
+
+/// [`with_host_status`] when the view shows `host_status` at all.
+pub(super) async fn real_host_status(state: &AppState, out: Value, s: &Server) -> Result<Value> {
+    if out.get("host_status").is_none() {
+        return Ok(out);
+    }
+    Ok(with_host_status(out, &state.core.host_statuses().await?, s))
 }
 
 pub async fn delete(

@@ -6,6 +6,7 @@
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use ecs_core::policy;
 use ecs_core::service::{Service, ServiceChange};
 use serde_json::{Value, json};
 
@@ -73,10 +74,7 @@ pub async fn update(
 
 /// The pre-2.53 actions: the path names the action, the body the service.
 async fn update_by_host(state: AppState, call: NovaCall, action: String, body: Value) -> Result<Json<Value>> {
-    let force_down = call.version.at_least(11) && action == "force-down";
-    if !force_down && !matches!(action.as_str(), "enable" | "disable" | "disable-log-reason") {
-        return Err(NovaError::new(StatusCode::NOT_FOUND, "Unknown action"));
-    }
+    // Nova's order: the body's schema, the policy, then the action.
     let allowed: &[&str] = if call.version.at_least(11) {
         &["host", "binary", "disabled_reason", "forced_down"]
     } else {
@@ -85,6 +83,13 @@ async fn update_by_host(state: AppState, call: NovaCall, action: String, body: V
     object(&body, "", allowed, &["host", "binary"])?;
     let host = string(&body["host"], "host", 1, 255)?.to_string();
     let binary = string(&body["binary"], "binary", 0, usize::MAX)?.to_string();
+    reason(&body)?;
+    forced_down(&body)?;
+    policy::require_admin(&call.ctx, "os_compute_api:os-services:update")?;
+    let force_down = call.version.at_least(11) && action == "force-down";
+    if !force_down && !matches!(action.as_str(), "enable" | "disable" | "disable-log-reason") {
+        return Err(NovaError::new(StatusCode::NOT_FOUND, "Unknown action"));
+    }
     let mut change = ServiceChange::default();
     let mut out = json!({"host": host, "binary": binary});
     match action.as_str() {

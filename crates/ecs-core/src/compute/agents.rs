@@ -55,11 +55,10 @@ pub struct AgentAck {
     pub host_id: String,
     /// Whether the heartbeat (re)registered the host.
     pub registered: bool,
-    /// Whether the host is back from a silence (the agent restarted, was
-    /// cut off, or its heartbeat lapsed past `service_down_time`): its
-    /// guests are reconciled with the records.
+    /// Whether the host was down (its heartbeat had lapsed) before this
+    /// beat: it may run guests of servers evacuated or deleted meanwhile.
     #[serde(default)]
-    pub reconcile: bool,
+    pub back: bool,
 }
 
 /// A host name as Nova's services take it: printable, no slash (it is a
@@ -150,7 +149,7 @@ impl Core {
             // New capacity or place: the next decision reads the hosts again.
             self.drivers.invalidate_view();
         }
-        Ok(AgentAck { host_id, registered, reconcile: report.fresh || lapsed })
+        Ok(AgentAck { host_id, registered, back: lapsed })
     }
 
     /// Drives every host that an agent runs through its agent (see

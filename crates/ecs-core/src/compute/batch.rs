@@ -180,6 +180,7 @@ impl Core {
         }
         self.check_locked(ctx, &server, action)?;
         state::check(action, &server)?;
+        self.require_host_for(action, &server).await?;
         if let NicOp::Attach(nics) = &op {
             self.check_requested_addresses(ctx, nics).await?;
         }

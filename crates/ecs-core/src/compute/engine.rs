@@ -66,8 +66,8 @@ impl Drivers {
         self.drivers.read().expect("drivers lock").keys().cloned().collect()
     }
 
-    /// The hosts driven in this process (not through an agent): their
-    /// liveness is this process's own.
+    /// The hosts whose hypervisor runs in this process (not through an
+    /// agent): this process beats for them.
     pub fn local_hosts(&self) -> Vec<String> {
         let remote = self.remote.read().expect("remote lock");
         self.drivers.read().expect("drivers lock").keys().filter(|h| !remote.contains_key(*h)).cloned().collect()
@@ -94,20 +94,14 @@ impl Drivers {
             remote.insert(agent.name.clone(), agent.url.clone());
             changed += 1;
         }
-        let listed: HashSet<&str> = agents.iter().map(|a| a.name.as_str()).collect();
         remote.retain(|name, _| {
-            let kept = listed.contains(name.as_str());
-            if !kept {
+            let listed = agents.iter().any(|a| a.name == *name);
+            if !listed {
                 drivers.remove(name);
                 changed += 1;
             }
-            kept
+            listed
         });
-        drop((remote, drivers));
-        if changed > 0 {
-            // The scheduler's view holds only hosts driven here.
-            self.invalidate_view();
-        }
         changed
     }
 
@@ -222,7 +216,11 @@ pub async fn run(core: Arc<Core>, stop: impl std::future::Future<Output = ()>) {
         // single SQLite writer is the scarce resource.
         if free == concurrency || (free > 0 && free >= concurrency / 4) {
             let hosts = core.drivers.hosts();
-            match core.store.task_claim(&worker, free as i64, lease_end(&core), &hosts, &running.ids()).await {
+            // Tasks of servers on hosts that are down are anyone's.
+            let down_time = chrono::Duration::from_std(core.config.service_down_time).unwrap_or(chrono::Duration::MAX);
+            let up_since = chrono::Utc::now().checked_sub_signed(down_time).unwrap_or(chrono::DateTime::UNIX_EPOCH);
+            let ids = running.ids();
+            match core.store.task_claim(&worker, free as i64, lease_end(&core), &hosts, &ids, up_since).await {
                 Ok(tasks) => {
                     claimed = tasks.len();
                     for claim in tasks {

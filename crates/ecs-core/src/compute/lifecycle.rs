@@ -163,6 +163,7 @@ impl Core {
         let id = server.id.as_str();
         self.check_locked(ctx, &server, action)?;
         state::check(action, &server)?;
+        self.require_host_for(action, &server).await?;
         if opts.stopped_only && server.vm_state != VmState::Stopped {
             return Err(state::invalid_state(action, &server));
         }

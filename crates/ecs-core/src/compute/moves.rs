@@ -114,11 +114,10 @@ impl Core {
         Ok(target)
     }
 
-    /// Whether a host answers. TODO(services): the host's service state
-    /// (heartbeat and forced_down) once agents report it; until then a
-    /// host answers when this process drives it.
+    /// Whether a host answers: driven here (locally or through its agent)
+    /// and its service up (beating, not forced down).
     fn host_answers(&self, host: &ComputeHost) -> bool {
-        self.drives_host(&host.name)
+        self.drives_host(&host.name) && self.host_is_up(host)
     }
 
     /// Nova's `migrate` action (admin): a cold migration, to `host` if
@@ -158,6 +157,7 @@ impl Core {
         let server = self.server_get(ctx, id).await?;
         self.check_locked(ctx, &server, Action::LiveMigrate)?;
         super::state::check(Action::LiveMigrate, &server)?;
+        self.require_host_for(Action::LiveMigrate, &server).await?;
         if let Some(host) = &req.host {
             let source = server.host.clone().unwrap_or_default();
             let same = Error::invalid(format!("Unable to migrate instance ({id}) to current host ({source})."));

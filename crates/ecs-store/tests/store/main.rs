@@ -3,6 +3,7 @@
 
 mod agents;
 mod flavors;
+mod hosts;
 mod identity;
 mod keypairs;
 mod migrations;

@@ -29,10 +29,10 @@ fn step(n: i64) -> TaskAdvance {
 async fn a_superseded_claim_writes_nothing(store: Store) {
     store.task_insert(&new_task("t1")).await.unwrap();
     let expired = Utc::now() - Duration::seconds(1);
-    let first = store.task_claim("node-a", 10, expired, &[], &[]).await.unwrap();
+    let first = store.task_claim("node-a", 10, expired, &[], &[], chrono::DateTime::UNIX_EPOCH).await.unwrap();
     assert_eq!(first.len(), 1);
     let later = Utc::now() + Duration::hours(1);
-    let second = store.task_claim("node-a", 10, later, &[], &[]).await.unwrap();
+    let second = store.task_claim("node-a", 10, later, &[], &[], chrono::DateTime::UNIX_EPOCH).await.unwrap();
     assert_eq!(second.len(), 1, "an expired lease is claimed again");
     let (old, new) = (first[0].token, second[0].token);
     assert_ne!(old, new, "every claim carries a new token");
@@ -44,7 +44,10 @@ async fn a_superseded_claim_writes_nothing(store: Store) {
     assert!(store.task_renew("t1", new, later).await.unwrap());
     assert!(store.task_advance("t1", new, later, &step(1)).await.unwrap());
     assert_eq!(store.task_get("t1").await.unwrap().step, 1);
-    assert!(store.task_claim("node-b", 10, later, &[], &[]).await.unwrap().is_empty(), "a live lease holds");
+    assert!(
+        store.task_claim("node-b", 10, later, &[], &[], chrono::DateTime::UNIX_EPOCH).await.unwrap().is_empty(),
+        "a live lease holds"
+    );
 
     // A restart's release supersedes every claim made before it.
     store.task_release_all_leases().await.unwrap();
@@ -58,8 +61,9 @@ async fn running_tasks_are_not_claimed(store: Store) {
     store.task_insert(&new_task("t1")).await.unwrap();
     store.task_insert(&new_task("t2")).await.unwrap();
     let expired = Utc::now() - Duration::seconds(1);
-    assert_eq!(store.task_claim("node-a", 10, expired, &[], &[]).await.unwrap().len(), 2);
-    let again = store.task_claim("node-a", 10, expired, &[], &["t1".to_string()]).await.unwrap();
+    assert_eq!(store.task_claim("node-a", 10, expired, &[], &[], chrono::DateTime::UNIX_EPOCH).await.unwrap().len(), 2);
+    let again =
+        store.task_claim("node-a", 10, expired, &[], &["t1".to_string()], chrono::DateTime::UNIX_EPOCH).await.unwrap();
     assert_eq!(again.iter().map(|c| c.task.id.as_str()).collect::<Vec<_>>(), ["t2"]);
 }
 both!(running_tasks_are_not_claimed);
@@ -68,7 +72,7 @@ both!(running_tasks_are_not_claimed);
 async fn a_finished_task_keeps_no_lease(store: Store) {
     store.task_insert(&new_task("t1")).await.unwrap();
     let later = Utc::now() + Duration::hours(1);
-    let claim = store.task_claim("node-a", 10, later, &[], &[]).await.unwrap().remove(0);
+    let claim = store.task_claim("node-a", 10, later, &[], &[], chrono::DateTime::UNIX_EPOCH).await.unwrap().remove(0);
     let done = TaskAdvance { phase: Some(ecs_types::server::TaskPhase::Succeeded), ..step(1) };
     assert!(store.task_advance("t1", claim.token, later, &done).await.unwrap());
     assert!(store.task_renew("t1", claim.token, later).await.unwrap());

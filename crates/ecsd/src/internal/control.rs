@@ -33,14 +33,15 @@ async fn heartbeat(State(state): State<ControlState>, Path(name): Path<String>, 
     };
     match state.core.agent_heartbeat(&name, &report, state.connector.as_ref()).await {
         Ok(ack) => {
-            if ack.reconcile {
-                // An agent back from a silence may run guests that were
-                // deleted or evacuated meanwhile: its host is reconciled
-                // (a server whose evacuation is under way has a task, and
-                // its guest is left to that task).
+            if report.fresh || ack.back {
+                // An agent back from a silence (restarted, or its heartbeat
+                // lapsed) may run guests that were deleted or evacuated
+                // meanwhile: its host is reconciled. A guest whose
+                // evacuation is still running is kept now and goes at the
+                // periodic reconciliation after it.
                 let core = state.core.clone();
                 tokio::spawn(async move {
-                    match core.reconcile_host_named(&name).await {
+                    match core.host_back(&name).await {
                         Ok(Some(done)) => tracing::info!(host = %name, ?done, "reconciled a returning agent's host"),
                         Ok(None) => {}
                         Err(e) => {

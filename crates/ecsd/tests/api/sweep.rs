@@ -119,6 +119,18 @@ async fn start(c: &Client, kind: TaskKind) -> Option<String> {
     let (status, body) = match kind {
         TaskKind::Create => unreachable!(),
         TaskKind::Delete => c.call(Method::DELETE, &servers, None).await,
+        TaskKind::Evacuate => {
+            // Every host up but the server's own, forced down: it may be evacuated.
+            let (_, list) = c.call_at("2.53", Method::GET, "/v2.1/os-services", None).await;
+            let host = server(c, &id).await["OS-EXT-SRV-ATTR:host"].as_str().unwrap_or_default().to_string();
+            for svc in list["services"].as_array().cloned().unwrap_or_default() {
+                let path = format!("/v2.1/os-services/{}", svc["id"].as_str().unwrap_or_default());
+                let body = json!({"forced_down": svc["host"] == host.as_str()});
+                let (status, b) = c.call_at("2.53", Method::PUT, &path, Some(body)).await;
+                assert_eq!(status, 200, "{b}");
+            }
+            act(c, &id, json!({"evacuate": {}})).await
+        }
         TaskKind::AttachInterface => {
             c.call(Method::POST, &format!("{servers}/os-interface"), Some(json!({"interfaceAttachment": {}}))).await
         }

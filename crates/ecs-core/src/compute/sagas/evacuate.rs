@@ -5,6 +5,7 @@
 //! compute service destroys evacuated instances at start.
 
 use ecs_store::ServerUpdate;
+use ecs_types::migration::{MigrationStatus, MigrationType};
 use ecs_types::server::{PowerState, Server, VmState};
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +13,7 @@ use super::guest::full_spec;
 use super::{
     HostUndo, OnFailure, Saga, StepContext, StepError, StepResult, claim_of, ignore_missing, is_false, undo_on,
 };
+use crate::compute::moves::{move_status, record_move};
 use crate::compute::scheduler;
 use crate::compute::{FailureKind, TaskFailure};
 
@@ -64,6 +66,7 @@ impl Saga for Params {
         match step {
             // The claim goes back to the source host if it still fits there.
             Step::Claim => {
+                move_status(core, cx.task, MigrationStatus::Failed).await?;
                 let server = core.store.server_get(id).await?;
                 let source = server.host.clone().unwrap_or_default();
                 if core.store.host_of_claim(id).await?.is_some_and(|h| h.name != source) {
@@ -87,6 +90,9 @@ impl Params {
     async fn claim(&self, cx: &mut StepContext<'_>, server: &Server) -> StepResult {
         let core = cx.core;
         let source = server.host.clone().unwrap_or_default();
+        // The evacuation's record (Nova's migration of type evacuation),
+        // accepted until the guest is rebuilt.
+        record_move(core, cx.task, server, MigrationType::Evacuation, None, &server.flavor.id).await?;
         // The down host's claim goes with it (its resources are not
         // counted while the server lives elsewhere). Once the new claim
         // is made, a re-run finds it and keeps it.
@@ -117,6 +123,7 @@ impl Params {
             }
             None => scheduler::place(core, server, claim, std::slice::from_ref(&source), true).await?,
         };
+        record_move(core, cx.task, server, MigrationType::Evacuation, Some(&host.name), &server.flavor.id).await?;
         cx.progress.dest_host = Some(host.name);
         cx.progress.dest_az = Some(host.availability_zone);
         Ok(None)
@@ -139,8 +146,9 @@ impl Params {
         if stopped {
             driver.power_off(&server.id, false).await?;
         }
-        // TODO(moves): record the evacuation (a migration record of type
-        // `evacuation`, source → dest, status done).
+        // `done` until the source host is back and has destroyed its copy
+        // (then `completed`, as Nova's compute service marks it at start).
+        move_status(core, cx.task, MigrationStatus::Done).await?;
         Ok(Some(ServerUpdate {
             vm_state: Some(if stopped { VmState::Stopped } else { VmState::Active }),
             task_state: Some(None),

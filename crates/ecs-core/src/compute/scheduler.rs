@@ -352,15 +352,25 @@ fn capabilities_of(server: &Server) -> Vec<(String, String)> {
 impl Core {
     /// The scheduler's view, read at most a second ago unless `fresh`.
     pub(crate) async fn host_view(&self, fresh: bool) -> ecs_store::StoreResult<Arc<HostView>> {
-        if !fresh && let Some(view) = self.drivers.cached_view() {
+        // Fresh: read after this call began (by this call or a concurrent one).
+        let asked = Instant::now();
+        let since = fresh.then_some(asked);
+        if let Some(view) = self.drivers.cached_view(since) {
             return Ok(view);
         }
+        let _rebuilding = self.drivers.rebuilding.lock().await;
+        if let Some(view) = self.drivers.cached_view(since) {
+            return Ok(view);
+        }
+        // A view is as old as its read's start.
+        let started = Instant::now();
         let hosts = self.store.host_list().await?;
         let aggregates = self.store.aggregate_list().await?;
         // TODO(services): also require the host's compute service to be up
         // (`Core::host_is_up`, heartbeat within the detection window).
         // TODO(agent): hosts driven by remote agents are usable too.
-        let view = HostView::build(hosts, &aggregates, |h| self.drivers.get(&h.name).is_some());
+        let mut view = HostView::build(hosts, &aggregates, |h| self.drivers.get(&h.name).is_some());
+        view.built = started;
         let view = Arc::new(view);
         self.drivers.store_view(view.clone());
         Ok(view)

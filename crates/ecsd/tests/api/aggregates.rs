@@ -275,3 +275,49 @@ async fn zones_and_placement(server: &TestServer) {
     assert_eq!(status, "ERROR");
 }
 both!(zones_and_placement);
+
+/// 10,000 registered hosts (the simulator drives four of them): creates
+/// still place at once, and the zone list reads them all. Prints timings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: registers 10,000 hosts; run by hand"]
+async fn many_hosts() {
+    let server = TestServer::start(ecs_test_utils::sqlite()).await;
+    let store = server.core().store_for_tests();
+    let started = std::time::Instant::now();
+    for i in 0..10_000 {
+        let zone = ["nova", "az1", "az2"][i % 3];
+        let h = ecs_store::HostRegistration {
+            name: format!("far-{i:05}"),
+            driver: "sim".into(),
+            availability_zone: zone.into(),
+            vcpus: 64,
+            ram_mb: 262_144,
+            disk_gb: 4096,
+            cpu_ratio: 4.0,
+            ram_ratio: 1.0,
+            disk_ratio: 1.0,
+        };
+        store.host_register(&h).await.unwrap();
+    }
+    println!("registered 10,000 hosts in {:?}", started.elapsed());
+    let admin = server.admin().await;
+    for q in ["instances", "cores", "ram"] {
+        store.quota_set(&admin.project_id, q, -1).await.unwrap();
+    }
+    let t = std::time::Instant::now();
+    let zones = admin.get("/v2.1/os-availability-zone", None).await;
+    println!("zone list in {:?}: {}", t.elapsed(), zones.body);
+    let t = std::time::Instant::now();
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let r = boot(&admin, &format!("m{i}"), Some("nova"), json!({})).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        ids.push(r.body["server"]["id"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        let s = admin.wait_status(id, "ACTIVE").await;
+        assert!(s["OS-EXT-SRV-ATTR:host"].as_str().unwrap().starts_with("sim-host-"));
+    }
+    println!("20 creates to ACTIVE among 10,004 hosts in {:?}", t.elapsed());
+    server.stop().await;
+}

@@ -276,6 +276,45 @@ async fn zones_and_placement(server: &TestServer) {
 }
 both!(zones_and_placement);
 
+async fn requested_destination(server: &TestServer) {
+    let admin = server.admin().await;
+    let demo = server.demo().await;
+    let image = server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
+    let body = |name: &str, extra: Value| {
+        let mut b = json!({"server": {"name": name, "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"}});
+        for (k, v) in extra.as_object().unwrap() {
+            b["server"][k] = v.clone();
+        }
+        b
+    };
+    for (host, extra) in [
+        ("sim-host-2", json!({"host": "sim-host-2"})),
+        ("sim-host-3", json!({"hypervisor_hostname": "sim-host-3"})),
+        ("sim-host-3", json!({"host": "sim-host-3", "hypervisor_hostname": "sim-host-3"})),
+    ] {
+        let r = admin.post("/v2.1/servers", Some("2.74"), &body("pinned", extra)).await;
+        assert_eq!(host_of(&admin, &r).await, ("ACTIVE".to_string(), host.to_string()));
+    }
+    let unknown = admin.post("/v2.1/servers", Some("2.74"), &body("x", json!({"host": "nowhere"}))).await;
+    assert_eq!(unknown.assert_fault(400, "badRequest"), "Compute host nowhere could not be found.");
+    let both = json!({"host": "sim-host-1", "hypervisor_hostname": "sim-host-2"});
+    admin.post("/v2.1/servers", Some("2.74"), &body("x", both)).await.assert_fault(400, "badRequest");
+    let theirs = demo.post("/v2.1/servers", Some("2.74"), &body("x", json!({"host": "sim-host-1"}))).await;
+    assert_eq!(
+        theirs.assert_fault(403, "forbidden"),
+        "Policy doesn't allow compute:servers:create:requested_destination to be performed."
+    );
+    admin
+        .post("/v2.1/servers", Some("2.73"), &body("x", json!({"host": "sim-host-1"})))
+        .await
+        .assert_fault(400, "badRequest");
+    // A disabled requested host takes nothing: the build fails as Nova's does.
+    admin.put("/v2.1/os-hosts/sim-host-4", None, &json!({"status": "disable"})).await;
+    let r = admin.post("/v2.1/servers", Some("2.74"), &body("x", json!({"host": "sim-host-4"}))).await;
+    assert_eq!(host_of(&admin, &r).await.0, "ERROR");
+}
+both!(requested_destination);
+
 /// 10,000 registered hosts (the simulator drives four of them): creates
 /// still place at once, and the zone list reads them all. Prints timings.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -315,6 +315,25 @@ async fn requested_destination(server: &TestServer) {
 }
 both!(requested_destination);
 
+async fn flavors_pinned_by_aggregate_metadata(server: &TestServer) {
+    let admin = server.admin().await;
+    let fast = create(&admin, "fast", None).await;
+    add(&admin, fast, "sim-host-2").await;
+    assert_eq!(act(&admin, fast, json!({"set_metadata": {"metadata": {"ssd": "true"}}})).await.status, 200);
+    let flavor = json!({"flavor": {"name": "ssd.tiny", "id": "ssd.tiny", "ram": 512, "vcpus": 1, "disk": 1}});
+    assert_eq!(admin.post("/v2.1/flavors", None, &flavor).await.status, 200);
+    let spec = json!({"extra_specs": {"aggregate_instance_extra_specs:ssd": "true"}});
+    assert_eq!(admin.post("/v2.1/flavors/ssd.tiny/os-extra_specs", None, &spec).await.status, 200);
+    let image = server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
+    for i in 0..3 {
+        let body = json!({"server": {"name": format!("ssd{i}"), "flavorRef": "ssd.tiny", "imageRef": image,
+            "networks": "none"}});
+        let r = admin.post("/v2.1/servers", Some("2.37"), &body).await;
+        assert_eq!(host_of(&admin, &r).await, ("ACTIVE".to_string(), "sim-host-2".to_string()));
+    }
+}
+both!(flavors_pinned_by_aggregate_metadata);
+
 /// 10,000 registered hosts (the simulator drives four of them): creates
 /// still place at once, and the zone list reads them all. Prints timings.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -370,6 +370,12 @@ fn capabilities_match(host: &ComputeHost, wanted: &[(String, String)]) -> bool {
     })
 }
 
+/// Nova's ComputeFilter: a host takes new servers only while its service
+/// is enabled and up (beating, not forced down).
+pub fn host_available(core: &Core, host: &ComputeHost) -> bool {
+    host.enabled && core.host_is_up(host)
+}
+
 /// The flavor's extra specs of one scope (`capabilities`,
 /// `aggregate_instance_extra_specs`): key without the scope, and value.
 fn scoped_specs(server: &Server, scope: &str) -> Vec<(String, String)> {
@@ -394,10 +400,10 @@ impl Core {
         let started = Instant::now();
         let hosts = self.store.host_list().await?;
         let aggregates = self.store.aggregate_list().await?;
-        // TODO(services): also require the host's compute service to be up
-        // (`Core::host_is_up`, heartbeat within the detection window).
-        // TODO(agent): hosts driven by remote agents are usable too.
-        let mut view = HostView::build(hosts, &aggregates, |h| self.drivers.get(&h.name).is_some());
+        // Remote hosts have drivers too (their agents'), so a driver here
+        // and a live, enabled service is what makes a host usable.
+        let mut view =
+            HostView::build(hosts, &aggregates, |h| host_available(self, h) && self.drivers.get(&h.name).is_some());
         view.built = started;
         let view = Arc::new(view);
         self.drivers.store_view(view.clone());
@@ -546,6 +552,9 @@ mod tests {
             running_vms: 0,
             enabled: true,
             heartbeat_at: chrono::Utc::now(),
+            forced_down: false,
+            disabled_reason: None,
+            started_at: None,
         }
     }
 

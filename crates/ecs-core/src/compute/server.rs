@@ -853,6 +853,7 @@ impl Core {
         let server = self.server_get(ctx, id).await?;
         self.check_locked(ctx, &server, action)?;
         state::check(action, &server)?;
+        self.require_host_for(action, &server).await?;
         if action == Action::Delete && server.task_state == Some(TaskState::Deleting) {
             // Already being deleted: Nova answers 204 again.
             return Ok(());
@@ -1135,6 +1136,7 @@ impl Core {
     ) -> Result<String> {
         self.check_locked(ctx, server, action)?;
         state::check(action, server)?;
+        self.require_host_for(action, server).await?;
         let mut task = self.task_for(ctx, server, params, request_id);
         task.parent_id = parent.map(String::from);
         self.queue(ctx, server, action, task).await

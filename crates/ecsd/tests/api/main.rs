@@ -2,7 +2,9 @@
 //! random port over a fresh database and drives it with an HTTP client.
 //! Tests declared with `both!` run on SQLite and on PostgreSQL.
 
+mod agents;
 mod aggregates;
+mod cluster;
 mod compat;
 mod consoles;
 mod credentials;
@@ -24,6 +26,7 @@ mod keys;
 mod leases;
 mod lifecycle;
 mod metadata;
+mod moves;
 mod netsec;
 mod process;
 mod qemu;
@@ -33,6 +36,7 @@ mod recovery;
 mod routes;
 mod security_groups;
 mod servers;
+mod services;
 mod sweep;
 mod transport;
 mod validation;

@@ -155,6 +155,24 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         ),
         nova(M::PUT, "/os-hosts/{name}", "/v2.1/os-hosts/sim-host-1".into(), Some(json!({"status": "disable"}))),
         nova(
+            M::PUT,
+            "/os-services/{id}",
+            "/v2.1/os-services/00000000-0000-0000-0000-000000000001".into(),
+            Some(json!({"status": "disabled"})),
+        )
+        .at("2.53"),
+        nova(M::DELETE, "/os-services/{id}", "/v2.1/os-services/00000000-0000-0000-0000-000000000001".into(), None)
+            .at("2.53"),
+        nova(M::POST, "/os-aggregates", "/v2.1/os-aggregates".into(), Some(json!({"aggregate": {"name": "mine"}}))),
+        nova(M::PUT, "/os-aggregates/{id}", "/v2.1/os-aggregates/1".into(), Some(json!({"aggregate": {"name": "x"}}))),
+        nova(M::DELETE, "/os-aggregates/{id}", "/v2.1/os-aggregates/1".into(), None),
+        nova(
+            M::POST,
+            "/os-aggregates/{id}/action",
+            "/v2.1/os-aggregates/1/action".into(),
+            Some(json!({"add_host": {"host": "sim-host-1"}})),
+        ),
+        nova(
             M::POST,
             "/servers/{id}/metadata",
             format!("/v2.1/servers/{s}/metadata"),

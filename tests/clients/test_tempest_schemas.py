@@ -27,6 +27,7 @@ from tempest.lib import exceptions as lib_exc
 from tempest.lib.common import api_version_request
 from tempest.lib.common import rest_client
 from tempest.lib.services.compute import (
+    aggregates_client,
     availability_zone_client,
     base_compute_client,
     flavors_client,
@@ -51,6 +52,7 @@ from tempest.lib.services.compute import (
 MICROVERSIONS = ["2.1", "2.26", "2.47", "2.53", "2.64", "2.75", "2.90", "2.96", "2.100"]
 
 CLIENTS = {
+    "aggregates": aggregates_client.AggregatesClient,
     "az": availability_zone_client.AvailabilityZoneClient,
     "flavors": flavors_client.FlavorsClient,
     "floating_ips": floating_ips_client.FloatingIPsClient,
@@ -439,6 +441,22 @@ def check_server_groups(run, d):
         run.call("DELETE /os-server-groups/{id}", d.server_groups.delete_server_group, gid)
 
 
+def check_aggregates(run, a):
+    made = run.call("POST /os-aggregates", a.aggregates.create_aggregate, name=f"ta-{uuid.uuid4().hex[:8]}",
+                    availability_zone=f"tz-{uuid.uuid4().hex[:6]}")
+    run.call("GET /os-aggregates", a.aggregates.list_aggregates)
+    if not made:
+        return
+    aid = made["aggregate"]["id"]
+    host = raw(a.auth, "GET", "os-hypervisors").json()["hypervisors"][-1]["hypervisor_hostname"]
+    run.call("GET /os-aggregates/{id}", a.aggregates.show_aggregate, aid)
+    run.call("PUT /os-aggregates/{id}", a.aggregates.update_aggregate, aid, name=f"tb-{uuid.uuid4().hex[:8]}")
+    run.call("POST /os-aggregates/{id}/action (add_host)", a.aggregates.add_host, aid, host=host)
+    run.call("POST /os-aggregates/{id}/action (set_metadata)", a.aggregates.set_metadata, aid, metadata={"k": "v"})
+    run.call("POST /os-aggregates/{id}/action (remove_host)", a.aggregates.remove_host, aid, host=host)
+    run.call("DELETE /os-aggregates/{id}", a.aggregates.delete_aggregate, aid)
+
+
 def check_hosts(run, a, d):
     run.call("GET /os-availability-zone", d.az.list_availability_zones)
     run.call("GET /os-availability-zone/detail", a.az.list_availability_zones, detail=True)
@@ -783,6 +801,7 @@ def test_tempest_schemas(mv, admin, demo, seeded, capsys):
         check_limits_quotas(run, a, d, seeded)
         check_server_groups(run, d)
         check_hosts(run, a, d)
+        check_aggregates(run, a)
         if run.at_most("2.35"):
             check_proxies(run, d, seeded)
 

@@ -222,6 +222,32 @@ impl Core {
         Ok(host)
     }
 
+    /// Nova 2.74's `host`/`hypervisor_hostname` of a create: admins only,
+    /// each a known host, and the same one when both are given (a host is
+    /// its one hypervisor). Unknown → 400.
+    pub(crate) async fn requested_destination(
+        &self,
+        ctx: &AuthContext,
+        host: Option<&str>,
+        node: Option<&str>,
+    ) -> Result<Option<String>> {
+        if host.is_none() && node.is_none() {
+            return Ok(None);
+        }
+        policy::require_admin(ctx, "compute:servers:create:requested_destination")?;
+        for name in [host, node].into_iter().flatten() {
+            if self.store.host_get_by_name(name).await.is_err() {
+                return Err(Error::unknown(Kind::ComputeHost, name));
+            }
+        }
+        if let (Some(h), Some(n)) = (host, node)
+            && h != n
+        {
+            return Err(Error::unknown(Kind::ComputeHost, h));
+        }
+        Ok(host.or(node).map(str::to_string))
+    }
+
     /// A create's `tenancy` and `dedicated_host_id` scheduler hints (seed
     /// 002 §5.1.1, §8.1): `shared` or `dedicated`; a named dedicated host
     /// must be the project's and in the zone asked for. A host id without

@@ -229,7 +229,8 @@ impl Core {
         let host = self.service_host(id, by_number).await?;
         match self.store.host_delete(&host.id).await {
             Ok(()) => {
-                self.drivers.invalidate_view();
+                // As Nova's: a deleted compute service leaves its aggregates.
+                self.aggregate_remove_host_everywhere(&host.name).await?;
                 Ok(())
             }
             Err(StoreError::Conflict(_)) => Err(Conflict::HostHasServers.into()),

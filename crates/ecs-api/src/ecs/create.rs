@@ -245,6 +245,8 @@ impl Checker<'_> {
             tags: self.tags()?,
             hostname: None,
             scheduler_hints,
+            requested_host: None,
+            requested_node: None,
             access_ipv4: String::new(),
             access_ipv6: String::new(),
             request_id: String::new(),

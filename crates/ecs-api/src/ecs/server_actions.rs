@@ -179,6 +179,12 @@ pub async fn migrate(
         _ => return Err(illegal("migrate is required (null or an object)")),
     };
     state.core.server_get(&call.ctx, &id).await?;
+    // TODO(moves): dedicated hosts exist now (aggregate metadata
+    // `dedicated_project_id`). With an id: `Core::dedicated_host_for(project,
+    // id)` (unknown/foreign → Ecs.0005), the same host as now → Ecs.0221,
+    // then a migrate to that host with `scheduler::PlaceOptions { tenancy:
+    // Some(Tenancy::Dedicated { host_id }), requested_host, .. }`; `null` from
+    // a DeH → `tenancy: Some(Tenancy::Shared)` (the public pool).
     if let Some(host) =
         args.map(|a| optional_str(a.get("dedicated_host_id"), "dedicated_host_id")).transpose()?.flatten()
     {

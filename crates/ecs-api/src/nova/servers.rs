@@ -593,6 +593,11 @@ pub async fn create(
         return Err(invalid("os:scheduler_hints", &scheduler_hints, "is not of type 'object'"));
     }
 
+    // 2.74: a host and/or hypervisor to build on (the schema admits them from 2.74 only).
+    let destination = |key: &str| -> Result<Option<String>> {
+        s.get(key).map(|v| validate::string(v, key, 1, 255).map(String::from)).transpose()
+    };
+    let (requested_host, requested_node) = (destination("host")?, destination("hypervisor_hostname")?);
     let req = CreateRequest {
         name,
         flavor_ref,
@@ -614,6 +619,8 @@ pub async fn create(
         tags,
         hostname,
         scheduler_hints,
+        requested_host,
+        requested_node,
         access_ipv4,
         access_ipv6,
         request_id,

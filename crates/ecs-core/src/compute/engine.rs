@@ -37,6 +37,9 @@ pub struct Drivers {
     /// The hosts driven through their agents, with the agents' URLs.
     remote: RwLock<HashMap<String, String>>,
     view: Mutex<Option<Arc<HostView>>>,
+    /// One rebuild of the view at a time: decisions that find it stale
+    /// together wait for one read of the hosts, not one each.
+    pub(crate) rebuilding: tokio::sync::Mutex<()>,
 }
 
 /// Nova's MaxRetriesExceeded, with the last host's failure.
@@ -105,10 +108,11 @@ impl Drivers {
         changed
     }
 
-    /// The scheduler's view if read less than [`HOST_VIEW_TTL`] ago.
-    pub(crate) fn cached_view(&self) -> Option<Arc<HostView>> {
+    /// The scheduler's view if read less than [`HOST_VIEW_TTL`] ago and,
+    /// when `since` is given, after it.
+    pub(crate) fn cached_view(&self, since: Option<std::time::Instant>) -> Option<Arc<HostView>> {
         let view = self.view.lock().expect("view lock");
-        view.as_ref().filter(|v| v.built.elapsed() < HOST_VIEW_TTL).cloned()
+        view.as_ref().filter(|v| v.built.elapsed() < HOST_VIEW_TTL && since.is_none_or(|t| v.built >= t)).cloned()
     }
 
     pub(crate) fn store_view(&self, view: Arc<HostView>) {

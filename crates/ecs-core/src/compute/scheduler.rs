@@ -49,6 +49,9 @@ pub struct HostSlot {
     tenants: Option<Box<[String]>>,
     /// A dedicated host (ECS DeH) of this project.
     dedicated_to: Option<String>,
+    /// Its aggregates' metadata, every value of each key (for flavors'
+    /// `aggregate_instance_extra_specs:*`).
+    metadata: Option<Box<[(String, String)]>>,
     /// Enabled, driven and alive: may take servers at all.
     usable: bool,
 }
@@ -80,6 +83,7 @@ impl HostView {
         let mut by_name = HashMap::with_capacity(hosts.len());
         let mut tenants_of: HashMap<&str, Vec<String>> = HashMap::new();
         let mut dedicated_of: HashMap<&str, &str> = HashMap::new();
+        let mut metadata_of: HashMap<&str, Vec<(String, String)>> = HashMap::new();
         for a in aggregates {
             let tenants = a.tenants();
             for h in &a.hosts {
@@ -88,6 +92,10 @@ impl HostView {
                 }
                 if let Some(p) = a.dedicated_project() {
                     dedicated_of.insert(h, p);
+                }
+                if !a.metadata.is_empty() {
+                    let pairs = a.metadata.iter().map(|(k, v)| (k.clone(), v.clone()));
+                    metadata_of.entry(h).or_default().extend(pairs);
                 }
             }
         }
@@ -113,6 +121,7 @@ impl HostView {
                     used_disk_gb: AtomicI64::new(h.used_disk_gb),
                     tenants: tenants_of.get(h.name.as_str()).map(|t| t.clone().into_boxed_slice()),
                     dedicated_to: dedicated_of.get(h.name.as_str()).map(|p| p.to_string()),
+                    metadata: metadata_of.get(h.name.as_str()).map(|m| m.clone().into_boxed_slice()),
                     usable: h.enabled && usable(&h),
                     host: h,
                 }
@@ -167,6 +176,7 @@ impl HostView {
             members[start..].iter().take_while(|&&m| m == i).count() as i64
         };
         let (claim, need_caps) = (p.claim, !p.capabilities.is_empty());
+        let need_meta = !p.aggregate_specs.is_empty();
         let mut passing: Vec<(u32, f64, f64)> = Vec::new();
         let (mut max_ram, mut max_cpu) = (1.0f64, 1.0f64);
         let candidates: Box<dyn Iterator<Item = u32>> = match only {
@@ -199,7 +209,10 @@ impl HostView {
                 Some(GroupPolicy::AntiAffinity { max_per_host }) => on(i) < max_per_host,
                 _ => true,
             };
-            if !group_ok || (need_caps && !capabilities_match(&s.host, p.capabilities)) {
+            if !group_ok
+                || (need_caps && !capabilities_match(&s.host, p.capabilities))
+                || (need_meta && !aggregate_specs_match(s.metadata.as_deref(), p.aggregate_specs))
+            {
                 continue;
             }
             max_ram = max_ram.max(ram);
@@ -325,6 +338,20 @@ pub struct Placement<'a> {
     pub excluded: &'a [String],
     /// The flavor's `capabilities:*` extra specs.
     pub capabilities: &'a [(String, String)],
+    /// The flavor's `aggregate_instance_extra_specs:*` extra specs.
+    pub aggregate_specs: &'a [(String, String)],
+}
+
+/// Nova's AggregateInstanceExtraSpecsFilter, for its scoped keys only
+/// (unscoped ones would refuse every host of a cloud without
+/// aggregates): each key must be in the host's aggregates' metadata with
+/// the value asked (`s== value` or plain equality) in one of them.
+fn aggregate_specs_match(metadata: Option<&[(String, String)]>, wanted: &[(String, String)]) -> bool {
+    let metadata = metadata.unwrap_or_default();
+    wanted.iter().all(|(key, value)| {
+        let value = value.strip_prefix("s== ").unwrap_or(value);
+        metadata.iter().any(|(k, v)| k == key && v.split(',').any(|v| v.trim() == value))
+    })
 }
 
 /// Nova's ComputeCapabilitiesFilter, for the host attributes ecsd knows:
@@ -349,24 +376,35 @@ pub fn host_available(core: &Core, host: &ComputeHost) -> bool {
     host.enabled && core.host_is_up(host)
 }
 
-/// The flavor's `capabilities:*` specs, attribute and wanted value.
-fn capabilities_of(server: &Server) -> Vec<(String, String)> {
+/// The flavor's extra specs of one scope (`capabilities`,
+/// `aggregate_instance_extra_specs`): key without the scope, and value.
+fn scoped_specs(server: &Server, scope: &str) -> Vec<(String, String)> {
     let specs = server.flavor.extra_specs.iter();
-    specs.filter_map(|(k, v)| Some((k.strip_prefix("capabilities:")?.to_string(), v.clone()))).collect()
+    specs.filter_map(|(k, v)| Some((k.strip_prefix(scope)?.strip_prefix(':')?.to_string(), v.clone()))).collect()
 }
 
 impl Core {
     /// The scheduler's view, read at most a second ago unless `fresh`.
     pub(crate) async fn host_view(&self, fresh: bool) -> ecs_store::StoreResult<Arc<HostView>> {
-        if !fresh && let Some(view) = self.drivers.cached_view() {
+        // Fresh: read after this call began (by this call or a concurrent one).
+        let asked = Instant::now();
+        let since = fresh.then_some(asked);
+        if let Some(view) = self.drivers.cached_view(since) {
             return Ok(view);
         }
+        let _rebuilding = self.drivers.rebuilding.lock().await;
+        if let Some(view) = self.drivers.cached_view(since) {
+            return Ok(view);
+        }
+        // A view is as old as its read's start.
+        let started = Instant::now();
         let hosts = self.store.host_list().await?;
         let aggregates = self.store.aggregate_list().await?;
         // Remote hosts have drivers too (their agents'), so a driver here
         // and a live, enabled service is what makes a host usable.
-        let view =
+        let mut view =
             HostView::build(hosts, &aggregates, |h| host_available(self, h) && self.drivers.get(&h.name).is_some());
+        view.built = started;
         let view = Arc::new(view);
         self.drivers.store_view(view.clone());
         Ok(view)
@@ -423,7 +461,8 @@ pub async fn place_with(
         Some(g) => core.store.server_group_hosts(&g.id, &server.id).await?,
         None => Vec::new(),
     };
-    let capabilities = capabilities_of(server);
+    let capabilities = scoped_specs(server, "capabilities");
+    let aggregate_specs = scoped_specs(server, "aggregate_instance_extra_specs");
     let placement = Placement {
         project_id: &server.project_id,
         zone: server.availability_zone.as_deref(),
@@ -434,6 +473,7 @@ pub async fn place_with(
         requested_host,
         excluded,
         capabilities: &capabilities,
+        aggregate_specs: &aggregate_specs,
     };
     for fresh in [false, true] {
         let view = core.host_view(fresh).await?;
@@ -543,6 +583,7 @@ mod tests {
             requested_host: None,
             excluded: &[],
             capabilities: &[],
+            aggregate_specs: &[],
         }
     }
 
@@ -613,6 +654,20 @@ mod tests {
         p.excluded = &[];
         p.requested_host = Some("h00002");
         p.zone = None;
+        assert_eq!(names(&view, view.rank(&p)), ["h00002"]);
+    }
+
+    #[test]
+    fn flavors_ask_for_aggregate_metadata() {
+        let hosts: Vec<ComputeHost> = (0..3).map(|i| host(i, "nova")).collect();
+        let aggs = [agg(1, &["h00001"], &[("ssd", "true")]), agg(2, &["h00002"], &[("ssd", "false,maybe")])];
+        let view = HostView::build(hosts, &aggs, |_| true);
+        let mut p = placement("p");
+        let wanted = [("ssd".to_string(), "true".to_string())];
+        p.aggregate_specs = &wanted;
+        assert_eq!(names(&view, view.rank(&p)), ["h00001"]);
+        let wanted = [("ssd".to_string(), "s== maybe".to_string())];
+        p.aggregate_specs = &wanted;
         assert_eq!(names(&view, view.rank(&p)), ["h00002"]);
     }
 

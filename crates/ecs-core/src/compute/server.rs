@@ -77,6 +77,10 @@ pub struct CreateRequest {
     pub tags: Vec<String>,
     pub hostname: Option<String>,
     pub scheduler_hints: Value,
+    /// Nova 2.74 `host` and `hypervisor_hostname` (admin): build there
+    /// (an ecsd host is its one hypervisor, so both name the same).
+    pub requested_host: Option<String>,
+    pub requested_node: Option<String>,
     pub access_ipv4: String,
     pub access_ipv6: String,
     pub request_id: String,
@@ -525,6 +529,8 @@ impl Core {
         let groups = self.security_groups_named(ctx, &req.security_groups).await?;
         let server_group = self.hinted_group(ctx, &req.scheduler_hints, req.max_count).await?.map(|g| g.id);
         self.check_tenancy_hints(&project_id, &req.scheduler_hints, req.availability_zone.as_deref()).await?;
+        let requested_host =
+            self.requested_destination(ctx, req.requested_host.as_deref(), req.requested_node.as_deref()).await?;
         let group_ids: Vec<String> = groups.iter().map(|(id, _)| id.clone()).collect();
         let group_names: Vec<String> = groups.iter().map(|(_, name)| name.clone()).collect();
 
@@ -569,6 +575,7 @@ impl Core {
         });
         let job_id = job.as_ref().map(|j| j.task.id.clone());
         let build_params = CreateParams {
+            requested_host,
             publicip: req.public_ip.as_ref().map(|eip| super::sagas::PublicIp {
                 id: eip.existing.as_deref().map(FloatingIpId::new),
                 delete_on_termination: eip.delete_on_termination,

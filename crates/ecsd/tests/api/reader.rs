@@ -157,12 +157,14 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         nova(
             M::PUT,
             "/os-services/{id}",
-            "/v2.1/os-services/disable".into(),
-            Some(json!({"host": "sim-host-1", "binary": "nova-compute"})),
-        ),
-        nova(M::DELETE, "/os-services/{id}", "/v2.1/os-services/1".into(), None),
-        nova(M::POST, "/os-aggregates", "/v2.1/os-aggregates".into(), Some(json!({"aggregate": {"name": "agg"}}))),
-        nova(M::PUT, "/os-aggregates/{id}", "/v2.1/os-aggregates/1".into(), Some(json!({"aggregate": {"name": "b"}}))),
+            "/v2.1/os-services/00000000-0000-0000-0000-000000000001".into(),
+            Some(json!({"status": "disabled"})),
+        )
+        .at("2.53"),
+        nova(M::DELETE, "/os-services/{id}", "/v2.1/os-services/00000000-0000-0000-0000-000000000001".into(), None)
+            .at("2.53"),
+        nova(M::POST, "/os-aggregates", "/v2.1/os-aggregates".into(), Some(json!({"aggregate": {"name": "mine"}}))),
+        nova(M::PUT, "/os-aggregates/{id}", "/v2.1/os-aggregates/1".into(), Some(json!({"aggregate": {"name": "x"}}))),
         nova(M::DELETE, "/os-aggregates/{id}", "/v2.1/os-aggregates/1".into(), None),
         nova(
             M::POST,

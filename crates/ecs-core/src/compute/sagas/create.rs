@@ -18,6 +18,9 @@ pub(super) const ON_FAILURE: OnFailure = OnFailure::BuildError;
 /// What a build is queued with (beyond the server record itself).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Params {
+    /// Nova 2.74: only this host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_host: Option<String>,
     /// ECS `publicip`: an EIP to bind to the first NIC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publicip: Option<PublicIp>,
@@ -63,7 +66,7 @@ impl Saga for Params {
 
     async fn run(&self, step: Step, cx: &mut StepContext<'_>, server: &mut Server) -> StepResult {
         match step {
-            Step::Schedule => schedule(cx, server).await,
+            Step::Schedule => schedule(cx, server, self.requested_host.as_deref()).await,
             Step::AllocateNetwork => allocate_network(cx.core, server).await,
             Step::BindPublicIp => bind_public_ip(self, cx.core, server).await,
             Step::BlockDevices => block_devices(cx.core, server).await,
@@ -83,11 +86,13 @@ impl Saga for Params {
     }
 }
 
-async fn schedule(cx: &mut StepContext<'_>, server: &mut Server) -> StepResult {
+async fn schedule(cx: &mut StepContext<'_>, server: &mut Server, requested_host: Option<&str>) -> StepResult {
     let claim = claim_of(&server.flavor);
     // Only a task claimed before (resumed after a crash) can hold a claim already.
     let resumed = cx.task.attempts > 1;
-    let host = scheduler::place(cx.core, server, claim, &cx.progress.tried_hosts, resumed).await?;
+    let options =
+        scheduler::PlaceOptions { excluded: &cx.progress.tried_hosts, requested_host, resumed, ..Default::default() };
+    let host = scheduler::place_with(cx.core, server, claim, options).await?;
     server.host = Some(host.name.clone());
     if !cx.progress.tried_hosts.contains(&host.name) {
         cx.progress.tried_hosts.push(host.name.clone());

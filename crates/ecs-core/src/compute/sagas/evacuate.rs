@@ -117,9 +117,13 @@ impl Params {
             // The asked-for host, through the scheduler's filters: every
             // other host counts as tried.
             Some(target) => {
-                let others: Vec<String> =
-                    core.store.host_list().await?.into_iter().map(|h| h.name).filter(|n| n != target).collect();
-                scheduler::place(core, server, claim, &others, true).await?
+                let options = scheduler::PlaceOptions {
+                    excluded: std::slice::from_ref(&source),
+                    requested_host: Some(target.as_str()),
+                    resumed: true,
+                    ..Default::default()
+                };
+                scheduler::place_with(core, server, claim, options).await?
             }
             None => scheduler::place(core, server, claim, std::slice::from_ref(&source), true).await?,
         };

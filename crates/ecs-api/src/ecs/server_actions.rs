@@ -182,6 +182,9 @@ pub async fn migrate(
     if let Some(host) =
         args.map(|a| optional_str(a.get("dedicated_host_id"), "dedicated_host_id")).transpose()?.flatten()
     {
+        // TODO(aggregates): Core::dedicated_host_for — a known dedicated
+        // host of the project becomes the migration's target host (the
+        // core's start_move takes one), a foreign one the seed's code.
         return Err(illegal(format!("The dedicated host {host} does not exist.")));
     }
     let opts = ResizeOptions { stopped_only: true, auto_confirm: true, ..Default::default() };

@@ -114,6 +114,12 @@ impl Core {
         Ok(target)
     }
 
+    /// Whether the server's zone (when it has one) rules `host` out: the
+    /// scheduler's AvailabilityZoneFilter, checked where the API waits.
+    fn other_zone(server: &Server, host: &ComputeHost) -> bool {
+        server.availability_zone.as_deref().is_some_and(|az| az != host.availability_zone)
+    }
+
     /// Whether a host answers. TODO(services): the host's service state
     /// (heartbeat and forced_down) once agents report it; until then a
     /// host answers when this process drives it.
@@ -137,7 +143,7 @@ impl Core {
             let target = self.move_target(&server, host, same).await?;
             // Nova's scheduler refuses a disabled or unreachable host (400
             // where the API waits for it, as `migrate` does).
-            if !target.enabled || !self.host_answers(&target) {
+            if !target.enabled || !self.host_answers(&target) || Self::other_zone(&server, &target) {
                 return Err(Error::invalid(super::NO_VALID_HOST));
             }
         }
@@ -167,7 +173,7 @@ impl Core {
             }
             // A forced move skips the scheduler, and with it the check of
             // a disabled host, as Nova's does.
-            if !target.enabled && !req.force {
+            if (!target.enabled || Self::other_zone(&server, &target)) && !req.force {
                 return Err(Error::invalid(super::NO_VALID_HOST));
             }
         }

@@ -371,6 +371,7 @@ pub async fn run_moves(a: &dyn Hypervisor, b: &dyn Hypervisor, base: &GuestSpec)
     let kind = MoveKind::Live { block: true };
     let to = b.prepare_incoming(&s, kind).await.expect("prepare");
     a.send_guest(&s.id, &to, kind).await.expect("send");
+    a.send_guest(&s.id, &to, kind).await.expect("a repeated send (a step run again) is done already");
     let got = b.finish_incoming(&s, kind, true).await.expect("finish");
     assert_eq!(got.power_state, PowerState::Running);
     assert_ne!(power(a, &s.id).await, PowerState::Running, "the source stops once the destination runs it");

@@ -878,6 +878,12 @@ impl Hypervisor for SimHypervisor {
             });
         }
         let prepared = |state: &ControlState| state.incoming.get(id).is_some_and(|i| i.host == to.host);
+        // Sent already (the step runs again after a crash): done.
+        let received =
+            |state: &ControlState| state.incoming.get(id).is_some_and(|i| i.host == to.host && i.received.is_some());
+        if received(&self.control.state()) {
+            return Ok(());
+        }
         if !prepared(&self.control.state()) {
             return Err(self.failed(Op::Migrate, format!("{} is not waiting for guest {id}", to.host)));
         }

@@ -251,3 +251,64 @@ async fn live_migration(server: &TestServer) {
     server.sim().set_latency(Op::Migrate, Duration::ZERO);
 }
 both!(live_migration);
+
+/// One host: a resize has nowhere to go unless it may stay (Nova's
+/// `allow_resize_to_same_host`); a cold migration never stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resize_to_the_same_host_only_when_allowed() {
+    for allowed in [false, true] {
+        let server = TestServer::start_serving(ecs_test_utils::sqlite(), |c| {
+            c.compute.sim_hosts = 1;
+            c.core.allow_resize_to_same_host = allowed;
+        })
+        .await;
+        let demo = server.demo().await;
+        let admin = server.admin().await;
+        let id = boot(&demo, "one").await;
+        let r = act(&demo, &id, "2.1", json!({"resize": {"flavorRef": "s3.large.2"}})).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        if allowed {
+            let s = demo.wait_status(&id, "VERIFY_RESIZE").await;
+            assert_eq!(s["flavor"]["original_name"], "s3.large.2");
+            let r = act(&demo, &id, "2.1", json!({"confirmResize": null})).await;
+            assert_eq!(r.status, 204, "{}", r.body);
+            demo.wait_status(&id, "ACTIVE").await;
+        } else {
+            let s = demo.wait_server(&id, |r| r.body["server"]["OS-EXT-STS:task_state"].is_null()).await;
+            assert_eq!(s.body["server"]["status"], "ACTIVE");
+            let actions = demo.get(&format!("/v2.1/servers/{id}/os-instance-actions"), None).await;
+            assert_eq!(actions.body["instanceActions"][0]["message"], "Error", "{}", actions.body);
+            assert_eq!(s.body["server"]["flavor"]["original_name"], "s3.small.1");
+            let m = &migrations(&admin, "2.23", "").await[0];
+            assert_eq!((m["migration_type"].as_str(), m["status"].as_str()), (Some("resize"), Some("error")));
+        }
+        // A cold migration has no other host to go to either way.
+        let r = act(&admin, &id, "2.1", json!({"migrate": null})).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        let s = admin.wait_server(&id, |r| r.body["server"]["OS-EXT-STS:task_state"].is_null()).await;
+        assert_eq!(s.body["server"]["status"], "ACTIVE");
+        assert_eq!(migrations(&admin, "2.23", "?migration_type=migration").await[0]["status"], "error");
+        server.stop().await;
+    }
+}
+
+/// Nova moves a paused server live; it stays paused on its new host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_server_moves_live() {
+    let server = TestServer::start(ecs_test_utils::sqlite()).await;
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let id = boot(&demo, "paused").await;
+    let source = host_of(&admin, &id).await;
+    assert_eq!(act(&demo, &id, "2.1", json!({"pause": null})).await.status, 202);
+    demo.wait_status(&id, "PAUSED").await;
+    let r = act(&admin, &id, "2.25", json!({"os-migrateLive": {"host": null, "block_migration": "auto"}})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    admin.wait_server(&id, |r| r.body["server"]["OS-EXT-SRV-ATTR:host"] != source.as_str()).await;
+    let s = admin.wait_status(&id, "PAUSED").await;
+    assert_eq!(s["OS-EXT-STS:power_state"], 3, "{s}");
+    let on = guests(&server, &id).await;
+    assert_eq!(on.len(), 1);
+    assert_eq!(on[0].1, ecs_hypervisor::PowerState::Paused);
+    server.stop().await;
+}

@@ -865,6 +865,12 @@ impl Hypervisor for SimHypervisor {
     async fn send_guest(&self, id: &str, to: &IncomingGuest, kind: MoveKind) -> Result<()> {
         self.check_up()?;
         self.control.count_call(Op::Migrate);
+        // Sent already (the step runs again after a crash): done.
+        let received =
+            |state: &ControlState| state.incoming.get(id).is_some_and(|i| i.host == to.host && i.received.is_some());
+        if received(&self.control.state()) {
+            return Ok(());
+        }
         let guest = self.guests().get(id).cloned().ok_or_else(|| HypervisorError::NotFound(id.to_string()))?;
         let allowed: &[PowerState] = match kind {
             MoveKind::Cold => &[PowerState::Shutdown, PowerState::Crashed],
@@ -878,12 +884,6 @@ impl Hypervisor for SimHypervisor {
             });
         }
         let prepared = |state: &ControlState| state.incoming.get(id).is_some_and(|i| i.host == to.host);
-        // Sent already (the step runs again after a crash): done.
-        let received =
-            |state: &ControlState| state.incoming.get(id).is_some_and(|i| i.host == to.host && i.received.is_some());
-        if received(&self.control.state()) {
-            return Ok(());
-        }
         if !prepared(&self.control.state()) {
             return Err(self.failed(Op::Migrate, format!("{} is not waiting for guest {id}", to.host)));
         }

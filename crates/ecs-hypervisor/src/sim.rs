@@ -347,6 +347,9 @@ pub struct SimHypervisor {
     host: String,
     control: SimControl,
     journal: Option<Mutex<Journal>>,
+    /// Where the journals are; a guest sent to a host of this directory
+    /// waits there too, so that a move survives a restart of ecsd.
+    state_dir: Option<PathBuf>,
     guests: Mutex<HashMap<String, Guest>>,
     /// The VNC servers of the guests whose console was asked for, by guest
     /// id; locked after `guests` where both are.
@@ -490,13 +493,13 @@ impl SimHypervisor {
         let host = host.into();
         let mut guests = HashMap::new();
         let mut journal = None;
-        if let Some(dir) = state_dir {
-            std::fs::create_dir_all(&dir)?;
-            let path = journal_path(&dir, &host);
+        if let Some(dir) = &state_dir {
+            std::fs::create_dir_all(dir)?;
+            let path = journal_path(dir, &host);
             guests = replay(&path)?;
             journal = Some(Mutex::new(Journal::rewrite(&path, &guests)?));
         }
-        Ok(SimHypervisor { host, control, journal, guests: Mutex::new(guests), consoles: Mutex::default() })
+        Ok(SimHypervisor { host, control, journal, state_dir, guests: Mutex::new(guests), consoles: Mutex::default() })
     }
 
     fn guests(&self) -> std::sync::MutexGuard<'_, HashMap<String, Guest>> {
@@ -509,6 +512,34 @@ impl SimHypervisor {
 
     fn failed(&self, op: Op, message: impl Into<String>) -> HypervisorError {
         HypervisorError::Failed { host: self.host.clone(), op, message: message.into() }
+    }
+
+    /// Where a guest sent to `dest` waits on disk (when journaled).
+    fn wire_path(&self, dest: &str, id: &str) -> Option<PathBuf> {
+        self.state_dir.as_ref().map(|d| d.join(format!("{dest}.{id}.incoming")))
+    }
+
+    /// Forgets a guest waiting here, in memory and on disk.
+    fn drop_incoming(&self, id: &str) {
+        let mut state = self.control.state();
+        if state.incoming.get(id).is_some_and(|s| s.host == self.host) {
+            state.incoming.remove(id);
+        }
+        drop(state);
+        if let Some(path) = self.wire_path(&self.host, id) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// The guest sent to `dest`, from memory or from disk.
+    fn sent_to(&self, dest: &str, id: &str) -> Option<Guest> {
+        let state = self.control.state();
+        if let Some(g) = state.incoming.get(id).filter(|i| i.host == dest).and_then(|i| i.received.clone()) {
+            return Some(g);
+        }
+        drop(state);
+        let text = std::fs::read(self.wire_path(dest, id)?).ok()?;
+        serde_json::from_slice(&text).ok()
     }
 
     fn check_up(&self) -> Result<()> {
@@ -866,9 +897,7 @@ impl Hypervisor for SimHypervisor {
         self.check_up()?;
         self.control.count_call(Op::Migrate);
         // Sent already (the step runs again after a crash): done.
-        let received =
-            |state: &ControlState| state.incoming.get(id).is_some_and(|i| i.host == to.host && i.received.is_some());
-        if received(&self.control.state()) {
+        if self.sent_to(&to.host, id).is_some() {
             return Ok(());
         }
         let guest = self.guests().get(id).cloned().ok_or_else(|| HypervisorError::NotFound(id.to_string()))?;
@@ -884,8 +913,13 @@ impl Hypervisor for SimHypervisor {
             });
         }
         let prepared = |state: &ControlState| state.incoming.get(id).is_some_and(|i| i.host == to.host);
-        if !prepared(&self.control.state()) {
-            return Err(self.failed(Op::Migrate, format!("{} is not waiting for guest {id}", to.host)));
+        {
+            // A destination prepared before ecsd restarted is still
+            // waiting (its `prepare_incoming` made only this slot).
+            let mut state = self.control.state();
+            if !prepared(&state) {
+                state.incoming.insert(id.to_string(), Incoming { host: to.host.clone(), received: None });
+            }
         }
         // The copy takes the migration's latency, in slices so that an
         // abort or a force-complete is heard while it runs.
@@ -919,8 +953,15 @@ impl Hypervisor for SimHypervisor {
                 return Err(self.failed(Op::Migrate, format!("{} stopped waiting for guest {id}", to.host)));
             }
             if let Some(slot) = state.incoming.get_mut(id) {
-                slot.received = Some(guest);
+                slot.received = Some(guest.clone());
             }
+        }
+        if let Some(path) = self.wire_path(&to.host, id) {
+            let text = serde_json::to_vec(&guest).map_err(|e| self.failed(Op::Migrate, e.to_string()))?;
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, text)
+                .and_then(|()| std::fs::rename(&tmp, &path))
+                .map_err(|e| self.failed(Op::Migrate, format!("{}: {e}", path.display())))?;
         }
         // Live: the destination runs it now; the copy here stops, defined
         // until it is destroyed.
@@ -942,16 +983,7 @@ impl Hypervisor for SimHypervisor {
         if let Some(message) = self.control.take_fault(&self.host, Op::Migrate) {
             return Err(self.failed(Op::Migrate, message));
         }
-        let received = {
-            let mut state = self.control.state();
-            match state.incoming.get(&spec.id) {
-                Some(slot) if slot.host == self.host && slot.received.is_some() => {
-                    state.incoming.remove(&spec.id).and_then(|s| s.received)
-                }
-                _ => None,
-            }
-        };
-        let Some(mut guest) = received else {
+        let Some(mut guest) = self.sent_to(&self.host, &spec.id) else {
             return Err(self.failed(Op::Migrate, format!("guest {} was not received", spec.id)));
         };
         match kind {
@@ -978,14 +1010,13 @@ impl Hypervisor for SimHypervisor {
         let info = guest.info();
         guests.insert(spec.id.clone(), guest);
         self.maybe_compact(&guests);
+        drop(guests);
+        self.drop_incoming(&spec.id);
         Ok(info)
     }
 
     async fn abort_incoming(&self, id: &str) -> Result<()> {
-        let mut state = self.control.state();
-        if state.incoming.get(id).is_some_and(|s| s.host == self.host) {
-            state.incoming.remove(id);
-        }
+        self.drop_incoming(id);
         Ok(())
     }
 

@@ -312,3 +312,57 @@ async fn a_paused_server_moves_live() {
     assert_eq!(on[0].1, ecs_hypervisor::PowerState::Paused);
     server.stop().await;
 }
+
+/// Anti-affinity holds in every move: a live or cold migration onto a
+/// group member's host is refused by the scheduler, and the server stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moves_keep_anti_affinity() {
+    let server = TestServer::start(ecs_test_utils::sqlite()).await;
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let r = demo
+        .post(
+            "/v2.1/os-server-groups",
+            None,
+            &json!({"server_group": {"name": "apart",
+        "policies": ["anti-affinity"]}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let group = r.body["server_group"]["id"].as_str().unwrap().to_string();
+    let store = server.core().store_for_tests();
+    let image = store.image_list().await.unwrap().into_iter().find(|i| i.name.starts_with("cirros")).unwrap().id;
+    let network = store.network_list().await.unwrap().remove(0).id;
+    let mut ids = Vec::new();
+    for name in ["a", "b"] {
+        let body = json!({"server": {"name": name, "flavorRef": "s3.small.1", "imageRef": image,
+            "networks": [{"uuid": network}]}, "os:scheduler_hints": {"group": group}});
+        let r = demo.post("/v2.1/servers", None, &body).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        let id = r.body["server"]["id"].as_str().unwrap().to_string();
+        demo.wait_status(&id, "ACTIVE").await;
+        ids.push(id);
+    }
+    let (a, b) = (&ids[0], &ids[1]);
+    let (host_a, host_b) = (host_of(&admin, a).await, host_of(&admin, b).await);
+    assert_ne!(host_a, host_b);
+
+    let live = json!({"os-migrateLive": {"host": host_b, "block_migration": "auto"}});
+    assert_eq!(act(&admin, a, "2.25", live).await.status, 202);
+    let s = admin.wait_server(a, |r| r.body["server"]["OS-EXT-STS:task_state"].is_null()).await;
+    assert_eq!(s.body["server"]["OS-EXT-SRV-ATTR:host"], host_a.as_str(), "it stays");
+    assert_eq!(s.body["server"]["status"], "ACTIVE");
+    assert_eq!(migrations(&admin, "2.23", "").await[0]["status"], "error");
+
+    assert_eq!(act(&admin, a, "2.56", json!({"migrate": {"host": host_b}})).await.status, 202);
+    let s = admin.wait_server(a, |r| r.body["server"]["OS-EXT-STS:task_state"].is_null()).await;
+    assert_eq!(s.body["server"]["OS-EXT-SRV-ATTR:host"], host_a.as_str(), "it stays");
+    assert_eq!(migrations(&admin, "2.23", "").await[0]["status"], "error");
+
+    // Anywhere else is fine, and the group still holds.
+    assert_eq!(act(&admin, a, "2.1", json!({"migrate": null})).await.status, 202);
+    let s = admin.wait_status(a, "VERIFY_RESIZE").await;
+    assert_ne!(s["OS-EXT-SRV-ATTR:host"], host_b.as_str());
+    assert_ne!(s["OS-EXT-SRV-ATTR:host"], host_a.as_str());
+    server.stop().await;
+}

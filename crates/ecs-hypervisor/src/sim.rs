@@ -72,6 +72,8 @@ struct Incoming {
 struct SendFlags {
     cancel: bool,
     force: bool,
+    /// How much of the copy is done (0.0–1.0).
+    done: f64,
 }
 
 /// Latency and failures, shared by every simulated host of a process.
@@ -924,12 +926,19 @@ impl Hypervisor for SimHypervisor {
         // The copy takes the migration's latency, in slices so that an
         // abort or a force-complete is heard while it runs.
         self.control.state().sending.insert(id.to_string(), SendFlags::default());
-        let deadline = tokio::time::Instant::now() + self.control.latency(Op::Migrate);
+        let total = self.control.latency(Op::Migrate);
+        let started = tokio::time::Instant::now();
+        let deadline = started + total;
         let mut outcome = Ok(());
         while tokio::time::Instant::now() < deadline {
             let left = deadline - tokio::time::Instant::now();
             tokio::time::sleep(left.min(Duration::from_millis(50))).await;
-            let flags = self.control.state().sending.get(id).copied().unwrap_or_default();
+            let flags = {
+                let mut state = self.control.state();
+                let flags = state.sending.entry(id.to_string()).or_default();
+                flags.done = (started.elapsed().as_secs_f64() / total.as_secs_f64()).min(1.0);
+                *flags
+            };
             if let Err(e) = self.check_up() {
                 outcome = Err(e);
                 break;
@@ -1024,6 +1033,11 @@ impl Hypervisor for SimHypervisor {
         self.check_up()?;
         self.control.flag_send(id, true);
         Ok(())
+    }
+
+    async fn send_progress(&self, id: &str) -> Result<Option<f64>> {
+        self.check_up()?;
+        Ok(self.control.state().sending.get(id).map(|f| f.done))
     }
 
     async fn force_complete_send(&self, id: &str) -> Result<()> {

@@ -216,6 +216,19 @@ async fn live_migration(server: &TestServer) {
     let mid = m["id"].as_i64().unwrap();
     let shown = admin.get(&format!("{path}/{mid}"), Some("2.23")).await;
     assert_eq!(shown.body["migration"]["id"], mid, "{}", shown.body);
+    // The copy advances while it runs.
+    let mut advanced = false;
+    for _ in 0..100 {
+        let m = &admin.get(&format!("{path}/{mid}"), Some("2.23")).await.body["migration"];
+        let (total, done) = (m["memory_total_bytes"].as_i64().unwrap(), m["memory_processed_bytes"].as_i64().unwrap());
+        assert_eq!(m["memory_remaining_bytes"].as_i64().unwrap(), total - done, "{m}");
+        if done > 0 {
+            advanced = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(advanced, "the processed bytes never moved");
     let listed = &migrations(&admin, "2.23", "?status=running").await[0];
     assert!(listed["links"][0]["href"].as_str().unwrap().ends_with(&format!("/migrations/{mid}")), "{listed}");
     admin.get(&path, Some("2.22")).await.assert_fault(404, "itemNotFound");

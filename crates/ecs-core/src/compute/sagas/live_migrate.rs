@@ -194,6 +194,14 @@ impl Params {
                         source.force_complete_send(&server.id).await?;
                         force_sent = true;
                     }
+                    // What the driver can tell of the copy, for the
+                    // migration's `*_processed_bytes`.
+                    if let Ok(Some(done)) = source.send_progress(&server.id).await {
+                        let done = done.clamp(0.0, 1.0);
+                        progress.memory_processed = (progress.memory_total as f64 * done) as i64;
+                        progress.disk_processed = (progress.disk_total as f64 * done) as i64;
+                        core.store.migration_set_progress(&record.uuid, progress).await?;
+                    }
                 }
             }
         };

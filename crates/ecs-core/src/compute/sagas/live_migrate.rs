@@ -240,6 +240,8 @@ impl Params {
     }
 }
 
+/// The destination's driver. TODO(agent): a host driven by an agent runs
+/// this saga's host steps there instead of here.
 fn dest_driver(core: &Core, cx: &StepContext<'_>) -> Result<std::sync::Arc<dyn ecs_hypervisor::Hypervisor>, StepError> {
     let dest = cx.progress.dest_host.clone().ok_or_else(|| StepError::Fatal("no destination was claimed".into()))?;
     core.drivers.get(&dest).ok_or_else(|| StepError::Fatal(format!("host {dest} is unreachable")))

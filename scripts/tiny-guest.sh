@@ -2,7 +2,8 @@
 # Builds the tiny guest the QEMU tests boot: Debian's kernel (linux-image-amd64)
 # and a busybox initramfs whose init mounts the config drive, prints the
 # server's uuid, its user_data and a marker to the serial console, then
-# prints /proc/partitions whenever it changes (a hot-plugged disk shows up).
+# prints /proc/partitions whenever it changes (a hot-plugged disk shows up),
+# or with user_data "count" a counter every second.
 #   scripts/tiny-guest.sh OUTDIR   ->  OUTDIR/vmlinux, OUTDIR/initrd.img
 # The kernel is unpacked from its bzImage to the ELF that QEMU boots
 # through its PVH entry: under TCG, decompressing it in the guest would
@@ -20,7 +21,7 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/mnt" "$root/tmp" "$root/lib/modules"
 cp "$busybox" "$root/bin/busybox"
-for applet in sh mount umount cat grep sed sleep insmod mkdir ls cmp cp poweroff reboot echo head ifconfig ping seq; do
+for applet in sh mount umount cat grep sed sleep insmod mkdir ls cmp cp poweroff reboot echo head ifconfig ping seq dd; do
     ln -s busybox "$root/bin/$applet"
 done
 # The virtio, config-drive and NIC drivers, in the order modules.dep gives.
@@ -64,8 +65,29 @@ if [ -n "$ip" ] && ifconfig eth0 "$ip" netmask "$mask" up 2>/dev/null; then
     echo "ecsd-guest: eth0 $ip"
 fi
 echo "ECSD-GUEST-READY"
-# user_data "ping ADDRESS": reach another guest on the network.
+# user_data "count": a counter every second, for ever (a live migration
+# must not restart it); "dirty": the counter after each rewrite of 32 MiB
+# of memory (a live migration that does not converge).
+# "ping ADDRESS": reach another guest on the network.
 case "$(cat /mnt/openstack/latest/user_data 2>/dev/null)" in
+dirty)
+    # Random bytes: QEMU sends pages of zeros for next to nothing.
+    dd if=/dev/urandom of=/tmp/random bs=1M count=32 2>/dev/null
+    n=0
+    while true; do
+        dd if=/tmp/random of=/tmp/dirty bs=1M conv=notrunc 2>/dev/null
+        n=$((n + 1))
+        echo "ecsd-guest: count $n"
+    done
+    ;;
+count)
+    n=0
+    while true; do
+        n=$((n + 1))
+        echo "ecsd-guest: count $n"
+        sleep 1
+    done
+    ;;
 ping\ *)
     peer=$(sed -n 's/^ping //p' /mnt/openstack/latest/user_data)
     result=failed

@@ -8,6 +8,7 @@
 //! unpause; a destroyed guest told to go) succeeds and changes nothing.
 
 pub mod contract;
+pub mod fence;
 pub mod qemu;
 pub mod sim;
 
@@ -33,6 +34,10 @@ pub enum HypervisorError {
     /// without a guest agent).
     #[error("{op} is not supported: {reason}")]
     Unsupported { op: Op, reason: String },
+    /// The call's fence is older than one the host has already acted on
+    /// for this guest: the task was claimed again, or followed by another.
+    #[error("guest {id}: a newer task or claim has acted on it ({message})")]
+    Fenced { id: String, message: String },
 }
 
 impl HypervisorError {
@@ -208,7 +213,7 @@ impl BootSource {
 }
 
 /// An image a snapshot made: its size and the properties that boot it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotImage {
     pub size_bytes: u64,
     pub properties: BTreeMap<String, String>,
@@ -282,7 +287,8 @@ pub struct IncomingGuest {
     pub uri: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RebootKind {
     Soft,
     Hard,
@@ -398,5 +404,19 @@ pub trait Hypervisor: Send + Sync + 'static {
     async fn force_complete_send(&self, id: &str) -> Result<()> {
         let _ = id;
         Ok(())
+    }
+
+    /// Destination: one file of a guest being received, `name` as the
+    /// source's driver names it, from a transfer the destination's agent
+    /// took in (the QEMU driver's `transfer_url`). Replaces what an
+    /// earlier try of the same file wrote.
+    async fn receive_incoming_file(
+        &self,
+        id: &str,
+        name: &str,
+        body: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
+    ) -> Result<()> {
+        let _ = (id, name, body);
+        Err(HypervisorError::Unsupported { op: Op::Migrate, reason: format!("{} receives no files", self.kind()) })
     }
 }

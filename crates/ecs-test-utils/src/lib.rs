@@ -184,10 +184,15 @@ pub fn tiny_guest(dir: &std::path::Path) -> Option<TinyGuest> {
         eprintln!("skipping: {why}");
         return None;
     }
-    let done = dir.join("tiny-guest");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/tiny-guest.sh");
+    // Named by the script's contents: a changed guest is built again.
+    let version = std::fs::read(&script)
+        .unwrap_or_default()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3));
+    let done = dir.join(format!("tiny-guest-{version:016x}"));
     if !done.join("initrd.img").exists() {
         let partial = dir.join(format!("tiny-guest.{}", std::process::id()));
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/tiny-guest.sh");
         let out = std::process::Command::new("sh").arg(script).arg(&partial).output().expect("running tiny-guest.sh");
         if !out.status.success() {
             let why = format!("tiny-guest.sh failed: {}", String::from_utf8_lossy(&out.stderr));

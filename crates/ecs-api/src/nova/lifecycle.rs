@@ -86,6 +86,7 @@ pub(super) async fn action(
             Ok(if confirm { StatusCode::NO_CONTENT } else { StatusCode::ACCEPTED }.into_response())
         }
         "rebuild" => rebuild(state, call, request_id, id, args).await,
+        "evacuate" => super::evacuate::evacuate(state, call, request_id, id, args).await,
         "changePassword" => {
             let f = validate::object(args, "changePassword", &["adminPass"], &["adminPass"])?;
             let password = validate::string(&f["adminPass"], "adminPass", 0, 255)?;

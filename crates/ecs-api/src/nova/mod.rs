@@ -6,7 +6,9 @@
 //! against the token's project by [`NovaCall`], answering as Nova does
 //! (400 "Malformed request URL") on a mismatch.
 
+mod aggregates;
 mod error;
+mod evacuate;
 mod extensions;
 mod external_events;
 mod flavors;
@@ -26,6 +28,7 @@ mod quota_sets;
 mod security_groups;
 mod server_groups;
 mod servers;
+mod services;
 mod simulator;
 mod tenant_networks;
 mod usage_audit;
@@ -37,7 +40,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use ecs_types::AuthContext;
 use serde_json::{Value, json};
@@ -118,6 +121,9 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/limits", get(limits::show))
         .route("/os-server-groups", get(server_groups::index).post(server_groups::create))
         .route("/os-server-groups/{id}", get(server_groups::show).delete(server_groups::delete))
+        .route("/os-aggregates", get(aggregates::index).post(aggregates::create))
+        .route("/os-aggregates/{id}", get(aggregates::show).put(aggregates::update).delete(aggregates::delete))
+        .route("/os-aggregates/{id}/action", post(aggregates::action))
         .route("/os-availability-zone", get(hosts::zones))
         .route("/os-availability-zone/detail", get(hosts::zones_detail))
         .route("/os-hypervisors", get(hosts::hypervisors))
@@ -127,7 +133,8 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/os-hypervisors/{id}/uptime", get(hosts::hypervisor_uptime))
         .route("/os-hypervisors/{id}/search", get(hosts::hypervisor_search))
         .route("/os-hypervisors/{id}/servers", get(hosts::hypervisor_servers))
-        .route("/os-services", get(hosts::services))
+        .route("/os-services", get(services::index))
+        .route("/os-services/{id}", put(services::update).delete(services::delete))
         .route("/os-hosts", get(os_hosts::index))
         .route("/os-hosts/{name}", get(os_hosts::show).put(os_hosts::update))
         .route("/os-hosts/{name}/startup", get(os_hosts::startup))

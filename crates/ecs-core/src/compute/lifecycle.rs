@@ -100,6 +100,7 @@ impl Core {
         let server = self.server_get(ctx, id).await?;
         self.check_locked(ctx, &server, action)?;
         state::check(action, &server)?;
+        self.require_host_for(action, &server).await?;
         Ok(server)
     }
 

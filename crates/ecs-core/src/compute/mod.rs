@@ -2,14 +2,16 @@
 //! out asynchronous work, the scheduler and the reconciler that keeps
 //! hypervisors and records in agreement.
 
+pub mod agents;
 pub mod batch;
 pub mod engine;
+pub mod evacuate;
 pub mod external_events;
 mod failure;
 pub mod lifecycle;
 mod metadata;
 mod moves;
-mod reconcile;
+pub mod reconcile;
 pub mod sagas;
 mod scheduler;
 pub mod server;

@@ -35,6 +35,7 @@ pub enum Action {
     ChangePassword,
     SetKeypairs,
     RemoteConsole,
+    Evacuate,
     /// A cold migration (Nova's `migrate`, ECS `migrate`).
     Migrate,
     LiveMigrate,
@@ -71,6 +72,7 @@ impl Action {
             Action::ChangePassword => "changePassword",
             Action::SetKeypairs => "set_keypairs",
             Action::RemoteConsole => "get_vnc_console",
+            Action::Evacuate => "evacuate",
             Action::Migrate => "migrate",
             Action::LiveMigrate => "os-migrateLive",
             Action::ForceComplete => "force_complete",
@@ -106,6 +108,7 @@ impl Action {
             Action::ChangePassword => "os_compute_api:os-admin-password",
             Action::SetKeypairs => "os_compute_api:servers:set_keypairs",
             Action::RemoteConsole => "os_compute_api:os-remote-consoles",
+            Action::Evacuate => "os_compute_api:os-evacuate",
             Action::Migrate => "os_compute_api:os-migrate-server:migrate",
             Action::LiveMigrate => "os_compute_api:os-migrate-server:migrate_live",
             Action::ForceComplete => "os_compute_api:servers:migrations:force_complete",
@@ -135,6 +138,7 @@ impl Action {
             Action::LiveMigrate | Action::ForceComplete => &[Active, Paused],
             Action::ConfirmResize | Action::RevertResize => &[Resized],
             Action::Rebuild => &[Active, Stopped, Error],
+            Action::Evacuate => &[Active, Stopped, Error],
             Action::ChangePassword => &[Active],
             Action::SetKeypairs => &[Active, Stopped],
             Action::RemoteConsole => &[Active, Stopped, Paused, Suspended, Resized, Rescued],
@@ -161,6 +165,17 @@ impl Action {
         }
     }
 
+    /// Whether the action needs the server's host to be up: refused with
+    /// 409 while it is down (Nova's `check_instance_host(check_is_up=True)`).
+    /// A delete does without (Nova's local delete), and an evacuation
+    /// needs the host down.
+    pub fn needs_host(self) -> bool {
+        !matches!(
+            self,
+            Action::Delete | Action::ForceDelete | Action::Lock | Action::Unlock | Action::Update | Action::Evacuate
+        )
+    }
+
     /// Whether a locked server refuses this action for its non-admin owner.
     pub fn refused_when_locked(self) -> bool {
         !matches!(self, Action::Lock | Action::Unlock | Action::ConsoleOutput | Action::RemoteConsole)
@@ -183,7 +198,7 @@ impl Action {
             Action::LiveMigrate => TaskState::Migrating,
             Action::RevertResize => TaskState::ResizeReverting,
             Action::ConfirmResize => TaskState::ResizeConfirming,
-            Action::Rebuild => TaskState::Rebuilding,
+            Action::Rebuild | Action::Evacuate => TaskState::Rebuilding,
             Action::ChangePassword => TaskState::UpdatingPassword,
             _ => return None,
         })

@@ -20,6 +20,7 @@
 //! hot-pluggable devices (volumes, NICs) sit on PCIe root ports.
 
 mod config_drive;
+mod moves;
 mod qmp;
 
 use std::collections::{BTreeMap, HashMap};
@@ -31,9 +32,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::{
-    ConsoleEndpoint, DiskSpec, GuestInfo, GuestSpec, Hypervisor, HypervisorError, NicSpec, Op, PowerState, RebootKind,
-    Result, SnapshotImage,
+    ConsoleEndpoint, DiskSpec, GuestInfo, GuestSpec, Hypervisor, HypervisorError, IncomingGuest, MoveKind, NicSpec, Op,
+    PowerState, RebootKind, Result, SnapshotImage,
 };
+pub use moves::MoveStats;
 pub use qmp::{Qmp, QmpError};
 
 /// Root ports made at boot, one per hot-pluggable device (ECS allows 12 NICs).
@@ -142,6 +144,23 @@ pub struct QemuConfig {
     pub qemu_binary: PathBuf,
     pub qemu_img: PathBuf,
     pub iso_tool: PathBuf,
+    // TODO(agent): `ecsd agent --hypervisor qemu` sets the four below from
+    // its flags (the host's internal address, `--migration-bandwidth`, the
+    // transfer endpoint it serves and the cluster's transfer token).
+    /// The address other hosts reach this one at for a live move: the
+    /// incoming guest's migration stream and its disks' NBD exports listen here.
+    pub migration_address: String,
+    /// A live move's stream cap in bytes per second (QEMU's `max-bandwidth`);
+    /// None leaves QEMU's default.
+    pub migration_bandwidth: Option<u64>,
+    /// Where other hosts send a moving guest's files (its root disk, its
+    /// console log): the base URL of this host's agent transfer endpoint
+    /// (`PUT {url}/{guest id}/{file}`, see [`QemuHypervisor::receive_incoming_file`]).
+    /// None: they are written straight into this host's directory (one
+    /// machine, or the state directory on shared storage).
+    pub transfer_url: Option<String>,
+    /// The Bearer token a source presents on a transfer URL (one for the cluster).
+    pub transfer_token: Option<String>,
 }
 
 impl QemuConfig {
@@ -158,6 +177,10 @@ impl QemuConfig {
             qemu_binary: "qemu-system-x86_64".into(),
             qemu_img: "qemu-img".into(),
             iso_tool: "genisoimage".into(),
+            migration_address: "127.0.0.1".into(),
+            migration_bandwidth: None,
+            transfer_url: None,
+            transfer_token: None,
         }
     }
 }
@@ -226,7 +249,14 @@ impl GuestRecord {
         if let Some(slot) = self.slots.get(device) {
             return Some(*slot);
         }
-        let slot = (0..ROOT_PORTS).find(|s| !self.slots.values().any(|used| used == s))?;
+        // Disks fill the ports from the first, NICs from the last: a device
+        // hot-plugged after boot sits where a fresh start puts it, which
+        // the other host of a live move does.
+        let free = |s: &usize| !self.slots.values().any(|used| used == s);
+        let slot = match device.starts_with("nic") {
+            true => (0..ROOT_PORTS).rev().find(free)?,
+            false => (0..ROOT_PORTS).find(free)?,
+        };
         self.slots.insert(device.to_string(), slot);
         Some(slot)
     }
@@ -281,6 +311,11 @@ pub struct QemuHypervisor {
     config: QemuConfig,
     /// One operation at a time per guest.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Live moves this process is sending, by guest: how to cancel or
+    /// force one from outside the guest's lock.
+    sending: Mutex<HashMap<String, Arc<moves::SendControl>>>,
+    /// The last move of each guest, for benchmarks and logs.
+    stats: Mutex<HashMap<String, MoveStats>>,
 }
 
 /// Runs a helper program; its stderr is the error.
@@ -316,7 +351,7 @@ impl QemuHypervisor {
         for dir in [&config.state_dir, &config.volumes_dir, &config.images_dir] {
             std::fs::create_dir_all(dir)?;
         }
-        Ok(QemuHypervisor { config, locks: Mutex::default() })
+        Ok(QemuHypervisor { config, locks: Mutex::default(), sending: Mutex::default(), stats: Mutex::default() })
     }
 
     pub fn config(&self) -> &QemuConfig {
@@ -395,7 +430,8 @@ impl QemuHypervisor {
             Err(_) => String::new(),
         };
         match status.as_str() {
-            "paused" | "suspended" => PowerState::Paused,
+            // `postmigrate`: the guest has moved away and is stopped here.
+            "paused" | "suspended" | "postmigrate" | "inmigrate" => PowerState::Paused,
             "shutdown" => PowerState::Shutdown,
             "guest-panicked" | "internal-error" => PowerState::Crashed,
             _ => PowerState::Running,
@@ -479,7 +515,8 @@ impl QemuHypervisor {
     }
 
     /// QEMU's command line for the guest as its record describes it.
-    fn command_line(&self, record: &GuestRecord, incoming: Option<&Path>) -> std::result::Result<Vec<String>, String> {
+    /// `incoming` is QEMU's `-incoming` argument: a saved machine, or `defer` for a live move.
+    fn command_line(&self, record: &GuestRecord, incoming: Option<&str>) -> std::result::Result<Vec<String>, String> {
         let spec = &record.spec;
         let dir = self.dir(&spec.id);
         let file = |name: &str| dir.join(name).display().to_string();
@@ -546,8 +583,8 @@ impl QemuHypervisor {
             push(&["-netdev", &self.netdev_args(nic)]);
             push(&["-device", &nic_device_args(&device, nic, *slot)]);
         }
-        if let Some(state) = incoming {
-            push(&["-incoming", &format!("exec:cat {}", shell_quote(path_str(state)?))]);
+        if let Some(incoming) = incoming {
+            push(&["-incoming", incoming]);
         }
         Ok(args)
     }
@@ -594,25 +631,23 @@ impl QemuHypervisor {
     /// Starts QEMU for the guest (from its saved machine if `incoming`).
     async fn launch(&self, record: &GuestRecord, op: Op) -> Result<()> {
         let id = &record.spec.id;
-        let dir = self.dir(id);
-        let state = dir.join("suspend.state");
-        let incoming = record.suspended.then_some(state.as_path());
-        for nic in &record.spec.nics {
-            self.plug_tap(nic).await.map_err(|e| self.failed(op, e))?;
-        }
-        let _ = std::fs::remove_file(dir.join("qmp.sock"));
-        trim_console(&dir.join("console.log"));
-        let args = self.command_line(record, incoming).map_err(|e| self.failed(op, e))?;
-        let output = tokio::process::Command::new(&self.config.qemu_binary)
-            .args(&args)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .await
-            .map_err(|e| self.failed(op, format!("{}: {e}", self.config.qemu_binary.display())))?;
-        if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            return Err(self.failed(op, format!("QEMU did not start: {}", stderr.trim())));
-        }
+        // A fresh start lays the devices out anew, as a first start does
+        // (another host starting the guest for a live move does the same).
+        let laid_out;
+        let record = match GuestRecord::new(&record.spec).slots {
+            slots if !record.suspended && slots != record.slots => {
+                laid_out = GuestRecord { slots, ..record.clone() };
+                self.save(&laid_out, op)?;
+                &laid_out
+            }
+            _ => record,
+        };
+        let state = self.dir(id).join("suspend.state");
+        let incoming = match record.suspended {
+            true => Some(format!("exec:cat {}", shell_quote(path_str(&state).map_err(|e| self.failed(op, e))?))),
+            false => None,
+        };
+        self.start_qemu(record, incoming.as_deref(), op).await?;
         if record.suspended {
             let mut qmp = self.qmp(id, op).await?;
             let deadline = tokio::time::Instant::now() + EXIT_TIMEOUT;
@@ -627,6 +662,30 @@ impl QemuHypervisor {
             resumed.suspended = false;
             self.save(&resumed, op)?;
             let _ = std::fs::remove_file(&state);
+        }
+        Ok(())
+    }
+
+    /// Runs QEMU for the guest, daemonized; `incoming` as [`Self::command_line`] takes it.
+    async fn start_qemu(&self, record: &GuestRecord, incoming: Option<&str>, op: Op) -> Result<()> {
+        let dir = self.dir(&record.spec.id);
+        for nic in &record.spec.nics {
+            self.plug_tap(nic).await.map_err(|e| self.failed(op, e))?;
+        }
+        let _ = std::fs::remove_file(dir.join("qmp.sock"));
+        // Started here again (a move reverted): no longer a guest sent away.
+        let _ = std::fs::remove_file(dir.join("sent"));
+        trim_console(&dir.join("console.log"));
+        let args = self.command_line(record, incoming).map_err(|e| self.failed(op, e))?;
+        let output = tokio::process::Command::new(&self.config.qemu_binary)
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .map_err(|e| self.failed(op, format!("{}: {e}", self.config.qemu_binary.display())))?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            return Err(self.failed(op, format!("QEMU did not start: {}", stderr.trim())));
         }
         Ok(())
     }
@@ -882,6 +941,9 @@ impl Hypervisor for QemuHypervisor {
     }
 
     async fn info(&self, id: &str) -> Result<Option<GuestInfo>> {
+        if let Some(state) = self.sending_state(id) {
+            return Ok(self.read_record(id)?.map(|record| record.info(state)));
+        }
         let _guard = self.lock(id).await;
         match self.read_record(id)? {
             Some(record) => Ok(Some(record.info(self.power_state(&record).await))),
@@ -1219,6 +1281,39 @@ impl Hypervisor for QemuHypervisor {
             .ok_or_else(|| self.failed(Op::RemoteConsole, format!("no VNC server: {vnc}")))?;
         let host = vnc.get("host").and_then(Value::as_str).unwrap_or("127.0.0.1").to_string();
         Ok(ConsoleEndpoint { host, port })
+    }
+
+    async fn prepare_incoming(&self, spec: &GuestSpec, kind: MoveKind) -> Result<IncomingGuest> {
+        self.prepare_incoming_guest(spec, kind).await
+    }
+
+    async fn send_guest(&self, id: &str, to: &IncomingGuest, kind: MoveKind) -> Result<()> {
+        self.send(id, to, kind).await
+    }
+
+    async fn finish_incoming(&self, spec: &GuestSpec, kind: MoveKind, power_on: bool) -> Result<GuestInfo> {
+        self.finish_incoming_guest(spec, kind, power_on).await
+    }
+
+    async fn abort_incoming(&self, id: &str) -> Result<()> {
+        self.abort_incoming_guest(id).await
+    }
+
+    async fn cancel_send(&self, id: &str) -> Result<()> {
+        self.cancel(id).await
+    }
+
+    async fn force_complete_send(&self, id: &str) -> Result<()> {
+        self.force_complete(id).await
+    }
+
+    async fn receive_incoming_file(
+        &self,
+        id: &str,
+        name: &str,
+        body: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
+    ) -> Result<()> {
+        self.receive_file(id, name, body).await
     }
 }
 

@@ -3,6 +3,7 @@
 //! driver's contract run and its own checks are in [`qemu`].
 
 mod qemu;
+mod qemu_moves;
 
 use std::sync::Arc;
 use std::time::Duration;

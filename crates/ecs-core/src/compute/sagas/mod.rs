@@ -25,6 +25,7 @@ use crate::compute::failure::TaskFailure;
 
 mod create;
 mod delete;
+mod evacuate;
 mod guest;
 mod interfaces;
 mod keys;
@@ -39,6 +40,7 @@ mod volumes;
 
 pub use create::{Params as CreateParams, PublicIp};
 pub use delete::Params as DeleteParams;
+pub use evacuate::Params as EvacuateParams;
 pub use interfaces::{AttachParams as AttachInterfaceParams, DetachParams as DetachInterfaceParams, NewNic};
 pub use keys::Params as KeypairsParams;
 pub use live_migrate::Params as LiveMigrateParams;
@@ -66,11 +68,19 @@ pub enum StepError {
     /// The database failed us; the step runs again later.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The host did not answer: the step is tried again, backing off,
+    /// while the host may still be up; once its service is down the task
+    /// fails (and unwinds) rather than wait for it.
+    #[error("host {0} is unavailable")]
+    HostUnavailable(String),
 }
 
 impl From<HypervisorError> for StepError {
     fn from(e: HypervisorError) -> Self {
-        StepError::Fatal(e.to_string())
+        match e {
+            HypervisorError::HostDown(host) => StepError::HostUnavailable(host),
+            other => StepError::Fatal(other.to_string()),
+        }
     }
 }
 
@@ -277,6 +287,7 @@ task_kinds! {
     ChangePassword => "changePassword", action "changePassword", password::ON_FAILURE;
     AttachKeypairs => "attachKeypairs", action "attachKeypairs", keys::ON_FAILURE;
     DetachKeypairs => "detachKeypairs", action "detachKeypairs", keys::ON_FAILURE;
+    Evacuate => "evacuate", action "evacuate", evacuate::ON_FAILURE;
 }
 
 impl std::fmt::Display for TaskKind {
@@ -329,6 +340,7 @@ impl TaskKind {
             TaskKind::Rebuild => names::<RebuildParams>(),
             TaskKind::ChangePassword => names::<PasswordParams>(),
             TaskKind::AttachKeypairs | TaskKind::DetachKeypairs => names::<KeypairsParams>(),
+            TaskKind::Evacuate => names::<EvacuateParams>(),
         }
     }
 }
@@ -357,6 +369,7 @@ pub enum TaskParams {
     ChangePassword(PasswordParams),
     AttachKeypairs(KeypairsParams),
     DetachKeypairs(KeypairsParams),
+    Evacuate(EvacuateParams),
 }
 
 impl TaskParams {
@@ -380,6 +393,7 @@ impl TaskParams {
             TaskParams::ChangePassword(_) => TaskKind::ChangePassword,
             TaskParams::AttachKeypairs(_) => TaskKind::AttachKeypairs,
             TaskParams::DetachKeypairs(_) => TaskKind::DetachKeypairs,
+            TaskParams::Evacuate(_) => TaskKind::Evacuate,
         }
     }
 
@@ -418,6 +432,7 @@ impl TaskParams {
             TaskKind::ChangePassword => read(params).map(TaskParams::ChangePassword),
             TaskKind::AttachKeypairs => read(params).map(TaskParams::AttachKeypairs),
             TaskKind::DetachKeypairs => read(params).map(TaskParams::DetachKeypairs),
+            TaskKind::Evacuate => read(params).map(TaskParams::Evacuate),
         };
         parsed.map_err(|e| format!("{kind} task {} has malformed parameters: {e}", task.id))
     }
@@ -452,6 +467,7 @@ macro_rules! with_saga {
             $crate::compute::sagas::TaskParams::ChangePassword($saga) => $body,
             $crate::compute::sagas::TaskParams::AttachKeypairs($saga) => $body,
             $crate::compute::sagas::TaskParams::DetachKeypairs($saga) => $body,
+            $crate::compute::sagas::TaskParams::Evacuate($saga) => $body,
         }
     };
 }

@@ -393,7 +393,9 @@ pub trait Hypervisor: Send + Sync + 'static {
 
     /// Source: how far a live send in flight has got, as a fraction of
     /// what it copies (0.0–1.0); None when nothing is in flight or the
-    /// driver cannot tell.
+    /// driver cannot tell. TODO(agent): `RemoteHypervisor` forwards it
+    /// (a `SendProgress` call that, like `CancelSend`, skips the guest's
+    /// lock). TODO(qemu): QMP `query-migrate`'s ram/disk counters.
     async fn send_progress(&self, id: &str) -> Result<Option<f64>> {
         let _ = id;
         Ok(None)

@@ -266,7 +266,11 @@ async fn a_returning_agent_destroys_guests_deleted_meanwhile() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(guests(d1.as_ref()).await, std::slice::from_ref(&keep), "the deleted server's guest is destroyed, the other kept");
+    assert_eq!(
+        guests(d1.as_ref()).await,
+        std::slice::from_ref(&keep),
+        "the deleted server's guest is destroyed, the other kept"
+    );
     admin.wait_status(&keep, "ACTIVE").await;
     a1.stop().await.unwrap();
     server.stop().await;

@@ -3,8 +3,8 @@
 //! Tests declared with `both!` run on SQLite and on PostgreSQL.
 
 mod agents;
-mod cluster;
 mod aggregates;
+mod cluster;
 mod compat;
 mod consoles;
 mod credentials;

@@ -120,11 +120,10 @@ impl Core {
         server.availability_zone.as_deref().is_some_and(|az| az != host.availability_zone)
     }
 
-    /// Whether a host answers. TODO(services): the host's service state
-    /// (heartbeat and forced_down) once agents report it; until then a
-    /// host answers when this process drives it.
+    /// Whether a host answers: its service is up (heartbeat, not forced
+    /// down) and this node reaches its driver.
     fn host_answers(&self, host: &ComputeHost) -> bool {
-        self.drives_host(&host.name)
+        self.host_is_up(host) && self.drives_host(&host.name)
     }
 
     /// Nova's `migrate` action (admin): a cold migration, to `host` if

@@ -133,11 +133,14 @@ impl Params {
                 }
             }
             wanted => {
-                let mut avoid: Vec<String> = server.host.iter().cloned().collect();
-                if let Some(wanted) = wanted {
-                    avoid.extend(core.store.host_list().await?.into_iter().map(|h| h.name).filter(|h| h != wanted));
-                }
-                scheduler::place(core, server, claim, &avoid, true).await?
+                let excluded: Vec<String> = server.host.iter().cloned().collect();
+                let options = scheduler::PlaceOptions {
+                    excluded: &excluded,
+                    requested_host: wanted.as_deref(),
+                    resumed: true,
+                    ..Default::default()
+                };
+                scheduler::place_with(core, server, claim, options).await?
             }
         };
         move_dest(core, cx.task, &host.name).await?;

@@ -152,15 +152,17 @@ impl Params {
         // A cold migration goes to another host; so does a resize unless
         // the deployment allows the same host (Nova's
         // `allow_resize_to_same_host`).
-        let mut avoid: Vec<String> = match &server.host {
+        let excluded: Vec<String> = match &server.host {
             Some(source) if self.migrate || !core.config.allow_resize_to_same_host => vec![source.clone()],
             _ => Vec::new(),
         };
-        if let Some(wanted) = &self.host {
-            // The requested host only: every other one is ruled out.
-            avoid.extend(core.store.host_list().await?.into_iter().map(|h| h.name).filter(|h| h != wanted));
-        }
-        let host = scheduler::place(core, &target, claim_of(new), &avoid, true).await?;
+        let options = scheduler::PlaceOptions {
+            excluded: &excluded,
+            requested_host: self.host.as_deref(),
+            resumed: true,
+            ..Default::default()
+        };
+        let host = scheduler::place_with(core, &target, claim_of(new), options).await?;
         move_dest(core, cx.task, &host.name).await?;
         cx.progress.dest_host = Some(host.name);
         cx.progress.dest_az = Some(host.availability_zone);

@@ -379,3 +379,66 @@ async fn moves_keep_anti_affinity() {
     assert_ne!(s["OS-EXT-SRV-ATTR:host"], host_a.as_str());
     server.stop().await;
 }
+
+/// The ECS job an answer `{"job_id"}` names, once it has finished.
+async fn ecs_job(s: &Session<'_>, r: crate::Reply) -> Value {
+    assert_eq!(r.status, 200, "{}", r.body);
+    let job = r.body["job_id"].as_str().unwrap().to_string();
+    for _ in 0..600 {
+        let r = s.get(&format!("/v1/{}/jobs/{job}", s.project_id), None).await;
+        if matches!(r.body["status"].as_str(), Some("SUCCESS" | "FAIL")) {
+            return r.body;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("job {job} did not finish");
+}
+
+/// ECS migrate (seed 002 §5.2.3) to a dedicated host of the project and
+/// back to the public pool; the same DeH is Ecs.0221, an unknown or
+/// another project's DeH the seed's code for an unknown one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecs_migrate_to_a_dedicated_host_and_back() {
+    let server = TestServer::start(ecs_test_utils::sqlite()).await;
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let r = admin.post("/v2.1/os-aggregates", None, &json!({"aggregate": {"name": "deh"}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let agg = r.body["aggregate"]["id"].as_i64().unwrap();
+    let action = format!("/v2.1/os-aggregates/{agg}/action");
+    assert_eq!(admin.post(&action, None, &json!({"add_host": {"host": "sim-host-3"}})).await.status, 200);
+    let owner = json!({"set_metadata": {"metadata": {"dedicated_project_id": demo.project_id}}});
+    assert_eq!(admin.post(&action, None, &owner).await.status, 200);
+    let deh = server.core().store_for_tests().host_get_by_name("sim-host-3").await.unwrap().id;
+
+    let id = boot(&demo, "to-deh").await;
+    let theirs = boot(&admin, "not-theirs").await;
+    assert_ne!(host_of(&admin, &id).await, "sim-host-3", "a shared server is not on the DeH");
+    for s in [&demo, &admin] {
+        let mine = if std::ptr::eq(s, &demo) { &id } else { &theirs };
+        assert_eq!(act(s, mine, "2.1", json!({"os-stop": null})).await.status, 202);
+        s.wait_status(mine, "SHUTOFF").await;
+    }
+    let migrate = |p: &str, server: &str| format!("/v1/{p}/cloudservers/{server}/migrate");
+    let to_deh = json!({"migrate": {"dedicated_host_id": deh}});
+    let p = demo.project_id.clone();
+    let done = ecs_job(&demo, demo.post(&migrate(&p, &id), None, &to_deh).await).await;
+    assert_eq!(done["status"], "SUCCESS", "{done}");
+    assert_eq!(host_of(&admin, &id).await, "sim-host-3");
+    assert_eq!(demo.wait_status(&id, "SHUTOFF").await["status"], "SHUTOFF");
+
+    let r = demo.post(&migrate(&p, &id), None, &to_deh).await;
+    assert_eq!((r.status.as_u16(), r.body["error"]["code"].as_str()), (400, Some("Ecs.0221")), "{}", r.body);
+    let unknown = json!({"migrate": {"dedicated_host_id": "no-such"}});
+    let r = demo.post(&migrate(&p, &id), None, &unknown).await;
+    assert_eq!(r.status.as_u16(), 400, "{}", r.body);
+    let a = admin.project_id.clone();
+    let r = admin.post(&migrate(&a, &theirs), None, &to_deh).await;
+    assert_eq!(r.status.as_u16(), 400, "another project's DeH: {}", r.body);
+
+    // Back to the public pool.
+    let done = ecs_job(&demo, demo.post(&migrate(&p, &id), None, &json!({"migrate": null})).await).await;
+    assert_eq!(done["status"], "SUCCESS", "{done}");
+    assert_ne!(host_of(&admin, &id).await, "sim-host-3");
+    server.stop().await;
+}

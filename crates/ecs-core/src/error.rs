@@ -295,6 +295,8 @@ pub enum Invalid {
     },
     /// Evacuating to the host the server is on.
     SameHost,
+    /// An ECS migrate to the dedicated host the server is on.
+    SameDedicatedHost,
     /// A quota call for a project the identity service does not know
     /// (Nova's `verify_project_id`).
     NotAProject {
@@ -554,6 +556,9 @@ impl fmt::Display for Error {
                 Invalid::SameFlavor => f.write_str("When resizing, instances must change flavor!"),
                 Invalid::HostStillUp { host } => write!(f, "Compute service of {host} is still in use."),
                 Invalid::SameHost => f.write_str("The target host can't be the same one."),
+                Invalid::SameDedicatedHost => {
+                    f.write_str("Cold migration from a dedicated host to the same dedicated host is not supported.")
+                }
                 Invalid::NotAProject { id } => write!(f, "Project ID {id} is not a valid project."),
                 Invalid::Other(m) => f.write_str(m),
             },

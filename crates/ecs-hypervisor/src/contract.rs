@@ -338,7 +338,8 @@ pub async fn resize_and_snapshot(d: &dyn Hypervisor, base: &GuestSpec) {
 /// The moves between two hosts `a` and `b` of one driver (both must be
 /// able to reach each other): cold with a new flavor, live with the guest
 /// running on (its console not restarted), a live move of a stopped guest
-/// refused, and the undo operations idempotent.
+/// refused, a repeated send (a task step run again after a crash) done
+/// already, and the undo operations idempotent.
 pub async fn run_moves(a: &dyn Hypervisor, b: &dyn Hypervisor, base: &GuestSpec) {
     // Cold: stopped on `a`, defined on `b` with a bigger flavor and started.
     let s = spec_from(base, "m-cold");
@@ -371,6 +372,7 @@ pub async fn run_moves(a: &dyn Hypervisor, b: &dyn Hypervisor, base: &GuestSpec)
     let kind = MoveKind::Live { block: true };
     let to = b.prepare_incoming(&s, kind).await.expect("prepare");
     a.send_guest(&s.id, &to, kind).await.expect("send");
+    a.send_guest(&s.id, &to, kind).await.expect("a repeated send (a step run again) is done already");
     let got = b.finish_incoming(&s, kind, true).await.expect("finish");
     assert_eq!(got.power_state, PowerState::Running);
     assert_ne!(power(a, &s.id).await, PowerState::Running, "the source stops once the destination runs it");

@@ -391,6 +391,16 @@ pub trait Hypervisor: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Source: how far a live send in flight has got, as a fraction of
+    /// what it copies (0.0–1.0); None when nothing is in flight or the
+    /// driver cannot tell. TODO(agent): `RemoteHypervisor` forwards it
+    /// (a `SendProgress` call that, like `CancelSend`, skips the guest's
+    /// lock). TODO(qemu): QMP `query-migrate`'s ram/disk counters.
+    async fn send_progress(&self, id: &str) -> Result<Option<f64>> {
+        let _ = id;
+        Ok(None)
+    }
+
     /// Source: makes a live move that does not converge finish now
     /// (Nova's force_complete: the guest is paused for the switch-over).
     async fn force_complete_send(&self, id: &str) -> Result<()> {

@@ -72,6 +72,8 @@ struct Incoming {
 struct SendFlags {
     cancel: bool,
     force: bool,
+    /// How much of the copy is done (0.0–1.0).
+    done: f64,
 }
 
 /// Latency and failures, shared by every simulated host of a process.
@@ -347,6 +349,9 @@ pub struct SimHypervisor {
     host: String,
     control: SimControl,
     journal: Option<Mutex<Journal>>,
+    /// Where the journals are; a guest sent to a host of this directory
+    /// waits there too, so that a move survives a restart of ecsd.
+    state_dir: Option<PathBuf>,
     guests: Mutex<HashMap<String, Guest>>,
     /// The VNC servers of the guests whose console was asked for, by guest
     /// id; locked after `guests` where both are.
@@ -494,9 +499,9 @@ impl SimHypervisor {
         let host = host.into();
         let mut guests = HashMap::new();
         let mut journal = None;
-        if let Some(dir) = state_dir {
-            std::fs::create_dir_all(&dir)?;
-            let path = journal_path(&dir, &host);
+        if let Some(dir) = &state_dir {
+            std::fs::create_dir_all(dir)?;
+            let path = journal_path(dir, &host);
             guests = replay(&path)?;
             journal = Some(Mutex::new(Journal::rewrite(&path, &guests)?));
         }
@@ -504,6 +509,7 @@ impl SimHypervisor {
             host,
             control,
             journal,
+            state_dir,
             guests: Mutex::new(guests),
             consoles: Mutex::default(),
             transfer: None,
@@ -527,6 +533,34 @@ impl SimHypervisor {
 
     fn failed(&self, op: Op, message: impl Into<String>) -> HypervisorError {
         HypervisorError::Failed { host: self.host.clone(), op, message: message.into() }
+    }
+
+    /// Where a guest sent to `dest` waits on disk (when journaled).
+    fn wire_path(&self, dest: &str, id: &str) -> Option<PathBuf> {
+        self.state_dir.as_ref().map(|d| d.join(format!("{dest}.{id}.incoming")))
+    }
+
+    /// Forgets a guest waiting here, in memory and on disk.
+    fn drop_incoming(&self, id: &str) {
+        let mut state = self.control.state();
+        if state.incoming.get(id).is_some_and(|s| s.host == self.host) {
+            state.incoming.remove(id);
+        }
+        drop(state);
+        if let Some(path) = self.wire_path(&self.host, id) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// The guest sent to `dest`, from memory or from disk.
+    fn sent_to(&self, dest: &str, id: &str) -> Option<Guest> {
+        let state = self.control.state();
+        if let Some(g) = state.incoming.get(id).filter(|i| i.host == dest).and_then(|i| i.received.clone()) {
+            return Some(g);
+        }
+        drop(state);
+        let text = std::fs::read(self.wire_path(dest, id)?).ok()?;
+        serde_json::from_slice(&text).ok()
     }
 
     fn check_up(&self) -> Result<()> {
@@ -887,6 +921,10 @@ impl Hypervisor for SimHypervisor {
     async fn send_guest(&self, id: &str, to: &IncomingGuest, kind: MoveKind) -> Result<()> {
         self.check_up()?;
         self.control.count_call(Op::Migrate);
+        // Sent already (the step runs again after a crash): done.
+        if self.sent_to(&to.host, id).is_some() {
+            return Ok(());
+        }
         let guest = self.guests().get(id).cloned().ok_or_else(|| HypervisorError::NotFound(id.to_string()))?;
         let allowed: &[PowerState] = match kind {
             MoveKind::Cold => &[PowerState::Shutdown, PowerState::Crashed],
@@ -903,18 +941,30 @@ impl Hypervisor for SimHypervisor {
         // over HTTP; it checks itself that it waits for it.
         let remote = to.uri.starts_with("http://");
         let prepared = |state: &ControlState| remote || state.incoming.get(id).is_some_and(|i| i.host == to.host);
-        if !prepared(&self.control.state()) {
-            return Err(self.failed(Op::Migrate, format!("{} is not waiting for guest {id}", to.host)));
+        {
+            // A destination prepared before ecsd restarted is still
+            // waiting (its `prepare_incoming` made only this slot).
+            let mut state = self.control.state();
+            if !prepared(&state) {
+                state.incoming.insert(id.to_string(), Incoming { host: to.host.clone(), received: None });
+            }
         }
         // The copy takes the migration's latency, in slices so that an
         // abort or a force-complete is heard while it runs.
         self.control.state().sending.insert(id.to_string(), SendFlags::default());
-        let deadline = tokio::time::Instant::now() + self.control.latency(Op::Migrate);
+        let total = self.control.latency(Op::Migrate);
+        let started = tokio::time::Instant::now();
+        let deadline = started + total;
         let mut outcome = Ok(());
         while tokio::time::Instant::now() < deadline {
             let left = deadline - tokio::time::Instant::now();
             tokio::time::sleep(left.min(Duration::from_millis(50))).await;
-            let flags = self.control.state().sending.get(id).copied().unwrap_or_default();
+            let flags = {
+                let mut state = self.control.state();
+                let flags = state.sending.entry(id.to_string()).or_default();
+                flags.done = (started.elapsed().as_secs_f64() / total.as_secs_f64()).min(1.0);
+                *flags
+            };
             if let Err(e) = self.check_up() {
                 outcome = Err(e);
                 break;
@@ -940,8 +990,15 @@ impl Hypervisor for SimHypervisor {
                 return Err(self.failed(Op::Migrate, format!("{} stopped waiting for guest {id}", to.host)));
             }
             if let Some(slot) = state.incoming.get_mut(id) {
-                slot.received = Some(guest);
+                slot.received = Some(guest.clone());
             }
+        }
+        if let Some(path) = self.wire_path(&to.host, id) {
+            let text = serde_json::to_vec(&guest).map_err(|e| self.failed(Op::Migrate, e.to_string()))?;
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, text)
+                .and_then(|()| std::fs::rename(&tmp, &path))
+                .map_err(|e| self.failed(Op::Migrate, format!("{}: {e}", path.display())))?;
         }
         // Live: the destination runs it now; the copy here stops, defined
         // until it is destroyed.
@@ -963,16 +1020,7 @@ impl Hypervisor for SimHypervisor {
         if let Some(message) = self.control.take_fault(&self.host, Op::Migrate) {
             return Err(self.failed(Op::Migrate, message));
         }
-        let received = {
-            let mut state = self.control.state();
-            match state.incoming.get(&spec.id) {
-                Some(slot) if slot.host == self.host && slot.received.is_some() => {
-                    state.incoming.remove(&spec.id).and_then(|s| s.received)
-                }
-                _ => None,
-            }
-        };
-        let Some(mut guest) = received else {
+        let Some(mut guest) = self.sent_to(&self.host, &spec.id) else {
             return Err(self.failed(Op::Migrate, format!("guest {} was not received", spec.id)));
         };
         match kind {
@@ -999,14 +1047,13 @@ impl Hypervisor for SimHypervisor {
         let info = guest.info();
         guests.insert(spec.id.clone(), guest);
         self.maybe_compact(&guests);
+        drop(guests);
+        self.drop_incoming(&spec.id);
         Ok(info)
     }
 
     async fn abort_incoming(&self, id: &str) -> Result<()> {
-        let mut state = self.control.state();
-        if state.incoming.get(id).is_some_and(|s| s.host == self.host) {
-            state.incoming.remove(id);
-        }
+        self.drop_incoming(id);
         Ok(())
     }
 
@@ -1014,6 +1061,11 @@ impl Hypervisor for SimHypervisor {
         self.check_up()?;
         self.control.flag_send(id, true);
         Ok(())
+    }
+
+    async fn send_progress(&self, id: &str) -> Result<Option<f64>> {
+        self.check_up()?;
+        Ok(self.control.state().sending.get(id).map(|f| f.done))
     }
 
     async fn force_complete_send(&self, id: &str) -> Result<()> {

@@ -160,8 +160,9 @@ pub(crate) fn code(e: &ecs_core::Error) -> &'static str {
             Invalid::TooManyTags { .. } => "Ecs.0905",
             Invalid::TagCharacters { .. } => "Ecs.0907",
             Invalid::SameFlavor => "Ecs.0810",
-            // TODO(moves): the seed's codes for a host that cannot be moved
-            // from or to (Invalid::HostStillUp, Invalid::SameHost): Ecs.0005 below.
+            Invalid::SameDedicatedHost => "Ecs.0221",
+            // The seed has no codes of its own for an evacuation's hosts
+            // (Invalid::HostStillUp, Invalid::SameHost): Ecs.0005 below.
             Invalid::BatchSize { given, max } if given > max => "Ecs.0118",
             _ => "Ecs.0005",
         },

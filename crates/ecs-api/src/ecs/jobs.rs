@@ -179,6 +179,7 @@ mod tests {
         assert_eq!(job_type(&task("rebuild", json!({})), false), "reinstallOs");
         assert_eq!(job_type(&task("rebuild", json!({"os_change": true})), false), "changeOs");
         assert_eq!(job_type(&task("resize", json!({"migrate": true})), false), "migrateServer");
+        assert_eq!(job_type(&task("migrate", json!({"migrate": true})), false), "migrateServer");
         assert_eq!(job_type(&task("attach_interface", json!({})), true), "attachNic");
         assert_eq!(job_type(&task("addNics", json!({})), false), "addNics");
     }

@@ -162,9 +162,10 @@ pub async fn resize(
 
 /// `POST /v1/{project_id}/cloudservers/{server_id}/migrate` (§5.2.3): a
 /// cold migration of a stopped server to another host of the public pool
-/// (the server's resize to its own flavor, confirmed by itself). ecsd has
-/// no dedicated hosts, so any `dedicated_host_id` is unknown. With no
-/// other host to take it the job fails with Ecs.0319.
+/// (the server's resize to its own flavor, confirmed by itself), or with
+/// `dedicated_host_id` to that dedicated host of the project (unknown or
+/// another project's: the seed's code; the one it is on: Ecs.0221). With
+/// no other host to take it the job fails with Ecs.0319.
 pub async fn migrate(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
@@ -179,18 +180,8 @@ pub async fn migrate(
         _ => return Err(illegal("migrate is required (null or an object)")),
     };
     state.core.server_get(&call.ctx, &id).await?;
-    // TODO(moves): dedicated hosts exist now (aggregate metadata
-    // `dedicated_project_id`). With an id: `Core::dedicated_host_for(project,
-    // id)` (unknown/foreign → Ecs.0005), the same host as now → Ecs.0221,
-    // then a migrate to that host with `scheduler::PlaceOptions { tenancy:
-    // Some(Tenancy::Dedicated { host_id }), requested_host, .. }`; `null` from
-    // a DeH → `tenancy: Some(Tenancy::Shared)` (the public pool).
-    if let Some(host) =
-        args.map(|a| optional_str(a.get("dedicated_host_id"), "dedicated_host_id")).transpose()?.flatten()
-    {
-        return Err(illegal(format!("The dedicated host {host} does not exist.")));
-    }
+    let deh = args.map(|a| optional_str(a.get("dedicated_host_id"), "dedicated_host_id")).transpose()?.flatten();
     let opts = ResizeOptions { stopped_only: true, auto_confirm: true, ..Default::default() };
-    let task = state.core.server_migrate(&call.ctx, &id, opts, &request_id).await?;
+    let task = state.core.server_migrate(&call.ctx, &id, deh, opts, &request_id).await?;
     Ok(job_reply(&task))
 }

@@ -87,9 +87,16 @@ pub(super) async fn action(
     accepted()
 }
 
-/// A flavor id as Nova's integer `instance_type_id` when it is one.
+/// Nova's `instance_type_id` is the flavor's internal integer key, which
+/// clients read as an integer: a numeric flavor id as it is, any other a
+/// stable 31-bit number made from it (FNV-1a), so that one flavor always
+/// shows the same number.
 fn flavor_ref(id: &str) -> Value {
-    id.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(id))
+    if let Ok(n) = id.parse::<i64>() {
+        return Value::from(n);
+    }
+    let hash = id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    Value::from(i64::from(hash & 0x7fff_ffff))
 }
 
 fn index_view(call: &NovaCall, m: &Migration) -> Value {

@@ -79,6 +79,8 @@ pub struct ResizeOptions {
     /// ECS: confirmed by the task itself; no VERIFY_RESIZE waits for a
     /// confirm.
     pub auto_confirm: bool,
+    /// ECS migrate: to the public pool (false) or a dedicated host (true).
+    pub dedicated: Option<bool>,
 }
 
 /// The states a stopped-only ECS operation starts from.
@@ -134,17 +136,31 @@ impl Core {
 
     /// A cold migration: the resize machinery with the server's own flavor,
     /// to another host (seed 002 §5.2.3); returns the task's id.
+    /// `dedicated_host_id` names the project's dedicated host to go to;
+    /// without it the server goes to the public pool.
     pub async fn server_migrate(
         &self,
         ctx: &AuthContext,
         id: &str,
-        opts: ResizeOptions,
+        dedicated_host_id: Option<&str>,
+        mut opts: ResizeOptions,
         request_id: &str,
     ) -> Result<String> {
         policy::authorize_write(ctx, Action::Migrate.rule())?;
         let server = self.server_get(ctx, id).await?;
+        let host = match dedicated_host_id {
+            Some(deh) => {
+                let host = self.dedicated_host_for(&server.project_id, deh).await?;
+                if server.host.as_deref() == Some(host.name.as_str()) {
+                    return Err(Invalid::SameDedicatedHost.into());
+                }
+                Some(host.name)
+            }
+            None => None,
+        };
+        opts.dedicated = Some(host.is_some());
         let flavor = server.flavor.clone();
-        self.start_move(ctx, server, flavor, Action::Migrate, None, opts, request_id).await
+        self.start_move(ctx, server, flavor, Action::Migrate, host, opts, request_id).await
     }
 
     /// Starts a resize (`action` Resize) or a cold migration (Migrate, to
@@ -179,6 +195,7 @@ impl Core {
             migrate: action == Action::Migrate,
             auto_confirm: opts.auto_confirm,
             host,
+            dedicated: opts.dedicated,
         });
         let task = self.task_for(ctx, &server, params, request_id);
         let task_id = task.id.clone();

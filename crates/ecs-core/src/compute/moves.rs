@@ -114,10 +114,16 @@ impl Core {
         Ok(target)
     }
 
-    /// Whether a host answers: driven here (locally or through its agent)
-    /// and its service up (beating, not forced down).
+    /// Whether the server's zone (when it has one) rules `host` out: the
+    /// scheduler's AvailabilityZoneFilter, checked where the API waits.
+    fn other_zone(server: &Server, host: &ComputeHost) -> bool {
+        server.availability_zone.as_deref().is_some_and(|az| az != host.availability_zone)
+    }
+
+    /// Whether a host answers: its service is up (heartbeat, not forced
+    /// down) and this node reaches its driver.
     fn host_answers(&self, host: &ComputeHost) -> bool {
-        self.drives_host(&host.name) && self.host_is_up(host)
+        self.host_is_up(host) && self.drives_host(&host.name)
     }
 
     /// Nova's `migrate` action (admin): a cold migration, to `host` if
@@ -136,7 +142,7 @@ impl Core {
             let target = self.move_target(&server, host, same).await?;
             // Nova's scheduler refuses a disabled or unreachable host (400
             // where the API waits for it, as `migrate` does).
-            if !target.enabled || !self.host_answers(&target) {
+            if !target.enabled || !self.host_answers(&target) || Self::other_zone(&server, &target) {
                 return Err(Error::invalid(super::NO_VALID_HOST));
             }
         }
@@ -157,7 +163,6 @@ impl Core {
         let server = self.server_get(ctx, id).await?;
         self.check_locked(ctx, &server, Action::LiveMigrate)?;
         super::state::check(Action::LiveMigrate, &server)?;
-        self.require_host_for(Action::LiveMigrate, &server).await?;
         if let Some(host) = &req.host {
             let source = server.host.clone().unwrap_or_default();
             let same = Error::invalid(format!("Unable to migrate instance ({id}) to current host ({source})."));
@@ -167,7 +172,7 @@ impl Core {
             }
             // A forced move skips the scheduler, and with it the check of
             // a disabled host, as Nova's does.
-            if !target.enabled && !req.force {
+            if (!target.enabled || Self::other_zone(&server, &target)) && !req.force {
                 return Err(Error::invalid(super::NO_VALID_HOST));
             }
         }

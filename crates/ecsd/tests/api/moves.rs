@@ -216,6 +216,19 @@ async fn live_migration(server: &TestServer) {
     let mid = m["id"].as_i64().unwrap();
     let shown = admin.get(&format!("{path}/{mid}"), Some("2.23")).await;
     assert_eq!(shown.body["migration"]["id"], mid, "{}", shown.body);
+    // The copy advances while it runs.
+    let mut advanced = false;
+    for _ in 0..100 {
+        let m = &admin.get(&format!("{path}/{mid}"), Some("2.23")).await.body["migration"];
+        let (total, done) = (m["memory_total_bytes"].as_i64().unwrap(), m["memory_processed_bytes"].as_i64().unwrap());
+        assert_eq!(m["memory_remaining_bytes"].as_i64().unwrap(), total - done, "{m}");
+        if done > 0 {
+            advanced = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(advanced, "the processed bytes never moved");
     let listed = &migrations(&admin, "2.23", "?status=running").await[0];
     assert!(listed["links"][0]["href"].as_str().unwrap().ends_with(&format!("/migrations/{mid}")), "{listed}");
     admin.get(&path, Some("2.22")).await.assert_fault(404, "itemNotFound");
@@ -251,3 +264,181 @@ async fn live_migration(server: &TestServer) {
     server.sim().set_latency(Op::Migrate, Duration::ZERO);
 }
 both!(live_migration);
+
+/// One host: a resize has nowhere to go unless it may stay (Nova's
+/// `allow_resize_to_same_host`); a cold migration never stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resize_to_the_same_host_only_when_allowed() {
+    for allowed in [false, true] {
+        let server = TestServer::start_serving(ecs_test_utils::sqlite(), |c| {
+            c.compute.sim_hosts = 1;
+            c.core.allow_resize_to_same_host = allowed;
+        })
+        .await;
+        let demo = server.demo().await;
+        let admin = server.admin().await;
+        let id = boot(&demo, "one").await;
+        let r = act(&demo, &id, "2.1", json!({"resize": {"flavorRef": "s3.large.2"}})).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        if allowed {
+            let s = demo.wait_status(&id, "VERIFY_RESIZE").await;
+            assert_eq!(s["flavor"]["original_name"], "s3.large.2");
+            let r = act(&demo, &id, "2.1", json!({"confirmResize": null})).await;
+            assert_eq!(r.status, 204, "{}", r.body);
+            demo.wait_status(&id, "ACTIVE").await;
+        } else {
+            let s = demo.wait_server(&id, |r| r.body["server"]["OS-EXT-STS:task_state"].is_null()).await;
+            assert_eq!(s.body["server"]["status"], "ACTIVE");
+            let actions = demo.get(&format!("/v2.1/servers/{id}/os-instance-actions"), None).await;
+            assert_eq!(actions.body["instanceActions"][0]["message"], "Error", "{}", actions.body);
+            assert_eq!(s.body["server"]["flavor"]["original_name"], "s3.small.1");
+            let m = &migrations(&admin, "2.23", "").await[0];
+            assert_eq!((m["migration_type"].as_str(), m["status"].as_str()), (Some("resize"), Some("error")));
+        }
+        // A cold migration has no other host to go to either way.
+        let r = act(&admin, &id, "2.1", json!({"migrate": null})).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        let s = admin.wait_server(&id, |r| r.body["server"]["OS-EXT-STS:task_state"].is_null()).await;
+        assert_eq!(s.body["server"]["status"], "ACTIVE");
+        assert_eq!(migrations(&admin, "2.23", "?migration_type=migration").await[0]["status"], "error");
+        server.stop().await;
+    }
+}
+
+/// Nova moves a paused server live; it stays paused on its new host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_server_moves_live() {
+    let server = TestServer::start(ecs_test_utils::sqlite()).await;
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let id = boot(&demo, "paused").await;
+    let source = host_of(&admin, &id).await;
+    assert_eq!(act(&demo, &id, "2.1", json!({"pause": null})).await.status, 202);
+    demo.wait_status(&id, "PAUSED").await;
+    let r = act(&admin, &id, "2.25", json!({"os-migrateLive": {"host": null, "block_migration": "auto"}})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    admin.wait_server(&id, |r| r.body["server"]["OS-EXT-SRV-ATTR:host"] != source.as_str()).await;
+    let s = admin.wait_status(&id, "PAUSED").await;
+    assert_eq!(s["OS-EXT-STS:power_state"], 3, "{s}");
+    let on = guests(&server, &id).await;
+    assert_eq!(on.len(), 1);
+    assert_eq!(on[0].1, ecs_hypervisor::PowerState::Paused);
+    server.stop().await;
+}
+
+/// Anti-affinity holds in every move: a live or cold migration onto a
+/// group member's host is refused by the scheduler, and the server stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moves_keep_anti_affinity() {
+    let server = TestServer::start(ecs_test_utils::sqlite()).await;
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let r = demo
+        .post(
+            "/v2.1/os-server-groups",
+            None,
+            &json!({"server_group": {"name": "apart",
+        "policies": ["anti-affinity"]}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let group = r.body["server_group"]["id"].as_str().unwrap().to_string();
+    let store = server.core().store_for_tests();
+    let image = store.image_list().await.unwrap().into_iter().find(|i| i.name.starts_with("cirros")).unwrap().id;
+    let network = store.network_list().await.unwrap().remove(0).id;
+    let mut ids = Vec::new();
+    for name in ["a", "b"] {
+        let body = json!({"server": {"name": name, "flavorRef": "s3.small.1", "imageRef": image,
+            "networks": [{"uuid": network}]}, "os:scheduler_hints": {"group": group}});
+        let r = demo.post("/v2.1/servers", None, &body).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        let id = r.body["server"]["id"].as_str().unwrap().to_string();
+        demo.wait_status(&id, "ACTIVE").await;
+        ids.push(id);
+    }
+    let (a, b) = (&ids[0], &ids[1]);
+    let (host_a, host_b) = (host_of(&admin, a).await, host_of(&admin, b).await);
+    assert_ne!(host_a, host_b);
+
+    let live = json!({"os-migrateLive": {"host": host_b, "block_migration": "auto"}});
+    assert_eq!(act(&admin, a, "2.25", live).await.status, 202);
+    let s = admin.wait_server(a, |r| r.body["server"]["OS-EXT-STS:task_state"].is_null()).await;
+    assert_eq!(s.body["server"]["OS-EXT-SRV-ATTR:host"], host_a.as_str(), "it stays");
+    assert_eq!(s.body["server"]["status"], "ACTIVE");
+    assert_eq!(migrations(&admin, "2.23", "").await[0]["status"], "error");
+
+    assert_eq!(act(&admin, a, "2.56", json!({"migrate": {"host": host_b}})).await.status, 202);
+    let s = admin.wait_server(a, |r| r.body["server"]["OS-EXT-STS:task_state"].is_null()).await;
+    assert_eq!(s.body["server"]["OS-EXT-SRV-ATTR:host"], host_a.as_str(), "it stays");
+    assert_eq!(migrations(&admin, "2.23", "").await[0]["status"], "error");
+
+    // Anywhere else is fine, and the group still holds.
+    assert_eq!(act(&admin, a, "2.1", json!({"migrate": null})).await.status, 202);
+    let s = admin.wait_status(a, "VERIFY_RESIZE").await;
+    assert_ne!(s["OS-EXT-SRV-ATTR:host"], host_b.as_str());
+    assert_ne!(s["OS-EXT-SRV-ATTR:host"], host_a.as_str());
+    server.stop().await;
+}
+
+/// The ECS job an answer `{"job_id"}` names, once it has finished.
+async fn ecs_job(s: &Session<'_>, r: crate::Reply) -> Value {
+    assert_eq!(r.status, 200, "{}", r.body);
+    let job = r.body["job_id"].as_str().unwrap().to_string();
+    for _ in 0..600 {
+        let r = s.get(&format!("/v1/{}/jobs/{job}", s.project_id), None).await;
+        if matches!(r.body["status"].as_str(), Some("SUCCESS" | "FAIL")) {
+            return r.body;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("job {job} did not finish");
+}
+
+/// ECS migrate (seed 002 §5.2.3) to a dedicated host of the project and
+/// back to the public pool; the same DeH is Ecs.0221, an unknown or
+/// another project's DeH the seed's code for an unknown one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecs_migrate_to_a_dedicated_host_and_back() {
+    let server = TestServer::start(ecs_test_utils::sqlite()).await;
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let r = admin.post("/v2.1/os-aggregates", None, &json!({"aggregate": {"name": "deh"}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let agg = r.body["aggregate"]["id"].as_i64().unwrap();
+    let action = format!("/v2.1/os-aggregates/{agg}/action");
+    assert_eq!(admin.post(&action, None, &json!({"add_host": {"host": "sim-host-3"}})).await.status, 200);
+    let owner = json!({"set_metadata": {"metadata": {"dedicated_project_id": demo.project_id}}});
+    assert_eq!(admin.post(&action, None, &owner).await.status, 200);
+    let deh = server.core().store_for_tests().host_get_by_name("sim-host-3").await.unwrap().id;
+
+    let id = boot(&demo, "to-deh").await;
+    let theirs = boot(&admin, "not-theirs").await;
+    assert_ne!(host_of(&admin, &id).await, "sim-host-3", "a shared server is not on the DeH");
+    for s in [&demo, &admin] {
+        let mine = if std::ptr::eq(s, &demo) { &id } else { &theirs };
+        assert_eq!(act(s, mine, "2.1", json!({"os-stop": null})).await.status, 202);
+        s.wait_status(mine, "SHUTOFF").await;
+    }
+    let migrate = |p: &str, server: &str| format!("/v1/{p}/cloudservers/{server}/migrate");
+    let to_deh = json!({"migrate": {"dedicated_host_id": deh}});
+    let p = demo.project_id.clone();
+    let done = ecs_job(&demo, demo.post(&migrate(&p, &id), None, &to_deh).await).await;
+    assert_eq!(done["status"], "SUCCESS", "{done}");
+    assert_eq!(host_of(&admin, &id).await, "sim-host-3");
+    assert_eq!(demo.wait_status(&id, "SHUTOFF").await["status"], "SHUTOFF");
+
+    let r = demo.post(&migrate(&p, &id), None, &to_deh).await;
+    assert_eq!((r.status.as_u16(), r.body["error"]["code"].as_str()), (400, Some("Ecs.0221")), "{}", r.body);
+    let unknown = json!({"migrate": {"dedicated_host_id": "no-such"}});
+    let r = demo.post(&migrate(&p, &id), None, &unknown).await;
+    assert_eq!(r.status.as_u16(), 400, "{}", r.body);
+    let a = admin.project_id.clone();
+    let r = admin.post(&migrate(&a, &theirs), None, &to_deh).await;
+    assert_eq!(r.status.as_u16(), 400, "another project's DeH: {}", r.body);
+
+    // Back to the public pool.
+    let done = ecs_job(&demo, demo.post(&migrate(&p, &id), None, &json!({"migrate": null})).await).await;
+    assert_eq!(done["status"], "SUCCESS", "{done}");
+    assert_ne!(host_of(&admin, &id).await, "sim-host-3");
+    server.stop().await;
+}

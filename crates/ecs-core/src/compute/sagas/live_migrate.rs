@@ -133,10 +133,9 @@ impl Params {
                 }
             }
             wanted => {
-                // The requested host only (if any), through the scheduler's filters.
-                let avoid: Vec<String> = server.host.iter().cloned().collect();
+                let excluded: Vec<String> = server.host.iter().cloned().collect();
                 let options = scheduler::PlaceOptions {
-                    excluded: &avoid,
+                    excluded: &excluded,
                     requested_host: wanted.as_deref(),
                     resumed: true,
                     ..Default::default()
@@ -198,6 +197,14 @@ impl Params {
                         source.force_complete_send(&server.id).await?;
                         force_sent = true;
                     }
+                    // What the driver can tell of the copy, for the
+                    // migration's `*_processed_bytes`.
+                    if let Ok(Some(done)) = source.send_progress(&server.id).await {
+                        let done = done.clamp(0.0, 1.0);
+                        progress.memory_processed = (progress.memory_total as f64 * done) as i64;
+                        progress.disk_processed = (progress.disk_total as f64 * done) as i64;
+                        core.store.migration_set_progress(&record.uuid, progress).await?;
+                    }
                 }
             }
         };
@@ -236,6 +243,8 @@ impl Params {
     }
 }
 
+/// The destination's driver. TODO(agent): a host driven by an agent runs
+/// this saga's host steps there instead of here.
 fn dest_driver(core: &Core, cx: &StepContext<'_>) -> Result<std::sync::Arc<dyn ecs_hypervisor::Hypervisor>, StepError> {
     let dest = cx.progress.dest_host.clone().ok_or_else(|| StepError::Fatal("no destination was claimed".into()))?;
     core.drivers.get(&dest).ok_or_else(|| StepError::Fatal(format!("host {dest} is unreachable")))

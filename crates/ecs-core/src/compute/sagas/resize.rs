@@ -44,6 +44,10 @@ pub struct Params {
     /// scheduler's filters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// ECS migrate: to the public pool (false) or to the dedicated host
+    /// `host` (true); None goes where the server's hints say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedicated: Option<bool>,
 }
 
 fn vm_state_text<S: Serializer>(state: &VmState, s: S) -> Result<S::Ok, S::Error> {
@@ -152,16 +156,17 @@ impl Params {
         // A cold migration goes to another host; so does a resize unless
         // the deployment allows the same host (Nova's
         // `allow_resize_to_same_host`).
-        let avoid: Vec<String> = match &server.host {
+        let excluded: Vec<String> = match &server.host {
             Some(source) if self.migrate || !core.config.allow_resize_to_same_host => vec![source.clone()],
             _ => Vec::new(),
         };
-        // The requested host only, through the scheduler's filters.
         let options = scheduler::PlaceOptions {
-            excluded: &avoid,
+            excluded: &excluded,
             requested_host: self.host.as_deref(),
+            tenancy: self
+                .dedicated
+                .map(|d| if d { scheduler::Tenancy::Dedicated { host_id: None } } else { scheduler::Tenancy::Shared }),
             resumed: true,
-            ..Default::default()
         };
         let host = scheduler::place_with(core, &target, claim_of(new), options).await?;
         move_dest(core, cx.task, &host.name).await?;

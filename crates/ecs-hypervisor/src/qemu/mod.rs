@@ -151,7 +151,7 @@ pub struct QemuConfig {
     /// incoming guest's migration stream and its disks' NBD exports listen here.
     pub migration_address: String,
     /// A live move's stream cap in bytes per second (QEMU's `max-bandwidth`);
-    /// None leaves QEMU's default.
+    /// None: no cap.
     pub migration_bandwidth: Option<u64>,
     /// Where other hosts send a moving guest's files (its root disk, its
     /// console log): the base URL of this host's agent transfer endpoint

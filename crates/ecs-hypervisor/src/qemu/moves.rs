@@ -47,6 +47,9 @@ const MAX_DOWNTIME_MS: u64 = 2_000_000;
 /// QEMU's own default `downtime-limit`, set again in case a forced move left it raised.
 const DOWNTIME_MS: u64 = 300;
 const POLL: Duration = Duration::from_millis(50);
+/// No cap on a live move's stream (libvirt's, and so Nova's, default;
+/// QEMU's own is 128 MiB/s).
+const UNLIMITED_BANDWIDTH: u64 = 1 << 40;
 
 /// What the last move of a guest took, as its source measured it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +70,18 @@ pub(super) struct SendControl {
     cancel: AtomicBool,
     force: AtomicBool,
     paused: AtomicBool,
+}
+
+/// A live move in flight in this process, for as long as it lives.
+struct Sending<'a> {
+    driver: &'a QemuHypervisor,
+    id: &'a str,
+}
+
+impl Drop for Sending<'_> {
+    fn drop(&mut self) {
+        self.driver.sending.lock().expect("sending").remove(self.id);
+    }
 }
 
 /// What `incoming.json` keeps of a guest being received.
@@ -496,9 +511,9 @@ impl QemuHypervisor {
                 let control = Arc::new(SendControl::default());
                 control.paused.store(state == PowerState::Paused, Ordering::Relaxed);
                 self.sending.lock().expect("sending").insert(id.to_string(), control.clone());
-                let result = self.send_live(&record, &uri, &control).await;
-                self.sending.lock().expect("sending").remove(id);
-                let stats = result?;
+                // Removed however the send ends, a caller dropping it included.
+                let _sending = Sending { driver: self, id };
+                let stats = self.send_live(&record, &uri, &control).await?;
                 self.stats.lock().expect("stats").insert(id.to_string(), stats);
                 std::fs::write(&sent, &to.uri).map_err(|e| self.failed(op, e))?;
                 // The guest runs on the destination; the copy here stops.
@@ -512,12 +527,27 @@ impl QemuHypervisor {
         let id = &record.spec.id;
         let mut qmp = self.qmp(id, op).await?;
         let fail = |e: super::QmpError| self.failed(op, e);
+        // What a send this process did not finish (it restarted) left behind.
+        let info = qmp.execute("query-migrate", json!({})).await.map_err(fail)?;
+        match info.get("status").and_then(Value::as_str).unwrap_or_default() {
+            // The guest went: its state lives on elsewhere, so this copy must not run again.
+            "completed" => {
+                let number = |p: &str| info.pointer(p).and_then(Value::as_u64).unwrap_or(0);
+                let (total_ms, downtime_ms) = (number("/total-time"), number("/downtime"));
+                let transferred_bytes = number("/ram/transferred");
+                return Ok(MoveStats { total_ms, disk_ms: 0, downtime_ms, transferred_bytes });
+            }
+            "setup" | "active" | "pre-switchover" | "device" => {
+                let exports = self.our_mirrors(&mut qmp).await;
+                self.undo_send(&mut qmp, &exports).await;
+            }
+            _ => {}
+        }
         let caps = json!({"capabilities": [{"capability": "pause-before-switchover", "state": true}]});
         qmp.execute("migrate-set-capabilities", caps).await.map_err(fail)?;
-        let mut params = json!({"downtime-limit": DOWNTIME_MS});
-        if let Some(bandwidth) = self.config.migration_bandwidth {
-            params["max-bandwidth"] = json!(bandwidth);
-        }
+        // Set every time: QEMU keeps what an earlier move (of another agent run) set.
+        let bandwidth = self.config.migration_bandwidth.unwrap_or(UNLIMITED_BANDWIDTH);
+        let params = json!({"downtime-limit": DOWNTIME_MS, "max-bandwidth": bandwidth});
         qmp.execute("migrate-set-parameters", params).await.map_err(fail)?;
         let result = self.live_steps(&mut qmp, record, uri, control).await;
         if result.is_err() {
@@ -711,15 +741,19 @@ impl QemuHypervisor {
             return Ok(());
         }
         let mut qmp = self.qmp(id, Op::Migrate).await?;
+        let exports = self.our_mirrors(&mut qmp).await;
+        self.undo_send(&mut qmp, &exports).await;
+        Ok(())
+    }
+
+    /// The disks a send mirrors now (its jobs are `j{node}`).
+    async fn our_mirrors(&self, qmp: &mut super::Qmp) -> Vec<String> {
         let jobs = qmp.execute("query-block-jobs", json!({})).await.unwrap_or_default();
-        let exports: Vec<String> = jobs
-            .as_array()
+        jobs.as_array()
             .into_iter()
             .flatten()
             .filter_map(|j| j.get("device").and_then(Value::as_str)?.strip_prefix('j').map(String::from))
-            .collect();
-        self.undo_send(&mut qmp, &exports).await;
-        Ok(())
+            .collect()
     }
 
     pub(super) async fn force_complete(&self, id: &str) -> Result<()> {

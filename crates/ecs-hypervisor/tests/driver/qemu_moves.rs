@@ -406,3 +406,39 @@ async fn qemu_force_completed_live_migration_finishes_one_that_does_not_converge
     p.a.destroy("q-force").await.unwrap();
     p.b.destroy("q-force").await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qemu_a_move_left_behind_by_a_restarted_agent_is_undone_and_done_again() {
+    let Some(p) = pair(false, Some(200_000)) else { return };
+    let spec = contract::spec_from(&p.base, "q-restart");
+    p.a.spawn(&spec).await.unwrap();
+    console_shows(p.a.as_ref(), "q-restart", "ecsd-guest: count 2").await;
+    let kind = MoveKind::Live { block: true };
+    let to = p.b.prepare_incoming(&spec, kind).await.unwrap();
+    let send = tokio::spawn({
+        let (a, to) = (p.a.clone(), to.clone());
+        async move { a.send_guest("q-restart", &to, kind).await }
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The agent dies mid-move; QEMU's migration goes on without it.
+    send.abort();
+    assert!(send.await.unwrap_err().is_cancelled());
+    let mut config = p.a.config().clone();
+    config.migration_bandwidth = None;
+    let a = QemuHypervisor::new(config).unwrap();
+    a.cancel_send("q-restart").await.unwrap();
+    assert_eq!(a.info("q-restart").await.unwrap().unwrap().power_state, PowerState::Running);
+    let last = *counts(&a.console_log("q-restart", None).await.unwrap()).last().unwrap();
+    console_shows(&a, "q-restart", &format!("ecsd-guest: count {}\n", last + 1)).await;
+    // The task engine aborts the destination's wait and prepares it again.
+    p.b.abort_incoming("q-restart").await.unwrap();
+    let to = p.b.prepare_incoming(&spec, kind).await.unwrap();
+    a.send_guest("q-restart", &to, kind).await.unwrap();
+    p.b.finish_incoming(&spec, kind, true).await.unwrap();
+    let last = *counts(&p.b.console_log("q-restart", None).await.unwrap()).last().unwrap();
+    let log = console_shows(p.b.as_ref(), "q-restart", &format!("ecsd-guest: count {}\n", last + 1)).await;
+    let after = counts(&log);
+    assert_eq!(after, (1..=*after.last().unwrap()).collect::<Vec<_>>(), "no restart: {log}");
+    a.destroy("q-restart").await.unwrap();
+    p.b.destroy("q-restart").await.unwrap();
+}

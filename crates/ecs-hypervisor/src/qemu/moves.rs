@@ -39,6 +39,8 @@ const INCOMING: &str = "incoming.json";
 /// Written on the source once a live move has completed (its URI): a
 /// repeated `send_guest` succeeds without sending again.
 const SENT: &str = "sent";
+/// On the source: the volumes a move copied (see `note_moved_volumes`).
+pub(super) const MOVED_VOLUMES: &str = "moved-volumes";
 /// How long a live move may run before it is given up (about Nova's
 /// `live_migration_completion_timeout` for a small guest).
 const MOVE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -498,7 +500,7 @@ impl QemuHypervisor {
                 let stats =
                     MoveStats { total_ms: started.elapsed().as_millis() as u64, disk_ms, ..MoveStats::default() };
                 self.stats.lock().expect("stats").insert(id.to_string(), stats);
-                Ok(())
+                self.note_moved_volumes(id, &uri.volumes)
             }
             MoveKind::Live { .. } => {
                 let sent = self.dir(id).join(SENT);
@@ -516,6 +518,14 @@ impl QemuHypervisor {
                 let stats = self.send_live(&record, &uri, &control).await?;
                 self.stats.lock().expect("stats").insert(id.to_string(), stats);
                 std::fs::write(&sent, &to.uri).map_err(|e| self.failed(op, e))?;
+                let copied: Vec<String> = record
+                    .spec
+                    .disks
+                    .iter()
+                    .filter(|d| uri.exports.contains(&node_of(&record, &d.id)))
+                    .map(|d| d.id.clone())
+                    .collect();
+                self.note_moved_volumes(id, &copied)?;
                 // The guest runs on the destination; the copy here stops.
                 self.kill(id, op).await
             }
@@ -744,6 +754,17 @@ impl QemuHypervisor {
         let exports = self.our_mirrors(&mut qmp).await;
         self.undo_send(&mut qmp, &exports).await;
         Ok(())
+    }
+
+    /// Volumes copied to the destination: their files here go when the
+    /// guest is destroyed here (the move confirmed), and stay if it starts
+    /// here again (reverted).
+    fn note_moved_volumes(&self, id: &str, volumes: &[String]) -> Result<()> {
+        if volumes.is_empty() {
+            return Ok(());
+        }
+        let path = self.dir(id).join(MOVED_VOLUMES);
+        std::fs::write(path, volumes.join("\n")).map_err(|e| self.failed(Op::Migrate, e))
     }
 
     /// The disks a send mirrors now (its jobs are `j{node}`).

@@ -132,6 +132,7 @@ async fn qemu_live_block_migration_keeps_the_guest_running() {
     live_move(&p, &spec, true).await;
     for volume in ["q-live-vol", "q-live-hot"] {
         assert!(p.b.config().volumes_dir.join(format!("{volume}.qcow2")).exists(), "{volume} was copied");
+        assert!(!p.a.config().volumes_dir.join(format!("{volume}.qcow2")).exists(), "{volume} left its source");
     }
 }
 
@@ -142,6 +143,7 @@ async fn qemu_live_migration_over_shared_volumes_copies_no_disk() {
     spec.disks.push(DiskSpec { id: "q-shared-boot".into(), size_gb: 1, device: "/dev/vda".into(), source: None });
     p.a.spawn(&spec).await.unwrap();
     live_move(&p, &spec, false).await;
+    assert!(p.a.config().volumes_dir.join("q-shared-boot.qcow2").exists(), "a shared volume stays");
     assert_eq!(p.a.move_stats("q-shared").unwrap().disk_ms, 0);
 }
 
@@ -191,6 +193,7 @@ async fn qemu_cold_migration_copies_the_root_disk_and_console() {
     p.a.power_on("q-cold").await.unwrap();
     assert_eq!(p.a.info("q-cold").await.unwrap().unwrap().power_state, PowerState::Running);
     p.a.destroy("q-cold").await.unwrap();
+    assert!(p.a.config().volumes_dir.join("q-cold-vol.qcow2").exists(), "a reverted move's volume stays put");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

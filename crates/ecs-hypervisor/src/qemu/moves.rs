@@ -355,6 +355,9 @@ impl QemuHypervisor {
         }
     }
 
+    // TODO(agent): an incoming guest whose move the control plane no
+    // longer runs (its task gone) stays as a directory with incoming.json
+    // until abort_incoming is called for it; the reconciler should do that.
     pub(super) async fn abort_incoming_guest(&self, id: &str) -> Result<()> {
         let _guard = self.lock(id).await;
         match self.read_incoming(id)? {
@@ -412,6 +415,8 @@ impl QemuHypervisor {
                     let root = path_str(&root).map_err(|e| self.failed(op, e))?;
                     grow(&self.config.qemu_img, root, spec.root_gb).await.map_err(|e| self.failed(op, e))?;
                 }
+                // TODO(moves): a reverted cold move leaves these received
+                // volumes here; delete_disk them on this host with the revert.
                 for volume in &incoming.made_volumes {
                     let received = self.dir(id).join(volume_file(volume));
                     if received.exists() {

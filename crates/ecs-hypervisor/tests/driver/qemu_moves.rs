@@ -445,3 +445,24 @@ async fn qemu_a_move_left_behind_by_a_restarted_agent_is_undone_and_done_again()
     a.destroy("q-restart").await.unwrap();
     p.b.destroy("q-restart").await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qemu_a_paused_guest_moves_live_and_stays_paused() {
+    let Some(p) = pair(false, None) else { return };
+    let spec = contract::spec_from(&p.base, "q-paused");
+    p.a.spawn(&spec).await.unwrap();
+    console_shows(p.a.as_ref(), "q-paused", "ecsd-guest: count 2").await;
+    p.a.pause("q-paused").await.unwrap();
+    let kind = MoveKind::Live { block: true };
+    let to = p.b.prepare_incoming(&spec, kind).await.unwrap();
+    p.a.send_guest("q-paused", &to, kind).await.unwrap();
+    let info = p.b.finish_incoming(&spec, kind, true).await.unwrap();
+    assert_eq!(info.power_state, PowerState::Paused, "as Nova: a paused server arrives paused");
+    p.a.destroy("q-paused").await.unwrap();
+    p.b.unpause("q-paused").await.unwrap();
+    let last = *counts(&p.b.console_log("q-paused", None).await.unwrap()).last().unwrap();
+    let log = console_shows(p.b.as_ref(), "q-paused", &format!("ecsd-guest: count {}\n", last + 1)).await;
+    let after = counts(&log);
+    assert_eq!(after, (1..=*after.last().unwrap()).collect::<Vec<_>>(), "no restart: {log}");
+    p.b.destroy("q-paused").await.unwrap();
+}

@@ -103,10 +103,26 @@ pub enum Kind {
     Job,
     /// A compute host by name (os-hosts).
     Host,
+    /// A host aggregate by id.
+    Aggregate,
+    /// A host not in the aggregate (or either unknown), by host name.
+    AggregateHost {
+        aggregate_id: String,
+    },
+    /// A compute host by name (os-aggregates, evacuate and migrate targets).
+    ComputeHost,
+    /// A dedicated host (ECS DeH) by id, unknown or another project's.
+    DedicatedHost,
     /// A host name no cell maps (os-hosts `show`).
     HostMapping,
     /// A hypervisor by id.
     Hypervisor,
+    /// A service (os-services) by id.
+    Service,
+    /// A service named by host (`id`) and binary (pre-2.53 os-services).
+    HostBinary {
+        binary: String,
+    },
     /// A hypervisor hostname pattern that matches none.
     HypervisorMatch,
     /// A Keystone domain (only the default one exists).
@@ -125,6 +141,14 @@ pub enum Kind {
     Token,
     /// A paging marker that names nothing.
     Marker,
+    /// A migration (by Nova's integer id) of this server.
+    Migration {
+        server_id: String,
+    },
+    /// An in-progress live migration of this server.
+    LiveMigration {
+        server_id: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,6 +289,12 @@ pub enum Invalid {
     },
     /// Resizing to the flavor the server has.
     SameFlavor,
+    /// Evacuating from a host whose service is up (Nova's 400).
+    HostStillUp {
+        host: String,
+    },
+    /// Evacuating to the host the server is on.
+    SameHost,
     /// A quota call for a project the identity service does not know
     /// (Nova's `verify_project_id`).
     NotAProject {
@@ -289,6 +319,10 @@ pub enum Conflict {
     NoConsole {
         server_id: String,
     },
+    /// The server's host is down: the action needs it.
+    HostUnavailable,
+    /// A compute service still has servers (os-services delete).
+    HostHasServers,
     Other(String),
 }
 
@@ -408,8 +442,14 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::ConsoleToken => write!(f, "The console token was not found or has expired."),
         Kind::Job => write!(f, "Job {id} could not be found."),
         Kind::Host => write!(f, "Host {id} could not be found."),
+        Kind::Aggregate => write!(f, "Aggregate {id} could not be found."),
+        Kind::AggregateHost { aggregate_id } => write!(f, "Cannot remove host {id} in aggregate {aggregate_id}"),
+        Kind::ComputeHost => write!(f, "Compute host {id} could not be found."),
+        Kind::DedicatedHost => write!(f, "The dedicated host {id} does not exist."),
         Kind::HostMapping => write!(f, "Host '{id}' is not mapped to any cell"),
         Kind::Hypervisor => write!(f, "Hypervisor with ID '{id}' could not be found."),
+        Kind::Service => write!(f, "Service {id} could not be found."),
+        Kind::HostBinary { binary } => write!(f, "Could not find binary {binary} on host {id}."),
         Kind::HypervisorMatch => write!(f, "No hypervisor matching '{id}' could be found."),
         Kind::Domain => write!(f, "Could not find domain: {id}."),
         Kind::Project => write!(f, "Could not find project: {id}."),
@@ -424,6 +464,10 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::Credential => write!(f, "Could not find credential: {id}."),
         Kind::Token => write!(f, "Could not find token."),
         Kind::Marker => write!(f, "marker [{id}] not found"),
+        Kind::Migration { server_id } => write!(f, "Migration {id} not found for instance {server_id}"),
+        Kind::LiveMigration { server_id } => {
+            write!(f, "In-progress live migration {id} is not found for server {server_id}.")
+        }
     }
 }
 
@@ -508,6 +552,8 @@ impl fmt::Display for Error {
                 }
                 Invalid::BatchSize { max, .. } => write!(f, "A batch names 1 to {max} servers."),
                 Invalid::SameFlavor => f.write_str("When resizing, instances must change flavor!"),
+                Invalid::HostStillUp { host } => write!(f, "Compute service of {host} is still in use."),
+                Invalid::SameHost => f.write_str("The target host can't be the same one."),
                 Invalid::NotAProject { id } => write!(f, "Project ID {id} is not a valid project."),
                 Invalid::Other(m) => f.write_str(m),
             },
@@ -523,6 +569,10 @@ impl fmt::Display for Error {
                 Conflict::NoConsole { server_id } => {
                     write!(f, "Guest does not have a console available for instance {server_id}.")
                 }
+                Conflict::HostUnavailable => f.write_str("Service is unavailable at this time."),
+                Conflict::HostHasServers => f.write_str(
+                    "Unable to delete compute service that is hosting instances. Migrate or delete the instances first.",
+                ),
                 Conflict::Other(m) => f.write_str(m),
             },
             Error::Forbidden(x) => match x {

@@ -5,6 +5,7 @@
 //! [`AuthContext`](ecs_types::AuthContext) and returns [`Error`] on failure;
 //! each API dialect renders that error in its own format.
 
+pub mod aggregate;
 pub mod compute;
 pub mod credential;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod quota;
 pub mod security_group;
 pub mod seed;
 pub mod server_group;
+pub mod service;
 pub mod signing;
 pub mod volume;
 
@@ -54,6 +56,12 @@ pub struct CoreConfig {
     pub novncproxy_base_url: String,
     /// How long a console token lives (Nova's `[consoleauth] token_ttl`).
     pub console_token_ttl: chrono::Duration,
+    /// A host not heard from for this long is down (Nova's
+    /// `service_down_time`).
+    pub service_down_time: std::time::Duration,
+    /// Nova's `allow_resize_to_same_host`: a resize may stay on its host
+    /// (a cold migration never does). Off by default, as in Nova.
+    pub allow_resize_to_same_host: bool,
 }
 
 /// Quota limits every project starts with; -1 is unlimited.
@@ -85,6 +93,8 @@ impl Default for CoreConfig {
             engine: compute::EngineConfig::default(),
             novncproxy_base_url: "http://127.0.0.1:6080/vnc_auto.html".into(),
             console_token_ttl: chrono::Duration::minutes(10),
+            service_down_time: std::time::Duration::from_secs(30),
+            allow_resize_to_same_host: false,
         }
     }
 }

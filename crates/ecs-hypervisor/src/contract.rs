@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::{DiskSpec, GuestSpec, Hypervisor, HypervisorError, NicSpec, PowerState, RebootKind};
+use crate::{DiskSpec, GuestSpec, Hypervisor, HypervisorError, MoveKind, NicSpec, PowerState, RebootKind};
 
 /// A small guest with one NIC and no image.
 pub fn template() -> GuestSpec {
@@ -333,4 +333,60 @@ pub async fn resize_and_snapshot(d: &dyn Hypervisor, base: &GuestSpec) {
     d.power_on(&s.id).await.expect("power_on");
     assert_eq!(d.info(&s.id).await.expect("info").expect("guest").vcpus, 2, "the new size holds after a boot");
     d.destroy(&s.id).await.expect("destroy");
+}
+
+/// The moves between two hosts `a` and `b` of one driver (both must be
+/// able to reach each other): cold with a new flavor, live with the guest
+/// running on (its console not restarted), a live move of a stopped guest
+/// refused, and the undo operations idempotent.
+pub async fn run_moves(a: &dyn Hypervisor, b: &dyn Hypervisor, base: &GuestSpec) {
+    // Cold: stopped on `a`, defined on `b` with a bigger flavor and started.
+    let s = spec_from(base, "m-cold");
+    a.spawn(&s).await.expect("spawn");
+    assert!(
+        is_invalid_state(
+            a.send_guest(&s.id, &b.prepare_incoming(&s, MoveKind::Cold).await.expect("prepare"), MoveKind::Cold).await
+        ),
+        "a cold move needs a stopped guest"
+    );
+    a.power_off(&s.id, true).await.expect("off");
+    let to = b.prepare_incoming(&s, MoveKind::Cold).await.expect("prepare");
+    assert_eq!(to.host, b.host());
+    a.send_guest(&s.id, &to, MoveKind::Cold).await.expect("send");
+    let bigger = GuestSpec { vcpus: s.vcpus + 1, ram_mb: s.ram_mb * 2, ..s.clone() };
+    let got = b.finish_incoming(&bigger, MoveKind::Cold, true).await.expect("finish");
+    assert_eq!((got.vcpus, got.ram_mb), (bigger.vcpus, bigger.ram_mb));
+    assert_eq!(power(b, &s.id).await, PowerState::Running);
+    // A repeated finish (a retried step) answers the same guest.
+    assert_eq!(b.finish_incoming(&bigger, MoveKind::Cold, true).await.expect("finish again").id, s.id);
+    assert_eq!(power(a, &s.id).await, PowerState::Shutdown, "the source keeps its copy until destroyed");
+    a.destroy(&s.id).await.expect("destroy source");
+    b.destroy(&s.id).await.expect("destroy");
+
+    // Live: running throughout; the console goes on without a new boot.
+    let s = spec_from(base, "m-live");
+    a.spawn(&s).await.expect("spawn");
+    let before = console_when(a, &s.id, |c| c.contains(&s.hostname)).await;
+    let boots = before.matches("Linux version").count();
+    let kind = MoveKind::Live { block: true };
+    let to = b.prepare_incoming(&s, kind).await.expect("prepare");
+    a.send_guest(&s.id, &to, kind).await.expect("send");
+    let got = b.finish_incoming(&s, kind, true).await.expect("finish");
+    assert_eq!(got.power_state, PowerState::Running);
+    assert_ne!(power(a, &s.id).await, PowerState::Running, "the source stops once the destination runs it");
+    let after = b.console_log(&s.id, None).await.expect("console");
+    assert_eq!(after.matches("Linux version").count(), boots, "no restart across a live move");
+    a.destroy(&s.id).await.expect("destroy source");
+    // A stopped guest does not move live.
+    b.power_off(&s.id, false).await.expect("off");
+    let back = a.prepare_incoming(&s, kind).await.expect("prepare back");
+    assert!(is_invalid_state(b.send_guest(&s.id, &back, kind).await));
+    a.abort_incoming(&s.id).await.expect("abort");
+    a.abort_incoming(&s.id).await.expect("abort again");
+    b.destroy(&s.id).await.expect("destroy");
+
+    // Nothing in flight: the undo operations do nothing.
+    b.abort_incoming("m-none").await.expect("abort unknown");
+    a.cancel_send("m-none").await.expect("cancel unknown");
+    a.force_complete_send("m-none").await.expect("force unknown");
 }

@@ -8,6 +8,7 @@
 //! unpause; a destroyed guest told to go) succeeds and changes nothing.
 
 pub mod contract;
+pub mod fence;
 pub mod qemu;
 pub mod sim;
 
@@ -33,6 +34,10 @@ pub enum HypervisorError {
     /// without a guest agent).
     #[error("{op} is not supported: {reason}")]
     Unsupported { op: Op, reason: String },
+    /// The call's fence is older than one the host has already acted on
+    /// for this guest: the task was claimed again, or followed by another.
+    #[error("guest {id}: a newer task or claim has acted on it ({message})")]
+    Fenced { id: String, message: String },
 }
 
 impl HypervisorError {
@@ -208,7 +213,7 @@ impl BootSource {
 }
 
 /// An image a snapshot made: its size and the properties that boot it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotImage {
     pub size_bytes: u64,
     pub properties: BTreeMap<String, String>,
@@ -282,7 +287,8 @@ pub struct IncomingGuest {
     pub uri: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RebootKind {
     Soft,
     Hard,

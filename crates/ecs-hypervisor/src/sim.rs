@@ -14,8 +14,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ConsoleEndpoint, DiskSpec, GuestInfo, GuestSpec, Hypervisor, HypervisorError, NicSpec, Op, PowerState, RebootKind,
-    Result, SnapshotImage,
+    ConsoleEndpoint, DiskSpec, GuestInfo, GuestSpec, Hypervisor, HypervisorError, IncomingGuest, MoveKind, NicSpec, Op,
+    PowerState, RebootKind, Result, SnapshotImage,
 };
 
 /// The console keeps this many lines, like a bounded serial log file.
@@ -52,6 +52,26 @@ struct ControlState {
     /// Operations begun on a host that was up, by kind (for tests that
     /// check an operation ran exactly once).
     calls: BTreeMap<Op, u64>,
+    /// Guests on their way between this process's hosts, by guest id: the
+    /// simulated wire of a migration.
+    // TODO(agent): agents in separate processes do not share this; the
+    // guest record would travel over the internal API instead.
+    incoming: HashMap<String, Incoming>,
+    /// Live sends under way, by guest id, and what they were asked.
+    sending: HashMap<String, SendFlags>,
+}
+
+/// A destination waiting for a guest, and the guest once sent.
+#[derive(Debug)]
+struct Incoming {
+    host: String,
+    received: Option<Guest>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct SendFlags {
+    cancel: bool,
+    force: bool,
 }
 
 /// Latency and failures, shared by every simulated host of a process.
@@ -82,6 +102,7 @@ impl SimControl {
             (Op::DetachNic, 500),
             (Op::Resize, 4000),
             (Op::Snapshot, 5000),
+            (Op::Migrate, 4000),
         ] {
             control.set_latency(op, Duration::from_millis(ms));
         }
@@ -158,6 +179,17 @@ impl SimControl {
         state.latency = s.latency_ms.iter().map(|(op, ms)| (*op, Duration::from_millis(*ms))).collect();
         state.faults = s.faults.iter().filter(|f| f.times > 0).cloned().collect();
         state.down = s.hosts_down.iter().cloned().collect();
+    }
+
+    /// Asks a live send of `id` in flight to stop (`cancel`) or finish now.
+    fn flag_send(&self, id: &str, cancel: bool) {
+        if let Some(flags) = self.state().sending.get_mut(id) {
+            if cancel {
+                flags.cancel = true;
+            } else {
+                flags.force = true;
+            }
+        }
     }
 
     fn is_down(&self, host: &str) -> bool {
@@ -812,5 +844,154 @@ impl Hypervisor for SimHypervisor {
             }
         };
         Ok(ConsoleEndpoint { host: server.host(), port: server.port() })
+    }
+
+    async fn prepare_incoming(&self, spec: &GuestSpec, _kind: MoveKind) -> Result<IncomingGuest> {
+        self.check_up()?;
+        self.control.count_call(Op::Migrate);
+        if let Some(message) = self.control.take_fault(&self.host, Op::Migrate) {
+            return Err(self.failed(Op::Migrate, message));
+        }
+        let mut state = self.control.state();
+        // A repeated prepare keeps what may have been received already.
+        let slot =
+            state.incoming.entry(spec.id.clone()).or_insert(Incoming { host: self.host.clone(), received: None });
+        if slot.host != self.host {
+            *slot = Incoming { host: self.host.clone(), received: None };
+        }
+        Ok(IncomingGuest { host: self.host.clone(), uri: format!("sim://{}/{}", self.host, spec.id) })
+    }
+
+    async fn send_guest(&self, id: &str, to: &IncomingGuest, kind: MoveKind) -> Result<()> {
+        self.check_up()?;
+        self.control.count_call(Op::Migrate);
+        let guest = self.guests().get(id).cloned().ok_or_else(|| HypervisorError::NotFound(id.to_string()))?;
+        let allowed: &[PowerState] = match kind {
+            MoveKind::Cold => &[PowerState::Shutdown, PowerState::Crashed],
+            MoveKind::Live { .. } => &[PowerState::Running, PowerState::Paused],
+        };
+        if !allowed.contains(&guest.power_state) {
+            return Err(HypervisorError::InvalidState {
+                id: id.to_string(),
+                state: guest.power_state,
+                op: Op::Migrate,
+            });
+        }
+        let prepared = |state: &ControlState| state.incoming.get(id).is_some_and(|i| i.host == to.host);
+        if !prepared(&self.control.state()) {
+            return Err(self.failed(Op::Migrate, format!("{} is not waiting for guest {id}", to.host)));
+        }
+        // The copy takes the migration's latency, in slices so that an
+        // abort or a force-complete is heard while it runs.
+        self.control.state().sending.insert(id.to_string(), SendFlags::default());
+        let deadline = tokio::time::Instant::now() + self.control.latency(Op::Migrate);
+        let mut outcome = Ok(());
+        while tokio::time::Instant::now() < deadline {
+            let left = deadline - tokio::time::Instant::now();
+            tokio::time::sleep(left.min(Duration::from_millis(50))).await;
+            let flags = self.control.state().sending.get(id).copied().unwrap_or_default();
+            if let Err(e) = self.check_up() {
+                outcome = Err(e);
+                break;
+            }
+            if flags.cancel {
+                outcome = Err(self.failed(Op::Migrate, "migration cancelled"));
+                break;
+            }
+            if flags.force {
+                break;
+            }
+        }
+        self.control.state().sending.remove(id);
+        outcome?;
+        if let Some(message) = self.control.take_fault(&self.host, Op::Migrate) {
+            return Err(self.failed(Op::Migrate, message));
+        }
+        {
+            let mut state = self.control.state();
+            if !prepared(&state) {
+                return Err(self.failed(Op::Migrate, format!("{} stopped waiting for guest {id}", to.host)));
+            }
+            if let Some(slot) = state.incoming.get_mut(id) {
+                slot.received = Some(guest);
+            }
+        }
+        // Live: the destination runs it now; the copy here stops, defined
+        // until it is destroyed.
+        if matches!(kind, MoveKind::Live { .. }) {
+            self.with_guest(Op::Migrate, id, |g| {
+                g.power_state = PowerState::Shutdown;
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    async fn finish_incoming(&self, spec: &GuestSpec, kind: MoveKind, power_on: bool) -> Result<GuestInfo> {
+        self.check_up()?;
+        self.control.count_call(Op::Migrate);
+        if let Some(existing) = self.guests().get(&spec.id) {
+            return Ok(existing.info());
+        }
+        if let Some(message) = self.control.take_fault(&self.host, Op::Migrate) {
+            return Err(self.failed(Op::Migrate, message));
+        }
+        let received = {
+            let mut state = self.control.state();
+            match state.incoming.get(&spec.id) {
+                Some(slot) if slot.host == self.host && slot.received.is_some() => {
+                    state.incoming.remove(&spec.id).and_then(|s| s.received)
+                }
+                _ => None,
+            }
+        };
+        let Some(mut guest) = received else {
+            return Err(self.failed(Op::Migrate, format!("guest {} was not received", spec.id)));
+        };
+        match kind {
+            // The disk came; the guest is defined anew from the spec (its
+            // flavor may be new) and boots if asked.
+            MoveKind::Cold => {
+                guest.spec = kept_spec(spec);
+                guest.vcpus = spec.vcpus;
+                guest.ram_mb = spec.ram_mb;
+                guest.root_gb = spec.root_gb;
+                guest.nics = spec.nics.clone();
+                guest.disks = spec.disks.clone();
+                guest.power_state = PowerState::Shutdown;
+                if power_on {
+                    guest.power_state = PowerState::Running;
+                    guest.boot();
+                }
+            }
+            // Memory and all: it runs on as it ran, console and all.
+            MoveKind::Live { .. } => {}
+        }
+        let mut guests = self.guests();
+        self.persist(Op::Migrate, &guest)?;
+        let info = guest.info();
+        guests.insert(spec.id.clone(), guest);
+        self.maybe_compact(&guests);
+        Ok(info)
+    }
+
+    async fn abort_incoming(&self, id: &str) -> Result<()> {
+        let mut state = self.control.state();
+        if state.incoming.get(id).is_some_and(|s| s.host == self.host) {
+            state.incoming.remove(id);
+        }
+        Ok(())
+    }
+
+    async fn cancel_send(&self, id: &str) -> Result<()> {
+        self.check_up()?;
+        self.control.flag_send(id, true);
+        Ok(())
+    }
+
+    async fn force_complete_send(&self, id: &str) -> Result<()> {
+        self.check_up()?;
+        self.control.flag_send(id, false);
+        Ok(())
     }
 }

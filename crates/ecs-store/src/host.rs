@@ -1,13 +1,20 @@
 //! Compute hosts and what servers hold on them.
 
+use ecs_types::Timestamp;
 use ecs_types::server::ComputeHost;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::{Store, StoreError, StoreResult, time};
 
-const COLUMNS: &str = "id, number, name, driver, availability_zone, vcpus, ram_mb, disk_gb, cpu_ratio, ram_ratio, disk_ratio, \
-    used_vcpus, used_ram_mb, used_disk_gb, running_vms, enabled, heartbeat_at";
+/// A host's zone is its aggregates' `availability_zone` metadata (Nova
+/// forbids two different ones), else the zone it registered in (the
+/// deployment's default zone).
+const COLUMNS: &str = "id, number, name, driver, \
+    COALESCE((SELECT m.value FROM aggregate_hosts ah JOIN aggregate_metadata m ON m.aggregate_id = ah.aggregate_id \
+    AND m.key = 'availability_zone' WHERE ah.host = compute_hosts.name ORDER BY ah.aggregate_id LIMIT 1), \
+    availability_zone) AS availability_zone, vcpus, ram_mb, disk_gb, cpu_ratio, ram_ratio, disk_ratio, \
+    used_vcpus, used_ram_mb, used_disk_gb, running_vms, enabled, heartbeat_at, forced_down, disabled_reason, started_at";
 
 fn host_from_row(row: &AnyRow) -> StoreResult<ComputeHost> {
     Ok(ComputeHost {
@@ -28,6 +35,9 @@ fn host_from_row(row: &AnyRow) -> StoreResult<ComputeHost> {
         running_vms: row.try_get("running_vms")?,
         enabled: crate::flag(row, "enabled")?,
         heartbeat_at: time::from_db(row.try_get("heartbeat_at")?)?,
+        forced_down: crate::flag(row, "forced_down")?,
+        disabled_reason: row.try_get("disabled_reason")?,
+        started_at: row.try_get::<Option<i64>, _>("started_at")?.map(time::from_db).transpose()?,
     })
 }
 
@@ -45,6 +55,15 @@ pub struct HostRegistration {
     pub disk_ratio: f64,
 }
 
+/// A host that an agent runs: where the control plane reaches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostAgent {
+    pub name: String,
+    /// The agent's hypervisor, as it registered ("sim", "qemu-kvm", …).
+    pub driver: String,
+    pub url: String,
+}
+
 /// What one server holds on its host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Claim {
@@ -59,10 +78,10 @@ impl Store {
         let now = time::to_db(chrono::Utc::now());
         sqlx::query(
             "INSERT INTO compute_hosts (id, number, name, driver, availability_zone, vcpus, ram_mb, disk_gb, \
-             cpu_ratio, ram_ratio, disk_ratio, heartbeat_at, created_at) VALUES ($1, \
-             (SELECT COALESCE(MAX(number), 0) + 1 FROM compute_hosts), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+             cpu_ratio, ram_ratio, disk_ratio, heartbeat_at, created_at, started_at) VALUES ($1, \
+             (SELECT COALESCE(MAX(number), 0) + 1 FROM compute_hosts), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) \
              ON CONFLICT (name) DO UPDATE SET driver = $3, availability_zone = $4, vcpus = $5, ram_mb = $6, \
-             disk_gb = $7, cpu_ratio = $8, ram_ratio = $9, disk_ratio = $10, heartbeat_at = $11",
+             disk_gb = $7, cpu_ratio = $8, ram_ratio = $9, disk_ratio = $10, heartbeat_at = $11, started_at = $11",
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(&h.name)
@@ -191,6 +210,137 @@ impl Store {
             .bind(kept)
             .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Registers a host that an agent runs (or updates it), with the URL
+    /// its agent serves the internal API at.
+    pub async fn host_register_agent(&self, h: &HostRegistration, agent_url: &str) -> StoreResult<ComputeHost> {
+        let host = self.host_register(h).await?;
+        sqlx::query("UPDATE compute_hosts SET agent_url = $1 WHERE name = $2")
+            .bind(agent_url)
+            .bind(&h.name)
+            .execute(&self.write)
+            .await?;
+        Ok(host)
+    }
+
+    /// The hosts run by agents, with the URLs of their agents, by name.
+    pub async fn host_agents(&self) -> StoreResult<Vec<HostAgent>> {
+        let rows =
+            sqlx::query("SELECT name, driver, agent_url FROM compute_hosts WHERE agent_url IS NOT NULL ORDER BY name")
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(HostAgent {
+                    name: row.try_get("name")?,
+                    driver: row.try_get("driver")?,
+                    url: row.try_get("agent_url")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn host_get(&self, id: &str) -> StoreResult<ComputeHost> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM compute_hosts WHERE id = $1"))
+            .bind(id)
+            .fetch_one(&self.read)
+            .await?;
+        host_from_row(&row)
+    }
+
+    /// Records that the process driving `name` is alive at `now`. Returns
+    /// the heartbeat it replaced (None: no such host, e.g. deleted).
+    pub async fn host_heartbeat(&self, name: &str, now: Timestamp) -> StoreResult<Option<Timestamp>> {
+        let names = [name.to_string()];
+        Ok(self.host_heartbeat_many(&names, now).await?.into_iter().next().map(|(_, t)| t))
+    }
+
+    /// [`Store::host_heartbeat`] for every host one process drives, a few
+    /// statements for all of them (a process may simulate thousands).
+    /// Returns each beaten host's previous heartbeat.
+    pub async fn host_heartbeat_many(&self, names: &[String], now: Timestamp) -> StoreResult<Vec<(String, Timestamp)>> {
+        let mut before = Vec::with_capacity(names.len());
+        // Bound the statement's parameters (SQLite allows 32766).
+        for chunk in names.chunks(500) {
+            let list = (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+            let mut tx = self.write.begin().await?;
+            // $1 is the time in both statements, so one name list serves
+            // both; a beat from a clock ahead of ours was not a lapse.
+            let select =
+                format!("SELECT name, heartbeat_at FROM compute_hosts WHERE heartbeat_at <= $1 AND name IN ({list})");
+            let mut q = sqlx::query(&select).bind(time::to_db(now));
+            for n in chunk {
+                q = q.bind(n);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                before.push((row.try_get::<String, _>("name")?, time::from_db(row.try_get("heartbeat_at")?)?));
+            }
+            let update = format!("UPDATE compute_hosts SET heartbeat_at = $1 WHERE name IN ({list})");
+            let mut u = sqlx::query(&update).bind(time::to_db(now));
+            for n in chunk {
+                u = u.bind(n);
+            }
+            u.execute(&mut *tx).await?;
+            tx.commit().await?;
+        }
+        Ok(before)
+    }
+
+    /// Enables or disables a host, with the operator's reason (cleared
+    /// when enabled, as Nova does).
+    pub async fn host_set_status(&self, id: &str, enabled: bool, reason: Option<&str>) -> StoreResult<ComputeHost> {
+        let reason = if enabled { None } else { reason };
+        let done = sqlx::query("UPDATE compute_hosts SET enabled = $1, disabled_reason = $2 WHERE id = $3")
+            .bind(enabled)
+            .bind(reason)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.host_get(id).await
+    }
+
+    /// Declares a host down (or not) whatever its heartbeat says.
+    pub async fn host_set_forced_down(&self, id: &str, forced_down: bool) -> StoreResult<ComputeHost> {
+        let done = sqlx::query("UPDATE compute_hosts SET forced_down = $1 WHERE id = $2")
+            .bind(forced_down)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.host_get(id).await
+    }
+
+    /// Deletes a host's record unless a live server is on it or a claim
+    /// is held there (`Conflict`). A process still driving it registers
+    /// it again when it next starts, as a Nova compute service does.
+    pub async fn host_delete(&self, id: &str) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        let Some(row) =
+            sqlx::query("SELECT name FROM compute_hosts WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?
+        else {
+            return Err(StoreError::NotFound);
+        };
+        let name: String = row.try_get("name")?;
+        let busy = sqlx::query(
+            "SELECT 1 FROM servers WHERE (host = $1 OR source_host = $1) AND deleted_at IS NULL \
+             UNION ALL SELECT 1 FROM allocations WHERE host_id = $2",
+        )
+        .bind(&name)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if busy.is_some() {
+            return Err(StoreError::Conflict(format!("host {name} has servers")));
+        }
+        sqlx::query("DELETE FROM compute_hosts WHERE id = $1").bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -8,6 +8,7 @@
 //! Methods are named resource-first (`flavor_get`, `keypair_create`), take
 //! and return `ecs-types` records, and never see HTTP.
 
+mod aggregate;
 mod client_token;
 mod console;
 mod credential;
@@ -17,6 +18,7 @@ mod floating_ip;
 mod host;
 mod identity;
 mod keypair;
+mod migration;
 mod network;
 mod port;
 mod quota;
@@ -40,8 +42,9 @@ pub use credential::Credential;
 pub use error::StoreError;
 pub use flavor::{FlavorListQuery, FlavorSortKey, SortDir};
 pub use floating_ip::FloatingRefusal;
-pub use host::{Claim, HostRegistration};
+pub use host::{Claim, HostAgent, HostRegistration};
 pub use keypair::{KeypairCreate, KeypairInsertRefusal};
+pub use migration::{MigrationListQuery, MoveProgress, NewMigration};
 pub use port::PortRefusal;
 pub use security_group::GroupRefusal;
 pub use server::{

@@ -3,12 +3,15 @@
 //!
 //! Nothing here knows about HTTP or SQL.
 
+pub mod aggregate;
 pub mod compute;
 pub mod id;
 pub mod identity;
+pub mod migration;
 pub mod server;
 pub mod volume;
 
+pub use aggregate::Aggregate;
 pub use compute::{
     Flavor, FlavorSpec, FloatingIp, Image, Keypair, KeypairType, Network, SecurityGroup, SecurityGroupRule,
     ServerGroup, Subnet,

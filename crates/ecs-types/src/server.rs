@@ -398,9 +398,23 @@ pub struct ComputeHost {
     pub running_vms: i64,
     pub enabled: bool,
     pub heartbeat_at: Timestamp,
+    /// An operator declared the host down (Nova's `forced_down`): it is
+    /// down whatever its heartbeat says, so its servers may be evacuated.
+    pub forced_down: bool,
+    /// Why the host was disabled, if an operator said.
+    pub disabled_reason: Option<String>,
+    /// When the process driving the host last registered it.
+    pub started_at: Option<Timestamp>,
 }
 
 impl ComputeHost {
+    /// Whether the host's service is up at `now` (Nova's DB servicegroup
+    /// driver): not forced down, and heard from within `down_time`.
+    pub fn is_up(&self, now: Timestamp, down_time: std::time::Duration) -> bool {
+        let down_time = chrono::Duration::from_std(down_time).unwrap_or(chrono::Duration::MAX);
+        !self.forced_down && now.signed_duration_since(self.heartbeat_at) <= down_time
+    }
+
     pub fn free_vcpus(&self) -> f64 {
         self.vcpus as f64 * self.cpu_ratio - self.used_vcpus as f64
     }

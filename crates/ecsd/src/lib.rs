@@ -14,6 +14,7 @@ use ecs_store::Store;
 use tokio::net::TcpListener;
 
 pub mod http;
+pub mod internal;
 pub use http::HttpLimits;
 
 /// Everything `ecsd serve` needs.
@@ -39,6 +40,21 @@ pub struct ServeConfig {
     pub early_policy_gates: bool,
     /// Timeouts for slow and idle clients, and the connection cap.
     pub http: HttpLimits,
+    /// The internal API: hosts run by agents (`ecsd agent`).
+    pub internal: Option<InternalConfig>,
+}
+
+/// How an API node works with agents.
+#[derive(Debug, Clone)]
+pub struct InternalConfig {
+    /// Where agents' heartbeats are taken (None: this node only drives
+    /// the hosts that other nodes registered).
+    pub listen: Option<SocketAddr>,
+    pub secret: internal::Secret,
+    pub timeouts: internal::remote::Timeouts,
+    /// How often the agents' hosts are read from the database to drive
+    /// those another node registered.
+    pub sync_interval: std::time::Duration,
 }
 
 /// The compute hosts this process runs.
@@ -61,6 +77,9 @@ pub struct ComputeConfig {
     pub single_node: bool,
     /// Real guests on this machine instead of the simulated hosts.
     pub qemu: Option<QemuSettings>,
+    /// How often this process tells the others its hosts are alive
+    /// (shorter than `CoreConfig::service_down_time`).
+    pub heartbeat_interval: std::time::Duration,
 }
 
 /// `--hypervisor qemu`: this machine is one compute host.
@@ -86,6 +105,7 @@ impl Default for ComputeConfig {
             sim: Default::default(),
             single_node: true,
             qemu: None,
+            heartbeat_interval: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -132,6 +152,8 @@ pub struct Running {
     pub seed: SeedSummary,
     /// The simulator's controls, shared by the simulated hosts.
     pub sim: ecs_hypervisor::sim::SimControl,
+    /// Where the internal API (agents' heartbeats) listens.
+    pub internal_addr: Option<SocketAddr>,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     engine: tokio::task::JoinHandle<()>,
@@ -202,6 +224,52 @@ async fn start_qemu(core: &Arc<Core>, config: &ServeConfig, qemu: &QemuSettings)
     };
     core.host_add(&registration, Arc::new(driver)).await?;
     Ok(())
+}
+
+/// The hypervisor an agent runs.
+#[derive(Debug, Clone)]
+pub enum AgentDriver {
+    /// A simulated host, with the simulator's settings.
+    Sim { latency: ecs_hypervisor::sim::SimSettings },
+    /// Real guests on this machine.
+    Qemu(QemuSettings),
+}
+
+/// Starts `ecsd agent`: its driver over `config.data_dir`, its internal
+/// API and its heartbeat. A QEMU host reports the machine's capacity.
+pub async fn start_agent(
+    mut config: internal::agent::AgentConfig,
+    driver: AgentDriver,
+) -> anyhow::Result<internal::agent::RunningAgent> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let driver: Arc<dyn ecs_hypervisor::Hypervisor> = match driver {
+        AgentDriver::Sim { latency } => {
+            let control = ecs_hypervisor::sim::SimControl::default();
+            control.apply(&latency);
+            let state_dir = config.data_dir.join("sim");
+            Arc::new(
+                ecs_hypervisor::sim::SimHypervisor::new(config.host.clone(), control, Some(state_dir))
+                    .with_context(|| format!("opening simulated host {}", config.host))?,
+            )
+        }
+        AgentDriver::Qemu(qemu) => {
+            use ecs_hypervisor::qemu::{NetworkMode, QemuConfig, QemuHypervisor, detect_accel, host_capacity};
+            let (accel, why) = detect_accel(qemu.accel).map_err(|e| anyhow::anyhow!(e))?;
+            let network = match qemu.network {
+                Some(mode) => mode,
+                None => NetworkMode::detect().await,
+            };
+            let mut qemu_config = QemuConfig::under(&config.data_dir, &config.host, accel, network);
+            qemu_config.shutdown_timeout = qemu.shutdown_timeout;
+            let driver = QemuHypervisor::new(qemu_config).context("opening the QEMU host's directories")?;
+            let (vcpus, ram_mb, disk_gb) = host_capacity(&config.data_dir);
+            tracing::info!(host = %config.host, accelerator = %why, ?network, vcpus, ram_mb, disk_gb, "QEMU hypervisor");
+            (config.report.vcpus, config.report.ram_mb, config.report.disk_gb) = (vcpus, ram_mb, disk_gb);
+            Arc::new(driver)
+        }
+    };
+    internal::agent::start(config, driver).await
 }
 
 /// Registers the hosts (simulated, or this machine under QEMU), resumes
@@ -311,6 +379,27 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         let _ = engine_stop.wait_for(|s| *s).await;
     }));
     let task = tokio::spawn(http::serve(listener, service, config.http.clone(), shutdown.subscribe()));
+    let internal_addr = match &config.internal {
+        Some(internal) => start_internal(&core, internal, &shutdown).await?,
+        None => None,
+    };
+
+    // The hosts this process drives are alive while it is: say so, so
+    // that every node sees them up (and, when this process dies, down).
+    // A simulated host the simulator has lost does not beat.
+    let beating = core.clone();
+    let lost = sim.clone();
+    let interval = config.compute.heartbeat_interval;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = beating.heartbeat_local_hosts(&lost.hosts_down()).await {
+                tracing::warn!(error = %e, "host heartbeat failed");
+            }
+        }
+    });
 
     // Real guests power off or die by themselves: their servers follow,
     // as Nova's periodic power-state sync makes them.
@@ -342,7 +431,68 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         }
     });
 
-    Ok(Running { addr, vnc_addr, core, seed, sim, shutdown, task, engine })
+    Ok(Running { addr, vnc_addr, core, seed, sim, internal_addr, shutdown, task, engine })
+}
+
+/// Drives the agents' hosts and, given a listener, takes agents'
+/// heartbeats on it. Returns where it listens.
+async fn start_internal(
+    core: &Arc<Core>,
+    config: &InternalConfig,
+    shutdown: &tokio::sync::watch::Sender<bool>,
+) -> anyhow::Result<Option<SocketAddr>> {
+    let connector: Arc<dyn ecs_core::compute::agents::Connector> =
+        Arc::new(internal::remote::RemoteConnector::new(config.secret.clone(), config.timeouts)?);
+    // Hosts another node registered are driven here too: any node may
+    // claim any task, and runs its host steps through the host's agent.
+    let syncing = core.clone();
+    let sync_connector = connector.clone();
+    let period = config.sync_interval;
+    let mut stopped = shutdown.subscribe();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stopped.wait_for(|s| *s) => return,
+            }
+            match syncing.sync_remote_drivers(sync_connector.as_ref()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(changed = n, "drivers of agents' hosts updated"),
+                Err(e) => tracing::warn!(error = %e, "reading the agents' hosts failed"),
+            }
+        }
+    });
+    // Agents' guests power off or die by themselves too: their servers
+    // follow (Nova's power-state sync), and leaked guests go.
+    let reconciler = core.clone();
+    let mut stopped = shutdown.subscribe();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stopped.wait_for(|s| *s) => return,
+            }
+            if let Err(e) = reconciler.reconcile_guests().await {
+                tracing::warn!(error = %e, "reconciling guests failed");
+            }
+        }
+    });
+    let Some(addr) = config.listen else { return Ok(None) };
+    let listener = TcpListener::bind(addr).await.with_context(|| format!("binding the internal API on {addr}"))?;
+    let bound = listener.local_addr()?;
+    let state = internal::control::ControlState { core: core.clone(), connector };
+    let router = internal::authenticated(internal::control::router(state), config.secret.clone());
+    let stopped = shutdown.subscribe();
+    tokio::spawn(async move {
+        if let Err(e) = internal::serve(listener, router, stopped).await {
+            tracing::warn!(error = %e, "the internal API stopped");
+        }
+    });
+    tracing::info!(addr = %bound, "internal API (agents) listening");
+    Ok(Some(bound))
 }
 
 /// An address to reach a listener at: loopback for a wildcard one.

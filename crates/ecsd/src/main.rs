@@ -28,6 +28,8 @@ enum Command {
     Serve(ServeArgs),
     /// The API on a shared PostgreSQL database (one of several API nodes).
     Api(ServeArgs),
+    /// One compute host: runs its hypervisor for the API nodes (`ecsd api --internal-listen`).
+    Agent(AgentArgs),
     /// Database maintenance.
     Db {
         #[command(subcommand)]
@@ -179,6 +181,91 @@ struct ServeArgs {
     compute: ComputeArgs,
     #[command(flatten)]
     http: HttpArgs,
+    #[command(flatten)]
+    internal: InternalArgs,
+}
+
+/// The internal API to agents (`ecsd agent`).
+#[derive(Args, Clone)]
+struct InternalArgs {
+    /// Where agents send their heartbeats (HTTP/2, their own listener;
+    /// user tokens are never valid there). Needs --internal-secret.
+    #[arg(long, env = "ECSD_INTERNAL_LISTEN", requires = "internal_secret")]
+    internal_listen: Option<SocketAddr>,
+    /// The service secret shared by API nodes and agents (at least 16
+    /// characters). With it, this node drives the hosts agents registered.
+    #[arg(long, env = "ECSD_INTERNAL_SECRET", hide_env_values = true)]
+    internal_secret: Option<String>,
+    /// Seconds a call to an agent may take before its host counts as down
+    /// (moving a guest may take longer: 30 times this).
+    #[arg(long, env = "ECSD_AGENT_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    agent_timeout: u64,
+}
+
+impl InternalArgs {
+    fn config(&self) -> anyhow::Result<Option<ecsd::InternalConfig>> {
+        let Some(secret) = &self.internal_secret else { return Ok(None) };
+        let call = std::time::Duration::from_secs(self.agent_timeout);
+        Ok(Some(ecsd::InternalConfig {
+            listen: self.internal_listen,
+            secret: ecsd::internal::Secret::new(secret)?,
+            timeouts: ecsd::internal::remote::Timeouts { call, moving: call * 30 },
+            sync_interval: std::time::Duration::from_secs(1),
+        }))
+    }
+}
+
+#[derive(Args, Clone)]
+struct AgentArgs {
+    /// This host's name, as the compute service and hypervisor lists show it.
+    #[arg(long, env = "ECSD_AGENT_HOST")]
+    host: String,
+    /// The API nodes' internal listeners (`http://ADDR:PORT`, comma-separated), tried in turn.
+    #[arg(long, env = "ECSD_CONTROL_PLANE", value_delimiter = ',', required = true)]
+    control_plane: Vec<String>,
+    /// Where this agent serves the API nodes' calls.
+    #[arg(long, env = "ECSD_AGENT_LISTEN", default_value = "127.0.0.1:8775")]
+    listen: SocketAddr,
+    /// The URL API nodes reach this agent at (default: from --listen).
+    #[arg(long, env = "ECSD_AGENT_ADVERTISE")]
+    advertise: Option<String>,
+    /// What runs the guests: `sim` or `qemu` (real guests on this machine).
+    #[arg(long, env = "ECSD_HYPERVISOR", default_value = "sim", value_parser = ["sim", "qemu"])]
+    hypervisor: String,
+    /// Where the host keeps its guests' state and its fences.
+    #[arg(long, env = "ECSD_DATA_DIR", default_value = "./ecsd-agent-data")]
+    data_dir: PathBuf,
+    /// Seconds between heartbeats (fractions allowed).
+    #[arg(long, env = "ECSD_HEARTBEAT_INTERVAL", default_value_t = 10.0)]
+    heartbeat_interval: f64,
+    /// The service secret shared with the API nodes.
+    #[arg(long, env = "ECSD_INTERNAL_SECRET", hide_env_values = true)]
+    internal_secret: String,
+    /// The host's availability zone.
+    #[arg(long, env = "ECSD_AVAILABILITY_ZONE", default_value = "nova")]
+    availability_zone: String,
+    /// A simulated host's vCPUs, RAM (MiB) and disk (GiB); QEMU reports the machine's.
+    #[arg(long, env = "ECSD_SIM_HOST_VCPUS", default_value_t = 64)]
+    sim_host_vcpus: i64,
+    #[arg(long, env = "ECSD_SIM_HOST_RAM_MB", default_value_t = 262144)]
+    sim_host_ram_mb: i64,
+    #[arg(long, env = "ECSD_SIM_HOST_DISK_GB", default_value_t = 4096)]
+    sim_host_disk_gb: i64,
+    /// Simulated operation times: `zero` or `realistic`.
+    #[arg(long, env = "ECSD_SIM_LATENCY", default_value = "zero", value_parser = ["zero", "realistic"])]
+    sim_latency: String,
+    /// A JSON file of simulator settings (latency_ms, faults), as `ecsd serve --sim-config` takes.
+    #[arg(long, env = "ECSD_SIM_CONFIG")]
+    sim_config: Option<PathBuf>,
+    /// QEMU accelerator.
+    #[arg(long, env = "ECSD_ACCEL", default_value = "auto", value_parser = ["auto", "kvm", "tcg"])]
+    accel: String,
+    /// How QEMU guests' NICs connect.
+    #[arg(long, env = "ECSD_QEMU_NETWORK", default_value = "auto", value_parser = ["auto", "bridge", "user"])]
+    qemu_network: String,
+    /// Seconds a graceful stop waits for the guest before forcing it.
+    #[arg(long, env = "ECSD_SHUTDOWN_TIMEOUT", default_value_t = 60)]
+    shutdown_timeout: u64,
 }
 
 /// Limits on slow and idle clients (`ecsd::HttpLimits`).
@@ -234,6 +321,12 @@ struct ComputeArgs {
     /// A running task renews it every third of this.
     #[arg(long, env = "ECSD_TASK_LEASE", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     task_lease: u64,
+    /// Seconds between the heartbeats this process writes for the hosts it drives.
+    #[arg(long, env = "ECSD_HEARTBEAT_INTERVAL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    heartbeat_interval: u64,
+    /// Seconds without a heartbeat after which a host is down (Nova's service_down_time).
+    #[arg(long, env = "ECSD_SERVICE_DOWN_TIME", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    service_down_time: u64,
     /// Simulated compute hosts to run (sim-host-1 …).
     #[arg(long, env = "ECSD_SIM_HOSTS", default_value_t = 4)]
     sim_hosts: u32,
@@ -275,6 +368,12 @@ struct ComputeArgs {
     /// Where the VNC console proxy (Nova's nova-novncproxy) listens, or `off`.
     #[arg(long, env = "ECSD_VNC_PROXY_LISTEN", default_value = "127.0.0.1:6080")]
     vnc_proxy_listen: String,
+    /// Whether a resize may stay on the server's host (Nova's
+    /// `allow_resize_to_same_host`). Default: false, as Nova's, except
+    /// under `--hypervisor qemu`, where this machine is the only host and a
+    /// resize could go nowhere else.
+    #[arg(long, env = "ECSD_ALLOW_RESIZE_TO_SAME_HOST")]
+    allow_resize_to_same_host: Option<bool>,
 }
 
 impl ComputeArgs {
@@ -332,9 +431,14 @@ impl ServeArgs {
         core.quota.volumes = c.quota_volumes;
         core.quota.gigabytes = c.quota_gigabytes;
         core.engine.lease = std::time::Duration::from_secs(c.task_lease);
+        core.service_down_time = std::time::Duration::from_secs(c.service_down_time);
+        if c.heartbeat_interval >= c.service_down_time {
+            anyhow::bail!("--heartbeat-interval must be shorter than --service-down-time");
+        }
         if let Some(url) = &c.novncproxy_base_url {
             core.novncproxy_base_url = url.clone();
         }
+        core.allow_resize_to_same_host = c.allow_resize_to_same_host.unwrap_or(c.hypervisor == "qemu");
         let vnc_proxy_listen = match c.vnc_proxy_listen.as_str() {
             "off" => None,
             addr => Some(addr.parse().with_context(|| format!("--vnc-proxy-listen {addr}"))?),
@@ -349,6 +453,7 @@ impl ServeArgs {
             sim: c.sim_settings()?,
             single_node,
             qemu: c.qemu_settings()?,
+            heartbeat_interval: std::time::Duration::from_secs(c.heartbeat_interval),
         };
         Ok(ServeConfig {
             listen: self.listen,
@@ -364,6 +469,7 @@ impl ServeArgs {
             novncproxy_base_url_given: c.novncproxy_base_url.is_some(),
             early_policy_gates: true,
             http: self.http.limits(),
+            internal: self.internal.config()?,
         })
     }
 }
@@ -444,6 +550,7 @@ async fn main() -> anyhow::Result<()> {
             }
             serve(args.into_config(false)?).await
         }
+        Command::Agent(args) => agent(args).await,
         Command::Network { command: NetworkCommand::Create(args) } => network_create(args).await,
         Command::Image { command: ImageCommand::Import(args) } => image_import(args).await,
         Command::Credential { command: CredentialCommand::Create(args) } => credential_create(args).await,
@@ -454,6 +561,71 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn agent(args: AgentArgs) -> anyhow::Result<()> {
+    use ecs_hypervisor::qemu::{AccelChoice, NetworkMode};
+    use ecsd::internal::agent::{AgentConfig, HostReport};
+    if !args.heartbeat_interval.is_finite() || args.heartbeat_interval <= 0.0 {
+        anyhow::bail!("--heartbeat-interval must be a positive number of seconds");
+    }
+    let secret = ecsd::internal::Secret::new(&args.internal_secret)?;
+    let driver = match args.hypervisor.as_str() {
+        "qemu" => ecsd::AgentDriver::Qemu(ecsd::QemuSettings {
+            host: args.host.clone(),
+            accel: match args.accel.as_str() {
+                "kvm" => AccelChoice::Kvm,
+                "tcg" => AccelChoice::Tcg,
+                _ => AccelChoice::Auto,
+            },
+            network: match args.qemu_network.as_str() {
+                "bridge" => Some(NetworkMode::Bridge),
+                "user" => Some(NetworkMode::User),
+                _ => None,
+            },
+            shutdown_timeout: std::time::Duration::from_secs(args.shutdown_timeout),
+        }),
+        _ => {
+            let mut settings = if args.sim_latency == "realistic" {
+                ecs_hypervisor::sim::SimControl::realistic().settings()
+            } else {
+                ecs_hypervisor::sim::SimSettings::default()
+            };
+            if let Some(path) = &args.sim_config {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                let file: ecs_hypervisor::sim::SimSettings = serde_json::from_str(&text)?;
+                settings.latency_ms.extend(file.latency_ms);
+                settings.faults = file.faults;
+            }
+            ecsd::AgentDriver::Sim { latency: settings }
+        }
+    };
+    let config = AgentConfig {
+        host: args.host.clone(),
+        control_plane: args.control_plane,
+        listen: args.listen,
+        advertise: args.advertise,
+        data_dir: args.data_dir,
+        heartbeat_interval: std::time::Duration::from_secs_f64(args.heartbeat_interval),
+        secret,
+        report: HostReport {
+            availability_zone: args.availability_zone,
+            vcpus: args.sim_host_vcpus,
+            ram_mb: args.sim_host_ram_mb,
+            disk_gb: args.sim_host_disk_gb,
+            cpu_ratio: 4.0,
+            ram_ratio: 1.0,
+            disk_ratio: 1.0,
+        },
+    };
+    let running = ecsd::start_agent(config, driver).await?;
+    let _ = writeln!(std::io::stdout().lock(), "ecsd agent {} is serving on {}", args.host, running.url);
+    tokio::select! {
+        result = async { tokio::signal::ctrl_c().await } => result?,
+        result = terminate() => result?,
+    }
+    tracing::info!("shutting down");
+    running.stop().await
 }
 
 async fn network_create(args: NetworkCreateArgs) -> anyhow::Result<()> {

@@ -160,13 +160,17 @@ pub(crate) fn code(e: &ecs_core::Error) -> &'static str {
             Invalid::TooManyTags { .. } => "Ecs.0905",
             Invalid::TagCharacters { .. } => "Ecs.0907",
             Invalid::SameFlavor => "Ecs.0810",
+            // TODO(moves): the seed's codes for a host that cannot be moved
+            // from or to (Invalid::HostStillUp, Invalid::SameHost): Ecs.0005 below.
             Invalid::BatchSize { given, max } if given > max => "Ecs.0118",
             _ => "Ecs.0005",
         },
         E::Conflict(conflict) => match conflict {
             Conflict::PortInUse { .. } => "Ecs.0919",
             Conflict::ClientTokenReused | Conflict::MultipleNetworks | Conflict::DeviceInUse { .. } => "Ecs.0005",
-            Conflict::NoConsole { .. } | Conflict::Other(_) => "Ecs.0100",
+            Conflict::NoConsole { .. } | Conflict::HostUnavailable | Conflict::HostHasServers | Conflict::Other(_) => {
+                "Ecs.0100"
+            }
         },
         E::Forbidden(Forbidden::Policy { .. }) => "Pdp.0001",
         E::Forbidden(_) => "Ecs.0003",

@@ -20,6 +20,7 @@ const DEFAULT_LIMIT: usize = 25;
 
 /// What the view needs besides the server: its group ids and volume devices.
 struct Extras {
+    host_statuses: ecs_core::service::HostStatuses,
     group_ids: HashMap<String, String>,
     devices: HashMap<String, String>,
 }
@@ -129,7 +130,7 @@ fn view(s: &Server, extras: &Extras) -> Value {
         "OS-SRV-USG:terminated_at": usage_time(s.terminated_at),
         "os-extended-volumes:volumes_attached": volumes,
         "description": s.description.clone().unwrap_or_default(),
-        "host_status": if s.host.is_some() { "UP" } else { "" },
+        "host_status": extras.host_statuses.of(s).as_str(),
         "locked": s.locked(),
         "tags": s.tags,
         "os:scheduler_hints": s.scheduler_hints,
@@ -155,7 +156,8 @@ async fn extras(state: &AppState, call: &EcsCall, servers: &[Server]) -> Result<
             }
         }
     }
-    Ok(Extras { group_ids, devices })
+    let host_statuses = state.core.host_statuses().await?;
+    Ok(Extras { group_ids, devices, host_statuses })
 }
 
 /// `GET /v1/{project_id}/cloudservers/{server_id}`.

@@ -16,24 +16,34 @@ use crate::AppState;
 
 type Result<T> = std::result::Result<T, NovaError>;
 
-fn time(t: ecs_types::Timestamp) -> String {
+pub(super) fn time(t: ecs_types::Timestamp) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
 }
 
-/// Whether the host answers: a simulated host the simulator has lost does not.
+/// Whether the simulator has lost the host (it answers nothing at once,
+/// before its heartbeat lapses).
+pub(super) fn sim_lost(state: &AppState, h: &ComputeHost) -> bool {
+    state.sim.as_ref().is_some_and(|s| s.hosts_down().contains(&h.name))
+}
+
+/// Whether the host's service is up (beating, not forced down) and answers.
 fn up(state: &AppState, h: &ComputeHost) -> bool {
-    let lost = state.sim.as_ref().is_some_and(|s| s.hosts_down().contains(&h.name));
-    state.core.drives_host(&h.name) && !lost
+    state.core.host_is_up(h) && !sim_lost(state, h)
 }
 
 pub async fn zones(State(state): State<AppState>, call: NovaCall) -> Result<Json<Value>> {
     let _ = &call;
+    // A zone is available while one of its hosts' compute services is
+    // enabled (Nova's available and not-available zones).
     let hosts = state.core.compute_hosts().await?;
-    let mut names: Vec<String> = hosts.iter().map(|h| h.availability_zone.clone()).collect();
-    names.sort();
-    names.dedup();
-    let zones: Vec<Value> =
-        names.iter().map(|z| json!({"zoneName": z, "zoneState": {"available": true}, "hosts": null})).collect();
+    let mut zones: std::collections::BTreeMap<&str, bool> = std::collections::BTreeMap::new();
+    for h in &hosts {
+        *zones.entry(h.availability_zone.as_str()).or_default() |= h.enabled;
+    }
+    let zones: Vec<Value> = zones
+        .iter()
+        .map(|(z, available)| json!({"zoneName": z, "zoneState": {"available": available}, "hosts": null}))
+        .collect();
     Ok(Json(json!({"availabilityZoneInfo": zones})))
 }
 
@@ -43,7 +53,7 @@ pub async fn zones_detail(State(state): State<AppState>, call: NovaCall) -> Resu
     let mut by_zone: Map<String, Value> = Map::new();
     for h in &hosts {
         let entry = by_zone.entry(h.availability_zone.clone()).or_insert_with(|| json!({}));
-        entry[&h.name] = json!({"nova-compute": {"available": h.enabled, "active": up(&state, h), "updated_at": time(h.heartbeat_at)}});
+        entry[&h.name] = json!({"nova-compute": {"available": up(&state, h), "active": h.enabled, "updated_at": time(h.heartbeat_at)}});
     }
     let zones: Vec<Value> = by_zone
         .into_iter()
@@ -83,7 +93,7 @@ fn hypervisor(call: &NovaCall, state: &AppState, h: &ComputeHost, detail: bool) 
         v["hypervisor_type"] = json!(if h.driver.starts_with("qemu") { "QEMU" } else { h.driver.as_str() });
         v["hypervisor_version"] = json!(1);
         v["host_ip"] = json!("127.0.0.1");
-        v["service"] = json!({"host": h.name, "id": id, "disabled_reason": null});
+        v["service"] = json!({"host": h.name, "id": id, "disabled_reason": h.disabled_reason});
         if !call.version.at_least(88) {
             v["vcpus"] = json!(h.vcpus);
             v["memory_mb"] = json!(h.ram_mb);
@@ -280,36 +290,4 @@ pub async fn hypervisor_servers(
 /// The routes Nova retired at a microversion answer 404 after it.
 fn served_until(call: &NovaCall, last_minor: u16) -> Result<()> {
     if call.version.at_least(last_minor + 1) { Err(NovaError::not_found()) } else { Ok(()) }
-}
-
-/// The one service ecsd lists per host.
-const COMPUTE_BINARY: &str = "nova-compute";
-
-/// Nova's `index_query_schema` for services (strict from 2.75).
-const SERVICE_LIST: ListRules = ListRules { paging: Paging::None, filters: &["host", "binary"], strict_from: Some(75) };
-
-pub async fn services(State(state): State<AppState>, call: NovaCall, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
-    let query = ListQuery::parse(raw.as_deref(), call.version, &SERVICE_LIST)?;
-    policy::require_admin(&call.ctx, "os_compute_api:os-services:list")?;
-    // Nova's filters: exact matches, an empty value filters nothing.
-    let wanted = |name: &str, value: &str| query.params.get(name).is_none_or(|w| w.is_empty() || w == value);
-    let list = state.core.compute_hosts().await?;
-    let services: Vec<Value> = list
-        .iter()
-        .filter(|h| wanted("host", &h.name) && wanted("binary", COMPUTE_BINARY))
-        .map(|h| {
-            let mut v = json!({
-                "id": host_id(&call, h),
-                "binary": COMPUTE_BINARY, "host": h.name, "zone": h.availability_zone,
-                "status": if h.enabled { "enabled" } else { "disabled" },
-                "state": if up(&state, h) { "up" } else { "down" },
-                "updated_at": time(h.heartbeat_at), "disabled_reason": null,
-            });
-            if call.version.at_least(11) {
-                v["forced_down"] = json!(false);
-            }
-            v
-        })
-        .collect();
-    Ok(Json(json!({"services": services})))
 }

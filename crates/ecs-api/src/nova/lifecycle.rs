@@ -86,6 +86,7 @@ pub(super) async fn action(
             Ok(if confirm { StatusCode::NO_CONTENT } else { StatusCode::ACCEPTED }.into_response())
         }
         "rebuild" => rebuild(state, call, request_id, id, args).await,
+        "evacuate" => super::evacuate::evacuate(state, call, request_id, id, args).await,
         "changePassword" => {
             let f = validate::object(args, "changePassword", &["adminPass"], &["adminPass"])?;
             let password = validate::string(&f["adminPass"], "adminPass", 0, 255)?;
@@ -124,6 +125,7 @@ pub(super) async fn action(
             core.server_monitor(ctx, id, request_id).await?;
             accepted()
         }
+        "migrate" | "os-migrateLive" => super::migrations::action(state, call, request_id, id, name, args).await,
         other => Err(NovaError::bad_request(format!("There is no such action: {other}"))),
     }
 }

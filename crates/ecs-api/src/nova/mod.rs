@@ -6,7 +6,9 @@
 //! against the token's project by [`NovaCall`], answering as Nova does
 //! (400 "Malformed request URL") on a mismatch.
 
+mod aggregates;
 mod error;
+mod evacuate;
 mod extensions;
 mod external_events;
 mod flavors;
@@ -19,12 +21,14 @@ mod lifecycle;
 mod limits;
 mod metadata;
 pub mod microversion;
+mod migrations;
 mod os_hosts;
 mod quota_classes;
 mod quota_sets;
 mod security_groups;
 mod server_groups;
 mod servers;
+mod services;
 mod simulator;
 mod tenant_networks;
 mod usage_audit;
@@ -36,7 +40,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use ecs_types::AuthContext;
 use serde_json::{Value, json};
@@ -117,6 +121,9 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/limits", get(limits::show))
         .route("/os-server-groups", get(server_groups::index).post(server_groups::create))
         .route("/os-server-groups/{id}", get(server_groups::show).delete(server_groups::delete))
+        .route("/os-aggregates", get(aggregates::index).post(aggregates::create))
+        .route("/os-aggregates/{id}", get(aggregates::show).put(aggregates::update).delete(aggregates::delete))
+        .route("/os-aggregates/{id}/action", post(aggregates::action))
         .route("/os-availability-zone", get(hosts::zones))
         .route("/os-availability-zone/detail", get(hosts::zones_detail))
         .route("/os-hypervisors", get(hosts::hypervisors))
@@ -126,7 +133,8 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/os-hypervisors/{id}/uptime", get(hosts::hypervisor_uptime))
         .route("/os-hypervisors/{id}/search", get(hosts::hypervisor_search))
         .route("/os-hypervisors/{id}/servers", get(hosts::hypervisor_servers))
-        .route("/os-services", get(hosts::services))
+        .route("/os-services", get(services::index))
+        .route("/os-services/{id}", put(services::update).delete(services::delete))
         .route("/os-hosts", get(os_hosts::index))
         .route("/os-hosts/{name}", get(os_hosts::show).put(os_hosts::update))
         .route("/os-hosts/{name}/startup", get(os_hosts::startup))
@@ -187,6 +195,10 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/servers/{id}/remote-consoles", post(lifecycle::remote_console))
         .route("/os-console-auth-tokens/{token}", get(lifecycle::console_auth_token))
         .route("/servers/{id}/os-instance-actions", get(servers::actions_index))
+        .route("/os-migrations", get(migrations::index))
+        .route("/servers/{id}/migrations", get(migrations::server_index))
+        .route("/servers/{id}/migrations/{migration_id}", get(migrations::server_show).delete(migrations::server_abort))
+        .route("/servers/{id}/migrations/{migration_id}/action", post(migrations::server_action))
         .route("/servers/{id}/os-instance-actions/{request_id}", get(servers::actions_show))
         .route("/os-simulator", get(simulator::show).put(simulator::update))
         .route("/os-server-external-events", post(external_events::create))

@@ -148,6 +148,8 @@ pub(super) fn detail(call: &NovaCall, s: &Server) -> Value {
         out["locked"] = json!(s.locked());
     }
     if v.at_least(16) && admin {
+        // What the views that know no better show; list and show put the
+        // host's real status here (`with_host_status`).
         out["host_status"] = json!(if s.host.is_some() { "UP" } else { "" });
     }
     if v.at_least(19) {
@@ -842,7 +844,16 @@ async fn list(state: &AppState, call: &NovaCall, raw: Option<String>, full: bool
         });
         servers.truncate(limit as usize);
     }
-    let render = |s: &Server| if full { list_detail(call, s) } else { brief(call, s) };
+    let statuses = if full && call.version.at_least(16) && call.ctx.is_admin() {
+        Some(state.core.host_statuses().await?)
+    } else {
+        None
+    };
+    let render = |s: &Server| match (&statuses, full) {
+        (Some(statuses), _) => with_host_status(list_detail(call, s), statuses, s),
+        (None, true) => list_detail(call, s),
+        (None, false) => brief(call, s),
+    };
     let mut body = json!({"servers": servers.iter().map(render).collect::<Vec<_>>()});
     if servers.len() as i64 == limit
         && let Some(last) = servers.last()
@@ -941,7 +952,20 @@ pub(super) fn update_view(call: &NovaCall, s: &Server) -> Value {
 
 pub async fn show(State(state): State<AppState>, call: NovaCall, Path(id): Path<String>) -> Result<Json<Value>> {
     let server = state.core.server_get(&call.ctx, &id).await?;
-    Ok(Json(json!({"server": detail(&call, &server)})))
+    let mut out = detail(&call, &server);
+    if out.get("host_status").is_some() {
+        out = with_host_status(out, &state.core.host_statuses().await?, &server);
+    }
+    Ok(Json(json!({"server": out})))
+}
+
+/// `host_status` (2.16, admins) from the host's liveness: UP, DOWN (forced
+/// down), MAINTENANCE (disabled), UNKNOWN (heartbeat lapsed) or "".
+fn with_host_status(mut out: Value, statuses: &ecs_core::service::HostStatuses, s: &Server) -> Value {
+    if let Some(status) = out.get_mut("host_status") {
+        *status = json!(statuses.of(s).as_str());
+    }
+    out
 }
 
 pub async fn update(

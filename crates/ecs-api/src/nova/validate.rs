@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::NovaError;
 
 /// Python-ish rendering of a value, as Nova's messages show it.
-fn repr(v: &Value) -> String {
+pub(crate) fn repr(v: &Value) -> String {
     match v {
         Value::String(s) => format!("'{s}'"),
         other => other.to_string(),

@@ -19,13 +19,14 @@ use std::time::Duration;
 
 use ecs_hypervisor::Hypervisor;
 use ecs_store::{ClaimedTask, LeaseToken, TaskAdvance};
-use ecs_types::server::{ComputeHost, Task, TaskPhase};
+use ecs_types::server::{Task, TaskPhase};
 use serde_json::Value;
 use tokio::sync::{Notify, Semaphore};
 use tracing::Instrument;
 
 use super::failure::{FailureKind, TaskFailure};
 use super::sagas::{Progress, Saga, StepContext, StepError, TaskKind, TaskParams, with_saga};
+use super::scheduler::HostView;
 use crate::Core;
 
 /// The hypervisor drivers this process runs, by host name, and the
@@ -33,7 +34,9 @@ use crate::Core;
 #[derive(Default)]
 pub struct Drivers {
     drivers: RwLock<HashMap<String, Arc<dyn Hypervisor>>>,
-    view: std::sync::Mutex<Option<(std::time::Instant, Vec<ComputeHost>)>>,
+    /// The hosts driven through their agents, with the agents' URLs.
+    remote: RwLock<HashMap<String, String>>,
+    view: Mutex<Option<Arc<HostView>>>,
 }
 
 /// Nova's MaxRetriesExceeded, with the last host's failure.
@@ -51,6 +54,7 @@ const HOST_VIEW_TTL: Duration = Duration::from_secs(1);
 impl Drivers {
     pub fn insert(&self, driver: Arc<dyn Hypervisor>) {
         self.drivers.write().expect("drivers lock").insert(driver.host().to_string(), driver);
+        self.invalidate_view();
     }
 
     pub fn get(&self, host: &str) -> Option<Arc<dyn Hypervisor>> {
@@ -66,29 +70,48 @@ impl Drivers {
         self.drivers.read().expect("drivers lock").values().cloned().collect()
     }
 
-    /// The host records, read at most [`HOST_VIEW_TTL`] ago unless `fresh`.
-    pub async fn host_view(&self, store: &ecs_store::Store, fresh: bool) -> ecs_store::StoreResult<Vec<ComputeHost>> {
-        if !fresh
-            && let Some((at, view)) = self.view.lock().expect("view lock").as_ref()
-            && at.elapsed() < HOST_VIEW_TTL
-        {
-            return Ok(view.clone());
+    /// Drives the hosts `agents` names through their agents: a host new
+    /// here, or whose agent moved, gets a driver from `connector`; a
+    /// remote host no longer listed is dropped. Hosts driven in this
+    /// process are left as they are. Returns how many drivers changed.
+    pub fn sync_remote(&self, agents: &[ecs_store::HostAgent], connector: &dyn super::agents::Connector) -> usize {
+        let mut changed = 0;
+        let mut remote = self.remote.write().expect("remote lock");
+        let mut drivers = self.drivers.write().expect("drivers lock");
+        for agent in agents {
+            let local = drivers.contains_key(&agent.name) && !remote.contains_key(&agent.name);
+            if local || remote.get(&agent.name) == Some(&agent.url) {
+                continue;
+            }
+            drivers.insert(agent.name.clone(), connector.connect(agent));
+            remote.insert(agent.name.clone(), agent.url.clone());
+            changed += 1;
         }
-        let view = store.host_list().await?;
-        *self.view.lock().expect("view lock") = Some((std::time::Instant::now(), view.clone()));
-        Ok(view)
+        remote.retain(|name, _| {
+            let listed = agents.iter().any(|a| a.name == *name);
+            if !listed {
+                drivers.remove(name);
+                changed += 1;
+            }
+            listed
+        });
+        changed
     }
 
-    /// Counts a claim in the view at once, so that the next placements
-    /// made from the same view still spread.
-    pub fn note_claim(&self, host_id: &str, claim: ecs_store::Claim) {
-        if let Some((_, view)) = self.view.lock().expect("view lock").as_mut()
-            && let Some(h) = view.iter_mut().find(|h| h.id == host_id)
-        {
-            h.used_vcpus += claim.vcpus;
-            h.used_ram_mb += claim.ram_mb;
-            h.used_disk_gb += claim.disk_gb;
-        }
+    /// The scheduler's view if read less than [`HOST_VIEW_TTL`] ago.
+    pub(crate) fn cached_view(&self) -> Option<Arc<HostView>> {
+        let view = self.view.lock().expect("view lock");
+        view.as_ref().filter(|v| v.built.elapsed() < HOST_VIEW_TTL).cloned()
+    }
+
+    pub(crate) fn store_view(&self, view: Arc<HostView>) {
+        *self.view.lock().expect("view lock") = Some(view);
+    }
+
+    /// Drops the view: the next decision reads the hosts again (a host
+    /// came, an aggregate changed).
+    pub fn invalidate_view(&self) {
+        *self.view.lock().expect("view lock") = None;
     }
 }
 
@@ -330,14 +353,16 @@ async fn run_task(core: &Core, ClaimedTask { task, token }: ClaimedTask) {
     let span = tracing::info_span!("task", id = %task.id, kind = %task.kind, request_id = %task.request_id);
     let lease = Lease { token, lost: AtomicBool::new(false) };
     let task_id = task.id.clone();
+    // Every hypervisor call of the run carries the claim's fence.
+    let fence = ecs_hypervisor::fence::Fence { seq: task.seq, token: token.0 };
     let mut run = Run { core, lease: &lease, task, kind: params.kind(), progress, server: None };
-    let work = async move {
+    let work = ecs_hypervisor::fence::scope(fence, async move {
         with_saga!(&params, saga => match run.task.phase {
             TaskPhase::Pending | TaskPhase::Running => forward(&mut run, saga).await,
             TaskPhase::Unwinding => unwind(&mut run, saga).await,
             TaskPhase::Succeeded | TaskPhase::Failed => {}
         })
-    };
+    });
     async {
         // The heartbeat never ends by itself: the run ending ends it.
         tokio::select! {
@@ -382,6 +407,9 @@ async fn forward<S: Saga>(run: &mut Run<'_>, saga: &S) {
     let steps = S::STEPS;
     // A completed step whose record waits for the next one.
     let mut carry: Option<TaskAdvance> = None;
+    // How long to wait before asking an unanswering host again.
+    let mut backoff = HOST_RETRY_FIRST;
+    let mut waited = Duration::ZERO;
     while (run.task.step as usize) < steps.len() {
         // A step carried to the next record runs without a write between:
         // a lost lease is noticed here.
@@ -488,9 +516,29 @@ async fn forward<S: Saga>(run: &mut Run<'_>, saga: &S) {
                 tracing::warn!(error = %e, "step hit a database error; the lease will run out and it retries");
                 return;
             }
+            Err(StepError::HostUnavailable(host)) => {
+                // Retry while the host may be up; give up once its service
+                // is down (or it kept silent for longer than that would take).
+                let patience = run.core.config.service_down_time * 2;
+                if waited < patience && run.core.host_named_up(&host).await {
+                    tracing::info!(%host, ?backoff, "host did not answer; retrying the step");
+                    tokio::time::sleep(backoff).await;
+                    waited += backoff;
+                    backoff = (backoff * 2).min(HOST_RETRY_MAX);
+                    run.server = None;
+                    continue;
+                }
+                let message = crate::Error::from(crate::Conflict::HostUnavailable).to_string();
+                return step_failed(run, saga, index, FailureKind::Hypervisor, message).await;
+            }
         }
     }
 }
+
+/// The first and the longest wait before a step whose host did not answer
+/// runs again.
+const HOST_RETRY_FIRST: Duration = Duration::from_millis(250);
+const HOST_RETRY_MAX: Duration = Duration::from_secs(5);
 
 fn advance_with_starts(advance: &TaskAdvance, step: i64) -> TaskAdvance {
     TaskAdvance { step, start_events: advance.start_events.clone(), ..Default::default() }

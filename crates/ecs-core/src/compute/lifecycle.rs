@@ -100,6 +100,7 @@ impl Core {
         let server = self.server_get(ctx, id).await?;
         self.check_locked(ctx, &server, action)?;
         state::check(action, &server)?;
+        self.require_host_for(action, &server).await?;
         Ok(server)
     }
 
@@ -128,7 +129,7 @@ impl Core {
         if new.disk_gb == 0 && old.disk_gb != 0 && server.image_id.is_some() {
             return Err(Error::invalid("Resize to zero disk flavor is not allowed."));
         }
-        self.start_resize(ctx, server, new, false, opts, request_id).await
+        self.start_move(ctx, server, new, Action::Resize, None, opts, request_id).await
     }
 
     /// A cold migration: the resize machinery with the server's own flavor,
@@ -140,24 +141,30 @@ impl Core {
         opts: ResizeOptions,
         request_id: &str,
     ) -> Result<String> {
-        policy::authorize_write(ctx, "os_compute_api:os-migrate-server:migrate")?;
-        let server = self.server_for(ctx, id, Action::Resize).await?;
+        policy::authorize_write(ctx, Action::Migrate.rule())?;
+        let server = self.server_get(ctx, id).await?;
         let flavor = server.flavor.clone();
-        self.start_resize(ctx, server, flavor, true, opts, request_id).await
+        self.start_move(ctx, server, flavor, Action::Migrate, None, opts, request_id).await
     }
 
-    async fn start_resize(
+    /// Starts a resize (`action` Resize) or a cold migration (Migrate, to
+    /// `host` if named); returns the task's id.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn start_move(
         &self,
         ctx: &AuthContext,
         server: Server,
         new: FlavorSnapshot,
-        migrate: bool,
+        action: Action,
+        host: Option<String>,
         opts: ResizeOptions,
         request_id: &str,
     ) -> Result<String> {
         let id = server.id.as_str();
+        self.check_locked(ctx, &server, action)?;
+        state::check(action, &server)?;
         if opts.stopped_only && server.vm_state != VmState::Stopped {
-            return Err(state::invalid_state(Action::Resize, &server));
+            return Err(state::invalid_state(action, &server));
         }
         let old = &server.flavor;
         // Quota counts the larger of both flavors until the resize is
@@ -168,12 +175,13 @@ impl Core {
         let params = TaskParams::Resize(ResizeParams {
             flavor: new,
             old_vm_state: server.vm_state,
-            migrate,
+            migrate: action == Action::Migrate,
             auto_confirm: opts.auto_confirm,
+            host,
         });
         let task = self.task_for(ctx, &server, params, request_id);
         let task_id = task.id.clone();
-        let mut start = transition(Action::Resize, task);
+        let mut start = transition(action, task);
         if opts.stopped_only {
             start.from = STOPPED;
         }
@@ -185,7 +193,7 @@ impl Core {
             .map_err(quota_exceeded)?;
         if !started {
             let now = self.server_get(ctx, id).await?;
-            return Err(state::invalid_state(Action::Resize, &now));
+            return Err(state::invalid_state(action, &now));
         }
         let disk_config = if opts.auto_disk_config { "AUTO" } else { "MANUAL" };
         let update = ServerUpdate { disk_config: Some(disk_config.into()), ..Default::default() };

@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 
+use ecs_hypervisor::Hypervisor;
 use ecs_store::{ServerUpdate, StoreError};
 use ecs_types::server::{PowerState, VmState};
 
@@ -29,42 +30,54 @@ impl Core {
     pub async fn reconcile_guests(&self) -> Result<Reconciled> {
         let mut done = Reconciled::default();
         for driver in self.drivers.all() {
-            let guests = match driver.list().await {
-                Ok(g) => g,
-                Err(e) => {
-                    tracing::warn!(host = driver.host(), error = %e, "cannot list guests; skipping host");
-                    continue;
-                }
-            };
-            let owned: HashSet<String> = self.store.server_ids_on_host(driver.host()).await?.into_iter().collect();
-            for guest in guests {
-                if self.store.task_unfinished_for_server(&guest.id).await? {
-                    continue;
-                }
-                if owned.contains(&guest.id) {
-                    if self.sync_power_state(&guest.id, guest.power_state).await? {
-                        done.stopped_servers += 1;
-                    }
-                    continue;
-                }
-                tracing::warn!(host = driver.host(), guest = %guest.id, "destroying a guest that no server owns");
-                match driver.destroy(&guest.id).await {
-                    Ok(()) => done.leaked_guests += 1,
-                    Err(e) => tracing::warn!(guest = %guest.id, error = %e, "destroying a leaked guest failed"),
-                }
+            let one = self.reconcile_host(driver.as_ref()).await?;
+            done.leaked_guests += one.leaked_guests;
+            done.stopped_servers += one.stopped_servers;
+            done.leaked_disks += one.leaked_disks;
+        }
+        Ok(done)
+    }
+
+    /// [`Core::reconcile_guests`] for one host, the hypervisor that drives
+    /// it (local, or an agent's): also what a host that comes back after
+    /// being down runs, to destroy its copies of evacuated servers.
+    pub async fn reconcile_host(&self, driver: &dyn Hypervisor) -> Result<Reconciled> {
+        let mut done = Reconciled::default();
+        let guests = match driver.list().await {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::warn!(host = driver.host(), error = %e, "cannot list guests; skipping host");
+                return Ok(done);
             }
-            for disk in driver.stored_disks().await.unwrap_or_default() {
-                match self.store.volume_get(&disk).await {
-                    Ok(_) => {}
-                    Err(StoreError::NotFound) => {
-                        tracing::warn!(host = driver.host(), volume = %disk, "removing a volume file no volume owns");
-                        match driver.delete_disk(&disk).await {
-                            Ok(()) => done.leaked_disks += 1,
-                            Err(e) => tracing::warn!(volume = %disk, error = %e, "removing a leaked volume failed"),
-                        }
-                    }
-                    Err(e) => return Err(e.into()),
+        };
+        let owned: HashSet<String> = self.store.server_ids_on_host(driver.host()).await?.into_iter().collect();
+        for guest in guests {
+            if self.store.task_unfinished_for_server(&guest.id).await? {
+                continue;
+            }
+            if owned.contains(&guest.id) {
+                if self.sync_power_state(&guest.id, guest.power_state).await? {
+                    done.stopped_servers += 1;
                 }
+                continue;
+            }
+            tracing::warn!(host = driver.host(), guest = %guest.id, "destroying a guest that no server here owns");
+            match driver.destroy(&guest.id).await {
+                Ok(()) => done.leaked_guests += 1,
+                Err(e) => tracing::warn!(guest = %guest.id, error = %e, "destroying a leaked guest failed"),
+            }
+        }
+        for disk in driver.stored_disks().await.unwrap_or_default() {
+            match self.store.volume_get(&disk).await {
+                Ok(_) => {}
+                Err(StoreError::NotFound) => {
+                    tracing::warn!(host = driver.host(), volume = %disk, "removing a volume file no volume owns");
+                    match driver.delete_disk(&disk).await {
+                        Ok(()) => done.leaked_disks += 1,
+                        Err(e) => tracing::warn!(volume = %disk, error = %e, "removing a leaked volume failed"),
+                    }
+                }
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(done)

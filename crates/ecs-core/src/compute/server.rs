@@ -513,8 +513,8 @@ impl Core {
             None => None,
         };
         if let Some(az) = &req.availability_zone {
-            let zones = self.store.host_list().await?;
-            if !zones.iter().any(|h| &h.availability_zone == az) {
+            // The scheduler's view knows the zones: no scan of the hosts per create.
+            if !self.host_view(false).await?.has_zone(az) {
                 return Err(Invalid::AvailabilityZone.into());
             }
         }
@@ -524,6 +524,7 @@ impl Core {
         let nics = self.resolve_networks(ctx, &req.networks, req.max_count).await?;
         let groups = self.security_groups_named(ctx, &req.security_groups).await?;
         let server_group = self.hinted_group(ctx, &req.scheduler_hints, req.max_count).await?.map(|g| g.id);
+        self.check_tenancy_hints(&project_id, &req.scheduler_hints, req.availability_zone.as_deref()).await?;
         let group_ids: Vec<String> = groups.iter().map(|(id, _)| id.clone()).collect();
         let group_names: Vec<String> = groups.iter().map(|(_, name)| name.clone()).collect();
 
@@ -845,6 +846,7 @@ impl Core {
         let server = self.server_get(ctx, id).await?;
         self.check_locked(ctx, &server, action)?;
         state::check(action, &server)?;
+        self.require_host_for(action, &server).await?;
         if action == Action::Delete && server.task_state == Some(TaskState::Deleting) {
             // Already being deleted: Nova answers 204 again.
             return Ok(());
@@ -1127,6 +1129,7 @@ impl Core {
     ) -> Result<String> {
         self.check_locked(ctx, server, action)?;
         state::check(action, server)?;
+        self.require_host_for(action, server).await?;
         let mut task = self.task_for(ctx, server, params, request_id);
         task.parent_id = parent.map(String::from);
         self.queue(ctx, server, action, task).await

@@ -10,7 +10,9 @@ use crate::{Error, Result, StateAttr};
 pub enum Action {
     Stop,
     Start,
-    Reboot { hard: bool },
+    Reboot {
+        hard: bool,
+    },
     Pause,
     Unpause,
     Suspend,
@@ -33,6 +35,12 @@ pub enum Action {
     ChangePassword,
     SetKeypairs,
     RemoteConsole,
+    Evacuate,
+    /// A cold migration (Nova's `migrate`, ECS `migrate`).
+    Migrate,
+    LiveMigrate,
+    /// Forcing a live migration to finish (its conflict message).
+    ForceComplete,
 }
 
 impl Action {
@@ -64,6 +72,10 @@ impl Action {
             Action::ChangePassword => "changePassword",
             Action::SetKeypairs => "set_keypairs",
             Action::RemoteConsole => "get_vnc_console",
+            Action::Evacuate => "evacuate",
+            Action::Migrate => "migrate",
+            Action::LiveMigrate => "os-migrateLive",
+            Action::ForceComplete => "force_complete",
         }
     }
 
@@ -96,6 +108,10 @@ impl Action {
             Action::ChangePassword => "os_compute_api:os-admin-password",
             Action::SetKeypairs => "os_compute_api:servers:set_keypairs",
             Action::RemoteConsole => "os_compute_api:os-remote-consoles",
+            Action::Evacuate => "os_compute_api:os-evacuate",
+            Action::Migrate => "os_compute_api:os-migrate-server:migrate",
+            Action::LiveMigrate => "os_compute_api:os-migrate-server:migrate_live",
+            Action::ForceComplete => "os_compute_api:servers:migrations:force_complete",
         }
     }
 
@@ -117,9 +133,12 @@ impl Action {
             // The seeds: no volume changes on a suspended or paused server.
             Action::AttachVolume | Action::DetachVolume => &[Active, Stopped],
             Action::CreateImage => &[Active, Stopped, Paused, Suspended],
-            Action::Resize => &[Active, Stopped],
+            Action::Resize | Action::Migrate => &[Active, Stopped],
+            // Nova moves a paused guest live too.
+            Action::LiveMigrate | Action::ForceComplete => &[Active, Paused],
             Action::ConfirmResize | Action::RevertResize => &[Resized],
             Action::Rebuild => &[Active, Stopped, Error],
+            Action::Evacuate => &[Active, Stopped, Error],
             Action::ChangePassword => &[Active],
             Action::SetKeypairs => &[Active, Stopped],
             Action::RemoteConsole => &[Active, Stopped, Paused, Suspended, Resized, Rescued],
@@ -146,6 +165,17 @@ impl Action {
         }
     }
 
+    /// Whether the action needs the server's host to be up: refused with
+    /// 409 while it is down (Nova's `check_instance_host(check_is_up=True)`).
+    /// A delete does without (Nova's local delete), and an evacuation
+    /// needs the host down.
+    pub fn needs_host(self) -> bool {
+        !matches!(
+            self,
+            Action::Delete | Action::ForceDelete | Action::Lock | Action::Unlock | Action::Update | Action::Evacuate
+        )
+    }
+
     /// Whether a locked server refuses this action for its non-admin owner.
     pub fn refused_when_locked(self) -> bool {
         !matches!(self, Action::Lock | Action::Unlock | Action::ConsoleOutput | Action::RemoteConsole)
@@ -164,10 +194,11 @@ impl Action {
             Action::Resume => TaskState::Resuming,
             Action::Delete | Action::ForceDelete => TaskState::Deleting,
             Action::CreateImage => TaskState::ImageSnapshot,
-            Action::Resize => TaskState::ResizePrep,
+            Action::Resize | Action::Migrate => TaskState::ResizePrep,
+            Action::LiveMigrate => TaskState::Migrating,
             Action::RevertResize => TaskState::ResizeReverting,
             Action::ConfirmResize => TaskState::ResizeConfirming,
-            Action::Rebuild => TaskState::Rebuilding,
+            Action::Rebuild | Action::Evacuate => TaskState::Rebuilding,
             Action::ChangePassword => TaskState::UpdatingPassword,
             _ => return None,
         })

@@ -18,6 +18,52 @@ async fn contract_in_memory() {
 }
 
 #[tokio::test]
+async fn contract_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let control = SimControl::default();
+    let a = SimHypervisor::new("h1", control.clone(), Some(dir.path().to_path_buf())).unwrap();
+    let b = SimHypervisor::new("h2", control.clone(), Some(dir.path().to_path_buf())).unwrap();
+    contract::run_moves(&a, &b, &contract::template()).await;
+    // The moved guests were journaled where they went.
+    let on_disk = ecs_hypervisor::sim::guests_on_disk(dir.path()).unwrap();
+    assert!(on_disk.values().all(|ids| ids.is_empty()), "{on_disk:?}");
+}
+
+#[tokio::test]
+async fn a_live_move_in_flight_is_cancelled_or_forced() {
+    use ecs_hypervisor::MoveKind;
+    let control = SimControl::default();
+    let a = Arc::new(SimHypervisor::new("h1", control.clone(), None).unwrap());
+    let b = SimHypervisor::new("h2", control.clone(), None).unwrap();
+    control.set_latency(Op::Migrate, Duration::from_secs(30));
+    let kind = MoveKind::Live { block: false };
+    let s = contract::spec("m-abort");
+    a.spawn(&s).await.unwrap();
+    let to = b.prepare_incoming(&s, kind).await.unwrap();
+    let send = {
+        let (a, to) = (a.clone(), to.clone());
+        tokio::spawn(async move { a.send_guest("m-abort", &to, kind).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    a.cancel_send("m-abort").await.unwrap();
+    let cancelled = tokio::time::timeout(Duration::from_secs(10), send).await.unwrap().unwrap();
+    assert!(matches!(cancelled, Err(HypervisorError::Failed { op: Op::Migrate, .. })), "{cancelled:?}");
+    assert_eq!(a.info("m-abort").await.unwrap().unwrap().power_state, PowerState::Running, "runs on at the source");
+    b.abort_incoming("m-abort").await.unwrap();
+    assert!(b.finish_incoming(&s, kind, true).await.is_err(), "nothing was received");
+
+    let to = b.prepare_incoming(&s, kind).await.unwrap();
+    let send = {
+        let (a, to) = (a.clone(), to.clone());
+        tokio::spawn(async move { a.send_guest("m-abort", &to, kind).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    a.force_complete_send("m-abort").await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), send).await.unwrap().unwrap().unwrap();
+    assert_eq!(b.finish_incoming(&s, kind, true).await.unwrap().power_state, PowerState::Running);
+}
+
+#[tokio::test]
 async fn contract_persisted() {
     let dir = tempfile::tempdir().unwrap();
     let sim = SimHypervisor::new("h1", SimControl::default(), Some(dir.path().to_path_buf())).unwrap();

@@ -61,6 +61,7 @@ impl TestServer {
             novncproxy_base_url_given: false,
             early_policy_gates: true,
             http: Default::default(),
+            internal: None,
         };
         adjust(&mut config);
         let running = ecsd::start(config).await.expect("server starts");
@@ -74,6 +75,11 @@ impl TestServer {
 
     pub async fn stop(self) {
         self.running.stop().await.expect("clean stop");
+    }
+
+    /// Where the internal API (agents' heartbeats) listens, if it does.
+    pub fn internal_addr(&self) -> Option<std::net::SocketAddr> {
+        self.running.internal_addr
     }
 
     pub fn core(&self) -> &ecs_core::Core {

@@ -2,6 +2,9 @@
 //! random port over a fresh database and drives it with an HTTP client.
 //! Tests declared with `both!` run on SQLite and on PostgreSQL.
 
+mod agents;
+mod cluster;
+mod aggregates;
 mod compat;
 mod consoles;
 mod credentials;
@@ -23,6 +26,7 @@ mod keys;
 mod leases;
 mod lifecycle;
 mod metadata;
+mod moves;
 mod netsec;
 mod process;
 mod qemu;
@@ -32,6 +36,7 @@ mod recovery;
 mod routes;
 mod security_groups;
 mod servers;
+mod services;
 mod sweep;
 mod transport;
 mod validation;

@@ -277,6 +277,15 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         )
         .at("2.6"),
         nova(M::PUT, "/os-simulator", "/v2.1/os-simulator".into(), Some(json!({"simulator": {}}))),
+        nova(
+            M::POST,
+            "/servers/{id}/migrations/{migration_id}/action",
+            format!("/v2.1/servers/{s}/migrations/1/action"),
+            Some(json!({"force_complete": null})),
+        )
+        .at("2.22"),
+        nova(M::DELETE, "/servers/{id}/migrations/{migration_id}", format!("/v2.1/servers/{s}/migrations/1"), None)
+            .at("2.24"),
         // Seed 002 §6.3.11's monitoring action under /v1.0.
         nova(
             M::POST,
@@ -288,6 +297,8 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
     for body in [
         json!({"os-start": null}),
         json!({"os-stop": null}),
+        json!({"migrate": null}),
+        json!({"os-migrateLive": {"host": null, "block_migration": false, "disk_over_commit": false}}),
         json!({"pause": null}),
         json!({"unpause": null}),
         json!({"suspend": null}),

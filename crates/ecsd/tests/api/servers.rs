@@ -478,6 +478,7 @@ async fn two_nodes_share_one_database() {
             novncproxy_base_url_given: false,
             early_policy_gates: true,
             http: Default::default(),
+            internal: None,
         };
         nodes.push(ecsd::start(config).await.expect("node starts"));
     }

@@ -100,6 +100,11 @@ async fn destroy(core: &Core, server: &Server) -> Result<(), StepError> {
         undo_on(core, &open.source_host, &server.id, HostUndo::Destroy).await?;
     }
     let Some(host) = server.host.as_deref() else { return Ok(()) };
+    // Nova's local delete: a host whose service is down is not asked.
+    if !core.host_named_up(host).await {
+        tracing::warn!(server = %server.id, %host, "host down; deleting locally");
+        return Ok(());
+    }
     match core.drivers.get(host) {
         Some(driver) => match driver.destroy(&server.id).await {
             Ok(()) => {}

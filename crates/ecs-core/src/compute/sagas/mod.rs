@@ -25,9 +25,11 @@ use crate::compute::failure::TaskFailure;
 
 mod create;
 mod delete;
+mod evacuate;
 mod guest;
 mod interfaces;
 mod keys;
+mod live_migrate;
 mod password;
 mod power;
 mod rebuild;
@@ -38,8 +40,10 @@ mod volumes;
 
 pub use create::{Params as CreateParams, PublicIp};
 pub use delete::Params as DeleteParams;
+pub use evacuate::Params as EvacuateParams;
 pub use interfaces::{AttachParams as AttachInterfaceParams, DetachParams as DetachInterfaceParams, NewNic};
 pub use keys::Params as KeypairsParams;
+pub use live_migrate::Params as LiveMigrateParams;
 pub use password::Params as PasswordParams;
 pub use power::{Params as PowerParams, PowerOp};
 pub use rebuild::Params as RebuildParams;
@@ -64,11 +68,19 @@ pub enum StepError {
     /// The database failed us; the step runs again later.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The host did not answer: the step is tried again, backing off,
+    /// while the host may still be up; once its service is down the task
+    /// fails (and unwinds) rather than wait for it.
+    #[error("host {0} is unavailable")]
+    HostUnavailable(String),
 }
 
 impl From<HypervisorError> for StepError {
     fn from(e: HypervisorError) -> Self {
-        StepError::Fatal(e.to_string())
+        match e {
+            HypervisorError::HostDown(host) => StepError::HostUnavailable(host),
+            other => StepError::Fatal(other.to_string()),
+        }
     }
 }
 
@@ -110,6 +122,13 @@ pub struct Progress {
     pub dest_host: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dest_az: Option<String>,
+    /// Cold migration: the drivers could not move the guest, so the
+    /// destination builds it anew.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub respawn: bool,
+    /// Live migration: where the destination receives the guest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incoming: Option<ecs_hypervisor::IncomingGuest>,
 }
 
 /// What a step runs with.
@@ -260,12 +279,15 @@ task_kinds! {
     CreateImage => "createImage", action "createImage", snapshot::ON_FAILURE;
     SwapVolume => "swap_volume", action "swap_volume", swap_volume::ON_FAILURE;
     Resize => "resize", action "resize", resize::ON_FAILURE;
+    Migrate => "migrate", action "migrate", resize::ON_FAILURE;
+    LiveMigrate => "live-migration", action "live-migration", live_migrate::ON_FAILURE;
     ConfirmResize => "confirmResize", action "confirmResize", resize::FINISH_ON_FAILURE;
     RevertResize => "revertResize", action "revertResize", resize::FINISH_ON_FAILURE;
     Rebuild => "rebuild", action "rebuild", rebuild::ON_FAILURE;
     ChangePassword => "changePassword", action "changePassword", password::ON_FAILURE;
     AttachKeypairs => "attachKeypairs", action "attachKeypairs", keys::ON_FAILURE;
     DetachKeypairs => "detachKeypairs", action "detachKeypairs", keys::ON_FAILURE;
+    Evacuate => "evacuate", action "evacuate", evacuate::ON_FAILURE;
 }
 
 impl std::fmt::Display for TaskKind {
@@ -311,12 +333,14 @@ impl TaskKind {
             TaskKind::DetachVolume => names::<DetachVolumeParams>(),
             TaskKind::CreateImage => names::<SnapshotParams>(),
             TaskKind::SwapVolume => names::<SwapVolumeParams>(),
-            TaskKind::Resize => names::<ResizeParams>(),
+            TaskKind::Resize | TaskKind::Migrate => names::<ResizeParams>(),
+            TaskKind::LiveMigrate => names::<LiveMigrateParams>(),
             TaskKind::ConfirmResize => names::<ConfirmParams>(),
             TaskKind::RevertResize => names::<RevertParams>(),
             TaskKind::Rebuild => names::<RebuildParams>(),
             TaskKind::ChangePassword => names::<PasswordParams>(),
             TaskKind::AttachKeypairs | TaskKind::DetachKeypairs => names::<KeypairsParams>(),
+            TaskKind::Evacuate => names::<EvacuateParams>(),
         }
     }
 }
@@ -336,13 +360,16 @@ pub enum TaskParams {
     DetachVolume(DetachVolumeParams),
     CreateImage(SnapshotParams),
     SwapVolume(SwapVolumeParams),
+    /// A resize, or a cold migration (stored as `migrate`).
     Resize(ResizeParams),
+    LiveMigrate(LiveMigrateParams),
     ConfirmResize(ConfirmParams),
     RevertResize(RevertParams),
     Rebuild(RebuildParams),
     ChangePassword(PasswordParams),
     AttachKeypairs(KeypairsParams),
     DetachKeypairs(KeypairsParams),
+    Evacuate(EvacuateParams),
 }
 
 impl TaskParams {
@@ -357,13 +384,16 @@ impl TaskParams {
             TaskParams::DetachVolume(_) => TaskKind::DetachVolume,
             TaskParams::CreateImage(_) => TaskKind::CreateImage,
             TaskParams::SwapVolume(_) => TaskKind::SwapVolume,
+            TaskParams::Resize(p) if p.migrate => TaskKind::Migrate,
             TaskParams::Resize(_) => TaskKind::Resize,
+            TaskParams::LiveMigrate(_) => TaskKind::LiveMigrate,
             TaskParams::ConfirmResize(_) => TaskKind::ConfirmResize,
             TaskParams::RevertResize(_) => TaskKind::RevertResize,
             TaskParams::Rebuild(_) => TaskKind::Rebuild,
             TaskParams::ChangePassword(_) => TaskKind::ChangePassword,
             TaskParams::AttachKeypairs(_) => TaskKind::AttachKeypairs,
             TaskParams::DetachKeypairs(_) => TaskKind::DetachKeypairs,
+            TaskParams::Evacuate(_) => TaskKind::Evacuate,
         }
     }
 
@@ -394,13 +424,15 @@ impl TaskParams {
             TaskKind::DetachVolume => read(params).map(TaskParams::DetachVolume),
             TaskKind::CreateImage => read(params).map(TaskParams::CreateImage),
             TaskKind::SwapVolume => read(params).map(TaskParams::SwapVolume),
-            TaskKind::Resize => read(params).map(TaskParams::Resize),
+            TaskKind::Resize | TaskKind::Migrate => read(params).map(TaskParams::Resize),
+            TaskKind::LiveMigrate => read(params).map(TaskParams::LiveMigrate),
             TaskKind::ConfirmResize => read(params).map(TaskParams::ConfirmResize),
             TaskKind::RevertResize => read(params).map(TaskParams::RevertResize),
             TaskKind::Rebuild => read(params).map(TaskParams::Rebuild),
             TaskKind::ChangePassword => read(params).map(TaskParams::ChangePassword),
             TaskKind::AttachKeypairs => read(params).map(TaskParams::AttachKeypairs),
             TaskKind::DetachKeypairs => read(params).map(TaskParams::DetachKeypairs),
+            TaskKind::Evacuate => read(params).map(TaskParams::Evacuate),
         };
         parsed.map_err(|e| format!("{kind} task {} has malformed parameters: {e}", task.id))
     }
@@ -428,12 +460,14 @@ macro_rules! with_saga {
             $crate::compute::sagas::TaskParams::CreateImage($saga) => $body,
             $crate::compute::sagas::TaskParams::SwapVolume($saga) => $body,
             $crate::compute::sagas::TaskParams::Resize($saga) => $body,
+            $crate::compute::sagas::TaskParams::LiveMigrate($saga) => $body,
             $crate::compute::sagas::TaskParams::ConfirmResize($saga) => $body,
             $crate::compute::sagas::TaskParams::RevertResize($saga) => $body,
             $crate::compute::sagas::TaskParams::Rebuild($saga) => $body,
             $crate::compute::sagas::TaskParams::ChangePassword($saga) => $body,
             $crate::compute::sagas::TaskParams::AttachKeypairs($saga) => $body,
             $crate::compute::sagas::TaskParams::DetachKeypairs($saga) => $body,
+            $crate::compute::sagas::TaskParams::Evacuate($saga) => $body,
         }
     };
 }

@@ -3,7 +3,9 @@
 //! claim stays on the source host under the migration's consumer, and a
 //! guest on another host stays there too.
 
+use ecs_hypervisor::{HypervisorError, MoveKind};
 use ecs_store::ServerUpdate;
+use ecs_types::migration::{MigrationStatus, MigrationType};
 use ecs_types::server::{FlavorSnapshot, OpenResize, PowerState, Server, TaskState, VmState};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -13,6 +15,7 @@ use super::{
     undo_on, undo_on_host,
 };
 use crate::Core;
+use crate::compute::moves::{move_dest, move_status, open_move, record_move};
 use crate::compute::scheduler;
 
 /// A resize rolls back (its steps undo themselves, as Nova's
@@ -37,6 +40,10 @@ pub struct Params {
     pub migrate: bool,
     /// Confirmed at once (ECS): the last step confirms it.
     pub auto_confirm: bool,
+    /// A cold migration to this host (Nova 2.56), still through the
+    /// scheduler's filters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 fn vm_state_text<S: Serializer>(state: &VmState, s: S) -> Result<S::Ok, S::Error> {
@@ -81,7 +88,7 @@ impl Saga for Params {
     async fn run(&self, step: Step, cx: &mut StepContext<'_>, server: &mut Server) -> StepResult {
         match step {
             Step::Claim => self.claim(cx, server).await,
-            Step::Migrate => self.migrate(cx.core, server).await,
+            Step::Migrate => self.migrate(cx, server).await,
             Step::Finish => self.finish(cx, server).await,
             Step::AutoConfirm if !self.auto_confirm => Ok(None),
             Step::AutoConfirm => {
@@ -98,6 +105,7 @@ impl Saga for Params {
             // The old claim comes back to the server and its quota count
             // to the old flavor (still the server's: the finish did not happen).
             Step::Claim => {
+                move_status(core, cx.task, MigrationStatus::Error).await?;
                 core.store.allocation_restore(id, &migration_consumer(id)).await?;
                 let server = core.store.server_get(id).await?;
                 let usage = (server.flavor.vcpus, server.flavor.ram_mb);
@@ -119,6 +127,9 @@ impl Saga for Params {
                             .or_else(ignore_missing)?;
                     }
                 } else {
+                    if let Some(driver) = core.drivers.get(&dest) {
+                        driver.abort_incoming(id).await.or_else(ignore_missing)?;
+                    }
                     undo_on(core, &dest, id, HostUndo::Destroy).await?;
                 }
             }
@@ -135,22 +146,55 @@ impl Params {
         // The old flavor's claim stays, under the migration, until the
         // resize is confirmed or reverted.
         core.store.allocation_move(&server.id, &migration_consumer(&server.id)).await?;
+        let kind = if self.migrate { MigrationType::Migration } else { MigrationType::Resize };
+        record_move(core, cx.task, server, kind, None, &new.id).await?;
         let target = Server { flavor: new.clone(), ..server.clone() };
-        // A cold migration goes to another host.
-        let source = if self.migrate { server.host.clone() } else { None };
-        let host = scheduler::place(core, &target, claim_of(new), source.as_slice(), true).await?;
+        // A cold migration goes to another host; so does a resize unless
+        // the deployment allows the same host (Nova's
+        // `allow_resize_to_same_host`).
+        let mut avoid: Vec<String> = match &server.host {
+            Some(source) if self.migrate || !core.config.allow_resize_to_same_host => vec![source.clone()],
+            _ => Vec::new(),
+        };
+        if let Some(wanted) = &self.host {
+            // The requested host only: every other one is ruled out.
+            avoid.extend(core.store.host_list().await?.into_iter().map(|h| h.name).filter(|h| h != wanted));
+        }
+        let host = scheduler::place(core, &target, claim_of(new), &avoid, true).await?;
+        move_dest(core, cx.task, &host.name).await?;
         cx.progress.dest_host = Some(host.name);
         cx.progress.dest_az = Some(host.availability_zone);
         Ok(Some(ServerUpdate { task_state: Some(Some(TaskState::ResizeMigrating)), ..Default::default() }))
     }
 
-    async fn migrate(&self, core: &Core, server: &Server) -> StepResult {
+    async fn migrate(&self, cx: &mut StepContext<'_>, server: &Server) -> StepResult {
+        let core = cx.core;
         let (new, old) = (&self.flavor, &server.flavor);
         // Nova's libvirt driver: a local disk never shrinks.
         if server.image_id.is_some() && (new.disk_gb < old.disk_gb || new.ephemeral_gb < old.ephemeral_gb) {
             return Err(StepError::Fatal("Resize error: Unable to resize disk down.".into()));
         }
-        host_driver(core, server)?.power_off(&server.id, true).await?;
+        move_status(core, cx.task, MigrationStatus::Migrating).await?;
+        let source = host_driver(core, server)?;
+        source.power_off(&server.id, true).await?;
+        // To another host: its disk goes there, unless the drivers cannot
+        // move guests (then the finish builds it anew there).
+        let dest = cx.progress.dest_host.clone().unwrap_or_default();
+        cx.progress.respawn = false;
+        if server.host.as_deref() != Some(dest.as_str()) {
+            let dest_driver =
+                core.drivers.get(&dest).ok_or_else(|| StepError::Fatal(format!("host {dest} is unreachable")))?;
+            let target = Server { flavor: new.clone(), ..server.clone() };
+            let sent = match dest_driver.prepare_incoming(&full_spec(core, &target).await?, MoveKind::Cold).await {
+                Ok(to) => source.send_guest(&server.id, &to, MoveKind::Cold).await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                Ok(()) => {}
+                Err(HypervisorError::Unsupported { .. }) => cx.progress.respawn = true,
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(Some(ServerUpdate { task_state: Some(Some(TaskState::ResizeMigrated)), ..Default::default() }))
     }
 
@@ -167,13 +211,17 @@ impl Params {
             if was_active {
                 dest_driver.power_on(&server.id).await?;
             }
-        } else {
+        } else if cx.progress.respawn {
             let target = Server { flavor: new.clone(), ..server.clone() };
             dest_driver.spawn(&full_spec(core, &target).await?).await?;
             if !was_active {
                 dest_driver.power_off(&server.id, false).await?;
             }
+        } else {
+            let target = Server { flavor: new.clone(), ..server.clone() };
+            dest_driver.finish_incoming(&full_spec(core, &target).await?, MoveKind::Cold, was_active).await?;
         }
+        move_status(core, cx.task, MigrationStatus::Finished).await?;
         let open = OpenResize {
             old_flavor: server.flavor.clone(),
             source_host: source,
@@ -199,6 +247,9 @@ async fn confirm(core: &Core, server: &Server) -> StepResult {
         undo_on(core, &open.source_host, &server.id, HostUndo::Destroy).await?;
     }
     core.store.host_release(&migration_consumer(&server.id)).await?;
+    if let Some(m) = open_move(core, &server.id).await? {
+        core.store.migration_set_status(&m.uuid, MigrationStatus::Confirmed, None).await?;
+    }
     let stopped = server.power_state == PowerState::Shutdown;
     Ok(Some(ServerUpdate {
         vm_state: Some(if stopped { VmState::Stopped } else { VmState::Active }),
@@ -271,6 +322,9 @@ impl Saga for RevertParams {
             source_driver.power_on(&server.id).await?;
         }
         core.store.allocation_restore(&server.id, &migration_consumer(&server.id)).await?;
+        if let Some(m) = open_move(core, &server.id).await? {
+            core.store.migration_set_status(&m.uuid, MigrationStatus::Reverted, None).await?;
+        }
         let source_az = core.store.host_get_by_name(&source).await?.availability_zone;
         Ok(Some(ServerUpdate {
             vm_state: Some(open.old_vm_state),

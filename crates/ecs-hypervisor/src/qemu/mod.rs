@@ -151,7 +151,7 @@ pub struct QemuConfig {
     /// incoming guest's migration stream and its disks' NBD exports listen here.
     pub migration_address: String,
     /// A live move's stream cap in bytes per second (QEMU's `max-bandwidth`);
-    /// None leaves QEMU's default.
+    /// None: no cap.
     pub migration_bandwidth: Option<u64>,
     /// Where other hosts send a moving guest's files (its root disk, its
     /// console log): the base URL of this host's agent transfer endpoint
@@ -675,6 +675,7 @@ impl QemuHypervisor {
         let _ = std::fs::remove_file(dir.join("qmp.sock"));
         // Started here again (a move reverted): no longer a guest sent away.
         let _ = std::fs::remove_file(dir.join("sent"));
+        let _ = std::fs::remove_file(dir.join(moves::MOVED_VOLUMES));
         trim_console(&dir.join("console.log"));
         let args = self.command_line(record, incoming).map_err(|e| self.failed(op, e))?;
         let output = tokio::process::Command::new(&self.config.qemu_binary)
@@ -936,6 +937,10 @@ impl Hypervisor for QemuHypervisor {
             for nic in &record.spec.nics {
                 self.unplug_tap(nic).await;
             }
+        }
+        // Volumes a move copied to another host live on there.
+        for volume in std::fs::read_to_string(dir.join(moves::MOVED_VOLUMES)).unwrap_or_default().lines() {
+            self.delete_disk(volume).await?;
         }
         std::fs::remove_dir_all(&dir).map_err(|e| self.failed(Op::Destroy, e))
     }

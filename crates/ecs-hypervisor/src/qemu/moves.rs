@@ -39,6 +39,8 @@ const INCOMING: &str = "incoming.json";
 /// Written on the source once a live move has completed (its URI): a
 /// repeated `send_guest` succeeds without sending again.
 const SENT: &str = "sent";
+/// On the source: the volumes a move copied (see `note_moved_volumes`).
+pub(super) const MOVED_VOLUMES: &str = "moved-volumes";
 /// How long a live move may run before it is given up (about Nova's
 /// `live_migration_completion_timeout` for a small guest).
 const MOVE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -47,6 +49,9 @@ const MAX_DOWNTIME_MS: u64 = 2_000_000;
 /// QEMU's own default `downtime-limit`, set again in case a forced move left it raised.
 const DOWNTIME_MS: u64 = 300;
 const POLL: Duration = Duration::from_millis(50);
+/// No cap on a live move's stream (libvirt's, and so Nova's, default;
+/// QEMU's own is 128 MiB/s).
+const UNLIMITED_BANDWIDTH: u64 = 1 << 40;
 
 /// What the last move of a guest took, as its source measured it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +72,18 @@ pub(super) struct SendControl {
     cancel: AtomicBool,
     force: AtomicBool,
     paused: AtomicBool,
+}
+
+/// A live move in flight in this process, for as long as it lives.
+struct Sending<'a> {
+    driver: &'a QemuHypervisor,
+    id: &'a str,
+}
+
+impl Drop for Sending<'_> {
+    fn drop(&mut self) {
+        self.driver.sending.lock().expect("sending").remove(self.id);
+    }
 }
 
 /// What `incoming.json` keeps of a guest being received.
@@ -338,6 +355,9 @@ impl QemuHypervisor {
         }
     }
 
+    // TODO(agent): an incoming guest whose move the control plane no
+    // longer runs (its task gone) stays as a directory with incoming.json
+    // until abort_incoming is called for it; the reconciler should do that.
     pub(super) async fn abort_incoming_guest(&self, id: &str) -> Result<()> {
         let _guard = self.lock(id).await;
         match self.read_incoming(id)? {
@@ -395,6 +415,8 @@ impl QemuHypervisor {
                     let root = path_str(&root).map_err(|e| self.failed(op, e))?;
                     grow(&self.config.qemu_img, root, spec.root_gb).await.map_err(|e| self.failed(op, e))?;
                 }
+                // TODO(moves): a reverted cold move leaves these received
+                // volumes here; delete_disk them on this host with the revert.
                 for volume in &incoming.made_volumes {
                     let received = self.dir(id).join(volume_file(volume));
                     if received.exists() {
@@ -483,7 +505,7 @@ impl QemuHypervisor {
                 let stats =
                     MoveStats { total_ms: started.elapsed().as_millis() as u64, disk_ms, ..MoveStats::default() };
                 self.stats.lock().expect("stats").insert(id.to_string(), stats);
-                Ok(())
+                self.note_moved_volumes(id, &uri.volumes)
             }
             MoveKind::Live { .. } => {
                 let sent = self.dir(id).join(SENT);
@@ -496,11 +518,19 @@ impl QemuHypervisor {
                 let control = Arc::new(SendControl::default());
                 control.paused.store(state == PowerState::Paused, Ordering::Relaxed);
                 self.sending.lock().expect("sending").insert(id.to_string(), control.clone());
-                let result = self.send_live(&record, &uri, &control).await;
-                self.sending.lock().expect("sending").remove(id);
-                let stats = result?;
+                // Removed however the send ends, a caller dropping it included.
+                let _sending = Sending { driver: self, id };
+                let stats = self.send_live(&record, &uri, &control).await?;
                 self.stats.lock().expect("stats").insert(id.to_string(), stats);
                 std::fs::write(&sent, &to.uri).map_err(|e| self.failed(op, e))?;
+                let copied: Vec<String> = record
+                    .spec
+                    .disks
+                    .iter()
+                    .filter(|d| uri.exports.contains(&node_of(&record, &d.id)))
+                    .map(|d| d.id.clone())
+                    .collect();
+                self.note_moved_volumes(id, &copied)?;
                 // The guest runs on the destination; the copy here stops.
                 self.kill(id, op).await
             }
@@ -512,12 +542,27 @@ impl QemuHypervisor {
         let id = &record.spec.id;
         let mut qmp = self.qmp(id, op).await?;
         let fail = |e: super::QmpError| self.failed(op, e);
+        // What a send this process did not finish (it restarted) left behind.
+        let info = qmp.execute("query-migrate", json!({})).await.map_err(fail)?;
+        match info.get("status").and_then(Value::as_str).unwrap_or_default() {
+            // The guest went: its state lives on elsewhere, so this copy must not run again.
+            "completed" => {
+                let number = |p: &str| info.pointer(p).and_then(Value::as_u64).unwrap_or(0);
+                let (total_ms, downtime_ms) = (number("/total-time"), number("/downtime"));
+                let transferred_bytes = number("/ram/transferred");
+                return Ok(MoveStats { total_ms, disk_ms: 0, downtime_ms, transferred_bytes });
+            }
+            "setup" | "active" | "pre-switchover" | "device" => {
+                let exports = self.our_mirrors(&mut qmp).await;
+                self.undo_send(&mut qmp, &exports).await;
+            }
+            _ => {}
+        }
         let caps = json!({"capabilities": [{"capability": "pause-before-switchover", "state": true}]});
         qmp.execute("migrate-set-capabilities", caps).await.map_err(fail)?;
-        let mut params = json!({"downtime-limit": DOWNTIME_MS});
-        if let Some(bandwidth) = self.config.migration_bandwidth {
-            params["max-bandwidth"] = json!(bandwidth);
-        }
+        // Set every time: QEMU keeps what an earlier move (of another agent run) set.
+        let bandwidth = self.config.migration_bandwidth.unwrap_or(UNLIMITED_BANDWIDTH);
+        let params = json!({"downtime-limit": DOWNTIME_MS, "max-bandwidth": bandwidth});
         qmp.execute("migrate-set-parameters", params).await.map_err(fail)?;
         let result = self.live_steps(&mut qmp, record, uri, control).await;
         if result.is_err() {
@@ -711,15 +756,30 @@ impl QemuHypervisor {
             return Ok(());
         }
         let mut qmp = self.qmp(id, Op::Migrate).await?;
+        let exports = self.our_mirrors(&mut qmp).await;
+        self.undo_send(&mut qmp, &exports).await;
+        Ok(())
+    }
+
+    /// Volumes copied to the destination: their files here go when the
+    /// guest is destroyed here (the move confirmed), and stay if it starts
+    /// here again (reverted).
+    fn note_moved_volumes(&self, id: &str, volumes: &[String]) -> Result<()> {
+        if volumes.is_empty() {
+            return Ok(());
+        }
+        let path = self.dir(id).join(MOVED_VOLUMES);
+        std::fs::write(path, volumes.join("\n")).map_err(|e| self.failed(Op::Migrate, e))
+    }
+
+    /// The disks a send mirrors now (its jobs are `j{node}`).
+    async fn our_mirrors(&self, qmp: &mut super::Qmp) -> Vec<String> {
         let jobs = qmp.execute("query-block-jobs", json!({})).await.unwrap_or_default();
-        let exports: Vec<String> = jobs
-            .as_array()
+        jobs.as_array()
             .into_iter()
             .flatten()
             .filter_map(|j| j.get("device").and_then(Value::as_str)?.strip_prefix('j').map(String::from))
-            .collect();
-        self.undo_send(&mut qmp, &exports).await;
-        Ok(())
+            .collect()
     }
 
     pub(super) async fn force_complete(&self, id: &str) -> Result<()> {

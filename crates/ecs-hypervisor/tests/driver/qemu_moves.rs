@@ -132,6 +132,7 @@ async fn qemu_live_block_migration_keeps_the_guest_running() {
     live_move(&p, &spec, true).await;
     for volume in ["q-live-vol", "q-live-hot"] {
         assert!(p.b.config().volumes_dir.join(format!("{volume}.qcow2")).exists(), "{volume} was copied");
+        assert!(!p.a.config().volumes_dir.join(format!("{volume}.qcow2")).exists(), "{volume} left its source");
     }
 }
 
@@ -142,6 +143,7 @@ async fn qemu_live_migration_over_shared_volumes_copies_no_disk() {
     spec.disks.push(DiskSpec { id: "q-shared-boot".into(), size_gb: 1, device: "/dev/vda".into(), source: None });
     p.a.spawn(&spec).await.unwrap();
     live_move(&p, &spec, false).await;
+    assert!(p.a.config().volumes_dir.join("q-shared-boot.qcow2").exists(), "a shared volume stays");
     assert_eq!(p.a.move_stats("q-shared").unwrap().disk_ms, 0);
 }
 
@@ -191,6 +193,7 @@ async fn qemu_cold_migration_copies_the_root_disk_and_console() {
     p.a.power_on("q-cold").await.unwrap();
     assert_eq!(p.a.info("q-cold").await.unwrap().unwrap().power_state, PowerState::Running);
     p.a.destroy("q-cold").await.unwrap();
+    assert!(p.a.config().volumes_dir.join("q-cold-vol.qcow2").exists(), "a reverted move's volume stays put");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -405,4 +408,61 @@ async fn qemu_force_completed_live_migration_finishes_one_that_does_not_converge
     assert_eq!(after, (1..=*after.last().unwrap()).collect::<Vec<_>>(), "no restart: {log}");
     p.a.destroy("q-force").await.unwrap();
     p.b.destroy("q-force").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qemu_a_move_left_behind_by_a_restarted_agent_is_undone_and_done_again() {
+    let Some(p) = pair(false, Some(200_000)) else { return };
+    let spec = contract::spec_from(&p.base, "q-restart");
+    p.a.spawn(&spec).await.unwrap();
+    console_shows(p.a.as_ref(), "q-restart", "ecsd-guest: count 2").await;
+    let kind = MoveKind::Live { block: true };
+    let to = p.b.prepare_incoming(&spec, kind).await.unwrap();
+    let send = tokio::spawn({
+        let (a, to) = (p.a.clone(), to.clone());
+        async move { a.send_guest("q-restart", &to, kind).await }
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The agent dies mid-move; QEMU's migration goes on without it.
+    send.abort();
+    assert!(send.await.unwrap_err().is_cancelled());
+    let mut config = p.a.config().clone();
+    config.migration_bandwidth = None;
+    let a = QemuHypervisor::new(config).unwrap();
+    a.cancel_send("q-restart").await.unwrap();
+    assert_eq!(a.info("q-restart").await.unwrap().unwrap().power_state, PowerState::Running);
+    let last = *counts(&a.console_log("q-restart", None).await.unwrap()).last().unwrap();
+    console_shows(&a, "q-restart", &format!("ecsd-guest: count {}\n", last + 1)).await;
+    // The task engine aborts the destination's wait and prepares it again.
+    p.b.abort_incoming("q-restart").await.unwrap();
+    let to = p.b.prepare_incoming(&spec, kind).await.unwrap();
+    a.send_guest("q-restart", &to, kind).await.unwrap();
+    p.b.finish_incoming(&spec, kind, true).await.unwrap();
+    let last = *counts(&p.b.console_log("q-restart", None).await.unwrap()).last().unwrap();
+    let log = console_shows(p.b.as_ref(), "q-restart", &format!("ecsd-guest: count {}\n", last + 1)).await;
+    let after = counts(&log);
+    assert_eq!(after, (1..=*after.last().unwrap()).collect::<Vec<_>>(), "no restart: {log}");
+    a.destroy("q-restart").await.unwrap();
+    p.b.destroy("q-restart").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qemu_a_paused_guest_moves_live_and_stays_paused() {
+    let Some(p) = pair(false, None) else { return };
+    let spec = contract::spec_from(&p.base, "q-paused");
+    p.a.spawn(&spec).await.unwrap();
+    console_shows(p.a.as_ref(), "q-paused", "ecsd-guest: count 2").await;
+    p.a.pause("q-paused").await.unwrap();
+    let kind = MoveKind::Live { block: true };
+    let to = p.b.prepare_incoming(&spec, kind).await.unwrap();
+    p.a.send_guest("q-paused", &to, kind).await.unwrap();
+    let info = p.b.finish_incoming(&spec, kind, true).await.unwrap();
+    assert_eq!(info.power_state, PowerState::Paused, "as Nova: a paused server arrives paused");
+    p.a.destroy("q-paused").await.unwrap();
+    p.b.unpause("q-paused").await.unwrap();
+    let last = *counts(&p.b.console_log("q-paused", None).await.unwrap()).last().unwrap();
+    let log = console_shows(p.b.as_ref(), "q-paused", &format!("ecsd-guest: count {}\n", last + 1)).await;
+    let after = counts(&log);
+    assert_eq!(after, (1..=*after.last().unwrap()).collect::<Vec<_>>(), "no restart: {log}");
+    p.b.destroy("q-paused").await.unwrap();
 }

@@ -44,8 +44,10 @@ pub struct Params {
 
 impl Params {
     fn kind(&self) -> MoveKind {
-        // ecsd's hosts share no storage: `auto` copies the disks.
-        // TODO(qemu): shared storage, when configured, makes `auto` false.
+        // `auto` is a block move: the QEMU driver copies only the disks the
+        // destination lacks and uses volumes on shared storage in place, so
+        // it is right with or without shared storage. An explicit `false`
+        // is refused by the destination unless all its disks are shared.
         MoveKind::Live { block: self.block_migration.unwrap_or(true) }
     }
 }

@@ -678,7 +678,10 @@ fn mutate(rng: &mut StdRng, body: &mut Value) {
                 Value::Array(a) if !a.is_empty() => a[0].clone(),
                 other => other.clone(),
             };
-            *v = Value::Array(vec![one; 1000]);
+            // Up to a thousand copies, but never past a few megabytes: a
+            // blow-up of a blow-up of a blow-up would fill the fuzzer's memory.
+            let size = serde_json::to_vec(&one).map_or(1, |b| b.len().max(1));
+            *v = Value::Array(vec![one; (3_000_000 / size).clamp(1, 1000)]);
         }
         _ => *at_mut(body, place) = junk_value(rng),
     }

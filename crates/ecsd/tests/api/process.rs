@@ -141,7 +141,8 @@ fn exposed_listener_requires_own_passwords() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("default password"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("default password"), "{stderr}");
 
     // With both passwords given it starts (on loopback here, to stay local)
     // and the defaults no longer work.

@@ -137,7 +137,7 @@ fn exposed_listener_requires_own_passwords() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_ecsd"))
-        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir", data])
+        .args(["serve", "--listen", "0.0.0.0:0", "--vnc-proxy-listen", "off", "--data-dir", data])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -152,7 +152,7 @@ fn exposed_listener_requires_own_passwords() {
     assert!(token(&ecsd.base, "demo", "s3cret-d").is_some());
     drop(ecsd);
     let out = Command::new(env!("CARGO_BIN_EXE_ecsd"))
-        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir", data])
+        .args(["serve", "--listen", "0.0.0.0:0", "--vnc-proxy-listen", "off", "--data-dir", data])
         .env("ECSD_ADMIN_PASSWORD", "s3cret-a")
         .env("ECSD_DEMO_PASSWORD", "s3cret-d")
         .stdout(Stdio::piped())

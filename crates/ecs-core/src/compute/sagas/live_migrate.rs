@@ -166,10 +166,6 @@ impl Params {
             .migration_of_task(&cx.task.id)
             .await?
             .ok_or_else(|| StepError::Fatal("the live migration has no record".into()))?;
-        let from = [MigrationStatus::Preparing, MigrationStatus::Queued, MigrationStatus::Running];
-        if !core.store.migration_set_status(&record.uuid, MigrationStatus::Running, Some(&from)).await? {
-            return Err(StepError::Fatal(CANCELLED.into()));
-        }
         let kind = self.kind();
         let f = &server.flavor;
         let mut progress = MoveProgress {
@@ -179,6 +175,12 @@ impl Params {
             disk_processed: 0,
         };
         core.store.migration_set_progress(&record.uuid, progress).await?;
+        // The totals are recorded before the status turns `running`, so a
+        // running migration never shows null totals.
+        let from = [MigrationStatus::Preparing, MigrationStatus::Queued, MigrationStatus::Running];
+        if !core.store.migration_set_status(&record.uuid, MigrationStatus::Running, Some(&from)).await? {
+            return Err(StepError::Fatal(CANCELLED.into()));
+        }
         let to: IncomingGuest =
             cx.progress.incoming.clone().ok_or_else(|| StepError::Fatal("the destination was not prepared".into()))?;
         let source = host_driver(core, server)?;

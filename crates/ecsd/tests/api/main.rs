@@ -4,6 +4,7 @@
 
 mod agents;
 mod aggregates;
+mod app_credentials;
 mod cluster;
 mod compat;
 mod consoles;

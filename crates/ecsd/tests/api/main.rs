@@ -40,6 +40,7 @@ mod servers;
 mod services;
 mod sweep;
 mod transport;
+mod unknown_paths;
 mod validation;
 mod versions;
 mod volumes;

@@ -658,6 +658,8 @@ impl Identity {
             let kind = Kind::RoleAssignment { user_id: a.user_id.clone(), project_id: a.project_id.clone() };
             Error::not_found(kind, a.role_id.as_str())
         }))?;
+        // As Keystone: the user's application credentials there go too.
+        self.store.application_credential_delete_for(&a.user_id, &a.project_id).await?;
         // Tokens of that user may now carry a role they no longer hold.
         if let Ok(mut cache) = self.cache.lock() {
             cache.retain(|_, (ctx, _)| ctx.user_id != a.user_id);

@@ -127,4 +127,26 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+
+    /// Deletes a user's application credentials on a project (Keystone
+    /// does when a role assignment of theirs there is removed), and revokes
+    /// their tokens; returns how many.
+    pub async fn application_credential_delete_for(&self, user_id: &str, project_id: &str) -> StoreResult<u64> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "UPDATE tokens SET revoked = TRUE WHERE application_credential_id IN \
+             (SELECT id FROM application_credentials WHERE user_id = $1 AND project_id = $2)",
+        )
+        .bind(user_id)
+        .bind(project_id)
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query("DELETE FROM application_credentials WHERE user_id = $1 AND project_id = $2")
+            .bind(user_id)
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
 }

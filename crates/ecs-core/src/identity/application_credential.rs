@@ -154,45 +154,39 @@ impl Identity {
         let project_id = caller.project_id().ok_or(Error::Forbidden(Forbidden::ProjectScope))?.to_string();
         let now = chrono::Utc::now();
         if new.expires_at.is_some_and(|t| t <= now) {
-            return Err(Error::invalid("The 'expires_at' must not be before now."));
+            return Err(Error::invalid(
+                "The 'expires_at' must not be before now. The server could not comply with the request since it is \
+                 either malformed or otherwise incorrect. The client is assumed to be in error.",
+            ));
         }
-        // The roles: a subset of the token's (its holder's roles and those they imply).
+        // The roles: those asked and the roles they imply (Keystone adds
+        // them), each one the creating token carries; by default the token's.
         let roles = match &new.roles {
             None => caller.roles.clone(),
             Some(asked) => {
                 let mut roles: Vec<Role> = Vec::new();
                 for r in asked {
-                    let role = match r {
-                        RoleRef::Id(id) => caller.roles.iter().find(|h| &h.id == id),
-                        RoleRef::Name(name) => caller.roles.iter().find(|h| &h.name == name),
+                    let found = match r {
+                        RoleRef::Id(id) => self.store.role_get(id).await,
+                        RoleRef::Name(name) => self.store.role_get_by_name(name).await,
                     };
-                    let role = match role {
-                        Some(role) => role.clone(),
-                        None => {
-                            let shown = match r {
-                                RoleRef::Id(s) | RoleRef::Name(s) => s.as_str(),
-                            };
-                            // A role that exists but is not held, or none at all.
-                            let exists = match r {
-                                RoleRef::Id(id) => self.store.role_get(id).await,
-                                RoleRef::Name(name) => self.store.role_get_by_name(name).await,
-                            };
-                            return Err(match exists {
-                                Ok(role) => Error::not_found(
-                                    Kind::RoleAssignment {
-                                        user_id: user_id.to_string(),
-                                        project_id: project_id.clone(),
-                                    },
-                                    role.id.as_str(),
-                                ),
-                                Err(StoreError::NotFound) => Error::not_found(Kind::Role, shown),
-                                Err(e) => return Err(e.into()),
-                            });
+                    let role = match found {
+                        Ok(role) => role,
+                        Err(StoreError::NotFound) => {
+                            let (RoleRef::Id(shown) | RoleRef::Name(shown)) = r;
+                            return Err(Error::not_found(Kind::Role, shown.as_str()));
                         }
+                        Err(e) => return Err(e.into()),
                     };
                     if !roles.iter().any(|h| h.id == role.id) {
                         roles.push(role);
                     }
+                }
+                let roles = self.with_implied_roles(roles).await?;
+                if roles.iter().any(|r| !caller.roles.iter().any(|held| held.id == r.id)) {
+                    return Err(Error::invalid(
+                        "Invalid application credential: Cannot create an application credential with unassigned role",
+                    ));
                 }
                 roles
             }

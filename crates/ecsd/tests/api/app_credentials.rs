@@ -150,7 +150,7 @@ async fn application_credential_roles_expiry_and_owners(server: &TestServer) {
     let kp = json!({"keypair": {"name": "k"}});
     assert_eq!(server.send(Method::POST, "/v2.1/os-keypairs", &th, Some(&kp)).await.status, 403);
 
-    // A role the token does not carry, or no such role: 404.
+    // No such role: 404; a role the token does not carry: 400, as Keystone.
     let r = server
         .send(
             Method::POST,
@@ -169,7 +169,29 @@ async fn application_credential_roles_expiry_and_owners(server: &TestServer) {
             Some(&json!({"application_credential": {"name": "x", "roles": [{"name": "admin"}]}})),
         )
         .await;
-    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        r.body["error"]["message"],
+        "Invalid application credential: Cannot create an application credential with unassigned role"
+    );
+    // A role asked brings the roles it implies.
+    let r = server
+        .send(
+            Method::POST,
+            &format!("/identity/v3/users/{}/application_credentials", demo.user_id),
+            &[("x-auth-token", &demo.token)],
+            Some(&json!({"application_credential": {"name": "m", "roles": [{"name": "member"}]}})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let mut names: Vec<&str> = r.body["application_credential"]["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["member", "reader"]);
 
     // Bad bodies: Keystone's 400.
     for bad in [
@@ -217,7 +239,8 @@ async fn application_credential_roles_expiry_and_owners(server: &TestServer) {
     assert_eq!(server.send(Method::GET, "/v2.1/servers", &nh, None).await.status, 401);
     assert_eq!(server.send(Method::GET, "/networking/v2.0/networks", &nh, None).await.status, 401);
 
-    // Deleting the user ends their credentials and the credentials' tokens.
+    // Removing a role assignment of the user on the project deletes their
+    // credentials there (Keystone's callback), and so does deleting the user.
     let user = json!({"user": {"name": "robot", "password": "pw", "default_project_id": server.demo_project_id()}});
     let r = server.send(Method::POST, "/identity/v3/users", &h, Some(&user)).await;
     let robot = r.body["user"]["id"].as_str().unwrap().to_string();
@@ -239,8 +262,33 @@ async fn application_credential_roles_expiry_and_owners(server: &TestServer) {
     let r = auth(server, json!({"id": bot, "secret": "s"})).await;
     let bot_token = r.header("x-subject-token").unwrap().to_string();
     // The admin lists them.
-    let r = server.send(Method::GET, &format!("/identity/v3/users/{robot}/application_credentials"), &h, None).await;
+    let listed = format!("/identity/v3/users/{robot}/application_credentials");
+    let r = server.send(Method::GET, &listed, &h, None).await;
     assert_eq!(r.body["application_credentials"].as_array().unwrap().len(), 1);
+    let reader = server.send(Method::GET, "/identity/v3/roles?name=reader", &h, None).await;
+    let reader = reader.body["roles"][0]["id"].as_str().unwrap().to_string();
+    let second = format!("/identity/v3/projects/{}/users/{robot}/roles/{reader}", server.demo_project_id());
+    assert_eq!(server.send(Method::PUT, &second, &h, None).await.status, 204);
+    assert_eq!(server.send(Method::DELETE, &second, &h, None).await.status, 204);
+    assert_eq!(auth(server, json!({"id": bot, "secret": "s"})).await.status, 401);
+    let r = server.send(Method::GET, "/v2.1/flavors", &[("x-auth-token", &bot_token)], None).await;
+    assert_eq!(r.status, 401);
+    let r = server.send(Method::GET, &listed, &h, None).await;
+    assert_eq!(r.body["application_credentials"], json!([]));
+    // A new one, then the user goes.
+    let robot_session = server.login("robot", "pw", "demo").await;
+    let r = server
+        .send(
+            Method::POST,
+            &listed,
+            &[("x-auth-token", &robot_session.token)],
+            Some(&json!({"application_credential": {"name": "bot", "secret": "s"}})),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let bot = r.body["application_credential"]["id"].clone();
+    let r = auth(server, json!({"id": bot, "secret": "s"})).await;
+    let bot_token = r.header("x-subject-token").unwrap().to_string();
     assert_eq!(server.send(Method::DELETE, &format!("/identity/v3/users/{robot}"), &h, None).await.status, 204);
     assert_eq!(auth(server, json!({"id": bot, "secret": "s"})).await.status, 401);
     let r = server.send(Method::GET, "/v2.1/flavors", &[("x-auth-token", &bot_token)], None).await;

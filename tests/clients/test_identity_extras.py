@@ -59,6 +59,18 @@ def test_cli_application_credentials(cli, tmp_path):
     r = _run(by_id, "application", "credential", "create", f"{name}-child")
     assert r.returncode != 0 and "403" in r.stderr
 
+    # Without --role (the token's roles), with an expiry and access rules.
+    ruled = cli("application", "credential", "create", "--expiration", "2099-01-01T00:00:00", "--access-rules",
+                '[{"service": "compute", "method": "GET", "path": "/v2.1/flavors/**"}]', f"{name}-ruled")
+    assert ruled["Expires At"].startswith("2099-01-01") and "member" in {r["name"] for r in ruled["Roles"]}
+    assert ruled["Access Rules"][0]["path"] == "/v2.1/flavors/**"
+    (tmp_path / "ruled").mkdir()
+    ruled_cloud = _app_cred_cloud(tmp_path / "ruled", {"application_credential_id": ruled["ID"],
+                                                       "application_credential_secret": ruled["Secret"]})
+    assert _run(ruled_cloud, "flavor", "list").returncode == 0
+    assert _run(ruled_cloud, "server", "list").returncode != 0
+    cli("application", "credential", "delete", f"{name}-ruled", parse=False)
+
     cli("application", "credential", "delete", name, parse=False)
     r = _run(by_id, "server", "list")
     assert r.returncode != 0

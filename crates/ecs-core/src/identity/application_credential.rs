@@ -161,8 +161,9 @@ impl Identity {
         }
         // The roles: those asked and the roles they imply (Keystone adds
         // them), each one the creating token carries; by default the token's.
-        let roles = match &new.roles {
-            None => caller.roles.clone(),
+        let roles = match new.roles.as_deref() {
+            // As Keystone, an empty list asks for the token's roles too.
+            None | Some([]) => caller.roles.clone(),
             Some(asked) => {
                 let mut roles: Vec<Role> = Vec::new();
                 for r in asked {

@@ -19,7 +19,11 @@ async fn application_credentials_authenticate_with_their_roles(server: &TestServ
     let h = [("x-auth-token", demo.token.as_str())];
     let base = format!("/identity/v3/users/{}/application_credentials", demo.user_id);
 
-    // Generated secret, shown once; roles default to the token's.
+    // Generated secret, shown once; roles default to the token's (an empty list too).
+    let body = json!({"application_credential": {"name": "empty-roles", "roles": []}});
+    let r = server.send(Method::POST, &base, &h, Some(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(r.body["application_credential"]["roles"].as_array().unwrap().iter().any(|r| r["name"] == "member"));
     let r = server.send(Method::POST, &base, &h, Some(&json!({"application_credential": {"name": "ci"}}))).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let made = &r.body["application_credential"];

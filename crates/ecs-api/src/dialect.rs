@@ -4,6 +4,7 @@
 //! dialect words them in its own error module; this only picks the dialect.
 
 use axum::extract::{FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -22,14 +23,18 @@ pub enum Dialect {
     Keystone,
     Neutron,
     Glance,
+    /// `/volume`: Cinder's faults (Nova's shape, without Nova's headers).
+    Cinder,
+    /// A path under no service's prefix: a plain JSON 404.
+    Unknown,
 }
 
 impl Dialect {
     /// The dialect of a path, as sent or after the Nova project rewrite:
     /// `/v1/…` and `/v1.1/…` are ECS, and so is `cloudservers` under
     /// `/v2[.1][/{project_id}]`; `/v3` and `/identity` Keystone;
-    /// `/networking` Neutron; `/image` Glance; the rest (`/`, `/v2`,
-    /// `/v2.1`, `/v1.0`) Nova.
+    /// `/networking` Neutron; `/image` Glance; `/volume` Cinder; `/`,
+    /// `/v2`, `/v2.1` and `/v1.0` Nova; anything else no service's.
     pub fn of(path: &str) -> Dialect {
         let mut segments = path.split('/').filter(|s| !s.is_empty());
         match segments.next() {
@@ -37,8 +42,10 @@ impl Dialect {
             Some("v3" | "identity") => Dialect::Keystone,
             Some("networking") => Dialect::Neutron,
             Some("image") => Dialect::Glance,
+            Some("volume") => Dialect::Cinder,
             Some("v2" | "v2.1") if segments.by_ref().take(2).any(|s| s == "cloudservers") => Dialect::Ecs,
-            _ => Dialect::Nova,
+            None | Some("v2" | "v2.1" | "v1.0") => Dialect::Nova,
+            Some(_) => Dialect::Unknown,
         }
     }
 
@@ -49,6 +56,8 @@ impl Dialect {
             Dialect::Keystone => KeystoneError::not_found().into_response(),
             Dialect::Neutron => NeutronError::not_found().into_response(),
             Dialect::Glance => GlanceError::not_found().into_response(),
+            Dialect::Cinder => cinder(NovaError::not_found()),
+            Dialect::Unknown => plain(StatusCode::NOT_FOUND, "The resource could not be found."),
         }
     }
 
@@ -60,6 +69,10 @@ impl Dialect {
             Dialect::Keystone => KeystoneError::method_not_allowed().into_response(),
             Dialect::Neutron => NeutronError::method_not_allowed().into_response(),
             Dialect::Glance => GlanceError::method_not_allowed().into_response(),
+            Dialect::Cinder => cinder(NovaError::method_not_allowed()),
+            Dialect::Unknown => {
+                plain(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for the requested URL.")
+            }
         }
     }
 
@@ -70,8 +83,29 @@ impl Dialect {
             Dialect::Keystone => KeystoneError::from(e).into_response(),
             Dialect::Neutron => NeutronError::from(e).into_response(),
             Dialect::Glance => GlanceError::from(e).into_response(),
+            Dialect::Cinder => cinder(NovaError::from(e)),
+            Dialect::Unknown => {
+                let status = NovaError::from(e).into_response().status();
+                plain(status, status.canonical_reason().unwrap_or("Bad Request"))
+            }
         }
     }
+}
+
+/// Cinder's fault body is Nova's (`{"itemNotFound": {"code", "message"}}`,
+/// both from the same WSGI fault wrapper); Nova's microversion headers are
+/// not Cinder's.
+fn cinder(e: NovaError) -> Response {
+    let mut response = e.into_response();
+    for name in ["openstack-api-version", "x-openstack-nova-api-version", "vary"] {
+        response.headers_mut().remove(name);
+    }
+    response
+}
+
+/// A path no service owns: `{"error": {"code": 404, "message": …}}`.
+fn plain(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(serde_json::json!({"error": {"code": status.as_u16(), "message": message}}))).into_response()
 }
 
 /// Decides the dialect once, from the path as sent: the Nova rewrite takes
@@ -137,8 +171,11 @@ mod tests {
             ("/identity", Keystone),
             ("/networking/v2.0/nothing", Neutron),
             ("/image/v2/images", Glance),
-            ("/imagery", Nova),
-            ("/v30", Nova),
+            ("/volume/v3/p/nothing", Cinder),
+            ("/volume", Cinder),
+            ("/imagery", Unknown),
+            ("/v30", Unknown),
+            ("/v2.0/anything", Unknown),
         ];
         for (path, dialect) in cases {
             assert_eq!(Dialect::of(path), dialect, "{path}");

@@ -1,15 +1,13 @@
 //! Every response carries the request's id in `x-openstack-request-id` and
-//! `X-Compute-Request-Id` (as Nova sends both), ECS's also in `X-Request-Id`
-//! (as Huawei's gateway sends it), and every log line of the request
-//! carries it too.
+//! `X-Compute-Request-Id` (as Nova sends both) and in `X-Request-Id` (as
+//! Huawei's gateway sends it), refusals before any route included, and
+//! every log line of the request carries it too.
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
-
-use crate::dialect::Dialect;
 
 /// The id of the request being served (`req-<uuid>`), for handlers that
 /// record it (instance actions, jobs).
@@ -19,7 +17,6 @@ pub struct RequestId(pub String);
 pub async fn tag(mut req: Request, next: Next) -> Response {
     let id = format!("req-{}", uuid::Uuid::new_v4());
     req.extensions_mut().insert(RequestId(id.clone()));
-    let huawei = req.extensions().get::<Dialect>() == Some(&Dialect::Ecs);
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     async move {
         let started = std::time::Instant::now();
@@ -33,9 +30,7 @@ pub async fn tag(mut req: Request, next: Next) -> Response {
         if let Ok(value) = HeaderValue::from_str(&id) {
             let headers = response.headers_mut();
             headers.insert("x-openstack-request-id", value.clone());
-            if huawei {
-                headers.insert("x-request-id", value.clone());
-            }
+            headers.insert("x-request-id", value.clone());
             headers.insert("x-compute-request-id", value);
         }
         response

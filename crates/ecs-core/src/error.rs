@@ -138,6 +138,10 @@ pub enum Kind {
     /// A role the user does not hold on the project (check_grant).
     HeldRole,
     Credential,
+    /// A Keystone application credential of a user.
+    ApplicationCredential,
+    /// An access rule of a user's application credentials.
+    AccessRule,
     Token,
     /// A paging marker that names nothing.
     Marker,
@@ -464,6 +468,8 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         ),
         Kind::HeldRole => write!(f, "Could not find role assignment with role: {id}."),
         Kind::Credential => write!(f, "Could not find credential: {id}."),
+        Kind::ApplicationCredential => write!(f, "Could not find Application Credential: {id}."),
+        Kind::AccessRule => write!(f, "Could not find Access Rule: {id}."),
         Kind::Token => write!(f, "Could not find token."),
         Kind::Marker => write!(f, "marker [{id}] not found"),
         Kind::Migration { server_id } => write!(f, "Migration {id} not found for instance {server_id}"),

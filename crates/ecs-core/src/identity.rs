@@ -21,6 +21,12 @@ use sha2::{Digest, Sha256};
 
 use crate::{CoreConfig, Error, Kind, Result, Unauthorized, policy};
 
+mod application_credential;
+pub use application_credential::{
+    AppCredentialLookup, CreatedAppCredential, NewAccessRule, NewAppCredential, RoleRef, access_rule_path_matches,
+    access_rules_allow,
+};
+
 /// The role implications Keystone's bootstrap creates (`admin` implies
 /// `manager`, which implies `member`, which implies `reader`; `service`
 /// implies nothing). A token carries its holder's roles and every role they
@@ -79,6 +85,12 @@ pub enum Credentials {
     },
     /// Re-scoping: an existing valid token.
     Token(String),
+    /// An application credential and its secret (no scope may be asked:
+    /// the token is scoped to the credential's project).
+    ApplicationCredential {
+        credential: AppCredentialLookup,
+        secret: String,
+    },
 }
 
 /// A user to create, as a Keystone body describes it: well-typed, not yet
@@ -207,6 +219,7 @@ impl Identity {
 
     /// `POST /v3/auth/tokens`.
     pub async fn authenticate(&self, credentials: Credentials, scope: Scope) -> Result<IssuedToken> {
+        let mut app_credential = None;
         let (user, methods) = match credentials {
             Credentials::Password { user, password } => {
                 let user = self.find_user(&user).await?;
@@ -222,9 +235,29 @@ impl Identity {
             }
             Credentials::Token(secret) => {
                 let ctx = self.validate(&secret).await?;
+                // Re-scoping would shed the credential's limits.
+                if ctx.application_credential.is_some() {
+                    return Err(policy::forbidden(
+                        "Using an application credential token to create another token. Create a new token with \
+                         the application credential instead",
+                    ));
+                }
                 let user = self.find_user(&UserRef::Id(ctx.user_id)).await?;
                 (user, vec!["token".to_string()])
             }
+            Credentials::ApplicationCredential { credential, secret } => {
+                // Keystone: "Application credentials cannot request a scope."
+                if !matches!(scope, Scope::Default) {
+                    return Err(unauthorized());
+                }
+                let (credential, user) = self.application_credential_check(&credential, secret).await?;
+                app_credential = Some(credential);
+                (user, vec!["application_credential".to_string()])
+            }
+        };
+        let scope = match &app_credential {
+            Some(c) => Scope::Project(ProjectRef::Id(c.project_id.clone())),
+            None => scope,
         };
 
         let project = match scope {
@@ -248,6 +281,11 @@ impl Identity {
         rand::rngs::OsRng.fill_bytes(&mut raw);
         let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
         let now = chrono::Utc::now();
+        // A token lasts no longer than the credential it was issued for.
+        let expires_at = match app_credential.as_ref().and_then(|c| c.expires_at) {
+            Some(end) => end.min(now + self.config.token_ttl),
+            None => now + self.config.token_ttl,
+        };
         let record = TokenRecord {
             id_hash: token_hash(&secret),
             user_id: user.id.clone(),
@@ -255,8 +293,9 @@ impl Identity {
             methods,
             audit_id: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw[..16]),
             issued_at: now,
-            expires_at: now + self.config.token_ttl,
+            expires_at,
             revoked: false,
+            application_credential_id: app_credential.map(|c| c.id),
         };
         self.store.token_insert(&record).await?;
         let context = self.context_for(&record, &user).await?;
@@ -285,6 +324,7 @@ impl Identity {
     }
 
     async fn context_for(&self, record: &TokenRecord, user: &User) -> Result<AuthContext> {
+        let mut app_credential = None;
         let (project, roles) = match &record.project_id {
             Some(pid) => {
                 let project = match self.store.project_get(pid).await {
@@ -297,7 +337,13 @@ impl Identity {
                 if roles.is_empty() {
                     return Err(unauthorized());
                 }
-                (Some(project), self.with_implied_roles(roles).await?)
+                let mut roles = self.with_implied_roles(roles).await?;
+                if let Some(id) = &record.application_credential_id {
+                    let (reference, delegated) = self.application_credential_scope(id, roles).await?;
+                    app_credential = Some(reference);
+                    roles = delegated;
+                }
+                (Some(project), roles)
             }
             None => (None, Vec::new()),
         };
@@ -311,6 +357,7 @@ impl Identity {
             audit_id: record.audit_id.clone(),
             issued_at: record.issued_at,
             expires_at: record.expires_at,
+            application_credential: app_credential,
         })
     }
 
@@ -436,7 +483,12 @@ impl Identity {
 
     pub async fn project_delete(&self, caller: &AuthContext, id: &str) -> Result<()> {
         policy::require_admin(caller, "identity:delete_project")?;
-        self.store.project_delete(id).await.map_err(Error::not_found_or(|| Error::not_found(Kind::Project, id)))
+        self.store.project_delete(id).await.map_err(Error::not_found_or(|| Error::not_found(Kind::Project, id)))?;
+        // Its tokens (those of its application credentials too) end with it.
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.retain(|_, (ctx, _)| ctx.project_id() != Some(id));
+        }
+        Ok(())
     }
 
     pub async fn user_list(&self, caller: &AuthContext) -> Result<Vec<User>> {
@@ -606,6 +658,8 @@ impl Identity {
             let kind = Kind::RoleAssignment { user_id: a.user_id.clone(), project_id: a.project_id.clone() };
             Error::not_found(kind, a.role_id.as_str())
         }))?;
+        // As Keystone: the user's application credentials there go too.
+        self.store.application_credential_delete_for(&a.user_id, &a.project_id).await?;
         // Tokens of that user may now carry a role they no longer hold.
         if let Ok(mut cache) = self.cache.lock() {
             cache.retain(|_, (ctx, _)| ctx.user_id != a.user_id);

@@ -64,6 +64,7 @@ mod tests {
             audit_id: "a".into(),
             issued_at: chrono::Utc::now(),
             expires_at: chrono::Utc::now(),
+            application_credential: None,
         }
     }
 

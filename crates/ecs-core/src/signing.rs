@@ -329,6 +329,7 @@ impl Core {
             audit_id: auth.signature[..22.min(auth.signature.len())].to_string(),
             issued_at: date,
             expires_at: date + MAX_SKEW,
+            application_credential: None,
         })
     }
 }

@@ -9,6 +9,7 @@
 //! and return `ecs-types` records, and never see HTTP.
 
 mod aggregate;
+mod application_credential;
 mod client_token;
 mod console;
 mod credential;

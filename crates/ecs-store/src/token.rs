@@ -8,8 +8,8 @@ use crate::{Store, StoreResult, time};
 impl Store {
     pub async fn token_insert(&self, t: &TokenRecord) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO tokens (id_hash, user_id, project_id, methods, audit_id, issued_at, expires_at, revoked) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO tokens (id_hash, user_id, project_id, methods, audit_id, issued_at, expires_at, revoked, \
+             application_credential_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&t.id_hash)
         .bind(&t.user_id)
@@ -19,6 +19,7 @@ impl Store {
         .bind(time::to_db(t.issued_at))
         .bind(time::to_db(t.expires_at))
         .bind(t.revoked)
+        .bind(&t.application_credential_id)
         .execute(&self.write)
         .await?;
         Ok(())
@@ -26,8 +27,8 @@ impl Store {
 
     pub async fn token_get(&self, id_hash: &str) -> StoreResult<TokenRecord> {
         let row = sqlx::query(
-            "SELECT id_hash, user_id, project_id, methods, audit_id, issued_at, expires_at, revoked \
-             FROM tokens WHERE id_hash = $1",
+            "SELECT id_hash, user_id, project_id, methods, audit_id, issued_at, expires_at, revoked, \
+             application_credential_id FROM tokens WHERE id_hash = $1",
         )
         .bind(id_hash)
         .fetch_one(&self.read)
@@ -42,6 +43,7 @@ impl Store {
             issued_at: time::from_db(row.try_get("issued_at")?)?,
             expires_at: time::from_db(row.try_get("expires_at")?)?,
             revoked: crate::flag(&row, "revoked")?,
+            application_credential_id: row.try_get("application_credential_id")?,
         })
     }
 

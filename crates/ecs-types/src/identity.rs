@@ -71,6 +71,8 @@ pub struct TokenRecord {
     pub issued_at: Timestamp,
     pub expires_at: Timestamp,
     pub revoked: bool,
+    /// The application credential the token was issued for, if any.
+    pub application_credential_id: Option<String>,
 }
 
 /// Who is calling: the result of validating a token. Every core operation
@@ -87,6 +89,49 @@ pub struct AuthContext {
     pub audit_id: String,
     pub issued_at: Timestamp,
     pub expires_at: Timestamp,
+    /// Set when the caller authenticated with an application credential.
+    pub application_credential: Option<AppCredentialRef>,
+}
+
+/// What a token issued for an application credential carries of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppCredentialRef {
+    pub id: String,
+    pub name: String,
+    /// A restricted credential (the default) may not make application
+    /// credentials or trusts.
+    pub unrestricted: bool,
+    pub access_rules: Vec<AccessRule>,
+}
+
+/// One rule of an application credential's `access_rules`: the calls it
+/// may make (Keystone's `service`, `method`, `path`, the path a glob where
+/// `*` is one segment and `**` any number).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRule {
+    pub id: String,
+    pub service: String,
+    pub method: String,
+    pub path: String,
+}
+
+/// A Keystone application credential: a secret (stored as an argon2 hash)
+/// standing for its user, in one project, with some of their roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationCredential {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub user_id: String,
+    pub project_id: String,
+    /// PHC string; never leaves the core.
+    pub secret_hash: String,
+    pub expires_at: Option<Timestamp>,
+    pub unrestricted: bool,
+    /// Ids of the roles delegated.
+    pub role_ids: Vec<String>,
+    pub access_rules: Vec<AccessRule>,
+    pub created_at: Timestamp,
 }
 
 impl AuthContext {

@@ -17,7 +17,10 @@ pub use compute::{
     ServerGroup, Subnet,
 };
 pub use id::{FloatingIpId, ImageId, NetworkId, PortId, SubnetId, VolumeId};
-pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenRecord, User};
+pub use identity::{
+    AccessRule, AppCredentialRef, ApplicationCredential, AuthContext, Domain, Project, Role, RoleAssignment,
+    TokenRecord, User,
+};
 
 /// A point in time, always UTC. Stored as microseconds since the epoch.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

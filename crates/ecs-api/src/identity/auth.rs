@@ -41,8 +41,39 @@ impl Caller {
             .filter(|t| !t.is_empty())
             .ok_or_else(KeystoneError::unauthorized)?;
         let ctx = state.core.identity.validate(token).await.map_err(KeystoneError::from)?;
+        if let Some(credential) = &ctx.application_credential
+            && !allowed_by_access_rules(
+                &credential.access_rules,
+                parts.method.as_str(),
+                // The path as routed, before any nested router took its prefix.
+                parts.extensions.get::<axum::extract::OriginalUri>().map_or(parts.uri.path(), |o| o.0.path()),
+            )
+        {
+            // keystonemiddleware: a call outside the rules is an invalid token.
+            return Err(KeystoneError::unauthorized());
+        }
         Ok(Caller(ctx))
     }
+}
+
+/// An application credential's access rules, as keystonemiddleware
+/// checks them in front of each service: the service type by the path's
+/// prefix, the path as the service sees it. Keystone's own API is not
+/// limited by them.
+fn allowed_by_access_rules(rules: &[ecs_types::AccessRule], method: &str, path: &str) -> bool {
+    if rules.is_empty() || path.starts_with("/identity") || path.starts_with("/v3") {
+        return true;
+    }
+    let (services, rest): (&[&str], &str) = if let Some(rest) = path.strip_prefix("/image") {
+        (&["image"], rest)
+    } else if let Some(rest) = path.strip_prefix("/networking") {
+        (&["network"], rest)
+    } else if let Some(rest) = path.strip_prefix("/volume") {
+        (&["block-storage", "volumev3", "volume"], rest)
+    } else {
+        (&["compute"], path)
+    };
+    services.iter().any(|service| ecs_core::identity::access_rules_allow(rules, service, method, rest))
 }
 
 impl FromRequestParts<AppState> for Caller {

@@ -43,6 +43,11 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/projects", get(user_projects))
         .route("/users/{id}/credentials/OS-EC2", get(list_ec2_credentials).post(create_ec2_credential))
         .route("/users/{id}/credentials/OS-EC2/{access}", get(show_ec2_credential).delete(delete_ec2_credential))
+        .route("/users/{id}/application_credentials", get(list_app_credentials).post(create_app_credential))
+        .route(
+            "/users/{id}/application_credentials/{credential}",
+            get(show_app_credential).delete(delete_app_credential),
+        )
         .route("/roles", get(list_roles).post(create_role))
         .route("/roles/{id}", get(show_role).patch(update_role).delete(delete_role))
         .route("/role_assignments", get(list_role_assignments))
@@ -473,5 +478,62 @@ async fn delete_ec2_credential(
     Path((user_id, access)): Path<(String, String)>,
 ) -> Result<StatusCode> {
     state.core.credential_delete(&caller, &user_id, &access).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// --- application credentials --------------------------------------------------
+
+async fn create_app_credential(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    Path(user_id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Response> {
+    let body = read_json(&headers, body).await?;
+    let new = validate::app_credential_create(&body)?;
+    let made = state.core.identity.application_credential_create(&caller, &user_id, new).await?;
+    let view = views::application_credential(&base, &made.credential, &made.roles, Some(&made.secret));
+    Ok((StatusCode::CREATED, Json(json!({"application_credential": view}))).into_response())
+}
+
+async fn list_app_credentials(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    Path(user_id): Path<String>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Value>> {
+    let name = query.get("name").map(String::as_str);
+    let credentials = state.core.identity.application_credential_list(&caller, &user_id, name).await?;
+    let mut out = Vec::with_capacity(credentials.len());
+    for c in &credentials {
+        let roles = state.core.identity.application_credential_roles(c).await?;
+        out.push(views::application_credential(&base, c, &roles, None));
+    }
+    Ok(Json(json!({
+        "application_credentials": out,
+        "links": views::collection(&base, &format!("users/{user_id}/application_credentials")),
+    })))
+}
+
+async fn show_app_credential(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    Path((user_id, id)): Path<(String, String)>,
+) -> Result<Json<Value>> {
+    let c = state.core.identity.application_credential_get(&caller, &user_id, &id).await?;
+    let roles = state.core.identity.application_credential_roles(&c).await?;
+    Ok(Json(json!({"application_credential": views::application_credential(&base, &c, &roles, None)})))
+}
+
+async fn delete_app_credential(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((user_id, id)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    state.core.identity.application_credential_delete(&caller, &user_id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

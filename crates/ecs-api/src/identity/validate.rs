@@ -9,6 +9,7 @@
 //! one) says `Invalid input for field 'identity/methods': 0 is not of type
 //! 'array'`, its path relative to `auth`.
 
+use ecs_core::identity::{AppCredentialLookup, NewAccessRule, NewAppCredential, RoleRef};
 use ecs_core::identity::{Credentials, DomainRef, ProjectRef, Scope, UserRef};
 use ecs_core::identity::{NewProject, NewUser, RoleChanges};
 use serde_json::{Map, Value};
@@ -319,6 +320,10 @@ fn credentials(identity: &Node<'_>, methods: &[&str]) -> Result<Credentials> {
     }
     let password = identity.get("password").map(|p| password_user(&p)).transpose()?;
     let token = identity.get("token").map(|t| token_id(&t)).transpose()?;
+    if methods.contains(&"application_credential") {
+        let node = identity.get("application_credential").expect("checked present above");
+        return app_credential_auth(&node);
+    }
     if methods.contains(&"password") {
         let (user, password) = password.flatten().ok_or_else(|| expecting("user", "password"))?;
         // Keystone's password plugin: no password is a failed login.
@@ -351,6 +356,124 @@ fn password_user<'a>(password: &Node<'a>) -> Result<Option<(UserRef, Option<&'a 
         (None, None) => return Err(user.error("id or name must be present.")),
     };
     Ok(Some((user_ref, secret)))
+}
+
+/// `identity.application_credential`: an id, or a name and its user;
+/// and the secret.
+fn app_credential_auth(node: &Node<'_>) -> Result<Credentials> {
+    node.object()?;
+    let id = node.optional_non_null("id", Node::string)?;
+    let name = node.optional_non_null("name", Node::string)?;
+    let secret = node.optional_non_null("secret", Node::string)?;
+    let user = match node.get("user") {
+        None => None,
+        Some(user) => {
+            user.object()?;
+            let id = user.optional_non_null("id", Node::string)?;
+            let name = user.optional_non_null("name", Node::string)?;
+            let domain = user.get("domain").map(|d| domain_ref(&d)).transpose()?;
+            Some(match (id, name) {
+                (Some(id), _) => UserRef::Id(id.into()),
+                (None, Some(name)) => {
+                    UserRef::Name { name: name.into(), domain: domain.ok_or_else(|| expecting("domain", "user"))? }
+                }
+                (None, None) => return Err(user.error("id or name must be present.")),
+            })
+        }
+    };
+    let credential = match (id, name, user) {
+        (Some(id), _, _) => AppCredentialLookup::Id(id.into()),
+        (None, Some(name), Some(user)) => AppCredentialLookup::Name { name: name.into(), user },
+        _ => return Err(expecting("id or name and user", "application credential")),
+    };
+    let secret = secret.ok_or_else(|| expecting("secret", "application credential"))?;
+    Ok(Credentials::ApplicationCredential { credential, secret: secret.into() })
+}
+
+/// `POST /v3/users/{id}/application_credentials`
+/// (`application_credential_create`).
+pub fn app_credential_create(body: &Value) -> Result<NewAppCredential> {
+    let root = Node::root(body, Wording::Resource);
+    root.object()?;
+    let cred = root.required("application_credential")?;
+    cred.object()?;
+    let name = cred.required("name")?.name(255)?;
+    let description = cred.optional("description", |n| n.string_len(0, 255))?;
+    let secret = cred.optional("secret", |n| n.string_len(1, 4096))?;
+    let expires_at = cred.optional("expires_at", timestamp)?;
+    let unrestricted = cred.optional("unrestricted", Node::boolean)?.unwrap_or(false);
+    let roles = cred.optional("roles", |roles| {
+        roles
+            .items()?
+            .iter()
+            .map(|role| {
+                role.object()?;
+                let id = role.optional_non_null("id", Node::id_string)?;
+                let name = role.optional_non_null("name", |n| n.name(255))?;
+                role.optional("domain_id", Node::string)?;
+                match (id, name) {
+                    (Some(id), _) => Ok(RoleRef::Id(id.into())),
+                    (None, Some(name)) => Ok(RoleRef::Name(name.into())),
+                    (None, None) => Err(role.error("id or name must be present.")),
+                }
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let access_rules = cred
+        .optional("access_rules", |rules| {
+            rules
+                .items()?
+                .iter()
+                .map(|rule| {
+                    rule.object_of(&["id", "service", "method", "path"])?;
+                    let method = rule.optional_non_null("method", Node::string)?;
+                    if let Some(m) = method
+                        && !["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"].contains(&m)
+                    {
+                        let node = rule.get("method").expect("present");
+                        return Err(node.error(format!(
+                            "{} is not one of ['POST', 'GET', 'HEAD', 'PATCH', 'PUT', 'DELETE']",
+                            repr(node.value)
+                        )));
+                    }
+                    Ok(NewAccessRule {
+                        id: rule.optional_non_null("id", Node::id_string)?.map(String::from),
+                        service: rule.optional_non_null("service", |n| n.string_len(1, 64))?.map(String::from),
+                        method: method.map(String::from),
+                        path: rule.optional_non_null("path", |n| n.string_len(1, 225))?.map(String::from),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })?
+        .unwrap_or_default();
+    Ok(NewAppCredential {
+        name: name.into(),
+        description: description.map(String::from),
+        secret: secret.map(String::from),
+        expires_at,
+        roles,
+        unrestricted,
+        access_rules,
+    })
+}
+
+/// An ISO 8601 time, UTC unless it says otherwise (Keystone's
+/// `parse_expiration_date`).
+fn timestamp(node: &Node<'_>) -> Result<chrono::DateTime<chrono::Utc>> {
+    let s = node.string()?;
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let bare = s.trim_end_matches('Z');
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(bare, format) {
+            return Ok(t.and_utc());
+        }
+    }
+    Err(KeystoneError::bad_request(
+        "Timestamp not in expected format. The server could not comply with the request since it is either \
+         malformed or otherwise incorrect. The client is assumed to be in error.",
+    ))
 }
 
 fn token_id<'a>(token: &Node<'a>) -> Result<&'a str> {

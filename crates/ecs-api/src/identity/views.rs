@@ -1,6 +1,6 @@
 //! Keystone v3 JSON shapes.
 
-use ecs_types::{AuthContext, Domain, Project, Role, User};
+use ecs_types::{AccessRule, ApplicationCredential, AuthContext, Domain, Project, Role, User};
 use serde_json::{Value, json};
 
 use crate::BaseUrl;
@@ -105,6 +105,9 @@ pub fn token(base: &BaseUrl, region: &str, ctx: &AuthContext, with_catalog: bool
         "expires_at": time(ctx.expires_at),
         "issued_at": time(ctx.issued_at),
     });
+    if let Some(c) = &ctx.application_credential {
+        token["application_credential"] = json!({"id": c.id, "name": c.name, "restricted": !c.unrestricted, "access_rules": access_rules(&c.access_rules)});
+    }
     if let Some(p) = &ctx.project {
         token["project"] = json!({"domain": domain(&Domain::default_domain()), "id": p.id, "name": p.name});
         token["is_domain"] = json!(false);
@@ -114,4 +117,28 @@ pub fn token(base: &BaseUrl, region: &str, ctx: &AuthContext, with_catalog: bool
         }
     }
     json!({"token": token})
+}
+
+pub fn access_rules(rules: &[AccessRule]) -> Value {
+    rules.iter().map(|r| json!({"id": r.id, "service": r.service, "method": r.method, "path": r.path})).collect()
+}
+
+/// An application credential; its secret only when just made.
+pub fn application_credential(
+    base: &BaseUrl,
+    c: &ApplicationCredential,
+    roles: &[Role],
+    secret: Option<&str>,
+) -> Value {
+    let mut v = json!({
+        "id": c.id, "name": c.name, "description": c.description, "user_id": c.user_id, "project_id": c.project_id,
+        "roles": roles.iter().map(|r| json!({"id": r.id, "name": r.name, "domain_id": null})).collect::<Vec<_>>(),
+        "expires_at": c.expires_at.map(time), "unrestricted": c.unrestricted, "system": null,
+        "access_rules": access_rules(&c.access_rules),
+        "links": {"self": base.join(&format!("identity/v3/users/{}/application_credentials/{}", c.user_id, c.id))},
+    });
+    if let Some(secret) = secret {
+        v["secret"] = json!(secret);
+    }
+    v
 }

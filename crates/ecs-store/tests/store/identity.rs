@@ -72,6 +72,7 @@ async fn tokens(store: Store) {
         issued_at: now,
         expires_at: now + chrono::Duration::hours(24),
         revoked: false,
+        application_credential_id: None,
     };
     let stale = TokenRecord { id_hash: "h2".into(), expires_at: now - chrono::Duration::seconds(1), ..live.clone() };
     store.token_insert(&live).await.unwrap();

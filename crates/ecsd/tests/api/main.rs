@@ -4,6 +4,7 @@
 
 mod agents;
 mod aggregates;
+mod app_credentials;
 mod cluster;
 mod compat;
 mod consoles;
@@ -39,6 +40,7 @@ mod servers;
 mod services;
 mod sweep;
 mod transport;
+mod unknown_paths;
 mod validation;
 mod versions;
 mod volumes;

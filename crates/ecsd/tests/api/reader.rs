@@ -546,6 +546,18 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
             format!("/identity/v3/users/{}/credentials/OS-EC2/{}", w.viewer, w.access),
             None,
         ),
+        keystone(
+            M::POST,
+            "/users/{id}/application_credentials",
+            format!("/identity/v3/users/{}/application_credentials", w.viewer),
+            Some(json!({"application_credential": {"name": "reader-made"}})),
+        ),
+        keystone(
+            M::DELETE,
+            "/users/{id}/application_credentials/{credential}",
+            format!("/identity/v3/users/{}/application_credentials/none-such", w.viewer),
+            None,
+        ),
     ]);
     out
 }

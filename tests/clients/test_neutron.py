@@ -79,9 +79,11 @@ def test_cli_router_floating_ip_and_updates(cli):
 
 
 def test_cli_quota_show(cli):
-    quota = cli("quota", "show", "--network")
+    quota = cli("quota", "show")
     by_name = {q["Resource"]: q["Limit"] for q in quota} if isinstance(quota, list) else quota
     assert by_name.get("routers", by_name.get("router")) == 10, quota
+    usage = cli("quota", "show", "--usage", "--network")
+    assert usage, usage
 
 
 def test_cli_admin_sets_router_external(cli):

@@ -184,6 +184,7 @@ pub fn router() -> Router<AppState> {
         .route("/networking/v2.0/quotas/{id}", get(quotas::show).put(quotas::update).delete(quotas::reset))
         .route("/networking/v2.0/quotas/{id}/default", get(quotas::defaults))
         .route("/networking/v2.0/quotas/{id}/details.json", get(quotas::details))
+        .route("/networking/v2.0/quotas/{id}/details", get(quotas::details))
 }
 
 async fn versions(base: BaseUrl) -> Json<Value> {

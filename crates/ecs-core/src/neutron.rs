@@ -709,9 +709,6 @@ impl Core {
             self.gateway_network(ctx, g).await?;
         }
         let limit = self.neutron_quota_limit(&project, "router").await?;
-        if limit >= 0 && self.store.router_list(Some(&project)).await?.len() as i64 >= limit {
-            return Err(over_quota("router"));
-        }
         let router = Router {
             id: uuid::Uuid::new_v4().to_string(),
             project_id: project,
@@ -722,7 +719,9 @@ impl Core {
             created_at: chrono::Utc::now(),
             interfaces: Vec::new(),
         };
-        self.store.router_create(&router).await?;
+        if !self.store.router_create(&router, limit).await? {
+            return Err(over_quota("router"));
+        }
         Ok(router)
     }
 

@@ -220,7 +220,25 @@ impl Store {
         self.router_list(None).await?.into_iter().find(|r| r.id == id).ok_or(StoreError::NotFound)
     }
 
-    pub async fn router_create(&self, r: &Router) -> StoreResult<()> {
+    /// Creates a router unless the project holds `limit` already (-1: no
+    /// limit), counted in the same transaction with the project locked.
+    /// False when refused.
+    pub async fn router_create(&self, r: &Router, limit: i64) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await?;
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query("SELECT id FROM projects WHERE id = $1 FOR UPDATE")
+                .bind(&r.project_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
+        let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM routers WHERE project_id = $1")
+            .bind(&r.project_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if limit >= 0 && held >= limit {
+            return Ok(false);
+        }
         sqlx::query(
             "INSERT INTO routers (id, project_id, name, description, admin_state_up, gateway_network_id, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -232,9 +250,10 @@ impl Store {
         .bind(r.admin_state_up)
         .bind(&r.gateway_network_id)
         .bind(time::to_db(r.created_at))
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Sets a router's name, description, admin state and gateway.

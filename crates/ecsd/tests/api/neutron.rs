@@ -567,3 +567,32 @@ async fn updates_extensions_and_quotas(server: &TestServer) {
     ok(&call(&demo, Method::POST, "/routers", Some(json!({"router": {"name": "two"}}))).await, 201);
 }
 both!(updates_extensions_and_quotas);
+
+async fn router_quota_is_exact_under_concurrency(server: &TestServer) {
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let project = demo.project_id.clone();
+    let r = call(&admin, Method::PUT, &format!("/quotas/{project}"), Some(json!({"quota": {"router": 3}}))).await;
+    ok(&r, 200);
+    let replies = futures::future::join_all(
+        (0..8).map(|i| call(&demo, Method::POST, "/routers", Some(json!({"router": {"name": format!("r{i}")}})))),
+    )
+    .await;
+    assert_eq!(replies.iter().filter(|r| r.status == 201).count(), 3);
+    for r in replies.iter().filter(|r| r.status != 201) {
+        fault(r, 409, "OverQuota");
+    }
+    // Floating IPs too, counted in the allocation's transaction.
+    let r = call(&admin, Method::PUT, &format!("/quotas/{project}"), Some(json!({"quota": {"floatingip": 4}}))).await;
+    ok(&r, 200);
+    let nets = ok(&call(&demo, Method::GET, "/networks?router:external=true", None).await, 200);
+    let public = id(&nets["networks"][0]);
+    let body = json!({"floatingip": {"floating_network_id": public}});
+    let replies =
+        futures::future::join_all((0..10).map(|_| call(&demo, Method::POST, "/floatingips", Some(body.clone())))).await;
+    assert_eq!(replies.iter().filter(|r| r.status == 201).count(), 4);
+    for r in replies.iter().filter(|r| r.status != 201) {
+        fault(r, 409, "OverQuota");
+    }
+}
+both!(router_quota_is_exact_under_concurrency);

@@ -153,6 +153,19 @@ pub enum Kind {
     LiveMigration {
         server_id: String,
     },
+    /// A Neutron router.
+    Router,
+    /// A router interface named by port (or by subnet) this router lacks.
+    RouterInterface {
+        router_id: String,
+        by_subnet: bool,
+    },
+    /// No router joins external network `id` to the port's subnet
+    /// (Neutron's `ExternalGatewayForFloatingIPNotFound`).
+    ExternalGateway {
+        subnet_id: String,
+        port_id: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,6 +319,12 @@ pub enum Invalid {
     NotAProject {
         id: String,
     },
+    /// A rule of the network service, by its Neutron fault name (the
+    /// other dialects word it as bad input).
+    Neutron {
+        fault: &'static str,
+        message: String,
+    },
     Other(String),
 }
 
@@ -329,6 +348,12 @@ pub enum Conflict {
     HostUnavailable,
     /// A compute service still has servers (os-services delete).
     HostHasServers,
+    /// A clash the network service names (`SecurityGroupRuleExists`,
+    /// `RouterInUse`, …), by its Neutron fault name.
+    Neutron {
+        fault: &'static str,
+        message: String,
+    },
     Other(String),
 }
 
@@ -472,6 +497,18 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::AccessRule => write!(f, "Could not find Access Rule: {id}."),
         Kind::Token => write!(f, "Could not find token."),
         Kind::Marker => write!(f, "marker [{id}] not found"),
+        Kind::Router => write!(f, "Router {id} could not be found"),
+        Kind::RouterInterface { router_id, by_subnet: true } => {
+            write!(f, "Router {router_id} has no interface on subnet {id}")
+        }
+        Kind::RouterInterface { router_id, by_subnet: false } => {
+            write!(f, "Router {router_id} does not have an interface with id {id}")
+        }
+        Kind::ExternalGateway { subnet_id, port_id } => write!(
+            f,
+            "External network {id} is not reachable from subnet {subnet_id}.  Therefore, cannot associate Port \
+             {port_id} with a Floating IP."
+        ),
         Kind::Migration { server_id } => write!(f, "Migration {id} not found for instance {server_id}"),
         Kind::LiveMigration { server_id } => {
             write!(f, "In-progress live migration {id} is not found for server {server_id}.")
@@ -566,6 +603,7 @@ impl fmt::Display for Error {
                     f.write_str("Cold migration from a dedicated host to the same dedicated host is not supported.")
                 }
                 Invalid::NotAProject { id } => write!(f, "Project ID {id} is not a valid project."),
+                Invalid::Neutron { message, .. } => f.write_str(message),
                 Invalid::Other(m) => f.write_str(m),
             },
             Error::Conflict(c) => match c {
@@ -584,6 +622,7 @@ impl fmt::Display for Error {
                 Conflict::HostHasServers => f.write_str(
                     "Unable to delete compute service that is hosting instances. Migrate or delete the instances first.",
                 ),
+                Conflict::Neutron { message, .. } => f.write_str(message),
                 Conflict::Other(m) => f.write_str(m),
             },
             Error::Forbidden(x) => match x {

@@ -17,6 +17,7 @@ pub mod image;
 pub mod job;
 pub mod keypair;
 pub mod network;
+pub mod neutron;
 pub mod policy;
 pub mod port;
 pub mod quota;

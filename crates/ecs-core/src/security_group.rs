@@ -125,7 +125,7 @@ impl Core {
     pub async fn security_group_rule_create(&self, ctx: &AuthContext, req: RuleRequest) -> Result<SecurityGroupRule> {
         policy::authorize_write(ctx, "os_compute_api:os-security-groups:rule:create")?;
         let parent = self.security_group(ctx, &req.parent_group_id).await?;
-        if parent.rules.len() >= RULES_QUOTA {
+        if parent.rules.iter().filter(|r| r.direction == "ingress").count() >= RULES_QUOTA {
             return Err(Error::quota(Resource::SecurityGroupRules, 1, 0, RULES_QUOTA as i64));
         }
         let protocol = req.ip_protocol.as_deref().map(str::to_lowercase);
@@ -171,14 +171,17 @@ impl Core {
             protocol,
             from_port: from,
             to_port: to,
+            ethertype: if cidr.as_deref().is_some_and(|c| c.contains(':')) { "IPv6" } else { "IPv4" }.to_string(),
+            direction: "ingress".to_string(),
             cidr,
             remote_group_id: remote,
         };
         let network =
             |cidr: &Option<String>| cidr.as_deref().and_then(|c| c.parse::<ipnet::IpNet>().ok()).map(|n| n.trunc());
         let same = |r: &SecurityGroupRule| {
-            (&r.protocol, r.from_port, r.to_port, network(&r.cidr), &r.remote_group_id)
-                == (&rule.protocol, rule.from_port, rule.to_port, network(&rule.cidr), &rule.remote_group_id)
+            (&r.direction, &r.ethertype) == (&rule.direction, &rule.ethertype)
+                && (&r.protocol, r.from_port, r.to_port, network(&r.cidr), &r.remote_group_id)
+                    == (&rule.protocol, rule.from_port, rule.to_port, network(&rule.cidr), &rule.remote_group_id)
         };
         if parent.rules.iter().any(same) {
             return Err(Error::invalid(format!("This rule already exists in group {}", parent.id)));

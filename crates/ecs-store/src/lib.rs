@@ -21,6 +21,7 @@ mod identity;
 mod keypair;
 mod migration;
 mod network;
+mod neutron;
 mod port;
 mod quota;
 mod security_group;
@@ -46,6 +47,7 @@ pub use floating_ip::FloatingRefusal;
 pub use host::{Claim, HostAgent, HostRegistration};
 pub use keypair::{KeypairCreate, KeypairInsertRefusal};
 pub use migration::{MigrationListQuery, MoveProgress, NewMigration};
+pub use neutron::RouterRefusal;
 pub use port::PortRefusal;
 pub use security_group::GroupRefusal;
 pub use server::{

@@ -124,20 +124,20 @@ async fn choose_address(
 }
 
 /// What a new port is.
-struct NewPort<'a> {
-    id: String,
-    project_id: &'a str,
-    network_id: &'a str,
-    subnet_id: Option<&'a str>,
-    fixed_ip: Option<&'a str>,
-    name: &'a str,
-    server_id: Option<&'a str>,
-    nic_index: i64,
-    preserve_on_delete: bool,
+pub(crate) struct NewPort<'a> {
+    pub(crate) id: String,
+    pub(crate) project_id: &'a str,
+    pub(crate) network_id: &'a str,
+    pub(crate) subnet_id: Option<&'a str>,
+    pub(crate) fixed_ip: Option<&'a str>,
+    pub(crate) name: &'a str,
+    pub(crate) server_id: Option<&'a str>,
+    pub(crate) nic_index: i64,
+    pub(crate) preserve_on_delete: bool,
 }
 
 /// Allocates an address and inserts the port in `tx`.
-async fn insert_port(
+pub(crate) async fn insert_port(
     tx: &mut Transaction<'_, Any>,
     backend: Backend,
     p: NewPort<'_>,

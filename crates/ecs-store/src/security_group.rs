@@ -15,10 +15,12 @@ fn rule_from_row(row: &AnyRow) -> StoreResult<SecurityGroupRule> {
         to_port: row.try_get("to_port")?,
         cidr: row.try_get("cidr")?,
         remote_group_id: row.try_get("remote_group_id")?,
+        direction: row.try_get("direction")?,
+        ethertype: row.try_get("ethertype")?,
     })
 }
 
-const RULE_COLUMNS: &str = "id, group_id, protocol, from_port, to_port, cidr, remote_group_id";
+const RULE_COLUMNS: &str = "id, group_id, protocol, from_port, to_port, cidr, remote_group_id, direction, ethertype";
 
 /// Why a security group change was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,8 +85,9 @@ impl Store {
 
     /// Creates a group unless the project holds `limit` already (-1: no
     /// limit; counted in the same transaction, the project locked, like
-    /// instances); `self_rule` adds Neutron's default rule (all traffic
-    /// from members of the group itself).
+    /// instances), with Neutron's rules for a new group: all egress (IPv4
+    /// and IPv6); `self_rule` (the `default` group) adds all ingress from
+    /// members of the group itself.
     pub async fn security_group_create(
         &self,
         project_id: &str,
@@ -125,13 +128,23 @@ impl Store {
             Err(StoreError::Conflict(_)) => return Ok(Err(GroupRefusal::Exists)),
             Err(e) => return Err(e),
         }
+        let mut defaults = Vec::new();
         if self_rule {
+            defaults.extend([("ingress", "IPv4", true), ("ingress", "IPv6", true)]);
+        }
+        defaults.extend([("egress", "IPv4", false), ("egress", "IPv6", false)]);
+        // Spaced by a microsecond so that they list in this order.
+        for (n, (direction, ethertype, remote)) in defaults.into_iter().enumerate() {
             sqlx::query(
-                "INSERT INTO security_group_rules (id, group_id, remote_group_id, created_at) VALUES ($1, $2, $2, $3)",
+                "INSERT INTO security_group_rules (id, group_id, remote_group_id, direction, ethertype, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(uuid::Uuid::new_v4().to_string())
             .bind(&id)
-            .bind(now)
+            .bind(remote.then_some(id.as_str()))
+            .bind(direction)
+            .bind(ethertype)
+            .bind(now + n as i64)
             .execute(&mut *tx)
             .await?;
         }
@@ -159,14 +172,17 @@ impl Store {
         }
     }
 
-    /// Deletes a group no server is in.
+    /// Deletes a group no server or port is in.
     pub async fn security_group_delete(&self, id: &str) -> StoreResult<Result<(), GroupRefusal>> {
         let mut tx = self.write.begin().await?;
-        let used: i64 = sqlx::query("SELECT COUNT(*) AS n FROM server_security_groups WHERE group_id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
+        let used: i64 = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM server_security_groups WHERE group_id = $1) + \
+             (SELECT COUNT(*) FROM port_security_groups WHERE group_id = $1) AS n",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
         if used > 0 {
             return Ok(Err(GroupRefusal::InUse));
         }
@@ -181,7 +197,7 @@ impl Store {
     pub async fn security_group_rule_create(&self, r: &SecurityGroupRule) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO security_group_rules (id, group_id, protocol, from_port, to_port, cidr, remote_group_id, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             direction, ethertype, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&r.id)
         .bind(&r.group_id)
@@ -190,6 +206,8 @@ impl Store {
         .bind(r.to_port)
         .bind(&r.cidr)
         .bind(&r.remote_group_id)
+        .bind(&r.direction)
+        .bind(&r.ethertype)
         .bind(time::to_db(chrono::Utc::now()))
         .execute(&self.write)
         .await?;

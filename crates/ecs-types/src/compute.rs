@@ -143,6 +143,10 @@ pub struct SecurityGroupRule {
     pub to_port: Option<i64>,
     pub cidr: Option<String>,
     pub remote_group_id: Option<String>,
+    /// `ingress` (what Nova shows) or `egress`.
+    pub direction: String,
+    /// `IPv4` or `IPv6`.
+    pub ethertype: String,
 }
 
 /// A floating IP: an address of an external network, allocated to a

@@ -8,6 +8,7 @@ pub mod compute;
 pub mod id;
 pub mod identity;
 pub mod migration;
+pub mod neutron;
 pub mod server;
 pub mod volume;
 

@@ -169,9 +169,11 @@ pub(crate) fn code(e: &ecs_core::Error) -> &'static str {
         E::Conflict(conflict) => match conflict {
             Conflict::PortInUse { .. } => "Ecs.0919",
             Conflict::ClientTokenReused | Conflict::MultipleNetworks | Conflict::DeviceInUse { .. } => "Ecs.0005",
-            Conflict::NoConsole { .. } | Conflict::HostUnavailable | Conflict::HostHasServers | Conflict::Other(_) => {
-                "Ecs.0100"
-            }
+            Conflict::NoConsole { .. }
+            | Conflict::HostUnavailable
+            | Conflict::HostHasServers
+            | Conflict::Neutron { .. }
+            | Conflict::Other(_) => "Ecs.0100",
         },
         E::Forbidden(Forbidden::Policy { .. }) => "Pdp.0001",
         E::Forbidden(_) => "Ecs.0003",

@@ -78,6 +78,52 @@ pub(super) const PORT: Attributes = &[
     ("security_groups", Check::Any),
     ("port_security_enabled", Check::Boolean),
     ("binding:vnic_type", Check::Any),
+    ("allowed_address_pairs", Check::Any),
+    ("binding:host_id", Check::Any),
+    ("binding:profile", Check::Any),
+    ("dns_name", Check::Any),
+];
+
+pub(super) const SECURITY_GROUP: Attributes =
+    &[("stateful", Check::Boolean), ("shared", Check::ReadOnly), ("security_group_rules", Check::ReadOnly)];
+
+pub(super) const SECURITY_GROUP_RULE: Attributes = &[
+    ("security_group_id", Check::Any),
+    ("direction", Check::Any),
+    ("ethertype", Check::Any),
+    ("protocol", Check::Any),
+    ("port_range_min", Check::Any),
+    ("port_range_max", Check::Any),
+    ("remote_ip_prefix", Check::Any),
+    ("remote_group_id", Check::Any),
+    ("remote_address_group_id", Check::Any),
+    ("normalized_cidr", Check::ReadOnly),
+    ("belongs_to_default_sg", Check::ReadOnly),
+];
+
+pub(super) const ROUTER: Attributes = &[
+    ("admin_state_up", Check::Boolean),
+    ("external_gateway_info", Check::Any),
+    ("routes", Check::Any),
+    ("distributed", Check::Any),
+    ("ha", Check::Any),
+    ("availability_zone_hints", Check::Any),
+    ("availability_zones", Check::ReadOnly),
+    ("flavor_id", Check::Any),
+];
+
+pub(super) const FLOATINGIP: Attributes = &[
+    ("floating_network_id", Check::Any),
+    ("floating_ip_address", Check::Any),
+    ("subnet_id", Check::Any),
+    ("port_id", Check::Any),
+    ("fixed_ip_address", Check::Any),
+    ("router_id", Check::ReadOnly),
+    ("dns_name", Check::Any),
+    ("dns_domain", Check::Any),
+    ("qos_policy_id", Check::Any),
+    ("port_details", Check::ReadOnly),
+    ("port_forwardings", Check::ReadOnly),
 ];
 
 /// The check of attribute `name` of a resource with `own` attributes.
@@ -108,8 +154,116 @@ pub(super) fn check_create(resource: &Map<String, Value>, own: Attributes) -> Re
     Ok(())
 }
 
+/// Checks the attributes of an update: unrecognized ones, then those
+/// that may not change (`allow_put: False`), then values.
+pub(super) fn check_update(
+    resource: &Map<String, Value>,
+    own: Attributes,
+    updatable: &[&str],
+) -> Result<(), NeutronError> {
+    let mut unknown: Vec<&str> = resource.keys().map(String::as_str).filter(|k| check_of(own, k).is_none()).collect();
+    if !unknown.is_empty() {
+        unknown.sort_unstable();
+        return Err(bad_request(format!("Unrecognized attribute(s) '{}'", unknown.join(", "))));
+    }
+    if let Some(name) = resource.keys().find(|k| !updatable.contains(&k.as_str())) {
+        return Err(bad_request(format!("Cannot update read-only attribute {name}")));
+    }
+    for (name, value) in resource {
+        match check_of(own, name) {
+            Some(Check::Text) => text(name, value)?,
+            Some(Check::Boolean) => {
+                boolean(value)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A string attribute already checked (None when absent).
+pub(super) fn text_of(resource: &Map<String, Value>, name: &str) -> Option<String> {
+    resource.get(name).and_then(Value::as_str).map(String::from)
+}
+
+/// An optional string (or null) attribute: `Some(None)` for null.
+pub(super) fn nullable_text(resource: &Map<String, Value>, name: &str) -> Result<Option<Option<String>>, NeutronError> {
+    match resource.get(name) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(s)) => Ok(Some(Some(s.clone()))),
+        Some(other) => Err(NeutronError::invalid_input(format!("'{}' is not a valid string for {name}", shown(other)))),
+    }
+}
+
+/// A list of ids (`security_groups`): strings, or the refusal.
+pub(super) fn id_list(resource: &Map<String, Value>, name: &str) -> Result<Option<Vec<String>>, NeutronError> {
+    let Some(value) = resource.get(name) else { return Ok(None) };
+    let invalid =
+        || bad_request(format!("Invalid input for {name}. Reason: '{}' is not a list of valid ids.", shown(value)));
+    let list = value.as_array().ok_or_else(invalid)?;
+    list.iter().map(|v| v.as_str().map(String::from).ok_or_else(invalid)).collect::<Result<Vec<_>, _>>().map(Some)
+}
+
+/// `allowed_address_pairs`: a list of `{ip_address, mac_address?}`, the
+/// address an IP or a CIDR, as `validate_allowed_address_pairs` checks.
+#[allow(clippy::type_complexity)]
+pub(super) fn address_pairs(
+    resource: &Map<String, Value>,
+) -> Result<Option<Vec<(String, Option<String>)>>, NeutronError> {
+    let Some(value) = resource.get("allowed_address_pairs") else { return Ok(None) };
+    let Some(list) = value.as_array() else {
+        return Err(bad_request(format!("Allowed address pairs must be a list. '{}'", shown(value))));
+    };
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    for pair in list {
+        let Some(pair) = pair.as_object() else {
+            return Err(bad_request("AllowedAddressPair must be a dict."));
+        };
+        let Some(ip) = pair.get("ip_address") else {
+            return Err(NeutronError(
+                axum::http::StatusCode::BAD_REQUEST,
+                "AllowedAddressPairsMissingIP",
+                "AllowedAddressPair must contain ip_address".into(),
+            ));
+        };
+        let ip = ip.as_str().unwrap_or_default();
+        if ip.parse::<ipnet::IpNet>().is_err() && ip.parse::<std::net::IpAddr>().is_err() {
+            return Err(bad_request(format!("'{ip}' is not a valid IP address")));
+        }
+        let mac = match pair.get("mac_address") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(m)) if is_mac(m) => Some(m.to_lowercase()),
+            Some(other) => return Err(bad_request(format!("'{}' is not a valid MAC address", shown(other)))),
+        };
+        if let Some(extra) = pair.keys().find(|k| !matches!(k.as_str(), "ip_address" | "mac_address")) {
+            return Err(bad_request(format!("Unrecognized attribute(s) '{extra}'")));
+        }
+        if out.iter().any(|(i, m)| *i == ip && *m == mac) {
+            return Err(bad_request("Duplicate address detected"));
+        }
+        out.push((ip.to_string(), mac));
+    }
+    Ok(Some(out))
+}
+
+fn is_mac(m: &str) -> bool {
+    let parts: Vec<&str> = m.split(':').collect();
+    parts.len() == 6 && parts.iter().all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// `convert_to_int_if_not_none`: an integer, a string of one, or null.
+pub(super) fn integer(resource: &Map<String, Value>, name: &str) -> Result<Option<i64>, NeutronError> {
+    match resource.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64()),
+        Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => Ok(s.trim().parse().ok()),
+        Some(other) => Err(NeutronError::invalid_input(format!("'{}' is not an integer", shown(other)))),
+    }
+}
+
 /// `validate_string` with `max_len` 255.
-fn text(name: &str, value: &Value) -> Result<(), NeutronError> {
+pub(super) fn text(name: &str, value: &Value) -> Result<(), NeutronError> {
     let reason = match value {
         Value::String(s) if s.chars().count() <= MAX_LEN => return Ok(()),
         Value::String(s) => format!("'{s}' exceeds maximum length of {MAX_LEN}"),

@@ -8,13 +8,19 @@
 //! `sort_dir`) by [`Query`].
 
 mod attributes;
+mod floating_ips;
+mod quotas;
+mod routers;
+mod security_groups;
 
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, put};
+use ecs_core::neutron::NeutronView;
+use ecs_types::neutron::NeutronAttrs;
 use ecs_types::server::ServerPort;
 use ecs_types::{Network, Subnet};
 use serde_json::{Value, json};
@@ -85,12 +91,34 @@ impl From<ecs_core::Error> for NeutronError {
                 let message = format!("(rule:{rule}) is disallowed by policy");
                 return NeutronError(StatusCode::FORBIDDEN, "PolicyNotAuthorized", message);
             }
-            E::NotFound { kind, .. } => match kind {
-                Kind::Network => (StatusCode::NOT_FOUND, "NetworkNotFound"),
-                Kind::Subnet => (StatusCode::NOT_FOUND, "SubnetNotFound"),
-                Kind::Port => (StatusCode::NOT_FOUND, "PortNotFound"),
-                _ => (StatusCode::NOT_FOUND, "NotFound"),
-            },
+            E::NotFound { kind, id } => {
+                let (kind, message) = match kind {
+                    Kind::Network => ("NetworkNotFound", e.to_string()),
+                    Kind::Subnet => ("SubnetNotFound", e.to_string()),
+                    Kind::Port => ("PortNotFound", e.to_string()),
+                    Kind::SecurityGroup | Kind::SecurityGroupName { .. } => {
+                        ("SecurityGroupNotFound", format!("Security group {id} does not exist"))
+                    }
+                    Kind::SecurityGroupRule => {
+                        ("SecurityGroupRuleNotFound", format!("Security group rule {id} does not exist"))
+                    }
+                    Kind::FloatingIp => ("FloatingIPNotFound", format!("Floating IP {id} could not be found")),
+                    Kind::Router => ("RouterNotFound", e.to_string()),
+                    Kind::RouterInterface { by_subnet: true, .. } => {
+                        ("RouterInterfaceNotFoundForSubnet", e.to_string())
+                    }
+                    Kind::RouterInterface { .. } => ("RouterInterfaceNotFound", e.to_string()),
+                    Kind::ExternalGateway { .. } => ("ExternalGatewayForFloatingIPNotFound", e.to_string()),
+                    _ => ("NotFound", e.to_string()),
+                };
+                return NeutronError(StatusCode::NOT_FOUND, kind, message);
+            }
+            E::Invalid(Invalid::Neutron { fault, message }) => {
+                return NeutronError(StatusCode::BAD_REQUEST, fault, message.clone());
+            }
+            E::Conflict(Conflict::Neutron { fault, message }) => {
+                return NeutronError(StatusCode::CONFLICT, fault, message.clone());
+            }
             // Neutron's own faults for the address and port clashes.
             E::Invalid(Invalid::FixedIpInUse { ip }) => {
                 let message = format!("IP address {ip} already allocated in subnet");
@@ -125,23 +153,43 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/networking", get(versions))
         .route("/networking/", get(versions))
-        .route("/networking/v2.0/extensions", get(extensions))
+        .route("/networking/v2.0/extensions", get(quotas::extensions))
+        .route("/networking/v2.0/extensions/{alias}", get(quotas::extension))
         .route("/networking/v2.0/networks", get(networks).post(create_network))
-        .route("/networking/v2.0/networks/{id}", get(network).delete(delete_network))
+        .route("/networking/v2.0/networks/{id}", get(network).put(update_network).delete(delete_network))
         .route("/networking/v2.0/subnets", get(subnets).post(create_subnet))
-        .route("/networking/v2.0/subnets/{id}", get(subnet).delete(delete_subnet))
+        .route("/networking/v2.0/subnets/{id}", get(subnet).put(update_subnet).delete(delete_subnet))
         .route("/networking/v2.0/ports", get(ports).post(create_port))
-        .route("/networking/v2.0/ports/{id}", get(port).delete(delete_port))
+        .route("/networking/v2.0/ports/{id}", get(port).put(update_port).delete(delete_port))
+        .route("/networking/v2.0/security-groups", get(security_groups::list).post(security_groups::create))
+        .route(
+            "/networking/v2.0/security-groups/{id}",
+            get(security_groups::show).put(security_groups::update).delete(security_groups::delete),
+        )
+        .route("/networking/v2.0/security-group-rules", get(security_groups::rules).post(security_groups::rule_create))
+        .route(
+            "/networking/v2.0/security-group-rules/{id}",
+            get(security_groups::rule).delete(security_groups::rule_delete),
+        )
+        .route("/networking/v2.0/routers", get(routers::list).post(routers::create))
+        .route("/networking/v2.0/routers/{id}", get(routers::show).put(routers::update).delete(routers::delete))
+        .route("/networking/v2.0/routers/{id}/add_router_interface", put(routers::add_interface))
+        .route("/networking/v2.0/routers/{id}/remove_router_interface", put(routers::remove_interface))
+        .route("/networking/v2.0/floatingips", get(floating_ips::list).post(floating_ips::create))
+        .route(
+            "/networking/v2.0/floatingips/{id}",
+            get(floating_ips::show).put(floating_ips::update).delete(floating_ips::delete),
+        )
+        .route("/networking/v2.0/quotas", get(quotas::list))
+        .route("/networking/v2.0/quotas/{id}", get(quotas::show).put(quotas::update).delete(quotas::reset))
+        .route("/networking/v2.0/quotas/{id}/default", get(quotas::defaults))
+        .route("/networking/v2.0/quotas/{id}/details.json", get(quotas::details))
+        .route("/networking/v2.0/quotas/{id}/details", get(quotas::details))
 }
 
 async fn versions(base: BaseUrl) -> Json<Value> {
     let href = format!("{}/", base.join("networking/v2.0"));
     Json(json!({"versions": [{"id": "v2.0", "status": "CURRENT", "links": [{"rel": "self", "href": href}]}]}))
-}
-
-/// No Neutron API extensions are offered (clients ask before using some).
-async fn extensions() -> Json<Value> {
-    Json(json!({"extensions": []}))
 }
 
 /// A JSON request body, refused in Neutron's format when it cannot be read.
@@ -293,21 +341,31 @@ fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
     }
 }
 
-fn network_view(n: &Network, subnets: &[Subnet]) -> Value {
-    let t = n.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+/// Neutron's time format.
+pub(crate) fn stamp(t: &ecs_types::Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// When a resource was last changed (its creation if never).
+fn updated(created: &ecs_types::Timestamp, a: &NeutronAttrs) -> String {
+    stamp(a.updated_at.as_ref().unwrap_or(created))
+}
+
+fn network_view(n: &Network, subnets: &[Subnet], a: &NeutronAttrs) -> Value {
+    let t = stamp(&n.created_at);
     let project = n.project_id.clone().unwrap_or_default();
     json!({
-        "id": n.id, "name": n.name, "status": "ACTIVE", "admin_state_up": true, "shared": n.shared,
+        "id": n.id, "name": n.name, "status": "ACTIVE", "admin_state_up": a.admin_state_up, "shared": n.shared,
         "subnets": subnets.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), "tenant_id": project,
-        "project_id": project, "router:external": n.external, "mtu": 1500, "description": "", "tags": [],
+        "project_id": project, "router:external": n.external, "mtu": 1500, "description": a.description, "tags": [],
         "availability_zones": [], "availability_zone_hints": [], "port_security_enabled": true,
-        "ipv4_address_scope": null, "ipv6_address_scope": null, "is_default": false, "revision_number": 1,
-        "created_at": t, "updated_at": t,
+        "ipv4_address_scope": null, "ipv6_address_scope": null, "is_default": false,
+        "revision_number": a.revision_number + 1, "created_at": t, "updated_at": updated(&n.created_at, a),
     })
 }
 
-fn subnet_view(s: &Subnet, project: &str) -> Value {
-    let t = s.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+fn subnet_view(s: &Subnet, project: &str, a: &NeutronAttrs) -> Value {
+    let t = stamp(&s.created_at);
     let pool = if s.allocation_pools.is_empty() {
         s.cidr.parse::<ipnet::IpNet>().ok().and_then(|net| {
             let mut hosts = net.hosts();
@@ -320,22 +378,35 @@ fn subnet_view(s: &Subnet, project: &str) -> Value {
     };
     json!({
         "id": s.id, "name": s.name, "network_id": s.network_id, "cidr": s.cidr, "gateway_ip": s.gateway_ip,
-        "ip_version": s.ip_version, "dns_nameservers": s.dns_nameservers, "enable_dhcp": true,
+        "ip_version": s.ip_version, "dns_nameservers": s.dns_nameservers, "enable_dhcp": a.enable_dhcp,
         "allocation_pools": pool.unwrap_or_else(|| json!([])), "host_routes": [], "tenant_id": project,
-        "project_id": project, "description": "", "tags": [], "created_at": t, "updated_at": t,
-        "revision_number": 1, "subnetpool_id": null, "ipv6_address_mode": null, "ipv6_ra_mode": null,
+        "project_id": project, "description": a.description, "tags": [], "created_at": t,
+        "updated_at": updated(&s.created_at, a), "revision_number": a.revision_number + 1, "subnetpool_id": null, "ipv6_address_mode": null, "ipv6_ra_mode": null,
     })
 }
 
-fn port_view(p: &ServerPort) -> Value {
+fn port_view(p: &ServerPort, a: &NeutronAttrs, groups: &[String]) -> Value {
     let bound = !p.server_id.is_empty();
+    let owned = bound || !a.device_owner.is_empty();
+    let (device_id, device_owner) =
+        if bound { (p.server_id.as_str(), "compute:nova") } else { (a.device_id.as_str(), a.device_owner.as_str()) };
+    let pairs: Vec<Value> =
+        a.allowed_address_pairs.iter().map(|(ip, mac)| json!({"ip_address": ip, "mac_address": mac})).collect();
     json!({
-        "id": p.id, "name": p.name, "network_id": p.network_id, "mac_address": p.mac, "admin_state_up": true,
-        "status": if bound { "ACTIVE" } else { "DOWN" }, "device_id": p.server_id,
-        "device_owner": if bound { "compute:nova" } else { "" }, "tenant_id": p.project_id,
+        "id": p.id, "name": p.name, "network_id": p.network_id, "mac_address": p.mac,
+        "admin_state_up": a.admin_state_up, "status": if owned && a.admin_state_up { "ACTIVE" } else { "DOWN" },
+        "device_id": device_id, "device_owner": device_owner, "tenant_id": p.project_id,
         "project_id": p.project_id, "fixed_ips": [{"subnet_id": p.subnet_id, "ip_address": p.address}],
-        "security_groups": [], "description": "", "tags": [], "binding:vnic_type": "normal",
+        "security_groups": groups, "allowed_address_pairs": pairs, "description": a.description, "tags": [],
+        "binding:vnic_type": "normal", "port_security_enabled": true, "revision_number": a.revision_number + 1,
+        "extra_dhcp_opts": [],
     })
+}
+
+/// A port as shown, with what the view knows of it.
+async fn shown_port(state: &AppState, view: &NeutronView, p: &ServerPort) -> Result<Value> {
+    let groups = state.core.port_security_group_ids(view, p).await?;
+    Ok(port_view(p, &view.attrs(&p.id), &groups))
 }
 
 fn network_not_found(id: &str) -> NeutronError {
@@ -353,7 +424,7 @@ fn port_not_found(id: &str) -> NeutronError {
 /// A core error about the port a path names, in Neutron's words.
 fn port_error(id: &str) -> impl Fn(ecs_core::Error) -> NeutronError + '_ {
     move |e| match e {
-        ecs_core::Error::NotFound { .. } => port_not_found(id),
+        ecs_core::Error::NotFound { kind: ecs_core::Kind::Port, .. } => port_not_found(id),
         other => other.into(),
     }
 }
@@ -366,30 +437,39 @@ async fn networks(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(r
         let text = if value { "True" } else { "False" };
         q.matches(field, text) || q.matches(field, &text.to_lowercase())
     };
-    for n in state.core.networks(&ctx).await? {
+    let view = state.core.neutron_view().await?;
+    for n in state.core.neutron_networks(&ctx).await? {
         if q.matches("id", &n.id)
             && q.matches("name", &n.name)
             && flag("shared", n.shared)
             && flag("router:external", n.external)
+            && q.matches("project_id", n.project_id.as_deref().unwrap_or_default())
         {
-            let subnets = state.core.subnets(&ctx, &n.id).await?;
-            out.push(network_view(&n, &subnets));
+            let subnets = state.core.neutron_subnets(&ctx, &n.id).await?;
+            out.push(network_view(&n, &subnets, &view.attrs(&n.id)));
         }
     }
     Ok(Json(json!({"networks": q.page(out, &NETWORKS)?})))
 }
 
 async fn network(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Json<Value>> {
-    let n = state.core.networks(&ctx).await?.into_iter().find(|n| n.id == id).ok_or_else(|| network_not_found(&id))?;
-    let subnets = state.core.subnets(&ctx, &n.id).await?;
-    Ok(Json(json!({"network": network_view(&n, &subnets)})))
+    let n = state
+        .core
+        .neutron_networks(&ctx)
+        .await?
+        .into_iter()
+        .find(|n| n.id == id)
+        .ok_or_else(|| network_not_found(&id))?;
+    let subnets = state.core.neutron_subnets(&ctx, &n.id).await?;
+    let attrs = state.core.neutron_view().await?.attrs(&n.id);
+    Ok(Json(json!({"network": network_view(&n, &subnets, &attrs)})))
 }
 
 async fn all_subnets(state: &AppState, ctx: &ecs_types::AuthContext) -> Result<Vec<(Subnet, String)>> {
     let mut out = Vec::new();
-    for n in state.core.networks(ctx).await? {
+    for n in state.core.neutron_networks(ctx).await? {
         let project = n.project_id.clone().unwrap_or_default();
-        for s in state.core.subnets(ctx, &n.id).await? {
+        for s in state.core.neutron_subnets(ctx, &n.id).await? {
             out.push((s, project.clone()));
         }
     }
@@ -398,11 +478,17 @@ async fn all_subnets(state: &AppState, ctx: &ecs_types::AuthContext) -> Result<V
 
 async fn subnets(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
     let q = Query::parse(raw.as_deref())?;
+    let view = state.core.neutron_view().await?;
     let out: Vec<Value> = all_subnets(&state, &ctx)
         .await?
         .iter()
-        .filter(|(s, _)| q.matches("id", &s.id) && q.matches("name", &s.name) && q.matches("network_id", &s.network_id))
-        .map(|(s, p)| subnet_view(s, p))
+        .filter(|(s, _)| {
+            q.matches("id", &s.id)
+                && q.matches("name", &s.name)
+                && q.matches("network_id", &s.network_id)
+                && q.matches("cidr", &s.cidr)
+        })
+        .map(|(s, p)| subnet_view(s, p, &view.attrs(&s.id)))
         .collect();
     Ok(Json(json!({"subnets": q.page(out, &SUBNETS)?})))
 }
@@ -410,27 +496,34 @@ async fn subnets(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(ra
 async fn subnet(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Json<Value>> {
     let all = all_subnets(&state, &ctx).await?;
     let (s, p) = all.iter().find(|(s, _)| s.id == id).ok_or_else(|| subnet_not_found(&id))?;
-    Ok(Json(json!({"subnet": subnet_view(s, p)})))
+    let attrs = state.core.neutron_view().await?.attrs(&s.id);
+    Ok(Json(json!({"subnet": subnet_view(s, p, &attrs)})))
 }
 
 async fn ports(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
     let q = Query::parse(raw.as_deref())?;
-    let out: Vec<Value> = state
-        .core
-        .ports(&ctx)
-        .await?
-        .iter()
-        .filter(|p| {
-            q.matches("device_id", &p.server_id) && q.matches("network_id", &p.network_id) && q.matches("id", &p.id)
-        })
-        .map(port_view)
-        .collect();
+    let view = state.core.neutron_view().await?;
+    let mut out = Vec::new();
+    for p in state.core.ports(&ctx).await? {
+        let shown = shown_port(&state, &view, &p).await?;
+        let text = |k: &str| shown[k].as_str().unwrap_or_default().to_string();
+        if q.matches("device_id", &text("device_id"))
+            && q.matches("device_owner", &text("device_owner"))
+            && q.matches("network_id", &p.network_id)
+            && q.matches("id", &p.id)
+            && q.matches("name", &p.name)
+            && q.matches("mac_address", &p.mac)
+        {
+            out.push(shown);
+        }
+    }
     Ok(Json(json!({"ports": q.page(out, &PORTS)?})))
 }
 
 async fn port(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Json<Value>> {
     let port = state.core.port(&ctx, &id).await.map_err(port_error(&id))?;
-    Ok(Json(json!({"port": port_view(&port)})))
+    let view = state.core.neutron_view().await?;
+    Ok(Json(json!({"port": shown_port(&state, &view, &port).await?})))
 }
 
 /// `POST /ports`: a port on a network, optionally with a fixed IP, to
@@ -456,12 +549,34 @@ async fn create_port(
     {
         return Err(bad(&format!("Invalid input for fixed_ips: '{ip}' is not a valid IP address")));
     }
-    let port = state.core.port_create(&ctx, network_id, name, fixed_ip).await?;
-    Ok((StatusCode::CREATED, Json(json!({"port": port_view(&port)}))))
+    let attrs = NeutronAttrs {
+        description: attributes::text_of(p, "description").unwrap_or_default(),
+        admin_state_up: p.get("admin_state_up").map(attributes::boolean).transpose()?.unwrap_or(true),
+        allowed_address_pairs: attributes::address_pairs(p)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(ip, mac)| (ip, mac.unwrap_or_default()))
+            .collect(),
+        device_owner: attributes::text_of(p, "device_owner").unwrap_or_default(),
+        device_id: attributes::text_of(p, "device_id").unwrap_or_default(),
+        ..Default::default()
+    };
+    let groups = attributes::id_list(p, "security_groups")?;
+    let port = state.core.neutron_port_create(&ctx, network_id, name, fixed_ip, groups, attrs.clone()).await?;
+    // Pairs without a MAC take the port's.
+    if attrs.allowed_address_pairs.iter().any(|(_, mac)| mac.is_empty()) {
+        let update = ecs_core::neutron::PortUpdate {
+            allowed_address_pairs: attributes::address_pairs(p)?,
+            ..Default::default()
+        };
+        state.core.port_update(&ctx, &port.id, update).await?;
+    }
+    let view = state.core.neutron_view().await?;
+    Ok((StatusCode::CREATED, Json(json!({"port": shown_port(&state, &view, &port).await?}))))
 }
 
 async fn delete_port(State(state): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<StatusCode> {
-    state.core.port_delete(&ctx, &id).await.map_err(port_error(&id))?;
+    state.core.neutron_port_delete(&ctx, &id).await.map_err(port_error(&id))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -484,7 +599,13 @@ async fn create_network(
     let name = n.get("name").and_then(Value::as_str).unwrap_or("");
     let flag = |key: &str| n.get(key).map(attributes::boolean).transpose().map(Option::unwrap_or_default);
     let network = state.core.network_create(&ctx, name, flag("shared")?, flag("router:external")?).await?;
-    Ok((StatusCode::CREATED, Json(json!({"network": network_view(&network, &[])}))))
+    let attrs = NeutronAttrs {
+        description: attributes::text_of(n, "description").unwrap_or_default(),
+        admin_state_up: n.get("admin_state_up").map(attributes::boolean).transpose()?.unwrap_or(true),
+        ..Default::default()
+    };
+    state.core.neutron_attrs_init(&network.id, &attrs).await?;
+    Ok((StatusCode::CREATED, Json(json!({"network": network_view(&network, &[], &attrs)}))))
 }
 
 async fn delete_network(
@@ -533,10 +654,16 @@ async fn create_subnet(
             .unwrap_or_default(),
         allocation_pools: pools,
     };
+    let attrs = NeutronAttrs {
+        description: text("description").unwrap_or_default(),
+        enable_dhcp: s.get("enable_dhcp").map(attributes::boolean).transpose()?.unwrap_or(true),
+        ..Default::default()
+    };
     let network = state.core.networks(&ctx).await?.into_iter().find(|n| n.id == req.network_id);
     let subnet = state.core.subnet_create(&ctx, req).await?;
+    state.core.neutron_attrs_init(&subnet.id, &attrs).await?;
     let project = network.and_then(|n| n.project_id).unwrap_or_default();
-    Ok((StatusCode::CREATED, Json(json!({"subnet": subnet_view(&subnet, &project)}))))
+    Ok((StatusCode::CREATED, Json(json!({"subnet": subnet_view(&subnet, &project, &attrs)}))))
 }
 
 async fn delete_subnet(
@@ -548,4 +675,102 @@ async fn delete_subnet(
     let (s, _) = all.iter().find(|(s, _)| s.id == id).ok_or_else(|| subnet_not_found(&id))?;
     state.core.subnet_delete(&ctx, &s.network_id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn update_network(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+    NeutronBody(body): NeutronBody,
+) -> Result<Json<Value>> {
+    let n = resource(&body, "network")?;
+    attributes::check_update(n, attributes::NETWORK, &["name", "description", "admin_state_up", "router:external"])?;
+    let flag = |key: &str| n.get(key).map(attributes::boolean).transpose();
+    let update = ecs_core::neutron::NetworkUpdate {
+        name: attributes::text_of(n, "name"),
+        description: attributes::text_of(n, "description"),
+        admin_state_up: flag("admin_state_up")?,
+        external: flag("router:external")?,
+    };
+    let network = state.core.network_update(&ctx, &id, update).await?;
+    let subnets = state.core.neutron_subnets(&ctx, &id).await?;
+    let attrs = state.core.neutron_view().await?.attrs(&id);
+    Ok(Json(json!({"network": network_view(&network, &subnets, &attrs)})))
+}
+
+async fn update_subnet(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+    NeutronBody(body): NeutronBody,
+) -> Result<Json<Value>> {
+    let s = resource(&body, "subnet")?;
+    attributes::check_update(s, attributes::SUBNET, &["name", "description", "enable_dhcp", "dns_nameservers"])?;
+    let dns = match s.get("dns_nameservers") {
+        None => None,
+        Some(Value::Array(a)) => Some(
+            a.iter()
+                .map(|d| d.as_str().map(String::from).ok_or_else(|| bad_request("dns_nameservers must be strings")))
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        Some(_) => return Err(bad_request("Invalid input for dns_nameservers. Reason: not a list.")),
+    };
+    let update = ecs_core::neutron::SubnetUpdate {
+        name: attributes::text_of(s, "name"),
+        description: attributes::text_of(s, "description"),
+        enable_dhcp: s.get("enable_dhcp").map(attributes::boolean).transpose()?,
+        dns_nameservers: dns,
+    };
+    state.core.subnet_update(&ctx, &id, update).await?;
+    subnet(State(state), Caller(ctx), Path(id)).await
+}
+
+async fn update_port(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+    NeutronBody(body): NeutronBody,
+) -> Result<Json<Value>> {
+    let p = resource(&body, "port")?;
+    attributes::check_update(
+        p,
+        attributes::PORT,
+        &[
+            "name",
+            "description",
+            "admin_state_up",
+            "security_groups",
+            "allowed_address_pairs",
+            "fixed_ips",
+            "port_security_enabled",
+            "binding:vnic_type",
+        ],
+    )?;
+    let fixed_ip = match p.get("fixed_ips") {
+        None => None,
+        Some(Value::Array(list)) if list.len() == 1 => {
+            let ip = list[0].get("ip_address").and_then(Value::as_str).ok_or_else(|| {
+                bad_request("Invalid input for fixed_ips. Reason: only one fixed IP with an ip_address is supported.")
+            })?;
+            if ip.parse::<std::net::IpAddr>().is_err() {
+                return Err(NeutronError::invalid_input(format!("'{ip}' is not a valid IP address")));
+            }
+            Some(ip.to_string())
+        }
+        Some(_) => {
+            return Err(bad_request(
+                "Invalid input for fixed_ips. Reason: only one fixed IP with an ip_address is supported.",
+            ));
+        }
+    };
+    let update = ecs_core::neutron::PortUpdate {
+        name: attributes::text_of(p, "name"),
+        description: attributes::text_of(p, "description"),
+        admin_state_up: p.get("admin_state_up").map(attributes::boolean).transpose()?,
+        security_groups: attributes::id_list(p, "security_groups")?,
+        allowed_address_pairs: attributes::address_pairs(p)?,
+        fixed_ip,
+    };
+    state.core.port_update(&ctx, &id, update).await.map_err(port_error(&id))?;
+    port(State(state), Caller(ctx), Path(id)).await
 }

@@ -39,7 +39,8 @@ fn group_view(g: &SecurityGroup, groups: &[SecurityGroup]) -> Value {
         "name": g.name,
         "description": g.description,
         "tenant_id": g.project_id,
-        "rules": g.rules.iter().map(|r| rule_view(r, groups)).collect::<Vec<_>>(),
+        // Nova shows the ingress rules only (its Neutron proxy does the same).
+        "rules": g.rules.iter().filter(|r| r.direction == "ingress").map(|r| rule_view(r, groups)).collect::<Vec<_>>(),
     })
 }
 

@@ -29,6 +29,7 @@ mod lifecycle;
 mod metadata;
 mod moves;
 mod netsec;
+mod neutron;
 mod process;
 mod qemu;
 mod races;

@@ -510,6 +510,99 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         ),
         neutron(M::DELETE, "/networking/v2.0/ports/{id}", format!("/networking/v2.0/ports/{}", w.port), None),
     ]);
+    // Neutron beyond networks: refused before any lookup, so ids need not exist.
+    let none = "00000000-0000-0000-0000-000000000000";
+    let n = |m: Method, route: &'static str, path: String, body: Value| neutron(m, route, path, Some(body));
+    out.extend([
+        n(
+            M::PUT,
+            "/networking/v2.0/networks/{id}",
+            format!("/networking/v2.0/networks/{}", w.network),
+            json!({"network": {"name": "x"}}),
+        ),
+        n(
+            M::PUT,
+            "/networking/v2.0/subnets/{id}",
+            format!("/networking/v2.0/subnets/{}", w.subnet),
+            json!({"subnet": {"name": "x"}}),
+        ),
+        n(
+            M::PUT,
+            "/networking/v2.0/ports/{id}",
+            format!("/networking/v2.0/ports/{}", w.port),
+            json!({"port": {"name": "x"}}),
+        ),
+        n(
+            M::POST,
+            "/networking/v2.0/security-groups",
+            "/networking/v2.0/security-groups".into(),
+            json!({"security_group": {"name": "x"}}),
+        ),
+        n(
+            M::PUT,
+            "/networking/v2.0/security-groups/{id}",
+            format!("/networking/v2.0/security-groups/{}", w.security_group),
+            json!({"security_group": {"name": "x"}}),
+        ),
+        neutron(
+            M::DELETE,
+            "/networking/v2.0/security-groups/{id}",
+            format!("/networking/v2.0/security-groups/{}", w.security_group),
+            None,
+        ),
+        n(
+            M::POST,
+            "/networking/v2.0/security-group-rules",
+            "/networking/v2.0/security-group-rules".into(),
+            json!({"security_group_rule": {"security_group_id": w.security_group, "direction": "ingress"}}),
+        ),
+        neutron(
+            M::DELETE,
+            "/networking/v2.0/security-group-rules/{id}",
+            format!("/networking/v2.0/security-group-rules/{}", w.rule),
+            None,
+        ),
+        n(M::POST, "/networking/v2.0/routers", "/networking/v2.0/routers".into(), json!({"router": {"name": "x"}})),
+        n(
+            M::PUT,
+            "/networking/v2.0/routers/{id}",
+            format!("/networking/v2.0/routers/{none}"),
+            json!({"router": {"name": "x"}}),
+        ),
+        neutron(M::DELETE, "/networking/v2.0/routers/{id}", format!("/networking/v2.0/routers/{none}"), None),
+        n(
+            M::PUT,
+            "/networking/v2.0/routers/{id}/add_router_interface",
+            format!("/networking/v2.0/routers/{none}/add_router_interface"),
+            json!({"subnet_id": w.subnet}),
+        ),
+        n(
+            M::PUT,
+            "/networking/v2.0/routers/{id}/remove_router_interface",
+            format!("/networking/v2.0/routers/{none}/remove_router_interface"),
+            json!({"subnet_id": w.subnet}),
+        ),
+        n(
+            M::POST,
+            "/networking/v2.0/floatingips",
+            "/networking/v2.0/floatingips".into(),
+            json!({"floatingip": {"floating_network_id": w.network}}),
+        ),
+        n(
+            M::PUT,
+            "/networking/v2.0/floatingips/{id}",
+            format!("/networking/v2.0/floatingips/{none}"),
+            json!({"floatingip": {"port_id": null}}),
+        ),
+        neutron(M::DELETE, "/networking/v2.0/floatingips/{id}", format!("/networking/v2.0/floatingips/{none}"), None),
+        n(
+            M::PUT,
+            "/networking/v2.0/quotas/{id}",
+            format!("/networking/v2.0/quotas/{}", w.project),
+            json!({"quota": {"router": 1}}),
+        ),
+        neutron(M::DELETE, "/networking/v2.0/quotas/{id}", format!("/networking/v2.0/quotas/{}", w.project), None),
+    ]);
 
     let keystone =
         |m: Method, route: &'static str, path: String, body: Option<Value>| case("keystone", m, route, path, body);
@@ -661,6 +754,9 @@ async fn everything(w: &World, admin: &Session<'_>, demo: &Session<'_>) -> Vec<(
         "/v2.1/os-snapshots/detail".into(),
         "/v2.1/os-security-groups".into(),
         "/v2.1/os-floating-ips".into(),
+        "/networking/v2.0/security-groups".into(),
+        "/networking/v2.0/routers".into(),
+        "/networking/v2.0/floatingips".into(),
         format!("/v2.1/servers/{s}/metadata"),
         format!("/v2.1/servers/{s}/os-instance-actions"),
         format!("/v2.1/servers/{s}/os-interface"),

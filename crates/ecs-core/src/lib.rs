@@ -62,6 +62,13 @@ pub struct CoreConfig {
     /// Nova's `allow_resize_to_same_host`: a resize may stay on its host
     /// (a cold migration never does). Off by default, as in Nova.
     pub allow_resize_to_same_host: bool,
+    /// Nova's `reclaim_instance_interval`: a deleted server waits this
+    /// long SOFT_DELETED (restorable) before it is reclaimed; zero deletes
+    /// at once.
+    pub reclaim_instance_interval: std::time::Duration,
+    /// Nova's `shelved_offload_time` in seconds: 0 offloads a shelved
+    /// server at once, -1 never, more after that long.
+    pub shelved_offload_time: i64,
 }
 
 /// Quota limits every project starts with; -1 is unlimited.
@@ -95,6 +102,8 @@ impl Default for CoreConfig {
             console_token_ttl: chrono::Duration::minutes(10),
             service_down_time: std::time::Duration::from_secs(30),
             allow_resize_to_same_host: false,
+            reclaim_instance_interval: std::time::Duration::ZERO,
+            shelved_offload_time: 0,
         }
     }
 }

@@ -26,6 +26,7 @@ mod os_hosts;
 mod quota_classes;
 mod quota_sets;
 mod security_groups;
+mod server_actions;
 mod server_groups;
 mod servers;
 mod services;
@@ -195,6 +196,8 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/servers/{id}/remote-consoles", post(lifecycle::remote_console))
         .route("/os-console-auth-tokens/{token}", get(lifecycle::console_auth_token))
         .route("/servers/{id}/os-instance-actions", get(servers::actions_index))
+        .route("/servers/{id}/diagnostics", get(server_actions::diagnostics))
+        .route("/servers/{id}/topology", get(server_actions::topology))
         .route("/os-migrations", get(migrations::index))
         .route("/servers/{id}/migrations", get(migrations::server_index))
         .route("/servers/{id}/migrations/{migration_id}", get(migrations::server_show).delete(migrations::server_abort))

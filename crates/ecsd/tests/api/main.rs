@@ -35,6 +35,7 @@ mod reader;
 mod recovery;
 mod routes;
 mod security_groups;
+mod server_actions;
 mod servers;
 mod services;
 mod sweep;

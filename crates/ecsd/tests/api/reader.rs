@@ -341,9 +341,17 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         json!({"detachKeypairs": {"key_names": ["k1"]}}),
         json!({"os-getVNCConsole": {"type": "novnc"}}),
         json!({"monitorMetrics": null}),
+        json!({"shelve": null}),
+        json!({"shelveOffload": null}),
+        json!({"unshelve": null}),
+        json!({"rescue": {"adminPass": "n3w-Passw0rd"}}),
+        json!({"unrescue": null}),
+        json!({"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}}),
+        json!({"restore": null}),
     ] {
         out.push(action(body));
     }
+    out.push(action(json!({"trigger_crash_dump": null})).at("2.17"));
 
     let ecs = |m: Method, route: &'static str, path: String, body: Value| case("ecs", m, route, path, Some(body));
     let ecs_create = json!({"server": {"name": "no", "imageRef": w.image, "flavorRef": "s3.small.1", "vpcid": w.network,

@@ -10,6 +10,7 @@ pub mod compute;
 pub mod credential;
 pub mod error;
 pub mod flavor;
+pub mod flavor_access;
 pub mod floating_ip;
 pub mod host;
 pub mod identity;
@@ -25,6 +26,7 @@ pub mod seed;
 pub mod server_group;
 pub mod service;
 pub mod signing;
+pub mod usage;
 pub mod volume;
 
 use std::sync::Arc;

@@ -425,7 +425,7 @@ impl Core {
         if flavor.disabled {
             return Err(Invalid::FlavorDisabled.into());
         }
-        if !flavor.is_public && !ctx.is_admin() {
+        if !self.flavor_usable(ctx, &flavor).await? {
             return Err(Error::unknown(Kind::Flavor, &req.flavor_ref));
         }
 

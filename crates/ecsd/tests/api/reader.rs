@@ -111,6 +111,12 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
             Some(json!({"k": "v"})),
         ),
         nova(M::DELETE, "/flavors/{id}/os-extra_specs/{key}", "/v2.1/flavors/m1.tiny/os-extra_specs/k".into(), None),
+        nova(
+            M::POST,
+            "/flavors/{id}/action",
+            "/v2.1/flavors/m1.tiny/action".into(),
+            Some(json!({"addTenantAccess": {"tenant": "p1"}})),
+        ),
         nova(M::POST, "/os-keypairs", "/v2.1/os-keypairs".into(), Some(json!({"keypair": {"name": "mine"}}))),
         nova(M::DELETE, "/os-keypairs/{name}", "/v2.1/os-keypairs/k1".into(), None),
         nova(M::DELETE, "/images/{id}", format!("/v2.1/images/{}", w.image), None),

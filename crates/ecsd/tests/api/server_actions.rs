@@ -387,3 +387,117 @@ async fn crash_dump_diagnostics_and_topology(server: &TestServer) {
     assert_eq!(msg, format!("Cannot 'trigger_crash_dump' instance {id} while it is in vm_state stopped"));
 }
 both!(crash_dump_diagnostics_and_topology);
+
+async fn private_flavor_access(server: &TestServer) {
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let body = json!({"flavor": {"name": "priv", "ram": 512, "vcpus": 1, "disk": 1,
+        "os-flavor-access:is_public": false}});
+    let r = admin.post("/v2.1/flavors", None, &body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let fid = r.body["flavor"]["id"].as_str().unwrap().to_string();
+    let visible = |r: &crate::Reply| r.body["flavors"].as_array().unwrap().iter().any(|f| f["id"] == fid.as_str());
+
+    // Invisible and unusable to a project without access.
+    assert_eq!(demo.get(&format!("/v2.1/flavors/{fid}"), None).await.status, 404);
+    assert!(!visible(&demo.get("/v2.1/flavors/detail", None).await));
+    let store = server.core().store_for_tests();
+    let image = store.image_list().await.unwrap().into_iter().find(|i| i.name.starts_with("cirros")).unwrap().id;
+    let boot = json!({"server": {"name": "p", "flavorRef": fid, "imageRef": image, "networks": "none"}});
+    demo.post("/v2.1/servers", Some("2.37"), &boot).await.assert_fault(400, "badRequest");
+
+    let access = format!("/v2.1/flavors/{fid}/os-flavor-access");
+    let act = format!("/v2.1/flavors/{fid}/action");
+    let r = admin.get(&access, None).await;
+    assert_eq!(r.body, json!({"flavor_access": []}));
+    let add = json!({"addTenantAccess": {"tenant": demo.project_id}});
+    demo.post(&act, None, &add).await.assert_fault(403, "forbidden");
+    let r = admin.post(&act, None, &add).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, json!({"flavor_access": [{"flavor_id": fid, "tenant_id": demo.project_id}]}));
+    let r = admin.post(&act, None, &add).await;
+    assert!(r.assert_fault(409, "conflictingRequest").contains("already exists"), "{}", r.body);
+    demo.get(&access, None).await.assert_fault(403, "forbidden");
+
+    // Now the project sees and uses it.
+    assert_eq!(demo.get(&format!("/v2.1/flavors/{fid}"), None).await.status, 200);
+    assert!(visible(&demo.get("/v2.1/flavors/detail", None).await));
+    let r = demo.post("/v2.1/servers", Some("2.37"), &boot).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+
+    let remove = json!({"removeTenantAccess": {"tenant": demo.project_id}});
+    let r = admin.post(&act, None, &remove).await;
+    assert_eq!(r.body, json!({"flavor_access": []}));
+    let r = admin.post(&act, None, &remove).await;
+    assert!(r.assert_fault(404, "itemNotFound").contains("Flavor access not found"), "{}", r.body);
+    assert_eq!(demo.get(&format!("/v2.1/flavors/{fid}"), None).await.status, 404);
+
+    // Public flavors have no access list.
+    let r = admin.get("/v2.1/flavors/m1.tiny/os-flavor-access", None).await;
+    assert!(r.assert_fault(404, "itemNotFound").contains("public flavors"), "{}", r.body);
+    let r = admin.post("/v2.1/flavors/m1.tiny/action", None, &add).await;
+    r.assert_fault(409, "conflictingRequest");
+    for bad in [json!({"addTenantAccess": {}}), json!({"addTenantAccess": {"tenant": "a b"}}), json!({"nope": {}})] {
+        admin.post(&act, None, &bad).await.assert_fault(400, "badRequest");
+    }
+    let r = admin.post("/v2.1/flavors/nope/action", None, &add).await;
+    r.assert_fault(404, "itemNotFound");
+}
+both!(private_flavor_access);
+
+async fn tenant_usage(server: &TestServer) {
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let start = (chrono::Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%S").to_string();
+    let a = boot(&demo, "ua").await;
+    let b = boot(&demo, "ub").await;
+    assert_eq!(demo.delete(&format!("/v2.1/servers/{b}"), None).await.status, 204);
+    demo.wait_server(&b, |r| r.status == 404).await;
+    let end = (chrono::Utc::now() + chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%S").to_string();
+    let window = format!("start={start}&end={end}");
+
+    let r = admin.get(&format!("/v2.1/os-simple-tenant-usage?{window}&detailed=1"), Some("2.1")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let usages = r.body["tenant_usages"].as_array().unwrap();
+    let mine = usages.iter().find(|u| u["tenant_id"] == demo.project_id.as_str()).unwrap();
+    let servers = mine["server_usages"].as_array().unwrap();
+    assert_eq!(servers.len(), 2, "{mine}");
+    let ended = servers.iter().find(|s| s["instance_id"] == b.as_str()).unwrap();
+    assert_eq!(ended["state"], "terminated");
+    assert!(ended["ended_at"].is_string());
+    let running = servers.iter().find(|s| s["instance_id"] == a.as_str()).unwrap();
+    assert_eq!(running["state"], "active");
+    assert_eq!(running["vcpus"], 1);
+    assert_eq!(running["flavor"], "s3.small.1");
+    assert!(mine["total_hours"].as_f64().unwrap() > 0.0);
+    let r = admin.get(&format!("/v2.1/os-simple-tenant-usage?{window}"), Some("2.1")).await;
+    assert!(r.body["tenant_usages"][0].get("server_usages").is_none(), "{}", r.body);
+
+    // A project reads its own usage only; the list is the admin's.
+    demo.get("/v2.1/os-simple-tenant-usage", None).await.assert_fault(403, "forbidden");
+    let r = demo.get(&format!("/v2.1/os-simple-tenant-usage/{}?{window}", demo.project_id), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["tenant_usage"]["server_usages"].as_array().unwrap().len(), 2);
+    let other = format!("/v2.1/os-simple-tenant-usage/{}", admin.project_id);
+    demo.get(&other, None).await.assert_fault(403, "forbidden");
+    let r = admin.get(&format!("{other}?{window}"), None).await;
+    assert_eq!(r.body, json!({"tenant_usage": {}}));
+
+    // 2.40: paged by server.
+    let r = admin.get(&format!("/v2.1/os-simple-tenant-usage?{window}&limit=1"), Some("2.40")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let next = r.body["tenant_usages_links"][0]["href"].as_str().unwrap().to_string();
+    assert!(next.contains("marker="), "{next}");
+    let path = &next[next.find("/v2.1/").unwrap()..];
+    let r = admin.get(path, Some("2.40")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["tenant_usages"].as_array().unwrap().len(), 1);
+
+    for bad in ["start=yesterday", &format!("start={end}&end={start}")] {
+        let r = admin.get(&format!("/v2.1/os-simple-tenant-usage?{bad}"), None).await;
+        r.assert_fault(400, "badRequest");
+    }
+    let r = admin.get(&format!("/v2.1/os-simple-tenant-usage?{window}&marker=nope"), Some("2.40")).await;
+    r.assert_fault(400, "badRequest");
+}
+both!(tenant_usage);

@@ -24,7 +24,8 @@ clouds:
     identity_api_version: 3
 YAML
 
-export OS_CLIENT_CONFIG_FILE="$work/clouds.yaml" PATH="$venv/bin:$PATH"
+# ECSD_BIN: for tests that start an ecsd of their own with other options.
+export OS_CLIENT_CONFIG_FILE="$work/clouds.yaml" PATH="$venv/bin:$PATH" ECSD_BIN
 status=0
 "$venv/bin/python" -m pytest -q -p no:cacheprovider --disable-warnings tests/clients "$@" || status=$?
 if [[ $status -ne 0 ]]; then

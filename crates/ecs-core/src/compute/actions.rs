@@ -331,9 +331,9 @@ impl Core {
         let not_ready = || Error::conflict(format!("Instance {id} is not ready"));
         let driver = server.host.as_deref().and_then(|h| self.drivers.get(h)).ok_or_else(not_ready)?;
         driver.inject_nmi(&server.id).await.map_err(|e| match e {
-            ecs_hypervisor::HypervisorError::NotFound(_) | ecs_hypervisor::HypervisorError::InvalidState { .. } => {
-                not_ready()
-            }
+            ecs_hypervisor::HypervisorError::NotFound(_)
+            | ecs_hypervisor::HypervisorError::InvalidState { .. }
+            | ecs_hypervisor::HypervisorError::HostDown(_) => not_ready(),
             other => Error::Internal(other.to_string()),
         })?;
         self.record_api_action(ctx, &server, "trigger_crash_dump", request_id).await
@@ -357,7 +357,11 @@ impl Core {
         })?;
         self.require_server_host_up(&server).await?;
         let driver = self.drivers.get(&host).ok_or_else(not_ready)?;
-        let info = driver.info(&server.id).await.map_err(|e| Error::Internal(e.to_string()))?.ok_or_else(not_ready)?;
+        let info = driver
+            .info(&server.id)
+            .await
+            .map_err(|e| if e.is_host_down() { not_ready() } else { Error::Internal(e.to_string()) })?
+            .ok_or_else(not_ready)?;
         let disks = self
             .store
             .volumes_of_server(&server.id)

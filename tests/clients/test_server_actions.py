@@ -140,8 +140,9 @@ def test_delete_and_restore(deferred):
 def test_usage_list_and_show(deferred):
     name = f"us-{uuid.uuid4().hex[:6]}"
     boot(deferred, name)
+    demo_id = deferred("project", "show", "demo", cloud="admin")["id"]
     usages = deferred("usage", "list", cloud="admin")
-    assert any(u["Project"] == "demo" for u in usages), usages
+    assert any(u["Project"] in ("demo", demo_id) for u in usages), usages
     mine = deferred("usage", "show", "--project", "demo", cloud="admin")
     assert float(mine["CPU Hours"]) >= 0
     deferred("server", "delete", "--force", name, parse=False)

@@ -172,8 +172,6 @@ impl Action {
             Action::SetKeypairs => &[Active, Stopped],
             Action::RemoteConsole => &[Active, Stopped, Paused, Suspended, Resized, Rescued],
             Action::ConsoleOutput => &[Active, Stopped, Paused, Suspended, Error, Resized, Rescued, Building],
-            // Only a soft-deleted server (deferred delete) can be forced.
-            Action::ForceDelete => &[SoftDeleted],
             Action::Shelve | Action::CreateBackup => &[Active, Stopped, Paused, Suspended],
             Action::ShelveOffload => &[Shelved],
             Action::Unshelve => &[Shelved, ShelvedOffloaded],
@@ -183,7 +181,8 @@ impl Action {
             // Nova's soft delete takes a server that was built, idle.
             Action::SoftDelete => &[Active, Stopped, Paused, Suspended, Error, Resized, Rescued, Shelved],
             Action::TriggerCrashDump => &[Active, Paused, Rescued, Resized, Error],
-            Action::Delete | Action::Lock | Action::Unlock | Action::Update => return None,
+            // Nova's force_delete: any vm_state, no task running.
+            Action::Delete | Action::ForceDelete | Action::Lock | Action::Unlock | Action::Update => return None,
         })
     }
 
@@ -193,7 +192,7 @@ impl Action {
         match self {
             // Delete interrupts anything (a build is unwound by its own
             // task before the delete runs: tasks of a server run in order).
-            Action::Delete | Action::ForceDelete | Action::Lock | Action::Unlock | Action::Update => None,
+            Action::Delete | Action::Lock | Action::Unlock | Action::Update => None,
             Action::ConsoleOutput | Action::RemoteConsole => None,
             // Nova lets a hard reboot override a stuck soft reboot.
             Action::Reboot { hard: true } => {

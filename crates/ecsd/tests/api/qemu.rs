@@ -325,7 +325,7 @@ async fn qemu_shelve_unshelve_rescue_and_crash_dump() {
     assert_eq!(act(&c, &id, json!({"shelve": null})).await.0, 202);
     wait_status(&c, &id, "SHELVED_OFFLOADED").await;
     assert!(qemu_pid(&guest_dir).is_none(), "the QEMU guest is gone");
-    let (_, images) = c.call(Method::GET, "/v2.1/images/detail", None).await;
+    let (_, images) = c.call_at("2.1", Method::GET, "/v2.1/images/detail", None).await;
     let shelved = images["images"].as_array().unwrap().iter().find(|i| i["name"] == "acts-shelved").cloned();
     let shelved = shelved.expect("the shelved snapshot");
     assert_eq!(shelved["status"], "ACTIVE");
@@ -334,7 +334,7 @@ async fn qemu_shelve_unshelve_rescue_and_crash_dump() {
     assert_eq!(act(&c, &id, json!({"unshelve": null})).await.0, 202);
     wait_status(&c, &id, "ACTIVE").await;
     assert!(qemu_pid(&guest_dir).is_some(), "the guest runs again");
-    let (_, images) = c.call(Method::GET, "/v2.1/images/detail", None).await;
+    let (_, images) = c.call_at("2.1", Method::GET, "/v2.1/images/detail", None).await;
     assert!(!images["images"].as_array().unwrap().iter().any(|i| i["name"] == "acts-shelved"));
 
     // Rescue: the rescue disk first, the guest's root second.

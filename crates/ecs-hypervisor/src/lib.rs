@@ -74,7 +74,7 @@ pub enum Op {
     /// Booting a guest from a rescue disk, and back.
     Rescue,
     /// A non-maskable interrupt (Nova's trigger_crash_dump).
-    Nmi,
+    InjectNmi,
 }
 
 impl Op {
@@ -100,7 +100,7 @@ impl Op {
         Op::RemoteConsole,
         Op::Migrate,
         Op::Rescue,
-        Op::Nmi,
+        Op::InjectNmi,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -126,7 +126,7 @@ impl Op {
             Op::RemoteConsole => "remote_console",
             Op::Migrate => "migrate",
             Op::Rescue => "rescue",
-            Op::Nmi => "inject_nmi",
+            Op::InjectNmi => "inject_nmi",
         }
     }
 
@@ -376,7 +376,7 @@ pub trait Hypervisor: Send + Sync + 'static {
     /// trigger_crash_dump). The guest must be running.
     async fn inject_nmi(&self, id: &str) -> Result<()> {
         let _ = id;
-        Err(HypervisorError::Unsupported { op: Op::Nmi, reason: format!("{} cannot inject an NMI", self.kind()) })
+        Err(HypervisorError::Unsupported { op: Op::InjectNmi, reason: format!("{} cannot inject an NMI", self.kind()) })
     }
 
     // Moving a guest to another host. The source and the destination

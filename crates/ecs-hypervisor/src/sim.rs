@@ -926,10 +926,10 @@ impl Hypervisor for SimHypervisor {
     }
 
     async fn inject_nmi(&self, id: &str) -> Result<()> {
-        self.begin(Op::Nmi).await?;
-        self.with_guest(Op::Nmi, id, |g| {
+        self.begin(Op::InjectNmi).await?;
+        self.with_guest(Op::InjectNmi, id, |g| {
             if !matches!(g.power_state, PowerState::Running | PowerState::Paused) {
-                return Err(HypervisorError::InvalidState { id: id.into(), state: g.power_state, op: Op::Nmi });
+                return Err(HypervisorError::InvalidState { id: id.into(), state: g.power_state, op: Op::InjectNmi });
             }
             g.record(ConsoleEvent::Nmi);
             Ok(())

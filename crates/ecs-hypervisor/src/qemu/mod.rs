@@ -1338,7 +1338,7 @@ impl Hypervisor for QemuHypervisor {
     }
 
     async fn inject_nmi(&self, id: &str) -> Result<()> {
-        let op = Op::Nmi;
+        let op = Op::InjectNmi;
         let _guard = self.lock(id).await;
         self.record(id)?;
         if !self.live(id) {

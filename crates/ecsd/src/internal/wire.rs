@@ -224,7 +224,7 @@ pub fn op_of(call: &Call) -> Op {
         | Call::CancelSend { .. }
         | Call::ForceCompleteSend { .. } => Op::Migrate,
         Call::Rescue { .. } | Call::Unrescue { .. } => Op::Rescue,
-        Call::InjectNmi { .. } => Op::Nmi,
+        Call::InjectNmi { .. } => Op::InjectNmi,
     }
 }
 

@@ -24,7 +24,7 @@ clouds:
     identity_api_version: 3
 YAML
 
-# ECSD_BIN: the issue 18 scenarios (ECSD_SCENARIO18=1) start their own ecsd with it.
+# ECSD_BIN: for tests that start an ecsd of their own with other options.
 export OS_CLIENT_CONFIG_FILE="$work/clouds.yaml" PATH="$venv/bin:$PATH" ECSD_BIN
 status=0
 "$venv/bin/python" -m pytest -q -p no:cacheprovider --disable-warnings tests/clients "$@" || status=$?

@@ -49,6 +49,12 @@ impl std::error::Error for Error {}
 pub enum Kind {
     Server,
     Flavor,
+    /// A project (`id`) without access to this private flavor.
+    FlavorAccess {
+        flavor_id: String,
+    },
+    /// The access list of a public flavor (`id`), which has none.
+    PublicFlavorAccess,
     /// A flavor's extra spec `id` of this flavor.
     ExtraSpec {
         flavor_id: String,
@@ -441,6 +447,10 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
     match kind {
         Kind::Server => write!(f, "Instance {id} could not be found."),
         Kind::Flavor => write!(f, "Flavor {id} could not be found."),
+        Kind::FlavorAccess { flavor_id } => {
+            write!(f, "Flavor access not found for {flavor_id} / {id} combination.")
+        }
+        Kind::PublicFlavorAccess => write!(f, "Access list not available for public flavors."),
         Kind::ExtraSpec { flavor_id } => write!(f, "Flavor {flavor_id} has no extra specs with key {id}."),
         Kind::Image => write!(f, "Image {id} could not be found."),
         Kind::Network => write!(f, "Network {id} could not be found."),

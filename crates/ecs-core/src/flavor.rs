@@ -104,9 +104,21 @@ impl Core {
             limit: req.limit.map_or(MAX_LIMIT, |l| l.min(MAX_LIMIT)),
             marker: req.marker.clone(),
         };
+        // A project given private flavors sees them too (os-flavor-access).
+        let granted = match ctx.project_id() {
+            Some(p) if !admin => self.store.flavor_access_of_project(p).await?,
+            _ => Vec::new(),
+        };
+        let mut query = query;
+        if !granted.is_empty() {
+            query.is_public = None;
+        }
         match self.store.flavor_list(&query).await {
             Err(StoreError::NotFound) => {
                 Err(Error::invalid(format!("marker [{}] not found", req.marker.unwrap_or_default())))
+            }
+            Ok(list) if !granted.is_empty() => {
+                Ok(list.into_iter().filter(|f| f.is_public || granted.contains(&f.id)).collect())
             }
             other => Ok(other?),
         }
@@ -115,7 +127,7 @@ impl Core {
     /// A flavor by id; a private flavor is invisible to non-admins.
     pub async fn flavor_get(&self, ctx: &AuthContext, id: &str) -> Result<Flavor> {
         let flavor = self.store.flavor_get(id).await.map_err(Error::not_found_or(|| flavor_not_found(id)))?;
-        if !flavor.is_public && !ctx.is_admin() {
+        if !self.flavor_usable(ctx, &flavor).await? {
             return Err(flavor_not_found(id));
         }
         Ok(flavor)

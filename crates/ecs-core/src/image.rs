@@ -87,51 +87,77 @@ impl Core {
         if metadata.len() > IMAGE_METADATA_LIMIT {
             return Err(Error::quota(Resource::ImageMetadata, 0, 0, 0));
         }
-        // What Nova records about the snapshot, then the caller's metadata,
-        // which wins where it names the same keys (`image_type: test`).
-        let mut properties = BTreeMap::from([
-            ("image_type".to_string(), "snapshot".to_string()),
-            ("instance_uuid".to_string(), server.id.clone()),
-            ("user_id".to_string(), ctx.user_id.clone()),
-        ]);
-        let project = policy::project_of(ctx)?;
-        if project != server.project_id {
-            // An admin's snapshot of another project's server, as Nova
-            // marks it.
-            properties.insert("instance_owner".into(), server.project_id.clone());
-        }
-        properties.extend(metadata);
-        let image = Image {
-            id: uuid::Uuid::new_v4().to_string(),
-            name: name.to_string(),
-            status: "saving".into(),
-            visibility: "private".into(),
-            owner_project_id: Some(project.to_string()),
-            disk_format: "qcow2".into(),
-            container_format: "bare".into(),
-            min_ram_mb: 0,
-            min_disk_gb: server.flavor.disk_gb,
-            size_bytes: 0,
-            os_type: "Linux".into(),
-            properties,
-            created_at: chrono::Utc::now(),
-        };
-        self.store.image_create(&image).await?;
+        let image = snapshot_record(ctx, &server, name, "snapshot", metadata)?;
         let params = TaskParams::CreateImage(SnapshotParams { image_id: ImageId::new(&image.id) });
-        let task = self.task_for(ctx, &server, params, request_id);
-        let from = Action::CreateImage.allowed_vm_states().unwrap_or_default();
-        let transition =
-            Transition { from, from_tasks: &[], task_state: Action::CreateImage.task_state(), task: Some(task) };
+        self.start_snapshot(ctx, &server, &image, Action::CreateImage, params, request_id).await?;
+        Ok(image.id)
+    }
+
+    /// Stores the `saving` image record of a snapshot and moves the server
+    /// into `action`'s task state with the task `params` that takes it, in
+    /// one transition; the record goes again if the server has changed.
+    pub(crate) async fn start_snapshot(
+        &self,
+        ctx: &AuthContext,
+        server: &ecs_types::server::Server,
+        image: &Image,
+        action: Action,
+        params: TaskParams,
+        request_id: &str,
+    ) -> Result<String> {
+        self.store.image_create(image).await?;
+        let task = self.task_for(ctx, server, params, request_id);
+        let task_id = task.id.clone();
+        let from = action.allowed_vm_states().unwrap_or_default();
+        let transition = Transition { from, from_tasks: &[], task_state: action.task_state(), task: Some(task) };
         if !self.store.server_transition(&server.id, &transition).await? {
             match self.store.image_delete(&image.id).await {
                 // Gone already if the caller deleted it meanwhile.
                 Ok(()) | Err(StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),
             }
-            let now = self.server_get(ctx, server_id).await?;
-            return Err(state::invalid_state(Action::CreateImage, &now));
+            let now = self.server_get(ctx, &server.id).await?;
+            return Err(state::invalid_state(action, &now));
         }
         self.wake.notify();
-        Ok(image.id)
+        Ok(task_id)
     }
+}
+
+/// The image record a snapshot of `server` fills (`saving` until then):
+/// what Nova records about it (`image_type` snapshot or backup), then the
+/// caller's metadata, which wins where it names the same keys.
+pub(crate) fn snapshot_record(
+    ctx: &AuthContext,
+    server: &ecs_types::server::Server,
+    name: &str,
+    image_type: &str,
+    metadata: BTreeMap<String, String>,
+) -> Result<Image> {
+    let mut properties = BTreeMap::from([
+        ("image_type".to_string(), image_type.to_string()),
+        ("instance_uuid".to_string(), server.id.clone()),
+        ("user_id".to_string(), ctx.user_id.clone()),
+    ]);
+    let project = policy::project_of(ctx)?;
+    if project != server.project_id {
+        // An admin's snapshot of another project's server, as Nova marks it.
+        properties.insert("instance_owner".into(), server.project_id.clone());
+    }
+    properties.extend(metadata);
+    Ok(Image {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: name.to_string(),
+        status: "saving".into(),
+        visibility: "private".into(),
+        owner_project_id: Some(project.to_string()),
+        disk_format: "qcow2".into(),
+        container_format: "bare".into(),
+        min_ram_mb: 0,
+        min_disk_gb: server.flavor.disk_gb,
+        size_bytes: 0,
+        os_type: "Linux".into(),
+        properties,
+        created_at: chrono::Utc::now(),
+    })
 }

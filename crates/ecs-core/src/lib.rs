@@ -10,6 +10,7 @@ pub mod compute;
 pub mod credential;
 pub mod error;
 pub mod flavor;
+pub mod flavor_access;
 pub mod floating_ip;
 pub mod host;
 pub mod identity;
@@ -26,6 +27,7 @@ pub mod seed;
 pub mod server_group;
 pub mod service;
 pub mod signing;
+pub mod usage;
 pub mod volume;
 
 use std::sync::Arc;
@@ -63,6 +65,13 @@ pub struct CoreConfig {
     /// Nova's `allow_resize_to_same_host`: a resize may stay on its host
     /// (a cold migration never does). Off by default, as in Nova.
     pub allow_resize_to_same_host: bool,
+    /// Nova's `reclaim_instance_interval`: a deleted server waits this
+    /// long SOFT_DELETED (restorable) before it is reclaimed; zero deletes
+    /// at once.
+    pub reclaim_instance_interval: std::time::Duration,
+    /// Nova's `shelved_offload_time` in seconds: 0 offloads a shelved
+    /// server at once, -1 never, more after that long.
+    pub shelved_offload_time: i64,
 }
 
 /// Quota limits every project starts with; -1 is unlimited.
@@ -96,6 +105,8 @@ impl Default for CoreConfig {
             console_token_ttl: chrono::Duration::minutes(10),
             service_down_time: std::time::Duration::from_secs(30),
             allow_resize_to_same_host: false,
+            reclaim_instance_interval: std::time::Duration::ZERO,
+            shelved_offload_time: 0,
         }
     }
 }

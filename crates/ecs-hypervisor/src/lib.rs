@@ -71,10 +71,14 @@ pub enum Op {
     RemoteConsole,
     /// Moving a guest between hosts (cold or live), on either end.
     Migrate,
+    /// Booting a guest from a rescue disk, and back.
+    Rescue,
+    /// A non-maskable interrupt (Nova's trigger_crash_dump).
+    InjectNmi,
 }
 
 impl Op {
-    pub const ALL: [Op; 20] = [
+    pub const ALL: [Op; 22] = [
         Op::Spawn,
         Op::Destroy,
         Op::PowerOn,
@@ -95,6 +99,8 @@ impl Op {
         Op::SetKeys,
         Op::RemoteConsole,
         Op::Migrate,
+        Op::Rescue,
+        Op::InjectNmi,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +125,8 @@ impl Op {
             Op::SetKeys => "set_keys",
             Op::RemoteConsole => "remote_console",
             Op::Migrate => "migrate",
+            Op::Rescue => "rescue",
+            Op::InjectNmi => "inject_nmi",
         }
     }
 
@@ -346,6 +354,30 @@ pub trait Hypervisor: Send + Sync + 'static {
     async fn set_public_keys(&self, id: &str, keys: &[String]) -> Result<()>;
     /// Where the guest's VNC console listens.
     async fn vnc_console(&self, id: &str) -> Result<ConsoleEndpoint>;
+
+    /// Nova's rescue: the guest boots from `rescue` (a rescue image's
+    /// disk, or the server's own image) with its own root disk attached
+    /// as the second disk; `admin_pass` is the rescue system's password.
+    /// Idempotent: a guest already rescued stays so.
+    async fn rescue(&self, id: &str, rescue: &BootSource, admin_pass: Option<&str>) -> Result<()> {
+        let _ = (id, rescue, admin_pass);
+        Err(HypervisorError::Unsupported { op: Op::Rescue, reason: format!("{} cannot rescue guests", self.kind()) })
+    }
+
+    /// Ends a rescue: the guest boots from its own root disk again.
+    /// Idempotent: a guest not rescued is left as it is.
+    async fn unrescue(&self, id: &str) -> Result<()> {
+        let _ = id;
+        Err(HypervisorError::Unsupported { op: Op::Rescue, reason: format!("{} cannot rescue guests", self.kind()) })
+    }
+
+    /// Sends the guest a non-maskable interrupt, which a Linux guest
+    /// configured for it answers with a kernel crash dump (Nova's
+    /// trigger_crash_dump). The guest must be running.
+    async fn inject_nmi(&self, id: &str) -> Result<()> {
+        let _ = id;
+        Err(HypervisorError::Unsupported { op: Op::InjectNmi, reason: format!("{} cannot inject an NMI", self.kind()) })
+    }
 
     // Moving a guest to another host. The source and the destination
     // are two drivers (two agents); the task engine calls, in order:

@@ -231,6 +231,10 @@ enum ConsoleEvent {
     PasswordSet,
     /// The guest agent rewrote the authorized keys.
     KeysSet,
+    /// The guest booted its rescue system.
+    RescueBoot,
+    /// A non-maskable interrupt reached the guest.
+    Nmi,
 }
 
 /// Console history kept per guest (a boot prints about fifteen lines).
@@ -248,6 +252,9 @@ struct Guest {
     /// Boots before the oldest event kept in `history`.
     boots_forgotten: u32,
     history: Vec<ConsoleEvent>,
+    /// The rescue disk the guest boots from while rescued.
+    #[serde(default)]
+    rescue: Option<crate::BootSource>,
 }
 
 impl Guest {
@@ -329,6 +336,17 @@ impl Guest {
                 ConsoleEvent::Suspend => lines.push("PM: suspend entry (deep)".into()),
                 ConsoleEvent::Resume => lines.push("PM: suspend exit".into()),
                 ConsoleEvent::PasswordSet => lines.push("qemu-ga: password of the admin user changed".into()),
+                ConsoleEvent::RescueBoot => lines.extend([
+                    "Linux version 6.1.0-ecsd-rescue".to_string(),
+                    "virtio_blk virtio1: [vda] rescue disk".to_string(),
+                    format!("virtio_blk virtio2: [vdb] {} GiB (original root)", self.root_gb),
+                    "rescue login: ".to_string(),
+                ]),
+                ConsoleEvent::Nmi => lines.extend([
+                    "Uhhuh. NMI received for unknown reason 30 on CPU 0.".to_string(),
+                    "Kernel panic - not syncing: NMI: Not continuing".to_string(),
+                    "kdump: saving vmcore".to_string(),
+                ]),
                 ConsoleEvent::KeysSet => {
                     lines.push(format!("qemu-ga: {} ssh key(s) authorized", self.spec.public_keys.len()))
                 }
@@ -697,6 +715,7 @@ impl Hypervisor for SimHypervisor {
             disks: spec.disks.clone(),
             boots_forgotten: 0,
             history: Vec::new(),
+            rescue: None,
         };
         guest.boot();
         self.persist(Op::Spawn, &guest)?;
@@ -878,6 +897,41 @@ impl Hypervisor for SimHypervisor {
                 g.spec.public_keys = keys.to_vec();
                 g.record(ConsoleEvent::KeysSet);
             }
+            Ok(())
+        })
+    }
+
+    async fn rescue(&self, id: &str, rescue: &crate::BootSource, _admin_pass: Option<&str>) -> Result<()> {
+        self.begin(Op::Rescue).await?;
+        self.with_guest(Op::Rescue, id, |g| {
+            if g.rescue.is_some() && g.power_state == PowerState::Running {
+                return Ok(());
+            }
+            g.rescue = Some(rescue.clone());
+            g.power_state = PowerState::Running;
+            g.record(ConsoleEvent::RescueBoot);
+            Ok(())
+        })
+    }
+
+    async fn unrescue(&self, id: &str) -> Result<()> {
+        self.begin(Op::Rescue).await?;
+        self.with_guest(Op::Rescue, id, |g| {
+            if g.rescue.take().is_some() {
+                g.power_state = PowerState::Running;
+                g.boot();
+            }
+            Ok(())
+        })
+    }
+
+    async fn inject_nmi(&self, id: &str) -> Result<()> {
+        self.begin(Op::InjectNmi).await?;
+        self.with_guest(Op::InjectNmi, id, |g| {
+            if !matches!(g.power_state, PowerState::Running | PowerState::Paused) {
+                return Err(HypervisorError::InvalidState { id: id.into(), state: g.power_state, op: Op::InjectNmi });
+            }
+            g.record(ConsoleEvent::Nmi);
             Ok(())
         })
     }

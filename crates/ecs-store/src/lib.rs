@@ -15,6 +15,7 @@ mod console;
 mod credential;
 mod error;
 mod flavor;
+mod flavor_access;
 mod floating_ip;
 mod host;
 mod identity;

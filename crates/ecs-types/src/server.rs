@@ -88,6 +88,12 @@ string_enum! {
         ImageUploading => "image_uploading",
         UpdatingPassword => "updating_password",
         Unshelving => "unshelving",
+        ShelvingOffloading => "shelving_offloading",
+        Rescuing => "rescuing",
+        Unrescuing => "unrescuing",
+        ImageBackup => "image_backup",
+        SoftDeleting => "soft-deleting",
+        Restoring => "restoring",
     }
 }
 

@@ -436,6 +436,37 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         });
     }
 
+    // Deferred states: soft-deleted servers are reclaimed and shelved
+    // ones offloaded once their time is up (Nova's periodic tasks), each
+    // through a task of the engine.
+    let deferred = core.clone();
+    let reclaim = deferred.config.reclaim_instance_interval;
+    let offload = deferred.config.shelved_offload_time;
+    if !reclaim.is_zero() || offload > 0 {
+        let mut period = std::time::Duration::from_secs(60);
+        if !reclaim.is_zero() {
+            period = period.min(reclaim);
+        }
+        if offload > 0 {
+            period = period.min(std::time::Duration::from_secs(offload as u64));
+        }
+        let mut stopped = shutdown.subscribe();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period.max(std::time::Duration::from_secs(1)));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stopped.wait_for(|s| *s) => return,
+                }
+                match deferred.run_deferred().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(queued = n, "deferred deletes and offloads queued"),
+                    Err(e) => tracing::warn!(error = %e, "deferred deletes and offloads failed"),
+                }
+            }
+        });
+    }
+
     // Expired tokens are of no use to anyone: drop them hourly.
     let janitor = core.clone();
     tokio::spawn(async move {

@@ -377,6 +377,15 @@ struct ComputeArgs {
     /// resize could go nowhere else.
     #[arg(long, env = "ECSD_ALLOW_RESIZE_TO_SAME_HOST")]
     allow_resize_to_same_host: Option<bool>,
+    /// Seconds a deleted server stays SOFT_DELETED, restorable, before it
+    /// is reclaimed (Nova's `reclaim_instance_interval`); 0 deletes at once.
+    #[arg(long, env = "ECSD_RECLAIM_INSTANCE_INTERVAL", default_value_t = 0)]
+    reclaim_instance_interval: u64,
+    /// Seconds a shelved server keeps its host before it is offloaded
+    /// (Nova's `shelved_offload_time`): 0 at once, -1 never.
+    #[arg(long, allow_negative_numbers = true, env = "ECSD_SHELVED_OFFLOAD_TIME", default_value_t = 0,
+        value_parser = clap::value_parser!(i64).range(-1..))]
+    shelved_offload_time: i64,
 }
 
 impl ComputeArgs {
@@ -442,6 +451,8 @@ impl ServeArgs {
             core.novncproxy_base_url = url.clone();
         }
         core.allow_resize_to_same_host = c.allow_resize_to_same_host.unwrap_or(c.hypervisor == "qemu");
+        core.reclaim_instance_interval = std::time::Duration::from_secs(c.reclaim_instance_interval);
+        core.shelved_offload_time = c.shelved_offload_time;
         let vnc_proxy_listen = match c.vnc_proxy_listen.as_str() {
             "off" => None,
             addr => Some(addr.parse().with_context(|| format!("--vnc-proxy-listen {addr}"))?),

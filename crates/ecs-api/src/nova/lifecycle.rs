@@ -126,7 +126,7 @@ pub(super) async fn action(
             accepted()
         }
         "migrate" | "os-migrateLive" => super::migrations::action(state, call, request_id, id, name, args).await,
-        other => Err(NovaError::bad_request(format!("There is no such action: {other}"))),
+        other => super::server_actions::action(state, call, request_id, id, other, args).await,
     }
 }
 

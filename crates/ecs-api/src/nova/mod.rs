@@ -11,6 +11,7 @@ mod error;
 mod evacuate;
 mod extensions;
 mod external_events;
+mod flavor_access;
 mod flavors;
 mod floating_ips;
 mod hosts;
@@ -26,11 +27,13 @@ mod os_hosts;
 mod quota_classes;
 mod quota_sets;
 mod security_groups;
+mod server_actions;
 mod server_groups;
 mod servers;
 mod services;
 mod simulator;
 mod tenant_networks;
+mod usage;
 mod usage_audit;
 pub mod validate;
 mod volumes;
@@ -101,6 +104,10 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/flavors/detail", get(flavors::detail))
         .route("/flavors/{id}", get(flavors::show).put(flavors::update).delete(flavors::delete))
         .route("/flavors/{id}/os-extra_specs", get(flavors::extra_specs_index).post(flavors::extra_specs_create))
+        .route("/flavors/{id}/os-flavor-access", get(flavor_access::index))
+        .route("/flavors/{id}/action", post(flavor_access::action))
+        .route("/os-simple-tenant-usage", get(usage::index))
+        .route("/os-simple-tenant-usage/{tenant_id}", get(usage::show))
         .route(
             "/flavors/{id}/os-extra_specs/{key}",
             get(flavors::extra_spec_show).put(flavors::extra_spec_update).delete(flavors::extra_spec_delete),
@@ -195,6 +202,8 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/servers/{id}/remote-consoles", post(lifecycle::remote_console))
         .route("/os-console-auth-tokens/{token}", get(lifecycle::console_auth_token))
         .route("/servers/{id}/os-instance-actions", get(servers::actions_index))
+        .route("/servers/{id}/diagnostics", get(server_actions::diagnostics))
+        .route("/servers/{id}/topology", get(server_actions::topology))
         .route("/os-migrations", get(migrations::index))
         .route("/servers/{id}/migrations", get(migrations::server_index))
         .route("/servers/{id}/migrations/{migration_id}", get(migrations::server_show).delete(migrations::server_abort))

@@ -2,6 +2,7 @@
 //! out asynchronous work, the scheduler and the reconciler that keeps
 //! hypervisors and records in agreement.
 
+pub mod actions;
 pub mod agents;
 pub mod batch;
 pub mod engine;

@@ -425,7 +425,7 @@ impl Core {
         if flavor.disabled {
             return Err(Invalid::FlavorDisabled.into());
         }
-        if !flavor.is_public && !ctx.is_admin() {
+        if !self.flavor_usable(ctx, &flavor).await? {
             return Err(Error::unknown(Kind::Flavor, &req.flavor_ref));
         }
 
@@ -839,6 +839,13 @@ impl Core {
     pub async fn server_delete(&self, ctx: &AuthContext, id: &str, force: bool, request_id: &str) -> Result<()> {
         let action = if force { Action::ForceDelete } else { Action::Delete };
         policy::authorize_write(ctx, action.rule())?;
+        if !force {
+            // Under `reclaim_instance_interval` a delete is deferred.
+            let server = self.server_get(ctx, id).await?;
+            if self.defers_delete(&server) {
+                return self.server_soft_delete(ctx, &server, request_id).await;
+            }
+        }
         self.start_task(ctx, id, action, TaskParams::Delete(Default::default()), request_id).await
     }
 
@@ -1169,6 +1176,7 @@ fn action_name(kind: &str) -> &'static str {
             "lock" => "lock",
             "unlock" => "unlock",
             "monitorMetrics" => "monitorMetrics",
+            "trigger_crash_dump" => "trigger_crash_dump",
             _ => "unknown",
         },
     }

@@ -41,6 +41,17 @@ pub enum Action {
     LiveMigrate,
     /// Forcing a live migration to finish (its conflict message).
     ForceComplete,
+    Shelve,
+    ShelveOffload,
+    Unshelve,
+    Rescue,
+    Unrescue,
+    CreateBackup,
+    /// A delete under `reclaim_instance_interval`: the server waits
+    /// SOFT_DELETED until it is restored or reclaimed.
+    SoftDelete,
+    Restore,
+    TriggerCrashDump,
 }
 
 impl Action {
@@ -76,6 +87,15 @@ impl Action {
             Action::Migrate => "migrate",
             Action::LiveMigrate => "os-migrateLive",
             Action::ForceComplete => "force_complete",
+            Action::Shelve => "shelve",
+            Action::ShelveOffload => "shelveOffload",
+            Action::Unshelve => "unshelve",
+            Action::Rescue => "rescue",
+            Action::Unrescue => "unrescue",
+            Action::CreateBackup => "createBackup",
+            Action::SoftDelete => "soft_delete",
+            Action::Restore => "restore",
+            Action::TriggerCrashDump => "trigger_crash_dump",
         }
     }
 
@@ -112,6 +132,15 @@ impl Action {
             Action::Migrate => "os_compute_api:os-migrate-server:migrate",
             Action::LiveMigrate => "os_compute_api:os-migrate-server:migrate_live",
             Action::ForceComplete => "os_compute_api:servers:migrations:force_complete",
+            Action::Shelve => "os_compute_api:os-shelve:shelve",
+            Action::ShelveOffload => "os_compute_api:os-shelve:shelve_offload",
+            Action::Unshelve => "os_compute_api:os-shelve:unshelve",
+            Action::Rescue => "os_compute_api:os-rescue",
+            Action::Unrescue => "os_compute_api:os-unrescue",
+            Action::CreateBackup => "os_compute_api:os-create-backup",
+            Action::SoftDelete => "os_compute_api:servers:delete",
+            Action::Restore => "os_compute_api:os-deferred-delete:restore",
+            Action::TriggerCrashDump => "os_compute_api:servers:trigger_crash_dump",
         }
     }
 
@@ -143,9 +172,17 @@ impl Action {
             Action::SetKeypairs => &[Active, Stopped],
             Action::RemoteConsole => &[Active, Stopped, Paused, Suspended, Resized, Rescued],
             Action::ConsoleOutput => &[Active, Stopped, Paused, Suspended, Error, Resized, Rescued, Building],
-            // Only a soft-deleted server (deferred delete) can be forced.
-            Action::ForceDelete => &[SoftDeleted],
-            Action::Delete | Action::Lock | Action::Unlock | Action::Update => return None,
+            Action::Shelve | Action::CreateBackup => &[Active, Stopped, Paused, Suspended],
+            Action::ShelveOffload => &[Shelved],
+            Action::Unshelve => &[Shelved, ShelvedOffloaded],
+            Action::Rescue => &[Active, Stopped, Error],
+            Action::Unrescue => &[Rescued],
+            Action::Restore => &[SoftDeleted],
+            // Nova's soft delete takes a server that was built, idle.
+            Action::SoftDelete => &[Active, Stopped, Paused, Suspended, Error, Resized, Rescued, Shelved],
+            Action::TriggerCrashDump => &[Active, Paused, Rescued, Resized, Error],
+            // Nova's force_delete: any vm_state, no task running.
+            Action::Delete | Action::ForceDelete | Action::Lock | Action::Unlock | Action::Update => return None,
         })
     }
 
@@ -155,7 +192,7 @@ impl Action {
         match self {
             // Delete interrupts anything (a build is unwound by its own
             // task before the delete runs: tasks of a server run in order).
-            Action::Delete | Action::ForceDelete | Action::Lock | Action::Unlock | Action::Update => None,
+            Action::Delete | Action::Lock | Action::Unlock | Action::Update => None,
             Action::ConsoleOutput | Action::RemoteConsole => None,
             // Nova lets a hard reboot override a stuck soft reboot.
             Action::Reboot { hard: true } => {
@@ -172,13 +209,23 @@ impl Action {
     pub fn needs_host(self) -> bool {
         !matches!(
             self,
-            Action::Delete | Action::ForceDelete | Action::Lock | Action::Unlock | Action::Update | Action::Evacuate
+            Action::Delete
+                | Action::ForceDelete
+                | Action::Lock
+                | Action::Unlock
+                | Action::Update
+                | Action::Evacuate
+                | Action::Unshelve
         )
     }
 
     /// Whether a locked server refuses this action for its non-admin owner.
     pub fn refused_when_locked(self) -> bool {
-        !matches!(self, Action::Lock | Action::Unlock | Action::ConsoleOutput | Action::RemoteConsole)
+        // Nova does not check the lock for a backup.
+        !matches!(
+            self,
+            Action::Lock | Action::Unlock | Action::ConsoleOutput | Action::RemoteConsole | Action::CreateBackup
+        )
     }
 
     /// The task state the server shows while the action runs.
@@ -200,6 +247,14 @@ impl Action {
             Action::ConfirmResize => TaskState::ResizeConfirming,
             Action::Rebuild | Action::Evacuate => TaskState::Rebuilding,
             Action::ChangePassword => TaskState::UpdatingPassword,
+            Action::Shelve => TaskState::Shelving,
+            Action::ShelveOffload => TaskState::ShelvingOffloading,
+            Action::Unshelve => TaskState::Unshelving,
+            Action::Rescue => TaskState::Rescuing,
+            Action::Unrescue => TaskState::Unrescuing,
+            Action::CreateBackup => TaskState::ImageBackup,
+            Action::SoftDelete => TaskState::SoftDeleting,
+            Action::Restore => TaskState::Restoring,
             _ => return None,
         })
     }

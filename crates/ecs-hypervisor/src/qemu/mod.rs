@@ -32,8 +32,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::{
-    ConsoleEndpoint, DiskSpec, GuestInfo, GuestSpec, Hypervisor, HypervisorError, IncomingGuest, MoveKind, NicSpec, Op,
-    PowerState, RebootKind, Result, SnapshotImage,
+    BootSource, ConsoleEndpoint, DiskSpec, GuestInfo, GuestSpec, Hypervisor, HypervisorError, IncomingGuest, MoveKind,
+    NicSpec, Op, PowerState, RebootKind, Result, SnapshotImage,
 };
 pub use moves::MoveStats;
 pub use qmp::{Qmp, QmpError};
@@ -224,6 +224,10 @@ struct GuestRecord {
     slots: BTreeMap<String, usize>,
     /// Whether `suspend.state` holds the machine.
     suspended: bool,
+    /// Rescued: what the guest boots instead (its disk copied on write to
+    /// `rescue.qcow2`), with its own root attached second.
+    #[serde(default)]
+    rescue: Option<BootSource>,
 }
 
 impl GuestRecord {
@@ -232,6 +236,7 @@ impl GuestRecord {
             spec: GuestSpec { admin_pass: None, ..spec.clone() },
             slots: BTreeMap::new(),
             suspended: false,
+            rescue: None,
         };
         let ids: Vec<String> = record
             .data_disks()
@@ -522,7 +527,9 @@ impl QemuHypervisor {
         let file = |name: &str| dir.join(name).display().to_string();
         let mut args: Vec<String> = Vec::new();
         let mut push = |items: &[&str]| args.extend(items.iter().map(|s| s.to_string()));
-        let direct = spec.boot.kernel.is_some();
+        // Rescued, the guest boots the rescue system.
+        let boot = record.rescue.as_ref().filter(|r| r.kernel.is_some() || r.disk.is_some()).unwrap_or(&spec.boot);
+        let direct = boot.kernel.is_some();
         // microvm boots a kernel in a fraction of q35's time; disks need firmware.
         push(&["-name", &format!("guest={},debug-threads=on", spec.id)]);
         push(&["-machine", if direct { "microvm,pcie=on,rtc=on" } else { "q35" }]);
@@ -537,9 +544,9 @@ impl QemuHypervisor {
         push(&["-chardev", &format!("file,id=serial0,path={console},append=on"), "-serial", "chardev:serial0"]);
         push(&["-qmp", &format!("unix:{},server=on,wait=off", file("qmp.sock"))]);
         push(&["-pidfile", &file("qemu.pid"), "-daemonize"]);
-        if let Some(kernel) = &spec.boot.kernel {
+        if let Some(kernel) = &boot.kernel {
             push(&["-kernel", path_str(kernel)?]);
-            if let Some(initrd) = &spec.boot.initrd {
+            if let Some(initrd) = &boot.initrd {
                 push(&["-initrd", path_str(initrd)?]);
             }
             let mut cmdline = String::from("console=ttyS0 panic=-1 pcie_ports=native root=/dev/vda");
@@ -549,23 +556,38 @@ impl QemuHypervisor {
             if let (Accel::Tcg, Some(khz)) = (self.config.accel, host_tsc_khz()) {
                 cmdline.push_str(&format!(" tsc_early_khz={khz}"));
             }
-            if let Some(extra) = &spec.boot.cmdline {
+            if let Some(extra) = &boot.cmdline {
                 cmdline.push(' ');
                 cmdline.push_str(extra);
             }
             push(&["-append", &cmdline]);
         }
         let root = self.root_path(record);
-        push(&["-blockdev", &blockdev("root", &root, false)?]);
-        // The firmware boots the root disk; a direct kernel boot needs no boot order.
-        push(&[
-            "-device",
-            if direct {
-                "virtio-blk-pci,drive=root,id=dev-root"
-            } else {
-                "virtio-blk-pci,drive=root,id=dev-root,bootindex=0"
-            },
-        ]);
+        if record.rescue.is_some() {
+            // The rescue disk first (vda, booted), the guest's own root second (vdb).
+            push(&["-blockdev", &blockdev("rescue", &dir.join("rescue.qcow2"), false)?]);
+            push(&[
+                "-device",
+                if direct {
+                    "virtio-blk-pci,drive=rescue,id=dev-rescue"
+                } else {
+                    "virtio-blk-pci,drive=rescue,id=dev-rescue,bootindex=0"
+                },
+            ]);
+            push(&["-blockdev", &blockdev("root", &root, false)?]);
+            push(&["-device", "virtio-blk-pci,drive=root,id=dev-root"]);
+        } else {
+            push(&["-blockdev", &blockdev("root", &root, false)?]);
+            // The firmware boots the root disk; a direct kernel boot needs no boot order.
+            push(&[
+                "-device",
+                if direct {
+                    "virtio-blk-pci,drive=root,id=dev-root"
+                } else {
+                    "virtio-blk-pci,drive=root,id=dev-root,bootindex=0"
+                },
+            ]);
+        }
         push(&["-blockdev", &blockdev("config", &dir.join("config.iso"), true)?]);
         push(&["-device", "virtio-blk-pci,drive=config,id=dev-config"]);
         for port in 0..ROOT_PORTS {
@@ -1269,6 +1291,62 @@ impl Hypervisor for QemuHypervisor {
         record.spec.public_keys = keys.to_vec();
         self.write_config_drive(&record, None).await.map_err(|e| self.failed(Op::SetKeys, e))?;
         self.save(&record, Op::SetKeys)
+    }
+
+    async fn rescue(&self, id: &str, rescue: &BootSource, _admin_pass: Option<&str>) -> Result<()> {
+        let op = Op::Rescue;
+        let _guard = self.lock(id).await;
+        let mut record = self.record(id)?;
+        if record.rescue.is_some() && self.live(id) {
+            return Ok(());
+        }
+        let boot =
+            if rescue.disk.is_some() || rescue.kernel.is_some() { rescue.clone() } else { record.spec.boot.clone() };
+        self.kill(id, op).await?;
+        record.suspended = false;
+        let _ = std::fs::remove_file(self.dir(id).join("suspend.state"));
+        // A fresh rescue disk each time, as Nova's libvirt driver makes one.
+        let disk = self.dir(id).join("rescue.qcow2");
+        let _ = std::fs::remove_file(&disk);
+        let disk_str = path_str(&disk).map_err(|e| self.failed(op, e))?.to_string();
+        let img = &self.config.qemu_img;
+        let made = match &boot.disk {
+            Some(image) => {
+                let backing = path_str(image).map_err(|e| self.failed(op, e))?;
+                run(img, &["create", "-q", "-f", "qcow2", "-F", disk_format(image), "-b", backing, &disk_str]).await
+            }
+            None => run(img, &["create", "-q", "-f", "qcow2", &disk_str, "1G"]).await,
+        };
+        made.map_err(|e| self.failed(op, e))?;
+        record.rescue = Some(boot);
+        self.save(&record, op)?;
+        self.launch(&record, op).await
+    }
+
+    async fn unrescue(&self, id: &str) -> Result<()> {
+        let op = Op::Rescue;
+        let _guard = self.lock(id).await;
+        let mut record = self.record(id)?;
+        if record.rescue.is_none() {
+            return Ok(());
+        }
+        self.kill(id, op).await?;
+        record.rescue = None;
+        self.save(&record, op)?;
+        let _ = std::fs::remove_file(self.dir(id).join("rescue.qcow2"));
+        self.launch(&record, op).await
+    }
+
+    async fn inject_nmi(&self, id: &str) -> Result<()> {
+        let op = Op::InjectNmi;
+        let _guard = self.lock(id).await;
+        self.record(id)?;
+        if !self.live(id) {
+            return Err(self.invalid(id, PowerState::Shutdown, op));
+        }
+        let mut qmp = self.qmp(id, op).await?;
+        qmp.execute("inject-nmi", json!({})).await.map_err(|e| self.failed(op, e))?;
+        Ok(())
     }
 
     async fn vnc_console(&self, id: &str) -> Result<ConsoleEndpoint> {

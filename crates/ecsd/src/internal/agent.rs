@@ -287,6 +287,9 @@ async fn execute(state: &AgentState, call: Call) -> Result<serde_json::Value, Hy
         Call::AbortIncoming { id } => to_json(d.abort_incoming(&id).await?),
         Call::CancelSend { id } => to_json(d.cancel_send(&id).await?),
         Call::ForceCompleteSend { id } => to_json(d.force_complete_send(&id).await?),
+        Call::Rescue { id, rescue, admin_pass } => to_json(d.rescue(&id, &rescue, admin_pass.as_deref()).await?),
+        Call::Unrescue { id } => to_json(d.unrescue(&id).await?),
+        Call::InjectNmi { id } => to_json(d.inject_nmi(&id).await?),
     }
 }
 

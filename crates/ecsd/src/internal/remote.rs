@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ecs_core::compute::agents::Connector;
 use ecs_hypervisor::{
-    ConsoleEndpoint, DiskSpec, GuestInfo, GuestSpec, Hypervisor, HypervisorError, IncomingGuest, MoveKind, NicSpec,
-    RebootKind, Result, SnapshotImage,
+    BootSource, ConsoleEndpoint, DiskSpec, GuestInfo, GuestSpec, Hypervisor, HypervisorError, IncomingGuest, MoveKind,
+    NicSpec, RebootKind, Result, SnapshotImage,
 };
 use ecs_store::HostAgent;
 use serde::de::DeserializeOwned;
@@ -219,6 +219,19 @@ impl Hypervisor for RemoteHypervisor {
 
     async fn set_public_keys(&self, id: &str, keys: &[String]) -> Result<()> {
         self.call(Call::SetPublicKeys { id: id.into(), keys: keys.to_vec() }).await
+    }
+
+    async fn rescue(&self, id: &str, rescue: &BootSource, admin_pass: Option<&str>) -> Result<()> {
+        let call = Call::Rescue { id: id.into(), rescue: rescue.clone(), admin_pass: admin_pass.map(String::from) };
+        self.call(call).await
+    }
+
+    async fn unrescue(&self, id: &str) -> Result<()> {
+        self.call(Call::Unrescue { id: id.into() }).await
+    }
+
+    async fn inject_nmi(&self, id: &str) -> Result<()> {
+        self.call(Call::InjectNmi { id: id.into() }).await
     }
 
     async fn vnc_console(&self, id: &str) -> Result<ConsoleEndpoint> {

@@ -3,7 +3,7 @@
 //! object), and its result or typed error.
 
 use ecs_hypervisor::{
-    DiskSpec, GuestSpec, HypervisorError, IncomingGuest, MoveKind, NicSpec, Op, PowerState, RebootKind,
+    BootSource, DiskSpec, GuestSpec, HypervisorError, IncomingGuest, MoveKind, NicSpec, Op, PowerState, RebootKind,
 };
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +40,9 @@ pub enum Call {
     AbortIncoming { id: String },
     CancelSend { id: String },
     ForceCompleteSend { id: String },
+    Rescue { id: String, rescue: BootSource, admin_pass: Option<String> },
+    Unrescue { id: String },
+    InjectNmi { id: String },
 }
 
 impl Call {
@@ -106,7 +109,10 @@ impl Call {
             | Call::SendGuest { id, .. }
             | Call::AbortIncoming { id }
             | Call::CancelSend { id }
-            | Call::ForceCompleteSend { id } => Some(id),
+            | Call::ForceCompleteSend { id }
+            | Call::Rescue { id, .. }
+            | Call::Unrescue { id }
+            | Call::InjectNmi { id } => Some(id),
             Call::List | Call::StoredDisks | Call::DeleteDisk { .. } => None,
         }
     }
@@ -217,6 +223,8 @@ pub fn op_of(call: &Call) -> Op {
         | Call::AbortIncoming { .. }
         | Call::CancelSend { .. }
         | Call::ForceCompleteSend { .. } => Op::Migrate,
+        Call::Rescue { .. } | Call::Unrescue { .. } => Op::Rescue,
+        Call::InjectNmi { .. } => Op::InjectNmi,
     }
 }
 

@@ -37,6 +37,7 @@ mod reader;
 mod recovery;
 mod routes;
 mod security_groups;
+mod server_actions;
 mod servers;
 mod services;
 mod sweep;

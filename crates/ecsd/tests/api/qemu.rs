@@ -305,3 +305,53 @@ async fn qemu_boot_failure_is_an_error_with_its_reason_and_no_files() {
     assert!(fault.contains("no disk file and no kernel"), "{s}");
     assert!(!site.data.join("qemu").join(&id).exists(), "no files are left");
 }
+
+/// Issue 18's actions on a real guest: shelve offload frees the host (the
+/// QEMU process and its files go), unshelve boots the shelved snapshot,
+/// rescue boots a rescue disk with the guest's own root second, and
+/// trigger_crash_dump sends the guest an NMI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qemu_shelve_unshelve_rescue_and_crash_dump() {
+    let Some(site) = site() else { return };
+    let ecsd = serve(&site.data);
+    let c = Client::login(&ecsd.base).await;
+    add_keypair(&c).await;
+    let id = create(&c, "acts", "a").await;
+    wait_status(&c, &id, "ACTIVE").await;
+    let guest_dir = site.data.join("qemu").join(&id);
+    assert!(qemu_pid(&guest_dir).is_some());
+
+    // Shelve (offloaded at once): the guest is gone from the host.
+    assert_eq!(act(&c, &id, json!({"shelve": null})).await.0, 202);
+    wait_status(&c, &id, "SHELVED_OFFLOADED").await;
+    assert!(qemu_pid(&guest_dir).is_none(), "the QEMU guest is gone");
+    let (_, images) = c.call_at("2.1", Method::GET, "/v2.1/images/detail", None).await;
+    let shelved = images["images"].as_array().unwrap().iter().find(|i| i["name"] == "acts-shelved").cloned();
+    let shelved = shelved.expect("the shelved snapshot");
+    assert_eq!(shelved["status"], "ACTIVE");
+
+    // Unshelve: a new guest from the snapshot; the snapshot image goes.
+    assert_eq!(act(&c, &id, json!({"unshelve": null})).await.0, 202);
+    wait_status(&c, &id, "ACTIVE").await;
+    assert!(qemu_pid(&guest_dir).is_some(), "the guest runs again");
+    let (_, images) = c.call_at("2.1", Method::GET, "/v2.1/images/detail", None).await;
+    assert!(!images["images"].as_array().unwrap().iter().any(|i| i["name"] == "acts-shelved"));
+
+    // Rescue: the rescue disk first, the guest's root second.
+    let (status, body) = act(&c, &id, json!({"rescue": {"adminPass": "Resc-ue12"}})).await;
+    assert_eq!(status, 200, "{body}");
+    wait_status(&c, &id, "RESCUE").await;
+    let args = qemu_args(&site.data, &id);
+    assert!(args.contains("rescue.qcow2") && args.contains("drive=root"), "{args}");
+    assert!(args.find("drive=rescue").unwrap() < args.find("drive=root,").unwrap(), "{args}");
+    assert_eq!(act(&c, &id, json!({"unrescue": null})).await.0, 202);
+    wait_status(&c, &id, "ACTIVE").await;
+    assert!(!qemu_args(&site.data, &id).contains("rescue.qcow2"));
+
+    // trigger_crash_dump (2.17): QMP inject-nmi.
+    let (status, body) = c
+        .call_at("2.17", Method::POST, &format!("/v2.1/servers/{id}/action"), Some(json!({"trigger_crash_dump": null})))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(c.call(Method::DELETE, &format!("/v2.1/servers/{id}"), None).await.0, 204);
+}

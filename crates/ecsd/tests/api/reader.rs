@@ -111,6 +111,12 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
             Some(json!({"k": "v"})),
         ),
         nova(M::DELETE, "/flavors/{id}/os-extra_specs/{key}", "/v2.1/flavors/m1.tiny/os-extra_specs/k".into(), None),
+        nova(
+            M::POST,
+            "/flavors/{id}/action",
+            "/v2.1/flavors/m1.tiny/action".into(),
+            Some(json!({"addTenantAccess": {"tenant": "p1"}})),
+        ),
         nova(M::POST, "/os-keypairs", "/v2.1/os-keypairs".into(), Some(json!({"keypair": {"name": "mine"}}))),
         nova(M::DELETE, "/os-keypairs/{name}", "/v2.1/os-keypairs/k1".into(), None),
         nova(M::DELETE, "/images/{id}", format!("/v2.1/images/{}", w.image), None),
@@ -341,9 +347,17 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         json!({"detachKeypairs": {"key_names": ["k1"]}}),
         json!({"os-getVNCConsole": {"type": "novnc"}}),
         json!({"monitorMetrics": null}),
+        json!({"shelve": null}),
+        json!({"shelveOffload": null}),
+        json!({"unshelve": null}),
+        json!({"rescue": {"adminPass": "n3w-Passw0rd"}}),
+        json!({"unrescue": null}),
+        json!({"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}}),
+        json!({"restore": null}),
     ] {
         out.push(action(body));
     }
+    out.push(action(json!({"trigger_crash_dump": null})).at("2.17"));
 
     let ecs = |m: Method, route: &'static str, path: String, body: Value| case("ecs", m, route, path, Some(body));
     let ecs_create = json!({"server": {"name": "no", "imageRef": w.image, "flavorRef": "s3.small.1", "vpcid": w.network,

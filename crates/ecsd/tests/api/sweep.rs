@@ -77,10 +77,21 @@ async fn sweep(kind: TaskKind) {
     }
 }
 
+/// The options a kind's ecsd runs with: shelved servers stay on their
+/// host (so that an offload is a task of its own), and the deferred
+/// delete kinds need a reclaim interval.
+fn options(kind: TaskKind, dir: &str) -> Vec<&str> {
+    let mut args = vec!["--data-dir", dir, "--shelved-offload-time", "-1"];
+    if matches!(kind, TaskKind::SoftDelete | TaskKind::Restore) {
+        args.extend(["--reclaim-instance-interval", "3600"]);
+    }
+    args
+}
+
 async fn crash_and_converge(data: &Path, kind: TaskKind, step: usize, when: &str) {
     let at = format!("{kind}:{step}:{when}");
     let dir = data.to_str().unwrap();
-    let mut ecsd = spawn(&["--data-dir", dir], &[("ECSD_CRASH_AT", &at)]);
+    let mut ecsd = spawn(&options(kind, dir), &[("ECSD_CRASH_AT", &at)]);
     let c = Client::login(&ecsd.base).await;
     let target = start(&c, kind).await;
     let mut died = false;
@@ -94,7 +105,7 @@ async fn crash_and_converge(data: &Path, kind: TaskKind, step: usize, when: &str
     assert!(died, "{at}: ecsd should have aborted there");
     drop(ecsd);
 
-    let ecsd = spawn(&["--data-dir", dir], &[]);
+    let ecsd = spawn(&options(kind, dir), &[]);
     let c = Client::login(&ecsd.base).await;
     converged(&c, data, &at).await;
     if let Some(id) = target {
@@ -117,6 +128,10 @@ async fn start(c: &Client, kind: TaskKind) -> Option<String> {
         TaskKind::Unpause => "PAUSED",
         TaskKind::Resume => "SUSPENDED",
         TaskKind::ConfirmResize | TaskKind::RevertResize => "VERIFY_RESIZE",
+        TaskKind::ShelveOffload => "SHELVED",
+        TaskKind::Unshelve => "SHELVED_OFFLOADED",
+        TaskKind::Unrescue => "RESCUE",
+        TaskKind::Restore => "SOFT_DELETED",
         _ => "ACTIVE",
     };
     bring(c, &id, from).await;
@@ -124,7 +139,7 @@ async fn start(c: &Client, kind: TaskKind) -> Option<String> {
     // Requests that wait for their task are cut by the crash: any answer will do.
     let (status, body) = match kind {
         TaskKind::Create => unreachable!(),
-        TaskKind::Delete => c.call(Method::DELETE, &servers, None).await,
+        TaskKind::Delete | TaskKind::SoftDelete => c.call(Method::DELETE, &servers, None).await,
         TaskKind::Evacuate => {
             // Every host up but the server's own, forced down: it may be evacuated.
             let (_, list) = c.call_at("2.53", Method::GET, "/v2.1/os-services", None).await;
@@ -202,6 +217,13 @@ async fn action_body(c: &Client, kind: TaskKind, id: &str) -> Value {
         TaskKind::LiveMigrate => json!({"os-migrateLive": {"host": null, "block_migration": "auto"}}),
         TaskKind::Rebuild => json!({"rebuild": {"imageRef": image(c).await, "name": "rebuilt"}}),
         TaskKind::ChangePassword => json!({"changePassword": {"adminPass": "N3w-pass"}}),
+        TaskKind::Shelve => json!({"shelve": null}),
+        TaskKind::ShelveOffload => json!({"shelveOffload": null}),
+        TaskKind::Unshelve => json!({"unshelve": null}),
+        TaskKind::Rescue => json!({"rescue": {"adminPass": "Resc-ue1"}}),
+        TaskKind::Unrescue => json!({"unrescue": null}),
+        TaskKind::CreateBackup => json!({"createBackup": {"name": "swept", "backup_type": "daily", "rotation": 1}}),
+        TaskKind::Restore => json!({"restore": null}),
         other => panic!("{other} is no server action"),
     }
 }
@@ -286,10 +308,13 @@ async fn bring(c: &Client, id: &str, status: &str) {
             "PAUSED" => json!({"unpause": null}),
             "SUSPENDED" => json!({"resume": null}),
             "VERIFY_RESIZE" => json!({"confirmResize": null}),
+            "SHELVED" | "SHELVED_OFFLOADED" => json!({"unshelve": null}),
+            "RESCUE" => json!({"unrescue": null}),
+            "SOFT_DELETED" => json!({"restore": null}),
             other => panic!("server {id} is {other}"),
         };
         let (code, b) = act(c, id, back).await;
-        assert!(matches!(code, 202 | 204), "{b}");
+        assert!(matches!(code, 200..=204), "{b}");
         wait_status(c, id, "ACTIVE").await;
     }
     let forth = match status {
@@ -298,10 +323,24 @@ async fn bring(c: &Client, id: &str, status: &str) {
         "PAUSED" => json!({"pause": null}),
         "SUSPENDED" => json!({"suspend": null}),
         "VERIFY_RESIZE" => json!({"resize": {"flavorRef": other_flavor(c, id).await}}),
+        "SHELVED" => json!({"shelve": null}),
+        "SHELVED_OFFLOADED" => {
+            let (code, b) = act(c, id, json!({"shelve": null})).await;
+            assert_eq!(code, 202, "{b}");
+            wait_status(c, id, "SHELVED").await;
+            json!({"shelveOffload": null})
+        }
+        "RESCUE" => json!({"rescue": null}),
+        "SOFT_DELETED" => {
+            let (code, b) = c.call(Method::DELETE, &format!("/v2.1/servers/{id}"), None).await;
+            assert_eq!(code, 204, "{b}");
+            wait_status(c, id, status).await;
+            return;
+        }
         other => panic!("cannot bring a server to {other}"),
     };
     let (code, b) = act(c, id, forth).await;
-    assert_eq!(code, 202, "{b}");
+    assert!(matches!(code, 200 | 202), "{b}");
     wait_status(c, id, status).await;
 }
 
@@ -369,8 +408,20 @@ async fn converged(c: &Client, data: &Path, at: &str) {
     assert_eq!(unfinished, 0, "{at}: every task finished");
     let servers = c.settled().await;
     for s in &servers {
-        let settled =
-            matches!(s["status"].as_str(), Some("ACTIVE" | "SHUTOFF" | "PAUSED" | "SUSPENDED" | "VERIFY_RESIZE"));
+        let settled = matches!(
+            s["status"].as_str(),
+            Some(
+                "ACTIVE"
+                    | "SHUTOFF"
+                    | "PAUSED"
+                    | "SUSPENDED"
+                    | "VERIFY_RESIZE"
+                    | "SHELVED"
+                    | "SHELVED_OFFLOADED"
+                    | "RESCUE"
+                    | "SOFT_DELETED"
+            )
+        );
         assert!(settled, "{at}: {s}");
     }
     let live: Vec<String> = servers.iter().map(|s| s["id"].as_str().unwrap().to_string()).collect();
@@ -379,7 +430,13 @@ async fn converged(c: &Client, data: &Path, at: &str) {
     // source guest on the same simulated host), none left over.
     let mut found = guests(data);
     found.dedup();
-    let mut wanted = live.clone();
+    // A server offloaded from its host has no guest.
+    let offloaded: Vec<String> = servers
+        .iter()
+        .filter(|s| s["status"] == "SHELVED_OFFLOADED")
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut wanted: Vec<String> = live.iter().filter(|id| !offloaded.contains(id)).cloned().collect();
     wanted.sort();
     assert_eq!(found, wanted, "{at}: every server has its guest and no guest is left over");
 
@@ -412,6 +469,9 @@ async fn converged(c: &Client, data: &Path, at: &str) {
         let old = s.resize.as_ref().map(|r| r.old_flavor.clone());
         cores += old.as_ref().map_or(s.flavor.vcpus, |o| o.vcpus.max(s.flavor.vcpus));
         ram += old.as_ref().map_or(s.flavor.ram_mb, |o| o.ram_mb.max(s.flavor.ram_mb));
+        if offloaded.contains(id) {
+            continue;
+        }
         claimed_vcpus += s.flavor.vcpus + old.as_ref().map_or(0, |o| o.vcpus);
         claimed_ram += s.flavor.ram_mb + old.as_ref().map_or(0, |o| o.ram_mb);
     }

@@ -51,7 +51,7 @@ pub(super) async fn full_spec(core: &Core, server: &Server) -> Result<GuestSpec,
 }
 
 /// The files an image boots from (none for an image without them, or gone).
-async fn image_boot(core: &Core, image_id: &str) -> Result<BootSource, StepError> {
+pub(super) async fn image_boot(core: &Core, image_id: &str) -> Result<BootSource, StepError> {
     match core.store.image_get(image_id).await {
         Ok(image) => Ok(BootSource::from_properties(&image.properties)),
         Err(StoreError::NotFound) => Ok(BootSource::default()),

@@ -23,6 +23,7 @@ use serde_json::Value;
 use crate::Core;
 use crate::compute::failure::TaskFailure;
 
+mod backup;
 mod create;
 mod delete;
 mod evacuate;
@@ -33,11 +34,16 @@ mod live_migrate;
 mod password;
 mod power;
 mod rebuild;
+mod rescue;
 mod resize;
+mod shelve;
 mod snapshot;
+mod soft_delete;
 mod swap_volume;
+mod unshelve;
 mod volumes;
 
+pub use backup::Params as BackupParams;
 pub use create::{Params as CreateParams, PublicIp};
 pub use delete::Params as DeleteParams;
 pub use evacuate::Params as EvacuateParams;
@@ -47,9 +53,13 @@ pub use live_migrate::Params as LiveMigrateParams;
 pub use password::Params as PasswordParams;
 pub use power::{Params as PowerParams, PowerOp};
 pub use rebuild::Params as RebuildParams;
+pub use rescue::{Params as RescueParams, UnrescueParams};
 pub use resize::{ConfirmParams, Params as ResizeParams, RevertParams};
+pub use shelve::{Params as ShelveParams, SHELVED_FOR};
 pub use snapshot::Params as SnapshotParams;
+pub use soft_delete::{Params as SoftDeleteParams, RestoreParams};
 pub use swap_volume::Params as SwapVolumeParams;
+pub use unshelve::Params as UnshelveParams;
 pub use volumes::{Attach as AttachVolumeParams, Detach as DetachVolumeParams};
 
 /// Why a step failed.
@@ -288,6 +298,14 @@ task_kinds! {
     AttachKeypairs => "attachKeypairs", action "attachKeypairs", keys::ON_FAILURE;
     DetachKeypairs => "detachKeypairs", action "detachKeypairs", keys::ON_FAILURE;
     Evacuate => "evacuate", action "evacuate", evacuate::ON_FAILURE;
+    Shelve => "shelve", action "shelve", shelve::ON_FAILURE;
+    ShelveOffload => "shelveOffload", action "shelveOffload", shelve::ON_FAILURE;
+    Unshelve => "unshelve", action "unshelve", unshelve::ON_FAILURE;
+    Rescue => "rescue", action "rescue", rescue::ON_FAILURE;
+    Unrescue => "unrescue", action "unrescue", rescue::ON_FAILURE;
+    CreateBackup => "createBackup", action "createBackup", backup::ON_FAILURE;
+    SoftDelete => "soft_delete", action "delete", soft_delete::ON_FAILURE;
+    Restore => "restore", action "restore", soft_delete::RESTORE_ON_FAILURE;
 }
 
 impl std::fmt::Display for TaskKind {
@@ -341,6 +359,13 @@ impl TaskKind {
             TaskKind::ChangePassword => names::<PasswordParams>(),
             TaskKind::AttachKeypairs | TaskKind::DetachKeypairs => names::<KeypairsParams>(),
             TaskKind::Evacuate => names::<EvacuateParams>(),
+            TaskKind::Shelve | TaskKind::ShelveOffload => names::<ShelveParams>(),
+            TaskKind::Unshelve => names::<UnshelveParams>(),
+            TaskKind::Rescue => names::<RescueParams>(),
+            TaskKind::Unrescue => names::<UnrescueParams>(),
+            TaskKind::CreateBackup => names::<BackupParams>(),
+            TaskKind::SoftDelete => names::<SoftDeleteParams>(),
+            TaskKind::Restore => names::<RestoreParams>(),
         }
     }
 }
@@ -370,6 +395,14 @@ pub enum TaskParams {
     AttachKeypairs(KeypairsParams),
     DetachKeypairs(KeypairsParams),
     Evacuate(EvacuateParams),
+    Shelve(ShelveParams),
+    ShelveOffload(ShelveParams),
+    Unshelve(UnshelveParams),
+    Rescue(RescueParams),
+    Unrescue(UnrescueParams),
+    CreateBackup(BackupParams),
+    SoftDelete(SoftDeleteParams),
+    Restore(RestoreParams),
 }
 
 impl TaskParams {
@@ -394,6 +427,14 @@ impl TaskParams {
             TaskParams::AttachKeypairs(_) => TaskKind::AttachKeypairs,
             TaskParams::DetachKeypairs(_) => TaskKind::DetachKeypairs,
             TaskParams::Evacuate(_) => TaskKind::Evacuate,
+            TaskParams::Shelve(_) => TaskKind::Shelve,
+            TaskParams::ShelveOffload(_) => TaskKind::ShelveOffload,
+            TaskParams::Unshelve(_) => TaskKind::Unshelve,
+            TaskParams::Rescue(_) => TaskKind::Rescue,
+            TaskParams::Unrescue(_) => TaskKind::Unrescue,
+            TaskParams::CreateBackup(_) => TaskKind::CreateBackup,
+            TaskParams::SoftDelete(_) => TaskKind::SoftDelete,
+            TaskParams::Restore(_) => TaskKind::Restore,
         }
     }
 
@@ -433,6 +474,14 @@ impl TaskParams {
             TaskKind::AttachKeypairs => read(params).map(TaskParams::AttachKeypairs),
             TaskKind::DetachKeypairs => read(params).map(TaskParams::DetachKeypairs),
             TaskKind::Evacuate => read(params).map(TaskParams::Evacuate),
+            TaskKind::Shelve => read(params).map(TaskParams::Shelve),
+            TaskKind::ShelveOffload => read(params).map(TaskParams::ShelveOffload),
+            TaskKind::Unshelve => read(params).map(TaskParams::Unshelve),
+            TaskKind::Rescue => read(params).map(TaskParams::Rescue),
+            TaskKind::Unrescue => read(params).map(TaskParams::Unrescue),
+            TaskKind::CreateBackup => read(params).map(TaskParams::CreateBackup),
+            TaskKind::SoftDelete => read(params).map(TaskParams::SoftDelete),
+            TaskKind::Restore => read(params).map(TaskParams::Restore),
         };
         parsed.map_err(|e| format!("{kind} task {} has malformed parameters: {e}", task.id))
     }
@@ -468,6 +517,14 @@ macro_rules! with_saga {
             $crate::compute::sagas::TaskParams::AttachKeypairs($saga) => $body,
             $crate::compute::sagas::TaskParams::DetachKeypairs($saga) => $body,
             $crate::compute::sagas::TaskParams::Evacuate($saga) => $body,
+            $crate::compute::sagas::TaskParams::Shelve($saga) => $body,
+            $crate::compute::sagas::TaskParams::ShelveOffload($saga) => $body,
+            $crate::compute::sagas::TaskParams::Unshelve($saga) => $body,
+            $crate::compute::sagas::TaskParams::Rescue($saga) => $body,
+            $crate::compute::sagas::TaskParams::Unrescue($saga) => $body,
+            $crate::compute::sagas::TaskParams::CreateBackup($saga) => $body,
+            $crate::compute::sagas::TaskParams::SoftDelete($saga) => $body,
+            $crate::compute::sagas::TaskParams::Restore($saga) => $body,
         }
     };
 }

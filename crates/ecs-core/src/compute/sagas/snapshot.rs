@@ -7,6 +7,7 @@ use ecs_types::server::Server;
 use serde::{Deserialize, Serialize};
 
 use super::{OnFailure, Saga, StepContext, StepError, StepResult, host_driver, idle};
+use crate::Core;
 
 /// A failed snapshot leaves the server as it was.
 pub(super) const ON_FAILURE: OnFailure = OnFailure::Idle;
@@ -31,24 +32,40 @@ impl Saga for Params {
     }
 
     async fn run(&self, _step: Step, cx: &mut StepContext<'_>, server: &mut Server) -> StepResult {
-        let (core, image_id) = (cx.core, self.image_id.as_str());
-        let driver = host_driver(core, server)?;
-        let snapshot = driver.snapshot(&server.id, image_id).await?;
-        if !snapshot.properties.is_empty() {
-            // What boots the snapshot: its disk file, and the kernel the server booted.
-            let mut properties = core.store.image_get(image_id).await?.properties;
-            properties.extend(snapshot.properties);
-            core.store.image_set_properties(image_id, &properties).await?;
-        }
-        core.store.image_set_status(image_id, "active", Some(snapshot.size_bytes as i64)).await?;
+        take(cx.core, server, self.image_id.as_str()).await?;
         Ok(Some(idle()))
     }
 
     /// Nova deletes the image of a snapshot that failed.
     async fn undo(&self, _step: Step, cx: &mut StepContext<'_>) -> Result<(), StepError> {
-        match cx.core.store.image_delete(&self.image_id).await {
-            Ok(()) | Err(StoreError::NotFound) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        drop_image(cx.core, &self.image_id).await
+    }
+}
+
+/// Copies the server's root disk into the image record `image_id` (made
+/// `saving` by the request) and makes it active: the one snapshot path
+/// of createImage, createBackup and shelve. An image already active was
+/// taken by an earlier run of the step.
+pub(super) async fn take(core: &Core, server: &Server, image_id: &str) -> Result<(), StepError> {
+    if core.store.image_get(image_id).await?.status == "active" {
+        return Ok(());
+    }
+    let driver = host_driver(core, server)?;
+    let snapshot = driver.snapshot(&server.id, image_id).await?;
+    if !snapshot.properties.is_empty() {
+        // What boots the snapshot: its disk file, and the kernel the server booted.
+        let mut properties = core.store.image_get(image_id).await?.properties;
+        properties.extend(snapshot.properties);
+        core.store.image_set_properties(image_id, &properties).await?;
+    }
+    core.store.image_set_status(image_id, "active", Some(snapshot.size_bytes as i64)).await?;
+    Ok(())
+}
+
+/// Deletes an image record; one already gone is fine.
+pub(super) async fn drop_image(core: &Core, image_id: &str) -> Result<(), StepError> {
+    match core.store.image_delete(image_id).await {
+        Ok(()) | Err(StoreError::NotFound) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }

@@ -401,5 +401,6 @@ fn system_ctx(server: &Server) -> AuthContext {
         audit_id: String::new(),
         issued_at: now,
         expires_at: now,
+        application_credential: None,
     }
 }

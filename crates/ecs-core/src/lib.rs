@@ -11,6 +11,7 @@ pub mod credential;
 pub mod error;
 pub mod flavor;
 pub mod floating_ip;
+pub mod glance;
 pub mod host;
 pub mod identity;
 pub mod image;
@@ -62,6 +63,9 @@ pub struct CoreConfig {
     /// Nova's `allow_resize_to_same_host`: a resize may stay on its host
     /// (a cold migration never does). Off by default, as in Nova.
     pub allow_resize_to_same_host: bool,
+    /// Where image data is stored (`<data dir>/images`); `None`: images
+    /// hold no data.
+    pub images_dir: Option<std::path::PathBuf>,
 }
 
 /// Quota limits every project starts with; -1 is unlimited.
@@ -95,6 +99,7 @@ impl Default for CoreConfig {
             console_token_ttl: chrono::Duration::minutes(10),
             service_down_time: std::time::Duration::from_secs(30),
             allow_resize_to_same_host: false,
+            images_dir: None,
         }
     }
 }

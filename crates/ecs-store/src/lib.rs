@@ -17,6 +17,7 @@ mod flavor;
 mod floating_ip;
 mod host;
 mod identity;
+mod image;
 mod keypair;
 mod migration;
 mod network;

@@ -294,7 +294,7 @@ struct Pipeline {
 
 /// Chunks shared between the threads without copying.
 mod bytes_like {
-    pub type Chunk = std::sync::Arc<Vec<u8>>;
+    pub type Chunk = std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>;
 }
 
 impl Pipeline {
@@ -305,21 +305,21 @@ impl Pipeline {
         let md5 = tokio::task::spawn_blocking(move || {
             let mut h = md5::Md5::new();
             while let Some(chunk) = md5_rx.blocking_recv() {
-                h.update(&chunk[..]);
+                h.update((*chunk).as_ref());
             }
             hex::encode(h.finalize())
         });
         let sha512 = tokio::task::spawn_blocking(move || {
             let mut h = sha2::Sha512::new();
             while let Some(chunk) = sha_rx.blocking_recv() {
-                h.update(&chunk[..]);
+                h.update((*chunk).as_ref());
             }
             hex::encode(h.finalize())
         });
         let writer = tokio::task::spawn_blocking(move || {
             let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
             while let Some(chunk) = file_rx.blocking_recv() {
-                out.write_all(&chunk[..])?;
+                out.write_all((*chunk).as_ref())?;
             }
             out.flush()
         });
@@ -369,8 +369,9 @@ pub struct ImageUpload {
 
 impl ImageUpload {
     /// Takes the next piece of the body.
-    pub async fn write(&mut self, chunk: Vec<u8>) -> Result<()> {
-        self.size += chunk.len() as u64;
+    pub async fn write(&mut self, chunk: impl AsRef<[u8]> + Send + Sync + 'static) -> Result<()> {
+        let len = chunk.as_ref().len();
+        self.size += len as u64;
         if self.size > IMAGE_SIZE_CAP {
             return Err(Error::QuotaExceeded {
                 resource: crate::Resource::ImageMetadata,
@@ -380,8 +381,8 @@ impl ImageUpload {
             });
         }
         if self.head.len() < 32 {
-            let take = (32 - self.head.len()).min(chunk.len());
-            self.head.extend_from_slice(&chunk[..take]);
+            let take = (32 - self.head.len()).min(len);
+            self.head.extend_from_slice(&chunk.as_ref()[..take]);
         }
         let pipeline = self.pipeline.as_ref().ok_or_else(|| Error::internal("upload already finished"))?;
         pipeline.send(std::sync::Arc::new(chunk)).await

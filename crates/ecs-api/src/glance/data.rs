@@ -47,10 +47,10 @@ async fn receive(
     let mut body = body;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| GlanceError::from(classify(&e)))?;
-        if let Ok(data) = frame.into_data() {
-            if !data.is_empty() {
-                upload.write(Vec::from(data)).await?;
-            }
+        if let Ok(data) = frame.into_data()
+            && !data.is_empty()
+        {
+            upload.write(data).await?;
         }
     }
     // Dropped unfinished on any error above: the partial file goes and the

@@ -17,6 +17,7 @@ mod fields;
 mod flavors;
 mod formats;
 mod fuzz;
+mod glance;
 mod harness;
 mod identity;
 mod images;

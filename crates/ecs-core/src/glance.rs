@@ -764,6 +764,12 @@ impl Core {
         Ok(())
     }
 
+    /// Whether the caller may change the image under `rule` (for refusals
+    /// of a request's form, which must not hide a policy refusal).
+    pub async fn glance_image_changeable(&self, ctx: &AuthContext, id: &str, rule: &str) -> Result<()> {
+        self.glance_own_image(ctx, id, rule).await.map(drop)
+    }
+
     /// Starts `PUT /v2/images/{id}/file` (`stage` false: `queued` → `saving`)
     /// or `PUT /v2/images/{id}/stage` (`queued` → `uploading`).
     pub async fn glance_upload(&self, ctx: &AuthContext, id: &str, stage: bool) -> Result<ImageUpload> {

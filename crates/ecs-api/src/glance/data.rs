@@ -42,7 +42,11 @@ async fn receive(
     body: Body,
     stage: bool,
 ) -> Result<()> {
-    check_octet_stream(headers)?;
+    if let Err(refused) = check_octet_stream(headers) {
+        // A caller who may not upload hears that first.
+        state.core.glance_image_changeable(ctx, id, "upload_image").await?;
+        return Err(refused);
+    }
     let mut upload = state.core.glance_upload(ctx, id, stage).await?;
     let mut body = body;
     while let Some(frame) = body.frame().await {

@@ -489,6 +489,8 @@ async fn update(
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     let mime = ct.split(';').next().unwrap_or("").trim().to_string();
     if !PATCH_TYPES.contains(&mime.as_str()) {
+        // A caller who may not change the image hears that first.
+        state.core.glance_image_changeable(&ctx, &id, "modify_image").await?;
         return Err(GlanceError(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("Unsupported Content-Type: {mime}")));
     }
     let ops = patch_ops(json_body(&headers, body).await?)?;

@@ -414,7 +414,11 @@ async fn create(
     let body = json_object(json_body(&headers, body).await?)?;
     let image = state.core.glance_image_create(&ctx, &body).await?;
     let location = format!("/v2/images/{}", image.image.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(views::image(&image))).into_response())
+    // Glance names the import methods on offer as it answers a create.
+    let methods = ecs_core::glance::IMPORT_METHODS.join(",");
+    let headers =
+        [(header::LOCATION, location), (header::HeaderName::from_static("openstack-image-import-methods"), methods)];
+    Ok((StatusCode::CREATED, headers, Json(views::image(&image))).into_response())
 }
 
 const PATCH_TYPES: &[&str] =

@@ -202,6 +202,10 @@ async fn qemu_server_lifecycle_end_to_end() {
         let (_, image) = c.call(Method::GET, &format!("/image/v2/images/{snapshot}"), None).await;
         if image["status"] == "active" {
             assert!(image["size"].as_i64().unwrap() > 0, "{image}");
+            // Glance serves the snapshot's own bytes, as large as it says.
+            let file = std::fs::read(site.data.join("images").join(format!("{snapshot}.qcow2"))).unwrap();
+            assert_eq!(image["size"], file.len(), "{image}");
+            assert!(image["checksum"].as_str().is_some_and(|c| c.len() == 32), "{image}");
             break;
         }
         assert!(Instant::now() < deadline, "{image}");

@@ -408,7 +408,11 @@ impl ImageUpload {
                 self.done = true;
                 return Err(not_found(&self.image_id));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                // Dropped unfinished: the image goes back to queued.
+                let _ = std::fs::remove_file(&self.target);
+                return Err(e.into());
+            }
         };
         let mut properties = image.properties;
         let to = if self.status == "saving" {
@@ -438,21 +442,12 @@ impl Drop for ImageUpload {
         if self.done {
             return;
         }
-        // The threads stop when their senders go; the file goes with them.
+        // The threads stop when their senders go; the partial file goes at
+        // once (unlinked even while the writer thread still holds it open).
         self.pipeline.take();
-        let (store, id, partial, status) =
-            (self.store.clone(), self.image_id.clone(), self.partial.clone(), self.status);
+        let _ = std::fs::remove_file(&self.partial);
+        let (store, id, status) = (self.store.clone(), self.image_id.clone(), self.status);
         let cleanup = async move {
-            // Let the writer thread close the file first.
-            for _ in 0..50 {
-                if std::fs::remove_file(&partial).is_err() && !partial.exists() {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                if !partial.exists() {
-                    break;
-                }
-            }
             if let Err(e) = store.image_transition(&id, status, "queued").await {
                 tracing::warn!(image = %id, error = %e, "could not put an image back to queued");
             }
@@ -462,9 +457,7 @@ impl Drop for ImageUpload {
             Ok(rt) => {
                 rt.spawn(cleanup);
             }
-            Err(_) => {
-                let _ = std::fs::remove_file(&self.partial);
-            }
+            Err(_) => tracing::warn!(image = %self.image_id, "no runtime to put an image back to queued"),
         }
     }
 }

@@ -61,7 +61,7 @@ pub async fn read_bytes(headers: &HeaderMap, body: Body, limit: usize) -> Result
 
 /// Tells a body over the limit from one that came too slowly or broke off
 /// (hyper's errors for a short body or broken chunked framing).
-fn classify(e: &axum::Error) -> BodyError {
+pub(crate) fn classify(e: &axum::Error) -> BodyError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = source {
         if err.is::<http_body_util::LengthLimitError>() {

@@ -60,6 +60,10 @@ pub enum Kind {
         flavor_id: String,
     },
     Image,
+    /// A project an image is (not) shared with.
+    ImageMember {
+        image_id: String,
+    },
     Network,
     Subnet,
     Port,
@@ -453,6 +457,7 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::PublicFlavorAccess => write!(f, "Access list not available for public flavors."),
         Kind::ExtraSpec { flavor_id } => write!(f, "Flavor {flavor_id} has no extra specs with key {id}."),
         Kind::Image => write!(f, "Image {id} could not be found."),
+        Kind::ImageMember { image_id } => write!(f, "{id} is not a member of image {image_id}"),
         Kind::Network => write!(f, "Network {id} could not be found."),
         Kind::Subnet => write!(f, "Subnet {id} could not be found."),
         Kind::Port => write!(f, "Port {id} could not be found."),

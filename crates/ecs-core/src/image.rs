@@ -35,9 +35,7 @@ impl Core {
     }
 
     pub async fn image_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
-        policy::authorize_write(ctx, "delete_image")?;
-        self.own_image(ctx, id).await?;
-        self.store.image_delete(id).await.map_err(Error::not_found_as(Kind::Image, id))
+        self.glance_image_delete(ctx, id).await
     }
 
     /// Replaces (`replace`) or merges image metadata.
@@ -50,7 +48,15 @@ impl Core {
     ) -> Result<BTreeMap<String, String>> {
         policy::authorize_write(ctx, "modify_image")?;
         let image = self.own_image(ctx, id).await?;
-        let mut properties = if replace { BTreeMap::new() } else { image.properties };
+        // ecsd's own keys (where the image's files are) stay whatever the caller sends.
+        let mut properties = if replace {
+            image.properties.into_iter().filter(|(k, _)| k.starts_with("ecsd:")).collect()
+        } else {
+            image.properties
+        };
+        if metadata.keys().any(|k| k.starts_with("ecsd:")) {
+            return Err(Error::Forbidden(Forbidden::Other("Image properties named ecsd:* are reserved.".into())));
+        }
         properties.extend(metadata);
         if properties.len() > IMAGE_METADATA_LIMIT {
             return Err(Error::quota(Resource::ImageMetadata, 0, 0, 0));
@@ -62,7 +68,7 @@ impl Core {
     pub async fn image_metadata_delete(&self, ctx: &AuthContext, id: &str, key: &str) -> Result<()> {
         policy::authorize_write(ctx, "modify_image")?;
         let mut image = self.own_image(ctx, id).await?;
-        if image.properties.remove(key).is_none() {
+        if key.starts_with("ecsd:") || image.properties.remove(key).is_none() {
             return Err(Error::not_found(Kind::MetadataItem, ""));
         }
         Ok(self.store.image_set_properties(id, &image.properties).await?)

@@ -12,6 +12,7 @@ pub mod error;
 pub mod flavor;
 pub mod flavor_access;
 pub mod floating_ip;
+pub mod glance;
 pub mod host;
 pub mod identity;
 pub mod image;
@@ -72,6 +73,9 @@ pub struct CoreConfig {
     /// Nova's `shelved_offload_time` in seconds: 0 offloads a shelved
     /// server at once, -1 never, more after that long.
     pub shelved_offload_time: i64,
+    /// Where image data is stored (`<data dir>/images`); `None`: images
+    /// hold no data.
+    pub images_dir: Option<std::path::PathBuf>,
 }
 
 /// Quota limits every project starts with; -1 is unlimited.
@@ -107,6 +111,7 @@ impl Default for CoreConfig {
             allow_resize_to_same_host: false,
             reclaim_instance_interval: std::time::Duration::ZERO,
             shelved_offload_time: 0,
+            images_dir: None,
         }
     }
 }

@@ -19,6 +19,7 @@ mod flavor_access;
 mod floating_ip;
 mod host;
 mod identity;
+mod image;
 mod keypair;
 mod migration;
 mod network;

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 
 use crate::{Store, StoreResult, time};
 
-fn image_from_row(row: &AnyRow) -> StoreResult<Image> {
+pub(crate) fn image_from_row(row: &AnyRow) -> StoreResult<Image> {
     Ok(Image {
         id: row.try_get("id")?,
         name: row.try_get("name")?,

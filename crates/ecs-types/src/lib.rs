@@ -7,6 +7,7 @@ pub mod aggregate;
 pub mod compute;
 pub mod id;
 pub mod identity;
+pub mod image;
 pub mod migration;
 pub mod neutron;
 pub mod server;

@@ -340,6 +340,9 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     };
     let vnc_addr = vnc_listener.as_ref().map(|l| l.local_addr()).transpose()?;
     let mut core_config = config.core.clone();
+    if core_config.images_dir.is_none() {
+        core_config.images_dir = Some(config.data_dir.join("images"));
+    }
     if let Some(addr) = vnc_addr
         && !config.novncproxy_base_url_given
     {

@@ -750,6 +750,11 @@ async fn image_import(args: ImageImportArgs) -> anyhow::Result<()> {
             created_at: chrono::Utc::now(),
         })
         .await?;
+    // The disk's hashes, as Glance shows them (`checksum`, `os_hash_value`).
+    if let Some(disk) = &boot.disk {
+        let data = ecs_core::glance::image_file_data(disk).await.map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+        store.image_set_data(&id, "active", "active", Some(&data), &boot.to_properties()).await?;
+    }
     println!("image {} ({id}): {format}, {size} bytes", args.name);
     store.close().await;
     Ok(())

@@ -12,6 +12,11 @@ use crate::AppState;
 
 type Result<T> = std::result::Result<T, NovaError>;
 
+/// An image's metadata without ecsd's own keys (`ecsd:file`: where its data is).
+fn shown(properties: &std::collections::BTreeMap<String, String>) -> std::collections::BTreeMap<String, String> {
+    properties.iter().filter(|(k, _)| !k.starts_with("ecsd:")).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
 fn view(call: &NovaCall, i: &Image, full: bool) -> Value {
     let mut v = json!({"id": i.id, "name": i.name, "links": call.links.resource("images", &i.id)});
     if full {
@@ -22,7 +27,7 @@ fn view(call: &NovaCall, i: &Image, full: bool) -> Value {
         v["progress"] = json!(100);
         v["created"] = json!(created);
         v["updated"] = json!(created);
-        v["metadata"] = json!(i.properties);
+        v["metadata"] = json!(shown(&i.properties));
         if let Some(server) = i.properties.get("instance_uuid") {
             v["server"] = json!({"id": server, "links": call.links.resource("servers", server)});
         }
@@ -116,7 +121,7 @@ pub async fn delete(
 
 pub async fn metadata(State(state): State<AppState>, call: NovaCall, Path(id): Path<String>) -> Result<Json<Value>> {
     visible(&state, &call).await?;
-    Ok(Json(json!({"metadata": state.core.image(&call.ctx, &id).await?.properties})))
+    Ok(Json(json!({"metadata": shown(&state.core.image(&call.ctx, &id).await?.properties)})))
 }
 
 fn metadata_body(body: &Value, key: &str) -> Result<std::collections::BTreeMap<String, String>> {
@@ -144,7 +149,7 @@ pub async fn metadata_update(
     visible(&state, &call).await?;
     let items = metadata_body(&body, "metadata")?;
     let all = state.core.image_metadata_set(&call.ctx, &id, items, method == axum::http::Method::PUT).await?;
-    Ok(Json(json!({"metadata": all})))
+    Ok(Json(json!({"metadata": shown(&all)})))
 }
 
 pub async fn metadata_item(
@@ -154,9 +159,8 @@ pub async fn metadata_item(
 ) -> Result<Json<Value>> {
     visible(&state, &call).await?;
     let image = state.core.image(&call.ctx, &id).await?;
-    let value = image
-        .properties
-        .get(&key)
+    let value = shown(&image.properties)
+        .remove(&key)
         .ok_or_else(|| NovaError::new(axum::http::StatusCode::NOT_FOUND, "Metadata item was not found"))?;
     Ok(Json(json!({"meta": {key: value}})))
 }

@@ -726,11 +726,7 @@ impl Core {
             .image_get(image_id)
             .await
             .map_err(Error::not_found_or(|| Error::unknown(Kind::Image, image_id)))?;
-        let visible = image.visibility == "public"
-            || image.visibility == "shared"
-            || ctx.is_admin()
-            || image.owner_project_id.as_deref() == Some(project_id);
-        if !visible {
+        if !self.image_visible_to(ctx, project_id, &image).await? {
             return Err(Error::unknown(Kind::Image, image_id));
         }
         if image.status != "active" {
@@ -747,13 +743,21 @@ impl Core {
     }
 
     pub async fn images(&self, ctx: &AuthContext) -> Result<Vec<ecs_types::Image>> {
+        // What Glance lists by default: public images, the project's own, and
+        // those shared with it that it accepted.
         let project = ctx.project_id();
         Ok(self
-            .store
-            .image_list()
+            .glance_images(ctx)
             .await?
             .into_iter()
-            .filter(|i| i.visibility == "public" || ctx.is_admin() || i.owner_project_id.as_deref() == project)
+            .filter(|v| {
+                let i = &v.image.image;
+                ctx.is_admin()
+                    || i.visibility == "public"
+                    || i.owner_project_id.as_deref() == project
+                    || v.member_status.as_deref() == Some("accepted")
+            })
+            .map(|v| v.image.image)
             .collect())
     }
 

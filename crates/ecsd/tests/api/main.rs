@@ -18,6 +18,7 @@ mod fields;
 mod flavors;
 mod formats;
 mod fuzz;
+mod glance;
 mod harness;
 mod identity;
 mod images;

@@ -618,6 +618,40 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         neutron(M::DELETE, "/networking/v2.0/quotas/{id}", format!("/networking/v2.0/quotas/{}", w.project), None),
     ]);
 
+    let glance =
+        |m: Method, route: &'static str, path: String, body: Option<Value>| case("glance", m, route, path, body);
+    let img = format!("/image/v2/images/{}", w.image);
+    out.extend([
+        glance(M::POST, "/image/v2/images", "/image/v2/images".into(), Some(json!({"name": "no"}))),
+        glance(
+            M::PATCH,
+            "/image/v2/images/{id}",
+            img.clone(),
+            Some(json!([{"op": "replace", "path": "/name", "value": "no"}])),
+        ),
+        glance(M::DELETE, "/image/v2/images/{id}", img.clone(), None),
+        glance(M::PUT, "/image/v2/images/{id}/file", format!("{img}/file"), Some(json!("data"))),
+        glance(M::PUT, "/image/v2/images/{id}/stage", format!("{img}/stage"), Some(json!("data"))),
+        glance(
+            M::POST,
+            "/image/v2/images/{id}/import",
+            format!("{img}/import"),
+            Some(json!({"method": {"name": "glance-direct"}})),
+        ),
+        glance(M::PUT, "/image/v2/images/{id}/tags/{tag}", format!("{img}/tags/t"), None),
+        glance(M::DELETE, "/image/v2/images/{id}/tags/{tag}", format!("{img}/tags/t"), None),
+        glance(M::POST, "/image/v2/images/{id}/members", format!("{img}/members"), Some(json!({"member": p}))),
+        glance(
+            M::PUT,
+            "/image/v2/images/{id}/members/{member_id}",
+            format!("{img}/members/{p}"),
+            Some(json!({"status": "accepted"})),
+        ),
+        glance(M::DELETE, "/image/v2/images/{id}/members/{member_id}", format!("{img}/members/{p}"), None),
+        glance(M::POST, "/image/v2/images/{id}/actions/deactivate", format!("{img}/actions/deactivate"), None),
+        glance(M::POST, "/image/v2/images/{id}/actions/reactivate", format!("{img}/actions/reactivate"), None),
+    ]);
+
     let keystone =
         |m: Method, route: &'static str, path: String, body: Option<Value>| case("keystone", m, route, path, body);
     let grant = format!("/identity/v3/projects/{}/users/{}/roles/{}", w.admin_project, w.viewer, w.reader_role);
@@ -779,6 +813,7 @@ async fn everything(w: &World, admin: &Session<'_>, demo: &Session<'_>) -> Vec<(
         format!("/v1/{p}/cloudservers/detail"),
         format!("/v1/{p}/servers/{s}/tags"),
         format!("/v1/{p}/cloudservers/os-server-groups"),
+        "/image/v2/images".into(),
     ];
     let mut out = Vec::new();
     for (who, paths) in [(admin, &as_admin[..]), (demo, &as_demo[..])] {

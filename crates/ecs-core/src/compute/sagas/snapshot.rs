@@ -52,14 +52,12 @@ pub(super) async fn take(core: &Core, server: &Server, image_id: &str) -> Result
     }
     let driver = host_driver(core, server)?;
     let snapshot = driver.snapshot(&server.id, image_id).await?;
-    if !snapshot.properties.is_empty() {
-        // What boots the snapshot: its disk file, and the kernel the server booted.
-        let mut properties = core.store.image_get(image_id).await?.properties;
-        properties.extend(snapshot.properties);
-        core.store.image_set_properties(image_id, &properties).await?;
+    // What boots the snapshot (its disk file, and the kernel the server
+    // booted) and its data's size and hashes.
+    match core.image_snapshot_done(image_id, snapshot).await {
+        Ok(()) | Err(crate::Error::NotFound { .. }) => Ok(()),
+        Err(e) => Err(StepError::Fatal(e.to_string())),
     }
-    core.store.image_set_status(image_id, "active", Some(snapshot.size_bytes as i64)).await?;
-    Ok(())
 }
 
 /// Deletes an image record; one already gone is fine.

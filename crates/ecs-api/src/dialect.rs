@@ -9,6 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::body::BodyError;
+use crate::cinder::CinderError;
 use crate::ecs::EcsError;
 use crate::glance::GlanceError;
 use crate::identity::KeystoneError;
@@ -22,6 +23,7 @@ pub enum Dialect {
     Keystone,
     Neutron,
     Glance,
+    Cinder,
 }
 
 impl Dialect {
@@ -37,6 +39,7 @@ impl Dialect {
             Some("v3" | "identity") => Dialect::Keystone,
             Some("networking") => Dialect::Neutron,
             Some("image") => Dialect::Glance,
+            Some("volume") => Dialect::Cinder,
             Some("v2" | "v2.1") if segments.by_ref().take(2).any(|s| s == "cloudservers") => Dialect::Ecs,
             _ => Dialect::Nova,
         }
@@ -49,6 +52,7 @@ impl Dialect {
             Dialect::Keystone => KeystoneError::not_found().into_response(),
             Dialect::Neutron => NeutronError::not_found().into_response(),
             Dialect::Glance => GlanceError::not_found().into_response(),
+            Dialect::Cinder => CinderError::not_found().into_response(),
         }
     }
 
@@ -60,6 +64,7 @@ impl Dialect {
             Dialect::Keystone => KeystoneError::method_not_allowed().into_response(),
             Dialect::Neutron => NeutronError::method_not_allowed().into_response(),
             Dialect::Glance => GlanceError::method_not_allowed().into_response(),
+            Dialect::Cinder => CinderError::method_not_allowed().into_response(),
         }
     }
 
@@ -70,6 +75,7 @@ impl Dialect {
             Dialect::Keystone => KeystoneError::from(e).into_response(),
             Dialect::Neutron => NeutronError::from(e).into_response(),
             Dialect::Glance => GlanceError::from(e).into_response(),
+            Dialect::Cinder => CinderError::from(e).into_response(),
         }
     }
 }
@@ -137,6 +143,7 @@ mod tests {
             ("/identity", Keystone),
             ("/networking/v2.0/nothing", Neutron),
             ("/image/v2/images", Glance),
+            ("/volume/v3/p/volumes", Cinder),
             ("/imagery", Nova),
             ("/v30", Nova),
         ];

@@ -9,6 +9,7 @@
 //! and return `ecs-types` records, and never see HTTP.
 
 mod aggregate;
+mod cinder;
 mod client_token;
 mod console;
 mod credential;
@@ -36,6 +37,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use cinder::VolumeUsage;
 pub use client_token::{ClientToken, TokenUse};
 pub use console::ConsoleToken;
 pub use credential::Credential;
@@ -53,7 +55,7 @@ pub use server::{
 };
 pub use server_group::MemberRefusal;
 pub use task::{ClaimedTask, LeaseToken, NewTask, TaskAdvance};
-pub use volume::VolumeRefusal;
+pub use volume::{VolumeLimits, VolumeRefusal};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -4,6 +4,7 @@
 
 mod agents;
 mod aggregates;
+mod cinder;
 mod cluster;
 mod compat;
 mod consoles;

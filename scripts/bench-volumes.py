@@ -36,7 +36,7 @@ def login():
 
 
 TOKEN, PROJECT = login()
-IMAGE = call("GET", "/v2.1/images", token=TOKEN)[2]["images"][0]["id"]
+IMAGE = call("GET", "/image/v2/images", token=TOKEN)[2]["images"][0]["id"]
 VOLUME = ("OpenStack-API-Version", "volume 3.70")
 
 

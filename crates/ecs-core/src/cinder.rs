@@ -167,8 +167,7 @@ impl Core {
         let own = self.store.quota_limits(project_id).await?;
         let names: Vec<String> = self.cinder_limits(project_id).await?.into_keys().collect();
         for name in own.keys().filter(|n| names.contains(n)) {
-            // Back to the default: the stored row takes the default's value.
-            self.store.quota_set(project_id, name, self.cinder_default(name)).await?;
+            self.store.quota_unset(project_id, name).await?;
         }
         Ok(())
     }
@@ -179,7 +178,7 @@ impl Core {
         Ok((self.cinder_limits(project).await?, self.store.volume_usage(project).await?))
     }
 
-    async fn volume_limits(&self, project_id: &str, volume_type: &str) -> Result<VolumeLimits> {
+    pub(crate) async fn volume_limits(&self, project_id: &str, volume_type: &str) -> Result<VolumeLimits> {
         let l = self.cinder_limits(project_id).await?;
         let get = |k: &str| l.get(k).copied().unwrap_or(-1);
         Ok(VolumeLimits {
@@ -401,6 +400,39 @@ impl Core {
             )),
             other => refused(other, id),
         })
+    }
+
+    /// `revert` (3.40): back to the volume's latest snapshot, which must
+    /// be available and as large as the volume (the simulated backend has
+    /// no data to copy).
+    pub async fn cinder_volume_revert(&self, ctx: &AuthContext, id: &str, snapshot_id: &str) -> Result<()> {
+        policy::authorize_write(ctx, "volume:revert_to_snapshot")?;
+        let v = self.volume(ctx, id).await?;
+        let s = self.snapshot(ctx, snapshot_id).await?;
+        if s.volume_id != v.id {
+            return Err(Error::invalid(format!(
+                "Invalid input received: Snapshot {snapshot_id} is not a snapshot of volume {id}."
+            )));
+        }
+        let latest = self.store.snapshots_of_volume(id).await?.into_iter().max_by_key(|s| s.created_at);
+        if latest.is_none_or(|l| l.id != s.id) {
+            return Err(Error::invalid(format!(
+                "Invalid snapshot: Snapshot {snapshot_id} is not the latest one of volume {id}."
+            )));
+        }
+        if v.status != "available" || s.status != "available" {
+            return Err(Error::invalid(format!(
+                "Invalid volume: Volume {id} status must be available, but current status is: {}",
+                v.status
+            )));
+        }
+        if s.size_gb != v.size_gb {
+            return Err(Error::invalid(format!(
+                "Invalid volume: Volume {id}'s size ({}G) differs from its snapshot's ({}G).",
+                v.size_gb, s.size_gb
+            )));
+        }
+        Ok(())
     }
 
     /// `os-reset_status` (admin): a status set as given.

@@ -90,10 +90,9 @@ impl Core {
             image_id: None,
         };
         let id = volume.id.clone();
-        self.store
-            .volume_create(&volume, self.config.quota.volumes, self.config.quota.gigabytes)
-            .await?
-            .map_err(|r| refused(r, &id))
+        // The project's Cinder quotas (os-quota-sets of /volume) hold here too.
+        let limits = self.volume_limits(&volume.project_id, &volume.volume_type).await?;
+        self.store.volume_create_within(&volume, &limits).await?.map_err(|r| refused(r, &id))
     }
 
     pub async fn volume_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
@@ -343,7 +342,9 @@ impl Core {
             created_at: chrono::Utc::now(),
             metadata: Default::default(),
         };
-        self.store.snapshot_create(&snapshot, SNAPSHOTS_QUOTA).await?.map_err(|r| refused(r, volume_id))
+        let limits = self.cinder_limits(&snapshot.project_id).await?;
+        let max = limits.get("snapshots").copied().unwrap_or(SNAPSHOTS_QUOTA);
+        self.store.snapshot_create(&snapshot, max).await?.map_err(|r| refused(r, volume_id))
     }
 
     pub async fn snapshot_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {

@@ -293,6 +293,16 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets a project's own limit of one resource: the default applies.
+    pub async fn quota_unset(&self, project_id: &str, resource: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM quota_limits WHERE project_id = $1 AND resource = $2")
+            .bind(project_id)
+            .bind(resource)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
     /// The volume whose attachment has this id.
     pub async fn attachment_volume(&self, attachment_id: &str) -> StoreResult<Volume> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM {FROM} WHERE a.id = $1"))

@@ -347,6 +347,13 @@ pub async fn action(
             core.cinder_volume_delete(ctx, &id, false, true).await?;
             StatusCode::ACCEPTED
         }
+        "revert" if call.version.at_least(40) => {
+            let Some(Value::String(snap)) = arg("snapshot_id") else {
+                return Err(CinderError::bad_request("'snapshot_id' is a required property"));
+            };
+            core.cinder_volume_revert(ctx, &id, snap).await?;
+            StatusCode::ACCEPTED
+        }
         "os-update_readonly_flag" => {
             core.volume(ctx, &id).await?;
             return Err(CinderError::bad_request("Invalid input received: read-only volumes are not supported."));

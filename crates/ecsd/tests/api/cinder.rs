@@ -228,6 +228,12 @@ async fn volumes_crud(server: &TestServer) {
     post(&demo, "/volumes", json!({"volume": {"name": "x"}})).await.assert_fault(400, "badRequest");
     post(&demo, "/volumes", json!({"volume": {"size": -1}})).await.assert_fault(400, "badRequest");
 
+    // Revert to the latest snapshot (3.40).
+    let b_action = format!("/volumes/{b_id}/action");
+    let revert = json!({"revert": {"snapshot_id": snap}});
+    post(&demo, &b_action, revert.clone()).await.assert_fault(400, "badRequest");
+    let r = cinder(&demo, Method::POST, &b_action, Some("3.40"), Some(&revert)).await;
+    assert_eq!(r.status, 202, "{}", r.body);
     // Snapshot update and list.
     let r = cinder(&demo, Method::PUT, &format!("/snapshots/{snap}"), None, Some(&json!({"snapshot": {"name": "s2"}})))
         .await;
@@ -301,6 +307,9 @@ async fn types_quotas_limits(server: &TestServer) {
     assert!(r.assert_fault(413, "overLimit").contains("gigabytes"), "{}", r.body);
     create(&demo, json!({"size": 1})).await;
     post(&demo, "/volumes", json!({"volume": {"size": 1}})).await.assert_fault(413, "overLimit");
+    // Nova's proxy counts against the same quota.
+    let r = demo.post("/v2.1/os-volumes", None, &json!({"volume": {"size": 1}})).await;
+    assert!(r.status.is_client_error(), "{}", r.body);
     let r = get(&demo, "/limits").await;
     let abs = &r.body["limits"]["absolute"];
     assert_eq!((abs["maxTotalVolumes"].as_i64(), abs["totalVolumesUsed"].as_i64()), (Some(2), Some(2)), "{abs}");

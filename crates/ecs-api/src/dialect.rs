@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::body::BodyError;
+use crate::cinder::CinderError;
 use crate::ecs::EcsError;
 use crate::glance::GlanceError;
 use crate::identity::KeystoneError;
@@ -56,7 +57,7 @@ impl Dialect {
             Dialect::Keystone => KeystoneError::not_found().into_response(),
             Dialect::Neutron => NeutronError::not_found().into_response(),
             Dialect::Glance => GlanceError::not_found().into_response(),
-            Dialect::Cinder => cinder(NovaError::not_found()),
+            Dialect::Cinder => CinderError::not_found().into_response(),
             Dialect::Unknown => plain(StatusCode::NOT_FOUND, "The resource could not be found."),
         }
     }
@@ -69,7 +70,7 @@ impl Dialect {
             Dialect::Keystone => KeystoneError::method_not_allowed().into_response(),
             Dialect::Neutron => NeutronError::method_not_allowed().into_response(),
             Dialect::Glance => GlanceError::method_not_allowed().into_response(),
-            Dialect::Cinder => cinder(NovaError::method_not_allowed()),
+            Dialect::Cinder => CinderError::method_not_allowed().into_response(),
             Dialect::Unknown => {
                 plain(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for the requested URL.")
             }
@@ -83,24 +84,13 @@ impl Dialect {
             Dialect::Keystone => KeystoneError::from(e).into_response(),
             Dialect::Neutron => NeutronError::from(e).into_response(),
             Dialect::Glance => GlanceError::from(e).into_response(),
-            Dialect::Cinder => cinder(NovaError::from(e)),
+            Dialect::Cinder => CinderError::from(e).into_response(),
             Dialect::Unknown => {
                 let status = NovaError::from(e).into_response().status();
                 plain(status, status.canonical_reason().unwrap_or("Bad Request"))
             }
         }
     }
-}
-
-/// Cinder's fault body is Nova's (`{"itemNotFound": {"code", "message"}}`,
-/// both from the same WSGI fault wrapper); Nova's microversion headers are
-/// not Cinder's.
-fn cinder(e: NovaError) -> Response {
-    let mut response = e.into_response();
-    for name in ["openstack-api-version", "x-openstack-nova-api-version", "vary"] {
-        response.headers_mut().remove(name);
-    }
-    response
 }
 
 /// A path no service owns: `{"error": {"code": 404, "message": …}}`.
@@ -171,6 +161,7 @@ mod tests {
             ("/identity", Keystone),
             ("/networking/v2.0/nothing", Neutron),
             ("/image/v2/images", Glance),
+            ("/volume/v3/p/volumes", Cinder),
             ("/volume/v3/p/nothing", Cinder),
             ("/volume", Cinder),
             ("/imagery", Unknown),

@@ -6,6 +6,7 @@
 //! | `/`, `/v2`, `/v2.1` (with or without `/{project_id}`) | OpenStack Nova with microversions | [`nova`] |
 //! | `/image` | Glance v2 subset (read-only for now) | `glance` |
 //! | `/networking` | Neutron v2.0 subset (networks, subnets, ports) | `neutron` |
+//! | `/volume` | Cinder v3 (volumes, types, snapshots, attachments, quotas) | `cinder` |
 //!
 //! Handlers are thin: they parse and validate the request in their
 //! dialect's terms, call one core operation and render the result. Each
@@ -18,6 +19,7 @@
 #![recursion_limit = "256"]
 
 mod body;
+mod cinder;
 mod dialect;
 pub use body::BodyTimeout;
 pub mod ecs;
@@ -83,6 +85,7 @@ pub fn service(
         .merge(identity::router())
         .merge(glance::router())
         .merge(neutron::router())
+        .merge(cinder::router())
         .merge(nova::router(state.clone()))
         .merge(ecs::router())
         // Refusals before a handler, each in the path's dialect.
@@ -91,6 +94,7 @@ pub fn service(
         .with_state(state.clone());
     let router = axum::middleware::from_fn(dialect::refuse_undecodable_path).layer(router);
     let router = axum::middleware::from_fn(nova::strip_project_from_path).layer(router);
+    let router = axum::middleware::from_fn(cinder::strip_project_from_path).layer(router);
     // AK/SK signatures cover the path as sent: check them before the rewrite.
     let router = axum::middleware::from_fn_with_state(state, identity::verify_signature).layer(router);
     // Outermost, so that every answer has a request id, refusals included.

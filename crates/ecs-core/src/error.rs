@@ -77,6 +77,14 @@ pub enum Kind {
     /// A volume attachment named by volume id (Nova's swap path).
     AttachmentOf,
     Snapshot,
+    /// A Cinder volume type by id or name.
+    VolumeType,
+    /// A Cinder attachment by id.
+    CinderAttachment,
+    /// A metadata key of a Cinder volume or snapshot (`owner`: its id).
+    CinderMetadata {
+        owner: String,
+    },
     /// A key pair of this user.
     Keypair {
         user_id: String,
@@ -466,6 +474,9 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::VolumeAttachment { server_id } => write!(f, "Volume {id} is not attached to {server_id}"),
         Kind::AttachmentOf => write!(f, "volume_id not found: {id}"),
         Kind::Snapshot => write!(f, "Snapshot {id} could not be found."),
+        Kind::VolumeType => write!(f, "Volume type {id} could not be found."),
+        Kind::CinderAttachment => write!(f, "Volume attachment could not be found with filter: attachment_id = {id}."),
+        Kind::CinderMetadata { owner } => write!(f, "{owner} has no metadata with key {id}."),
         Kind::Keypair { user_id } => write!(f, "Keypair {id} not found for user {user_id}"),
         Kind::KeypairName => write!(f, "Keypair {id} not found."),
         Kind::AttachedKeypair { server_id } => write!(f, "Keypair {id} is not attached to instance {server_id}."),

@@ -6,6 +6,7 @@
 //! each API dialect renders that error in its own format.
 
 pub mod aggregate;
+pub mod cinder;
 pub mod compute;
 pub mod credential;
 pub mod error;

@@ -24,7 +24,7 @@ pub struct VolumeRequest {
     pub snapshot_id: Option<String>,
 }
 
-fn refused(r: VolumeRefusal, id: &str) -> Error {
+pub(crate) fn refused(r: VolumeRefusal, id: &str) -> Error {
     match r {
         VolumeRefusal::Quota(resource, limit, used, asked) => {
             Error::quota(Resource::parse(resource).unwrap_or(Resource::Volumes), asked, used, limit)
@@ -34,6 +34,9 @@ fn refused(r: VolumeRefusal, id: &str) -> Error {
             Error::invalid(format!("Invalid volume: Volume {id} still has {n} dependent snapshots."))
         }
         VolumeRefusal::DeviceInUse(device) => Conflict::DeviceInUse { device }.into(),
+        VolumeRefusal::Attached => {
+            Error::invalid(format!("Invalid volume: Volume {id} cannot be deleted while in attached state"))
+        }
     }
 }
 
@@ -81,12 +84,15 @@ impl Core {
             snapshot_id: req.snapshot_id,
             created_at: chrono::Utc::now(),
             attachment: None,
+            metadata: Default::default(),
+            bootable: false,
+            source_volid: None,
+            image_id: None,
         };
         let id = volume.id.clone();
-        self.store
-            .volume_create(&volume, self.config.quota.volumes, self.config.quota.gigabytes)
-            .await?
-            .map_err(|r| refused(r, &id))
+        // The project's Cinder quotas (os-quota-sets of /volume) hold here too.
+        let limits = self.volume_limits(&volume.project_id, &volume.volume_type).await?;
+        self.store.volume_create_within(&volume, &limits).await?.map_err(|r| refused(r, &id))
     }
 
     pub async fn volume_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
@@ -334,8 +340,11 @@ impl Core {
             size_gb: volume.size_gb,
             status: "available".into(),
             created_at: chrono::Utc::now(),
+            metadata: Default::default(),
         };
-        self.store.snapshot_create(&snapshot, SNAPSHOTS_QUOTA).await?.map_err(|r| refused(r, volume_id))
+        let limits = self.cinder_limits(&snapshot.project_id).await?;
+        let max = limits.get("snapshots").copied().unwrap_or(SNAPSHOTS_QUOTA);
+        self.store.snapshot_create(&snapshot, max).await?.map_err(|r| refused(r, volume_id))
     }
 
     pub async fn snapshot_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {

@@ -10,6 +10,7 @@
 
 mod aggregate;
 mod application_credential;
+mod cinder;
 mod client_token;
 mod console;
 mod credential;
@@ -40,6 +41,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use cinder::VolumeUsage;
 pub use client_token::{ClientToken, TokenUse};
 pub use console::ConsoleToken;
 pub use credential::Credential;
@@ -58,7 +60,7 @@ pub use server::{
 };
 pub use server_group::MemberRefusal;
 pub use task::{ClaimedTask, LeaseToken, NewTask, TaskAdvance};
-pub use volume::VolumeRefusal;
+pub use volume::{VolumeLimits, VolumeRefusal};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 

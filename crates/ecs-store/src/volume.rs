@@ -8,12 +8,12 @@ use sqlx::any::AnyRow;
 use crate::task::{NewTask, insert_task};
 use crate::{Backend, Store, StoreError, StoreResult, time};
 
-const COLUMNS: &str = "v.id, v.project_id, v.name, v.description, v.size_gb, v.status, v.volume_type, \
-    v.availability_zone, v.snapshot_id, v.created_at, a.id AS attachment_id, a.server_id, a.device, \
-    a.delete_on_termination";
-const FROM: &str = "volumes v LEFT JOIN volume_attachments a ON a.volume_id = v.id";
+pub(crate) const COLUMNS: &str = "v.id, v.project_id, v.name, v.description, v.size_gb, v.status, v.volume_type, \
+    v.availability_zone, v.snapshot_id, v.created_at, v.metadata, v.bootable, v.source_volid, v.image_id, \
+    a.id AS attachment_id, a.server_id, a.device, a.delete_on_termination, a.attach_mode, a.connector";
+pub(crate) const FROM: &str = "volumes v LEFT JOIN volume_attachments a ON a.volume_id = v.id";
 
-fn volume_from_row(row: &AnyRow) -> StoreResult<Volume> {
+pub(crate) fn volume_from_row(row: &AnyRow) -> StoreResult<Volume> {
     let id: String = row.try_get("id")?;
     let attachment_id: Option<String> = row.try_get("attachment_id")?;
     let attachment = match attachment_id {
@@ -23,6 +23,8 @@ fn volume_from_row(row: &AnyRow) -> StoreResult<Volume> {
             server_id: row.try_get("server_id")?,
             device: row.try_get("device")?,
             delete_on_termination: crate::flag(row, "delete_on_termination")?,
+            attach_mode: row.try_get("attach_mode")?,
+            connector: row.try_get("connector")?,
         }),
         None => None,
     };
@@ -38,10 +40,14 @@ fn volume_from_row(row: &AnyRow) -> StoreResult<Volume> {
         snapshot_id: row.try_get("snapshot_id")?,
         created_at: time::from_db(row.try_get("created_at")?)?,
         attachment,
+        metadata: metadata_from(row)?,
+        bootable: row.try_get::<i64, _>("bootable")? != 0,
+        source_volid: row.try_get("source_volid")?,
+        image_id: row.try_get("image_id")?,
     })
 }
 
-fn snapshot_from_row(row: &AnyRow) -> StoreResult<VolumeSnapshot> {
+pub(crate) fn snapshot_from_row(row: &AnyRow) -> StoreResult<VolumeSnapshot> {
     Ok(VolumeSnapshot {
         id: row.try_get("id")?,
         project_id: row.try_get("project_id")?,
@@ -51,7 +57,18 @@ fn snapshot_from_row(row: &AnyRow) -> StoreResult<VolumeSnapshot> {
         size_gb: row.try_get("size_gb")?,
         status: row.try_get("status")?,
         created_at: time::from_db(row.try_get("created_at")?)?,
+        metadata: metadata_from(row)?,
     })
+}
+
+/// A `metadata` column (a JSON object of strings).
+pub(crate) fn metadata_from(row: &AnyRow) -> StoreResult<std::collections::BTreeMap<String, String>> {
+    let raw: String = row.try_get("metadata")?;
+    Ok(serde_json::from_str(&raw).unwrap_or_default())
+}
+
+pub(crate) fn metadata_json(m: &std::collections::BTreeMap<String, String>) -> String {
+    serde_json::to_string(m).unwrap_or_else(|_| "{}".into())
 }
 
 /// Why a volume change was refused.
@@ -65,6 +82,8 @@ pub enum VolumeRefusal {
     HasSnapshots(i64),
     /// The device name is taken on the server.
     DeviceInUse(String),
+    /// Attached to a server (Cinder refuses even a forced delete).
+    Attached,
 }
 
 /// An attachment to record.
@@ -73,8 +92,11 @@ struct Attach<'a> {
     server_id: &'a str,
     device: Option<&'a str>,
     delete_on_termination: bool,
-    /// `attaching` (a task plugs it) or `in-use` (a build plugs it).
+    /// `attaching` (a task plugs it) or `in-use` (a build plugs it);
+    /// `reserved` or `attaching` for a Cinder attachment.
     status: &'static str,
+    mode: &'a str,
+    connector: Option<&'a str>,
 }
 
 /// The device a server's next volume gets: `/dev/vdb` onwards.
@@ -85,6 +107,18 @@ fn next_device(taken: &[String]) -> String {
         .unwrap_or_else(|| "/dev/vdzz".into())
 }
 
+/// The limits a new volume must fit in (-1: none).
+#[derive(Debug, Clone, Copy)]
+pub struct VolumeLimits {
+    pub volumes: i64,
+    pub gigabytes: i64,
+    /// `volumes_{type}` and `gigabytes_{type}` of the volume's type.
+    pub type_volumes: i64,
+    pub type_gigabytes: i64,
+    /// `per_volume_gigabytes`.
+    pub per_volume_gigabytes: i64,
+}
+
 impl Store {
     /// Creates an available volume within the project's limits (-1: none).
     pub async fn volume_create(
@@ -93,6 +127,28 @@ impl Store {
         max_volumes: i64,
         max_gb: i64,
     ) -> StoreResult<Result<Volume, VolumeRefusal>> {
+        let limits = VolumeLimits {
+            volumes: max_volumes,
+            gigabytes: max_gb,
+            type_volumes: -1,
+            type_gigabytes: -1,
+            per_volume_gigabytes: -1,
+        };
+        self.volume_create_within(v, &limits).await
+    }
+
+    /// Creates a volume within `limits`, counted in the same transaction
+    /// (the project's row locked on PostgreSQL; SQLite has one writer), so
+    /// that parallel creates never pass a quota together.
+    pub async fn volume_create_within(
+        &self,
+        v: &Volume,
+        limits: &VolumeLimits,
+    ) -> StoreResult<Result<Volume, VolumeRefusal>> {
+        let (max_volumes, max_gb) = (limits.volumes, limits.gigabytes);
+        if limits.per_volume_gigabytes >= 0 && v.size_gb > limits.per_volume_gigabytes {
+            return Ok(Err(VolumeRefusal::Quota("per_volume_gigabytes", limits.per_volume_gigabytes, 0, v.size_gb)));
+        }
         let mut tx = self.write.begin().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT id FROM projects WHERE id = $1 FOR UPDATE")
@@ -113,10 +169,28 @@ impl Store {
         if max_gb >= 0 && gb + v.size_gb > max_gb {
             return Ok(Err(VolumeRefusal::Quota("gigabytes", max_gb, gb, v.size_gb)));
         }
+        if limits.type_volumes >= 0 || limits.type_gigabytes >= 0 {
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(size_gb), 0) AS BIGINT) AS gb FROM volumes \
+                 WHERE project_id = $1 AND volume_type = $2",
+            )
+            .bind(&v.project_id)
+            .bind(&v.volume_type)
+            .fetch_one(&mut *tx)
+            .await?;
+            let (n, gb): (i64, i64) = (row.try_get("n")?, row.try_get("gb")?);
+            if limits.type_volumes >= 0 && n + 1 > limits.type_volumes {
+                return Ok(Err(VolumeRefusal::Quota("volumes_type", limits.type_volumes, n, 1)));
+            }
+            if limits.type_gigabytes >= 0 && gb + v.size_gb > limits.type_gigabytes {
+                return Ok(Err(VolumeRefusal::Quota("gigabytes_type", limits.type_gigabytes, gb, v.size_gb)));
+            }
+        }
         let now = time::to_db(chrono::Utc::now());
         sqlx::query(
             "INSERT INTO volumes (id, project_id, name, description, size_gb, status, volume_type, availability_zone, \
-             snapshot_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+             snapshot_id, created_at, updated_at, metadata, bootable, source_volid, image_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14)",
         )
         .bind(&v.id)
         .bind(&v.project_id)
@@ -128,6 +202,10 @@ impl Store {
         .bind(&v.availability_zone)
         .bind(&v.snapshot_id)
         .bind(now)
+        .bind(metadata_json(&v.metadata))
+        .bind(i64::from(v.bootable))
+        .bind(&v.source_volid)
+        .bind(&v.image_id)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -197,7 +275,15 @@ impl Store {
         delete_on_termination: bool,
         task: &NewTask,
     ) -> StoreResult<Result<VolumeAttachment, VolumeRefusal>> {
-        let attach = Attach { volume_id, server_id, device, delete_on_termination, status: "attaching" };
+        let attach = Attach {
+            volume_id,
+            server_id,
+            device,
+            delete_on_termination,
+            status: "attaching",
+            mode: "rw",
+            connector: None,
+        };
         self.attach(attach, Some(task)).await
     }
 
@@ -213,7 +299,30 @@ impl Store {
         if let Some(a) = self.volume_get(volume_id).await?.attachment {
             return Ok(if a.server_id == server_id { Ok(a) } else { Err(VolumeRefusal::State("in-use".into())) });
         }
-        let attach = Attach { volume_id, server_id, device, delete_on_termination, status: "in-use" };
+        let attach = Attach {
+            volume_id,
+            server_id,
+            device,
+            delete_on_termination,
+            status: "in-use",
+            mode: "rw",
+            connector: None,
+        };
+        self.attach(attach, None).await
+    }
+
+    /// Records a Cinder attachment of an available volume to a server:
+    /// `reserved` without a connector, `attaching` with one.
+    pub async fn volume_attach_cinder(
+        &self,
+        volume_id: &str,
+        server_id: &str,
+        mode: &str,
+        connector: Option<&str>,
+    ) -> StoreResult<Result<VolumeAttachment, VolumeRefusal>> {
+        let status = if connector.is_some() { "attaching" } else { "reserved" };
+        let attach =
+            Attach { volume_id, server_id, device: None, delete_on_termination: false, status, mode, connector };
         self.attach(attach, None).await
     }
 
@@ -255,10 +364,12 @@ impl Store {
             server_id: a.server_id.to_string(),
             device,
             delete_on_termination: a.delete_on_termination,
+            attach_mode: a.mode.to_string(),
+            connector: a.connector.map(str::to_string),
         };
         sqlx::query(
-            "INSERT INTO volume_attachments (volume_id, id, server_id, device, delete_on_termination, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO volume_attachments (volume_id, id, server_id, device, delete_on_termination, created_at, \
+             attach_mode, connector) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&attachment.volume_id)
         .bind(&attachment.id)
@@ -266,6 +377,8 @@ impl Store {
         .bind(&attachment.device)
         .bind(attachment.delete_on_termination)
         .bind(now)
+        .bind(&attachment.attach_mode)
+        .bind(&attachment.connector)
         .execute(&mut *tx)
         .await?;
         if let Some(task) = task {
@@ -402,8 +515,8 @@ impl Store {
             return Ok(Err(VolumeRefusal::Quota("snapshots", max, n, 1)));
         }
         sqlx::query(
-            "INSERT INTO volume_snapshots (id, project_id, volume_id, name, description, size_gb, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO volume_snapshots (id, project_id, volume_id, name, description, size_gb, status, created_at, \
+             metadata) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&s.id)
         .bind(&s.project_id)
@@ -413,6 +526,7 @@ impl Store {
         .bind(s.size_gb)
         .bind(&s.status)
         .bind(time::to_db(s.created_at))
+        .bind(metadata_json(&s.metadata))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

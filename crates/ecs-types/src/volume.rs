@@ -1,5 +1,7 @@
 //! Volumes (block storage owned by ecsd), their attachments and snapshots.
 
+use std::collections::BTreeMap;
+
 use crate::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +18,13 @@ pub struct Volume {
     pub snapshot_id: Option<String>,
     pub created_at: Timestamp,
     pub attachment: Option<VolumeAttachment>,
+    /// Cinder's volume metadata.
+    pub metadata: BTreeMap<String, String>,
+    pub bootable: bool,
+    /// The volume this one was cloned from.
+    pub source_volid: Option<String>,
+    /// The image this one was made from.
+    pub image_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +34,10 @@ pub struct VolumeAttachment {
     pub server_id: String,
     pub device: String,
     pub delete_on_termination: bool,
+    /// `rw` or `ro` (Cinder's attach mode).
+    pub attach_mode: String,
+    /// The connector a Cinder attachment was given (JSON), if any.
+    pub connector: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,4 +50,15 @@ pub struct VolumeSnapshot {
     pub size_gb: i64,
     pub status: String,
     pub created_at: Timestamp,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A volume type (Cinder's `types`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeType {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub is_public: bool,
+    pub extra_specs: BTreeMap<String, String>,
 }

@@ -148,9 +148,9 @@ async fn auth_projects(State(state): State<AppState>, Caller(caller): Caller, ba
     })))
 }
 
-async fn auth_catalog(State(state): State<AppState>, Caller(_caller): Caller, base: BaseUrl) -> Json<Value> {
+async fn auth_catalog(State(state): State<AppState>, Caller(caller): Caller, base: BaseUrl) -> Json<Value> {
     Json(
-        json!({"catalog": views::catalog(&base, &state.config.region), "links": views::collection(&base, "auth/catalog")}),
+        json!({"catalog": views::catalog(&base, &state.config.region, caller.project_id()), "links": views::collection(&base, "auth/catalog")}),
     )
 }
 

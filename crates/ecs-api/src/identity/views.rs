@@ -67,8 +67,10 @@ pub fn collection(base: &BaseUrl, path: &str) -> Value {
     json!({"self": base.join(&format!("identity/v3/{path}")), "previous": null, "next": null})
 }
 
-/// The service catalog: compute (Nova API), identity, image and network.
-pub fn catalog(base: &BaseUrl, region: &str) -> Value {
+/// The service catalog: compute (Nova API), identity, image, network and
+/// block storage (Cinder v3 with the project in its endpoint, as devstack
+/// registers it, under both `block-storage` and `volumev3`).
+pub fn catalog(base: &BaseUrl, region: &str, project: Option<&str>) -> Value {
     let service = |kind: &str, name: &str, url: String| {
         let endpoints: Vec<Value> = ["public", "internal", "admin"]
             .iter()
@@ -84,7 +86,13 @@ pub fn catalog(base: &BaseUrl, region: &str) -> Value {
             .collect();
         json!({"id": name, "type": kind, "name": name, "endpoints": endpoints})
     };
+    let volume = match project {
+        Some(p) => base.join(&format!("volume/v3/{p}")),
+        None => base.join("volume/v3"),
+    };
     json!([
+        service("block-storage", "cinder", volume.clone()),
+        service("volumev3", "cinderv3", volume),
         service("compute", "nova", base.join("v2.1")),
         service("identity", "keystone", base.join("identity")),
         service("image", "glance", base.join("image")),
@@ -113,7 +121,7 @@ pub fn token(base: &BaseUrl, region: &str, ctx: &AuthContext, with_catalog: bool
         token["is_domain"] = json!(false);
         token["roles"] = ctx.roles.iter().map(|r| json!({"id": r.id, "name": r.name})).collect();
         if with_catalog {
-            token["catalog"] = catalog(base, region);
+            token["catalog"] = catalog(base, region, Some(&p.id));
         }
     }
     json!({"token": token})

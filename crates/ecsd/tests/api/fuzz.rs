@@ -361,7 +361,7 @@ async fn send(client: &reqwest::Client, base: &str, r: &Sent) -> reqwest::Result
 
 /// Routes anyone may read for any project: Nova's quota defaults are the
 /// deployment's, not the project's (`os-quota-sets:defaults` is `@`).
-const PUBLIC_ROUTES: &[&str] = &["/os-quota-sets/{project}/defaults"];
+const PUBLIC_ROUTES: &[&str] = &["/os-quota-sets/{project}/defaults", "/volume/v3/os-quota-sets/{project_id}/defaults"];
 
 /// What is wrong with an answer, if anything.
 fn judge(target: &Target, sent: &Sent, a: &Answer, private: &[&String]) -> Option<Finding> {
@@ -402,7 +402,7 @@ fn judge(target: &Target, sent: &Sent, a: &Answer, private: &[&String]) -> Optio
     let formats_ok = match (dialect, a.status) {
         // keystonemiddleware answers 401 in Keystone's format before any
         // OpenStack service sees the request.
-        ("nova" | "neutron" | "glance", 401) => keystone_format(&body, a.status),
+        ("nova" | "neutron" | "glance" | "cinder", 401) => keystone_format(&body, a.status),
         // The ECS-native block device routes on the Nova paths: ECS's
         // refusals from the handler, Nova's from the router and the
         // microversion check.
@@ -420,8 +420,8 @@ fn dialect_of(route: &Declared) -> &'static str {
 fn in_format(dialect: &str, b: &Value, status: u16) -> bool {
     let text = |v: &Value| v.is_string();
     match dialect {
-        // `{"<fault>": {"code": status, "message": "…"}}`
-        "nova" => {
+        // `{"<fault>": {"code": status, "message": "…"}}` (Cinder's too)
+        "nova" | "cinder" => {
             b.as_object().is_some_and(|o| o.len() == 1)
                 && b.as_object().unwrap().values().all(|f| f["code"] == status && text(&f["message"]))
         }
@@ -471,7 +471,9 @@ fn real_id(w: &World, before: &str, name: &str) -> Option<String> {
         (_, "server_id") | ("servers", "id") => &w.server,
         (_, "group_id") | ("os-server-groups", "id") => &w.server_group,
         (_, "volume_id") | ("os-volumes", "id") => &w.volume,
-        ("os-snapshots", "id") => &w.snapshot,
+        ("os-snapshots" | "snapshots", "id") => &w.snapshot,
+        ("volumes", "id") => &w.volume,
+        ("types", "id") => return Some("__DEFAULT__".into()),
         ("os-security-groups", "id") => &w.security_group,
         ("os-security-group-rules", "id") => &w.rule,
         ("os-networks" | "networks", "id") => &w.network,
@@ -508,6 +510,8 @@ fn path(rng: &mut StdRng, route: &Declared, w: &World, real: bool) -> String {
             format!("{}{p}", prefixes.choose(rng).unwrap())
         }
         "keystone" if !absolute => format!("{}{p}", ["/identity/v3", "/v3"].choose(rng).unwrap()),
+        // Cinder's project in the path is optional from 3.67.
+        "cinder" if rng.gen_bool(0.7) => p.replacen("/volume/v3/", "/volume/v3/{project_id}/", 1),
         // The ECS v2 routes are declared without the project the client sends.
         "ecs" if !p.contains("{project_id}") => {
             let (version, rest) = p[1..].split_once('/').unwrap();
@@ -763,7 +767,8 @@ fn request(rng: &mut StdRng, target: &Target, w: &World, tokens: &Tokens) -> Sen
         header("content-type", b"application/json");
     }
     if let Some(version) = target.version.filter(|_| rng.gen_bool(0.8)) {
-        header("openstack-api-version", format!("compute {version}").as_bytes());
+        let value = if version.contains(' ') { version.to_string() } else { format!("compute {version}") };
+        header("openstack-api-version", value.as_bytes());
     }
     if route.pattern == "/auth/tokens" {
         // Never a real token for a DELETE: the run's callers must stay logged in.

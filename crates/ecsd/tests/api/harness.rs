@@ -163,7 +163,8 @@ impl Session<'_> {
         let mut headers = vec![("x-auth-token", self.token.as_str())];
         let v;
         if let Some(version) = version {
-            v = format!("compute {version}");
+            // A service named (`volume 3.27`) is sent as is; else Nova's.
+            v = if version.contains(' ') { version.to_string() } else { format!("compute {version}") };
             headers.push(("openstack-api-version", v.as_str()));
         }
         self.server.send(method, path, &headers, body).await

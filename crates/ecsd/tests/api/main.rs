@@ -5,6 +5,7 @@
 mod agents;
 mod aggregates;
 mod app_credentials;
+mod cinder;
 mod cluster;
 mod compat;
 mod consoles;

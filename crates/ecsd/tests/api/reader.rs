@@ -652,6 +652,94 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         glance(M::POST, "/image/v2/images/{id}/actions/reactivate", format!("{img}/actions/reactivate"), None),
     ]);
 
+    let cinder = |m: Method, route: &'static str, path: String, body: Option<Value>| {
+        case("cinder", m, route, path, body).at("volume 3.44")
+    };
+    let vol = |rest: &str| format!("/volume/v3/{p}/volumes/{}{rest}", w.spare_volume);
+    let snap = |rest: &str| format!("/volume/v3/{p}/snapshots/{}{rest}", w.snapshot);
+    let default_type = "/volume/v3/types/__DEFAULT__";
+    let attachment = format!("/volume/v3/{p}/attachments/{v}");
+    out.extend([
+        cinder(M::POST, "/volume/v3/volumes", format!("/volume/v3/{p}/volumes"), Some(json!({"volume": {"size": 1}}))),
+        cinder(M::PUT, "/volume/v3/volumes/{id}", vol(""), Some(json!({"volume": {"name": "x"}}))),
+        cinder(M::DELETE, "/volume/v3/volumes/{id}", vol(""), None),
+        cinder(M::POST, "/volume/v3/volumes/{id}/action", vol("/action"), Some(json!({"os-extend": {"new_size": 9}}))),
+        cinder(M::POST, "/volume/v3/volumes/{id}/metadata", vol("/metadata"), Some(json!({"metadata": {"k": "v"}}))),
+        cinder(M::PUT, "/volume/v3/volumes/{id}/metadata", vol("/metadata"), Some(json!({"metadata": {"k": "v"}}))),
+        cinder(M::PUT, "/volume/v3/volumes/{id}/metadata/{key}", vol("/metadata/k"), Some(json!({"meta": {"k": "v"}}))),
+        cinder(M::DELETE, "/volume/v3/volumes/{id}/metadata/{key}", vol("/metadata/k"), None),
+        cinder(M::POST, "/volume/v3/types", "/volume/v3/types".into(), Some(json!({"volume_type": {"name": "x"}}))),
+        cinder(
+            M::PUT,
+            "/volume/v3/types/{id}",
+            default_type.into(),
+            Some(json!({"volume_type": {"description": "x"}})),
+        ),
+        cinder(M::DELETE, "/volume/v3/types/{id}", default_type.into(), None),
+        cinder(
+            M::POST,
+            "/volume/v3/types/{id}/extra_specs",
+            format!("{default_type}/extra_specs"),
+            Some(json!({"extra_specs": {"k": "v"}})),
+        ),
+        cinder(
+            M::PUT,
+            "/volume/v3/types/{id}/extra_specs/{key}",
+            format!("{default_type}/extra_specs/k"),
+            Some(json!({"k": "v"})),
+        ),
+        cinder(M::DELETE, "/volume/v3/types/{id}/extra_specs/{key}", format!("{default_type}/extra_specs/k"), None),
+        cinder(
+            M::POST,
+            "/volume/v3/snapshots",
+            format!("/volume/v3/{p}/snapshots"),
+            Some(json!({"snapshot": {"volume_id": w.spare_volume}})),
+        ),
+        cinder(M::PUT, "/volume/v3/snapshots/{id}", snap(""), Some(json!({"snapshot": {"name": "x"}}))),
+        cinder(M::DELETE, "/volume/v3/snapshots/{id}", snap(""), None),
+        cinder(
+            M::POST,
+            "/volume/v3/snapshots/{id}/action",
+            snap("/action"),
+            Some(json!({"os-reset_status": {"status": "error"}})),
+        ),
+        cinder(M::POST, "/volume/v3/snapshots/{id}/metadata", snap("/metadata"), Some(json!({"metadata": {"k": "v"}}))),
+        cinder(M::PUT, "/volume/v3/snapshots/{id}/metadata", snap("/metadata"), Some(json!({"metadata": {"k": "v"}}))),
+        cinder(
+            M::PUT,
+            "/volume/v3/snapshots/{id}/metadata/{key}",
+            snap("/metadata/k"),
+            Some(json!({"meta": {"k": "v"}})),
+        ),
+        cinder(M::DELETE, "/volume/v3/snapshots/{id}/metadata/{key}", snap("/metadata/k"), None),
+        cinder(
+            M::POST,
+            "/volume/v3/attachments",
+            format!("/volume/v3/{p}/attachments"),
+            Some(json!({"attachment": {"volume_uuid": w.spare_volume, "instance_uuid": s}})),
+        ),
+        cinder(
+            M::PUT,
+            "/volume/v3/attachments/{id}",
+            attachment.clone(),
+            Some(json!({"attachment": {"connector": {"host": "h"}}})),
+        ),
+        cinder(M::DELETE, "/volume/v3/attachments/{id}", attachment.clone(), None),
+        cinder(
+            M::POST,
+            "/volume/v3/attachments/{id}/action",
+            format!("{attachment}/action"),
+            Some(json!({"os-complete": {}})),
+        ),
+        cinder(
+            M::PUT,
+            "/volume/v3/os-quota-sets/{project_id}",
+            format!("/volume/v3/{p}/os-quota-sets/{p}"),
+            Some(json!({"quota_set": {"volumes": 1}})),
+        ),
+        cinder(M::DELETE, "/volume/v3/os-quota-sets/{project_id}", format!("/volume/v3/{p}/os-quota-sets/{p}"), None),
+    ]);
+
     let keystone =
         |m: Method, route: &'static str, path: String, body: Option<Value>| case("keystone", m, route, path, body);
     let grant = format!("/identity/v3/projects/{}/users/{}/roles/{}", w.admin_project, w.viewer, w.reader_role);
@@ -708,7 +796,7 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
 fn refused_under(dialect: &str, r: &Reply) -> Option<String> {
     let b = &r.body;
     let (message, before, after) = match dialect {
-        "nova" if b["forbidden"]["code"] == 403 => {
+        "nova" | "cinder" if b["forbidden"]["code"] == 403 => {
             (&b["forbidden"]["message"], "Policy doesn't allow ", " to be performed.")
         }
         "ecs" if b["error"]["code"] == "Pdp.0001" => {
@@ -794,6 +882,8 @@ async fn everything(w: &World, admin: &Session<'_>, demo: &Session<'_>) -> Vec<(
         "/identity/v3/users".into(),
         "/identity/v3/role_assignments".into(),
         format!("/identity/v3/users/{}/credentials/OS-EC2", w.viewer),
+        "/volume/v3/types".into(),
+        format!("/volume/v3/os-quota-sets/{p}"),
     ];
     let as_demo = [
         "/v2.1/os-keypairs".to_string(),
@@ -814,6 +904,9 @@ async fn everything(w: &World, admin: &Session<'_>, demo: &Session<'_>) -> Vec<(
         format!("/v1/{p}/servers/{s}/tags"),
         format!("/v1/{p}/cloudservers/os-server-groups"),
         "/image/v2/images".into(),
+        format!("/volume/v3/{p}/volumes/detail"),
+        format!("/volume/v3/{p}/snapshots/detail"),
+        format!("/volume/v3/{p}/types"),
     ];
     let mut out = Vec::new();
     for (who, paths) in [(admin, &as_admin[..]), (demo, &as_demo[..])] {

@@ -8,6 +8,7 @@ const ROUTERS: &[(&str, &str)] = &[
     ("ecs", include_str!("../../../ecs-api/src/ecs/mod.rs")),
     ("neutron", include_str!("../../../ecs-api/src/neutron/mod.rs")),
     ("glance", include_str!("../../../ecs-api/src/glance/mod.rs")),
+    ("cinder", include_str!("../../../ecs-api/src/cinder/mod.rs")),
     ("keystone", include_str!("../../../ecs-api/src/identity/mod.rs")),
 ];
 

@@ -275,6 +275,10 @@ async fn make_volume(core: &Core, server: &Server, b: &BlockDevice, volume_id: &
         snapshot_id: (b.source_type == "snapshot").then(|| b.uuid.clone()).flatten(),
         created_at: chrono::Utc::now(),
         attachment: None,
+        metadata: Default::default(),
+        bootable: false,
+        source_volid: None,
+        image_id: None,
     };
     core.store
         .volume_create(&volume, core.config.quota.volumes, core.config.quota.gigabytes)

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Volume create->available next to server create->ACTIVE (scripts/bench-volumes.sh).
+
+N single `POST /volume/v3/{project}/volumes` (1 GB, blank) at concurrency 32
+until every volume is `available`, then N single `POST /v2.1/servers` at
+concurrency 32 until every server is ACTIVE; the baseline is the same
+client doing N `GET /` at concurrency 32 in the same run.
+"""
+
+import json
+import os
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+BASE = os.environ["BASE"]
+N = int(os.environ.get("N", "1000"))
+
+
+def call(method, path, body=None, token=None, header=("OpenStack-API-Version", "compute 2.37")):
+    req = urllib.request.Request(BASE + path, method=method, data=json.dumps(body).encode() if body else None)
+    req.add_header("Content-Type", "application/json")
+    req.add_header(*header)
+    if token:
+        req.add_header("X-Auth-Token", token)
+    with urllib.request.urlopen(req) as r:
+        return r.status, r.headers, (json.loads(r.read() or b"null"))
+
+
+def login():
+    auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin",
+            "domain": {"name": "Default"}, "password": "admin"}}},
+            "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}
+    _, headers, b = call("POST", "/identity/v3/auth/tokens", auth)
+    return headers["X-Subject-Token"], b["token"]["project"]["id"]
+
+
+TOKEN, PROJECT = login()
+IMAGE = call("GET", "/image/v2/images", token=TOKEN)[2]["images"][0]["id"]
+VOLUME = ("OpenStack-API-Version", "volume 3.70")
+
+
+def timed_parallel(n, fn, conc=32):
+    start = time.perf_counter()
+    with ThreadPoolExecutor(conc) as pool:
+        list(pool.map(fn, range(n)))
+    return time.perf_counter() - start
+
+
+def volumes_not_available():
+    _, _, b = call("GET", f"/volume/v3/{PROJECT}/volumes/detail", token=TOKEN, header=VOLUME)
+    return sum(1 for v in b["volumes"] if v["status"] != "available")
+
+
+def servers_building():
+    _, _, b = call("GET", "/v2.1/servers?status=BUILD&limit=1", token=TOKEN)
+    return len(b["servers"])
+
+
+baseline = timed_parallel(N, lambda i: call("GET", "/"))
+print(f"baseline: {N} x GET / at c=32 from this client: {N / baseline:8.0f} req/s")
+
+t0 = time.perf_counter()
+timed_parallel(N, lambda i: call("POST", f"/volume/v3/{PROJECT}/volumes",
+                                 {"volume": {"size": 1, "name": f"bench-{i}"}}, token=TOKEN, header=VOLUME))
+while volumes_not_available():
+    time.sleep(0.02)
+vols = time.perf_counter() - t0
+print(f"volumes: {N} creates at c=32 -> available: {N / vols:8.0f} volumes/s ({vols:.2f} s)")
+
+t0 = time.perf_counter()
+timed_parallel(N, lambda i: call("POST", "/v2.1/servers", {"server": {
+    "name": f"bench-{i}", "flavorRef": "m1.tiny", "imageRef": IMAGE, "networks": "none"}}, token=TOKEN))
+while servers_building():
+    time.sleep(0.02)
+servers = time.perf_counter() - t0
+print(f"servers: {N} creates at c=32 -> ACTIVE:    {N / servers:8.0f} servers/s ({servers:.2f} s)")
+print(f"volume create rate / server create rate: {servers / vols:.1f} x")

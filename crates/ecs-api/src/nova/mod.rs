@@ -74,12 +74,14 @@ pub async fn strip_project_from_path(mut req: Request, next: Next) -> Response {
         let (segment, tail) = rest.split_once('/').unwrap_or((rest, ""));
         // ECS's `/v2/{project_id}/cloudservers/…` paths are routed as sent.
         let ecs_path = tail == "cloudservers" || tail.starts_with("cloudservers/");
-        // `/v2.1/{project_id}` names nothing: the version documents are
-        // served at `/v2.1` and `/v2.1/` only, never under a project.
-        if !is_project_segment(segment) || ecs_path || tail.is_empty() {
+        if !is_project_segment(segment) || ecs_path {
             return None;
         }
-        Some((segment.to_string(), format!("{prefix}{tail}")))
+        // `/v2.1/{project_id}[/]` is the version document, as Nova's routes
+        // repeat every route (the empty one too) under the project.
+        let new_path =
+            if tail.is_empty() { prefix.trim_end_matches('/').to_string() } else { format!("{prefix}{tail}") };
+        Some((segment.to_string(), new_path))
     });
     if let Some((project, new_path)) = rewritten {
         let pq = match req.uri().query() {

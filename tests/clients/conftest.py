@@ -14,17 +14,7 @@ import pytest
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "scenario18: issue 18's whole-project scenarios (need Cinder, Neutron routers and floating IPs, "
-        "Glance uploads and Nova's shelve/rescue/backup/restore); run with ECSD_SCENARIO18=1")
-
-
-def pytest_collection_modifyitems(config, items):
-    """Skips the issue 18 scenarios unless ECSD_SCENARIO18=1."""
-    if os.environ.get("ECSD_SCENARIO18") == "1":
-        return
-    skip = pytest.mark.skip(reason="issue 18 scenario: set ECSD_SCENARIO18=1 to run")
-    for item in items:
-        if "scenario18" in item.keywords:
-            item.add_marker(skip)
+        "Glance uploads and Nova's shelve/rescue/backup/restore); select with -m scenario18")
 
 
 @pytest.fixture(scope="session")

@@ -296,6 +296,7 @@ impl Core {
             bootable,
             source_volid: req.source_volid,
             image_id: req.image_ref,
+            user_id: Some(ctx.user_id.clone()),
         };
         let limits = self.volume_limits(&project, &type_name).await?;
         let id = volume.id.clone();

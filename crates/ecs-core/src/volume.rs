@@ -88,6 +88,7 @@ impl Core {
             bootable: false,
             source_volid: None,
             image_id: None,
+            user_id: Some(ctx.user_id.clone()),
         };
         let id = volume.id.clone();
         // The project's Cinder quotas (os-quota-sets of /volume) hold here too.

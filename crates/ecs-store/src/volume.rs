@@ -9,7 +9,7 @@ use crate::task::{NewTask, insert_task};
 use crate::{Backend, Store, StoreError, StoreResult, time};
 
 pub(crate) const COLUMNS: &str = "v.id, v.project_id, v.name, v.description, v.size_gb, v.status, v.volume_type, \
-    v.availability_zone, v.snapshot_id, v.created_at, v.metadata, v.bootable, v.source_volid, v.image_id, \
+    v.availability_zone, v.snapshot_id, v.created_at, v.metadata, v.bootable, v.source_volid, v.image_id, v.user_id, \
     a.id AS attachment_id, a.server_id, a.device, a.delete_on_termination, a.attach_mode, a.connector";
 pub(crate) const FROM: &str = "volumes v LEFT JOIN volume_attachments a ON a.volume_id = v.id";
 
@@ -43,6 +43,7 @@ pub(crate) fn volume_from_row(row: &AnyRow) -> StoreResult<Volume> {
         metadata: metadata_from(row)?,
         bootable: row.try_get::<i64, _>("bootable")? != 0,
         source_volid: row.try_get("source_volid")?,
+        user_id: row.try_get("user_id")?,
         image_id: row.try_get("image_id")?,
     })
 }
@@ -189,8 +190,8 @@ impl Store {
         let now = time::to_db(chrono::Utc::now());
         sqlx::query(
             "INSERT INTO volumes (id, project_id, name, description, size_gb, status, volume_type, availability_zone, \
-             snapshot_id, created_at, updated_at, metadata, bootable, source_volid, image_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14)",
+             snapshot_id, created_at, updated_at, metadata, bootable, source_volid, image_id, user_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15)",
         )
         .bind(&v.id)
         .bind(&v.project_id)
@@ -206,6 +207,7 @@ impl Store {
         .bind(i64::from(v.bootable))
         .bind(&v.source_volid)
         .bind(&v.image_id)
+        .bind(&v.user_id)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

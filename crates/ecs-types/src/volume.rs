@@ -25,6 +25,8 @@ pub struct Volume {
     pub source_volid: Option<String>,
     /// The image this one was made from.
     pub image_id: Option<String>,
+    /// Who made it (none for volumes older than the column).
+    pub user_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -36,7 +36,10 @@ pub(super) fn attach_status(v: &Volume) -> &'static str {
     }
 }
 
-pub(super) fn view(v: &Volume, version: Version, admin: bool, base: &BaseUrl) -> Value {
+/// A volume as Cinder words it. `shown`: a show or a list, where Cinder's
+/// extensions add the admin attributes (`os-vol-*`, admins only) and the
+/// image metadata; a create or update answers without them.
+pub(super) fn view(v: &Volume, version: Version, admin: bool, shown: bool, base: &BaseUrl) -> Value {
     let attachments: Vec<Value> = v
         .attachment
         .iter()
@@ -66,18 +69,18 @@ pub(super) fn view(v: &Volume, version: Version, admin: bool, base: &BaseUrl) ->
         "replication_status": null,
         "consistencygroup_id": null,
         "migration_status": null,
-        "user_id": null,
+        "user_id": v.user_id.clone().unwrap_or_default(),
         "attachments": attachments,
         "links": links(base, &v.project_id, &v.id),
-        "os-vol-tenant-attr:tenant_id": v.project_id,
     });
     let o = out.as_object_mut().expect("an object");
-    if admin {
+    if admin && shown {
+        o.insert("os-vol-tenant-attr:tenant_id".into(), json!(v.project_id));
         o.insert("os-vol-host-attr:host".into(), json!(format!("ecsd@sim#{}", v.volume_type)));
         o.insert("os-vol-mig-status-attr:migstat".into(), Value::Null);
         o.insert("os-vol-mig-status-attr:name_id".into(), Value::Null);
     }
-    if let Some(image) = &v.image_id {
+    if let Some(image) = v.image_id.as_ref().filter(|_| shown) {
         o.insert("volume_image_metadata".into(), json!({"image_id": image}));
     }
     if version.at_least(13) {
@@ -135,7 +138,7 @@ async fn list(state: &AppState, call: &Call, base: &BaseUrl, raw: Option<&str>, 
         .filter(|v| !admin || q.get("project_id").is_none_or(|p| p == v.project_id))
         .filter(|v| bootable.is_none_or(|b| b == v.bootable))
         .filter(|v| metadata.as_ref().is_none_or(|m| m.iter().all(|(k, x)| v.metadata.get(k) == Some(x))))
-        .map(|v| view(v, call.version, admin, base))
+        .map(|v| view(v, call.version, admin, true, base))
         .collect();
     let (items, cut) = paging.page(items)?;
     let items: Vec<Value> = if detail {
@@ -182,7 +185,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
     let v = state.core.volume(&call.ctx, &id).await?;
-    Ok(Json(json!({"volume": view(&v, call.version, call.ctx.is_admin(), &base)})))
+    Ok(Json(json!({"volume": view(&v, call.version, call.ctx.is_admin(), true, &base)})))
 }
 
 pub async fn create(
@@ -231,7 +234,7 @@ pub async fn create(
         return Err(CinderError::bad_request("Invalid input received: size is a required property"));
     }
     let created = state.core.cinder_volume_create(&call.ctx, req).await?;
-    let body = json!({"volume": view(&created, call.version, call.ctx.is_admin(), &base)});
+    let body = json!({"volume": view(&created, call.version, call.ctx.is_admin(), false, &base)});
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
@@ -256,7 +259,7 @@ pub async fn update(
         .core
         .cinder_volume_update(&call.ctx, &id, name.as_deref(), description.as_deref(), metadata.as_ref(), None)
         .await?;
-    Ok(Json(json!({"volume": view(&updated, call.version, call.ctx.is_admin(), &base)})))
+    Ok(Json(json!({"volume": view(&updated, call.version, call.ctx.is_admin(), false, &base)})))
 }
 
 pub async fn delete(

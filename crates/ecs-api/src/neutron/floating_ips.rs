@@ -68,6 +68,7 @@ pub(super) async fn list(
                 .iter()
                 .all(|k| q.matches(k, &text(k)))
                 && q.matches("project_id", &text("project_id"))
+                && q.matches("tenant_id", &text("project_id"))
         })
         .collect();
     Ok(Json(json!({"floatingips": q.page(out, &FLOATING_IPS)?})))

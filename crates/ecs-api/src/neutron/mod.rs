@@ -444,6 +444,7 @@ async fn networks(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(r
             && flag("shared", n.shared)
             && flag("router:external", n.external)
             && q.matches("project_id", n.project_id.as_deref().unwrap_or_default())
+            && q.matches("tenant_id", n.project_id.as_deref().unwrap_or_default())
         {
             let subnets = state.core.neutron_subnets(&ctx, &n.id).await?;
             out.push(network_view(&n, &subnets, &view.attrs(&n.id)));

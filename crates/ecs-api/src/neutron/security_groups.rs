@@ -78,6 +78,7 @@ pub(super) async fn list(
                 && q.matches("name", &g.name)
                 && q.matches("project_id", &g.project_id)
                 && q.matches("tenant_id", &g.project_id)
+                && q.matches("tenant_id", &g.project_id)
         })
         .map(group_view)
         .collect();

@@ -55,7 +55,7 @@ const LIST: ListRules = ListRules {
 };
 
 /// The list filters of Nova's image proxy (name, status, minRam, minDisk,
-/// changes-since), then the page asked for.
+/// changes-since, server, type), then the page asked for.
 fn filtered(call: &NovaCall, images: Vec<Image>, raw: Option<&str>) -> Result<Vec<Image>> {
     let list = ListQuery::parse(raw, call.version, &LIST)?;
     let q = &list.params;
@@ -73,8 +73,15 @@ fn filtered(call: &NovaCall, images: Vec<Image>, raw: Option<&str>) -> Result<Ve
                 .map_err(|_| NovaError::bad_request(format!("Invalid changes-since value [{v}]")))
         })
         .transpose()?;
+    // `server` is a server's id or its link (Nova keeps what follows the
+    // last `/`); both it and `type` are properties of snapshots and backups.
+    let server = q.get("server").map(|s| s.rsplit('/').next().unwrap_or(s));
+    let property = |i: &Image, key: &str, wanted: Option<&str>| {
+        wanted.is_none_or(|w| i.properties.get(key).is_some_and(|v| v == w))
+    };
     let images = images
         .into_iter()
+        .filter(|i| property(i, "instance_uuid", server) && property(i, "image_type", q.get("type")))
         .filter(|i| q.get("name").is_none_or(|n| n == i.name))
         .filter(|i| q.get("status").is_none_or(|st| st.eq_ignore_ascii_case(nova_status(i))))
         .filter(|i| min_ram.is_none_or(|m| i.min_ram_mb >= m))

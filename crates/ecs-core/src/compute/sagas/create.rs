@@ -279,6 +279,7 @@ async fn make_volume(core: &Core, server: &Server, b: &BlockDevice, volume_id: &
         bootable: false,
         source_volid: None,
         image_id: None,
+        user_id: Some(server.user_id.clone()),
     };
     core.store
         .volume_create(&volume, core.config.quota.volumes, core.config.quota.gigabytes)

@@ -46,6 +46,7 @@ impl Served {
             novncproxy_base_url_given: false,
             early_policy_gates: true,
             http: Default::default(),
+            internal: None,
         };
         let running = runtime.block_on(ecsd::start(config)).expect("ecsd starts");
         let state = AppState {

@@ -67,8 +67,7 @@ pub(super) async fn list(
             ["id", "floating_ip_address", "floating_network_id", "port_id", "fixed_ip_address", "router_id", "status"]
                 .iter()
                 .all(|k| q.matches(k, &text(k)))
-                && q.matches("project_id", &text("project_id"))
-                && q.matches("tenant_id", &text("project_id"))
+                && q.owned_by(&text("project_id"))
         })
         .collect();
     Ok(Json(json!({"floatingips": q.page(out, &FLOATING_IPS)?})))

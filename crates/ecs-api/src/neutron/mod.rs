@@ -319,6 +319,12 @@ impl Query {
         Ok(items)
     }
 
+    /// The owner filter, by either of the names Neutron takes for it
+    /// (`project_id`, or the older `tenant_id` that Tempest sends).
+    fn owned_by(&self, project: &str) -> bool {
+        self.matches("project_id", project) && self.matches("tenant_id", project)
+    }
+
     /// Neutron filters: a field may be given several times (any matches).
     fn matches(&self, field: &str, value: &str) -> bool {
         let wanted: Vec<&str> = self.0.iter().filter(|(k, _)| k == field).map(|(_, v)| v.as_str()).collect();
@@ -443,8 +449,7 @@ async fn networks(State(state): State<AppState>, Caller(ctx): Caller, RawQuery(r
             && q.matches("name", &n.name)
             && flag("shared", n.shared)
             && flag("router:external", n.external)
-            && q.matches("project_id", n.project_id.as_deref().unwrap_or_default())
-            && q.matches("tenant_id", n.project_id.as_deref().unwrap_or_default())
+            && q.owned_by(n.project_id.as_deref().unwrap_or_default())
         {
             let subnets = state.core.neutron_subnets(&ctx, &n.id).await?;
             out.push(network_view(&n, &subnets, &view.attrs(&n.id)));

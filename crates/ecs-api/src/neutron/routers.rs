@@ -68,12 +68,7 @@ pub(super) async fn list(
         .routers(&ctx)
         .await?
         .iter()
-        .filter(|r| {
-            q.matches("id", &r.id)
-                && q.matches("name", &r.name)
-                && q.matches("project_id", &r.project_id)
-                && q.matches("tenant_id", &r.project_id)
-        })
+        .filter(|r| q.matches("id", &r.id) && q.matches("name", &r.name) && q.owned_by(&r.project_id))
         .map(router_view)
         .collect();
     Ok(Json(json!({"routers": q.page(out, &ROUTERS)?})))

@@ -73,13 +73,7 @@ pub(super) async fn list(
         .neutron_security_groups(&ctx)
         .await?
         .iter()
-        .filter(|g| {
-            q.matches("id", &g.id)
-                && q.matches("name", &g.name)
-                && q.matches("project_id", &g.project_id)
-                && q.matches("tenant_id", &g.project_id)
-                && q.matches("tenant_id", &g.project_id)
-        })
+        .filter(|g| q.matches("id", &g.id) && q.matches("name", &g.name) && q.owned_by(&g.project_id))
         .map(group_view)
         .collect();
     Ok(Json(json!({"security_groups": q.page(out, &GROUPS)?})))

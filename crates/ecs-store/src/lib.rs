@@ -9,6 +9,7 @@
 //! and return `ecs-types` records, and never see HTTP.
 
 mod aggregate;
+mod auto_recovery;
 mod application_credential;
 mod cinder;
 mod client_token;
@@ -25,6 +26,7 @@ mod keypair;
 mod migration;
 mod network;
 mod neutron;
+mod nic_ops;
 mod port;
 mod quota;
 mod security_group;

@@ -6,6 +6,7 @@ pub mod actions;
 pub mod agents;
 pub mod batch;
 pub mod engine;
+pub mod ecs_ops;
 pub mod evacuate;
 pub mod external_events;
 mod failure;

@@ -9,8 +9,8 @@
 //! and return `ecs-types` records, and never see HTTP.
 
 mod aggregate;
-mod auto_recovery;
 mod application_credential;
+mod auto_recovery;
 mod cinder;
 mod client_token;
 mod console;

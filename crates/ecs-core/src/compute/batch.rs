@@ -54,7 +54,13 @@ impl BatchOp {
 }
 
 /// The task of a job whose work is its sub-jobs.
-pub(crate) fn job_task(ctx: &AuthContext, kind: &str, project_id: &str, params: serde_json::Value, request_id: &str) -> NewTask {
+pub(crate) fn job_task(
+    ctx: &AuthContext,
+    kind: &str,
+    project_id: &str,
+    params: serde_json::Value,
+    request_id: &str,
+) -> NewTask {
     NewTask {
         id: uuid::Uuid::new_v4().to_string(),
         parent_id: None,

@@ -110,7 +110,9 @@ impl Core {
                     let named = source.flavor_id.clone().or_else(|| source.flavor_name.clone());
                     return match named {
                         Some(n) => Err(Error::not_found(Kind::Flavor, n)),
-                        None => Err(Error::invalid("instance_uuid, source_flavor_id or source_flavor_name is required")),
+                        None => {
+                            Err(Error::invalid("instance_uuid, source_flavor_id or source_flavor_name is required"))
+                        }
                     };
                 };
                 // A server of that flavor booted from an image.
@@ -123,14 +125,15 @@ impl Core {
             .collect())
     }
 
-    /// Resizes every server of `ids` to `flavor_id` (stopped servers, the
-    /// ECS resize confirming itself): one job, a sub-job per server; a
+    /// Resizes every server of `ids` to `flavor_id` (only stopped servers
+    /// when `stopped_only`; the ECS resize confirms itself): one job, a sub-job per server; a
     /// server the resize refuses is a failed sub-job.
     pub async fn servers_resize(
         &self,
         ctx: &AuthContext,
         ids: &[String],
         flavor_id: &str,
+        stopped_only: bool,
         request_id: &str,
     ) -> Result<String> {
         policy::authorize_write(ctx, Action::Resize.rule())?;
@@ -145,7 +148,7 @@ impl Core {
         let job = job_task(ctx, "batchResizeServers", &servers[0].project_id, json!({"servers": ids}), request_id);
         self.store.task_insert(&job).await?;
         let new = FlavorSnapshot::of(&flavor);
-        let opts = ResizeOptions { stopped_only: true, auto_confirm: true, ..Default::default() };
+        let opts = ResizeOptions { stopped_only, auto_confirm: true, ..Default::default() };
         for server in servers {
             let checked = resize_target_check(&server.flavor, server.image_id.is_some(), &new);
             let started = match checked {
@@ -185,6 +188,20 @@ impl Core {
         let zones = self.availability_zones().await?;
         let sold = zones.into_iter().map(|(z, up)| (z.clone(), up && flavor_on_sale_in(&flavor, &z))).collect();
         Ok((flavor, sold))
+    }
+
+    /// Every flavor the caller may use, each with every zone and whether
+    /// it is on sale there.
+    pub async fn flavors_on_sale(&self, ctx: &AuthContext) -> Result<Vec<(Flavor, Vec<(String, bool)>)>> {
+        let zones = self.availability_zones().await?;
+        let flavors = self.flavor_list(ctx, FlavorListRequest::default()).await?;
+        Ok(flavors
+            .into_iter()
+            .map(|f| {
+                let sold = zones.iter().map(|(z, up)| (z.clone(), *up && flavor_on_sale_in(&f, z))).collect();
+                (f, sold)
+            })
+            .collect())
     }
 
     // --- ECS groups -----------------------------------------------------

@@ -5,8 +5,8 @@
 pub mod actions;
 pub mod agents;
 pub mod batch;
-pub mod engine;
 pub mod ecs_ops;
+pub mod engine;
 pub mod evacuate;
 pub mod external_events;
 mod failure;

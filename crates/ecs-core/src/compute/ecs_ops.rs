@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::batch::{MAX_BATCH, job_task};
 use super::lifecycle::{ResizeOptions, resize_target_check};
+use super::sagas::resize::disk_shrinks;
 use super::server::InterfaceRequest;
 use super::state::{self, Action};
 use super::{TaskKind, batch::NicOp};
@@ -121,7 +122,12 @@ impl Core {
         };
         Ok(flavors
             .into_iter()
-            .filter(|f| !f.disabled && resize_target_check(&old, image_backed, &FlavorSnapshot::of(f)).is_ok())
+            .filter(|f| {
+                let new = FlavorSnapshot::of(f);
+                !f.disabled
+                    && resize_target_check(&old, image_backed, &new).is_ok()
+                    && !disk_shrinks(&old, &new, image_backed)
+            })
             .collect())
     }
 
@@ -302,6 +308,8 @@ impl Core {
         nic: InterfaceRequest,
         request_id: &str,
     ) -> Result<String> {
+        policy::authorize_write(ctx, Action::AttachInterface.rule())?;
+        policy::authorize_write(ctx, Action::DetachInterface.rule())?;
         let server = self.server_get(ctx, server_id).await?;
         let [old] = server.ports.as_slice() else {
             return Err(Error::invalid("The VPC of an ECS can be changed only while it has one NIC."));

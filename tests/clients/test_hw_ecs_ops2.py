@@ -148,7 +148,7 @@ def test_interfaces_and_virtual_ips(ecs, demo):
     assert bound.port_id == nic.port_id
     port = demo.network.get_port(nic.port_id)
     assert [p["ip_address"] for p in port.allowed_address_pairs] == [vip_ip]
-    vip = next(demo.network.ports(fixed_ips=f"ip_address={vip_ip}"))
+    vip = next(q for q in demo.network.ports() if [f["ip_address"] for f in q.fixed_ips] == [vip_ip])
     assert vip.device_owner == "neutron:VIP_PORT"
     option = DisassociateServerVirtualIpOption(subnet_id="", ip_address="")
     unbound = ecs.disassociate_server_virtual_ip(DisassociateServerVirtualIpRequest(
@@ -165,19 +165,25 @@ def test_interfaces_and_virtual_ips(ecs, demo):
     assert changed.id == nic.port_id and changed.ip_address == f"{prefix}.211" and changed.subnet_id == subnet_id
     assert changed.ipv6_address == ""
 
-    # changevpc: a new NIC on another network, the old one gone.
+    # changevpc: a new NIC on another network, the old one gone. (The
+    # network goes again: other tests boot on "auto", one network.)
     net = demo.network.create_network(name=f"vpc-{uuid.uuid4().hex[:6]}")
-    sub = demo.network.create_subnet(network_id=net.id, cidr="10.77.0.0/24", ip_version=4)
-    body = ChangeVpcRequestBody(vpc_id=net.id, nic=ChangeVpcNicBody(subnet_id=sub.id, ip_address="10.77.0.9"))
-    reply = ecs.change_vpc(ChangeVpcRequest(server_id=server.id, body=body))
-    job = hw_wait_job(ecs, reply.job_id)
-    assert job.status == "SUCCESS" and job.job_type == "changeVpc", job
-    listed = ecs.list_server_interfaces(ListServerInterfacesRequest(server_id=server.id)).interface_attachments
-    assert [(n.net_id, n.fixed_ips[0].ip_address) for n in listed] == [(net.id, "10.77.0.9")]
-    with pytest.raises(ClientRequestException) as e:
-        ecs.list_server_interfaces(ListServerInterfacesRequest(server_id=str(uuid.uuid4())))
-    assert e.value.status_code == 404 and e.value.error_code == "Ecs.0114"
-    demo.compute.delete_server(server)
+    try:
+        sub = demo.network.create_subnet(network_id=net.id, cidr="10.77.0.0/24", ip_version=4)
+        body = ChangeVpcRequestBody(vpc_id=net.id, nic=ChangeVpcNicBody(subnet_id=sub.id, ip_address="10.77.0.9"))
+        reply = ecs.change_vpc(ChangeVpcRequest(server_id=server.id, body=body))
+        job = hw_wait_job(ecs, reply.job_id)
+        assert job.status == "SUCCESS" and job.job_type == "changeVpc", job
+        listed = ecs.list_server_interfaces(ListServerInterfacesRequest(server_id=server.id)).interface_attachments
+        assert [(n.net_id, n.fixed_ips[0].ip_address) for n in listed] == [(net.id, "10.77.0.9")]
+        with pytest.raises(ClientRequestException) as e:
+            ecs.list_server_interfaces(ListServerInterfacesRequest(server_id=str(uuid.uuid4())))
+        assert e.value.status_code == 404 and e.value.error_code == "Ecs.0114"
+    finally:
+        demo.compute.delete_server(server)
+        demo.compute.wait_for_delete(server, wait=60, interval=0.2)
+        demo.network.delete_port(vip.id)
+        demo.network.delete_network(net.id)
 
 
 def test_server_group_members(ecs, demo):

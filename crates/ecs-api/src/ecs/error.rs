@@ -299,3 +299,13 @@ mod tests {
         assert_eq!((outside.code, outside.details), ("Ecs.0005", vec!["Ecs.0039"]));
     }
 }
+
+/// A NIC the path names (`/cloudservers/nics/{nic_id}`) that the caller
+/// does not see: the seed's Ecs.0085, answered 404 as a missing path
+/// resource is.
+pub(crate) fn path_nic(e: ecs_core::Error) -> EcsError {
+    match e {
+        ecs_core::Error::NotFound { kind: Kind::Interface, .. } => EcsError::from(e).with_status(StatusCode::NOT_FOUND),
+        other => other.into(),
+    }
+}

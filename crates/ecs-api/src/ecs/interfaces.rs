@@ -219,7 +219,7 @@ pub async fn virtual_ip(
     let ip = nic.map(|n| optional_str(n.get("ip_address"), "nic.ip_address")).transpose()?.flatten();
     let reverse = nic.map(|n| optional_bool(n.get("reverse_binding"), "nic.reverse_binding")).transpose()?.flatten();
     let port = match (subnet_id.filter(|s| !s.is_empty()), ip.filter(|s| !s.is_empty())) {
-        (None, None) => state.core.nic_virtual_ip_unbind(&call.ctx, &nic_id).await?,
+        (None, None) => state.core.nic_virtual_ip_unbind(&call.ctx, &nic_id).await.map_err(super::error::path_nic)?,
         (Some(subnet_id), Some(_)) => {
             let ip = ipv4_field(nic.and_then(|n| n.get("ip_address")), "nic.ip_address")?.expect("not empty");
             let (network, subnet) = subnet_named(&state, &call, subnet_id).await?;
@@ -227,7 +227,10 @@ pub async fn virtual_ip(
                 .core
                 .nic_virtual_ip_bind(&call.ctx, &nic_id, &network, &subnet.id, ip, reverse.unwrap_or(false))
                 .await
-                .map_err(outside_is_0039)?
+                .map_err(|e| match e {
+                    e @ ecs_core::Error::NotFound { .. } => super::error::path_nic(e),
+                    other => outside_is_0039(other),
+                })?
         }
         _ => return Err(illegal("nic.subnet_id and nic.ip_address go together (both empty: unbind)")),
     };

@@ -278,7 +278,16 @@ async fn interfaces(server: &TestServer) {
     let r = demo
         .put(&format!("/v1/{p}/cloudservers/nics/00000000-0000-0000-0000-000000000000"), None, &bind("192.168.0.201"))
         .await;
-    assert_error(&r, 400, "Ecs.0085");
+    assert_error(&r, 404, "Ecs.0085");
+    let theirs_nic = admin.get(&format!("/v2.1/servers/{theirs}/os-interface"), None).await.body["interfaceAttachments"][0]
+        ["port_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = demo.put(&format!("/v1/{p}/cloudservers/nics/{theirs_nic}"), None, &bind("192.168.0.201")).await;
+    assert_error(&r, 404, "Ecs.0085");
+    let r = demo.put(&format!("/v1/{p}/cloudservers/nics/{theirs_nic}"), None, &json!({})).await;
+    assert_error(&r, 404, "Ecs.0085");
     // Unbinding empties the pairs on both sides; the port stays.
     let r = demo.put(&vip, None, &json!({"nic": {"subnet_id": "", "ip_address": ""}})).await;
     assert_eq!(r.status, 200, "{}", r.body);

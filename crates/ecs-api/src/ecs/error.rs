@@ -162,6 +162,7 @@ pub(crate) fn code(e: &ecs_core::Error) -> &'static str {
             Invalid::SameFlavor => "Ecs.0810",
             Invalid::SameDedicatedHost => "Ecs.0221",
             Invalid::NotPrimaryNic { .. } => "Ecs.0086",
+            Invalid::NoAutoRecovery { .. } => "Ecs.0036",
             // The seed has no codes of its own for an evacuation's hosts
             // (Invalid::HostStillUp, Invalid::SameHost): Ecs.0005 below.
             Invalid::BatchSize { given, max } if given > max => "Ecs.0118",

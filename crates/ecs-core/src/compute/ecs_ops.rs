@@ -32,6 +32,13 @@ pub struct ResizeSource {
     pub flavor_name: Option<String>,
 }
 
+/// Whether a flavor allows auto recovery: its `cond:compute` names
+/// `autorecovery` (seed 002 §5.4.1); a flavor without `cond:compute`
+/// makes no such condition.
+fn flavor_supports_auto_recovery(flavor: &FlavorSnapshot) -> bool {
+    flavor.extra_specs.get("cond:compute").is_none_or(|c| c.split(',').any(|v| v.trim() == "autorecovery"))
+}
+
 /// A server's primary NIC: its first.
 fn primary(server: &Server) -> Option<&ServerPort> {
     server.ports.iter().min_by_key(|p| p.nic_index)
@@ -52,17 +59,23 @@ fn port_refused(network_id: &str, refusal: PortRefusal) -> Error {
 impl Core {
     // --- auto recovery (seed 002 §11.1) ---------------------------------
 
-    /// Whether a server recovers by itself when its host fails (on unless
-    /// a user turned it off).
+    /// Whether a server recovers by itself when its host fails: as a user
+    /// set it, else whenever its flavor supports it.
     pub async fn server_auto_recovery(&self, ctx: &AuthContext, id: &str) -> Result<bool> {
         let server = self.server_get(ctx, id).await?;
-        Ok(self.store.auto_recovery_get(&server.id).await?.unwrap_or(true))
+        let supported = flavor_supports_auto_recovery(&server.flavor);
+        Ok(supported && self.store.auto_recovery_get(&server.id).await?.unwrap_or(true))
     }
 
+    /// Turns a server's auto recovery on (only where its flavor supports
+    /// it) or off.
     pub async fn server_auto_recovery_set(&self, ctx: &AuthContext, id: &str, enabled: bool) -> Result<()> {
         policy::authorize_write(ctx, Action::Update.rule())?;
         let server = self.server_get(ctx, id).await?;
         self.check_locked(ctx, &server, Action::Update)?;
+        if enabled && !flavor_supports_auto_recovery(&server.flavor) {
+            return Err(Invalid::NoAutoRecovery { flavor: server.flavor.name.clone() }.into());
+        }
         self.store.auto_recovery_set(&server.id, enabled).await?;
         Ok(())
     }

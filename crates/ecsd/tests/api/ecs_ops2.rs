@@ -185,6 +185,17 @@ async fn rename_and_auto_recovery(server: &TestServer) {
     assert_eq!(demo.get(&ar, None).await.body["support_auto_recovery"], "true");
     assert_error(&demo.put(&ar, None, &json!({"support_auto_recovery": "maybe"})).await, 400, "Ecs.0005");
     assert_error(&demo.put(&ar, None, &json!({})).await, 400, "Ecs.0005");
+    // A flavor whose cond:compute leaves auto recovery out: off, and not to be turned on.
+    let spec = json!({"flavor": {"name": "norecover", "ram": 512, "vcpus": 1, "disk": 1, "id": "norecover"}});
+    assert_eq!(admin.post("/v2.1/flavors", None, &spec).await.status, 200);
+    let specs = json!({"extra_specs": {"cond:compute": "live_resizable"}});
+    let r = admin.post("/v2.1/flavors/norecover/os-extra_specs", None, &specs).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let c = boot(&demo, "c", "norecover").await;
+    let c_ar = format!("/v1/{p}/cloudservers/{c}/autorecovery");
+    assert_eq!(demo.get(&c_ar, None).await.body["support_auto_recovery"], "false");
+    assert_error(&demo.put(&c_ar, None, &json!({"support_auto_recovery": "true"})).await, 400, "Ecs.0036");
+    assert_eq!(demo.put(&c_ar, None, &json!({"support_auto_recovery": "false"})).await.status, 204);
     let theirs_ar = format!("/v1/{p}/cloudservers/{theirs}/autorecovery");
     assert_error(&demo.get(&theirs_ar, None).await, 404, "Ecs.0114");
     assert_error(&demo.put(&theirs_ar, None, &json!({"support_auto_recovery": "false"})).await, 404, "Ecs.0114");

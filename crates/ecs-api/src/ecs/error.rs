@@ -215,6 +215,16 @@ pub fn policy_denied(action: &str) -> EcsError {
     EcsError::with_message("Pdp.0001", format!("Policy does not allow {action} to be performed."))
 }
 
+/// A NIC the path names (`/cloudservers/nics/{nic_id}`) that the caller
+/// does not see: the seed's Ecs.0085, answered 404 as a missing path
+/// resource is.
+pub(crate) fn path_nic(e: ecs_core::Error) -> EcsError {
+    match e {
+        ecs_core::Error::NotFound { kind: Kind::Interface, .. } => EcsError::from(e).with_status(StatusCode::NOT_FOUND),
+        other => other.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,15 +308,5 @@ mod tests {
             network_id: "n".into(),
         }));
         assert_eq!((outside.code, outside.details), ("Ecs.0005", vec!["Ecs.0039"]));
-    }
-}
-
-/// A NIC the path names (`/cloudservers/nics/{nic_id}`) that the caller
-/// does not see: the seed's Ecs.0085, answered 404 as a missing path
-/// resource is.
-pub(crate) fn path_nic(e: ecs_core::Error) -> EcsError {
-    match e {
-        ecs_core::Error::NotFound { kind: Kind::Interface, .. } => EcsError::from(e).with_status(StatusCode::NOT_FOUND),
-        other => other.into(),
     }
 }

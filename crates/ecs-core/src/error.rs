@@ -332,6 +332,14 @@ pub enum Invalid {
     SameHost,
     /// An ECS migrate to the dedicated host the server is on.
     SameDedicatedHost,
+    /// Auto recovery for a server whose flavor's `cond:compute` leaves it out.
+    NoAutoRecovery {
+        flavor: String,
+    },
+    /// An ECS NIC change of a NIC that is not the server's primary one.
+    NotPrimaryNic {
+        id: String,
+    },
     /// A quota call for a project the identity service does not know
     /// (Nova's `verify_project_id`).
     NotAProject {
@@ -628,6 +636,8 @@ impl fmt::Display for Error {
                 Invalid::SameDedicatedHost => {
                     f.write_str("Cold migration from a dedicated host to the same dedicated host is not supported.")
                 }
+                Invalid::NoAutoRecovery { flavor } => write!(f, "Flavor {flavor} does not support auto recovery."),
+                Invalid::NotPrimaryNic { id } => write!(f, "NIC {id} is not the primary NIC of the ECS."),
                 Invalid::NotAProject { id } => write!(f, "Project ID {id} is not a valid project."),
                 Invalid::Neutron { message, .. } => f.write_str(message),
                 Invalid::Other(m) => f.write_str(m),

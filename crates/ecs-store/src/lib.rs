@@ -10,6 +10,7 @@
 
 mod aggregate;
 mod application_credential;
+mod auto_recovery;
 mod cinder;
 mod client_token;
 mod console;
@@ -25,6 +26,7 @@ mod keypair;
 mod migration;
 mod network;
 mod neutron;
+mod nic_ops;
 mod port;
 mod quota;
 mod security_group;

@@ -68,7 +68,7 @@ pub(crate) fn lowest_free(
 }
 
 /// A new port's place: which subnet, which address.
-async fn choose_address(
+pub(crate) async fn choose_address(
     tx: &mut Transaction<'_, Any>,
     backend: Backend,
     network_id: &str,

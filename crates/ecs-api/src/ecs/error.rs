@@ -161,6 +161,8 @@ pub(crate) fn code(e: &ecs_core::Error) -> &'static str {
             Invalid::TagCharacters { .. } => "Ecs.0907",
             Invalid::SameFlavor => "Ecs.0810",
             Invalid::SameDedicatedHost => "Ecs.0221",
+            Invalid::NotPrimaryNic { .. } => "Ecs.0086",
+            Invalid::NoAutoRecovery { .. } => "Ecs.0036",
             // The seed has no codes of its own for an evacuation's hosts
             // (Invalid::HostStillUp, Invalid::SameHost): Ecs.0005 below.
             Invalid::BatchSize { given, max } if given > max => "Ecs.0118",
@@ -211,6 +213,16 @@ impl From<ecs_core::Error> for EcsError {
 /// action or, refused by the core, by the core's rule.
 pub fn policy_denied(action: &str) -> EcsError {
     EcsError::with_message("Pdp.0001", format!("Policy does not allow {action} to be performed."))
+}
+
+/// A NIC the path names (`/cloudservers/nics/{nic_id}`) that the caller
+/// does not see: the seed's Ecs.0085, answered 404 as a missing path
+/// resource is.
+pub(crate) fn path_nic(e: ecs_core::Error) -> EcsError {
+    match e {
+        ecs_core::Error::NotFound { kind: Kind::Interface, .. } => EcsError::from(e).with_status(StatusCode::NOT_FOUND),
+        other => other.into(),
+    }
 }
 
 #[cfg(test)]

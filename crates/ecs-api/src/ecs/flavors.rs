@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::{EcsCall, EcsError, ListQuery};
 use crate::{AppState, BaseUrl};
 
-fn view(base: &BaseUrl, project: &str, f: &Flavor) -> Value {
+pub(super) fn view(base: &BaseUrl, project: &str, f: &Flavor) -> Value {
     let rest = format!("{project}/flavors/{}", f.id);
     json!({
         "id": f.id,

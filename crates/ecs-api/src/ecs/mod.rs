@@ -10,11 +10,14 @@ mod error;
 mod flavors;
 mod iam;
 mod input;
+mod interfaces;
 mod jobs;
 mod limits;
 mod nics;
+mod sales;
 mod server_actions;
 mod server_groups;
+mod server_settings;
 mod servers;
 mod tags;
 
@@ -24,7 +27,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use ecs_store::ClientToken;
 use ecs_types::AuthContext;
 use serde_json::{Value, json};
@@ -78,6 +81,34 @@ pub fn router() -> Router<AppState> {
         .route("/v1/{project_id}/cloudservers/{server_id}/nics", post(nics::add))
         .route("/v1/{project_id}/cloudservers/{server_id}/nics/delete", post(nics::delete))
         .route("/v1/{project_id}/cloudservers/{server_id}/attachvolume", post(disks::attach))
+        .route("/v1.1/{project_id}/cloudservers/{server_id}/resize", post(server_actions::resize_v1_1))
+        .route("/v1/{project_id}/cloudservers/batch-resize", post(server_actions::batch_resize))
+        .route("/v1/{project_id}/cloudservers/resize_flavors", get(sales::resize_flavors))
+        .route("/v1/{project_id}/cloudservers/flavor-sell-policies", get(sales::sell_policies))
+        .route("/v1/{project_id}/cloudservers/flavors/{flavor_id}/resources", get(sales::capacity))
+        .route("/v1/{project_id}/availability-zones", get(sales::zones))
+        .route("/v1/{project_id}/cloudservers/server-name", put(server_settings::rename))
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/autorecovery",
+            get(server_settings::auto_recovery).put(server_settings::set_auto_recovery),
+        )
+        .route("/v1/{project_id}/cloudservers/{server_id}/os-interface", get(interfaces::list))
+        .route("/v1/{project_id}/cloudservers/{server_id}/os-interface_extension", get(interfaces::attachable))
+        .route("/v1/{project_id}/cloudservers/{server_id}/os-interface/{port_id}", put(interfaces::update))
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/os-interface/{port_id}/change-network-interface",
+            post(interfaces::change),
+        )
+        .route("/v1/{project_id}/cloudservers/{server_id}/changevpc", post(interfaces::change_vpc))
+        .route("/v1/{project_id}/cloudservers/nics/{nic_id}", put(interfaces::virtual_ip))
+        .route(
+            "/v1/{project_id}/cloudservers/os-server-groups/{group_id}/add_members",
+            post(server_groups::add_members),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/os-server-groups/{group_id}/remove_members",
+            post(server_groups::remove_members),
+        )
         .route("/v1/{project_id}/cloudservers/{server_id}/detachvolume/{volume_id}", delete(disks::detach))
 }
 

@@ -12,7 +12,7 @@ use ecs_types::server::Server;
 use serde_json::Value;
 
 use super::EcsBody;
-use super::input::{check_password, check_user_data, optional_bool, optional_str, required_str};
+use super::input::{check_password, check_user_data, optional_bool, optional_int, optional_str, required_str};
 use super::{EcsCall, EcsError, illegal, job_reply, json_body};
 use crate::AppState;
 use crate::request_id::RequestId;
@@ -143,11 +143,79 @@ pub async fn resize(
     Path((_project, id)): Path<(String, String)>,
     EcsBody(body): EcsBody,
 ) -> Result<Response, EcsError> {
-    let body = json_body(&body)?;
+    resize_server(&state, &call, &id, &body, false, &request_id).await
+}
+
+/// `POST /v1.1/{project_id}/cloudservers/{server_id}/resize` (Huawei's
+/// ResizeServer): v1's, with `mode: withStopServer` for a running server
+/// (resized as it runs), and the prepaid-only `extendparam.isAutoPay`
+/// checked and unused (a pay-per-use resize has no order: a job only).
+pub async fn resize_v1_1(
+    State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    call: EcsCall,
+    Path((_project, id)): Path<(String, String)>,
+    EcsBody(body): EcsBody,
+) -> Result<Response, EcsError> {
+    resize_server(&state, &call, &id, &body, true, &request_id).await
+}
+
+/// `resize.mode`: `withStopServer` lets a running server be resized.
+fn resize_mode(args: &Value) -> Result<bool, EcsError> {
+    match optional_str(args.get("mode"), "mode")? {
+        None | Some("") => Ok(false),
+        Some("withStopServer") => Ok(true),
+        Some(other) => Err(illegal(format!("mode must be withStopServer, not {other}"))),
+    }
+}
+
+/// `resize.cpu_options` (`hw:cpu_threads` 1 or 2) and, v1.1,
+/// `extendparam.isAutoPay` ("true"/"false"): checked, nothing to do.
+fn resize_extras(args: &Value) -> Result<(), EcsError> {
+    match args.get("cpu_options") {
+        None | Some(Value::Null) => {}
+        Some(o @ Value::Object(_)) => {
+            if let Some(t) = optional_int(o.get("hw:cpu_threads"), "hw:cpu_threads")?
+                && !(1..=2).contains(&t)
+            {
+                return Err(illegal("cpu_options.hw:cpu_threads must be 1 or 2"));
+            }
+        }
+        Some(_) => return Err(illegal("cpu_options must be an object")),
+    }
+    match args.get("extendparam") {
+        None | Some(Value::Null) => {}
+        Some(e @ Value::Object(_)) => match optional_str(e.get("isAutoPay"), "isAutoPay")? {
+            None | Some("true" | "false") => {}
+            Some(other) => return Err(illegal(format!("extendparam.isAutoPay must be true or false, not {other}"))),
+        },
+        Some(_) => return Err(illegal("extendparam must be an object")),
+    }
+    Ok(())
+}
+
+async fn resize_server(
+    state: &AppState,
+    call: &EcsCall,
+    id: &str,
+    body: &Bytes,
+    v1_1: bool,
+    request_id: &str,
+) -> Result<Response, EcsError> {
+    let body = json_body(body)?;
     let args = object_arg(&body, "resize")?;
     let flavor_ref = required_str(args.get("flavorRef"), "flavorRef")?;
     let dry_run = optional_bool(body.get("dry_run"), "dry_run")?.unwrap_or(false);
-    let server = state.core.server_get(&call.ctx, &id).await?;
+    let with_stop = if v1_1 {
+        resize_extras(args)?;
+        resize_mode(args)?
+    } else {
+        false
+    };
+    if optional_str(args.get("dedicated_host_id"), "dedicated_host_id")?.is_some_and(|d| !d.is_empty()) {
+        return Err(illegal("dedicated_host_id: a resize onto a dedicated host is not supported."));
+    }
+    let server = state.core.server_get(&call.ctx, id).await?;
     let flavor = state.core.flavor_get(&call.ctx, flavor_ref).await?;
     if flavor.id == server.flavor.id {
         return Err(EcsError::new("Ecs.0810"));
@@ -155,9 +223,35 @@ pub async fn resize(
     if dry_run {
         return Ok(StatusCode::ACCEPTED.into_response());
     }
-    let opts = ResizeOptions { stopped_only: true, auto_confirm: true, ..Default::default() };
-    let task = state.core.server_resize(&call.ctx, &id, &flavor.id, opts, &request_id).await?;
+    let opts = ResizeOptions { stopped_only: !with_stop, auto_confirm: true, ..Default::default() };
+    let task = state.core.server_resize(&call.ctx, id, &flavor.id, opts, request_id).await?;
     Ok(job_reply(&task).into_response())
+}
+
+/// `POST /v1/{project_id}/cloudservers/batch-resize`: `resize.flavorRef`,
+/// `resize.servers[].id`, `mode`; one job, a sub-job per server.
+pub async fn batch_resize(
+    State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    call: EcsCall,
+    EcsBody(body): EcsBody,
+) -> Result<Json<Value>, EcsError> {
+    let body = json_body(&body)?;
+    let args = object_arg(&body, "resize")?;
+    let flavor_ref = required_str(args.get("flavorRef"), "flavorRef")?;
+    resize_extras(args)?;
+    let with_stop = resize_mode(args)?;
+    let list = args.get("servers").and_then(Value::as_array).ok_or_else(|| illegal("resize.servers is required"))?;
+    let mut ids: Vec<String> = Vec::with_capacity(list.len());
+    for s in list {
+        let id = required_str(s.get("id"), "servers[].id")?;
+        if ids.iter().any(|i| i == id) {
+            return Err(illegal(format!("server {id} is named twice")));
+        }
+        ids.push(id.to_string());
+    }
+    let job = state.core.servers_resize(&call.ctx, &ids, flavor_ref, !with_stop, &request_id).await?;
+    Ok(job_reply(&job))
 }
 
 /// `POST /v1/{project_id}/cloudservers/{server_id}/migrate` (§5.2.3): a

@@ -107,3 +107,52 @@ pub async fn action(
     done?;
     Ok(StatusCode::OK)
 }
+
+/// `POST …/os-server-groups/{id}/add_members` (`add`) and
+/// `…/remove_members`: `server_ids`; each server's outcome.
+async fn members_batch(
+    state: &AppState,
+    call: &EcsCall,
+    id: &str,
+    body: &[u8],
+    add: bool,
+) -> Result<Json<Value>, EcsError> {
+    let body = json_body(body)?;
+    let list = body.get("server_ids").and_then(Value::as_array).ok_or_else(|| illegal("server_ids is required"))?;
+    let mut ids: Vec<String> = Vec::with_capacity(list.len());
+    for s in list {
+        let s = s.as_str().filter(|s| !s.is_empty()).ok_or_else(|| illegal("server_ids[] must be server ids"))?;
+        if ids.iter().any(|i| i == s) {
+            return Err(illegal(format!("server {s} is named twice")));
+        }
+        ids.push(s.to_string());
+    }
+    let outcomes = state.core.server_group_members_batch(&call.ctx, id, &ids, add).await?;
+    let all_done = outcomes.iter().all(|(_, failure)| failure.is_none());
+    let servers: Vec<Value> = outcomes
+        .into_iter()
+        .map(|(server, failure)| match failure {
+            None => json!({"server_id": server, "status": "success", "fail_reason": ""}),
+            Some(why) => json!({"server_id": server, "status": "failed", "fail_reason": why}),
+        })
+        .collect();
+    Ok(Json(json!({"status": if all_done { "success" } else { "failed" }, "servers": servers})))
+}
+
+pub async fn add_members(
+    State(state): State<AppState>,
+    call: EcsCall,
+    Path((_project, id)): Path<(String, String)>,
+    EcsBody(body): EcsBody,
+) -> Result<Json<Value>, EcsError> {
+    members_batch(&state, &call, &id, &body, true).await
+}
+
+pub async fn remove_members(
+    State(state): State<AppState>,
+    call: EcsCall,
+    Path((_project, id)): Path<(String, String)>,
+    EcsBody(body): EcsBody,
+) -> Result<Json<Value>, EcsError> {
+    members_batch(&state, &call, &id, &body, false).await
+}

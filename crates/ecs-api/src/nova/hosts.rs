@@ -35,12 +35,10 @@ pub async fn zones(State(state): State<AppState>, call: NovaCall) -> Result<Json
     let _ = &call;
     // A zone is available while one of its hosts' compute services is
     // enabled (Nova's available and not-available zones).
-    let hosts = state.core.compute_hosts().await?;
-    let mut zones: std::collections::BTreeMap<&str, bool> = std::collections::BTreeMap::new();
-    for h in &hosts {
-        *zones.entry(h.availability_zone.as_str()).or_default() |= h.enabled;
-    }
-    let zones: Vec<Value> = zones
+    let zones: Vec<Value> = state
+        .core
+        .availability_zones()
+        .await?
         .iter()
         .map(|(z, available)| json!({"zoneName": z, "zoneState": {"available": available}, "hosts": null}))
         .collect();

@@ -54,7 +54,13 @@ impl BatchOp {
 }
 
 /// The task of a job whose work is its sub-jobs.
-fn job_task(ctx: &AuthContext, kind: &str, project_id: &str, params: serde_json::Value, request_id: &str) -> NewTask {
+pub(crate) fn job_task(
+    ctx: &AuthContext,
+    kind: &str,
+    project_id: &str,
+    params: serde_json::Value,
+    request_id: &str,
+) -> NewTask {
     NewTask {
         id: uuid::Uuid::new_v4().to_string(),
         parent_id: None,
@@ -141,6 +147,14 @@ pub enum NicOp {
     Attach(Vec<InterfaceRequest>),
     /// `POST …/nics/delete` (§5.5.2): detach and delete these ports.
     Detach(Vec<String>),
+    /// `POST …/changevpc`: attach `new`, then detach `old`.
+    Replace { old: String, new: InterfaceRequest },
+}
+
+/// One sub-job of a NIC job.
+enum NicStep {
+    Attach(InterfaceRequest),
+    Detach(String),
 }
 
 impl Core {
@@ -170,32 +184,50 @@ impl Core {
 
     pub async fn nic_job(&self, ctx: &AuthContext, server_id: &str, op: NicOp, request_id: &str) -> Result<String> {
         let server = self.server_get(ctx, server_id).await?;
-        let (job_kind, action, count) = match &op {
-            NicOp::Attach(nics) => ("addNics", Action::AttachInterface, nics.len()),
-            NicOp::Detach(ports) => ("deleteNics", Action::DetachInterface, ports.len()),
+        let (job_kind, actions, steps): (_, &[Action], Vec<NicStep>) = match op {
+            NicOp::Attach(nics) => {
+                ("addNics", &[Action::AttachInterface], nics.into_iter().map(NicStep::Attach).collect())
+            }
+            NicOp::Detach(ports) => {
+                ("deleteNics", &[Action::DetachInterface], ports.into_iter().map(NicStep::Detach).collect())
+            }
+            NicOp::Replace { old, new } => (
+                "changeVpc",
+                &[Action::AttachInterface, Action::DetachInterface],
+                vec![NicStep::Attach(new), NicStep::Detach(old)],
+            ),
         };
-        policy::authorize_write(ctx, action.rule())?;
-        if count == 0 {
+        for action in actions {
+            policy::authorize_write(ctx, action.rule())?;
+        }
+        if steps.is_empty() {
             return Err(Error::invalid("No NIC given."));
         }
-        self.check_locked(ctx, &server, action)?;
-        state::check(action, &server)?;
-        self.require_host_for(action, &server).await?;
-        if let NicOp::Attach(nics) = &op {
-            self.check_requested_addresses(ctx, nics).await?;
+        for &action in actions {
+            self.check_locked(ctx, &server, action)?;
+            state::check(action, &server)?;
+            self.require_host_for(action, &server).await?;
         }
+        let attaching: Vec<InterfaceRequest> = steps
+            .iter()
+            .filter_map(|s| match s {
+                NicStep::Attach(nic) => Some(nic.clone()),
+                NicStep::Detach(_) => None,
+            })
+            .collect();
+        self.check_requested_addresses(ctx, &attaching).await?;
         let job = job_task(ctx, job_kind, &server.project_id, json!({"server_id": server.id}), request_id);
         self.store.task_insert(&job).await?;
         let parent = Some(job.id.as_str());
-        for i in 0..count {
-            let refused = match &op {
-                NicOp::Attach(nics) => {
-                    let queued = self.interface_attach_start(ctx, &server, &nics[i], parent, request_id).await;
+        for step in &steps {
+            let refused = match step {
+                NicStep::Attach(nic) => {
+                    let queued = self.interface_attach_start(ctx, &server, nic, parent, request_id).await;
                     queued.err().map(|e| (e, None))
                 }
-                NicOp::Detach(ports) => {
-                    let queued = self.interface_detach_start(ctx, &server, &ports[i], parent, request_id).await;
-                    queued.err().map(|e| (e, Some(ports[i].clone())))
+                NicStep::Detach(port) => {
+                    let queued = self.interface_detach_start(ctx, &server, port, parent, request_id).await;
+                    queued.err().map(|e| (e, Some(port.clone())))
                 }
             };
             if let Some((e, port)) = refused {

@@ -83,6 +83,18 @@ pub struct ResizeOptions {
     pub dedicated: Option<bool>,
 }
 
+/// Whether a server may be resized to flavor `new`: another flavor, and
+/// not one without a disk for a server whose disk is its image's.
+pub(crate) fn resize_target_check(old: &FlavorSnapshot, image_backed: bool, new: &FlavorSnapshot) -> Result<()> {
+    if new.id == old.id {
+        return Err(Invalid::SameFlavor.into());
+    }
+    if new.disk_gb == 0 && old.disk_gb != 0 && image_backed {
+        return Err(Error::invalid("Resize to zero disk flavor is not allowed."));
+    }
+    Ok(())
+}
+
 /// The states a stopped-only ECS operation starts from.
 const STOPPED: &[VmState] = &[VmState::Stopped];
 /// ECS reinstall/change OS: stopped, or a failed earlier reinstall.
@@ -124,13 +136,7 @@ impl Core {
             .await
             .map_err(Error::not_found_or(|| Error::invalid("Unable to locate requested flavor.")))?;
         let new = FlavorSnapshot::of(&flavor);
-        let old = &server.flavor;
-        if new.id == old.id {
-            return Err(Invalid::SameFlavor.into());
-        }
-        if new.disk_gb == 0 && old.disk_gb != 0 && server.image_id.is_some() {
-            return Err(Error::invalid("Resize to zero disk flavor is not allowed."));
-        }
+        resize_target_check(&server.flavor, server.image_id.is_some(), &new)?;
         self.start_move(ctx, server, new, Action::Resize, None, opts, request_id).await
     }
 
@@ -176,6 +182,22 @@ impl Core {
         opts: ResizeOptions,
         request_id: &str,
     ) -> Result<String> {
+        self.start_move_under(ctx, server, new, action, host, opts, None, request_id).await
+    }
+
+    /// [`Core::start_move`], as a sub-job of job `parent` if given.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn start_move_under(
+        &self,
+        ctx: &AuthContext,
+        server: Server,
+        new: FlavorSnapshot,
+        action: Action,
+        host: Option<String>,
+        opts: ResizeOptions,
+        parent: Option<&str>,
+        request_id: &str,
+    ) -> Result<String> {
         let id = server.id.as_str();
         self.check_locked(ctx, &server, action)?;
         state::check(action, &server)?;
@@ -197,7 +219,8 @@ impl Core {
             host,
             dedicated: opts.dedicated,
         });
-        let task = self.task_for(ctx, &server, params, request_id);
+        let mut task = self.task_for(ctx, &server, params, request_id);
+        task.parent_id = parent.map(String::from);
         let task_id = task.id.clone();
         let mut start = transition(action, task);
         if opts.stopped_only {

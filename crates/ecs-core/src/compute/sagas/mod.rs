@@ -35,7 +35,7 @@ mod password;
 mod power;
 mod rebuild;
 mod rescue;
-mod resize;
+pub(crate) mod resize;
 mod shelve;
 mod snapshot;
 mod soft_delete;

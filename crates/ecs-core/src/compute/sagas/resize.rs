@@ -178,8 +178,7 @@ impl Params {
     async fn migrate(&self, cx: &mut StepContext<'_>, server: &Server) -> StepResult {
         let core = cx.core;
         let (new, old) = (&self.flavor, &server.flavor);
-        // Nova's libvirt driver: a local disk never shrinks.
-        if server.image_id.is_some() && (new.disk_gb < old.disk_gb || new.ephemeral_gb < old.ephemeral_gb) {
+        if disk_shrinks(old, new, server.image_id.is_some()) {
             return Err(StepError::Fatal("Resize error: Unable to resize disk down.".into()));
         }
         move_status(core, cx.task, MigrationStatus::Migrating).await?;
@@ -350,4 +349,10 @@ impl Saga for RevertParams {
     async fn undo(&self, _step: RevertStep, _cx: &mut StepContext<'_>) -> Result<(), StepError> {
         Ok(())
     }
+}
+
+/// Nova's libvirt driver: a local disk (of a server booted from an image)
+/// never shrinks.
+pub(crate) fn disk_shrinks(old: &FlavorSnapshot, new: &FlavorSnapshot, image_backed: bool) -> bool {
+    image_backed && (new.disk_gb < old.disk_gb || new.ephemeral_gb < old.ephemeral_gb)
 }

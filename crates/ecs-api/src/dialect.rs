@@ -17,6 +17,9 @@ use crate::identity::KeystoneError;
 use crate::neutron::NeutronError;
 use crate::nova::NovaError;
 
+/// The resources of ECS's v3 APIs, under `/v3/{project_id}/`.
+const ECS_V3: &[&str] = &["launch-templates", "launch-template-versions", "instance-scheduled-events"];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     Nova,
@@ -38,6 +41,11 @@ impl Dialect {
     /// `/v2`, `/v2.1` and `/v1.0` Nova; anything else no service's.
     pub fn of(path: &str) -> Dialect {
         let mut segments = path.split('/').filter(|s| !s.is_empty());
+        // ECS's v3 APIs live beside Keystone's: `/v3/{project_id}/<one of these>`.
+        let mut v3 = segments.clone();
+        if v3.next() == Some("v3") && v3.nth(1).is_some_and(|s| ECS_V3.contains(&s)) {
+            return Dialect::Ecs;
+        }
         match segments.next() {
             Some("v1" | "v1.1") => Dialect::Ecs,
             Some("v3" | "identity") => Dialect::Keystone,

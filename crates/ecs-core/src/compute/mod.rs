@@ -5,6 +5,7 @@
 pub mod actions;
 pub mod agents;
 pub mod batch;
+pub mod ecs_native;
 pub mod engine;
 pub mod evacuate;
 pub mod external_events;

@@ -36,7 +36,8 @@ pub enum Dialect {
 impl Dialect {
     /// The dialect of a path, as sent or after the Nova project rewrite:
     /// `/v1/…` and `/v1.1/…` are ECS, and so is `cloudservers` under
-    /// `/v2[.1][/{project_id}]`; `/v3` and `/identity` Keystone;
+    /// `/v2[.1][/{project_id}]`, and ECS's v3 resources under
+    /// `/v3/{project_id}/`; the rest of `/v3` and `/identity` Keystone;
     /// `/networking` Neutron; `/image` Glance; `/volume` Cinder; `/`,
     /// `/v2`, `/v2.1` and `/v1.0` Nova; anything else no service's.
     pub fn of(path: &str) -> Dialect {
@@ -166,6 +167,9 @@ mod tests {
             ("/v2.1/cloudservers/x/reinstallos", Ecs),
             ("/v2/p/cloudservers/x/changeos", Ecs),
             ("/v3/nothing", Keystone),
+            ("/v3/p/launch-templates", Ecs),
+            ("/v3/p/instance-scheduled-events/e/actions/accept", Ecs),
+            ("/v3/projects/launch-templates-x", Keystone),
             ("/identity", Keystone),
             ("/networking/v2.0/nothing", Neutron),
             ("/image/v2/images", Glance),

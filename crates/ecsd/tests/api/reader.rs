@@ -577,7 +577,7 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
             M::POST,
             "/v1/{project_id}/cloudservers/{server_id}/actions/update-auto-terminate-time",
             format!("/v1/{p}/cloudservers/{s}/actions/update-auto-terminate-time"),
-            json!({"auto_terminate_time": "2099-01-01T00:00:00Z"}),
+            json!({"auto_terminate_time": (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%dT%H:%M:00Z").to_string()}),
         ),
         ecs(
             M::POST,

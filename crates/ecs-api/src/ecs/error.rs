@@ -290,6 +290,9 @@ mod tests {
             (Conflict::ClientTokenReused.into(), "Ecs.0005", 409),
             (E::Forbidden(Forbidden::Policy { rule: "ecs:cloudServers:stop".into() }), "Pdp.0001", 403),
             (E::Forbidden(Forbidden::ProjectScope), "Ecs.0003", 403),
+            (E::Forbidden(Forbidden::NoPaymentMethod), "Ecs.0069", 403),
+            (E::not_found(Kind::LaunchTemplate, "x"), "Ecs.0005", 404),
+            (E::not_found(Kind::ScheduledEvent, "x"), "Ecs.0005", 404),
             (E::Unauthorized(ecs_core::Unauthorized::Credentials), "Common.0013", 401),
             (E::Internal("boom".into()), "Common.0001", 500),
         ];

@@ -69,22 +69,9 @@ pub async fn batch_reset(
         (None, true) => None,
         (None, false) => return Err(illegal("new_password is required")),
     };
-    ecs_core::policy::authorize_write(&call.ctx, "ecs:cloudServers:resetServerPwd")?;
-    let mut done = Vec::new();
-    for id in &ids {
-        state.core.server_get(&call.ctx, id).await?;
-    }
-    for id in &ids {
-        match password.filter(|_| !dry_run) {
-            Some(p) => {
-                // A server whose state forbids it is left out of the answer.
-                if state.core.server_change_password(&call.ctx, id, p, &request_id).await.is_ok() {
-                    done.push(json!({"id": id}));
-                }
-            }
-            None => done.push(json!({"id": id})),
-        }
-    }
+    let password = password.filter(|_| !dry_run);
+    let done = state.core.server_batch_change_password(&call.ctx, &ids, password, &request_id).await?;
+    let done: Vec<Value> = done.iter().map(|id| json!({"id": id})).collect();
     Ok(Json(json!({"response": done})))
 }
 
@@ -108,13 +95,12 @@ pub async fn clear(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /v1/{project_id}/cloudservers/{server_id}/os-resetpwd-flag`:
-/// every ecsd guest takes a new password ("True").
+/// `GET /v1/{project_id}/cloudservers/{server_id}/os-resetpwd-flag`.
 pub async fn flag(
     State(state): State<AppState>,
     call: EcsCall,
     Path((_project, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, EcsError> {
-    state.core.server_get(&call.ctx, &id).await?;
-    Ok(Json(json!({"resetpwd_flag": "True"})))
+    let flag = state.core.server_reset_password_flag(&call.ctx, &id).await?;
+    Ok(Json(json!({"resetpwd_flag": if flag { "True" } else { "False" }})))
 }

@@ -267,7 +267,11 @@ impl Core {
                 }
                 Err(e) => return Err(e.into()),
             };
-            if server.deleted_at.is_some() || server.task_state.is_some() {
+            if server.deleted_at.is_some() {
+                self.store.server_options_delete(&server_id).await?;
+                continue;
+            }
+            if server.task_state.is_some() {
                 continue;
             }
             let ctx = super::actions::system_ctx(&server);
@@ -492,6 +496,40 @@ impl Core {
         policy::authorize_write(ctx, "ecs:instanceScheduledEvents:update")?;
         policy::project_of(ctx)?;
         Err(Error::not_found(Kind::ScheduledEvent, id))
+    }
+
+    // ---- passwords ----------------------------------------------------------
+
+    /// Whether the server's password can be reset in one click: every ecsd
+    /// guest takes `changePassword` ("True").
+    pub async fn server_reset_password_flag(&self, ctx: &AuthContext, id: &str) -> Result<bool> {
+        self.server_get(ctx, id).await?;
+        Ok(true)
+    }
+
+    /// Resets the password of each server of `ids` (a dry run only checks
+    /// them): every one must be the caller's; one whose state forbids the
+    /// change is left out. Returns the ids whose password was (or would
+    /// be) set.
+    pub async fn server_batch_change_password(
+        &self,
+        ctx: &AuthContext,
+        ids: &[String],
+        password: Option<&str>,
+        request_id: &str,
+    ) -> Result<Vec<String>> {
+        policy::authorize_write(ctx, Action::ChangePassword.rule())?;
+        for id in ids {
+            self.server_get(ctx, id).await?;
+        }
+        let Some(password) = password else { return Ok(ids.to_vec()) };
+        let mut done = Vec::new();
+        for id in ids {
+            if self.server_change_password(ctx, id, password, request_id).await.is_ok() {
+                done.push(id.clone());
+            }
+        }
+        Ok(done)
     }
 
     // ---- billing ----------------------------------------------------------

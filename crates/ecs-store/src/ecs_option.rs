@@ -89,6 +89,24 @@ impl Store {
         Ok(())
     }
 
+    /// The ECS options of these servers that have any: `(server_id, options)`.
+    pub async fn server_options_of(&self, server_ids: &[String]) -> StoreResult<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for chunk in server_ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql =
+                format!("SELECT server_id, options FROM ecs_server_options WHERE server_id IN ({})", marks.join(", "));
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(&self.read).await? {
+                out.push((r.try_get("server_id")?, r.try_get("options")?));
+            }
+        }
+        Ok(out)
+    }
+
     /// Every server's ECS options: `(server_id, options)`.
     pub async fn server_options_all(&self) -> StoreResult<Vec<(String, String)>> {
         let rows = sqlx::query("SELECT server_id, options FROM ecs_server_options").fetch_all(&self.read).await?;

@@ -392,15 +392,17 @@ impl Core {
             .map(|_| ())
     }
 
-    /// The auto-terminate times of the caller's visible servers, by id.
+    /// The auto-terminate times of these servers (those that have one), by id.
     pub async fn auto_terminate_times(
         &self,
         servers: &[Server],
     ) -> Result<std::collections::HashMap<String, ecs_types::Timestamp>> {
+        let ids: Vec<String> = servers.iter().map(|s| s.id.clone()).collect();
         let mut out = std::collections::HashMap::new();
-        for s in servers {
-            if let Some(at) = self.options_of(&s.id).await?.auto_terminate_time {
-                out.insert(s.id.clone(), at);
+        for (id, text) in self.store.server_options_of(&ids).await? {
+            let options: ServerOptions = serde_json::from_str(&text).map_err(corrupt("server options"))?;
+            if let Some(at) = options.auto_terminate_time {
+                out.insert(id, at);
             }
         }
         Ok(out)

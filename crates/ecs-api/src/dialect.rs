@@ -17,6 +17,9 @@ use crate::identity::KeystoneError;
 use crate::neutron::NeutronError;
 use crate::nova::NovaError;
 
+/// The resources of ECS's v3 APIs, under `/v3/{project_id}/`.
+const ECS_V3: &[&str] = &["launch-templates", "launch-template-versions", "instance-scheduled-events"];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     Nova,
@@ -33,11 +36,17 @@ pub enum Dialect {
 impl Dialect {
     /// The dialect of a path, as sent or after the Nova project rewrite:
     /// `/v1/…` and `/v1.1/…` are ECS, and so is `cloudservers` under
-    /// `/v2[.1][/{project_id}]`; `/v3` and `/identity` Keystone;
+    /// `/v2[.1][/{project_id}]`, and ECS's v3 resources under
+    /// `/v3/{project_id}/`; the rest of `/v3` and `/identity` Keystone;
     /// `/networking` Neutron; `/image` Glance; `/volume` Cinder; `/`,
     /// `/v2`, `/v2.1` and `/v1.0` Nova; anything else no service's.
     pub fn of(path: &str) -> Dialect {
         let mut segments = path.split('/').filter(|s| !s.is_empty());
+        // ECS's v3 APIs live beside Keystone's: `/v3/{project_id}/<one of these>`.
+        let mut v3 = segments.clone();
+        if v3.next() == Some("v3") && v3.nth(1).is_some_and(|s| ECS_V3.contains(&s)) {
+            return Dialect::Ecs;
+        }
         match segments.next() {
             Some("v1" | "v1.1") => Dialect::Ecs,
             Some("v3" | "identity") => Dialect::Keystone,
@@ -158,6 +167,9 @@ mod tests {
             ("/v2.1/cloudservers/x/reinstallos", Ecs),
             ("/v2/p/cloudservers/x/changeos", Ecs),
             ("/v3/nothing", Keystone),
+            ("/v3/p/launch-templates", Ecs),
+            ("/v3/p/instance-scheduled-events/e/actions/accept", Ecs),
+            ("/v3/projects/launch-templates-x", Keystone),
             ("/identity", Keystone),
             ("/networking/v2.0/nothing", Neutron),
             ("/image/v2/images", Glance),

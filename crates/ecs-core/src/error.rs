@@ -184,6 +184,10 @@ pub enum Kind {
         subnet_id: String,
         port_id: String,
     },
+    /// An ECS launch template of the project.
+    LaunchTemplate,
+    /// An ECS scheduled event of the project.
+    ScheduledEvent,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -391,6 +395,9 @@ pub enum Forbidden {
     },
     /// The call needs a project-scoped token.
     ProjectScope,
+    /// A billing change (pay-per-use to yearly/monthly): ecsd's accounts
+    /// have no payment method.
+    NoPaymentMethod,
     Other(String),
 }
 
@@ -501,6 +508,8 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::FreeFloatingIp => write!(f, "No more floating IPs in pool {id}."),
         Kind::MetadataItem => write!(f, "Metadata item was not found"),
         Kind::Tag => write!(f, "Tag {id} not found"),
+        Kind::LaunchTemplate => write!(f, "Launch template {id} does not exist."),
+        Kind::ScheduledEvent => write!(f, "Scheduled event {id} does not exist."),
         Kind::InstanceAction { server_id } => {
             write!(f, "Action for request_id {id} on instance {server_id} not found")
         }
@@ -664,6 +673,9 @@ impl fmt::Display for Error {
             Error::Forbidden(x) => match x {
                 Forbidden::Policy { rule } => write!(f, "Policy doesn't allow {rule} to be performed."),
                 Forbidden::ProjectScope => f.write_str("This operation needs a project-scoped token."),
+                Forbidden::NoPaymentMethod => {
+                    f.write_str("You have not associated a payment method with your account.")
+                }
                 Forbidden::Other(m) => f.write_str(m),
             },
             Error::Unauthorized(u) => match u {

@@ -445,7 +445,9 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     let deferred = core.clone();
     let reclaim = deferred.config.reclaim_instance_interval;
     let offload = deferred.config.shelved_offload_time;
-    if !reclaim.is_zero() || offload > 0 {
+    // (Always: the ECS recycle bin and auto-terminate times are per project
+    // and per server, not settings of the process.)
+    {
         let mut period = std::time::Duration::from_secs(60);
         if !reclaim.is_zero() {
             period = period.min(reclaim);

@@ -125,6 +125,9 @@ fn missing_code(kind: &Kind) -> Option<&'static str> {
         Kind::VolumeAttachment { .. } | Kind::AttachmentOf => "Ecs.0111",
         Kind::Interface => "Ecs.0085",
         Kind::Job => "Common.0011",
+        // Huawei's v3 APIs answer an unknown id with a 404 of its own: the
+        // general code under 404 (see `code_status`).
+        Kind::LaunchTemplate | Kind::ScheduledEvent => "Ecs.0005",
         // The seed has no code of its own for a missing server group: the
         // 404 of Ecs.0114 below.
         Kind::FloatingIpPool | Kind::FreeFloatingIp => "Ecs.0013",
@@ -178,6 +181,7 @@ pub(crate) fn code(e: &ecs_core::Error) -> &'static str {
             | Conflict::Other(_) => "Ecs.0100",
         },
         E::Forbidden(Forbidden::Policy { .. }) => "Pdp.0001",
+        E::Forbidden(Forbidden::NoPaymentMethod) => "Ecs.0069",
         E::Forbidden(_) => "Ecs.0003",
         E::Unauthorized(_) => "Common.0013",
         E::Internal(_) => "Common.0001",
@@ -201,6 +205,9 @@ impl From<ecs_core::Error> for EcsError {
             // The seed's create answers an address outside its subnet so.
             E::Invalid(Invalid::FixedIpOutsideNetwork { .. }) => {
                 EcsError::with_message(code, e.to_string()).detail("Ecs.0039")
+            }
+            E::NotFound { kind: Kind::LaunchTemplate | Kind::ScheduledEvent, .. } => {
+                EcsError::with_message(code, e.to_string()).with_status(StatusCode::NOT_FOUND)
             }
             // A request that contradicts an earlier one: 409 under the general code.
             E::Conflict(Conflict::ClientTokenReused) => EcsError::conflict(e.to_string()),
@@ -295,6 +302,9 @@ mod tests {
             (Conflict::ClientTokenReused.into(), "Ecs.0005", 409),
             (E::Forbidden(Forbidden::Policy { rule: "ecs:cloudServers:stop".into() }), "Pdp.0001", 403),
             (E::Forbidden(Forbidden::ProjectScope), "Ecs.0003", 403),
+            (E::Forbidden(Forbidden::NoPaymentMethod), "Ecs.0069", 403),
+            (E::not_found(Kind::LaunchTemplate, "x"), "Ecs.0005", 404),
+            (E::not_found(Kind::ScheduledEvent, "x"), "Ecs.0005", 404),
             (E::Unauthorized(ecs_core::Unauthorized::Credentials), "Common.0013", 401),
             (E::Internal("boom".into()), "Common.0001", 500),
         ];

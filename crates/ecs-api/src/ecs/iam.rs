@@ -44,6 +44,31 @@ const ACTIONS: &[(&str, &str, &str, bool)] = &[
     ("POST", "/v1/*/cloudservers/*/tags/action", "ecs:servers:setTags", false),
     ("POST", "/v1/*/servers/resource_instances/action", "ecs:servers:getTags", true),
     ("POST", "/v1/*/cloudservers/resource_instances/action", "ecs:servers:getTags", true),
+    // Issue 19's ECS-native operations.
+    ("PUT", "/v1/*/recycle-bin", "ecs:recycleBin:update", false),
+    ("PUT", "/v1/*/recycle-bin/policy", "ecs:recycleBin:updatePolicy", false),
+    ("DELETE", "/v1/*/recycle-bin/cloudservers/*", "ecs:recycleBin:delete", false),
+    ("POST", "/v1/*/recycle-bin/cloudservers/*/actions/revert", "ecs:recycleBin:revert", false),
+    ("POST", "/v3/*/launch-templates", "ecs:launchTemplates:create", false),
+    ("DELETE", "/v3/*/launch-templates/*", "ecs:launchTemplates:delete", false),
+    ("PUT", "/v3/*/instance-scheduled-events/*", "ecs:instanceScheduledEvents:update", false),
+    ("POST", "/v3/*/instance-scheduled-events/*/actions/accept", "ecs:instanceScheduledEvents:accept", false),
+    ("PUT", "/v1/*/cloudservers/*/metadata-options", "ecs:cloudServers:updateMetadataOptions", false),
+    ("PUT", "/v1/*/cloudservers/*/serial-console-options", "ecs:cloudServers:updateSerialConsoleOptions", false),
+    ("POST", "/v1/*/cloudservers/*/actions/serial-console", "ecs:cloudServers:showSerialConsoleActions", false),
+    ("POST", "/v1/*/cloudservers/*/remote_console", "ecs:cloudServers:vnc", false),
+    (
+        "POST",
+        "/v1/*/cloudservers/*/actions/update-auto-terminate-time",
+        "ecs:cloudServers:updateAutoTerminateTime",
+        false,
+    ),
+    ("POST", "/v1/*/cloudservers/*/actions/redeploy", "ecs:cloudServers:redeploy", false),
+    ("POST", "/v1/*/cloudservers/*/actions/trigger-crash-dump", "ecs:cloudServers:dump", false),
+    ("POST", "/v1/*/cloudservers/actions/change-charge-mode", "ecs:cloudServers:changeChargeMode", false),
+    ("PUT", "/v1/*/cloudservers/*/os-reset-password", "ecs:cloudServers:resetPassword", false),
+    ("PUT", "/v1/*/cloudservers/os-reset-passwords", "ecs:cloudServers:resetServerPwd", false),
+    ("DELETE", "/v1/*/cloudservers/*/os-server-password", "ecs:cloudServers:deletePassword", false),
 ];
 
 /// The action a request is, when the route alone says; reads are any GET.

@@ -31,7 +31,9 @@ fn job_type(task: &Task, single: bool) -> String {
     let flag = |key: &str| task.params.get(key).and_then(Value::as_bool).unwrap_or(false);
     let name = match task.kind.as_str() {
         "create" => "createServer",
-        "delete" | "deleteServers" => "deleteServer",
+        // A delete that put the server in the recycle bin is a delete too.
+        "delete" | "deleteServers" | "soft_delete" => "deleteServer",
+        "restore" => "revertRecycleBinServer",
         "start" => "startServer",
         "stop" => "stopServer",
         "reboot" | "reboot_hard" => "rebootServer",

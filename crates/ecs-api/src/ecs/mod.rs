@@ -12,11 +12,15 @@ mod iam;
 mod input;
 mod interfaces;
 mod jobs;
+mod launch_templates;
 mod limits;
 mod nics;
+mod passwords;
+mod recycle_bin;
 mod sales;
 mod server_actions;
 mod server_groups;
+mod server_options;
 mod server_settings;
 mod servers;
 mod tags;
@@ -110,6 +114,45 @@ pub fn router() -> Router<AppState> {
             post(server_groups::remove_members),
         )
         .route("/v1/{project_id}/cloudservers/{server_id}/detachvolume/{volume_id}", delete(disks::detach))
+        // The recycle bin.
+        .route("/v1/{project_id}/recycle-bin", get(recycle_bin::show).put(recycle_bin::update))
+        .route("/v1/{project_id}/recycle-bin/policy", put(recycle_bin::update_policy))
+        .route("/v1/{project_id}/recycle-bin/cloudservers", get(recycle_bin::servers))
+        .route("/v1/{project_id}/recycle-bin/cloudservers/{server_id}", delete(recycle_bin::delete))
+        .route("/v1/{project_id}/recycle-bin/cloudservers/{server_id}/actions/revert", post(recycle_bin::revert))
+        // v3: launch templates and scheduled events.
+        .route("/v3/{project_id}/launch-templates", get(launch_templates::list).post(launch_templates::create))
+        .route("/v3/{project_id}/launch-templates/{launch_template_id}", delete(launch_templates::delete))
+        .route("/v3/{project_id}/launch-template-versions", get(launch_templates::versions))
+        .route("/v3/{project_id}/instance-scheduled-events", get(launch_templates::events))
+        .route("/v3/{project_id}/instance-scheduled-events/{id}", put(launch_templates::update_event))
+        .route("/v3/{project_id}/instance-scheduled-events/{id}/actions/accept", post(launch_templates::accept_event))
+        // Per-server options and actions.
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/metadata-options",
+            get(server_options::show_metadata_options).put(server_options::update_metadata_options),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/serial-console-options",
+            put(server_options::update_serial_console),
+        )
+        .route("/v1/{project_id}/cloudservers/{server_id}/actions/serial-console", post(server_options::serial_console))
+        .route("/v1/{project_id}/cloudservers/{server_id}/remote_console", post(server_options::remote_console))
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/actions/update-auto-terminate-time",
+            post(server_options::update_auto_terminate),
+        )
+        .route("/v1/{project_id}/cloudservers/{server_id}/actions/redeploy", post(server_options::redeploy))
+        .route("/v1/{project_id}/cloudservers/{server_id}/actions/trigger-crash-dump", post(server_options::dump))
+        .route("/v1/{project_id}/cloudservers/actions/change-charge-mode", post(server_options::change_charge_mode))
+        // Passwords.
+        .route("/v1/{project_id}/cloudservers/{server_id}/os-reset-password", put(passwords::reset))
+        .route("/v1/{project_id}/cloudservers/os-reset-passwords", put(passwords::batch_reset))
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/os-server-password",
+            get(passwords::show).delete(passwords::clear),
+        )
+        .route("/v1/{project_id}/cloudservers/{server_id}/os-resetpwd-flag", get(passwords::flag))
 }
 
 /// Ecs.0005, the seed's answer to a request it cannot use.

@@ -19,8 +19,10 @@ use crate::server_view::{host_id, iso, usage_time};
 const DEFAULT_LIMIT: usize = 25;
 
 /// What the view needs besides the server: its group ids and volume devices.
-struct Extras {
+pub(crate) struct Extras {
     host_statuses: ecs_core::service::HostStatuses,
+    /// ECS auto-terminate times, by server id.
+    auto_terminate: HashMap<String, ecs_types::Timestamp>,
     group_ids: HashMap<String, String>,
     devices: HashMap<String, String>,
 }
@@ -66,7 +68,7 @@ fn metadata(s: &Server) -> Value {
     Value::Object(m)
 }
 
-fn view(s: &Server, extras: &Extras) -> Value {
+pub(crate) fn view(s: &Server, extras: &Extras) -> Value {
     let f = &s.flavor;
     let enterprise_project = s.extend_param.get("enterprise_project_id").and_then(Value::as_str).unwrap_or("0");
     let volumes: Vec<Value> = s
@@ -93,7 +95,8 @@ fn view(s: &Server, extras: &Extras) -> Value {
         "status": s.status(),
         "created": iso(s.created_at),
         "updated": iso(s.updated_at),
-        "auto_terminate_time": "",
+        "auto_terminate_time": extras.auto_terminate.get(&s.id).map(|t| iso(*t))
+            .unwrap_or_default(),
         "hostId": host_id(&s.project_id, s.host.as_deref()),
         "OS-EXT-SRV-ATTR:host": s.host,
         "OS-EXT-SRV-ATTR:hypervisor_hostname": s.host,
@@ -146,7 +149,7 @@ fn view(s: &Server, extras: &Extras) -> Value {
 }
 
 /// Looks up what the view shows beyond the server records.
-async fn extras(state: &AppState, call: &EcsCall, servers: &[Server]) -> Result<Extras, EcsError> {
+pub(crate) async fn extras(state: &AppState, call: &EcsCall, servers: &[Server]) -> Result<Extras, EcsError> {
     let group_ids = state.core.security_groups(&call.ctx).await?.into_iter().map(|g| (g.name, g.id)).collect();
     let mut devices = HashMap::new();
     for s in servers.iter().filter(|s| !s.volumes.is_empty()) {
@@ -157,7 +160,8 @@ async fn extras(state: &AppState, call: &EcsCall, servers: &[Server]) -> Result<
         }
     }
     let host_statuses = state.core.host_statuses().await?;
-    Ok(Extras { group_ids, devices, host_statuses })
+    let auto_terminate = state.core.auto_terminate_times(servers).await?;
+    Ok(Extras { group_ids, devices, host_statuses, auto_terminate })
 }
 
 /// `GET /v1/{project_id}/cloudservers/{server_id}`.

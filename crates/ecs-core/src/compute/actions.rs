@@ -282,7 +282,8 @@ impl Core {
 
     /// The periodic work of deferred states: servers SOFT_DELETED longer
     /// than `reclaim_instance_interval` are deleted, servers SHELVED longer
-    /// than a positive `shelved_offload_time` are offloaded. Each is a task
+    /// than a positive `shelved_offload_time` are offloaded, and the ECS
+    /// timers run (recycle bin retention, auto-terminate). Each is a task
     /// queued with the server's state change, so it is as durable as one a
     /// user asked for. Returns how many tasks were queued.
     pub async fn run_deferred(&self) -> Result<usize> {
@@ -295,6 +296,10 @@ impl Core {
                 let since = server.terminated_at.unwrap_or(server.updated_at);
                 let waited = (now - since).to_std().unwrap_or_default();
                 if server.task_state.is_some() || waited < interval {
+                    continue;
+                }
+                // A server in the ECS recycle bin waits for the bin's retention.
+                if self.options_of(&server.id).await?.recycled_at.is_some() {
                     continue;
                 }
                 let ctx = system_ctx(&server);
@@ -320,6 +325,7 @@ impl Core {
                 }
             }
         }
+        queued += self.run_ecs_timers().await?;
         Ok(queued)
     }
 
@@ -389,7 +395,7 @@ impl Core {
 
 /// Who the periodic tasks act as: the service itself, on the server's
 /// owner's behalf (the task is recorded as the owner's).
-fn system_ctx(server: &Server) -> AuthContext {
+pub(crate) fn system_ctx(server: &Server) -> AuthContext {
     let now = chrono::Utc::now();
     AuthContext {
         user_id: server.user_id.clone(),

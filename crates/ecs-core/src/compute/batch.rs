@@ -118,15 +118,34 @@ impl Core {
             return Ok(earlier.task_id);
         }
         for server in &servers {
-            let mut task = self.task_for(ctx, server, params.clone(), request_id);
-            task.parent_id = Some(job.id.clone());
             if action == Action::Delete && server.task_state == Some(TaskState::Deleting) {
                 // Already going: nothing more to queue.
                 continue;
             }
+            // With the project's recycle bin on, a delete keeps the server
+            // SOFT_DELETED in the bin for the bin's retention.
+            let recycled = match (&op, action) {
+                (BatchOp::Delete { delete_volume, delete_publicip }, Action::Delete) => {
+                    let bin = self.recycle_bin_for_delete(&server.project_id).await?;
+                    let params = DeleteParams { delete_volume: *delete_volume, delete_publicip: *delete_publicip };
+                    self.recycles(&bin, server).then_some(params)
+                }
+                _ => None,
+            };
+            let (action, params) = match recycled {
+                Some(_) => (Action::SoftDelete, Core::recycle_params()),
+                None => (action, params.clone()),
+            };
+            let mut task = self.task_for(ctx, server, params, request_id);
+            task.parent_id = Some(job.id.clone());
             let refused = match self.check_locked(ctx, server, action).and_then(|()| state::check(action, server)) {
                 Err(e) => Some(e.to_string()),
-                Ok(()) if self.store.server_transition(&server.id, &transition(action, task.clone())).await? => None,
+                Ok(()) if self.store.server_transition(&server.id, &transition(action, task.clone())).await? => {
+                    if let Some(params) = &recycled {
+                        self.mark_recycled(server, params).await?;
+                    }
+                    None
+                }
                 Ok(()) => Some(state::invalid_state(action, &self.server_get(ctx, &server.id).await?).to_string()),
             };
             if let Some(why) = refused {

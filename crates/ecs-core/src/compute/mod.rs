@@ -5,6 +5,7 @@
 pub mod actions;
 pub mod agents;
 pub mod batch;
+pub mod ecs_native;
 pub mod ecs_ops;
 pub mod engine;
 pub mod evacuate;

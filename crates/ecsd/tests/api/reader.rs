@@ -564,6 +564,125 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
             None,
         ),
     ]);
+    // Issue 19's ECS-native operations.
+    let password = json!({"reset-password": {"new_password": "N3w-Passw0rd"}});
+    let template = json!({"launch_template": {"name": "no", "template_data": {"flavor_id": "m1.tiny"}}});
+    let charge = json!({"server_ids": [s], "charge_mode": "prePaid",
+        "prepaid_options": {"period_type": "month", "period_num": "1"}});
+    out.extend([
+        ecs(
+            M::PUT,
+            "/v1/{project_id}/recycle-bin",
+            format!("/v1/{p}/recycle-bin"),
+            json!({"recycle_bin": {"switch": "on"}}),
+        ),
+        ecs(
+            M::PUT,
+            "/v1/{project_id}/recycle-bin/policy",
+            format!("/v1/{p}/recycle-bin/policy"),
+            json!({"policy": {"retention_hour": 1, "recycle_threshold_day": 0}}),
+        ),
+        case(
+            "ecs",
+            M::DELETE,
+            "/v1/{project_id}/recycle-bin/cloudservers/{server_id}",
+            format!("/v1/{p}/recycle-bin/cloudservers/{s}"),
+            None,
+        ),
+        ecs(
+            M::POST,
+            "/v1/{project_id}/recycle-bin/cloudservers/{server_id}/actions/revert",
+            format!("/v1/{p}/recycle-bin/cloudservers/{s}/actions/revert"),
+            json!({}),
+        ),
+        ecs(M::POST, "/v3/{project_id}/launch-templates", format!("/v3/{p}/launch-templates"), template),
+        case(
+            "ecs",
+            M::DELETE,
+            "/v3/{project_id}/launch-templates/{launch_template_id}",
+            format!("/v3/{p}/launch-templates/none-such"),
+            None,
+        ),
+        ecs(
+            M::PUT,
+            "/v3/{project_id}/instance-scheduled-events/{id}",
+            format!("/v3/{p}/instance-scheduled-events/none-such"),
+            json!({"not_before": "2030-07-09T10:40:00Z"}),
+        ),
+        ecs(
+            M::POST,
+            "/v3/{project_id}/instance-scheduled-events/{id}/actions/accept",
+            format!("/v3/{p}/instance-scheduled-events/none-such/actions/accept"),
+            json!({}),
+        ),
+        ecs(
+            M::PUT,
+            "/v1/{project_id}/cloudservers/{server_id}/metadata-options",
+            format!("/v1/{p}/cloudservers/{s}/metadata-options"),
+            json!({"http_tokens": "required"}),
+        ),
+        ecs(
+            M::PUT,
+            "/v1/{project_id}/cloudservers/{server_id}/serial-console-options",
+            format!("/v1/{p}/cloudservers/{s}/serial-console-options"),
+            json!({"serial_console_options": {"enabled": true}}),
+        ),
+        ecs(
+            M::POST,
+            "/v1/{project_id}/cloudservers/{server_id}/actions/serial-console",
+            format!("/v1/{p}/cloudservers/{s}/actions/serial-console"),
+            json!({}),
+        ),
+        ecs(
+            M::POST,
+            "/v1/{project_id}/cloudservers/{server_id}/remote_console",
+            format!("/v1/{p}/cloudservers/{s}/remote_console"),
+            json!({"remote_console": {"protocol": "vnc", "type": "novnc"}}),
+        ),
+        ecs(
+            M::POST,
+            "/v1/{project_id}/cloudservers/{server_id}/actions/update-auto-terminate-time",
+            format!("/v1/{p}/cloudservers/{s}/actions/update-auto-terminate-time"),
+            json!({"auto_terminate_time": (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%dT%H:%M:00Z").to_string()}),
+        ),
+        ecs(
+            M::POST,
+            "/v1/{project_id}/cloudservers/{server_id}/actions/redeploy",
+            format!("/v1/{p}/cloudservers/{s}/actions/redeploy"),
+            json!({}),
+        ),
+        ecs(
+            M::POST,
+            "/v1/{project_id}/cloudservers/{server_id}/actions/trigger-crash-dump",
+            format!("/v1/{p}/cloudservers/{s}/actions/trigger-crash-dump"),
+            json!({}),
+        ),
+        ecs(
+            M::POST,
+            "/v1/{project_id}/cloudservers/actions/change-charge-mode",
+            format!("/v1/{p}/cloudservers/actions/change-charge-mode"),
+            charge,
+        ),
+        ecs(
+            M::PUT,
+            "/v1/{project_id}/cloudservers/{server_id}/os-reset-password",
+            format!("/v1/{p}/cloudservers/{s}/os-reset-password"),
+            password,
+        ),
+        ecs(
+            M::PUT,
+            "/v1/{project_id}/cloudservers/os-reset-passwords",
+            format!("/v1/{p}/cloudservers/os-reset-passwords"),
+            json!({"new_password": "N3w-Passw0rd", "servers": [{"id": s}]}),
+        ),
+        case(
+            "ecs",
+            M::DELETE,
+            "/v1/{project_id}/cloudservers/{server_id}/os-server-password",
+            format!("/v1/{p}/cloudservers/{s}/os-server-password"),
+            None,
+        ),
+    ]);
 
     let neutron =
         |m: Method, route: &'static str, path: String, body: Option<Value>| case("neutron", m, route, path, body);
@@ -969,6 +1088,9 @@ async fn everything(w: &World, admin: &Session<'_>, demo: &Session<'_>) -> Vec<(
         format!("/v1/{p}/cloudservers/detail"),
         format!("/v1/{p}/servers/{s}/tags"),
         format!("/v1/{p}/cloudservers/os-server-groups"),
+        format!("/v1/{p}/recycle-bin"),
+        format!("/v1/{p}/cloudservers/{s}/metadata-options"),
+        format!("/v3/{p}/launch-templates"),
         "/image/v2/images".into(),
         format!("/volume/v3/{p}/volumes/detail"),
         format!("/volume/v3/{p}/snapshots/detail"),

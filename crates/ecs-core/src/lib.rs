@@ -9,6 +9,8 @@ pub mod aggregate;
 pub mod cinder;
 pub mod compute;
 pub mod credential;
+pub mod eip;
+pub mod evs;
 pub mod error;
 pub mod flavor;
 pub mod flavor_access;

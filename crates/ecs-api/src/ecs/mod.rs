@@ -16,6 +16,7 @@ mod nics;
 mod server_actions;
 mod server_groups;
 mod servers;
+mod shared_volumes;
 mod tags;
 
 use axum::Json;
@@ -55,7 +56,10 @@ pub fn router() -> Router<AppState> {
         .route("/v1/{project_id}/cloudservers/os-server-groups/{group_id}/action", post(server_groups::action))
         .route("/v1/{project_id}/cloudservers/{server_id}/block_device", get(block_devices::list))
         .route("/v1/{project_id}/cloudservers/{server_id}/block_device/detail", get(block_devices::list))
-        .route("/v1/{project_id}/cloudservers/{server_id}/block_device/{volume_id}", get(block_devices::show))
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/block_device/{volume_id}",
+            get(block_devices::show).put(shared_volumes::update_block_device),
+        )
         // 2D tags: the seed's `/servers/…` and the SDK's `/cloudservers/…`.
         .route("/v1/{project_id}/servers/tags", get(tags::of_project))
         .route("/v1/{project_id}/cloudservers/tags", get(tags::of_project))
@@ -79,6 +83,11 @@ pub fn router() -> Router<AppState> {
         .route("/v1/{project_id}/cloudservers/{server_id}/nics/delete", post(nics::delete))
         .route("/v1/{project_id}/cloudservers/{server_id}/attachvolume", post(disks::attach))
         .route("/v1/{project_id}/cloudservers/{server_id}/detachvolume/{volume_id}", delete(disks::detach))
+        // Shared disks, attachments and disk slots.
+        .route("/v1/{project_id}/batchaction/attachvolumes/{volume_id}", post(shared_volumes::batch_attach))
+        .route("/v1/{project_id}/batchaction/detachvolumes/{volume_id}", post(shared_volumes::batch_detach))
+        .route("/v1/{project_id}/cloudservers/{server_id}/os-volume_attachments", get(shared_volumes::attachments))
+        .route("/v1/{project_id}/cloudservers/{server_id}/appendvolumequota", get(shared_volumes::appendable))
 }
 
 /// Ecs.0005, the seed's answer to a request it cannot use.

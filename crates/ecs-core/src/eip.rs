@@ -77,7 +77,11 @@ impl Core {
     /// One EIP of the caller's project: NotFound for another project's.
     pub async fn eip(&self, ctx: &AuthContext, id: &str) -> Result<FloatingIp> {
         let f = self.floating_ip(ctx, id).await?;
-        if Some(f.project_id.as_str()) == ctx.project_id() { Ok(f) } else { Err(Error::not_found(Kind::FloatingIp, id)) }
+        if Some(f.project_id.as_str()) == ctx.project_id() {
+            Ok(f)
+        } else {
+            Err(Error::not_found(Kind::FloatingIp, id))
+        }
     }
 
     /// Allocates an EIP from the first pool, under the project's Neutron
@@ -160,7 +164,9 @@ impl Core {
                     )));
                 }
             }
-            Some(None) => self.store.floating_ip_bind(id, None).await.map_err(Error::not_found_as(Kind::FloatingIp, id))?,
+            Some(None) => {
+                self.store.floating_ip_bind(id, None).await.map_err(Error::not_found_as(Kind::FloatingIp, id))?
+            }
             None => {}
         }
         if let Some(alias) = update.alias {

@@ -10,7 +10,7 @@ use ecs_types::volume::Volume;
 use serde_json::json;
 
 use crate::cinder::CinderVolumeRequest;
-use crate::{Core, Error, Invalid, Result, policy};
+use crate::{Core, Error, Invalid, Kind, Result, policy};
 
 /// EVS's disk types (and ECS's `volumetype`s), taken without a Cinder type of that name.
 pub const DISK_TYPES: &[&str] = &["SATA", "SAS", "SSD", "GPSSD", "ESSD", "GPSSD2", "ESSD2"];
@@ -41,6 +41,13 @@ fn job(ctx: &AuthContext, kind: &str, volume: &Volume, parent: Option<&str>, req
 }
 
 impl Core {
+    /// One EVS disk of the caller's project (an admin's too: EVS paths
+    /// name a project, and another project's disk is not found there).
+    pub async fn evs_volume(&self, ctx: &AuthContext, id: &str) -> Result<Volume> {
+        let v = self.volume(ctx, id).await?;
+        if Some(v.project_id.as_str()) == ctx.project_id() { Ok(v) } else { Err(Error::not_found(Kind::Volume, id)) }
+    }
+
     /// Makes `count` disks as one job (of sub-jobs when more than one);
     /// all or none: a refusal of one (a quota) removes those made before it.
     pub async fn evs_volume_create(
@@ -95,6 +102,7 @@ impl Core {
         request_id: &str,
     ) -> Result<String> {
         policy::authorize_write(ctx, "evs:volumes:extend")?;
+        self.evs_volume(ctx, id).await?;
         self.cinder_volume_extend(ctx, id, new_size, true).await?;
         let volume = self.volume(ctx, id).await?;
         let task = job(ctx, "extendVolume", &volume, None, request_id);
@@ -105,7 +113,7 @@ impl Core {
     /// Deletes an EVS disk (never an attached one); a job.
     pub async fn evs_volume_delete(&self, ctx: &AuthContext, id: &str, request_id: &str) -> Result<String> {
         policy::authorize_write(ctx, "evs:volumes:delete")?;
-        let volume = self.volume(ctx, id).await?;
+        let volume = self.evs_volume(ctx, id).await?;
         if volume.attachment.is_some() {
             return Err(Invalid::VolumeAttached {
                 id: id.to_string(),
@@ -131,6 +139,8 @@ impl Core {
         if name.is_none() && description.is_none() {
             return Err(Error::invalid("volume name and description can not both be empty!"));
         }
+        policy::authorize_write(ctx, "volume:update")?;
+        self.evs_volume(ctx, id).await?;
         self.cinder_volume_update(ctx, id, name, description, None, None).await
     }
 }
@@ -169,7 +179,8 @@ impl Core {
         let [(server_id, device)] = servers else {
             return Err(not_shareable(volume_id, servers.len()));
         };
-        let (_, task) = self.volume_attach_start(ctx, server_id, volume_id, device.as_deref(), false, request_id).await?;
+        let (_, task) =
+            self.volume_attach_start(ctx, server_id, volume_id, device.as_deref(), false, request_id).await?;
         Ok(task)
     }
 

@@ -168,11 +168,12 @@ impl Store {
     /// Binds a floating IP to `port_id` if it is bound to nothing (or to
     /// that port already); false if it is bound elsewhere.
     pub async fn floating_ip_bind_if_free(&self, id: &str, port_id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE floating_ips SET port_id = $1 WHERE id = $2 AND (port_id IS NULL OR port_id = $1)")
-            .bind(port_id)
-            .bind(id)
-            .execute(&self.write)
-            .await?;
+        let done =
+            sqlx::query("UPDATE floating_ips SET port_id = $1 WHERE id = $2 AND (port_id IS NULL OR port_id = $1)")
+                .bind(port_id)
+                .bind(id)
+                .execute(&self.write)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -94,12 +94,10 @@ pub async fn update_block_device(
     EcsBody(body): EcsBody,
 ) -> Result<StatusCode, EcsError> {
     let body = json_body(&body)?;
-    let device = body.get("block_device").filter(|b| b.is_object()).ok_or_else(|| illegal("block_device is required"))?;
+    let device =
+        body.get("block_device").filter(|b| b.is_object()).ok_or_else(|| illegal("block_device is required"))?;
     let dot = optional_bool(device.get("delete_on_termination"), "delete_on_termination")?
         .ok_or_else(|| illegal("block_device.delete_on_termination is required"))?;
-    state
-        .core
-        .volume_attachment_update(&call.ctx, &server_id, &volume_id, &volume_id, Some(dot), &request_id)
-        .await?;
+    state.core.volume_attachment_update(&call.ctx, &server_id, &volume_id, &volume_id, Some(dot), &request_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -62,11 +62,9 @@ impl From<BodyError> for EipError {
             BodyError::TooLarge => {
                 EipError::new(StatusCode::PAYLOAD_TOO_LARGE, "APIGW.0201", "Request entity too large.")
             }
-            BodyError::UnsupportedMediaType => EipError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "VPC.0501",
-                "Content-Type must be application/json.",
-            ),
+            BodyError::UnsupportedMediaType => {
+                EipError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "VPC.0501", "Content-Type must be application/json.")
+            }
             BodyError::UnsupportedEncoding => {
                 EipError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "VPC.0501", "Content-Encoding is not supported.")
             }
@@ -86,9 +84,7 @@ impl From<ecs_core::Error> for EipError {
         let message = e.to_string();
         let (status, code) = match &e {
             E::NotFound { kind: Kind::Bandwidth, .. } => (StatusCode::NOT_FOUND, "VPC.0601"),
-            E::NotFound { kind: Kind::FreeFloatingIp | Kind::FloatingIpPool, .. } => {
-                (StatusCode::CONFLICT, "VPC.0503")
-            }
+            E::NotFound { kind: Kind::FreeFloatingIp | Kind::FloatingIpPool, .. } => (StatusCode::CONFLICT, "VPC.0503"),
             E::NotFound { .. } => (StatusCode::NOT_FOUND, "VPC.0504"),
             E::Invalid(Invalid::Unknown { kind: Kind::Port, .. }) => (StatusCode::BAD_REQUEST, "VPC.0508"),
             E::Invalid(_) | E::InvalidState { .. } | E::Locked { .. } | E::NoValidHost { .. } | E::Unsupported => {

@@ -67,15 +67,26 @@ impl<S: Send + Sync> FromRequest<S> for EipBody {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(EipError::invalid("The request body is empty."));
         }
-        Ok(EipBody(serde_json::from_slice(&bytes).map_err(|_| EipError::invalid("The request body is not valid JSON."))?))
+        Ok(EipBody(
+            serde_json::from_slice(&bytes).map_err(|_| EipError::invalid("The request body is not valid JSON."))?,
+        ))
     }
 }
 
-fn object<'a>(v: Option<&'a Value>, name: &str, bad: fn(String) -> EipError) -> Result<&'a Map<String, Value>, EipError> {
+fn object<'a>(
+    v: Option<&'a Value>,
+    name: &str,
+    bad: fn(String) -> EipError,
+) -> Result<&'a Map<String, Value>, EipError> {
     v.and_then(Value::as_object).ok_or_else(|| bad(format!("{name} must be an object.")))
 }
 
-fn opt_str<'a>(o: &'a Map<String, Value>, key: &str, max: usize, bad: fn(String) -> EipError) -> Result<Option<&'a str>, EipError> {
+fn opt_str<'a>(
+    o: &'a Map<String, Value>,
+    key: &str,
+    max: usize,
+    bad: fn(String) -> EipError,
+) -> Result<Option<&'a str>, EipError> {
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s)),
@@ -106,6 +117,15 @@ fn charge_mode(o: &Map<String, Value>) -> Result<Option<String>, EipError> {
     }
 }
 
+fn check_size(size: i64) -> Result<(), EipError> {
+    let max = ecs_core::eip::MAX_BANDWIDTH_SIZE;
+    if (1..=max).contains(&size) {
+        Ok(())
+    } else {
+        Err(EipError::bad_bandwidth(format!("Bandwidth size {size} must be from 1 to {max} Mbit/s.")))
+    }
+}
+
 fn ip_version(o: &Map<String, Value>) -> Result<(), EipError> {
     match opt_int(o, "ip_version", invalid)? {
         None | Some(4) => Ok(()),
@@ -114,11 +134,7 @@ fn ip_version(o: &Map<String, Value>) -> Result<(), EipError> {
 }
 
 /// `POST /v1/{project_id}/publicips`.
-async fn create(
-    State(state): State<AppState>,
-    call: EipCall,
-    EipBody(body): EipBody,
-) -> Result<Response, EipError> {
+async fn create(State(state): State<AppState>, call: EipCall, EipBody(body): EipBody) -> Result<Response, EipError> {
     let p = object(body.get("publicip"), "publicip", invalid)?;
     let ip_type = opt_str(p, "type", 36, invalid)?
         .filter(|t| !t.is_empty())
@@ -141,7 +157,9 @@ async fn create(
     let name = opt_str(b, "name", 64, bad_bandwidth)?
         .filter(|n| !n.is_empty())
         .ok_or_else(|| EipError::bad_bandwidth("Bandwidth name or share_type is invalid."))?;
-    let size = opt_int(b, "size", bad_bandwidth)?.ok_or_else(|| EipError::bad_bandwidth("bandwidth.size is required."))?;
+    let size =
+        opt_int(b, "size", bad_bandwidth)?.ok_or_else(|| EipError::bad_bandwidth("bandwidth.size is required."))?;
+    check_size(size)?;
     let req = EipRequest {
         ip_type: ip_type.to_string(),
         alias,
@@ -175,9 +193,11 @@ fn page<T>(items: Vec<T>, q: &[(String, String)], id: impl Fn(&T) -> String) -> 
     };
     let start = match values(q, "marker").first() {
         None => 0,
-        Some(m) => {
-            items.iter().position(|i| id(i) == *m).map(|p| p + 1).ok_or_else(|| EipError::invalid(format!("marker {m} is invalid.")))?
-        }
+        Some(m) => items
+            .iter()
+            .position(|i| id(i) == *m)
+            .map(|p| p + 1)
+            .ok_or_else(|| EipError::invalid(format!("marker {m} is invalid.")))?,
     };
     Ok(items.into_iter().skip(start).take(limit).collect())
 }
@@ -297,6 +317,9 @@ async fn bandwidth_update(
         size: opt_int(b, "size", bad_bandwidth)?,
         charge_mode: charge_mode(b)?,
     };
+    if let Some(size) = update.size {
+        check_size(size)?;
+    }
     if update.name.is_none() && update.size.is_none() && update.charge_mode.is_none() {
         return Err(EipError::bad_bandwidth("bandwidth needs name, size or charge_mode."));
     }
@@ -308,11 +331,7 @@ async fn bandwidth_update(
 }
 
 /// `GET /v3/{project_id}/eip/publicips`.
-async fn list_v3(
-    State(state): State<AppState>,
-    call: EipCall,
-    RawQuery(q): RawQuery,
-) -> Result<Json<Value>, EipError> {
+async fn list_v3(State(state): State<AppState>, call: EipCall, RawQuery(q): RawQuery) -> Result<Json<Value>, EipError> {
     let eips = listed(&state, &call, q.as_deref()).await?;
     let publicips: Vec<Value> = eips.iter().map(views::v3).collect();
     Ok(Json(json!({"publicips": publicips, "total_count": publicips.len(), "request_id": ""})))

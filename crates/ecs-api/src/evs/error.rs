@@ -57,11 +57,9 @@ impl From<BodyError> for EvsError {
             BodyError::TooLarge => {
                 EvsError::new(StatusCode::PAYLOAD_TOO_LARGE, "APIGW.0201", "Request entity too large.")
             }
-            BodyError::UnsupportedMediaType => EvsError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "EVS.5400",
-                "Content-Type must be application/json.",
-            ),
+            BodyError::UnsupportedMediaType => {
+                EvsError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "EVS.5400", "Content-Type must be application/json.")
+            }
             BodyError::UnsupportedEncoding => {
                 EvsError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "EVS.5400", "Content-Encoding is not supported.")
             }
@@ -89,10 +87,7 @@ impl From<ecs_core::Error> for EvsError {
                 return EvsError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "EVS.5400",
-                    format!(
-                        "Insufficient quota: {} requested {requested}, {used} used of {limit}.",
-                        resource.name()
-                    ),
+                    format!("Insufficient quota: {} requested {requested}, {used} used of {limit}.", resource.name()),
                 );
             }
             E::Forbidden(Forbidden::Policy { rule }) => {

@@ -23,9 +23,9 @@ use serde_json::{Map, Value, json};
 
 pub use error::EvsError;
 
+use crate::identity::Caller;
 use crate::request_id::RequestId;
 use crate::{AppState, BaseUrl};
-use crate::identity::Caller;
 
 /// The largest EVS data disk (GB).
 const MAX_SIZE_GB: i64 = 32768;
@@ -81,7 +81,12 @@ impl<S: Send + Sync> FromRequest<S> for EvsBody {
     }
 }
 
-fn opt_str<'a>(o: &'a Map<String, Value>, key: &str, max: usize, code: &'static str) -> Result<Option<&'a str>, EvsError> {
+fn opt_str<'a>(
+    o: &'a Map<String, Value>,
+    key: &str,
+    max: usize,
+    code: &'static str,
+) -> Result<Option<&'a str>, EvsError> {
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s)),
@@ -259,7 +264,9 @@ async fn detail(
         ),
     };
     let metadata: Option<BTreeMap<String, String>> = get("metadata")
-        .map(|m| serde_json::from_str(m).map_err(|_| EvsError::bad("EVS.5400", "metadata must be a JSON object of strings.")))
+        .map(|m| {
+            serde_json::from_str(m).map_err(|_| EvsError::bad("EVS.5400", "metadata must be a JSON object of strings."))
+        })
         .transpose()?;
     if get("multiattach") == Some("true") {
         // ecsd's disks are never shared.
@@ -288,7 +295,10 @@ async fn detail(
         "status" => all.sort_by(|a, b| (&a.status, &a.id).cmp(&(&b.status, &b.id))),
         "size" => all.sort_by(|a, b| (a.size_gb, &a.id).cmp(&(b.size_gb, &b.id))),
         other => {
-            return Err(EvsError::bad("EVS.5400", format!("sort_key must be id, status, size or created_at, not {other}.")));
+            return Err(EvsError::bad(
+                "EVS.5400",
+                format!("sort_key must be id, status, size or created_at, not {other}."),
+            ));
         }
     }
     if descending {
@@ -321,7 +331,7 @@ async fn show(
     base: BaseUrl,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, EvsError> {
-    let v = state.core.volume(&call.ctx, &id).await?;
+    let v = state.core.evs_volume(&call.ctx, &id).await?;
     Ok(Json(json!({"volume": view(&v, &base)})))
 }
 

@@ -253,16 +253,13 @@ async fn detail(
     };
     let limit = int("limit", 1000)?.unwrap_or(1000);
     let offset = int("offset", usize::MAX)?.unwrap_or(0);
-    let ids: Option<Vec<String>> = match get("ids") {
-        None => None,
-        Some(raw) => Some(
-            raw.trim_matches(|c| c == '[' || c == ']')
-                .split(',')
-                .map(|s| s.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
-                .filter(|s| !s.is_empty())
-                .collect(),
-        ),
-    };
+    let ids: Option<Vec<String>> = get("ids").map(|raw| {
+        raw.trim_matches(|c| c == '[' || c == ']')
+            .split(',')
+            .map(|s| s.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    });
     let metadata: Option<BTreeMap<String, String>> = get("metadata")
         .map(|m| {
             serde_json::from_str(m).map_err(|_| EvsError::bad("EVS.5400", "metadata must be a JSON object of strings."))

@@ -236,6 +236,19 @@ async fn eip_for_ecs_create(server: &TestServer) {
     let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_code(&send(&demo, Method::GET, &format!("/v1/{p}/publicips/{eip}"), None).await, 404, "VPC.0504");
+
+    // An EIP the create makes shows the line and bandwidth it asked for.
+    let mut body = body;
+    body["server"]["publicip"] =
+        json!({"eip": {"iptype": "5_sbgp", "bandwidth": {"size": 7, "sharetype": "PER", "chargemode": "traffic"}}});
+    let r = send(&demo, Method::POST, &format!("/v1.1/{p}/cloudservers"), Some(&body)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "SUCCESS", "{job}");
+    let list = send(&demo, Method::GET, &format!("/v1/{p}/publicips"), None).await;
+    let made = &list.body["publicips"][0];
+    assert_eq!((made["type"].as_str(), made["bandwidth_size"].as_i64()), (Some("5_sbgp"), Some(7)), "{made}");
+    assert_eq!(made["status"], "ACTIVE");
 }
 
 both!(eip_for_ecs_create);

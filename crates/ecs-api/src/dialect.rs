@@ -12,6 +12,8 @@ use axum::response::{IntoResponse, Response};
 use crate::body::BodyError;
 use crate::cinder::CinderError;
 use crate::ecs::EcsError;
+use crate::eip::EipError;
+use crate::evs::EvsError;
 use crate::glance::GlanceError;
 use crate::identity::KeystoneError;
 use crate::neutron::NeutronError;
@@ -29,6 +31,10 @@ pub enum Dialect {
     Glance,
     /// `/volume`: Cinder's faults (Nova's shape, without Nova's headers).
     Cinder,
+    /// Huawei EIP: `/v1/{p}/publicips`, `/v1/{p}/bandwidths`, `/v3/{p}/eip`.
+    Eip,
+    /// Huawei EVS: `/v2[.1]/{p}/cloudvolumes`.
+    Evs,
     /// A path under no service's prefix: a plain JSON 404.
     Unknown,
 }
@@ -41,19 +47,20 @@ impl Dialect {
     /// `/networking` Neutron; `/image` Glance; `/volume` Cinder; `/`,
     /// `/v2`, `/v2.1` and `/v1.0` Nova; anything else no service's.
     pub fn of(path: &str) -> Dialect {
-        let mut segments = path.split('/').filter(|s| !s.is_empty());
-        // ECS's v3 APIs live beside Keystone's: `/v3/{project_id}/<one of these>`.
-        let mut v3 = segments.clone();
-        if v3.next() == Some("v3") && v3.nth(1).is_some_and(|s| ECS_V3.contains(&s)) {
-            return Dialect::Ecs;
-        }
-        match segments.next() {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let (first, second, third) = (segments.first().copied(), segments.get(1).copied(), segments.get(2).copied());
+        match first {
+            Some("v1") if matches!(third, Some("publicips" | "bandwidths")) => Dialect::Eip,
             Some("v1" | "v1.1") => Dialect::Ecs,
+            Some("v3") if third == Some("eip") => Dialect::Eip,
+            // ECS's v3 APIs live beside Keystone's: `/v3/{project_id}/<one of these>`.
+            Some("v3") if third.is_some_and(|s| ECS_V3.contains(&s)) => Dialect::Ecs,
             Some("v3" | "identity") => Dialect::Keystone,
             Some("networking") => Dialect::Neutron,
             Some("image") => Dialect::Glance,
             Some("volume") => Dialect::Cinder,
-            Some("v2" | "v2.1") if segments.by_ref().take(2).any(|s| s == "cloudservers") => Dialect::Ecs,
+            Some("v2" | "v2.1") if third == Some("cloudvolumes") => Dialect::Evs,
+            Some("v2" | "v2.1") if [second, third].contains(&Some("cloudservers")) => Dialect::Ecs,
             None | Some("v2" | "v2.1" | "v1.0") => Dialect::Nova,
             Some(_) => Dialect::Unknown,
         }
@@ -67,6 +74,8 @@ impl Dialect {
             Dialect::Neutron => NeutronError::not_found().into_response(),
             Dialect::Glance => GlanceError::not_found().into_response(),
             Dialect::Cinder => CinderError::not_found().into_response(),
+            Dialect::Eip => EipError::no_such_api().into_response(),
+            Dialect::Evs => EvsError::no_such_api().into_response(),
             Dialect::Unknown => plain(StatusCode::NOT_FOUND, "The resource could not be found."),
         }
     }
@@ -80,6 +89,8 @@ impl Dialect {
             Dialect::Neutron => NeutronError::method_not_allowed().into_response(),
             Dialect::Glance => GlanceError::method_not_allowed().into_response(),
             Dialect::Cinder => CinderError::method_not_allowed().into_response(),
+            Dialect::Eip => EipError::method_not_allowed().into_response(),
+            Dialect::Evs => EvsError::method_not_allowed().into_response(),
             Dialect::Unknown => {
                 plain(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for the requested URL.")
             }
@@ -94,6 +105,8 @@ impl Dialect {
             Dialect::Neutron => NeutronError::from(e).into_response(),
             Dialect::Glance => GlanceError::from(e).into_response(),
             Dialect::Cinder => CinderError::from(e).into_response(),
+            Dialect::Eip => EipError::from(e).into_response(),
+            Dialect::Evs => EvsError::from(e).into_response(),
             Dialect::Unknown => {
                 let status = NovaError::from(e).into_response().status();
                 plain(status, status.canonical_reason().unwrap_or("Bad Request"))
@@ -179,6 +192,14 @@ mod tests {
             ("/imagery", Unknown),
             ("/v30", Unknown),
             ("/v2.0/anything", Unknown),
+            ("/v1/p/publicips", Eip),
+            ("/v1/p/bandwidths/x", Eip),
+            ("/v1/p/jobs/x", Ecs),
+            ("/v3/p/eip/publicips", Eip),
+            ("/v3/projects", Keystone),
+            ("/v2/p/cloudvolumes/detail", Evs),
+            ("/v2.1/p/cloudvolumes", Evs),
+            ("/v2/cloudvolumes", Nova),
         ];
         for (path, dialect) in cases {
             assert_eq!(Dialect::of(path), dialect, "{path}");

@@ -7,6 +7,8 @@
 //! | `/image` | Glance v2 subset (read-only for now) | `glance` |
 //! | `/networking` | Neutron v2.0 subset (networks, subnets, ports) | `neutron` |
 //! | `/volume` | Cinder v3 (volumes, types, snapshots, attachments, quotas) | `cinder` |
+//! | `/v1/{p}/publicips`, `/v1/{p}/bandwidths`, `/v3/{p}/eip` | Huawei EIP | `eip` |
+//! | `/v2[.1]/{p}/cloudvolumes` | Huawei EVS | `evs` |
 //!
 //! Handlers are thin: they parse and validate the request in their
 //! dialect's terms, call one core operation and render the result. Each
@@ -21,6 +23,8 @@
 mod body;
 mod cinder;
 mod dialect;
+mod eip;
+mod evs;
 pub use body::BodyTimeout;
 pub mod ecs;
 mod glance;
@@ -88,6 +92,8 @@ pub fn service(
         .merge(cinder::router())
         .merge(nova::router(state.clone()))
         .merge(ecs::router())
+        .merge(eip::router())
+        .merge(evs::router())
         // Refusals before a handler, each in the path's dialect.
         .fallback(dialect::not_found)
         .method_not_allowed_fallback(dialect::method_not_allowed)

@@ -202,6 +202,17 @@ impl Core {
     }
 
     pub async fn cinder_volume_create(&self, ctx: &AuthContext, req: CinderVolumeRequest) -> Result<Volume> {
+        self.volume_create_as(ctx, req, &[]).await
+    }
+
+    /// A volume create whose type may also be one of `vendor_types` (the
+    /// EVS disk types, which ECS-made disks carry) without a Cinder type.
+    pub(crate) async fn volume_create_as(
+        &self,
+        ctx: &AuthContext,
+        req: CinderVolumeRequest,
+        vendor_types: &[&str],
+    ) -> Result<Volume> {
         policy::authorize_write(ctx, "volume:create")?;
         let project = policy::project_of(ctx)?.to_string();
         let sources = [req.snapshot_id.is_some(), req.source_volid.is_some(), req.image_ref.is_some()];
@@ -269,7 +280,10 @@ impl Core {
             )));
         }
         let type_name = match volume_type {
-            Some(t) => self.store.volume_type_get(&t).await.map_err(type_missing(&t))?.name,
+            Some(t) => match self.store.volume_type_get(&t).await {
+                Err(StoreError::NotFound) if vendor_types.contains(&t.as_str()) => t,
+                found => found.map_err(type_missing(&t))?.name,
+            },
             None => DEFAULT_TYPE.to_string(),
         };
         let zones: Vec<String> = self.store.host_list().await?.into_iter().map(|h| h.availability_zone).collect();

@@ -109,6 +109,8 @@ pub enum Kind {
     FloatingIp,
     FloatingIpAddress,
     FloatingIpPool,
+    /// An EIP's bandwidth (Huawei's EIP API).
+    Bandwidth,
     /// No free address left in the pool `id`.
     FreeFloatingIp,
     MetadataItem,
@@ -505,6 +507,7 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::FloatingIp => write!(f, "Floating IP not found for ID {id}"),
         Kind::FloatingIpAddress => write!(f, "floating IP not found for address {id}"),
         Kind::FloatingIpPool => write!(f, "Floating IP pool not found."),
+        Kind::Bandwidth => write!(f, "Bandwidth {id} does not exist."),
         Kind::FreeFloatingIp => write!(f, "No more floating IPs in pool {id}."),
         Kind::MetadataItem => write!(f, "Metadata item was not found"),
         Kind::Tag => write!(f, "Tag {id} not found"),

@@ -968,6 +968,8 @@ impl Core {
             port_id: None,
             fixed_ip: None,
             server_id: None,
+            created_at: chrono::Utc::now(),
+            eip: Default::default(),
         };
         let port = match port_id {
             Some(p) => Some(self.association(ctx, &probe, p, fixed_ip).await?),

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 
-use ecs_types::FloatingIp;
+use ecs_types::{EipAttrs, FloatingIp};
 use ipnet::IpNet;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -13,7 +13,8 @@ use crate::port::lowest_free;
 use crate::{Backend, Store, StoreError, StoreResult, time};
 
 const SELECT: &str = "SELECT f.id, f.project_id, f.network_id, n.name AS pool, f.address, f.port_id, \
-    p.address AS fixed_ip, p.server_id FROM floating_ips f JOIN networks n ON n.id = f.network_id \
+    p.address AS fixed_ip, p.server_id, f.created_at, f.alias, f.ip_type, f.bandwidth_name, f.bandwidth_size, \
+    f.bandwidth_charge_mode FROM floating_ips f JOIN networks n ON n.id = f.network_id \
     LEFT JOIN ports p ON p.id = f.port_id";
 
 fn from_row(row: &AnyRow) -> StoreResult<FloatingIp> {
@@ -26,6 +27,14 @@ fn from_row(row: &AnyRow) -> StoreResult<FloatingIp> {
         port_id: row.try_get("port_id")?,
         fixed_ip: row.try_get("fixed_ip")?,
         server_id: row.try_get("server_id")?,
+        created_at: time::from_db(row.try_get("created_at")?)?,
+        eip: EipAttrs {
+            alias: row.try_get("alias")?,
+            ip_type: row.try_get("ip_type")?,
+            bandwidth_name: row.try_get("bandwidth_name")?,
+            bandwidth_size: row.try_get("bandwidth_size")?,
+            bandwidth_charge_mode: row.try_get("bandwidth_charge_mode")?,
+        },
     })
 }
 
@@ -134,6 +143,38 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    /// Sets a floating IP's EIP attributes (all of them, as given).
+    pub async fn floating_ip_set_eip(&self, id: &str, eip: &EipAttrs) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE floating_ips SET alias = $1, ip_type = $2, bandwidth_name = $3, bandwidth_size = $4, \
+             bandwidth_charge_mode = $5 WHERE id = $6",
+        )
+        .bind(&eip.alias)
+        .bind(&eip.ip_type)
+        .bind(&eip.bandwidth_name)
+        .bind(eip.bandwidth_size)
+        .bind(&eip.bandwidth_charge_mode)
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Binds a floating IP to `port_id` if it is bound to nothing (or to
+    /// that port already); false if it is bound elsewhere.
+    pub async fn floating_ip_bind_if_free(&self, id: &str, port_id: &str) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE floating_ips SET port_id = $1 WHERE id = $2 AND (port_id IS NULL OR port_id = $1)")
+                .bind(port_id)
+                .bind(id)
+                .execute(&self.write)
+                .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn floating_ip_release(&self, id: &str) -> StoreResult<()> {

@@ -161,6 +161,23 @@ pub struct FloatingIp {
     pub port_id: Option<String>,
     pub fixed_ip: Option<String>,
     pub server_id: Option<String>,
+    pub created_at: Timestamp,
+    /// What the Huawei EIP API says of it (unset for one made elsewhere).
+    pub eip: EipAttrs,
+}
+
+/// A floating IP as a Huawei EIP: its alias, line type and dedicated
+/// bandwidth. Unset values show the EIP API's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EipAttrs {
+    pub alias: Option<String>,
+    /// The line: `5_bgp`, `5_sbgp`...
+    pub ip_type: Option<String>,
+    pub bandwidth_name: Option<String>,
+    /// Mbit/s.
+    pub bandwidth_size: Option<i64>,
+    /// `traffic` or `bandwidth`.
+    pub bandwidth_charge_mode: Option<String>,
 }
 
 /// A server group: members placed by `policy` (affinity, anti-affinity and

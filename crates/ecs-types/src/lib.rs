@@ -15,7 +15,7 @@ pub mod volume;
 
 pub use aggregate::Aggregate;
 pub use compute::{
-    Flavor, FlavorSpec, FloatingIp, Image, Keypair, KeypairType, Network, SecurityGroup, SecurityGroupRule,
+    EipAttrs, Flavor, FlavorSpec, FloatingIp, Image, Keypair, KeypairType, Network, SecurityGroup, SecurityGroupRule,
     ServerGroup, Subnet,
 };
 pub use id::{FloatingIpId, ImageId, NetworkId, PortId, SubnetId, VolumeId};

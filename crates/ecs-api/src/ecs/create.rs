@@ -446,14 +446,20 @@ impl Checker<'_> {
                 return Err(illegal("publicip.id cannot be given when count is greater than 1."));
             }
             // That it exists and is free is the core's rule.
-            return Ok(Some(PublicIp { existing: Some(id.to_string()), delete_on_termination }));
+            return Ok(Some(PublicIp {
+                existing: Some(id.to_string()),
+                delete_on_termination,
+                ip_type: None,
+                bandwidth_size: None,
+                bandwidth_charge_mode: None,
+            }));
         }
         let eip = p.get("eip").ok_or_else(|| illegal("publicip needs id or eip"))?;
         let eip = object(eip, "publicip.eip")?;
-        required_str(eip.get("iptype"), "iptype")?;
+        let ip_type = required_str(eip.get("iptype"), "iptype")?.to_string();
         let bandwidth =
             object(eip.get("bandwidth").ok_or_else(|| illegal("publicip.eip.bandwidth is required"))?, "bandwidth")?;
-        match required_str(bandwidth.get("sharetype"), "sharetype")? {
+        let bandwidth_size = match required_str(bandwidth.get("sharetype"), "sharetype")? {
             "PER" => {
                 let size = optional_int(bandwidth.get("size"), "bandwidth.size")?
                     .ok_or_else(|| illegal("bandwidth.size is required"))?;
@@ -463,12 +469,14 @@ impl Checker<'_> {
                 if size < 1 {
                     return Err(illegal("bandwidth.size must be between 1 and 1000."));
                 }
+                Some(size)
             }
             "WHOLE" => {
                 required_str(bandwidth.get("id"), "id")?;
+                None
             }
             other => return Err(illegal(format!("bandwidth.sharetype must be PER or WHOLE, not {other}"))),
-        }
+        };
         if let Some(mode) = optional_str(bandwidth.get("chargemode"), "chargemode")?
             && !mode.is_empty()
             && mode != "traffic"
@@ -476,7 +484,13 @@ impl Checker<'_> {
             return Err(illegal("bandwidth.chargemode must be traffic."));
         }
         // That a pool exists to allocate from is the core's rule (Ecs.0013).
-        Ok(Some(PublicIp { existing: None, delete_on_termination }))
+        Ok(Some(PublicIp {
+            existing: None,
+            delete_on_termination,
+            ip_type: Some(ip_type),
+            bandwidth_size,
+            bandwidth_charge_mode: Some("traffic".into()),
+        }))
     }
 
     /// `tags` (v1.1, `"key.value"`) and `server_tags` (`{key, value}`),

@@ -18,7 +18,7 @@ const SYSTEM_DISK: &str = "/dev/vda";
 
 /// §5.6.1's device names on a KVM ECS: `/dev/vdX`; `/dev/sdX` (and Xen's
 /// `/dev/xvdX`) become `/dev/vdX`. The system disk's name is taken.
-fn kvm_device(device: &str) -> Result<String, EcsError> {
+pub(crate) fn kvm_device(device: &str) -> Result<String, EcsError> {
     let letters = ["/dev/vd", "/dev/sd", "/dev/xvd"]
         .iter()
         .find_map(|prefix| device.strip_prefix(prefix))

@@ -117,6 +117,19 @@ fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
     {
         entities["nic_id"] = json!(port);
     }
+    // EVS jobs name their disk (EVS's ShowJob reads these).
+    if matches!(task.kind.as_str(), "createVolume" | "extendVolume" | "deleteVolume") {
+        for key in ["volume_id", "name", "size", "volume_type"] {
+            if let Some(v) = task.params.get(key) {
+                entities[key] = v.clone();
+            }
+        }
+    }
+    if matches!(task.kind.as_str(), "attach_volume" | "detach_volume")
+        && let Some(volume) = task.params.get("volume_id").and_then(Value::as_str)
+    {
+        entities["volume_id"] = json!(volume);
+    }
     if !sub_jobs.is_empty() {
         entities["sub_jobs_total"] = json!(sub_jobs.len());
         entities["sub_jobs"] = sub_jobs.iter().map(|t| view(t, &[], true)).collect();

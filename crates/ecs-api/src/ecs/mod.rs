@@ -23,6 +23,7 @@ mod server_groups;
 mod server_options;
 mod server_settings;
 mod servers;
+mod shared_volumes;
 mod tags;
 
 use axum::Json;
@@ -62,7 +63,10 @@ pub fn router() -> Router<AppState> {
         .route("/v1/{project_id}/cloudservers/os-server-groups/{group_id}/action", post(server_groups::action))
         .route("/v1/{project_id}/cloudservers/{server_id}/block_device", get(block_devices::list))
         .route("/v1/{project_id}/cloudservers/{server_id}/block_device/detail", get(block_devices::list))
-        .route("/v1/{project_id}/cloudservers/{server_id}/block_device/{volume_id}", get(block_devices::show))
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/block_device/{volume_id}",
+            get(block_devices::show).put(shared_volumes::update_block_device),
+        )
         // 2D tags: the seed's `/servers/…` and the SDK's `/cloudservers/…`.
         .route("/v1/{project_id}/servers/tags", get(tags::of_project))
         .route("/v1/{project_id}/cloudservers/tags", get(tags::of_project))
@@ -153,6 +157,11 @@ pub fn router() -> Router<AppState> {
             get(passwords::show).delete(passwords::clear),
         )
         .route("/v1/{project_id}/cloudservers/{server_id}/os-resetpwd-flag", get(passwords::flag))
+        // Shared disks, attachments and disk slots.
+        .route("/v1/{project_id}/batchaction/attachvolumes/{volume_id}", post(shared_volumes::batch_attach))
+        .route("/v1/{project_id}/batchaction/detachvolumes/{volume_id}", post(shared_volumes::batch_detach))
+        .route("/v1/{project_id}/cloudservers/{server_id}/os-volume_attachments", get(shared_volumes::attachments))
+        .route("/v1/{project_id}/cloudservers/{server_id}/appendvolumequota", get(shared_volumes::appendable))
 }
 
 /// Ecs.0005, the seed's answer to a request it cannot use.

@@ -112,9 +112,11 @@ pub enum Flavour {
 
 /// Middleware for the `/v2.1` routes.
 pub async fn v21(mut req: Request, next: Next) -> Response {
-    // An ECS path under `/v2.1` that no ECS route took ends in this router's
-    // fallback, which answers in ECS's format: Nova's versions are not its.
-    if req.extensions().get::<crate::dialect::Dialect>() == Some(&crate::dialect::Dialect::Ecs) {
+    // An ECS (or EVS) path under `/v2.1` that no route of its took ends in
+    // this router's fallback, which answers in its format: Nova's versions
+    // are not its.
+    use crate::dialect::Dialect;
+    if matches!(req.extensions().get::<Dialect>(), Some(Dialect::Ecs | Dialect::Evs)) {
         return next.run(req).await;
     }
     let version = match negotiate(req.headers()) {

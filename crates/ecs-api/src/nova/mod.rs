@@ -72,8 +72,11 @@ pub async fn strip_project_from_path(mut req: Request, next: Next) -> Response {
     let rewritten = ["/v2.1/", "/v2/"].iter().find_map(|prefix| {
         let rest = path.strip_prefix(prefix)?;
         let (segment, tail) = rest.split_once('/').unwrap_or((rest, ""));
-        // ECS's `/v2/{project_id}/cloudservers/…` paths are routed as sent.
-        let ecs_path = tail == "cloudservers" || tail.starts_with("cloudservers/");
+        // ECS's `/v2/{project_id}/cloudservers/…` and EVS's
+        // `/v2[.1]/{project_id}/cloudvolumes/…` paths are routed as sent.
+        let ecs_path = ["cloudservers", "cloudvolumes"]
+            .iter()
+            .any(|s| tail == *s || tail.strip_prefix(s).is_some_and(|t| t.starts_with('/')));
         if !is_project_segment(segment) || ecs_path {
             return None;
         }

@@ -114,6 +114,10 @@ pub struct PublicIp {
     /// An existing, unbound EIP of the project; None: allocate one.
     pub existing: Option<String>,
     pub delete_on_termination: bool,
+    /// A new EIP's line (`iptype`) and dedicated bandwidth, as the EIP API shows them.
+    pub ip_type: Option<String>,
+    pub bandwidth_size: Option<i64>,
+    pub bandwidth_charge_mode: Option<String>,
 }
 
 /// What a create answers.
@@ -579,6 +583,9 @@ impl Core {
             publicip: req.public_ip.as_ref().map(|eip| super::sagas::PublicIp {
                 id: eip.existing.as_deref().map(FloatingIpId::new),
                 delete_on_termination: eip.delete_on_termination,
+                ip_type: eip.ip_type.clone(),
+                bandwidth_size: eip.bandwidth_size,
+                bandwidth_charge_mode: eip.bandwidth_charge_mode.clone(),
             }),
         };
         let extend_param = req.extend_param.clone();

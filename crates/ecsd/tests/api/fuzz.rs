@@ -429,7 +429,9 @@ fn in_format(dialect: &str, b: &Value, status: u16) -> bool {
         "neutron" => text(&b["NeutronError"]["type"]) && text(&b["NeutronError"]["message"]),
         "glance" => b["code"] == status && text(&b["title"]) && text(&b["message"]),
         // `{"error": {"code": "Ecs.0005", "message": "…"}}`
-        "ecs" => text(&b["error"]["code"]) && text(&b["error"]["message"]),
+        "ecs" | "evs" => text(&b["error"]["code"]) && text(&b["error"]["message"]),
+        // `{"code": "VPC.0501", "message": "…"}`
+        "eip" => text(&b["code"]) && text(&b["message"]),
         _ => false,
     }
 }

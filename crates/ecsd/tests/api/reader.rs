@@ -563,6 +563,82 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
             format!("/v1/{p}/cloudservers/{s}/detachvolume/{v}"),
             None,
         ),
+        ecs(
+            M::POST,
+            "/v1/{project_id}/batchaction/attachvolumes/{volume_id}",
+            format!("/v1/{p}/batchaction/attachvolumes/{}", w.spare_volume),
+            json!({"serverinfo": [{"server_id": s}]}),
+        ),
+        ecs(
+            M::POST,
+            "/v1/{project_id}/batchaction/detachvolumes/{volume_id}",
+            format!("/v1/{p}/batchaction/detachvolumes/{v}"),
+            json!({"serverinfo": [s]}),
+        ),
+        ecs(
+            M::PUT,
+            "/v1/{project_id}/cloudservers/{server_id}/block_device/{volume_id}",
+            format!("/v1/{p}/cloudservers/{s}/block_device/{v}"),
+            json!({"block_device": {"delete_on_termination": true}}),
+        ),
+    ]);
+    // Huawei EIP and EVS.
+    let eip = |m: Method, route: &'static str, path: String, body: Option<Value>| case("eip", m, route, path, body);
+    let evs = |m: Method, route: &'static str, path: String, body: Option<Value>| case("evs", m, route, path, body);
+    let extend = json!({"os-extend": {"new_size": 2}});
+    let sv = &w.spare_volume;
+    out.extend([
+        eip(
+            M::POST,
+            "/v1/{project_id}/publicips",
+            format!("/v1/{p}/publicips"),
+            Some(json!({"publicip": {"type": "5_bgp"},
+                "bandwidth": {"name": "bw", "size": 5, "share_type": "PER"}})),
+        ),
+        eip(
+            M::PUT,
+            "/v1/{project_id}/publicips/{publicip_id}",
+            format!("/v1/{p}/publicips/none-such"),
+            Some(json!({"publicip": {"port_id": w.port}})),
+        ),
+        eip(M::DELETE, "/v1/{project_id}/publicips/{publicip_id}", format!("/v1/{p}/publicips/none-such"), None),
+        eip(
+            M::PUT,
+            "/v1/{project_id}/bandwidths/{bandwidth_id}",
+            format!("/v1/{p}/bandwidths/none-such"),
+            Some(json!({"bandwidth": {"size": 10}})),
+        ),
+        evs(
+            M::POST,
+            "/v2/{project_id}/cloudvolumes",
+            format!("/v2/{p}/cloudvolumes"),
+            Some(json!({"volume": {"size": 10, "volume_type": "SSD"}})),
+        ),
+        evs(
+            M::POST,
+            "/v2.1/{project_id}/cloudvolumes",
+            format!("/v2.1/{p}/cloudvolumes"),
+            Some(json!({"volume": {"size": 10, "volume_type": "SAS", "name": "d"}})),
+        ),
+        evs(
+            M::PUT,
+            "/v2/{project_id}/cloudvolumes/{volume_id}",
+            format!("/v2/{p}/cloudvolumes/{sv}"),
+            Some(json!({"volume": {"name": "renamed"}})),
+        ),
+        evs(M::DELETE, "/v2/{project_id}/cloudvolumes/{volume_id}", format!("/v2/{p}/cloudvolumes/{sv}"), None),
+        evs(
+            M::POST,
+            "/v2/{project_id}/cloudvolumes/{volume_id}/action",
+            format!("/v2/{p}/cloudvolumes/{sv}/action"),
+            Some(extend.clone()),
+        ),
+        evs(
+            M::POST,
+            "/v2.1/{project_id}/cloudvolumes/{volume_id}/action",
+            format!("/v2.1/{p}/cloudvolumes/{sv}/action"),
+            Some(extend),
+        ),
     ]);
     // Issue 19's ECS-native operations.
     let password = json!({"reset-password": {"new_password": "N3w-Passw0rd"}});
@@ -990,6 +1066,10 @@ fn refused_under(dialect: &str, r: &Reply) -> Option<String> {
         "neutron" if b["NeutronError"]["type"] == "PolicyNotAuthorized" => {
             (&b["NeutronError"]["message"], "(rule:", ") is disallowed by policy")
         }
+        "eip" if b["code"] == "VPC.2201" => (&b["message"], "Policy doesn't allow ", " to be performed."),
+        "evs" if b["error"]["code"] == "EVS.0003" => {
+            (&b["error"]["message"], "Policy doesn't allow ", " to be performed.")
+        }
         "glance" if b["code"] == 403 => (&b["message"], "You are not authorized to complete ", " action."),
         "keystone" if b["error"]["code"] == 403 && b["error"]["title"] == "Forbidden" => {
             (&b["error"]["message"], "You are not authorized to perform the requested action: ", ".")
@@ -1095,6 +1175,9 @@ async fn everything(w: &World, admin: &Session<'_>, demo: &Session<'_>) -> Vec<(
         format!("/volume/v3/{p}/volumes/detail"),
         format!("/volume/v3/{p}/snapshots/detail"),
         format!("/volume/v3/{p}/types"),
+        format!("/v1/{p}/publicips"),
+        format!("/v1/{p}/bandwidths"),
+        format!("/v2/{p}/cloudvolumes/detail"),
     ];
     let mut out = Vec::new();
     for (who, paths) in [(admin, &as_admin[..]), (demo, &as_demo[..])] {

@@ -10,6 +10,8 @@ const ROUTERS: &[(&str, &str)] = &[
     ("glance", include_str!("../../../ecs-api/src/glance/mod.rs")),
     ("cinder", include_str!("../../../ecs-api/src/cinder/mod.rs")),
     ("keystone", include_str!("../../../ecs-api/src/identity/mod.rs")),
+    ("eip", include_str!("../../../ecs-api/src/eip/mod.rs")),
+    ("evs", include_str!("../../../ecs-api/src/evs/mod.rs")),
 ];
 
 /// The method routers axum offers, as they are spelled in the sources.

@@ -34,6 +34,13 @@ pub struct PublicIp {
     /// Whether the EIP goes when the server does.
     #[serde(default)]
     pub delete_on_termination: bool,
+    /// A new EIP's line and dedicated bandwidth (EIP API attributes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth_size: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth_charge_mode: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +151,17 @@ async fn bind_public_ip(params: &Params, core: &Core, server: &Server) -> StepRe
     let port = server.ports.first().ok_or_else(|| StepError::Fatal("An EIP needs a NIC to bind to.".into()))?;
     let id = match &eip.id {
         Some(id) => id.to_string(),
-        None => allocate_eip(core, server).await?,
+        None => {
+            let id = allocate_eip(core, server).await?;
+            let attrs = ecs_types::EipAttrs {
+                ip_type: eip.ip_type.clone(),
+                bandwidth_size: eip.bandwidth_size,
+                bandwidth_charge_mode: eip.bandwidth_charge_mode.clone(),
+                ..Default::default()
+            };
+            core.store.floating_ip_set_eip(&id, &attrs).await?;
+            id
+        }
     };
     if !core.store.floating_ip_bind_for_build(&id, &port.id, eip.delete_on_termination).await? {
         return Err(StepError::Fatal(format!("EIP {id} is bound to another NIC.")));

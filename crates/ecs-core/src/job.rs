@@ -6,7 +6,7 @@ use ecs_types::AuthContext;
 use ecs_types::server::Task;
 
 use crate::compute::{FailureKind, TaskFailure};
-use crate::{Core, Error, Invalid, Kind, Result};
+use crate::{Conflict, Core, Error, Invalid, Kind, Resource, Result};
 
 /// A job and its sub-jobs.
 #[derive(Debug, Clone)]
@@ -33,8 +33,23 @@ pub fn failure_error(failure: &TaskFailure) -> Option<Error> {
         FailureKind::NoValidHost => Some(Error::NoValidHost { reason: failure.message.clone() }),
         FailureKind::NoFixedIpLeft => Some(Invalid::NoFixedIpLeft.into()),
         FailureKind::NoFreeFloatingIp => Some(Error::not_found(Kind::FreeFloatingIp, "")),
+        FailureKind::InvalidState => Some(Conflict::Other(failure.message.clone()).into()),
+        FailureKind::Locked => Some(Error::Locked { server_id: String::new(), by_admin: false }),
+        FailureKind::FixedIpInUse => Some(Invalid::FixedIpInUse { ip: String::new() }.into()),
+        FailureKind::PortInUse => Some(Conflict::PortInUse { id: String::new() }.into()),
+        FailureKind::VolumeUnavailable => {
+            Some(Invalid::VolumeState { id: String::new(), status: String::new() }.into())
+        }
+        FailureKind::VolumeQuota => Some(quota(Resource::Volumes)),
+        FailureKind::FloatingIpQuota => Some(quota(Resource::FloatingIps)),
+        FailureKind::ResizeDiskDown => Some(Invalid::FlavorDiskTooSmall.into()),
         FailureKind::Hypervisor | FailureKind::Other => None,
     }
+}
+
+/// The quota error of a failure that names only its resource.
+fn quota(resource: Resource) -> Error {
+    Error::QuotaExceeded { resource, requested: 0, used: 0, limit: 0 }
 }
 
 impl Core {

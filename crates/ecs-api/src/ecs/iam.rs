@@ -29,6 +29,10 @@ const ACTIONS: &[(&str, &str, &str, bool)] = &[
     ("POST", "/v1/*/cloudservers/*/tags/action", "ecs:servers:setTags", false),
     ("POST", "/v1/*/servers/resource_instances/action", "ecs:servers:getTags", true),
     ("POST", "/v1/*/cloudservers/resource_instances/action", "ecs:servers:getTags", true),
+    ("PUT", "/v1/*/cloudservers/*", "ecs:cloudServers:put", false),
+    ("POST", "/v1/*/cloudservers/*/metadata", "ecs:cloudServers:updateMetadata", false),
+    ("DELETE", "/v1/*/cloudservers/*/metadata/*", "ecs:cloudServers:deleteMetadata", false),
+    ("PUT", "/v1/*/cloudservers/*/block_device/*", "ecs:cloudServers:updateServerBlockDevice", false),
 ];
 
 /// The action a request is, when the route alone says; reads are any GET.

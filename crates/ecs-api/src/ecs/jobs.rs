@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use ecs_core::compute::TaskFailure;
+use ecs_core::compute::{FailureKind, TaskFailure};
 use ecs_core::job::job_id;
 use ecs_types::Timestamp;
 use ecs_types::server::{Task, TaskPhase};
@@ -62,6 +62,8 @@ fn job_type(task: &Task, single: bool) -> String {
 fn error_code(task: &Task, failure: &TaskFailure, has_sub_jobs: bool) -> &'static str {
     match ecs_core::job::failure_error(failure) {
         _ if has_sub_jobs => "Common.0021",
+        // A smaller disk than the server's: "Another flavor must be used for resizing."
+        _ if failure.kind == FailureKind::ResizeDiskDown => "Ecs.0009",
         None => failed_operation_code(&task.kind),
         Some(e) => super::error::code(&e),
     }

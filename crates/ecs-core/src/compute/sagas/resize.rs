@@ -17,6 +17,7 @@ use super::{
 use crate::Core;
 use crate::compute::moves::{move_dest, move_status, open_move, record_move};
 use crate::compute::scheduler;
+use crate::compute::{FailureKind, TaskFailure};
 
 /// A resize rolls back (its steps undo themselves, as Nova's
 /// InstanceFaultRollback): the server stays as it was and the fault tells why.
@@ -180,7 +181,8 @@ impl Params {
         let (new, old) = (&self.flavor, &server.flavor);
         // Nova's libvirt driver: a local disk never shrinks.
         if server.image_id.is_some() && (new.disk_gb < old.disk_gb || new.ephemeral_gb < old.ephemeral_gb) {
-            return Err(StepError::Fatal("Resize error: Unable to resize disk down.".into()));
+            let message = "Resize error: Unable to resize disk down.";
+            return Err(StepError::Failed(TaskFailure::new(FailureKind::ResizeDiskDown, message)));
         }
         move_status(core, cx.task, MigrationStatus::Migrating).await?;
         let source = host_driver(core, server)?;

@@ -13,6 +13,7 @@ mod credentials;
 mod ecs;
 mod ecs_actions;
 mod ecs_create;
+mod ecs_edits;
 mod ecs_jobs;
 mod ecs_views;
 mod errors;

@@ -229,14 +229,13 @@ fn cloud_view(s: &Server, extras: &Extras) -> Value {
             })
         })
         .collect();
-    let charge_mode = s.extend_param.get("chargingMode").and_then(Value::as_str).unwrap_or("postPaid");
     json!({
         "id": s.id,
         "name": s.name,
         "status": s.status(),
         "tenant_id": s.project_id,
         "user_id": s.user_id,
-        "market_info": {"charge_mode": if charge_mode == "prePaid" { "prePaid" } else { "postPaid" }, "prepaid_info": null},
+        "market_info": {"charge_mode": charge_mode(s), "prepaid_info": null},
         "availability_zone": s.availability_zone.clone().unwrap_or_default(),
         "vm_state": s.vm_state.as_str(),
         "task_state": s.task_state.map(|t| t.as_str()).unwrap_or_default(),
@@ -265,6 +264,12 @@ fn cloud_view(s: &Server, extras: &Extras) -> Value {
     })
 }
 
+/// How the server is billed: `prePaid` (yearly/monthly, metadata
+/// `charging_mode` 1) or `postPaid`.
+fn charge_mode(s: &Server) -> &'static str {
+    if s.metadata.get("charging_mode").map(String::as_str) == Some("1") { "prePaid" } else { "postPaid" }
+}
+
 /// ListCloudServers' page size when `limit` is left out.
 const DEFAULT_CLOUD_LIMIT: usize = 50;
 
@@ -291,7 +296,7 @@ pub async fn detail_v1_1(
     }
     let tags = |key: &str| get(key).map(|t| t.split(',').map(String::from).collect()).unwrap_or_default();
     q.tags_all = tags("tags");
-    q.not_tags_any = tags("not_tags");
+    q.not_tags_any = tags("not-tags");
     let in_recycle_bin =
         super::input::optional_bool(query.get("in_recycle_bin").map(|v| json!(v)).as_ref(), "in_recycle_bin")?;
     let ids: Vec<&str> = get("id").map(|v| v.split(',').collect()).unwrap_or_default();
@@ -308,7 +313,17 @@ pub async fn detail_v1_1(
             && get("key_name").is_none_or(|k| s.key_name.as_deref() == Some(k))
             && get("availability_zone").is_none_or(|az| zone.contains(az))
             && get("availability_zone_eq").is_none_or(|az| zone == az)
-            && get("metadata_key").is_none_or(|k| s.metadata.contains_key(k))
+            && get("metadata-key").is_none_or(|k| s.metadata.contains_key(k))
+            // `metadata=key|value`
+            && get("metadata").is_none_or(|kv| {
+                let (k, v) = kv.split_once('|').unwrap_or((kv, ""));
+                s.metadata.get(k).is_some_and(|have| v.is_empty() || have == v)
+            })
+            && get("charging_mode").is_none_or(|m| m == charge_mode(s))
+            && get("enterprise_project_id").is_none_or(|ep| {
+                ep == "all_granted_eps"
+                    || s.extend_param.get("enterprise_project_id").and_then(Value::as_str).unwrap_or("0") == ep
+            })
     });
     if let Some(marker) = get("marker") {
         let at = servers

@@ -155,6 +155,22 @@ async fn views(server: &TestServer) {
     assert_eq!(r.body["servers_links"], json!([]), "{}", r.body);
     let r = demo.get(&format!("/v1.1/{p}/cloudservers/detail?name=view-b"), None).await;
     assert_eq!(r.body["servers"].as_array().unwrap().len(), 1);
+    let r = demo.get(&format!("/v1/{p}/cloudservers/{b}/metadata"), None).await;
+    assert_eq!(r.status, 405, "{}", r.body);
+    let r = demo.post(&format!("/v1/{p}/cloudservers/{b}/metadata"), None, &json!({"metadata": {"tier": "db"}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for (query, n) in [
+        ("metadata-key=tier", 1),
+        ("metadata=tier|db", 1),
+        ("metadata=tier|web", 0),
+        ("charging_mode=postPaid", 2),
+        ("charging_mode=prePaid", 0),
+        ("not-tags=x", 2),
+        ("flavor_name=s3.small.1", 2),
+    ] {
+        let r = demo.get(&format!("/v1.1/{p}/cloudservers/detail?{query}"), None).await;
+        assert_eq!(r.body["servers"].as_array().unwrap().len(), n, "{query}: {}", r.body);
+    }
     let r = demo.get(&format!("/v1.1/{p}/cloudservers/detail?in_recycle_bin=true"), None).await;
     assert_eq!(r.body["servers"], json!([]));
     ecs_error(&demo.get(&format!("/v1.1/{p}/cloudservers/detail?limit=0"), None).await, 400, "Ecs.0005");

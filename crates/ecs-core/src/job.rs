@@ -71,6 +71,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn refusals_read_back_as_their_errors() {
+        use crate::{Conflict, StateAttr};
+        let state = Error::InvalidState {
+            action: "start",
+            server_id: "s".into(),
+            attr: StateAttr::VmState,
+            state: "active".into(),
+        };
+        let cases = [
+            (state, FailureKind::InvalidState),
+            (Error::Locked { server_id: "s".into(), by_admin: false }, FailureKind::Locked),
+            (Invalid::FixedIpInUse { ip: "10.0.0.5".into() }.into(), FailureKind::FixedIpInUse),
+            (Conflict::PortInUse { id: "p".into() }.into(), FailureKind::PortInUse),
+            (Invalid::VolumeState { id: "v".into(), status: "in-use".into() }.into(), FailureKind::VolumeUnavailable),
+            (Error::not_found(Kind::Volume, "v"), FailureKind::VolumeUnavailable),
+            (Error::internal("x"), FailureKind::Other),
+        ];
+        for (error, kind) in cases {
+            let failure = TaskFailure::refused(&error);
+            assert_eq!(failure.kind, kind, "{error:?}");
+            assert_eq!(failure.message, error.to_string());
+            // A typed refusal reads back as a domain error (for the dialects' codes); an untyped one as none.
+            assert_eq!(failure_error(&failure).is_some(), kind != FailureKind::Other, "{error:?}");
+        }
+    }
+
+    #[test]
     fn job_ids_are_task_ids_without_dashes() {
         let task = "0b8ba9a1-5e0c-4c4b-9d63-1e0f7c2a3b4d";
         let job = job_id(task);

@@ -174,6 +174,32 @@ mod tests {
     }
 
     #[test]
+    fn failed_sub_jobs_have_the_seed_codes_of_their_reasons() {
+        let cases = [
+            (FailureKind::InvalidState, "Ecs.0100"),
+            (FailureKind::Locked, "Ecs.0605"),
+            (FailureKind::FixedIpInUse, "Ecs.0010"),
+            (FailureKind::PortInUse, "Ecs.0919"),
+            (FailureKind::VolumeUnavailable, "Ecs.0103"),
+            (FailureKind::VolumeQuota, "Ecs.0021"),
+            (FailureKind::FloatingIpQuota, "Ecs.0013"),
+            (FailureKind::ResizeDiskDown, "Ecs.0009"),
+            (FailureKind::NoValidHost, "Ecs.0319"),
+            (FailureKind::NoFixedIpLeft, "Ecs.0012"),
+        ];
+        for (kind, code) in cases {
+            let failure = TaskFailure::new(kind, "why");
+            assert_eq!(error_code(&task("create", json!({})), &failure, false), code, "{kind:?}");
+            // The job over failed sub-jobs: "Subjob fails".
+            assert_eq!(error_code(&task("create", json!({})), &failure, true), "Common.0021");
+        }
+        // Failed on our side: the operation's own "failed to" code.
+        let ours = TaskFailure::new(FailureKind::Hypervisor, "boom");
+        assert_eq!(error_code(&task("attach_volume", json!({})), &ours, false), "Ecs.0205");
+        assert_eq!(error_code(&task("start", json!({})), &ours, false), "Ecs.0226");
+    }
+
+    #[test]
     fn job_types_follow_the_seed() {
         assert_eq!(job_type(&task("create", json!({})), false), "createServer");
         assert_eq!(job_type(&task("create", json!({})), true), "createSingleServer");

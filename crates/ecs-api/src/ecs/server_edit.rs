@@ -173,6 +173,7 @@ pub async fn update_block_device(
     let device = object(body.get("block_device").ok_or_else(|| illegal("block_device is required."))?, "block_device")?;
     let dot = optional_bool(device.get("delete_on_termination"), "delete_on_termination")?
         .ok_or_else(|| illegal("block_device.delete_on_termination is required."))?;
-    state.core.volume_attachment_update(&call.ctx, &id, &volume, &volume, Some(dot), &request_id).await?;
+    // The system disk's is not to be changed (Ecs.0005); another server's disk is not attached here (Ecs.0111).
+    state.core.data_disk_delete_on_termination(&call.ctx, &id, &volume, dot, &request_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

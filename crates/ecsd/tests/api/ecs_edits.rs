@@ -107,8 +107,13 @@ async fn edits(server: &TestServer) {
     ecs_error(
         &send(&demo, Method::PUT, &format!("{at}/block_device/{missing}"), Some(&dot(json!(true)))).await,
         400,
-        "Ecs.0103",
+        "Ecs.0111",
     );
+    // The system disk's setting stays (Huawei: "System disks cannot be modified").
+    let r = demo.get(&format!("{at}/block_device"), None).await;
+    let system = r.body["volumeAttachments"].as_array().unwrap().iter().find(|a| a["bootIndex"] == 0).unwrap().clone();
+    let path = format!("{at}/block_device/{}", system["volumeId"].as_str().unwrap());
+    ecs_error(&send(&demo, Method::PUT, &path, Some(&dot(json!(false)))).await, 400, "Ecs.0005");
 
     // Without credentials: 401.
     let r = server.send(Method::PUT, &at, &[], Some(&body)).await;

@@ -304,6 +304,8 @@ pub enum Invalid {
     },
     /// The system disk (boot volume) cannot be detached.
     SystemDiskDetach,
+    /// The system disk's attachment attributes cannot be changed (ECS).
+    SystemDiskChange,
     /// The volume is attached already (`here`: to the server named).
     VolumeAttached {
         id: String,
@@ -629,6 +631,7 @@ impl fmt::Display for Error {
                 Invalid::AvailabilityZone => f.write_str("The requested availability zone is not available"),
                 Invalid::FloatingIpBound { id } => write!(f, "EIP {id} is bound already."),
                 Invalid::SystemDiskDetach => f.write_str("Cannot detach a root device volume"),
+                Invalid::SystemDiskChange => f.write_str("The system disk's attachment cannot be modified."),
                 Invalid::VolumeAttached { id, server_id, .. } => {
                     write!(f, "Invalid volume: volume {id} already attached to {server_id}")
                 }

@@ -37,6 +37,7 @@ fn job(ctx: &AuthContext, kind: &str, volume: &Volume, parent: Option<&str>, req
         finished: true,
         events: Vec::new(),
         failure: None,
+        failure_reason: None,
     }
 }
 

@@ -6,7 +6,7 @@ use ecs_types::AuthContext;
 use ecs_types::server::Task;
 
 use crate::compute::{FailureKind, TaskFailure};
-use crate::{Core, Error, Invalid, Kind, Result};
+use crate::{Conflict, Core, Error, Invalid, Kind, Resource, Result};
 
 /// A job and its sub-jobs.
 #[derive(Debug, Clone)]
@@ -33,8 +33,23 @@ pub fn failure_error(failure: &TaskFailure) -> Option<Error> {
         FailureKind::NoValidHost => Some(Error::NoValidHost { reason: failure.message.clone() }),
         FailureKind::NoFixedIpLeft => Some(Invalid::NoFixedIpLeft.into()),
         FailureKind::NoFreeFloatingIp => Some(Error::not_found(Kind::FreeFloatingIp, "")),
+        FailureKind::InvalidState => Some(Conflict::Other(failure.message.clone()).into()),
+        FailureKind::Locked => Some(Error::Locked { server_id: String::new(), by_admin: false }),
+        FailureKind::FixedIpInUse => Some(Invalid::FixedIpInUse { ip: String::new() }.into()),
+        FailureKind::PortInUse => Some(Conflict::PortInUse { id: String::new() }.into()),
+        FailureKind::VolumeUnavailable => {
+            Some(Invalid::VolumeState { id: String::new(), status: String::new() }.into())
+        }
+        FailureKind::VolumeQuota => Some(quota(Resource::Volumes)),
+        FailureKind::FloatingIpQuota => Some(quota(Resource::FloatingIps)),
+        FailureKind::ResizeDiskDown => Some(Invalid::FlavorDiskTooSmall.into()),
         FailureKind::Hypervisor | FailureKind::Other => None,
     }
+}
+
+/// The quota error of a failure that names only its resource.
+fn quota(resource: Resource) -> Error {
+    Error::QuotaExceeded { resource, requested: 0, used: 0, limit: 0 }
 }
 
 impl Core {
@@ -54,6 +69,33 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_read_back_as_their_errors() {
+        use crate::{Conflict, StateAttr};
+        let state = Error::InvalidState {
+            action: "start",
+            server_id: "s".into(),
+            attr: StateAttr::VmState,
+            state: "active".into(),
+        };
+        let cases = [
+            (state, FailureKind::InvalidState),
+            (Error::Locked { server_id: "s".into(), by_admin: false }, FailureKind::Locked),
+            (Invalid::FixedIpInUse { ip: "10.0.0.5".into() }.into(), FailureKind::FixedIpInUse),
+            (Conflict::PortInUse { id: "p".into() }.into(), FailureKind::PortInUse),
+            (Invalid::VolumeState { id: "v".into(), status: "in-use".into() }.into(), FailureKind::VolumeUnavailable),
+            (Error::not_found(Kind::Volume, "v"), FailureKind::VolumeUnavailable),
+            (Error::internal("x"), FailureKind::Other),
+        ];
+        for (error, kind) in cases {
+            let failure = TaskFailure::refused(&error);
+            assert_eq!(failure.kind, kind, "{error:?}");
+            assert_eq!(failure.message, error.to_string());
+            // A typed refusal reads back as a domain error (for the dialects' codes); an untyped one as none.
+            assert_eq!(failure_error(&failure).is_some(), kind != FailureKind::Other, "{error:?}");
+        }
+    }
 
     #[test]
     fn job_ids_are_task_ids_without_dashes() {

@@ -214,6 +214,34 @@ impl Core {
         Ok(())
     }
 
+    /// ECS's UpdateServerBlockDevice: whether a data disk goes with its
+    /// server. The system disk's setting is not the caller's to change, and
+    /// a disk attached elsewhere (or gone) is not attached here.
+    pub async fn data_disk_delete_on_termination(
+        &self,
+        ctx: &AuthContext,
+        server_id: &str,
+        volume_id: &str,
+        delete_on_termination: bool,
+        request_id: &str,
+    ) -> Result<()> {
+        policy::authorize_write(ctx, "os_compute_api:os-volumes-attachments:update")?;
+        self.server_get(ctx, server_id).await?;
+        let not_attached = || Error::not_found(Kind::VolumeAttachment { server_id: server_id.to_string() }, volume_id);
+        let volume = self.volume(ctx, volume_id).await.map_err(|e| match e {
+            Error::NotFound { .. } => not_attached(),
+            other => other,
+        })?;
+        match &volume.attachment {
+            Some(a) if a.server_id == server_id && a.device == "/dev/vda" => Err(Invalid::SystemDiskChange.into()),
+            Some(a) if a.server_id == server_id => {
+                let dot = Some(delete_on_termination);
+                self.volume_attachment_update(ctx, server_id, volume_id, volume_id, dot, request_id).await
+            }
+            _ => Err(not_attached()),
+        }
+    }
+
     /// Detaches a volume; the volume is `detaching` until the task is done.
     /// Returns the task's id.
     pub async fn volume_detach(

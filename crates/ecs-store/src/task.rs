@@ -40,6 +40,9 @@ pub struct NewTask {
     /// With `finished`: a task refused before it could run (a batch member
     /// in the wrong state), recorded as failed for this reason.
     pub failure: Option<String>,
+    /// With `failure`: the typed reason the core records beside the text
+    /// (its `failure_reason` progress key), for the dialects' codes.
+    pub failure_reason: Option<serde_json::Value>,
 }
 
 /// The fencing token of one claim of a task: written by the claim, named
@@ -142,7 +145,11 @@ pub(crate) async fn insert_task(tx: &mut Transaction<'_, Any>, t: &NewTask) -> S
         (true, None) => TaskPhase::Succeeded,
         (true, Some(_)) => TaskPhase::Failed,
     };
-    let progress = t.failure.as_ref().map_or_else(|| serde_json::json!({}), |f| serde_json::json!({"failure": f}));
+    let progress = match (&t.failure, &t.failure_reason) {
+        (None, _) => serde_json::json!({}),
+        (Some(f), None) => serde_json::json!({"failure": f}),
+        (Some(f), Some(reason)) => serde_json::json!({"failure": f, "failure_reason": reason}),
+    };
     sqlx::query(
         "INSERT INTO tasks (id, parent_id, kind, server_id, project_id, user_id, request_id, phase, params, \
          created_at, updated_at, finished_at, progress, message) \

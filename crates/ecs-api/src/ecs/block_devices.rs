@@ -43,6 +43,25 @@ fn view(v: &Volume) -> Option<Value> {
     }))
 }
 
+/// The data disks a KVM ECS takes: on SCSI, on virtio-blk and in all
+/// (the system disk apart), as Huawei's `attachableQuantity` counts them.
+const MAX_SCSI_DATA_DISKS: usize = 24;
+const MAX_BLK_DATA_DISKS: usize = 16;
+
+/// `attachableQuantity` of a server with `data_disks` data disks attached
+/// (for a flavor, with none); `nics` adds `free_nic`.
+pub(crate) fn attachable_quantity(data_disks: usize, nics: Option<usize>) -> Value {
+    let mut out = json!({
+        "free_scsi": MAX_SCSI_DATA_DISKS.saturating_sub(data_disks),
+        "free_blk": MAX_BLK_DATA_DISKS.saturating_sub(data_disks),
+        "free_disk": MAX_SCSI_DATA_DISKS.saturating_sub(data_disks),
+    });
+    if let Some(nics) = nics {
+        out["free_nic"] = json!(nics);
+    }
+    out
+}
+
 /// The server id of either path family (`{id}` under Nova's router).
 fn server_id(params: &HashMap<String, String>) -> &str {
     params.get("server_id").or_else(|| params.get("id")).map(String::as_str).unwrap_or_default()
@@ -62,7 +81,8 @@ pub async fn list(
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<Json<Value>, EcsError> {
     let attachments = attached(&state, &call, server_id(&params)).await?;
-    Ok(Json(json!({"volumeAttachments": attachments})))
+    let data_disks = attachments.iter().filter(|a| a["bootIndex"] != 0).count();
+    Ok(Json(json!({"volumeAttachments": attachments, "attachableQuantity": attachable_quantity(data_disks, None)})))
 }
 
 /// `GET …/block_device/{volume_id}`: `{"volumeAttachment": {...}}`.

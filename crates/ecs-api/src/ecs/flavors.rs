@@ -31,7 +31,15 @@ pub(super) fn view(base: &BaseUrl, project: &str, f: &Flavor) -> Value {
             {"rel": "bookmark", "href": base.join(&rest), "type": null},
         ],
         "os_extra_specs": f.extra_specs,
+        // A new server of the flavor: no data disk yet, all its NICs free.
+        "attachableQuantity": super::block_devices::attachable_quantity(0, Some(max_nics(f))),
     })
+}
+
+/// The NICs a server of the flavor may have: its `instance_vnic:max_count`,
+/// or seed 001's 12.
+fn max_nics(f: &Flavor) -> usize {
+    f.extra_specs.get("instance_vnic:max_count").and_then(|v| v.parse().ok()).unwrap_or(super::input::MAX_NICS)
 }
 
 pub async fn index(

@@ -39,7 +39,6 @@ const ACTIONS: &[(&str, &str, &str, bool)] = &[
     ("DELETE", "/v1/*/cloudservers/*/detachvolume/*", "ecs:cloudServers:detachVolume", false),
     ("POST", "/v1/*/batchaction/attachvolumes/*", "ecs:cloudServers:attach", false),
     ("POST", "/v1/*/batchaction/detachvolumes/*", "ecs:cloudServers:detachVolume", false),
-    ("PUT", "/v1/*/cloudservers/*/block_device/*", "ecs:cloudServers:updateBlockDevice", false),
     ("POST", "/v1/*/cloudservers/os-server-groups", "ecs:cloudServers:create", false),
     ("DELETE", "/v1/*/cloudservers/os-server-groups/*", "ecs:cloudServers:delete", false),
     ("POST", "/v1/*/cloudservers/os-server-groups/*/action", "ecs:cloudServers:create", false),
@@ -72,6 +71,10 @@ const ACTIONS: &[(&str, &str, &str, bool)] = &[
     ("PUT", "/v1/*/cloudservers/*/os-reset-password", "ecs:cloudServers:resetPassword", false),
     ("PUT", "/v1/*/cloudservers/os-reset-passwords", "ecs:cloudServers:resetServerPwd", false),
     ("DELETE", "/v1/*/cloudservers/*/os-server-password", "ecs:cloudServers:deletePassword", false),
+    ("PUT", "/v1/*/cloudservers/*", "ecs:cloudServers:put", false),
+    ("POST", "/v1/*/cloudservers/*/metadata", "ecs:cloudServers:updateMetadata", false),
+    ("DELETE", "/v1/*/cloudservers/*/metadata/*", "ecs:cloudServers:deleteMetadata", false),
+    ("PUT", "/v1/*/cloudservers/*/block_device/*", "ecs:cloudServers:updateServerBlockDevice", false),
 ];
 
 /// The action a request is, when the route alone says; reads are any GET.

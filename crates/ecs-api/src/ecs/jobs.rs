@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use ecs_core::compute::TaskFailure;
+use ecs_core::compute::{FailureKind, TaskFailure};
 use ecs_core::job::job_id;
 use ecs_types::Timestamp;
 use ecs_types::server::{Task, TaskPhase};
@@ -64,6 +64,8 @@ fn job_type(task: &Task, single: bool) -> String {
 fn error_code(task: &Task, failure: &TaskFailure, has_sub_jobs: bool) -> &'static str {
     match ecs_core::job::failure_error(failure) {
         _ if has_sub_jobs => "Common.0021",
+        // A smaller disk than the server's: "Another flavor must be used for resizing."
+        _ if failure.kind == FailureKind::ResizeDiskDown => "Ecs.0009",
         None => failed_operation_code(&task.kind),
         Some(e) => super::error::code(&e),
     }
@@ -184,6 +186,32 @@ mod tests {
             updated_at: now,
             finished_at: None,
         }
+    }
+
+    #[test]
+    fn failed_sub_jobs_have_the_seed_codes_of_their_reasons() {
+        let cases = [
+            (FailureKind::InvalidState, "Ecs.0100"),
+            (FailureKind::Locked, "Ecs.0605"),
+            (FailureKind::FixedIpInUse, "Ecs.0010"),
+            (FailureKind::PortInUse, "Ecs.0919"),
+            (FailureKind::VolumeUnavailable, "Ecs.0103"),
+            (FailureKind::VolumeQuota, "Ecs.0021"),
+            (FailureKind::FloatingIpQuota, "Ecs.0013"),
+            (FailureKind::ResizeDiskDown, "Ecs.0009"),
+            (FailureKind::NoValidHost, "Ecs.0319"),
+            (FailureKind::NoFixedIpLeft, "Ecs.0012"),
+        ];
+        for (kind, code) in cases {
+            let failure = TaskFailure::new(kind, "why");
+            assert_eq!(error_code(&task("create", json!({})), &failure, false), code, "{kind:?}");
+            // The job over failed sub-jobs: "Subjob fails".
+            assert_eq!(error_code(&task("create", json!({})), &failure, true), "Common.0021");
+        }
+        // Failed on our side: the operation's own "failed to" code.
+        let ours = TaskFailure::new(FailureKind::Hypervisor, "boom");
+        assert_eq!(error_code(&task("attach_volume", json!({})), &ours, false), "Ecs.0205");
+        assert_eq!(error_code(&task("start", json!({})), &ours, false), "Ecs.0226");
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod passwords;
 mod recycle_bin;
 mod sales;
 mod server_actions;
+mod server_edit;
 mod server_groups;
 mod server_options;
 mod server_settings;
@@ -51,8 +52,11 @@ pub fn router() -> Router<AppState> {
         .route("/v1/{project_id}/cloudservers/action", post(actions::batch))
         .route("/v1/{project_id}/cloudservers/delete", post(actions::delete))
         .route("/v1/{project_id}/cloudservers/detail", get(servers::detail))
-        .route("/v1.1/{project_id}/cloudservers/detail", get(servers::detail))
-        .route("/v1/{project_id}/cloudservers/{server_id}", get(servers::show))
+        .route("/v1.1/{project_id}/cloudservers/detail", get(servers::detail_v1_1))
+        .route("/v1/{project_id}/cloudservers/{server_id}", get(servers::show).put(server_edit::update))
+        .route("/v1/{project_id}/cloudservers/{server_id}/metadata", post(server_edit::update_metadata))
+        .route("/v1/{project_id}/cloudservers/{server_id}/metadata/{key}", delete(server_edit::delete_metadata))
+        .route("/v1/{project_id}/cloudservers/{server_id}/console-output", get(server_edit::console_output))
         .route("/v1/{project_id}/cloudservers/flavors", get(flavors::index))
         .route("/v1/{project_id}/cloudservers/limits", get(limits::show))
         .route("/v1/{project_id}/cloudservers/os-server-groups", get(server_groups::index).post(server_groups::create))
@@ -65,7 +69,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/{project_id}/cloudservers/{server_id}/block_device/detail", get(block_devices::list))
         .route(
             "/v1/{project_id}/cloudservers/{server_id}/block_device/{volume_id}",
-            get(block_devices::show).put(shared_volumes::update_block_device),
+            get(block_devices::show).put(server_edit::update_block_device),
         )
         // 2D tags: the seed's `/servers/…` and the SDK's `/cloudservers/…`.
         .route("/v1/{project_id}/servers/tags", get(tags::of_project))

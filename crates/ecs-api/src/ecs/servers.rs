@@ -6,13 +6,14 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use ecs_store::ServerListQuery;
 use ecs_types::server::{Server, vm_states_for_status};
 use serde_json::{Map, Value, json};
 
 use super::{EcsCall, EcsError, ListQuery};
 use crate::AppState;
+use crate::request_id::RequestId;
 use crate::server_view::{host_id, iso, usage_time};
 
 /// ListServersDetails: 25 a page by default (at most `MAX_LIMIT`).
@@ -25,6 +26,8 @@ pub(crate) struct Extras {
     auto_terminate: HashMap<String, ecs_types::Timestamp>,
     group_ids: HashMap<String, String>,
     devices: HashMap<String, String>,
+    /// Volume sizes in GB by volume id.
+    sizes: HashMap<String, i64>,
 }
 
 fn addresses(s: &Server) -> Value {
@@ -66,6 +69,30 @@ fn metadata(s: &Server) -> Value {
         m.entry(k).or_insert(json!(v));
     }
     Value::Object(m)
+}
+
+/// `network_interfaces`: each NIC with its addresses, its VPC subnet (the
+/// network, as Huawei's VPC API names subnets) and its EIP.
+fn network_interfaces(s: &Server) -> Value {
+    let nics: Vec<Value> = s
+        .ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (v6, v4): (Vec<&str>, Vec<&str>) =
+                std::iter::once(p.address.as_str()).filter(|a| !a.is_empty()).partition(|a| a.contains(':'));
+            let eip = s.floating_ips.iter().find(|(port, _)| port == &p.id).map(|(_, address)| address);
+            json!({
+                "port_id": p.id,
+                "primary": i == 0,
+                "ip_addresses": v4,
+                "ipv6_addresses": v6,
+                "subnet_id": p.network_id,
+                "association": eip.map(|a| json!({"public_ip_address": a})),
+            })
+        })
+        .collect();
+    json!(nics)
 }
 
 pub(crate) fn view(s: &Server, extras: &Extras) -> Value {
@@ -140,6 +167,9 @@ pub(crate) fn view(s: &Server, extras: &Extras) -> Value {
         "enterprise_project_id": enterprise_project,
         "sys_tags": [{"key": "_sys_enterprise_project_id", "value": enterprise_project}],
         "cpu_options": {},
+        // ecsd's one hypervisor (the simulated one stands in for it).
+        "hypervisor": {"hypervisor_type": "kvm", "csd_hypervisor": ""},
+        "network_interfaces": network_interfaces(s),
     });
     if let Some(fault) = s.fault.as_ref().filter(|_| matches!(s.status(), "ERROR" | "DELETED")) {
         out["fault"] = json!({"code": fault.code, "created": iso(fault.created), "message": fault.message,
@@ -152,8 +182,10 @@ pub(crate) fn view(s: &Server, extras: &Extras) -> Value {
 pub(crate) async fn extras(state: &AppState, call: &EcsCall, servers: &[Server]) -> Result<Extras, EcsError> {
     let group_ids = state.core.security_groups(&call.ctx).await?.into_iter().map(|g| (g.name, g.id)).collect();
     let mut devices = HashMap::new();
+    let mut sizes = HashMap::new();
     for s in servers.iter().filter(|s| !s.volumes.is_empty()) {
         for v in state.core.server_volumes(&call.ctx, &s.id).await? {
+            sizes.insert(v.id.clone(), v.size_gb);
             if let Some(a) = v.attachment {
                 devices.insert(v.id, a.device);
             }
@@ -161,7 +193,7 @@ pub(crate) async fn extras(state: &AppState, call: &EcsCall, servers: &[Server])
     }
     let host_statuses = state.core.host_statuses().await?;
     let auto_terminate = state.core.auto_terminate_times(servers).await?;
-    Ok(Extras { group_ids, devices, host_statuses, auto_terminate })
+    Ok(Extras { group_ids, devices, host_statuses, auto_terminate, sizes })
 }
 
 /// `GET /v1/{project_id}/cloudservers/{server_id}`.
@@ -175,7 +207,151 @@ pub async fn show(
     Ok(Json(json!({"server": view(&server, &extras)})))
 }
 
-/// `GET /v1(.1)/{project_id}/cloudservers/detail`: filtered, then paged by
+/// ListCloudServers' `CloudServer` (v1.1): the same server, flatter, with
+/// integer flavor fields, volume sizes and the billing mode.
+fn cloud_view(s: &Server, extras: &Extras) -> Value {
+    let f = &s.flavor;
+    let detail = view(s, extras);
+    let mut addresses = detail["addresses"].clone();
+    for entry in
+        addresses.as_object_mut().into_iter().flat_map(|m| m.values_mut()).filter_map(Value::as_array_mut).flatten()
+    {
+        let version = entry["version"].as_str().and_then(|v| v.parse::<i64>().ok()).unwrap_or(4);
+        entry["version"] = json!(version);
+    }
+    let volumes: Vec<Value> = s
+        .volumes
+        .iter()
+        .map(|(id, dot)| {
+            let device = extras.devices.get(id).cloned().unwrap_or_default();
+            json!({
+                "id": id,
+                "delete_on_termination": dot,
+                "device": device,
+                "bootIndex": if device == "/dev/vda" { "0" } else { "-1" },
+                "size": extras.sizes.get(id).copied().unwrap_or_default(),
+            })
+        })
+        .collect();
+    json!({
+        "id": s.id,
+        "name": s.name,
+        "status": s.status(),
+        "tenant_id": s.project_id,
+        "user_id": s.user_id,
+        "market_info": {"charge_mode": charge_mode(s), "prepaid_info": null},
+        "availability_zone": s.availability_zone.clone().unwrap_or_default(),
+        "vm_state": s.vm_state.as_str(),
+        "task_state": s.task_state.map(|t| t.as_str()).unwrap_or_default(),
+        "power_state": s.power_state.code(),
+        "created": iso(s.created_at),
+        "updated": iso(s.updated_at),
+        "launched_at": s.launched_at.map(iso).unwrap_or_default(),
+        "in_recycle_bin": false,
+        "spod_id": "",
+        "description": s.description.clone().unwrap_or_default(),
+        "key_name": s.key_name,
+        "locked": s.locked(),
+        "root_device_name": "/dev/vda",
+        "tenancy": "",
+        "dedicated_host_id": "",
+        "enterprise_project_id": detail["enterprise_project_id"],
+        "metadata": detail["metadata"],
+        "tags": s.tags,
+        "addresses": addresses,
+        "security_groups": detail["security_groups"],
+        "volumes_attached": volumes,
+        "image": detail["image"],
+        "flavor": {"id": f.id, "name": f.name, "vcpus": f.vcpus, "ram": f.ram_mb, "disk": f.disk_gb},
+        "fault": detail.get("fault"),
+        "cpu_options": {},
+    })
+}
+
+/// How the server is billed: `prePaid` (yearly/monthly, metadata
+/// `charging_mode` 1) or `postPaid`.
+fn charge_mode(s: &Server) -> &'static str {
+    if s.metadata.get("charging_mode").map(String::as_str) == Some("1") { "prePaid" } else { "postPaid" }
+}
+
+/// ListCloudServers' page size when `limit` is left out.
+const DEFAULT_CLOUD_LIMIT: usize = 50;
+
+/// `GET /v1.1/{project_id}/cloudservers/detail` (ListCloudServers): paged
+/// by `marker` (the last id of the page before) and `limit`, with
+/// `servers_links` naming the next page and the `request_id`.
+pub async fn detail_v1_1(
+    State(state): State<AppState>,
+    base: crate::BaseUrl,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    call: EcsCall,
+    Path(project): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, EcsError> {
+    let query = ListQuery::parse(raw.as_deref())?;
+    let get = |key: &str| query.get(key).filter(|v| !v.is_empty());
+    let limit = query.limit()?.unwrap_or(DEFAULT_CLOUD_LIMIT);
+    let mut q = ServerListQuery { project_id: call.ctx.project_id().map(String::from), ..Default::default() };
+    if let Some(status) = get("status") {
+        let (vm, tasks) = vm_states_for_status(status)
+            .ok_or_else(|| EcsError::with_message("Ecs.0005", format!("unknown status {status}")))?;
+        q.vm_states = Some(vm);
+        q.task_states = tasks;
+    }
+    let tags = |key: &str| get(key).map(|t| t.split(',').map(String::from).collect()).unwrap_or_default();
+    q.tags_all = tags("tags");
+    q.not_tags_any = tags("not-tags");
+    let in_recycle_bin =
+        super::input::optional_bool(query.get("in_recycle_bin").map(|v| json!(v)).as_ref(), "in_recycle_bin")?;
+    let ids: Vec<&str> = get("id").map(|v| v.split(',').collect()).unwrap_or_default();
+    let mut servers =
+        if in_recycle_bin == Some(true) { Vec::new() } else { state.core.server_list(&call.ctx, q).await? };
+    servers.retain(|s| {
+        let zone = s.availability_zone.as_deref().unwrap_or_default();
+        get("name").is_none_or(|n| s.name.contains(n))
+            && (ids.is_empty() || ids.contains(&s.id.as_str()))
+            && get("flavor_name").is_none_or(|f| s.flavor.name == f)
+            && get("image_id").is_none_or(|i| {
+                s.image_id.as_deref() == Some(i) || s.metadata.get("metering.image_id").map(String::as_str) == Some(i)
+            })
+            && get("key_name").is_none_or(|k| s.key_name.as_deref() == Some(k))
+            && get("availability_zone").is_none_or(|az| zone.contains(az))
+            && get("availability_zone_eq").is_none_or(|az| zone == az)
+            && get("metadata-key").is_none_or(|k| s.metadata.contains_key(k))
+            // `metadata=key|value`
+            && get("metadata").is_none_or(|kv| {
+                let (k, v) = kv.split_once('|').unwrap_or((kv, ""));
+                s.metadata.get(k).is_some_and(|have| v.is_empty() || have == v)
+            })
+            && get("charging_mode").is_none_or(|m| m == charge_mode(s))
+            && get("enterprise_project_id").is_none_or(|ep| {
+                ep == "all_granted_eps"
+                    || s.extend_param.get("enterprise_project_id").and_then(Value::as_str).unwrap_or("0") == ep
+            })
+    });
+    if let Some(marker) = get("marker") {
+        let at = servers
+            .iter()
+            .position(|s| s.id == marker)
+            .ok_or_else(|| EcsError::with_message("Ecs.0005", format!("marker {marker} not found")))?;
+        servers.drain(..=at);
+    }
+    let more = servers.len() > limit;
+    servers.truncate(limit);
+    let extras = extras(&state, &call, &servers).await?;
+    let links = match servers.last().filter(|_| more) {
+        Some(last) => json!([{"rel": "next",
+            "href": base.join(&format!("v1.1/{project}/cloudservers/detail?limit={limit}&marker={}", last.id))}]),
+        None => json!([]),
+    };
+    Ok(Json(json!({
+        "servers": servers.iter().map(|s| cloud_view(s, &extras)).collect::<Vec<_>>(),
+        "servers_links": links,
+        "request_id": request_id,
+    })))
+}
+
+/// `GET /v1/{project_id}/cloudservers/detail`: filtered, then paged by
 /// `offset` (a page number from 1; 0 is the first page too) and `limit`;
 /// `count` is how many match.
 pub async fn detail(

@@ -4,11 +4,10 @@
 
 use axum::Json;
 use axum::extract::{Extension, Path, State};
-use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::disks::kvm_device;
-use super::input::{optional_bool, optional_str, required_str};
+use super::input::{optional_str, required_str};
 use super::{EcsBody, EcsCall, EcsError, illegal, job_reply, json_body};
 use crate::AppState;
 use crate::request_id::RequestId;
@@ -82,22 +81,4 @@ pub async fn appendable(
 ) -> Result<Json<Value>, EcsError> {
     let q = state.core.server_appendable_disks(&call.ctx, &server_id).await?;
     Ok(Json(json!({"free_scsi": q.free_scsi, "free_blk": q.free_blk, "count": q.count})))
-}
-
-/// `PUT /v1/{project_id}/cloudservers/{server_id}/block_device/{volume_id}`:
-/// `{"block_device": {"delete_on_termination": bool}}`.
-pub async fn update_block_device(
-    State(state): State<AppState>,
-    Extension(RequestId(request_id)): Extension<RequestId>,
-    call: EcsCall,
-    Path((_project, server_id, volume_id)): Path<(String, String, String)>,
-    EcsBody(body): EcsBody,
-) -> Result<StatusCode, EcsError> {
-    let body = json_body(&body)?;
-    let device =
-        body.get("block_device").filter(|b| b.is_object()).ok_or_else(|| illegal("block_device is required"))?;
-    let dot = optional_bool(device.get("delete_on_termination"), "delete_on_termination")?
-        .ok_or_else(|| illegal("block_device.delete_on_termination is required"))?;
-    state.core.volume_attachment_update(&call.ctx, &server_id, &volume_id, &volume_id, Some(dot), &request_id).await?;
-    Ok(StatusCode::NO_CONTENT)
 }

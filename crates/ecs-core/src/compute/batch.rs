@@ -76,7 +76,16 @@ pub(crate) fn job_task(
         finished: true,
         events: Vec::new(),
         failure: None,
+        failure_reason: None,
     }
+}
+
+/// Records a sub-job as refused before it ran, for `e` (typed, so that
+/// its job shows the error's own code).
+fn refuse(task: &mut NewTask, e: &Error) {
+    task.finished = true;
+    task.failure = Some(e.to_string());
+    task.failure_reason = serde_json::to_value(super::TaskFailure::refused(e)).ok();
 }
 
 /// The record of a NIC attach refused before its port was chosen: it
@@ -139,18 +148,17 @@ impl Core {
             let mut task = self.task_for(ctx, server, params, request_id);
             task.parent_id = Some(job.id.clone());
             let refused = match self.check_locked(ctx, server, action).and_then(|()| state::check(action, server)) {
-                Err(e) => Some(e.to_string()),
+                Err(e) => Some(e),
                 Ok(()) if self.store.server_transition(&server.id, &transition(action, task.clone())).await? => {
                     if let Some(params) = &recycled {
                         self.mark_recycled(server, params).await?;
                     }
                     None
                 }
-                Ok(()) => Some(state::invalid_state(action, &self.server_get(ctx, &server.id).await?).to_string()),
+                Ok(()) => Some(state::invalid_state(action, &self.server_get(ctx, &server.id).await?)),
             };
-            if let Some(why) = refused {
-                task.finished = true;
-                task.failure = Some(why);
+            if let Some(e) = refused {
+                refuse(&mut task, &e);
                 self.store.task_insert(&task).await?;
             }
         }
@@ -260,8 +268,7 @@ impl Core {
                     None => refused_attach(ctx, &server, request_id),
                 };
                 task.parent_id = Some(job.id.clone());
-                task.finished = true;
-                task.failure = Some(e.to_string());
+                refuse(&mut task, &e);
                 self.store.task_insert(&task).await?;
             }
         }

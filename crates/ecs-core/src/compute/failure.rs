@@ -22,6 +22,22 @@ pub enum FailureKind {
     NoFreeFloatingIp,
     /// The host failed an operation that is not retried elsewhere.
     Hypervisor,
+    /// The server's state forbade the operation (a batch member refused).
+    InvalidState,
+    /// The server is locked (a batch member refused).
+    Locked,
+    /// A fixed address asked for is taken.
+    FixedIpInUse,
+    /// A port asked for is bound to another server.
+    PortInUse,
+    /// A volume could not be attached: in use, gone or in another state.
+    VolumeUnavailable,
+    /// A volume to build could not be made within the volume quotas.
+    VolumeQuota,
+    /// An EIP to allocate is over the project's EIP quota.
+    FloatingIpQuota,
+    /// A resize asked for a smaller local disk.
+    ResizeDiskDown,
     /// Anything else; the message says what (a step's refusal, a host
     /// operation's error, a batch member refused before it ran).
     Other,
@@ -37,6 +53,27 @@ pub struct TaskFailure {
 impl TaskFailure {
     pub fn new(kind: FailureKind, message: impl Into<String>) -> TaskFailure {
         TaskFailure { kind, message: message.into() }
+    }
+
+    /// A task refused for a domain error (a batch member the server's
+    /// state or lock refuses, a NIC refused before it ran): typed by the
+    /// error, with its text.
+    pub fn refused(e: &crate::Error) -> TaskFailure {
+        use crate::{Conflict, Error, Invalid, Kind, Resource};
+        let kind = match e {
+            Error::InvalidState { .. } => FailureKind::InvalidState,
+            Error::Locked { .. } => FailureKind::Locked,
+            Error::NoValidHost { .. } => FailureKind::NoValidHost,
+            Error::Invalid(Invalid::NoFixedIpLeft) => FailureKind::NoFixedIpLeft,
+            Error::Invalid(Invalid::FixedIpInUse { .. }) => FailureKind::FixedIpInUse,
+            Error::Conflict(Conflict::PortInUse { .. }) => FailureKind::PortInUse,
+            Error::Invalid(Invalid::VolumeState { .. } | Invalid::VolumeAttached { .. })
+            | Error::NotFound { kind: Kind::Volume, .. } => FailureKind::VolumeUnavailable,
+            Error::QuotaExceeded { resource: Resource::FloatingIps, .. } => FailureKind::FloatingIpQuota,
+            Error::QuotaExceeded { resource: Resource::Volumes | Resource::Gigabytes, .. } => FailureKind::VolumeQuota,
+            _ => FailureKind::Other,
+        };
+        TaskFailure::new(kind, e.to_string())
     }
 
     /// The reason a failed task failed (None unless it failed). A task

@@ -217,6 +217,7 @@ fn new_task(ctx: &AuthContext, kind: &str, server_id: &str, request_id: &str) ->
         finished: false,
         events: Vec::new(),
         failure: None,
+        failure_reason: None,
     }
 }
 

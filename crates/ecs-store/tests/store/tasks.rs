@@ -16,6 +16,7 @@ fn new_task(id: &str) -> NewTask {
         finished: false,
         events: Vec::new(),
         failure: None,
+        failure_reason: None,
     }
 }
 

@@ -492,7 +492,9 @@ async fn block_devices(server: &TestServer) {
     ] {
         let r = demo.get(&path, None).await;
         assert_eq!(r.status, 200, "{path}: {}", r.body);
-        assert_eq!(r.body, json!({"volumeAttachments": [expected]}), "{path}");
+        // One data disk attached: one fewer of each kind is free.
+        let free = json!({"free_scsi": 23, "free_blk": 15, "free_disk": 23});
+        assert_eq!(r.body, json!({"volumeAttachments": [expected], "attachableQuantity": free}), "{path}");
     }
     for path in [
         format!("/v2.1/servers/{id}/block_device/{vol}"),
@@ -507,7 +509,7 @@ async fn block_devices(server: &TestServer) {
     let bare = boot(&demo, "bare", json!({})).await;
     assert_eq!(
         demo.get(&format!("/v2.1/servers/{bare}/block_device"), None).await.body,
-        json!({"volumeAttachments": []})
+        json!({"volumeAttachments": [], "attachableQuantity": {"free_scsi": 24, "free_blk": 16, "free_disk": 24}})
     );
     ecs_error(&demo.get(&format!("/v2.1/servers/{bare}/block_device/{vol}"), None).await, 400, "Ecs.0111");
     ecs_error(&demo.get(&format!("/v2.1/servers/{id}/block_device/nope"), None).await, 400, "Ecs.0111");

@@ -391,6 +391,7 @@ async fn a_task_with_malformed_parameters_fails(server: &TestServer) {
         finished: false,
         events: Vec::new(),
         failure: None,
+        failure_reason: None,
     };
     store.task_insert(&task).await.unwrap();
     let mut stored = store.task_get(&task.id).await.unwrap();

@@ -13,6 +13,8 @@ mod credentials;
 mod ecs;
 mod ecs_actions;
 mod ecs_create;
+mod ecs_edits;
+mod ecs_jobs;
 mod ecs_ops;
 mod ecs_ops2;
 mod ecs_views;

@@ -577,6 +577,25 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         ),
         ecs(
             M::PUT,
+            "/v1/{project_id}/cloudservers/{server_id}",
+            format!("/v1/{p}/cloudservers/{s}"),
+            json!({"server": {"name": "renamed", "description": "d"}}),
+        ),
+        ecs(
+            M::POST,
+            "/v1/{project_id}/cloudservers/{server_id}/metadata",
+            format!("/v1/{p}/cloudservers/{s}/metadata"),
+            json!({"metadata": {"k": "v"}}),
+        ),
+        case(
+            "ecs",
+            M::DELETE,
+            "/v1/{project_id}/cloudservers/{server_id}/metadata/{key}",
+            format!("/v1/{p}/cloudservers/{s}/metadata/k"),
+            None,
+        ),
+        ecs(
+            M::PUT,
             "/v1/{project_id}/cloudservers/{server_id}/block_device/{volume_id}",
             format!("/v1/{p}/cloudservers/{s}/block_device/{v}"),
             json!({"block_device": {"delete_on_termination": true}}),

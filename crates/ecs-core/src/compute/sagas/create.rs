@@ -2,7 +2,7 @@
 //! then spawn the guest. A host that fails the spawn sends the build back
 //! to the scheduler (Nova's reschedule) after every step is undone.
 
-use ecs_store::{PortRefusal, ServerUpdate, StoreError};
+use ecs_store::{PortRefusal, ServerUpdate, StoreError, VolumeRefusal};
 use ecs_types::FloatingIpId;
 use ecs_types::server::{BlockDevice, PowerState, Server, TaskState, VmState};
 use serde::{Deserialize, Serialize};
@@ -119,7 +119,7 @@ async fn allocate_network(core: &Core, server: &mut Server) -> StepResult {
         if let Some(port_id) = &nic.port_id {
             match core.store.port_bind(port_id, &server.id, Some(index as i64)).await? {
                 Ok(port) => ports.push(port),
-                Err(_) => return Err(StepError::Fatal(format!("Port {port_id} is still in use."))),
+                Err(_) => return Err(failed(FailureKind::PortInUse, format!("Port {port_id} is still in use."))),
             }
             continue;
         }
@@ -131,9 +131,9 @@ async fn allocate_network(core: &Core, server: &mut Server) -> StepResult {
                 return Err(StepError::Failed(TaskFailure::new(FailureKind::NoFixedIpLeft, message)));
             }
             Err(PortRefusal::AddressInUse(ip)) => {
-                return Err(StepError::Fatal(format!("Fixed IP address {ip} is already in use.")));
+                return Err(failed(FailureKind::FixedIpInUse, format!("Fixed IP address {ip} is already in use.")));
             }
-            Err(PortRefusal::PortInUse) => return Err(StepError::Fatal("The port is still in use.".into())),
+            Err(PortRefusal::PortInUse) => return Err(failed(FailureKind::PortInUse, "The port is still in use.")),
             Err(PortRefusal::NoSubnet | PortRefusal::AddressOutsideSubnets(_)) => {
                 return Err(StepError::Fatal(format!(
                     "Network {} has no subnet for the requested address.",
@@ -200,7 +200,7 @@ async fn block_devices(core: &Core, server: &Server) -> StepResult {
         core.store
             .volume_attach_for_build(&volume_id, &server.id, device.as_deref(), b.delete_on_termination)
             .await?
-            .map_err(|r| StepError::Fatal(format!("Volume {volume_id} cannot be attached: {r:?}")))?;
+            .map_err(|r| failed(FailureKind::VolumeUnavailable, format!("Volume {volume_id} cannot be attached: {r:?}")))?;
     }
     Ok(Some(ServerUpdate { task_state: Some(Some(TaskState::Spawning)), ..Default::default() }))
 }
@@ -248,6 +248,11 @@ fn eip_id(server_id: &str) -> String {
     uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
 }
 
+/// A step's typed failure.
+fn failed(kind: FailureKind, message: impl Into<String>) -> StepError {
+    StepError::Failed(TaskFailure::new(kind, message))
+}
+
 /// Allocates a server's EIP from the first floating-IP pool (idempotent).
 async fn allocate_eip(core: &Core, server: &Server) -> Result<String, StepError> {
     let pools = core.store.network_list().await?;
@@ -260,7 +265,7 @@ async fn allocate_eip(core: &Core, server: &Server) -> Result<String, StepError>
     {
         Ok(_) => Ok(id),
         Err(ecs_store::FloatingRefusal::Quota(limit)) => {
-            Err(StepError::Fatal(format!("The EIP quota of {limit} is reached.")))
+            Err(failed(FailureKind::FloatingIpQuota, format!("The EIP quota of {limit} is reached.")))
         }
         Err(ecs_store::FloatingRefusal::Exhausted) => {
             Err(StepError::Failed(TaskFailure::new(FailureKind::NoFreeFloatingIp, "No free EIP is left.")))
@@ -298,9 +303,9 @@ async fn make_volume(core: &Core, server: &Server, b: &BlockDevice, volume_id: &
         image_id: None,
         user_id: Some(server.user_id.clone()),
     };
-    core.store
-        .volume_create(&volume, core.config.quota.volumes, core.config.quota.gigabytes)
-        .await?
-        .map_err(|r| StepError::Fatal(format!("Build of instance {} aborted: volume not created: {r:?}", server.id)))?;
+    core.store.volume_create(&volume, core.config.quota.volumes, core.config.quota.gigabytes).await?.map_err(|r| {
+        let kind = if matches!(r, VolumeRefusal::Quota(..)) { FailureKind::VolumeQuota } else { FailureKind::Other };
+        failed(kind, format!("Build of instance {} aborted: volume not created: {r:?}", server.id))
+    })?;
     Ok(())
 }

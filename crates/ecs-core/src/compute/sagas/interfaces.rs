@@ -52,11 +52,14 @@ impl Saga for AttachParams {
         match step {
             AttachStep::AttachPort => {
                 let port = match &self.nic {
-                    NewNic::Existing { .. } => core
-                        .store
-                        .port_bind(port_id, &server.id, None)
-                        .await?
-                        .map_err(|_| StepError::Fatal(format!("Port {port_id} is still in use.")))?,
+                    NewNic::Existing { .. } => {
+                        core.store.port_bind(port_id, &server.id, None).await?.map_err(|_| {
+                            StepError::Failed(TaskFailure::new(
+                                FailureKind::PortInUse,
+                                format!("Port {port_id} is still in use."),
+                            ))
+                        })?
+                    }
                     NewNic::Network { net_id, subnet_id, fixed_ip } => {
                         let nic = RequestedNic {
                             network_id: net_id.to_string(),
@@ -69,6 +72,10 @@ impl Saga for AttachParams {
                                 PortRefusal::Exhausted => StepError::Failed(TaskFailure::new(
                                     FailureKind::NoFixedIpLeft,
                                     format!("No more IP addresses available on network {net_id}."),
+                                )),
+                                PortRefusal::AddressInUse(ip) => StepError::Failed(TaskFailure::new(
+                                    FailureKind::FixedIpInUse,
+                                    format!("Fixed IP address {ip} is already in use."),
                                 )),
                                 r => StepError::Fatal(format!("Failed to allocate a port on network {net_id}: {r:?}")),
                             },

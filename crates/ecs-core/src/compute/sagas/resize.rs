@@ -17,6 +17,7 @@ use super::{
 use crate::Core;
 use crate::compute::moves::{move_dest, move_status, open_move, record_move};
 use crate::compute::scheduler;
+use crate::compute::{FailureKind, TaskFailure};
 
 /// A resize rolls back (its steps undo themselves, as Nova's
 /// InstanceFaultRollback): the server stays as it was and the fault tells why.
@@ -179,7 +180,8 @@ impl Params {
         let core = cx.core;
         let (new, old) = (&self.flavor, &server.flavor);
         if disk_shrinks(old, new, server.image_id.is_some()) {
-            return Err(StepError::Fatal("Resize error: Unable to resize disk down.".into()));
+            let message = "Resize error: Unable to resize disk down.";
+            return Err(StepError::Failed(TaskFailure::new(FailureKind::ResizeDiskDown, message)));
         }
         move_status(core, cx.task, MigrationStatus::Migrating).await?;
         let source = host_driver(core, server)?;

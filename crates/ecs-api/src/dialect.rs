@@ -16,6 +16,7 @@ use crate::glance::GlanceError;
 use crate::identity::KeystoneError;
 use crate::neutron::NeutronError;
 use crate::nova::NovaError;
+use crate::vpc::VpcError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -26,19 +27,24 @@ pub enum Dialect {
     Glance,
     /// `/volume`: Cinder's faults (Nova's shape, without Nova's headers).
     Cinder,
+    /// Huawei Cloud's VPC API: `/v1/{project_id}/vpcs`, `…/subnets`,
+    /// `…/security-groups`, `…/ports`, `…/privateips`, `…/quotas`…
+    Vpc,
     /// A path under no service's prefix: a plain JSON 404.
     Unknown,
 }
 
 impl Dialect {
     /// The dialect of a path, as sent or after the Nova project rewrite:
-    /// `/v1/…` and `/v1.1/…` are ECS, and so is `cloudservers` under
+    /// `/v1/{project_id}/vpcs…` (and the VPC API's other resources) are
+    /// the VPC API; other `/v1/…` and `/v1.1/…` are ECS, and so is `cloudservers` under
     /// `/v2[.1][/{project_id}]`; `/v3` and `/identity` Keystone;
     /// `/networking` Neutron; `/image` Glance; `/volume` Cinder; `/`,
     /// `/v2`, `/v2.1` and `/v1.0` Nova; anything else no service's.
     pub fn of(path: &str) -> Dialect {
         let mut segments = path.split('/').filter(|s| !s.is_empty());
         match segments.next() {
+            Some("v1") if segments.nth(1).is_some_and(|s| crate::vpc::PREFIXES.contains(&s)) => Dialect::Vpc,
             Some("v1" | "v1.1") => Dialect::Ecs,
             Some("v3" | "identity") => Dialect::Keystone,
             Some("networking") => Dialect::Neutron,
@@ -58,6 +64,7 @@ impl Dialect {
             Dialect::Neutron => NeutronError::not_found().into_response(),
             Dialect::Glance => GlanceError::not_found().into_response(),
             Dialect::Cinder => CinderError::not_found().into_response(),
+            Dialect::Vpc => VpcError::no_such_api().into_response(),
             Dialect::Unknown => plain(StatusCode::NOT_FOUND, "The resource could not be found."),
         }
     }
@@ -71,6 +78,7 @@ impl Dialect {
             Dialect::Neutron => NeutronError::method_not_allowed().into_response(),
             Dialect::Glance => GlanceError::method_not_allowed().into_response(),
             Dialect::Cinder => CinderError::method_not_allowed().into_response(),
+            Dialect::Vpc => VpcError::method_not_allowed().into_response(),
             Dialect::Unknown => {
                 plain(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for the requested URL.")
             }
@@ -85,6 +93,7 @@ impl Dialect {
             Dialect::Neutron => NeutronError::from(e).into_response(),
             Dialect::Glance => GlanceError::from(e).into_response(),
             Dialect::Cinder => CinderError::from(e).into_response(),
+            Dialect::Vpc => VpcError::from(e).into_response(),
             Dialect::Unknown => {
                 let status = NovaError::from(e).into_response().status();
                 plain(status, status.canonical_reason().unwrap_or("Bad Request"))
@@ -154,6 +163,12 @@ mod tests {
             ("/v1.0/servers/x/action", Nova),
             ("/v1", Ecs),
             ("/v1/cloudservers", Ecs),
+            ("/v1/p/vpcs", Vpc),
+            ("/v1/p/vpcs/x/subnets/y", Vpc),
+            ("/v1/p/security-group-rules", Vpc),
+            ("/v1/p/privateips/x", Vpc),
+            ("/v1/vpcs", Ecs),
+            ("/v1.1/p/vpcs", Ecs),
             ("/v1.1/p/cloudservers", Ecs),
             ("/v2.1/cloudservers/x/reinstallos", Ecs),
             ("/v2/p/cloudservers/x/changeos", Ecs),

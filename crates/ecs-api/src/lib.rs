@@ -7,6 +7,7 @@
 //! | `/image` | Glance v2 subset (read-only for now) | `glance` |
 //! | `/networking` | Neutron v2.0 subset (networks, subnets, ports) | `neutron` |
 //! | `/volume` | Cinder v3 (volumes, types, snapshots, attachments, quotas) | `cinder` |
+//! | `/v1/{project_id}/vpcs`, `…/subnets`, `…/security-groups`, `…/ports`… | Huawei Cloud VPC v1 | `vpc` |
 //!
 //! Handlers are thin: they parse and validate the request in their
 //! dialect's terms, call one core operation and render the result. Each
@@ -31,6 +32,7 @@ pub mod nova;
 pub mod request_id;
 mod server_view;
 pub mod vnc_proxy;
+mod vpc;
 
 use std::sync::Arc;
 
@@ -88,6 +90,7 @@ pub fn service(
         .merge(cinder::router())
         .merge(nova::router(state.clone()))
         .merge(ecs::router())
+        .merge(vpc::router())
         // Refusals before a handler, each in the path's dialect.
         .fallback(dialect::not_found)
         .method_not_allowed_fallback(dialect::method_not_allowed)

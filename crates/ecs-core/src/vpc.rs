@@ -12,7 +12,8 @@ use std::net::Ipv4Addr;
 
 use ecs_store::VpcRefusal;
 use ecs_types::neutron::{NeutronAttrs, Vpc, VpcMembership};
-use ecs_types::{AuthContext, Network, Subnet, Timestamp};
+use ecs_types::server::ServerPort;
+use ecs_types::{AuthContext, Network, SecurityGroup, Subnet, Timestamp};
 use ipnet::Ipv4Net;
 
 use crate::network::SubnetRequest;
@@ -99,9 +100,11 @@ pub fn checked_vpc_cidr(cidr: &str) -> Result<String> {
     Ok(net.to_string())
 }
 
-/// A name of 1 to 64 letters, digits, `_`, `-` and `.` (the VPC API's rule).
+/// A name of up to 64 letters, digits, `_`, `-` and `.` (the VPC API's
+/// rule), empty only for a VPC.
 pub fn checked_name(name: &str, what: &str) -> Result<()> {
-    let ok = (1..=64).contains(&name.chars().count())
+    let least = usize::from(what != "VPC");
+    let ok = (least..=64).contains(&name.chars().count())
         && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if ok { Ok(()) } else { Err(invalid(format!("{what} name must be 1 to 64 letters, digits, _, - or ."))) }
 }
@@ -456,6 +459,42 @@ impl Core {
         Ok(None)
     }
 
+    /// A private IP: a port on a VPC subnet, with `ip_address` or the next
+    /// free address, in no security group.
+    pub async fn vpc_private_ip_create(
+        &self,
+        ctx: &AuthContext,
+        subnet_id: &str,
+        ip_address: Option<&str>,
+    ) -> Result<ServerPort> {
+        policy::authorize_write(ctx, "create_port")?;
+        let s = self.vpc_subnet(ctx, subnet_id).await?;
+        if let Some(ip) = ip_address {
+            let addr: Ipv4Addr = ip.parse().map_err(|_| invalid(format!("ip_address {ip} is not an IPv4 address.")))?;
+            let net: Option<Ipv4Net> = s.subnet.cidr.parse().ok();
+            if !net.is_some_and(|n| n.contains(&addr) && addr != n.network() && addr != n.broadcast()) {
+                return Err(invalid(format!("ip_address {ip} is not within subnet {subnet_id} ({}).", s.subnet.cidr)));
+            }
+        }
+        self.neutron_port_create(ctx, &s.network.id, "", ip_address, Some(Vec::new()), NeutronAttrs::default()).await
+    }
+
+    /// The caller's private IPs (ports) on a VPC subnet.
+    pub async fn vpc_private_ips(&self, ctx: &AuthContext, subnet_id: &str) -> Result<Vec<ServerPort>> {
+        self.vpc_subnet(ctx, subnet_id).await?;
+        Ok(self.ports(ctx).await?.into_iter().filter(|p| p.network_id == subnet_id).collect())
+    }
+
+    /// A security group as the VPC API makes it: a name of 1 to 64
+    /// characters (Neutron's rules apply too).
+    pub async fn vpc_security_group_create(&self, ctx: &AuthContext, name: &str) -> Result<SecurityGroup> {
+        policy::authorize_write(ctx, "create_security_group")?;
+        if !(1..=64).contains(&name.chars().count()) {
+            return Err(invalid("Security group name must be 1 to 64 characters."));
+        }
+        self.neutron_security_group_create(ctx, name, "").await
+    }
+
     /// The VPC of each network that is a VPC subnet.
     pub async fn vpc_of_networks(&self) -> Result<HashMap<String, String>> {
         Ok(self.store.vpc_memberships().await?.into_iter().map(|m| (m.network_id, m.vpc_id)).collect())
@@ -508,7 +547,8 @@ mod tests {
     #[test]
     fn names_are_checked() {
         assert!(checked_name("vpc-1_a.b", "VPC").is_ok());
-        assert!(checked_name("", "VPC").is_err());
+        assert!(checked_name("", "VPC").is_ok());
+        assert!(checked_name("", "Subnet").is_err());
         assert!(checked_name("a b", "VPC").is_err());
         assert!(checked_name(&"x".repeat(65), "VPC").is_err());
     }

@@ -204,9 +204,12 @@ impl Core {
         }
         let external_network = Some(self.seed_external_network(&admin_project).await?);
         // The seeded network is a VPC subnet too (of the admin project's VPC).
-        let seeded = self.store.network_list().await?.into_iter().find(|n| {
-            n.name == SEED_NETWORK_NAME && n.project_id.is_none() && n.shared && !n.external
-        });
+        let seeded = self
+            .store
+            .network_list()
+            .await?
+            .into_iter()
+            .find(|n| n.name == SEED_NETWORK_NAME && n.project_id.is_none() && n.shared && !n.external);
         if let Some(network) = seeded {
             self.seed_vpc(&admin_project.id, &network.id).await?;
         }

@@ -275,11 +275,7 @@ impl Core {
 
     /// A VPC subnet the caller sees, by its id (the network's).
     pub async fn vpc_subnet(&self, ctx: &AuthContext, id: &str) -> Result<VpcSubnet> {
-        self.vpc_subnets(ctx, None)
-            .await?
-            .into_iter()
-            .find(|s| s.network.id == id)
-            .ok_or_else(|| subnet_not_found(id))
+        self.vpc_subnets(ctx, None).await?.into_iter().find(|s| s.network.id == id).ok_or_else(|| subnet_not_found(id))
     }
 
     /// A VPC subnet of `vpc_id` the caller may change.
@@ -305,8 +301,7 @@ impl Core {
         checked_description(&req.description)?;
         checked_dns(&req.dns)?;
         let vpc = self.own_vpc(ctx, &req.vpc_id, "create_subnet").await?;
-        let net: Ipv4Net =
-            req.cidr.parse().map_err(|_| invalid(format!("cidr {} is not an IPv4 CIDR.", req.cidr)))?;
+        let net: Ipv4Net = req.cidr.parse().map_err(|_| invalid(format!("cidr {} is not an IPv4 CIDR.", req.cidr)))?;
         if net.prefix_len() > 29 {
             return Err(invalid(format!("cidr {} is too small: the prefix is at most 29.", req.cidr)));
         }
@@ -328,8 +323,10 @@ impl Core {
                 )));
             }
         }
-        let gateway: Ipv4Addr =
-            req.gateway_ip.parse().map_err(|_| invalid(format!("gateway_ip {} is not an IPv4 address.", req.gateway_ip)))?;
+        let gateway: Ipv4Addr = req
+            .gateway_ip
+            .parse()
+            .map_err(|_| invalid(format!("gateway_ip {} is not an IPv4 address.", req.gateway_ip)))?;
         if !net.contains(&gateway) || gateway == net.network() || gateway == net.broadcast() {
             return Err(invalid(format!("gateway_ip {gateway} is not a host address of {}.", req.cidr)));
         }
@@ -428,7 +425,9 @@ impl Core {
             Ok(()) => Ok(()),
             Err(VpcRefusal::InUse) => Err(clash(
                 "SubnetInUse",
-                format!("Unable to complete operation on subnet {id}: one or more ports have an IP allocation from it."),
+                format!(
+                    "Unable to complete operation on subnet {id}: one or more ports have an IP allocation from it."
+                ),
             )),
             Err(_) => Err(subnet_not_found(id)),
         }

@@ -48,12 +48,11 @@ const VPC_SELECT: &str = "SELECT r.id AS id, r.project_id AS project_id, r.name 
 impl Store {
     /// VPCs (of one project, or all), oldest first.
     pub async fn vpc_list(&self, project_id: Option<&str>) -> StoreResult<Vec<Vpc>> {
-        let rows = sqlx::query(&format!(
-            "{VPC_SELECT} WHERE ($1 IS NULL OR r.project_id = $1) ORDER BY r.created_at, r.id"
-        ))
-        .bind(project_id)
-        .fetch_all(&self.read)
-        .await?;
+        let rows =
+            sqlx::query(&format!("{VPC_SELECT} WHERE ($1 IS NULL OR r.project_id = $1) ORDER BY r.created_at, r.id"))
+                .bind(project_id)
+                .fetch_all(&self.read)
+                .await?;
         rows.iter().map(vpc_from_row).collect()
     }
 
@@ -211,7 +210,10 @@ impl Store {
     ) -> StoreResult<Result<(), VpcRefusal>> {
         let mut tx = self.write.begin().await?;
         if let (crate::Backend::Postgres, Some(project)) = (self.backend, &network.project_id) {
-            sqlx::query("SELECT id FROM projects WHERE id = $1 FOR UPDATE").bind(project).fetch_optional(&mut *tx).await?;
+            sqlx::query("SELECT id FROM projects WHERE id = $1 FOR UPDATE")
+                .bind(project)
+                .fetch_optional(&mut *tx)
+                .await?;
         }
         let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM networks WHERE project_id = $1")
             .bind(&network.project_id)

@@ -14,8 +14,8 @@ use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ecs_core::compute::server::{CreateRequest, JobCreated, Naming, NetworkChoice, NetworkRequest, PublicIp};
-use ecs_types::server::BlockDevice;
 use ecs_types::Image;
+use ecs_types::server::BlockDevice;
 use serde_json::{Map, Value, json};
 
 use super::EcsBody;

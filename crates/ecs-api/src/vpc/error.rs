@@ -181,7 +181,9 @@ impl From<BodyError> for VpcError {
             BodyError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json.")
             }
-            BodyError::UnsupportedEncoding => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Encoding is not supported."),
+            BodyError::UnsupportedEncoding => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Encoding is not supported.")
+            }
             BodyError::Incomplete => (StatusCode::BAD_REQUEST, "The request body is incomplete."),
             BodyError::TimedOut => (StatusCode::REQUEST_TIMEOUT, "Timed out reading the request body."),
             BodyError::Malformed => (StatusCode::BAD_REQUEST, "The request body is not JSON."),

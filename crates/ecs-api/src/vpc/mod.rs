@@ -47,10 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/{project_id}/ports", get(ports::list).post(ports::create))
         .route("/v1/{project_id}/ports/{port_id}", get(ports::show).put(ports::update).delete(ports::delete))
         .route("/v1/{project_id}/privateips", post(ports::private_ip_create))
-        .route(
-            "/v1/{project_id}/privateips/{privateip_id}",
-            get(ports::private_ip).delete(ports::private_ip_delete),
-        )
+        .route("/v1/{project_id}/privateips/{privateip_id}", get(ports::private_ip).delete(ports::private_ip_delete))
         .route("/v1/{project_id}/subnets/{subnet_id}/privateips", get(ports::private_ips))
         .route("/v1/{project_id}/quotas", get(ports::quotas))
 }
@@ -185,14 +182,13 @@ impl ListQuery {
 
     /// One page of `items`, by `limit` and `marker`.
     pub(crate) fn page<T>(&self, area: Area, items: Vec<T>, id: impl Fn(&T) -> &str) -> Result<Vec<T>, VpcError> {
-        let limit = match self.get("limit") {
-            None => MAX_LIMIT,
-            Some(l) => l
-                .parse::<usize>()
-                .ok()
-                .filter(|l| (1..=MAX_LIMIT).contains(l))
-                .ok_or_else(|| VpcError::invalid(area, format!("limit must be an integer from 1 to {MAX_LIMIT}.")))?,
-        };
+        let limit =
+            match self.get("limit") {
+                None => MAX_LIMIT,
+                Some(l) => l.parse::<usize>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
+                    VpcError::invalid(area, format!("limit must be an integer from 1 to {MAX_LIMIT}."))
+                })?,
+            };
         let start = match self.get("marker") {
             None | Some("") => 0,
             Some(m) => {

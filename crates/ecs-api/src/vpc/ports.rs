@@ -132,10 +132,8 @@ pub(super) async fn create(State(state): State<AppState>, call: VpcCall, VpcBody
     };
     let pairs = address_pairs(&o)?;
     let core = &state.core;
-    let mut p = core
-        .neutron_port_create(&call.ctx, network_id, name, fixed_ip.as_deref(), groups, attrs)
-        .await
-        .area(a)?;
+    let mut p =
+        core.neutron_port_create(&call.ctx, network_id, name, fixed_ip.as_deref(), groups, attrs).await.area(a)?;
     if pairs.is_some() {
         let u = PortUpdate { allowed_address_pairs: pairs, ..Default::default() };
         p = core.port_update(&call.ctx, &p.id, u).await.area(a)?;

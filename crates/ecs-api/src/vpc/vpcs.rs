@@ -7,7 +7,9 @@ use ecs_core::vpc::{VpcSubnet, VpcSubnetRequest, VpcSubnetUpdate};
 use ecs_types::neutron::Vpc;
 use serde_json::{Value, json};
 
-use super::{Area, InArea, ListQuery, VpcBody, VpcCall, VpcError, opt_bool, opt_str, opt_strings, parse, req_str, time};
+use super::{
+    Area, InArea, ListQuery, VpcBody, VpcCall, VpcError, opt_bool, opt_str, opt_strings, parse, req_str, time,
+};
 use crate::AppState;
 
 type Reply = Result<Json<Value>, VpcError>;

@@ -430,6 +430,8 @@ fn in_format(dialect: &str, b: &Value, status: u16) -> bool {
         "glance" => b["code"] == status && text(&b["title"]) && text(&b["message"]),
         // `{"error": {"code": "Ecs.0005", "message": "…"}}`
         "ecs" => text(&b["error"]["code"]) && text(&b["error"]["message"]),
+        // `{"code": "VPC.0101", "message": "…"}`
+        "vpc" => text(&b["code"]) && text(&b["message"]),
         _ => false,
     }
 }

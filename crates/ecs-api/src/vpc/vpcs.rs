@@ -86,7 +86,7 @@ fn subnet_view(s: &VpcSubnet) -> Value {
         "gateway_ip": s.subnet.gateway_ip.clone().unwrap_or_default(), "ipv6_enable": false, "cidr_v6": "",
         "gateway_ip_v6": "", "dhcp_enable": s.dhcp_enable,
         "primary_dns": dns.first().cloned().unwrap_or_default(),
-        "secondary_dns": dns.get(1).cloned().unwrap_or_default(), "dns_list": dns,
+        "secondary_dns": dns.get(1).cloned().unwrap_or_default(), "dnsList": dns,
         "availability_zone": s.availability_zone, "vpc_id": s.vpc_id, "status": "ACTIVE",
         "neutron_network_id": s.network.id, "neutron_subnet_id": s.subnet.id, "neutron_subnet_id_v6": "",
         "extra_dhcp_opts": [], "scope": "center",
@@ -100,7 +100,7 @@ fn subnet_view(s: &VpcSubnet) -> Value {
 fn dns_of(o: &serde_json::Map<String, Value>) -> Result<Option<Vec<String>>, VpcError> {
     let primary = opt_str(Area::Subnet, o, "primary_dns")?.filter(|d| !d.is_empty());
     let secondary = opt_str(Area::Subnet, o, "secondary_dns")?.filter(|d| !d.is_empty());
-    if let Some(list) = opt_strings(Area::Subnet, o, "dns_list")? {
+    if let Some(list) = opt_strings(Area::Subnet, o, "dnsList")? {
         return Ok(Some(list));
     }
     if secondary.is_some() && primary.is_none() {

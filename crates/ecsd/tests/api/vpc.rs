@@ -102,7 +102,7 @@ async fn vpcs_subnets_and_servers(server: &TestServer) {
     let sid = id(&s);
     assert_eq!(s["neutron_network_id"], sid.as_str(), "the VPC subnet id is the network id");
     assert_ne!(s["neutron_subnet_id"], sid.as_str());
-    assert_eq!(s["dns_list"], json!(["100.125.1.250", "100.125.21.250"]));
+    assert_eq!(s["dnsList"], json!(["100.125.1.250", "100.125.21.250"]));
     assert_eq!((s["vpc_id"].as_str(), s["status"].as_str()), (Some(vpc_id.as_str()), Some("ACTIVE")));
     assert_eq!(s["available_ip_address_count"], 253);
     assert!(s["availability_zone"].as_str().is_some_and(|z| !z.is_empty()), "{s}");
@@ -149,7 +149,7 @@ async fn vpcs_subnets_and_servers(server: &TestServer) {
     assert_eq!((r["subnet"]["id"].as_str(), r["subnet"]["status"].as_str()), (Some(sid.as_str()), Some("ACTIVE")));
     let shown = ok(&call(&demo, Method::GET, &format!("/subnets/{sid}"), None).await, 200)["subnet"].clone();
     assert_eq!((shown["name"].as_str(), shown["dhcp_enable"].as_bool()), (Some("sub-one"), Some(false)));
-    assert_eq!(shown["dns_list"], json!(["8.8.8.8"]));
+    assert_eq!(shown["dnsList"], json!(["8.8.8.8"]));
     let body = json!({"vpc": {"name": "vpc-one", "description": "mine"}});
     let v = ok(&call(&demo, Method::PUT, &format!("/vpcs/{vpc_id}"), Some(body)).await, 200)["vpc"].clone();
     assert_eq!((v["name"].as_str(), v["description"].as_str()), (Some("vpc-one"), Some("mine")));

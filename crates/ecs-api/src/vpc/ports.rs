@@ -87,8 +87,11 @@ pub(super) async fn show(
     Ok(Json(json!({"port": shown(&state, &view, &p).await?})))
 }
 
+/// (ip_address, mac_address) pairs; no MAC: the port's.
+type AddressPairs = Vec<(String, Option<String>)>;
+
 /// `allowed_address_pairs: [{"ip_address", "mac_address"?}]`.
-fn address_pairs(o: &Map<String, Value>) -> Result<Option<Vec<(String, Option<String>)>>, VpcError> {
+fn address_pairs(o: &Map<String, Value>) -> Result<Option<AddressPairs>, VpcError> {
     let a = Area::Port;
     match o.get("allowed_address_pairs") {
         None | Some(Value::Null) => Ok(None),

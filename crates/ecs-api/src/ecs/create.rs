@@ -320,7 +320,10 @@ impl Checker<'_> {
                 subnet_id: Some(subnet.id.clone()),
             });
         }
-        Ok((vpc_id.to_string(), out))
+        // The VPC the primary NIC is in (a network in none: as given).
+        let primary = out.first().and_then(|n| n.uuid.clone()).unwrap_or_default();
+        let vpc = core.vpc_of_networks().await?.remove(&primary).unwrap_or_else(|| vpc_id.to_string());
+        Ok((vpc, out))
     }
 
     /// `root_volume`: the system disk, a volume made from the image.

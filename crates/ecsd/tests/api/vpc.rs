@@ -167,6 +167,8 @@ async fn vpcs_subnets_and_servers(server: &TestServer) {
     let server_id = job["entities"]["sub_jobs"][0]["entities"]["server_id"].as_str().unwrap().to_string();
     let shown = demo.get(&format!("/v1/{p}/cloudservers/{server_id}"), None).await;
     assert_eq!(shown.body["server"]["metadata"]["vpc_id"], vpc_id.as_str(), "{}", shown.body);
+    let addresses = &shown.body["server"]["addresses"][&vpc_id];
+    assert_eq!(addresses[0]["addr"].as_str().map(|a| a.starts_with("10.0.1.")), Some(true), "by VPC: {}", shown.body);
     let interfaces = demo.get(&format!("/v2.1/servers/{server_id}/os-interface"), None).await;
     let nic = &interfaces.body["interfaceAttachments"][0];
     assert_eq!(nic["net_id"], sid.as_str(), "{}", interfaces.body);

@@ -46,6 +46,7 @@ impl Dialect {
         match segments.next() {
             Some("v1") if segments.nth(1).is_some_and(|s| crate::vpc::PREFIXES.contains(&s)) => Dialect::Vpc,
             Some("v1" | "v1.1") => Dialect::Ecs,
+            Some("v3") if segments.nth(1) == Some("vpc") => Dialect::Vpc,
             Some("v3" | "identity") => Dialect::Keystone,
             Some("networking") => Dialect::Neutron,
             Some("image") => Dialect::Glance,
@@ -173,6 +174,8 @@ mod tests {
             ("/v2.1/cloudservers/x/reinstallos", Ecs),
             ("/v2/p/cloudservers/x/changeos", Ecs),
             ("/v3/nothing", Keystone),
+            ("/v3/p/vpc/security-groups", Vpc),
+            ("/v3/auth/tokens", Keystone),
             ("/identity", Keystone),
             ("/networking/v2.0/nothing", Neutron),
             ("/image/v2/images", Glance),

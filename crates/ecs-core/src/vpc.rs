@@ -486,12 +486,18 @@ impl Core {
 
     /// A security group as the VPC API makes it: a name of 1 to 64
     /// characters (Neutron's rules apply too).
-    pub async fn vpc_security_group_create(&self, ctx: &AuthContext, name: &str) -> Result<SecurityGroup> {
+    pub async fn vpc_security_group_create(
+        &self,
+        ctx: &AuthContext,
+        name: &str,
+        description: &str,
+    ) -> Result<SecurityGroup> {
         policy::authorize_write(ctx, "create_security_group")?;
         if !(1..=64).contains(&name.chars().count()) {
             return Err(invalid("Security group name must be 1 to 64 characters."));
         }
-        self.neutron_security_group_create(ctx, name, "").await
+        checked_description(description)?;
+        self.neutron_security_group_create(ctx, name, description).await
     }
 
     /// The VPC of each network that is a VPC subnet.

@@ -80,11 +80,19 @@ pub struct VpcError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// The v3 API's shape: `{"request_id", "error_code", "error_msg"}`.
+    pub v3: Option<String>,
 }
 
 impl VpcError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> VpcError {
-        VpcError { status, code, message: message.into() }
+        VpcError { status, code, message: message.into(), v3: None }
+    }
+
+    /// In the v3 API's shape, with the request's id.
+    pub fn v3(mut self, request_id: &str) -> VpcError {
+        self.v3 = Some(request_id.to_string());
+        self
     }
 
     /// Bad input about `area` (400).
@@ -194,7 +202,11 @@ impl From<BodyError> for VpcError {
 
 impl IntoResponse for VpcError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({"code": self.code, "message": self.message}))).into_response()
+        let body = match &self.v3 {
+            None => json!({"code": self.code, "message": self.message}),
+            Some(request_id) => json!({"request_id": request_id, "error_code": self.code, "error_msg": self.message}),
+        };
+        (self.status, Json(body)).into_response()
     }
 }
 

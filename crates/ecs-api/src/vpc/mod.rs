@@ -8,6 +8,7 @@
 mod error;
 mod ports;
 mod security_groups;
+mod v3;
 mod vpcs;
 
 use axum::Router;
@@ -50,9 +51,20 @@ pub fn router() -> Router<AppState> {
         .route("/v1/{project_id}/privateips/{privateip_id}", get(ports::private_ip).delete(ports::private_ip_delete))
         .route("/v1/{project_id}/subnets/{subnet_id}/privateips", get(ports::private_ips))
         .route("/v1/{project_id}/quotas", get(ports::quotas))
+        .route("/v3/{project_id}/vpc/security-groups", get(v3::groups).post(v3::group_create))
+        .route(
+            "/v3/{project_id}/vpc/security-groups/{security_group_id}",
+            get(v3::group).put(v3::group_update).delete(v3::group_delete),
+        )
+        .route("/v3/{project_id}/vpc/security-group-rules", get(v3::rules).post(v3::rule_create))
+        .route(
+            "/v3/{project_id}/vpc/security-group-rules/{security_group_rule_id}",
+            get(v3::rule).delete(v3::rule_delete),
+        )
 }
 
-/// The first segments after `/v1/{project_id}/` that are the VPC API's.
+/// The first segments after `/v1/{project_id}/` that are the VPC API's
+/// (and `/v3/{project_id}/vpc/…`).
 pub(crate) const PREFIXES: &[&str] =
     &["vpcs", "subnets", "security-groups", "security-group-rules", "ports", "privateips", "quotas"];
 
@@ -66,23 +78,32 @@ impl FromRequestParts<AppState> for VpcCall {
     type Rejection = VpcError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let shape = shape_of(parts);
         let Caller(ctx) = Caller::from_request_parts(parts, state).await.map_err(|e| {
-            if e.status.is_server_error() {
+            shape(if e.status.is_server_error() {
                 VpcError::new(e.status, "VPC.0105", e.message)
             } else {
                 VpcError::unauthorized(e.message)
-            }
+            })
         })?;
         let path_project = parts.uri.path().split('/').nth(2).unwrap_or_default();
         if ctx.project_id() != Some(path_project) {
-            return Err(VpcError::new(
+            return Err(shape(VpcError::new(
                 axum::http::StatusCode::BAD_REQUEST,
                 "VPC.0007",
                 "urlTenantId is not equal tokenTenantId",
-            ));
+            )));
         }
         Ok(VpcCall { ctx })
     }
+}
+
+/// How a refusal made before the handler is worded: the v3 API's shape
+/// under `/v3`, with the request's id.
+fn shape_of(parts: &Parts) -> impl Fn(VpcError) -> VpcError + use<> {
+    let v3 = parts.uri.path().starts_with("/v3/");
+    let request_id = parts.extensions.get::<crate::request_id::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    move |e| if v3 { e.v3(&request_id) } else { e }
 }
 
 /// The largest request body the VPC API reads.
@@ -97,7 +118,9 @@ impl<S: Send + Sync> FromRequest<S> for VpcBody {
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let (parts, body) = req.into_parts();
-        Ok(VpcBody(crate::body::read_json_bytes(&parts.headers, body, MAX_BODY_BYTES).await?))
+        let shape = shape_of(&parts);
+        let bytes = crate::body::read_json_bytes(&parts.headers, body, MAX_BODY_BYTES).await;
+        Ok(VpcBody(bytes.map_err(|e| shape(e.into()))?))
     }
 }
 

@@ -65,7 +65,7 @@ pub(super) async fn create(State(state): State<AppState>, call: VpcCall, VpcBody
     if let Some(vpc_id) = opt_str(a, &o, "vpc_id")?.filter(|v| !v.is_empty()) {
         state.core.vpc(&call.ctx, vpc_id).await.area(Area::Vpc)?;
     }
-    let g = state.core.vpc_security_group_create(&call.ctx, name).await.area(a)?;
+    let g = state.core.vpc_security_group_create(&call.ctx, name, "").await.area(a)?;
     Ok(Json(json!({"security_group": group_view(&g)})))
 }
 

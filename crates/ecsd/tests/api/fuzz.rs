@@ -431,7 +431,11 @@ fn in_format(dialect: &str, b: &Value, status: u16) -> bool {
         // `{"error": {"code": "Ecs.0005", "message": "…"}}`
         "ecs" => text(&b["error"]["code"]) && text(&b["error"]["message"]),
         // `{"code": "VPC.0101", "message": "…"}`
-        "vpc" => text(&b["code"]) && text(&b["message"]),
+        // and v3's `{"request_id", "error_code", "error_msg"}`
+        "vpc" => {
+            (text(&b["code"]) && text(&b["message"]))
+                || (text(&b["request_id"]) && text(&b["error_code"]) && text(&b["error_msg"]))
+        }
         _ => false,
     }
 }

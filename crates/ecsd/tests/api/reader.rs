@@ -808,6 +808,36 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
             Some(json!({"privateips": [{"subnet_id": net}]})),
         ),
         vpc(M::DELETE, "/v1/{project_id}/privateips/{privateip_id}", format!("/v1/{p}/privateips/{port}"), None),
+        vpc(
+            M::POST,
+            "/v3/{project_id}/vpc/security-groups",
+            format!("/v3/{p}/vpc/security-groups"),
+            Some(json!({"security_group": {"name": "r"}})),
+        ),
+        vpc(
+            M::PUT,
+            "/v3/{project_id}/vpc/security-groups/{security_group_id}",
+            format!("/v3/{p}/vpc/security-groups/{}", w.security_group),
+            Some(json!({"security_group": {"name": "r"}})),
+        ),
+        vpc(
+            M::DELETE,
+            "/v3/{project_id}/vpc/security-groups/{security_group_id}",
+            format!("/v3/{p}/vpc/security-groups/{}", w.security_group),
+            None,
+        ),
+        vpc(
+            M::POST,
+            "/v3/{project_id}/vpc/security-group-rules",
+            format!("/v3/{p}/vpc/security-group-rules"),
+            Some(json!({"security_group_rule": {"security_group_id": w.security_group, "direction": "ingress"}})),
+        ),
+        vpc(
+            M::DELETE,
+            "/v3/{project_id}/vpc/security-group-rules/{security_group_rule_id}",
+            format!("/v3/{p}/vpc/security-group-rules/{}", w.rule),
+            None,
+        ),
     ]);
 
     let keystone =
@@ -876,6 +906,9 @@ fn refused_under(dialect: &str, r: &Reply) -> Option<String> {
             (&b["NeutronError"]["message"], "(rule:", ") is disallowed by policy")
         }
         "vpc" if b["code"] == "VPC.2201" => (&b["message"], "Policy doesn't allow ", " to be performed."),
+        "vpc" if b["error_code"] == "VPC.2201" && b["request_id"].is_string() => {
+            (&b["error_msg"], "Policy doesn't allow ", " to be performed.")
+        }
         "glance" if b["code"] == 403 => (&b["message"], "You are not authorized to complete ", " action."),
         "keystone" if b["error"]["code"] == 403 && b["error"]["title"] == "Forbidden" => {
             (&b["error"]["message"], "You are not authorized to perform the requested action: ", ".")

@@ -78,6 +78,7 @@ async fn unknown_paths_answer_404_in_their_services_format(server: &TestServer) 
         (format!("/v1/{p}/vpcs/x/nothing"), Vpc),
         (format!("/v1/{p}/subnets/x/privateips/y"), Vpc),
         (format!("/v1/{p}/security-group-rules/x/y"), Vpc),
+        (format!("/v3/{p}/vpc/nothing"), Vpc),
         ("/v1.1/anything".into(), Ecs),
         ("/networking/anything".into(), Neutron),
         ("/networking/v2.0/anything".into(), Neutron),

@@ -390,3 +390,57 @@ async fn groups_ports_and_private_ips(server: &TestServer) {
     assert_eq!(call(&demo, Method::DELETE, &format!("/vpcs/{vpc_id}"), None).await.status, 204);
 }
 both!(groups_ports_and_private_ips);
+
+/// The v3 security group API: the same groups and rules, ports as
+/// `multiport`, errors as `{"request_id", "error_code", "error_msg"}`.
+async fn v3_security_groups(server: &TestServer) {
+    let demo = server.demo().await;
+    let token = [("x-auth-token", demo.token.as_str())];
+    let v3 = |m: Method, path: String, body: Option<Value>| {
+        let path = format!("/v3/{}/vpc{path}", demo.project_id);
+        async move { server.send(m, &path, &token, body.as_ref()).await }
+    };
+    let body = json!({"security_group": {"name": "v3-web", "description": "v3"}});
+    let r = ok(&v3(Method::POST, "/security-groups".into(), Some(body)).await, 200);
+    assert!(r["request_id"].as_str().is_some_and(|id| id.starts_with("req-")), "{r}");
+    let g = r["security_group"].clone();
+    let gid = id(&g);
+    assert_eq!((g["description"].as_str(), g["project_id"].as_str()), (Some("v3"), Some(demo.project_id.as_str())));
+    // The v1 API and Neutron show the same group.
+    ok(&call(&demo, Method::GET, &format!("/security-groups/{gid}"), None).await, 200);
+    let body = json!({"security_group_rule": {"security_group_id": gid, "direction": "ingress", "protocol": "tcp",
+        "multiport": "8000-8080", "remote_ip_prefix": "10.0.0.0/8", "action": "allow"}});
+    let rule =
+        ok(&v3(Method::POST, "/security-group-rules".into(), Some(body)).await, 200)["security_group_rule"].clone();
+    assert_eq!((rule["multiport"].as_str(), rule["action"].as_str()), (Some("8000-8080"), Some("allow")), "{rule}");
+    let v1 = ok(&call(&demo, Method::GET, &format!("/security-group-rules/{}", id(&rule)), None).await, 200);
+    let v1 = &v1["security_group_rule"];
+    assert_eq!((v1["port_range_min"].as_i64(), v1["port_range_max"].as_i64()), (Some(8000), Some(8080)));
+    let body = json!({"security_group_rule": {"security_group_id": gid, "direction": "ingress", "action": "deny"}});
+    let r = v3(Method::POST, "/security-group-rules".into(), Some(body)).await;
+    assert_eq!((r.status.as_u16(), r.body["error_code"].as_str()), (400, Some("VPC.0801")), "{}", r.body);
+    assert!(r.body["request_id"].is_string() && r.body["error_msg"].is_string(), "{}", r.body);
+    let listed = ok(&v3(Method::GET, format!("/security-group-rules?security_group_id={gid}"), None).await, 200);
+    assert_eq!(listed["security_group_rules"].as_array().unwrap().len(), 3, "{listed}");
+    let listed = ok(&v3(Method::GET, "/security-groups".into(), None).await, 200);
+    assert!(listed["security_groups"].as_array().unwrap().iter().any(|g| g["id"] == gid.as_str()), "{listed}");
+    let body = json!({"security_group": {"name": "v3-web-1"}});
+    let updated = ok(&v3(Method::PUT, format!("/security-groups/{gid}"), Some(body)).await, 200);
+    assert_eq!(updated["security_group"]["name"], "v3-web-1");
+    assert_eq!(v3(Method::DELETE, format!("/security-group-rules/{}", id(&rule)), None).await.status, 204);
+    assert_eq!(v3(Method::DELETE, format!("/security-groups/{gid}"), None).await.status, 204);
+    let r = v3(Method::GET, format!("/security-groups/{gid}"), None).await;
+    assert_eq!((r.status.as_u16(), r.body["error_code"].as_str()), (404, Some("VPC.0602")), "{}", r.body);
+    // Keystone keeps /v3.
+    assert_eq!(server.send(Method::GET, "/v3", &[], None).await.status, 200);
+    let r = server
+        .send(
+            Method::GET,
+            "/v3/auth/tokens",
+            &[("x-auth-token", demo.token.as_str()), ("x-subject-token", demo.token.as_str())],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+both!(v3_security_groups);

@@ -174,3 +174,40 @@ def test_ports_private_ips_and_quotas(hw):
     vpc_client.delete_port(DeletePortRequest(port_id=port.id))
     vpc_client.delete_subnet(DeleteSubnetRequest(vpc_id=vpc.id, subnet_id=subnet.id))
     vpc_client.delete_vpc(DeleteVpcRequest(vpc_id=vpc.id))
+
+
+def test_v3_security_groups(hw):
+    from huaweicloudsdkvpc.v3 import (
+        CreateSecurityGroupOption as GroupOption, CreateSecurityGroupRequest as CreateGroup,
+        CreateSecurityGroupRequestBody as GroupBody, CreateSecurityGroupRuleOption as RuleOption,
+        CreateSecurityGroupRuleRequest as CreateRule, CreateSecurityGroupRuleRequestBody as RuleBody,
+        DeleteSecurityGroupRequest as DeleteGroup, DeleteSecurityGroupRuleRequest as DeleteRule,
+        ListSecurityGroupRulesRequest as ListRules, ListSecurityGroupsRequest as ListGroups,
+        ShowSecurityGroupRequest as ShowGroup, ShowSecurityGroupRuleRequest as ShowRule,
+        UpdateSecurityGroupOption, UpdateSecurityGroupRequest, UpdateSecurityGroupRequestBody,
+        VpcClient as VpcClientV3,
+    )
+
+    client = hw(VpcClientV3)
+    created = client.create_security_group(CreateGroup(body=GroupBody(
+        security_group=GroupOption(name="sdk-v3", description="by the v3 SDK"))))
+    assert created.request_id
+    group = created.security_group
+    filled(group, "created_at", "updated_at")
+    rule = client.create_security_group_rule(CreateRule(body=RuleBody(security_group_rule=RuleOption(
+        security_group_id=group.id, direction="ingress", ethertype="IPv4", protocol="tcp", multiport="443",
+        remote_ip_prefix="0.0.0.0/0", action="allow")))).security_group_rule
+    filled(rule, "created_at", "updated_at")
+    assert (rule.multiport, rule.action, rule.priority) == ("443", "allow", 1)
+    assert client.show_security_group_rule(ShowRule(security_group_rule_id=rule.id)).security_group_rule.id == rule.id
+    assert rule.id in [r.id for r in client.list_security_group_rules(
+        ListRules(security_group_id=[group.id])).security_group_rules]
+    assert group.id in [g.id for g in client.list_security_groups(ListGroups()).security_groups]
+    renamed = client.update_security_group(UpdateSecurityGroupRequest(security_group_id=group.id, body=
+        UpdateSecurityGroupRequestBody(security_group=UpdateSecurityGroupOption(name="sdk-v3-1")))).security_group
+    assert renamed.name == "sdk-v3-1"
+    refused(lambda: client.create_security_group_rule(CreateRule(body=RuleBody(security_group_rule=RuleOption(
+        security_group_id=group.id, direction="ingress", action="deny")))), 400, "VPC.0801")
+    client.delete_security_group_rule(DeleteRule(security_group_rule_id=rule.id))
+    client.delete_security_group(DeleteGroup(security_group_id=group.id))
+    refused(lambda: client.show_security_group(ShowGroup(security_group_id=group.id)), 404, "VPC.0602")

@@ -96,6 +96,7 @@ def test_huawei_ecs_sdk_create_to_delete(demo, ec2_credential):
         DeleteServersRequestBody, EcsClient, PrePaidServer, PrePaidServerNic, PrePaidServerRootVolume,
         PrePaidServerTag, ServerId, ShowJobRequest, ShowServerRequest, ShowServerTagsRequest,
     )
+    from huaweicloudsdkvpc.v2 import ListSubnetsRequest, VpcClient
 
     endpoint = urlparse(demo.session.get_endpoint(service_type="compute", interface="public"))
     credentials = BasicCredentials(ec2_credential["access"], ec2_credential["secret"], demo.current_project_id)
@@ -127,7 +128,10 @@ def test_huawei_ecs_sdk_create_to_delete(demo, ec2_credential):
 
     shown = [client.show_server(ShowServerRequest(server_id=i)).server for i in created.server_ids]
     assert sorted(s.name for s in shown) == ["sdk-ecs-0001", "sdk-ecs-0002"]
-    assert all(s.status == "ACTIVE" and s.metadata["vpc_id"] == network.id for s in shown)
+    vpcs = VpcClient.new_builder().with_credentials(credentials).with_endpoints(
+        [f"{endpoint.scheme}://{endpoint.netloc}"]).build()
+    vpc_id = next(s.vpc_id for s in vpcs.list_subnets(ListSubnetsRequest()).subnets if s.id == network.id)
+    assert all(s.status == "ACTIVE" and s.metadata["vpc_id"] == vpc_id for s in shown)
 
     ids = [ServerId(id=i) for i in created.server_ids]
     stop = BatchStopServersRequestBody(os_stop=BatchStopServersOption(servers=ids, type="SOFT"))

@@ -18,6 +18,7 @@ use crate::glance::GlanceError;
 use crate::identity::KeystoneError;
 use crate::neutron::NeutronError;
 use crate::nova::NovaError;
+use crate::vpc::VpcError;
 
 /// The resources of ECS's v3 APIs, under `/v3/{project_id}/`.
 const ECS_V3: &[&str] = &["launch-templates", "launch-template-versions", "instance-scheduled-events"];
@@ -35,13 +36,17 @@ pub enum Dialect {
     Eip,
     /// Huawei EVS: `/v2[.1]/{p}/cloudvolumes`.
     Evs,
+    /// Huawei Cloud's VPC API: `/v1/{project_id}/vpcs`, `…/subnets`,
+    /// `…/security-groups`, `…/ports`, `…/privateips`, `…/quotas`…
+    Vpc,
     /// A path under no service's prefix: a plain JSON 404.
     Unknown,
 }
 
 impl Dialect {
     /// The dialect of a path, as sent or after the Nova project rewrite:
-    /// `/v1/…` and `/v1.1/…` are ECS, and so is `cloudservers` under
+    /// `/v1/{project_id}/vpcs…` (and the VPC API's other resources) are the
+    /// VPC API, publicips and bandwidths EIP; other `/v1/…` and `/v1.1/…` are ECS, and so is `cloudservers` under
     /// `/v2[.1][/{project_id}]`, and ECS's v3 resources under
     /// `/v3/{project_id}/`; the rest of `/v3` and `/identity` Keystone;
     /// `/networking` Neutron; `/image` Glance; `/volume` Cinder; `/`,
@@ -51,8 +56,10 @@ impl Dialect {
         let (first, second, third) = (segments.first().copied(), segments.get(1).copied(), segments.get(2).copied());
         match first {
             Some("v1") if matches!(third, Some("publicips" | "bandwidths")) => Dialect::Eip,
+            Some("v1") if third.is_some_and(|s| crate::vpc::PREFIXES.contains(&s)) => Dialect::Vpc,
             Some("v1" | "v1.1") => Dialect::Ecs,
             Some("v3") if third == Some("eip") => Dialect::Eip,
+            Some("v3") if third == Some("vpc") => Dialect::Vpc,
             // ECS's v3 APIs live beside Keystone's: `/v3/{project_id}/<one of these>`.
             Some("v3") if third.is_some_and(|s| ECS_V3.contains(&s)) => Dialect::Ecs,
             Some("v3" | "identity") => Dialect::Keystone,
@@ -76,6 +83,7 @@ impl Dialect {
             Dialect::Cinder => CinderError::not_found().into_response(),
             Dialect::Eip => EipError::no_such_api().into_response(),
             Dialect::Evs => EvsError::no_such_api().into_response(),
+            Dialect::Vpc => VpcError::no_such_api().into_response(),
             Dialect::Unknown => plain(StatusCode::NOT_FOUND, "The resource could not be found."),
         }
     }
@@ -91,6 +99,7 @@ impl Dialect {
             Dialect::Cinder => CinderError::method_not_allowed().into_response(),
             Dialect::Eip => EipError::method_not_allowed().into_response(),
             Dialect::Evs => EvsError::method_not_allowed().into_response(),
+            Dialect::Vpc => VpcError::method_not_allowed().into_response(),
             Dialect::Unknown => {
                 plain(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for the requested URL.")
             }
@@ -107,6 +116,7 @@ impl Dialect {
             Dialect::Cinder => CinderError::from(e).into_response(),
             Dialect::Eip => EipError::from(e).into_response(),
             Dialect::Evs => EvsError::from(e).into_response(),
+            Dialect::Vpc => VpcError::from(e).into_response(),
             Dialect::Unknown => {
                 let status = NovaError::from(e).into_response().status();
                 plain(status, status.canonical_reason().unwrap_or("Bad Request"))
@@ -176,6 +186,12 @@ mod tests {
             ("/v1.0/servers/x/action", Nova),
             ("/v1", Ecs),
             ("/v1/cloudservers", Ecs),
+            ("/v1/p/vpcs", Vpc),
+            ("/v1/p/vpcs/x/subnets/y", Vpc),
+            ("/v1/p/security-group-rules", Vpc),
+            ("/v1/p/privateips/x", Vpc),
+            ("/v1/vpcs", Ecs),
+            ("/v1.1/p/vpcs", Ecs),
             ("/v1.1/p/cloudservers", Ecs),
             ("/v2.1/cloudservers/x/reinstallos", Ecs),
             ("/v2/p/cloudservers/x/changeos", Ecs),
@@ -183,6 +199,8 @@ mod tests {
             ("/v3/p/launch-templates", Ecs),
             ("/v3/p/instance-scheduled-events/e/actions/accept", Ecs),
             ("/v3/projects/launch-templates-x", Keystone),
+            ("/v3/p/vpc/security-groups", Vpc),
+            ("/v3/auth/tokens", Keystone),
             ("/identity", Keystone),
             ("/networking/v2.0/nothing", Neutron),
             ("/image/v2/images", Glance),

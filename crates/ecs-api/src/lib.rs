@@ -9,6 +9,7 @@
 //! | `/volume` | Cinder v3 (volumes, types, snapshots, attachments, quotas) | `cinder` |
 //! | `/v1/{p}/publicips`, `/v1/{p}/bandwidths`, `/v3/{p}/eip` | Huawei EIP | `eip` |
 //! | `/v2[.1]/{p}/cloudvolumes` | Huawei EVS | `evs` |
+//! | `/v1/{project_id}/vpcs`, `…/subnets`, `…/security-groups`, `…/ports`… | Huawei Cloud VPC v1 | `vpc` |
 //!
 //! Handlers are thin: they parse and validate the request in their
 //! dialect's terms, call one core operation and render the result. Each
@@ -35,6 +36,7 @@ pub mod nova;
 pub mod request_id;
 mod server_view;
 pub mod vnc_proxy;
+mod vpc;
 
 use std::sync::Arc;
 
@@ -94,6 +96,7 @@ pub fn service(
         .merge(ecs::router())
         .merge(eip::router())
         .merge(evs::router())
+        .merge(vpc::router())
         // Refusals before a handler, each in the path's dialect.
         .fallback(dialect::not_found)
         .method_not_allowed_fallback(dialect::method_not_allowed)

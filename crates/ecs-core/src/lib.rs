@@ -33,6 +33,7 @@ pub mod service;
 pub mod signing;
 pub mod usage;
 pub mod volume;
+pub mod vpc;
 
 use std::sync::Arc;
 

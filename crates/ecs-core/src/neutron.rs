@@ -772,6 +772,10 @@ impl Core {
     pub async fn router_delete(&self, ctx: &AuthContext, id: &str) -> Result<()> {
         policy::authorize_write(ctx, "delete_router")?;
         self.router(ctx, id).await?;
+        // A VPC's router goes with the VPC, once its subnets are gone.
+        if self.store.vpc_memberships().await?.iter().any(|m| m.vpc_id == id) {
+            return Err(clash("RouterInUse", format!("Router {id} is a VPC that still has subnets")));
+        }
         match self.store.router_delete(id).await.map_err(Error::not_found_as(Kind::Router, id))? {
             Ok(()) => Ok(()),
             Err(RouterRefusal::InUse) => Err(clash("RouterInUse", format!("Router {id} still has ports"))),

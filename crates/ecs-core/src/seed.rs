@@ -203,6 +203,16 @@ impl Core {
                 .await?;
         }
         let external_network = Some(self.seed_external_network(&admin_project).await?);
+        // The seeded network is a VPC subnet too (of the admin project's VPC).
+        let seeded = self
+            .store
+            .network_list()
+            .await?
+            .into_iter()
+            .find(|n| n.name == SEED_NETWORK_NAME && n.project_id.is_none() && n.shared && !n.external);
+        if let Some(network) = seeded {
+            self.seed_vpc(&admin_project.id, &network.id).await?;
+        }
         let image_id = self.store.image_list().await?.into_iter().next().map(|i| i.id);
         let network_id = self.store.network_list().await?.into_iter().find(|n| !n.external).map(|n| n.id);
         Ok(SeedSummary { admin_project, demo_project, image_id, network_id, external_network, created })

@@ -37,6 +37,7 @@ mod task;
 mod time;
 mod token;
 mod volume;
+mod vpc;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -65,6 +66,7 @@ pub use server::{
 pub use server_group::MemberRefusal;
 pub use task::{ClaimedTask, LeaseToken, NewTask, TaskAdvance};
 pub use volume::{VolumeLimits, VolumeRefusal};
+pub use vpc::VpcRefusal;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -36,7 +36,7 @@ fn network_from_row(row: &AnyRow) -> StoreResult<Network> {
     })
 }
 
-async fn insert_subnet(tx: &mut sqlx::Transaction<'_, sqlx::Any>, s: &Subnet) -> StoreResult<()> {
+pub(crate) async fn insert_subnet(tx: &mut sqlx::Transaction<'_, sqlx::Any>, s: &Subnet) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO subnets (id, network_id, name, cidr, gateway_ip, ip_version, dns_nameservers, \
          allocation_pools, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

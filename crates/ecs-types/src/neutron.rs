@@ -57,3 +57,25 @@ pub struct RouterInterface {
     pub port_id: String,
     pub subnet_id: String,
 }
+
+/// A VPC (Huawei Cloud's VPC API): a router of the same id, with the
+/// address range its subnets come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vpc {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub description: String,
+    pub cidr: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// What makes a network a VPC subnet: its VPC and availability zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VpcMembership {
+    pub network_id: String,
+    pub vpc_id: String,
+    pub availability_zone: String,
+    pub updated_at: Timestamp,
+}

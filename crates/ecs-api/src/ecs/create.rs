@@ -14,8 +14,8 @@ use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ecs_core::compute::server::{CreateRequest, JobCreated, Naming, NetworkChoice, NetworkRequest, PublicIp};
+use ecs_types::Image;
 use ecs_types::server::BlockDevice;
-use ecs_types::{Image, Network};
 use serde_json::{Map, Value, json};
 
 use super::EcsBody;
@@ -210,7 +210,7 @@ impl Checker<'_> {
             ("image_name", image.name.clone()),
             ("os_type", image.os_type.clone()),
             ("os_bit", "64".to_string()),
-            ("vpc_id", vpc.id.clone()),
+            ("vpc_id", vpc.clone()),
             ("charging_mode", if prepaid { "1" } else { "0" }.to_string()),
         ];
         for (k, v) in reserved {
@@ -279,16 +279,18 @@ impl Checker<'_> {
 
     /// `vpcid` and `nics`: each NIC on a subnet; the first (primary) one in
     /// the VPC. A fixed address is the core's to check (in its subnet, free).
-    async fn nics(&self) -> Result<(Network, Vec<NetworkRequest>), EcsError> {
+    async fn nics(&self) -> Result<(String, Vec<NetworkRequest>), EcsError> {
         let core = &self.state.core;
         let ctx = &self.call.ctx;
         let vpc_id = required_str(self.server.get("vpcid"), "vpcid")?;
         let networks = core.networks(ctx).await?;
-        let vpc = networks
-            .iter()
-            .find(|n| n.id == vpc_id && !n.external)
-            .cloned()
-            .ok_or_else(|| EcsError::with_message("Ecs.0014", format!("VPC {vpc_id} does not exist.")))?;
+        let vpc_missing = || EcsError::with_message("Ecs.0014", format!("VPC {vpc_id} does not exist."));
+        // A VPC, or (as before the VPC API) the primary NIC's network.
+        let known = core.vpcs(ctx).await?.iter().any(|v| v.id == vpc_id)
+            || networks.iter().any(|n| n.id == vpc_id && !n.external);
+        if !known {
+            return Err(vpc_missing());
+        }
         let list = array(self.server, "nics")?;
         if list.is_empty() {
             return Err(illegal("nics is required"));
@@ -299,11 +301,12 @@ impl Checker<'_> {
         let mut out = Vec::new();
         for (index, nic) in list.iter().enumerate() {
             let nic = object(nic, "nics[]")?;
+            // The VPC subnet id (the network's id), or a Neutron subnet id.
             let subnet_id = required_str(nic.get("subnet_id"), "subnet_id")?;
             let (network, subnet) = find_subnet(self.state, &networks, subnet_id)
                 .await?
                 .ok_or_else(|| EcsError::with_message("Ecs.0038", format!("Subnet {subnet_id} does not exist.")))?;
-            if index == 0 && network.id != vpc.id {
+            if index == 0 && core.vpc_holds(ctx, vpc_id, &network.id).await? != Some(true) {
                 return Err(EcsError::new("Ecs.0064"));
             }
             let ip = optional_str(nic.get("ip_address"), "ip_address")?.filter(|ip| !ip.is_empty());
@@ -317,6 +320,9 @@ impl Checker<'_> {
                 subnet_id: Some(subnet.id.clone()),
             });
         }
+        // The VPC the primary NIC is in (a network in none: as given).
+        let primary = out.first().and_then(|n| n.uuid.clone()).unwrap_or_default();
+        let vpc = core.vpc_of_networks().await?.remove(&primary).unwrap_or_else(|| vpc_id.to_string());
         Ok((vpc, out))
     }
 

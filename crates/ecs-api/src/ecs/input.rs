@@ -47,13 +47,14 @@ pub(crate) fn required_str<'a>(v: Option<&'a Value>, field: &str) -> Result<&'a 
     optional_str(v, field)?.filter(|s| !s.is_empty()).ok_or_else(|| illegal(format!("{field} is required")))
 }
 
-/// A subnet of a network the caller sees, with its network.
+/// The subnet a NIC's `subnet_id` names, with its network: a VPC subnet id
+/// (the network's id, as Huawei's VPC API gives it) or a Neutron subnet id.
 pub(crate) async fn find_subnet(
     state: &AppState,
     networks: &[Network],
     id: &str,
 ) -> Result<Option<(Network, Subnet)>, EcsError> {
-    Ok(state.core.subnet_in(networks, id).await?)
+    Ok(state.core.nic_subnet(networks, id).await?)
 }
 
 /// §5.1.1: 8 to 26 characters of at least three kinds, not the user name

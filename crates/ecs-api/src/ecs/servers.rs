@@ -28,12 +28,22 @@ pub(crate) struct Extras {
     devices: HashMap<String, String>,
     /// Volume sizes in GB by volume id.
     sizes: HashMap<String, i64>,
+    /// The VPC of each network that is a VPC subnet.
+    vpc_of: HashMap<String, String>,
 }
 
-fn addresses(s: &Server) -> Value {
+impl Extras {
+    /// The VPC a port's network is in (a network in none: its own id).
+    fn vpc_of(&self, network_id: &str) -> String {
+        self.vpc_of.get(network_id).cloned().unwrap_or_else(|| network_id.to_string())
+    }
+}
+
+/// The server's addresses by the VPC each NIC is in, as Huawei keys them.
+fn addresses(s: &Server, extras: &Extras) -> Value {
     let mut out = Map::new();
     for (i, p) in s.ports.iter().enumerate() {
-        let list = out.entry(p.network_id.clone()).or_insert_with(|| json!([])).as_array_mut().expect("array");
+        let list = out.entry(extras.vpc_of(&p.network_id)).or_insert_with(|| json!([])).as_array_mut().expect("array");
         list.push(json!({
             "version": if p.address.contains(':') { "6" } else { "4" },
             "addr": p.address,
@@ -53,11 +63,11 @@ fn addresses(s: &Server) -> Value {
 }
 
 /// The metadata with the reserved keys ECS sets itself (§8.2 Table 8-17).
-fn metadata(s: &Server) -> Value {
+fn metadata(s: &Server, extras: &Extras) -> Value {
     let mut m: Map<String, Value> = s.metadata.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     let mut reserved = vec![("charging_mode", "0".to_string()), ("metering.resourcetype", "1".to_string())];
     if let Some(p) = s.ports.first() {
-        reserved.push(("vpc_id", p.network_id.clone()));
+        reserved.push(("vpc_id", extras.vpc_of(&p.network_id)));
     }
     if let Some(image) = &s.image_id {
         reserved.push(("metering.image_id", image.clone()));
@@ -135,7 +145,7 @@ pub(crate) fn view(s: &Server, extras: &Extras) -> Value {
         "OS-EXT-SRV-ATTR:ramdisk_id": "",
         "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
         "OS-EXT-SRV-ATTR:user_data": s.user_data,
-        "addresses": addresses(s),
+        "addresses": addresses(s, extras),
         "key_name": s.key_name,
         // An ECS boots from a system disk made from the image: its id is kept in the metadata.
         "image": {"id": s.image_id.as_deref().or(s.metadata.get("metering.image_id").map(String::as_str)).unwrap_or_default()},
@@ -155,7 +165,7 @@ pub(crate) fn view(s: &Server, extras: &Extras) -> Value {
         "accessIPv6": s.access_ipv6,
         "progress": 0,
         "config_drive": if s.config_drive { "True" } else { "" },
-        "metadata": metadata(s),
+        "metadata": metadata(s, extras),
         "OS-SRV-USG:launched_at": usage_time(s.launched_at),
         "OS-SRV-USG:terminated_at": usage_time(s.terminated_at),
         "os-extended-volumes:volumes_attached": volumes,
@@ -193,7 +203,8 @@ pub(crate) async fn extras(state: &AppState, call: &EcsCall, servers: &[Server])
     }
     let host_statuses = state.core.host_statuses().await?;
     let auto_terminate = state.core.auto_terminate_times(servers).await?;
-    Ok(Extras { group_ids, devices, host_statuses, auto_terminate, sizes })
+    let vpc_of = state.core.vpc_of_networks().await?;
+    Ok(Extras { group_ids, devices, host_statuses, auto_terminate, sizes, vpc_of })
 }
 
 /// `GET /v1/{project_id}/cloudservers/{server_id}`.

@@ -17,8 +17,11 @@ struct Place {
 async fn place(server: &TestServer) -> Place {
     let store = &server.core().store_for_tests();
     let image = store.image_list().await.unwrap().remove(0).id;
-    let vpc = store.network_list().await.unwrap().into_iter().find(|n| !n.external).unwrap().id;
-    let subnet = store.subnet_list(&vpc).await.unwrap().remove(0).id;
+    let network = store.network_list().await.unwrap().into_iter().find(|n| !n.external).unwrap().id;
+    // The seeded network's VPC; its Neutron subnet id (a VPC subnet id, the
+    // network's, is taken too: tests/api/vpc.rs).
+    let subnet = store.subnet_list(&network).await.unwrap().remove(0).id;
+    let vpc = server.core().vpc_of_networks().await.unwrap().remove(&network).expect("the seed's VPC");
     Place { image, vpc, subnet }
 }
 

@@ -432,6 +432,12 @@ fn in_format(dialect: &str, b: &Value, status: u16) -> bool {
         "ecs" | "evs" => text(&b["error"]["code"]) && text(&b["error"]["message"]),
         // `{"code": "VPC.0501", "message": "…"}`
         "eip" => text(&b["code"]) && text(&b["message"]),
+        // `{"code": "VPC.0101", "message": "…"}`
+        // and v3's `{"request_id", "error_code", "error_msg"}`
+        "vpc" => {
+            (text(&b["code"]) && text(&b["message"]))
+                || (text(&b["request_id"]) && text(&b["error_code"]) && text(&b["error_msg"]))
+        }
         _ => false,
     }
 }

@@ -54,6 +54,7 @@ mod unknown_paths;
 mod validation;
 mod versions;
 mod volumes;
+mod vpc;
 
 /// A public key for tests that need one.
 pub fn keypairs_vector() -> &'static str {

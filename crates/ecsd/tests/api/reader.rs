@@ -1020,6 +1020,106 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         cinder(M::DELETE, "/volume/v3/os-quota-sets/{project_id}", format!("/volume/v3/{p}/os-quota-sets/{p}"), None),
     ]);
 
+    let vpc = |m: Method, route: &'static str, path: String, body: Option<Value>| case("vpc", m, route, path, body);
+    let (net, port) = (&w.network, &w.port);
+    out.extend([
+        vpc(M::POST, "/v1/{project_id}/vpcs", format!("/v1/{p}/vpcs"), Some(json!({"vpc": {"name": "r"}}))),
+        vpc(
+            M::PUT,
+            "/v1/{project_id}/vpcs/{vpc_id}",
+            format!("/v1/{p}/vpcs/{net}"),
+            Some(json!({"vpc": {"name": "r"}})),
+        ),
+        vpc(M::DELETE, "/v1/{project_id}/vpcs/{vpc_id}", format!("/v1/{p}/vpcs/{net}"), None),
+        vpc(
+            M::POST,
+            "/v1/{project_id}/subnets",
+            format!("/v1/{p}/subnets"),
+            Some(json!({"subnet": {"vpc_id": net, "name": "r", "cidr": "10.30.0.0/24", "gateway_ip": "10.30.0.1"}})),
+        ),
+        vpc(
+            M::PUT,
+            "/v1/{project_id}/vpcs/{vpc_id}/subnets/{subnet_id}",
+            format!("/v1/{p}/vpcs/{net}/subnets/{net}"),
+            Some(json!({"subnet": {"name": "r"}})),
+        ),
+        vpc(
+            M::DELETE,
+            "/v1/{project_id}/vpcs/{vpc_id}/subnets/{subnet_id}",
+            format!("/v1/{p}/vpcs/{net}/subnets/{net}"),
+            None,
+        ),
+        vpc(
+            M::POST,
+            "/v1/{project_id}/security-groups",
+            format!("/v1/{p}/security-groups"),
+            Some(json!({"security_group": {"name": "r"}})),
+        ),
+        vpc(
+            M::DELETE,
+            "/v1/{project_id}/security-groups/{security_group_id}",
+            format!("/v1/{p}/security-groups/{}", w.security_group),
+            None,
+        ),
+        vpc(
+            M::POST,
+            "/v1/{project_id}/security-group-rules",
+            format!("/v1/{p}/security-group-rules"),
+            Some(json!({"security_group_rule": {"security_group_id": w.security_group, "direction": "ingress"}})),
+        ),
+        vpc(
+            M::DELETE,
+            "/v1/{project_id}/security-group-rules/{rule_id}",
+            format!("/v1/{p}/security-group-rules/{}", w.rule),
+            None,
+        ),
+        vpc(M::POST, "/v1/{project_id}/ports", format!("/v1/{p}/ports"), Some(json!({"port": {"network_id": net}}))),
+        vpc(
+            M::PUT,
+            "/v1/{project_id}/ports/{port_id}",
+            format!("/v1/{p}/ports/{port}"),
+            Some(json!({"port": {"name": "r"}})),
+        ),
+        vpc(M::DELETE, "/v1/{project_id}/ports/{port_id}", format!("/v1/{p}/ports/{port}"), None),
+        vpc(
+            M::POST,
+            "/v1/{project_id}/privateips",
+            format!("/v1/{p}/privateips"),
+            Some(json!({"privateips": [{"subnet_id": net}]})),
+        ),
+        vpc(M::DELETE, "/v1/{project_id}/privateips/{privateip_id}", format!("/v1/{p}/privateips/{port}"), None),
+        vpc(
+            M::POST,
+            "/v3/{project_id}/vpc/security-groups",
+            format!("/v3/{p}/vpc/security-groups"),
+            Some(json!({"security_group": {"name": "r"}})),
+        ),
+        vpc(
+            M::PUT,
+            "/v3/{project_id}/vpc/security-groups/{security_group_id}",
+            format!("/v3/{p}/vpc/security-groups/{}", w.security_group),
+            Some(json!({"security_group": {"name": "r"}})),
+        ),
+        vpc(
+            M::DELETE,
+            "/v3/{project_id}/vpc/security-groups/{security_group_id}",
+            format!("/v3/{p}/vpc/security-groups/{}", w.security_group),
+            None,
+        ),
+        vpc(
+            M::POST,
+            "/v3/{project_id}/vpc/security-group-rules",
+            format!("/v3/{p}/vpc/security-group-rules"),
+            Some(json!({"security_group_rule": {"security_group_id": w.security_group, "direction": "ingress"}})),
+        ),
+        vpc(
+            M::DELETE,
+            "/v3/{project_id}/vpc/security-group-rules/{security_group_rule_id}",
+            format!("/v3/{p}/vpc/security-group-rules/{}", w.rule),
+            None,
+        ),
+    ]);
+
     let keystone =
         |m: Method, route: &'static str, path: String, body: Option<Value>| case("keystone", m, route, path, body);
     let grant = format!("/identity/v3/projects/{}/users/{}/roles/{}", w.admin_project, w.viewer, w.reader_role);
@@ -1088,6 +1188,10 @@ fn refused_under(dialect: &str, r: &Reply) -> Option<String> {
         "eip" if b["code"] == "VPC.2201" => (&b["message"], "Policy doesn't allow ", " to be performed."),
         "evs" if b["error"]["code"] == "EVS.0003" => {
             (&b["error"]["message"], "Policy doesn't allow ", " to be performed.")
+        }
+        "vpc" if b["code"] == "VPC.2201" => (&b["message"], "Policy doesn't allow ", " to be performed."),
+        "vpc" if b["error_code"] == "VPC.2201" && b["request_id"].is_string() => {
+            (&b["error_msg"], "Policy doesn't allow ", " to be performed.")
         }
         "glance" if b["code"] == 403 => (&b["message"], "You are not authorized to complete ", " action."),
         "keystone" if b["error"]["code"] == 403 && b["error"]["title"] == "Forbidden" => {
@@ -1179,6 +1283,10 @@ async fn everything(w: &World, admin: &Session<'_>, demo: &Session<'_>) -> Vec<(
         "/networking/v2.0/security-groups".into(),
         "/networking/v2.0/routers".into(),
         "/networking/v2.0/floatingips".into(),
+        format!("/v1/{p}/vpcs"),
+        format!("/v1/{p}/subnets"),
+        format!("/v1/{p}/security-group-rules"),
+        format!("/v1/{p}/ports"),
         format!("/v2.1/servers/{s}/metadata"),
         format!("/v2.1/servers/{s}/os-instance-actions"),
         format!("/v2.1/servers/{s}/os-interface"),

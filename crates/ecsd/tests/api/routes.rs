@@ -12,6 +12,7 @@ const ROUTERS: &[(&str, &str)] = &[
     ("keystone", include_str!("../../../ecs-api/src/identity/mod.rs")),
     ("eip", include_str!("../../../ecs-api/src/eip/mod.rs")),
     ("evs", include_str!("../../../ecs-api/src/evs/mod.rs")),
+    ("vpc", include_str!("../../../ecs-api/src/vpc/mod.rs")),
 ];
 
 /// The method routers axum offers, as they are spelled in the sources.

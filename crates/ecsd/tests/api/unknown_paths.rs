@@ -16,6 +16,7 @@ enum Format {
     Glance,
     Keystone,
     Cinder,
+    Vpc,
     Plain,
 }
 
@@ -50,6 +51,10 @@ fn assert_404(r: &Reply, format: Format, path: &str) {
             assert_eq!(b["error"], json!({"code": 404, "title": "Not Found", "message": b["error"]["message"]}));
             assert!(text(&b["error"]["message"]), "{path}: {b}");
         }
+        Format::Vpc => {
+            assert_eq!(b["code"], "APIGW.0101", "{path}: {b}");
+            assert!(text(&b["message"]), "{path}: {b}");
+        }
         Format::Plain => {
             assert_eq!(b["error"]["code"], 404, "{path}: {b}");
             assert!(text(&b["error"]["message"]), "{path}: {b}");
@@ -70,6 +75,10 @@ async fn unknown_paths_answer_404_in_their_services_format(server: &TestServer) 
         (format!("/v1/{p}/nothing"), Ecs),
         (format!("/v1/{p}/cloudservers/x/nothing"), Ecs),
         (format!("/v1.1/{p}/nothing"), Ecs),
+        (format!("/v1/{p}/vpcs/x/nothing"), Vpc),
+        (format!("/v1/{p}/subnets/x/privateips/y"), Vpc),
+        (format!("/v1/{p}/security-group-rules/x/y"), Vpc),
+        (format!("/v3/{p}/vpc/nothing"), Vpc),
         ("/v1.1/anything".into(), Ecs),
         ("/networking/anything".into(), Neutron),
         ("/networking/v2.0/anything".into(), Neutron),

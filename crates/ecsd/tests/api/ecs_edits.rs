@@ -134,7 +134,9 @@ async fn views(server: &TestServer) {
     assert_eq!(nic["port_id"], port["OS-EXT-IPS:port_id"], "{s}");
     assert_eq!(nic["ip_addresses"], json!([port["addr"]]), "{s}");
     assert_eq!((nic["primary"].as_bool(), nic["ipv6_addresses"].clone()), (Some(true), json!([])), "{s}");
-    assert_eq!(nic["subnet_id"], s["metadata"]["vpc_id"], "{s}");
+    let port_id = nic["port_id"].as_str().unwrap();
+    let network = demo.get(&format!("/networking/v2.0/ports/{port_id}"), None).await.body["port"]["network_id"].clone();
+    assert_eq!(nic["subnet_id"], network, "{s}");
     assert_eq!(s["hypervisor"]["hypervisor_type"], "kvm");
 
     // ListCloudServers: flat, with integer flavor fields and disk sizes, paged by marker.

@@ -14,6 +14,7 @@ use crate::cinder::CinderError;
 use crate::ecs::EcsError;
 use crate::glance::GlanceError;
 use crate::identity::KeystoneError;
+use crate::ims::ImsError;
 use crate::neutron::NeutronError;
 use crate::nova::NovaError;
 
@@ -26,6 +27,9 @@ pub enum Dialect {
     Glance,
     /// `/volume`: Cinder's faults (Nova's shape, without Nova's headers).
     Cinder,
+    /// Huawei IMS: `cloudimages` under `/v1`, `/v2`, `/v2.1` (or under
+    /// `/v1/{project_id}`).
+    Ims,
     /// A path under no service's prefix: a plain JSON 404.
     Unknown,
 }
@@ -34,11 +38,16 @@ impl Dialect {
     /// The dialect of a path, as sent or after the Nova project rewrite:
     /// `/v1/…` and `/v1.1/…` are ECS, and so is `cloudservers` under
     /// `/v2[.1][/{project_id}]`; `/v3` and `/identity` Keystone;
-    /// `/networking` Neutron; `/image` Glance; `/volume` Cinder; `/`,
+    /// `/networking` Neutron; `/image` Glance; `/volume` Cinder; IMS's
+    /// `cloudimages` (see [`Dialect::huawei_service`]); `/`,
     /// `/v2`, `/v2.1` and `/v1.0` Nova; anything else no service's.
     pub fn of(path: &str) -> Dialect {
         let mut segments = path.split('/').filter(|s| !s.is_empty());
-        match segments.next() {
+        let version = segments.next();
+        if let Some(dialect) = Dialect::huawei_service(version, segments.clone()) {
+            return dialect;
+        }
+        match version {
             Some("v1" | "v1.1") => Dialect::Ecs,
             Some("v3" | "identity") => Dialect::Keystone,
             Some("networking") => Dialect::Neutron,
@@ -50,6 +59,17 @@ impl Dialect {
         }
     }
 
+    /// The Huawei services whose paths share a version prefix with ECS or
+    /// Nova, by the resource named after the version (`/v2/cloudimages`)
+    /// or after the project (`/v1/{project_id}/cloudimages`).
+    fn huawei_service<'a>(version: Option<&str>, mut rest: impl Iterator<Item = &'a str>) -> Option<Dialect> {
+        let (first, second) = (rest.next(), rest.next());
+        match (version?, first?, second) {
+            ("v1" | "v2" | "v2.1", "cloudimages", _) | ("v1", _, Some("cloudimages")) => Some(Dialect::Ims),
+            _ => None,
+        }
+    }
+
     pub fn not_found(self) -> Response {
         match self {
             Dialect::Nova => NovaError::not_found().into_response(),
@@ -58,6 +78,7 @@ impl Dialect {
             Dialect::Neutron => NeutronError::not_found().into_response(),
             Dialect::Glance => GlanceError::not_found().into_response(),
             Dialect::Cinder => CinderError::not_found().into_response(),
+            Dialect::Ims => ImsError::no_such_api().into_response(),
             Dialect::Unknown => plain(StatusCode::NOT_FOUND, "The resource could not be found."),
         }
     }
@@ -71,6 +92,7 @@ impl Dialect {
             Dialect::Neutron => NeutronError::method_not_allowed().into_response(),
             Dialect::Glance => GlanceError::method_not_allowed().into_response(),
             Dialect::Cinder => CinderError::method_not_allowed().into_response(),
+            Dialect::Ims => ImsError::method_not_allowed().into_response(),
             Dialect::Unknown => {
                 plain(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for the requested URL.")
             }
@@ -85,6 +107,7 @@ impl Dialect {
             Dialect::Neutron => NeutronError::from(e).into_response(),
             Dialect::Glance => GlanceError::from(e).into_response(),
             Dialect::Cinder => CinderError::from(e).into_response(),
+            Dialect::Ims => ImsError::from(e).into_response(),
             Dialect::Unknown => {
                 let status = NovaError::from(e).into_response().status();
                 plain(status, status.canonical_reason().unwrap_or("Bad Request"))
@@ -164,6 +187,12 @@ mod tests {
             ("/volume/v3/p/volumes", Cinder),
             ("/volume/v3/p/nothing", Cinder),
             ("/volume", Cinder),
+            ("/v2/cloudimages", Ims),
+            ("/v2/cloudimages/action", Ims),
+            ("/v2.1/cloudimages/x", Ims),
+            ("/v1/cloudimages/quota", Ims),
+            ("/v1/p/cloudimages/x/members", Ims),
+            ("/v2/p/cloudimages", Nova),
             ("/imagery", Unknown),
             ("/v30", Unknown),
             ("/v2.0/anything", Unknown),

@@ -7,6 +7,7 @@
 //! | `/image` | Glance v2 subset (read-only for now) | `glance` |
 //! | `/networking` | Neutron v2.0 subset (networks, subnets, ports) | `neutron` |
 //! | `/volume` | Cinder v3 (volumes, types, snapshots, attachments, quotas) | `cinder` |
+//! | `/v1/cloudimages`, `/v2/cloudimages`, `/v2.1/cloudimages` | Huawei IMS | `ims` |
 //!
 //! Handlers are thin: they parse and validate the request in their
 //! dialect's terms, call one core operation and render the result. Each
@@ -25,6 +26,7 @@ pub use body::BodyTimeout;
 pub mod ecs;
 mod glance;
 pub mod identity;
+mod ims;
 mod links;
 mod neutron;
 pub mod nova;
@@ -86,6 +88,7 @@ pub fn service(
         .merge(glance::router())
         .merge(neutron::router())
         .merge(cinder::router())
+        .merge(ims::router())
         .merge(nova::router(state.clone()))
         .merge(ecs::router())
         // Refusals before a handler, each in the path's dialect.

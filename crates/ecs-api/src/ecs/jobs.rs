@@ -115,6 +115,13 @@ fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
     {
         entities["nic_id"] = json!(port);
     }
+    // An IMS image job (createImage of a server, an image of a volume)
+    // names the image it makes.
+    if matches!(task.kind.as_str(), "createImage" | ecs_core::ims::VOLUME_IMAGE_TASK)
+        && let Some(image) = task.params.get("image_id").and_then(Value::as_str)
+    {
+        entities["image_id"] = json!(image);
+    }
     if !sub_jobs.is_empty() {
         entities["sub_jobs_total"] = json!(sub_jobs.len());
         entities["sub_jobs"] = sub_jobs.iter().map(|t| view(t, &[], true)).collect();

@@ -430,6 +430,8 @@ fn in_format(dialect: &str, b: &Value, status: u16) -> bool {
         "glance" => b["code"] == status && text(&b["title"]) && text(&b["message"]),
         // `{"error": {"code": "Ecs.0005", "message": "…"}}`
         "ecs" => text(&b["error"]["code"]) && text(&b["error"]["message"]),
+        // IMS's `{"error": {"code": "IMG.0001", "message": "…"}}`.
+        "ims" => text(&b["error"]["code"]) && text(&b["error"]["message"]),
         _ => false,
     }
 }
@@ -480,7 +482,7 @@ fn real_id(w: &World, before: &str, name: &str) -> Option<String> {
         ("subnets", "id") => &w.subnet,
         ("ports", "id") => &w.port,
         (_, "port_id") => &w.port_of_server,
-        ("images", "id") => &w.image,
+        ("images", "id") | ("cloudimages", "image_id") => &w.image,
         ("users", "id") | (_, "user") => &w.viewer,
         (_, "role") => &w.reader_role,
         (_, "access") => &w.access,

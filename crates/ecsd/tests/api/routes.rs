@@ -10,6 +10,7 @@ const ROUTERS: &[(&str, &str)] = &[
     ("glance", include_str!("../../../ecs-api/src/glance/mod.rs")),
     ("cinder", include_str!("../../../ecs-api/src/cinder/mod.rs")),
     ("keystone", include_str!("../../../ecs-api/src/identity/mod.rs")),
+    ("ims", include_str!("../../../ecs-api/src/ims/mod.rs")),
 ];
 
 /// The method routers axum offers, as they are spelled in the sources.

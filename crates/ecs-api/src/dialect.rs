@@ -64,8 +64,15 @@ impl Dialect {
     /// or after the project (`/v1/{project_id}/cloudimages`).
     fn huawei_service<'a>(version: Option<&str>, mut rest: impl Iterator<Item = &'a str>) -> Option<Dialect> {
         let (first, second) = (rest.next(), rest.next());
+        let (third, fourth) = (rest.next(), rest.next());
         match (version?, first?, second) {
             ("v1" | "v2" | "v2.1", "cloudimages", _) | ("v1", _, Some("cloudimages")) => Some(Dialect::Ims),
+            // IMS's image tags, beside Nova's `/v2/{project_id}/images`.
+            ("v2", _, Some("images"))
+                if matches!(third, Some("tags" | "resource_instances")) || fourth == Some("tags") =>
+            {
+                Some(Dialect::Ims)
+            }
             _ => None,
         }
     }
@@ -193,6 +200,11 @@ mod tests {
             ("/v1/cloudimages/quota", Ims),
             ("/v1/p/cloudimages/x/members", Ims),
             ("/v2/p/cloudimages", Nova),
+            ("/v2/p/images/x/tags", Ims),
+            ("/v2/p/images/tags", Ims),
+            ("/v2/p/images/resource_instances/action", Ims),
+            ("/v2/p/images/x", Nova),
+            ("/v2/images/x/tags/t", Nova),
             ("/imagery", Unknown),
             ("/v30", Unknown),
             ("/v2.0/anything", Unknown),

@@ -78,8 +78,19 @@ const DEFAULT_LIMIT: usize = 500;
 const SORT_KEYS: &[&str] = &["created_at", "name", "container_format", "disk_format", "status", "id", "size"];
 
 /// Query parameters that are not attribute filters.
-const NOT_FILTERS: &[&str] =
-    &["limit", "marker", "sort_key", "sort_dir", "tag", "member_status", "created_at", "updated_at", "x_sdk_date"];
+const NOT_FILTERS: &[&str] = &[
+    "limit",
+    "marker",
+    "sort_key",
+    "sort_dir",
+    "tag",
+    "member_status",
+    "created_at",
+    "updated_at",
+    "architecture",
+    // Every image boots on every flavor ecsd has (min_ram aside).
+    "flavor_id",
+];
 
 const IMAGETYPES: &[&str] = &["gold", "private", "shared", "market"];
 
@@ -129,11 +140,14 @@ async fn list(State(state): State<AppState>, ImsCall(ctx): ImsCall, RawQuery(raw
     }
     let member_status = get("member_status").unwrap_or("accepted");
     let tags: Vec<&str> = q.iter().filter(|(n, _)| n == "tag").map(|(_, v)| v.as_str()).collect();
+    let architecture = get("architecture");
+    if let Some(a) = architecture.filter(|a| !matches!(*a, "x86" | "arm")) {
+        return Err(ImsError::format(format!("The architecture {a} is invalid: x86 or arm.")));
+    }
     let filters: Vec<(&str, &str)> = q
         .iter()
-        .filter(|(n, v)| {
-            !NOT_FILTERS.contains(&n.as_str()) && !(n == "enterprise_project_id" && v == "all_granted_eps")
-        })
+        // `all_granted_eps`: every enterprise project (there is one).
+        .filter(|(n, v)| !(NOT_FILTERS.contains(&n.as_str()) || n == "enterprise_project_id" && v == "all_granted_eps"))
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
     let project = ctx.project_id();
@@ -154,7 +168,11 @@ async fn list(State(state): State<AppState>, ImsCall(ctx): ImsCall, RawQuery(raw
         })
         .map(|v| views::image(&v.image, project))
         .filter(|view| {
-            filters.iter().all(|(key, want)| view.get(*key).and_then(as_query_text).is_some_and(|have| have == *want))
+            let arm = view["__support_arm"] == "true";
+            architecture.is_none_or(|a| (a == "arm") == arm)
+                && filters
+                    .iter()
+                    .all(|(key, want)| view.get(*key).and_then(as_query_text).is_some_and(|have| have == *want))
         })
         .collect();
     images.sort_by(|a, b| {

@@ -80,6 +80,10 @@ async fn ims_images(server: &TestServer) {
         ("disk_format=qcow2", true),
         ("disk_format=raw", false),
         ("__support_kvm=true", true),
+        ("architecture=x86", true),
+        ("architecture=arm", false),
+        ("flavor_id=m1.tiny", true),
+        ("member_status=accepted", true),
         ("sort_key=name&sort_dir=asc&limit=10", true),
     ] {
         let r = ims(&demo, Method::GET, &format!("/v2/cloudimages?{query}"), None).await;

@@ -3,13 +3,15 @@
 
 Each round, in the same ecsd:
 1. Nova: one `POST /v2.1/servers` with min_count=max_count=N (m1.tiny, no
-   network, as scripts/bench-servers.py), until no server is BUILD.
+   network, as scripts/bench-servers.py), until no server is BUILD; then
+   the same with a NIC each on the seeded network.
 2. ECS: one `POST /v1.1/{project}/cloudservers` with count=N, each server a
    system disk (root_volume), a 10 GB data disk (data_volumes), a NIC on the
    seeded subnet and a new EIP (publicip.eip, deleted with the server),
    until its job is SUCCESS.
-Both rounds' servers are then deleted (ECS's with their EIPs and disks),
-so every round starts from the same store and the /24 of EIPs suffices.
+Each create's servers are deleted before the next (ECS's with their EIPs
+and disks): every create starts from the same store, and the seeded /24s
+(the subnet, the EIP pool) suffice.
 Prints servers/s for both and the ratio ECS/Nova, per round and the median.
 """
 
@@ -60,8 +62,8 @@ def wait_job(job):
     return state
 
 
-def nova_round():
-    body = {"server": {"name": "nova", "flavorRef": "m1.tiny", "imageRef": IMAGE, "networks": "none",
+def nova_round(networks="none"):
+    body = {"server": {"name": "nova", "flavorRef": "m1.tiny", "imageRef": IMAGE, "networks": networks,
                        "min_count": N, "max_count": N, "return_reservation_id": True}}
     t0 = time.perf_counter()
     call("POST", "/v2.1/servers", body, token=TOKEN)
@@ -99,15 +101,21 @@ def clean():
         time.sleep(0.05)
 
 
-print(f"== create of {N} servers: Nova (to ACTIVE) and ECS v1.1 (system + data disk, NIC, EIP; to job SUCCESS) ==")
-nova_rates, ecs_rates = [], []
+print(f"== create of {N} servers: Nova (to ACTIVE; no NIC, then a NIC each) and ECS v1.1 "
+      f"(system + data disk, NIC, EIP; to job SUCCESS) ==")
+rates = {"nova": [], "nova_nic": [], "ecs": []}
 for r in range(ROUNDS):
+    # Each create starts from an empty project (the seeded subnet is a /24).
     nova = nova_round()
-    ecs = ecs_round()
-    nova_rates.append(N / nova)
-    ecs_rates.append(N / ecs)
-    print(f"round {r + 1}: Nova {N / nova:6.0f} servers/s ({nova:.2f} s)   ECS {N / ecs:6.0f} servers/s ({ecs:.2f} s)"
-          f"   ECS/Nova {nova / ecs:.2f}")
     clean()
-nova_m, ecs_m = statistics.median(nova_rates), statistics.median(ecs_rates)
-print(f"median:  Nova {nova_m:6.0f} servers/s   ECS {ecs_m:6.0f} servers/s   ECS/Nova {ecs_m / nova_m:.2f}")
+    nova_nic = nova_round([{"uuid": SUBNET["network_id"]}])
+    clean()
+    ecs = ecs_round()
+    for key, took in (("nova", nova), ("nova_nic", nova_nic), ("ecs", ecs)):
+        rates[key].append(N / took)
+    print(f"round {r + 1}: Nova {N / nova:6.0f}/s ({nova:.2f} s)  Nova+NIC {N / nova_nic:6.0f}/s ({nova_nic:.2f} s)  "
+          f"ECS {N / ecs:6.0f}/s ({ecs:.2f} s)  ECS/Nova {nova / ecs:.2f}  ECS/Nova+NIC {nova_nic / ecs:.2f}")
+    clean()
+m = {k: statistics.median(v) for k, v in rates.items()}
+print(f"median servers/s: Nova {m['nova']:.0f}  Nova+NIC {m['nova_nic']:.0f}  ECS {m['ecs']:.0f}  "
+      f"ECS/Nova {m['ecs'] / m['nova']:.2f}  ECS/Nova+NIC {m['ecs'] / m['nova_nic']:.2f}")

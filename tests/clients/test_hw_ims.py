@@ -13,6 +13,7 @@ from huaweicloudsdkims.v2 import (
     ListImagesRequest,
     ListImageTagsRequest,
     ShowImageQuotaRequest,
+    ShowJobProgressRequest,
     ShowJobRequest,
     UpdateImageRequest,
     UpdateImageRequestBody,
@@ -122,6 +123,8 @@ def test_create_update_delete_private_images(ims, demo, public_image):
         assert job.job_id == job_id and job.begin_time and job.end_time
         image_id = job.entities.image_id
         assert image_id
+        progress = ims.show_job_progress(ShowJobProgressRequest(job_id=job_id))
+        assert progress.status == "SUCCESS" and progress.entities.image_id == image_id
         made.append(image_id)
         image = find(ims, image_id)
         assert image.name == "ims-from-server"

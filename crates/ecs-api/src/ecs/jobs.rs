@@ -103,7 +103,7 @@ fn outcome(task: &Task, sub_jobs: &[Task]) -> (&'static str, Option<Timestamp>, 
     (overall, end, sub_jobs.iter().find_map(TaskFailure::of).filter(|_| done))
 }
 
-fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
+pub(crate) fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
     let mut entities = json!({});
     // A job of sub-jobs on one server (NICs) names it in its parameters.
     let server = task.server_id.as_deref().or_else(|| task.params.get("server_id").and_then(Value::as_str));

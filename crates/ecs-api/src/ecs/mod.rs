@@ -10,7 +10,7 @@ mod error;
 mod flavors;
 mod iam;
 mod input;
-mod jobs;
+pub(crate) mod jobs;
 mod limits;
 mod nics;
 mod server_actions;

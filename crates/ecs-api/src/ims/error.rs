@@ -110,6 +110,9 @@ impl From<ecs_core::Error> for ImsError {
             E::NotFound { kind: Kind::Image, id } => {
                 ImsError::new(StatusCode::NOT_FOUND, codes::NO_IMAGE, format!("The image {id} does not exist."))
             }
+            E::NotFound { kind: Kind::Job, id } => {
+                ImsError::new(StatusCode::NOT_FOUND, codes::FORMAT, format!("The job {id} does not exist."))
+            }
             E::NotFound { .. } => ImsError::bad(codes::FORMAT, message),
             E::InvalidState { .. } | E::Locked { .. } => ImsError::bad(codes::SERVER_BUSY, message),
             E::QuotaExceeded { .. } => ImsError::bad(codes::FORMAT, message),

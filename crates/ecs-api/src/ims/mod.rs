@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/v2.1/cloudimages/action", post(create))
         .route("/v2/cloudimages/{image_id}", patch(update))
         .route("/v1/cloudimages/quota", get(quota))
+        .route("/v1/cloudimages/job/{job_id}", get(job))
 }
 
 /// The caller of an IMS request (a token or an AK/SK signature); bad
@@ -403,4 +404,11 @@ async fn quota(State(state): State<AppState>, ImsCall(ctx): ImsCall) -> Result<J
     Ok(Json(json!({"quotas": {"resources": [
         {"type": "image", "used": used, "quota": IMAGE_QUOTA, "min": 1, "max": IMAGE_QUOTA},
     ]}})))
+}
+
+/// `GET /v1/cloudimages/job/{job_id}` (ShowJobProgress): the job as
+/// `GET /v1/{project_id}/jobs/{job_id}` shows it.
+async fn job(State(state): State<AppState>, ImsCall(ctx): ImsCall, Path(id): Path<String>) -> Result<Json<Value>> {
+    let job = state.core.job(&ctx, &id).await?;
+    Ok(Json(crate::ecs::jobs::view(&job.task, &job.sub_jobs, job.task.parent_id.is_some())))
 }

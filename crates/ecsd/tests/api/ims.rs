@@ -112,6 +112,13 @@ async fn ims_images(server: &TestServer) {
     let job = job_done(&demo, r.body["job_id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     let from_server = job["entities"]["image_id"].as_str().expect("the job names its image").to_string();
+    // ShowJobProgress: the same job at IMS's own path.
+    let r = ims(&demo, Method::GET, &format!("/v1/cloudimages/job/{}", job["job_id"].as_str().unwrap()), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["entities"]["image_id"], from_server.as_str());
+    assert_eq!(r.body["status"], "SUCCESS");
+    let r = ims(&admin, Method::GET, &format!("/v1/cloudimages/job/{}", "f".repeat(32)), None).await;
+    assert_ims_error(&r, 404, "IMG.0001");
     let r = ims(&demo, Method::GET, &format!("/v2/cloudimages?__imagetype=private&id={from_server}"), None).await;
     assert_eq!(r.body["images"].as_array().unwrap().len(), 1, "{}", r.body);
     let image = &r.body["images"][0];

@@ -112,9 +112,11 @@ pub enum Flavour {
 
 /// Middleware for the `/v2.1` routes.
 pub async fn v21(mut req: Request, next: Next) -> Response {
-    // An ECS path under `/v2.1` that no ECS route took ends in this router's
-    // fallback, which answers in ECS's format: Nova's versions are not its.
-    if req.extensions().get::<crate::dialect::Dialect>() == Some(&crate::dialect::Dialect::Ecs) {
+    // Another service's path under `/v2.1` (ECS's `cloudservers`, IMS's
+    // `cloudimages`) that none of its routes took ends in this router's
+    // fallback, which answers in that service's format: Nova's versions
+    // are not its.
+    if req.extensions().get::<crate::dialect::Dialect>().is_some_and(|d| *d != crate::dialect::Dialect::Nova) {
         return next.run(req).await;
     }
     let version = match negotiate(req.headers()) {

@@ -235,5 +235,9 @@ async fn ims_images(server: &TestServer) {
     assert_ims_error(&r, 404, "APIGW.0101");
     let r = ims(&demo, Method::DELETE, "/v2/cloudimages", None).await;
     assert_ims_error(&r, 405, "APIGW.0101");
+    // Under /v2.1 too, whatever Nova microversion a header asks for.
+    let headers = [("x-auth-token", demo.token.as_str()), ("x-openstack-nova-api-version", "2.999")];
+    let r = server.send(Method::POST, "/v2.1/cloudimages/action/x", &headers, Some(&json!({}))).await;
+    assert_ims_error(&r, 404, "APIGW.0101");
 }
 both!(ims_images);

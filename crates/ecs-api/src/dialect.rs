@@ -16,6 +16,7 @@ use crate::eip::EipError;
 use crate::evs::EvsError;
 use crate::glance::GlanceError;
 use crate::identity::KeystoneError;
+use crate::ims::ImsError;
 use crate::neutron::NeutronError;
 use crate::nova::NovaError;
 use crate::vpc::VpcError;
@@ -39,6 +40,9 @@ pub enum Dialect {
     /// Huawei Cloud's VPC API: `/v1/{project_id}/vpcs`, `…/subnets`,
     /// `…/security-groups`, `…/ports`, `…/privateips`, `…/quotas`…
     Vpc,
+    /// Huawei IMS: `cloudimages` under `/v1`, `/v2`, `/v2.1` (or under
+    /// `/v1/{project_id}`).
+    Ims,
     /// A path under no service's prefix: a plain JSON 404.
     Unknown,
 }
@@ -49,12 +53,23 @@ impl Dialect {
     /// VPC API, publicips and bandwidths EIP; other `/v1/…` and `/v1.1/…` are ECS, and so is `cloudservers` under
     /// `/v2[.1][/{project_id}]`, and ECS's v3 resources under
     /// `/v3/{project_id}/`; the rest of `/v3` and `/identity` Keystone;
-    /// `/networking` Neutron; `/image` Glance; `/volume` Cinder; `/`,
+    /// `/networking` Neutron; `/image` Glance; `/volume` Cinder; IMS's
+    /// `cloudimages` under `/v1`, `/v2`, `/v2.1` or `/v1/{project_id}`; `/`,
     /// `/v2`, `/v2.1` and `/v1.0` Nova; anything else no service's.
     pub fn of(path: &str) -> Dialect {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let (first, second, third) = (segments.first().copied(), segments.get(1).copied(), segments.get(2).copied());
+        let at = |i: usize| segments.get(i).copied();
+        let (first, second, third, fourth, fifth) = (at(0), at(1), at(2), at(3), at(4));
         match first {
+            Some("v1" | "v2" | "v2.1") if second == Some("cloudimages") => Dialect::Ims,
+            Some("v1") if third == Some("cloudimages") => Dialect::Ims,
+            // IMS's image tags, beside Nova's `/v2/{project_id}/images`.
+            Some("v2")
+                if third == Some("images")
+                    && (matches!(fourth, Some("tags" | "resource_instances")) || fifth == Some("tags")) =>
+            {
+                Dialect::Ims
+            }
             Some("v1") if matches!(third, Some("publicips" | "bandwidths")) => Dialect::Eip,
             Some("v1") if third.is_some_and(|s| crate::vpc::PREFIXES.contains(&s)) => Dialect::Vpc,
             Some("v1" | "v1.1") => Dialect::Ecs,
@@ -84,6 +99,7 @@ impl Dialect {
             Dialect::Eip => EipError::no_such_api().into_response(),
             Dialect::Evs => EvsError::no_such_api().into_response(),
             Dialect::Vpc => VpcError::no_such_api().into_response(),
+            Dialect::Ims => ImsError::no_such_api().into_response(),
             Dialect::Unknown => plain(StatusCode::NOT_FOUND, "The resource could not be found."),
         }
     }
@@ -100,6 +116,7 @@ impl Dialect {
             Dialect::Eip => EipError::method_not_allowed().into_response(),
             Dialect::Evs => EvsError::method_not_allowed().into_response(),
             Dialect::Vpc => VpcError::method_not_allowed().into_response(),
+            Dialect::Ims => ImsError::method_not_allowed().into_response(),
             Dialect::Unknown => {
                 plain(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for the requested URL.")
             }
@@ -117,6 +134,7 @@ impl Dialect {
             Dialect::Eip => EipError::from(e).into_response(),
             Dialect::Evs => EvsError::from(e).into_response(),
             Dialect::Vpc => VpcError::from(e).into_response(),
+            Dialect::Ims => ImsError::from(e).into_response(),
             Dialect::Unknown => {
                 let status = NovaError::from(e).into_response().status();
                 plain(status, status.canonical_reason().unwrap_or("Bad Request"))
@@ -207,6 +225,17 @@ mod tests {
             ("/volume/v3/p/volumes", Cinder),
             ("/volume/v3/p/nothing", Cinder),
             ("/volume", Cinder),
+            ("/v2/cloudimages", Ims),
+            ("/v2/cloudimages/action", Ims),
+            ("/v2.1/cloudimages/x", Ims),
+            ("/v1/cloudimages/quota", Ims),
+            ("/v1/p/cloudimages/x/members", Ims),
+            ("/v2/p/cloudimages", Nova),
+            ("/v2/p/images/x/tags", Ims),
+            ("/v2/p/images/tags", Ims),
+            ("/v2/p/images/resource_instances/action", Ims),
+            ("/v2/p/images/x", Nova),
+            ("/v2/images/x/tags/t", Nova),
             ("/imagery", Unknown),
             ("/v30", Unknown),
             ("/v2.0/anything", Unknown),

@@ -10,6 +10,7 @@
 //! | `/v1/{p}/publicips`, `/v1/{p}/bandwidths`, `/v3/{p}/eip` | Huawei EIP | `eip` |
 //! | `/v2[.1]/{p}/cloudvolumes` | Huawei EVS | `evs` |
 //! | `/v1/{project_id}/vpcs`, `…/subnets`, `…/security-groups`, `…/ports`… | Huawei Cloud VPC v1 | `vpc` |
+//! | `/v1/cloudimages`, `/v2/cloudimages`, `/v2.1/cloudimages` | Huawei IMS | `ims` |
 //!
 //! Handlers are thin: they parse and validate the request in their
 //! dialect's terms, call one core operation and render the result. Each
@@ -30,6 +31,7 @@ pub use body::BodyTimeout;
 pub mod ecs;
 mod glance;
 pub mod identity;
+mod ims;
 mod links;
 mod neutron;
 pub mod nova;
@@ -92,6 +94,7 @@ pub fn service(
         .merge(glance::router())
         .merge(neutron::router())
         .merge(cinder::router())
+        .merge(ims::router())
         .merge(nova::router(state.clone()))
         .merge(ecs::router())
         .merge(eip::router())

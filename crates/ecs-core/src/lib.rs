@@ -19,6 +19,7 @@ pub mod glance;
 pub mod host;
 pub mod identity;
 pub mod image;
+pub mod ims;
 pub mod job;
 pub mod keypair;
 pub mod network;

@@ -751,7 +751,8 @@ impl Store {
         }
         let mut f = Filter::default();
         let mut sets = vec![
-            format!("image_id = {}", f.text(&r.image_id)),
+            // An empty image id is none (a volume-backed server shows no image).
+            format!("image_id = NULLIF({}, '')", f.text(&r.image_id)),
             format!("image_name = {}", f.text(&r.image_name)),
             format!("metadata = {}", f.text(&to_json(&r.metadata))),
             "password = NULL".to_string(),

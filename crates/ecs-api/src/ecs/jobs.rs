@@ -107,7 +107,7 @@ fn outcome(task: &Task, sub_jobs: &[Task]) -> (&'static str, Option<Timestamp>, 
     (overall, end, sub_jobs.iter().find_map(TaskFailure::of).filter(|_| done))
 }
 
-fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
+pub(crate) fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
     let mut entities = json!({});
     // A job of sub-jobs on one server (NICs) names it in its parameters.
     let server = task.server_id.as_deref().or_else(|| task.params.get("server_id").and_then(Value::as_str));
@@ -131,6 +131,13 @@ fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
         && let Some(volume) = task.params.get("volume_id").and_then(Value::as_str)
     {
         entities["volume_id"] = json!(volume);
+    }
+    // An IMS image job (createImage of a server, an image of a volume)
+    // names the image it makes.
+    if matches!(task.kind.as_str(), "createImage" | ecs_core::ims::VOLUME_IMAGE_TASK)
+        && let Some(image) = task.params.get("image_id").and_then(Value::as_str)
+    {
+        entities["image_id"] = json!(image);
     }
     if !sub_jobs.is_empty() {
         entities["sub_jobs_total"] = json!(sub_jobs.len());

@@ -11,7 +11,7 @@ mod flavors;
 mod iam;
 mod input;
 mod interfaces;
-mod jobs;
+pub(crate) mod jobs;
 mod launch_templates;
 mod limits;
 mod nics;

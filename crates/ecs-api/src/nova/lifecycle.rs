@@ -121,7 +121,10 @@ pub(super) async fn action(
             Err(NovaError::not_found())
         }
         "monitorMetrics" => {
-            no_args(name, args)?;
+            // huaweicloudsdkecs types the argument as a string: it sends "".
+            if args.as_str() != Some("") {
+                no_args(name, args)?;
+            }
             core.server_monitor(ctx, id, request_id).await?;
             accepted()
         }

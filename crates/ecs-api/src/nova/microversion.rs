@@ -112,11 +112,11 @@ pub enum Flavour {
 
 /// Middleware for the `/v2.1` routes.
 pub async fn v21(mut req: Request, next: Next) -> Response {
-    // An ECS (or EVS) path under `/v2.1` that no route of its took ends in
-    // this router's fallback, which answers in its format: Nova's versions
+    // Another service's path under `/v2.1` (ECS's `cloudservers`, IMS's
+    // `cloudimages`) that none of its routes took ends in this router's
+    // fallback, which answers in that service's format: Nova's versions
     // are not its.
-    use crate::dialect::Dialect;
-    if matches!(req.extensions().get::<Dialect>(), Some(Dialect::Ecs | Dialect::Evs)) {
+    if req.extensions().get::<crate::dialect::Dialect>().is_some_and(|d| *d != crate::dialect::Dialect::Nova) {
         return next.run(req).await;
     }
     let version = match negotiate(req.headers()) {

@@ -390,3 +390,34 @@ async fn disks(server: &TestServer) {
     assert_error(&r, 400, "Ecs.0102");
 }
 both!(disks);
+
+/// ReinstallServerWithCloudInit of a server booted from a volume, twice:
+/// the server keeps showing no image (as Nova shows it), never an image
+/// id of "", so the second reinstall finds the image again.
+async fn reinstall_volume_backed_twice(server: &TestServer) {
+    let demo = server.demo().await;
+    let p = demo.project_id.clone();
+    let image = server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
+    let bdm = json!([{"boot_index": 0, "uuid": image, "source_type": "image", "destination_type": "volume",
+        "volume_size": 1, "delete_on_termination": true}]);
+    let body =
+        json!({"server": {"name": "bfv", "flavorRef": "m1.tiny", "networks": "none", "block_device_mapping_v2": bdm}});
+    let r = demo.post("/v2.1/servers", Some("2.37"), &body).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.body["server"]["id"].as_str().unwrap().to_string();
+    demo.wait_status(&id, "ACTIVE").await;
+    let reinstall = format!("/v2/{p}/cloudservers/{id}/reinstallos");
+    // As huaweicloudsdkecs's ReinstallServerWithCloudInit sends it.
+    let body = json!({"os-reinstall": {"adminpass": "Secret-123x", "userid": demo.user_id, "mode": "withStopServer",
+        "metadata": {"user_data": "IyEvYmluL3NoCmVjaG8gaGk="}}});
+    for round in 0..2 {
+        let job = finished_job(&demo, &demo.post(&reinstall, None, &body).await).await;
+        assert_eq!(job["status"], "SUCCESS", "round {round}: {job}");
+        demo.wait_status(&id, "ACTIVE").await;
+        let s = demo.get(&format!("/v2.1/servers/{id}"), None).await.body["server"].clone();
+        assert_eq!(s["image"], "", "round {round}: {s}");
+        let stored = server.core().store_for_tests().server_get(&id).await.unwrap();
+        assert_eq!(stored.image_id, None, "round {round}");
+    }
+}
+both!(reinstall_volume_backed_twice);

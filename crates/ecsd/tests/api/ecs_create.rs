@@ -519,3 +519,33 @@ async fn codes_from_the_core(server: &TestServer) {
     assert!(!failed.is_empty() && failed.iter().all(|s| s["error_code"] == "Ecs.0012"), "{job}");
 }
 both!(codes_from_the_core);
+
+/// New EIPs count against the project's floating IP quota (the one the
+/// VPC/EIP side sets), not a fixed number.
+async fn eips_count_against_the_projects_quota(server: &TestServer) {
+    eip_pool(server).await;
+    let demo = server.demo().await;
+    let admin = server.admin().await;
+    let p = place(server).await;
+    let quota = json!({"quota": {"floatingip": 2}});
+    let path = format!("/networking/v2.0/quotas/{}", demo.project_id);
+    let r = server.send(Method::PUT, &path, &[("x-auth-token", admin.token.as_str())], Some(&quota)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let with_eips = |count: u32| {
+        let mut b = body(&p, "eip");
+        b["server"]["count"] = json!(count);
+        b["server"]["publicip"] = json!({"eip": {"iptype": "5_bgp", "bandwidth": {"size": 1, "sharetype": "PER"}}});
+        b
+    };
+    let create = format!("/v1.1/{}/cloudservers", demo.project_id);
+    let r = ecs_post(&demo, &create, &with_eips(2), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "SUCCESS", "{job}");
+    let r = ecs_post(&demo, &create, &with_eips(1), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "FAIL", "{job}");
+    assert!(job["fail_reason"].as_str().unwrap().contains("EIP quota of 2"), "{job}");
+}
+both!(eips_count_against_the_projects_quota);

@@ -438,6 +438,8 @@ fn in_format(dialect: &str, b: &Value, status: u16) -> bool {
             (text(&b["code"]) && text(&b["message"]))
                 || (text(&b["request_id"]) && text(&b["error_code"]) && text(&b["error_msg"]))
         }
+        // IMS's `{"error": {"code": "IMG.0001", "message": "…"}}`.
+        "ims" => text(&b["error"]["code"]) && text(&b["error"]["message"]),
         _ => false,
     }
 }
@@ -489,7 +491,7 @@ fn real_id(w: &World, before: &str, name: &str) -> Option<String> {
         ("ports", "id") => &w.port,
         (_, "port_id" | "nic_id") => &w.port_of_server,
         (_, "flavor_id") => return Some("m1.tiny".into()),
-        ("images", "id") => &w.image,
+        ("images", "id") | ("cloudimages", "image_id") => &w.image,
         ("users", "id") | (_, "user") => &w.viewer,
         (_, "role") => &w.reader_role,
         (_, "access") => &w.access,

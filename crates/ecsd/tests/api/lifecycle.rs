@@ -325,6 +325,11 @@ async fn passwords_keys_and_consoles(server: &TestServer) {
     let r = demo.post(&format!("/v1.0/servers/{id}/action"), None, &json!({"monitorMetrics": null})).await;
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(last_action(&demo, &id).await["action"], "monitorMetrics");
+    // As huaweicloudsdkecs's RegisterServerMonitor sends it (a string).
+    let r = demo.post(&format!("/v1.0/servers/{id}/action"), None, &json!({"monitorMetrics": ""})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let r = demo.post(&format!("/v1.0/servers/{id}/action"), None, &json!({"monitorMetrics": "x"})).await;
+    assert_eq!(r.status, 400, "{}", r.body);
 }
 both!(passwords_keys_and_consoles);
 

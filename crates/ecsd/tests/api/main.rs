@@ -29,6 +29,7 @@ mod glance;
 mod harness;
 mod identity;
 mod images;
+mod ims;
 mod interfaces;
 mod keypairs;
 mod keys;

@@ -932,6 +932,28 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         glance(M::POST, "/image/v2/images/{id}/actions/reactivate", format!("{img}/actions/reactivate"), None),
     ]);
 
+    let ims = |m: Method, route: &'static str, path: String, body: Value| case("ims", m, route, path, Some(body));
+    out.extend([
+        ims(
+            M::POST,
+            "/v2/cloudimages/action",
+            "/v2/cloudimages/action".into(),
+            json!({"name": "no", "instance_id": w.server}),
+        ),
+        ims(
+            M::POST,
+            "/v2.1/cloudimages/action",
+            "/v2.1/cloudimages/action".into(),
+            json!({"name": "no", "volume_id": w.spare_volume}),
+        ),
+        ims(
+            M::PATCH,
+            "/v2/cloudimages/{image_id}",
+            format!("/v2/cloudimages/{}", w.image),
+            json!([{"op": "replace", "path": "/name", "value": "no"}]),
+        ),
+    ]);
+
     let cinder = |m: Method, route: &'static str, path: String, body: Option<Value>| {
         case("cinder", m, route, path, body).at("volume 3.44")
     };
@@ -1179,7 +1201,7 @@ fn refused_under(dialect: &str, r: &Reply) -> Option<String> {
         "nova" | "cinder" if b["forbidden"]["code"] == 403 => {
             (&b["forbidden"]["message"], "Policy doesn't allow ", " to be performed.")
         }
-        "ecs" if b["error"]["code"] == "Pdp.0001" => {
+        "ecs" | "ims" if b["error"]["code"] == "Pdp.0001" => {
             (&b["error"]["message"], "Policy does not allow ", " to be performed.")
         }
         "neutron" if b["NeutronError"]["type"] == "PolicyNotAuthorized" => {

@@ -13,6 +13,7 @@ const ROUTERS: &[(&str, &str)] = &[
     ("eip", include_str!("../../../ecs-api/src/eip/mod.rs")),
     ("evs", include_str!("../../../ecs-api/src/evs/mod.rs")),
     ("vpc", include_str!("../../../ecs-api/src/vpc/mod.rs")),
+    ("ims", include_str!("../../../ecs-api/src/ims/mod.rs")),
 ];
 
 /// The method routers axum offers, as they are spelled in the sources.

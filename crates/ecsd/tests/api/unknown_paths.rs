@@ -17,6 +17,7 @@ enum Format {
     Keystone,
     Cinder,
     Vpc,
+    Ims,
     Plain,
 }
 
@@ -34,6 +35,10 @@ fn assert_404(r: &Reply, format: Format, path: &str) {
             assert!(text(&b["itemNotFound"]["message"]), "{path}: {b}");
             let compute = r.header("openstack-api-version").is_some_and(|v| v.starts_with("compute"));
             assert!(matches!(format, Format::Nova) || !compute, "{path}: Nova's headers on Cinder's answer");
+        }
+        Format::Ims => {
+            assert_eq!(b["error"]["code"], "APIGW.0101", "{path}: {b}");
+            assert!(text(&b["error"]["message"]), "{path}: {b}");
         }
         Format::Ecs => {
             assert!(text(&b["error"]["code"]), "{path}: {b}");
@@ -65,6 +70,11 @@ fn assert_404(r: &Reply, format: Format, path: &str) {
 async fn unknown_paths_answer_404_in_their_services_format(server: &TestServer) {
     let admin = server.admin().await;
     let p = admin.project_id.clone();
+    let image = server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
+    let body = json!({"server": {"name": "u", "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"}});
+    let r = admin.post("/v2.1/servers", Some("2.37"), &body).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let vm = r.body["server"]["id"].as_str().unwrap().to_string();
     use Format::*;
     let cases = [
         ("/v2/anything".to_string(), Nova),
@@ -80,6 +90,16 @@ async fn unknown_paths_answer_404_in_their_services_format(server: &TestServer) 
         (format!("/v1/{p}/security-group-rules/x/y"), Vpc),
         (format!("/v3/{p}/vpc/nothing"), Vpc),
         ("/v1.1/anything".into(), Ecs),
+        // Under a real server: ECS's APIs the router does not serve.
+        (format!("/v1/{p}/cloudservers/{vm}/no-such-api"), Ecs),
+        (format!("/v1.1/{p}/cloudservers/{vm}/no-such-api"), Ecs),
+        (format!("/v2/{p}/cloudservers/{vm}/no-such-api"), Ecs),
+        (format!("/v2.1/{p}/cloudservers/{vm}/no-such-api"), Ecs),
+        ("/v2/cloudimages/x/nothing".into(), Ims),
+        ("/v2.1/cloudimages/nothing".into(), Ims),
+        ("/v1/cloudimages/nothing".into(), Ims),
+        (format!("/v1/{p}/cloudimages/x/nothing"), Ims),
+        (format!("/v2/{p}/images/x/tags/nothing/else"), Ims),
         ("/networking/anything".into(), Neutron),
         ("/networking/v2.0/anything".into(), Neutron),
         ("/networking/v2.0/networks/x/y/z".into(), Neutron),
@@ -101,6 +121,8 @@ async fn unknown_paths_answer_404_in_their_services_format(server: &TestServer) 
         let r = server.send(Method::GET, path, &[("x-auth-token", &admin.token)], None).await;
         assert_404(&r, *format, path);
         let r = server.send(Method::DELETE, path, &[("x-auth-token", &admin.token)], None).await;
+        assert_404(&r, *format, path);
+        let r = server.send(Method::PUT, path, &[("x-auth-token", &admin.token)], Some(&json!({}))).await;
         assert_404(&r, *format, path);
     }
 }

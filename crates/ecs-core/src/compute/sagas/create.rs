@@ -258,11 +258,13 @@ async fn allocate_eip(core: &Core, server: &Server) -> Result<String, StepError>
     let pools = core.store.network_list().await?;
     let pool = pools.iter().find(|n| n.external).ok_or_else(|| StepError::Fatal("No EIP pool exists.".into()))?;
     let id = eip_id(&server.id);
-    match core
-        .store
-        .floating_ip_allocate(&id, &server.project_id, &pool.id, crate::floating_ip::FLOATING_IPS_QUOTA)
-        .await?
-    {
+    // An EIP is a floating IP: the project's floating IP quota (Neutron's,
+    // which the VPC/EIP side sets), not a fixed number.
+    let limit = core
+        .neutron_quota_limit(&server.project_id, "floatingip")
+        .await
+        .map_err(|e| StepError::Fatal(format!("The EIP quota could not be read: {e}")))?;
+    match core.store.floating_ip_allocate(&id, &server.project_id, &pool.id, limit).await? {
         Ok(_) => Ok(id),
         Err(ecs_store::FloatingRefusal::Quota(limit)) => {
             Err(failed(FailureKind::FloatingIpQuota, format!("The EIP quota of {limit} is reached.")))

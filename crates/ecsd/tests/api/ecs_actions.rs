@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{Session, TestServer, both};
+use crate::{Session, TestServer, assert_ecs_error, both};
 
 async fn boot(s: &Session<'_>, name: &str, flavor: &str) -> String {
     let image = s.server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
@@ -20,29 +20,6 @@ async fn stop(s: &Session<'_>, id: &str) {
     let r = s.post(&format!("/v2.1/servers/{id}/action"), None, &json!({"os-stop": null})).await;
     assert_eq!(r.status, 202, "{}", r.body);
     s.wait_status(id, "SHUTOFF").await;
-}
-
-/// The job of an answer `{"job_id"}`, once it has finished.
-async fn finished_job(s: &Session<'_>, reply: &crate::Reply) -> Value {
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    let job = reply.body["job_id"].as_str().expect("job_id");
-    assert_eq!(job.len(), 32, "{job}");
-    for _ in 0..600 {
-        let r = s.get(&format!("/v1/{}/jobs/{job}", s.project_id), None).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        if matches!(r.body["status"].as_str(), Some("SUCCESS" | "FAIL")) {
-            return r.body;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("job {job} did not finish");
-}
-
-/// Asserts an ECS error: status and code.
-fn assert_error(r: &crate::Reply, status: u16, code: &str) {
-    assert_eq!(r.status.as_u16(), status, "{}", r.body);
-    assert_eq!(r.body["error"]["code"], code, "{}", r.body);
-    assert!(r.body["error"]["message"].is_string(), "{}", r.body);
 }
 
 async fn server_view(s: &Session<'_>, id: &str) -> Value {
@@ -62,38 +39,38 @@ async fn reinstall_and_change_os(server: &TestServer) {
 
     // A running server is refused unless the request stops it first.
     let r = demo.post(&reinstall, None, &json!({"os-reinstall": {"keyname": "k1", "userid": demo.user_id}})).await;
-    assert_error(&r, 400, "Ecs.0100");
+    assert_ecs_error(&r, 400, "Ecs.0100");
     // One login method is needed; the key must exist; passwords are checked.
     let r =
         demo.post(&reinstall, None, &json!({"os-reinstall": {"userid": demo.user_id, "mode": "withStopServer"}})).await;
-    assert_error(&r, 400, "Ecs.0005");
+    assert_ecs_error(&r, 400, "Ecs.0005");
     let r = demo.post(&reinstall, None, &json!({"os-reinstall": {"keyname": "nope", "mode": "withStopServer"}})).await;
-    assert_error(&r, 400, "Ecs.0314");
+    assert_ecs_error(&r, 400, "Ecs.0314");
     let r =
         demo.post(&reinstall, None, &json!({"os-reinstall": {"adminpass": "short", "mode": "withStopServer"}})).await;
-    assert_error(&r, 400, "Ecs.0011");
+    assert_ecs_error(&r, 400, "Ecs.0011");
     let r = demo.post(&reinstall, None, &json!({"os-reinstall": {"keyname": "k1", "mode": "later"}})).await;
-    assert_error(&r, 400, "Ecs.0005");
+    assert_ecs_error(&r, 400, "Ecs.0005");
     let bad_data = json!({"os-reinstall": {"metadata": {"user_data": "not base64!"}, "mode": "withStopServer"}});
-    assert_error(&demo.post(&reinstall, None, &bad_data).await, 400, "Ecs.0005");
-    assert_error(&demo.post(&reinstall, None, &json!({"os-reinstall": "x"})).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&reinstall, None, &bad_data).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&reinstall, None, &json!({"os-reinstall": "x"})).await, 400, "Ecs.0005");
     let empty = server.send(reqwest::Method::POST, &reinstall, &[("x-auth-token", demo.token.as_str())], None).await;
-    assert_error(&empty, 400, "Common.0002");
+    assert_ecs_error(&empty, 400, "Common.0002");
     // Another project's server does not exist for the caller.
     let r = demo
         .post(&format!("/v2/{p}/cloudservers/{theirs}/reinstallos"), None, &json!({"os-reinstall": {"keyname": "k1"}}))
         .await;
-    assert_error(&r, 404, "Ecs.0114");
+    assert_ecs_error(&r, 404, "Ecs.0114");
     // The path's project must be the caller's.
     let r = demo
         .post(&format!("/v2/{}/cloudservers/{id}/reinstallos", admin.project_id), None, &json!({"os-reinstall": {}}))
         .await;
-    assert_error(&r, 403, "Ecs.0003");
+    assert_ecs_error(&r, 403, "Ecs.0003");
 
     // withStopServer: the running server is stopped, rebuilt with its own
     // image and the new key, and started again.
     let body = json!({"os-reinstall": {"keyname": "k1", "userid": demo.user_id, "mode": "withStopServer"}});
-    let job = finished_job(&demo, &demo.post(&reinstall, None, &body).await).await;
+    let job = demo.finished_job_of(&demo.post(&reinstall, None, &body).await).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["job_type"], "reinstallOs");
     assert_eq!(job["entities"]["server_id"], id.as_str());
@@ -107,7 +84,7 @@ async fn reinstall_and_change_os(server: &TestServer) {
     stop(&demo, &id).await;
     let body = json!({"os-reinstall": {"adminpass": "Secret-123x", "userid": demo.user_id}});
     let job =
-        finished_job(&demo, &demo.post(&format!("/v2.1/{p}/cloudservers/{id}/reinstallos"), None, &body).await).await;
+        demo.finished_job_of(&demo.post(&format!("/v2.1/{p}/cloudservers/{id}/reinstallos"), None, &body).await).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     demo.wait_status(&id, "ACTIVE").await;
 
@@ -122,14 +99,14 @@ async fn reinstall_and_change_os(server: &TestServer) {
     store.image_create(&queued).await.unwrap();
     let change = format!("/v2/{p}/cloudservers/{id}/changeos");
     let with_image = |image: &str| json!({"os-change": {"keyname": "k1", "imageid": image}});
-    assert_error(&demo.post(&change, None, &with_image(&other.id)).await, 400, "Ecs.0100");
+    assert_ecs_error(&demo.post(&change, None, &with_image(&other.id)).await, 400, "Ecs.0100");
     stop(&demo, &id).await;
-    assert_error(&demo.post(&change, None, &json!({"os-change": {"keyname": "k1"}})).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&change, None, &json!({"os-change": {"keyname": "k1"}})).await, 400, "Ecs.0005");
     let ghost = "00000000-0000-0000-0000-000000000000";
-    assert_error(&demo.post(&change, None, &with_image(ghost)).await, 400, "Ecs.0031");
-    assert_error(&demo.post(&change, None, &with_image(&queued.id)).await, 400, "Ecs.0032");
+    assert_ecs_error(&demo.post(&change, None, &with_image(ghost)).await, 400, "Ecs.0031");
+    assert_ecs_error(&demo.post(&change, None, &with_image(&queued.id)).await, 400, "Ecs.0032");
     let user_data = json!({"os-change": {"imageid": other.id, "metadata": {"user_data": "IyEvYmluL3NoCg=="}}});
-    let job = finished_job(&demo, &demo.post(&change, None, &user_data).await).await;
+    let job = demo.finished_job_of(&demo.post(&change, None, &user_data).await).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["job_type"], "changeOs");
     let s = demo.wait_status(&id, "ACTIVE").await;
@@ -148,18 +125,18 @@ async fn resize_and_migrate(server: &TestServer) {
     let to = |flavor: &str| json!({"resize": {"flavorRef": flavor}});
 
     // Only a stopped ECS is resized.
-    assert_error(&demo.post(&resize, None, &to("m1.small")).await, 400, "Ecs.0100");
+    assert_ecs_error(&demo.post(&resize, None, &to("m1.small")).await, 400, "Ecs.0100");
     stop(&demo, &id).await;
-    assert_error(&demo.post(&resize, None, &to("no-such-flavor")).await, 400, "Ecs.0029");
-    assert_error(&demo.post(&resize, None, &to("m1.tiny")).await, 400, "Ecs.0810");
-    assert_error(&demo.post(&resize, None, &json!({"resize": {}})).await, 400, "Ecs.0005");
-    assert_error(
+    assert_ecs_error(&demo.post(&resize, None, &to("no-such-flavor")).await, 400, "Ecs.0029");
+    assert_ecs_error(&demo.post(&resize, None, &to("m1.tiny")).await, 400, "Ecs.0810");
+    assert_ecs_error(&demo.post(&resize, None, &json!({"resize": {}})).await, 400, "Ecs.0005");
+    assert_ecs_error(
         &demo.post(&resize, None, &json!({"resize": {"flavorRef": "m1.small"}, "dry_run": "maybe"})).await,
         400,
         "Ecs.0005",
     );
     let r = demo.post(&format!("/v1/{p}/cloudservers/{theirs}/resize"), None, &to("m1.small")).await;
-    assert_error(&r, 404, "Ecs.0114");
+    assert_ecs_error(&r, 404, "Ecs.0114");
     // A dry run checks and changes nothing.
     let r = demo.post(&resize, None, &json!({"resize": {"flavorRef": "m1.small"}, "dry_run": true})).await;
     assert_eq!(r.status, 202, "{}", r.body);
@@ -168,10 +145,10 @@ async fn resize_and_migrate(server: &TestServer) {
     let quota = json!({"quota_set": {"cores": 1}});
     let r = admin.put(&format!("/v2.1/os-quota-sets/{p}"), None, &quota).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_error(&demo.post(&resize, None, &to("s3.large.2")).await, 400, "Ecs.0001");
+    assert_ecs_error(&demo.post(&resize, None, &to("s3.large.2")).await, 400, "Ecs.0001");
 
     // The resize confirms itself: the server ends SHUTOFF with the new flavor.
-    let job = finished_job(&demo, &demo.post(&resize, None, &to("m1.small")).await).await;
+    let job = demo.finished_job_of(&demo.post(&resize, None, &to("m1.small")).await).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["job_type"], "resizeServer");
     assert_eq!(job["entities"]["server_id"], id.as_str());
@@ -184,12 +161,12 @@ async fn resize_and_migrate(server: &TestServer) {
     let host_of = |s: &Value| s["OS-EXT-SRV-ATTR:host"].as_str().unwrap().to_string();
     let before = host_of(&admin.get(&format!("/v2.1/servers/{id}"), None).await.body["server"]);
     let migrate = format!("/v1/{p}/cloudservers/{id}/migrate");
-    assert_error(&demo.post(&migrate, None, &json!({})).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&migrate, None, &json!({})).await, 400, "Ecs.0005");
     let deh = json!({"migrate": {"dedicated_host_id": "459a2b9d-804a-4745-ab19-a113bb1b4ddc"}});
-    assert_error(&demo.post(&migrate, None, &deh).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&migrate, None, &deh).await, 400, "Ecs.0005");
     let r = demo.post(&format!("/v1/{p}/cloudservers/{theirs}/migrate"), None, &json!({"migrate": null})).await;
-    assert_error(&r, 404, "Ecs.0114");
-    let job = finished_job(&demo, &demo.post(&migrate, None, &json!({"migrate": null})).await).await;
+    assert_ecs_error(&r, 404, "Ecs.0114");
+    let job = demo.finished_job_of(&demo.post(&migrate, None, &json!({"migrate": null})).await).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["job_type"], "migrateServer");
     let s = demo.wait_status(&id, "SHUTOFF").await;
@@ -202,7 +179,7 @@ async fn resize_and_migrate(server: &TestServer) {
             store.host_set_enabled(&host.name, false).await.unwrap();
         }
     }
-    let job = finished_job(&demo, &demo.post(&migrate, None, &json!({"migrate": {}})).await).await;
+    let job = demo.finished_job_of(&demo.post(&migrate, None, &json!({"migrate": {}})).await).await;
     assert_eq!(job["status"], "FAIL", "{job}");
     assert_eq!(job["error_code"], "Ecs.0319", "{job}");
     demo.wait_status(&id, "SHUTOFF").await;
@@ -211,7 +188,7 @@ async fn resize_and_migrate(server: &TestServer) {
     let r = demo.post(&format!("/v2.1/servers/{id}/action"), None, &json!({"os-start": null})).await;
     assert_eq!(r.status, 202, "{}", r.body);
     demo.wait_status(&id, "ACTIVE").await;
-    assert_error(&demo.post(&migrate, None, &json!({"migrate": null})).await, 400, "Ecs.0100");
+    assert_ecs_error(&demo.post(&migrate, None, &json!({"migrate": null})).await, 400, "Ecs.0100");
 }
 both!(resize_and_migrate);
 
@@ -238,7 +215,7 @@ async fn nics(server: &TestServer) {
         {"subnet_id": subnet, "security_groups": [{"id": group}], "ip_address": "192.168.0.150"},
         {"subnet_id": subnet},
     ]});
-    let job = finished_job(&demo, &demo.post(&add, None, &body).await).await;
+    let job = demo.finished_job_of(&demo.post(&add, None, &body).await).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["job_type"], "addNics");
     assert_eq!(job["entities"]["server_id"], id.as_str());
@@ -268,7 +245,7 @@ async fn nics(server: &TestServer) {
         .await;
     assert_eq!(second.status, 201, "{}", second.body);
     let second = second.body["subnet"]["id"].as_str().unwrap().to_string();
-    let job = finished_job(&demo, &demo.post(&add, None, &json!({"nics": [{"subnet_id": second}]})).await).await;
+    let job = demo.finished_job_of(&demo.post(&add, None, &json!({"nics": [{"subnet_id": second}]})).await).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     let port = job["entities"]["sub_jobs"][0]["entities"]["nic_id"].as_str().unwrap();
     let port = store.port_get(port).await.unwrap();
@@ -278,16 +255,16 @@ async fn nics(server: &TestServer) {
 
     // Each NIC is checked before anything is queued.
     let r = demo.post(&add, None, &json!({"nics": [{"subnet_id": "00000000-0000-0000-0000-000000000000"}]})).await;
-    assert_error(&r, 400, "Ecs.0038");
-    assert_error(&demo.post(&add, None, &nic(json!({"ip_address": "10.0.0.5"}))).await, 400, "Ecs.0039");
-    assert_error(&demo.post(&add, None, &nic(json!({"ip_address": "192.168.0.150"}))).await, 400, "Ecs.0010");
-    assert_error(&demo.post(&add, None, &nic(json!({"ip_address": "nope"}))).await, 400, "Ecs.0005");
+    assert_ecs_error(&r, 400, "Ecs.0038");
+    assert_ecs_error(&demo.post(&add, None, &nic(json!({"ip_address": "10.0.0.5"}))).await, 400, "Ecs.0039");
+    assert_ecs_error(&demo.post(&add, None, &nic(json!({"ip_address": "192.168.0.150"}))).await, 400, "Ecs.0010");
+    assert_ecs_error(&demo.post(&add, None, &nic(json!({"ip_address": "nope"}))).await, 400, "Ecs.0005");
     let r =
         demo.post(&add, None, &nic(json!({"security_groups": [{"id": "00000000-0000-0000-0000-000000000000"}]}))).await;
-    assert_error(&r, 400, "Ecs.0014");
-    assert_error(&demo.post(&add, None, &json!({"nics": []})).await, 400, "Ecs.0005");
+    assert_ecs_error(&r, 400, "Ecs.0014");
+    assert_ecs_error(&demo.post(&add, None, &json!({"nics": []})).await, 400, "Ecs.0005");
     let r = demo.post(&format!("/v1/{p}/cloudservers/{theirs}/nics"), None, &nic(json!({}))).await;
-    assert_error(&r, 404, "Ecs.0114");
+    assert_ecs_error(&r, 404, "Ecs.0114");
 
     // Delete: never the primary NIC (403); only the server's own.
     let delete = format!("/v1/{p}/cloudservers/{id}/nics/delete");
@@ -299,16 +276,16 @@ async fn nics(server: &TestServer) {
         .find(|p| !added.iter().any(|a| a == p))
         .unwrap()
         .to_string();
-    assert_error(&demo.post(&delete, None, &json!({"nics": [{"id": primary}]})).await, 403, "Ecs.0003");
+    assert_ecs_error(&demo.post(&delete, None, &json!({"nics": [{"id": primary}]})).await, 403, "Ecs.0003");
     let r = demo.post(&delete, None, &json!({"nics": [{"id": "00000000-0000-0000-0000-000000000000"}]})).await;
-    assert_error(&r, 400, "Ecs.0085");
-    assert_error(&demo.post(&delete, None, &json!({"nics": [{}]})).await, 400, "Ecs.0005");
+    assert_ecs_error(&r, 400, "Ecs.0085");
+    assert_ecs_error(&demo.post(&delete, None, &json!({"nics": [{}]})).await, 400, "Ecs.0005");
     let r = demo
         .post(&format!("/v1/{p}/cloudservers/{theirs}/nics/delete"), None, &json!({"nics": [{"id": primary}]}))
         .await;
-    assert_error(&r, 404, "Ecs.0114");
+    assert_ecs_error(&r, 404, "Ecs.0114");
     let body = json!({"nics": added.iter().map(|a| json!({"id": a})).collect::<Vec<_>>()});
-    let job = finished_job(&demo, &demo.post(&delete, None, &body).await).await;
+    let job = demo.finished_job_of(&demo.post(&delete, None, &body).await).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["job_type"], "deleteNics");
     assert_eq!(job["entities"]["sub_jobs"][0]["job_type"], "detachNic");
@@ -336,7 +313,7 @@ async fn disks(server: &TestServer) {
     let with = |volume: &str, device: &str| json!({"volumeAttachment": {"volumeId": volume, "device": device}});
 
     // /dev/sdX is /dev/vdX on KVM.
-    let job = finished_job(&demo, &demo.post(&attach, None, &with(&v1, "/dev/sdb")).await).await;
+    let job = demo.finished_job_of(&demo.post(&attach, None, &with(&v1, "/dev/sdb")).await).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["job_type"], "attachVolume");
     assert_eq!(job["entities"]["server_id"], id.as_str());
@@ -344,15 +321,15 @@ async fn disks(server: &TestServer) {
     assert_eq!(v["status"], "in-use", "{v}");
     assert_eq!(v["attachments"][0]["device"], "/dev/vdb", "{v}");
 
-    assert_error(&demo.post(&attach, None, &with(&v1, "/dev/vdc")).await, 400, "Ecs.0057");
-    assert_error(&demo.post(&attach, None, &with(&v2, "/dev/vdb")).await, 400, "Ecs.0005");
-    assert_error(&demo.post(&attach, None, &with(&v2, "/dev/hda")).await, 400, "Ecs.0005");
-    assert_error(&demo.post(&attach, None, &with(&v2, "/dev/sda")).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&attach, None, &with(&v1, "/dev/vdc")).await, 400, "Ecs.0057");
+    assert_ecs_error(&demo.post(&attach, None, &with(&v2, "/dev/vdb")).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&attach, None, &with(&v2, "/dev/hda")).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&attach, None, &with(&v2, "/dev/sda")).await, 400, "Ecs.0005");
     let ghost = "00000000-0000-0000-0000-000000000000";
-    assert_error(&demo.post(&attach, None, &with(ghost, "/dev/vdc")).await, 400, "Ecs.0103");
-    assert_error(&demo.post(&attach, None, &json!({"volumeAttachment": {}})).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&attach, None, &with(ghost, "/dev/vdc")).await, 400, "Ecs.0103");
+    assert_ecs_error(&demo.post(&attach, None, &json!({"volumeAttachment": {}})).await, 400, "Ecs.0005");
     let r = demo.post(&format!("/v1/{p}/cloudservers/{theirs}/attachvolume"), None, &with(&v2, "/dev/vdc")).await;
-    assert_error(&r, 404, "Ecs.0114");
+    assert_ecs_error(&r, 404, "Ecs.0114");
     // Dry runs check and attach nothing.
     let dry = json!({"volumeAttachment": {"volumeId": v2, "hw:passthrough": "false"}, "dry_run": true});
     assert_eq!(demo.post(&attach, None, &dry).await.status, 202);
@@ -363,16 +340,16 @@ async fn disks(server: &TestServer) {
 
     // Detach (forced or not): the disk is free again.
     let detach = |volume: &str, flag: &str| format!("/v1/{p}/cloudservers/{id}/detachvolume/{volume}{flag}");
-    assert_error(&demo.delete(&detach(&v1, "?delete_flag=2"), None).await, 400, "Ecs.0005");
-    assert_error(&demo.delete(&detach(&v2, ""), None).await, 400, "Ecs.0111");
+    assert_ecs_error(&demo.delete(&detach(&v1, "?delete_flag=2"), None).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.delete(&detach(&v2, ""), None).await, 400, "Ecs.0111");
     let r = demo.delete(&format!("/v1/{p}/cloudservers/{theirs}/detachvolume/{v1}"), None).await;
-    assert_error(&r, 404, "Ecs.0114");
-    let job = finished_job(&demo, &demo.delete(&detach(&v1, "?delete_flag=1"), None).await).await;
+    assert_ecs_error(&r, 404, "Ecs.0114");
+    let job = demo.finished_job_of(&demo.delete(&detach(&v1, "?delete_flag=1"), None).await).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["job_type"], "detachVolume");
     let v = demo.get(&format!("/v2.1/os-volumes/{v1}"), None).await.body["volume"].clone();
     assert_eq!(v["status"], "available", "{v}");
-    assert_error(&demo.delete(&detach(&v1, "?delete_flag=0"), None).await, 400, "Ecs.0111");
+    assert_ecs_error(&demo.delete(&detach(&v1, "?delete_flag=0"), None).await, 400, "Ecs.0111");
 
     // The system disk of a server booted from a volume stays.
     let image = server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
@@ -387,7 +364,7 @@ async fn disks(server: &TestServer) {
     let attached = demo.get(&format!("/v2.1/servers/{bfv}/os-volume_attachments"), None).await;
     let root = attached.body["volumeAttachments"][0]["volumeId"].as_str().unwrap().to_string();
     let r = demo.delete(&format!("/v1/{p}/cloudservers/{bfv}/detachvolume/{root}"), None).await;
-    assert_error(&r, 400, "Ecs.0102");
+    assert_ecs_error(&r, 400, "Ecs.0102");
 }
 both!(disks);
 
@@ -411,7 +388,7 @@ async fn reinstall_volume_backed_twice(server: &TestServer) {
     let body = json!({"os-reinstall": {"adminpass": "Secret-123x", "userid": demo.user_id, "mode": "withStopServer",
         "metadata": {"user_data": "IyEvYmluL3NoCmVjaG8gaGk="}}});
     for round in 0..2 {
-        let job = finished_job(&demo, &demo.post(&reinstall, None, &body).await).await;
+        let job = demo.finished_job_of(&demo.post(&reinstall, None, &body).await).await;
         assert_eq!(job["status"], "SUCCESS", "round {round}: {job}");
         demo.wait_status(&id, "ACTIVE").await;
         let s = demo.get(&format!("/v2.1/servers/{id}"), None).await.body["server"].clone();

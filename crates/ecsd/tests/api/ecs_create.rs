@@ -40,18 +40,6 @@ async fn ecs_post(s: &Session<'_>, path: &str, body: &Value, token: Option<&str>
     s.server.send(Method::POST, path, &headers, Some(body)).await
 }
 
-async fn finished_job(s: &Session<'_>, job: &str) -> Value {
-    for _ in 0..500 {
-        let r = s.get(&format!("/v1/{}/jobs/{job}", s.project_id), None).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        if matches!(r.body["status"].as_str(), Some("SUCCESS" | "FAIL")) {
-            return r.body;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("job {job} did not finish");
-}
-
 /// An external network for EIPs.
 async fn eip_pool(server: &TestServer) {
     let admin = server.admin().await;
@@ -111,7 +99,7 @@ async fn create_servers(server: &TestServer) {
     assert_eq!(other.status, 409, "{}", other.body);
     assert_eq!(other.body["error"]["code"], "Ecs.0005");
 
-    let job = finished_job(&demo, &job_id).await;
+    let job = demo.finished_job(&job_id).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["job_type"], "createServer");
     assert_eq!(job["entities"]["sub_jobs_total"], 2);
@@ -165,7 +153,7 @@ async fn create_servers(server: &TestServer) {
     let r = ecs_post(&demo, &format!("/v1/{project}/cloudservers/delete"), &json!({"servers": [{"id": ids[0]}]}), None)
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     let eips = store.floating_ip_list(Some(&project)).await.unwrap();
     assert_eq!(eips.len(), 1, "{eips:?}");
     assert_eq!(store.volume_get(&data_disk.id).await.unwrap().status, "available");
@@ -179,7 +167,7 @@ async fn create_servers(server: &TestServer) {
     assert_eq!(second.body["job_id"], first.body["job_id"]);
     let start = json!({"os-start": {"servers": [{"id": ids[1]}]}});
     assert_eq!(ecs_post(&demo, &action, &start, Some("stop-1")).await.status, 409);
-    let job = finished_job(&demo, first.body["job_id"].as_str().unwrap()).await;
+    let job = demo.finished_job(first.body["job_id"].as_str().unwrap()).await;
     assert_eq!(job["entities"]["sub_jobs_total"], 1, "{job}");
     demo.wait_status(&ids[1], "SHUTOFF").await;
 
@@ -198,7 +186,7 @@ async fn create_servers(server: &TestServer) {
     let r = ecs_post(&demo, &format!("/v1/{project}/cloudservers"), &b, None).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body["order_id"].as_str().unwrap().starts_with("CS"));
-    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let job = demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     let listed = demo.get(&format!("/v1/{project}/cloudservers/detail?name=db-"), None).await;
     let mut names: Vec<&str> =
@@ -222,7 +210,7 @@ async fn failed_sub_job(server: &TestServer) {
     });
     let r = ecs_post(&demo, &format!("/v1/{}/cloudservers", demo.project_id), &body(&p, "bad"), None).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let job = demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "FAIL", "{job}");
     assert!(job["fail_reason"].as_str().unwrap().starts_with("Exceeded maximum number of retries"), "{job}");
     let sub = &job["entities"]["sub_jobs"][0];
@@ -351,7 +339,7 @@ async fn create_errors(server: &TestServer) {
     let r =
         ecs_post(&demo, &v1, &with("nics", json!([{"subnet_id": p.subnet, "ip_address": "192.168.0.50"}])), None).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     let taken = with("nics", json!([{"subnet_id": p.subnet, "ip_address": "192.168.0.50"}]));
     expect(ecs_post(&demo, &v1, &taken, None).await, 400, "Ecs.0010");
 
@@ -474,7 +462,7 @@ async fn codes_from_the_core(server: &TestServer) {
 
     // A locked ECS refuses a change with Ecs.0605.
     let r = ecs_post(&demo, &format!("/v1/{project}/cloudservers"), &body(&p, "locked"), None).await;
-    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let job = demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     let id = job["entities"]["sub_jobs"][0]["entities"]["server_id"].as_str().unwrap().to_string();
     assert_eq!(demo.post(&format!("/v2.1/servers/{id}/action"), None, &json!({"lock": null})).await.status, 202);
     let volume = demo.post("/v2.1/os-volumes", None, &json!({"volume": {"size": 1}})).await;
@@ -487,7 +475,7 @@ async fn codes_from_the_core(server: &TestServer) {
     assert_eq!(demo.post(&format!("/v2.1/servers/{id}/action"), None, &json!({"unlock": null})).await.status, 202);
     let batch = format!("/v1/{project}/cloudservers/action");
     let r = demo.post(&batch, None, &json!({"os-stop": {"servers": [{"id": id}]}})).await;
-    assert_eq!(finished_job(&demo, r.body["job_id"].as_str().unwrap()).await["status"], "SUCCESS");
+    assert_eq!(demo.finished_job(r.body["job_id"].as_str().unwrap()).await["status"], "SUCCESS");
     server.sim().inject(ecs_hypervisor::sim::FaultRule {
         host: None,
         op: ecs_hypervisor::Op::PowerOn,
@@ -495,7 +483,7 @@ async fn codes_from_the_core(server: &TestServer) {
         message: Some("the guest would not start".into()),
     });
     let r = demo.post(&batch, None, &json!({"os-start": {"servers": [{"id": id}]}})).await;
-    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let job = demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     assert_eq!(job["entities"]["sub_jobs"][0]["error_code"], "Ecs.0226", "{job}");
 
     // A /29 holds five servers: the sixth build fails, its sub-job with Ecs.0012.
@@ -512,7 +500,7 @@ async fn codes_from_the_core(server: &TestServer) {
     b["server"]["count"] = json!(6);
     let r = ecs_post(&demo, &format!("/v1/{project}/cloudservers"), &b, None).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let job = demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     assert_eq!((job["status"].as_str(), job["error_code"].as_str()), (Some("FAIL"), Some("Common.0021")), "{job}");
     let failed: Vec<&Value> =
         job["entities"]["sub_jobs"].as_array().unwrap().iter().filter(|s| s["status"] == "FAIL").collect();
@@ -540,11 +528,11 @@ async fn eips_count_against_the_projects_quota(server: &TestServer) {
     let create = format!("/v1.1/{}/cloudservers", demo.project_id);
     let r = ecs_post(&demo, &create, &with_eips(2), None).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let job = demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     let r = ecs_post(&demo, &create, &with_eips(1), None).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let job = demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "FAIL", "{job}");
     assert!(job["fail_reason"].as_str().unwrap().contains("EIP quota of 2"), "{job}");
 }

@@ -11,21 +11,9 @@ use serde_json::{Value, json};
 
 use crate::{Session, TestServer};
 
-async fn finished_job(s: &Session<'_>, job: &str) -> Value {
-    for _ in 0..500 {
-        let r = s.get(&format!("/v1/{}/jobs/{job}", s.project_id), None).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        if matches!(r.body["status"].as_str(), Some("SUCCESS" | "FAIL")) {
-            return r.body;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("job {job} did not finish");
-}
-
 async fn job_of(s: &Session<'_>, r: &crate::Reply) -> Value {
     assert_eq!(r.status, 200, "{}", r.body);
-    finished_job(s, r.body["job_id"].as_str().expect("a job id")).await
+    s.finished_job(r.body["job_id"].as_str().expect("a job id")).await
 }
 
 /// An ECS create body for one volume-backed server (with `data` GB of data disk).

@@ -7,7 +7,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::{Reply, Session, TestServer, both};
+use crate::{Reply, Session, TestServer, assert_ecs_error, both};
 
 async fn boot(s: &Session<'_>, name: &str) -> String {
     let image = s.server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
@@ -17,27 +17,6 @@ async fn boot(s: &Session<'_>, name: &str) -> String {
     let id = r.body["server"]["id"].as_str().unwrap().to_string();
     s.wait_status(&id, "ACTIVE").await;
     id
-}
-
-/// The job of an answer `{"job_id"}`, once it has finished.
-async fn finished_job(s: &Session<'_>, reply: &Reply) -> Value {
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    let job = reply.body["job_id"].as_str().expect("job_id");
-    for _ in 0..600 {
-        let r = s.get(&format!("/v1/{}/jobs/{job}", s.project_id), None).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        if matches!(r.body["status"].as_str(), Some("SUCCESS" | "FAIL")) {
-            return r.body;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("job {job} did not finish");
-}
-
-fn assert_error(r: &Reply, status: u16, code: &str) {
-    assert_eq!(r.status.as_u16(), status, "{}", r.body);
-    assert_eq!(r.body["error"]["code"], code, "{}", r.body);
-    assert!(r.body["error"]["message"].is_string(), "{}", r.body);
 }
 
 async fn send(s: &Session<'_>, method: Method, path: &str, body: Option<&Value>) -> Reply {
@@ -104,25 +83,25 @@ async fn recycle_bin(server: &TestServer) {
         let demo = &demo;
         async move { send(demo, Method::PUT, &path, Some(&body)).await }
     };
-    assert_error(&put(&bin, json!({"recycle_bin": {"switch": "maybe"}})).await, 400, "Ecs.0005");
-    assert_error(&put(&bin, json!({"recycle_bin": {}})).await, 400, "Ecs.0005");
+    assert_ecs_error(&put(&bin, json!({"recycle_bin": {"switch": "maybe"}})).await, 400, "Ecs.0005");
+    assert_ecs_error(&put(&bin, json!({"recycle_bin": {}})).await, 400, "Ecs.0005");
     let policy = format!("{bin}/policy");
-    assert_error(
+    assert_ecs_error(
         &put(&policy, json!({"policy": {"retention_hour": 0, "recycle_threshold_day": 1}})).await,
         400,
         "Ecs.0005",
     );
-    assert_error(
+    assert_ecs_error(
         &put(&policy, json!({"policy": {"retention_hour": "x", "recycle_threshold_day": 1}})).await,
         400,
         "Ecs.0005",
     );
-    assert_error(&put(&policy, json!({"policy": {"retention_hour": 1}})).await, 400, "Ecs.0005");
+    assert_ecs_error(&put(&policy, json!({"policy": {"retention_hour": 1}})).await, 400, "Ecs.0005");
 
     // Off: a delete is for good, as before.
     let id = boot(&demo, "plain").await;
     let r = demo.post(&format!("/v1/{p}/cloudservers/delete"), None, &json!({"servers": [{"id": id}]})).await;
-    assert_eq!(finished_job(&demo, &r).await["status"], "SUCCESS");
+    assert_eq!(demo.finished_job_of(&r).await["status"], "SUCCESS");
     gone(&demo, &id).await;
 
     // On, with every server old enough: a delete keeps the server, stopped.
@@ -135,7 +114,7 @@ async fn recycle_bin(server: &TestServer) {
     let id = boot(&demo, "kept").await;
     let other = boot(&demo, "running").await;
     let r = demo.post(&format!("/v1/{p}/cloudservers/delete"), None, &json!({"servers": [{"id": id}]})).await;
-    let job = finished_job(&demo, &r).await;
+    let job = demo.finished_job_of(&r).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     let shown = demo.get(&format!("/v1/{p}/cloudservers/{id}"), None).await;
     assert_eq!(shown.body["server"]["status"], "SOFT_DELETED", "{}", shown.body);
@@ -144,16 +123,16 @@ async fn recycle_bin(server: &TestServer) {
     assert_eq!(listed.body["servers"][0]["status"], "SOFT_DELETED");
     assert!(listed.body["servers"][0]["flavor"]["id"].is_string());
     assert_eq!(bin_ids(&demo.get(&format!("{servers}?name=nomatch"), None).await), Vec::<String>::new());
-    assert_error(&demo.get(&format!("{servers}?limit=0"), None).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.get(&format!("{servers}?limit=0"), None).await, 400, "Ecs.0005");
 
     // Only servers of the bin can be reverted or deleted from it; another
     // project's are not found.
     let revert = |s: &str| format!("/v1/{p}/recycle-bin/cloudservers/{s}/actions/revert");
-    assert_error(&demo.post(&revert(&other), None, &json!({})).await, 404, "Ecs.0114");
-    assert_error(&send(&demo, Method::DELETE, &format!("{servers}/{other}"), None).await, 404, "Ecs.0114");
+    assert_ecs_error(&demo.post(&revert(&other), None, &json!({})).await, 404, "Ecs.0114");
+    assert_ecs_error(&send(&demo, Method::DELETE, &format!("{servers}/{other}"), None).await, 404, "Ecs.0114");
     let stranger = stranger(server, &admin).await;
     let theirs = format!("/v1/{}/recycle-bin/cloudservers/{id}", stranger.project_id);
-    assert_error(&send(&stranger, Method::DELETE, &theirs, None).await, 404, "Ecs.0114");
+    assert_ecs_error(&send(&stranger, Method::DELETE, &theirs, None).await, 404, "Ecs.0114");
     assert_eq!(
         bin_ids(&stranger.get(&format!("/v1/{}/recycle-bin/cloudservers", stranger.project_id), None).await).len(),
         0
@@ -161,20 +140,20 @@ async fn recycle_bin(server: &TestServer) {
 
     // Revert: the server comes back.
     let r = demo.post(&revert(&id), None, &json!({})).await;
-    assert_eq!(finished_job(&demo, &r).await["status"], "SUCCESS");
+    assert_eq!(demo.finished_job_of(&r).await["status"], "SUCCESS");
     demo.wait_status(&id, "ACTIVE").await;
     assert!(bin_ids(&demo.get(&servers, None).await).is_empty());
 
     // Deleted again and then from the bin: gone.
     let r = demo.post(&format!("/v1/{p}/cloudservers/delete"), None, &json!({"servers": [{"id": id}]})).await;
-    assert_eq!(finished_job(&demo, &r).await["status"], "SUCCESS");
+    assert_eq!(demo.finished_job_of(&r).await["status"], "SUCCESS");
     let r = send(&demo, Method::DELETE, &format!("{servers}/{id}"), None).await;
-    assert_eq!(finished_job(&demo, &r).await["status"], "SUCCESS");
+    assert_eq!(demo.finished_job_of(&r).await["status"], "SUCCESS");
     gone(&demo, &id).await;
 
     // Left in the bin past the retention, the engine deletes it.
     let r = demo.post(&format!("/v1/{p}/cloudservers/delete"), None, &json!({"servers": [{"id": other}]})).await;
-    assert_eq!(finished_job(&demo, &r).await["status"], "SUCCESS");
+    assert_eq!(demo.finished_job_of(&r).await["status"], "SUCCESS");
     server.core().run_deferred().await.unwrap();
     assert_eq!(bin_ids(&demo.get(&servers, None).await), vec![other.clone()], "kept within the retention");
     backdate(server, &other, &p, "recycled_at", 3).await;
@@ -186,7 +165,7 @@ async fn recycle_bin(server: &TestServer) {
     assert_eq!(r.status, 200);
     let young = boot(&demo, "young").await;
     let r = demo.post(&format!("/v1/{p}/cloudservers/delete"), None, &json!({"servers": [{"id": young}]})).await;
-    assert_eq!(finished_job(&demo, &r).await["status"], "SUCCESS");
+    assert_eq!(demo.finished_job_of(&r).await["status"], "SUCCESS");
     gone(&demo, &young).await;
 }
 both!(recycle_bin);
@@ -212,7 +191,7 @@ async fn launch_templates_and_events(server: &TestServer) {
     dry["launch_template"]["name"] = json!("dry");
     assert_eq!(demo.post(&templates, None, &dry).await.status, 202);
     // The same name again, and bad input.
-    assert_error(&demo.post(&templates, None, &body).await, 400, "Ecs.0100");
+    assert_ecs_error(&demo.post(&templates, None, &body).await, 400, "Ecs.0100");
     for bad in [
         json!({}),
         json!({"launch_template": {"template_data": {}}}),
@@ -221,7 +200,7 @@ async fn launch_templates_and_events(server: &TestServer) {
         json!({"launch_template": {"name": "x", "template_data": {"network_interfaces": {}}}}),
         json!({"launch_template": {"name": ""}}),
     ] {
-        assert_error(&demo.post(&templates, None, &bad).await, 400, "Ecs.0005");
+        assert_ecs_error(&demo.post(&templates, None, &bad).await, 400, "Ecs.0005");
     }
     let b = json!({"launch_template": {"name": "lt2", "template_data": {"flavor_id": "m1.small"}}});
     let second = demo.post(&templates, None, &b).await.body["launch_template_id"].as_str().unwrap().to_string();
@@ -244,7 +223,7 @@ async fn launch_templates_and_events(server: &TestServer) {
     assert_eq!(r.body["page_info"]["next_marker"], id.as_str());
     let r = demo.get(&format!("{templates}?limit=1&marker={id}"), None).await;
     assert_eq!(r.body["launch_templates"][0]["id"], second.as_str());
-    assert_error(&demo.get(&format!("{templates}?marker=nope"), None).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.get(&format!("{templates}?marker=nope"), None).await, 400, "Ecs.0005");
     // Another project sees none of them.
     let other = admin.get(&format!("/v3/{}/launch-templates", admin.project_id), None).await;
     assert_eq!(other.body["launch_templates"], json!([]));
@@ -262,13 +241,13 @@ async fn launch_templates_and_events(server: &TestServer) {
     let r = demo.get(&format!("{versions}?image_id=img-1&version=1"), None).await;
     assert_eq!(r.body["launch_template_versions"].as_array().unwrap().len(), 1);
     assert_eq!(demo.get(&format!("{versions}?version=2"), None).await.body["launch_template_versions"], json!([]));
-    assert_error(&demo.get(&format!("{versions}?version=x"), None).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.get(&format!("{versions}?version=x"), None).await, 400, "Ecs.0005");
 
     // Delete: another project's or an unknown one is not found.
     let theirs = format!("/v3/{}/launch-templates/{id}", admin.project_id);
-    assert_error(&send(&admin, Method::DELETE, &theirs, None).await, 404, "Ecs.0005");
+    assert_ecs_error(&send(&admin, Method::DELETE, &theirs, None).await, 404, "Ecs.0005");
     assert_eq!(send(&demo, Method::DELETE, &format!("{templates}/{id}"), None).await.status, 204);
-    assert_error(&send(&demo, Method::DELETE, &format!("{templates}/{id}"), None).await, 404, "Ecs.0005");
+    assert_ecs_error(&send(&demo, Method::DELETE, &format!("{templates}/{id}"), None).await, 404, "Ecs.0005");
     assert_eq!(demo.get(&versions, None).await.body["launch_template_versions"].as_array().unwrap().len(), 1);
 
     // Scheduled events: none are raised; one named by id does not exist.
@@ -276,13 +255,13 @@ async fn launch_templates_and_events(server: &TestServer) {
     let r = demo.get(&events, None).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["events"], json!([]));
-    assert_error(&demo.get(&format!("{events}?limit=x"), None).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.get(&format!("{events}?limit=x"), None).await, 400, "Ecs.0005");
     let e = format!("{events}/0ead944a-72e8-494f-89ba-5846fb7ac5c0");
     let r = send(&demo, Method::PUT, &e, Some(&json!({"not_before": "2030-07-09T10:40:00Z"}))).await;
-    assert_error(&r, 404, "Ecs.0005");
-    assert_error(&send(&demo, Method::PUT, &e, Some(&json!({"not_before": "soon"}))).await, 400, "Ecs.0005");
-    assert_error(&send(&demo, Method::PUT, &e, Some(&json!({}))).await, 400, "Ecs.0005");
-    assert_error(&demo.post(&format!("{e}/actions/accept"), None, &json!({})).await, 404, "Ecs.0005");
+    assert_ecs_error(&r, 404, "Ecs.0005");
+    assert_ecs_error(&send(&demo, Method::PUT, &e, Some(&json!({"not_before": "soon"}))).await, 400, "Ecs.0005");
+    assert_ecs_error(&send(&demo, Method::PUT, &e, Some(&json!({}))).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&format!("{e}/actions/accept"), None, &json!({})).await, 404, "Ecs.0005");
     // v3 paths ECS does not serve answer in ECS's format.
     let r = demo.get(&format!("/v3/{p}/launch-templates/x/y"), None).await;
     assert_eq!(r.status, 404);
@@ -310,14 +289,14 @@ async fn server_options(server: &TestServer) {
     let r = demo.get(&format!("{base}/metadata-options"), None).await;
     assert_eq!(r.body, json!({"http_endpoint": "enabled", "http_tokens": "required"}));
     for bad in [json!({"http_tokens": "maybe"}), json!({"http_endpoint": 1}), json!({}), json!([])] {
-        assert_error(&put(format!("{base}/metadata-options"), bad).await, 400, "Ecs.0005");
+        assert_ecs_error(&put(format!("{base}/metadata-options"), bad).await, 400, "Ecs.0005");
     }
 
     // Serial console: refused until enabled; then a console URL.
     let serial = format!("{base}/actions/serial-console");
-    assert_error(&demo.post(&serial, None, &json!({})).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&serial, None, &json!({})).await, 400, "Ecs.0005");
     let options = format!("{base}/serial-console-options");
-    assert_error(&put(options.clone(), json!({"serial_console_options": {}})).await, 400, "Ecs.0005");
+    assert_ecs_error(&put(options.clone(), json!({"serial_console_options": {}})).await, 400, "Ecs.0005");
     assert_eq!(put(options.clone(), json!({"serial_console_options": {"enabled": true}})).await.status, 204);
     let r = demo.post(&serial, None, &json!({})).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -335,14 +314,14 @@ async fn server_options(server: &TestServer) {
     for bad in
         [json!({"remote_console": {"protocol": "rdp", "type": "novnc"}}), json!({"remote_console": {}}), json!({})]
     {
-        assert_error(&demo.post(&console, None, &bad).await, 400, "Ecs.0005");
+        assert_ecs_error(&demo.post(&console, None, &bad).await, 400, "Ecs.0005");
     }
 
     // Crash dump and redeploy.
     let r = demo.post(&format!("{base}/actions/trigger-crash-dump"), None, &json!({})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = demo.post(&format!("{base}/actions/redeploy"), None, &json!({})).await;
-    let job = finished_job(&demo, &r).await;
+    let job = demo.finished_job_of(&r).await;
     assert!(matches!(job["status"].as_str(), Some("SUCCESS" | "FAIL")), "{job}");
     demo.wait_status(&id, "ACTIVE").await;
 
@@ -350,14 +329,14 @@ async fn server_options(server: &TestServer) {
     let charge = format!("/v1/{p}/cloudservers/actions/change-charge-mode");
     let good = json!({"server_ids": [id], "charge_mode": "prePaid",
         "prepaid_options": {"period_type": "month", "period_num": "1", "auto_pay": true}});
-    assert_error(&demo.post(&charge, None, &good).await, 403, "Ecs.0069");
+    assert_ecs_error(&demo.post(&charge, None, &good).await, 403, "Ecs.0069");
     let mut unknown = good.clone();
     unknown["server_ids"] = json!(["00000000-0000-0000-0000-000000000000"]);
-    assert_error(&demo.post(&charge, None, &unknown).await, 404, "Ecs.0114");
+    assert_ecs_error(&demo.post(&charge, None, &unknown).await, 404, "Ecs.0114");
     let mut post_paid = good.clone();
     post_paid["charge_mode"] = json!("postPaid");
-    assert_error(&demo.post(&charge, None, &post_paid).await, 400, "Ecs.0005");
-    assert_error(&demo.post(&charge, None, &json!({"server_ids": []})).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&charge, None, &post_paid).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&charge, None, &json!({"server_ids": []})).await, 400, "Ecs.0005");
 
     // Auto-terminate: from 30 minutes ahead, shown on the server, and
     // done by the engine once the time has passed.
@@ -365,7 +344,7 @@ async fn server_options(server: &TestServer) {
     for bad in
         [json!({"auto_terminate_time": "2020-01-01T00:00:00Z"}), json!({"auto_terminate_time": "tomorrow"}), json!({})]
     {
-        assert_error(&demo.post(&terminate, None, &bad).await, 400, "Ecs.0005");
+        assert_ecs_error(&demo.post(&terminate, None, &bad).await, 400, "Ecs.0005");
     }
     let at = (chrono::Utc::now() + chrono::Duration::hours(2)).format("%Y-%m-%dT%H:%M:17Z").to_string();
     let r = demo.post(&terminate, None, &json!({"auto_terminate_time": at})).await;
@@ -382,11 +361,11 @@ async fn server_options(server: &TestServer) {
     let mine = boot(&demo, "mine").await;
     let stranger = stranger(server, &admin).await;
     let theirs = format!("/v1/{}/cloudservers/{mine}", stranger.project_id);
-    assert_error(&stranger.get(&format!("{theirs}/metadata-options"), None).await, 404, "Ecs.0114");
+    assert_ecs_error(&stranger.get(&format!("{theirs}/metadata-options"), None).await, 404, "Ecs.0114");
     let r =
         send(&stranger, Method::PUT, &format!("{theirs}/metadata-options"), Some(&json!({"http_tokens": "required"})))
             .await;
-    assert_error(&r, 404, "Ecs.0114");
+    assert_ecs_error(&r, 404, "Ecs.0114");
     let r = stranger
         .post(
             &format!("{theirs}/remote_console"),
@@ -394,8 +373,8 @@ async fn server_options(server: &TestServer) {
             &json!({"remote_console": {"protocol": "vnc", "type": "novnc"}}),
         )
         .await;
-    assert_error(&r, 404, "Ecs.0114");
-    assert_error(&demo.get(&format!("/v1/{p}/cloudservers/nope/metadata-options"), None).await, 404, "Ecs.0114");
+    assert_ecs_error(&r, 404, "Ecs.0114");
+    assert_ecs_error(&demo.get(&format!("/v1/{p}/cloudservers/nope/metadata-options"), None).await, 404, "Ecs.0114");
 }
 both!(server_options);
 
@@ -411,8 +390,8 @@ async fn passwords(server: &TestServer) {
     let r = send(&demo, Method::PUT, &reset, Some(&json!({"reset-password": {"new_password": "N3w-Passw0rd"}}))).await;
     assert_eq!(r.status, 204, "{}", r.body);
     let weak = json!({"reset-password": {"new_password": "weak"}});
-    assert_error(&send(&demo, Method::PUT, &reset, Some(&weak)).await, 400, "Ecs.0011");
-    assert_error(&send(&demo, Method::PUT, &reset, Some(&json!({"reset-password": {}}))).await, 400, "Ecs.0005");
+    assert_ecs_error(&send(&demo, Method::PUT, &reset, Some(&weak)).await, 400, "Ecs.0011");
+    assert_ecs_error(&send(&demo, Method::PUT, &reset, Some(&json!({"reset-password": {}}))).await, 400, "Ecs.0005");
 
     let r = demo.get(&format!("{base}/os-server-password"), None).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -428,9 +407,9 @@ async fn passwords(server: &TestServer) {
     let r = send(&demo, Method::PUT, &batch, Some(&json!({"dry_run": true, "servers": [{"id": id}]}))).await;
     assert_eq!(r.body, json!({"response": [{"id": id}]}));
     let unknown = json!({"new_password": "N3w-Passw0rd", "servers": [{"id": "nope"}]});
-    assert_error(&send(&demo, Method::PUT, &batch, Some(&unknown)).await, 404, "Ecs.0114");
-    assert_error(&send(&demo, Method::PUT, &batch, Some(&json!({"servers": [{"id": id}]}))).await, 400, "Ecs.0005");
-    assert_error(
+    assert_ecs_error(&send(&demo, Method::PUT, &batch, Some(&unknown)).await, 404, "Ecs.0114");
+    assert_ecs_error(&send(&demo, Method::PUT, &batch, Some(&json!({"servers": [{"id": id}]}))).await, 400, "Ecs.0005");
+    assert_ecs_error(
         &send(&demo, Method::PUT, &batch, Some(&json!({"new_password": "weak", "servers": [{"id": id}]}))).await,
         400,
         "Ecs.0011",
@@ -445,8 +424,8 @@ async fn passwords(server: &TestServer) {
         Some(&json!({"reset-password": {"new_password": "N3w-Passw0rd"}})),
     )
     .await;
-    assert_error(&r, 404, "Ecs.0114");
-    assert_error(&stranger.get(&format!("{theirs}/os-server-password"), None).await, 404, "Ecs.0114");
-    assert_error(&stranger.get(&format!("{theirs}/os-resetpwd-flag"), None).await, 404, "Ecs.0114");
+    assert_ecs_error(&r, 404, "Ecs.0114");
+    assert_ecs_error(&stranger.get(&format!("{theirs}/os-server-password"), None).await, 404, "Ecs.0114");
+    assert_ecs_error(&stranger.get(&format!("{theirs}/os-resetpwd-flag"), None).await, 404, "Ecs.0114");
 }
 both!(passwords);

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{Session, TestServer, both};
+use crate::{Session, TestServer, assert_ecs_error, both};
 
 async fn boot(s: &Session<'_>, name: &str, flavor: &str) -> String {
     let image = s.server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
@@ -22,26 +22,6 @@ async fn stop(s: &Session<'_>, id: &str) {
     let r = s.post(&format!("/v2.1/servers/{id}/action"), None, &json!({"os-stop": null})).await;
     assert_eq!(r.status, 202, "{}", r.body);
     s.wait_status(id, "SHUTOFF").await;
-}
-
-async fn finished_job(s: &Session<'_>, reply: &crate::Reply) -> Value {
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    let job = reply.body["job_id"].as_str().expect("job_id");
-    for _ in 0..600 {
-        let r = s.get(&format!("/v1/{}/jobs/{job}", s.project_id), None).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        if matches!(r.body["status"].as_str(), Some("SUCCESS" | "FAIL")) {
-            return r.body;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("job {job} did not finish");
-}
-
-fn assert_error(r: &crate::Reply, status: u16, code: &str) {
-    assert_eq!(r.status.as_u16(), status, "{}", r.body);
-    assert_eq!(r.body["error"]["code"], code, "{}", r.body);
-    assert!(r.body["error"]["message"].is_string(), "{}", r.body);
 }
 
 async fn server_view(s: &Session<'_>, id: &str) -> Value {
@@ -94,11 +74,11 @@ async fn flavors_and_zones(server: &TestServer) {
     let marker = r.body["flavors"][0]["id"].as_str().unwrap().to_string();
     let r = demo.get(&format!("{rf}?source_flavor_id=m1.tiny&marker={marker}"), None).await;
     assert_eq!(r.body["flavors"].as_array().unwrap().len(), by_server.len() - 1, "{}", r.body);
-    assert_error(&demo.get(&rf, None).await, 400, "Ecs.0005");
-    assert_error(&demo.get(&format!("{rf}?source_flavor_id=m1.tiny&sort_key=color"), None).await, 400, "Ecs.0005");
-    assert_error(&demo.get(&format!("{rf}?source_flavor_id=m1.tiny&sort_dir=up"), None).await, 400, "Ecs.0005");
-    assert_error(&demo.get(&format!("{rf}?source_flavor_id=nope"), None).await, 400, "Ecs.0029");
-    assert_error(&demo.get(&format!("{rf}?instance_uuid={theirs}"), None).await, 404, "Ecs.0114");
+    assert_ecs_error(&demo.get(&rf, None).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.get(&format!("{rf}?source_flavor_id=m1.tiny&sort_key=color"), None).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.get(&format!("{rf}?source_flavor_id=m1.tiny&sort_dir=up"), None).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.get(&format!("{rf}?source_flavor_id=nope"), None).await, 400, "Ecs.0029");
+    assert_ecs_error(&demo.get(&format!("{rf}?instance_uuid={theirs}"), None).await, 404, "Ecs.0114");
 
     // Sell policies: pay-per-use, per flavor and zone.
     let sp = format!("/v1/{p}/cloudservers/flavor-sell-policies");
@@ -118,8 +98,8 @@ async fn flavors_and_zones(server: &TestServer) {
     assert_eq!(r.body["count"], 0, "{}", r.body);
     let r = demo.get(&format!("{sp}?limit=1"), None).await;
     assert_eq!(r.body["sell_policies"].as_array().unwrap().len(), 1);
-    assert_error(&demo.get(&format!("{sp}?sell_status=maybe"), None).await, 400, "Ecs.0005");
-    assert_error(&demo.get(&format!("{sp}?limit=0"), None).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.get(&format!("{sp}?sell_status=maybe"), None).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.get(&format!("{sp}?limit=0"), None).await, 400, "Ecs.0005");
 
     // Capacity: the zones of this region that sell the flavor.
     let r = demo.get(&format!("/v1/{p}/cloudservers/flavors/m1.tiny/resources"), None).await;
@@ -132,9 +112,9 @@ async fn flavors_and_zones(server: &TestServer) {
     let r = demo.get(&format!("/v1/{p}/cloudservers/flavors/m1.tiny/resources?region_ids=elsewhere"), None).await;
     assert_eq!(r.body["resources"], json!([]), "{}", r.body);
     let r = demo.get(&format!("/v1/{p}/cloudservers/flavors/nope/resources"), None).await;
-    assert_error(&r, 400, "Ecs.0029");
+    assert_ecs_error(&r, 400, "Ecs.0029");
     let r = demo.get(&format!("/v1/{p}/cloudservers/flavors/m1.tiny/resources?count=0"), None).await;
-    assert_error(&r, 400, "Ecs.0005");
+    assert_ecs_error(&r, 400, "Ecs.0005");
 }
 both!(flavors_and_zones);
 
@@ -158,15 +138,15 @@ async fn rename_and_auto_recovery(server: &TestServer) {
     assert_eq!(server_view(&demo, &a).await["name"], "web.1");
     // Another project's server: nothing is renamed.
     let r = demo.put(&rename, None, &json!({"name": "x", "servers": [{"id": a}, {"id": theirs}]})).await;
-    assert_error(&r, 404, "Ecs.0114");
+    assert_ecs_error(&r, 404, "Ecs.0114");
     assert_eq!(server_view(&demo, &a).await["name"], "web.1");
-    assert_error(&demo.put(&rename, None, &json!({"name": "a b", "servers": [{"id": a}]})).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.put(&rename, None, &json!({"name": "a b", "servers": [{"id": a}]})).await, 400, "Ecs.0005");
     let long = "x".repeat(65);
-    assert_error(&demo.put(&rename, None, &json!({"name": long, "servers": [{"id": a}]})).await, 400, "Ecs.0914");
-    assert_error(&demo.put(&rename, None, &json!({"name": "n"})).await, 400, "Ecs.0005");
-    assert_error(&demo.put(&rename, None, &json!({"name": "n", "servers": []})).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.put(&rename, None, &json!({"name": long, "servers": [{"id": a}]})).await, 400, "Ecs.0914");
+    assert_ecs_error(&demo.put(&rename, None, &json!({"name": "n"})).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.put(&rename, None, &json!({"name": "n", "servers": []})).await, 400, "Ecs.0005");
     let twice = json!({"name": "n", "servers": [{"id": a}, {"id": a}]});
-    assert_error(&demo.put(&rename, None, &twice).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.put(&rename, None, &twice).await, 400, "Ecs.0005");
 
     // Auto recovery: on until turned off, per server.
     let ar = format!("/v1/{p}/cloudservers/{a}/autorecovery");
@@ -183,8 +163,8 @@ async fn rename_and_auto_recovery(server: &TestServer) {
     let r = demo.put(&ar, None, &json!({"support_auto_recovery": "true"})).await;
     assert_eq!(r.status, 204, "{}", r.body);
     assert_eq!(demo.get(&ar, None).await.body["support_auto_recovery"], "true");
-    assert_error(&demo.put(&ar, None, &json!({"support_auto_recovery": "maybe"})).await, 400, "Ecs.0005");
-    assert_error(&demo.put(&ar, None, &json!({})).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.put(&ar, None, &json!({"support_auto_recovery": "maybe"})).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.put(&ar, None, &json!({})).await, 400, "Ecs.0005");
     // A flavor whose cond:compute leaves auto recovery out: off, and not to be turned on.
     let spec = json!({"flavor": {"name": "norecover", "ram": 512, "vcpus": 1, "disk": 1, "id": "norecover"}});
     assert_eq!(admin.post("/v2.1/flavors", None, &spec).await.status, 200);
@@ -194,11 +174,11 @@ async fn rename_and_auto_recovery(server: &TestServer) {
     let c = boot(&demo, "c", "norecover").await;
     let c_ar = format!("/v1/{p}/cloudservers/{c}/autorecovery");
     assert_eq!(demo.get(&c_ar, None).await.body["support_auto_recovery"], "false");
-    assert_error(&demo.put(&c_ar, None, &json!({"support_auto_recovery": "true"})).await, 400, "Ecs.0036");
+    assert_ecs_error(&demo.put(&c_ar, None, &json!({"support_auto_recovery": "true"})).await, 400, "Ecs.0036");
     assert_eq!(demo.put(&c_ar, None, &json!({"support_auto_recovery": "false"})).await.status, 204);
     let theirs_ar = format!("/v1/{p}/cloudservers/{theirs}/autorecovery");
-    assert_error(&demo.get(&theirs_ar, None).await, 404, "Ecs.0114");
-    assert_error(&demo.put(&theirs_ar, None, &json!({"support_auto_recovery": "false"})).await, 404, "Ecs.0114");
+    assert_ecs_error(&demo.get(&theirs_ar, None).await, 404, "Ecs.0114");
+    assert_ecs_error(&demo.put(&theirs_ar, None, &json!({"support_auto_recovery": "false"})).await, 404, "Ecs.0114");
 }
 both!(rename_and_auto_recovery);
 
@@ -232,7 +212,7 @@ async fn interfaces(server: &TestServer) {
     assert!(r.body["attachableQuantity"]["free_scsi"].as_u64().unwrap() > 0, "{}", r.body);
     assert_eq!(r.body["interfaceAttachments"][0]["preserve_on_delete"], false);
     let r = demo.get(&format!("/v1/{p}/cloudservers/{theirs}/os-interface"), None).await;
-    assert_error(&r, 404, "Ecs.0114");
+    assert_ecs_error(&r, 404, "Ecs.0114");
 
     // delete_on_termination.
     let update = format!("/v1/{p}/cloudservers/{id}/os-interface/{port}");
@@ -243,12 +223,12 @@ async fn interfaces(server: &TestServer) {
     assert!(store.port_get(&port).await.unwrap().preserve_on_delete);
     let r = demo.put(&update, None, &json!({"interface_attachment": {"delete_on_termination": true}})).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_error(&demo.put(&update, None, &json!({"interface_attachment": {}})).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.put(&update, None, &json!({"interface_attachment": {}})).await, 400, "Ecs.0005");
     let other = format!("/v1/{p}/cloudservers/{id}/os-interface/00000000-0000-0000-0000-000000000000");
     let body = json!({"interface_attachment": {"delete_on_termination": true}});
-    assert_error(&demo.put(&other, None, &body).await, 400, "Ecs.0085");
+    assert_ecs_error(&demo.put(&other, None, &body).await, 400, "Ecs.0085");
     let r = demo.put(&format!("/v1/{p}/cloudservers/{theirs}/os-interface/{port}"), None, &body).await;
-    assert_error(&r, 404, "Ecs.0114");
+    assert_ecs_error(&r, 404, "Ecs.0114");
 
     // Virtual IPs: the address's port is made and goes into the NIC's pairs.
     let vip = format!("/v1/{p}/cloudservers/nics/{port}");
@@ -270,9 +250,9 @@ async fn interfaces(server: &TestServer) {
     assert_eq!(vip_port["allowed_address_pairs"][0]["ip_address"], address.as_str(), "{vip_port}");
     // Binding again is the same; an address outside the subnet or a NIC's is refused.
     assert_eq!(demo.put(&vip, None, &bind("192.168.0.200")).await.status, 200);
-    assert_error(&demo.put(&vip, None, &bind("10.99.0.1")).await, 400, "Ecs.0039");
-    assert_error(&demo.put(&vip, None, &bind(&address)).await, 400, "Ecs.0010");
-    assert_error(&demo.put(&vip, None, &bind("not-an-ip")).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.put(&vip, None, &bind("10.99.0.1")).await, 400, "Ecs.0039");
+    assert_ecs_error(&demo.put(&vip, None, &bind(&address)).await, 400, "Ecs.0010");
+    assert_ecs_error(&demo.put(&vip, None, &bind("not-an-ip")).await, 400, "Ecs.0005");
     let r = demo
         .put(
             &vip,
@@ -280,8 +260,8 @@ async fn interfaces(server: &TestServer) {
             &json!({"nic": {"subnet_id": "00000000-0000-0000-0000-000000000000", "ip_address": "192.168.0.201"}}),
         )
         .await;
-    assert_error(&r, 400, "Ecs.0038");
-    assert_error(
+    assert_ecs_error(&r, 400, "Ecs.0038");
+    assert_ecs_error(
         &demo.put(&vip, None, &json!({"nic": {"subnet_id": subnet, "ip_address": ""}})).await,
         400,
         "Ecs.0005",
@@ -289,16 +269,16 @@ async fn interfaces(server: &TestServer) {
     let r = demo
         .put(&format!("/v1/{p}/cloudservers/nics/00000000-0000-0000-0000-000000000000"), None, &bind("192.168.0.201"))
         .await;
-    assert_error(&r, 404, "Ecs.0085");
+    assert_ecs_error(&r, 404, "Ecs.0085");
     let theirs_nic = admin.get(&format!("/v2.1/servers/{theirs}/os-interface"), None).await.body["interfaceAttachments"][0]
         ["port_id"]
         .as_str()
         .unwrap()
         .to_string();
     let r = demo.put(&format!("/v1/{p}/cloudservers/nics/{theirs_nic}"), None, &bind("192.168.0.201")).await;
-    assert_error(&r, 404, "Ecs.0085");
+    assert_ecs_error(&r, 404, "Ecs.0085");
     let r = demo.put(&format!("/v1/{p}/cloudservers/nics/{theirs_nic}"), None, &json!({})).await;
-    assert_error(&r, 404, "Ecs.0085");
+    assert_ecs_error(&r, 404, "Ecs.0085");
     // Unbinding empties the pairs on both sides; the port stays.
     let r = demo.put(&vip, None, &json!({"nic": {"subnet_id": "", "ip_address": ""}})).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -312,7 +292,7 @@ async fn interfaces(server: &TestServer) {
     // change-network-interface: a stopped server's primary NIC only.
     let change = format!("/v1/{p}/cloudservers/{id}/os-interface/{port}/change-network-interface");
     let to = |subnet: &str, ip: &str| json!({"subnet_id": subnet, "ip_address": ip});
-    assert_error(&demo.post(&change, None, &to(&subnet, "192.168.0.77")).await, 400, "Ecs.0100");
+    assert_ecs_error(&demo.post(&change, None, &to(&subnet, "192.168.0.77")).await, 400, "Ecs.0100");
     stop(&demo, &id).await;
     let r = demo.post(&change, None, &to(&subnet, "192.168.0.77")).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -320,10 +300,10 @@ async fn interfaces(server: &TestServer) {
     assert_eq!(r.body["ip_address"], "192.168.0.77");
     assert_eq!(r.body["subnet_id"], subnet.as_str());
     assert_eq!(store.port_get(&port).await.unwrap().address, "192.168.0.77");
-    assert_error(&demo.post(&change, None, &to(&subnet, "10.99.0.1")).await, 400, "Ecs.0039");
-    assert_error(&demo.post(&change, None, &to(&subnet, "192.168.0.200")).await, 400, "Ecs.0010");
-    assert_error(&demo.post(&change, None, &to("00000000-0000-0000-0000-000000000000", "")).await, 400, "Ecs.0038");
-    assert_error(&demo.post(&change, None, &json!({"ip_address": ""})).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&change, None, &to(&subnet, "10.99.0.1")).await, 400, "Ecs.0039");
+    assert_ecs_error(&demo.post(&change, None, &to(&subnet, "192.168.0.200")).await, 400, "Ecs.0010");
+    assert_ecs_error(&demo.post(&change, None, &to("00000000-0000-0000-0000-000000000000", "")).await, 400, "Ecs.0038");
+    assert_ecs_error(&demo.post(&change, None, &json!({"ip_address": ""})).await, 400, "Ecs.0005");
     // To another network: any free address there; the NIC keeps its id.
     let net = demo.post("/networking/v2.0/networks", None, &json!({"network": {"name": "other"}})).await;
     assert_eq!(net.status, 201, "{}", net.body);
@@ -345,14 +325,14 @@ async fn interfaces(server: &TestServer) {
             &to(&subnet, ""),
         )
         .await;
-    assert_error(&r, 404, "Ecs.0114");
+    assert_ecs_error(&r, 404, "Ecs.0114");
 
     // changevpc: a job that gives a one-NIC server a NIC on the new subnet.
     let changevpc = format!("/v1/{p}/cloudservers/{id}/changevpc");
     let vpc = |subnet: &str| json!({"vpc_id": "vpc", "nic": {"subnet_id": subnet}});
-    assert_error(&demo.post(&changevpc, None, &json!({"nic": {"subnet_id": subnet}})).await, 400, "Ecs.0005");
-    assert_error(&demo.post(&changevpc, None, &vpc(&other_subnet)).await, 400, "Ecs.0005");
-    let job = finished_job(&demo, &demo.post(&changevpc, None, &vpc(&subnet)).await).await;
+    assert_ecs_error(&demo.post(&changevpc, None, &json!({"nic": {"subnet_id": subnet}})).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&changevpc, None, &vpc(&other_subnet)).await, 400, "Ecs.0005");
+    let job = demo.finished_job_of(&demo.post(&changevpc, None, &vpc(&subnet)).await).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["job_type"], "changeVpc");
     assert_eq!(job["entities"]["sub_jobs_total"], 2, "{job}");
@@ -363,11 +343,11 @@ async fn interfaces(server: &TestServer) {
     assert_ne!(nics[0]["port_id"], port.as_str());
     let new_port = nics[0]["port_id"].as_str().unwrap().to_string();
     let r = demo.post(&format!("/v1/{p}/cloudservers/{theirs}/changevpc"), None, &vpc(&subnet)).await;
-    assert_error(&r, 404, "Ecs.0114");
+    assert_ecs_error(&r, 404, "Ecs.0114");
 
     // A NIC that is not the primary one is not changed.
     let add = format!("/v1/{p}/cloudservers/{id}/nics");
-    let job = finished_job(&demo, &demo.post(&add, None, &json!({"nics": [{"subnet_id": other_subnet}]})).await).await;
+    let job = demo.finished_job_of(&demo.post(&add, None, &json!({"nics": [{"subnet_id": other_subnet}]})).await).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     let second = job["entities"]["sub_jobs"][0]["entities"]["nic_id"].as_str().unwrap().to_string();
     let r = demo
@@ -377,9 +357,9 @@ async fn interfaces(server: &TestServer) {
             &to(&subnet, ""),
         )
         .await;
-    assert_error(&r, 400, "Ecs.0086");
+    assert_ecs_error(&r, 400, "Ecs.0086");
     // Two NICs: no VPC change.
-    assert_error(&demo.post(&changevpc, None, &vpc(&other_subnet)).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&changevpc, None, &vpc(&other_subnet)).await, 400, "Ecs.0005");
     let r = demo
         .post(
             &format!("/v1/{p}/cloudservers/{id}/os-interface/{new_port}/change-network-interface"),
@@ -406,16 +386,20 @@ async fn resize_and_groups(server: &TestServer) {
         r.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         json!({"resize": r})
     };
-    assert_error(&demo.post(&resize, None, &to("m1.small", json!({}))).await, 400, "Ecs.0100");
-    assert_error(&demo.post(&resize, None, &to("m1.small", json!({"mode": "now"}))).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&resize, None, &to("m1.small", json!({}))).await, 400, "Ecs.0100");
+    assert_ecs_error(&demo.post(&resize, None, &to("m1.small", json!({"mode": "now"}))).await, 400, "Ecs.0005");
     let autopay = json!({"extendparam": {"isAutoPay": "maybe"}});
-    assert_error(&demo.post(&resize, None, &to("m1.small", autopay)).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&resize, None, &to("m1.small", autopay)).await, 400, "Ecs.0005");
     let deh = json!({"dedicated_host_id": "459a2b9d-804a-4745-ab19-a113bb1b4ddc"});
-    assert_error(&demo.post(&resize, None, &to("m1.small", deh)).await, 400, "Ecs.0005");
-    assert_error(&demo.post(&resize, None, &to("m1.tiny", json!({"mode": "withStopServer"}))).await, 400, "Ecs.0810");
-    assert_error(&demo.post(&resize, None, &to("nope", json!({}))).await, 400, "Ecs.0029");
+    assert_ecs_error(&demo.post(&resize, None, &to("m1.small", deh)).await, 400, "Ecs.0005");
+    assert_ecs_error(
+        &demo.post(&resize, None, &to("m1.tiny", json!({"mode": "withStopServer"}))).await,
+        400,
+        "Ecs.0810",
+    );
+    assert_ecs_error(&demo.post(&resize, None, &to("nope", json!({}))).await, 400, "Ecs.0029");
     let r = demo.post(&format!("/v1.1/{p}/cloudservers/{theirs}/resize"), None, &to("m1.small", json!({}))).await;
-    assert_error(&r, 404, "Ecs.0114");
+    assert_ecs_error(&r, 404, "Ecs.0114");
     let r = demo.post(&resize, None, &json!({"resize": {"flavorRef": "m1.small"}, "dry_run": true})).await;
     assert_eq!(r.status, 202, "{}", r.body);
     let body = to(
@@ -424,7 +408,7 @@ async fn resize_and_groups(server: &TestServer) {
     );
     let r = demo.post(&resize, None, &body).await;
     assert!(r.body.get("order_id").is_none(), "{}", r.body);
-    let job = finished_job(&demo, &r).await;
+    let job = demo.finished_job_of(&r).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["job_type"], "resizeServer");
     let s = demo.wait_status(&a, "ACTIVE").await;
@@ -435,7 +419,7 @@ async fn resize_and_groups(server: &TestServer) {
     let batch = format!("/v1/{p}/cloudservers/batch-resize");
     let servers = |ids: &[&str]| ids.iter().map(|i| json!({"id": i})).collect::<Vec<_>>();
     let body = json!({"resize": {"flavorRef": "s3.small.1", "servers": servers(&[&a, &b])}});
-    let job = finished_job(&demo, &demo.post(&batch, None, &body).await).await;
+    let job = demo.finished_job_of(&demo.post(&batch, None, &body).await).await;
     assert_eq!(job["status"], "FAIL", "{job}");
     let subs = job["entities"]["sub_jobs"].as_array().unwrap();
     assert_eq!(subs.len(), 2, "{job}");
@@ -446,14 +430,14 @@ async fn resize_and_groups(server: &TestServer) {
     let s = demo.wait_status(&b, "SHUTOFF").await;
     assert_eq!(s["flavor"]["original_name"], "s3.small.1");
     let body = json!({"resize": {"flavorRef": "s3.medium.2", "mode": "withStopServer", "servers": servers(&[&b])}});
-    let job = finished_job(&demo, &demo.post(&batch, None, &body).await).await;
+    let job = demo.finished_job_of(&demo.post(&batch, None, &body).await).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     let bad = |flavor: &str, ids: &[&str]| json!({"resize": {"flavorRef": flavor, "servers": servers(ids)}});
-    assert_error(&demo.post(&batch, None, &bad("nope", &[&a])).await, 400, "Ecs.0029");
-    assert_error(&demo.post(&batch, None, &bad("m1.small", &[])).await, 400, "Ecs.0005");
-    assert_error(&demo.post(&batch, None, &bad("m1.small", &[&a, &a])).await, 400, "Ecs.0005");
-    assert_error(&demo.post(&batch, None, &bad("m1.small", &[&a, &theirs])).await, 404, "Ecs.0114");
-    assert_error(&demo.post(&batch, None, &json!({"resize": {"servers": servers(&[&a])}})).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&batch, None, &bad("nope", &[&a])).await, 400, "Ecs.0029");
+    assert_ecs_error(&demo.post(&batch, None, &bad("m1.small", &[])).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&batch, None, &bad("m1.small", &[&a, &a])).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&batch, None, &bad("m1.small", &[&a, &theirs])).await, 404, "Ecs.0114");
+    assert_ecs_error(&demo.post(&batch, None, &json!({"resize": {"servers": servers(&[&a])}})).await, 400, "Ecs.0005");
 
     // ECS group members in a batch (stopped servers join, as one at a time).
     stop(&demo, &a).await;
@@ -489,8 +473,8 @@ async fn resize_and_groups(server: &TestServer) {
     assert!(!r.body["servers"][1]["fail_reason"].as_str().unwrap().is_empty());
     let shown = demo.get(&format!("/v1/{p}/cloudservers/os-server-groups/{g}"), None).await;
     assert_eq!(shown.body["server_group"]["members"], json!([b]));
-    assert_error(&demo.post(&add, None, &json!({"server_ids": []})).await, 400, "Ecs.0005");
-    assert_error(&demo.post(&add, None, &json!({"server_ids": "x"})).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&add, None, &json!({"server_ids": []})).await, 400, "Ecs.0005");
+    assert_ecs_error(&demo.post(&add, None, &json!({"server_ids": "x"})).await, 400, "Ecs.0005");
     let r = demo
         .post(
             &format!("/v1/{p}/cloudservers/os-server-groups/00000000-0000-0000-0000-000000000000/add_members"),

@@ -197,18 +197,6 @@ async fn publicips(server: &TestServer) {
 
 both!(publicips);
 
-async fn finished_job(s: &Session<'_>, job: &str) -> Value {
-    for _ in 0..500 {
-        let r = s.get(&format!("/v1/{}/jobs/{job}", s.project_id), None).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        if matches!(r.body["status"].as_str(), Some("SUCCESS" | "FAIL")) {
-            return r.body;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("job {job} did not finish");
-}
-
 /// An EIP made here is `publicip.id` of an ECS create and goes with
 /// DeleteServers' `delete_publicip`.
 async fn eip_for_ecs_create(server: &TestServer) {
@@ -225,7 +213,7 @@ async fn eip_for_ecs_create(server: &TestServer) {
         "nics": [{"subnet_id": subnet}], "root_volume": {"volumetype": "SSD"}, "publicip": {"id": eip}}});
     let r = send(&demo, Method::POST, &format!("/v1.1/{p}/cloudservers"), Some(&body)).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let job = demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     let server_id = r.body["serverIds"][0].as_str().unwrap().to_string();
     let shown = send(&demo, Method::GET, &format!("/v1/{p}/publicips/{eip}"), None).await;
@@ -233,7 +221,7 @@ async fn eip_for_ecs_create(server: &TestServer) {
     let del = json!({"servers": [{"id": server_id}], "delete_publicip": true});
     let r = send(&demo, Method::POST, &format!("/v1/{p}/cloudservers/delete"), Some(&del)).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let job = demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_code(&send(&demo, Method::GET, &format!("/v1/{p}/publicips/{eip}"), None).await, 404, "VPC.0504");
 
@@ -243,7 +231,7 @@ async fn eip_for_ecs_create(server: &TestServer) {
         json!({"eip": {"iptype": "5_sbgp", "bandwidth": {"size": 7, "sharetype": "PER", "chargemode": "traffic"}}});
     let r = send(&demo, Method::POST, &format!("/v1.1/{p}/cloudservers"), Some(&body)).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let job = demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     let list = send(&demo, Method::GET, &format!("/v1/{p}/publicips"), None).await;
     let made = &list.body["publicips"][0];

@@ -17,23 +17,11 @@ fn assert_code(r: &Reply, status: u16, code: &str) {
     assert!(r.body["error"]["message"].is_string(), "{}", r.body);
 }
 
-async fn finished_job(s: &Session<'_>, job: &str) -> Value {
-    for _ in 0..500 {
-        let r = s.get(&format!("/v1/{}/jobs/{job}", s.project_id), None).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        if matches!(r.body["status"].as_str(), Some("SUCCESS" | "FAIL")) {
-            return r.body;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("job {job} did not finish");
-}
-
 /// Creates one disk; its id, after its job.
 async fn disk(s: &Session<'_>, body: Value) -> String {
     let r = send(s, Method::POST, &format!("/v2.1/{}/cloudvolumes", s.project_id), Some(&body)).await;
     assert_eq!(r.status, 202, "{}", r.body);
-    let job = finished_job(s, r.body["job_id"].as_str().unwrap()).await;
+    let job = s.finished_job(r.body["job_id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["job_type"], "createVolume");
     let id = job["entities"]["volume_id"].as_str().unwrap().to_string();
@@ -99,7 +87,7 @@ async fn cloudvolumes(server: &TestServer) {
     .await;
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.body["volume_ids"].as_array().unwrap().len(), 2);
-    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let job = demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["entities"]["sub_jobs_total"], 2);
     assert!(job["entities"]["sub_jobs"][0]["entities"]["volume_id"].is_string(), "{job}");
@@ -168,7 +156,7 @@ async fn cloudvolumes(server: &TestServer) {
     assert_code(&send(&demo, Method::POST, &action, Some(&json!({"resize": {}}))).await, 400, "EVS.1011");
     let r = send(&demo, Method::POST, &action, Some(&json!({"os-extend": {"new_size": 20}}))).await;
     assert_eq!(r.status, 202, "{}", r.body);
-    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let job = demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     assert_eq!((job["job_type"].as_str(), job["entities"]["size"].as_i64()), (Some("extendVolume"), Some(20)));
 
     // Quota: Cinder's volumes quota, as EVS's code.
@@ -181,7 +169,7 @@ async fn cloudvolumes(server: &TestServer) {
     // Delete: a job; then it is gone.
     let r = send(&demo, Method::DELETE, &format!("/v2/{p}/cloudvolumes/{id}"), None).await;
     assert_eq!(r.status, 202, "{}", r.body);
-    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let job = demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     assert_eq!(
         (job["job_type"].as_str(), job["entities"]["volume_id"].as_str()),
         (Some("deleteVolume"), Some(id.as_str()))
@@ -217,7 +205,7 @@ async fn ecs_disk_operations(server: &TestServer) {
     let attach = json!({"volumeAttachment": {"volumeId": id}});
     let r = send(&demo, Method::POST, &format!("/v1/{p}/cloudservers/{vm}/attachvolume"), Some(&attach)).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let job = demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["entities"]["volume_id"], id.as_str());
     let list = send(&demo, Method::GET, &format!("/v1/{p}/cloudservers/{vm}/os-volume_attachments"), None).await;
@@ -254,7 +242,7 @@ async fn ecs_disk_operations(server: &TestServer) {
     let detach = format!("/v1/{p}/batchaction/detachvolumes/{id}");
     let r = send(&demo, Method::POST, &detach, Some(&json!({"serverinfo": [vm]}))).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(finished_job(&demo, r.body["job_id"].as_str().unwrap()).await["status"], "SUCCESS");
+    assert_eq!(demo.finished_job(r.body["job_id"].as_str().unwrap()).await["status"], "SUCCESS");
     let attach = format!("/v1/{p}/batchaction/attachvolumes/{id}");
     let two = json!({"serverinfo": [{"server_id": vm}, {"server_id": other}]});
     let r = send(&demo, Method::POST, &attach, Some(&two)).await;
@@ -265,7 +253,7 @@ async fn ecs_disk_operations(server: &TestServer) {
         send(&demo, Method::POST, &attach, Some(&json!({"serverinfo": [{"server_id": other, "device": "/dev/sdc"}]})))
             .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(finished_job(&demo, r.body["job_id"].as_str().unwrap()).await["status"], "SUCCESS");
+    assert_eq!(demo.finished_job(r.body["job_id"].as_str().unwrap()).await["status"], "SUCCESS");
     let list = send(&demo, Method::GET, &format!("/v1/{p}/cloudservers/{other}/os-volume_attachments"), None).await;
     assert_eq!(list.body["volumeAttachments"][0]["device"], "/dev/vdc");
     // Detaching from a server it is not on.

@@ -22,6 +22,14 @@ pub struct Reply {
     pub body: Value,
 }
 
+/// Asserts an ECS error: its status, its code and a message.
+#[track_caller]
+pub fn assert_ecs_error(r: &Reply, status: u16, code: &str) {
+    assert_eq!(r.status.as_u16(), status, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], code, "{}", r.body);
+    assert!(r.body["error"]["message"].is_string(), "{}", r.body);
+}
+
 impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -158,6 +166,26 @@ pub struct Session<'a> {
 }
 
 impl Session<'_> {
+    /// The ECS job `job` (`GET /v1/{project_id}/jobs/{job}`) once it has
+    /// ended (SUCCESS or FAIL).
+    pub async fn finished_job(&self, job: &str) -> Value {
+        for _ in 0..600 {
+            let r = self.get(&format!("/v1/{}/jobs/{job}", self.project_id), None).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            if matches!(r.body["status"].as_str(), Some("SUCCESS" | "FAIL")) {
+                return r.body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("job {job} did not finish");
+    }
+
+    /// The job of an ECS answer `{"job_id"}` (asserted 200), once it has ended.
+    pub async fn finished_job_of(&self, reply: &Reply) -> Value {
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        self.finished_job(reply.body["job_id"].as_str().expect("job_id")).await
+    }
+
     /// A Nova call at microversion `version` (`None`: no header).
     pub async fn nova(&self, method: Method, path: &str, version: Option<&str>, body: Option<&Value>) -> Reply {
         let mut headers = vec![("x-auth-token", self.token.as_str())];

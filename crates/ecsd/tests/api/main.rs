@@ -62,7 +62,7 @@ pub fn keypairs_vector() -> &'static str {
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH6EBhTXPKGeZhVZ2FiHHH+ltZmKJBnyIXYsPD7HBVDY test@ecsd"
 }
 
-pub use harness::{Reply, Session, TestServer};
+pub use harness::{Reply, Session, TestServer, assert_ecs_error};
 
 /// Declares `sqlite` and `postgres` tests running `$body(server)`.
 #[macro_export]

@@ -29,18 +29,6 @@ fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
 }
 
-async fn finished_job(s: &Session<'_>, job: &str) -> Value {
-    for _ in 0..500 {
-        let r = s.get(&format!("/v1/{}/jobs/{job}", s.project_id), None).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        if matches!(r.body["status"].as_str(), Some("SUCCESS" | "FAIL")) {
-            return r.body;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("job {job} did not finish");
-}
-
 async fn new_vpc(s: &Session<'_>, name: &str, cidr: &str) -> Value {
     ok(&call(s, Method::POST, "/vpcs", Some(json!({"vpc": {"name": name, "cidr": cidr}}))).await, 200)["vpc"].clone()
 }
@@ -162,7 +150,7 @@ async fn vpcs_subnets_and_servers(server: &TestServer) {
         "vpcid": vpc_id, "nics": [{"subnet_id": sid}], "root_volume": {"volumetype": "SSD"}}});
     let r = demo.post(&format!("/v1/{p}/cloudservers"), None, &create).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let job = demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     let server_id = job["entities"]["sub_jobs"][0]["entities"]["server_id"].as_str().unwrap().to_string();
     let shown = demo.get(&format!("/v1/{p}/cloudservers/{server_id}"), None).await;
@@ -197,7 +185,7 @@ async fn vpcs_subnets_and_servers(server: &TestServer) {
     let nics = json!({"nics": [{"subnet_id": other["id"]}]});
     let r = demo.post(&format!("/v1/{p}/cloudservers/{server_id}/nics"), None, &nics).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let job = finished_job(&demo, r.body["job_id"].as_str().unwrap()).await;
+    let job = demo.finished_job(r.body["job_id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     let ports = ok(&call(&demo, Method::GET, &format!("/ports?device_id={server_id}"), None).await, 200);
     let networks: Vec<&str> =
@@ -214,7 +202,7 @@ async fn vpcs_subnets_and_servers(server: &TestServer) {
     let del = json!({"servers": [{"id": server_id}]});
     let r = demo.post(&format!("/v1/{p}/cloudservers/delete"), None, &del).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(finished_job(&demo, r.body["job_id"].as_str().unwrap()).await["status"], "SUCCESS");
+    assert_eq!(demo.finished_job(r.body["job_id"].as_str().unwrap()).await["status"], "SUCCESS");
     for s in [&sid, other["id"].as_str().unwrap()] {
         assert_eq!(call(&demo, Method::DELETE, &format!("/vpcs/{vpc_id}/subnets/{s}"), None).await.status, 204);
     }

@@ -146,25 +146,42 @@ impl Core {
     }
 }
 
-/// The disks a KVM ECS takes on its virtio-blk bus (system disk included)
-/// and on its SCSI bus. ecsd's disks are all VBD (virtio-blk).
-pub const MAX_BLK_DISKS: i64 = 24;
-pub const MAX_SCSI_DISKS: i64 = 60;
+/// The data disks a KVM ECS takes besides its system disk, on its
+/// virtio-blk (VBD) bus and on its SCSI bus. ecsd attaches all on virtio-blk.
+const MAX_BLK_DATA_DISKS: usize = 16;
+const MAX_SCSI_DATA_DISKS: usize = 24;
 
-/// How many more disks a server takes (ECS `appendvolumequota`).
+/// How many more data disks a server takes, by bus: one rule for ECS's
+/// `appendvolumequota`, `attachableQuantity` and `os-interface_extension`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AppendableDisks {
-    pub free_blk: i64,
-    pub free_scsi: i64,
-    /// Disks it may still attach (on the bus ecsd attaches to).
-    pub count: i64,
+pub struct DiskSlots {
+    pub free_blk: usize,
+    pub free_scsi: usize,
+}
+
+impl DiskSlots {
+    /// The slots left with `data_disks` data disks attached.
+    pub fn with_attached(data_disks: usize) -> DiskSlots {
+        DiskSlots {
+            free_blk: MAX_BLK_DATA_DISKS.saturating_sub(data_disks),
+            free_scsi: MAX_SCSI_DATA_DISKS.saturating_sub(data_disks),
+        }
+    }
+
+    /// Disks it may still attach, on the bus ecsd attaches to.
+    pub fn free(&self) -> usize {
+        self.free_blk
+    }
 }
 
 impl Core {
-    pub async fn server_appendable_disks(&self, ctx: &AuthContext, server_id: &str) -> Result<AppendableDisks> {
-        let attached = self.server_volumes(ctx, server_id).await?.len() as i64;
-        let free_blk = (MAX_BLK_DISKS - attached).max(0);
-        Ok(AppendableDisks { free_blk, free_scsi: MAX_SCSI_DISKS, count: free_blk })
+    /// The disk slots of a server (ECS `appendvolumequota`).
+    pub async fn server_disk_slots(&self, ctx: &AuthContext, server_id: &str) -> Result<DiskSlots> {
+        let server = self.server_get(ctx, server_id).await?;
+        let volumes = self.server_volumes(ctx, server_id).await?;
+        let root = server.block_devices.iter().find(|b| b.boot_index == Some(0)).and_then(|b| b.volume_id.as_deref());
+        let data_disks = volumes.iter().filter(|v| Some(v.id.as_str()) != root).count();
+        Ok(DiskSlots::with_attached(data_disks))
     }
 
     /// ECS `batchaction/attachvolumes`: a shared disk to several servers.

@@ -43,19 +43,11 @@ fn view(v: &Volume) -> Option<Value> {
     }))
 }
 
-/// The data disks a KVM ECS takes: on SCSI, on virtio-blk and in all
-/// (the system disk apart), as Huawei's `attachableQuantity` counts them.
-const MAX_SCSI_DATA_DISKS: usize = 24;
-const MAX_BLK_DATA_DISKS: usize = 16;
-
 /// `attachableQuantity` of a server with `data_disks` data disks attached
 /// (for a flavor, with none); `nics` adds `free_nic`.
 pub(crate) fn attachable_quantity(data_disks: usize, nics: Option<usize>) -> Value {
-    let mut out = json!({
-        "free_scsi": MAX_SCSI_DATA_DISKS.saturating_sub(data_disks),
-        "free_blk": MAX_BLK_DATA_DISKS.saturating_sub(data_disks),
-        "free_disk": MAX_SCSI_DATA_DISKS.saturating_sub(data_disks),
-    });
+    let slots = ecs_core::evs::DiskSlots::with_attached(data_disks);
+    let mut out = json!({"free_scsi": slots.free_scsi, "free_blk": slots.free_blk, "free_disk": slots.free_scsi});
     if let Some(nics) = nics {
         out["free_nic"] = json!(nics);
     }

@@ -19,10 +19,6 @@ use super::{EcsBody, EcsCall, EcsError, illegal, job_reply, json_body};
 use crate::AppState;
 use crate::request_id::RequestId;
 
-/// Disks a server may hold (SCSI), and of them virtio-blk ones.
-const MAX_DISKS: usize = 60;
-const MAX_BLK_DISKS: usize = 24;
-
 fn port_state(server: &Server) -> &'static str {
     if server.vm_state == VmState::Active { "ACTIVE" } else { "DOWN" }
 }
@@ -78,17 +74,10 @@ pub async fn attachable(
     Path((_project, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, EcsError> {
     let server = state.core.server_get(&call.ctx, &id).await?;
-    let disks = server.block_devices.len();
-    Ok(Json(json!({
-        "interfaceAttachments": nics_of(&server, true),
-        "attachableQuantity": {
-            "free_scsi": MAX_DISKS.saturating_sub(disks),
-            "free_blk": MAX_BLK_DISKS.saturating_sub(disks),
-            "free_disk": MAX_DISKS.saturating_sub(disks),
-            "free_nic": free_nics(&server),
-            "free_efi_nic": 0,
-        },
-    })))
+    let data_disks = server.block_devices.iter().filter(|b| b.boot_index != Some(0)).count();
+    let mut attachable = super::block_devices::attachable_quantity(data_disks, Some(free_nics(&server)));
+    attachable["free_efi_nic"] = json!(0);
+    Ok(Json(json!({"interfaceAttachments": nics_of(&server, true), "attachableQuantity": attachable})))
 }
 
 /// `PUT /v1/{project_id}/cloudservers/{server_id}/os-interface/{port_id}`:

@@ -79,6 +79,6 @@ pub async fn appendable(
     call: EcsCall,
     Path((_project, server_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, EcsError> {
-    let q = state.core.server_appendable_disks(&call.ctx, &server_id).await?;
-    Ok(Json(json!({"free_scsi": q.free_scsi, "free_blk": q.free_blk, "count": q.count})))
+    let slots = state.core.server_disk_slots(&call.ctx, &server_id).await?;
+    Ok(Json(json!({"free_scsi": slots.free_scsi, "free_blk": slots.free_blk, "count": slots.free()})))
 }

@@ -20,24 +20,15 @@ pub const MAX_COUNT: usize = 100;
 
 /// A finished job of `kind` about `volume`.
 fn job(ctx: &AuthContext, kind: &str, volume: &Volume, parent: Option<&str>, request_id: &str) -> NewTask {
+    let params = json!({
+        "volume_id": volume.id,
+        "name": volume.name,
+        "size": volume.size_gb,
+        "volume_type": volume.volume_type,
+    });
     NewTask {
-        id: uuid::Uuid::new_v4().to_string(),
         parent_id: parent.map(str::to_string),
-        kind: kind.into(),
-        server_id: None,
-        project_id: volume.project_id.clone(),
-        user_id: ctx.user_id.clone(),
-        request_id: request_id.into(),
-        params: json!({
-            "volume_id": volume.id,
-            "name": volume.name,
-            "size": volume.size_gb,
-            "volume_type": volume.volume_type,
-        }),
-        finished: true,
-        events: Vec::new(),
-        failure: None,
-        failure_reason: None,
+        ..NewTask::done(kind, &volume.project_id, &ctx.user_id, request_id, params)
     }
 }
 

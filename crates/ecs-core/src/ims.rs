@@ -128,20 +128,8 @@ impl Core {
         if !req.tags.is_empty() {
             self.ims_tag(&image.id, &req.tags).await?;
         }
-        let task = NewTask {
-            id: uuid::Uuid::new_v4().to_string(),
-            parent_id: None,
-            kind: VOLUME_IMAGE_TASK.into(),
-            server_id: None,
-            project_id: project,
-            user_id: ctx.user_id.clone(),
-            request_id: request_id.into(),
-            params: serde_json::json!({"image_id": image.id, "volume_id": volume.id}),
-            finished: true,
-            events: Vec::new(),
-            failure: None,
-            failure_reason: None,
-        };
+        let params = serde_json::json!({"image_id": image.id, "volume_id": volume.id});
+        let task = NewTask::done(VOLUME_IMAGE_TASK, &project, &ctx.user_id, request_id, params);
         self.store.task_insert(&task).await?;
         Ok(ImageJob { image_id: image.id, task_id: task.id })
     }

@@ -45,6 +45,27 @@ pub struct NewTask {
     pub failure_reason: Option<serde_json::Value>,
 }
 
+impl NewTask {
+    /// A task that is done when recorded (a job whose work its request
+    /// did, or whose state is its sub-jobs'), of no server.
+    pub fn done(kind: &str, project_id: &str, user_id: &str, request_id: &str, params: serde_json::Value) -> NewTask {
+        NewTask {
+            id: uuid::Uuid::new_v4().to_string(),
+            parent_id: None,
+            kind: kind.into(),
+            server_id: None,
+            project_id: project_id.into(),
+            user_id: user_id.into(),
+            request_id: request_id.into(),
+            params,
+            finished: true,
+            events: Vec::new(),
+            failure: None,
+            failure_reason: None,
+        }
+    }
+}
+
 /// The fencing token of one claim of a task: written by the claim, named
 /// by every write made for it, superseded by the next claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -61,23 +61,9 @@ pub(crate) fn job_task(
     params: serde_json::Value,
     request_id: &str,
 ) -> NewTask {
-    NewTask {
-        id: uuid::Uuid::new_v4().to_string(),
-        parent_id: None,
-        kind: kind.into(),
-        // Not the server's own task (it is no instance action of it):
-        // the sub-jobs are.
-        server_id: None,
-        project_id: project_id.into(),
-        user_id: ctx.user_id.clone(),
-        request_id: request_id.into(),
-        params,
-        // The job itself has no steps: its state is its sub-jobs'.
-        finished: true,
-        events: Vec::new(),
-        failure: None,
-        failure_reason: None,
-    }
+    // Not the server's own task (it is no instance action of it): the
+    // sub-jobs are. The job itself has no steps: its state is its sub-jobs'.
+    NewTask::done(kind, project_id, &ctx.user_id, request_id, params)
 }
 
 /// Records a sub-job as refused before it ran, for `e` (typed, so that

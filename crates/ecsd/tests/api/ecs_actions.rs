@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::{Session, TestServer, assert_ecs_error, both};
 
-async fn boot(s: &Session<'_>, name: &str, flavor: &str) -> String {
+pub(crate) async fn boot(s: &Session<'_>, name: &str, flavor: &str) -> String {
     let image = s.server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
     let body = json!({"server": {"name": name, "flavorRef": flavor, "imageRef": image, "networks": "auto"}});
     let r = s.post("/v2.1/servers", Some("2.37"), &body).await;
@@ -16,13 +16,13 @@ async fn boot(s: &Session<'_>, name: &str, flavor: &str) -> String {
     id
 }
 
-async fn stop(s: &Session<'_>, id: &str) {
+pub(crate) async fn stop(s: &Session<'_>, id: &str) {
     let r = s.post(&format!("/v2.1/servers/{id}/action"), None, &json!({"os-stop": null})).await;
     assert_eq!(r.status, 202, "{}", r.body);
     s.wait_status(id, "SHUTOFF").await;
 }
 
-async fn server_view(s: &Session<'_>, id: &str) -> Value {
+pub(crate) async fn server_view(s: &Session<'_>, id: &str) -> Value {
     s.get(&format!("/v2.1/servers/{id}"), Some("2.47")).await.body["server"].clone()
 }
 

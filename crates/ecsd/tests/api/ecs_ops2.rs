@@ -6,27 +6,8 @@
 
 use serde_json::{Value, json};
 
-use crate::{Session, TestServer, assert_ecs_error, both};
-
-async fn boot(s: &Session<'_>, name: &str, flavor: &str) -> String {
-    let image = s.server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
-    let body = json!({"server": {"name": name, "flavorRef": flavor, "imageRef": image, "networks": "auto"}});
-    let r = s.post("/v2.1/servers", Some("2.37"), &body).await;
-    assert_eq!(r.status, 202, "{}", r.body);
-    let id = r.body["server"]["id"].as_str().unwrap().to_string();
-    s.wait_status(&id, "ACTIVE").await;
-    id
-}
-
-async fn stop(s: &Session<'_>, id: &str) {
-    let r = s.post(&format!("/v2.1/servers/{id}/action"), None, &json!({"os-stop": null})).await;
-    assert_eq!(r.status, 202, "{}", r.body);
-    s.wait_status(id, "SHUTOFF").await;
-}
-
-async fn server_view(s: &Session<'_>, id: &str) -> Value {
-    s.get(&format!("/v2.1/servers/{id}"), Some("2.47")).await.body["server"].clone()
-}
+use crate::ecs_actions::{boot, server_view, stop};
+use crate::{TestServer, assert_ecs_error, both};
 
 async fn flavors_and_zones(server: &TestServer) {
     let demo = server.demo().await;

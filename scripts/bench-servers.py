@@ -20,10 +20,10 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-BASE = os.environ["BASE"]
+from bench_common import BASE, call, login
+
 PID = int(os.environ["ECSD_PID"])
 N = int(os.environ.get("N", "1000"))
 STORED = int(os.environ.get("STORED", "10000"))
@@ -31,24 +31,6 @@ RSS_SERVERS = int(os.environ.get("RSS_SERVERS", "100000"))
 DURATION = os.environ.get("DURATION", "5")
 RESIZES = int(os.environ.get("RESIZES", "200"))
 ECS_COUNT = int(os.environ.get("ECS_COUNT", "200"))
-
-
-def call(method, path, body=None, token=None, version="2.37"):
-    req = urllib.request.Request(BASE + path, method=method, data=json.dumps(body).encode() if body else None)
-    req.add_header("Content-Type", "application/json")
-    req.add_header("OpenStack-API-Version", f"compute {version}")
-    if token:
-        req.add_header("X-Auth-Token", token)
-    with urllib.request.urlopen(req) as r:
-        return r.status, r.headers, (json.loads(r.read() or b"null"))
-
-
-def login():
-    auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin",
-            "domain": {"name": "Default"}, "password": "admin"}}},
-            "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}
-    _, headers, b = call("POST", "/identity/v3/auth/tokens", auth)
-    return headers["X-Subject-Token"], b["token"]["project"]["id"]
 
 
 TOKEN, PROJECT = login()

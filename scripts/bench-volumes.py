@@ -7,37 +7,18 @@ concurrency 32 until every server is ACTIVE; the baseline is the same
 client doing N `GET /` at concurrency 32 in the same run.
 """
 
-import json
 import os
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-BASE = os.environ["BASE"]
+from bench_common import call, login
+
 N = int(os.environ.get("N", "1000"))
-
-
-def call(method, path, body=None, token=None, header=("OpenStack-API-Version", "compute 2.37")):
-    req = urllib.request.Request(BASE + path, method=method, data=json.dumps(body).encode() if body else None)
-    req.add_header("Content-Type", "application/json")
-    req.add_header(*header)
-    if token:
-        req.add_header("X-Auth-Token", token)
-    with urllib.request.urlopen(req) as r:
-        return r.status, r.headers, (json.loads(r.read() or b"null"))
-
-
-def login():
-    auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin",
-            "domain": {"name": "Default"}, "password": "admin"}}},
-            "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}
-    _, headers, b = call("POST", "/identity/v3/auth/tokens", auth)
-    return headers["X-Subject-Token"], b["token"]["project"]["id"]
 
 
 TOKEN, PROJECT = login()
 IMAGE = call("GET", "/image/v2/images", token=TOKEN)[2]["images"][0]["id"]
-VOLUME = ("OpenStack-API-Version", "volume 3.70")
+VOLUME = "volume 3.70"
 
 
 def timed_parallel(n, fn, conc=32):
@@ -48,7 +29,7 @@ def timed_parallel(n, fn, conc=32):
 
 
 def volumes_not_available():
-    _, _, b = call("GET", f"/volume/v3/{PROJECT}/volumes/detail", token=TOKEN, header=VOLUME)
+    _, _, b = call("GET", f"/volume/v3/{PROJECT}/volumes/detail", token=TOKEN, version=VOLUME)
     return sum(1 for v in b["volumes"] if v["status"] != "available")
 
 
@@ -62,7 +43,7 @@ print(f"baseline: {N} x GET / at c=32 from this client: {N / baseline:8.0f} req/
 
 t0 = time.perf_counter()
 timed_parallel(N, lambda i: call("POST", f"/volume/v3/{PROJECT}/volumes",
-                                 {"volume": {"size": 1, "name": f"bench-{i}"}}, token=TOKEN, header=VOLUME))
+                                 {"volume": {"size": 1, "name": f"bench-{i}"}}, token=TOKEN, version=VOLUME))
 while volumes_not_available():
     time.sleep(0.02)
 vols = time.perf_counter() - t0

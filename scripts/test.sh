@@ -22,6 +22,8 @@ for tool in genisoimage cpio; do command -v $tool >/dev/null || need+=($tool); d
 command -v xz >/dev/null || need+=(xz-utils)
 # The cargo-fuzz targets build libFuzzer, which is C++.
 command -v g++ >/dev/null || need+=(g++)
+# The web console's end-to-end test drives Debian's chromium with Playwright.
+[[ -x /usr/bin/chromium ]] || need+=(chromium)
 
 # QEMU's emulator and its qemu-img must come from one build: the machine
 # image ships a newer qemu-utils (from backports) that Debian's
@@ -61,4 +63,5 @@ if [[ ${ECSD_SKIP_FUZZ:-} != 1 ]]; then
     scripts/fuzz.sh
 fi
 scripts/client-tests.sh
+scripts/console-tests.sh
 scripts/tempest.sh

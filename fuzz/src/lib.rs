@@ -47,6 +47,8 @@ impl Served {
             early_policy_gates: true,
             http: Default::default(),
             internal: None,
+            random_seed: None,
+            clock_start: None,
         };
         let running = runtime.block_on(ecsd::start(config)).expect("ecsd starts");
         let state = AppState {

@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::admin::AdminError;
 use crate::body::BodyError;
 use crate::cinder::CinderError;
 use crate::ecs::EcsError;
@@ -43,6 +44,8 @@ pub enum Dialect {
     /// Huawei IMS: `cloudimages` under `/v1`, `/v2`, `/v2.1` (or under
     /// `/v1/{project_id}`).
     Ims,
+    /// ecsd's own admin APIs: `/admin/…`.
+    Admin,
     /// A path under no service's prefix: a plain JSON 404.
     Unknown,
 }
@@ -53,7 +56,7 @@ impl Dialect {
     /// VPC API, publicips and bandwidths EIP; other `/v1/…` and `/v1.1/…` are ECS, and so is `cloudservers` under
     /// `/v2[.1][/{project_id}]`, and ECS's v3 resources under
     /// `/v3/{project_id}/`; the rest of `/v3` and `/identity` Keystone;
-    /// `/networking` Neutron; `/image` Glance; `/volume` Cinder; IMS's
+    /// `/networking` Neutron; `/admin` ecsd's admin APIs; `/image` Glance; `/volume` Cinder; IMS's
     /// `cloudimages` under `/v1`, `/v2`, `/v2.1` or `/v1/{project_id}`; `/`,
     /// `/v2`, `/v2.1` and `/v1.0` Nova; anything else no service's.
     pub fn of(path: &str) -> Dialect {
@@ -84,6 +87,7 @@ impl Dialect {
             Some("v2" | "v2.1") if third == Some("cloudvolumes") => Dialect::Evs,
             Some("v2" | "v2.1") if [second, third].contains(&Some("cloudservers")) => Dialect::Ecs,
             None | Some("v2" | "v2.1" | "v1.0") => Dialect::Nova,
+            Some("admin") => Dialect::Admin,
             Some(_) => Dialect::Unknown,
         }
     }
@@ -100,6 +104,7 @@ impl Dialect {
             Dialect::Evs => EvsError::no_such_api().into_response(),
             Dialect::Vpc => VpcError::no_such_api().into_response(),
             Dialect::Ims => ImsError::no_such_api().into_response(),
+            Dialect::Admin => AdminError::no_such_api().into_response(),
             Dialect::Unknown => plain(StatusCode::NOT_FOUND, "The resource could not be found."),
         }
     }
@@ -117,9 +122,30 @@ impl Dialect {
             Dialect::Evs => EvsError::method_not_allowed().into_response(),
             Dialect::Vpc => VpcError::method_not_allowed().into_response(),
             Dialect::Ims => ImsError::method_not_allowed().into_response(),
+            Dialect::Admin => AdminError::method_not_allowed().into_response(),
             Dialect::Unknown => {
                 plain(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for the requested URL.")
             }
+        }
+    }
+
+    /// A fault scenario's answer to a request (`status`, 503 as a rule): the
+    /// dialect's fault for it, as if the service behind were unavailable.
+    pub fn injected(self, status: StatusCode) -> Response {
+        let message = "The service is unavailable (injected by an ecsd fault scenario).";
+        match self {
+            Dialect::Nova => NovaError::new(status, message).into_response(),
+            Dialect::Ecs => EcsError::with_message("Common.0001", message).with_status(status).into_response(),
+            Dialect::Keystone => KeystoneError::new(status, message).into_response(),
+            Dialect::Neutron => NeutronError::injected(status, message).into_response(),
+            Dialect::Glance => GlanceError(status, message.into()).into_response(),
+            Dialect::Cinder => CinderError::injected(status, message).into_response(),
+            Dialect::Eip => EipError::new(status, "VPC.0503", message).into_response(),
+            Dialect::Evs => EvsError::new(status, "EVS.5400", message).into_response(),
+            Dialect::Vpc => VpcError::new(status, "VPC.0105", message).into_response(),
+            Dialect::Ims => ImsError::new(status, "IMG.0500", message).into_response(),
+            Dialect::Admin => AdminError::new(status, "Unavailable", message).into_response(),
+            Dialect::Unknown => plain(status, message),
         }
     }
 
@@ -135,6 +161,7 @@ impl Dialect {
             Dialect::Evs => EvsError::from(e).into_response(),
             Dialect::Vpc => VpcError::from(e).into_response(),
             Dialect::Ims => ImsError::from(e).into_response(),
+            Dialect::Admin => AdminError::from(e).into_response(),
             Dialect::Unknown => {
                 let status = NovaError::from(e).into_response().status();
                 plain(status, status.canonical_reason().unwrap_or("Bad Request"))

@@ -21,8 +21,8 @@ use crate::AppState;
 /// The pages nova-novncproxy serves from its noVNC; all three are ours.
 const PAGES: [&str; 3] = ["/vnc_auto.html", "/vnc_lite.html", "/vnc.html"];
 
-/// The console page: loads noVNC's `core/rfb.js` from this proxy when it
-/// is installed, and says so when it is not.
+/// The console page: loads noVNC's `core/rfb.js` from this proxy (the
+/// copy vendored for the web console).
 const PAGE: &str = include_str!("vnc_console.html");
 
 #[derive(Deserialize)]
@@ -79,6 +79,8 @@ async fn serve(
             Method::GET | Method::HEAD => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response(),
             _ => (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")]).into_response(),
         },
+        // noVNC's client, which the page loads from beside it.
+        Err(_) if let Some(file) = crate::console::novnc(uri.path(), &method, &headers) => file,
         Err(_) => (StatusCode::NOT_FOUND, "not found: the console is a WebSocket with ?token=\n").into_response(),
     }
 }

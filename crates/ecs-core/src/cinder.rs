@@ -295,7 +295,7 @@ impl Core {
             None => zones.first().cloned().unwrap_or_else(|| "nova".into()),
         };
         let volume = Volume {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             project_id: project.clone(),
             name: req.name,
             description: req.description,
@@ -304,7 +304,7 @@ impl Core {
             volume_type: type_name.clone(),
             availability_zone: az,
             snapshot_id: req.snapshot_id,
-            created_at: chrono::Utc::now(),
+            created_at: ecs_types::clock::now(),
             attachment: None,
             metadata,
             bootable,
@@ -518,7 +518,7 @@ impl Core {
     ) -> Result<VolumeType> {
         policy::require_admin(ctx, "volume_extension:types_manage")?;
         let t = VolumeType {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             name: name.to_string(),
             description,
             is_public,
@@ -619,14 +619,14 @@ impl Core {
             )));
         }
         let snapshot = VolumeSnapshot {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             project_id: volume.project_id.clone(),
             volume_id: volume.id.clone(),
             name: req.name,
             description: req.description,
             size_gb: volume.size_gb,
             status: "available".into(),
-            created_at: chrono::Utc::now(),
+            created_at: ecs_types::clock::now(),
             metadata: req.metadata,
         };
         let max = self.cinder_limits(&volume.project_id).await?.get("snapshots").copied().unwrap_or(SNAPSHOTS_QUOTA);

@@ -4,7 +4,6 @@
 use ecs_store::{Credential, StoreError};
 use ecs_types::AuthContext;
 use rand::Rng;
-use rand::rngs::OsRng;
 
 use crate::{Core, Error, Forbidden, Kind, Result, policy};
 
@@ -12,7 +11,8 @@ const AK_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const SK_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 fn random_string(alphabet: &[u8], len: usize) -> String {
-    (0..len).map(|_| alphabet[OsRng.gen_range(0..alphabet.len())] as char).collect()
+    let mut rng = ecs_types::random::rng();
+    (0..len).map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char).collect()
 }
 
 /// A new access key in Huawei's style: 20 upper-case alphanumerics.
@@ -72,7 +72,7 @@ impl Core {
                 secret: new_secret_key(),
                 user_id: user_id.to_string(),
                 project_id: project_id.to_string(),
-                created_at: chrono::Utc::now(),
+                created_at: ecs_types::clock::now(),
             };
             match self.store.credential_insert(&credential).await {
                 Ok(()) => return Ok(credential),

@@ -101,7 +101,7 @@ impl Core {
             .or_else(|| pools.iter().find(|n| n.external))
             .ok_or_else(|| Error::not_found(Kind::FloatingIpPool, ""))?;
         let limit = self.neutron_quota_limit(&project, "floatingip").await?;
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = ecs_types::random::uuid().to_string();
         match self.store.floating_ip_allocate(&id, &project, &pool.id, limit).await? {
             Ok(_) => {}
             Err(FloatingRefusal::Quota(limit)) => return Err(Error::quota(Resource::FloatingIps, 1, limit, limit)),

@@ -190,6 +190,8 @@ pub enum Kind {
     LaunchTemplate,
     /// An ECS scheduled event of the project.
     ScheduledEvent,
+    /// A snapshot of the whole service (ecsd's admin API), by name.
+    StateSnapshot,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,6 +267,12 @@ impl Resource {
 /// code; `Other` is input only one dialect can send, in its wording.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invalid {
+    /// A fault scenario's rule refused the request with this ECS error
+    /// code (ECS answers the code; other dialects a 400 with the message).
+    Injected {
+        code: String,
+        message: Option<String>,
+    },
     /// The request names a thing that does not exist (a 400, not a 404:
     /// the path named something else).
     Unknown {
@@ -546,6 +554,7 @@ fn write_not_found(f: &mut fmt::Formatter<'_>, kind: &Kind, id: &str) -> fmt::Re
         Kind::Token => write!(f, "Could not find token."),
         Kind::Marker => write!(f, "marker [{id}] not found"),
         Kind::Router => write!(f, "Router {id} could not be found"),
+        Kind::StateSnapshot => write!(f, "Snapshot {id} could not be found."),
         Kind::RouterInterface { router_id, by_subnet: true } => {
             write!(f, "Router {router_id} has no interface on subnet {id}")
         }
@@ -606,6 +615,10 @@ impl fmt::Display for Error {
             Error::NoValidHost { reason } => f.write_str(reason),
             Error::Unsupported => f.write_str("The requested functionality is not supported."),
             Error::Invalid(i) => match i {
+                Invalid::Injected { message: Some(message), .. } => f.write_str(message),
+                Invalid::Injected { code, message: None } => {
+                    write!(f, "The request was refused by an ecsd fault scenario ({code}).")
+                }
                 Invalid::Unknown { kind: Kind::Keypair { .. }, .. } => f.write_str("Invalid key_name provided."),
                 Invalid::Unknown { kind, id } => write_not_found(f, kind, id),
                 Invalid::FlavorDisabled => f.write_str("Flavor is disabled."),

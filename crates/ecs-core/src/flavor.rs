@@ -141,7 +141,7 @@ impl Core {
             return Err(Error::invalid("Flavor name must not be empty."));
         }
         if spec.id.is_empty() {
-            spec.id = uuid::Uuid::new_v4().to_string();
+            spec.id = ecs_types::random::uuid().to_string();
         }
         match self.store.flavor_create(&spec).await {
             Err(StoreError::Conflict(what)) if what == "id" => {
@@ -222,7 +222,7 @@ mod tests {
             disabled: false,
             description: None,
             extra_specs: specs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            created_at: chrono::Utc::now(),
+            created_at: ecs_types::clock::now(),
         }
     }
 

@@ -35,7 +35,7 @@ impl Core {
             None => pools.into_iter().next(),
         }
         .ok_or_else(|| Error::not_found(Kind::FloatingIpPool, ""))?;
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = ecs_types::random::uuid().to_string();
         match self.store.floating_ip_allocate(&id, &project, &network.id, FLOATING_IPS_QUOTA).await? {
             Ok(f) => Ok(f),
             Err(FloatingRefusal::Quota(_)) => Err(Error::quota(Resource::FloatingIps, 1, 0, FLOATING_IPS_QUOTA)),

@@ -575,10 +575,10 @@ impl Core {
     pub async fn glance_image_create(&self, ctx: &AuthContext, body: &Map<String, Value>) -> Result<GlanceImage> {
         policy::authorize_write(ctx, "add_image")?;
         let project = policy::project_of(ctx)?.to_string();
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::now();
         let mut g = GlanceImage {
             image: Image {
-                id: uuid::Uuid::new_v4().to_string(),
+                id: ecs_types::random::uuid().to_string(),
                 name: String::new(),
                 status: "queued".into(),
                 visibility: "shared".into(),
@@ -670,7 +670,7 @@ impl Core {
                 }
             }
         }
-        g.updated_at = chrono::Utc::now();
+        g.updated_at = ecs_types::clock::now();
         if !self.store.glance_image_update(&g, &status).await.map_err(Error::not_found_or(|| not_found(id)))? {
             return Err(conflict(format!("Image {id} changed meanwhile; try again.")));
         }
@@ -696,7 +696,7 @@ impl Core {
             }
             g.tags.retain(|t| t != tag);
         }
-        g.updated_at = chrono::Utc::now();
+        g.updated_at = ecs_types::clock::now();
         let status = g.image.status.clone();
         if !self.store.glance_image_update(&g, &status).await.map_err(Error::not_found_or(|| not_found(id)))? {
             return Err(conflict(format!("Image {id} changed meanwhile; try again.")));
@@ -924,7 +924,7 @@ impl Core {
         if members.len() >= MEMBER_QUOTA {
             return Err(over_limit(MEMBER_QUOTA));
         }
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::now();
         let m = ImageMember {
             image_id: id.to_string(),
             member_id: member_id.to_string(),
@@ -983,7 +983,7 @@ impl Core {
             .image_member_set_status(id, member_id, status)
             .await
             .map_err(Error::not_found_or(|| Error::not_found(Kind::ImageMember { image_id: id.into() }, member_id)))?;
-        Ok(ImageMember { status: status.to_string(), updated_at: chrono::Utc::now(), ..current })
+        Ok(ImageMember { status: status.to_string(), updated_at: ecs_types::clock::now(), ..current })
     }
 
     pub async fn image_member_delete(&self, ctx: &AuthContext, id: &str, member_id: &str) -> Result<()> {

@@ -186,7 +186,7 @@ impl Core {
         if !answering {
             return Err(Error::invalid(format!("Compute service of {} is unavailable at this time.", host.name)));
         }
-        Ok(uptime_line(chrono::Utc::now(), host.heartbeat_at))
+        Ok(uptime_line(ecs_types::clock::real_now(), host.heartbeat_at))
     }
 
     /// Nova's os-hosts `show`: what the host `name` holds.
@@ -280,7 +280,7 @@ impl Core {
     /// `before` (now if none).
     pub async fn usage_audit(&self, ctx: &AuthContext, rule: &str, before: Option<Timestamp>) -> Result<UsageAudit> {
         policy::require_admin(ctx, rule)?;
-        let (begin, end) = last_completed_month(before.unwrap_or_else(chrono::Utc::now));
+        let (begin, end) = last_completed_month(before.unwrap_or_else(ecs_types::clock::now));
         let servers = self.server_list(ctx, ServerListQuery { deleted: true, ..Default::default() }).await?;
         let active = |s: &&Server| s.launched_at.is_some_and(|t| t < end) && s.terminated_at.is_none_or(|t| t > begin);
         let hosts = self

@@ -16,7 +16,6 @@ use base64::Engine;
 use ecs_store::{Store, StoreError};
 use ecs_types::identity::DEFAULT_DOMAIN_ID;
 use ecs_types::{AuthContext, Domain, Project, Role, RoleAssignment, TokenRecord, User, new_hex_id};
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::{CoreConfig, Error, Kind, Result, Unauthorized, policy};
@@ -156,7 +155,7 @@ fn token_hash(secret: &str) -> String {
 }
 
 pub fn hash_password(password: &str) -> Result<String> {
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    let salt = SaltString::generate(&mut ecs_types::random::rng());
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -278,9 +277,9 @@ impl Identity {
         }
 
         let mut raw = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut raw);
+        ecs_types::random::fill(&mut raw);
         let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::now();
         // A token lasts no longer than the credential it was issued for.
         let expires_at = match app_credential.as_ref().and_then(|c| c.expires_at) {
             Some(end) => end.min(now + self.config.token_ttl),
@@ -364,7 +363,7 @@ impl Identity {
     /// Resolves a token to its caller, or 401.
     pub async fn validate(&self, secret: &str) -> Result<AuthContext> {
         let hash = token_hash(secret);
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::now();
         {
             let cache = self.cache.lock().map_err(|_| Error::internal("token cache poisoned"))?;
             if let Some((ctx, at)) = cache.get(&hash)
@@ -419,7 +418,7 @@ impl Identity {
     }
 
     pub async fn purge_expired_tokens(&self) -> Result<u64> {
-        Ok(self.store.token_purge_expired(chrono::Utc::now()).await?)
+        Ok(self.store.token_purge_expired(ecs_types::clock::now()).await?)
     }
 
     // --- projects, users, roles -------------------------------------------
@@ -603,6 +602,14 @@ impl Identity {
         self.store.role_delete(id).await.map_err(Error::not_found_or(|| Error::not_found(Kind::Role, id)))?;
         self.forget_cached_roles(id);
         Ok(())
+    }
+
+    /// Drops every validated token kept in memory: the tokens table was
+    /// replaced (a reset to a snapshot), so each is checked again.
+    pub fn forget_cached_tokens(&self) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.clear();
+        }
     }
 
     /// Drops cached tokens that carry role `id`: they must be rebuilt with

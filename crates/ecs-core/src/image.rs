@@ -152,7 +152,7 @@ pub(crate) fn snapshot_record(
     }
     properties.extend(metadata);
     Ok(Image {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: ecs_types::random::uuid().to_string(),
         name: name.to_string(),
         status: "saving".into(),
         visibility: "private".into(),
@@ -164,6 +164,6 @@ pub(crate) fn snapshot_record(
         size_bytes: 0,
         os_type: "Linux".into(),
         properties,
-        created_at: chrono::Utc::now(),
+        created_at: ecs_types::clock::now(),
     })
 }

@@ -108,7 +108,7 @@ impl Core {
         let from = source.as_ref().map(|i| i.properties.clone()).unwrap_or_default();
         let properties = properties_of(&req, format!("volume,{}", volume.id), &from);
         let image = ecs_types::Image {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             name: req.name.clone(),
             status: "saving".into(),
             visibility: "private".into(),
@@ -120,7 +120,7 @@ impl Core {
             size_bytes: 0,
             os_type: source.as_ref().map(|i| i.os_type.clone()).filter(|t| !t.is_empty()).unwrap_or("Linux".into()),
             properties,
-            created_at: chrono::Utc::now(),
+            created_at: ecs_types::clock::now(),
         };
         self.store.image_create(&image).await?;
         let snapshot = SnapshotImage { size_bytes: 0, properties: BTreeMap::new() };

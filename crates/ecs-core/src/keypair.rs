@@ -83,7 +83,7 @@ pub fn x509_fingerprint(pem: &str) -> Result<String> {
 pub fn generate_ssh_keypair() -> Result<(String, String, String)> {
     use rsa::pkcs1::EncodeRsaPrivateKey;
     let internal = |e: &dyn std::fmt::Display| Error::Internal(format!("key generation: {e}"));
-    let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(|e| internal(&e))?;
+    let private = rsa::RsaPrivateKey::new(&mut ecs_types::random::rng(), 2048).map_err(|e| internal(&e))?;
     let pem = private.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).map_err(|e| internal(&e))?;
     let ssh_public = ssh_key::public::RsaPublicKey::try_from(private.to_public_key()).map_err(|e| internal(&e))?;
     let openssh =

@@ -7,6 +7,7 @@
 
 pub mod aggregate;
 pub mod cinder;
+pub mod clock;
 pub mod compute;
 pub mod credential;
 pub mod eip;
@@ -22,6 +23,7 @@ pub mod image;
 pub mod ims;
 pub mod job;
 pub mod keypair;
+pub mod metrics;
 pub mod network;
 pub mod neutron;
 pub mod policy;
@@ -32,6 +34,7 @@ pub mod seed;
 pub mod server_group;
 pub mod service;
 pub mod signing;
+pub mod snapshot;
 pub mod usage;
 pub mod volume;
 pub mod vpc;
@@ -63,6 +66,11 @@ pub struct CoreConfig {
     /// Where users open a VNC console: the noVNC proxy's page, to which
     /// `?path=%3Ftoken%3D<token>` is added (Nova's `novncproxy_base_url`).
     pub novncproxy_base_url: String,
+    /// Whether VNC consoles are served: off when there is neither a proxy
+    /// nor a `novncproxy_base_url` (no URL would lead anywhere), and then
+    /// consoles are an unavailable console type, as in Nova with `[vnc]
+    /// enabled = False`.
+    pub vnc_console: bool,
     /// How long a console token lives (Nova's `[consoleauth] token_ttl`).
     pub console_token_ttl: chrono::Duration,
     /// A host not heard from for this long is down (Nova's
@@ -81,6 +89,9 @@ pub struct CoreConfig {
     /// Where image data is stored (`<data dir>/images`); `None`: images
     /// hold no data.
     pub images_dir: Option<std::path::PathBuf>,
+    /// Record metrics for `/metrics` (off: nothing is recorded and
+    /// `/metrics` is not served, to measure what recording costs).
+    pub metrics: bool,
 }
 
 /// Quota limits every project starts with; -1 is unlimited.
@@ -111,12 +122,14 @@ impl Default for CoreConfig {
             max_build_attempts: 3,
             engine: compute::EngineConfig::default(),
             novncproxy_base_url: "http://127.0.0.1:6080/vnc_auto.html".into(),
+            vnc_console: true,
             console_token_ttl: chrono::Duration::minutes(10),
             service_down_time: std::time::Duration::from_secs(30),
             allow_resize_to_same_host: false,
             reclaim_instance_interval: std::time::Duration::ZERO,
             shelved_offload_time: 0,
             images_dir: None,
+            metrics: true,
         }
     }
 }
@@ -136,18 +149,33 @@ pub struct Core {
     pub wake: compute::Wake,
     /// Names this process as a task worker.
     pub node_id: String,
+    /// What `/metrics` shows; None when instrumentation is off.
+    pub(crate) metrics: Option<Arc<metrics::Metrics>>,
+    /// Whether the task engine's loop runs (for `/readyz`).
+    pub(crate) engine_running: std::sync::atomic::AtomicBool,
+    /// The loaded fault scenario (`ecs_hypervisor::scenario`): the create
+    /// path and the build meet its rules.
+    pub scenarios: ecs_hypervisor::scenario::Scenarios,
+    /// Snapshots of the whole service, and the gate that quiesces the
+    /// engine for them.
+    pub snapshots: snapshot::Snapshots,
 }
 
 impl Core {
     pub fn new(store: Store, config: CoreConfig) -> Arc<Core> {
         let identity = Identity::new(store.clone(), config.clone());
+        let metrics = config.metrics.then(|| Arc::new(metrics::Metrics::new()));
         Arc::new(Core {
             store,
             identity,
             config,
-            drivers: compute::Drivers::default(),
+            drivers: compute::Drivers::metered(metrics.clone()),
+            metrics,
+            engine_running: Default::default(),
             wake: compute::Wake::default(),
-            node_id: format!("node-{}", uuid::Uuid::new_v4().simple()),
+            node_id: format!("node-{}", ecs_types::random::uuid().simple()),
+            scenarios: Default::default(),
+            snapshots: snapshot::Snapshots::default(),
         })
     }
 }

@@ -70,12 +70,12 @@ impl Core {
         }
         let project = policy::project_of(ctx)?.to_string();
         let network = Network {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             name: name.to_string(),
             project_id: Some(project),
             shared,
             external,
-            created_at: chrono::Utc::now(),
+            created_at: ecs_types::clock::now(),
         };
         self.store.network_create(&network, &[]).await?;
         Ok(network)
@@ -150,7 +150,7 @@ impl Core {
             pools.push((a.to_string(), b.to_string()));
         }
         Ok(Subnet {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             network_id: req.network_id,
             name: req.name,
             cidr: net.to_string(),
@@ -158,7 +158,7 @@ impl Core {
             ip_version: 4,
             dns_nameservers: req.dns_nameservers,
             allocation_pools: pools,
-            created_at: chrono::Utc::now(),
+            created_at: ecs_types::clock::now(),
         })
     }
 

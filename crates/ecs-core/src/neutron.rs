@@ -235,7 +235,7 @@ pub fn checked_rule(req: &NeutronRule) -> Result<SecurityGroupRule> {
         }
     };
     Ok(SecurityGroupRule {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: ecs_types::random::uuid().to_string(),
         group_id: req.security_group_id.clone(),
         protocol,
         from_port: min,
@@ -712,13 +712,13 @@ impl Core {
         }
         let limit = self.neutron_quota_limit(&project, "router").await?;
         let router = Router {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             project_id: project,
             name: name.to_string(),
             description: description.to_string(),
             admin_state_up,
             gateway_network_id: gateway.map(String::from),
-            created_at: chrono::Utc::now(),
+            created_at: ecs_types::clock::now(),
             interfaces: Vec::new(),
         };
         if !self.store.router_create(&router, limit).await? {
@@ -962,7 +962,7 @@ impl Core {
                 format_args!("Network {network_id} is not a valid external network"),
             ));
         }
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = ecs_types::random::uuid().to_string();
         let probe = FloatingIp {
             id: id.clone(),
             project_id: project.clone(),
@@ -972,7 +972,7 @@ impl Core {
             port_id: None,
             fixed_ip: None,
             server_id: None,
-            created_at: chrono::Utc::now(),
+            created_at: ecs_types::clock::now(),
             eip: Default::default(),
         };
         let port = match port_id {

@@ -62,8 +62,8 @@ mod tests {
             roles: roles.iter().map(|r| Role::named(*r, *r)).collect(),
             methods: vec!["password".into()],
             audit_id: "a".into(),
-            issued_at: chrono::Utc::now(),
-            expires_at: chrono::Utc::now(),
+            issued_at: ecs_types::clock::now(),
+            expires_at: ecs_types::clock::now(),
             application_credential: None,
         }
     }

@@ -166,7 +166,7 @@ impl Core {
             }
         };
         let rule = SecurityGroupRule {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             group_id: parent.id.clone(),
             protocol,
             from_port: from,

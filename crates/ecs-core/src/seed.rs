@@ -159,10 +159,10 @@ impl Core {
                     Err(e) => return Err(e.into()),
                 }
             }
-            let now = chrono::Utc::now();
+            let now = ecs_types::clock::now();
             self.store
                 .image_create(&Image {
-                    id: uuid::Uuid::new_v4().to_string(),
+                    id: ecs_types::random::uuid().to_string(),
                     name: SEED_IMAGE_NAME.into(),
                     status: "active".into(),
                     visibility: "public".into(),
@@ -177,7 +177,7 @@ impl Core {
                     created_at: now,
                 })
                 .await?;
-            let network_id = uuid::Uuid::new_v4().to_string();
+            let network_id = ecs_types::random::uuid().to_string();
             self.store
                 .network_create(
                     &Network {
@@ -189,7 +189,7 @@ impl Core {
                         created_at: now,
                     },
                     &[Subnet {
-                        id: uuid::Uuid::new_v4().to_string(),
+                        id: ecs_types::random::uuid().to_string(),
                         network_id: network_id.clone(),
                         name: "default-subnet".into(),
                         cidr: "192.168.0.0/24".into(),
@@ -226,9 +226,9 @@ impl Core {
         if let Some(existing) = self.store.network_list().await?.into_iter().find(|n| n.external) {
             return Ok(existing);
         }
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::now();
         let network = Network {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             name: SEED_EXTERNAL_NETWORK_NAME.into(),
             project_id: Some(admin_project.id.clone()),
             shared: false,
@@ -236,7 +236,7 @@ impl Core {
             created_at: now,
         };
         let subnet = Subnet {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             network_id: network.id.clone(),
             name: "public-subnet".into(),
             cidr: SEED_EXTERNAL_CIDR.into(),

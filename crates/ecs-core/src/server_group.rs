@@ -45,7 +45,7 @@ impl Core {
             return Err(Error::invalid("Only anti-affinity policy supports max_server_per_host rule."));
         }
         let group = ServerGroup {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             project_id: policy::project_of(ctx)?.to_string(),
             user_id: ctx.user_id.clone(),
             name: name.to_string(),

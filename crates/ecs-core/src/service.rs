@@ -87,7 +87,7 @@ impl HostStatuses {
 impl Core {
     /// Whether `host`'s service is up now.
     pub fn host_is_up(&self, host: &ComputeHost) -> bool {
-        host.is_up(chrono::Utc::now(), self.config.service_down_time)
+        host.is_up(ecs_types::clock::real_now(), self.config.service_down_time)
     }
 
     /// Whether the server's host is up; a server without a host has none
@@ -122,7 +122,7 @@ impl Core {
 
     /// Every host's `host_status`, by name.
     pub async fn host_statuses(&self) -> Result<HostStatuses> {
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::real_now();
         let down_time = self.config.service_down_time;
         let hosts = self.store.host_list().await?;
         Ok(HostStatuses(hosts.into_iter().map(|h| (h.name.clone(), HostStatus::of(&h, now, down_time))).collect()))
@@ -246,7 +246,7 @@ impl Core {
         if names.is_empty() {
             return Ok(Vec::new());
         }
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::real_now();
         let down_time = chrono::Duration::from_std(self.config.service_down_time).unwrap_or(chrono::Duration::MAX);
         let before = self.store.host_heartbeat_many(names, now).await?;
         Ok(before.into_iter().filter(|(_, at)| now.signed_duration_since(*at) > down_time).map(|(n, _)| n).collect())
@@ -353,7 +353,7 @@ mod tests {
 
     #[test]
     fn host_status_follows_novas_order() {
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::now();
         let down = Duration::from_secs(30);
         let mut h = host(now);
         assert_eq!(HostStatus::of(&h, now, down), HostStatus::Up);

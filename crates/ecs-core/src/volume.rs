@@ -73,7 +73,7 @@ impl Core {
             None => zones.first().cloned().unwrap_or_else(|| "nova".into()),
         };
         let volume = Volume {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             project_id: project,
             name: req.name,
             description: req.description,
@@ -82,7 +82,7 @@ impl Core {
             volume_type: req.volume_type.unwrap_or_else(|| "SATA".into()),
             availability_zone: az,
             snapshot_id: req.snapshot_id,
-            created_at: chrono::Utc::now(),
+            created_at: ecs_types::clock::now(),
             attachment: None,
             metadata: Default::default(),
             bootable: false,
@@ -361,14 +361,14 @@ impl Core {
             )));
         }
         let snapshot = VolumeSnapshot {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             project_id: volume.project_id.clone(),
             volume_id: volume.id.clone(),
             name: name.to_string(),
             description: description.to_string(),
             size_gb: volume.size_gb,
             status: "available".into(),
-            created_at: chrono::Utc::now(),
+            created_at: ecs_types::clock::now(),
             metadata: Default::default(),
         };
         let limits = self.cinder_limits(&snapshot.project_id).await?;

@@ -174,9 +174,9 @@ impl Core {
         checked_name(name, "VPC")?;
         checked_description(description)?;
         let cidr = checked_vpc_cidr(cidr)?;
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::now();
         let vpc = Vpc {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             project_id: project.clone(),
             name: name.to_string(),
             description: description.to_string(),
@@ -225,7 +225,7 @@ impl Core {
             }
             vpc.cidr = cidr;
         }
-        vpc.updated_at = chrono::Utc::now();
+        vpc.updated_at = ecs_types::clock::now();
         self.store.vpc_update(&vpc).await.map_err(Error::not_found_as(Kind::Router, id))?;
         self.vpc(ctx, id).await
     }
@@ -336,9 +336,9 @@ impl Core {
             Some(az) if zones.iter().any(|k| k == az) => az.to_string(),
             Some(az) => return Err(invalid(format!("availability_zone {az} does not exist."))),
         };
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::now();
         let network = Network {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             name: req.name.clone(),
             project_id: Some(project.clone()),
             shared: false,
@@ -413,7 +413,7 @@ impl Core {
             attrs.description = d;
             self.store.neutron_attrs_set(id, &attrs).await?;
         }
-        self.store.vpc_membership_touch(id, chrono::Utc::now()).await?;
+        self.store.vpc_membership_touch(id, ecs_types::clock::now()).await?;
         self.vpc_subnet(ctx, id).await
     }
 
@@ -512,9 +512,9 @@ impl Core {
         if members.iter().any(|m| m.network_id == network_id) {
             return Ok(());
         }
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::now();
         let vpc = Vpc {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             project_id: admin_project_id.to_string(),
             name: SEED_VPC_NAME.into(),
             description: "The seed's VPC, holding default-net.".into(),

@@ -10,6 +10,7 @@
 pub mod contract;
 pub mod fence;
 pub mod qemu;
+pub mod scenario;
 pub mod sim;
 
 use std::collections::BTreeMap;
@@ -48,6 +49,7 @@ impl HypervisorError {
 
 /// Every operation a driver performs; fault injection and latency are keyed by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     Spawn,
@@ -452,5 +454,11 @@ pub trait Hypervisor: Send + Sync + 'static {
     ) -> Result<()> {
         let _ = (id, name, body);
         Err(HypervisorError::Unsupported { op: Op::Migrate, reason: format!("{} receives no files", self.kind()) })
+    }
+
+    /// The simulated host behind this driver, if it is one in this
+    /// process: snapshots of the service save and restore its guests.
+    fn as_sim(&self) -> Option<&sim::SimHypervisor> {
+        None
     }
 }

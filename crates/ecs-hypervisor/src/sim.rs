@@ -23,6 +23,7 @@ const CONSOLE_LINES: usize = 1000;
 
 /// Fail the next `times` calls of `op` on `host` (any host if None).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FaultRule {
     #[serde(default)]
     pub host: Option<String>,
@@ -35,6 +36,7 @@ pub struct FaultRule {
 /// Everything the simulator can be told, as one JSON document (the
 /// admin API and `--sim-config` take it).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SimSettings {
     #[serde(default)]
     pub latency_ms: BTreeMap<Op, u64>,
@@ -76,11 +78,21 @@ struct SendFlags {
     done: f64,
 }
 
-/// Latency and failures, shared by every simulated host of a process.
+/// Latency and failures, shared by every simulated host of a process,
+/// and the loaded fault scenario's rules on operations.
 #[derive(Debug, Clone, Default)]
-pub struct SimControl(Arc<Mutex<ControlState>>);
+pub struct SimControl(Arc<Mutex<ControlState>>, crate::scenario::Scenarios);
 
 impl SimControl {
+    /// Controls whose operations also meet the rules of `scenarios`.
+    pub fn with_scenarios(scenarios: crate::scenario::Scenarios) -> SimControl {
+        SimControl(Arc::default(), scenarios)
+    }
+
+    pub fn scenarios(&self) -> &crate::scenario::Scenarios {
+        &self.1
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, ControlState> {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -510,6 +522,82 @@ pub fn guests_on_disk(state_dir: &Path) -> std::io::Result<BTreeMap<String, Vec<
     Ok(out)
 }
 
+/// A host's guests as a whole, for snapshots of the service and state
+/// files: taken with [`SimHypervisor::save_guests`] (or read from a journal
+/// with [`read_journal`]) and put back with [`SimHypervisor::restore_guests`]
+/// (or [`write_journal`]). Serializes as the list of the guests' records.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SavedGuests(Vec<Guest>);
+
+impl SavedGuests {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The guests' ids, sorted.
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.0.iter().map(|g| g.spec.id.clone()).collect();
+        ids.sort();
+        ids
+    }
+
+    /// One guest's record as JSON, for a state file written a line at a time.
+    pub fn records(&self) -> impl Iterator<Item = serde_json::Result<serde_json::Value>> + '_ {
+        self.0.iter().map(serde_json::to_value)
+    }
+
+    /// Rebuilds the guests from records as [`SavedGuests::records`] gives them.
+    pub fn from_records(records: impl IntoIterator<Item = serde_json::Value>) -> serde_json::Result<SavedGuests> {
+        records.into_iter().map(serde_json::from_value).collect::<serde_json::Result<Vec<Guest>>>().map(SavedGuests)
+    }
+
+    fn map(&self) -> HashMap<String, Guest> {
+        self.0.iter().map(|g| (g.spec.id.clone(), g.clone())).collect()
+    }
+}
+
+/// The guests of every host whose journal is under `state_dir`, by host.
+pub fn read_journals(state_dir: &Path) -> std::io::Result<BTreeMap<String, SavedGuests>> {
+    let mut out = BTreeMap::new();
+    let entries = match std::fs::read_dir(state_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        if let (Some(host), Some("journal")) =
+            (path.file_stem().and_then(|s| s.to_str()), path.extension().and_then(|s| s.to_str()))
+        {
+            let mut guests: Vec<Guest> = replay(&path)?.into_values().collect();
+            guests.sort_by(|a, b| a.spec.id.cmp(&b.spec.id));
+            out.insert(host.to_string(), SavedGuests(guests));
+        }
+    }
+    Ok(out)
+}
+
+/// Replaces the journals under `state_dir` with `hosts`' guests, each by
+/// writing a temporary file and renaming it over the journal; journals of
+/// hosts not in `hosts` are removed. For a host that is not running.
+pub fn write_journals(state_dir: &Path, hosts: &BTreeMap<String, SavedGuests>) -> std::io::Result<()> {
+    std::fs::create_dir_all(state_dir)?;
+    for (host, guests) in hosts {
+        Journal::rewrite(&journal_path(state_dir, host), &guests.map())?;
+    }
+    for (host, _) in read_journals(state_dir)? {
+        if !hosts.contains_key(&host) {
+            std::fs::remove_file(journal_path(state_dir, &host))?;
+        }
+    }
+    Ok(())
+}
+
 impl SimHypervisor {
     /// A host named `host`; with `state_dir`, its guests are journaled in
     /// `state_dir/<host>.journal` and come back when it is reopened.
@@ -539,6 +627,28 @@ impl SimHypervisor {
     pub fn with_transfer(mut self, url: String, token: String) -> Self {
         self.transfer = Some((url.trim_end_matches('/').to_string(), token));
         self
+    }
+
+    /// Every guest of this host as it is now.
+    pub fn save_guests(&self) -> SavedGuests {
+        let mut guests: Vec<Guest> = self.guests().values().cloned().collect();
+        guests.sort_by(|a, b| a.spec.id.cmp(&b.spec.id));
+        SavedGuests(guests)
+    }
+
+    /// Replaces this host's guests with `saved` (a reset of the service to
+    /// a snapshot): the journal is rewritten to them (a temporary file
+    /// renamed over it), and the VNC consoles of guests are closed.
+    pub fn restore_guests(&self, saved: &SavedGuests) -> std::io::Result<()> {
+        let mut guests = self.guests();
+        let fresh = saved.map();
+        if let Some(journal) = &self.journal {
+            let mut j = journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            *j = Journal::rewrite(&j.path, &fresh)?;
+        }
+        *guests = fresh;
+        self.consoles().clear();
+        Ok(())
     }
 
     fn guests(&self) -> std::sync::MutexGuard<'_, HashMap<String, Guest>> {
@@ -589,11 +699,16 @@ impl SimHypervisor {
     async fn begin(&self, op: Op) -> Result<()> {
         self.check_up()?;
         self.control.count_call(op);
-        let latency = self.control.latency(op);
+        let scenario = self.control.scenarios().host_op(&self.host, crate::scenario::HostOp::Hypervisor(op));
+        let latency = self.control.latency(op).saturating_add(scenario.latency.unwrap_or_default());
         if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
+            // ecsd's clock: an admin advance past the end ends it at once.
+            ecs_types::clock::sleep(latency).await;
             // A host lost while the operation ran takes the operation with it.
             self.check_up()?;
+        }
+        if let Some(crate::scenario::Effect::Fail(message)) = scenario.fail {
+            return Err(self.failed(op, message));
         }
         match self.control.take_fault(&self.host, op) {
             Some(message) => Err(self.failed(op, message)),
@@ -697,6 +812,10 @@ impl Hypervisor for SimHypervisor {
 
     fn kind(&self) -> &'static str {
         "sim"
+    }
+
+    fn as_sim(&self) -> Option<&SimHypervisor> {
+        Some(self)
     }
 
     async fn spawn(&self, spec: &GuestSpec) -> Result<GuestInfo> {
@@ -1006,17 +1125,19 @@ impl Hypervisor for SimHypervisor {
         // The copy takes the migration's latency, in slices so that an
         // abort or a force-complete is heard while it runs.
         self.control.state().sending.insert(id.to_string(), SendFlags::default());
+        // On ecsd's clock: an admin advance moves the copy on.
         let total = self.control.latency(Op::Migrate);
-        let started = tokio::time::Instant::now();
-        let deadline = started + total;
+        let started = ecs_types::clock::now();
+        let deadline = started + chrono::Duration::from_std(total).unwrap_or(chrono::Duration::MAX);
         let mut outcome = Ok(());
-        while tokio::time::Instant::now() < deadline {
-            let left = deadline - tokio::time::Instant::now();
+        while ecs_types::clock::now() < deadline {
+            let left = (deadline - ecs_types::clock::now()).to_std().unwrap_or_default();
             tokio::time::sleep(left.min(Duration::from_millis(50))).await;
             let flags = {
                 let mut state = self.control.state();
                 let flags = state.sending.entry(id.to_string()).or_default();
-                flags.done = (started.elapsed().as_secs_f64() / total.as_secs_f64()).min(1.0);
+                let elapsed = (ecs_types::clock::now() - started).to_std().unwrap_or_default();
+                flags.done = (elapsed.as_secs_f64() / total.as_secs_f64()).min(1.0);
                 *flags
             };
             if let Err(e) = self.check_up() {

@@ -89,9 +89,9 @@ impl Store {
                 .try_get("id")?;
             let inserted = sqlx::query("INSERT INTO aggregates (id, uuid, name, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(id)
-                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(ecs_types::random::uuid().to_string())
                 .bind(name)
-                .bind(time::to_db(chrono::Utc::now()))
+                .bind(time::to_db(ecs_types::clock::now()))
                 .execute(&mut *tx)
                 .await;
             match inserted.map_err(StoreError::from) {
@@ -126,7 +126,7 @@ impl Store {
         }
         let done = sqlx::query("UPDATE aggregates SET name = $1, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL")
             .bind(name)
-            .bind(time::to_db(chrono::Utc::now()))
+            .bind(time::to_db(ecs_types::clock::now()))
             .bind(id)
             .execute(&self.write)
             .await?;
@@ -148,7 +148,7 @@ impl Store {
             return Ok(false);
         }
         let done = sqlx::query("UPDATE aggregates SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
-            .bind(time::to_db(chrono::Utc::now()))
+            .bind(time::to_db(ecs_types::clock::now()))
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -190,7 +190,7 @@ impl Store {
     pub async fn aggregate_set_metadata(&self, id: i64, changes: &[(String, Option<String>)]) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         let done = sqlx::query("UPDATE aggregates SET updated_at = $1 WHERE id = $2 AND deleted_at IS NULL")
-            .bind(time::to_db(chrono::Utc::now()))
+            .bind(time::to_db(ecs_types::clock::now()))
             .bind(id)
             .execute(&mut *tx)
             .await?;

@@ -60,7 +60,7 @@ impl Store {
         .bind(&t.description)
         .bind(i64::from(t.is_public))
         .bind(metadata_json(&t.extra_specs))
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .execute(&self.write)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -137,7 +137,7 @@ impl Store {
         .bind(description)
         .bind(metadata.map(metadata_json))
         .bind(bootable.map(i64::from))
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .bind(id)
         .execute(&self.write)
         .await?;
@@ -187,7 +187,7 @@ impl Store {
             "UPDATE volumes SET size_gb = $1, updated_at = $2 WHERE id = $3 AND size_gb < $1 AND status IN ({list})"
         ))
         .bind(new_size)
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -205,7 +205,7 @@ impl Store {
             "UPDATE volumes SET volume_type = $1, updated_at = $2 WHERE id = $3 AND status IN ('available', 'in-use')",
         )
         .bind(new_type)
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .bind(id)
         .execute(&self.write)
         .await?;
@@ -341,7 +341,7 @@ impl Store {
             "UPDATE volumes SET status = 'attaching', updated_at = $1 WHERE id = $2 \
              AND status IN ('reserved', 'attaching', 'in-use')",
         )
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .bind(&v.id)
         .execute(&mut *tx)
         .await?;
@@ -363,7 +363,7 @@ impl Store {
             "UPDATE volumes SET status = 'in-use', updated_at = $1 WHERE id = $2 \
              AND status IN ('reserved', 'attaching', 'in-use')",
         )
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .bind(&v.id)
         .execute(&self.write)
         .await?;

@@ -32,7 +32,7 @@ pub(crate) async fn claim(
     token: &ClientToken,
     task_id: &str,
 ) -> StoreResult<Option<TokenUse>> {
-    let now = chrono::Utc::now();
+    let now = ecs_types::clock::now();
     sqlx::query("DELETE FROM client_tokens WHERE project_id = $1 AND token = $2 AND created_at < $3")
         .bind(project_id)
         .bind(&token.token)
@@ -64,7 +64,7 @@ pub(crate) async fn claim(
 impl Store {
     /// The live record of a token, if any.
     pub async fn client_token_get(&self, project_id: &str, token: &str) -> StoreResult<Option<TokenUse>> {
-        let not_before = time::to_db(chrono::Utc::now() - RETENTION);
+        let not_before = time::to_db(ecs_types::clock::now() - RETENTION);
         let row = sqlx::query(
             "SELECT request_hash, task_id FROM client_tokens WHERE project_id = $1 AND token = $2 AND created_at >= $3",
         )

@@ -19,7 +19,7 @@ pub struct ConsoleToken {
 impl Store {
     /// Stores a token under its hash; expired tokens are swept on the way.
     pub async fn console_token_insert(&self, token_hash: &str, t: &ConsoleToken) -> StoreResult<()> {
-        let now = time::to_db(chrono::Utc::now());
+        let now = time::to_db(ecs_types::clock::now());
         let mut tx = self.write.begin().await?;
         sqlx::query("DELETE FROM console_tokens WHERE expires_at < $1").bind(now).execute(&mut *tx).await?;
         sqlx::query(
@@ -46,7 +46,7 @@ impl Store {
              WHERE token_hash = $1 AND expires_at >= $2",
         )
         .bind(token_hash)
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .fetch_optional(&self.read)
         .await?;
         row.map(|r| {

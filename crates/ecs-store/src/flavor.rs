@@ -128,7 +128,7 @@ impl Store {
         .bind(spec.is_public)
         .bind(false)
         .bind(&spec.description)
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .execute(&mut *tx)
         .await?;
         upsert_extra_specs(&mut tx, &spec.id, &spec.extra_specs).await?;

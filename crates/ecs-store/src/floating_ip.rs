@@ -111,7 +111,7 @@ impl Store {
         .bind(project_id)
         .bind(network_id)
         .bind(&address)
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

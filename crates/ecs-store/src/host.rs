@@ -75,7 +75,7 @@ pub struct Claim {
 impl Store {
     /// Registers a host or updates its capacity and place; usage is kept.
     pub async fn host_register(&self, h: &HostRegistration) -> StoreResult<ComputeHost> {
-        let now = time::to_db(chrono::Utc::now());
+        let now = time::to_db(ecs_types::clock::real_now());
         sqlx::query(
             "INSERT INTO compute_hosts (id, number, name, driver, availability_zone, vcpus, ram_mb, disk_gb, \
              cpu_ratio, ram_ratio, disk_ratio, heartbeat_at, created_at, started_at) VALUES ($1, \
@@ -83,7 +83,7 @@ impl Store {
              ON CONFLICT (name) DO UPDATE SET driver = $3, availability_zone = $4, vcpus = $5, ram_mb = $6, \
              disk_gb = $7, cpu_ratio = $8, ram_ratio = $9, disk_ratio = $10, heartbeat_at = $11, started_at = $11",
         )
-        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(ecs_types::random::uuid().to_string())
         .bind(&h.name)
         .bind(&h.driver)
         .bind(&h.availability_zone)
@@ -144,7 +144,7 @@ impl Store {
         .bind(c.vcpus)
         .bind(c.ram_mb)
         .bind(c.disk_gb)
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::real_now()))
         .execute(&mut *tx)
         .await;
         match inserted.map_err(StoreError::from) {

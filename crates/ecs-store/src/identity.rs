@@ -47,7 +47,7 @@ impl Store {
         .bind(&p.domain_id)
         .bind(&p.description)
         .bind(p.enabled)
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .execute(&self.write)
         .await?;
         Ok(())
@@ -96,7 +96,7 @@ impl Store {
         .bind(&u.password_hash)
         .bind(&u.default_project_id)
         .bind(u.enabled)
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .execute(&self.write)
         .await?;
         Ok(())

@@ -119,7 +119,7 @@ impl Store {
     pub async fn image_transition(&self, id: &str, from: &str, to: &str) -> StoreResult<bool> {
         let done = sqlx::query("UPDATE images SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
             .bind(to)
-            .bind(time::to_db(chrono::Utc::now()))
+            .bind(time::to_db(ecs_types::clock::now()))
             .bind(id)
             .bind(from)
             .execute(&self.write)
@@ -149,7 +149,7 @@ impl Store {
         .bind(data.map(|d| d.os_hash_value.clone()))
         .bind(data.and_then(|d| d.virtual_size))
         .bind(serde_json::to_string(properties).expect("properties serialise"))
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .bind(id)
         .bind(from)
         .execute(&self.write)
@@ -198,7 +198,7 @@ impl Store {
         let done =
             sqlx::query("UPDATE image_members SET status = $1, updated_at = $2 WHERE image_id = $3 AND member_id = $4")
                 .bind(status)
-                .bind(time::to_db(chrono::Utc::now()))
+                .bind(time::to_db(ecs_types::clock::now()))
                 .bind(image_id)
                 .bind(member_id)
                 .execute(&self.write)

@@ -72,7 +72,7 @@ impl Store {
         .bind(k.key_type.as_str())
         .bind(&k.public_key)
         .bind(&k.fingerprint)
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .fetch_one(&mut *tx)
         .await;
         let row = match inserted.map_err(StoreError::from) {

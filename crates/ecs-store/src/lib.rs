@@ -24,6 +24,7 @@ mod host;
 mod identity;
 mod image;
 mod keypair;
+mod metrics;
 mod migration;
 mod network;
 mod neutron;
@@ -33,6 +34,7 @@ mod quota;
 mod security_group;
 mod server;
 mod server_group;
+mod state;
 mod task;
 mod time;
 mod token;
@@ -55,6 +57,7 @@ pub use flavor::{FlavorListQuery, FlavorSortKey, SortDir};
 pub use floating_ip::FloatingRefusal;
 pub use host::{Claim, HostAgent, HostRegistration};
 pub use keypair::{KeypairCreate, KeypairInsertRefusal};
+pub use metrics::TaskQueue;
 pub use migration::{MigrationListQuery, MoveProgress, NewMigration};
 pub use neutron::RouterRefusal;
 pub use port::PortRefusal;
@@ -64,6 +67,7 @@ pub use server::{
     ServerEdit, ServerListQuery, ServerSortKey, ServerUpdate, Transition,
 };
 pub use server_group::MemberRefusal;
+pub use state::{Cell, Progress as DumpProgress, StoreDump, TableRows};
 pub use task::{ClaimedTask, LeaseToken, NewTask, TaskAdvance};
 pub use volume::{VolumeLimits, VolumeRefusal};
 pub use vpc::VpcRefusal;
@@ -196,6 +200,29 @@ impl Store {
         };
         migrator.run(&self.write).await?;
         Ok(())
+    }
+
+    /// Applies the migrations of this backend up to `version` only (a
+    /// state file from an older ecsd is imported into its own schema,
+    /// then migrated on with [`Store::migrate`]).
+    pub async fn migrate_to(&self, version: i64) -> StoreResult<()> {
+        let all = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        let kept: Vec<_> = all.iter().filter(|m| m.version <= version).cloned().collect();
+        let migrator = sqlx::migrate::Migrator { migrations: std::borrow::Cow::Owned(kept), ..all };
+        migrator.run(&self.write).await?;
+        Ok(())
+    }
+
+    /// The versions of this backend's migrations, oldest first.
+    pub fn schema_versions(&self) -> Vec<i64> {
+        let all = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        all.iter().map(|m| m.version).collect()
     }
 
     pub fn backend(&self) -> Backend {

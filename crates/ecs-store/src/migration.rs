@@ -86,14 +86,14 @@ impl Store {
     /// Records a move; the task's record if it has one already (a task
     /// step that runs again).
     pub async fn migration_record(&self, m: &NewMigration) -> StoreResult<Migration> {
-        let now = time::to_db(chrono::Utc::now());
+        let now = time::to_db(ecs_types::clock::now());
         sqlx::query(
             "INSERT INTO migrations (uuid, server_id, task_id, project_id, user_id, migration_type, status, \
              source_compute, source_node, dest_compute, dest_node, dest_host, old_flavor_id, new_flavor_id, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9, NULL, $10, $11, $12, $12) \
              ON CONFLICT (task_id) DO NOTHING",
         )
-        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(ecs_types::random::uuid().to_string())
         .bind(&m.server_id)
         .bind(&m.task_id)
         .bind(&m.project_id)
@@ -195,7 +195,7 @@ impl Store {
         }
         let done = sqlx::query(&sql)
             .bind(status.as_str())
-            .bind(time::to_db(chrono::Utc::now()))
+            .bind(time::to_db(ecs_types::clock::now()))
             .bind(uuid)
             .execute(&self.write)
             .await?;
@@ -206,7 +206,7 @@ impl Store {
     pub async fn migration_force(&self, uuid: &str) -> StoreResult<()> {
         sqlx::query("UPDATE migrations SET force_complete = $1, updated_at = $2 WHERE uuid = $3")
             .bind(true)
-            .bind(time::to_db(chrono::Utc::now()))
+            .bind(time::to_db(ecs_types::clock::now()))
             .bind(uuid)
             .execute(&self.write)
             .await?;
@@ -217,7 +217,7 @@ impl Store {
     pub async fn migration_set_dest(&self, uuid: &str, host: &str) -> StoreResult<()> {
         sqlx::query("UPDATE migrations SET dest_compute = $1, dest_node = $1, updated_at = $2 WHERE uuid = $3")
             .bind(host)
-            .bind(time::to_db(chrono::Utc::now()))
+            .bind(time::to_db(ecs_types::clock::now()))
             .bind(uuid)
             .execute(&self.write)
             .await?;
@@ -236,7 +236,7 @@ impl Store {
         .bind(p.disk_total)
         .bind(p.disk_processed)
         .bind(p.disk_total - p.disk_processed)
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .bind(uuid)
         .execute(&self.write)
         .await?;

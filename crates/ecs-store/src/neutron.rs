@@ -72,7 +72,7 @@ impl Store {
         .bind(&a.device_owner)
         .bind(&a.device_id)
         .bind(a.revision_number)
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .execute(&self.write)
         .await?;
         Ok(())
@@ -305,7 +305,7 @@ impl Store {
     ) -> StoreResult<Result<ServerPort, PortRefusal>> {
         let mut tx = self.write.begin().await?;
         let new = NewPort {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             project_id: &router.project_id,
             network_id,
             subnet_id: Some(subnet_id),

@@ -50,7 +50,7 @@ pub enum PortRefusal {
 
 /// A random MAC with OpenStack's `fa:16:3e` prefix.
 fn new_mac() -> String {
-    let mut rng = rand::thread_rng();
+    let mut rng = ecs_types::random::rng();
     format!("fa:16:3e:{:02x}:{:02x}:{:02x}", rng.r#gen::<u8>(), rng.r#gen::<u8>(), rng.r#gen::<u8>())
 }
 
@@ -161,7 +161,7 @@ pub(crate) async fn insert_port(
     .bind(p.nic_index)
     .bind(p.name)
     .bind(p.preserve_on_delete)
-    .bind(time::to_db(chrono::Utc::now()))
+    .bind(time::to_db(ecs_types::clock::now()))
     .execute(&mut **tx)
     .await;
     match inserted.map_err(StoreError::from) {
@@ -208,7 +208,7 @@ impl Store {
             return Ok(Ok(port_from_row(&row)?));
         }
         let new = NewPort {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             project_id,
             network_id: &nic.network_id,
             subnet_id: nic.subnet_id.as_deref(),
@@ -266,7 +266,7 @@ impl Store {
     ) -> StoreResult<Result<ServerPort, PortRefusal>> {
         let tx = self.write.begin().await?;
         let new = NewPort {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             project_id,
             network_id,
             subnet_id: None,

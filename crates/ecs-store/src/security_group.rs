@@ -96,8 +96,8 @@ impl Store {
         self_rule: bool,
         limit: i64,
     ) -> StoreResult<Result<SecurityGroup, GroupRefusal>> {
-        let id = uuid::Uuid::new_v4().to_string();
-        let now = time::to_db(chrono::Utc::now());
+        let id = ecs_types::random::uuid().to_string();
+        let now = time::to_db(ecs_types::clock::now());
         let mut tx = self.write.begin().await?;
         if self.backend == crate::Backend::Postgres {
             sqlx::query("SELECT id FROM projects WHERE id = $1 FOR UPDATE")
@@ -139,7 +139,7 @@ impl Store {
                 "INSERT INTO security_group_rules (id, group_id, remote_group_id, direction, ethertype, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
-            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(ecs_types::random::uuid().to_string())
             .bind(&id)
             .bind(remote.then_some(id.as_str()))
             .bind(direction)
@@ -208,7 +208,7 @@ impl Store {
         .bind(&r.remote_group_id)
         .bind(&r.direction)
         .bind(&r.ethertype)
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .execute(&self.write)
         .await?;
         Ok(())

@@ -555,7 +555,7 @@ impl Store {
             return Ok(Err(CreateRefusal::Quota(QuotaRefusal { resource, requested: each * min_count, used, limit })));
         }
         let servers = build(count);
-        let now = time::to_db(chrono::Utc::now());
+        let now = time::to_db(ecs_types::clock::now());
         for new in &servers {
             insert_server(&mut tx, &new.server, now).await?;
             insert_task(&mut tx, &new.task).await?;
@@ -796,8 +796,12 @@ impl Store {
     /// Sets one column of a live server; NotFound if it is gone.
     async fn set_live_column(&self, id: &str, column: &'static str, value: Option<String>) -> StoreResult<()> {
         let sql = format!("UPDATE servers SET {column} = $1, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL");
-        let done =
-            sqlx::query(&sql).bind(value).bind(time::to_db(chrono::Utc::now())).bind(id).execute(&self.write).await?;
+        let done = sqlx::query(&sql)
+            .bind(value)
+            .bind(time::to_db(ecs_types::clock::now()))
+            .bind(id)
+            .execute(&self.write)
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -837,7 +841,7 @@ impl Store {
                 None => sets.push("description = NULL".into()),
             }
         }
-        let now = f.int(time::to_db(chrono::Utc::now()));
+        let now = f.int(time::to_db(ecs_types::clock::now()));
         sets.push(format!("updated_at = {now}"));
         let id = f.text(id);
         let sql = format!("UPDATE servers SET {} WHERE id = {id} AND deleted_at IS NULL", sets.join(", "));
@@ -854,7 +858,7 @@ impl Store {
         )
         .bind(by)
         .bind(reason)
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .bind(id)
         .execute(&self.write)
         .await?;
@@ -870,7 +874,7 @@ impl Store {
             "UPDATE servers SET vm_state = $1, task_state = NULL, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL",
         )
         .bind(vm_state.as_str())
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .bind(id)
         .execute(&self.write)
         .await?;
@@ -910,7 +914,7 @@ impl Store {
         }
         sqlx::query("UPDATE servers SET metadata = $1, updated_at = $2 WHERE id = $3")
             .bind(to_json(&metadata))
-            .bind(time::to_db(chrono::Utc::now()))
+            .bind(time::to_db(ecs_types::clock::now()))
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -984,7 +988,7 @@ pub(crate) async fn apply_server_update(tx: &mut Transaction<'_, Any>, id: &str,
         let v = f.text(d);
         sets.push(format!("disk_config = {v}"));
     }
-    let now = f.int(time::to_db(chrono::Utc::now()));
+    let now = f.int(time::to_db(ecs_types::clock::now()));
     sets.push(format!("updated_at = {now}"));
     if u.deleted {
         sets.push(format!("deleted_at = {now}"));
@@ -1010,7 +1014,7 @@ async fn transition(tx: &mut Transaction<'_, Any>, id: &str, t: &Transition<'_>)
         Some(ts) => Bind::Text(ts.as_str().into()),
         None => Bind::Text(String::new()),
     });
-    let now = f.int(time::to_db(chrono::Utc::now()));
+    let now = f.int(time::to_db(ecs_types::clock::now()));
     let states = f.list(&t.from.iter().map(|s| s.as_str()).collect::<Vec<_>>());
     let idle = if t.from_tasks.is_empty() {
         "task_state IS NULL".to_string()
@@ -1147,7 +1151,7 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         sqlx::query("UPDATE servers SET updated_at = $1 WHERE id = $2")
-            .bind(time::to_db(chrono::Utc::now()))
+            .bind(time::to_db(ecs_types::clock::now()))
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -1158,7 +1162,7 @@ impl Store {
     pub async fn server_set_tags(&self, id: &str, tags: &[String]) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         let live = sqlx::query("UPDATE servers SET updated_at = $1 WHERE id = $2 AND deleted_at IS NULL")
-            .bind(time::to_db(chrono::Utc::now()))
+            .bind(time::to_db(ecs_types::clock::now()))
             .bind(id)
             .execute(&mut *tx)
             .await?;

@@ -65,7 +65,7 @@ impl Store {
         .bind(&g.name)
         .bind(&g.policy)
         .bind(g.max_server_per_host)
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -50,7 +50,7 @@ impl NewTask {
     /// did, or whose state is its sub-jobs'), of no server.
     pub fn done(kind: &str, project_id: &str, user_id: &str, request_id: &str, params: serde_json::Value) -> NewTask {
         NewTask {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             parent_id: None,
             kind: kind.into(),
             server_id: None,
@@ -160,7 +160,7 @@ fn event_from_row(row: &AnyRow) -> StoreResult<TaskEvent> {
 }
 
 pub(crate) async fn insert_task(tx: &mut Transaction<'_, Any>, t: &NewTask) -> StoreResult<()> {
-    let now = time::to_db(chrono::Utc::now());
+    let now = time::to_db(ecs_types::clock::now());
     let phase = match (t.finished, &t.failure) {
         (false, _) => TaskPhase::Pending,
         (true, None) => TaskPhase::Succeeded,
@@ -241,7 +241,7 @@ impl Store {
         running: &[String],
         up_since: Timestamp,
     ) -> StoreResult<Vec<ClaimedTask>> {
-        let now = time::to_db(chrono::Utc::now());
+        let now = time::to_db(ecs_types::clock::real_now());
         let placeholders =
             |from: usize, n: usize| (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
         // Another worker's host that is up ($5: the oldest heartbeat that counts).
@@ -314,7 +314,7 @@ impl Store {
         lease_until: Timestamp,
         a: &TaskAdvance,
     ) -> StoreResult<bool> {
-        let now = time::to_db(chrono::Utc::now());
+        let now = time::to_db(ecs_types::clock::now());
         let mut tx = self.write.begin().await?;
         let finished = a.phase.is_some_and(TaskPhase::is_finished);
         let done = sqlx::query(

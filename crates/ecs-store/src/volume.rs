@@ -187,7 +187,7 @@ impl Store {
                 return Ok(Err(VolumeRefusal::Quota("gigabytes_type", limits.type_gigabytes, gb, v.size_gb)));
             }
         }
-        let now = time::to_db(chrono::Utc::now());
+        let now = time::to_db(ecs_types::clock::now());
         sqlx::query(
             "INSERT INTO volumes (id, project_id, name, description, size_gb, status, volume_type, availability_zone, \
              snapshot_id, created_at, updated_at, metadata, bootable, source_volid, image_id, user_id) \
@@ -336,7 +336,7 @@ impl Store {
         task: Option<&NewTask>,
     ) -> StoreResult<Result<VolumeAttachment, VolumeRefusal>> {
         let mut tx = self.write.begin().await?;
-        let now = time::to_db(chrono::Utc::now());
+        let now = time::to_db(ecs_types::clock::now());
         let done =
             sqlx::query("UPDATE volumes SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'available'")
                 .bind(a.status)
@@ -361,7 +361,7 @@ impl Store {
             None => next_device(&taken),
         };
         let attachment = VolumeAttachment {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             volume_id: a.volume_id.to_string(),
             server_id: a.server_id.to_string(),
             device,
@@ -401,7 +401,7 @@ impl Store {
         let done = sqlx::query(
             "UPDATE volumes SET status = 'attaching', updated_at = $1 WHERE id = $2 AND status = 'available'",
         )
-        .bind(time::to_db(chrono::Utc::now()))
+        .bind(time::to_db(ecs_types::clock::now()))
         .bind(new_volume_id)
         .execute(&mut *tx)
         .await?;
@@ -418,7 +418,7 @@ impl Store {
     /// use, `old` available. Idempotent.
     pub async fn volume_swap_finish(&self, old: &str, new: &str) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
-        let now = time::to_db(chrono::Utc::now());
+        let now = time::to_db(ecs_types::clock::now());
         sqlx::query("UPDATE volume_attachments SET volume_id = $1 WHERE volume_id = $2")
             .bind(new)
             .bind(old)
@@ -456,7 +456,7 @@ impl Store {
         let mut tx = self.write.begin().await?;
         let done =
             sqlx::query("UPDATE volumes SET status = 'detaching', updated_at = $1 WHERE id = $2 AND status = 'in-use'")
-                .bind(time::to_db(chrono::Utc::now()))
+                .bind(time::to_db(ecs_types::clock::now()))
                 .bind(volume_id)
                 .execute(&mut *tx)
                 .await?;
@@ -472,7 +472,7 @@ impl Store {
     pub async fn volume_set_status(&self, id: &str, status: &str) -> StoreResult<()> {
         sqlx::query("UPDATE volumes SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(status)
-            .bind(time::to_db(chrono::Utc::now()))
+            .bind(time::to_db(ecs_types::clock::now()))
             .bind(id)
             .execute(&self.write)
             .await?;
@@ -484,7 +484,7 @@ impl Store {
         let mut tx = self.write.begin().await?;
         sqlx::query("DELETE FROM volume_attachments WHERE volume_id = $1").bind(volume_id).execute(&mut *tx).await?;
         sqlx::query("UPDATE volumes SET status = 'available', updated_at = $1 WHERE id = $2")
-            .bind(time::to_db(chrono::Utc::now()))
+            .bind(time::to_db(ecs_types::clock::now()))
             .bind(volume_id)
             .execute(&mut *tx)
             .await?;

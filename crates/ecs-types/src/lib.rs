@@ -4,12 +4,14 @@
 //! Nothing here knows about HTTP or SQL.
 
 pub mod aggregate;
+pub mod clock;
 pub mod compute;
 pub mod id;
 pub mod identity;
 pub mod image;
 pub mod migration;
 pub mod neutron;
+pub mod random;
 pub mod server;
 pub mod volume;
 
@@ -28,6 +30,7 @@ pub use identity::{
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
 
 /// A new random identifier in Keystone's style: 32 lower-case hex digits.
+#[track_caller]
 pub fn new_hex_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    random::uuid().simple().to_string()
 }

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 
 pub mod http;
 pub mod internal;
+pub mod state;
 pub use http::HttpLimits;
 
 /// Everything `ecsd serve` needs.
@@ -42,6 +43,11 @@ pub struct ServeConfig {
     pub http: HttpLimits,
     /// The internal API: hosts run by agents (`ecsd agent`).
     pub internal: Option<InternalConfig>,
+    /// Deterministic mode (`--seed`): ids, MACs, passwords, keys and host
+    /// choices from ChaCha streams keyed by it ([`ecs_types::random`]).
+    pub random_seed: Option<u64>,
+    /// Where ecsd's clock starts (`--clock-start`); None: the real time.
+    pub clock_start: Option<ecs_types::Timestamp>,
 }
 
 /// How an API node works with agents.
@@ -71,6 +77,8 @@ pub struct ComputeConfig {
     pub host_disk_gb: i64,
     /// Latency, injected failures and lost hosts of the simulator at start.
     pub sim: ecs_hypervisor::sim::SimSettings,
+    /// A fault scenario file to load at start (`--scenario`).
+    pub scenario: Option<PathBuf>,
     /// Single node: every task lease left by a previous run is this
     /// node's own and is released at start. Off for `ecsd api`, whose
     /// peers may hold live leases.
@@ -103,6 +111,7 @@ impl Default for ComputeConfig {
             host_ram_mb: 256 * 1024,
             host_disk_gb: 4096,
             sim: Default::default(),
+            scenario: None,
             single_node: true,
             qemu: None,
             heartbeat_interval: std::time::Duration::from_secs(10),
@@ -124,6 +133,29 @@ pub async fn open_store(data_dir: &std::path::Path, database_url_given: Option<&
         std::fs::create_dir_all(data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
     }
     let url = database_url(data_dir, database_url_given);
+    let store = Store::connect(&url).await.with_context(|| format!("connecting to {}", redact(&url)))?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+/// Opens and migrates a database that must exist already: the admin
+/// subcommands work on a cloud `ecsd serve` made, and never create an
+/// empty one where none was found (a mistyped --data-dir would otherwise
+/// answer "user demo: not found" from a new, empty database).
+pub async fn open_existing_store(
+    data_dir: &std::path::Path,
+    database_url_given: Option<&str>,
+) -> anyhow::Result<Store> {
+    let url = match database_url_given {
+        Some(url) => url.to_string(),
+        None => {
+            let file = data_dir.join("ecsd.sqlite");
+            if !file.is_file() {
+                bail!("no ecsd database at {}; start `ecsd serve` first or pass --data-dir", file.display());
+            }
+            format!("sqlite://{}", file.display())
+        }
+    };
     let store = Store::connect(&url).await.with_context(|| format!("connecting to {}", redact(&url)))?;
     store.migrate().await.context("applying migrations")?;
     Ok(store)
@@ -183,6 +215,10 @@ impl Running {
 async fn check_exposure(core: &Core, config: &ServeConfig) -> anyhow::Result<()> {
     if config.listen.ip().is_loopback() {
         return Ok(());
+    }
+    if config.random_seed.is_some() {
+        // Seeded, token secrets and generated passwords can be foretold.
+        bail!("refusing to listen on {} with --seed: deterministic mode is for loopback test clouds", config.listen);
     }
     for (user, default) in [("admin", DEFAULT_ADMIN_PASSWORD), ("demo", DEFAULT_DEMO_PASSWORD)] {
         if core.identity.password_is(user, default).await? {
@@ -287,7 +323,7 @@ pub async fn start_agent(
 /// the tasks a previous run left and reconciles guests with servers.
 async fn start_compute(core: &Arc<Core>, config: &ServeConfig) -> anyhow::Result<ecs_hypervisor::sim::SimControl> {
     let c = &config.compute;
-    let sim = ecs_hypervisor::sim::SimControl::default();
+    let sim = ecs_hypervisor::sim::SimControl::with_scenarios(core.scenarios.clone());
     sim.apply(&c.sim);
     let state_dir = config.data_dir.join("sim");
     if let Some(qemu) = &c.qemu {
@@ -331,6 +367,10 @@ async fn start_compute(core: &Arc<Core>, config: &ServeConfig) -> anyhow::Result
 /// Opens the database, seeds it, applies password settings and starts
 /// serving. Returns once the listener is bound.
 pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
+    // Before anything draws an id or reads the time (the first-start seed
+    // included): one service per process, and each start begins afresh.
+    ecs_types::random::reseed(config.random_seed);
+    ecs_types::clock::reset(config.clock_start);
     let store = open_store(&config.data_dir, config.database_url.as_deref()).await?;
     let vnc_listener = match config.vnc_proxy_listen {
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| {
@@ -347,6 +387,10 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         && !config.novncproxy_base_url_given
     {
         core_config.novncproxy_base_url = format!("http://{}/vnc_auto.html", reachable(addr));
+    }
+    // No proxy and no proxy URL: a console URL would lead nowhere.
+    if vnc_addr.is_none() && !config.novncproxy_base_url_given {
+        core_config.vnc_console = false;
     }
     let core = Core::new(store, core_config);
     let passwords = SeedPasswords {
@@ -376,6 +420,9 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         }),
         sim: Some(sim.clone()),
     };
+    if let Some(path) = &config.compute.scenario {
+        ecs_api::admin::scenario::load_file(&state, path).await.map_err(|e| anyhow::anyhow!("fault scenario {e}"))?;
+    }
     let (shutdown, _) = tokio::sync::watch::channel(false);
     if let Some(listener) = vnc_listener {
         let proxy = ecs_api::vnc_proxy::router(state.clone());
@@ -456,11 +503,14 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
             period = period.min(std::time::Duration::from_secs(offload as u64));
         }
         let mut stopped = shutdown.subscribe();
+        // An admin advance of the clock runs them at once.
+        let mut advanced = ecs_types::clock::subscribe();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(period.max(std::time::Duration::from_secs(1)));
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
+                    _ = advanced.changed() => {}
                     _ = stopped.wait_for(|s| *s) => return,
                 }
                 match deferred.run_deferred().await {
@@ -575,9 +625,12 @@ pub fn banner(running: &Running, config: &ServeConfig) -> String {
         "ecsd is serving on {host}\n\
          \n  identity (Keystone v3): {host}/identity/v3   (also {host}/v3)\
          \n  compute  (Nova):        {host}/v2.1\
+         \n  web console:            {host}/console/\
+         \n  OpenAPI (ECS, admin):   {host}/openapi.json   (admin APIs under {host}/admin/v1)\
+         \n  health:                 {host}/healthz, {host}/readyz{metrics}\
          \n  database:               {db}\
          \n  hypervisor:             {hypervisor}\
-         \n  VNC console proxy:      {vnc}{internal}\
+         \n  VNC console proxy:      {vnc}{internal}{deterministic}\
          \n\n  admin:  user 'admin' / password '{admin_password}' / project 'admin' ({admin_pid})\
          \n  member: user 'demo'  / password '{demo_password}' / project 'demo'  ({demo_pid})\
          \n  image:   {image}\
@@ -596,6 +649,7 @@ pub fn banner(running: &Running, config: &ServeConfig) -> String {
          \n    region_name: {region}\
          \n    identity_api_version: 3\
          \n\nthen: OS_CLOUD=ecsd openstack flavor list\n",
+        metrics = if config.core.metrics { format!("   metrics: {host}/metrics") } else { String::new() },
         db = redact(&database_url(&config.data_dir, config.database_url.as_deref())),
         admin_pid = seed.admin_project.id,
         demo_pid = seed.demo_project.id,
@@ -611,6 +665,15 @@ pub fn banner(running: &Running, config: &ServeConfig) -> String {
         internal = running
             .internal_addr
             .map(|a| format!("\n  internal API (agents):  http://{} (HTTP/2)", reachable(a)))
+            .unwrap_or_default(),
+        deterministic = config
+            .random_seed
+            .map(|n| {
+                format!(
+                    "\n  deterministic mode:     seed {n}, clock at {} ({host}/admin/v1/clock)",
+                    ecs_types::clock::rfc3339(ecs_types::clock::now())
+                )
+            })
             .unwrap_or_default(),
     )
 }

@@ -13,7 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use ecsd::ServeConfig;
 
 #[derive(Parser)]
-#[command(name = "ecsd", version, about = "Elastic Cloud Server: an ECS- and Nova-compatible compute service")]
+#[command(name = "ecsd", version = env!("ECSD_VERSION"), about = "Elastic Cloud Server: an ECS- and Nova-compatible compute service")]
 struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
@@ -50,6 +50,30 @@ enum Command {
         #[command(subcommand)]
         command: ImageCommand,
     },
+    /// Print the OpenAPI document of the ECS-native and admin APIs (as served at
+    /// `/openapi.json`; `ecsd openapi > docs/openapi.json` regenerates the checked-in copy).
+    Openapi,
+    /// The whole cloud in a file: every table and the simulated hosts' guests (stop `ecsd serve` first).
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StateCommand {
+    /// Write the whole state of an existing database to FILE.
+    Export(StateFileArgs),
+    /// Replace the whole state of the database with FILE's (all or nothing; creates the database if there is none).
+    Import(StateFileArgs),
+}
+
+#[derive(Args)]
+struct StateFileArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// The state file.
+    file: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -177,12 +201,26 @@ struct ServeArgs {
     /// Password of the seeded `demo` user.
     #[arg(long, env = "ECSD_DEMO_PASSWORD", hide_env_values = true)]
     demo_password: Option<String>,
+    /// Record metrics and serve them at /metrics (`off`: nothing is
+    /// recorded and /metrics answers 404, to measure what recording costs).
+    #[arg(long, env = "ECSD_METRICS", default_value = "on", value_parser = ["on", "off"])]
+    metrics: String,
     #[command(flatten)]
     compute: ComputeArgs,
     #[command(flatten)]
     http: HttpArgs,
     #[command(flatten)]
     internal: InternalArgs,
+    /// Deterministic mode: ids, MACs, generated passwords and key pairs,
+    /// host choices come from this seed, so two fresh runs fed the same
+    /// requests answer the same. Test clouds only: token secrets follow it.
+    #[arg(long, env = "ECSD_SEED")]
+    seed: Option<u64>,
+    /// Where ecsd's clock starts (RFC 3339, e.g. 2026-01-01T00:00:00Z);
+    /// it runs at the real pace from there, and admins advance it
+    /// (POST /admin/v1/clock/advance). Default: the real time.
+    #[arg(long, env = "ECSD_CLOCK_START")]
+    clock_start: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The internal API to agents (`ecsd agent`).
@@ -352,6 +390,10 @@ struct ComputeArgs {
     /// A JSON file of simulator settings (latency_ms, faults, hosts_down), as `/v2.1/os-simulator` takes.
     #[arg(long, env = "ECSD_SIM_CONFIG")]
     sim_config: Option<PathBuf>,
+    /// A fault scenario (JSON: rules, each a trigger and an effect), as `PUT /admin/v1/scenario` takes;
+    /// one that does not parse or hold together stops ecsd at start.
+    #[arg(long, env = "ECSD_SCENARIO")]
+    scenario: Option<PathBuf>,
     /// Default quotas of every project (Nova's defaults; -1 is unlimited).
     #[arg(long, allow_negative_numbers = true, env = "ECSD_QUOTA_INSTANCES", default_value_t = 10)]
     quota_instances: i64,
@@ -453,6 +495,7 @@ impl ServeArgs {
         core.allow_resize_to_same_host = c.allow_resize_to_same_host.unwrap_or(c.hypervisor == "qemu");
         core.reclaim_instance_interval = std::time::Duration::from_secs(c.reclaim_instance_interval);
         core.shelved_offload_time = c.shelved_offload_time;
+        core.metrics = self.metrics == "on";
         let vnc_proxy_listen = match c.vnc_proxy_listen.as_str() {
             "off" => None,
             addr => Some(addr.parse().with_context(|| format!("--vnc-proxy-listen {addr}"))?),
@@ -465,6 +508,7 @@ impl ServeArgs {
             host_ram_mb: c.sim_host_ram_mb,
             host_disk_gb: c.sim_host_disk_gb,
             sim: c.sim_settings()?,
+            scenario: c.scenario.clone(),
             single_node,
             qemu: c.qemu_settings()?,
             heartbeat_interval: std::time::Duration::from_secs(c.heartbeat_interval),
@@ -484,6 +528,8 @@ impl ServeArgs {
             early_policy_gates: true,
             http: self.http.limits(),
             internal: self.internal.config()?,
+            random_seed: self.seed,
+            clock_start: self.clock_start,
         })
     }
 }
@@ -568,6 +614,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Network { command: NetworkCommand::Create(args) } => network_create(args).await,
         Command::Image { command: ImageCommand::Import(args) } => image_import(args).await,
         Command::Credential { command: CredentialCommand::Create(args) } => credential_create(args).await,
+        Command::Openapi => {
+            std::io::stdout().write_all(ecs_api::openapi::document_json().as_bytes())?;
+            Ok(())
+        }
+        Command::State { command: StateCommand::Export(args) } => state_export(args).await,
+        Command::State { command: StateCommand::Import(args) } => state_import(args).await,
         Command::Db { command: DbCommand::Migrate(args) } => {
             let store = ecsd::open_store(&args.data_dir, args.database_url.as_deref()).await?;
             store.close().await;
@@ -644,7 +696,7 @@ async fn agent(args: AgentArgs) -> anyhow::Result<()> {
 }
 
 async fn network_create(args: NetworkCreateArgs) -> anyhow::Result<()> {
-    let store = ecsd::open_store(&args.database.data_dir, args.database.database_url.as_deref()).await?;
+    let store = ecsd::open_existing_store(&args.database.data_dir, args.database.database_url.as_deref()).await?;
     let core = ecs_core::Core::new(store.clone(), ecs_core::CoreConfig::default());
     let project = store.project_get_by_name(ecs_types::identity::DEFAULT_DOMAIN_ID, &args.project).await?;
     let pools = args
@@ -657,12 +709,12 @@ async fn network_create(args: NetworkCreateArgs) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let network = ecs_types::Network {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: ecs_types::random::uuid().to_string(),
         name: args.name,
         project_id: Some(project.id),
         shared: args.shared,
         external: args.external,
-        created_at: chrono::Utc::now(),
+        created_at: ecs_types::clock::now(),
     };
     let subnet = core
         .checked_subnet(ecs_core::network::SubnetRequest {
@@ -682,7 +734,7 @@ async fn network_create(args: NetworkCreateArgs) -> anyhow::Result<()> {
 }
 
 async fn credential_create(args: CredentialCreateArgs) -> anyhow::Result<()> {
-    let store = ecsd::open_store(&args.database.data_dir, args.database.database_url.as_deref()).await?;
+    let store = ecsd::open_existing_store(&args.database.data_dir, args.database.database_url.as_deref()).await?;
     let core = ecs_core::Core::new(store.clone(), ecs_core::CoreConfig::default());
     let domain = ecs_types::identity::DEFAULT_DOMAIN_ID;
     let user =
@@ -702,20 +754,86 @@ async fn credential_create(args: CredentialCreateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `ecsd state export FILE`: never creates a database.
+async fn state_export(args: StateFileArgs) -> anyhow::Result<()> {
+    let db = &args.database;
+    if db.database_url.is_none() && !db.data_dir.join("ecsd.sqlite").exists() {
+        anyhow::bail!("no ecsd database under {} (pass --data-dir or --database-url)", db.data_dir.display());
+    }
+    let url = ecsd::database_url(&db.data_dir, db.database_url.as_deref()).replace("?mode=rwc", "?mode=rw");
+    let store = ecs_store::Store::connect(&url).await.context("connecting to the database")?;
+    if store.schema_version().await? == 0 {
+        store.close().await;
+        anyhow::bail!("the database has no ecsd schema: nothing to export");
+    }
+    let counts = ecsd::state::export(&store, &db.data_dir.join("sim"), &args.file).await;
+    store.close().await;
+    let counts = counts?;
+    println!(
+        "exported {} tables, {} rows and {} simulated guests to {}",
+        counts.tables,
+        counts.rows,
+        counts.guests,
+        args.file.display()
+    );
+    Ok(())
+}
+
+/// `ecsd state import FILE`: the file is read and checked whole before
+/// the database is touched; a database this command created is removed
+/// again when the import fails.
+async fn state_import(args: StateFileArgs) -> anyhow::Result<()> {
+    let db = &args.database;
+    let state = ecsd::state::read(&args.file)?;
+    let sqlite_file = db.database_url.is_none().then(|| db.data_dir.join("ecsd.sqlite"));
+    let created = sqlite_file.as_ref().is_some_and(|f| !f.exists());
+    if created {
+        std::fs::create_dir_all(&db.data_dir)
+            .with_context(|| format!("creating data directory {}", db.data_dir.display()))?;
+    }
+    let url = ecsd::database_url(&db.data_dir, db.database_url.as_deref());
+    let store = ecs_store::Store::connect(&url).await.context("connecting to the database")?;
+    let fresh = store.schema_version().await? == 0;
+    let imported = ecsd::state::import(&store, &db.data_dir.join("sim"), &state, fresh).await;
+    store.close().await;
+    if let Err(e) = imported {
+        if created && let Some(file) = &sqlite_file {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut name = file.clone().into_os_string();
+                name.push(suffix);
+                let _ = std::fs::remove_file(name);
+            }
+        }
+        return Err(e);
+    }
+    let c = state.counts;
+    println!(
+        "imported {} tables, {} rows and {} simulated guests from {} (schema version {}, ecsd {})",
+        c.tables,
+        c.rows,
+        c.guests,
+        args.file.display(),
+        state.header.schema_version,
+        state.header.ecsd_version
+    );
+    Ok(())
+}
+
 /// Copies the files under the data directory (where the QEMU driver
 /// boots them from) and registers them as an active image.
 async fn image_import(args: ImageImportArgs) -> anyhow::Result<()> {
     use std::io::Read;
-    let store = ecsd::open_store(&args.database.data_dir, args.database.database_url.as_deref()).await?;
+    let store = ecsd::open_existing_store(&args.database.data_dir, args.database.database_url.as_deref()).await?;
     let project = store.project_get_by_name(ecs_types::identity::DEFAULT_DOMAIN_ID, &args.project).await?;
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = ecs_types::random::uuid().to_string();
     let dir = args.database.data_dir.join("images");
     std::fs::create_dir_all(&dir)?;
     let dir = dir.canonicalize()?;
     let mut size = 0;
     let mut copy = |from: &std::path::Path, suffix: &str| -> anyhow::Result<PathBuf> {
         let to = dir.join(format!("{id}.{suffix}"));
-        size += std::fs::copy(from, &to).with_context(|| format!("copying {}", from.display()))? as i64;
+        size +=
+            ecsd::state::copy_with_progress(from, &to).with_context(|| format!("copying {}", from.display()))? as i64;
         Ok(to)
     };
     let mut format = "raw";
@@ -747,7 +865,7 @@ async fn image_import(args: ImageImportArgs) -> anyhow::Result<()> {
             size_bytes: size,
             os_type: "Linux".into(),
             properties: boot.to_properties(),
-            created_at: chrono::Utc::now(),
+            created_at: ecs_types::clock::now(),
         })
         .await?;
     // The disk's hashes, as Glance shows them (`checksum`, `os_hash_value`).

@@ -48,6 +48,11 @@ impl CinderError {
         CinderError(StatusCode::BAD_REQUEST, message.into())
     }
 
+    /// A fault scenario's answer.
+    pub(crate) fn injected(status: StatusCode, message: &str) -> Self {
+        CinderError(status, message.into())
+    }
+
     pub(crate) fn item_not_found(message: impl Into<String>) -> Self {
         CinderError(StatusCode::NOT_FOUND, message.into())
     }

@@ -33,6 +33,16 @@ fn hard(args: &Value, default: Option<bool>) -> Result<bool, EcsError> {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/action",
+    tag = "ECS server actions",
+    summary = "Start, stop or reboot servers in a batch (§5.3)",
+    request_body(content = crate::openapi::schemas::BatchActionRequest, description = "One action and its servers."),
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+    ),
+)]
 pub async fn batch(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
@@ -60,6 +70,16 @@ pub async fn batch(
 }
 
 /// `POST /v1/{project_id}/cloudservers/delete`.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/delete",
+    tag = "ECS servers",
+    summary = "Delete servers in a batch (§5.1.2)",
+    request_body(content = crate::openapi::schemas::DeleteServersRequest, description = "The servers to delete."),
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+    ),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,

@@ -67,6 +67,15 @@ async fn attached(state: &AppState, call: &EcsCall, server: &str) -> Result<Vec<
 }
 
 /// `GET …/block_device`: `{"volumeAttachments": [...]}`.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/{server_id}/block_device",
+    tag = "ECS disks",
+    summary = "List the disks attached to a server (§5.6.3)",
+    responses(
+        (status = 200, description = "`{\"volumeAttachments\": [{\"id\", \"serverId\", \"volumeId\", \"device\", \"size\", \"bootIndex\", \"pciAddress\"…}], \"attachableQuantity\": {\"free_scsi\", \"free_blk\", \"free_disk\"}}`", body = Object),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     call: EcsCall,
@@ -78,6 +87,15 @@ pub async fn list(
 }
 
 /// `GET …/block_device/{volume_id}`: `{"volumeAttachment": {...}}`.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/{server_id}/block_device/{volume_id}",
+    tag = "ECS disks",
+    summary = "Show one disk attached to a server (§5.6.4)",
+    responses(
+        (status = 200, description = "`{\"volumeAttachment\": {…}}`", body = Object),
+    ),
+)]
 pub async fn show(
     State(state): State<AppState>,
     call: EcsCall,

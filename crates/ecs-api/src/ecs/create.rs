@@ -61,6 +61,17 @@ const MAX_COUNT_PREPAID: i64 = 100;
 const MAX_METADATA: usize = 10;
 const MAX_TAGS: usize = 10;
 
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers",
+    tag = "ECS servers",
+    summary = "Create servers, as one job of sub-jobs (§5.1.1)",
+    request_body(content = crate::openapi::schemas::CreateServersRequest, description = "The servers to create."),
+    responses(
+        (status = 200, description = "The job building them and the servers' ids.", body = crate::openapi::schemas::CreateServersReply),
+        (status = 202, description = "`dry_run`: the request would be accepted."),
+    ),
+)]
 pub async fn create_v1(
     state: State<AppState>,
     request_id: Extension<RequestId>,
@@ -71,6 +82,17 @@ pub async fn create_v1(
     create(state, request_id, call, headers, body, Version::V1).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1.1/{project_id}/cloudservers",
+    tag = "ECS servers",
+    summary = "Create servers, v1.1 rules (seed 001; volume types SAS/GPSSD/ESSD, names of at most 64)",
+    request_body(content = crate::openapi::schemas::CreateServersRequest, description = "The servers to create."),
+    responses(
+        (status = 200, description = "The job building them and the servers' ids.", body = crate::openapi::schemas::CreateServersReply),
+        (status = 202, description = "`dry_run`: the request would be accepted."),
+    ),
+)]
 pub async fn create_v1_1(
     state: State<AppState>,
     request_id: Extension<RequestId>,
@@ -113,8 +135,8 @@ async fn create(
 
 /// A yearly/monthly create answers with an order (ecsd bills nothing).
 fn order_id() -> String {
-    let serial = uuid::Uuid::new_v4().as_u128() % 100_000;
-    format!("CS{}{serial:05}", chrono::Utc::now().format("%y%m%d%H%M"))
+    let serial = ecs_types::random::uuid().as_u128() % 100_000;
+    format!("CS{}{serial:05}", ecs_types::clock::now().format("%y%m%d%H%M"))
 }
 
 fn object<'a>(v: &'a Value, field: &str) -> Result<&'a Map<String, Value>, EcsError> {

@@ -32,6 +32,17 @@ pub(crate) fn kvm_device(device: &str) -> Result<String, EcsError> {
 }
 
 /// `POST /v1/{project_id}/cloudservers/{server_id}/attachvolume` (§5.6.1).
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/{server_id}/attachvolume",
+    tag = "ECS disks",
+    summary = "Attach a disk to a server (§5.6.1)",
+    request_body(content = Object, description = "`volumeAttachment`: `volumeId`, `device`?, `volume_type`?, `count`?, `hw:passthrough`?; `dry_run`.", example = json!({"volumeAttachment": {"volumeId": "VOLUME_ID", "device": "/dev/sdb"}})),
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+        (status = 202, description = "`dry_run`, or the disk is attached already."),
+    ),
+)]
 pub async fn attach(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
@@ -78,6 +89,16 @@ pub async fn attach(
 /// `DELETE /v1/{project_id}/cloudservers/{server_id}/detachvolume/{volume_id}?delete_flag=0|1`
 /// (§5.6.2). `delete_flag=1` (forced) detaches the same way: a simulated
 /// guest never holds on to a disk. The system disk stays.
+#[utoipa::path(
+    delete,
+    path = "/v1/{project_id}/cloudservers/{server_id}/detachvolume/{volume_id}",
+    tag = "ECS disks",
+    summary = "Detach a disk from a server (§5.6.2; `delete_flag` 1 forces)",
+    params(("delete_flag" = Option<String>, Query, description = "`1` forces the detach of a disk from a running server.")),
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+    ),
+)]
 pub async fn detach(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,

@@ -151,6 +151,8 @@ pub(crate) fn code(e: &ecs_core::Error) -> &'static str {
         },
         E::NoValidHost { .. } => "Ecs.0319",
         E::Invalid(invalid) => match invalid {
+            // A fault scenario's code (checked against the table when loaded).
+            Invalid::Injected { code, .. } => codes::lookup(code).map_or("Ecs.0005", |c| c.code),
             // A missing thing the request names is a 400, never the 404 of Ecs.0114.
             Invalid::Unknown { kind, .. } => missing_code(kind).filter(|c| *c != "Ecs.0114").unwrap_or("Ecs.0005"),
             Invalid::FlavorDisabled => "Ecs.0027",
@@ -202,6 +204,8 @@ impl From<ecs_core::Error> for EcsError {
                 EcsError::new(code)
             }
             E::Forbidden(Forbidden::Policy { rule }) => policy_denied(rule),
+            // A fault scenario's code: the table's status, its message unless the rule gave one.
+            E::Invalid(Invalid::Injected { message: None, .. }) => EcsError::new(code),
             // The seed's create answers an address outside its subnet so.
             E::Invalid(Invalid::FixedIpOutsideNetwork { .. }) => {
                 EcsError::with_message(code, e.to_string()).detail("Ecs.0039")

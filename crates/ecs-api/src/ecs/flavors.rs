@@ -42,6 +42,16 @@ fn max_nics(f: &Flavor) -> usize {
     f.extra_specs.get("instance_vnic:max_count").and_then(|v| v.parse().ok()).unwrap_or(super::input::MAX_NICS)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/flavors",
+    tag = "ECS flavors",
+    summary = "List flavors with their extra specs (§5.4.1; `availability_zone` filter)",
+    params(("availability_zone" = Option<String>, Query, description = "Flavors sold in this zone.")),
+    responses(
+        (status = 200, description = "`{\"flavors\": [{\"id\", \"name\", \"vcpus\", \"ram\", \"disk\", \"os-extra_specs\"…}]}`", body = Object),
+    ),
+)]
 pub async fn index(
     State(state): State<AppState>,
     base: BaseUrl,

@@ -54,6 +54,15 @@ fn free_nics(server: &Server) -> usize {
 }
 
 /// `GET /v1/{project_id}/cloudservers/{server_id}/os-interface`.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/{server_id}/os-interface",
+    tag = "ECS NICs",
+    summary = "List a server's NICs",
+    responses(
+        (status = 200, description = "`{\"interfaceAttachments\": [{\"port_id\", \"net_id\", \"mac_addr\", \"port_state\", \"fixed_ips\"…}]}`", body = Object),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     call: EcsCall,
@@ -68,6 +77,15 @@ pub async fn list(
 
 /// `GET /v1/{project_id}/cloudservers/{server_id}/os-interface_extension`:
 /// the NICs and how many more NICs and disks the server takes.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/{server_id}/os-interface_extension",
+    tag = "ECS NICs",
+    summary = "List a server's NICs and how many more it can take",
+    responses(
+        (status = 200, description = "`{\"interfaceAttachments\": […], \"attachableQuantity\": {\"free_nic\"}}`", body = Object),
+    ),
+)]
 pub async fn attachable(
     State(state): State<AppState>,
     call: EcsCall,
@@ -82,6 +100,16 @@ pub async fn attachable(
 
 /// `PUT /v1/{project_id}/cloudservers/{server_id}/os-interface/{port_id}`:
 /// `interface_attachment.delete_on_termination`; 200, `{}`.
+#[utoipa::path(
+    put,
+    path = "/v1/{project_id}/cloudservers/{server_id}/os-interface/{port_id}",
+    tag = "ECS NICs",
+    summary = "Change a NIC's security groups or IP settings",
+    request_body(content = Object, description = "`interface_attachment`.", example = json!({"interface_attachment": {"security_groups": ["SG_ID"]}})),
+    responses(
+        (status = 200, description = "`{}`", body = Object),
+    ),
+)]
 pub async fn update(
     State(state): State<AppState>,
     call: EcsCall,
@@ -129,6 +157,16 @@ fn outside_is_0039(e: ecs_core::Error) -> EcsError {
 
 /// `POST …/os-interface/{port_id}/change-network-interface`: `subnet_id`,
 /// `ip_address` (empty: any free one); the NIC as it is now.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/{server_id}/os-interface/{port_id}/change-network-interface",
+    tag = "ECS NICs",
+    summary = "Move a NIC to another subnet",
+    request_body(content = Object, description = "`nic`: `subnet_id`, `ip_address`?, `security_groups`?.", example = json!({"nic": {"subnet_id": "SUBNET_ID"}})),
+    responses(
+        (status = 200, description = "`{\"port_id\", \"fixed_ips\"…}`", body = Object),
+    ),
+)]
 pub async fn change(
     State(state): State<AppState>,
     call: EcsCall,
@@ -157,6 +195,16 @@ pub async fn change(
 
 /// `POST /v1/{project_id}/cloudservers/{server_id}/changevpc`: `vpc_id`,
 /// `nic.subnet_id`, `nic.ip_address`, `nic.security_groups`; a job.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/{server_id}/changevpc",
+    tag = "ECS NICs",
+    summary = "Move a server to another VPC",
+    request_body(content = Object, description = "`vpc`: `id`, `subnet_id`, `ip_address`?, `security_groups`?.", example = json!({"vpc": {"id": "VPC_ID", "subnet_id": "SUBNET_ID"}})),
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+    ),
+)]
 pub async fn change_vpc(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
@@ -189,6 +237,16 @@ pub async fn change_vpc(
 /// `PUT /v1/{project_id}/cloudservers/nics/{nic_id}`: with `nic.subnet_id`
 /// and `nic.ip_address`, binds that virtual IP to the NIC; with both empty
 /// (or no `nic`), unbinds the NIC's virtual IPs. `{"port_id"}` of the NIC.
+#[utoipa::path(
+    put,
+    path = "/v1/{project_id}/cloudservers/nics/{nic_id}",
+    tag = "ECS NICs",
+    summary = "Bind a NIC to a virtual IP (`reverse_binding`)",
+    request_body(content = Object, description = "`nic`: `subnet_id`, `ip_address`, `reverse_binding`.", example = json!({"nic": {"subnet_id": "SUBNET_ID", "ip_address": "192.168.0.9", "reverse_binding": false}})),
+    responses(
+        (status = 200, description = "`{\"port_id\"}`", body = Object),
+    ),
+)]
 pub async fn virtual_ip(
     State(state): State<AppState>,
     call: EcsCall,

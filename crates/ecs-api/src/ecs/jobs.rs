@@ -159,6 +159,15 @@ pub(crate) fn view(task: &Task, sub_jobs: &[Task], single: bool) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/jobs/{job_id}",
+    tag = "ECS jobs",
+    summary = "Show a job and its sub-jobs (§5.8.1)",
+    responses(
+        (status = 200, description = "The job.", body = crate::openapi::schemas::Job),
+    ),
+)]
 pub async fn show(
     State(state): State<AppState>,
     call: EcsCall,
@@ -173,7 +182,7 @@ mod tests {
     use super::*;
 
     fn task(kind: &str, params: Value) -> Task {
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::now();
         Task {
             seq: 1,
             id: "t".into(),

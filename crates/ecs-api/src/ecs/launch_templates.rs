@@ -47,6 +47,17 @@ fn page<T>(items: Vec<T>, id: impl Fn(&T) -> &str, query: &ListQuery) -> Result<
 
 /// `POST /v3/{project_id}/launch-templates`: `{"launch_template": {"name",
 /// "description", "version_description", "template_data": {…}}, "dry_run"}`.
+#[utoipa::path(
+    post,
+    path = "/v3/{project_id}/launch-templates",
+    tag = "ECS launch templates",
+    summary = "Create a launch template",
+    request_body(content = Object, description = "`launch_template`: `name`, `template_data` (`flavor_id`, `image_id`…); `dry_run`.", example = json!({"launch_template": {"name": "lt1", "template_data": {"flavor_id": "s6.small.1", "image_id": "IMAGE_ID"}}})),
+    responses(
+        (status = 200, description = "`{\"launch_template_id\"}`", body = Object),
+        (status = 202, description = "`dry_run`: the request would be accepted."),
+    ),
+)]
 pub async fn create(State(state): State<AppState>, call: EcsCall, EcsBody(raw): EcsBody) -> Result<Response, EcsError> {
     let body = json_body(&raw)?;
     let t =
@@ -89,6 +100,16 @@ pub async fn create(State(state): State<AppState>, call: EcsCall, EcsBody(raw): 
 
 /// `GET /v3/{project_id}/launch-templates`: filtered by `launch_template_id`
 /// and `name` (each repeatable), paged by `limit` and `marker`.
+#[utoipa::path(
+    get,
+    path = "/v3/{project_id}/launch-templates",
+    tag = "ECS launch templates",
+    summary = "List launch templates",
+    params(("marker" = Option<String>, Query), ("limit" = Option<u32>, Query), ("name" = Option<String>, Query), ("launch_template_id" = Option<String>, Query)),
+    responses(
+        (status = 200, description = "`{\"launch_templates\": [{\"id\", \"name\", \"default_version\", \"latest_version\"…}], \"page_info\"}`", body = Object),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     call: EcsCall,
@@ -116,6 +137,16 @@ pub async fn list(
 /// `GET /v3/{project_id}/launch-template-versions`: filtered by
 /// `launch_template_id`, `image_id`, `flavor_id` and `version` (repeatable),
 /// paged by `limit` and `marker`.
+#[utoipa::path(
+    get,
+    path = "/v3/{project_id}/launch-template-versions",
+    tag = "ECS launch templates",
+    summary = "List launch template versions",
+    params(("launch_template_id" = Option<String>, Query), ("image_id" = Option<String>, Query), ("flavor_id" = Option<String>, Query), ("marker" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    responses(
+        (status = 200, description = "`{\"launch_template_versions\": […], \"page_info\"}`", body = Object),
+    ),
+)]
 pub async fn versions(
     State(state): State<AppState>,
     call: EcsCall,
@@ -148,6 +179,15 @@ pub async fn versions(
 }
 
 /// `DELETE /v3/{project_id}/launch-templates/{launch_template_id}`.
+#[utoipa::path(
+    delete,
+    path = "/v3/{project_id}/launch-templates/{launch_template_id}",
+    tag = "ECS launch templates",
+    summary = "Delete a launch template",
+    responses(
+        (status = 204, description = "Done."),
+    ),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     call: EcsCall,
@@ -158,6 +198,15 @@ pub async fn delete(
 }
 
 /// `GET /v3/{project_id}/instance-scheduled-events`: ecsd raises none.
+#[utoipa::path(
+    get,
+    path = "/v3/{project_id}/instance-scheduled-events",
+    tag = "ECS scheduled events",
+    summary = "List scheduled events of the project's servers",
+    responses(
+        (status = 200, description = "`{\"events\": [{\"id\"…}], \"page_info\"}`", body = Object),
+    ),
+)]
 pub async fn events(
     State(state): State<AppState>,
     call: EcsCall,
@@ -187,6 +236,16 @@ fn not_before(raw: &[u8], required: bool) -> Result<(), EcsError> {
 }
 
 /// `PUT /v3/{project_id}/instance-scheduled-events/{id}`.
+#[utoipa::path(
+    put,
+    path = "/v3/{project_id}/instance-scheduled-events/{id}",
+    tag = "ECS scheduled events",
+    summary = "Reschedule a scheduled event",
+    request_body(content = Object, description = "`not_before`.", example = json!({"not_before": "2026-12-05T00:00:00Z"})),
+    responses(
+        (status = 204, description = "Done."),
+    ),
+)]
 pub async fn update_event(
     State(state): State<AppState>,
     call: EcsCall,
@@ -199,6 +258,16 @@ pub async fn update_event(
 }
 
 /// `POST /v3/{project_id}/instance-scheduled-events/{id}/actions/accept`.
+#[utoipa::path(
+    post,
+    path = "/v3/{project_id}/instance-scheduled-events/{id}/actions/accept",
+    tag = "ECS scheduled events",
+    summary = "Accept a scheduled event",
+    request_body(content = Object, description = "`not_before`?.", example = json!({})),
+    responses(
+        (status = 204, description = "Done."),
+    ),
+)]
 pub async fn accept_event(
     State(state): State<AppState>,
     call: EcsCall,

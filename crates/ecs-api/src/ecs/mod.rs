@@ -3,7 +3,7 @@
 
 mod actions;
 pub(crate) mod block_devices;
-mod codes;
+pub(crate) mod codes;
 mod create;
 mod disks;
 mod error;
@@ -167,6 +167,115 @@ pub fn router() -> Router<AppState> {
         .route("/v1/{project_id}/cloudservers/{server_id}/os-volume_attachments", get(shared_volumes::attachments))
         .route("/v1/{project_id}/cloudservers/{server_id}/appendvolumequota", get(shared_volumes::appendable))
 }
+
+/// The ECS-native routes in the OpenAPI document (`crate::openapi`): each
+/// handler here carries its `#[utoipa::path(…)]`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    create::create_v1_1,
+    servers::detail_v1_1,
+    server_actions::resize_v1_1,
+    sales::zones,
+    shared_volumes::batch_attach,
+    shared_volumes::batch_detach,
+    create::create_v1,
+    actions::batch,
+    server_options::change_charge_mode,
+    server_actions::batch_resize,
+    actions::delete,
+    servers::detail,
+    sales::sell_policies,
+    flavors::index,
+    sales::capacity,
+    limits::show,
+    interfaces::virtual_ip,
+    passwords::batch_reset,
+    server_groups::index,
+    server_groups::create,
+    server_groups::delete,
+    server_groups::show,
+    server_groups::action,
+    server_groups::add_members,
+    server_groups::remove_members,
+    sales::resize_flavors,
+    tags::resource_instances,
+    server_settings::rename,
+    tags::of_project,
+    servers::show,
+    server_edit::update,
+    server_options::redeploy,
+    server_options::serial_console,
+    server_options::dump,
+    server_options::update_auto_terminate,
+    shared_volumes::appendable,
+    disks::attach,
+    server_settings::auto_recovery,
+    server_settings::set_auto_recovery,
+    block_devices::list,
+    block_devices::show,
+    server_edit::update_block_device,
+    server_actions::change_os,
+    interfaces::change_vpc,
+    server_edit::console_output,
+    disks::detach,
+    server_edit::update_metadata,
+    server_options::show_metadata_options,
+    server_options::update_metadata_options,
+    server_edit::delete_metadata,
+    server_actions::migrate,
+    nics::add,
+    nics::delete,
+    interfaces::list,
+    interfaces::update,
+    interfaces::change,
+    interfaces::attachable,
+    passwords::reset,
+    passwords::flag,
+    passwords::clear,
+    passwords::show,
+    shared_volumes::attachments,
+    server_actions::reinstall,
+    server_options::remote_console,
+    server_actions::resize,
+    server_options::update_serial_console,
+    tags::of_server,
+    tags::action,
+    jobs::show,
+    recycle_bin::show,
+    recycle_bin::update,
+    recycle_bin::servers,
+    recycle_bin::delete,
+    recycle_bin::revert,
+    recycle_bin::update_policy,
+    launch_templates::events,
+    launch_templates::update_event,
+    launch_templates::accept_event,
+    launch_templates::versions,
+    launch_templates::list,
+    launch_templates::create,
+    launch_templates::delete,
+))]
+pub(crate) struct EcsApi;
+
+/// `(route, documented at)`: routes served by a handler whose annotation
+/// names another of its paths; the document repeats the operation there.
+pub(crate) const DOCUMENTED_AS: &[(&str, &str)] = &[
+    (
+        "/v1/{project_id}/cloudservers/{server_id}/block_device/detail",
+        "/v1/{project_id}/cloudservers/{server_id}/block_device",
+    ),
+    ("/v1/{project_id}/servers/resource_instances/action", "/v1/{project_id}/cloudservers/resource_instances/action"),
+    ("/v1/{project_id}/servers/tags", "/v1/{project_id}/cloudservers/tags"),
+    ("/v1/{project_id}/servers/{server_id}/tags", "/v1/{project_id}/cloudservers/{server_id}/tags"),
+    ("/v1/{project_id}/servers/{server_id}/tags/action", "/v1/{project_id}/cloudservers/{server_id}/tags/action"),
+    ("/v2.1/{project_id}/cloudservers/{server_id}/changeos", "/v1/{project_id}/cloudservers/{server_id}/changeos"),
+    (
+        "/v2.1/{project_id}/cloudservers/{server_id}/reinstallos",
+        "/v1/{project_id}/cloudservers/{server_id}/reinstallos",
+    ),
+    ("/v2/{project_id}/cloudservers/{server_id}/changeos", "/v1/{project_id}/cloudservers/{server_id}/changeos"),
+    ("/v2/{project_id}/cloudservers/{server_id}/reinstallos", "/v1/{project_id}/cloudservers/{server_id}/reinstallos"),
+];
 
 /// Ecs.0005, the seed's answer to a request it cannot use.
 pub(crate) fn illegal(message: impl Into<String>) -> EcsError {

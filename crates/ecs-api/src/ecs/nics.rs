@@ -22,6 +22,16 @@ fn nic_list(body: &Value) -> Result<&Vec<Value>, EcsError> {
 }
 
 /// `POST /v1/{project_id}/cloudservers/{server_id}/nics` (§5.5.1).
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/{server_id}/nics",
+    tag = "ECS NICs",
+    summary = "Add NICs to a server (§5.5.1)",
+    request_body(content = Object, description = "`nics`: `subnet_id`, `ip_address`?, `security_groups`?.", example = json!({"nics": [{"subnet_id": "SUBNET_ID", "security_groups": [{"id": "SG_ID"}]}]})),
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+    ),
+)]
 pub async fn add(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
@@ -79,6 +89,16 @@ pub async fn add(
 
 /// `POST /v1/{project_id}/cloudservers/{server_id}/nics/delete` (§5.5.2):
 /// the primary NIC (the server's first) cannot go: 403.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/{server_id}/nics/delete",
+    tag = "ECS NICs",
+    summary = "Delete NICs from a server (§5.5.2)",
+    request_body(content = Object, description = "`nics`: the ports' `id`.", example = json!({"nics": [{"id": "PORT_ID"}]})),
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+    ),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,

@@ -18,6 +18,16 @@ const MAX_BATCH: usize = 100;
 
 /// `PUT /v1/{project_id}/cloudservers/{server_id}/os-reset-password`:
 /// `{"reset-password": {"new_password": …, "is_check_password": bool}}`.
+#[utoipa::path(
+    put,
+    path = "/v1/{project_id}/cloudservers/{server_id}/os-reset-password",
+    tag = "ECS passwords",
+    summary = "Reset a server's password (`reset-password.new_password`, `is_check_password`)",
+    request_body(content = Object, description = "`reset-password`.", example = json!({"reset-password": {"new_password": "Passw0rd!x"}})),
+    responses(
+        (status = 204, description = "Done."),
+    ),
+)]
 pub async fn reset(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
@@ -40,6 +50,16 @@ pub async fn reset(
 /// `PUT /v1/{project_id}/cloudservers/os-reset-passwords`:
 /// `{"new_password": …, "dry_run": bool, "servers": [{"id": …}]}`; answers
 /// the servers whose password was set (a dry run: those that would be).
+#[utoipa::path(
+    put,
+    path = "/v1/{project_id}/cloudservers/os-reset-passwords",
+    tag = "ECS passwords",
+    summary = "Reset the passwords of servers in a batch",
+    request_body(content = Object, description = "`new_password`, `servers`; `dry_run`.", example = json!({"new_password": "Passw0rd!x", "servers": [{"id": "SERVER_ID"}]})),
+    responses(
+        (status = 200, description = "`{\"response\": [{\"id\", \"error\"?}]}`", body = Object),
+    ),
+)]
 pub async fn batch_reset(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
@@ -76,6 +96,15 @@ pub async fn batch_reset(
 }
 
 /// `GET /v1/{project_id}/cloudservers/{server_id}/os-server-password`.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/{server_id}/os-server-password",
+    tag = "ECS passwords",
+    summary = "Show a server's encrypted generated password",
+    responses(
+        (status = 200, description = "`{\"password\": \"…\"}`", body = Object),
+    ),
+)]
 pub async fn show(
     State(state): State<AppState>,
     call: EcsCall,
@@ -86,6 +115,15 @@ pub async fn show(
 }
 
 /// `DELETE /v1/{project_id}/cloudservers/{server_id}/os-server-password`.
+#[utoipa::path(
+    delete,
+    path = "/v1/{project_id}/cloudservers/{server_id}/os-server-password",
+    tag = "ECS passwords",
+    summary = "Clear a server's generated password",
+    responses(
+        (status = 204, description = "Done."),
+    ),
+)]
 pub async fn clear(
     State(state): State<AppState>,
     call: EcsCall,
@@ -96,6 +134,15 @@ pub async fn clear(
 }
 
 /// `GET /v1/{project_id}/cloudservers/{server_id}/os-resetpwd-flag`.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/{server_id}/os-resetpwd-flag",
+    tag = "ECS passwords",
+    summary = "Show whether a server's password can be reset online",
+    responses(
+        (status = 200, description = "`{\"resetpwd_flag\": \"True\"|\"False\"}`", body = Object),
+    ),
+)]
 pub async fn flag(
     State(state): State<AppState>,
     call: EcsCall,

@@ -14,6 +14,15 @@ use crate::AppState;
 use crate::request_id::RequestId;
 
 /// `GET /v1/{project_id}/recycle-bin`.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/recycle-bin",
+    tag = "ECS recycle bin",
+    summary = "Show the recycle bin's settings",
+    responses(
+        (status = 200, description = "`{\"recycle_bin\": {\"switch\": \"on\"|\"off\", \"policy\": {\"recycle_threshold_day\", \"retention_hour\"}}}`", body = Object),
+    ),
+)]
 pub async fn show(State(state): State<AppState>, call: EcsCall) -> Result<Json<Value>, EcsError> {
     let bin = state.core.recycle_bin(&call.ctx).await?;
     Ok(Json(json!({
@@ -24,6 +33,16 @@ pub async fn show(State(state): State<AppState>, call: EcsCall) -> Result<Json<V
 }
 
 /// `PUT /v1/{project_id}/recycle-bin`: `{"recycle_bin": {"switch": "on"|"off"}}`.
+#[utoipa::path(
+    put,
+    path = "/v1/{project_id}/recycle-bin",
+    tag = "ECS recycle bin",
+    summary = "Turn the recycle bin on or off",
+    request_body(content = Object, description = "`recycle_bin.switch`.", example = json!({"recycle_bin": {"switch": "on"}})),
+    responses(
+        (status = 204, description = "Done."),
+    ),
+)]
 pub async fn update(State(state): State<AppState>, call: EcsCall, EcsBody(raw): EcsBody) -> Result<Response, EcsError> {
     let body = json_body(&raw)?;
     let switch = body
@@ -42,6 +61,16 @@ pub async fn update(State(state): State<AppState>, call: EcsCall, EcsBody(raw): 
 
 /// `PUT /v1/{project_id}/recycle-bin/policy`:
 /// `{"policy": {"retention_hour": …, "recycle_threshold_day": …}}`.
+#[utoipa::path(
+    put,
+    path = "/v1/{project_id}/recycle-bin/policy",
+    tag = "ECS recycle bin",
+    summary = "Change the recycle bin's policy",
+    request_body(content = Object, description = "`policy`: `recycle_threshold_day`, `retention_hour`.", example = json!({"policy": {"recycle_threshold_day": 7, "retention_hour": 24}})),
+    responses(
+        (status = 200, description = "`{}`", body = Object),
+    ),
+)]
 pub async fn update_policy(
     State(state): State<AppState>,
     call: EcsCall,
@@ -62,6 +91,16 @@ pub async fn update_policy(
 /// `GET /v1/{project_id}/recycle-bin/cloudservers`: the servers in the bin
 /// as ServerDetail, filtered by `name` and `availability_zone`, paged by
 /// `limit` and `offset`.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/recycle-bin/cloudservers",
+    tag = "ECS recycle bin",
+    summary = "List the servers in the recycle bin",
+    params(("offset" = Option<u32>, Query), ("limit" = Option<u32>, Query), ("name" = Option<String>, Query), ("availability_zone" = Option<String>, Query)),
+    responses(
+        (status = 200, description = "`{\"servers\": [ServerView…]}`", body = Object),
+    ),
+)]
 pub async fn servers(
     State(state): State<AppState>,
     call: EcsCall,
@@ -81,6 +120,15 @@ pub async fn servers(
 }
 
 /// `POST /v1/{project_id}/recycle-bin/cloudservers/{server_id}/actions/revert`.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/recycle-bin/cloudservers/{server_id}/actions/revert",
+    tag = "ECS recycle bin",
+    summary = "Restore a server from the recycle bin",
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+    ),
+)]
 pub async fn revert(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
@@ -92,6 +140,15 @@ pub async fn revert(
 }
 
 /// `DELETE /v1/{project_id}/recycle-bin/cloudservers/{server_id}`.
+#[utoipa::path(
+    delete,
+    path = "/v1/{project_id}/recycle-bin/cloudservers/{server_id}",
+    tag = "ECS recycle bin",
+    summary = "Delete a server from the recycle bin for good",
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+    ),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,

@@ -38,6 +38,16 @@ fn order_by(key: &str, a: &Flavor, b: &Flavor) -> Ordering {
 
 /// `GET /v1/{project_id}/cloudservers/resize_flavors?instance_uuid=|
 /// source_flavor_id=|source_flavor_name=&sort_key=&sort_dir=&limit=&marker=`.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/resize_flavors",
+    tag = "ECS flavors",
+    summary = "List the flavors a server may be resized to (`instance_uuid` or `source_flavor_id`)",
+    params(("instance_uuid" = Option<String>, Query, description = "The server to resize."), ("source_flavor_id" = Option<String>, Query, description = "Or its flavor."), ("sort_key" = Option<String>, Query), ("sort_dir" = Option<String>, Query, description = "`asc` or `desc`."), ("marker" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    responses(
+        (status = 200, description = "`{\"flavors\": [{\"id\", \"name\", \"vcpus\", \"ram\", \"disk\", \"extra_specs\"…}]}`", body = Object),
+    ),
+)]
 pub async fn resize_flavors(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -83,6 +93,15 @@ pub async fn resize_flavors(
 /// and zone, pay-per-use (ecsd's only way to sell), `available` where the
 /// flavor is on sale and the zone up, else `sellout`; filters `flavor_id`,
 /// `sell_status`, `sell_mode`, `availability_zone_id`; paged by `id`.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/flavor-sell-policies",
+    tag = "ECS flavors",
+    summary = "List flavor sales policies",
+    responses(
+        (status = 200, description = "`{\"count\", \"sell_policies\": [{\"id\", \"flavor_id\", \"sell_status\", \"availability_zone_id\", \"sell_mode\"…}]}`", body = Object),
+    ),
+)]
 pub async fn sell_policies(
     State(state): State<AppState>,
     call: EcsCall,
@@ -134,6 +153,15 @@ pub async fn sell_policies(
 
 /// `GET /v1/{project_id}/cloudservers/flavors/{flavor_id}/resources`: the
 /// zones of this region that sell the flavor, the first preferred.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/flavors/{flavor_id}/resources",
+    tag = "ECS flavors",
+    summary = "Show where a flavor can be had (its resources by availability zone)",
+    responses(
+        (status = 200, description = "`{\"resources\": [{\"availability_zone_id\", \"status\", …}]}`", body = Object),
+    ),
+)]
 pub async fn capacity(
     State(state): State<AppState>,
     call: EcsCall,
@@ -162,6 +190,15 @@ pub async fn capacity(
 
 /// `GET /v1/{project_id}/availability-zones`: ecsd's zones (its hosts'),
 /// central and shared.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/availability-zones",
+    tag = "ECS flavors",
+    summary = "List availability zones",
+    responses(
+        (status = 200, description = "`{\"availability_zones\": [{\"zone_name\", \"zone_state\"…}]}`", body = Object),
+    ),
+)]
 pub async fn zones(State(state): State<AppState>, call: EcsCall) -> Result<Json<Value>, EcsError> {
     let _ = &call;
     let zones: Vec<Value> = state

@@ -46,6 +46,16 @@ fn own_image(server: &Server) -> Option<String> {
 }
 
 /// `POST /v2/{project_id}/cloudservers/{server_id}/reinstallos` (§5.2.1).
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/{server_id}/reinstallos",
+    tag = "ECS server actions",
+    summary = "Reinstall a server's OS from its image (§5.2.1)",
+    request_body(content = Object, description = "`os-reinstall`: `adminpass` or `keyname`, `userid`, `metadata.user_data`, `mode`.", example = json!({"os-reinstall": {"adminpass": "Passw0rd!", "metadata": {"user_data": "IyEvYmluL2Jhc2g="}}})),
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+    ),
+)]
 pub async fn reinstall(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
@@ -57,6 +67,16 @@ pub async fn reinstall(
 }
 
 /// `POST /v2/{project_id}/cloudservers/{server_id}/changeos` (§5.2.2).
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/{server_id}/changeos",
+    tag = "ECS server actions",
+    summary = "Change a server's OS to another image (§5.2.2)",
+    request_body(content = Object, description = "`os-change`: `imageid`, `adminpass` or `keyname`, `userid`, `metadata.user_data`, `mode`.", example = json!({"os-change": {"imageid": "IMAGE_ID", "keyname": "kp1"}})),
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+    ),
+)]
 pub async fn change_os(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
@@ -136,6 +156,17 @@ async fn os_rebuild(
 
 /// `POST /v1/{project_id}/cloudservers/{server_id}/resize` (§5.2.4): a
 /// stopped server only; the resize confirms itself.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/{server_id}/resize",
+    tag = "ECS server actions",
+    summary = "Change a server's flavor (§5.2.4)",
+    request_body(content = Object, description = "`resize`: `flavorRef`, `extendparam.isAutoPay`, `mode`; `dry_run`.", example = json!({"resize": {"flavorRef": "s6.large.2"}})),
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+        (status = 202, description = "`dry_run`: the request would be accepted."),
+    ),
+)]
 pub async fn resize(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
@@ -150,6 +181,17 @@ pub async fn resize(
 /// ResizeServer): v1's, with `mode: withStopServer` for a running server
 /// (resized as it runs), and the prepaid-only `extendparam.isAutoPay`
 /// checked and unused (a pay-per-use resize has no order: a job only).
+#[utoipa::path(
+    post,
+    path = "/v1.1/{project_id}/cloudservers/{server_id}/resize",
+    tag = "ECS server actions",
+    summary = "Change a server's flavor, v1.1 (prePaid aware)",
+    request_body(content = Object, description = "`resize`: `flavorRef`, `extendparam.isAutoPay`, `cpu_options`; `dry_run`.", example = json!({"resize": {"flavorRef": "s6.large.2"}})),
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+        (status = 202, description = "`dry_run`: the request would be accepted."),
+    ),
+)]
 pub async fn resize_v1_1(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
@@ -230,6 +272,16 @@ async fn resize_server(
 
 /// `POST /v1/{project_id}/cloudservers/batch-resize`: `resize.flavorRef`,
 /// `resize.servers[].id`, `mode`; one job, a sub-job per server.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/batch-resize",
+    tag = "ECS server actions",
+    summary = "Change the flavor of servers in a batch",
+    request_body(content = Object, description = "`flavorRef`, `servers`, `dry_run`.", example = json!({"flavorRef": "s6.large.2", "servers": [{"id": "SERVER_ID"}]})),
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+    ),
+)]
 pub async fn batch_resize(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
@@ -260,6 +312,16 @@ pub async fn batch_resize(
 /// `dedicated_host_id` to that dedicated host of the project (unknown or
 /// another project's: the seed's code; the one it is on: Ecs.0221). With
 /// no other host to take it the job fails with Ecs.0319.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/{server_id}/migrate",
+    tag = "ECS server actions",
+    summary = "Cold-migrate a server (§5.2.3)",
+    request_body(content = Object, description = "`migrate`, optionally to `dedicated_host_id`.", example = json!({"migrate": {}})),
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+    ),
+)]
 pub async fn migrate(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,

@@ -72,6 +72,16 @@ fn update_view(base: &BaseUrl, s: &Server) -> Value {
 
 /// `PUT /v1/{project_id}/cloudservers/{server_id}`: `name`, `description`
 /// and `hostname` (the others the SDK offers are Huawei's hardware options).
+#[utoipa::path(
+    put,
+    path = "/v1/{project_id}/cloudservers/{server_id}",
+    tag = "ECS servers",
+    summary = "Change a server's name, description, hostname or user data",
+    request_body(content = crate::openapi::schemas::UpdateServerRequest, description = "The fields to change."),
+    responses(
+        (status = 200, description = "The server, updated.", body = Object),
+    ),
+)]
 pub async fn update(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -115,6 +125,16 @@ pub async fn update(
 
 /// `POST …/metadata`: sets the keys given (the others stay); answers with
 /// all the server's metadata.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/{server_id}/metadata",
+    tag = "ECS servers",
+    summary = "Set metadata keys of a server",
+    request_body(content = crate::openapi::schemas::Metadata, description = "Keys to set (others are kept)."),
+    responses(
+        (status = 200, description = "All the server's user metadata.", body = crate::openapi::schemas::Metadata),
+    ),
+)]
 pub async fn update_metadata(
     State(state): State<AppState>,
     call: EcsCall,
@@ -138,6 +158,15 @@ pub async fn update_metadata(
 }
 
 /// `DELETE …/metadata/{key}`: 204.
+#[utoipa::path(
+    delete,
+    path = "/v1/{project_id}/cloudservers/{server_id}/metadata/{key}",
+    tag = "ECS servers",
+    summary = "Delete one metadata key",
+    responses(
+        (status = 204, description = "Done."),
+    ),
+)]
 pub async fn delete_metadata(
     State(state): State<AppState>,
     call: EcsCall,
@@ -148,6 +177,16 @@ pub async fn delete_metadata(
 }
 
 /// `GET …/console-output[?length=n]`: the last `length` lines (all without).
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/{server_id}/console-output",
+    tag = "ECS servers",
+    summary = "Read a server's console log",
+    params(("length" = Option<u32>, Query, description = "The last lines to show (all without).")),
+    responses(
+        (status = 200, description = "`{\"output\": \"…\"}`", body = Object, example = json!({"output": "login:"})),
+    ),
+)]
 pub async fn console_output(
     State(state): State<AppState>,
     call: EcsCall,
@@ -162,6 +201,16 @@ pub async fn console_output(
 
 /// `PUT …/block_device/{volume_id}`: `{"block_device":
 /// {"delete_on_termination": bool}}`, the one attribute it changes; 204.
+#[utoipa::path(
+    put,
+    path = "/v1/{project_id}/cloudservers/{server_id}/block_device/{volume_id}",
+    tag = "ECS disks",
+    summary = "Change an attached disk (delete_on_termination)",
+    request_body(content = Object, description = "The setting.", example = json!({"block_device": {"delete_on_termination": true}})),
+    responses(
+        (status = 204, description = "Done."),
+    ),
+)]
 pub async fn update_block_device(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,

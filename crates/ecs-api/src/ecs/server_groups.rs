@@ -16,6 +16,16 @@ fn view(g: &ServerGroup) -> Value {
 }
 
 /// `POST /v1/{project_id}/cloudservers/os-server-groups`.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/os-server-groups",
+    tag = "ECS server groups",
+    summary = "Create a server group (§5.10.1)",
+    request_body(content = Object, description = "A name and one policy.", example = json!({"server_group": {"name": "g1", "policies": ["anti-affinity"]}})),
+    responses(
+        (status = 200, description = "`{\"server_group\": {\"id\", \"name\", \"policies\", \"members\", \"metadata\"}}`", body = Object),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     call: EcsCall,
@@ -38,6 +48,16 @@ pub async fn create(
 /// `GET /v1/{project_id}/cloudservers/os-server-groups?limit=&marker=`:
 /// with a `limit`, a page after `marker`, and `page_info.next_marker` when
 /// more follow.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/os-server-groups",
+    tag = "ECS server groups",
+    summary = "List server groups (§5.10.5)",
+    params(("marker" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    responses(
+        (status = 200, description = "`{\"server_groups\": [{\"id\", \"name\", \"policies\", \"members\", \"metadata\"}], \"page_info\"?}`", body = Object),
+    ),
+)]
 pub async fn index(
     State(state): State<AppState>,
     call: EcsCall,
@@ -64,6 +84,15 @@ pub async fn index(
 }
 
 /// `GET /v1/{project_id}/cloudservers/os-server-groups/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/os-server-groups/{group_id}",
+    tag = "ECS server groups",
+    summary = "Show a server group (§5.10.6)",
+    responses(
+        (status = 200, description = "`{\"server_group\": {…}}`", body = Object),
+    ),
+)]
 pub async fn show(
     State(state): State<AppState>,
     call: EcsCall,
@@ -74,6 +103,15 @@ pub async fn show(
 }
 
 /// `DELETE /v1/{project_id}/cloudservers/os-server-groups/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/v1/{project_id}/cloudservers/os-server-groups/{group_id}",
+    tag = "ECS server groups",
+    summary = "Delete a server group (§5.10.2)",
+    responses(
+        (status = 204, description = "Done."),
+    ),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     call: EcsCall,
@@ -85,6 +123,16 @@ pub async fn delete(
 
 /// `POST /v1/{project_id}/cloudservers/os-server-groups/{id}/action`:
 /// `add_member` or `remove_member` with `instance_uuid`; 200, no body.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/os-server-groups/{group_id}/action",
+    tag = "ECS server groups",
+    summary = "Add a server to, or remove one from, a group (§5.10.3/4)",
+    request_body(content = Object, description = "`add_member` or `remove_member`.", example = json!({"add_member": {"instance_uuid": "SERVER_ID"}})),
+    responses(
+        (status = 200, description = "Done."),
+    ),
+)]
 pub async fn action(
     State(state): State<AppState>,
     call: EcsCall,
@@ -139,6 +187,16 @@ async fn members_batch(
     Ok(Json(json!({"status": if all_done { "success" } else { "failed" }, "servers": servers})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/os-server-groups/{group_id}/add_members",
+    tag = "ECS server groups",
+    summary = "Add servers to a group in a batch",
+    request_body(content = Object, description = "The servers.", example = json!({"server_ids": ["SERVER_ID"]})),
+    responses(
+        (status = 200, description = "`{\"status\": \"success\"|\"failed\", \"servers\": [{\"id\", \"status\", \"error_code\"?}]}`", body = Object),
+    ),
+)]
 pub async fn add_members(
     State(state): State<AppState>,
     call: EcsCall,
@@ -148,6 +206,16 @@ pub async fn add_members(
     members_batch(&state, &call, &id, &body, true).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/os-server-groups/{group_id}/remove_members",
+    tag = "ECS server groups",
+    summary = "Remove servers from a group in a batch",
+    request_body(content = Object, description = "The servers.", example = json!({"server_ids": ["SERVER_ID"]})),
+    responses(
+        (status = 200, description = "`{\"status\": \"success\"|\"failed\", \"servers\": [{\"id\", \"status\", \"error_code\"?}]}`", body = Object),
+    ),
+)]
 pub async fn remove_members(
     State(state): State<AppState>,
     call: EcsCall,

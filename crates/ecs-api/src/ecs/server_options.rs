@@ -25,6 +25,15 @@ fn object<'a>(body: &'a Value, key: &str) -> Result<&'a Value, EcsError> {
 }
 
 /// `GET /v1/{project_id}/cloudservers/{server_id}/metadata-options`.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/{server_id}/metadata-options",
+    tag = "ECS server options",
+    summary = "Show a server's metadata service options",
+    responses(
+        (status = 200, description = "`{\"http_endpoint\", \"http_tokens\"}`", body = Object),
+    ),
+)]
 pub async fn show_metadata_options(
     State(state): State<AppState>,
     call: EcsCall,
@@ -36,6 +45,16 @@ pub async fn show_metadata_options(
 
 /// `PUT /v1/{project_id}/cloudservers/{server_id}/metadata-options`:
 /// `{"http_endpoint": "enabled"|"disabled", "http_tokens": "optional"|"required"}`.
+#[utoipa::path(
+    put,
+    path = "/v1/{project_id}/cloudservers/{server_id}/metadata-options",
+    tag = "ECS server options",
+    summary = "Change a server's metadata service options",
+    request_body(content = Object, description = "`http_endpoint` (`enabled`/`disabled`), `http_tokens` (`optional`/`required`).", example = json!({"http_endpoint": "enabled", "http_tokens": "required"})),
+    responses(
+        (status = 204, description = "Done."),
+    ),
+)]
 pub async fn update_metadata_options(
     State(state): State<AppState>,
     call: EcsCall,
@@ -57,6 +76,16 @@ pub async fn update_metadata_options(
 
 /// `PUT /v1/{project_id}/cloudservers/{server_id}/serial-console-options`:
 /// `{"serial_console_options": {"enabled": bool}}`.
+#[utoipa::path(
+    put,
+    path = "/v1/{project_id}/cloudservers/{server_id}/serial-console-options",
+    tag = "ECS server options",
+    summary = "Turn a server's serial console on or off",
+    request_body(content = Object, description = "`serial_console_options.enabled`.", example = json!({"serial_console_options": {"enabled": true}})),
+    responses(
+        (status = 204, description = "Done."),
+    ),
+)]
 pub async fn update_serial_console(
     State(state): State<AppState>,
     call: EcsCall,
@@ -72,6 +101,15 @@ pub async fn update_serial_console(
 }
 
 /// `POST /v1/{project_id}/cloudservers/{server_id}/actions/serial-console`.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/{server_id}/actions/serial-console",
+    tag = "ECS server options",
+    summary = "Get a server's serial console URL",
+    responses(
+        (status = 200, description = "`{\"serial_console\": {\"url\"}}`", body = Object),
+    ),
+)]
 pub async fn serial_console(
     State(state): State<AppState>,
     call: EcsCall,
@@ -84,6 +122,16 @@ pub async fn serial_console(
 /// `POST /v1/{project_id}/cloudservers/{server_id}/remote_console`:
 /// `{"remote_console": {"protocol": "vnc", "type": "novnc"}}`, answered
 /// with the noVNC proxy's URL.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/{server_id}/remote_console",
+    tag = "ECS server options",
+    summary = "Get a server's VNC console URL",
+    request_body(content = Object, description = "`remote_console`: `protocol` `vnc`, `type` `novnc`.", example = json!({"remote_console": {"protocol": "vnc", "type": "novnc"}})),
+    responses(
+        (status = 200, description = "`{\"remote_console\": {\"protocol\": \"vnc\", \"type\": \"novnc\", \"url\"}}`", body = Object),
+    ),
+)]
 pub async fn remote_console(
     State(state): State<AppState>,
     call: EcsCall,
@@ -107,6 +155,16 @@ pub async fn remote_console(
 /// `POST /v1/{project_id}/cloudservers/{server_id}/actions/update-auto-terminate-time`:
 /// `{"auto_terminate_time": "yyyy-MM-ddTHH:mm:ssZ"}` (seconds dropped),
 /// from 30 minutes to 3 years ahead; `""` clears it.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/{server_id}/actions/update-auto-terminate-time",
+    tag = "ECS server options",
+    summary = "Set or clear the time a server deletes itself",
+    request_body(content = Object, description = "`auto_terminate_time` (RFC 3339, or empty to clear).", example = json!({"auto_terminate_time": "2026-12-31T00:00:00Z"})),
+    responses(
+        (status = 204, description = "Done."),
+    ),
+)]
 pub async fn update_auto_terminate(
     State(state): State<AppState>,
     call: EcsCall,
@@ -127,7 +185,7 @@ pub async fn update_auto_terminate(
             .map_err(|_| illegal("auto_terminate_time must be a UTC time like 2026-12-31T00:00:00Z"))?
             .with_timezone(&chrono::Utc);
         let t = t.with_second(0).and_then(|t| t.with_nanosecond(0)).unwrap_or(t);
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::now();
         if t < now + AUTO_TERMINATE_MIN || t > now + chrono::Duration::days(AUTO_TERMINATE_MAX_DAYS) {
             return Err(illegal("auto_terminate_time must be from 30 minutes to 3 years from now"));
         }
@@ -140,6 +198,16 @@ pub async fn update_auto_terminate(
 /// `POST /v1/{project_id}/cloudservers/{server_id}/actions/redeploy`: the
 /// server moves to another host (a cold migration confirmed by itself);
 /// answered with its job.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/{server_id}/actions/redeploy",
+    tag = "ECS server options",
+    summary = "Redeploy a server to another host",
+    request_body(content = Object, description = "`{}` or `{\"dry_run\": true}`.", example = json!({})),
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+    ),
+)]
 pub async fn redeploy(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
@@ -153,6 +221,16 @@ pub async fn redeploy(
 
 /// `POST /v1/{project_id}/cloudservers/{server_id}/actions/trigger-crash-dump`:
 /// an NMI to the guest (Nova's `trigger_crash_dump`).
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/{server_id}/actions/trigger-crash-dump",
+    tag = "ECS server options",
+    summary = "Trigger a crash dump (NMI) in a server",
+    request_body(content = Object, description = "`{}`.", example = json!({})),
+    responses(
+        (status = 200, description = "`{}`", body = Object),
+    ),
+)]
 pub async fn dump(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
@@ -167,6 +245,16 @@ pub async fn dump(
 /// `{"server_ids": […], "charge_mode": "prePaid", "prepaid_options": {…}}`.
 /// ecsd's accounts are pay-per-use without a payment method: refused so
 /// (Ecs.0069) once the request is good.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/actions/change-charge-mode",
+    tag = "ECS server options",
+    summary = "Change servers' billing mode",
+    request_body(content = Object, description = "`charge_mode`, `server_ids`, `period_type`…", example = json!({"charge_mode": "prePaid", "server_ids": ["SERVER_ID"], "period_type": "month", "period_num": 1})),
+    responses(
+        (status = 204, description = "Done."),
+    ),
+)]
 pub async fn change_charge_mode(
     State(state): State<AppState>,
     call: EcsCall,

@@ -18,6 +18,17 @@ const MAX_NAME: usize = 64;
 
 /// `PUT /v1/{project_id}/cloudservers/server-name`: `name`,
 /// `servers[].id`, `dry_run` (checks only: 204); `{"response": [{"id"}]}`.
+#[utoipa::path(
+    put,
+    path = "/v1/{project_id}/cloudservers/server-name",
+    tag = "ECS servers",
+    summary = "Rename servers in a batch",
+    request_body(content = Object, description = "`name` and `servers`; `dry_run`.", example = json!({"name": "web", "servers": [{"id": "SERVER_ID"}]})),
+    responses(
+        (status = 200, description = "`{\"response\": [{\"id\", \"error\"?}]}`", body = Object),
+        (status = 204, description = "`dry_run`: the request would be accepted."),
+    ),
+)]
 pub async fn rename(
     State(state): State<AppState>,
     call: EcsCall,
@@ -50,6 +61,15 @@ pub async fn rename(
 }
 
 /// `GET /v1/{project_id}/cloudservers/{server_id}/autorecovery`.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/{server_id}/autorecovery",
+    tag = "ECS server options",
+    summary = "Show whether a server recovers automatically",
+    responses(
+        (status = 200, description = "`{\"support_auto_recovery\": \"true\"|\"false\"}`", body = Object),
+    ),
+)]
 pub async fn auto_recovery(
     State(state): State<AppState>,
     call: EcsCall,
@@ -61,6 +81,16 @@ pub async fn auto_recovery(
 
 /// `PUT /v1/{project_id}/cloudservers/{server_id}/autorecovery`:
 /// `support_auto_recovery` "true" or "false"; 204.
+#[utoipa::path(
+    put,
+    path = "/v1/{project_id}/cloudservers/{server_id}/autorecovery",
+    tag = "ECS server options",
+    summary = "Turn a server's automatic recovery on or off",
+    request_body(content = Object, description = "`\"true\"` or `\"false\"`.", example = json!({"support_auto_recovery": "true"})),
+    responses(
+        (status = 204, description = "Done."),
+    ),
+)]
 pub async fn set_auto_recovery(
     State(state): State<AppState>,
     call: EcsCall,

@@ -208,6 +208,15 @@ pub(crate) async fn extras(state: &AppState, call: &EcsCall, servers: &[Server])
 }
 
 /// `GET /v1/{project_id}/cloudservers/{server_id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/{server_id}",
+    tag = "ECS servers",
+    summary = "Show a server",
+    responses(
+        (status = 200, description = "The server.", body = crate::openapi::schemas::ServerReply),
+    ),
+)]
 pub async fn show(
     State(state): State<AppState>,
     call: EcsCall,
@@ -291,6 +300,16 @@ const DEFAULT_CLOUD_LIMIT: usize = 50;
 /// `GET /v1.1/{project_id}/cloudservers/detail` (ListCloudServers): paged
 /// by `marker` (the last id of the page before) and `limit`, with
 /// `servers_links` naming the next page and the `request_id`.
+#[utoipa::path(
+    get,
+    path = "/v1.1/{project_id}/cloudservers/detail",
+    tag = "ECS servers",
+    summary = "List servers (ListCloudServers: marker/limit paging)",
+    params(("marker" = Option<String>, Query, description = "The last server id of the page before."), ("limit" = Option<u32>, Query, description = "Servers per page (default 50)."), ("name" = Option<String>, Query), ("status" = Option<String>, Query), ("flavor_name" = Option<String>, Query), ("ip_eq" = Option<String>, Query, description = "An exact fixed IPv4 address."), ("id" = Option<String>, Query, description = "Server ids, comma separated."), ("in_recycle_bin" = Option<bool>, Query)),
+    responses(
+        (status = 200, description = "A page of servers.", body = crate::openapi::schemas::CloudServerList),
+    ),
+)]
 pub async fn detail_v1_1(
     State(state): State<AppState>,
     base: crate::BaseUrl,
@@ -365,6 +384,16 @@ pub async fn detail_v1_1(
 /// `GET /v1/{project_id}/cloudservers/detail`: filtered, then paged by
 /// `offset` (a page number from 1; 0 is the first page too) and `limit`;
 /// `count` is how many match.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/detail",
+    tag = "ECS servers",
+    summary = "List servers with details (filters: name, status, flavor, ip, tags…; offset/limit)",
+    params(("offset" = Option<u32>, Query, description = "The page (from 1)."), ("limit" = Option<u32>, Query, description = "Servers per page, 1 to 1000."), ("name" = Option<String>, Query, description = "A regular expression on the name."), ("status" = Option<String>, Query, description = "`ACTIVE`, `SHUTOFF`, `BUILD`, `ERROR`…"), ("flavor" = Option<String>, Query, description = "A flavor id."), ("ip" = Option<String>, Query, description = "A fixed IPv4 address (regular expression)."), ("tags" = Option<String>, Query, description = "`key=value`; servers with all the tags."), ("reservation_id" = Option<String>, Query, description = "The batch a server was created in."), ("enterprise_project_id" = Option<String>, Query, description = "An enterprise project.")),
+    responses(
+        (status = 200, description = "The servers.", body = crate::openapi::schemas::ServerList),
+    ),
+)]
 pub async fn detail(
     State(state): State<AppState>,
     call: EcsCall,

@@ -14,6 +14,16 @@ use crate::request_id::RequestId;
 
 /// `POST /v1/{project_id}/batchaction/attachvolumes/{volume_id}`:
 /// `{"serverinfo": [{"server_id", "device"}]}`, a job.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/batchaction/attachvolumes/{volume_id}",
+    tag = "ECS disks",
+    summary = "Attach a shared disk to servers in a batch",
+    request_body(content = Object, description = "`serverinfo`: `server_id`, `device`?.", example = json!({"serverinfo": [{"server_id": "SERVER_ID"}]})),
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+    ),
+)]
 pub async fn batch_attach(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
@@ -37,6 +47,16 @@ pub async fn batch_attach(
 
 /// `POST /v1/{project_id}/batchaction/detachvolumes/{volume_id}`:
 /// `{"serverinfo": [server_id…]}` (or `[{"server_id"}]`), a job.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/batchaction/detachvolumes/{volume_id}",
+    tag = "ECS disks",
+    summary = "Detach a shared disk from servers in a batch",
+    request_body(content = Object, description = "`serverinfo`: `server_id`.", example = json!({"serverinfo": [{"server_id": "SERVER_ID"}]})),
+    responses(
+        (status = 200, description = "The job doing it.", body = crate::openapi::schemas::JobReply),
+    ),
+)]
 pub async fn batch_detach(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
@@ -59,6 +79,15 @@ pub async fn batch_detach(
 }
 
 /// `GET /v1/{project_id}/cloudservers/{server_id}/os-volume_attachments`.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/{server_id}/os-volume_attachments",
+    tag = "ECS disks",
+    summary = "List a server's disk attachments",
+    responses(
+        (status = 200, description = "`{\"volumeAttachments\": [{\"id\", \"serverId\", \"volumeId\", \"device\"}]}`", body = Object),
+    ),
+)]
 pub async fn attachments(
     State(state): State<AppState>,
     call: EcsCall,
@@ -74,6 +103,15 @@ pub async fn attachments(
 }
 
 /// `GET /v1/{project_id}/cloudservers/{server_id}/appendvolumequota`.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/{server_id}/appendvolumequota",
+    tag = "ECS disks",
+    summary = "Show how many more disks a server can take",
+    responses(
+        (status = 200, description = "`{\"free_scsi\", \"free_blk\", \"count\"}`", body = Object),
+    ),
+)]
 pub async fn appendable(
     State(state): State<AppState>,
     call: EcsCall,

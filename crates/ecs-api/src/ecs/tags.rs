@@ -81,6 +81,16 @@ fn pairs(s: &Server) -> Vec<Value> {
 
 /// `POST /v1/{project_id}/servers/{server_id}/tags/action`: `create` or
 /// `delete`; 204 without a body.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/{server_id}/tags/action",
+    tag = "ECS tags",
+    summary = "Add or delete tags of a server in a batch (§5.9.3/4)",
+    request_body(content = Object, description = "`action` `create` or `delete` and the tags.", example = json!({"action": "create", "tags": [{"key": "env", "value": "dev"}]})),
+    responses(
+        (status = 204, description = "Done."),
+    ),
+)]
 pub async fn action(
     State(state): State<AppState>,
     call: EcsCall,
@@ -137,6 +147,15 @@ pub async fn action(
 }
 
 /// `GET /v1/{project_id}/servers/{server_id}/tags`.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/{server_id}/tags",
+    tag = "ECS tags",
+    summary = "List a server's tags",
+    responses(
+        (status = 200, description = "`{\"tags\": [{\"key\", \"value\"}]}`", body = Object),
+    ),
+)]
 pub async fn of_server(
     State(state): State<AppState>,
     call: EcsCall,
@@ -153,6 +172,15 @@ async fn project_servers(state: &AppState, call: &EcsCall) -> Result<Vec<Server>
 
 /// `GET /v1/{project_id}/servers/tags`: every key in the project's servers'
 /// tags with its values.
+#[utoipa::path(
+    get,
+    path = "/v1/{project_id}/cloudservers/tags",
+    tag = "ECS tags",
+    summary = "List the project's server tags (§5.9.5)",
+    responses(
+        (status = 200, description = "`{\"tags\": [{\"key\", \"values\": [\"…\"]}]}`", body = Object),
+    ),
+)]
 pub async fn of_project(State(state): State<AppState>, call: EcsCall) -> Result<Json<Value>, EcsError> {
     let mut keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for s in project_servers(&state, &call).await? {
@@ -230,6 +258,16 @@ fn number(body: &Value, field: &str, default: u64) -> Result<u64, EcsError> {
 
 /// `POST /v1/{project_id}/servers/resource_instances/action`: `filter`
 /// (a page of matching servers with their tags) or `count`.
+#[utoipa::path(
+    post,
+    path = "/v1/{project_id}/cloudservers/resource_instances/action",
+    tag = "ECS tags",
+    summary = "Query servers by tag (§5.9.2)",
+    request_body(content = Object, description = "`action` is `filter` or `count`; `tags`, `matches`, `limit`, `offset`.", example = json!({"action": "filter", "tags": [{"key": "env", "values": ["dev"]}], "limit": "10", "offset": "0"})),
+    responses(
+        (status = 200, description = "`{\"resources\": [{\"resource_id\", \"resource_name\", \"tags\", \"resource_detail\"}], \"total_count\"}` (count: only `total_count`)", body = Object),
+    ),
+)]
 pub async fn resource_instances(
     State(state): State<AppState>,
     call: EcsCall,

@@ -145,7 +145,7 @@ pub async fn verify_signature(State(state): State<AppState>, req: Request, next:
         let e = KeystoneError::unauthorized();
         Err((e.status, e.message))
     } else {
-        state.core.authenticate_signed(&signed, chrono::Utc::now()).await.map_err(|e| {
+        state.core.authenticate_signed(&signed, ecs_types::clock::now()).await.map_err(|e| {
             let e = KeystoneError::from(e);
             (e.status, e.message)
         })

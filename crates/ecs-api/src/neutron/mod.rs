@@ -47,6 +47,12 @@ impl NeutronError {
         NeutronError(StatusCode::BAD_REQUEST, "BadRequest", format!("Bad {part} request: {message}."))
     }
 
+    /// A fault scenario's answer (`HTTPServiceUnavailable` for a 503).
+    pub(crate) fn injected(status: StatusCode, message: &str) -> Self {
+        let kind = if status == StatusCode::SERVICE_UNAVAILABLE { "HTTPServiceUnavailable" } else { "HTTPError" };
+        NeutronError(status, kind, message.into())
+    }
+
     pub(crate) fn method_not_allowed() -> Self {
         let message = "The server could not comply with the request: the method is not allowed for this resource.";
         NeutronError(StatusCode::METHOD_NOT_ALLOWED, "HTTPMethodNotAllowed", message.into())

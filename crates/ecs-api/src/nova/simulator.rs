@@ -28,16 +28,6 @@ pub async fn update(State(state): State<AppState>, call: NovaCall, NovaBody(body
     let control = control(&state)?;
     let settings: SimSettings = serde_json::from_value(body.get("simulator").cloned().unwrap_or(Value::Null))
         .map_err(|e| NovaError::bad_request(format!("Invalid simulator settings: {e}")))?;
-    let was_down = control.hosts_down();
-    control.apply(&settings);
-    // A host that came back may hold guests whose servers went meanwhile.
-    if was_down.iter().any(|h| !settings.hosts_down.contains(h)) {
-        let core = state.core.clone();
-        tokio::spawn(async move {
-            if let Err(e) = core.reconcile_guests().await {
-                tracing::warn!(error = %e, "reconciling guests failed");
-            }
-        });
-    }
+    crate::admin::simulator::apply(&state, control, &settings);
     Ok(Json(json!({"simulator": control.settings()})))
 }

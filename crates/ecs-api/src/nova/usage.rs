@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use ecs_types::Timestamp;
 use ecs_types::server::Server;
 use serde_json::{Map, Value, json};
@@ -26,7 +26,7 @@ fn iso(t: Timestamp) -> String {
 
 /// `start`/`end` in the three forms Nova takes; absent: now.
 fn when(q: &QueryParams, name: &str) -> Result<Timestamp> {
-    let Some(raw) = q.get(name).filter(|v| !v.is_empty()) else { return Ok(Utc::now()) };
+    let Some(raw) = q.get(name).filter(|v| !v.is_empty()) else { return Ok(ecs_types::clock::now()) };
     for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(raw, fmt) {
             return Ok(t.and_utc());
@@ -50,7 +50,7 @@ fn window(call: &NovaCall, q: &QueryParams) -> Result<Window> {
     if start >= stop {
         return Err(NovaError::bad_request("Invalid start time. The start time cannot occur after the end time."));
     }
-    stop = stop.min(Utc::now());
+    stop = stop.min(ecs_types::clock::now());
     let paged = call.version.at_least(40);
     let (limit, marker) = if paged {
         (q.limit()?.map(|l| l.min(1000) as usize), q.get("marker").map(String::from))
@@ -68,7 +68,7 @@ fn server_usage(s: &Server, w: &Window) -> Value {
     let ended = s.terminated_at;
     let uptime = match ended {
         Some(e) => (e - launched).num_seconds(),
-        None => (Utc::now() - launched).num_seconds(),
+        None => (ecs_types::clock::now() - launched).num_seconds(),
     };
     json!({
         "instance_id": s.id,

@@ -287,7 +287,7 @@ impl Core {
     /// queued with the server's state change, so it is as durable as one a
     /// user asked for. Returns how many tasks were queued.
     pub async fn run_deferred(&self) -> Result<usize> {
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::now();
         let mut queued = 0;
         let interval = self.config.reclaim_instance_interval;
         if !interval.is_zero() {
@@ -378,7 +378,7 @@ impl Core {
                 Some((v.id, device, v.size_gb as u64))
             })
             .collect();
-        let uptime = server.launched_at.map(|t| (chrono::Utc::now() - t).num_seconds().max(0)).unwrap_or(0);
+        let uptime = server.launched_at.map(|t| (ecs_types::clock::now() - t).num_seconds().max(0)).unwrap_or(0);
         Ok(Diagnostics {
             driver: driver.kind().to_string(),
             power_state: info.power_state,
@@ -396,7 +396,7 @@ impl Core {
 /// Who the periodic tasks act as: the service itself, on the server's
 /// owner's behalf (the task is recorded as the owner's).
 pub(crate) fn system_ctx(server: &Server) -> AuthContext {
-    let now = chrono::Utc::now();
+    let now = ecs_types::clock::now();
     AuthContext {
         user_id: server.user_id.clone(),
         user_name: "ecsd".into(),

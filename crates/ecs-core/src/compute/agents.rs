@@ -125,7 +125,7 @@ impl Core {
             Err(ecs_store::StoreError::NotFound) => None,
             Err(e) => return Err(e.into()),
         };
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::real_now();
         let down_time = chrono::Duration::from_std(self.config.service_down_time).unwrap_or(chrono::Duration::MAX);
         // Heard from too long ago: its service went down, and its servers
         // may have been evacuated meanwhile.

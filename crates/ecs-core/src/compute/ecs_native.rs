@@ -164,7 +164,7 @@ impl Core {
     /// is on, and the server is old enough and can wait SOFT_DELETED (built,
     /// on a host, idle).
     pub(crate) fn recycles(&self, bin: &RecycleBin, server: &Server) -> bool {
-        let age = chrono::Utc::now() - server.created_at;
+        let age = ecs_types::clock::now() - server.created_at;
         bin.enabled
             && age >= chrono::Duration::days(bin.recycle_threshold_day)
             && server.launched_at.is_some()
@@ -182,7 +182,7 @@ impl Core {
     /// what `params` say.
     pub(crate) async fn mark_recycled(&self, server: &Server, params: &DeleteParams) -> Result<()> {
         let mut options = self.options_of(&server.id).await?;
-        options.recycled_at = Some(chrono::Utc::now());
+        options.recycled_at = Some(ecs_types::clock::now());
         options.recycled_delete = Some(params.clone());
         self.options_put(server, &options).await
     }
@@ -249,7 +249,7 @@ impl Core {
     /// auto-terminate time has passed (each a task of the engine).
     /// Returns how many tasks were queued.
     pub async fn run_ecs_timers(&self) -> Result<usize> {
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::now();
         let mut queued = 0;
         for (server_id, text) in self.store.server_options_all().await? {
             let options: ServerOptions = serde_json::from_str(&text).map_err(corrupt("server options"))?;
@@ -384,7 +384,7 @@ impl Core {
         id: &str,
         at: Option<ecs_types::Timestamp>,
     ) -> Result<()> {
-        if at.is_some_and(|t| t <= chrono::Utc::now()) {
+        if at.is_some_and(|t| t <= ecs_types::clock::now()) {
             return Err(Error::invalid("auto_terminate_time must be in the future."));
         }
         self.server_options_change(ctx, id, "ecs:cloudServers:updateAutoTerminateTime", |o| o.auto_terminate_time = at)
@@ -418,8 +418,8 @@ impl Core {
         if t.name.is_empty() || t.name.chars().count() > 128 {
             return Err(Error::invalid("name must be 1 to 128 characters."));
         }
-        let now = chrono::Utc::now();
-        let id = uuid::Uuid::new_v4().to_string();
+        let now = ecs_types::clock::now();
+        let id = ecs_types::random::uuid().to_string();
         let row = LaunchTemplateRow {
             id: id.clone(),
             project_id: project.to_string(),
@@ -431,7 +431,7 @@ impl Core {
             updated_at: now,
         };
         let version = LaunchTemplateVersionRow {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ecs_types::random::uuid().to_string(),
             template_id: id.clone(),
             version_number: 1,
             description: t.version_description,

@@ -40,6 +40,8 @@ pub struct Drivers {
     /// One rebuild of the view at a time: decisions that find it stale
     /// together wait for one read of the hosts, not one each.
     pub(crate) rebuilding: tokio::sync::Mutex<()>,
+    /// Wraps every driver added so that its calls are counted and timed.
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// Nova's MaxRetriesExceeded, with the last host's failure.
@@ -55,7 +57,21 @@ fn exhausted(task: &Task, last_failure: &str) -> String {
 const HOST_VIEW_TTL: Duration = Duration::from_secs(1);
 
 impl Drivers {
+    /// Drivers whose calls `metrics` records (none: recorded nowhere).
+    pub fn metered(metrics: Option<Arc<crate::metrics::Metrics>>) -> Drivers {
+        Drivers { metrics, ..Default::default() }
+    }
+
+    /// `driver`, wrapped to record its calls when metrics are on.
+    fn wrap(&self, driver: Arc<dyn Hypervisor>) -> Arc<dyn Hypervisor> {
+        match &self.metrics {
+            Some(metrics) => Arc::new(crate::metrics::metered::Metered { inner: driver, metrics: metrics.clone() }),
+            None => driver,
+        }
+    }
+
     pub fn insert(&self, driver: Arc<dyn Hypervisor>) {
+        let driver = self.wrap(driver);
         self.drivers.write().expect("drivers lock").insert(driver.host().to_string(), driver);
         self.invalidate_view();
     }
@@ -93,7 +109,7 @@ impl Drivers {
             if local || remote.get(&agent.name) == Some(&agent.url) {
                 continue;
             }
-            drivers.insert(agent.name.clone(), connector.connect(agent));
+            drivers.insert(agent.name.clone(), self.wrap(connector.connect(agent)));
             remote.insert(agent.name.clone(), agent.url.clone());
             changed += 1;
         }
@@ -177,7 +193,7 @@ fn crash_point(kind: TaskKind, step: usize, when: &str) {
 fn crash_point(_: TaskKind, _: usize, _: &str) {}
 
 fn lease_end(core: &Core) -> ecs_types::Timestamp {
-    chrono::Utc::now() + chrono::Duration::from_std(core.config.engine.lease).expect("lease fits")
+    ecs_types::clock::real_now() + chrono::Duration::from_std(core.config.engine.lease).expect("lease fits")
 }
 
 /// The tasks this process is running, by id: the engine never claims
@@ -208,6 +224,15 @@ impl Drop for RunningGuard {
 /// are simply abandoned: their leases run out (or are released at the
 /// next single-node start) and they resume where they were.
 pub async fn run(core: Arc<Core>, stop: impl std::future::Future<Output = ()>) {
+    // Running while this future lives (`/readyz`): cleared when it ends or is dropped.
+    struct Alive<'a>(&'a AtomicBool);
+    impl Drop for Alive<'_> {
+        fn drop(&mut self) {
+            self.0.store(false, Ordering::Relaxed);
+        }
+    }
+    core.engine_running.store(true, Ordering::Relaxed);
+    let _alive = Alive(&core.engine_running);
     let slots = Arc::new(Semaphore::new(core.config.engine.concurrency));
     let worker = core.node_id.clone();
     let running = Running::default();
@@ -219,10 +244,14 @@ pub async fn run(core: Arc<Core>, stop: impl std::future::Future<Output = ()>) {
         // Claim in batches while busy: each claim is a write, and the
         // single SQLite writer is the scarce resource.
         if free == concurrency || (free > 0 && free >= concurrency / 4) {
+            // Held while claiming and by the tasks claimed: a snapshot or a
+            // reset waits for them, and no claim starts meanwhile.
+            let gate = Arc::new(core.snapshots.gate.clone().read_owned().await);
             let hosts = core.drivers.hosts();
             // Tasks of servers on hosts that are down are anyone's.
             let down_time = chrono::Duration::from_std(core.config.service_down_time).unwrap_or(chrono::Duration::MAX);
-            let up_since = chrono::Utc::now().checked_sub_signed(down_time).unwrap_or(chrono::DateTime::UNIX_EPOCH);
+            let up_since =
+                ecs_types::clock::real_now().checked_sub_signed(down_time).unwrap_or(chrono::DateTime::UNIX_EPOCH);
             let ids = running.ids();
             match core.store.task_claim(&worker, free as i64, lease_end(&core), &hosts, &ids, up_since).await {
                 Ok(tasks) => {
@@ -235,8 +264,10 @@ pub async fn run(core: Arc<Core>, stop: impl std::future::Future<Output = ()>) {
                         };
                         let permit = slots.clone().acquire_owned().await.expect("semaphore open");
                         let core = core.clone();
+                        let gate = gate.clone();
                         tokio::spawn(async move {
                             run_task(&core, claim).await;
+                            drop(gate);
                             drop(guard);
                             drop(permit);
                             core.wake.notify();
@@ -336,6 +367,9 @@ impl Run<'_> {
         match self.core.store.task_advance(&self.task.id, self.lease.token, lease_end(self.core), &advance).await {
             Ok(true) => {
                 self.task.step = advance.step;
+                if let Some(phase) = advance.phase.filter(|p| p.is_finished()) {
+                    task_finished(self.core, &self.task, phase);
+                }
                 true
             }
             Ok(false) => {
@@ -389,6 +423,15 @@ async fn run_task(core: &Core, ClaimedTask { task, token }: ClaimedTask) {
     .await
 }
 
+/// Counts a task that ended, and how long it took from its queueing.
+fn task_finished(core: &Core, task: &Task, phase: TaskPhase) {
+    if let Some(metrics) = core.metrics() {
+        let outcome = if phase == TaskPhase::Succeeded { "succeeded" } else { "failed" };
+        let elapsed = (ecs_types::clock::now() - task.created_at).to_std().unwrap_or_default();
+        metrics.task_finished(&task.kind, outcome, elapsed);
+    }
+}
+
 /// Fails a task that cannot run (an unknown kind, parameters missing or
 /// malformed): its server gets the kind's failure state and the message.
 async fn refuse(core: &Core, task: Task, token: LeaseToken, why: String) {
@@ -412,8 +455,10 @@ async fn refuse(core: &Core, task: Task, token: LeaseToken, why: String) {
         params: without_secret(&task.params),
         ..Default::default()
     };
-    if let Err(e) = core.store.task_advance(&task.id, token, lease_end(core), &advance).await {
-        tracing::warn!(task = %task.id, error = %e, "failing a task that cannot run failed");
+    match core.store.task_advance(&task.id, token, lease_end(core), &advance).await {
+        Ok(true) => task_finished(core, &task, TaskPhase::Failed),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(task = %task.id, error = %e, "failing a task that cannot run failed"),
     }
 }
 
@@ -456,6 +501,13 @@ async fn forward<S: Saga>(run: &mut Run<'_>, saga: &S) {
         let Some(server) = run.server.as_mut() else {
             return fail(run, saga, index, TaskFailure::new(FailureKind::Other, "task has no server"), None).await;
         };
+        // `ecsd:fail-<action>` in the server's metadata fails the action as its host would.
+        if index == 0
+            && let Some(message) = super::metadata::injected_failure(&server.metadata, &run.task.kind)
+        {
+            let failure = TaskFailure::new(FailureKind::Hypervisor, message.clone());
+            return fail(run, saga, index, failure, Some(message)).await;
+        }
         let mut cx = StepContext { core: run.core, task: &run.task, progress: &mut run.progress };
         let outcome = saga.run(step, &mut cx, server).await;
         if outcome.is_err()
@@ -508,8 +560,13 @@ async fn forward<S: Saga>(run: &mut Run<'_>, saga: &S) {
                         return;
                     }
                     let mut cx = StepContext { core: run.core, task: &run.task, progress: &mut run.progress };
-                    if let Err(e) = saga.undo(*undo, &mut cx).await {
-                        tracing::warn!(error = %e, "undo before rescheduling failed");
+                    match saga.undo(*undo, &mut cx).await {
+                        Ok(()) => {
+                            if let Some(metrics) = run.core.metrics() {
+                                metrics.step_undone(run.kind.as_str());
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "undo before rescheduling failed"),
                     }
                 }
                 run.progress.attempts = Some(attempts + 1);
@@ -576,6 +633,9 @@ async fn step_failed<S: Saga>(run: &mut Run<'_>, saga: &S, failed: usize, kind: 
 /// undoes the completed steps.
 async fn fail<S: Saga>(run: &mut Run<'_>, saga: &S, failed: usize, failure: TaskFailure, traceback: Option<String>) {
     tracing::warn!(step = failed, message = %failure.message, kind = ?failure.kind, "task failed; unwinding");
+    if let Some(metrics) = run.core.metrics() {
+        metrics.step_failed(run.kind.as_str());
+    }
     run.progress.failure = Some(failure.message.clone());
     run.progress.failure_reason = Some(failure);
     run.progress.failure_detail = Some(traceback.clone().unwrap_or_default());
@@ -612,6 +672,9 @@ async fn unwind<S: Saga>(run: &mut Run<'_>, saga: &S) {
             // removes guests that have no live server.
             tracing::warn!(step = index, error = %e, "undo failed; will retry");
             return;
+        }
+        if let Some(metrics) = run.core.metrics() {
+            metrics.step_undone(run.kind.as_str());
         }
         let advance = TaskAdvance { step: index as i64, ..Default::default() };
         if !run.record(advance).await {

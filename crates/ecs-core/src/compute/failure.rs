@@ -110,9 +110,9 @@ mod tests {
             progress,
             message: Some("Error".into()),
             attempts: 1,
-            created_at: chrono::Utc::now(),
-            updated_at: chrono::Utc::now(),
-            finished_at: Some(chrono::Utc::now()),
+            created_at: ecs_types::clock::now(),
+            updated_at: ecs_types::clock::now(),
+            finished_at: Some(ecs_types::clock::now()),
         }
     }
 

@@ -430,6 +430,11 @@ impl Core {
         if state::check(Action::RemoteConsole, &server).is_err() {
             return Err(not_ready());
         }
+        // No proxy to open it through: Nova with `[vnc] enabled = False`
+        // (its compute host raises ConsoleTypeUnavailable).
+        if !self.config.vnc_console {
+            return Err(Error::invalid(format!("Unavailable console type {console_type}.")));
+        }
         let driver = server.host.as_deref().and_then(|h| self.drivers.get(h)).ok_or_else(not_ready)?;
         let endpoint = driver.vnc_console(id).await.map_err(|e| match e {
             ecs_hypervisor::HypervisorError::NotFound(_) | ecs_hypervisor::HypervisorError::InvalidState { .. } => {
@@ -437,14 +442,14 @@ impl Core {
             }
             other => Error::Internal(other.to_string()),
         })?;
-        let token = uuid::Uuid::new_v4().to_string();
+        let token = ecs_types::random::uuid().to_string();
         let record = ConsoleToken {
             server_id: server.id.clone(),
             console_type: console_type.to_string(),
             host: endpoint.host,
             port: i64::from(endpoint.port),
             internal_access_path: None,
-            expires_at: chrono::Utc::now() + self.config.console_token_ttl,
+            expires_at: ecs_types::clock::now() + self.config.console_token_ttl,
         };
         self.store.console_token_insert(&hash_token(&token), &record).await?;
         let base = &self.config.novncproxy_base_url;

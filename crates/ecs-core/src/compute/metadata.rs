@@ -7,6 +7,55 @@ use ecs_types::server::VmState;
 
 use crate::{Core, Error, Invalid, Kind, Result, policy};
 
+/// Server metadata under this prefix steers ecsd's fault injection for
+/// clients that cannot call the admin API (as Rackspace's Mimic did); no
+/// real metadata key starts so. Honoured on Nova and ECS creates:
+/// - `ecsd:fail-build` (value: the message): the build fails, the server
+///   goes to ERROR with that fault (an ECS job: FAIL, Ecs.0204);
+/// - `ecsd:no-valid-host`: the build finds no host (Nova's NoValidHost
+///   fault; ECS: Ecs.0319);
+/// - `ecsd:build-latency-ms` (value: milliseconds): the build takes that
+///   much longer;
+/// - `ecsd:fail-<action>` (value: the message), `<action>` one of
+///   [`FAIL_ACTIONS`]: that action on the server fails as a host's would.
+pub const TRIGGER_PREFIX: &str = "ecsd:";
+pub const FAIL_BUILD_KEY: &str = "ecsd:fail-build";
+pub const NO_VALID_HOST_KEY: &str = "ecsd:no-valid-host";
+pub const BUILD_LATENCY_KEY: &str = "ecsd:build-latency-ms";
+/// The actions `ecsd:fail-<action>` can fail (task kinds; `reboot` covers
+/// hard reboots too).
+pub const FAIL_ACTIONS: &[&str] = &[
+    "stop",
+    "start",
+    "reboot",
+    "pause",
+    "unpause",
+    "suspend",
+    "resume",
+    "resize",
+    "migrate",
+    "confirmResize",
+    "revertResize",
+    "rebuild",
+    "createImage",
+    "shelve",
+    "unshelve",
+    "rescue",
+    "unrescue",
+    "delete",
+];
+
+/// The message `ecsd:fail-<action>` gives a task of `kind` on a server
+/// with `metadata`, if any.
+pub(crate) fn injected_failure(metadata: &BTreeMap<String, String>, kind: &str) -> Option<String> {
+    let action = if kind == "reboot_hard" { "reboot" } else { kind };
+    if !FAIL_ACTIONS.contains(&action) {
+        return None;
+    }
+    let message = metadata.get(&format!("{TRIGGER_PREFIX}fail-{action}"))?;
+    Some(if message.is_empty() { format!("{action} failed (ecsd:fail-{action})") } else { message.clone() })
+}
+
 /// Nova's per-server tag limit.
 pub const MAX_TAGS: usize = 50;
 

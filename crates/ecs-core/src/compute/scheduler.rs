@@ -449,6 +449,26 @@ pub async fn place_with(
     claim: Claim,
     options: PlaceOptions<'_>,
 ) -> Result<ComputeHost, StepError> {
+    let started = crate::metrics::timed();
+    let placed = decide(core, server, claim, options).await;
+    if let Some(metrics) = core.metrics() {
+        let outcome = match &placed {
+            Ok(_) => "placed",
+            Err(StepError::Failed(f)) if f.kind == FailureKind::NoValidHost => "no_valid_host",
+            Err(_) => "error",
+        };
+        metrics.scheduler_decision(outcome, started.elapsed());
+    }
+    placed
+}
+
+/// [`place_with`], unmeasured.
+async fn decide(
+    core: &Core,
+    server: &Server,
+    claim: Claim,
+    options: PlaceOptions<'_>,
+) -> Result<ComputeHost, StepError> {
     let PlaceOptions { excluded, requested_host, tenancy, resumed } = options;
     if resumed && let Some(host) = core.store.host_of_claim(&server.id).await? {
         return Ok(host);
@@ -551,7 +571,7 @@ mod tests {
             used_disk_gb: (i % 100) as i64,
             running_vms: 0,
             enabled: true,
-            heartbeat_at: chrono::Utc::now(),
+            heartbeat_at: ecs_types::clock::now(),
             forced_down: false,
             disabled_reason: None,
             started_at: None,
@@ -565,7 +585,7 @@ mod tests {
             name: format!("a{id}"),
             hosts: hosts.iter().map(|h| h.to_string()).collect(),
             metadata: meta.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            created_at: chrono::Utc::now(),
+            created_at: ecs_types::clock::now(),
             updated_at: None,
         }
     }

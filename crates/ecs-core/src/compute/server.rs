@@ -183,13 +183,13 @@ pub fn sanitize_hostname(name: &str) -> String {
 /// alphabet without look-alikes.
 pub(crate) fn generate_password() -> String {
     const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-    let mut rng = rand::thread_rng();
+    let mut rng = ecs_types::random::rng();
     (0..12).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }
 
 fn reservation_id() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::thread_rng();
+    let mut rng = ecs_types::random::rng();
     let tail: String = (0..8).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect();
     format!("r-{tail}")
 }
@@ -206,7 +206,7 @@ fn network_visible(ctx: &AuthContext, n: &Network) -> bool {
 /// the API did alone).
 fn new_task(ctx: &AuthContext, kind: &str, server_id: &str, request_id: &str) -> NewTask {
     NewTask {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: ecs_types::random::uuid().to_string(),
         parent_id: None,
         kind: kind.into(),
         server_id: Some(server_id.into()),
@@ -509,6 +509,11 @@ impl Core {
                 self.boot_image(ctx, &project_id, image_id, flavor.ram_mb, flavor.disk_gb, volume_backed).await?;
             image_name = Some(image.name);
         }
+        let flavor_names = [flavor.id.as_str(), flavor.name.as_str()];
+        let image_names = [image_ref.as_deref().unwrap_or_default(), image_name.as_deref().unwrap_or_default()];
+        if let Some((code, message)) = self.scenarios.create_request(&flavor_names, &image_names, &req.name) {
+            return Err(Invalid::Injected { code, message }.into());
+        }
         let key_data = match &req.key_name {
             Some(name) => Some(
                 self.store
@@ -593,11 +598,11 @@ impl Core {
         let snapshot = FlavorSnapshot::of(&flavor);
         let reservation = reservation_id();
         let admin_pass = req.admin_pass.clone().unwrap_or_else(generate_password);
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::now();
         let build = |count: i64| {
             (0..count)
                 .map(|index| {
-                    let id = uuid::Uuid::new_v4().to_string();
+                    let id = ecs_types::random::uuid().to_string();
                     let serial = count > 1 && req.naming == Naming::Serial;
                     let name = match count {
                         1 => req.name.clone(),
@@ -644,7 +649,7 @@ impl Core {
                                 if b.destination_type == "volume" {
                                     b.volume_id = Some(match b.source_type.as_str() {
                                         "volume" => b.uuid.clone().unwrap_or_default(),
-                                        _ => uuid::Uuid::new_v4().to_string(),
+                                        _ => ecs_types::random::uuid().to_string(),
                                     });
                                 }
                                 b
@@ -1084,7 +1089,7 @@ impl Core {
                 if let Some(ip) = fixed_ip {
                     self.check_fixed_ip(&network, subnet_id.as_deref(), ip).await?;
                 }
-                let port_id = uuid::Uuid::new_v4().to_string();
+                let port_id = ecs_types::random::uuid().to_string();
                 let nic = NewNic::Network {
                     net_id: NetworkId::new(net_id),
                     subnet_id: subnet_id.as_deref().map(SubnetId::new),

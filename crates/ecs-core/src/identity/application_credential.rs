@@ -12,7 +12,6 @@
 use base64::Engine;
 use ecs_store::StoreError;
 use ecs_types::{AccessRule, AppCredentialRef, ApplicationCredential, AuthContext, Role, User, new_hex_id};
-use rand::RngCore;
 
 use super::{Identity, UserRef, hash_password, unauthorized, verify_password};
 use ecs_types::Timestamp;
@@ -71,7 +70,7 @@ const RESTRICTED: &str =
 
 fn new_secret() -> String {
     let mut raw = [0u8; 64];
-    rand::rngs::OsRng.fill_bytes(&mut raw);
+    ecs_types::random::fill(&mut raw);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
@@ -152,7 +151,7 @@ impl Identity {
         not_restricted(caller)?;
         self.app_credential_user(user_id).await?;
         let project_id = caller.project_id().ok_or(Error::Forbidden(Forbidden::ProjectScope))?.to_string();
-        let now = chrono::Utc::now();
+        let now = ecs_types::clock::now();
         if new.expires_at.is_some_and(|t| t <= now) {
             return Err(Error::invalid(
                 "The 'expires_at' must not be before now. The server could not comply with the request since it is \
@@ -310,7 +309,7 @@ impl Identity {
             Err(StoreError::NotFound) => return Err(unauthorized()),
             Err(e) => return Err(e.into()),
         };
-        if credential.expires_at.is_some_and(|t| t <= chrono::Utc::now()) {
+        if credential.expires_at.is_some_and(|t| t <= ecs_types::clock::now()) {
             return Err(unauthorized());
         }
         let hash = credential.secret_hash.clone();
@@ -338,7 +337,7 @@ impl Identity {
             Err(StoreError::NotFound) => return Err(unauthorized()),
             Err(e) => return Err(e.into()),
         };
-        if credential.expires_at.is_some_and(|t| t <= chrono::Utc::now()) {
+        if credential.expires_at.is_some_and(|t| t <= ecs_types::clock::now()) {
             return Err(unauthorized());
         }
         let roles: Vec<Role> = held.into_iter().filter(|r| credential.role_ids.contains(&r.id)).collect();

@@ -14,22 +14,15 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use crate::{Session, TestServer, both};
 
 async fn boot(s: &Session<'_>, name: &str) -> String {
-    let store = &s.server.core().store_for_tests();
-    let image = store.image_list().await.unwrap().into_iter().find(|i| i.name.starts_with("cirros")).unwrap().id;
-    let network = store.network_list().await.unwrap().remove(0).id;
-    let body = json!({"server": {"name": name, "flavorRef": "s3.small.1", "imageRef": image,
-        "networks": [{"uuid": network}]}});
-    let r = s.post("/v2.1/servers", None, &body).await;
-    assert_eq!(r.status, 202, "{}", r.body);
-    let id = r.body["server"]["id"].as_str().unwrap().to_string();
-    s.wait_status(&id, "ACTIVE").await;
-    id
+    s.boot_on_network(name).await
 }
 
 /// A server with its VNC console proxy listening.
 async fn start_with_proxy() -> TestServer {
     TestServer::start_serving(ecs_test_utils::sqlite(), |c| {
         c.vnc_proxy_listen = Some("127.0.0.1:0".parse().unwrap());
+        // Console URLs point at this proxy.
+        c.novncproxy_base_url_given = false;
     })
     .await
 }
@@ -77,7 +70,7 @@ async fn the_console_url_is_a_novnc_page_whose_websocket_speaks_rfb() {
     let id = boot(&demo, "console-1").await;
     let (url, proxy, token) = console_url(&demo, &id).await;
 
-    // The page, at each of noVNC's page names; noVNC itself is not installed.
+    // The page, at each of noVNC's page names.
     let page = reqwest::get(&url).await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
@@ -90,7 +83,11 @@ async fn the_console_url_is_a_novnc_page_whose_websocket_speaks_rfb() {
     }
     let post = reqwest::Client::new().post(&url).send().await.unwrap();
     assert_eq!((post.status().as_u16(), post.headers()["allow"].to_str().unwrap()), (405, "GET, HEAD"));
-    assert_eq!(reqwest::get(format!("http://{proxy}/core/rfb.js")).await.unwrap().status(), 404);
+    // noVNC's client, vendored, beside the page (as in nova-novncproxy).
+    let rfb = reqwest::get(format!("http://{proxy}/core/rfb.js")).await.unwrap();
+    assert_eq!(rfb.status(), 200);
+    assert!(rfb.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert_eq!(reqwest::get(format!("http://{proxy}/core/no-such.js")).await.unwrap().status(), 404);
     assert_eq!(reqwest::get(format!("http://{proxy}/?token={token}")).await.unwrap().status(), 404);
 
     // The WebSocket, as noVNC opens it: each RFB 3.8 message in a frame.

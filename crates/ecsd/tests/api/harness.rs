@@ -66,10 +66,14 @@ impl TestServer {
             core: CoreConfig::default(),
             compute: ecsd::ComputeConfig::default(),
             vnc_proxy_listen: None,
-            novncproxy_base_url_given: false,
+            // As if `--novncproxy-base-url` were given (the core's default
+            // URL): tests ask for console URLs without running a proxy.
+            novncproxy_base_url_given: true,
             early_policy_gates: true,
             http: Default::default(),
             internal: None,
+            random_seed: None,
+            clock_start: None,
         };
         adjust(&mut config);
         let running = ecsd::start(config).await.expect("server starts");
@@ -224,6 +228,31 @@ impl Session<'_> {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         panic!("server {id} did not get there");
+    }
+
+    /// A cirros server of `s3.small.1` on the first network, once ACTIVE.
+    pub async fn boot_on_network(&self, name: &str) -> String {
+        let store = self.server.core().store_for_tests();
+        let image = store.image_list().await.unwrap().into_iter().find(|i| i.name.starts_with("cirros")).unwrap().id;
+        let network = store.network_list().await.unwrap().remove(0).id;
+        let body = serde_json::json!({"server": {"name": name, "flavorRef": "s3.small.1", "imageRef": image,
+            "networks": [{"uuid": network}]}});
+        self.booted(self.post("/v2.1/servers", None, &body).await).await
+    }
+
+    /// An `m1.tiny` server without a network (2.37's `"none"`), once ACTIVE.
+    pub async fn boot_bare(&self, name: &str) -> String {
+        let image = self.server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
+        let body = serde_json::json!({"server": {"name": name, "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"}});
+        self.booted(self.post("/v2.1/servers", Some("2.37"), &body).await).await
+    }
+
+    /// The id of the server a create answered (asserted 202), once ACTIVE.
+    async fn booted(&self, reply: Reply) -> String {
+        assert_eq!(reply.status, 202, "{}", reply.body);
+        let id = reply.body["server"]["id"].as_str().unwrap().to_string();
+        self.wait_status(&id, "ACTIVE").await;
+        id
     }
 
     /// Waits for a server's status to become `status`.

@@ -80,3 +80,23 @@ async fn snapshots_metadata_and_delete(server: &TestServer) {
     assert!(r.assert_fault(409, "conflictingRequest").contains("vm_state error"));
 }
 both!(snapshots_metadata_and_delete);
+
+/// Tempest's `test_delete_image_that_is_not_yet_active`: the image of a
+/// createImage deleted at once, before or while the snapshot is taken;
+/// either way the server goes back to no task and the image stays gone.
+async fn an_image_deleted_while_saving_leaves_the_server_idle(server: &TestServer) {
+    let demo = server.demo().await;
+    let id = demo.boot_bare("snap-deleted").await;
+    for _ in 0..5 {
+        let r = demo
+            .post(&format!("/v2.1/servers/{id}/action"), Some("2.45"), &json!({"createImage": {"name": "s"}}))
+            .await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        let image = r.body["image_id"].as_str().unwrap().to_string();
+        let r = demo.delete(&format!("/v2.1/images/{image}"), None).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        demo.wait_server(&id, |r| r.body["server"]["OS-EXT-STS:task_state"].is_null()).await;
+        assert_eq!(demo.get(&format!("/v2.1/images/{image}"), None).await.status, 404);
+    }
+}
+both!(an_image_deleted_while_saving_leaves_the_server_idle);

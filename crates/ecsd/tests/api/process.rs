@@ -107,6 +107,8 @@ fn first_start_seeds_and_restart_keeps_everything() {
     for needle in [
         "identity (Keystone v3)",
         "/v2.1",
+        "web console:",
+        "/console/",
         "user 'admin' / password 'admin'",
         "clouds:",
         "auth_url:",

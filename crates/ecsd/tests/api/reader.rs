@@ -954,6 +954,23 @@ pub(crate) fn cases(w: &World) -> Vec<Case> {
         ),
     ]);
 
+    out.push(case("admin", M::PUT, "/admin/v1/simulator", "/admin/v1/simulator".into(), Some(json!({}))));
+    let scenario = json!({"rules": [{"op": "reboot", "latency_ms": 1}]});
+    out.push(case("admin", M::PUT, "/admin/v1/scenario", "/admin/v1/scenario".into(), Some(scenario)));
+    out.push(case("admin", M::DELETE, "/admin/v1/scenario", "/admin/v1/scenario".into(), None));
+    out.extend([
+        case("admin", M::POST, "/admin/v1/snapshots", "/admin/v1/snapshots".into(), Some(json!({"name": "r"}))),
+        case("admin", M::DELETE, "/admin/v1/snapshots/{name}", "/admin/v1/snapshots/r".into(), None),
+        case("admin", M::POST, "/admin/v1/snapshots/{name}/restore", "/admin/v1/snapshots/r/restore".into(), None),
+    ]);
+    out.push(case(
+        "admin",
+        M::POST,
+        "/admin/v1/clock/advance",
+        "/admin/v1/clock/advance".into(),
+        Some(json!({"seconds": 60})),
+    ));
+
     let cinder = |m: Method, route: &'static str, path: String, body: Option<Value>| {
         case("cinder", m, route, path, body).at("volume 3.44")
     };
@@ -1211,6 +1228,9 @@ fn refused_under(dialect: &str, r: &Reply) -> Option<String> {
         "evs" if b["error"]["code"] == "EVS.0003" => {
             (&b["error"]["message"], "Policy doesn't allow ", " to be performed.")
         }
+        "admin" if b["error"]["code"] == "Forbidden" => {
+            (&b["error"]["message"], "Policy doesn't allow ", " to be performed.")
+        }
         "vpc" if b["code"] == "VPC.2201" => (&b["message"], "Policy doesn't allow ", " to be performed."),
         "vpc" if b["error_code"] == "VPC.2201" && b["request_id"].is_string() => {
             (&b["error_msg"], "Policy doesn't allow ", " to be performed.")
@@ -1285,6 +1305,9 @@ async fn everything(w: &World, admin: &Session<'_>, demo: &Session<'_>) -> Vec<(
         "/v2.1/images/detail".into(),
         format!("/v2.1/os-quota-sets/{p}"),
         "/v2.1/os-simulator".into(),
+        "/admin/v1/simulator".into(),
+        "/admin/v1/scenario".into(),
+        "/admin/v1/snapshots".into(),
         "/networking/v2.0/networks".into(),
         "/networking/v2.0/subnets".into(),
         "/networking/v2.0/ports".into(),

@@ -14,6 +14,16 @@ const ROUTERS: &[(&str, &str)] = &[
     ("evs", include_str!("../../../ecs-api/src/evs/mod.rs")),
     ("vpc", include_str!("../../../ecs-api/src/vpc/mod.rs")),
     ("ims", include_str!("../../../ecs-api/src/ims/mod.rs")),
+    ("admin", include_str!("../../../ecs-api/src/admin/simulator.rs")),
+    // Unauthenticated documents outside every service: `/openapi.json`.
+    ("public", include_str!("../../../ecs-api/src/openapi.rs")),
+    // `/metrics`, `/healthz`, `/readyz`: no token, no service's prefix.
+    ("ops", include_str!("../../../ecs-api/src/ops.rs")),
+    ("admin", include_str!("../../../ecs-api/src/admin/scenario.rs")),
+    ("admin", include_str!("../../../ecs-api/src/admin/snapshots.rs")),
+    // The web console's static files: GET only, no token.
+    ("console", include_str!("../../../ecs-api/src/console.rs")),
+    ("admin", include_str!("../../../ecs-api/src/admin/clock.rs")),
 ];
 
 /// The method routers axum offers, as they are spelled in the sources.

@@ -41,16 +41,7 @@ fn deferred_delete() -> CoreConfig {
 }
 
 async fn boot(s: &Session<'_>, name: &str) -> String {
-    let store = &s.server.core().store_for_tests();
-    let image = store.image_list().await.unwrap().into_iter().find(|i| i.name.starts_with("cirros")).unwrap().id;
-    let network = store.network_list().await.unwrap().remove(0).id;
-    let body = json!({"server": {"name": name, "flavorRef": "s3.small.1", "imageRef": image,
-        "networks": [{"uuid": network}]}});
-    let r = s.post("/v2.1/servers", None, &body).await;
-    assert_eq!(r.status, 202, "{}", r.body);
-    let id = r.body["server"]["id"].as_str().unwrap().to_string();
-    s.wait_status(&id, "ACTIVE").await;
-    id
+    s.boot_on_network(name).await
 }
 
 async fn act(s: &Session<'_>, id: &str, version: &str, body: Value) -> crate::Reply {

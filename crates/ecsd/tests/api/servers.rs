@@ -478,6 +478,8 @@ async fn two_nodes_share_one_database() {
             early_policy_gates: true,
             http: Default::default(),
             internal: None,
+            random_seed: None,
+            clock_start: None,
         };
         nodes.push(ecsd::start(config).await.expect("node starts"));
     }

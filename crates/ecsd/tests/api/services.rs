@@ -19,13 +19,7 @@ async fn service_of(admin: &Session<'_>, host: &str) -> Value {
 }
 
 async fn boot(s: &Session<'_>, name: &str) -> String {
-    let image = s.server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
-    let body = json!({"server": {"name": name, "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"}});
-    let r = s.post("/v2.1/servers", Some("2.37"), &body).await;
-    assert_eq!(r.status, 202, "{}", r.body);
-    let id = r.body["server"]["id"].as_str().unwrap().to_string();
-    s.wait_status(&id, "ACTIVE").await;
-    id
+    s.boot_bare(name).await
 }
 
 async fn host_of(admin: &Session<'_>, id: &str) -> String {
@@ -495,6 +489,8 @@ async fn a_dead_nodes_servers_are_handled_by_another_node() {
         early_policy_gates: true,
         http: Default::default(),
         internal: None,
+        random_seed: None,
+        clock_start: None,
     };
     let http = reqwest::Client::new();
     let call = async |base: &str, token: &str, method: reqwest::Method, path: &str, body: Option<Value>| {

@@ -18,6 +18,7 @@ enum Format {
     Cinder,
     Vpc,
     Ims,
+    Admin,
     Plain,
 }
 
@@ -59,6 +60,10 @@ fn assert_404(r: &Reply, format: Format, path: &str) {
         Format::Vpc => {
             assert_eq!(b["code"], "APIGW.0101", "{path}: {b}");
             assert!(text(&b["message"]), "{path}: {b}");
+        }
+        Format::Admin => {
+            assert_eq!(b["error"]["code"], "NotFound", "{path}: {b}");
+            assert!(text(&b["error"]["message"]), "{path}: {b}");
         }
         Format::Plain => {
             assert_eq!(b["error"]["code"], 404, "{path}: {b}");
@@ -110,10 +115,22 @@ async fn unknown_paths_answer_404_in_their_services_format(server: &TestServer) 
         ("/v3/anything".into(), Keystone),
         ("/volume/anything".into(), Cinder),
         (format!("/volume/v3/{p}/anything/else/entirely"), Cinder),
+        ("/admin/anything".into(), Admin),
+        ("/admin/v1/nothing/else".into(), Admin),
         ("/anything".into(), Plain),
         ("/v2.0/anything".into(), Plain),
         ("/compute/v2.1".into(), Plain),
+        // Beside the unauthenticated OpenAPI document.
+        ("/openapi.json/x".into(), Plain),
+        ("/openapi".into(), Plain),
         ("/favicon.ico".into(), Plain),
+        // Beneath the operator endpoints (served without a token).
+        ("/metrics/anything".into(), Plain),
+        ("/healthz/anything".into(), Plain),
+        ("/readyz/anything".into(), Plain),
+        // Under the web console, a path with no file.
+        ("/console/anything".into(), Plain),
+        ("/console/js/nothing.js".into(), Plain),
     ];
     for (path, format) in &cases {
         // With and without a token; GET, and other methods where nothing is routed.

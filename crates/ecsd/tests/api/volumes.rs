@@ -5,13 +5,7 @@ use serde_json::{Value, json};
 use crate::{Session, TestServer, both};
 
 async fn boot(s: &Session<'_>, name: &str) -> String {
-    let image = s.server.core().store_for_tests().image_list().await.unwrap().remove(0).id;
-    let body = json!({"server": {"name": name, "flavorRef": "m1.tiny", "imageRef": image, "networks": "none"}});
-    let r = s.post("/v2.1/servers", Some("2.37"), &body).await;
-    assert_eq!(r.status, 202, "{}", r.body);
-    let id = r.body["server"]["id"].as_str().unwrap().to_string();
-    s.wait_status(&id, "ACTIVE").await;
-    id
+    s.boot_bare(name).await
 }
 
 async fn volume(s: &Session<'_>, size: i64) -> String {

@@ -228,15 +228,46 @@ async fn release_block_devices(core: &Core, server_id: &str) -> Result<(), StepE
 
 async fn spawn(core: &Core, server: &Server) -> StepResult {
     let driver = driver_for(core, server)?;
+    injected_build_faults(core, server).await?;
     let spec = full_spec(core, server).await?;
     driver.spawn(&spec).await.map_err(|e| StepError::Reschedule(e.to_string()))?;
     Ok(Some(ServerUpdate {
         vm_state: Some(VmState::Active),
         task_state: Some(None),
         power_state: Some(PowerState::Running),
-        launched_at: Some(chrono::Utc::now()),
+        launched_at: Some(ecs_types::clock::now()),
         ..Default::default()
     }))
+}
+
+/// What a fault scenario or the server's own metadata
+/// (`ecsd:fail-build`, `ecsd:no-valid-host`, `ecsd:build-latency-ms`; see
+/// `compute::metadata::TRIGGER_PREFIX`) makes of this build on
+/// its host: counted once per build placed on a host.
+async fn injected_build_faults(core: &Core, server: &Server) -> Result<(), StepError> {
+    use ecs_hypervisor::scenario::{Effect, HostOp};
+    let host = server.host.as_deref().unwrap_or_default();
+    let scenario = core.scenarios.host_op(host, HostOp::Create);
+    let from_metadata = server
+        .metadata
+        .get(crate::compute::metadata::BUILD_LATENCY_KEY)
+        .and_then(|ms| ms.trim().parse::<u64>().ok())
+        .map(std::time::Duration::from_millis);
+    if let Some(latency) = scenario.latency.max(from_metadata) {
+        tokio::time::sleep(latency).await;
+    }
+    if let Some(message) = server.metadata.get(crate::compute::metadata::FAIL_BUILD_KEY) {
+        let message = if message.is_empty() { "Build failed (ecsd:fail-build)." } else { message };
+        return Err(failed(FailureKind::Hypervisor, message));
+    }
+    if server.metadata.contains_key(crate::compute::metadata::NO_VALID_HOST_KEY) {
+        return Err(failed(FailureKind::NoValidHost, scheduler::NO_VALID_HOST));
+    }
+    match scenario.fail {
+        Some(Effect::NoValidHost) => Err(failed(FailureKind::NoValidHost, scheduler::NO_VALID_HOST)),
+        Some(Effect::Fail(message)) => Err(failed(FailureKind::Hypervisor, message)),
+        _ => Ok(()),
+    }
 }
 
 /// The id of the EIP an ECS create allocates for a server: fixed by the
@@ -297,7 +328,7 @@ async fn make_volume(core: &Core, server: &Server, b: &BlockDevice, volume_id: &
         volume_type: b.volume_type.clone().unwrap_or_else(|| "SATA".into()),
         availability_zone: server.availability_zone.clone().unwrap_or_else(|| "nova".into()),
         snapshot_id: (b.source_type == "snapshot").then(|| b.uuid.clone()).flatten(),
-        created_at: chrono::Utc::now(),
+        created_at: ecs_types::clock::now(),
         attachment: None,
         metadata: Default::default(),
         bootable: false,

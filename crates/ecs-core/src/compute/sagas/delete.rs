@@ -77,7 +77,7 @@ impl Saga for Params {
                     vm_state: Some(VmState::Deleted),
                     task_state: Some(None),
                     power_state: Some(PowerState::NoState),
-                    terminated_at: Some(chrono::Utc::now()),
+                    terminated_at: Some(ecs_types::clock::now()),
                     deleted: true,
                     ..Default::default()
                 }));

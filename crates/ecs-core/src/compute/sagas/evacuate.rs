@@ -159,7 +159,7 @@ impl Params {
             power_state: Some(if stopped { PowerState::Shutdown } else { PowerState::Running }),
             host: Some(Some(dest)),
             availability_zone: Some(dest_az),
-            launched_at: Some(chrono::Utc::now()),
+            launched_at: Some(ecs_types::clock::now()),
             ..Default::default()
         }))
     }

@@ -210,7 +210,7 @@ impl OnFailure {
                 code: 500,
                 message: message.to_string(),
                 details: details.to_string(),
-                created: chrono::Utc::now(),
+                created: ecs_types::clock::now(),
             })
         };
         Some(match self {
@@ -626,8 +626,8 @@ mod tests {
             progress: Value::Null,
             message: None,
             attempts: 0,
-            created_at: chrono::Utc::now(),
-            updated_at: chrono::Utc::now(),
+            created_at: ecs_types::clock::now(),
+            updated_at: ecs_types::clock::now(),
             finished_at: None,
         }
     }

@@ -53,6 +53,6 @@ fn seal_to_key(openssh_public_key: &str, password: &str) -> Option<String> {
     use base64::Engine;
     let key = ssh_key::PublicKey::from_openssh(openssh_public_key.trim()).ok()?;
     let rsa_key = rsa::RsaPublicKey::try_from(key.key_data().rsa()?).ok()?;
-    let sealed = rsa_key.encrypt(&mut rand::rngs::OsRng, rsa::Pkcs1v15Encrypt, password.as_bytes()).ok()?;
+    let sealed = rsa_key.encrypt(&mut ecs_types::random::rng(), rsa::Pkcs1v15Encrypt, password.as_bytes()).ok()?;
     Some(base64::engine::general_purpose::STANDARD.encode(sealed))
 }

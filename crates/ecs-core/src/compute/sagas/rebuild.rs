@@ -63,7 +63,7 @@ impl Saga for Params {
             vm_state: Some(if stopped { VmState::Stopped } else { VmState::Active }),
             task_state: Some(None),
             power_state: Some(if stopped { PowerState::Shutdown } else { PowerState::Running }),
-            launched_at: Some(chrono::Utc::now()),
+            launched_at: Some(ecs_types::clock::now()),
             ..Default::default()
         }))
     }

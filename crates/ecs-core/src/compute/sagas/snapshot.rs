@@ -47,8 +47,13 @@ impl Saga for Params {
 /// of createImage, createBackup and shelve. An image already active was
 /// taken by an earlier run of the step.
 pub(super) async fn take(core: &Core, server: &Server, image_id: &str) -> Result<(), StepError> {
-    if core.store.image_get(image_id).await?.status == "active" {
-        return Ok(());
+    match core.store.image_get(image_id).await {
+        Ok(image) if image.status == "active" => return Ok(()),
+        Ok(_) => {}
+        // Deleted before the step ran (Nova's ImageNotFound while
+        // snapshotting): nothing is left to take, and the server goes on.
+        Err(StoreError::NotFound) => return Ok(()),
+        Err(e) => return Err(e.into()),
     }
     let driver = host_driver(core, server)?;
     let snapshot = driver.snapshot(&server.id, image_id).await?;

@@ -40,7 +40,7 @@ impl Saga for Params {
             vm_state: Some(VmState::SoftDeleted),
             task_state: Some(None),
             power_state: Some(PowerState::Shutdown),
-            terminated_at: Some(chrono::Utc::now()),
+            terminated_at: Some(ecs_types::clock::now()),
             ..Default::default()
         }))
     }

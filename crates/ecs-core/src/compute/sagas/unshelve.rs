@@ -102,7 +102,7 @@ impl Saga for Params {
                     vm_state: Some(VmState::Active),
                     task_state: Some(None),
                     power_state: Some(PowerState::Running),
-                    launched_at: self.offloaded.then(chrono::Utc::now),
+                    launched_at: self.offloaded.then(ecs_types::clock::now),
                     ..Default::default()
                 }))
             }

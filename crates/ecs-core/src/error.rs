@@ -268,7 +268,7 @@ impl Resource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invalid {
     /// A fault scenario's rule refused the request with this ECS error
-    /// code (ECS answers the code; other dialects a 400 with the message).
+    /// code (ECS answers the code; Nova the code's status with the message).
     Injected {
         code: String,
         message: Option<String>,

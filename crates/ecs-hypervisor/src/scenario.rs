@@ -28,7 +28,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -356,7 +356,9 @@ struct RuleState {
 struct Loaded {
     scenario: Scenario,
     states: Vec<RuleState>,
-    loaded: Option<Instant>,
+    /// On ecsd's clock, as the timed rules count: an admin's advance
+    /// brings what is due forward.
+    loaded: Option<ecs_types::Timestamp>,
     /// Changes with each load: a timer of an earlier load does nothing.
     generation: u64,
 }
@@ -414,7 +416,7 @@ impl Scenarios {
         let mut state = self.state();
         state.generation += 1;
         state.states = vec![RuleState::default(); scenario.rules.len()];
-        state.loaded = Some(Instant::now());
+        state.loaded = Some(ecs_types::clock::now());
         let generation = state.generation;
         let timed = scenario
             .rules
@@ -510,7 +512,7 @@ impl Scenarios {
 
     pub fn report(&self) -> ScenarioReport {
         let state = self.state();
-        let since = state.loaded.map(|t| t.elapsed());
+        let since = state.loaded.map(|t| (ecs_types::clock::now() - t).to_std().unwrap_or_default());
         let rules = state
             .scenario
             .rules
@@ -531,11 +533,12 @@ impl Scenarios {
     }
 }
 
-/// The line and column (1-based) of the first `"value"` in `text`: where a
-/// value the document's own parse could not check is.
+/// The line and column (1-based) of the first `"value"` in `text` (or, as
+/// YAML may write it, the bare value): where a value the document's own
+/// parse could not check is.
 pub fn locate(text: &str, value: &str) -> Option<(usize, usize)> {
     let quoted = serde_json::to_string(value).ok()?;
-    let at = text.find(&quoted)?;
+    let at = text.find(&quoted).or_else(|| text.find(value))?;
     let before = &text[..at];
     let line = before.matches('\n').count() + 1;
     let column = before.rfind('\n').map_or(at, |nl| at - nl - 1) + 1;

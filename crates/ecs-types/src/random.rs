@@ -11,8 +11,9 @@
 //! same binary, the same seed and the same requests sent one after the
 //! other, each waiting for the tasks and jobs it started to end, give
 //! the same ids, MACs, passwords, keys and host choices. Draws of one
-//! call site by concurrent work (a multi-server create's parallel
-//! builds) follow the order they happen in.
+//! call site by concurrent work follow the order they happen in, which is
+//! why a seeded ecsd runs one task at a time (a multi-server create's
+//! builds in turn).
 
 #![allow(clippy::disallowed_types)] // OsRng: the unseeded source.
 

@@ -392,6 +392,12 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     if vnc_addr.is_none() && !config.novncproxy_base_url_given {
         core_config.vnc_console = false;
     }
+    // Deterministic mode runs one task at a time, in the order they were
+    // queued: the builds of a multi-server create then draw their ids,
+    // MACs, addresses and hosts in the same order in every run.
+    if config.random_seed.is_some() {
+        core_config.engine.concurrency = 1;
+    }
     let core = Core::new(store, core_config);
     let passwords = SeedPasswords {
         admin: config.admin_password.clone().unwrap_or_else(|| DEFAULT_ADMIN_PASSWORD.into()),

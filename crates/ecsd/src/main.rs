@@ -213,7 +213,8 @@ struct ServeArgs {
     internal: InternalArgs,
     /// Deterministic mode: ids, MACs, generated passwords and key pairs,
     /// host choices come from this seed, so two fresh runs fed the same
-    /// requests answer the same. Test clouds only: token secrets follow it.
+    /// requests answer the same; tasks run one at a time. Test clouds only:
+    /// token secrets follow it.
     #[arg(long, env = "ECSD_SEED")]
     seed: Option<u64>,
     /// Where ecsd's clock starts (RFC 3339, e.g. 2026-01-01T00:00:00Z);
@@ -390,8 +391,8 @@ struct ComputeArgs {
     /// A JSON file of simulator settings (latency_ms, faults, hosts_down), as `/v2.1/os-simulator` takes.
     #[arg(long, env = "ECSD_SIM_CONFIG")]
     sim_config: Option<PathBuf>,
-    /// A fault scenario (JSON: rules, each a trigger and an effect), as `PUT /admin/v1/scenario` takes;
-    /// one that does not parse or hold together stops ecsd at start.
+    /// A fault scenario (JSON, or YAML if named .yaml/.yml: rules, each a trigger and an effect), as
+    /// `PUT /admin/v1/scenario` takes; one that does not parse or hold together stops ecsd at start.
     #[arg(long, env = "ECSD_SCENARIO")]
     scenario: Option<PathBuf>,
     /// Default quotas of every project (Nova's defaults; -1 is unlimited).

@@ -61,6 +61,10 @@ impl From<ecs_core::Error> for NovaError {
     fn from(e: ecs_core::Error) -> Self {
         use ecs_core::Error as E;
         let status = match &e {
+            // A fault scenario's refusal keeps the status of the ECS code it names.
+            E::Invalid(ecs_core::Invalid::Injected { code, .. }) => crate::ecs::codes::lookup(code)
+                .and_then(|c| StatusCode::from_u16(c.status).ok())
+                .unwrap_or(StatusCode::BAD_REQUEST),
             E::Invalid(_) => StatusCode::BAD_REQUEST,
             E::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             E::Forbidden(_) | E::QuotaExceeded { .. } => StatusCode::FORBIDDEN,

@@ -230,6 +230,14 @@ async fn flavor_rule_answers_the_ecs_code(server: &TestServer) {
     crate::assert_ecs_error(&r, 400, "Ecs.0319");
     assert_eq!(r.body["error"]["message"], "sold out");
     assert_eq!(ecs_create(&demo, &body).await.status, 200);
+
+    // Nova answers with the status of the code's row: Ecs.0069 is a 403.
+    let rule = json!({"rules": [{"request": "create", "server_name": "unpaid", "error": "Ecs.0069"}]});
+    assert_eq!(load(&admin, &rule).await.status, 200);
+    let body = json!({"server": {"name": "unpaid", "flavorRef": "s3.small.1", "imageRef": image, "networks": "none"}});
+    let r = demo.post("/v2.1/servers", Some("2.37"), &body).await;
+    let message = r.assert_fault(403, "forbidden");
+    assert!(message.contains("Ecs.0069"), "{message}");
 }
 both!(flavor_rule_answers_the_ecs_code);
 
@@ -328,10 +336,47 @@ async fn scenario_api_is_admin_only_and_checked(server: &TestServer) {
     let r = load(&admin, &example).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["rules"].as_array().unwrap().len(), example["rules"].as_array().unwrap().len());
+    let rules_of = |report: &Value| -> Vec<Value> {
+        report["rules"].as_array().unwrap().iter().map(|r| r["rule"].clone()).collect()
+    };
+    let example_rules = rules_of(&r.body);
+
+    // The same example in YAML, under a YAML media type, loads the same rules.
+    let yaml =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/scenarios/example.yaml")).unwrap();
+    let r = put_yaml(&admin, &yaml).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(rules_of(&r.body), example_rules);
+    // A YAML document that does not fit says where and which field.
+    let r = put_yaml(&admin, "rules:\n  - op: reboot\n    latency_ms: 5\n  - op: explode\n    fail: x\n").await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["error"]["field"], "rules[1].op", "{}", r.body);
+    let message = r.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("unknown operation `explode`") && message.contains("line 4"), "{}", r.body);
+    let r = put_yaml(&admin, "rules: [\n").await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "InvalidDocument", "{}", r.body);
+    // Nothing changed.
+    assert_eq!(report(&admin).await["rules"].as_array().unwrap().len(), example_rules.len());
+
     let r = server.send(Method::DELETE, PATH, &[("x-auth-token", &admin.token)], None).await;
     assert_eq!(r.status, 204);
 }
 both!(scenario_api_is_admin_only_and_checked);
+
+async fn put_yaml(admin: &Session<'_>, text: &str) -> crate::Reply {
+    let resp = (admin.server.client.put(format!("{}{PATH}", admin.server.base)))
+        .header("x-auth-token", &admin.token)
+        .header("content-type", "application/yaml")
+        .body(text.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.json().await.unwrap_or(Value::Null);
+    crate::Reply { status, headers, body }
+}
 
 /// `ecsd serve --scenario FILE`: a file that does not parse or hold
 /// together stops it at start, naming the file, line, column and reason;
@@ -371,6 +416,15 @@ fn a_bad_scenario_file_stops_ecsd_serve() {
             "route.json:1:22:",
             "no route `GET /v2.1/nowhere`",
         ),
+        // YAML, by the file's extension.
+        ("syntax.yaml", "rules:\n  - op: \"reboot\n", "syntax.yaml:3:1:", "unexpected end of stream"),
+        (
+            "op.yml",
+            "rules:\n  - op: reboot\n    latency_ms: 5\n  - op: explode\n    fail: x\n",
+            "op.yml:4:",
+            "rules[1].op: unknown operation `explode`",
+        ),
+        ("code.yaml", "rules:\n  - request: create\n    error: Ecs.9999\n", "code.yaml:3:12:", "rules[0].error"),
     ];
     for (name, text, place, reason) in cases {
         let file = dir.path().join(name);
@@ -391,5 +445,8 @@ fn a_bad_scenario_file_stops_ecsd_serve() {
     // The example loads (ECSD_SCENARIO works as the flag does).
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/scenarios/example.json");
     let ecsd = crate::process::spawn(&["--data-dir", data.to_str().unwrap()], &[("ECSD_SCENARIO", example)]);
+    drop(ecsd);
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/scenarios/example.yaml");
+    let ecsd = crate::process::spawn(&["--data-dir", data.to_str().unwrap(), "--scenario", example], &[]);
     drop(ecsd);
 }

@@ -11,19 +11,14 @@
 #   DATABASE_URL=postgres://…: on PostgreSQL instead of SQLite
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 if [[ -z ${ECSD_BIN:-} ]]; then
     cargo build --release -q -p ecsd
     ECSD_BIN=./target/release/ecsd
 fi
-
-data="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 db=()
 [[ -n ${DATABASE_URL:-} ]] && db=(--database-url "$DATABASE_URL")
-RUST_LOG=warn "$ECSD_BIN" serve --data-dir "$data" "${db[@]}" --listen "127.0.0.1:${port}" --vnc-proxy-listen off \
+RUST_LOG=warn start_ecsd "${db[@]}" --vnc-proxy-listen off \
   --quota-instances=-1 --quota-cores=-1 --quota-ram-mb=-1 --quota-volumes=-1 --quota-gigabytes=-1 \
-  --sim-hosts 4 --sim-host-vcpus 4096 --sim-host-ram-mb 67108864 --sim-host-disk-gb 10000000 >/dev/null 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:${port}/" >/dev/null && break; sleep 0.1; done
-BASE="http://127.0.0.1:${port}" python3 scripts/bench-snapshot.py
+  --sim-hosts 4 --sim-host-vcpus 4096 --sim-host-ram-mb 67108864 --sim-host-disk-gb 10000000
+BASE="$endpoint" python3 scripts/bench-snapshot.py

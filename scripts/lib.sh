@@ -1,5 +1,6 @@
 # Shared by the scripts that drive a started ecsd with Python clients
-# (client-tests.sh, tempest.sh). Source it from the repository root.
+# (client-tests.sh, console-tests.sh, tempest.sh, bench-console.sh,
+# bench-snapshot.sh). Source it from the repository root.
 
 # ensure_venv DIR REQUIREMENTS EXECUTABLE: a venv at DIR with REQUIREMENTS
 # installed, made again when the requirements file is newer.
